@@ -1,0 +1,246 @@
+"""Text of an article file -> classified blocks -> articles.
+
+A block is a line, or a hard-wrapped paragraph joined back into one. Each block gets a kind:
+headline, sub-heading, photo caption, credit, tag line, byline, dateline, URL or body. A file
+may hold several articles one after another; a new one starts at a Title Case headline that is
+set apart (two blank lines before it, or a photo caption or tag line right after it).
+Pure text in, data out: no files, no Whoosh.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import List
+
+from .metadata import is_date_line
+from .model import (
+    BODY,
+    BYLINE,
+    CAPTION,
+    CREDIT,
+    DATELINE,
+    HEADLINE,
+    SUBHEADING,
+    TAG,
+    URL,
+    Block,
+)
+
+# Lines of a hard-wrapped paragraph (all but its last) are this long; a shorter or longer line
+# is a block of its own (a sub-heading right above its paragraph, a caption above its credit).
+_WRAP_MIN, _WRAP_MAX = 50, 100
+_HEADING_MAX_WORDS = 15
+_HEADING_MAX_CHARS = 120
+_TITLE_MAX_WORDS = 25
+
+# Inline Markdown reduced to its text: images and links keep their text, emphasis and code marks
+# go, autolinks keep the address.
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
+_MD_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_MD_EM = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+_MD_CODE = re.compile(r"`([^`]+)`")
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_MD_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+# A photo credit: "Kay Nietfeld / POOL / AFP", "Drew Angerer/Getty Images/AFP", "TUT.BY / AFP".
+_NAME = r"[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3}"
+_CREDIT = _NAME + r"(?:\s*/\s*" + _NAME + r"){1,3}\.?"
+_CREDIT_LINE = re.compile(r"^\(?(?:photo:?\s+(?:by\s+)?)?" + _CREDIT + r"\)?$", re.I)
+# A caption ends with its credit after a full stop, or says so in words.
+_CAPTION_ENDINGS = [
+    re.compile(r"[.!?”\"’)]\s+\(?" + _CREDIT + r"\)?$"),
+    re.compile(r"\((?:photo|picture|image)\s+(?:by|credit:?)\s+[^)]+\)\.?$", re.I),
+    re.compile(r"\S\s+\*\*" + _CREDIT + r"\*\*$"),
+]
+_CAPTION_OPENINGS = re.compile(r"^(?:\(FILES\)|file photo:|photo:|pictured:)", re.I)
+
+_BOILERPLATE = re.compile(
+    r"^(?:read from source|read more|leave a reply|leave a comment|advertisement|share this"
+    r"(?: article| story)?|your email address will not be published\.?|related (?:article|story|"
+    r"stories|coverage|content)\s*:.*|read (?:also|more)\s*:.*|follow us on .*|sign up for .*)$",
+    re.I,
+)
+_BYLINE = re.compile(r"^by\s+\S", re.I)
+_ORIGINAL_URL = re.compile(r"^(?:original\s+)?(?:url|source|link)\s*:\s*(\S*)$", re.I)
+_BARE_URL = re.compile(r"^https?://\S+$")
+_SENTENCE_END = re.compile(r"[.!?:;…]$")
+_CLOSERS = "\"'”’)]*_ "
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_SMALL_WORDS = frozenset(
+    "a an and as at but by for from in into nor of on or over per the to up via vs with".split()
+)
+
+
+def strip_markdown(text: str) -> str:
+    """Inline Markdown -> plain text ("[AFP](#)" -> "AFP", "**x**" -> "x", "<http://a>" -> url)."""
+    text = _MD_IMAGE.sub(r"\1", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_AUTOLINK.sub(r"\1", text)
+    text = _MD_CODE.sub(r"\1", text)
+    text = _MD_STRONG.sub(r"\2", text)
+    text = _MD_EM.sub(r"\2", text)
+    return " ".join(text.split())
+
+
+@dataclass
+class _Line:
+    raw: str  # Markdown intact
+    text: str  # plain text
+    number: int  # 1-based line number
+    blanks_before: int  # blank lines right before it
+    heading_level: int = 0  # Markdown "#" level, 0 if none
+
+
+def _lines(text: str) -> List[List[_Line]]:
+    """Groups of consecutive non-blank lines."""
+    groups: List[List[_Line]] = []
+    blanks = 0
+    current: List[_Line] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        raw = raw.replace("\u00a0", " ").replace("\ufeff", "").rstrip()
+        if not raw.strip():
+            blanks += 1
+            if current:
+                groups.append(current)
+                current = []
+            continue
+        heading = _MD_HEADING.match(raw.strip())
+        level = len(heading.group(1)) if heading else 0
+        body = heading.group(2) if heading else raw.strip()
+        current.append(_Line(raw.strip(), strip_markdown(body), number, blanks, level))
+        blanks = 0
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _is_hard_wrapped(group: List[_Line]) -> bool:
+    """Prose wrapped at a fixed width, to be joined back into one paragraph."""
+    return (
+        len(group) > 1
+        and all(_WRAP_MIN <= len(line.raw) <= _WRAP_MAX for line in group[:-1])
+        and not any(_CREDIT_LINE.match(line.text) for line in group)
+        and not any(line.heading_level or _MD_LIST_ITEM.match(line.raw) for line in group)
+    )
+
+
+def _units(text: str) -> List[_Line]:
+    """The file's blocks before classification: lines, with hard-wrapped paragraphs joined."""
+    units = []
+    for group in _lines(text):
+        if _is_hard_wrapped(group):
+            first = group[0]
+            raw = " ".join(line.raw for line in group)
+            units.append(_Line(raw, strip_markdown(raw), first.number, first.blanks_before))
+        else:
+            units.extend(group)
+    return units
+
+
+def _ends_sentence(text: str) -> bool:
+    return bool(_SENTENCE_END.search(text.rstrip(_CLOSERS)))
+
+
+def _is_heading_like(text: str) -> bool:
+    """Short and not a sentence: a headline, sub-heading or label."""
+    return (
+        len(text) <= _HEADING_MAX_CHARS
+        and len(text.split()) <= _HEADING_MAX_WORDS
+        and not _ends_sentence(text)
+    )
+
+
+def _is_title_case(text: str) -> bool:
+    """Most significant words capitalised, as in "Belarus Police Detain Hundreds Of Women"."""
+    words = [w for w in _WORD.findall(text) if w.lower() not in _SMALL_WORDS]
+    if len(words) < 3:
+        return False
+    capitalised = sum(1 for w in words if w[0].isupper())
+    return capitalised / len(words) >= 0.8
+
+
+def _is_caption(line: _Line, next_line) -> bool:
+    if _CAPTION_OPENINGS.match(line.text):
+        return True
+    if any(p.search(line.raw) or p.search(line.text) for p in _CAPTION_ENDINGS):
+        return True
+    # A caption on one line and its credit on the next line of the same paragraph.
+    return (
+        next_line is not None
+        and next_line.blanks_before == 0
+        and bool(_CREDIT_LINE.match(next_line.text))
+        and _ends_sentence(line.text)
+    )
+
+
+def _kind_of_line(line: _Line, next_line) -> str:
+    """The kind a line has on its own; heading-like lines are settled by their context."""
+    text = line.text
+    if _ORIGINAL_URL.match(text) or _BARE_URL.match(text):
+        return URL
+    if _BOILERPLATE.match(text):
+        return TAG
+    if _is_caption(line, next_line):
+        return CAPTION
+    if _CREDIT_LINE.match(text):
+        return CREDIT
+    if _BYLINE.match(text) and len(text) <= _HEADING_MAX_CHARS and not _ends_sentence(text):
+        return BYLINE
+    if is_date_line(text):
+        return DATELINE
+    if line.heading_level or _is_heading_like(text):
+        return SUBHEADING
+    return BODY
+
+
+@dataclass
+class RawArticle:
+    """An article as found in a file: its title and all its blocks in order."""
+
+    title: str
+    blocks: List[Block] = field(default_factory=list)
+
+    @property
+    def has_body(self) -> bool:
+        return any(b.kind == BODY for b in self.blocks)
+
+
+def _starts_article(line: _Line, next_kind, current: RawArticle) -> bool:
+    """A Title Case headline set apart from what came before, after an article with a body."""
+    if not current.has_body:
+        return False
+    if line.heading_level == 1:
+        return True
+    set_apart = line.blanks_before >= 2 or next_kind in (CAPTION, CREDIT, TAG)
+    return set_apart and not line.heading_level and _is_title_case(line.text)
+
+
+def split_articles(text: str, fallback_title: str) -> List[RawArticle]:
+    """Classify every block of a file's text and split it into articles."""
+    units = _units(text)
+    if not units:
+        return []
+    kinds = [
+        _kind_of_line(unit, units[i + 1] if i + 1 < len(units) else None)
+        for i, unit in enumerate(units)
+    ]
+    first = units[0]
+    if kinds[0] in (SUBHEADING, BODY) and len(first.text.split()) <= _TITLE_MAX_WORDS:
+        kinds[0] = HEADLINE
+        current = RawArticle(first.text)
+    else:  # no title line: name the article after its file, keep the first block as it is
+        current = RawArticle(fallback_title)
+    articles = [current]
+
+    for i, (unit, kind) in enumerate(zip(units, kinds)):
+        if kind == SUBHEADING:
+            next_kind = kinds[i + 1] if i + 1 < len(kinds) else None
+            if _starts_article(unit, next_kind, current):
+                current = RawArticle(unit.text)
+                articles.append(current)
+                kind = HEADLINE
+            elif not current.has_body:
+                kind = TAG  # a kicker or section label between headline and story
+        current.blocks.append(Block(kind, unit.text, unit.number))
+    return articles

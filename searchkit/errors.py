@@ -1,0 +1,25 @@
+"""searchkit's exceptions. Every message says what went wrong and what to do next."""
+
+
+class SearchkitError(Exception):
+    """Base class: anything searchkit reports to a user."""
+
+
+class IndexMissingError(SearchkitError):
+    """There is no index where one was expected."""
+
+
+class IndexSettingsError(SearchkitError):
+    """The index was built with other settings (analyzer, schema) than this version uses."""
+
+
+class IndexLockedError(SearchkitError):
+    """Another writer holds the index lock."""
+
+
+class QueryError(SearchkitError):
+    """A query that cannot be run."""
+
+
+class CorpusError(SearchkitError):
+    """The paths given to the indexer cannot be read as a corpus."""

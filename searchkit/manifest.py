@@ -1,0 +1,80 @@
+"""Sidecar manifests: per-file title, source, date and URL that override what the text says.
+
+A folder of articles may hold ``manifest.json`` or ``manifest.csv``; its entries name files by
+their path relative to that folder and apply to every article in the file (``title`` only when
+the file holds one article)::
+
+    manifest.json   {"001_story.txt": {"source": "AFP", "date": "2020-08-18",
+                                       "title": "...", "url": "https://..."}}
+    manifest.csv    file,title,source,date,url
+                    001_story.txt,,AFP,2020-08-18,
+
+Empty values are ignored. A manifest that cannot be read, or a bad value in it, gives a
+warning and is skipped; indexing goes on.
+"""
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+FIELDS = ("title", "source", "date", "url")
+MANIFEST_NAMES = ("manifest.json", "manifest.csv")
+
+Entries = Dict[Path, dict]  # absolute file path -> validated fields
+
+
+def _validated(raw: dict, where: str, warnings: List[str]) -> dict:
+    fields = {}
+    for key, value in raw.items():
+        if key not in FIELDS:
+            warnings.append(f"{where}: unknown field {key!r} ignored (known: {', '.join(FIELDS)})")
+            continue
+        if value in (None, ""):
+            continue
+        value = str(value).strip()
+        if key == "date":
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                warnings.append(f"{where}: date {value!r} ignored: write it as YYYY-MM-DD")
+                continue
+        fields[key] = value
+    return fields
+
+
+def _read_rows(path: Path) -> List[Tuple[str, dict]]:
+    if path.suffix == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise ValueError('expected an object {"file name": {"source": ..., "date": ...}}')
+        return list(data.items())
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "file" not in reader.fieldnames:
+            raise ValueError("expected a header row starting with 'file'")
+        return [(row.pop("file"), row) for row in reader]
+
+
+def load_manifests(folders: List[Path], warnings: List[str]) -> Entries:
+    """Entries of every manifest found directly in ``folders``."""
+    entries: Entries = {}
+    for folder in folders:
+        for name in MANIFEST_NAMES:
+            path = folder / name
+            if not path.is_file():
+                continue
+            try:
+                rows = _read_rows(path)
+            except (OSError, ValueError, UnicodeDecodeError, csv.Error) as error:
+                warnings.append(f"{path}: manifest ignored: {error}")
+                continue
+            for file_name, raw in rows:
+                where = f"{path} [{file_name}]"
+                target = (folder / (file_name or "")).resolve()
+                if not file_name or not target.is_file():
+                    warnings.append(f"{where}: no such file next to the manifest; entry ignored")
+                    continue
+                entries[target] = _validated(raw, where, warnings)
+    return entries

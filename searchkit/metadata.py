@@ -1,0 +1,191 @@
+"""Where and when an article was published, with a note of how each was found.
+
+Pure functions over an article's classified blocks. A date that cannot be established from the
+article itself (a dated byline or dateline, a date in its URL, a stated publication date) or a
+manifest stays ``None``: a caption's photo date or "on Tuesday" is not a publication date.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable, Optional, Tuple
+from urllib.parse import urlsplit
+
+from .model import (
+    BYLINE,
+    DATELINE,
+    FROM_BYLINE,
+    FROM_FILE_NAME,
+    FROM_MANIFEST,
+    FROM_TEXT,
+    FROM_UNKNOWN,
+    FROM_URL,
+    URL,
+    Block,
+)
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+_WEEKDAY = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
+
+# Whole-text date forms: "August 18, 2020", "18 August 2020", "2020-08-18", "2020/08/18".
+_DATE_FORMS = [
+    re.compile(_WEEKDAY + _MONTH + r"\s+" + _DAY + r",?\s+" + _YEAR, re.I),
+    re.compile(_WEEKDAY + _DAY + r"\s+(?:of\s+)?" + _MONTH + r",?\s+" + _YEAR, re.I),
+    re.compile(_YEAR + r"[-/](?P<month>\d{1,2})[-/]" + _DAY.replace("(?:st|nd|rd|th)?", "")),
+]
+# A line that states its own publication date: "Published: August 18, 2020 10:31 GMT".
+_PUBLISHED = re.compile(r"^(?:published|posted|first published|updated)(?:\s+on)?\s*:?\s*(.+)$", re.I)
+# Dates in URLs and file names: /2020/08/18/, 2020-08-18, 20200818.
+_DATE_IN_PATH = [
+    re.compile(r"(?<!\d)" + _YEAR + r"/(?P<month>\d{1,2})/(?P<day>\d{1,2})(?!\d)"),
+    re.compile(r"(?<!\d)" + _YEAR + r"[-_](?P<month>\d\d)[-_](?P<day>\d\d)(?!\d)"),
+    re.compile(r"(?<![\d])" + _YEAR + r"(?P<month>[01]\d)(?P<day>[0-3]\d)(?![\d])"),
+]
+# "By Tatiana Kalinovskaya for AFP", "By Jane Doe (Reuters)", "By Jane Doe, Reuters".
+_BYLINE_OUTLET = re.compile(
+    r"(?:\bfor\s+(?:the\s+)?|\(|,\s*)(?P<outlet>[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3})\)?\s*$"
+)
+
+
+def _make_date(match) -> Optional[date]:
+    month = match.group("month")
+    month_number = int(month) if month.isdigit() else _MONTHS[month.lower().rstrip(".")]
+    try:
+        return date(int(match.group("year")), month_number, int(match.group("day")))
+    except ValueError:  # 2020-02-31 and the like
+        return None
+
+
+def parse_date(text: str) -> Optional[date]:
+    """The date ``text`` consists of (allowing a weekday, a time and a time zone), else None."""
+    text = text.strip().strip("*_").strip()
+    for form in _DATE_FORMS:
+        match = form.match(text)
+        if match and _only_time_follows(text[match.end():]):
+            return _make_date(match)
+    return None
+
+
+def _only_time_follows(rest: str) -> bool:
+    return re.fullmatch(r"[\s,|·–—-]*(?:(?:at\s+)?\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?\s*[A-Z]{0,4})?\s*", rest) is not None
+
+
+def is_date_line(text: str) -> bool:
+    """A line that gives a date and nothing else ("August 18, 2020", "Published: 2020-08-18")."""
+    return _stated_date(text) is not None
+
+
+def _stated_date(text: str) -> Optional[Tuple[date, str]]:
+    found = parse_date(text)
+    if found:
+        return found, FROM_BYLINE
+    published = _PUBLISHED.match(text.strip())
+    if published:
+        found = parse_date(published.group(1))
+        if found:
+            return found, FROM_TEXT
+    return None
+
+
+def date_in_path(text: str) -> Optional[date]:
+    """A date written into a URL or file name (/2020/08/18/, 2020-08-18, 20200818)."""
+    for form in _DATE_IN_PATH:
+        for match in form.finditer(text):
+            found = _make_date(match)
+            if found:
+                return found
+    return None
+
+
+def find_url(text: str) -> Optional[str]:
+    match = re.search(r"https?://[^\s<>()\"']+", text)
+    return match.group(0).rstrip(".,;") if match else None
+
+
+def outlet_from_url(url: str) -> Optional[str]:
+    host = urlsplit(url).hostname or ""
+    host = host[4:] if host.startswith("www.") else host
+    return host or None
+
+
+def outlet_from_byline(byline: str) -> Optional[str]:
+    match = _BYLINE_OUTLET.search(byline.strip())
+    return match.group("outlet") if match else None
+
+
+@dataclass(frozen=True)
+class Metadata:
+    title: str
+    source: str
+    source_from: str
+    date: Optional[date]
+    date_from: str
+    url: Optional[str]
+
+
+def describe(
+    title: str, blocks: Iterable[Block], file_stem: str, manifest: Optional[dict] = None
+) -> Metadata:
+    """Source, date and URL of one article, each with where it was found.
+
+    Order of trust: the manifest, then the article's own byline and dateline, its URL, and for
+    the source only, the file name. ``manifest`` holds already validated fields.
+    """
+    manifest = manifest or {}
+    blocks = list(blocks)
+    url = manifest.get("url") or next(
+        (find_url(b.text) for b in blocks if b.kind == URL and find_url(b.text)), None
+    )
+
+    date_found, date_from = None, FROM_UNKNOWN
+    if manifest.get("date"):
+        date_found, date_from = manifest["date"], FROM_MANIFEST
+    else:
+        stated = next((_stated_date(b.text) for b in blocks if b.kind == DATELINE), None)
+        if stated:
+            date_found, date_from = stated
+        elif url and date_in_path(url):
+            date_found, date_from = date_in_path(url), FROM_URL
+        elif date_in_path(file_stem):
+            date_found, date_from = date_in_path(file_stem), FROM_FILE_NAME
+
+    source, source_from = manifest.get("source"), FROM_MANIFEST
+    if not source and url and outlet_from_url(url):
+        source, source_from = outlet_from_url(url), FROM_URL
+    if not source:
+        bylines = (outlet_from_byline(b.text) for b in blocks if b.kind == BYLINE)
+        source, source_from = next((o for o in bylines if o), None), FROM_BYLINE
+    if not source:
+        source, source_from = file_stem, FROM_FILE_NAME
+
+    return Metadata(
+        title=manifest.get("title") or title,
+        source=source,
+        source_from=source_from,
+        date=date_found,
+        date_from=date_from,
+        url=url,
+    )

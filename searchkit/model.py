@@ -1,0 +1,135 @@
+"""The data searchkit hands out: frozen dataclasses, never Whoosh objects."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Dict, Optional, Tuple
+
+# Block kinds. Only INDEXED_KINDS become searchable paragraphs; the others are article metadata
+# (headline, byline, dateline, url) or are counted as skipped (subheading, credit, tag).
+HEADLINE = "headline"
+SUBHEADING = "subheading"
+CAPTION = "caption"
+CREDIT = "credit"
+TAG = "tag"
+BYLINE = "byline"
+DATELINE = "dateline"
+URL = "url"
+BODY = "body"
+INDEXED_KINDS = (BODY, CAPTION)
+
+# Where a piece of metadata came from.
+FROM_MANIFEST = "manifest"
+FROM_BYLINE = "byline"
+FROM_URL = "url"
+FROM_TEXT = "text"
+FROM_FILE_NAME = "file-name"
+FROM_UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of an article file (usually a line or a blank-line separated paragraph)."""
+
+    kind: str
+    text: str
+    line: int  # 1-based line number in the file where the block starts
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A searchable unit: a body paragraph or a photo caption of an article."""
+
+    id: str  # "<article_id>#<number>"
+    article_id: str
+    number: int  # 1-based position among the article's indexed paragraphs
+    kind: str  # BODY or CAPTION
+    text: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article with its metadata and the provenance of each piece."""
+
+    id: str
+    path: str
+    title: str
+    source: str
+    source_from: str
+    date: Optional[date]
+    date_from: str
+    url: Optional[str]
+    blocks: Tuple[Block, ...]
+    paragraphs: Tuple[Paragraph, ...]
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """Highlighted extract of a paragraph: ``highlights`` are [start, end) offsets into ``text``."""
+
+    text: str
+    highlights: Tuple[Tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One paragraph that matched a query, with its article's metadata."""
+
+    rank: int
+    score: float
+    id: str
+    article_id: str
+    title: str
+    source: str
+    source_from: str
+    date: Optional[date]
+    date_from: str
+    path: str
+    paragraph: int
+    kind: str
+    text: str
+    snippet: Snippet
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """The answer to one query: the best hits, how many paragraphs matched, and any note."""
+
+    query: str
+    total: int
+    hits: Tuple[Hit, ...]
+    note: Optional[str] = None  # e.g. how a malformed query was reinterpreted
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    """What one indexing run did."""
+
+    index_dir: str
+    files: int
+    articles: int
+    paragraphs: int
+    blocks_by_kind: Dict[str, int]
+    skipped_files: Tuple[SkippedFile, ...]
+    warnings: Tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What an index holds."""
+
+    index_dir: str
+    articles: int
+    paragraphs: int
+    sources: Dict[str, int]  # source -> number of articles
+    kinds: Dict[str, int]  # paragraph kind -> number of paragraphs
+    first_date: Optional[date]
+    last_date: Optional[date]
+    undated_articles: int
+    settings: Dict[str, object] = field(default_factory=dict)
