@@ -1,0 +1,56 @@
+"""The Whoosh schema: the only place that knows field names and how they are indexed."""
+
+from datetime import datetime
+
+from whoosh.analysis import IDTokenizer, LowercaseFilter
+from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
+
+from . import analysis
+
+# Bump when fields or their indexing change: older indexes must then be rebuilt.
+SCHEMA_VERSION = 1
+
+SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": analysis.DESCRIPTION}
+
+TEXT_FIELD = "text"
+TITLE_FIELD = "title"
+SEARCH_FIELDS = (TEXT_FIELD, TITLE_FIELD)
+
+
+def make_schema() -> Schema:
+    words = analysis.text_analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),  # "<article id>#<paragraph number>"
+        article_id=ID(stored=True),
+        path=ID(stored=True),
+        paragraph=NUMERIC(stored=True),
+        kind=ID(stored=True),
+        title=TEXT(stored=True, analyzer=words),
+        source=ID(stored=True, analyzer=IDTokenizer() | LowercaseFilter()),
+        source_from=STORED(),
+        date=DATETIME(stored=True, sortable=True),
+        date_from=STORED(),
+        url=STORED(),
+        text=TEXT(stored=True, analyzer=words),
+    )
+
+
+def document(article, paragraph) -> dict:
+    """The Whoosh document of one paragraph."""
+    doc = dict(
+        id=paragraph.id,
+        article_id=article.id,
+        path=article.path,
+        paragraph=paragraph.number,
+        kind=paragraph.kind,
+        title=article.title,
+        source=article.source,
+        source_from=article.source_from,
+        date_from=article.date_from,
+        text=paragraph.text,
+    )
+    if article.url:
+        doc["url"] = article.url
+    if article.date:  # undated articles have no date field at all
+        doc["date"] = datetime(article.date.year, article.date.month, article.date.day)
+    return doc

@@ -1,0 +1,133 @@
+"""Search an index: parse the query, rank paragraphs with BM25F, make snippets while the Whoosh
+searcher is open, and hand back searchkit's own dataclasses. Owns the Whoosh searcher."""
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+from whoosh import query as whoosh_query
+from whoosh import scoring
+from whoosh.qparser import AndGroup, MultifieldParser, OrGroup
+
+from . import store
+from .config import SearchOptions
+from .errors import QueryError
+from .highlight import highlighter, lead_snippet
+from .model import Hit, IndexStats, SearchResults
+from .schema import SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
+
+# Plain words are OR-ed, and a paragraph that has all of them gets this share of its score
+# again as a bonus: "dialogue with the opposition" ranks paragraphs with every word first.
+# (Whoosh's own coordination factor, OrGroup.factory, scores one-word queries 0.)
+ALL_WORDS_BONUS = 0.5
+
+
+class Searcher:
+    """An open index. Reuse one for many queries: opening costs far more than a search."""
+
+    def __init__(self, index_dir: Path, options: SearchOptions = SearchOptions()):
+        self.index_dir = Path(index_dir)
+        self.options = options
+        self._ix = store.open_index(self.index_dir)
+        self._searcher = self._ix.searcher(weighting=scoring.BM25F())
+        self._parsers = [
+            MultifieldParser(
+                list(SEARCH_FIELDS),
+                self._ix.schema,
+                fieldboosts={TEXT_FIELD: 1.0, TITLE_FIELD: options.title_weight},
+                group=group,
+            )
+            for group in (OrGroup, AndGroup)
+        ]
+        self._highlighter = highlighter(options.snippet_maxchars)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        self._searcher.close()
+
+    def _parse(self, query: str):
+        """The Whoosh query, and a note if the text had to be read as plain words."""
+        if not query.strip():
+            raise QueryError("the query is empty; give some words to search for")
+        try:
+            return self._with_bonus(query), None
+        except Exception:  # Whoosh's parser raises assorted errors on some odd inputs
+            words = re.findall(r"\w+", query)
+            if not words:
+                raise QueryError(
+                    f"cannot read the query {query!r}; search for words, "
+                    'a "quoted phrase", AND / OR / NOT, or field:value'
+                ) from None
+            note = f"could not read the query as written; searched for the words: {' '.join(words)}"
+            return self._with_bonus(" ".join(words)), note
+
+    def _with_bonus(self, query: str):
+        any_words, all_words = (parser.parse(query) for parser in self._parsers)
+        if any_words == all_words:
+            return any_words
+        all_words.boost = ALL_WORDS_BONUS
+        return whoosh_query.Or([any_words, all_words])
+
+    def search(self, query: str, limit: Optional[int] = None) -> SearchResults:
+        limit = self.options.limit if limit is None else limit
+        if limit < 1:
+            raise QueryError(f"the number of results must be at least 1, not {limit}")
+        parsed, note = self._parse(query)
+        try:
+            results = self._searcher.search(parsed, limit=limit, terms=True)
+            results.highlighter = self._highlighter
+            hits = tuple(self._hit(rank, hit) for rank, hit in enumerate(results, start=1))
+            total = len(results)
+        except RecursionError:
+            raise QueryError("the query is nested too deeply; simplify it") from None
+        return SearchResults(query=query, total=total, hits=hits, note=note)
+
+    def _hit(self, rank: int, hit) -> Hit:
+        fields = hit.fields()
+        snippet = hit.highlights(TEXT_FIELD, top=self.options.snippet_fragments)
+        if not snippet.text:
+            snippet = lead_snippet(fields[TEXT_FIELD], self.options.snippet_maxchars)
+        when = fields.get("date")
+        return Hit(
+            rank=rank,
+            score=round(hit.score, 4),
+            id=fields["id"],
+            article_id=fields["article_id"],
+            title=fields["title"],
+            source=fields["source"],
+            source_from=fields["source_from"],
+            date=when.date() if when else None,
+            date_from=fields["date_from"],
+            path=fields["path"],
+            paragraph=fields["paragraph"],
+            kind=fields["kind"],
+            text=fields[TEXT_FIELD],
+            snippet=snippet,
+        )
+
+    def stats(self) -> IndexStats:
+        articles = {}
+        kinds: Counter = Counter()
+        for fields in self._searcher.all_stored_fields():
+            kinds[fields["kind"]] += 1
+            when = fields.get("date")
+            articles[fields["article_id"]] = (fields["source"], when.date() if when else None)
+        dates = sorted(d for _, d in articles.values() if d)
+        sources = Counter(source for source, _ in articles.values())
+        return IndexStats(
+            index_dir=str(self.index_dir),
+            articles=len(articles),
+            paragraphs=self._searcher.doc_count(),
+            sources=dict(sorted(sources.items(), key=lambda item: (-item[1], item[0]))),
+            kinds=dict(sorted(kinds.items())),
+            first_date=dates[0] if dates else None,
+            last_date=dates[-1] if dates else None,
+            undated_articles=sum(1 for _, d in articles.values() if d is None),
+            settings=store.read_settings(self.index_dir),
+        )
