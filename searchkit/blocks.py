@@ -107,7 +107,7 @@ def _lines(text: str) -> List[List[_Line]]:
             continue
         heading = _MD_HEADING.match(raw.strip())
         level = len(heading.group(1)) if heading else 0
-        body = heading.group(2) if heading else raw.strip()
+        body = heading.group(2) if heading else _MD_LIST_ITEM.sub("", raw.strip())
         current.append(_Line(raw.strip(), strip_markdown(body), number, blanks, level))
         blanks = 0
     if current:

@@ -58,7 +58,8 @@ class Searcher:
         try:
             return self._with_bonus(query), None
         except Exception:  # Whoosh's parser raises assorted errors on some odd inputs
-            words = re.findall(r"\w+", query)
+            # Lower case, so that words like AND or NOT are searched for, not obeyed.
+            words = re.findall(r"\w+", query.lower())
             if not words:
                 raise QueryError(
                     f"cannot read the query {query!r}; search for words, "
@@ -69,6 +70,7 @@ class Searcher:
 
     def _with_bonus(self, query: str):
         any_words, all_words = (parser.parse(query) for parser in self._parsers)
+        any_words = _lift_nots(any_words)
         if any_words == all_words:
             return any_words
         all_words.boost = ALL_WORDS_BONUS
@@ -131,3 +133,20 @@ class Searcher:
             undated_articles=sum(1 for _, d in articles.values() if d is None),
             settings=store.read_settings(self.index_dir),
         )
+
+
+def _lift_nots(query):
+    """Make "a b NOT c" mean (a OR b) AND NOT c under OR-ed words, as a reader expects.
+
+    Whoosh's OrGroup would read it as a OR b OR (NOT c), which matches nearly everything.
+    """
+    if not query.is_leaf():
+        query = query.apply(_lift_nots)
+    if isinstance(query, whoosh_query.Or):
+        negated = [q.query for q in query.subqueries if isinstance(q, whoosh_query.Not)]
+        wanted = [q for q in query.subqueries if not isinstance(q, whoosh_query.Not)]
+        if negated and wanted:
+            return whoosh_query.AndNot(
+                whoosh_query.Or(wanted, boost=query.boost), whoosh_query.Or(negated)
+            )
+    return query

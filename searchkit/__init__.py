@@ -1,0 +1,62 @@
+"""searchkit: search news articles by paragraph — who said this, where, and when?
+
+Library use::
+
+    import searchkit
+
+    searchkit.build_index(["seeds"], "index")          # -> IndexSummary
+    with searchkit.open_index("index") as searcher:    # -> Searcher
+        results = searcher.search('"renounce violence"', limit=5)
+    for hit in results.hits:                           # Hit: id, source, date, snippet, ...
+        print(hit.source, hit.date, hit.snippet.text)
+
+Everything returned is a frozen dataclass from ``searchkit.model``; every error is a
+``searchkit.SearchkitError`` whose message says what to do.
+"""
+
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+from .config import SearchOptions, default_index_dir
+from .errors import (
+    CorpusError,
+    IndexLockedError,
+    IndexMissingError,
+    IndexSettingsError,
+    QueryError,
+    SearchkitError,
+)
+from .model import Article, Hit, IndexStats, IndexSummary, Paragraph, SearchResults, Snippet
+
+__version__ = "0.1.0"
+
+PathLike = Union[str, Path]
+
+__all__ = [
+    "build_index", "open_index", "search", "SearchOptions",
+    "Article", "Hit", "IndexStats", "IndexSummary", "Paragraph", "SearchResults", "Snippet",
+    "SearchkitError", "CorpusError", "IndexLockedError", "IndexMissingError",
+    "IndexSettingsError", "QueryError",
+]
+
+
+def build_index(
+    paths: Iterable[PathLike], index_dir: Optional[PathLike] = None, rebuild: bool = False
+) -> IndexSummary:
+    """Index the article files under ``paths``; see ``searchkit.indexer.build_index``."""
+    from .indexer import build_index as build
+
+    return build([Path(p) for p in paths], Path(index_dir or default_index_dir()), rebuild)
+
+
+def open_index(index_dir: Optional[PathLike] = None, options: SearchOptions = SearchOptions()):
+    """A ``Searcher`` on the index (use it as a context manager, or call ``close()``)."""
+    from .searcher import Searcher
+
+    return Searcher(Path(index_dir or default_index_dir()), options)
+
+
+def search(query: str, index_dir: Optional[PathLike] = None, limit: int = 10) -> SearchResults:
+    """Open the index, run one query, close it. For many queries, reuse ``open_index``."""
+    with open_index(index_dir) as searcher:
+        return searcher.search(query, limit=limit)

@@ -1,0 +1,175 @@
+"""The command line: thin click commands over the library. Results go to stdout; progress,
+notes and errors to stderr. Exit codes: 0 success (also "no results"), 1 a searchkit error,
+2 a usage error."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__, render
+from .config import DEFAULT_CORPUS_DIR, INDEX_ENV, DEFAULT_INDEX_DIR
+from .errors import SearchkitError
+
+
+class _Group(click.Group):
+    """Turns searchkit's errors into one-line messages and exit code 1, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SearchkitError as error:
+            raise click.ClickException(str(error)) from None
+
+
+index_option = click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_INDEX_DIR,
+    envvar=INDEX_ENV,
+    show_default=True,
+    help=f"Index folder (or set {INDEX_ENV}).",
+)
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _mark(text: str) -> str:
+    return click.style(text, bold=True, fg="yellow") if _use_color() else render.brackets(text)
+
+
+class _Progress:
+    """Progress bars on stderr, one per stage of a long job."""
+
+    def __init__(self):
+        self._bar = None
+        self._label = None
+
+    def __call__(self, label, _total):
+        def update(done, total):
+            if self._label != label:
+                self.close()
+                self._label = label
+                self._bar = click.progressbar(length=total, label=label, file=sys.stderr)
+                self._bar.__enter__()
+            self._bar.update(done - self._bar.pos)
+
+        return update
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def _build(paths, index_dir: Path, rebuild: bool) -> None:
+    from .indexer import build_index
+
+    progress = _Progress()
+    try:
+        summary = build_index(paths, index_dir, rebuild=rebuild, progress=progress)
+    finally:
+        progress.close()
+    click.echo(render.index_summary(summary), err=True)
+
+
+def _open(index_dir: Path):
+    """Open the index; the default index is built from ./seeds the first time."""
+    from . import store
+    from .searcher import Searcher
+
+    source = click.get_current_context().get_parameter_source("index_dir")
+    if source == click.core.ParameterSource.DEFAULT and not store.exists(index_dir):
+        if DEFAULT_CORPUS_DIR.is_dir():
+            click.echo(
+                f"searchkit: no index in {index_dir}/ yet; building it from {DEFAULT_CORPUS_DIR}/",
+                err=True,
+            )
+            _build([DEFAULT_CORPUS_DIR], index_dir, rebuild=False)
+    return Searcher(index_dir)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="searchkit")
+def main():
+    """Search news articles by paragraph: who said this, where, and when?
+
+    \b
+    Start with:  searchkit search "dialogue with the opposition"
+    (the first search builds ./index from ./seeds)."""
+
+
+@main.command("index")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@index_option
+@click.option("--rebuild", is_flag=True, help="Start the index afresh instead of updating it.")
+def index_command(paths, index_dir, rebuild):
+    """Index article files (.txt, .md) from PATHS (files or folders; default ./seeds).
+
+    Files already in the index are replaced by their new version; --rebuild drops everything
+    else.
+
+    \b
+    Example:  searchkit index ../news --index news-index --rebuild
+    """
+    _build(list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild)
+
+
+@main.command("search")
+@click.argument("query", nargs=-1, required=True)
+@index_option
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Number of results.")
+@click.option("--format", "fmt", type=click.Choice(["table", "plain", "jsonl"]),
+              help="Output format [default: table on a terminal, plain otherwise].")
+def search_command(query, index_dir, limit, fmt):
+    """Search paragraphs for QUERY.
+
+    Words match in any order (paragraphs with all of them first); "quoted phrases",
+    AND / OR / NOT, parentheses and field:value (title:, source:, kind:) work too.
+
+    \b
+    Examples:
+      searchkit search "dialogue with the opposition"
+      searchkit search '"renounce violence"' --format jsonl
+      searchkit search 'Tikhanovskaya AND kind:caption' -n 3
+    """
+    with _open(index_dir) as searcher:
+        results = searcher.search(" ".join(query), limit=limit)
+    if results.note:
+        click.echo(f"note: {results.note}", err=True)
+    if not results.hits:
+        click.echo(f"no paragraphs match {results.query!r}", err=True)
+        return
+    fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
+    if fmt == "jsonl":
+        click.echo(render.hits_jsonl(results))
+    elif fmt == "table":
+        click.echo(render.hits_table(results, _mark))
+    else:
+        click.echo(render.hits_plain(results, _mark))
+    shown = len(results.hits)
+    click.echo(f"{shown} of {results.total} matching paragraphs", err=True)
+
+
+@main.command("stats")
+@index_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def stats_command(index_dir, fmt):
+    """What the index holds: articles, paragraphs, sources, dates, settings.
+
+    \b
+    Example:  searchkit stats --format json
+    """
+    with _open(index_dir) as searcher:
+        stats = searcher.stats()
+    if fmt == "json":
+        click.echo(json.dumps(render.stats_record(stats), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render.stats_table(stats))

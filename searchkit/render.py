@@ -1,0 +1,137 @@
+"""Results as text: tables (tabulate), plain blocks, JSON lines. Pure functions, no click.
+
+Highlights are drawn by a ``mark`` function (text -> text) that the caller chooses: colour on
+a terminal, ``[word]`` markers in a pipe.
+"""
+
+import json
+from typing import Callable, Dict, List
+
+from tabulate import tabulate
+
+from .model import Hit, IndexStats, IndexSummary, SearchResults, Snippet
+
+Mark = Callable[[str], str]
+
+TITLE_WIDTH = 32
+SNIPPET_WIDTH = 70
+
+
+def brackets(text: str) -> str:
+    return f"[{text}]"
+
+
+def marked(snippet: Snippet, mark: Mark) -> str:
+    """The snippet's text with each highlighted range passed through ``mark``."""
+    out, pos = [], 0
+    for start, end in snippet.highlights:
+        out += [snippet.text[pos:start], mark(snippet.text[start:end])]
+        pos = end
+    out.append(snippet.text[pos:])
+    return "".join(out)
+
+
+def _date(hit: Hit) -> str:
+    return hit.date.isoformat() if hit.date else "—"
+
+
+def hits_table(results: SearchResults, mark: Mark) -> str:
+    rows = [
+        [hit.rank, f"{hit.score:.2f}", _date(hit), hit.source, hit.title, marked(hit.snippet, mark)]
+        for hit in results.hits
+    ]
+    return tabulate(
+        rows,
+        headers=["#", "score", "date", "source", "title", "snippet"],
+        maxcolwidths=[None, None, None, 24, TITLE_WIDTH, SNIPPET_WIDTH],
+        disable_numparse=True,
+    )
+
+
+def hits_plain(results: SearchResults, mark: Mark) -> str:
+    blocks = []
+    for hit in results.hits:
+        blocks.append(
+            f"{hit.rank}. {hit.title}\n"
+            f"   {hit.source} · {_date(hit)} · {hit.id} · {hit.kind} · score {hit.score:.2f}\n"
+            f"   {marked(hit.snippet, mark)}"
+        )
+    return "\n\n".join(blocks)
+
+
+def hit_record(hit: Hit) -> Dict[str, object]:
+    """The JSON form of a hit (the fields the README documents for ``--format jsonl``)."""
+    return {
+        "rank": hit.rank,
+        "score": hit.score,
+        "id": hit.id,
+        "article_id": hit.article_id,
+        "title": hit.title,
+        "source": hit.source,
+        "source_from": hit.source_from,
+        "date": hit.date.isoformat() if hit.date else None,
+        "date_from": hit.date_from,
+        "path": hit.path,
+        "paragraph": hit.paragraph,
+        "kind": hit.kind,
+        "text": hit.text,
+        "snippet": hit.snippet.text,
+        "highlights": [list(r) for r in hit.snippet.highlights],
+    }
+
+
+def hits_jsonl(results: SearchResults) -> str:
+    return "\n".join(json.dumps(hit_record(hit), ensure_ascii=False) for hit in results.hits)
+
+
+def stats_record(stats: IndexStats) -> Dict[str, object]:
+    return {
+        "index": stats.index_dir,
+        "articles": stats.articles,
+        "paragraphs": stats.paragraphs,
+        "sources": stats.sources,
+        "kinds": stats.kinds,
+        "first_date": stats.first_date.isoformat() if stats.first_date else None,
+        "last_date": stats.last_date.isoformat() if stats.last_date else None,
+        "undated_articles": stats.undated_articles,
+        "settings": stats.settings,
+    }
+
+
+def stats_table(stats: IndexStats) -> str:
+    span = "—"
+    if stats.first_date:
+        span = f"{stats.first_date.isoformat()} to {stats.last_date.isoformat()}"
+    summary = [
+        ["index", stats.index_dir],
+        ["articles", stats.articles],
+        ["paragraphs", ", ".join([str(stats.paragraphs)] + [f"{n} {k}" for k, n in stats.kinds.items()])],
+        ["dates", f"{span} ({stats.undated_articles} articles undated)"],
+        ["built", stats.settings.get("built", "—")],
+        ["schema", stats.settings.get("schema_version", "—")],
+        ["analyzer", (stats.settings.get("analyzer") or {}).get("filters", "—")],
+    ]
+    sources = [[name, count] for name, count in stats.sources.items()]
+    return (
+        tabulate(summary, tablefmt="plain", disable_numparse=True)
+        + "\n\n"
+        + tabulate(sources, headers=["source", "articles"], disable_numparse=True)
+    )
+
+
+def index_summary(summary: IndexSummary) -> str:
+    """The report of an indexing run, for stderr."""
+    indexed = ", ".join(f"{summary.blocks_by_kind.get(k, 0)} {k}" for k in ("body", "caption"))
+    others = ", ".join(
+        f"{n} {kind}" for kind, n in summary.blocks_by_kind.items() if kind not in ("body", "caption")
+    )
+    lines: List[str] = [
+        f"indexed {summary.files} files into {summary.index_dir}: {summary.articles} articles, "
+        f"{summary.paragraphs} paragraphs ({indexed}) in {summary.seconds:.1f} s",
+        f"kept as article metadata or skipped: {others or 'nothing'}",
+    ]
+    if summary.skipped_files:
+        lines.append(f"skipped {len(summary.skipped_files)} files:")
+        lines += [f"  {s.path}: {s.reason}" for s in summary.skipped_files]
+    lines += [f"warning: {w}" for w in summary.warnings]
+    return "\n".join(lines)

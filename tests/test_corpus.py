@@ -1,0 +1,121 @@
+"""Splitting files into articles and classifying every block, on the bundled seeds."""
+
+from collections import Counter
+
+from conftest import S000, S001, S002, S003, S004, SEEDS
+
+from searchkit.blocks import split_articles, strip_markdown
+from searchkit.corpus import read_corpus
+
+TITLES_002 = [
+    "Belarus Opposition Leader Meets EU to urge sanctions",
+    "Belarus Police Detain Hundreds Of Women At Protest",
+    "UN Steps Up Pressure Over Belarus Violence",
+    "Belarus Protesters Keep Pressure On Lukashenko With New March",
+    "Belarus Leader Replaces Security Chiefs As Russia PM Visits",
+    "Belarus Police Arrest Protesters In Opposition March",
+    "EU Urges Russia Not To Intervene In Belarus",
+    "EU To Punish ’15 To 20′ People Over Belarus Crisis",
+    "Belarus Braces For Mass Protests As Lukashenko Orders Army To Defend Nation",
+    "Belarus Opposition Urges EU To Reject Vote As Leaders Hold Emergency Talks",
+    "Emergency EU Summit On Belarus Crisis Begins",
+    "Trump Says He Is Closely Following ‘Terrible Situation’ In Belarus",
+]
+
+
+def seed_articles(stem):
+    path = next(SEEDS.glob(f"{stem}*.txt"))
+    return split_articles(path.read_text(encoding="utf-8"), path.stem)
+
+
+def kind_of(stem, starts_with):
+    kinds = {b.kind for a in seed_articles(stem) for b in a.blocks if b.text.startswith(starts_with)}
+    assert len(kinds) == 1, kinds
+    return kinds.pop()
+
+
+def test_articles_per_seed_file():
+    counts = {stem: len(seed_articles(stem)) for stem in (S000, S001, S002, S003, S004)}
+    assert counts == {S000: 1, S001: 1, S002: 12, S003: 1, S004: 1}
+
+
+def test_titles_of_the_multi_article_file():
+    assert [a.title for a in seed_articles(S002)] == TITLES_002
+
+
+def test_single_article_files_take_their_first_line_as_title():
+    assert seed_articles(S001)[0].title == (
+        "EU Leaders Urge Putin to Push for Talks in Belarus Over Disputed Vote"
+    )
+    assert seed_articles(S003)[0].title == "Lukashenko and Putin say Belarus problems will be settled"
+
+
+def test_captions_and_credits():
+    assert kind_of(S002, "Riot police officers detain a woman during a rally") == "caption"
+    assert kind_of(S002, "(FILES) In this file photo") == "caption"
+    assert kind_of(S002, "Opposition supporters rally to protest against disputed") == "caption"
+    assert kind_of(S002, "Sergei GAPON / AFP") == "credit"
+    assert kind_of(S002, "Kay Nietfeld / POOL / AFP") == "credit"
+    assert kind_of(S001, "Charles Michel Stephanie Lecocq") == "caption"
+
+
+def test_subheadings_tags_and_metadata_lines():
+    assert kind_of(S002, "– ‘Sanction Lukashenko’ –") == "subheading"
+    assert kind_of(S002, "– NATO ‘stirrings’ –") == "subheading"
+    assert kind_of(S001, "Historic demonstrations") == "subheading"
+    assert kind_of(S004, "Killed protester was") == "subheading"
+    assert kind_of(S004, "Europe Update") == "tag"
+    assert kind_of(S004, "Read from source") == "tag"
+    assert kind_of(S003, "Leave a Reply") == "tag"
+    assert kind_of(S002, "European Union, Ogbonnaya Onu") == "tag"
+    assert kind_of(S001, "Related article:") == "tag"
+    assert kind_of(S001, "By Tatiana Kalinovskaya for AFP") == "byline"
+    assert kind_of(S001, "August 18, 2020") == "dateline"
+    assert kind_of(S001, "https://www.themoscowtimes.com/") == "url"
+
+
+def test_every_line_of_every_seed_is_a_block():
+    """Nothing is silently lost: each non-blank line is one block with a kind."""
+    for path in sorted(SEEDS.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        blocks = [b for a in split_articles(text, path.stem) for b in a.blocks]
+        assert len(blocks) == sum(1 for line in text.splitlines() if line.strip()), path.name
+
+
+def test_seed_corpus_kinds_and_paragraph_ids():
+    corpus = read_corpus([SEEDS])
+    assert (corpus.files, len(corpus.articles), corpus.paragraphs) == (5, 16, 341)
+    assert corpus.blocks_by_kind == {
+        "body": 324, "caption": 17, "byline": 1, "credit": 2, "dateline": 1,
+        "headline": 16, "subheading": 15, "tag": 8, "url": 2,
+    }
+    trump = next(a for a in corpus.articles if a.id == f"{S002}:12")
+    assert [p.id for p in trump.paragraphs[:2]] == [f"{S002}:12#1", f"{S002}:12#2"]
+    assert Counter(p.kind for p in trump.paragraphs) == {"caption": 3, "body": 9}
+
+
+def test_markdown_and_hard_wrapped_paragraphs():
+    text = (
+        "# Council meets in Minsk\n\n"
+        "The council met on Tuesday to discuss the crisis, and its members agreed\n"
+        "on a **statement** read by [Maria Kolesnikova](https://example.org/mk).\n\n"
+        "## Reactions\n\n"
+        "- Lithuania welcomed the statement.\n"
+        "- Poland asked for more.\n"
+    )
+    (article,) = split_articles(text, "council")
+    assert article.title == "Council meets in Minsk"
+    assert [(b.kind, b.text) for b in article.blocks] == [
+        ("headline", "Council meets in Minsk"),
+        ("body", "The council met on Tuesday to discuss the crisis, and its members agreed "
+                 "on a statement read by Maria Kolesnikova."),
+        ("subheading", "Reactions"),
+        ("body", "Lithuania welcomed the statement."),
+        ("body", "Poland asked for more."),
+    ]
+
+
+def test_strip_markdown():
+    assert strip_markdown("By [Jane Doe for AFP](#) **now** <https://a.example/x>") == (
+        "By Jane Doe for AFP now https://a.example/x"
+    )

@@ -1,0 +1,103 @@
+"""Source and date of each article, with where they were found; manifests."""
+
+import json
+import shutil
+from datetime import date
+
+from conftest import DATA, S000, S001, S002, SEEDS
+
+from searchkit.corpus import read_corpus
+from searchkit.metadata import date_in_path, parse_date
+
+
+def articles_by_id(paths):
+    return {a.id: a for a in read_corpus(paths).articles}
+
+
+def test_seed_001_source_from_url_and_date_from_dated_byline():
+    article = articles_by_id([SEEDS])[S001]
+    assert (article.source, article.source_from) == ("themoscowtimes.com", "url")
+    assert (article.date, article.date_from) == (date(2020, 8, 18), "byline")
+    assert article.url == (
+        "https://www.themoscowtimes.com/2020/08/18/"
+        "eu-chief-michel-talks-to-putin-on-belarus-crisis-a71187"
+    )
+
+
+def test_articles_without_a_findable_date_have_none():
+    articles = articles_by_id([SEEDS])
+    assert (articles[S000].date, articles[S000].date_from) == (None, "unknown")
+    assert (articles[S000].source, articles[S000].source_from) == (S000, "file-name")
+    # Photo captions in 002 carry dates ("on September 21, 2020"): a photo's date is not the
+    # article's publication date, so none is invented.
+    assert all(articles[f"{S002}:{n}"].date is None for n in range(1, 13))
+
+
+def test_date_forms():
+    assert parse_date("August 18, 2020") == date(2020, 8, 18)
+    assert parse_date("Tuesday, 18 August 2020 10:31 GMT") == date(2020, 8, 18)
+    assert parse_date("Aug. 18, 2020") == date(2020, 8, 18)
+    assert parse_date("2020-08-18") == date(2020, 8, 18)
+    assert parse_date("February 30, 2020") is None
+    assert parse_date("August 18, 2020 was a Tuesday.") is None
+    assert date_in_path("https://example.org/2020/08/18/story") == date(2020, 8, 18)
+    assert date_in_path("2019-12-31-year-end.txt") == date(2019, 12, 31)
+    assert date_in_path("https://example.org/story-a71187") is None
+
+
+def test_byline_outlet_and_published_line(tmp_path):
+    (tmp_path / "story.txt").write_text(
+        "Strikes spread to state factories\n\nBy Jane Doe for Reuters\n\n"
+        "Published: 19 August 2020\n\nWorkers at the tractor plant walked out on Wednesday.\n",
+        encoding="utf-8",
+    )
+    article = articles_by_id([tmp_path])["story"]
+    assert (article.source, article.source_from) == ("Reuters", "byline")
+    assert (article.date, article.date_from) == (date(2020, 8, 19), "text")
+
+
+def test_json_manifest_overrides_title_source_and_date(tmp_path):
+    shutil.copy(next(SEEDS.glob(f"{S000}*")), tmp_path)
+    shutil.copy(next(SEEDS.glob(f"{S001}*")), tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({
+        f"{S000}.txt": {"source": "Example Wire", "date": "2020-08-18", "title": "EU and Putin"},
+        f"{S001}.txt": {"date": "2020-08-19"},
+    }), encoding="utf-8")
+    articles = articles_by_id([tmp_path])
+    first, second = articles[S000], articles[S001]
+    assert (first.source, first.source_from) == ("Example Wire", "manifest")
+    assert (first.date, first.date_from, first.title) == (date(2020, 8, 18), "manifest", "EU and Putin")
+    assert (second.date, second.date_from) == (date(2020, 8, 19), "manifest")
+    assert (second.source, second.source_from) == ("themoscowtimes.com", "url")
+
+
+def test_csv_manifest_and_its_mistakes_are_reported_not_fatal(tmp_path):
+    shutil.copy(next(SEEDS.glob(f"{S000}*")), tmp_path)
+    (tmp_path / "manifest.csv").write_text(
+        "file,source,date,colour\n"
+        f"{S000}.txt,Example Wire,18/08/2020,red\n"
+        "missing.txt,Other,2020-01-01,\n",
+        encoding="utf-8",
+    )
+    corpus = read_corpus([tmp_path])
+    (article,) = corpus.articles
+    assert (article.source, article.date) == ("Example Wire", None)
+    assert any("date '18/08/2020' ignored" in w for w in corpus.warnings)
+    assert any("unknown field 'colour'" in w for w in corpus.warnings)
+    assert any("missing.txt" in w and "no such file" in w for w in corpus.warnings)
+
+
+def test_broken_manifest_is_ignored_with_a_warning(tmp_path):
+    shutil.copy(next(SEEDS.glob(f"{S000}*")), tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
+    corpus = read_corpus([tmp_path])
+    assert len(corpus.articles) == 1
+    assert len(corpus.warnings) == 1 and "manifest ignored" in corpus.warnings[0]
+
+
+def test_bbc_files_have_no_date_and_keep_their_headline():
+    articles = articles_by_id([DATA / "bbc" / "business" / "001.txt"])
+    article = articles["001"]
+    assert article.title == "Ad sales boost Time Warner profit"
+    assert (article.date, article.source_from) == (None, "file-name")
+    assert len(article.paragraphs) == 5  # the blank-line separated paragraphs under the headline

@@ -1,0 +1,165 @@
+"""Searching the seed index through the library API: rankings, snippets, errors."""
+
+import json
+import shutil
+from datetime import date
+
+import pytest
+from conftest import S000, S001, S002, SEEDS
+from whoosh import index as whoosh_index
+
+import searchkit
+from searchkit.highlight import sentence_spans
+
+
+def ids(results):
+    return [hit.id for hit in results.hits]
+
+
+def highlighted(hit):
+    return [hit.snippet.text[a:b] for a, b in hit.snippet.highlights]
+
+
+def test_words_rank_paragraphs_with_all_of_them_first(searcher):
+    results = searcher.search("dialogue with the opposition", limit=3)
+    assert ids(results) == [f"{S000}#4", f"{S001}#6", f"{S000}#1"]
+    for hit in results.hits:
+        assert "dialogue" in hit.text and "opposition" in hit.text
+
+
+def test_phrase_query_and_its_snippet(searcher):
+    results = searcher.search('"renounce violence"')
+    assert ids(results) == [f"{S000}#4"]
+    (hit,) = results.hits
+    assert hit.snippet.text == (
+        "Macron called on Putin to “facilitate calm and dialogue” to resolve the crisis in "
+        "Belarus, while Merkel stressed that Minsk should “renounce violence” and engage in "
+        "dialogue with the opposition."
+    )
+    assert hit.snippet.highlights == ((132, 140), (141, 149))
+    assert highlighted(hit) == ["renounce", "violence"]
+
+
+def test_snippet_keeps_the_best_two_sentences_in_text_order(searcher):
+    hit = searcher.search("dialogue", limit=1).hits[0]
+    assert hit.id == f"{S000}#4"
+    assert hit.snippet.text == (
+        "Macron called on Putin to “facilitate calm and dialogue” to resolve the crisis in "
+        "Belarus, while Merkel stressed that Minsk should “renounce violence” and engage in "
+        "dialogue with the opposition. … For his part, Michel called for “a comprehensive, "
+        "effective and peaceful dialogue”."
+    )
+    assert highlighted(hit) == ["dialogue"] * 3
+
+
+def test_stemming_matches_other_forms(searcher):
+    hit = searcher.search("detentions", limit=1).hits[0]
+    assert "detention" in hit.text.lower()
+    assert highlighted(hit)[0].lower().startswith("detention")
+
+
+def test_hits_carry_the_article_metadata(searcher):
+    hit = searcher.search('"national dialogue with the opposition and society"').hits[0]
+    assert (hit.id, hit.article_id, hit.paragraph, hit.kind) == (f"{S001}#6", S001, 6, "body")
+    assert (hit.source, hit.source_from) == ("themoscowtimes.com", "url")
+    assert (hit.date, hit.date_from) == (date(2020, 8, 18), "byline")
+    assert hit.title == "EU Leaders Urge Putin to Push for Talks in Belarus Over Disputed Vote"
+    assert hit.path.endswith(f"{S001}.txt")
+
+
+def test_boolean_operators_and_fields(searcher):
+    both = searcher.search("Merkel AND Macron", limit=50)
+    assert both.hits and all("Merkel" in h.text and "Macron" in h.text for h in both.hits)
+    assert both.total == searcher.search("Merkel").total == 6  # Macron is in all six
+    putin_only = searcher.search("Putin NOT Merkel", limit=200)
+    assert putin_only.hits and all("Merkel" not in h.text for h in putin_only.hits)
+    assert putin_only.total + searcher.search("Putin AND Merkel").total == (
+        searcher.search("Putin").total)
+    captions = searcher.search("kind:caption Trump", limit=50)
+    assert ids(captions) == [f"{S002}:12#1", f"{S002}:12#2"]
+    titled = searcher.search("title:Trump", limit=50)
+    assert {h.article_id for h in titled.hits} == {f"{S002}:12"} and titled.total == 12
+
+
+def test_no_hits_is_an_empty_answer(searcher):
+    results = searcher.search("xylophone")
+    assert (results.total, results.hits, results.note) == (0, (), None)
+
+
+def test_unreadable_query_falls_back_to_its_words(searcher):
+    results = searcher.search("Merkel ANDNOT ANDNOT ")  # Whoosh's parser raises on this
+    assert results.note == (
+        "could not read the query as written; searched for the words: merkel andnot andnot"
+    )
+    assert results.total == searcher.search("Merkel").total
+
+
+def test_empty_query_is_a_searchkit_error(searcher):
+    with pytest.raises(searchkit.QueryError, match="empty"):
+        searcher.search("   ")
+
+
+def test_results_are_searchkit_dataclasses(searcher):
+    hit = searcher.search("Putin", limit=1).hits[0]
+    assert isinstance(hit, searchkit.Hit) and isinstance(hit.snippet, searchkit.Snippet)
+    json.dumps([hit.id, hit.score, hit.snippet.highlights, hit.paragraph])
+    with pytest.raises(AttributeError):
+        hit.score = 0
+
+
+def test_stats(searcher):
+    stats = searcher.stats()
+    assert (stats.articles, stats.paragraphs) == (16, 341)
+    assert stats.sources[f"{S002}"] == 12 and stats.sources["themoscowtimes.com"] == 1
+    assert stats.kinds == {"body": 324, "caption": 17}
+    assert (stats.first_date, stats.last_date, stats.undated_articles) == (
+        date(2020, 8, 18), date(2020, 8, 18), 15)
+
+
+def test_sentences_end_with_their_punctuation_and_quotes():
+    text = 'He said "no." Then U.S. officials left. Mr. Smith stayed!'
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        'He said "no."', "Then U.S. officials left.", "Mr. Smith stayed!"]
+
+
+def test_reindexing_the_same_files_replaces_them(tmp_path):
+    searchkit.build_index([SEEDS], tmp_path)
+    summary = searchkit.build_index([next(SEEDS.glob(f"{S000}*"))], tmp_path)
+    assert summary.paragraphs == 38
+    with searchkit.open_index(tmp_path) as searcher:
+        assert searcher.stats().paragraphs == 341
+    searchkit.build_index([next(SEEDS.glob(f"{S000}*"))], tmp_path, rebuild=True)
+    with searchkit.open_index(tmp_path) as searcher:
+        assert searcher.stats().paragraphs == 38
+
+
+def test_missing_index(tmp_path):
+    with pytest.raises(searchkit.IndexMissingError, match="searchkit index PATHS"):
+        searchkit.open_index(tmp_path / "nowhere")
+
+
+def test_index_built_with_other_settings_must_be_rebuilt(seed_index, tmp_path):
+    copy = tmp_path / "old"
+    shutil.copytree(seed_index, copy)
+    settings = json.loads((copy / "searchkit.json").read_text())
+    settings["analyzer"]["filters"] = "lowercase"
+    (copy / "searchkit.json").write_text(json.dumps(settings))
+    with pytest.raises(searchkit.IndexSettingsError, match="--rebuild"):
+        searchkit.open_index(copy)
+    with pytest.raises(searchkit.IndexSettingsError):
+        searchkit.build_index([SEEDS], copy)
+    searchkit.build_index([SEEDS], copy, rebuild=True)
+    assert searchkit.search("Putin", copy).total > 0
+
+
+def test_locked_index_is_reported_and_left_intact(seed_index, tmp_path):
+    copy = tmp_path / "locked"
+    shutil.copytree(seed_index, copy)
+    lock = whoosh_index.open_dir(str(copy)).lock("WRITELOCK")
+    assert lock.acquire()
+    try:
+        with pytest.raises(searchkit.IndexLockedError, match="another searchkit process"):
+            searchkit.build_index([SEEDS], copy, rebuild=True)
+    finally:
+        lock.release()
+    assert searchkit.search("Putin", copy).total > 0
