@@ -15,6 +15,8 @@ SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": analysis.DESCRIPTION}
 TEXT_FIELD = "text"
 TITLE_FIELD = "title"
 SEARCH_FIELDS = (TEXT_FIELD, TITLE_FIELD)
+# Metadata fields: a query term on one of them restricts the results rather than scoring them.
+FILTER_FIELDS = frozenset({"id", "article_id", "path", "paragraph", "kind", "source", "date"})
 
 
 def make_schema() -> Schema:

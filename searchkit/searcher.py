@@ -15,7 +15,7 @@ from .config import SearchOptions
 from .errors import QueryError
 from .highlight import highlighter, lead_snippet
 from .model import Hit, IndexStats, SearchResults
-from .schema import SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
+from .schema import FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
 
 # Plain words are OR-ed, and a paragraph that has all of them gets this share of its score
 # again as a bonus: "dialogue with the opposition" ranks paragraphs with every word first.
@@ -70,7 +70,7 @@ class Searcher:
 
     def _with_bonus(self, query: str):
         any_words, all_words = (parser.parse(query) for parser in self._parsers)
-        any_words = _lift_nots(any_words)
+        any_words = _restrictions_required(any_words)
         if any_words == all_words:
             return any_words
         all_words.boost = ALL_WORDS_BONUS
@@ -85,7 +85,8 @@ class Searcher:
             results = self._searcher.search(parsed, limit=limit, terms=True)
             results.highlighter = self._highlighter
             hits = tuple(self._hit(rank, hit) for rank, hit in enumerate(results, start=1))
-            total = len(results)
+            # len(results) undercounts when terms=True meets a limit (Whoosh 2.7): count apart.
+            total = sum(1 for _ in parsed.docs(self._searcher))
         except RecursionError:
             raise QueryError("the query is nested too deeply; simplify it") from None
         return SearchResults(query=query, total=total, hits=hits, note=note)
@@ -135,18 +136,37 @@ class Searcher:
         )
 
 
-def _lift_nots(query):
-    """Make "a b NOT c" mean (a OR b) AND NOT c under OR-ed words, as a reader expects.
-
-    Whoosh's OrGroup would read it as a OR b OR (NOT c), which matches nearly everything.
+def _restrictions_required(query):
+    """Under OR-ed words, NOT clauses and filters on metadata fields (kind:, source:, ...)
+    narrow the results instead of widening them: "Trump kind:caption NOT Putin" means
+    Trump AND kind:caption AND NOT Putin. Whoosh's OrGroup would OR them all, so that
+    "a NOT b" matched nearly every paragraph.
     """
     if not query.is_leaf():
-        query = query.apply(_lift_nots)
-    if isinstance(query, whoosh_query.Or):
-        negated = [q.query for q in query.subqueries if isinstance(q, whoosh_query.Not)]
-        wanted = [q for q in query.subqueries if not isinstance(q, whoosh_query.Not)]
-        if negated and wanted:
-            return whoosh_query.AndNot(
-                whoosh_query.Or(wanted, boost=query.boost), whoosh_query.Or(negated)
-            )
-    return query
+        query = query.apply(_restrictions_required)
+    if not isinstance(query, whoosh_query.Or):
+        return query
+    negated, filters, wanted = [], [], []
+    for sub in query.subqueries:
+        if isinstance(sub, whoosh_query.Not):
+            negated.append(sub.query)
+        elif _fields(sub) <= FILTER_FIELDS:
+            filters.append(sub)
+        else:
+            wanted.append(sub)
+    if not wanted or not (negated or filters):
+        return query
+    result = whoosh_query.Or(wanted, boost=query.boost) if len(wanted) > 1 else wanted[0]
+    if filters:
+        by_field = {}
+        for sub in filters:  # kind:body kind:caption -> either; kind:body source:x -> both
+            by_field.setdefault(frozenset(_fields(sub)), []).append(sub)
+        result = whoosh_query.And([result] + [whoosh_query.Or(subs) for subs in by_field.values()])
+    if negated:
+        result = whoosh_query.AndNot(result, whoosh_query.Or(negated))
+    return result
+
+
+def _fields(query) -> set:
+    leaves = [query] if query.is_leaf() else list(query.leaves())
+    return {getattr(leaf, "fieldname", None) for leaf in leaves}

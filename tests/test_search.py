@@ -75,8 +75,13 @@ def test_boolean_operators_and_fields(searcher):
     assert putin_only.hits and all("Merkel" not in h.text for h in putin_only.hits)
     assert putin_only.total + searcher.search("Putin AND Merkel").total == (
         searcher.search("Putin").total)
+    # A filter on a metadata field narrows the OR-ed words instead of widening them. The third
+    # caption matches through its article's title ("Trump Says ..."), so it ranks last.
     captions = searcher.search("kind:caption Trump", limit=50)
-    assert ids(captions) == [f"{S002}:12#1", f"{S002}:12#2"]
+    assert ids(captions) == [f"{S002}:12#1", f"{S002}:12#2", f"{S002}:12#8"]
+    assert ids(searcher.search("Trump kind:caption NOT Putin")) == ids(captions)
+    moscow = searcher.search("source:themoscowtimes.com Merkel")
+    assert ids(moscow) == [f"{S001}#5", f"{S001}#6"]
     titled = searcher.search("title:Trump", limit=50)
     assert {h.article_id for h in titled.hits} == {f"{S002}:12"} and titled.total == 12
 
