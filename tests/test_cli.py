@@ -1,0 +1,164 @@
+"""The command line, through click's CliRunner: every command and format, and bad input."""
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from conftest import DATA, S000, S001, SEEDS
+
+from searchkit import __version__
+from searchkit.cli import main
+
+JSONL_FIELDS = {
+    "rank", "score", "id", "article_id", "title", "source", "date", "path", "paragraph",
+    "kind", "text", "snippet", "highlights",
+}
+
+
+@pytest.fixture
+def run(monkeypatch):
+    monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+    def invoke(*args):
+        return CliRunner().invoke(main, [str(a) for a in args])
+
+    return invoke
+
+
+def test_index_reports_what_it_did(run, tmp_path):
+    result = run("index", SEEDS, "--index", tmp_path / "ix")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "indexed 5 files" in result.stderr
+    assert "16 articles, 341 paragraphs (324 body, 17 caption)" in result.stderr
+    assert "15 subheading" in result.stderr and "2 credit" in result.stderr
+
+
+def test_search_plain_marks_highlights_when_piped(run, seed_index):
+    result = run("search", "dialogue with the opposition", "--index", seed_index, "-n", "2")
+    assert result.exit_code == 0, result.stderr
+    first = result.stdout.split("\n\n")[0].splitlines()
+    assert first[0] == "1. Europeans are urging Putin to encourage dialogue to resolve the crisis in Belarus"
+    assert first[1].strip() == f"{S000} · — · {S000}#4 · body · score 13.82"
+    assert "engage in [dialogue] with the [opposition]." in first[2]
+    assert "\x1b[" not in result.stdout
+    assert result.stderr.strip() == "2 of 150 matching paragraphs"
+
+
+def test_search_words_need_no_quotes(run, seed_index):
+    quoted = run("search", "renounce violence", "--index", seed_index, "--format", "jsonl")
+    unquoted = run("search", "renounce", "violence", "--index", seed_index, "--format", "jsonl")
+    assert quoted.stdout == unquoted.stdout != ""
+
+
+def test_search_table(run, seed_index):
+    result = run("search", "Merkel", "--index", seed_index, "--format", "table", "-n", "3")
+    assert result.exit_code == 0, result.stderr
+    header = result.stdout.splitlines()[0].split()
+    assert header == ["#", "score", "date", "source", "title", "snippet"]
+    assert "2020-08-18" in result.stdout and "themoscowtimes.com" in result.stdout
+    assert "[Merkel]" in result.stdout
+
+
+def test_search_jsonl_has_the_documented_fields(run, seed_index):
+    result = run("search", '"renounce violence"', "--index", seed_index, "--format", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert JSONL_FIELDS <= set(record)
+    assert (record["id"], record["article_id"], record["paragraph"]) == (f"{S000}#4", S000, 4)
+    assert (record["date"], record["kind"], record["rank"]) == (None, "body", 1)
+    assert [record["snippet"][a:b] for a, b in record["highlights"]] == ["renounce", "violence"]
+    assert record["snippet"] in record["text"]
+
+
+def test_jsonl_dates_are_iso(run, seed_index):
+    result = run("search", "Tikhanovsky birthday", "--index", seed_index, "--format", "jsonl")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {r["date"] for r in records if r["article_id"] == S001} == {"2020-08-18"}
+
+
+def test_no_results_is_exit_0_with_a_note(run, seed_index):
+    result = run("search", "xylophone", "--index", seed_index)
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr.strip() == "no paragraphs match 'xylophone'"
+
+
+def test_stats_table_and_json(run, seed_index):
+    table = run("stats", "--index", seed_index)
+    assert table.exit_code == 0, table.stderr
+    assert "341, 324 body, 17 caption" in table.stdout
+    data = json.loads(run("stats", "--index", seed_index, "--format", "json").stdout)
+    assert (data["articles"], data["paragraphs"]) == (16, 341)
+    assert data["sources"]["themoscowtimes.com"] == 1
+    assert (data["first_date"], data["undated_articles"]) == ("2020-08-18", 15)
+    assert data["settings"]["schema_version"] == 1
+
+
+def test_missing_index_is_a_one_line_error(run, tmp_path):
+    for command in (["search", "putin"], ["stats"]):
+        result = run(*command, "--index", tmp_path / "none")
+        assert result.exit_code == 1
+        assert result.stderr.strip() == (
+            f"Error: no index in {tmp_path / 'none'}; "
+            f"build one with: searchkit index PATHS --index {tmp_path / 'none'}"
+        )
+        assert "Traceback" not in result.stderr
+
+
+def test_unreadable_paths_give_a_clear_error(run, tmp_path):
+    result = run("index", tmp_path / "no-such-folder", "--index", tmp_path / "ix")
+    assert result.exit_code == 1
+    assert "no article files (.txt, .md) found in" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(run, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(next(SEEDS.glob(f"{S001}*")), corpus)
+    shutil.copy(DATA / "bbc" / "sport" / "199.txt", corpus / "latin1.txt")  # Latin-1, not UTF-8
+    (corpus / "empty.txt").write_text("  \n")
+    (corpus / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    result = run("index", corpus, tmp_path / "missing.txt", "--index", tmp_path / "ix")
+    assert result.exit_code == 0, result.stderr
+    assert "indexed 1 files" in result.stderr
+    assert "skipped 4 files:" in result.stderr
+    assert "missing.txt: no such file or folder" in result.stderr
+    assert "empty.txt: empty file" in result.stderr
+    assert "binary.txt: binary file" in result.stderr
+    assert "latin1.txt: not UTF-8 (byte 0xa3 at offset" in result.stderr
+    found = run("search", "Kolesnikova", "--index", tmp_path / "ix", "--format", "jsonl")
+    assert json.loads(found.stdout.splitlines()[0])["article_id"] == S001
+
+
+def test_first_search_builds_the_default_index_from_seeds(run, tmp_path, monkeypatch):
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    monkeypatch.chdir(tmp_path)
+    result = run("search", "dialogue with the opposition", "-n", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "no index in index/ yet; building it from seeds/" in result.stderr
+    assert "indexed 5 files" in result.stderr
+    assert result.stdout.startswith("1. Europeans are urging Putin")
+    again = run("search", "dialogue with the opposition", "-n", "1")
+    assert "building" not in again.stderr and again.stdout == result.stdout
+
+
+def test_index_option_from_environment(run, seed_index, monkeypatch):
+    monkeypatch.setenv("SEARCHKIT_INDEX", str(seed_index))
+    assert json.loads(run("stats", "--format", "json").stdout)["paragraphs"] == 341
+
+
+def test_bad_options_are_usage_errors(run, seed_index):
+    assert run("search", "putin", "--index", seed_index, "-n", "0").exit_code == 2
+    assert run("search", "putin", "--index", seed_index, "--format", "xml").exit_code == 2
+    assert run("search", "--index", seed_index).exit_code == 2
+
+
+def test_version_and_help_with_examples(run):
+    version = run("--version")
+    assert version.exit_code == 0 and __version__ in version.stdout
+    for command in ("index", "search", "stats"):
+        result = run(command, "--help")
+        assert result.exit_code == 0 and "Example" in result.stdout, command
