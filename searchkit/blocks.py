@@ -31,6 +31,8 @@ _WRAP_MIN, _WRAP_MAX = 50, 100
 _HEADING_MAX_WORDS = 15
 _HEADING_MAX_CHARS = 120
 _TITLE_MAX_WORDS = 25
+_LABEL_MAX_WORDS = 5
+_SUBHEADING_MAX_WORDS = 10
 
 # Inline Markdown reduced to its text: images and links keep their text, emphasis and code marks
 # go, autolinks keep the address.
@@ -46,7 +48,7 @@ _MD_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 # A photo credit: "Kay Nietfeld / POOL / AFP", "Drew Angerer/Getty Images/AFP", "TUT.BY / AFP".
 _NAME = r"[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3}"
 _CREDIT = _NAME + r"(?:\s*/\s*" + _NAME + r"){1,3}\.?"
-_CREDIT_LINE = re.compile(r"^\(?(?:photo:?\s+(?:by\s+)?)?" + _CREDIT + r"\)?$", re.I)
+_CREDIT_LINE = re.compile(r"^\(?(?i:photo:?\s+(?:by\s+)?)?" + _CREDIT + r"\)?$")
 # A caption ends with its credit after a full stop, or says so in words.
 _CAPTION_ENDINGS = [
     re.compile(r"[.!?”\"’)]\s+\(?" + _CREDIT + r"\)?$"),
@@ -160,6 +162,18 @@ def _is_title_case(text: str) -> bool:
     return capitalised / len(words) >= 0.8
 
 
+def _looks_like_heading(text: str) -> bool:
+    """Starts like a heading and does not stop mid-sentence ("secured qualification for")."""
+    words = _WORD.findall(text)
+    starts = text.lstrip("\"'“‘–—-([ ")[:1]
+    return (
+        bool(words)
+        and starts.isupper()
+        and words[-1].lower() not in _SMALL_WORDS
+        and not text.endswith(",")
+    )
+
+
 def _is_caption(line: _Line, next_line) -> bool:
     if _CAPTION_OPENINGS.match(line.text):
         return True
@@ -226,13 +240,14 @@ def split_articles(text: str, fallback_title: str) -> List[RawArticle]:
         for i, unit in enumerate(units)
     ]
     first = units[0]
-    if kinds[0] in (SUBHEADING, BODY) and len(first.text.split()) <= _TITLE_MAX_WORDS:
+    if kinds[0] in (SUBHEADING, BODY, CREDIT, TAG) and len(first.text.split()) <= _TITLE_MAX_WORDS:
         kinds[0] = HEADLINE
         current = RawArticle(first.text)
     else:  # no title line: name the article after its file, keep the first block as it is
         current = RawArticle(fallback_title)
     articles = [current]
 
+    settled: List[str] = []
     for i, (unit, kind) in enumerate(zip(units, kinds)):
         if kind == SUBHEADING:
             next_kind = kinds[i + 1] if i + 1 < len(kinds) else None
@@ -240,7 +255,21 @@ def split_articles(text: str, fallback_title: str) -> List[RawArticle]:
                 current = RawArticle(unit.text)
                 articles.append(current)
                 kind = HEADLINE
-            elif not current.has_body:
-                kind = TAG  # a kicker or section label between headline and story
+            elif not unit.heading_level:
+                in_list = next_kind == SUBHEADING or (
+                    i > 0 and kinds[i - 1] == SUBHEADING and settled[-1] != HEADLINE
+                )
+                kind = _settle_short_line(unit.text, in_list, current.has_body)
+        settled.append(kind)
         current.blocks.append(Block(kind, unit.text, unit.number))
     return articles
+
+
+def _settle_short_line(text: str, in_list: bool, after_body: bool) -> str:
+    """A short line without a full stop: list item, label, standfirst or sub-heading?"""
+    words = len(text.split())
+    if in_list or not _looks_like_heading(text):
+        return BODY  # a list (fixtures, rankings, points), or a sentence broken across lines
+    if not after_body:  # between headline and story: a section label, tags, or a standfirst
+        return TAG if words <= _LABEL_MAX_WORDS or text.count(",") >= 2 else BODY
+    return SUBHEADING if words <= _SUBHEADING_MAX_WORDS else BODY

@@ -119,3 +119,24 @@ def test_strip_markdown():
     assert strip_markdown("By [Jane Doe for AFP](#) **now** <https://a.example/x>") == (
         "By Jane Doe for AFP now https://a.example/x"
     )
+
+
+def bbc_article(name):
+    from conftest import DATA
+
+    path = DATA / "bbc" / "sport" / f"{name}.txt"
+    (article,) = split_articles(path.read_text(encoding="utf-8"), name)
+    return article
+
+
+def test_short_lines_in_a_row_are_a_list_and_get_indexed():
+    """Seedings and fixtures in BBC sport pages are content, not sub-headings."""
+    blocks = {b.text: b.kind for b in bbc_article("476").blocks}
+    assert blocks["3 Lleyton Hewitt (Australia)"] == "body"
+    assert blocks["16 Tommy Haas (Germany)"] == "body"
+
+
+def test_a_headline_with_a_slash_is_not_a_photo_credit():
+    article = bbc_article("331")
+    assert article.title == "O'Driscoll/Gregan lead Aid stars"
+    assert article.blocks[0].kind == "headline"
