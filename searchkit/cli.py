@@ -15,13 +15,17 @@ from .errors import SearchkitError
 
 
 class _Group(click.Group):
-    """Turns searchkit's errors into one-line messages and exit code 1, never a traceback."""
+    """Turns searchkit's and the file system's errors into one-line messages and exit code 1,
+    never a traceback."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except SearchkitError as error:
             raise click.ClickException(str(error)) from None
+        except OSError as error:  # e.g. an index folder that cannot be created or written
+            where = f"{error.filename}: " if error.filename else ""
+            raise click.ClickException(f"{where}{error.strerror or error}") from None
 
 
 index_option = click.option(
@@ -44,7 +48,7 @@ def _mark(text: str) -> str:
 
 
 class _Progress:
-    """Progress bars on stderr, one per stage of a long job."""
+    """Progress bars on stderr (a terminal only), one per stage of a long job."""
 
     def __init__(self):
         self._bar = None
@@ -52,6 +56,8 @@ class _Progress:
 
     def __call__(self, label, _total):
         def update(done, total):
+            if not sys.stderr.isatty():
+                return  # in a pipe or a log, the summary says enough
             if self._label != label:
                 self.close()
                 self._label = label

@@ -56,21 +56,18 @@ def build_index(
     started = time.monotonic()
     index_dir = Path(index_dir)
     paths = [Path(p) for p in paths]
+    index_dir.mkdir(parents=True, exist_ok=True)  # fail before the reading, not after it
     corpus = read_corpus(paths, progress=progress("reading", 0) if progress else None)
 
     fresh = rebuild or not store.exists(index_dir)
+    ix = None
     if store.exists(index_dir):
         try:
-            store.check_compatible(index_dir)
             ix = store.open_index(index_dir)
         except SearchkitError:
             if not rebuild:
-                raise
-            ix = None  # incompatible or damaged: start over
-    else:
-        ix = None
-    if ix is None:
-        index_dir.mkdir(parents=True, exist_ok=True)
+                raise  # built with other settings: only a rebuild may replace it
+    if ix is None:  # no index yet, or one that a rebuild starts over
         ix = whoosh_index.create_in(str(index_dir), make_schema())
 
     writer = _open_writer(ix, corpus.paragraphs)
@@ -96,10 +93,13 @@ def build_index(
 
     if fresh:
         _verify_count(index_dir, corpus.paragraphs)
+    earlier = [] if fresh else store.read_settings(index_dir).get("indexed_paths", [])
     store.write_settings(
         index_dir,
-        {"built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-         "corpus": [str(p) for p in paths]},
+        {
+            "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "indexed_paths": list(dict.fromkeys(earlier + [str(p) for p in paths])),
+        },
     )
     return IndexSummary(
         index_dir=str(index_dir),

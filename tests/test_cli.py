@@ -162,3 +162,11 @@ def test_version_and_help_with_examples(run):
     for command in ("index", "search", "stats"):
         result = run(command, "--help")
         assert result.exit_code == 0 and "Example" in result.stdout, command
+
+
+def test_index_that_cannot_be_written_is_a_one_line_error(run, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run("index", SEEDS, "--index", blocker / "ix")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"Error: {blocker / 'ix'}: Not a directory"
