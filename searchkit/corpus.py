@@ -5,7 +5,7 @@ block of an article is either a searchable paragraph (body, caption) or kept on 
 """
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -112,14 +112,9 @@ def articles_in_file(
             Article(
                 id=article_id,
                 path=str(path),
-                title=meta.title,
-                source=meta.source,
-                source_from=meta.source_from,
-                date=meta.date,
-                date_from=meta.date_from,
-                url=meta.url,
                 blocks=tuple(raw.blocks),
                 paragraphs=_paragraphs(article_id, raw.blocks),
+                **asdict(meta),  # title, source, date, url and where they came from
             )
         )
     return articles
