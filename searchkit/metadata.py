@@ -59,10 +59,11 @@ _DATE_FORMS = [
 # A line that states its own publication date: "Published: August 18, 2020 10:31 GMT".
 _PUBLISHED = re.compile(r"^(?:published|posted|first published|updated)(?:\s+on)?\s*:?\s*(.+)$", re.I)
 # Dates in URLs and file names: /2020/08/18/, 2020-08-18, 20200818.
+# Each stands apart from letters and digits, so that ids and hashes are not read as dates.
 _DATE_IN_PATH = [
-    re.compile(r"(?<!\d)" + _YEAR + r"/(?P<month>\d{1,2})/(?P<day>\d{1,2})(?!\d)"),
-    re.compile(r"(?<!\d)" + _YEAR + r"[-_](?P<month>\d\d)[-_](?P<day>\d\d)(?!\d)"),
-    re.compile(r"(?<![\d])" + _YEAR + r"(?P<month>[01]\d)(?P<day>[0-3]\d)(?![\d])"),
+    re.compile(r"(?<![^\W_])" + _YEAR + r"/(?P<month>\d{1,2})/(?P<day>\d{1,2})(?![^\W_])"),
+    re.compile(r"(?<![^\W_])" + _YEAR + r"[-_](?P<month>\d\d)[-_](?P<day>\d\d)(?![^\W_])"),
+    re.compile(r"(?<![^\W_])" + _YEAR + r"(?P<month>[01]\d)(?P<day>[0-3]\d)(?![^\W_])"),
 ]
 # "By Tatiana Kalinovskaya for AFP", "By Jane Doe (Reuters)", "By Jane Doe, Reuters".
 _BYLINE_OUTLET = re.compile(
@@ -151,8 +152,9 @@ def describe(
 ) -> Metadata:
     """Source, date and URL of one article, each with where it was found.
 
-    Order of trust: the manifest, then the article's own byline and dateline, its URL, and for
-    the source only, the file name. ``manifest`` holds already validated fields.
+    Date: the manifest, a dated byline or dateline (or a "Published:" line), a date in the URL,
+    a date in the file name, else None. Source: the manifest, the URL's domain, a byline's
+    outlet ("for AFP"), else the file name. ``manifest`` holds already validated fields.
     """
     manifest = manifest or {}
     blocks = list(blocks)

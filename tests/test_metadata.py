@@ -101,3 +101,10 @@ def test_bbc_files_have_no_date_and_keep_their_headline():
     assert article.title == "Ad sales boost Time Warner profit"
     assert (article.date, article.source_from) == (None, "file-name")
     assert len(article.paragraphs) == 5  # the blank-line separated paragraphs under the headline
+
+
+def test_numbers_inside_ids_are_not_dates():
+    assert date_in_path("story-x20200818y") is None
+    assert date_in_path("a2020-08-18") is None
+    assert date_in_path("news/20200818/story") == date(2020, 8, 18)
+    assert date_in_path("2020_08_18_story.txt") == date(2020, 8, 18)
