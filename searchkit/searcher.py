@@ -18,8 +18,8 @@ from .model import Hit, IndexStats, SearchResults
 from .schema import FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
 
 # Plain words are OR-ed, and a paragraph that has all of them gets this share of its score
-# again as a bonus: "dialogue with the opposition" ranks paragraphs with every word first.
-# (Whoosh's own coordination factor, OrGroup.factory, scores one-word queries 0.)
+# again as a bonus, so that paragraphs with every word of "dialogue with the opposition" come
+# first. (Whoosh's own coordination factor, OrGroup.factory, scores one-word queries 0.)
 ALL_WORDS_BONUS = 0.5
 
 
