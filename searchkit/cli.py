@@ -73,12 +73,14 @@ class _Progress:
             self._bar = None
 
 
-def _build(paths, index_dir: Path, rebuild: bool) -> None:
+def _build(paths, index_dir: Path, rebuild: bool, dedup_threshold=None) -> None:
     from .indexer import build_index
 
     progress = _Progress()
     try:
-        summary = build_index(paths, index_dir, rebuild=rebuild, progress=progress)
+        summary = build_index(
+            paths, index_dir, rebuild=rebuild, progress=progress, dedup_threshold=dedup_threshold
+        )
     finally:
         progress.close()
     click.echo(render.index_summary(summary), err=True)
@@ -114,7 +116,13 @@ def main():
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @index_option
 @click.option("--rebuild", is_flag=True, help="Start the index afresh instead of updating it.")
-def index_command(paths, index_dir, rebuild):
+@click.option(
+    "--dedup-threshold",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    help="How alike near-identical paragraphs must be, 0-1 (share of the shorter one's word "
+    "3-grams found in the other) [default: the index's, else 0.7]. Regroups the whole index.",
+)
+def index_command(paths, index_dir, rebuild, dedup_threshold):
     """Index article files (.txt, .md) from PATHS (files or folders; default ./seeds).
 
     Files already in the index are replaced by their new version; --rebuild drops everything
@@ -123,7 +131,7 @@ def index_command(paths, index_dir, rebuild):
     \b
     Example:  searchkit index ../news --index news-index --rebuild
     """
-    _build(list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild)
+    _build(list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, dedup_threshold)
 
 
 @main.command("search")
@@ -133,11 +141,15 @@ def index_command(paths, index_dir, rebuild):
               help="Number of results.")
 @click.option("--format", "fmt", type=click.Choice(["table", "plain", "jsonl"]),
               help="Output format [default: table on a terminal, plain otherwise].")
-def search_command(query, index_dir, limit, fmt):
+@click.option("--no-dedup", is_flag=True,
+              help="Show every matching paragraph instead of one per group of near-identical ones.")
+def search_command(query, index_dir, limit, fmt, no_dedup):
     """Search paragraphs for QUERY.
 
     Words match in any order (paragraphs with all of them first); "quoted phrases",
     AND / OR / NOT, parentheses and field:value (title:, source:, kind:) work too.
+    A paragraph reprinted in several places is one result that lists the other places,
+    earliest first; -n counts such results.
 
     \b
     Examples:
@@ -146,7 +158,7 @@ def search_command(query, index_dir, limit, fmt):
       searchkit search 'Tikhanovskaya AND kind:caption' -n 3
     """
     with _open(index_dir) as searcher:
-        results = searcher.search(" ".join(query), limit=limit)
+        results = searcher.search(" ".join(query), limit=limit, collapse=not no_dedup)
     if results.note:
         click.echo(f"note: {results.note}", err=True)
     if not results.hits:
@@ -159,8 +171,15 @@ def search_command(query, index_dir, limit, fmt):
         click.echo(render.hits_table(results, _mark))
     else:
         click.echo(render.hits_plain(results, _mark))
-    shown = len(results.hits)
-    click.echo(f"{shown} of {results.total} matching paragraphs", err=True)
+    shown = len(results.groups)
+    if no_dedup:
+        click.echo(f"{shown} of {results.total} matching paragraphs", err=True)
+    else:
+        click.echo(
+            f"{shown} of {results.total_groups} results "
+            f"({results.total} matching paragraphs, near-identical ones shown once)",
+            err=True,
+        )
 
 
 @main.command("stats")
@@ -179,3 +198,32 @@ def stats_command(index_dir, fmt):
         click.echo(json.dumps(render.stats_record(stats), indent=2, ensure_ascii=False))
     else:
         click.echo(render.stats_table(stats))
+
+
+@main.command("duplicates")
+@index_option
+@click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True,
+              help="Only groups of at least this many paragraphs.")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Number of groups.")
+@click.option("--format", "fmt", type=click.Choice(["table", "plain", "jsonl"]),
+              help="Output format [default: table on a terminal, plain otherwise].")
+def duplicates_command(index_dir, min_size, limit, fmt):
+    """The largest groups of near-identical paragraphs: who printed what first, and who
+    reprinted it (exact copies, or edited ones).
+
+    \b
+    Example:  searchkit duplicates --min-size 3 --format jsonl
+    """
+    with _open(index_dir) as searcher:
+        groups = searcher.duplicate_groups(min_size=min_size, limit=limit)
+    if not groups:
+        click.echo(f"no groups of {min_size} or more near-identical paragraphs", err=True)
+        return
+    fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
+    if fmt == "jsonl":
+        click.echo(render.duplicate_groups_jsonl(groups))
+    elif fmt == "table":
+        click.echo(render.duplicate_groups_table(groups))
+    else:
+        click.echo(render.duplicate_groups_plain(groups))

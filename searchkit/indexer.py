@@ -5,15 +5,16 @@ failed run leaves that index as it was. A rebuild clears the old segments in the
 """
 
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, List, Optional
 
 from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.index import LockError
 
-from . import store
+from . import dedup, store
 from .corpus import Progress, read_corpus
 from .errors import IndexLockedError, SearchkitError
 from .model import IndexSummary
@@ -47,11 +48,17 @@ def build_index(
     index_dir: Path,
     rebuild: bool = False,
     progress: Optional[Stage] = None,
+    dedup_threshold: Optional[float] = None,
+    find_duplicates: bool = True,
 ) -> IndexSummary:
     """Index the article files under ``paths`` into ``index_dir``.
 
     Without ``rebuild``, the files read replace their earlier versions in an existing index
     and everything else in it stays; with it, the index holds exactly these files afterwards.
+    Near-duplicate groups are worked out again over the whole index on every run, so they never
+    depend on the order files came in; ``dedup_threshold`` (default: the one the index was built
+    with, else ``dedup.DEFAULT_THRESHOLD``) sets how alike copies must be. ``find_duplicates=False``
+    leaves every paragraph in a group of its own (for measuring what grouping costs).
     """
     started = time.monotonic()
     index_dir = Path(index_dir)
@@ -69,38 +76,52 @@ def build_index(
                 raise  # built with other settings: only a rebuild may replace it
     if ix is None:  # no index yet, or one that a rebuild starts over
         ix = whoosh_index.create_in(str(index_dir), make_schema())
+    recorded = {} if fresh else store.read_settings(index_dir)
+    if dedup_threshold is None:
+        dedup_threshold = recorded.get("dedup_threshold", dedup.DEFAULT_THRESHOLD)
+    if not 0 < dedup_threshold <= 1:
+        raise SearchkitError(f"the duplicate threshold must be above 0 and at most 1, not {dedup_threshold}")
+
+    new_docs = [document(a, p) for a in corpus.articles for p in a.paragraphs]
+    replaced = {a.path for a in corpus.articles}
+    kept = [] if fresh else _kept_documents(ix, replaced, {d["id"] for d in new_docs})
+    everything = [(d["id"], d["text"]) for d in kept + new_docs]
+    if find_duplicates:
+        groups = dedup.find_groups(everything, dedup_threshold)
+    else:
+        groups = {pid: pid for pid, _ in everything}
+    regrouped = [d for d in kept if d.get("dup_group") != groups[d["id"]]]
 
     writer = _open_writer(ix, corpus.paragraphs)
     try:
-        if not fresh:
-            for path in sorted({a.path for a in corpus.articles}):
-                writer.delete_by_term("path", path)
-        add = progress("indexing", corpus.paragraphs) if progress else None
+        for path in sorted(replaced) if not fresh else ():
+            writer.delete_by_term("path", path)
+        add = progress("indexing", len(new_docs)) if progress else None
         put = writer.add_document if fresh else writer.update_document
-        done = 0
-        for article in corpus.articles:
-            for paragraph in article.paragraphs:
-                put(**document(article, paragraph))
-                done += 1
-                if add and done % 100 == 0:
-                    add(done, corpus.paragraphs)
-        if add:
-            add(done, corpus.paragraphs)
+        for done, doc in enumerate(new_docs, start=1):
+            put(**doc, dup_group=groups[doc["id"]])
+            if add and (done % 100 == 0 or done == len(new_docs)):
+                add(done, len(new_docs))
+        for doc in regrouped:  # an old paragraph that joined or left a group
+            writer.update_document(**{**doc, "dup_group": groups[doc["id"]]})
         writer.commit(mergetype=writing.CLEAR if fresh else None)
     except BaseException:
         writer.cancel()
         raise
 
     if fresh:
-        _verify_count(index_dir, corpus.paragraphs)
-    earlier = [] if fresh else store.read_settings(index_dir).get("indexed_paths", [])
+        _verify_count(index_dir, len(new_docs))
     store.write_settings(
         index_dir,
         {
             "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "indexed_paths": list(dict.fromkeys(earlier + [str(p) for p in paths])),
+            "indexed_paths": list(
+                dict.fromkeys(recorded.get("indexed_paths", []) + [str(p) for p in paths])
+            ),
+            "dedup_threshold": dedup_threshold,
         },
     )
+    sizes = Counter(groups.values())
     return IndexSummary(
         index_dir=str(index_dir),
         files=corpus.files,
@@ -110,7 +131,20 @@ def build_index(
         skipped_files=tuple(corpus.skipped),
         warnings=tuple(corpus.warnings),
         seconds=time.monotonic() - started,
+        duplicate_groups=sum(1 for n in sizes.values() if n > 1),
+        paragraphs_in_groups=sum(n for n in sizes.values() if n > 1),
+        regrouped=len(regrouped),
     )
+
+
+def _kept_documents(ix, replaced_paths, new_ids) -> List[dict]:
+    """Stored fields of the paragraphs this run leaves in place."""
+    with ix.searcher() as searcher:
+        return [
+            fields
+            for fields in searcher.all_stored_fields()
+            if fields["path"] not in replaced_paths and fields["id"] not in new_ids
+        ]
 
 
 def _verify_count(index_dir: Path, expected: int) -> None:

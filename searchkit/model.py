@@ -88,16 +88,62 @@ class Hit:
     kind: str
     text: str
     snippet: Snippet
+    group: str = ""  # near-duplicate group key (see Duplicate)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Another place a paragraph appeared: a near-identical paragraph of its group."""
+
+    id: str
+    article_id: str
+    title: str
+    source: str
+    date: Optional[date]
+    path: str
+    paragraph: int
+    kind: str
+    text: str
+    exact: bool  # the same text but for case, punctuation and quote marks
+
+
+@dataclass(frozen=True)
+class ResultGroup:
+    """One result: the best-scoring paragraph of a group of near-identical paragraphs, and the
+    group's other members, earliest date first (undated last): who printed it first, who
+    reprinted it."""
+
+    leader: Hit
+    duplicates: Tuple[Duplicate, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return 1 + len(self.duplicates)
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """Near-identical paragraphs found in the corpus, earliest date first (undated last);
+    ``exact`` on each member is relative to the first."""
+
+    key: str
+    members: Tuple[Duplicate, ...]
 
 
 @dataclass(frozen=True)
 class SearchResults:
-    """The answer to one query: the best hits, how many paragraphs matched, and any note."""
+    """The answer to one query: the best groups, how many paragraphs and groups matched, and
+    any note. With duplicates collapsed, each group is one result."""
 
     query: str
-    total: int
-    hits: Tuple[Hit, ...]
+    total: int  # matching paragraphs
+    total_groups: int  # matching groups (equal to total when not collapsed)
+    groups: Tuple[ResultGroup, ...]
     note: Optional[str] = None  # e.g. how a malformed query was reinterpreted
+
+    @property
+    def hits(self) -> Tuple[Hit, ...]:
+        return tuple(group.leader for group in self.groups)
 
 
 @dataclass(frozen=True)
@@ -118,6 +164,9 @@ class IndexSummary:
     skipped_files: Tuple[SkippedFile, ...]
     warnings: Tuple[str, ...]
     seconds: float
+    duplicate_groups: int = 0  # groups of near-identical paragraphs (2 or more) in the index
+    paragraphs_in_groups: int = 0
+    regrouped: int = 0  # paragraphs already in the index whose group changed
 
 
 @dataclass(frozen=True)

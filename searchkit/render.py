@@ -5,11 +5,20 @@ a terminal, ``[word]`` markers in a pipe.
 """
 
 import json
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Sequence
 
 from tabulate import tabulate
 
-from .model import Hit, IndexStats, IndexSummary, SearchResults, Snippet
+from .model import (
+    Duplicate,
+    DuplicateGroup,
+    Hit,
+    IndexStats,
+    IndexSummary,
+    ResultGroup,
+    SearchResults,
+    Snippet,
+)
 
 Mark = Callable[[str], str]
 
@@ -35,11 +44,30 @@ def _date(hit: Hit) -> str:
     return hit.date.isoformat() if hit.date else "—"
 
 
+def _place(item) -> str:
+    """Where a paragraph appeared: 'source, date, "title" (paragraph id)'."""
+    when = item.date.isoformat() if item.date else "undated"
+    return f"{item.source}, {when}, “{item.title}” ({item.id})"
+
+
+def also_in(group: ResultGroup, most: int = 5) -> str:
+    """ "also in 2 others: source, date (id); ..." or "" for a paragraph without copies."""
+    if not group.duplicates:
+        return ""
+    n = len(group.duplicates)
+    places = "; ".join(_place(d) for d in group.duplicates[:most])
+    more = f"; and {n - most} more" if n > most else ""
+    return f"also in {n} other{'s' if n > 1 else ''}: {places}{more}"
+
+
 def hits_table(results: SearchResults, mark: Mark) -> str:
-    rows = [
-        [hit.rank, f"{hit.score:.2f}", _date(hit), hit.source, hit.title, marked(hit.snippet, mark)]
-        for hit in results.hits
-    ]
+    rows = []
+    for group in results.groups:
+        hit = group.leader
+        snippet = marked(hit.snippet, mark)
+        if group.duplicates:
+            snippet += "\n(" + also_in(group) + ")"
+        rows.append([hit.rank, f"{hit.score:.2f}", _date(hit), hit.source, hit.title, snippet])
     return tabulate(
         rows,
         headers=["#", "score", "date", "source", "title", "snippet"],
@@ -50,12 +78,16 @@ def hits_table(results: SearchResults, mark: Mark) -> str:
 
 def hits_plain(results: SearchResults, mark: Mark) -> str:
     blocks = []
-    for hit in results.hits:
-        blocks.append(
+    for group in results.groups:
+        hit = group.leader
+        block = (
             f"{hit.rank}. {hit.title}\n"
             f"   {hit.source} · {_date(hit)} · {hit.id} · {hit.kind} · score {hit.score:.2f}\n"
             f"   {marked(hit.snippet, mark)}"
         )
+        if group.duplicates:
+            block += f"\n   {also_in(group)}"
+        blocks.append(block)
     return "\n\n".join(blocks)
 
 
@@ -80,8 +112,71 @@ def hit_record(hit: Hit) -> Dict[str, object]:
     }
 
 
+def duplicate_record(duplicate: Duplicate) -> Dict[str, object]:
+    return {
+        "id": duplicate.id,
+        "article_id": duplicate.article_id,
+        "title": duplicate.title,
+        "source": duplicate.source,
+        "date": duplicate.date.isoformat() if duplicate.date else None,
+        "path": duplicate.path,
+        "paragraph": duplicate.paragraph,
+        "kind": duplicate.kind,
+        "text": duplicate.text,
+        "exact": duplicate.exact,
+    }
+
+
+def group_record(group: ResultGroup) -> Dict[str, object]:
+    """A result as JSON: its best paragraph, plus ``group`` and its ``duplicates``."""
+    return {
+        **hit_record(group.leader),
+        "group": group.leader.group,
+        "duplicates": [duplicate_record(d) for d in group.duplicates],
+    }
+
+
 def hits_jsonl(results: SearchResults) -> str:
-    return "\n".join(json.dumps(hit_record(hit), ensure_ascii=False) for hit in results.hits)
+    return "\n".join(json.dumps(group_record(g), ensure_ascii=False) for g in results.groups)
+
+
+def duplicate_groups_jsonl(groups: Sequence[DuplicateGroup]) -> str:
+    return "\n".join(
+        json.dumps(
+            {"group": g.key, "size": len(g.members),
+             "members": [duplicate_record(m) for m in g.members]},
+            ensure_ascii=False,
+        )
+        for g in groups
+    )
+
+
+def duplicate_groups_table(groups: Sequence[DuplicateGroup]) -> str:
+    rows = []
+    for g in groups:
+        first, copies = g.members[0], g.members[1:]
+        places = "\n".join(
+            _place(m) + ("" if m.exact else " — edited") for m in copies
+        )
+        rows.append([len(g.members), _place(first), first.text, places])
+    return tabulate(
+        rows,
+        headers=["size", "first (earliest)", "paragraph", "also in"],
+        maxcolwidths=[None, 30, 60, 40],
+        disable_numparse=True,
+    )
+
+
+def duplicate_groups_plain(groups: Sequence[DuplicateGroup]) -> str:
+    blocks = []
+    for g in groups:
+        first = g.members[0]
+        lines = [f"{len(g.members)} × {first.text}", f"   first: {_place(first)}"]
+        lines += [
+            f"   also:  {_place(m)}{'' if m.exact else ' (edited)'}" for m in g.members[1:]
+        ]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def stats_record(stats: IndexStats) -> Dict[str, object]:
@@ -129,6 +224,9 @@ def index_summary(summary: IndexSummary) -> str:
         f"indexed {summary.files} files into {summary.index_dir}: {summary.articles} articles, "
         f"{summary.paragraphs} paragraphs ({indexed}) in {summary.seconds:.1f} s",
         f"kept as article metadata or skipped: {others or 'nothing'}",
+        f"near-identical paragraphs: {summary.duplicate_groups} groups holding "
+        f"{summary.paragraphs_in_groups} paragraphs"
+        + (f" ({summary.regrouped} indexed earlier changed group)" if summary.regrouped else ""),
     ]
     if summary.skipped_files:
         lines.append(f"skipped {len(summary.skipped_files)} files:")

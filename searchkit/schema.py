@@ -5,10 +5,10 @@ from datetime import datetime
 from whoosh.analysis import IDTokenizer, LowercaseFilter
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 
-from . import analysis
+from . import analysis, dedup
 
 # Bump when fields or their indexing change: older indexes must then be rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": analysis.DESCRIPTION}
 
@@ -16,7 +16,9 @@ TEXT_FIELD = "text"
 TITLE_FIELD = "title"
 SEARCH_FIELDS = (TEXT_FIELD, TITLE_FIELD)
 # Metadata fields: a query term on one of them restricts the results rather than scoring them.
-FILTER_FIELDS = frozenset({"id", "article_id", "path", "paragraph", "kind", "source", "date"})
+FILTER_FIELDS = frozenset(
+    {"id", "article_id", "path", "paragraph", "kind", "source", "date", "dup_group"}
+)
 
 
 def make_schema() -> Schema:
@@ -34,11 +36,16 @@ def make_schema() -> Schema:
         date_from=STORED(),
         url=STORED(),
         text=TEXT(stored=True, analyzer=words),
+        # Near duplicates (see dedup.py): the exact-copy signature, and the group key shared by
+        # every near-identical paragraph (the group's smallest paragraph id; a paragraph with no
+        # copies is its own group). A column, so that results collapse without stored fields.
+        dup_signature=STORED(),
+        dup_group=ID(stored=True, sortable=True),
     )
 
 
 def document(article, paragraph) -> dict:
-    """The Whoosh document of one paragraph."""
+    """The Whoosh document of one paragraph (its ``dup_group`` is set when groups are known)."""
     doc = dict(
         id=paragraph.id,
         article_id=article.id,
@@ -50,6 +57,7 @@ def document(article, paragraph) -> dict:
         source_from=article.source_from,
         date_from=article.date_from,
         text=paragraph.text,
+        dup_signature=dedup.signature(paragraph.text),
     )
     if article.url:
         doc["url"] = article.url

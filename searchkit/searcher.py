@@ -4,7 +4,8 @@ searcher is open, and hand back searchkit's own dataclasses. Owns the Whoosh sea
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Optional
+from datetime import datetime
+from typing import Optional, Tuple
 
 from whoosh import query as whoosh_query
 from whoosh import scoring
@@ -14,7 +15,14 @@ from . import store
 from .config import SearchOptions
 from .errors import QueryError
 from .highlight import highlighter, lead_snippet
-from .model import Hit, IndexStats, SearchResults
+from .model import (
+    Duplicate,
+    DuplicateGroup,
+    Hit,
+    IndexStats,
+    ResultGroup,
+    SearchResults,
+)
 from .schema import FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
 
 # Plain words are OR-ed, and a paragraph that has all of them gets this share of its score
@@ -76,20 +84,78 @@ class Searcher:
         all_words.boost = ALL_WORDS_BONUS
         return whoosh_query.Or([any_words, all_words])
 
-    def search(self, query: str, limit: Optional[int] = None) -> SearchResults:
+    def search(
+        self, query: str, limit: Optional[int] = None, collapse: bool = True
+    ) -> SearchResults:
+        """The best ``limit`` results for ``query``. With ``collapse``, near-identical paragraphs
+        make one result (``limit`` counts groups), listing where else the paragraph appeared."""
         limit = self.options.limit if limit is None else limit
         if limit < 1:
             raise QueryError(f"the number of results must be at least 1, not {limit}")
         parsed, note = self._parse(query)
         try:
-            results = self._searcher.search(parsed, limit=limit, terms=True)
-            results.highlighter = self._highlighter
-            hits = tuple(self._hit(rank, hit) for rank, hit in enumerate(results, start=1))
             # len(results) undercounts when terms=True meets a limit (Whoosh 2.7): count apart.
-            total = sum(1 for _ in parsed.docs(self._searcher))
+            matching = list(parsed.docs(self._searcher))
+            group_of = self._searcher.reader().column_reader("dup_group")
+            total_groups = len({group_of[d] for d in matching}) if collapse else len(matching)
+            leaders = self._leaders(parsed, limit, collapse, len(matching), group_of)
+            groups = tuple(
+                ResultGroup(self._hit(rank, hit), self._duplicates(hit) if collapse else ())
+                for rank, hit in enumerate(leaders, start=1)
+            )
         except RecursionError:
             raise QueryError("the query is nested too deeply; simplify it") from None
-        return SearchResults(query=query, total=total, hits=hits, note=note)
+        return SearchResults(query, len(matching), total_groups, groups, note)
+
+    def _leaders(self, parsed, limit: int, collapse: bool, matching: int, group_of) -> list:
+        """The best-scoring hit of each of the best ``limit`` groups (or the best hits)."""
+        fetch = limit * 3 if collapse else limit  # most groups are single paragraphs
+        while True:
+            results = self._searcher.search(parsed, limit=fetch, terms=True)
+            results.highlighter = self._highlighter
+            leaders, seen = [], set()
+            for hit in results:
+                group = group_of[hit.docnum] if collapse else hit.docnum
+                if group not in seen:
+                    seen.add(group)
+                    leaders.append(hit)
+            if len(leaders) >= limit or fetch >= matching:
+                return leaders[:limit]
+            fetch *= 2
+
+    def _duplicates(self, hit) -> Tuple[Duplicate, ...]:
+        """The other members of the hit's group, earliest date first, undated last."""
+        fields = hit.fields()
+        return tuple(
+            _duplicate(other, exact=other["dup_signature"] == fields["dup_signature"])
+            for other in self._group_fields(fields["dup_group"])
+            if other["id"] != fields["id"]
+        )
+
+    def _group_fields(self, group: str) -> list:
+        """Stored fields of a group's members, earliest date first, undated last."""
+        members = self._searcher.documents(dup_group=group)
+        return sorted(
+            members, key=lambda f: (f.get("date") is None, f.get("date") or datetime.min, f["id"])
+        )
+
+    def duplicate_groups(self, min_size: int = 2, limit: Optional[int] = None):
+        """The largest groups of near-identical paragraphs in the index (who copied what),
+        largest first; members earliest date first, ``exact`` relative to the first."""
+        reader = self._searcher.reader()
+        group_of = reader.column_reader("dup_group")
+        sizes = Counter(group_of[docnum] for docnum in reader.all_doc_ids())
+        keys = sorted(
+            (key for key, n in sizes.items() if n >= max(2, min_size)),
+            key=lambda key: (-sizes[key], key),
+        )
+        groups = []
+        for key in keys[:limit]:
+            members = self._group_fields(key)
+            first = members[0]["dup_signature"]
+            duplicates = tuple(_duplicate(f, exact=f["dup_signature"] == first) for f in members)
+            groups.append(DuplicateGroup(key, duplicates))
+        return tuple(groups)
 
     def _hit(self, rank: int, hit) -> Hit:
         fields = hit.fields()
@@ -112,6 +178,7 @@ class Searcher:
             kind=fields["kind"],
             text=fields[TEXT_FIELD],
             snippet=snippet,
+            group=fields["dup_group"],
         )
 
     def stats(self) -> IndexStats:
@@ -170,3 +237,19 @@ def _restrictions_required(query):
 def _fields(query) -> set:
     leaves = [query] if query.is_leaf() else list(query.leaves())
     return {getattr(leaf, "fieldname", None) for leaf in leaves}
+
+
+def _duplicate(fields: dict, exact: bool) -> Duplicate:
+    when = fields.get("date")
+    return Duplicate(
+        id=fields["id"],
+        article_id=fields["article_id"],
+        title=fields["title"],
+        source=fields["source"],
+        date=when.date() if when else None,
+        path=fields["path"],
+        paragraph=fields["paragraph"],
+        kind=fields["kind"],
+        text=fields[TEXT_FIELD],
+        exact=exact,
+    )

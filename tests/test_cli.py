@@ -44,7 +44,8 @@ def test_search_plain_marks_highlights_when_piped(run, seed_index):
     assert first[1].strip() == f"{S000} · — · {S000}#4 · body · score 13.82"
     assert "engage in [dialogue] with the [opposition]." in first[2]
     assert "\x1b[" not in result.stdout
-    assert result.stderr.strip() == "2 of 150 matching paragraphs"
+    assert result.stderr.strip() == (
+        "2 of 144 results (150 matching paragraphs, near-identical ones shown once)")
 
 
 def test_search_words_need_no_quotes(run, seed_index):
@@ -93,7 +94,7 @@ def test_stats_table_and_json(run, seed_index):
     assert (data["articles"], data["paragraphs"]) == (16, 341)
     assert data["sources"]["themoscowtimes.com"] == 1
     assert (data["first_date"], data["undated_articles"]) == ("2020-08-18", 15)
-    assert data["settings"]["schema_version"] == 1
+    assert data["settings"]["schema_version"] == 2
 
 
 def test_missing_index_is_a_one_line_error(run, tmp_path):
