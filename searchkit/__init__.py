@@ -41,12 +41,20 @@ __all__ = [
 
 
 def build_index(
-    paths: Iterable[PathLike], index_dir: Optional[PathLike] = None, rebuild: bool = False
+    paths: Iterable[PathLike],
+    index_dir: Optional[PathLike] = None,
+    rebuild: bool = False,
+    dedup_threshold: Optional[float] = None,
 ) -> IndexSummary:
     """Index the article files under ``paths``; see ``searchkit.indexer.build_index``."""
     from .indexer import build_index as build
 
-    return build([Path(p) for p in paths], Path(index_dir or default_index_dir()), rebuild)
+    return build(
+        [Path(p) for p in paths],
+        Path(index_dir or default_index_dir()),
+        rebuild=rebuild,
+        dedup_threshold=dedup_threshold,
+    )
 
 
 def open_index(index_dir: Optional[PathLike] = None, options: SearchOptions = SearchOptions()):

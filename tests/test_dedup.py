@@ -1,0 +1,147 @@
+"""Near-identical paragraphs: grouped at index time, collapsed at query time."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from conftest import S000, S001, S002, S003, S004, SEEDS
+
+import searchkit
+from searchkit import dedup
+from searchkit.cli import main
+
+
+def seed_file(stem):
+    return next(SEEDS.glob(f"{stem}*.txt"))
+
+
+def groups_in(index_dir):
+    with searchkit.open_index(index_dir) as searcher:
+        return {frozenset(m.id for m in g.members) for g in searcher.duplicate_groups()}
+
+
+@pytest.fixture(scope="module")
+def seed_groups(seed_index):
+    return groups_in(seed_index)
+
+
+def test_verbatim_repeats_and_a_small_change_in_000(seed_groups):
+    for first, again in ((19, 34), (20, 35), (21, 36)):
+        assert frozenset({f"{S000}#{first}", f"{S000}#{again}"}) in seed_groups
+    # "About two hundred people gathered ... Minsk, the capital, where" / "Almost two hundred
+    # people gathered ... Minsk, where"
+    assert frozenset({f"{S000}#18", f"{S000}#33"}) in seed_groups
+
+
+def test_reprints_with_small_edits_across_the_stories_of_002(seed_groups):
+    expected = [
+        (f"{S002}:10#5", f"{S002}:11#9"),  # "Opposition leader" added in front
+        (f"{S002}:10#18", f"{S002}:11#8"),  # "the August 9 elections with some" -> "the election with"
+        (f"{S002}:10#1", f"{S002}:12#8"),  # caption reworded: "File photo:", demonstration -> rally
+        (f"{S002}:12#1", f"{S002}:12#2"),  # caption with "File photo:" in front
+        (f"{S002}:7#1", f"{S002}:7#2"),  # caption with and without its credit
+        (f"{S002}:7#15", f"{S002}:7#16"),  # the same caption twice
+    ]
+    for pair in expected:
+        assert frozenset(pair) in seed_groups, pair
+
+
+def test_the_same_event_in_other_words_stays_apart(seed_groups):
+    """000 and 001 are two versions of one story, written separately."""
+    for group in seed_groups:
+        files = {member.split("#")[0].split(":")[0] for member in group}
+        assert not {S000, S001} <= files, group
+
+
+def test_grouping_does_not_depend_on_the_order_files_are_indexed(tmp_path, seed_groups):
+    forward, backward = tmp_path / "forward", tmp_path / "backward"
+    stems = [S000, S001, S002, S003, S004]
+    for stem in stems:
+        searchkit.build_index([seed_file(stem)], forward)
+    for stem in reversed(stems):
+        searchkit.build_index([seed_file(stem)], backward)
+    assert groups_in(forward) == groups_in(backward) == seed_groups
+
+
+def test_adding_a_file_joins_its_paragraphs_to_existing_ones(tmp_path):
+    searchkit.build_index([seed_file(S004)], tmp_path)
+    assert groups_in(tmp_path) == set()
+    summary = searchkit.build_index([seed_file(S003)], tmp_path)
+    assert summary.regrouped == 1  # 004#5 was alone; now 003#7 has the same quote
+    assert groups_in(tmp_path) == {frozenset({f"{S003}#7", f"{S004}#5"})}
+    with searchkit.open_index(tmp_path) as searcher:
+        (group,) = searcher.search('"prevent destructive forces"').groups
+    assert group.leader.id in {f"{S003}#7", f"{S004}#5"}
+    assert [d.id for d in group.duplicates] == list({f"{S003}#7", f"{S004}#5"} - {group.leader.id})
+
+
+def test_a_stricter_threshold_regroups_the_index(tmp_path):
+    searchkit.build_index([seed_file(S000)], tmp_path)
+    assert frozenset({f"{S000}#18", f"{S000}#33"}) in groups_in(tmp_path)
+    searchkit.build_index([seed_file(S000)], tmp_path, dedup_threshold=0.99)
+    groups = groups_in(tmp_path)
+    assert frozenset({f"{S000}#18", f"{S000}#33"}) not in groups
+    assert frozenset({f"{S000}#19", f"{S000}#34"}) in groups  # exact copies stay together
+    searchkit.build_index([seed_file(S000)], tmp_path)  # the index keeps its threshold
+    assert groups_in(tmp_path) == groups
+
+
+def test_one_result_per_group_with_its_copies(searcher):
+    results = searcher.search("two hundred people gathered detention center", limit=3)
+    leader = results.groups[0]
+    assert leader.leader.id == f"{S000}#33"
+    assert [(d.id, d.exact) for d in leader.duplicates] == [(f"{S000}#18", False)]
+    assert leader.leader.group == f"{S000}#18"
+    assert f"{S000}#18" not in [h.id for h in results.hits]
+    assert (results.total, results.total_groups) == (102, 100)
+
+
+def test_limit_counts_groups_not_paragraphs(searcher):
+    collapsed = searcher.search("Tikhanovsky detention", limit=10)
+    flat = searcher.search("Tikhanovsky detention", limit=10, collapse=False)
+    assert len(collapsed.groups) == len(flat.hits) == 10
+    assert len({h.group for h in collapsed.hits}) == 10
+    assert len({h.group for h in flat.hits}) < 10
+
+
+def test_exact_copies_share_a_signature():
+    assert dedup.signature("He said: “No.”") == dedup.signature('he said "no"')
+    assert dedup.signature("He said no.") != dedup.signature("She said no.")
+
+
+def test_cli_shows_the_other_places_and_no_dedup_shows_every_paragraph(seed_index):
+    run = CliRunner().invoke
+    args = ["search", "Sergey Tikhanovsky husband arrested", "--index", str(seed_index), "-n", "1"]
+    collapsed = run(main, args)
+    assert collapsed.exit_code == 0, collapsed.stderr
+    assert collapsed.stdout.splitlines()[-1].strip() == (
+        f"also in 1 other: {S000}, undated, “Europeans are urging Putin to encourage dialogue to "
+        f"resolve the crisis in Belarus” ({S000}#34)"
+    )
+    flat = run(main, args + ["--no-dedup", "-n", "2"])
+    assert "also in" not in flat.stdout
+    assert f"{S000}#19" in flat.stdout and f"{S000}#34" in flat.stdout
+
+    record = json.loads(run(main, args + ["--format", "jsonl"]).stdout)
+    assert record["group"] == f"{S000}#19"
+    (copy,) = record["duplicates"]
+    assert {"id", "source", "date", "title", "path", "text"} <= set(copy)
+    assert (copy["id"], copy["exact"], copy["date"]) == (f"{S000}#34", True, None)
+
+
+def test_duplicates_command(seed_index):
+    run = CliRunner().invoke
+    result = run(main, ["duplicates", "--index", str(seed_index), "--format", "jsonl"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 11 and all(r["size"] == 2 for r in records)
+    about = next(r for r in records if r["group"] == f"{S000}#18")
+    assert [(m["id"], m["exact"]) for m in about["members"]] == [
+        (f"{S000}#18", True), (f"{S000}#33", False)]
+    plain = run(main, ["duplicates", "--index", str(seed_index), "-n", "1"])
+    assert plain.stdout.startswith("2 × About two hundred people gathered")
+    none = run(main, ["duplicates", "--index", str(seed_index), "--min-size", "3"])
+    assert (none.exit_code, none.stdout) == (0, "")
+    assert "no groups of 3 or more" in none.stderr
+    table = run(main, ["duplicates", "--index", str(seed_index), "--format", "table"])
+    assert table.stdout.splitlines()[0].split()[:3] == ["size", "first", "(earliest)"]
