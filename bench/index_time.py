@@ -1,12 +1,15 @@
-"""How long `searchkit index` takes on a real corpus, against plain Whoosh in the same run.
+"""How long indexing takes on a real corpus, against baselines measured in the same run.
 
     python bench/index_time.py [CORPUS] [--runs N]
 
-CORPUS defaults to ../shared/data/bbc. Each run times the whole command a user types
-(`searchkit index CORPUS --index TMP --rebuild`, process start to exit) and, alternately, a
-baseline: the Whoosh tutorial's way of indexing the same files' blank-line paragraphs (one
-writer, StemmingAnalyzer, no classification, no metadata). The machine is shared and noisy,
-so medians are reported, and the ratio of the two medians measured in the same run.
+CORPUS defaults to ../shared/data/bbc. Each run times, one after another so that machine noise
+falls on all alike (each a fresh process, start to exit):
+- `searchkit index CORPUS --index TMP --rebuild`, the whole command a user types;
+- the same build through the library with near-duplicate grouping on, and with it off
+  (`find_duplicates=False`): their ratio is what grouping costs;
+- the Whoosh tutorial's way of indexing the same files' blank-line paragraphs (one writer,
+  StemmingAnalyzer, no classification, no metadata, no grouping).
+The machine is shared and noisy, so medians are reported, and ratios of medians.
 """
 
 import argparse
@@ -54,6 +57,25 @@ writer.commit()
 """
 
 
+LIBRARY = """
+import sys
+from pathlib import Path
+from searchkit.indexer import build_index
+build_index([Path(sys.argv[1])], Path(sys.argv[2]), rebuild=True,
+            find_duplicates=sys.argv[3] == "on")
+"""
+
+
+def time_library(corpus: Path, grouping: bool) -> float:
+    with tempfile.TemporaryDirectory() as index_dir:
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", LIBRARY, str(corpus), index_dir, "on" if grouping else "off"],
+            check=True,
+        )
+        return time.perf_counter() - started
+
+
 def time_baseline(corpus: Path) -> float:
     with tempfile.TemporaryDirectory() as index_dir:
         started = time.perf_counter()
@@ -67,17 +89,27 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    ours, baseline = [], []
+    variants = {
+        "searchkit index (whole command)": lambda: time_searchkit(args.corpus),
+        "library build, grouping on": lambda: time_library(args.corpus, grouping=True),
+        "library build, grouping off": lambda: time_library(args.corpus, grouping=False),
+        "whoosh tutorial usage (baseline)": lambda: time_baseline(args.corpus),
+    }
+    times = {name: [] for name in variants}
     for run in range(1, args.runs + 1):
-        ours.append(time_searchkit(args.corpus))
-        baseline.append(time_baseline(args.corpus))
-        print(f"run {run}: searchkit {ours[-1]:.1f} s, whoosh tutorial {baseline[-1]:.1f} s",
+        for name, measure in variants.items():
+            times[name].append(measure())
+        print(f"run {run}: " + ", ".join(f"{n} {t[-1]:.1f} s" for n, t in times.items()),
               file=sys.stderr)
-    ours_median, baseline_median = statistics.median(ours), statistics.median(baseline)
+    median = {name: statistics.median(t) for name, t in times.items()}
     print(f"corpus: {args.corpus} ({args.runs} runs each, medians)")
-    print(f"searchkit index (whole command):   {ours_median:6.1f} s")
-    print(f"whoosh tutorial usage (baseline):  {baseline_median:6.1f} s")
-    print(f"ratio searchkit / baseline:        {ours_median / baseline_median:6.2f}")
+    for name, seconds in median.items():
+        print(f"{name:36} {seconds:6.1f} s")
+    command, baseline = median["searchkit index (whole command)"], median[
+        "whoosh tutorial usage (baseline)"]
+    on, off = median["library build, grouping on"], median["library build, grouping off"]
+    print(f"{'ratio searchkit index / baseline':36} {command / baseline:6.2f}")
+    print(f"{'ratio grouping on / off':36} {on / off:6.2f}")
 
 
 if __name__ == "__main__":
