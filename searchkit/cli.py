@@ -120,7 +120,7 @@ def main():
     "--dedup-threshold",
     type=click.FloatRange(min=0, max=1, min_open=True),
     help="How alike near-identical paragraphs must be, 0-1 (share of the shorter one's word "
-    "3-grams found in the other) [default: the index's, else 0.7]. Regroups the whole index.",
+    "3-grams found in the other) [default: the index's, else 0.6]. Regroups the whole index.",
 )
 def index_command(paths, index_dir, rebuild, dedup_threshold):
     """Index article files (.txt, .md) from PATHS (files or folders; default ./seeds).

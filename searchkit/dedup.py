@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from typing import Dict, FrozenSet, Iterable, List, Sequence, Tuple
 
 SHINGLE_WORDS = 3
-DEFAULT_THRESHOLD = 0.7  # chosen by bench/dedup_quality.py
+DEFAULT_THRESHOLD = 0.6  # chosen by bench/dedup_quality.py (see README)
 MIN_SHINGLES = 3  # shorter paragraphs group only with exact copies
 COMMON_SHINGLE = 32
 
