@@ -14,14 +14,17 @@ paragraphs are stock phrases and do not propose candidates; copies made of nothi
 meet through their exact signature.
 """
 
+import gc
 import hashlib
 import re
 import unicodedata
-import zlib
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Dict, FrozenSet, Iterable, List, Sequence, Tuple
 
 SHINGLE_WORDS = 3
+# Candidates are proposed by shared word 4-grams: rarer than 3-grams, so far fewer chance pairs
+# to verify, and a copy with up to ~10% of its words changed still shares several.
+CANDIDATE_WORDS = 4
 DEFAULT_THRESHOLD = 0.6  # chosen by bench/dedup_quality.py (see README)
 MIN_SHINGLES = 3  # shorter paragraphs group only with exact copies
 COMMON_SHINGLE = 32
@@ -29,7 +32,7 @@ COMMON_SHINGLE = 32
 _WORD = re.compile(r"\w+")
 _APOSTROPHES = re.compile(r"['’‘`´]")
 
-Shingles = FrozenSet[int]
+Shingles = FrozenSet[Tuple[str, ...]]
 
 
 def words(text: str) -> List[str]:
@@ -44,11 +47,12 @@ def signature(text: str) -> str:
 
 
 def shingles(text: str, n: int = SHINGLE_WORDS) -> Shingles:
-    """Hashes of the paragraph's word n-grams."""
-    found = words(text)
-    return frozenset(
-        zlib.crc32(" ".join(found[i : i + n]).encode()) for i in range(len(found) - n + 1)
-    )
+    """The paragraph's word n-grams (as tuples: they are only compared within one process)."""
+    return _ngrams(words(text), n)
+
+
+def _ngrams(found: List[str], n: int) -> Shingles:
+    return frozenset(zip(*(found[i:] for i in range(n))))
 
 
 def similarity(a: Shingles, b: Shingles) -> float:
@@ -59,7 +63,7 @@ def similarity(a: Shingles, b: Shingles) -> float:
     return len(a & b) / max(shorter, longer / 2)
 
 
-def _root(parent: Dict[int, int], i: int) -> int:
+def _root(parent: List[int], i: int) -> int:
     while parent[i] != i:
         parent[i] = parent[parent[i]]
         i = parent[i]
@@ -73,47 +77,57 @@ def find_groups(
 ) -> Dict[str, str]:
     """Map each paragraph id of ``(id, text)`` pairs to its group key (the smallest id in its
     group; a paragraph without near duplicates is its own group)."""
+    collecting = gc.isenabled()
+    gc.disable()  # millions of short-lived tuples, no cycles: collection would double the time
+    try:
+        return _find_groups(paragraphs, threshold, n)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
     ids = [pid for pid, _ in paragraphs]
-    parent = {i: i for i in range(len(ids))}
+    parent = list(range(len(ids)))
 
     def join(i: int, j: int) -> None:
         ri, rj = _root(parent, i), _root(parent, j)
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
 
-    by_signature: Dict[str, int] = {}
-    for i, (_, text) in enumerate(paragraphs):
-        first = by_signature.setdefault(signature(text), i)
+    tokens = [words(text) for _, text in paragraphs]
+    first_with_text: Dict[str, int] = {}
+    for i, found in enumerate(tokens):  # exact copies (what signature() tells apart)
+        first = first_with_text.setdefault(" ".join(found), i)
         if first != i:
             join(first, i)
 
-    sets = [shingles(text, n) for _, text in paragraphs]
-    for i, j in candidate_pairs(sets):
+    sets = [_ngrams(found, n) for found in tokens]
+    anchors = [_ngrams(found, CANDIDATE_WORDS) or sets[i] for i, found in enumerate(tokens)]
+    for i, j in candidate_pairs(anchors):
         if min(len(sets[i]), len(sets[j])) >= MIN_SHINGLES and (
             similarity(sets[i], sets[j]) >= threshold
         ):
             join(i, j)
 
-    members: Dict[int, List[int]] = defaultdict(list)
-    for i in range(len(ids)):
-        members[_root(parent, i)].append(i)
-    groups = {}
-    for indexes in members.values():
-        key = min(ids[i] for i in indexes)
-        groups.update((ids[i], key) for i in indexes)
-    return groups
+    key_of: Dict[int, str] = {}
+    for i in range(len(ids)):  # ids[i] may come in any order: the key is the group's smallest
+        root = _root(parent, i)
+        key_of[root] = min(key_of.get(root, ids[i]), ids[i])
+    return {ids[i]: key_of[_root(parent, i)] for i in range(len(ids))}
 
 
-def candidate_pairs(sets: Sequence[Shingles]) -> Iterable[Tuple[int, int]]:
-    """Pairs (i, j), i < j, that share at least one shingle that is not a stock phrase."""
-    frequency = Counter(s for shingle_set in sets for s in shingle_set)
-    postings: Dict[int, List[int]] = defaultdict(list)
-    for i, shingle_set in enumerate(sets):
-        for s in shingle_set:
-            if 1 < frequency[s] <= COMMON_SHINGLE:
-                postings[s].append(i)
+def candidate_pairs(sets: Sequence[FrozenSet]) -> Iterable[Tuple[int, int]]:
+    """Pairs (i, j), i < j, that share at least one element that is not a stock phrase (held by
+    more than ``COMMON_SHINGLE`` sets)."""
+    postings: Dict[object, List[int]] = defaultdict(list)
+    for i, elements in enumerate(sets):
+        for element in elements:
+            postings[element].append(i)
     seen = set()
     for holders in postings.values():
+        if not 1 < len(holders) <= COMMON_SHINGLE:
+            continue
         for a, i in enumerate(holders):
             for j in holders[a + 1 :]:
                 if (i, j) not in seen:

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 from whoosh import index as whoosh_index
 from whoosh import writing
@@ -61,6 +61,10 @@ def build_index(
     leaves every paragraph in a group of its own (for measuring what grouping costs).
     """
     started = time.monotonic()
+    if dedup_threshold is not None and not 0 < dedup_threshold <= 1:
+        raise SearchkitError(
+            f"the duplicate threshold must be above 0 and at most 1, not {dedup_threshold}"
+        )
     index_dir = Path(index_dir)
     paths = [Path(p) for p in paths]
     index_dir.mkdir(parents=True, exist_ok=True)  # fail before the reading, not after it
@@ -76,24 +80,17 @@ def build_index(
                 raise  # built with other settings: only a rebuild may replace it
     if ix is None:  # no index yet, or one that a rebuild starts over
         ix = whoosh_index.create_in(str(index_dir), make_schema())
-    recorded = {} if fresh else store.read_settings(index_dir)
+    recorded = store.read_settings(index_dir)  # even a rebuild keeps the chosen threshold
     if dedup_threshold is None:
         dedup_threshold = recorded.get("dedup_threshold", dedup.DEFAULT_THRESHOLD)
-    if not 0 < dedup_threshold <= 1:
-        raise SearchkitError(f"the duplicate threshold must be above 0 and at most 1, not {dedup_threshold}")
-
-    new_docs = [document(a, p) for a in corpus.articles for p in a.paragraphs]
-    replaced = {a.path for a in corpus.articles}
-    kept = [] if fresh else _kept_documents(ix, replaced, {d["id"] for d in new_docs})
-    everything = [(d["id"], d["text"]) for d in kept + new_docs]
-    if find_duplicates:
-        groups = dedup.find_groups(everything, dedup_threshold)
-    else:
-        groups = {pid: pid for pid, _ in everything}
-    regrouped = [d for d in kept if d.get("dup_group") != groups[d["id"]]]
 
     writer = _open_writer(ix, corpus.paragraphs)
     try:
+        new_docs = [document(a, p) for a in corpus.articles for p in a.paragraphs]
+        replaced = {a.path for a in corpus.articles}
+        kept = [] if fresh else _kept_documents(writer, replaced, {d["id"] for d in new_docs})
+        groups = _groups(kept + new_docs, dedup_threshold if find_duplicates else None)
+        regrouped = [d for d in kept if d.get("dup_group") != groups[d["id"]]]
         for path in sorted(replaced) if not fresh else ():
             writer.delete_by_term("path", path)
         add = progress("indexing", len(new_docs)) if progress else None
@@ -116,7 +113,9 @@ def build_index(
         {
             "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "indexed_paths": list(
-                dict.fromkeys(recorded.get("indexed_paths", []) + [str(p) for p in paths])
+                dict.fromkeys(
+                    ([] if fresh else recorded.get("indexed_paths", [])) + [str(p) for p in paths]
+                )
             ),
             "dedup_threshold": dedup_threshold,
         },
@@ -137,9 +136,18 @@ def build_index(
     )
 
 
-def _kept_documents(ix, replaced_paths, new_ids) -> List[dict]:
-    """Stored fields of the paragraphs this run leaves in place."""
-    with ix.searcher() as searcher:
+def _groups(documents: List[dict], threshold: Optional[float]) -> Dict[str, str]:
+    """Paragraph id -> near-duplicate group key over all the documents (no threshold: every
+    paragraph alone)."""
+    if threshold is None:
+        return {d["id"]: d["id"] for d in documents}
+    return dedup.find_groups([(d["id"], d["text"]) for d in documents], threshold)
+
+
+def _kept_documents(writer, replaced_paths, new_ids) -> List[dict]:
+    """Stored fields of the paragraphs this run leaves in place (read under the writer's lock,
+    so no other process can change them meanwhile)."""
+    with writer.searcher() as searcher:
         return [
             fields
             for fields in searcher.all_stored_fields()
