@@ -73,6 +73,12 @@ class _Progress:
             self._bar = None
 
 
+def _emit(fmt, **renderers) -> None:
+    """Print the output in ``fmt``; by default a table on a terminal, plain text in a pipe."""
+    fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
+    click.echo(renderers[fmt]())
+
+
 def _build(paths, index_dir: Path, rebuild: bool, dedup_threshold=None) -> None:
     from .indexer import build_index
 
@@ -164,13 +170,12 @@ def search_command(query, index_dir, limit, fmt, no_dedup):
     if not results.hits:
         click.echo(f"no paragraphs match {results.query!r}", err=True)
         return
-    fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
-    if fmt == "jsonl":
-        click.echo(render.hits_jsonl(results))
-    elif fmt == "table":
-        click.echo(render.hits_table(results, _mark))
-    else:
-        click.echo(render.hits_plain(results, _mark))
+    _emit(
+        fmt,
+        jsonl=lambda: render.hits_jsonl(results),
+        table=lambda: render.hits_table(results, _mark),
+        plain=lambda: render.hits_plain(results, _mark),
+    )
     shown = len(results.groups)
     if no_dedup:
         click.echo(f"{shown} of {results.total} matching paragraphs", err=True)
@@ -220,10 +225,9 @@ def duplicates_command(index_dir, min_size, limit, fmt):
     if not groups:
         click.echo(f"no groups of {min_size} or more near-identical paragraphs", err=True)
         return
-    fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
-    if fmt == "jsonl":
-        click.echo(render.duplicate_groups_jsonl(groups))
-    elif fmt == "table":
-        click.echo(render.duplicate_groups_table(groups))
-    else:
-        click.echo(render.duplicate_groups_plain(groups))
+    _emit(
+        fmt,
+        jsonl=lambda: render.duplicate_groups_jsonl(groups),
+        table=lambda: render.duplicate_groups_table(groups),
+        plain=lambda: render.duplicate_groups_plain(groups),
+    )

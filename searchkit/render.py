@@ -91,40 +91,36 @@ def hits_plain(results: SearchResults, mark: Mark) -> str:
     return "\n\n".join(blocks)
 
 
+def _paragraph_record(item) -> Dict[str, object]:
+    """The fields a hit and a duplicate share, as JSON."""
+    return {
+        "id": item.id,
+        "article_id": item.article_id,
+        "title": item.title,
+        "source": item.source,
+        "date": item.date.isoformat() if item.date else None,
+        "path": item.path,
+        "paragraph": item.paragraph,
+        "kind": item.kind,
+        "text": item.text,
+    }
+
+
 def hit_record(hit: Hit) -> Dict[str, object]:
     """The JSON form of a hit (the fields the README documents for ``--format jsonl``)."""
     return {
         "rank": hit.rank,
         "score": hit.score,
-        "id": hit.id,
-        "article_id": hit.article_id,
-        "title": hit.title,
-        "source": hit.source,
+        **_paragraph_record(hit),
         "source_from": hit.source_from,
-        "date": hit.date.isoformat() if hit.date else None,
         "date_from": hit.date_from,
-        "path": hit.path,
-        "paragraph": hit.paragraph,
-        "kind": hit.kind,
-        "text": hit.text,
         "snippet": hit.snippet.text,
         "highlights": [list(r) for r in hit.snippet.highlights],
     }
 
 
 def duplicate_record(duplicate: Duplicate) -> Dict[str, object]:
-    return {
-        "id": duplicate.id,
-        "article_id": duplicate.article_id,
-        "title": duplicate.title,
-        "source": duplicate.source,
-        "date": duplicate.date.isoformat() if duplicate.date else None,
-        "path": duplicate.path,
-        "paragraph": duplicate.paragraph,
-        "kind": duplicate.kind,
-        "text": duplicate.text,
-        "exact": duplicate.exact,
-    }
+    return {**_paragraph_record(duplicate), "exact": duplicate.exact}
 
 
 def group_record(group: ResultGroup) -> Dict[str, object]:

@@ -162,23 +162,14 @@ class Searcher:
         snippet = hit.highlights(TEXT_FIELD, top=self.options.snippet_fragments)
         if not snippet.text:
             snippet = lead_snippet(fields[TEXT_FIELD], self.options.snippet_maxchars)
-        when = fields.get("date")
         return Hit(
             rank=rank,
             score=round(hit.score, 4),
-            id=fields["id"],
-            article_id=fields["article_id"],
-            title=fields["title"],
-            source=fields["source"],
             source_from=fields["source_from"],
-            date=when.date() if when else None,
             date_from=fields["date_from"],
-            path=fields["path"],
-            paragraph=fields["paragraph"],
-            kind=fields["kind"],
-            text=fields[TEXT_FIELD],
             snippet=snippet,
             group=fields["dup_group"],
+            **_paragraph_fields(fields),
         )
 
     def stats(self) -> IndexStats:
@@ -240,8 +231,13 @@ def _fields(query) -> set:
 
 
 def _duplicate(fields: dict, exact: bool) -> Duplicate:
+    return Duplicate(exact=exact, **_paragraph_fields(fields))
+
+
+def _paragraph_fields(fields: dict) -> dict:
+    """What every paragraph handed out carries, from its stored fields."""
     when = fields.get("date")
-    return Duplicate(
+    return dict(
         id=fields["id"],
         article_id=fields["article_id"],
         title=fields["title"],
@@ -251,5 +247,4 @@ def _duplicate(fields: dict, exact: bool) -> Duplicate:
         paragraph=fields["paragraph"],
         kind=fields["kind"],
         text=fields[TEXT_FIELD],
-        exact=exact,
     )
