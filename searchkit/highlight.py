@@ -78,7 +78,7 @@ class SentenceFragmenter(highlight.Fragmenter):
 
 
 class SnippetFormatter(highlight.Formatter):
-    """Fragments -> one Snippet; fragments are joined by " … ", cut sentences marked with "…"."""
+    """Fragments -> one Snippet: fragments joined by " … ", cut sentences marked with "…"."""
 
     between = f" {ELLIPSIS} "
 

@@ -56,8 +56,14 @@ _DATE_FORMS = [
     re.compile(_WEEKDAY + _DAY + r"\s+(?:of\s+)?" + _MONTH + r",?\s+" + _YEAR, re.I),
     re.compile(_YEAR + r"[-/](?P<month>\d{1,2})[-/]" + _DAY.replace("(?:st|nd|rd|th)?", "")),
 ]
+# What may follow a date on a date line: "10:31 GMT", "| 3.15 pm".
+_TIME_OF_DAY = re.compile(
+    r"[\s,|·–—-]*(?:(?:at\s+)?\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?\s*[A-Z]{0,4})?\s*"
+)
 # A line that states its own publication date: "Published: August 18, 2020 10:31 GMT".
-_PUBLISHED = re.compile(r"^(?:published|posted|first published|updated)(?:\s+on)?\s*:?\s*(.+)$", re.I)
+_PUBLISHED = re.compile(
+    r"^(?:published|posted|first published|updated)(?:\s+on)?\s*:?\s*(.+)$", re.I
+)
 # Dates in URLs and file names: /2020/08/18/, 2020-08-18, 20200818.
 # Each stands apart from letters and digits, so that ids and hashes are not read as dates.
 _DATE_IN_PATH = [
@@ -91,7 +97,7 @@ def parse_date(text: str) -> Optional[date]:
 
 
 def _only_time_follows(rest: str) -> bool:
-    return re.fullmatch(r"[\s,|·–—-]*(?:(?:at\s+)?\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?\s*[A-Z]{0,4})?\s*", rest) is not None
+    return _TIME_OF_DAY.fullmatch(rest) is not None
 
 
 def is_date_line(text: str) -> bool:

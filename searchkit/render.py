@@ -193,10 +193,11 @@ def stats_table(stats: IndexStats) -> str:
     span = "—"
     if stats.first_date:
         span = f"{stats.first_date.isoformat()} to {stats.last_date.isoformat()}"
+    kinds = stats.kinds.items()
     summary = [
         ["index", stats.index_dir],
         ["articles", stats.articles],
-        ["paragraphs", ", ".join([str(stats.paragraphs)] + [f"{n} {k}" for k, n in stats.kinds.items()])],
+        ["paragraphs", ", ".join([str(stats.paragraphs)] + [f"{n} {k}" for k, n in kinds])],
         ["dates", f"{span} ({stats.undated_articles} articles undated)"],
         ["built", stats.settings.get("built", "—")],
         ["schema", stats.settings.get("schema_version", "—")],
@@ -214,7 +215,9 @@ def index_summary(summary: IndexSummary) -> str:
     """The report of an indexing run, for stderr."""
     indexed = ", ".join(f"{summary.blocks_by_kind.get(k, 0)} {k}" for k in ("body", "caption"))
     others = ", ".join(
-        f"{n} {kind}" for kind, n in summary.blocks_by_kind.items() if kind not in ("body", "caption")
+        f"{n} {kind}"
+        for kind, n in summary.blocks_by_kind.items()
+        if kind not in ("body", "caption")
     )
     lines: List[str] = [
         f"indexed {summary.files} files into {summary.index_dir}: {summary.articles} articles, "

@@ -29,7 +29,8 @@ def seed_articles(stem):
 
 
 def kind_of(stem, starts_with):
-    kinds = {b.kind for a in seed_articles(stem) for b in a.blocks if b.text.startswith(starts_with)}
+    blocks = [b for a in seed_articles(stem) for b in a.blocks]
+    kinds = {b.kind for b in blocks if b.text.startswith(starts_with)}
     assert len(kinds) == 1, kinds
     return kinds.pop()
 
@@ -47,7 +48,8 @@ def test_single_article_files_take_their_first_line_as_title():
     assert seed_articles(S001)[0].title == (
         "EU Leaders Urge Putin to Push for Talks in Belarus Over Disputed Vote"
     )
-    assert seed_articles(S003)[0].title == "Lukashenko and Putin say Belarus problems will be settled"
+    assert seed_articles(S003)[0].title == (
+        "Lukashenko and Putin say Belarus problems will be settled")
 
 
 def test_captions_and_credits():

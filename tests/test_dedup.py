@@ -36,7 +36,7 @@ def test_verbatim_repeats_and_a_small_change_in_000(seed_groups):
 def test_reprints_with_small_edits_across_the_stories_of_002(seed_groups):
     expected = [
         (f"{S002}:10#5", f"{S002}:11#9"),  # "Opposition leader" added in front
-        (f"{S002}:10#18", f"{S002}:11#8"),  # "the August 9 elections with some" -> "the election with"
+        (f"{S002}:10#18", f"{S002}:11#8"),  # "the August 9 elections with some" -> "the election"
         (f"{S002}:10#1", f"{S002}:12#8"),  # caption reworded: "File photo:", demonstration -> rally
         (f"{S002}:12#1", f"{S002}:12#2"),  # caption with "File photo:" in front
         (f"{S002}:7#1", f"{S002}:7#2"),  # caption with and without its credit
