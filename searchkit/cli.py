@@ -11,16 +11,22 @@ import click
 
 from . import __version__, render
 from .config import DEFAULT_CORPUS_DIR, INDEX_ENV, DEFAULT_INDEX_DIR
-from .errors import SearchkitError
+from .errors import QueryError, SearchkitError
+
+
+class _QueryProblem(click.ClickException):
+    exit_code = 2  # like a usage error: what was typed must change
 
 
 class _Group(click.Group):
-    """Turns searchkit's and the file system's errors into one-line messages and exit code 1,
-    never a traceback."""
+    """Turns searchkit's and the file system's errors into one-line messages and exit code 1
+    (2 for a query that cannot be run as typed), never a traceback."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except QueryError as error:
+            raise _QueryProblem(str(error)) from None
         except SearchkitError as error:
             raise click.ClickException(str(error)) from None
         except OSError as error:  # e.g. an index folder that cannot be created or written
@@ -75,8 +81,7 @@ class _Progress:
 
 def _emit(fmt, **renderers) -> None:
     """Print the output in ``fmt``; by default a table on a terminal, plain text in a pipe."""
-    fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
-    click.echo(renderers[fmt]())
+    click.echo(renderers[fmt or ("table" if sys.stdout.isatty() else "plain")]())
 
 
 def _build(paths, index_dir: Path, rebuild: bool, dedup_threshold=None) -> None:
@@ -149,7 +154,21 @@ def index_command(paths, index_dir, rebuild, dedup_threshold):
               help="Output format [default: table on a terminal, plain otherwise].")
 @click.option("--no-dedup", is_flag=True,
               help="Show every matching paragraph instead of one per group of near-identical ones.")
-def search_command(query, index_dir, limit, fmt, no_dedup):
+@click.option("--since", metavar="DATE", help="Only paragraphs dated on or after DATE "
+              "(YYYY, YYYY-MM or YYYY-MM-DD); undated ones are left out.")
+@click.option("--until", metavar="DATE", help="Only paragraphs dated on or before DATE.")
+@click.option("--source", "sources", multiple=True, metavar="NAME",
+              help="Only paragraphs from this source (repeat for several).")
+@click.option("--kind", "kinds", type=click.Choice(["body", "caption"]), multiple=True,
+              help="Only body paragraphs or only photo captions.")
+@click.option("--sort", type=click.Choice(["score", "date", "-date"]), default="score",
+              show_default=True, help="Best first, oldest first, or newest first.")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Which page of results (-n per page).")
+@click.option("--facets", is_flag=True,
+              help="Also count the matching paragraphs per source and per month.")
+def search_command(query, index_dir, limit, fmt, no_dedup, since, until, sources, kinds, sort,
+                   page, facets):
     """Search paragraphs for QUERY.
 
     Words match in any order (paragraphs with all of them first); "quoted phrases",
@@ -163,28 +182,46 @@ def search_command(query, index_dir, limit, fmt, no_dedup):
       searchkit search '"renounce violence"' --format jsonl
       searchkit search 'Tikhanovskaya AND kind:caption' -n 3
     """
+    from .query import Filters, date_bound
+
+    filters = Filters(
+        since=date_bound(since) if since else None,
+        until=date_bound(until, end=True) if until else None,
+        sources=sources,
+        kinds=kinds,
+    )
     with _open(index_dir) as searcher:
-        results = searcher.search(" ".join(query), limit=limit, collapse=not no_dedup)
+        results = searcher.search(
+            " ".join(query),
+            limit=limit,
+            collapse=not no_dedup,
+            filters=filters,
+            sort=sort,
+            page=page,
+            facets=facets,
+        )
     if results.note:
         click.echo(f"note: {results.note}", err=True)
-    if not results.hits:
-        click.echo(f"no paragraphs match {results.query!r}", err=True)
-        return
-    _emit(
-        fmt,
-        jsonl=lambda: render.hits_jsonl(results),
-        table=lambda: render.hits_table(results, _mark),
-        plain=lambda: render.hits_plain(results, _mark),
-    )
-    shown = len(results.groups)
-    if no_dedup:
-        click.echo(f"{shown} of {results.total} matching paragraphs", err=True)
-    else:
+    if results.undated_left_out:
         click.echo(
-            f"{shown} of {results.total_groups} results "
-            f"({results.total} matching paragraphs, near-identical ones shown once)",
+            f"note: {results.undated_left_out} matching paragraphs have no date and were left "
+            "out by the date filter",
             err=True,
         )
+    fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
+    if results.hits:
+        _emit(
+            fmt,
+            jsonl=lambda: render.hits_jsonl(results),
+            table=lambda: render.hits_table(results, _mark),
+            plain=lambda: render.hits_plain(results, _mark),
+        )
+    if facets:
+        if fmt == "jsonl":
+            click.echo(render.summary_json(results))
+        else:
+            click.echo(("\n" if results.hits else "") + render.facets_table(results.facets))
+    click.echo(render.count_line(results, collapsed=not no_dedup), err=True)
 
 
 @main.command("stats")

@@ -131,6 +131,15 @@ class DuplicateGroup:
 
 
 @dataclass(frozen=True)
+class Facets:
+    """How the matching paragraphs spread over sources and months."""
+
+    sources: Dict[str, int]  # source -> matching paragraphs, most first
+    months: Dict[str, int]  # "YYYY-MM" -> matching paragraphs, in date order
+    undated: int  # matching paragraphs with no date
+
+
+@dataclass(frozen=True)
 class SearchResults:
     """The answer to one query: the best groups, how many paragraphs and groups matched, and
     any note. With duplicates collapsed, each group is one result."""
@@ -140,6 +149,9 @@ class SearchResults:
     total_groups: int  # matching groups (equal to total when not collapsed)
     groups: Tuple[ResultGroup, ...]
     note: Optional[str] = None  # e.g. how a malformed query was reinterpreted
+    page: int = 1
+    undated_left_out: int = 0  # paragraphs that matched but were left out by a date filter
+    facets: Optional[Facets] = None
 
     @property
     def hits(self) -> Tuple[Hit, ...]:

@@ -12,6 +12,7 @@ from tabulate import tabulate
 from .model import (
     Duplicate,
     DuplicateGroup,
+    Facets,
     Hit,
     IndexStats,
     IndexSummary,
@@ -173,6 +174,51 @@ def duplicate_groups_plain(groups: Sequence[DuplicateGroup]) -> str:
         ]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def count_line(results: SearchResults, collapsed: bool) -> str:
+    """What the results are out of, for stderr."""
+    if not results.total:
+        return f"no paragraphs match {results.query!r}"
+    total = results.total_groups if collapsed else results.total
+    if not results.groups:
+        return f"page {results.page} is empty: there are {total} results"
+    first = results.groups[0].leader.rank
+    shown = f"{first}-{first + len(results.groups) - 1}" if len(results.groups) > 1 else first
+    if not collapsed:
+        return f"{shown} of {total} matching paragraphs"
+    return (
+        f"{shown} of {total} results ({results.total} matching paragraphs, "
+        "near-identical ones shown once)"
+    )
+
+
+def facets_record(facets: Facets) -> Dict[str, object]:
+    return {"sources": facets.sources, "months": facets.months, "undated": facets.undated}
+
+
+def summary_json(results: SearchResults) -> str:
+    """The last line of ``--format jsonl --facets``: totals and facets."""
+    return json.dumps(
+        {
+            "summary": {
+                "query": results.query,
+                "total": results.total,
+                "total_groups": results.total_groups,
+                "undated_left_out": results.undated_left_out,
+                "facets": facets_record(results.facets),
+            }
+        },
+        ensure_ascii=False,
+    )
+
+
+def facets_table(facets: Facets) -> str:
+    sources = tabulate(list(facets.sources.items()), headers=["source", "paragraphs"],
+                       disable_numparse=True)
+    months = list(facets.months.items()) + ([["undated", facets.undated]] if facets.undated else [])
+    return sources + "\n\n" + tabulate(months, headers=["month", "paragraphs"],
+                                         disable_numparse=True)
 
 
 def stats_record(stats: IndexStats) -> Dict[str, object]:

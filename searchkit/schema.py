@@ -8,11 +8,12 @@ from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from . import analysis, dedup
 
 # Bump when fields or their indexing change: older indexes must then be rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": analysis.DESCRIPTION}
 
 TEXT_FIELD = "text"
+DATE_FIELD = "date"
 TITLE_FIELD = "title"
 SEARCH_FIELDS = (TEXT_FIELD, TITLE_FIELD)
 # Metadata fields: a query term on one of them restricts the results rather than scoring them.
@@ -30,7 +31,7 @@ def make_schema() -> Schema:
         paragraph=NUMERIC(stored=True),
         kind=ID(stored=True),
         title=TEXT(stored=True, analyzer=words),
-        source=ID(stored=True, analyzer=IDTokenizer() | LowercaseFilter()),
+        source=ID(stored=True, sortable=True, analyzer=IDTokenizer() | LowercaseFilter()),
         source_from=STORED(),
         date=DATETIME(stored=True, sortable=True),
         date_from=STORED(),

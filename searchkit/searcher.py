@@ -1,15 +1,14 @@
 """Search an index: parse the query, rank paragraphs with BM25F, make snippets while the Whoosh
 searcher is open, and hand back searchkit's own dataclasses. Owns the Whoosh searcher."""
 
-import re
 from collections import Counter
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from typing import Optional, Tuple
 
+from whoosh import collectors, scoring, searching, sorting
 from whoosh import query as whoosh_query
-from whoosh import scoring
-from whoosh.qparser import AndGroup, MultifieldParser, OrGroup
+from whoosh.util.times import long_to_datetime
 
 from . import store
 from .config import SearchOptions
@@ -18,17 +17,18 @@ from .highlight import highlighter, lead_snippet
 from .model import (
     Duplicate,
     DuplicateGroup,
+    Facets,
     Hit,
     IndexStats,
     ResultGroup,
     SearchResults,
 )
-from .schema import FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
+from .query import Filters, QueryBuilder
+from .schema import DATE_FIELD, TEXT_FIELD
 
-# Plain words are OR-ed, and a paragraph that has all of them gets this share of its score
-# again as a bonus, so that paragraphs with every word of "dialogue with the opposition" come
-# first. (Whoosh's own coordination factor, OrGroup.factory, scores one-word queries 0.)
-ALL_WORDS_BONUS = 0.5
+SORTS = ("score", "date", "-date")
+SEARCH_SECONDS = 5.0  # a search running longer is stopped with a QueryError
+_NO_DATE = 2**64 - 1  # the raw date column's value for an undated paragraph
 
 
 class Searcher:
@@ -39,15 +39,7 @@ class Searcher:
         self.options = options
         self._ix = store.open_index(self.index_dir)
         self._searcher = self._ix.searcher(weighting=scoring.BM25F())
-        self._parsers = [
-            MultifieldParser(
-                list(SEARCH_FIELDS),
-                self._ix.schema,
-                fieldboosts={TEXT_FIELD: 1.0, TITLE_FIELD: options.title_weight},
-                group=group,
-            )
-            for group in (OrGroup, AndGroup)
-        ]
+        self._builder = QueryBuilder(self._ix.schema, options.title_weight)
         self._highlighter = highlighter(options.snippet_maxchars)
 
     def __enter__(self):
@@ -59,60 +51,60 @@ class Searcher:
     def close(self) -> None:
         self._searcher.close()
 
-    def _parse(self, query: str):
-        """The Whoosh query, and a note if the text had to be read as plain words."""
-        if not query.strip():
-            raise QueryError("the query is empty; give some words to search for")
-        try:
-            return self._with_bonus(query), None
-        except Exception:  # Whoosh's parser raises assorted errors on some odd inputs
-            # Lower case, so that words like AND or NOT are searched for, not obeyed.
-            words = re.findall(r"\w+", query.lower())
-            if not words:
-                raise QueryError(
-                    f"cannot read the query {query!r}; search for words, "
-                    'a "quoted phrase", AND / OR / NOT, or field:value'
-                ) from None
-            note = f"could not read the query as written; searched for the words: {' '.join(words)}"
-            return self._with_bonus(" ".join(words)), note
-
-    def _with_bonus(self, query: str):
-        any_words, all_words = (parser.parse(query) for parser in self._parsers)
-        any_words = _restrictions_required(any_words)
-        if any_words == all_words:
-            return any_words
-        all_words.boost = ALL_WORDS_BONUS
-        return whoosh_query.Or([any_words, all_words])
-
     def search(
-        self, query: str, limit: Optional[int] = None, collapse: bool = True
+        self,
+        query: str,
+        limit: Optional[int] = None,
+        collapse: bool = True,
+        filters: Filters = Filters(),
+        sort: str = "score",
+        page: int = 1,
+        facets: bool = False,
     ) -> SearchResults:
-        """The best ``limit`` results for ``query``. With ``collapse``, near-identical paragraphs
-        make one result (``limit`` counts groups), listing where else the paragraph appeared."""
+        """Page ``page`` of the best ``limit`` results for ``query``.
+
+        With ``collapse``, near-identical paragraphs make one result (``limit`` counts groups),
+        listing where else the paragraph appeared. ``sort`` is "score", "date" (oldest first)
+        or "-date" (newest first; undated paragraphs come last either way). ``facets`` counts
+        the matching paragraphs per source and month."""
         limit = self.options.limit if limit is None else limit
-        if limit < 1:
-            raise QueryError(f"the number of results must be at least 1, not {limit}")
-        parsed, note = self._parse(query)
+        if limit < 1 or page < 1:
+            raise QueryError(f"limit and page must be at least 1, not {limit} and {page}")
+        if sort not in SORTS:
+            raise QueryError(f"sort by one of {', '.join(SORTS)}, not {sort!r}")
+        prepared = self._builder.prepare(query, filters, self._searcher.reader())
         try:
             # len(results) undercounts when terms=True meets a limit (Whoosh 2.7): count apart.
-            matching = list(parsed.docs(self._searcher))
+            matching = list(prepared.query.docs(self._searcher))
             group_of = self._searcher.reader().column_reader("dup_group")
             total_groups = len({group_of[d] for d in matching}) if collapse else len(matching)
-            leaders = self._leaders(parsed, limit, collapse, len(matching), group_of)
+            leaders = self._leaders(
+                prepared.query, page * limit, collapse, len(matching), group_of, sort
+            )[(page - 1) * limit :]
+            first_rank = (page - 1) * limit + 1
             groups = tuple(
                 ResultGroup(self._hit(rank, hit), self._duplicates(hit) if collapse else ())
-                for rank, hit in enumerate(leaders, start=1)
+                for rank, hit in enumerate(leaders, start=first_rank)
             )
+            undated = self._undated(prepared.undated_query) if prepared.date_limited else 0
         except RecursionError:
             raise QueryError("the query is nested too deeply; simplify it") from None
-        return SearchResults(query, len(matching), total_groups, groups, note)
+        return SearchResults(
+            query=query,
+            total=len(matching),
+            total_groups=total_groups,
+            groups=groups,
+            note=prepared.note,
+            page=page,
+            undated_left_out=undated,
+            facets=self._facets(matching) if facets else None,
+        )
 
-    def _leaders(self, parsed, limit: int, collapse: bool, matching: int, group_of) -> list:
-        """The best-scoring hit of each of the best ``limit`` groups (or the best hits)."""
+    def _leaders(self, parsed, limit: int, collapse: bool, matching: int, group_of, sort) -> list:
+        """The best hit of each of the first ``limit`` groups (or the first hits), in order."""
         fetch = limit * 3 if collapse else limit  # most groups are single paragraphs
         while True:
-            results = self._searcher.search(parsed, limit=fetch, terms=True)
-            results.highlighter = self._highlighter
+            results = self._run(parsed, fetch, sort)
             leaders, seen = [], set()
             for hit in results:
                 group = group_of[hit.docnum] if collapse else hit.docnum
@@ -122,6 +114,55 @@ class Searcher:
             if len(leaders) >= limit or fetch >= matching:
                 return leaders[:limit]
             fetch *= 2
+
+    def _run(self, parsed, limit: int, sort: str):
+        """Whoosh's results for the query, bounded in time."""
+        sortedby = None
+        if sort != "score":
+            dates = self._searcher.reader().column_reader(DATE_FIELD, translate=False)
+            newest_first = sort == "-date"
+
+            def by_date(_searcher, docnum):
+                value = dates[docnum]
+                undated = value == _NO_DATE
+                return (undated, -value if newest_first else value)
+
+            sortedby = sorting.FunctionFacet(by_date)
+        collector = collectors.TimeLimitCollector(
+            self._searcher.collector(limit=limit, sortedby=sortedby, terms=True),
+            timelimit=SEARCH_SECONDS,
+        )
+        try:
+            self._searcher.search_with_collector(parsed, collector)
+        except searching.TimeLimit:
+            raise QueryError(
+                f"the search took over {SEARCH_SECONDS:g} s and was stopped; narrow the query"
+            ) from None
+        results = collector.results()
+        results.highlighter = self._highlighter
+        return results
+
+    def _undated(self, query) -> int:
+        """Paragraphs the query matches apart from its date restrictions that have no date."""
+        undated = whoosh_query.And([query, whoosh_query.Not(whoosh_query.Every(DATE_FIELD))])
+        return sum(1 for _ in undated.docs(self._searcher))
+
+    def _facets(self, matching) -> Facets:
+        reader = self._searcher.reader()
+        sources = reader.column_reader("source")
+        dates = reader.column_reader(DATE_FIELD, translate=False)
+        by_source, by_month, undated = Counter(), Counter(), 0
+        for docnum in matching:
+            by_source[sources[docnum]] += 1
+            if dates[docnum] == _NO_DATE:
+                undated += 1
+            else:
+                by_month[long_to_datetime(dates[docnum]).strftime("%Y-%m")] += 1
+        return Facets(
+            sources=dict(sorted(by_source.items(), key=lambda item: (-item[1], item[0]))),
+            months=dict(sorted(by_month.items())),
+            undated=undated,
+        )
 
     def _duplicates(self, hit) -> Tuple[Duplicate, ...]:
         """The other members of the hit's group, earliest date first, undated last."""
@@ -192,42 +233,6 @@ class Searcher:
             undated_articles=sum(1 for _, d in articles.values() if d is None),
             settings=store.read_settings(self.index_dir),
         )
-
-
-def _restrictions_required(query):
-    """Under OR-ed words, NOT clauses and filters on metadata fields (kind:, source:, ...)
-    narrow the results instead of widening them: "Trump kind:caption NOT Putin" means
-    Trump AND kind:caption AND NOT Putin. Whoosh's OrGroup would OR them all, so that
-    "a NOT b" matched nearly every paragraph.
-    """
-    if not query.is_leaf():
-        query = query.apply(_restrictions_required)
-    if not isinstance(query, whoosh_query.Or):
-        return query
-    negated, filters, wanted = [], [], []
-    for sub in query.subqueries:
-        if isinstance(sub, whoosh_query.Not):
-            negated.append(sub.query)
-        elif _fields(sub) <= FILTER_FIELDS:
-            filters.append(sub)
-        else:
-            wanted.append(sub)
-    if not wanted or not (negated or filters):
-        return query
-    result = whoosh_query.Or(wanted, boost=query.boost) if len(wanted) > 1 else wanted[0]
-    if filters:
-        by_field = {}
-        for sub in filters:  # kind:body kind:caption -> either; kind:body source:x -> both
-            by_field.setdefault(frozenset(_fields(sub)), []).append(sub)
-        result = whoosh_query.And([result] + [whoosh_query.Or(subs) for subs in by_field.values()])
-    if negated:
-        result = whoosh_query.AndNot(result, whoosh_query.Or(negated))
-    return result
-
-
-def _fields(query) -> set:
-    leaves = [query] if query.is_leaf() else list(query.leaves())
-    return {getattr(leaf, "fieldname", None) for leaf in leaves}
 
 
 def _duplicate(fields: dict, exact: bool) -> Duplicate:

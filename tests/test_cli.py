@@ -9,6 +9,7 @@ from conftest import DATA, S000, S001, SEEDS
 
 from searchkit import __version__
 from searchkit.cli import main
+from searchkit.schema import SCHEMA_VERSION
 
 JSONL_FIELDS = {
     "rank", "score", "id", "article_id", "title", "source", "date", "path", "paragraph",
@@ -46,7 +47,7 @@ def test_search_plain_marks_highlights_when_piped(run, seed_index):
     assert "engage in [dialogue] with the [opposition]." in first[2]
     assert "\x1b[" not in result.stdout
     assert result.stderr.strip() == (
-        "2 of 144 results (150 matching paragraphs, near-identical ones shown once)")
+        "1-2 of 144 results (150 matching paragraphs, near-identical ones shown once)")
 
 
 def test_search_words_need_no_quotes(run, seed_index):
@@ -95,7 +96,7 @@ def test_stats_table_and_json(run, seed_index):
     assert (data["articles"], data["paragraphs"]) == (16, 341)
     assert data["sources"]["themoscowtimes.com"] == 1
     assert (data["first_date"], data["undated_articles"]) == ("2020-08-18", 15)
-    assert data["settings"]["schema_version"] == 2
+    assert data["settings"]["schema_version"] == SCHEMA_VERSION
 
 
 def test_missing_index_is_a_one_line_error(run, tmp_path):

@@ -1,0 +1,243 @@
+"""User text -> a Whoosh query that is safe to run: parsed, bounded, with its filters.
+
+What a query may not do, and what happens instead (README, "Queries"):
+
+| input | outcome |
+|---|---|
+| text Whoosh's parser cannot read (`a ANDNOT ANDNOT `, `date:[TO*]`, `date:0000`) | its words are searched, with a note |
+| an empty query, or one of punctuation only | QueryError |
+| over MAX_QUERY_CHARS characters, a word over MAX_WORD_CHARS, over MAX_CLAUSES words, parentheses nested over MAX_DEPTH | QueryError |
+| `*` alone, a wildcard at the start of a word, under MIN_PREFIX letters before a wildcard | QueryError |
+| a wildcard matching over MAX_EXPANSIONS words of the index | QueryError |
+
+QueryError says what to change; the command line exits with status 2 on it. The search itself
+is bounded in time by the searcher.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Iterable, Optional
+
+from whoosh import query as whoosh_query
+from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
+
+from .errors import QueryError
+from .schema import DATE_FIELD, FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
+
+MAX_QUERY_CHARS = 1000
+MAX_WORD_CHARS = 100
+MAX_CLAUSES = 64
+MAX_DEPTH = 16
+MIN_PREFIX = 3
+MAX_EXPANSIONS = 256
+
+# Plain words are OR-ed, and a paragraph that has all of them gets this share of its score
+# again as a bonus, so that paragraphs with every word of "dialogue with the opposition" come
+# first. (Whoosh's own coordination factor, OrGroup.factory, scores one-word queries 0.)
+ALL_WORDS_BONUS = 0.5
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions given beside the query text (command-line flags, REPL settings)."""
+
+    since: Optional[date] = None
+    until: Optional[date] = None
+    sources: tuple = ()
+    kinds: tuple = ()
+
+    @property
+    def dated(self) -> bool:
+        return bool(self.since or self.until)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    query: object  # the Whoosh query to run, filters included
+    note: Optional[str]  # how the text was reinterpreted, if it was
+    date_limited: bool  # a date restriction (flag or date: in the text) leaves undated paragraphs out
+    undated_query: object  # the same query without its date restrictions, for counting those
+
+
+class QueryBuilder:
+    def __init__(self, schema, title_weight: float):
+        self._parsers = []
+        for group in (OrGroup, AndGroup):
+            parser = MultifieldParser(
+                list(SEARCH_FIELDS),
+                schema,
+                fieldboosts={TEXT_FIELD: 1.0, TITLE_FIELD: title_weight},
+                group=group,
+            )
+            parser.add_plugin(PlusMinusPlugin())  # -word excludes, +word requires
+            self._parsers.append(parser)
+
+    def prepare(self, text: str, filters: Filters, reader) -> Prepared:
+        text = _SURROGATE.sub("\ufffd", text)
+        _check_size(text)
+        parsed, note = self._parse(text)
+        _check_parsed(parsed, reader)
+        restrictions = _filter_queries(filters)
+        in_text_dates = DATE_FIELD in _fields(parsed)
+        final = whoosh_query.And([parsed] + restrictions) if restrictions else parsed
+        undated = final
+        if filters.dated or in_text_dates:
+            without = [r for r in restrictions if DATE_FIELD not in _fields(r)]
+            base = _without_dates(parsed)
+            undated = whoosh_query.And([base] + without) if without else base
+        return Prepared(final, note, filters.dated or in_text_dates, undated)
+
+    def _parse(self, text: str):
+        """The Whoosh query, and a note if the text had to be read as plain words."""
+        if not text.strip():
+            raise QueryError("the query is empty; give some words to search for")
+        try:
+            return self._with_bonus(text), None
+        except QueryError:
+            raise
+        except Exception:  # Whoosh's parser raises assorted errors on some odd inputs
+            # Lower case, so that words like AND or NOT are searched for, not obeyed.
+            words = re.findall(r"\w+", text.lower())
+            if not words:
+                raise QueryError(
+                    f"cannot read the query {text!r}; search for words, "
+                    'a "quoted phrase", AND / OR / NOT, or field:value'
+                ) from None
+            note = "could not read the query as written; searched for the words: " + " ".join(
+                words
+            )
+            return self._with_bonus(" ".join(words)), note
+
+    def _with_bonus(self, text: str):
+        any_words, all_words = (parser.parse(text) for parser in self._parsers)
+        any_words = _restrictions_required(any_words)
+        if any_words == all_words:
+            return any_words
+        all_words.boost = ALL_WORDS_BONUS
+        return whoosh_query.Or([any_words, all_words])
+
+
+def _check_size(text: str) -> None:
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"the query is {len(text)} characters long; the most is {MAX_QUERY_CHARS}"
+        )
+    longest = max((len(word) for word in text.split()), default=0)
+    if longest > MAX_WORD_CHARS:
+        raise QueryError(f"a word of {longest} characters; the most is {MAX_WORD_CHARS}")
+    depth = deepest = 0
+    for char in re.sub(r'"[^"]*"', "", text):  # parentheses inside a phrase are just text
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise QueryError(f"parentheses nested {deepest} deep; the most is {MAX_DEPTH}")
+
+
+def _check_parsed(parsed, reader) -> None:
+    leaves = [parsed] if parsed.is_leaf() else list(parsed.leaves())
+    words = {getattr(leaf, "text", None) for leaf in leaves}  # each word is asked of each field
+    if len(words) > MAX_CLAUSES:
+        raise QueryError(f"the query has {len(words)} words; the most is {MAX_CLAUSES}")
+    for leaf in leaves:
+        if isinstance(leaf, (whoosh_query.Wildcard, whoosh_query.Prefix)):
+            _check_wildcard(leaf, reader)
+
+
+def _check_wildcard(leaf, reader) -> None:
+    shown = leaf.text + ("*" if isinstance(leaf, whoosh_query.Prefix) else "")
+    fixed = re.split(r"[*?]", leaf.text)[0]
+    if len(fixed) < MIN_PREFIX:
+        raise QueryError(
+            f"{shown!r}: give at least {MIN_PREFIX} letters before a wildcard (* or ?)"
+        )
+    expansions = 0
+    for _ in leaf.expanded_terms(reader):
+        expansions += 1
+        if expansions > MAX_EXPANSIONS:
+            raise QueryError(
+                f"{shown!r} matches more than {MAX_EXPANSIONS} different words; "
+                "give more letters before the wildcard"
+            )
+
+
+def date_bound(text: str, end: bool = False) -> date:
+    """"2020", "2020-08" or "2020-08-18" as the first day of that period (the last with
+    ``end``); QueryError for anything else."""
+    match = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text.strip())
+    try:
+        if not match:
+            raise ValueError
+        year, month, day = (int(g) if g else None for g in match.groups())
+        if day:
+            return date(year, month, day)
+        if month:
+            first = date(year, month, 1)
+            if not end:
+                return first
+            return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+        return date(year, 12, 31) if end else date(year, 1, 1)
+    except ValueError:
+        raise QueryError(f"{text!r} is not a date: write YYYY, YYYY-MM or YYYY-MM-DD") from None
+
+
+def _filter_queries(filters: Filters) -> list:
+    queries = []
+    if filters.dated:
+        start = datetime.combine(filters.since, time.min) if filters.since else None
+        end = datetime.combine(filters.until, time.max) if filters.until else None
+        queries.append(whoosh_query.DateRange(DATE_FIELD, start, end))
+    if filters.sources:
+        queries.append(_any_of("source", (s.lower() for s in filters.sources)))
+    if filters.kinds:
+        queries.append(_any_of("kind", filters.kinds))
+    return queries
+
+
+def _any_of(field: str, values: Iterable[str]):
+    return whoosh_query.Or([whoosh_query.Term(field, value) for value in values])
+
+
+def _without_dates(query):
+    """The query with its date restrictions dropped (an empty query matches everything)."""
+    if query.is_leaf():
+        return whoosh_query.Every() if getattr(query, "fieldname", None) == DATE_FIELD else query
+    return query.apply(_without_dates)
+
+
+def _restrictions_required(query):
+    """Under OR-ed words, NOT clauses and filters on metadata fields (kind:, source:, ...)
+    narrow the results instead of widening them: "Trump kind:caption NOT Putin" means
+    Trump AND kind:caption AND NOT Putin. Whoosh's OrGroup would OR them all, so that
+    "a NOT b" matched nearly every paragraph.
+    """
+    if not query.is_leaf():
+        query = query.apply(_restrictions_required)
+    if not isinstance(query, whoosh_query.Or):
+        return query
+    negated, filters, wanted = [], [], []
+    for sub in query.subqueries:
+        if isinstance(sub, whoosh_query.Not):
+            negated.append(sub.query)
+        elif _fields(sub) <= FILTER_FIELDS:
+            filters.append(sub)
+        else:
+            wanted.append(sub)
+    if not wanted or not (negated or filters):
+        return query
+    result = whoosh_query.Or(wanted, boost=query.boost) if len(wanted) > 1 else wanted[0]
+    if filters:
+        by_field = {}
+        for sub in filters:  # kind:body kind:caption -> either; kind:body source:x -> both
+            by_field.setdefault(frozenset(_fields(sub)), []).append(sub)
+        result = whoosh_query.And([result] + [whoosh_query.Or(subs) for subs in by_field.values()])
+    if negated:
+        result = whoosh_query.AndNot(result, whoosh_query.Or(negated))
+    return result
+
+
+def _fields(query) -> set:
+    leaves = [query] if query.is_leaf() else list(query.leaves())
+    return {getattr(leaf, "fieldname", None) for leaf in leaves}
