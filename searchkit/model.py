@@ -75,7 +75,7 @@ class Hit:
     """One paragraph that matched a query, with its article's metadata."""
 
     rank: int
-    score: float
+    score: Optional[float]  # None when results are sorted by date
     id: str
     article_id: str
     title: str

@@ -72,7 +72,8 @@ class QueryBuilder:
                 fieldboosts={TEXT_FIELD: 1.0, TITLE_FIELD: title_weight},
                 group=group,
             )
-            parser.add_plugin(PlusMinusPlugin())  # -word excludes, +word requires
+            # -word excludes, +word requires; only at the start of a word ("1987-04" is a date)
+            parser.add_plugin(PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
             self._parsers.append(parser)
 
     def prepare(self, text: str, filters: Filters, reader) -> Prepared:

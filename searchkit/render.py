@@ -41,6 +41,10 @@ def marked(snippet: Snippet, mark: Mark) -> str:
     return "".join(out)
 
 
+def _score(hit: Hit) -> str:
+    return "—" if hit.score is None else f"{hit.score:.2f}"
+
+
 def _date(hit: Hit) -> str:
     return hit.date.isoformat() if hit.date else "—"
 
@@ -68,7 +72,7 @@ def hits_table(results: SearchResults, mark: Mark) -> str:
         snippet = marked(hit.snippet, mark)
         if group.duplicates:
             snippet += "\n(" + also_in(group) + ")"
-        rows.append([hit.rank, f"{hit.score:.2f}", _date(hit), hit.source, hit.title, snippet])
+        rows.append([hit.rank, _score(hit), _date(hit), hit.source, hit.title, snippet])
     return tabulate(
         rows,
         headers=["#", "score", "date", "source", "title", "snippet"],
@@ -83,7 +87,7 @@ def hits_plain(results: SearchResults, mark: Mark) -> str:
         hit = group.leader
         block = (
             f"{hit.rank}. {hit.title}\n"
-            f"   {hit.source} · {_date(hit)} · {hit.id} · {hit.kind} · score {hit.score:.2f}\n"
+            f"   {hit.source} · {_date(hit)} · {hit.id} · {hit.kind} · score {_score(hit)}\n"
             f"   {marked(hit.snippet, mark)}"
         )
         if group.duplicates:

@@ -205,7 +205,7 @@ class Searcher:
             snippet = lead_snippet(fields[TEXT_FIELD], self.options.snippet_maxchars)
         return Hit(
             rank=rank,
-            score=round(hit.score, 4),
+            score=round(hit.score, 4) if isinstance(hit.score, float) else None,
             source_from=fields["source_from"],
             date_from=fields["date_from"],
             snippet=snippet,

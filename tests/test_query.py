@@ -1,0 +1,118 @@
+"""Filters, dates, sorting, pages and facets, over a dated Reuters slice and the seeds."""
+
+import json
+from collections import Counter
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+from conftest import SEEDS
+from reuters import write_slice
+
+import searchkit
+from searchkit.cli import main
+from searchkit.query import Filters, date_bound
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory):
+    """An index of 200 Reuters stories from Feb, Mar, Apr and Oct 1987 (dated by a manifest,
+    source "Reuters") and the seeds (mostly undated)."""
+    root = tmp_path_factory.mktemp("dated")
+    dates = write_slice(root / "reuters")
+    searchkit.build_index([root / "reuters", SEEDS], root / "index")
+    with searchkit.open_index(root / "index") as searcher:
+        yield searcher, dates, root / "index"
+
+
+def test_date_bounds():
+    assert date_bound("1987") == date(1987, 1, 1)
+    assert date_bound("1987", end=True) == date(1987, 12, 31)
+    assert date_bound("1987-02", end=True) == date(1987, 2, 28)
+    assert date_bound("1987-12", end=True) == date(1987, 12, 31)
+    assert date_bound("1987-03-04") == date(1987, 3, 4)
+    with pytest.raises(searchkit.QueryError, match="YYYY-MM-DD"):
+        date_bound("March 1987")
+
+
+def test_since_and_until_keep_only_dated_paragraphs_in_range(dated):
+    searcher, _, _ = dated
+    march = Filters(since=date(1987, 3, 1), until=date(1987, 3, 31))
+    results = searcher.search("president", limit=50, filters=march)
+    assert results.hits and all(h.date.strftime("%Y-%m") == "1987-03" for h in results.hits)
+    everything = searcher.search("president", limit=500, collapse=False)
+    undated = sum(1 for h in everything.hits if h.date is None)
+    assert undated > 0 and results.undated_left_out == undated
+
+
+def test_date_in_the_query_is_the_same_filter(dated):
+    searcher, _, _ = dated
+    flags = searcher.search("oil", limit=100, filters=Filters(since=date(1987, 4, 1),
+                                                               until=date(1987, 4, 30)))
+    for text in ("oil date:1987-04", "oil date:[1987-04-01 TO 1987-04-30]"):
+        in_query = searcher.search(text, limit=100)
+        assert [h.id for h in in_query.hits] == [h.id for h in flags.hits], text
+        assert in_query.undated_left_out == flags.undated_left_out
+    open_range = searcher.search("oil date:[1987-10-01 TO]", limit=100)
+    assert open_range.hits and all(h.date >= date(1987, 10, 1) for h in open_range.hits)
+
+
+def test_source_and_kind_filters(dated):
+    searcher, _, _ = dated
+    reuters = searcher.search("oil", limit=100, filters=Filters(sources=("reuters",)))
+    assert reuters.hits and {h.source for h in reuters.hits} == {"Reuters"}
+    captions = searcher.search("Minsk", limit=100, filters=Filters(kinds=("caption",)))
+    assert captions.hits and {h.kind for h in captions.hits} == {"caption"}
+    excluded = searcher.search("oil -crude", limit=100)
+    assert excluded.hits and all("crude" not in h.text.lower() for h in excluded.hits)
+
+
+def test_sort_by_date_puts_undated_last(dated):
+    searcher, _, _ = dated
+    oldest = searcher.search("minister", limit=300, sort="date", collapse=False).hits
+    newest = searcher.search("minister", limit=300, sort="-date", collapse=False).hits
+    for hits, descending in ((oldest, False), (newest, True)):
+        dates = [h.date for h in hits if h.date]
+        assert dates == sorted(dates, reverse=descending) and len(set(dates)) > 2
+        assert hits[-1].date is None and hits[0].date is not None
+
+
+def test_pages_continue_the_ranking(dated):
+    searcher, _, _ = dated
+    first, second = (searcher.search("bank", limit=5, page=n) for n in (1, 2))
+    assert [h.rank for h in second.hits] == [6, 7, 8, 9, 10]
+    assert [h.id for h in searcher.search("bank", limit=10).hits] == [
+        h.id for h in first.hits + second.hits]
+    assert first.total_groups == second.total_groups > 10
+
+
+def test_facets_count_matches_per_source_and_month(dated):
+    searcher, dates, _ = dated
+    results = searcher.search("oil", limit=1, facets=True)
+    every = searcher.search("oil", limit=1000, collapse=False).hits
+    assert results.facets.sources == dict(
+        sorted(Counter(h.source for h in every).items(), key=lambda kv: (-kv[1], kv[0])))
+    assert results.facets.months == dict(
+        sorted(Counter(h.date.strftime("%Y-%m") for h in every if h.date).items()))
+    assert results.facets.undated == sum(1 for h in every if h.date is None)
+    assert set(results.facets.months) <= {d.strftime("%Y-%m") for d in dates.values()}
+
+
+def test_cli_dates_facets_and_pages(dated):
+    _, _, index = dated
+    run = CliRunner().invoke
+    result = run(main, ["search", "president", "--index", str(index), "--since", "1987-03",
+                        "--until", "1987-03", "--format", "jsonl", "--facets"])
+    assert result.exit_code == 0, result.stderr
+    *hits, summary = [json.loads(line) for line in result.stdout.splitlines()]
+    assert hits and all(h["date"].startswith("1987-03") for h in hits)
+    assert set(summary["summary"]["facets"]["months"]) == {"1987-03"}
+    assert "have no date and were left out by the date filter" in result.stderr
+    table = run(main, ["search", "oil", "--index", str(index), "--facets", "--format", "plain",
+                       "--page", "2", "-n", "3"])
+    assert table.stdout.startswith("4. ")
+    assert "month    paragraphs" in table.stdout and "Reuters" in table.stdout
+    assert table.stderr.strip().startswith("4-6 of ")
+    bad = run(main, ["search", "oil", "--index", str(index), "--since", "last week"])
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == "Error: 'last week' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD"
