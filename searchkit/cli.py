@@ -167,12 +167,16 @@ def index_command(paths, index_dir, rebuild, dedup_threshold):
               help="Which page of results (-n per page).")
 @click.option("--facets", is_flag=True,
               help="Also count the matching paragraphs per source and per month.")
+@click.option("--exact", is_flag=True,
+              help="Do not also match close spellings of rare names (Tikhanovskaya, Tkhanovskaya).")
 def search_command(query, index_dir, limit, fmt, no_dedup, since, until, sources, kinds, sort,
-                   page, facets):
+                   page, facets, exact):
     """Search paragraphs for QUERY.
 
     Words match in any order (paragraphs with all of them first); "quoted phrases",
-    AND / OR / NOT, parentheses and field:value (title:, source:, kind:) work too.
+    AND / OR / NOT / -word, parentheses, prefix* and field:value (title:, source:, kind:,
+    date:2020-08, date:[2020-08-01 TO 2020-08-31]) work too. Rare names also match their
+    close spellings (--exact turns that off); a query that finds little suggests a better one.
     A paragraph reprinted in several places is one result that lists the other places,
     earliest first; -n counts such results.
 
@@ -181,6 +185,7 @@ def search_command(query, index_dir, limit, fmt, no_dedup, since, until, sources
       searchkit search "dialogue with the opposition"
       searchkit search '"renounce violence"' --format jsonl
       searchkit search 'Tikhanovskaya AND kind:caption' -n 3
+      searchkit search oil --since 1987-03 --until 1987-04 --facets --sort date
     """
     from .query import Filters, date_bound
 
@@ -199,9 +204,18 @@ def search_command(query, index_dir, limit, fmt, no_dedup, since, until, sources
             sort=sort,
             page=page,
             facets=facets,
+            variants=not exact,
         )
     if results.note:
         click.echo(f"note: {results.note}", err=True)
+    for name, spellings in results.variants.items():
+        click.echo(
+            f"note: also searched for {', '.join(spellings)} (spellings close to {name}; "
+            "--exact to turn this off)",
+            err=True,
+        )
+    if results.suggestion:
+        click.echo(f"did you mean: {results.suggestion}", err=True)
     if results.undated_left_out:
         click.echo(
             f"note: {results.undated_left_out} matching paragraphs have no date and were left "

@@ -18,7 +18,7 @@ from . import dedup, store
 from .corpus import Progress, read_corpus
 from .errors import IndexLockedError, SearchkitError
 from .model import IndexSummary
-from .schema import document, make_schema
+from .schema import document, make_schema, restored
 
 # Above this many paragraphs, two processes analyse in parallel (Whoosh's MpWriter with one
 # segment per process; merging them afterwards would cost the gain back). Below it, starting
@@ -100,7 +100,7 @@ def build_index(
             if add and (done % 100 == 0 or done == len(new_docs)):
                 add(done, len(new_docs))
         for doc in regrouped:  # an old paragraph that joined or left a group
-            writer.update_document(**{**doc, "dup_group": groups[doc["id"]]})
+            writer.update_document(**{**restored(doc), "dup_group": groups[doc["id"]]})
         writer.commit(mergetype=writing.CLEAR if fresh else None)
     except BaseException:
         writer.cancel()

@@ -152,6 +152,8 @@ class SearchResults:
     page: int = 1
     undated_left_out: int = 0  # paragraphs that matched but were left out by a date filter
     facets: Optional[Facets] = None
+    variants: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # name -> spellings added
+    suggestion: Optional[str] = None  # "did you mean": a corrected query that finds more
 
     @property
     def hits(self) -> Tuple[Hit, ...]:

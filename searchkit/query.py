@@ -10,6 +10,17 @@ What a query may not do, and what happens instead (README, "Queries"):
 | `*` alone, a wildcard at the start of a word, under MIN_PREFIX letters before a wildcard | QueryError |
 | a wildcard matching over MAX_EXPANSIONS words of the index | QueryError |
 
+Two kinds of help, both from the corpus's own vocabulary:
+- name variants: a capitalised query word of at least NAME_MIN_LETTERS letters that is a rare
+  name in the corpus (in at most RARE_NAME_SHARE of the paragraphs, and written capitalised in
+  at least NAME_SHARE of those) also matches the names written within one edit (two for names
+  of 8+ letters) of it with the same first letter, at VARIANT_BOOST of the weight:
+  "Tikhanovskaya" finds "Tkhanovskaya" and "Takhanovskaya", and ordinary words that open a
+  sentence ("Sheep") are no names;
+- did you mean: when a query finds fewer than FEW_RESULTS paragraphs, each word is replaced by
+  the closest more frequent word of the corpus (within one edit for words of up to 5 letters,
+  two for longer ones; never a stop word), and the corrected query is offered if it finds more.
+
 QueryError says what to change; the command line exits with status 2 on it. The search itself
 is bounded in time by the searcher.
 """
@@ -17,13 +28,22 @@ is bounded in time by the searcher.
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Iterable, Optional
+from typing import Dict, Iterable, Optional, Tuple
 
 from whoosh import query as whoosh_query
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
 
+from . import analysis
 from .errors import QueryError
-from .schema import DATE_FIELD, FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
+from .schema import (
+    DATE_FIELD,
+    FILTER_FIELDS,
+    NAMES_FIELD,
+    SEARCH_FIELDS,
+    TEXT_FIELD,
+    TITLE_FIELD,
+    WORDS_FIELD,
+)
 
 MAX_QUERY_CHARS = 1000
 MAX_WORD_CHARS = 100
@@ -31,6 +51,14 @@ MAX_CLAUSES = 64
 MAX_DEPTH = 16
 MIN_PREFIX = 3
 MAX_EXPANSIONS = 256
+NAME_MIN_LETTERS = 5
+RARE_NAME_SHARE = 0.1
+NAME_SHARE = 0.8
+VARIANT_BOOST = 0.5
+FEW_RESULTS = 3
+OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
+_NAME = re.compile(r"(?<![\w:])[A-Z][^\W\d_]*(?:['’-][^\W\d_]+)*(?![\w:])")
+_PLAIN_WORD = re.compile(r"(?<![\w:*?~^])[^\W\d_]{3,}(?![\w:*?~^])")
 
 # Plain words are OR-ed, and a paragraph that has all of them gets this share of its score
 # again as a bonus, so that paragraphs with every word of "dialogue with the opposition" come
@@ -60,10 +88,12 @@ class Prepared:
     note: Optional[str]  # how the text was reinterpreted, if it was
     date_limited: bool  # a date restriction (flag or date: in the text) leaves undated paragraphs out
     undated_query: object  # the same query without its date restrictions, for counting those
+    variants: Dict[str, Tuple[str, ...]]  # query word -> the spellings of it also searched
 
 
 class QueryBuilder:
     def __init__(self, schema, title_weight: float):
+        self._analyzer = schema[TEXT_FIELD].analyzer
         self._parsers = []
         for group in (OrGroup, AndGroup):
             parser = MultifieldParser(
@@ -76,11 +106,14 @@ class QueryBuilder:
             parser.add_plugin(PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
             self._parsers.append(parser)
 
-    def prepare(self, text: str, filters: Filters, reader) -> Prepared:
+    def prepare(self, text: str, filters: Filters, reader, variants: bool = True) -> Prepared:
         text = _SURROGATE.sub("\ufffd", text)
         _check_size(text)
         parsed, note = self._parse(text)
         _check_parsed(parsed, reader)
+        found = self._name_variants(text, reader) if variants else {}
+        if found:
+            parsed = _with_variants(parsed, self._stems(found))
         restrictions = _filter_queries(filters)
         in_text_dates = DATE_FIELD in _fields(parsed)
         final = whoosh_query.And([parsed] + restrictions) if restrictions else parsed
@@ -89,7 +122,59 @@ class QueryBuilder:
             without = [r for r in restrictions if DATE_FIELD not in _fields(r)]
             base = _without_dates(parsed)
             undated = whoosh_query.And([base] + without) if without else base
-        return Prepared(final, note, filters.dated or in_text_dates, undated)
+        return Prepared(final, note, filters.dated or in_text_dates, undated, found)
+
+    def _name_variants(self, text: str, reader) -> Dict[str, Tuple[str, ...]]:
+        rare = max(3, RARE_NAME_SHARE * reader.doc_count())
+
+        def is_name(key: str) -> bool:
+            written = reader.doc_frequency(WORDS_FIELD, key)
+            return reader.doc_frequency(NAMES_FIELD, key) >= NAME_SHARE * written
+
+        found = {}
+        for name in set(_NAME.findall(text)) - OPERATORS:
+            key = _folded(name)
+            if len(key) < NAME_MIN_LETTERS or reader.doc_frequency(WORDS_FIELD, key) > rare:
+                continue
+            if not is_name(key):
+                continue
+            maxdist = 1 if len(key) < 8 else 2
+            close = set(reader.terms_within(NAMES_FIELD, key, maxdist, prefix=1)) - {key}
+            spellings = tuple(sorted(s for s in close if is_name(s)))
+            if spellings:
+                found[name] = spellings
+        return found
+
+    def _stems(self, found: Dict[str, Tuple[str, ...]]) -> Dict[str, list]:
+        """Stemmed query word -> stemmed variants, as the text field indexes them."""
+        stems = {}
+        for name, spellings in found.items():
+            stems[self._stem(name)] = sorted({self._stem(s) for s in spellings} - {self._stem(name)})
+        return stems
+
+    def _stem(self, word: str) -> str:
+        return next((t.text for t in self._analyzer(word)), word.lower())
+
+    def suggest(self, text: str, searcher) -> Optional[str]:
+        """The query with each rare or unknown word replaced by the closest more frequent
+        word of the corpus, or None if no word changed."""
+
+        def closest(match):
+            word = match.group(0)
+            key = _folded(word)
+            if word in OPERATORS:
+                return word
+            frequency = searcher.doc_frequency(WORDS_FIELD, key)
+            maxdist = 1 if len(key) <= 5 else 2  # "Sheep" is not a misspelt "She"
+            for option in searcher.suggest(WORDS_FIELD, key, limit=3, maxdist=maxdist, prefix=1):
+                if option in analysis.STOP_WORDS:
+                    continue  # never searched for, so never a correction
+                if searcher.doc_frequency(WORDS_FIELD, option) > frequency:
+                    return option.capitalize() if word[:1].isupper() else option
+            return word
+
+        corrected = _PLAIN_WORD.sub(closest, text)
+        return corrected if corrected != text else None
 
     def _parse(self, text: str):
         """The Whoosh query, and a note if the text had to be read as plain words."""
@@ -206,6 +291,26 @@ def _without_dates(query):
     if query.is_leaf():
         return whoosh_query.Every() if getattr(query, "fieldname", None) == DATE_FIELD else query
     return query.apply(_without_dates)
+
+
+def _folded(word: str) -> str:
+    """A word as the words and names vocabularies hold it."""
+    return next((t.text for t in analysis.word_analyzer()(word)), word.lower())
+
+
+def _with_variants(query, stems: Dict[str, list]):
+    """Each searched word that has variants becomes the best of (word, variant^VARIANT_BOOST,
+    ...): a paragraph scores for one spelling, the exact one counting most."""
+    if not query.is_leaf():
+        return query.apply(lambda sub: _with_variants(sub, stems))
+    if isinstance(query, whoosh_query.Term) and query.fieldname in SEARCH_FIELDS:
+        others = stems.get(query.text)
+        if others:
+            boost = query.boost * VARIANT_BOOST
+            return whoosh_query.DisjunctionMax(
+                [query] + [whoosh_query.Term(query.fieldname, s, boost=boost) for s in others]
+            )
+    return query
 
 
 def _restrictions_required(query):

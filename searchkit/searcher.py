@@ -23,7 +23,7 @@ from .model import (
     ResultGroup,
     SearchResults,
 )
-from .query import Filters, QueryBuilder
+from .query import FEW_RESULTS, Filters, QueryBuilder
 from .schema import DATE_FIELD, TEXT_FIELD
 
 SORTS = ("score", "date", "-date")
@@ -60,19 +60,22 @@ class Searcher:
         sort: str = "score",
         page: int = 1,
         facets: bool = False,
+        variants: bool = True,
     ) -> SearchResults:
         """Page ``page`` of the best ``limit`` results for ``query``.
 
         With ``collapse``, near-identical paragraphs make one result (``limit`` counts groups),
         listing where else the paragraph appeared. ``sort`` is "score", "date" (oldest first)
         or "-date" (newest first; undated paragraphs come last either way). ``facets`` counts
-        the matching paragraphs per source and month."""
+        the matching paragraphs per source and month. ``variants`` also matches close spellings
+        of rare names. A query that finds little comes with a ``suggestion`` if one finds more."""
         limit = self.options.limit if limit is None else limit
         if limit < 1 or page < 1:
             raise QueryError(f"limit and page must be at least 1, not {limit} and {page}")
         if sort not in SORTS:
             raise QueryError(f"sort by one of {', '.join(SORTS)}, not {sort!r}")
-        prepared = self._builder.prepare(query, filters, self._searcher.reader())
+        reader = self._searcher.reader()
+        prepared = self._builder.prepare(query, filters, reader, variants=variants)
         try:
             # len(results) undercounts when terms=True meets a limit (Whoosh 2.7): count apart.
             matching = list(prepared.query.docs(self._searcher))
@@ -87,6 +90,9 @@ class Searcher:
                 for rank, hit in enumerate(leaders, start=first_rank)
             )
             undated = self._undated(prepared.undated_query) if prepared.date_limited else 0
+            suggestion = None
+            if len(matching) < FEW_RESULTS and not prepared.note:
+                suggestion = self._better_query(query, filters, len(matching), variants)
         except RecursionError:
             raise QueryError("the query is nested too deeply; simplify it") from None
         return SearchResults(
@@ -98,7 +104,20 @@ class Searcher:
             page=page,
             undated_left_out=undated,
             facets=self._facets(matching) if facets else None,
+            variants=prepared.variants,
+            suggestion=suggestion,
         )
+
+    def _better_query(self, query, filters, found: int, variants: bool) -> Optional[str]:
+        """A spelling-corrected query, if it finds more than ``found`` paragraphs."""
+        corrected = self._builder.suggest(query, self._searcher)
+        if corrected is None:
+            return None
+        try:
+            better = self._builder.prepare(corrected, filters, self._searcher.reader(), variants)
+        except QueryError:
+            return None
+        return corrected if sum(1 for _ in better.query.docs(self._searcher)) > found else None
 
     def _leaders(self, parsed, limit: int, collapse: bool, matching: int, group_of, sort) -> list:
         """The best hit of each of the first ``limit`` groups (or the first hits), in order."""

@@ -116,3 +116,43 @@ def test_cli_dates_facets_and_pages(dated):
     bad = run(main, ["search", "oil", "--index", str(index), "--since", "last week"])
     assert bad.exit_code == 2
     assert bad.stderr.strip() == "Error: 'last week' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD"
+
+
+def test_rare_name_variants_are_found_and_named(searcher):
+    results = searcher.search("Tikhanovskaya", limit=100, collapse=False)
+    assert results.variants == {
+        "Tikhanovskaya": ("takhanovskaya", "tikhanovsky", "tkhanovskaya", "tsikhanouskaya")}
+    texts = [h.text for h in results.hits]
+    assert any("Takhanovskaya" in t for t in texts) and any("Tsikhanouskaya" in t for t in texts)
+    exact = searcher.search("Tikhanovskaya", limit=100, collapse=False, variants=False)
+    assert exact.variants == {} and all("Tikhanovskaya" in h.text for h in exact.hits)
+    # Paragraphs with the exact spelling come first.
+    assert all("Tikhanovskaya" in h.text for h in results.hits[:15])
+    assert results.total > exact.total
+
+
+def test_variants_are_for_rare_names_only(searcher):
+    assert searcher.search("Lukashenka").variants == {"Lukashenka": ("lukashenko",)}
+    assert searcher.search("Lukashenko").variants == {}  # in more than a tenth of paragraphs
+    assert searcher.search("Protests").variants == {}  # an ordinary word opening a sentence
+    assert searcher.search("lukashenka").variants == {}  # written as a name, or not at all
+
+
+def test_did_you_mean(searcher):
+    assert searcher.search("Merkle").suggestion == "Merkel"
+    assert searcher.search("renounse violense").suggestion == "renounce violence"
+    assert searcher.search("Merkel").suggestion is None
+    assert searcher.search("xylophone").suggestion is None  # nothing close in the corpus
+
+
+def test_cli_names_variants_and_suggests(seed_index):
+    run = CliRunner().invoke
+    found = run(main, ["search", "Tsikhanouskaya", "--index", str(seed_index), "-n", "1"])
+    assert found.exit_code == 0
+    assert ("note: also searched for tikhanovskaya (spellings close to Tsikhanouskaya; --exact "
+            "to turn this off)") in found.stderr
+    exact = run(main, ["search", "Tsikhanouskaya", "--index", str(seed_index), "--exact"])
+    assert "also searched" not in exact.stderr
+    missing = run(main, ["search", "Merkle", "--index", str(seed_index)])
+    assert (missing.exit_code, missing.stdout) == (0, "")
+    assert "did you mean: Merkel" in missing.stderr
