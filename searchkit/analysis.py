@@ -43,30 +43,38 @@ def text_analyzer():
     )
 
 
-def word_analyzer():
-    """Words as written (lower case, accents folded, nothing dropped or stemmed): the
-    vocabulary "did you mean" draws its suggestions from."""
-    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+NAME_MARK = "^"  # vocabulary terms for words written with a capital letter start with it
 
 
-class CapitalisedFilter(Filter):
-    """Keeps only the tokens written with a capital letter: names, mostly."""
+def folded(word: str) -> str:
+    """A word as the vocabulary holds it: lower case, accents folded."""
+    return word.lower().translate(accent_map)
+
+
+class VocabularyFilter(Filter):
+    """Each word as written (lower case, accents folded, nothing dropped or stemmed) and, if
+    it was written with a capital letter, once more marked as a name: "Tikhanovskaya" gives
+    "tikhanovskaya" and "^tikhanovskaya". One pass over the text feeds both "did you mean"
+    and name variants."""
 
     def __call__(self, tokens):
         for token in tokens:
-            if token.text[:1].isupper():
+            capital = token.text[:1].isupper()
+            token.text = folded(token.text)
+            yield token
+            if capital:
+                token.text = NAME_MARK + token.text
                 yield token
 
 
-def name_analyzer():
-    """Capitalised words only, as the vocabulary of names that spelling variants come from."""
-    return RegexTokenizer() | CapitalisedFilter() | LowercaseFilter() | CharsetFilter(accent_map)
+def vocabulary_analyzer():
+    return RegexTokenizer() | VocabularyFilter()
 
 
 # What an index records about its analyzer: a query analysed differently would miss words.
 DESCRIPTION = {
     "tokenizer": "whoosh RegexTokenizer (words)",
     "filters": "lowercase, accent folding, stop words, nltk snowball english stemmer",
-    "vocabularies": "words (lowercase, accent folding), names (capitalised words)",
+    "vocabulary": "words lowercase and accent folded, capitalised ones also marked ^",
     "stop_words_sha1": hashlib.sha1(" ".join(sorted(STOP_WORDS)).encode()).hexdigest()[:12],
 }

@@ -38,11 +38,10 @@ from .errors import QueryError
 from .schema import (
     DATE_FIELD,
     FILTER_FIELDS,
-    NAMES_FIELD,
     SEARCH_FIELDS,
     TEXT_FIELD,
     TITLE_FIELD,
-    WORDS_FIELD,
+    VOCABULARY_FIELD,
 )
 
 MAX_QUERY_CHARS = 1000
@@ -126,21 +125,23 @@ class QueryBuilder:
 
     def _name_variants(self, text: str, reader) -> Dict[str, Tuple[str, ...]]:
         rare = max(3, RARE_NAME_SHARE * reader.doc_count())
+        mark = analysis.NAME_MARK
 
-        def is_name(key: str) -> bool:
-            written = reader.doc_frequency(WORDS_FIELD, key)
-            return reader.doc_frequency(NAMES_FIELD, key) >= NAME_SHARE * written
+        def is_name(word: str) -> bool:
+            written = reader.doc_frequency(VOCABULARY_FIELD, word)
+            return reader.doc_frequency(VOCABULARY_FIELD, mark + word) >= NAME_SHARE * written
 
         found = {}
         for name in set(_NAME.findall(text)) - OPERATORS:
-            key = _folded(name)
-            if len(key) < NAME_MIN_LETTERS or reader.doc_frequency(WORDS_FIELD, key) > rare:
+            key = analysis.folded(name)
+            if len(key) < NAME_MIN_LETTERS or reader.doc_frequency(VOCABULARY_FIELD, key) > rare:
                 continue
             if not is_name(key):
                 continue
             maxdist = 1 if len(key) < 8 else 2
-            close = set(reader.terms_within(NAMES_FIELD, key, maxdist, prefix=1)) - {key}
-            spellings = tuple(sorted(s for s in close if is_name(s)))
+            close = reader.terms_within(VOCABULARY_FIELD, mark + key, maxdist, prefix=2)
+            spellings = {term[len(mark):] for term in close} - {key}
+            spellings = tuple(sorted(s for s in spellings if is_name(s)))
             if spellings:
                 found[name] = spellings
         return found
@@ -161,15 +162,16 @@ class QueryBuilder:
 
         def closest(match):
             word = match.group(0)
-            key = _folded(word)
+            key = analysis.folded(word)
             if word in OPERATORS:
                 return word
-            frequency = searcher.doc_frequency(WORDS_FIELD, key)
+            frequency = searcher.doc_frequency(VOCABULARY_FIELD, key)
             maxdist = 1 if len(key) <= 5 else 2  # "Sheep" is not a misspelt "She"
-            for option in searcher.suggest(WORDS_FIELD, key, limit=3, maxdist=maxdist, prefix=1):
+            options = searcher.suggest(VOCABULARY_FIELD, key, limit=3, maxdist=maxdist, prefix=1)
+            for option in options:
                 if option in analysis.STOP_WORDS:
                     continue  # never searched for, so never a correction
-                if searcher.doc_frequency(WORDS_FIELD, option) > frequency:
+                if searcher.doc_frequency(VOCABULARY_FIELD, option) > frequency:
                     return option.capitalize() if word[:1].isupper() else option
             return word
 
@@ -291,11 +293,6 @@ def _without_dates(query):
     if query.is_leaf():
         return whoosh_query.Every() if getattr(query, "fieldname", None) == DATE_FIELD else query
     return query.apply(_without_dates)
-
-
-def _folded(word: str) -> str:
-    """A word as the words and names vocabularies hold it."""
-    return next((t.text for t in analysis.word_analyzer()(word)), word.lower())
 
 
 def _with_variants(query, stems: Dict[str, list]):
