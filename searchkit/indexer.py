@@ -14,11 +14,11 @@ from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.index import LockError
 
-from . import dedup, store
+from . import dedup, store, vocabulary
 from .corpus import Progress, read_corpus
 from .errors import IndexLockedError, SearchkitError
 from .model import IndexSummary
-from .schema import document, make_schema, restored
+from .schema import document, make_schema
 
 # Above this many paragraphs, two processes analyse in parallel (Whoosh's MpWriter with one
 # segment per process; merging them afterwards would cost the gain back). Below it, starting
@@ -100,7 +100,7 @@ def build_index(
             if add and (done % 100 == 0 or done == len(new_docs)):
                 add(done, len(new_docs))
         for doc in regrouped:  # an old paragraph that joined or left a group
-            writer.update_document(**{**restored(doc), "dup_group": groups[doc["id"]]})
+            writer.update_document(**{**doc, "dup_group": groups[doc["id"]]})
         writer.commit(mergetype=writing.CLEAR if fresh else None)
     except BaseException:
         writer.cancel()
@@ -108,6 +108,7 @@ def build_index(
 
     if fresh:
         _verify_count(index_dir, len(new_docs))
+    vocabulary.save(vocabulary.count(d["text"] for d in kept + new_docs), index_dir)
     store.write_settings(
         index_dir,
         {

@@ -1,14 +1,12 @@
 """User text -> a Whoosh query that is safe to run: parsed, bounded, with its filters.
 
 What a query may not do, and what happens instead (README, "Queries"):
-
-| input | outcome |
-|---|---|
-| text Whoosh's parser cannot read (`a ANDNOT ANDNOT `, `date:[TO*]`, `date:0000`) | its words are searched, with a note |
-| an empty query, or one of punctuation only | QueryError |
-| over MAX_QUERY_CHARS characters, a word over MAX_WORD_CHARS, over MAX_CLAUSES words, parentheses nested over MAX_DEPTH | QueryError |
-| `*` alone, a wildcard at the start of a word, under MIN_PREFIX letters before a wildcard | QueryError |
-| a wildcard matching over MAX_EXPANSIONS words of the index | QueryError |
+- text Whoosh's parser cannot read (`a ANDNOT ANDNOT `, `date:[TO*]`, `date:0000`): its words
+  are searched, with a note;
+- QueryError: an empty query or one of punctuation only; over MAX_QUERY_CHARS characters, a
+  word over MAX_WORD_CHARS, over MAX_CLAUSES words, parentheses nested over MAX_DEPTH; `*`
+  alone, a wildcard at the start of a word, under MIN_PREFIX letters before a wildcard, a
+  wildcard matching over MAX_EXPANSIONS words of the index.
 
 Two kinds of help, both from the corpus's own vocabulary:
 - name variants: a capitalised query word of at least NAME_MIN_LETTERS letters that is a rare
@@ -41,8 +39,8 @@ from .schema import (
     SEARCH_FIELDS,
     TEXT_FIELD,
     TITLE_FIELD,
-    VOCABULARY_FIELD,
 )
+from .vocabulary import Vocabulary, folded
 
 MAX_QUERY_CHARS = 1000
 MAX_WORD_CHARS = 100
@@ -85,7 +83,7 @@ class Filters:
 class Prepared:
     query: object  # the Whoosh query to run, filters included
     note: Optional[str]  # how the text was reinterpreted, if it was
-    date_limited: bool  # a date restriction (flag or date: in the text) leaves undated paragraphs out
+    date_limited: bool  # a date restriction (flag or date: in the text) leaves out the undated
     undated_query: object  # the same query without its date restrictions, for counting those
     variants: Dict[str, Tuple[str, ...]]  # query word -> the spellings of it also searched
 
@@ -105,12 +103,16 @@ class QueryBuilder:
             parser.add_plugin(PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
             self._parsers.append(parser)
 
-    def prepare(self, text: str, filters: Filters, reader, variants: bool = True) -> Prepared:
+    def prepare(
+        self, text: str, filters: Filters, reader, vocabulary: Optional[Vocabulary] = None
+    ) -> Prepared:
+        """The query to run for ``text``; with a ``vocabulary``, rare names also match their
+        close spellings."""
         text = _SURROGATE.sub("\ufffd", text)
         _check_size(text)
         parsed, note = self._parse(text)
         _check_parsed(parsed, reader)
-        found = self._name_variants(text, reader) if variants else {}
+        found = self._name_variants(text, vocabulary) if vocabulary else {}
         if found:
             parsed = _with_variants(parsed, self._stems(found))
         restrictions = _filter_queries(filters)
@@ -123,55 +125,51 @@ class QueryBuilder:
             undated = whoosh_query.And([base] + without) if without else base
         return Prepared(final, note, filters.dated or in_text_dates, undated, found)
 
-    def _name_variants(self, text: str, reader) -> Dict[str, Tuple[str, ...]]:
-        rare = max(3, RARE_NAME_SHARE * reader.doc_count())
-        mark = analysis.NAME_MARK
+    def _name_variants(self, text: str, vocabulary) -> Dict[str, Tuple[str, ...]]:
+        rare = max(3, RARE_NAME_SHARE * vocabulary.paragraphs)
 
         def is_name(word: str) -> bool:
-            written = reader.doc_frequency(VOCABULARY_FIELD, word)
-            return reader.doc_frequency(VOCABULARY_FIELD, mark + word) >= NAME_SHARE * written
+            return vocabulary.names.get(word, 0) >= NAME_SHARE * vocabulary.words.get(word, 0)
 
         found = {}
         for name in set(_NAME.findall(text)) - OPERATORS:
-            key = analysis.folded(name)
-            if len(key) < NAME_MIN_LETTERS or reader.doc_frequency(VOCABULARY_FIELD, key) > rare:
+            key = folded(name)
+            if len(key) < NAME_MIN_LETTERS or vocabulary.words.get(key, 0) > rare:
                 continue
             if not is_name(key):
                 continue
             maxdist = 1 if len(key) < 8 else 2
-            close = reader.terms_within(VOCABULARY_FIELD, mark + key, maxdist, prefix=2)
-            spellings = {term[len(mark):] for term in close} - {key}
-            spellings = tuple(sorted(s for s in spellings if is_name(s)))
+            spellings = [s for s in vocabulary.close_to(key, maxdist, names=True) if is_name(s)]
             if spellings:
-                found[name] = spellings
+                found[name] = tuple(sorted(spellings))
         return found
 
     def _stems(self, found: Dict[str, Tuple[str, ...]]) -> Dict[str, list]:
         """Stemmed query word -> stemmed variants, as the text field indexes them."""
         stems = {}
         for name, spellings in found.items():
-            stems[self._stem(name)] = sorted({self._stem(s) for s in spellings} - {self._stem(name)})
+            stem = self._stem(name)
+            stems[stem] = sorted({self._stem(s) for s in spellings} - {stem})
         return stems
 
     def _stem(self, word: str) -> str:
         return next((t.text for t in self._analyzer(word)), word.lower())
 
-    def suggest(self, text: str, searcher) -> Optional[str]:
+    def suggest(self, text: str, vocabulary) -> Optional[str]:
         """The query with each rare or unknown word replaced by the closest more frequent
         word of the corpus, or None if no word changed."""
 
         def closest(match):
             word = match.group(0)
-            key = analysis.folded(word)
             if word in OPERATORS:
                 return word
-            frequency = searcher.doc_frequency(VOCABULARY_FIELD, key)
+            key = folded(word)
+            frequency = vocabulary.words.get(key, 0)
             maxdist = 1 if len(key) <= 5 else 2  # "Sheep" is not a misspelt "She"
-            options = searcher.suggest(VOCABULARY_FIELD, key, limit=3, maxdist=maxdist, prefix=1)
-            for option in options:
+            for option in vocabulary.close_to(key, maxdist):
                 if option in analysis.STOP_WORDS:
                     continue  # never searched for, so never a correction
-                if searcher.doc_frequency(VOCABULARY_FIELD, option) > frequency:
+                if vocabulary.words[option] > frequency:
                     return option.capitalize() if word[:1].isupper() else option
             return word
 

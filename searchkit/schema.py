@@ -8,12 +8,11 @@ from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from . import analysis, dedup
 
 # Bump when fields or their indexing change: older indexes must then be rebuilt.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": analysis.DESCRIPTION}
 
 TEXT_FIELD = "text"
-VOCABULARY_FIELD = "vocabulary"  # unstemmed words and names, for suggestions and variants
 DATE_FIELD = "date"
 TITLE_FIELD = "title"
 SEARCH_FIELDS = (TEXT_FIELD, TITLE_FIELD)
@@ -41,15 +40,9 @@ def make_schema() -> Schema:
         # Near duplicates (see dedup.py): the exact-copy signature, and the group key shared by
         # every near-identical paragraph (the group's smallest paragraph id; a paragraph with no
         # copies is its own group). A column, so that results collapse without stored fields.
-        vocabulary=TEXT(analyzer=analysis.vocabulary_analyzer(), phrase=False),
         dup_signature=STORED(),
         dup_group=ID(stored=True, sortable=True),
     )
-
-
-def restored(stored: dict) -> dict:
-    """A paragraph's document rebuilt from its stored fields (to write it again)."""
-    return {**stored, VOCABULARY_FIELD: stored[TEXT_FIELD]}
 
 
 def document(article, paragraph) -> dict:
@@ -65,7 +58,6 @@ def document(article, paragraph) -> dict:
         source_from=article.source_from,
         date_from=article.date_from,
         text=paragraph.text,
-        vocabulary=paragraph.text,
         dup_signature=dedup.signature(paragraph.text),
     )
     if article.url:

@@ -10,7 +10,7 @@ from whoosh import collectors, scoring, searching, sorting
 from whoosh import query as whoosh_query
 from whoosh.util.times import long_to_datetime
 
-from . import store
+from . import store, vocabulary
 from .config import SearchOptions
 from .errors import QueryError
 from .highlight import highlighter, lead_snippet
@@ -41,6 +41,7 @@ class Searcher:
         self._searcher = self._ix.searcher(weighting=scoring.BM25F())
         self._builder = QueryBuilder(self._ix.schema, options.title_weight)
         self._highlighter = highlighter(options.snippet_maxchars)
+        self._words = None  # the vocabulary, once loaded
 
     def __enter__(self):
         return self
@@ -74,8 +75,10 @@ class Searcher:
             raise QueryError(f"limit and page must be at least 1, not {limit} and {page}")
         if sort not in SORTS:
             raise QueryError(f"sort by one of {', '.join(SORTS)}, not {sort!r}")
-        reader = self._searcher.reader()
-        prepared = self._builder.prepare(query, filters, reader, variants=variants)
+        words = self._vocabulary()
+        prepared = self._builder.prepare(
+            query, filters, self._searcher.reader(), words if variants else None
+        )
         try:
             # len(results) undercounts when terms=True meets a limit (Whoosh 2.7): count apart.
             matching = list(prepared.query.docs(self._searcher))
@@ -91,8 +94,8 @@ class Searcher:
             )
             undated = self._undated(prepared.undated_query) if prepared.date_limited else 0
             suggestion = None
-            if len(matching) < FEW_RESULTS and not prepared.note:
-                suggestion = self._better_query(query, filters, len(matching), variants)
+            if len(matching) < FEW_RESULTS and not prepared.note and words:
+                suggestion = self._better_query(query, filters, len(matching), words, variants)
         except RecursionError:
             raise QueryError("the query is nested too deeply; simplify it") from None
         return SearchResults(
@@ -108,13 +111,20 @@ class Searcher:
             suggestion=suggestion,
         )
 
-    def _better_query(self, query, filters, found: int, variants: bool) -> Optional[str]:
+    def _vocabulary(self):
+        """The corpus vocabulary, read on first use (most searches need none of it)."""
+        if self._words is None:
+            self._words = vocabulary.load(self.index_dir) or False
+        return self._words or None
+
+    def _better_query(self, query, filters, found: int, words, variants: bool) -> Optional[str]:
         """A spelling-corrected query, if it finds more than ``found`` paragraphs."""
-        corrected = self._builder.suggest(query, self._searcher)
+        corrected = self._builder.suggest(query, words)
         if corrected is None:
             return None
         try:
-            better = self._builder.prepare(corrected, filters, self._searcher.reader(), variants)
+            reader = self._searcher.reader()
+            better = self._builder.prepare(corrected, filters, reader, words if variants else None)
         except QueryError:
             return None
         return corrected if sum(1 for _ in better.query.docs(self._searcher)) > found else None

@@ -11,6 +11,7 @@ from reuters import write_slice
 
 import searchkit
 from searchkit.cli import main
+from searchkit import vocabulary
 from searchkit.query import Filters, date_bound
 
 
@@ -115,7 +116,8 @@ def test_cli_dates_facets_and_pages(dated):
     assert table.stderr.strip().startswith("4-6 of ")
     bad = run(main, ["search", "oil", "--index", str(index), "--since", "last week"])
     assert bad.exit_code == 2
-    assert bad.stderr.strip() == "Error: 'last week' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD"
+    assert bad.stderr.strip() == (
+        "Error: 'last week' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD")
 
 
 def test_rare_name_variants_are_found_and_named(searcher):
@@ -156,3 +158,23 @@ def test_cli_names_variants_and_suggests(seed_index):
     missing = run(main, ["search", "Merkle", "--index", str(seed_index)])
     assert (missing.exit_code, missing.stdout) == (0, "")
     assert "did you mean: Merkel" in missing.stderr
+
+
+def test_vocabulary_is_counted_over_the_whole_index(tmp_path):
+    one_go, by_file = tmp_path / "one", tmp_path / "files"
+    searchkit.build_index([SEEDS], one_go)
+    for path in sorted(SEEDS.glob("*.txt")):
+        searchkit.build_index([path], by_file)
+    searchkit.build_index([next(SEEDS.glob("000_*"))], by_file)  # indexed twice: counted once
+    assert vocabulary.load(by_file) == vocabulary.load(one_go)
+    words = vocabulary.load(one_go)
+    assert words.paragraphs == 341
+    assert (words.words["tkhanovskaya"], words.names["tkhanovskaya"]) == (2, 2)
+    assert words.words["the"] > words.names.get("the", 0) > 0
+
+
+def test_edit_distance():
+    assert vocabulary.edit_distance("merkle", "merkel", 2) == 2
+    assert vocabulary.edit_distance("tikhanovskaya", "tkhanovskaya", 2) == 1
+    assert vocabulary.edit_distance("kitten", "sitting", 1) == 2  # stops once over the limit
+    assert vocabulary.edit_distance("", "abc", 5) == 3
