@@ -228,6 +228,8 @@ def _check_parsed(parsed, reader) -> None:
     if len(words) > MAX_CLAUSES:
         raise QueryError(f"the query has {len(words)} words; the most is {MAX_CLAUSES}")
     for leaf in leaves:
+        if isinstance(leaf, whoosh_query.Every):  # "*" or "field:*"
+            raise QueryError("'*' alone would match every paragraph; give words to search for")
         if isinstance(leaf, (whoosh_query.Wildcard, whoosh_query.Prefix)):
             _check_wildcard(leaf, reader)
 

@@ -1,6 +1,7 @@
 """Searching the seed index through the library API: rankings, snippets, errors."""
 
 import json
+import re
 import shutil
 from datetime import date
 
@@ -9,6 +10,7 @@ from conftest import S000, S001, S002, SEEDS
 from whoosh import index as whoosh_index
 
 import searchkit
+from searchkit import query
 from searchkit.highlight import sentence_spans
 
 
@@ -168,3 +170,25 @@ def test_locked_index_is_reported_and_left_intact(seed_index, tmp_path):
     finally:
         lock.release()
     assert searchkit.search("Putin", copy).total > 0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("*", "'*' alone would match every paragraph"),
+    ("title:*", "'*' alone would match every paragraph"),
+    ("*ka*", "give at least 3 letters before a wildcard"),
+    ("lu*", "give at least 3 letters before a wildcard"),
+    ("x" * 1001, "the most is 1000"),
+    ("(" * 17 + "putin" + ")" * 17, "parentheses nested 17 deep"),
+    (" ".join(f"w{n}" for n in range(65)), "the query has 65 words; the most is 64"),
+])
+def test_queries_that_are_refused(searcher, text, message):
+    with pytest.raises(searchkit.QueryError, match=re.escape(message)):
+        searcher.search(text)
+
+
+def test_a_wide_wildcard_is_refused_and_a_narrow_one_runs(searcher, monkeypatch):
+    monkeypatch.setattr(query, "MAX_EXPANSIONS", 5)  # the seeds have few words per prefix
+    with pytest.raises(searchkit.QueryError, match="'pro\\*' matches more than 5 different"):
+        searcher.search("pro*")
+    assert {h.id for h in searcher.search("Lukash*", limit=200).hits} == {
+        h.id for h in searcher.search("Lukashenko", limit=200, variants=False).hits}
