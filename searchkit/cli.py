@@ -216,7 +216,10 @@ def search_command(query, index_dir, limit, fmt, no_dedup, since, until, sources
         )
     if results.suggestion:
         click.echo(f"did you mean: {results.suggestion}", err=True)
-    if results.undated_left_out:
+    if results.undated_left_out == 1:
+        click.echo("note: 1 matching paragraph has no date and was left out by the date filter",
+                   err=True)
+    elif results.undated_left_out:
         click.echo(
             f"note: {results.undated_left_out} matching paragraphs have no date and were left "
             "out by the date filter",

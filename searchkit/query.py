@@ -51,7 +51,7 @@ MAX_EXPANSIONS = 256
 NAME_MIN_LETTERS = 5
 RARE_NAME_SHARE = 0.1
 NAME_SHARE = 0.8
-VARIANT_BOOST = 0.5
+VARIANT_BOOST = 0.3
 FEW_RESULTS = 3
 OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
 _NAME = re.compile(r"(?<![\w:])[A-Z][^\W\d_]*(?:['’-][^\W\d_]+)*(?![\w:])")
@@ -296,15 +296,16 @@ def _without_dates(query):
 
 
 def _with_variants(query, stems: Dict[str, list]):
-    """Each searched word that has variants becomes the best of (word, variant^VARIANT_BOOST,
-    ...): a paragraph scores for one spelling, the exact one counting most."""
+    """Each searched word that has variants becomes (word OR variant^VARIANT_BOOST ...), so
+    that the exact spelling counts most. (Whoosh's DisjunctionMax would fit better, but its
+    matcher gives every paragraph the same score.)"""
     if not query.is_leaf():
         return query.apply(lambda sub: _with_variants(sub, stems))
     if isinstance(query, whoosh_query.Term) and query.fieldname in SEARCH_FIELDS:
         others = stems.get(query.text)
         if others:
             boost = query.boost * VARIANT_BOOST
-            return whoosh_query.DisjunctionMax(
+            return whoosh_query.Or(
                 [query] + [whoosh_query.Term(query.fieldname, s, boost=boost) for s in others]
             )
     return query
