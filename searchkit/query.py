@@ -53,6 +53,7 @@ RARE_NAME_SHARE = 0.1
 NAME_SHARE = 0.8
 VARIANT_BOOST = 0.3
 FEW_RESULTS = 3
+SUGGEST_WORDS = 10  # words of a query checked for "did you mean", at most
 OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
 _NAME = re.compile(r"(?<![\w:])[A-Z][^\W\d_]*(?:['’-][^\W\d_]+)*(?![\w:])")
 _PLAIN_WORD = re.compile(r"(?<![\w:*?~^])[^\W\d_]{3,}(?![\w:*?~^])")
@@ -159,9 +160,12 @@ class QueryBuilder:
         """The query with each rare or unknown word replaced by the closest more frequent
         word of the corpus, or None if no word changed."""
 
+        checked = []
+
         def closest(match):
             word = match.group(0)
-            if word in OPERATORS:
+            checked.append(word)
+            if word in OPERATORS or len(checked) > SUGGEST_WORDS:
                 return word
             key = folded(word)
             frequency = vocabulary.words.get(key, 0)

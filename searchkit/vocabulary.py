@@ -33,6 +33,7 @@ class Vocabulary:
     paragraphs: int = 0
     words: Dict[str, int] = field(default_factory=dict)  # word -> paragraphs with it
     names: Dict[str, int] = field(default_factory=dict)  # -> paragraphs with it capitalised
+    _by_letter: Dict[tuple, List[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def close_to(self, word: str, maxdist: int, names: bool = False) -> List[str]:
         """Words (or names) within ``maxdist`` edits of ``word`` with the same first letter,
@@ -40,13 +41,20 @@ class Vocabulary:
         pool = self.names if names else self.words
         found = [
             other
-            for other in pool
-            if other[:1] == word[:1]
-            and other != word
+            for other in self._starting(names, word[:1])
+            if other != word
             and abs(len(other) - len(word)) <= maxdist
             and edit_distance(word, other, maxdist) <= maxdist
         ]
         return sorted(found, key=lambda w: (-pool[w], w))
+
+    def _starting(self, names: bool, letter: str) -> List[str]:
+        """The words (or names) that start with ``letter``, indexed on first use."""
+        if (names, "") not in self._by_letter:
+            self._by_letter[(names, "")] = []
+            for other in self.names if names else self.words:
+                self._by_letter.setdefault((names, other[:1]), []).append(other)
+        return self._by_letter.get((names, letter), [])
 
 
 def count(texts: Iterable[str]) -> Vocabulary:
