@@ -26,15 +26,28 @@ from .errors import (
     QueryError,
     SearchkitError,
 )
-from .model import Article, Hit, IndexStats, IndexSummary, Paragraph, SearchResults, Snippet
+from .model import (
+    Article,
+    Duplicate,
+    DuplicateGroup,
+    Facets,
+    Hit,
+    IndexStats,
+    IndexSummary,
+    Paragraph,
+    ResultGroup,
+    SearchResults,
+    Snippet,
+)
 
 __version__ = "0.1.0"
 
 PathLike = Union[str, Path]
 
 __all__ = [
-    "build_index", "open_index", "search", "SearchOptions",
-    "Article", "Hit", "IndexStats", "IndexSummary", "Paragraph", "SearchResults", "Snippet",
+    "build_index", "open_index", "search", "SearchOptions", "Filters",
+    "Article", "Duplicate", "DuplicateGroup", "Facets", "Hit", "IndexStats", "IndexSummary",
+    "Paragraph", "ResultGroup", "SearchResults", "Snippet",
     "SearchkitError", "CorpusError", "IndexLockedError", "IndexMissingError",
     "IndexSettingsError", "QueryError",
 ]
@@ -64,7 +77,17 @@ def open_index(index_dir: Optional[PathLike] = None, options: SearchOptions = Se
     return Searcher(Path(index_dir or default_index_dir()), options)
 
 
-def search(query: str, index_dir: Optional[PathLike] = None, limit: int = 10) -> SearchResults:
-    """Open the index, run one query, close it. For many queries, reuse ``open_index``."""
+def search(query: str, index_dir: Optional[PathLike] = None, **options) -> SearchResults:
+    """Open the index, run one query, close it; ``options`` are ``Searcher.search``'s (limit,
+    collapse, filters, sort, page, facets, variants). For many queries, reuse ``open_index``."""
     with open_index(index_dir) as searcher:
-        return searcher.search(query, limit=limit)
+        return searcher.search(query, **options)
+
+
+def __getattr__(name):
+    """``searchkit.Filters`` without importing Whoosh until it is asked for."""
+    if name == "Filters":
+        from .query import Filters
+
+        return Filters
+    raise AttributeError(f"module 'searchkit' has no attribute {name!r}")
