@@ -189,12 +189,14 @@ def count_line(results: SearchResults, collapsed: bool) -> str:
         return f"page {results.page} is empty: there are {total} results"
     first = results.groups[0].leader.rank
     shown = f"{first}-{first + len(results.groups) - 1}" if len(results.groups) > 1 else first
+    paragraphs = _counted(results.total, "matching paragraph")
     if not collapsed:
-        return f"{shown} of {total} matching paragraphs"
-    return (
-        f"{shown} of {total} results ({results.total} matching paragraphs, "
-        "near-identical ones shown once)"
-    )
+        return f"{shown} of {paragraphs}"
+    return f"{shown} of {_counted(total, 'result')} ({paragraphs}, near-identical ones shown once)"
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def facets_record(facets: Facets) -> Dict[str, object]:
