@@ -1,6 +1,6 @@
 """The command line: thin click commands over the library. Results go to stdout; progress,
 notes and errors to stderr. Exit codes: 0 success (also "no results"), 1 a searchkit error,
-2 a usage error."""
+2 a usage error or a query that cannot be run as typed."""
 
 import json
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__, render
-from .config import DEFAULT_CORPUS_DIR, INDEX_ENV, DEFAULT_INDEX_DIR
+from .config import DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR, INDEX_ENV
 from .errors import QueryError, SearchkitError
 
 
