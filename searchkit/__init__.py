@@ -23,11 +23,13 @@ from .errors import (
     IndexLockedError,
     IndexMissingError,
     IndexSettingsError,
+    NotFoundError,
     QueryError,
     SearchkitError,
 )
 from .model import (
     Article,
+    ArticleView,
     Duplicate,
     DuplicateGroup,
     Facets,
@@ -46,10 +48,11 @@ PathLike = Union[str, Path]
 
 __all__ = [
     "build_index", "open_index", "search", "SearchOptions", "Filters",
-    "Article", "Duplicate", "DuplicateGroup", "Facets", "Hit", "IndexStats", "IndexSummary",
+    "Article", "ArticleView", "Duplicate", "DuplicateGroup", "Facets", "Hit", "IndexStats",
+    "IndexSummary",
     "Paragraph", "ResultGroup", "SearchResults", "Snippet",
     "SearchkitError", "CorpusError", "IndexLockedError", "IndexMissingError",
-    "IndexSettingsError", "QueryError",
+    "IndexSettingsError", "NotFoundError", "QueryError",
 ]
 
 

@@ -285,3 +285,26 @@ def duplicates_command(index_dir, min_size, limit, fmt):
         table=lambda: render.duplicate_groups_table(groups),
         plain=lambda: render.duplicate_groups_plain(groups),
     )
+
+
+@main.command("show")
+@click.argument("id")
+@index_option
+@click.option("--context", type=click.IntRange(min=0), metavar="K",
+              help="Only K paragraphs before and after the paragraph asked for.")
+@click.option("--format", "fmt", type=click.Choice(["plain", "json"]), default="plain",
+              show_default=True)
+def show_command(id, index_dir, context, fmt):
+    """The article a paragraph belongs to, the paragraph marked, with its title, source and
+    date (and how each was found). ID is a paragraph id (001_e9706742b5579535#6) or an
+    article id (002_978e6dbf49f5cf3e:2) from any output.
+
+    \b
+    Example:  searchkit show '000_fa59a08e2227003b#19' --context 2
+    """
+    with _open(index_dir) as searcher:
+        view = searcher.show(id)
+    if fmt == "json":
+        click.echo(json.dumps(render.article_record(view), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render.article_text(view, _mark, context))

@@ -21,5 +21,9 @@ class QueryError(SearchkitError):
     """A query that cannot be run."""
 
 
+class NotFoundError(SearchkitError):
+    """No paragraph or article with the id asked for."""
+
+
 class CorpusError(SearchkitError):
     """The paths given to the indexer cannot be read as a corpus."""

@@ -131,6 +131,24 @@ class DuplicateGroup:
 
 
 @dataclass(frozen=True)
+class ArticleView:
+    """An article as the index holds it, with one paragraph marked (a paragraph id was asked
+    for) or none (an article id was)."""
+
+    id: str
+    title: str
+    source: str
+    source_from: str
+    date: Optional[date]
+    date_from: str
+    path: str
+    url: Optional[str]
+    paragraphs: Tuple[Paragraph, ...]
+    marked: Optional[int] = None  # the marked paragraph's number
+    duplicates: Tuple["Duplicate", ...] = ()  # where else the marked paragraph appeared
+
+
+@dataclass(frozen=True)
 class Facets:
     """How the matching paragraphs spread over sources and months."""
 

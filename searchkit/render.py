@@ -5,11 +5,12 @@ a terminal, ``[word]`` markers in a pipe.
 """
 
 import json
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from tabulate import tabulate
 
 from .model import (
+    ArticleView,
     Duplicate,
     DuplicateGroup,
     Facets,
@@ -178,6 +179,60 @@ def duplicate_groups_plain(groups: Sequence[DuplicateGroup]) -> str:
         ]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def article_text(view: ArticleView, mark: Mark, context: Optional[int] = None) -> str:
+    """An article with its metadata; the marked paragraph (if any) flagged with "▶" and
+    passed through ``mark``; with ``context``, only that many paragraphs around it."""
+    when = view.date.isoformat() if view.date else "—"
+    lines = [
+        view.title,
+        f"source: {view.source} (from {view.source_from}) · date: {when} (from {view.date_from})",
+        f"file: {view.path}" + (f" · url: {view.url}" if view.url else ""),
+        "",
+    ]
+    shown = list(view.paragraphs)
+    if view.marked is not None and context is not None:
+        first = max(1, view.marked - context)
+        last = view.marked + context
+        shown = [p for p in view.paragraphs if first <= p.number <= last]
+        if first > 1:
+            lines.append(f"      … {first - 1} paragraph{'s' if first > 2 else ''} before")
+    width = len(str(len(view.paragraphs)))
+    for paragraph in shown:
+        here = paragraph.number == view.marked
+        text = mark(paragraph.text) if here else paragraph.text
+        label = f"{'▶' if here else ' '} {paragraph.number:>{width}}"
+        kind = " (caption)" if paragraph.kind == "caption" else ""
+        lines.append(f"{label}{kind}  {text}")
+    after = len(view.paragraphs) - (shown[-1].number if shown else 0)
+    if after > 0:
+        lines.append(f"      … {after} paragraph{'s' if after > 1 else ''} after")
+    if view.duplicates:
+        n = len(view.duplicates)
+        places = f"{n} other place{'s' if n > 1 else ''}"
+        lines += ["", f"paragraph {view.marked} also appears in {places}:"]
+        lines += [f"  {_place(d)}{'' if d.exact else ' (edited)'}" for d in view.duplicates]
+    return "\n".join(lines)
+
+
+def article_record(view: ArticleView) -> Dict[str, object]:
+    return {
+        "id": view.id,
+        "title": view.title,
+        "source": view.source,
+        "source_from": view.source_from,
+        "date": view.date.isoformat() if view.date else None,
+        "date_from": view.date_from,
+        "path": view.path,
+        "url": view.url,
+        "marked": view.marked,
+        "paragraphs": [
+            {"id": p.id, "paragraph": p.number, "kind": p.kind, "text": p.text}
+            for p in view.paragraphs
+        ],
+        "duplicates": [duplicate_record(d) for d in view.duplicates],
+    }
 
 
 def count_line(results: SearchResults, collapsed: bool) -> str:

@@ -12,14 +12,16 @@ from whoosh.util.times import long_to_datetime
 
 from . import store, vocabulary
 from .config import SearchOptions
-from .errors import QueryError
+from .errors import NotFoundError, QueryError
 from .highlight import highlighter, lead_snippet
 from .model import (
+    ArticleView,
     Duplicate,
     DuplicateGroup,
     Facets,
     Hit,
     IndexStats,
+    Paragraph,
     ResultGroup,
     SearchResults,
 )
@@ -240,6 +242,43 @@ class Searcher:
             snippet=snippet,
             group=fields["dup_group"],
             **_paragraph_fields(fields),
+        )
+
+    def show(self, id: str) -> ArticleView:
+        """The article of paragraph ``id`` ("<article id>#<n>", marked) or article ``id``."""
+        article_id, _, number = id.strip().partition("#")
+        stored = sorted(
+            self._searcher.documents(article_id=article_id), key=lambda f: f["paragraph"]
+        )
+        marked = next((f for f in stored if str(f["paragraph"]) == number), None)
+        if not stored or (number and marked is None):
+            raise NotFoundError(
+                f"no {'paragraph' if number else 'article'} {id!r} in {self.index_dir}; use an "
+                "id from search results, like 001_e9706742b5579535#6 or 002_978e6dbf49f5cf3e:2"
+            )
+        first = stored[0]
+        when = first.get("date")
+        return ArticleView(
+            id=article_id,
+            title=first["title"],
+            source=first["source"],
+            source_from=first["source_from"],
+            date=when.date() if when else None,
+            date_from=first["date_from"],
+            path=first["path"],
+            url=first.get("url"),
+            paragraphs=tuple(
+                Paragraph(f["id"], article_id, f["paragraph"], f["kind"], f[TEXT_FIELD])
+                for f in stored
+            ),
+            marked=marked["paragraph"] if marked else None,
+            duplicates=tuple(
+                _duplicate(f, exact=f["dup_signature"] == marked["dup_signature"])
+                for f in self._group_fields(marked["dup_group"])
+                if f["id"] != marked["id"]
+            )
+            if marked
+            else (),
         )
 
     def stats(self) -> IndexStats:
