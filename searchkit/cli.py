@@ -45,12 +45,23 @@ index_option = click.option(
 )
 
 
-def _use_color() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+color_option = click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Highlight matches in colour (auto: on a terminal, unless NO_COLOR is set); "
+    "without colour they are [bracketed].",
+)
 
 
-def _mark(text: str) -> str:
-    return click.style(text, bold=True, fg="yellow") if _use_color() else render.brackets(text)
+def _marker(color: str):
+    """How matched words are shown: bold yellow, or [brackets]."""
+    if color == "always" or (
+        color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    ):
+        return lambda text: click.style(text, bold=True, fg="yellow")
+    return render.brackets
 
 
 class _Progress:
@@ -79,9 +90,11 @@ class _Progress:
             self._bar = None
 
 
-def _emit(fmt, **renderers) -> None:
-    """Print the output in ``fmt``; by default a table on a terminal, plain text in a pipe."""
-    click.echo(renderers[fmt or ("table" if sys.stdout.isatty() else "plain")]())
+def _emit(fmt, color: str = "auto", **renderers) -> None:
+    """Print the output in ``fmt``; by default a table on a terminal, plain text in a pipe.
+    (click drops colour codes in a pipe unless told to keep them: --color always.)"""
+    text = renderers[fmt or ("table" if sys.stdout.isatty() else "plain")]()
+    click.echo(text, color=True if color == "always" else None)
 
 
 def _build(paths, index_dir: Path, rebuild: bool, dedup_threshold=None) -> None:
@@ -150,8 +163,9 @@ def index_command(paths, index_dir, rebuild, dedup_threshold):
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True,
               help="Number of results.")
-@click.option("--format", "fmt", type=click.Choice(["table", "plain", "jsonl"]),
+@click.option("--format", "fmt", type=click.Choice(["table", "plain", "jsonl", "json"]),
               help="Output format [default: table on a terminal, plain otherwise].")
+@color_option
 @click.option("--no-dedup", is_flag=True,
               help="Show every matching paragraph instead of one per group of near-identical ones.")
 @click.option("--since", metavar="DATE", help="Only paragraphs dated on or after DATE "
@@ -169,8 +183,8 @@ def index_command(paths, index_dir, rebuild, dedup_threshold):
               help="Also count the matching paragraphs per source and per month.")
 @click.option("--exact", is_flag=True,
               help="Do not also match close spellings of rare names (Tikhanovskaya, Tkhanovskaya).")
-def search_command(query, index_dir, limit, fmt, no_dedup, since, until, sources, kinds, sort,
-                   page, facets, exact):
+def search_command(query, index_dir, limit, fmt, color, no_dedup, since, until, sources, kinds,
+                   sort, page, facets, exact):
     """Search paragraphs for QUERY.
 
     Words match in any order (paragraphs with all of them first); "quoted phrases",
@@ -226,14 +240,18 @@ def search_command(query, index_dir, limit, fmt, no_dedup, since, until, sources
             err=True,
         )
     fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
-    if results.hits:
+    mark = _marker(color)
+    if fmt == "json":
+        click.echo(render.results_json(results, with_summary=facets))
+    elif results.hits:
         _emit(
             fmt,
+            color,
             jsonl=lambda: render.hits_jsonl(results),
-            table=lambda: render.hits_table(results, _mark),
-            plain=lambda: render.hits_plain(results, _mark),
+            table=lambda: render.hits_table(results, mark),
+            plain=lambda: render.hits_plain(results, mark),
         )
-    if facets:
+    if facets and fmt != "json":
         if fmt == "jsonl":
             click.echo(render.summary_json(results))
         else:
@@ -294,7 +312,8 @@ def duplicates_command(index_dir, min_size, limit, fmt):
               help="Only K paragraphs before and after the paragraph asked for.")
 @click.option("--format", "fmt", type=click.Choice(["plain", "json"]), default="plain",
               show_default=True)
-def show_command(id, index_dir, context, fmt):
+@color_option
+def show_command(id, index_dir, context, fmt, color):
     """The article a paragraph belongs to, the paragraph marked, with its title, source and
     date (and how each was found). ID is a paragraph id (001_e9706742b5579535#6) or an
     article id (002_978e6dbf49f5cf3e:2) from any output.
@@ -307,4 +326,4 @@ def show_command(id, index_dir, context, fmt):
     if fmt == "json":
         click.echo(json.dumps(render.article_record(view), indent=2, ensure_ascii=False))
     else:
-        click.echo(render.article_text(view, _mark, context))
+        _emit("plain", color, plain=lambda: render.article_text(view, _marker(color), context))

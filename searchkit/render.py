@@ -138,6 +138,16 @@ def group_record(group: ResultGroup) -> Dict[str, object]:
     }
 
 
+def results_json(results: SearchResults, with_summary: bool = False) -> str:
+    """``--format json``: one array of results, or with facets {"results": [...],
+    "summary": {...}}."""
+    records = [group_record(g) for g in results.groups]
+    if with_summary:
+        return json.dumps({"results": records, **json.loads(summary_json(results))},
+                          ensure_ascii=False, indent=2)
+    return json.dumps(records, ensure_ascii=False, indent=2)
+
+
 def hits_jsonl(results: SearchResults) -> str:
     return "\n".join(json.dumps(group_record(g), ensure_ascii=False) for g in results.groups)
 

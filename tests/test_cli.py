@@ -173,3 +173,22 @@ def test_index_that_cannot_be_written_is_a_one_line_error(run, tmp_path):
     result = run("index", SEEDS, "--index", blocker / "ix")
     assert result.exit_code == 1
     assert result.stderr.strip() == f"Error: {blocker / 'ix'}: Not a directory"
+
+
+def test_color_choice(run, seed_index):
+    args = ["search", "renounce violence", "--index", seed_index, "--format", "plain"]
+    always = run(*args, "--color", "always").stdout
+    assert "\x1b[33m\x1b[1mrenounce\x1b[0m" in always and "[renounce]" not in always
+    for choice in ("never", "auto"):  # CliRunner's output is no terminal
+        out = run(*args, "--color", choice).stdout
+        assert "[renounce] [violence]" in out and "\x1b[" not in out
+
+
+def test_json_is_one_array_of_the_jsonl_records(run, seed_index):
+    args = ["search", "Tikhanovsky birthday", "--index", seed_index, "-n", "3"]
+    array = json.loads(run(*args, "--format", "json").stdout)
+    lines = [json.loads(line) for line in run(*args, "--format", "jsonl").stdout.splitlines()]
+    assert array == lines and len(array) == 3
+    with_facets = json.loads(run(*args, "--format", "json", "--facets").stdout)
+    assert with_facets["results"] == array
+    assert with_facets["summary"]["facets"]["sources"]
