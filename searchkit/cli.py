@@ -4,6 +4,7 @@ notes and errors to stderr. Exit codes: 0 success (also "no results"), 1 a searc
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -88,6 +89,11 @@ class _Progress:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
             self._bar = None
+
+
+def _width() -> int:
+    """The terminal's width ($COLUMNS first); 120 when the output is no terminal."""
+    return shutil.get_terminal_size((120, 24)).columns
 
 
 def _emit(fmt, color: str = "auto", **renderers) -> None:
@@ -248,7 +254,7 @@ def search_command(query, index_dir, limit, fmt, color, no_dedup, since, until, 
             fmt,
             color,
             jsonl=lambda: render.hits_jsonl(results),
-            table=lambda: render.hits_table(results, mark),
+            table=lambda: render.hits_table(results, mark, _width()),
             plain=lambda: render.hits_plain(results, mark),
         )
     if facets and fmt != "json":

@@ -24,8 +24,9 @@ from .model import (
 
 Mark = Callable[[str], str]
 
+SOURCE_WIDTH = 24
 TITLE_WIDTH = 32
-SNIPPET_WIDTH = 70
+MIN_SNIPPET_WIDTH = 30
 
 
 def brackets(text: str) -> str:
@@ -66,7 +67,9 @@ def also_in(group: ResultGroup, most: int = 5) -> str:
     return f"also in {n} other{'s' if n > 1 else ''}: {places}{more}"
 
 
-def hits_table(results: SearchResults, mark: Mark) -> str:
+def hits_table(results: SearchResults, mark: Mark, width: int = 120) -> str:
+    """Results as a table no wider than ``width`` columns (the snippet column takes what is
+    left, at least MIN_SNIPPET_WIDTH; long cells wrap)."""
     rows = []
     for group in results.groups:
         hit = group.leader
@@ -74,10 +77,18 @@ def hits_table(results: SearchResults, mark: Mark) -> str:
         if group.duplicates:
             snippet += "\n(" + also_in(group) + ")"
         rows.append([hit.rank, _score(hit), _date(hit), hit.source, hit.title, snippet])
+    source_width = min(SOURCE_WIDTH, max((len(r[3]) for r in rows), default=6))
+    title_width = min(TITLE_WIDTH, max((len(r[4]) for r in rows), default=5))
+    rank_width = max([3] + [len(str(r[0])) for r in rows])  # tabulate's narrowest column
+    rest = width - (rank_width + 7 + 10 + 2 * 5)  # what #, score, date and the gaps leave
+    snippet_width = max(rest - source_width - title_width, rest // 2, MIN_SNIPPET_WIDTH)
+    if source_width + title_width + snippet_width > rest:  # a narrow terminal: share it
+        title_width = max(8, (rest - snippet_width) * 3 // 5)
+        source_width = max(6, rest - snippet_width - title_width)
     return tabulate(
         rows,
         headers=["#", "score", "date", "source", "title", "snippet"],
-        maxcolwidths=[None, None, None, 24, TITLE_WIDTH, SNIPPET_WIDTH],
+        maxcolwidths=[None, None, None, source_width, title_width, snippet_width],
         disable_numparse=True,
     )
 

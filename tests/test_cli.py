@@ -1,6 +1,7 @@
 """The command line, through click's CliRunner: every command and format, and bad input."""
 
 import json
+import re
 import shutil
 
 import pytest
@@ -192,3 +193,14 @@ def test_json_is_one_array_of_the_jsonl_records(run, seed_index):
     with_facets = json.loads(run(*args, "--format", "json", "--facets").stdout)
     assert with_facets["results"] == array
     assert with_facets["summary"]["facets"]["sources"]
+
+
+@pytest.mark.parametrize("columns", [80, 120, 200])
+def test_table_fits_the_terminal_width(run, seed_index, monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", str(columns))  # what shutil.get_terminal_size reads first
+    result = run("search", "dialogue with the opposition", "--index", seed_index,
+                 "--format", "table", "--color", "always")
+    lines = result.stdout.splitlines()
+    visible = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in lines]
+    assert max(len(line) for line in visible) <= columns
+    assert "\x1b[33m\x1b[1mdialogue" in result.stdout  # colour codes are not counted as width
