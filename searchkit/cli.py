@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -79,9 +80,14 @@ class _Progress:
             if self._label != label:
                 self.close()
                 self._label = label
-                self._bar = click.progressbar(length=total, label=label, file=sys.stderr)
+                self._started = time.monotonic()
+                self._bar = click.progressbar(
+                    length=total, label=label, file=sys.stderr, show_pos=True,
+                    item_show_func=lambda rate: rate,
+                )
                 self._bar.__enter__()
-            self._bar.update(done - self._bar.pos)
+            rate = done / max(time.monotonic() - self._started, 1e-6)
+            self._bar.update(done - self._bar.pos, f"{rate:,.0f}/s")
 
         return update
 
@@ -103,17 +109,23 @@ def _emit(fmt, color: str = "auto", **renderers) -> None:
     click.echo(text, color=True if color == "always" else None)
 
 
-def _build(paths, index_dir: Path, rebuild: bool, dedup_threshold=None) -> None:
+def _build(paths, index_dir: Path, rebuild: bool, dedup_threshold=None, verbosity=0) -> None:
+    """Index, with progress bars on a terminal and the summary after (none with verbosity -1;
+    with 1, a line per article read first)."""
     from .indexer import build_index
 
-    progress = _Progress()
+    progress = _Progress() if verbosity >= 0 else None
     try:
         summary = build_index(
             paths, index_dir, rebuild=rebuild, progress=progress, dedup_threshold=dedup_threshold
         )
     finally:
-        progress.close()
-    click.echo(render.index_summary(summary), err=True)
+        if progress:
+            progress.close()
+    if verbosity > 0:
+        click.echo(render.articles_read(summary), err=True)
+    if verbosity >= 0:
+        click.echo(render.index_summary(summary), err=True)
 
 
 def _open(index_dir: Path):
@@ -152,7 +164,10 @@ def main():
     help="How alike near-identical paragraphs must be, 0-1 (share of the shorter one's word "
     "3-grams found in the other) [default: the index's, else 0.6]. Regroups the whole index.",
 )
-def index_command(paths, index_dir, rebuild, dedup_threshold):
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also list every article read, with its source and date and how each was found.")
+def index_command(paths, index_dir, rebuild, dedup_threshold, quiet, verbose):
     """Index article files (.txt, .md) from PATHS (files or folders; default ./seeds).
 
     Files already in the index are replaced by their new version; --rebuild drops everything
@@ -161,7 +176,10 @@ def index_command(paths, index_dir, rebuild, dedup_threshold):
     \b
     Example:  searchkit index ../news --index news-index --rebuild
     """
-    _build(list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, dedup_threshold)
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other; give one")
+    verbosity = -1 if quiet else 1 if verbose else 0
+    _build(list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, dedup_threshold, verbosity)
 
 
 @main.command("search")

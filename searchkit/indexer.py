@@ -17,7 +17,7 @@ from whoosh.index import LockError
 from . import dedup, store, vocabulary
 from .corpus import Progress, read_corpus
 from .errors import IndexLockedError, SearchkitError
-from .model import IndexSummary
+from .model import ArticleSummary, IndexSummary
 from .schema import document, make_schema
 
 # Above this many paragraphs, two processes analyse in parallel (Whoosh's MpWriter with one
@@ -134,6 +134,10 @@ def build_index(
         duplicate_groups=sum(1 for n in sizes.values() if n > 1),
         paragraphs_in_groups=sum(n for n in sizes.values() if n > 1),
         regrouped=len(regrouped),
+        article_summaries=tuple(
+            ArticleSummary(a.id, len(a.paragraphs), a.source, a.source_from, a.date, a.date_from)
+            for a in corpus.articles
+        ),
     )
 
 

@@ -185,6 +185,18 @@ class SkippedFile:
 
 
 @dataclass(frozen=True)
+class ArticleSummary:
+    """One article an indexing run read, with what it found out about it."""
+
+    id: str
+    paragraphs: int
+    source: str
+    source_from: str
+    date: Optional[date]
+    date_from: str
+
+
+@dataclass(frozen=True)
 class IndexSummary:
     """What one indexing run did."""
 
@@ -199,6 +211,7 @@ class IndexSummary:
     duplicate_groups: int = 0  # groups of near-identical paragraphs (2 or more) in the index
     paragraphs_in_groups: int = 0
     regrouped: int = 0  # paragraphs already in the index whose group changed
+    article_summaries: Tuple[ArticleSummary, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -339,6 +339,17 @@ def stats_table(stats: IndexStats) -> str:
     )
 
 
+def articles_read(summary: IndexSummary) -> str:
+    """One line per article read, for ``index --verbose``: what to check attributions by."""
+    rows = [
+        [a.id, a.paragraphs, f"{a.source} ({a.source_from})",
+         f"{a.date.isoformat() if a.date else '—'} ({a.date_from})"]
+        for a in summary.article_summaries
+    ]
+    return tabulate(rows, headers=["article", "paragraphs", "source (from)", "date (from)"],
+                    disable_numparse=True)
+
+
 def index_summary(summary: IndexSummary) -> str:
     """The report of an indexing run, for stderr."""
     indexed = ", ".join(f"{summary.blocks_by_kind.get(k, 0)} {k}" for k in ("body", "caption"))

@@ -204,3 +204,17 @@ def test_table_fits_the_terminal_width(run, seed_index, monkeypatch, columns):
     visible = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in lines]
     assert max(len(line) for line in visible) <= columns
     assert "\x1b[33m\x1b[1mdialogue" in result.stdout  # colour codes are not counted as width
+
+
+def test_index_quiet_and_verbose(run, tmp_path):
+    quiet = run("index", SEEDS, "--index", tmp_path / "q", "--quiet")
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
+    verbose = run("index", SEEDS, "--index", tmp_path / "v", "--verbose")
+    lines = verbose.stderr.splitlines()
+    assert lines[0].split() == ["article", "paragraphs", "source", "(from)", "date", "(from)"]
+    assert lines[3].split() == [S001, "27", "themoscowtimes.com", "(url)", "2020-08-18",
+                                "(byline)"]
+    assert sum(1 for line in lines if line.startswith("002_")) == 12
+    assert "indexed 5 files" in verbose.stderr
+    both = run("index", SEEDS, "--index", tmp_path / "b", "-q", "-v")
+    assert both.exit_code == 2 and "contradict" in both.stderr
