@@ -351,3 +351,59 @@ def show_command(id, index_dir, context, fmt, color):
         click.echo(json.dumps(render.article_record(view), indent=2, ensure_ascii=False))
     else:
         _emit("plain", color, plain=lambda: render.article_text(view, _marker(color), context))
+
+
+@main.command("repl")
+@index_option
+@color_option
+def repl_command(index_dir, color):
+    """Search interactively: each line is a search, :help lists the commands (:more, :show N,
+    :source, :since, :until, :limit, :dedup, :format, :stats, :quit). History is kept in your
+    data folder ($XDG_DATA_HOME/searchkit, else ~/.local/share/searchkit).
+
+    \b
+    Example:  searchkit repl --index news-index
+    """
+    from . import repl, store
+
+    if click.get_current_context().get_parameter_source("index_dir").name == "DEFAULT":
+        if not store.exists(index_dir) and DEFAULT_CORPUS_DIR.is_dir():
+            _open(index_dir).close()  # builds the default index from ./seeds
+    history = _line_editing(repl.COMMANDS + repl.FIELDS)
+    try:
+        repl.run(input, click.echo, index_dir, mark=_marker(color), width=_width())
+    finally:
+        history()
+
+
+def _line_editing(words):
+    """Line editing, history across sessions and tab completion where readline exists; returns
+    what saves the history."""
+    try:
+        import readline
+    except ImportError:  # e.g. some Windows Pythons: plain input() still works
+        return lambda: None
+    data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    path = data / "searchkit" / "history"
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass  # no history yet
+
+    def complete(text, state):
+        options = [w for w in words if w.startswith(text)]
+        return options[state] if state < len(options) else None
+
+    readline.set_completer(complete)
+    readline.set_completer_delims(" ")
+    readline.parse_and_bind("tab: complete")
+
+    def save():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            readline.set_history_length(1000)
+            readline.write_history_file(path)
+        except OSError as error:
+            click.echo(f"warning: history not saved: {error}", err=True)
+
+    return save

@@ -40,6 +40,7 @@ class Searcher:
         self.index_dir = Path(index_dir)
         self.options = options
         self._ix = store.open_index(self.index_dir)
+        self._generation = self._ix.latest_generation()
         self._searcher = self._ix.searcher(weighting=scoring.BM25F())
         self._builder = QueryBuilder(self._ix.schema, options.title_weight)
         self._highlighter = highlighter(options.snippet_maxchars)
@@ -53,6 +54,10 @@ class Searcher:
 
     def close(self) -> None:
         self._searcher.close()
+
+    def is_current(self) -> bool:
+        """False once another process has committed to the index: open a new Searcher."""
+        return self._ix.latest_generation() == self._generation
 
     def search(
         self,

@@ -163,7 +163,7 @@ def test_bad_options_are_usage_errors(run, seed_index):
 def test_version_and_help_with_examples(run):
     version = run("--version")
     assert version.exit_code == 0 and __version__ in version.stdout
-    for command in ("index", "search", "duplicates", "show", "stats"):
+    for command in ("index", "search", "duplicates", "show", "stats", "repl"):
         result = run(command, "--help")
         assert result.exit_code == 0 and "Example" in result.stdout, command
 

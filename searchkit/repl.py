@@ -1,0 +1,193 @@
+"""The read-search-print loop. Written against plain ``read(prompt) -> str`` and
+``write(text)`` callables so that tests can script whole sessions; the command line gives it
+line editing, history and completion.
+
+A plain line is a search; a line starting with ":" is a command (":help" lists them). Filters
+set by commands stay for the following searches and show in the prompt. Errors are one line and
+the loop goes on; Ctrl-C drops the current line or search, Ctrl-D or ":quit" ends the session.
+"""
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from . import render
+from .errors import QueryError, SearchkitError
+from .query import Filters, date_bound
+from .searcher import Searcher
+
+HELP = """\
+any text          search (as `searchkit search`: phrases, AND/OR/NOT, field:value, dates)
+:more             the next page of the last search
+:page N           page N of the last search
+:show N           the whole article of result N, that paragraph marked, and its copies
+:source NAME      only paragraphs from NAME (again to add sources)
+:since DATE       only paragraphs dated on or after DATE (YYYY, YYYY-MM, YYYY-MM-DD)
+:until DATE       only paragraphs dated on or before DATE
+:clear            drop the filters
+:limit N          N results a page
+:dedup on|off     one result per group of near-identical paragraphs, or every paragraph
+:format table|plain
+:stats            what the index holds
+:help             this list
+:quit             leave (or Ctrl-D)"""
+
+COMMANDS = [line.split()[0] for line in HELP.splitlines() if line.startswith(":")]
+FIELDS = ["title:", "source:", "kind:", "date:"]
+
+
+class Session:
+    def __init__(self, index_dir: Path, write: Callable[[str], None], mark=render.brackets,
+                 width: int = 120):
+        self.index_dir = Path(index_dir)
+        self.write = write
+        self.mark = mark
+        self.width = width
+        self.filters = Filters()
+        self.limit = 10
+        self.collapse = True
+        self.format = "plain"
+        self.query: Optional[str] = None
+        self.page = 1
+        self.results = None
+        self._searcher: Optional[Searcher] = None
+
+    @property
+    def prompt(self) -> str:
+        shown = [f"source={','.join(self.filters.sources)}"] if self.filters.sources else []
+        shown += [f"since={self.filters.since}"] if self.filters.since else []
+        shown += [f"until={self.filters.until}"] if self.filters.until else []
+        return f"searchkit [{' '.join(shown)}]> " if shown else "searchkit> "
+
+    def searcher(self) -> Searcher:
+        """The open index, reopened when another process has committed since."""
+        if self._searcher is not None and not self._searcher.is_current():
+            self._searcher.close()
+            self._searcher = None
+        if self._searcher is None:
+            self._searcher = Searcher(self.index_dir)
+        return self._searcher
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+
+    def handle(self, line: str) -> bool:
+        """Act on one line; False when the session should end."""
+        line = line.strip()
+        if not line:
+            return True
+        if not line.startswith(":"):
+            self.query, self.page = line, 1
+            self._search()
+            return True
+        name, _, argument = line.partition(" ")
+        argument = argument.strip()
+        if name == ":quit":
+            return False
+        action = {
+            ":help": lambda: self.write(HELP),
+            ":more": lambda: self._turn(self.page + 1),
+            ":page": lambda: self._turn(_number(argument, ":page")),
+            ":show": lambda: self._show(_number(argument, ":show")),
+            ":source": lambda: self._filter(sources=self.filters.sources + (_needed(argument),)),
+            ":since": lambda: self._filter(since=date_bound(_needed(argument))),
+            ":until": lambda: self._filter(until=date_bound(_needed(argument), end=True)),
+            ":clear": lambda: self._filter(clear=True),
+            ":limit": lambda: setattr(self, "limit", _number(argument, ":limit")),
+            ":dedup": lambda: setattr(self, "collapse", _choice(argument, ("on", "off")) == "on"),
+            ":format": lambda: setattr(self, "format", _choice(argument, ("table", "plain"))),
+            ":stats": lambda: self.write(render.stats_table(self.searcher().stats())),
+        }.get(name)
+        if action is None:
+            raise QueryError(f"unknown command {name}; :help lists the commands")
+        action()
+        return True
+
+    def _filter(self, clear: bool = False, **changes) -> None:
+        self.filters = Filters() if clear else replace(self.filters, **changes)
+        if self.query:
+            self.page = 1
+            self._search()
+
+    def _turn(self, page: int) -> None:
+        if not self.query:
+            raise QueryError("no search yet; type some words first")
+        self.page = page
+        self._search()
+
+    def _search(self) -> None:
+        results = self.searcher().search(
+            self.query, limit=self.limit, collapse=self.collapse, filters=self.filters,
+            page=self.page,
+        )
+        self.results = results
+        for note in _notes(results):
+            self.write(note)
+        if results.hits:
+            if self.format == "table":
+                self.write(render.hits_table(results, self.mark, self.width))
+            else:
+                self.write(render.hits_plain(results, self.mark))
+        self.write(render.count_line(results, collapsed=self.collapse))
+
+    def _show(self, rank: int) -> None:
+        hits = {hit.rank: hit for hit in (self.results.hits if self.results else ())}
+        if rank not in hits:
+            raise QueryError(f"no result {rank} on this page; :show takes a number shown above")
+        self.write(render.article_text(self.searcher().show(hits[rank].id), self.mark))
+
+
+def _notes(results) -> List[str]:
+    notes = [f"note: {results.note}"] if results.note else []
+    notes += [f"note: also searched for {', '.join(s)} (spellings close to {name})"
+              for name, s in results.variants.items()]
+    notes += [f"did you mean: {results.suggestion}"] if results.suggestion else []
+    if results.undated_left_out:
+        notes.append(f"note: {results.undated_left_out} undated matching paragraphs left out "
+                     "by the date filter")
+    return notes
+
+
+def _needed(argument: str) -> str:
+    if not argument:
+        raise QueryError("this command needs a value after it; :help shows how")
+    return argument
+
+
+def _number(argument: str, command: str) -> int:
+    if not argument.isdigit() or int(argument) < 1:
+        raise QueryError(f"{command} takes a number of 1 or more, like {command} 2")
+    return int(argument)
+
+
+def _choice(argument: str, choices) -> str:
+    if argument not in choices:
+        raise QueryError(f"give one of: {', '.join(choices)}")
+    return argument
+
+
+def run(read: Callable[[str], str], write: Callable[[str], None], index_dir: Path,
+        **session_options) -> None:
+    """The loop: read a line, act on it, print; until :quit or end of input."""
+    session = Session(index_dir, write, **session_options)
+    session.searcher()  # a missing or unreadable index is an error before the first prompt
+    try:
+        while True:
+            try:
+                line = read(session.prompt)
+            except EOFError:
+                write("")
+                return
+            except KeyboardInterrupt:  # Ctrl-C at the prompt drops the line
+                write("")
+                continue
+            try:
+                if not session.handle(line):
+                    return
+            except KeyboardInterrupt:
+                write("cancelled")
+            except SearchkitError as error:
+                write(f"error: {error}")
+    finally:
+        session.close()

@@ -1,0 +1,122 @@
+"""Scripted REPL sessions: every command, bad input, Ctrl-C, and an index changed mid-session."""
+
+
+import pytest
+from conftest import S003, S004, SEEDS
+
+import searchkit
+from searchkit import repl
+
+
+def session(index_dir, *lines, **options):
+    """Run a session on ``lines`` (a callable is run first and gives the line; an exception is
+    raised as if typed); return the prompts and output, in order."""
+    transcript = []
+    feed = iter(lines)
+
+    def read(prompt):
+        transcript.append(prompt)
+        try:
+            line = next(feed)
+        except StopIteration:
+            raise EOFError from None
+        if isinstance(line, BaseException):
+            raise line
+        return line() if callable(line) else line
+
+    repl.run(read, transcript.append, index_dir, **options)
+    return transcript
+
+
+def outputs(transcript, start):
+    """The texts written that start with ``start``."""
+    return [text for text in transcript if text.startswith(start)]
+
+
+def test_search_pages_and_show(seed_index):
+    out = session(seed_index, ":limit 2", "Sergey Tikhanovsky", ":more", ":page 3", ":show 5",
+                  ":quit", "never read")
+    assert outputs(out, "1. ")[0].startswith("1. Europeans are urging Putin")
+    assert [c.split(" of ")[0] for c in outputs(out, "1-2 of ") + outputs(out, "3-4 of ")
+            + outputs(out, "5-6 of ")] == ["1-2", "3-4", "5-6"]
+    assert outputs(out, "3. ") and outputs(out, "5. ")
+    (article,) = [text for text in out if "▶" in text]
+    assert "source: " in article
+    assert out[-1] == "searchkit> " and "never read" not in out  # :quit ends it at once
+
+
+def test_filters_persist_and_show_in_the_prompt(seed_index):
+    out = session(seed_index, ":source themoscowtimes.com", "Merkel", ":since 2020-08",
+                  ":until 2020-08-31", "Merkel", ":clear", "Merkel")
+    assert "searchkit [source=themoscowtimes.com]> " in out
+    assert "searchkit [source=themoscowtimes.com since=2020-08-01 until=2020-08-31]> " in out
+    counts = [text for text in out if "matching" in text]
+    assert counts[0].startswith("1-2 of 2 results")  # the two Moscow Times paragraphs
+    assert counts[-1].startswith("1-6 of 6 results")  # all six, filters cleared
+    assert out[-2:] == ["searchkit> ", ""]  # the prompt is bare again; end of input ends it
+
+
+def test_limit_dedup_format_stats_help(seed_index):
+    out = session(seed_index, ":help", ":format table", ":dedup off", ":limit 3",
+                  "Sergey Tikhanovsky husband", ":dedup on", ":format plain",
+                  "Sergey Tikhanovsky husband", ":stats")
+    assert repl.HELP in out
+    (table,) = outputs(out, "#")
+    assert table.split("\n")[0].split() == ["#", "score", "date", "source", "title", "snippet"]
+    (flat,) = outputs(out, "1-3 of ")[:1]
+    assert flat.endswith("matching paragraphs") and "results" not in flat  # as --no-dedup
+    assert "also in 1 other" in outputs(out, "1. ")[0]  # collapsed again, in plain format
+    assert outputs(out, "index ")  # :stats
+
+
+@pytest.mark.parametrize("bad, message", [
+    (":bogus", "error: unknown command :bogus; :help lists the commands"),
+    (":page two", "error: :page takes a number of 1 or more, like :page 2"),
+    (":show 99", "error: no result 99 on this page; :show takes a number shown above"),
+    (":since yesterday", "error: 'yesterday' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD"),
+    (":dedup maybe", "error: give one of: on, off"),
+    ("*", "error: '*' alone would match every paragraph; give words to search for"),
+    (":source", "error: this command needs a value after it; :help shows how"),
+])
+def test_bad_input_is_one_line_and_the_session_goes_on(seed_index, bad, message):
+    out = session(seed_index, "Merkel", bad, "Macron")
+    assert message in out
+    assert [text for text in out[out.index(message):] if "matching" in text]  # Macron ran
+
+
+def test_more_before_any_search(seed_index):
+    assert "error: no search yet; type some words first" in session(seed_index, ":more")
+
+
+def test_ctrl_c_drops_the_line_and_ctrl_d_ends(seed_index):
+    out = session(seed_index, KeyboardInterrupt(), "Merkel")
+    assert out[:3] == ["searchkit> ", "", "searchkit> "]
+    assert out[-2:] == ["searchkit> ", ""]  # end of input (Ctrl-D) ends it, with a newline
+
+
+def test_a_search_cancelled_by_ctrl_c(seed_index, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(searchkit.searcher.Searcher, "search", interrupted)
+    out = session(seed_index, "Merkel", ":quit")
+    assert "cancelled" in out and out[-1] == "searchkit> "
+
+
+def test_the_index_changed_mid_session_is_seen(tmp_path):
+    searchkit.build_index([next(SEEDS.glob(f"{S003}*"))], tmp_path)
+
+    def add_004():
+        searchkit.build_index([next(SEEDS.glob(f"{S004}*"))], tmp_path)
+        return '"prevent destructive forces"'
+
+    out = session(tmp_path, '"prevent destructive forces"', add_004)
+    counts = [text for text in out if "matching" in text]
+    assert counts == ["1 of 1 result (1 matching paragraph, near-identical ones shown once)",
+                      "1 of 1 result (2 matching paragraphs, near-identical ones shown once)"]
+    assert "also in 1 other" in outputs(out, "1. ")[-1]
+
+
+def test_a_missing_index_is_an_error_before_the_prompt(tmp_path):
+    with pytest.raises(searchkit.IndexMissingError):
+        session(tmp_path / "none", "Merkel")
