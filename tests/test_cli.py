@@ -1,8 +1,12 @@
 """The command line, through click's CliRunner: every command and format, and bad input."""
 
 import json
+import os
+import pty
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -218,3 +222,35 @@ def test_index_quiet_and_verbose(run, tmp_path):
     assert "indexed 5 files" in verbose.stderr
     both = run("index", SEEDS, "--index", tmp_path / "b", "-q", "-v")
     assert both.exit_code == 2 and "contradict" in both.stderr
+
+
+def on_a_terminal(args, env=None):
+    """Run the real command with its output on a pseudo-terminal; return what it printed."""
+    leader, follower = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    environment.update({"COLUMNS": "100", **(env or {})})
+    process = subprocess.run([sys.executable, "-m", "searchkit", *map(str, args)],
+                             stdout=follower, stderr=subprocess.DEVNULL, env=environment,
+                             timeout=60)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal is closed once everything is read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert process.returncode == 0
+    return b"".join(chunks).decode()
+
+
+def test_on_a_terminal_a_coloured_table_and_no_colour_with_no_color(seed_index):
+    args = ["search", "renounce violence", "--index", seed_index, "-n", "1"]
+    shown = on_a_terminal(args)
+    assert shown.splitlines()[0].split() == ["#", "score", "date", "source", "title", "snippet"]
+    assert "\x1b[33m\x1b[1mrenounce\x1b[0m" in shown
+    plain = on_a_terminal(args, env={"NO_COLOR": "1"})
+    assert "\x1b[" not in plain and "[renounce]" in plain
