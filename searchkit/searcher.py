@@ -105,6 +105,13 @@ class Searcher:
                 suggestion = self._better_query(query, filters, len(matching), words, variants)
         except RecursionError:
             raise QueryError("the query is nested too deeply; simplify it") from None
+        except QueryError:
+            raise
+        except Exception as error:  # a fault inside Whoosh on an odd combination of operators
+            raise QueryError(
+                f"the search engine failed on this query ({type(error).__name__}); "
+                "simplify it, e.g. with fewer NOT and ANDNOT"
+            ) from None
         return SearchResults(
             query=query,
             total=len(matching),

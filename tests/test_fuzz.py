@@ -22,7 +22,8 @@ FIELDS = ["title", "source", "kind", "date", "text", "id", "nosuchfield", "dup_g
 PATHOLOGICAL = ["> ", "<0", "a ANDNOT ANDNOT ", "date:[TO*]", "date:0000", "\ud800", "*", "a*",
                 "*ka*", "word~2", "x" * 40_000, " OR ".join(["putin"] * 3000),
                 "(" * 2000 + "a" + ")" * 2000, "date:[2020 TO 1990]", "title:", '"', "((", "-",
-                "+", "-*", "?", "lu?", "date:[* TO *]", "kind:", ":", "\x00", "\\", "^2", "a^99"]
+                "+", "-*", "?", "lu?", "date:[* TO *]", "kind:", ":", "\x00", "\\", "^2", "a^99",
+                "[a TO z]", "[* TO *]", "dialogue ANDNOT putin AND putin NOT putin"]
 
 
 def words():

@@ -176,6 +176,7 @@ def test_locked_index_is_reported_and_left_intact(seed_index, tmp_path):
     ("*", "'*' alone would match every paragraph"),
     ("title:*", "'*' alone would match every paragraph"),
     ("*ka*", "give at least 3 letters before a wildcard"),
+    ("[a TO z]", "'[a TO z]' matches more than 256 different words; narrow the range"),
     ("lu*", "give at least 3 letters before a wildcard"),
     ("x" * 1001, "the most is 1000"),
     ("(" * 17 + "putin" + ")" * 17, "parentheses nested 17 deep"),
