@@ -244,25 +244,8 @@ def search_command(query, index_dir, limit, fmt, color, no_dedup, since, until, 
             facets=facets,
             variants=not exact,
         )
-    if results.note:
-        click.echo(f"note: {results.note}", err=True)
-    for name, spellings in results.variants.items():
-        click.echo(
-            f"note: also searched for {', '.join(spellings)} (spellings close to {name}; "
-            "--exact to turn this off)",
-            err=True,
-        )
-    if results.suggestion:
-        click.echo(f"did you mean: {results.suggestion}", err=True)
-    if results.undated_left_out == 1:
-        click.echo("note: 1 matching paragraph has no date and was left out by the date filter",
-                   err=True)
-    elif results.undated_left_out:
-        click.echo(
-            f"note: {results.undated_left_out} matching paragraphs have no date and were left "
-            "out by the date filter",
-            err=True,
-        )
+    for note in render.notes(results, variants_hint="; --exact to turn this off"):
+        click.echo(note, err=True)
     fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
     mark = _marker(color)
     if fmt == "json":

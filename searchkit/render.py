@@ -256,6 +256,25 @@ def article_record(view: ArticleView) -> Dict[str, object]:
     }
 
 
+def notes(results: SearchResults, variants_hint: str = "") -> List[str]:
+    """What the user should know about how the query was run, one line each, for stderr."""
+    lines = [f"note: {results.note}"] if results.note else []
+    lines += [
+        f"note: also searched for {', '.join(spellings)} (spellings close to {name}"
+        f"{variants_hint})"
+        for name, spellings in results.variants.items()
+    ]
+    lines += [f"did you mean: {results.suggestion}"] if results.suggestion else []
+    left_out = results.undated_left_out
+    if left_out:
+        lines.append(
+            f"note: {_counted(left_out, 'matching paragraph')} "
+            f"{'has' if left_out == 1 else 'have'} no date and "
+            f"{'was' if left_out == 1 else 'were'} left out by the date filter"
+        )
+    return lines
+
+
 def count_line(results: SearchResults, collapsed: bool) -> str:
     """What the results are out of, for stderr."""
     if not results.total:

@@ -9,7 +9,7 @@ the loop goes on; Ctrl-C drops the current line or search, Ctrl-D or ":quit" end
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Optional
 
 from . import render
 from .errors import QueryError, SearchkitError
@@ -122,7 +122,7 @@ class Session:
             page=self.page,
         )
         self.results = results
-        for note in _notes(results):
+        for note in render.notes(results):
             self.write(note)
         if results.hits:
             if self.format == "table":
@@ -136,17 +136,6 @@ class Session:
         if rank not in hits:
             raise QueryError(f"no result {rank} on this page; :show takes a number shown above")
         self.write(render.article_text(self.searcher().show(hits[rank].id), self.mark))
-
-
-def _notes(results) -> List[str]:
-    notes = [f"note: {results.note}"] if results.note else []
-    notes += [f"note: also searched for {', '.join(s)} (spellings close to {name})"
-              for name, s in results.variants.items()]
-    notes += [f"did you mean: {results.suggestion}"] if results.suggestion else []
-    if results.undated_left_out:
-        notes.append(f"note: {results.undated_left_out} undated matching paragraphs left out "
-                     "by the date filter")
-    return notes
 
 
 def _needed(argument: str) -> str:
