@@ -128,10 +128,10 @@ def _build(paths, index_dir: Path, rebuild: bool, dedup_threshold=None, verbosit
         click.echo(render.index_summary(summary), err=True)
 
 
-def _open(index_dir: Path):
-    """Open the index; the default index is built from ./seeds the first time."""
+def _build_default_index(index_dir: Path) -> None:
+    """The first use of the default index builds it from ./seeds (an --index or
+    $SEARCHKIT_INDEX that does not exist is an error instead)."""
     from . import store
-    from .searcher import Searcher
 
     source = click.get_current_context().get_parameter_source("index_dir")
     if source == click.core.ParameterSource.DEFAULT and not store.exists(index_dir):
@@ -141,6 +141,13 @@ def _open(index_dir: Path):
                 err=True,
             )
             _build([DEFAULT_CORPUS_DIR], index_dir, rebuild=False)
+
+
+def _open(index_dir: Path):
+    """Open the index, building the default one first if need be."""
+    from .searcher import Searcher
+
+    _build_default_index(index_dir)
     return Searcher(index_dir)
 
 
@@ -347,11 +354,9 @@ def repl_command(index_dir, color):
     \b
     Example:  searchkit repl --index news-index
     """
-    from . import repl, store
+    from . import repl
 
-    if click.get_current_context().get_parameter_source("index_dir").name == "DEFAULT":
-        if not store.exists(index_dir) and DEFAULT_CORPUS_DIR.is_dir():
-            _open(index_dir).close()  # builds the default index from ./seeds
+    _build_default_index(index_dir)
     history = _line_editing(repl.COMMANDS + repl.FIELDS)
     try:
         repl.run(input, click.echo, index_dir, mark=_marker(color), width=_width())
