@@ -5,6 +5,7 @@ a terminal, ``[word]`` markers in a pipe.
 """
 
 import json
+from datetime import date
 from typing import Callable, Dict, List, Optional, Sequence
 
 from tabulate import tabulate
@@ -43,17 +44,22 @@ def marked(snippet: Snippet, mark: Mark) -> str:
     return "".join(out)
 
 
+def _iso(day: Optional[date], missing=None):
+    """A date as YYYY-MM-DD, or ``missing`` for none."""
+    return day.isoformat() if day else missing
+
+
 def _score(hit: Hit) -> str:
     return "—" if hit.score is None else f"{hit.score:.2f}"
 
 
 def _date(hit: Hit) -> str:
-    return hit.date.isoformat() if hit.date else "—"
+    return _iso(hit.date, "—")
 
 
 def _place(item) -> str:
     """Where a paragraph appeared: 'source, date, "title" (paragraph id)'."""
-    when = item.date.isoformat() if item.date else "undated"
+    when = _iso(item.date, "undated")
     return f"{item.source}, {when}, “{item.title}” ({item.id})"
 
 
@@ -115,7 +121,7 @@ def _paragraph_record(item) -> Dict[str, object]:
         "article_id": item.article_id,
         "title": item.title,
         "source": item.source,
-        "date": item.date.isoformat() if item.date else None,
+        "date": _iso(item.date),
         "path": item.path,
         "paragraph": item.paragraph,
         "kind": item.kind,
@@ -205,7 +211,7 @@ def duplicate_groups_plain(groups: Sequence[DuplicateGroup]) -> str:
 def article_text(view: ArticleView, mark: Mark, context: Optional[int] = None) -> str:
     """An article with its metadata; the marked paragraph (if any) flagged with "▶" and
     passed through ``mark``; with ``context``, only that many paragraphs around it."""
-    when = view.date.isoformat() if view.date else "—"
+    when = _iso(view.date, "—")
     lines = [
         view.title,
         f"source: {view.source} (from {view.source_from}) · date: {when} (from {view.date_from})",
@@ -243,7 +249,7 @@ def article_record(view: ArticleView) -> Dict[str, object]:
         "title": view.title,
         "source": view.source,
         "source_from": view.source_from,
-        "date": view.date.isoformat() if view.date else None,
+        "date": _iso(view.date),
         "date_from": view.date_from,
         "path": view.path,
         "url": view.url,
@@ -329,8 +335,8 @@ def stats_record(stats: IndexStats) -> Dict[str, object]:
         "paragraphs": stats.paragraphs,
         "sources": stats.sources,
         "kinds": stats.kinds,
-        "first_date": stats.first_date.isoformat() if stats.first_date else None,
-        "last_date": stats.last_date.isoformat() if stats.last_date else None,
+        "first_date": _iso(stats.first_date),
+        "last_date": _iso(stats.last_date),
         "undated_articles": stats.undated_articles,
         "settings": stats.settings,
     }
@@ -362,7 +368,7 @@ def articles_read(summary: IndexSummary) -> str:
     """One line per article read, for ``index --verbose``: what to check attributions by."""
     rows = [
         [a.id, a.paragraphs, f"{a.source} ({a.source_from})",
-         f"{a.date.isoformat() if a.date else '—'} ({a.date_from})"]
+         f"{_iso(a.date, '—')} ({a.date_from})"]
         for a in summary.article_summaries
     ]
     return tabulate(rows, headers=["article", "paragraphs", "source (from)", "date (from)"],

@@ -2,7 +2,7 @@
 searcher is open, and hand back searchkit's own dataclasses. Owns the Whoosh searcher."""
 
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -269,13 +269,12 @@ class Searcher:
                 "id from search results, like 001_e9706742b5579535#6 or 002_978e6dbf49f5cf3e:2"
             )
         first = stored[0]
-        when = first.get("date")
         return ArticleView(
             id=article_id,
             title=first["title"],
             source=first["source"],
             source_from=first["source_from"],
-            date=when.date() if when else None,
+            date=_day(first),
             date_from=first["date_from"],
             path=first["path"],
             url=first.get("url"),
@@ -298,8 +297,7 @@ class Searcher:
         kinds: Counter = Counter()
         for fields in self._searcher.all_stored_fields():
             kinds[fields["kind"]] += 1
-            when = fields.get("date")
-            articles[fields["article_id"]] = (fields["source"], when.date() if when else None)
+            articles[fields["article_id"]] = (fields["source"], _day(fields))
         dates = sorted(d for _, d in articles.values() if d)
         sources = Counter(source for source, _ in articles.values())
         return IndexStats(
@@ -321,15 +319,20 @@ def _duplicate(fields: dict, exact: bool) -> Duplicate:
 
 def _paragraph_fields(fields: dict) -> dict:
     """What every paragraph handed out carries, from its stored fields."""
-    when = fields.get("date")
     return dict(
         id=fields["id"],
         article_id=fields["article_id"],
         title=fields["title"],
         source=fields["source"],
-        date=when.date() if when else None,
+        date=_day(fields),
         path=fields["path"],
         paragraph=fields["paragraph"],
         kind=fields["kind"],
         text=fields[TEXT_FIELD],
     )
+
+
+def _day(fields: dict) -> Optional[date]:
+    """The stored date (a datetime at midnight) as a date; None for an undated paragraph."""
+    when = fields.get(DATE_FIELD)
+    return when.date() if when else None
