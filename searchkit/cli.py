@@ -1,6 +1,7 @@
 """The command line: thin click commands over the library. Results go to stdout; progress,
 notes and errors to stderr. Exit codes: 0 success (also "no results"), 1 a searchkit error,
-2 a usage error or a query that cannot be run as typed."""
+2 a usage error or a query that cannot be run as typed, 3 an index run that skipped
+some files."""
 
 import json
 import os
@@ -14,6 +15,10 @@ import click
 from . import __version__, render
 from .config import DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR, INDEX_ENV
 from .errors import QueryError, SearchkitError
+from .model import IndexSummary
+
+
+EXIT_SKIPPED = 3  # `index` did its work but could not use some files
 
 
 class _QueryProblem(click.ClickException):
@@ -109,23 +114,24 @@ def _emit(fmt, color: str = "auto", **renderers) -> None:
     click.echo(text, color=True if color == "always" else None)
 
 
-def _build(paths, index_dir: Path, rebuild: bool, dedup_threshold=None, verbosity=0) -> None:
+def _build(paths, index_dir: Path, rebuild: bool, verbosity=0, **options) -> IndexSummary:
     """Index, with progress bars on a terminal and the summary after (none with verbosity -1;
-    with 1, a line per article read first)."""
+    with 1, a line per file and per article read first)."""
     from .indexer import build_index
 
     progress = _Progress() if verbosity >= 0 else None
     try:
-        summary = build_index(
-            paths, index_dir, rebuild=rebuild, progress=progress, dedup_threshold=dedup_threshold
-        )
+        summary = build_index(paths, index_dir, rebuild=rebuild, progress=progress, **options)
     finally:
         if progress:
             progress.close()
     if verbosity > 0:
-        click.echo(render.articles_read(summary), err=True)
+        click.echo(render.file_actions(summary), err=True)
+        if summary.article_summaries:
+            click.echo(render.articles_read(summary), err=True)
     if verbosity >= 0:
         click.echo(render.index_summary(summary), err=True)
+    return summary
 
 
 def _build_default_index(index_dir: Path) -> None:
@@ -165,6 +171,8 @@ def main():
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @index_option
 @click.option("--rebuild", is_flag=True, help="Start the index afresh instead of updating it.")
+@click.option("--prune", is_flag=True,
+              help="Also remove indexed files that no longer exist or are gone from PATHS.")
 @click.option(
     "--dedup-threshold",
     type=click.FloatRange(min=0, max=1, min_open=True),
@@ -174,19 +182,30 @@ def main():
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True,
               help="Also list every article read, with its source and date and how each was found.")
-def index_command(paths, index_dir, rebuild, dedup_threshold, quiet, verbose):
-    """Index article files (.txt, .md) from PATHS (files or folders; default ./seeds).
+def index_command(paths, index_dir, rebuild, prune, dedup_threshold, quiet, verbose):
+    """Index article files from PATHS (files or folders; default ./seeds).
 
-    Files already in the index are replaced by their new version; --rebuild drops everything
-    else.
+    An existing index is updated: new files are added, changed ones (by content) re-indexed,
+    unchanged ones left alone; --prune also removes files that are gone. --rebuild starts
+    afresh with exactly these files.
+
+    Exit status: 0 done, 1 an error (the index stays as it was), 3 done but some files were
+    skipped (listed with the reason).
 
     \b
-    Example:  searchkit index ../news --index news-index --rebuild
+    Examples:
+      searchkit index ../news --index news-index
+      searchkit index ../news --index news-index --prune
     """
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose contradict each other; give one")
     verbosity = -1 if quiet else 1 if verbose else 0
-    _build(list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, dedup_threshold, verbosity)
+    summary = _build(
+        list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, verbosity,
+        dedup_threshold=dedup_threshold, prune=prune,
+    )
+    if summary.skipped_files:
+        sys.exit(EXIT_SKIPPED)
 
 
 @main.command("search")

@@ -71,6 +71,10 @@ def read_article_text(path: Path) -> str:
         data = path.read_bytes()
     except OSError as error:
         raise CorpusError(f"cannot read it: {error.strerror or error}") from None
+    return _decode(data)
+
+
+def _decode(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     if b"\x00" in data[:4096]:
@@ -118,6 +122,34 @@ def articles_in_file(
             )
         )
     return articles
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How files are read (placeholder until the format readers land)."""
+
+    encoding: Optional[str] = None
+    max_bytes: int = 64 * 1024 * 1024
+    fields: Dict[str, str] = field(default_factory=dict)
+    passage_words: int = 300
+
+
+@dataclass
+class FileRead:
+    articles: List[Article]
+    encoding: str = "utf-8"
+    encoding_how: str = "utf-8"
+    warnings: List[str] = field(default_factory=list)
+
+
+def check_size(path: Path, size: int, options: ReadOptions) -> None:
+    if size > options.max_bytes:
+        raise CorpusError(f"too large ({size} bytes)")
+
+
+def read_file(path: Path, key: str, data: bytes, manifest_entry, options: ReadOptions) -> FileRead:
+    text = _decode(data)
+    return FileRead(articles_in_file(text, path, key, manifest_entry))
 
 
 def read_corpus(paths: Iterable[Path], progress: Optional[Progress] = None) -> Corpus:

@@ -1,25 +1,33 @@
 """Build and update the index. Owns the Whoosh writer and its lock.
 
-Every run is one Whoosh commit: until it lands, searchers keep seeing the previous index, and a
-failed run leaves that index as it was. A rebuild clears the old segments in the same commit.
+A run finds the files under its paths and compares each with the index's file ledger (see
+``ledger``): new files are added, changed ones re-read and replaced, unchanged ones left alone,
+and with ``prune`` files that disappeared are removed. All changes land in one Whoosh commit:
+until it does, searchers keep seeing the previous index, and a failed run leaves that index as
+it was. A run that finds nothing to change does not write at all. A rebuild clears the old
+segments in the same commit.
 """
 
+import os
 import time
 from collections import Counter
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.index import LockError
 
-from . import dedup, store, vocabulary
-from .corpus import Progress, read_corpus
-from .errors import IndexLockedError, SearchkitError
-from .model import ArticleSummary, IndexSummary
+from . import dedup, ledger, store, vocabulary
+from .config import ARTICLE_SUFFIXES
+from .corpus import Progress, ReadOptions, check_size, find_files, read_file
+from .errors import CorpusError, IndexLockedError, SearchkitError
+from .ledger import FileRecord, Ledger
+from .manifest import load_manifests
+from .model import Article, ArticleSummary, FileAction, IndexSummary, SkippedFile
 from .schema import document, make_schema
-
 # Above this many paragraphs, two processes analyse in parallel (Whoosh's MpWriter with one
 # segment per process; merging them afterwards would cost the gain back). Below it, starting
 # the processes costs more than it saves.
@@ -29,9 +37,9 @@ LOCK_TIMEOUT = 2.0  # seconds to wait for another writer before giving up
 Stage = Callable[[str, int], Progress]  # (label, total) -> progress callback
 
 
-def _open_writer(ix, paragraphs: int):
+def _open_writer(ix, paragraphs: int, wait: float = LOCK_TIMEOUT):
     parallel = paragraphs >= PARALLEL_FROM
-    options = dict(timeout=LOCK_TIMEOUT, limitmb=128, compound=False)
+    options = dict(timeout=wait, limitmb=128, compound=False)
     if parallel:
         options.update(procs=2, multisegment=True)
     try:
@@ -43,6 +51,27 @@ def _open_writer(ix, paragraphs: int):
         ) from None
 
 
+@dataclass
+class _Plan:
+    """What a run will change, worked out before the writer is opened."""
+
+    ledger: Ledger = field(default_factory=dict)  # the index's files after this run
+    articles: List[Article] = field(default_factory=list)  # of the files (re)read
+    added: List[str] = field(default_factory=list)
+    updated: List[str] = field(default_factory=list)
+    removed: List[str] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)
+    unchanged: int = 0
+    read: int = 0
+    skipped: List[SkippedFile] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    actions: List[FileAction] = field(default_factory=list)
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
 def build_index(
     paths: Iterable[Path],
     index_dir: Path,
@@ -50,44 +79,70 @@ def build_index(
     progress: Optional[Stage] = None,
     dedup_threshold: Optional[float] = None,
     find_duplicates: bool = True,
+    prune: bool = False,
+    options: Optional[ReadOptions] = None,
+    wait: float = LOCK_TIMEOUT,
 ) -> IndexSummary:
     """Index the article files under ``paths`` into ``index_dir``.
 
-    Without ``rebuild``, the files read replace their earlier versions in an existing index
-    and everything else in it stays; with it, the index holds exactly these files afterwards.
-    Near-duplicate groups are worked out again over the whole index on every run, so they never
-    depend on the order files came in; ``dedup_threshold`` (default: the one the index was built
-    with, else ``dedup.DEFAULT_THRESHOLD``) sets how alike copies must be. ``find_duplicates=False``
-    leaves every paragraph in a group of its own (for measuring what grouping costs).
+    Without ``rebuild``, new and changed files (by content hash) are (re)indexed, unchanged
+    ones left alone and everything else in the index stays; ``prune`` also removes indexed
+    files that no longer exist or are no longer found under ``paths``.
+    With ``rebuild``, the index holds exactly these files afterwards.
+    Near-duplicate groups are worked out again over the whole index whenever anything changed,
+    so they never depend on the order files came in; ``dedup_threshold`` (default: the one the
+    index was built with, else ``dedup.DEFAULT_THRESHOLD``) sets how alike copies must be.
+    ``find_duplicates=False`` leaves every paragraph in a group of its own (for measuring what
+    grouping costs). ``wait`` is how long to wait for another process writing the index.
     """
     started = time.monotonic()
     if dedup_threshold is not None and not 0 < dedup_threshold <= 1:
         raise SearchkitError(
             f"the duplicate threshold must be above 0 and at most 1, not {dedup_threshold}"
         )
+    options = options or ReadOptions()
     index_dir = Path(index_dir)
     paths = [Path(p) for p in paths]
     index_dir.mkdir(parents=True, exist_ok=True)  # fail before the reading, not after it
-    corpus = read_corpus(paths, progress=progress("reading", 0) if progress else None)
+    files, not_found = find_files(paths)
+    if not files and not prune:
+        where = ", ".join(str(p) for p in paths) or "(no paths given)"
+        raise CorpusError(
+            f"no article files ({', '.join(ARTICLE_SUFFIXES)}) found in {where}; "
+            "give the files or folders that hold your articles"
+        )
+    warnings: List[str] = []
+    manifests = load_manifests(
+        sorted({p for p in paths if p.is_dir()} | {f.parent for f, _ in files}), warnings
+    )
 
-    fresh = rebuild or not store.exists(index_dir)
-    ix = None
-    if store.exists(index_dir):
-        try:
-            ix = store.open_index(index_dir)
-        except SearchkitError:
-            if not rebuild:
-                raise  # built with other settings: only a rebuild may replace it
-    if ix is None:  # no index yet, or one that a rebuild starts over
-        ix = whoosh_index.create_in(str(index_dir), make_schema())
+    ix, fresh = _open_or_create(index_dir, rebuild)
     recorded = store.read_settings(index_dir)  # even a rebuild keeps the chosen threshold
     if dedup_threshold is None:
         dedup_threshold = recorded.get("dedup_threshold", dedup.DEFAULT_THRESHOLD)
+    regroup_all = dedup_threshold != recorded.get("dedup_threshold", dedup_threshold)
 
-    writer = _open_writer(ix, corpus.paragraphs)
+    for _attempt in range(3):
+        generation = ix.latest_generation()
+        known = {} if fresh else ledger.load(index_dir, generation)
+        plan = _plan(files, manifests, known, paths, prune, options, progress)
+        plan.skipped[:0] = not_found
+        plan.warnings[:0] = warnings
+        if not (fresh or plan.changes or regroup_all):
+            return _summary(index_dir, plan, started, committed=False)
+        writer = _open_writer(ix, sum(len(a.paragraphs) for a in plan.articles), wait)
+        if fresh or writer.generation == generation + 1:
+            break
+        writer.cancel()  # another process committed since the files were compared: again
+        ix = store.open_index(index_dir)
+    else:
+        raise IndexLockedError(
+            f"the index in {index_dir} keeps changing under this run; try again later"
+        )
+
     try:
-        new_docs = [document(a, p) for a in corpus.articles for p in a.paragraphs]
-        replaced = {a.path for a in corpus.articles}
+        new_docs = [document(a, p) for a in plan.articles for p in a.paragraphs]
+        replaced = set(plan.added + plan.updated + plan.removed)
         kept = [] if fresh else _kept_documents(writer, replaced, {d["id"] for d in new_docs})
         groups = _groups(kept + new_docs, dedup_threshold if find_duplicates else None)
         regrouped = [d for d in kept if d.get("dup_group") != groups[d["id"]]]
@@ -101,10 +156,12 @@ def build_index(
                 add(done, len(new_docs))
         for doc in regrouped:  # an old paragraph that joined or left a group
             writer.update_document(**{**doc, "dup_group": groups[doc["id"]]})
+        ledger.save(index_dir, writer.generation, plan.ledger)  # before the commit point
         writer.commit(mergetype=writing.CLEAR if fresh else None)
     except BaseException:
         writer.cancel()
         raise
+    ledger.remove_others(index_dir, writer.generation)
 
     if fresh:
         _verify_count(index_dir, len(new_docs))
@@ -122,22 +179,149 @@ def build_index(
         },
     )
     sizes = Counter(groups.values())
-    return IndexSummary(
-        index_dir=str(index_dir),
-        files=corpus.files,
-        articles=len(corpus.articles),
-        paragraphs=corpus.paragraphs,
-        blocks_by_kind=corpus.blocks_by_kind,
-        skipped_files=tuple(corpus.skipped),
-        warnings=tuple(corpus.warnings),
-        seconds=time.monotonic() - started,
+    return _summary(
+        index_dir,
+        plan,
+        started,
         duplicate_groups=sum(1 for n in sizes.values() if n > 1),
         paragraphs_in_groups=sum(n for n in sizes.values() if n > 1),
         regrouped=len(regrouped),
+    )
+
+
+def _open_or_create(index_dir: Path, rebuild: bool):
+    """The index to write and whether it starts empty (no index yet, or a rebuild)."""
+    if store.exists(index_dir):
+        try:
+            return store.open_index(index_dir), rebuild
+        except SearchkitError:
+            if not rebuild:
+                raise  # built with other settings: only a rebuild may replace it
+    return whoosh_index.create_in(str(index_dir), make_schema()), True
+
+
+def _plan(
+    files: List[Tuple[Path, str]],
+    manifests: Dict[Path, dict],
+    known: Optional[Ledger],
+    paths: List[Path],
+    prune: bool,
+    options: ReadOptions,
+    progress: Optional[Stage],
+) -> _Plan:
+    """Hash every file, compare it with the ledger (``None``: none could be trusted, so every
+    file is read again) and read the new and changed ones."""
+    plan = _Plan()
+    old = dict(known or {})
+    keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
+    reading_context = {k: v for k, v in asdict(options).items() if k != "max_bytes"}
+    seen = set()
+    tick = progress("reading", len(files)) if progress else None
+    for done, (path, key) in enumerate(files, start=1):
+        if tick:
+            tick(done, len(files))
+        absolute = os.path.abspath(path.resolve())
+        seen.add(absolute)
+        before = old.get(absolute)
+        try:
+            size = path.stat().st_size
+            check_size(path, size, options)
+            data = path.read_bytes()
+        except OSError as error:
+            _skip(plan, path, f"cannot read it: {error.strerror or error}", before, absolute)
+            continue
+        except CorpusError as error:
+            _skip(plan, path, str(error), before, absolute)
+            continue
+        entry = manifests.get(Path(absolute))
+        print_ = ledger.fingerprint(data, {"manifest": entry, "options": reading_context})
+        if before is not None and before.fingerprint == print_:
+            plan.ledger[absolute] = before
+            plan.unchanged += 1
+            plan.actions.append(FileAction(str(path), "unchanged"))
+            continue
+        key = before.key if before is not None else _free_key(key, absolute, keys)
+        try:
+            result = read_file(Path(absolute), key, data, entry, options)
+        except CorpusError as error:
+            _skip(plan, path, str(error), before, absolute)
+            continue
+        keys[key] = absolute
+        plan.read += 1
+        plan.articles += result.articles
+        plan.warnings += result.warnings
+        plan.ledger[absolute] = FileRecord(
+            fingerprint=print_,
+            size=size,
+            key=key,
+            article_ids=tuple(a.id for a in result.articles),
+            paragraphs=sum(len(a.paragraphs) for a in result.articles),
+        )
+        action = "added" if before is None else "updated"
+        (plan.added if before is None else plan.updated).append(absolute)
+        plan.actions.append(FileAction(str(path), action, result.encoding_how))
+    given = [os.path.abspath(p) for p in paths]
+    for absolute, record in sorted(old.items()):
+        if absolute in seen:
+            continue
+        under = any(absolute == g or absolute.startswith(g.rstrip(os.sep) + os.sep) for g in given)
+        if not (under or not os.path.exists(absolute)):
+            plan.ledger[absolute] = record  # indexed from elsewhere: not this run's business
+        elif prune:
+            plan.removed.append(absolute)
+            plan.actions.append(FileAction(absolute, "removed"))
+        else:
+            plan.ledger[absolute] = record
+            plan.missing.append(absolute)
+            plan.actions.append(FileAction(absolute, "missing", "gone; --prune removes it"))
+    return plan
+
+
+def _skip(plan: _Plan, path: Path, reason: str, before, absolute: str) -> None:
+    """Note a file that cannot be read; an earlier version of it stays in the index."""
+    if before is not None:
+        plan.ledger[absolute] = before
+        reason += " (its earlier version stays in the index)"
+    plan.skipped.append(SkippedFile(str(path), reason))
+    plan.actions.append(FileAction(str(path), "skipped", reason))
+
+
+def _free_key(key: str, absolute: str, keys: Dict[str, str]) -> str:
+    """``key``, qualified by the file's folder names while another indexed file has it."""
+    parents = Path(absolute).parent.parts[::-1]
+    candidate = key
+    for parent in parents:
+        if keys.get(candidate, absolute) == absolute:
+            return candidate
+        key = f"{parent}/{key}"
+        candidate = key
+    return candidate
+
+
+def _summary(index_dir: Path, plan: _Plan, started: float, committed: bool = True,
+             **grouping) -> IndexSummary:
+    kinds = Counter(b.kind for a in plan.articles for b in a.blocks)
+    return IndexSummary(
+        index_dir=str(index_dir),
+        files=plan.read,
+        articles=len(plan.articles),
+        paragraphs=sum(len(a.paragraphs) for a in plan.articles),
+        blocks_by_kind=dict(sorted(kinds.items())),
+        skipped_files=tuple(plan.skipped),
+        warnings=tuple(plan.warnings),
+        seconds=time.monotonic() - started,
         article_summaries=tuple(
             ArticleSummary(a.id, len(a.paragraphs), a.source, a.source_from, a.date, a.date_from)
-            for a in corpus.articles
+            for a in plan.articles
         ),
+        added=len(plan.added),
+        updated=len(plan.updated),
+        removed=len(plan.removed),
+        missing=len(plan.missing),
+        unchanged=plan.unchanged,
+        file_actions=tuple(plan.actions),
+        committed=committed,
+        **grouping,
     )
 
 

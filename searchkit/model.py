@@ -212,6 +212,24 @@ class IndexSummary:
     paragraphs_in_groups: int = 0
     regrouped: int = 0  # paragraphs already in the index whose group changed
     article_summaries: Tuple[ArticleSummary, ...] = ()
+    # What happened to each file, by count: new files added, changed ones re-read, files that
+    # disappeared removed (--prune) or left in the index (missing), the rest left alone.
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    missing: int = 0
+    unchanged: int = 0
+    file_actions: Tuple["FileAction", ...] = ()
+    committed: bool = True  # False when there was nothing to change
+
+
+@dataclass(frozen=True)
+class FileAction:
+    """What an indexing run did with one file, and how (its encoding, or why it was skipped)."""
+
+    path: str
+    action: str  # added, updated, unchanged, removed, missing, skipped
+    detail: str = ""
 
 
 @dataclass(frozen=True)

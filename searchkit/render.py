@@ -377,22 +377,45 @@ def articles_read(summary: IndexSummary) -> str:
 
 def index_summary(summary: IndexSummary) -> str:
     """The report of an indexing run, for stderr."""
-    indexed = ", ".join(f"{summary.blocks_by_kind.get(k, 0)} {k}" for k in ("body", "caption"))
-    others = ", ".join(
-        f"{n} {kind}"
-        for kind, n in summary.blocks_by_kind.items()
-        if kind not in ("body", "caption")
+    files = (
+        f"files: {summary.added} added, {summary.updated} updated, {summary.removed} removed, "
+        f"{summary.unchanged} unchanged, {len(summary.skipped_files)} skipped"
     )
-    lines: List[str] = [
-        f"indexed {summary.files} files into {summary.index_dir}: {summary.articles} articles, "
-        f"{summary.paragraphs} paragraphs ({indexed}) in {summary.seconds:.1f} s",
-        f"kept as article metadata or skipped: {others or 'nothing'}",
-        f"near-identical paragraphs: {summary.duplicate_groups} groups holding "
-        f"{summary.paragraphs_in_groups} paragraphs"
-        + (f" ({summary.regrouped} indexed earlier changed group)" if summary.regrouped else ""),
-    ]
+    if not summary.committed:
+        lines = [f"{summary.index_dir} is up to date ({summary.seconds:.1f} s); {files}"]
+    else:
+        indexed = ", ".join(
+            f"{summary.blocks_by_kind.get(k, 0)} {k}" for k in ("body", "caption"))
+        others = ", ".join(
+            f"{n} {kind}"
+            for kind, n in summary.blocks_by_kind.items()
+            if kind not in ("body", "caption")
+        )
+        lines = [
+            f"indexed {summary.files} files into {summary.index_dir}: {summary.articles} "
+            f"articles, {summary.paragraphs} paragraphs ({indexed}) in {summary.seconds:.1f} s",
+            files,
+            f"kept as article metadata or skipped: {others or 'nothing'}",
+            f"near-identical paragraphs: {summary.duplicate_groups} groups holding "
+            f"{summary.paragraphs_in_groups} paragraphs"
+            + (f" ({summary.regrouped} indexed earlier changed group)"
+               if summary.regrouped else ""),
+        ]
+    if summary.missing:
+        lines.append(
+            f"{summary.missing} indexed files are gone from disk or from PATHS and stay "
+            "searchable; --prune removes them"
+        )
     if summary.skipped_files:
         lines.append(f"skipped {len(summary.skipped_files)} files:")
         lines += [f"  {s.path}: {s.reason}" for s in summary.skipped_files]
     lines += [f"warning: {w}" for w in summary.warnings]
     return "\n".join(lines)
+
+
+def file_actions(summary: IndexSummary) -> str:
+    """One line per file, for ``index --verbose``: what was done with it and how."""
+    return "\n".join(
+        f"{a.action:9}  {a.path}" + (f"  ({a.detail})" if a.detail else "")
+        for a in summary.file_actions
+    )

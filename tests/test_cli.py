@@ -130,7 +130,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(run, tmp_path):
     (corpus / "empty.txt").write_text("  \n")
     (corpus / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     result = run("index", corpus, tmp_path / "missing.txt", "--index", tmp_path / "ix")
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 3, result.stderr  # done, some files skipped
     assert "indexed 1 files" in result.stderr
     assert "skipped 4 files:" in result.stderr
     assert "missing.txt: no such file or folder" in result.stderr
@@ -215,6 +215,9 @@ def test_index_quiet_and_verbose(run, tmp_path):
     assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
     verbose = run("index", SEEDS, "--index", tmp_path / "v", "--verbose")
     lines = verbose.stderr.splitlines()
+    assert [line.split()[0] for line in lines[:5]] == ["added"] * 5  # a line per file first
+    assert lines[1].split()[1].endswith(f"{S001}.txt")
+    lines = lines[5:]
     assert lines[0].split() == ["article", "paragraphs", "source", "(from)", "date", "(from)"]
     assert lines[3].split() == [S001, "27", "themoscowtimes.com", "(url)", "2020-08-18",
                                 "(byline)"]

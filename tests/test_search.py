@@ -129,10 +129,10 @@ def test_sentences_end_with_their_punctuation_and_quotes():
         'He said "no."', "Then U.S. officials left.", "Mr. Smith stayed!"]
 
 
-def test_reindexing_the_same_files_replaces_them(tmp_path):
+def test_reindexing_a_file_leaves_the_rest_and_a_rebuild_keeps_only_it(tmp_path):
     searchkit.build_index([SEEDS], tmp_path)
     summary = searchkit.build_index([next(SEEDS.glob(f"{S000}*"))], tmp_path)
-    assert summary.paragraphs == 38
+    assert (summary.unchanged, summary.paragraphs, summary.committed) == (1, 0, False)
     with searchkit.open_index(tmp_path) as searcher:
         assert searcher.stats().paragraphs == 341
     searchkit.build_index([next(SEEDS.glob(f"{S000}*"))], tmp_path, rebuild=True)
