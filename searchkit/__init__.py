@@ -61,8 +61,12 @@ def build_index(
     index_dir: Optional[PathLike] = None,
     rebuild: bool = False,
     dedup_threshold: Optional[float] = None,
+    prune: bool = False,
+    **options,
 ) -> IndexSummary:
-    """Index the article files under ``paths``; see ``searchkit.indexer.build_index``."""
+    """Index the article files under ``paths``: add new files, re-index changed ones, leave
+    unchanged ones alone (``prune``: remove those gone); see ``searchkit.indexer.build_index``
+    for the other ``options``."""
     from .indexer import build_index as build
 
     return build(
@@ -70,6 +74,8 @@ def build_index(
         Path(index_dir or default_index_dir()),
         rebuild=rebuild,
         dedup_threshold=dedup_threshold,
+        prune=prune,
+        **options,
     )
 
 

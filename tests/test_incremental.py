@@ -1,0 +1,166 @@
+"""Updating an index: new, changed, unchanged, vanished and unreadable files; the result always
+equals a rebuild from scratch of the same files."""
+
+import json
+import os
+import shutil
+
+import pytest
+from conftest import S000, S001, S004, SEEDS
+from whoosh import index as whoosh_index
+
+import searchkit
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+def contents(index_dir):
+    """Every paragraph in the index: id -> (path, text, near-duplicate group)."""
+    with whoosh_index.open_dir(str(index_dir)).searcher() as searcher:
+        return {
+            f["id"]: (f["path"], f["text"], f["dup_group"]) for f in searcher.all_stored_fields()
+        }
+
+
+def same_as_a_rebuild(index_dir, paths, tmp_path):
+    fresh = tmp_path / "fresh"
+    searchkit.build_index(paths, fresh, rebuild=True)
+    assert contents(index_dir) == contents(fresh)
+
+
+def found(index_dir, query):
+    with searchkit.open_index(index_dir) as searcher:
+        return [hit.id for hit in searcher.search(query, limit=50, collapse=False).hits]
+
+
+def test_an_unchanged_corpus_is_left_alone(corpus, tmp_path):
+    index_dir = tmp_path / "ix"
+    first = searchkit.build_index([corpus], index_dir)
+    assert (first.added, first.committed) == (5, True)
+    before = {p.name: p.stat().st_mtime_ns for p in index_dir.iterdir()}
+    again = searchkit.build_index([corpus], index_dir)
+    assert (again.added, again.updated, again.unchanged, again.files, again.committed) == (
+        0, 0, 5, 0, False)
+    assert {p.name: p.stat().st_mtime_ns for p in index_dir.iterdir()} == before  # no writes
+
+
+def test_a_changed_file_is_reindexed_and_only_it(corpus, tmp_path):
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    story = next(corpus.glob(f"{S001}*"))
+    story.write_text(story.read_text() + "\n\nThe zanzibarian envoy declined to comment.\n")
+    summary = searchkit.build_index([corpus], index_dir)
+    assert (summary.added, summary.updated, summary.unchanged) == (0, 1, 4)
+    assert (summary.files, summary.paragraphs) == (1, 28)
+    assert found(index_dir, "zanzibarian") == [f"{S001}#28"]
+    same_as_a_rebuild(index_dir, [corpus], tmp_path)
+
+
+def test_new_files_are_added_and_join_duplicate_groups(corpus, tmp_path):
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    copy = corpus / "reprint.txt"  # another outlet's reprint of story 004, lightly edited
+    copy.write_text(next(corpus.glob(f"{S004}*")).read_text().replace("Monday", "Tuesday"))
+    summary = searchkit.build_index([corpus], index_dir)
+    assert (summary.added, summary.unchanged) == (1, 5)
+    with searchkit.open_index(index_dir) as searcher:
+        groups = searcher.duplicate_groups()
+    assert any({m.id.split("#")[0] for m in g.members} == {S004, "reprint"} for g in groups)
+    same_as_a_rebuild(index_dir, [corpus], tmp_path)
+
+
+def test_vanished_files_stay_until_pruned(corpus, tmp_path):
+    index_dir = tmp_path / "ix"
+    copy = corpus / "reprint.txt"
+    copy.write_text(next(corpus.glob(f"{S004}*")).read_text())
+    searchkit.build_index([corpus], index_dir)
+    copy.unlink()
+    kept = searchkit.build_index([corpus], index_dir)
+    assert (kept.missing, kept.removed, kept.committed) == (1, 0, False)
+    assert any(i.startswith("reprint#") for i in found(index_dir, "Lukashenko"))
+    pruned = searchkit.build_index([corpus], index_dir, prune=True)
+    assert (pruned.removed, pruned.unchanged) == (1, 5)
+    assert not any(i.startswith("reprint#") for i in found(index_dir, "Lukashenko"))
+    same_as_a_rebuild(index_dir, [corpus], tmp_path)  # the groups of 004 dissolved again
+
+
+def test_prune_keeps_files_indexed_from_other_folders(corpus, tmp_path):
+    index_dir = tmp_path / "ix"
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.move(str(next(corpus.glob(f"{S000}*"))), other)
+    searchkit.build_index([corpus], index_dir)
+    searchkit.build_index([other], index_dir)
+    summary = searchkit.build_index([corpus], index_dir, prune=True)
+    assert (summary.removed, summary.unchanged) == (0, 4)
+    same_as_a_rebuild(index_dir, [corpus, other], tmp_path)
+
+
+def test_a_changed_manifest_reindexes_its_files(corpus, tmp_path):
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    name = next(corpus.glob(f"{S000}*")).name
+    (corpus / "manifest.json").write_text(json.dumps({name: {"source": "Wire Service"}}))
+    summary = searchkit.build_index([corpus], index_dir)
+    assert (summary.updated, summary.unchanged) == (1, 4)
+    with searchkit.open_index(index_dir) as searcher:
+        assert searcher.stats().sources["Wire Service"] == 1
+
+
+def test_the_same_file_by_another_path_is_not_indexed_twice(corpus, tmp_path, monkeypatch):
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    monkeypatch.chdir(tmp_path)
+    summary = searchkit.build_index([os.path.join("corpus", f"{S000}.txt")], index_dir)
+    assert (summary.unchanged, summary.committed) == (1, False)
+    summary = searchkit.build_index([corpus.parent / "." / "corpus"], index_dir)
+    assert (summary.unchanged, summary.committed) == (5, False)
+
+
+def test_a_file_that_turns_unreadable_keeps_its_indexed_version(corpus, tmp_path):
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    story = next(corpus.glob(f"{S001}*"))
+    story.write_bytes(b"")
+    summary = searchkit.build_index([corpus], index_dir)
+    assert [s.path for s in summary.skipped_files] == [str(story)]
+    assert "earlier version stays in the index" in summary.skipped_files[0].reason
+    assert f"{S001}#6" in found(index_dir, "Merkel")
+
+
+def test_a_rebuild_holds_exactly_the_files_given(corpus, tmp_path):
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    one = next(corpus.glob(f"{S000}*"))
+    summary = searchkit.build_index([one], index_dir, rebuild=True)
+    assert (summary.added, summary.committed) == (1, True)
+    assert {i.split("#")[0] for i in contents(index_dir)} == {S000}
+    again = searchkit.build_index([corpus], index_dir)  # the ledger knows only that file now
+    assert (again.added, again.unchanged) == (4, 1)
+
+
+def test_cli_reports_what_changed(corpus, tmp_path):
+    from click.testing import CliRunner
+
+    from searchkit.cli import main
+
+    def run(*args):
+        return CliRunner().invoke(main, [str(a) for a in args])
+
+    index_dir = tmp_path / "ix"
+    assert run("index", corpus, "--index", index_dir).exit_code == 0
+    (corpus / f"{S000}.txt").unlink()
+    again = run("index", corpus, "--index", index_dir)
+    assert again.exit_code == 0
+    assert f"{index_dir} is up to date" in again.stderr
+    assert "files: 0 added, 0 updated, 0 removed, 4 unchanged, 0 skipped" in again.stderr
+    assert "1 indexed files are gone" in again.stderr and "--prune" in again.stderr
+    pruned = run("index", corpus, "--index", index_dir, "--prune", "--verbose")
+    assert pruned.exit_code == 0
+    assert "files: 0 added, 0 updated, 1 removed, 4 unchanged, 0 skipped" in pruned.stderr
+    assert f"removed    {corpus / S000}.txt" in pruned.stderr
