@@ -179,10 +179,20 @@ def main():
     help="How alike near-identical paragraphs must be, 0-1 (share of the shorter one's word "
     "3-grams found in the other) [default: the index's, else 0.6]. Regroups the whole index.",
 )
+@click.option("--encoding", metavar="NAME",
+              help="Read every text file in this encoding (e.g. cp1251) instead of working "
+              "it out; a file it cannot decode is skipped.")
+@click.option("--field", "fields", multiple=True, metavar="NAME=KEY",
+              help="JSON lines: take searchkit's NAME (text, title, date, source, url, id) "
+              "from the record's KEY, e.g. --field text=body (repeat for several).")
+@click.option("--max-size", type=click.IntRange(min=1), metavar="MB",
+              help="Skip files larger than this many megabytes [default: 64].")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True,
-              help="Also list every article read, with its source and date and how each was found.")
-def index_command(paths, index_dir, rebuild, prune, dedup_threshold, quiet, verbose):
+              help="Also list every file (what was done, its encoding) and every article read, "
+              "with its source and date and how each was found.")
+def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, fields, max_size,
+                  quiet, verbose):
     """Index article files from PATHS (files or folders; default ./seeds).
 
     An existing index is updated: new files are added, changed ones (by content) re-indexed,
@@ -203,9 +213,40 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, quiet, verb
     summary = _build(
         list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, verbosity,
         dedup_threshold=dedup_threshold, prune=prune,
+        options=_read_options(encoding, fields, max_size),
     )
     if summary.skipped_files:
         sys.exit(EXIT_SKIPPED)
+
+
+JSONL_NAMES = ("text", "title", "date", "source", "url", "id")
+
+
+def _read_options(encoding, fields, max_size):
+    """ReadOptions from the index command's flags (usage errors for malformed ones)."""
+    import codecs
+
+    from .corpus import ReadOptions
+
+    if encoding:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise click.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding")
+    mapping = {}
+    for item in fields:
+        name, _, key = item.partition("=")
+        if not name.strip() or not key.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=KEY (e.g. text=body)",
+                                     param_hint="--field")
+        if name.strip() not in JSONL_NAMES:
+            raise click.BadParameter(f"{name!r} is not one of {', '.join(JSONL_NAMES)}",
+                                     param_hint="--field")
+        mapping[name.strip()] = key.strip()
+    options = {"encoding": encoding, "fields": mapping}
+    if max_size:
+        options["max_bytes"] = max_size * 1024 * 1024
+    return ReadOptions(**options)
 
 
 @main.command("search")
