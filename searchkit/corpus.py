@@ -192,7 +192,8 @@ def find_files(paths: Iterable[Path]) -> Tuple[List[Tuple[Path, str]], List[Skip
         else:
             skipped.append(SkippedFile(display_path(given), "no such file or folder"))
             continue
-        keys = {key for _, key in found.values()}
+        earlier = {key for _, key in found.values()}  # keys from the paths given before
+        keys = set(earlier)
         for path, key in candidates:
             if _bad_name(path):
                 skipped.append(_skip_bad_name(path))
@@ -200,9 +201,9 @@ def find_files(paths: Iterable[Path]) -> Tuple[List[Tuple[Path, str]], List[Skip
             resolved = path.resolve()
             if resolved in found:
                 continue  # named twice
-            if key in keys:  # same relative name under two folders: qualify it
+            if key in earlier:  # same relative name under two folders: qualify it
                 key = f"{given.resolve().name}/{key}"
-            if key in keys:  # "story.txt" and "story.html" side by side: keep the suffix
+            if key in keys:  # "story.html" and "story.txt" side by side: keep the suffix
                 key = f"{key}{path.suffix}"
             keys.add(key)
             found[resolved] = (path, key)
