@@ -47,6 +47,8 @@ _MD_EM = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 _MD_CODE = re.compile(r"`([^`]+)`")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _MD_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_OTHER_SPACE = re.compile(r"[^\S ]")  # whitespace but a space: a tab, a newline, ...
+_ASCII_SPACES = "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.split() splits ASCII text at
 
 # A photo credit: "Kay Nietfeld / POOL / AFP", "Drew Angerer/Getty Images/AFP", "TUT.BY / AFP".
 _NAME = r"[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3}"
@@ -89,7 +91,18 @@ def strip_markdown(text: str) -> str:
     if "*" in text or "_" in text:
         text = _MD_STRONG.sub(r"\2", text)
         text = _MD_EM.sub(r"\2", text)
+    if _single_spaced(text):  # nothing to collapse: spare a long line the split and join
+        return text.strip(" ")
     return " ".join(text.split())
+
+
+def _single_spaced(text: str) -> bool:
+    """No two spaces in a row and no whitespace but spaces (checked fast on long ASCII text)."""
+    if "  " in text:
+        return False
+    if text.isascii():
+        return not any(space in text for space in _ASCII_SPACES)
+    return _OTHER_SPACE.search(text) is None
 
 
 @dataclass
@@ -261,7 +274,7 @@ def split_articles(
             kinds[0] = HEADLINE
         current = RawArticle(title)
     elif kinds[0] in (SUBHEADING, BODY, CREDIT, TAG) and (
-        len(first.text.split()) <= _TITLE_MAX_WORDS
+        len(first.text) <= _LONG_LINE_CHARS and len(first.text.split()) <= _TITLE_MAX_WORDS
     ):
         kinds[0] = HEADLINE
         current = RawArticle(first.text)

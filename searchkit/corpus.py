@@ -395,8 +395,12 @@ def read_corpus(
     corpus = Corpus(skipped=list(skipped))
     if not files:
         where = ", ".join(display_path(p) for p in paths) or "(no paths given)"
+        why = ""
+        if skipped:
+            more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+            why = f"; skipped {skipped[0].path}: {skipped[0].reason}{more}"
         raise CorpusError(
-            f"no article files ({', '.join(ARTICLE_SUFFIXES)}) found in {where}; "
+            f"no article files ({', '.join(ARTICLE_SUFFIXES)}) found in {where}{why}; "
             "give the files or folders that hold your articles"
         )
     manifests = load_manifests(
