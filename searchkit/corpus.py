@@ -381,7 +381,9 @@ def read_bytes(path: Path, options: ReadOptions = ReadOptions()) -> bytes:
         check_size(path, path.stat().st_size, options)
         return path.read_bytes()
     except PermissionError:
-        raise CorpusError("cannot read it: permission denied; check the file's permissions")
+        raise CorpusError(
+            "cannot read it: permission denied; check the file's permissions"
+        ) from None
     except OSError as error:
         raise CorpusError(f"cannot read it: {error.strerror or error}") from None
 

@@ -14,7 +14,9 @@ The rules, in order (the first that applies decides):
    at one parity only (at most 1% at the other), the file is decoded as UTF-16 LE or BE and
    kept if the result is text (98% printable characters, no NUL). Any other NUL byte: a binary
    file, skipped.
-5. **UTF-8**, strictly.
+5. **UTF-8**, strictly; or UTF-8 with some stray bytes (at least two well-formed multi-byte
+   characters per byte that is not UTF-8: text pasted together from two sources), the stray
+   bytes read as cp1252, with a warning.
 6. **Declared in an HTML page** (``<meta charset=...>`` or ``http-equiv`` content type in the
    first 4 KB), if it decodes the page.
 7. **Guessed.** charset-normalizer proposes encodings (each with the encodings that give the
@@ -134,7 +136,7 @@ def _printable_share(text: str) -> float:
     sample = text[:20000]
     if not sample:
         return 0.0
-    good = sum(1 for c in sample if c.isprintable() or c in "\t\n\r\f\v")
+    good = sum(1 for c in sample if c.isprintable() or c.isspace())
     return good / len(sample)
 
 
@@ -200,6 +202,9 @@ def decode(data: bytes, forced: Optional[str] = None, html: bool = False) -> Dec
         if _printable_share(text) < 0.9:
             raise CorpusError("binary file (mostly control characters), not text")
         return Decoded(text, "utf-8", "utf-8")
+    mostly = _mostly_utf8(data)
+    if mostly:
+        return mostly
 
     if html:
         declared = declared_html_charset(data)
@@ -209,6 +214,36 @@ def decode(data: bytes, forced: Optional[str] = None, html: bool = False) -> Dec
             except UnicodeDecodeError:
                 pass
     return _guess(data)
+
+
+def _cp1252_bytes(error: UnicodeDecodeError):
+    """Decoding error handler: bytes that are not UTF-8 read as cp1252 (Latin-1 where cp1252
+    has no character)."""
+    bad = error.object[error.start:error.end]
+    return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in bad), error.end
+
+
+codecs.register_error("searchkit-cp1252", _cp1252_bytes)
+
+
+def _mostly_utf8(data: bytes) -> Optional[Decoded]:
+    """UTF-8 with a few stray bytes (text pasted together from a UTF-8 and a cp1252 source):
+    at least two well-formed multi-byte characters for each byte that is not UTF-8 (legacy
+    text hardly ever holds even one: a cp1252 or cp1251 letter is seldom followed by the
+    continuation bytes UTF-8 needs)."""
+    text = data.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd")
+    stray = replaced - data.count("\ufffd".encode("utf-8"))
+    ascii_bytes = len(data) - len(data.translate(None, _ASCII_BYTES))
+    wide = len(text) - ascii_bytes - replaced  # well-formed non-ASCII characters
+    if stray <= 0 or wide < 2 * stray:
+        return None
+    text = data.decode("utf-8", errors="searchkit-cp1252")
+    bytes_ = "1 byte" if stray == 1 else f"{stray} bytes"
+    return Decoded(text, "utf-8", f"utf-8 with {bytes_} not UTF-8 read as cp1252", [
+        f"{bytes_} not UTF-8 in a UTF-8 file read as cp1252; check them, or give the encoding "
+        "with --encoding"
+    ])
 
 
 def _forced(data: bytes, encoding: str) -> Decoded:

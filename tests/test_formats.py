@@ -119,6 +119,20 @@ def test_a_latin1_file_with_one_pound_sign(tmp_path):
     assert "charset-normalizer said cp932" in result.encoding_how
 
 
+def test_utf8_with_a_few_cp1252_bytes_pasted_in(tmp_path):
+    data = FRENCH.encode("utf-8").replace(b"vite.", b"vite \x93tout de suite\x94.")
+    result = read(tmp_path, "mixed.txt", data)
+    assert (result.encoding, result.encoding_how) == (
+        "utf-8", "utf-8 with 2 bytes not UTF-8 read as cp1252"
+    )
+    assert "agir vite “tout de suite”." in texts(result)[0]
+    assert "déclaré" in texts(result)[0]
+    assert result.warnings == [
+        "2 bytes not UTF-8 in a UTF-8 file read as cp1252; check them, or give the encoding "
+        "with --encoding"
+    ]
+
+
 def test_forced_encoding(tmp_path):
     result = read(tmp_path, "ru.txt", RUSSIAN.encode("cp1251"), encoding="cp1251")
     assert (result.encoding, result.encoding_how) == ("cp1251", "forced (--encoding)")
