@@ -330,7 +330,8 @@ def _jsonl_articles(text, path, key, manifest_entry, options, warnings) -> List[
         if record.fields.get("title"):
             blocks.insert(0, Block(HEADLINE, title, record.line))
         manifest = {k: v for k, v in defaults.items() if k not in record.fields}
-        meta = describe(title, blocks, path.stem, manifest, record.fields, FROM_RECORD)
+        meta = describe(title, blocks, path.stem, manifest, record.fields, FROM_RECORD,
+                        date_from_file_name=False)
         articles.append(_article(f"{key}:{record.id}", path, blocks, meta, options))
     return articles
 

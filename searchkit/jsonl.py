@@ -15,7 +15,8 @@ id         ``_id``, ``id``
 Other keys are ignored. A record's article id is ``<file key>:<record id>``, or
 ``<file key>:<line number>`` without an id. Empty lines are skipped. A bad line (not JSON, not
 an object, no text) is a warning naming its line number; the other lines are read. A bad value
-(a date that cannot be read, a title that is not text) is a warning and left out.
+(a date that cannot be read, a title that is not text) is a warning and left out. A date in
+the file's name is not a record's date (it dates the dump); one in a record's URL is.
 """
 
 import json

@@ -210,6 +210,7 @@ def describe(
     manifest: Optional[dict] = None,
     stated: Optional[dict] = None,
     stated_from: str = FROM_UNKNOWN,
+    date_from_file_name: bool = True,
 ) -> Metadata:
     """Source, date and URL of one article, each with where it was found.
 
@@ -218,6 +219,8 @@ def describe(
     (or a "Published:" line), a date in the URL, a date in the file name, else None. Source:
     the manifest, ``stated``, the URL's domain, a byline's outlet ("for AFP"), else the file
     name. ``manifest`` and ``stated`` hold already validated fields (title, source, date, url).
+    ``date_from_file_name=False``: the file holds many articles (JSON lines), and a date in its
+    name is when it was made, not when they were published.
     """
     manifest = manifest or {}
     stated = stated or {}
@@ -237,7 +240,7 @@ def describe(
             date_found, date_from = in_text
         elif url and date_in_path(url):
             date_found, date_from = date_in_path(url), FROM_URL
-        elif date_in_path(file_stem):
+        elif date_from_file_name and date_in_path(file_stem):
             date_found, date_from = date_in_path(file_stem), FROM_FILE_NAME
 
     source, source_from = manifest.get("source"), FROM_MANIFEST

@@ -367,6 +367,14 @@ def test_jsonl_recognised_names(tmp_path):
     assert result.warnings == []
 
 
+def test_jsonl_records_do_not_take_the_date_in_the_file_name(tmp_path):
+    data = jsonl({"text": "Undated."}, {"text": "Dated in its URL.",
+                                       "url": "https://example.com/2020/08/18/story"})
+    undated, dated = read(tmp_path, "dump-2021-05-01.jsonl", data).articles
+    assert (undated.date, undated.date_from) == (None, "unknown")
+    assert (dated.date, dated.date_from) == (date(2020, 8, 18), "url")
+
+
 def test_jsonl_field_mapping(tmp_path):
     data = jsonl({"key": "x", "headline": "Mapped", "body": "Body text.", "published_at":
                   "2021-01-02T00:00:00Z", "text": "not this"})
