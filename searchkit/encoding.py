@@ -22,10 +22,11 @@ The rules, in order (the first that applies decides):
 7. **Guessed.** charset-normalizer proposes encodings (each with the encodings that give the
    same text); cp1252, cp1251 and cp1250 (the single-byte encodings of Western, Cyrillic and
    Central European news) are always considered too. Each candidate's text is scored by letter
-   statistics: oddities such as a word mixing scripts (``cafй``), a word of mostly accented
-   Latin letters (``Ïðèâåò``), a symbol inside a word (``Za¿ó³æ``), a C1 control character, or a
-   non-Latin letter or East Asian sign next to ASCII letters and digits (``｣15.8m``). The fewest
-   oddities win. On a tie, when the text holds at least 200 non-ASCII bytes, charset-normalizer's
+   statistics: oddities such as a word mixing scripts (``cafй``), a word of four or more
+   accented Latin letters and nothing else (``Ïðèâåò``), a symbol inside a word (``Za¿ó³æ``), a
+   capital after a small letter inside a non-ASCII word (``пРЕЗИДЕНТ``: KOI8-R read as cp1251),
+   a C1 control character, or an East Asian sign stuck to ASCII letters or digits
+   (``｣15.8m``). A candidate whose text is under 98% printable is out. The fewest oddities win. On a tie, when the text holds at least 200 non-ASCII bytes, charset-normalizer's
    order decides; with less evidence (a short file, or a long one with a few accents) detectors
    guess wrong (measured: a BBC file in Latin-1 whose one ``£`` made charset-normalizer say
    Shift-JIS; short French and German text called cp1250), so cp1252 is preferred, then cp1251,
@@ -70,11 +71,11 @@ _SIGNATURES = (
     (b"II*\x00", "a TIFF image"),
     (b"MM\x00*", "a TIFF image"),
     (b"OggS", "an Ogg media file"),
-    (b"ID3", "an MP3 file"),
 )
 _BZIP2 = re.compile(rb"BZh[1-9]1AY&SY")
 _RIFF = re.compile(rb"RIFF....(WAVE|WEBP|AVI )", re.S)
-_MP4 = re.compile(rb"....ftyp", re.S)
+_MP4 = re.compile(rb"\x00\x00..ftyp", re.S)  # a big-endian box size, then the box type
+_MP3 = re.compile(rb"ID3[\x02-\x04]\x00")
 
 _NUL_SAMPLE = 64 * 1024
 _DETECT_SAMPLE = 256 * 1024  # bytes of a large file's head the encoding is guessed from
@@ -120,8 +121,10 @@ def binary_signature(data: bytes) -> Optional[str]:
         return "bzip2-compressed; decompress it first"
     if _RIFF.match(data):
         return "a RIFF media file"
-    if _MP4.match(data[:12]):
+    if _MP4.match(data):
         return "an MP4 media file"
+    if _MP3.match(data):
+        return "an MP3 file"
     return None
 
 
