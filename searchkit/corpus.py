@@ -41,7 +41,6 @@ from .model import (
     FROM_FRONT_MATTER,
     FROM_HTML,
     FROM_RECORD,
-    FROM_UNKNOWN,
     HEADLINE,
     INDEXED_KINDS,
     Article,
@@ -285,6 +284,8 @@ def _text_articles(text, path, key, manifest_entry, options, warnings) -> List[A
     stated, text, problems = split_front_matter(text)
     warnings.extend(problems)
     raw_articles = split_articles(text, fallback_title=path.stem, title=stated.pop("title", None))
+    if not raw_articles:
+        raise CorpusError("only front matter, no article text")
     return _articles(raw_articles, path, key, manifest_entry, stated, FROM_FRONT_MATTER, options)
 
 
@@ -338,8 +339,6 @@ def _jsonl_articles(text, path, key, manifest_entry, options, warnings) -> List[
 
 def _article(article_id: str, path: Path, blocks, meta, options: ReadOptions) -> Article:
     fields = asdict(meta)  # title, source, date, url and where they came from
-    if fields["date"] is None:
-        fields["date_from"] = FROM_UNKNOWN
     return Article(
         id=article_id,
         path=str(path),

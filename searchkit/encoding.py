@@ -26,7 +26,8 @@ The rules, in order (the first that applies decides):
    accented Latin letters and nothing else (``Ïðèâåò``), a symbol inside a word (``Za¿ó³æ``), a
    capital after a small letter inside a non-ASCII word (``пРЕЗИДЕНТ``: KOI8-R read as cp1251),
    a C1 control character, or an East Asian sign stuck to ASCII letters or digits
-   (``｣15.8m``). A candidate whose text is under 98% printable is out. The fewest oddities win. On a tie, when the text holds at least 200 non-ASCII bytes, charset-normalizer's
+   (``｣15.8m``). A candidate whose text is under 98% printable is out. The fewest oddities
+   win. On a tie, when the text holds at least 200 non-ASCII bytes, charset-normalizer's
    order decides; with less evidence (a short file, or a long one with a few accents) detectors
    guess wrong (measured: a BBC file in Latin-1 whose one ``£`` made charset-normalizer say
    Shift-JIS; short French and German text called cp1250), so cp1252 is preferred, then cp1251,

@@ -246,6 +246,11 @@ def test_malformed_front_matter_is_a_warning_and_stays_text(tmp_path):
     assert "title: [unclosed" in blocks and "A story line that is long enough." in blocks
 
 
+def test_a_file_of_front_matter_only_is_skipped(tmp_path):
+    with pytest.raises(CorpusError, match="only front matter, no article text"):
+        read(tmp_path, "fm.md", b"---\ntitle: Nothing else\n---\n\n")
+
+
 def test_bad_front_matter_values_are_warned_about_and_ignored(tmp_path):
     text = "---\ndate: next week\nurl: not-a-url\nsource: [a, b]\n---\nTitle\n\nBody text.\n"
     result = read(tmp_path, "v.md", text.encode())
