@@ -51,3 +51,17 @@ def test_readers_import_their_libraries_lazily():
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 roots.add(node.module.split(".")[0])
         assert not roots & {"trafilatura", "charset_normalizer", "yaml", "lxml"}, module.name
+
+
+def test_reading_text_files_imports_no_reader_library():
+    """Only the file that needs one pulls it in: a UTF-8 text file needs none of them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from searchkit.corpus import read_corpus; "
+        f"read_corpus([Path({str(PACKAGE.parent / 'seeds')!r})]); "
+        "print(sorted({'trafilatura', 'charset_normalizer', 'yaml'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
