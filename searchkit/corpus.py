@@ -218,7 +218,7 @@ def check_size(path: Path, size: int, options: ReadOptions = ReadOptions()) -> N
     if size > options.max_bytes:
         raise CorpusError(
             f"too large ({_megabytes(size)}, the limit is {_megabytes(options.max_bytes)}); "
-            "split it into smaller files, or raise the limit"
+            "split it into smaller files, or raise the limit (--max-size MB)"
         )
 
 
