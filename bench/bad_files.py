@@ -105,6 +105,8 @@ def write_files(folder: Path, big_mb: int):
     put("UTF-16 BE with BOM", "utf16be-bom.txt", b"\xfe\xff" + RUSSIAN.encode("utf-16-be"))
     put("UTF-16 LE without BOM", "utf16le.txt", STORY.encode("utf-16-le"))
     put("UTF-16 BE without BOM", "utf16be.txt", RUSSIAN.encode("utf-16-be"))
+    put("UTF-8 with 2 cp1252 bytes pasted in", "mixed.txt",
+        FRENCH.encode().replace(b"vite.", b"vite \x93tout de suite\x94."))
     put("cp1251 (Russian)", "cp1251.txt", RUSSIAN.encode("cp1251"))
     put("cp1251, one line", "cp1251-short.txt", "Привет, мир! Это короткий текст.".encode(
         "cp1251"))

@@ -404,16 +404,17 @@ def _guess(data: bytes) -> Decoded:
         codecs.lookup(e).name == best
         for e in [matches[0].encoding] + list(matches[0].could_be_from_charset)
     )
+    non_ascii = f"{evidence} non-ASCII byte" + ("" if evidence == 1 else "s")
     if same_text:
-        how = f"guessed by charset-normalizer ({_display(best)}, {evidence} non-ASCII bytes)"
+        how = f"guessed by charset-normalizer ({_display(best)}, {non_ascii})"
         said = ""
     else:
-        how = f"guessed by letter statistics ({_display(best)}, {evidence} non-ASCII bytes; {said})"
+        how = f"guessed by letter statistics ({_display(best)}, {non_ascii}; {said})"
         said = f" ({said})"
     warnings = []
     if evidence < _ENOUGH_EVIDENCE or not same_text:
         warnings.append(
-            f"encoding guessed as {_display(best)} from {evidence} non-ASCII bytes{said}; "
+            f"encoding guessed as {_display(best)} from {non_ascii}{said}; "
             "if its text looks wrong, give the encoding with --encoding"
         )
     return Decoded(text, _display(best), how, warnings)
