@@ -9,7 +9,7 @@ Pure text in, data out: no files, no Whoosh.
 
 import re
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Optional
 
 from .metadata import is_date_line
 from .model import (
@@ -33,6 +33,9 @@ _HEADING_MAX_CHARS = 120
 _TITLE_MAX_WORDS = 25
 _LABEL_MAX_WORDS = 5
 _SUBHEADING_MAX_WORDS = 10
+# A line this long is a body paragraph: no caption, credit, byline or URL line is (and a 50 MB
+# one-line file is then classified without running every pattern over it).
+_LONG_LINE_CHARS = 2000
 
 # Inline Markdown reduced to its text: images and links keep their text, emphasis and code marks
 # go, autolinks keep the address.
@@ -44,6 +47,8 @@ _MD_EM = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 _MD_CODE = re.compile(r"`([^`]+)`")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _MD_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_OTHER_SPACE = re.compile(r"[^\S ]")  # whitespace but a space: a tab, a newline, ...
+_ASCII_SPACES = "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.split() splits ASCII text at
 
 # A photo credit: "Kay Nietfeld / POOL / AFP", "Drew Angerer/Getty Images/AFP", "TUT.BY / AFP".
 _NAME = r"[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3}"
@@ -76,13 +81,28 @@ _SMALL_WORDS = frozenset(
 
 def strip_markdown(text: str) -> str:
     """Inline Markdown -> plain text ("[AFP](#)" -> "AFP", "**x**" -> "x", "<http://a>" -> url)."""
-    text = _MD_IMAGE.sub(r"\1", text)
-    text = _MD_LINK.sub(r"\1", text)
-    text = _MD_AUTOLINK.sub(r"\1", text)
-    text = _MD_CODE.sub(r"\1", text)
-    text = _MD_STRONG.sub(r"\2", text)
-    text = _MD_EM.sub(r"\2", text)
+    if "](" in text:  # each pattern only where its mark occurs: a 50 MB line costs no more
+        text = _MD_IMAGE.sub(r"\1", text)
+        text = _MD_LINK.sub(r"\1", text)
+    if "<" in text:
+        text = _MD_AUTOLINK.sub(r"\1", text)
+    if "`" in text:
+        text = _MD_CODE.sub(r"\1", text)
+    if "*" in text or "_" in text:
+        text = _MD_STRONG.sub(r"\2", text)
+        text = _MD_EM.sub(r"\2", text)
+    if _single_spaced(text):  # nothing to collapse: spare a long line the split and join
+        return text.strip(" ")
     return " ".join(text.split())
+
+
+def _single_spaced(text: str) -> bool:
+    """No two spaces in a row and no whitespace but spaces (checked fast on long ASCII text)."""
+    if "  " in text:
+        return False
+    if text.isascii():
+        return not any(space in text for space in _ASCII_SPACES)
+    return _OTHER_SPACE.search(text) is None
 
 
 @dataclass
@@ -191,6 +211,8 @@ def _is_caption(line: _Line, next_line) -> bool:
 def _kind_of_line(line: _Line, next_line) -> str:
     """The kind a line has on its own; heading-like lines are settled by their context."""
     text = line.text
+    if len(text) > _LONG_LINE_CHARS:
+        return BODY
     if _ORIGINAL_URL.match(text) or _BARE_URL.match(text):
         return URL
     if _BOILERPLATE.match(text):
@@ -230,8 +252,15 @@ def _starts_article(line: _Line, next_kind, current: RawArticle) -> bool:
     return set_apart and not line.heading_level and _is_title_case(line.text)
 
 
-def split_articles(text: str, fallback_title: str) -> List[RawArticle]:
-    """Classify every block of a file's text and split it into articles."""
+def split_articles(
+    text: str, fallback_title: str, title: Optional[str] = None, single: bool = False
+) -> List[RawArticle]:
+    """Classify every block of a file's text and split it into articles.
+
+    ``title``: the title is known (front matter, an HTML page's metadata): the first block is
+    the headline only if it repeats that title or is a Markdown heading, and the article is
+    named ``title``. ``single``: the text is one article (an HTML page's main text).
+    """
     units = _units(text)
     if not units:
         return []
@@ -240,7 +269,13 @@ def split_articles(text: str, fallback_title: str) -> List[RawArticle]:
         for i, unit in enumerate(units)
     ]
     first = units[0]
-    if kinds[0] in (SUBHEADING, BODY, CREDIT, TAG) and len(first.text.split()) <= _TITLE_MAX_WORDS:
+    if title is not None:
+        if first.heading_level or _same_title(first.text, title):
+            kinds[0] = HEADLINE
+        current = RawArticle(title)
+    elif kinds[0] in (SUBHEADING, BODY, CREDIT, TAG) and (
+        len(first.text) <= _LONG_LINE_CHARS and len(first.text.split()) <= _TITLE_MAX_WORDS
+    ):
         kinds[0] = HEADLINE
         current = RawArticle(first.text)
     else:  # no title line: name the article after its file, keep the first block as it is
@@ -251,7 +286,7 @@ def split_articles(text: str, fallback_title: str) -> List[RawArticle]:
     for i, (unit, kind) in enumerate(zip(units, kinds)):
         if kind == SUBHEADING:
             next_kind = kinds[i + 1] if i + 1 < len(kinds) else None
-            if _starts_article(unit, next_kind, current):
+            if not single and _starts_article(unit, next_kind, current):
                 current = RawArticle(unit.text)
                 articles.append(current)
                 kind = HEADLINE
@@ -263,6 +298,13 @@ def split_articles(text: str, fallback_title: str) -> List[RawArticle]:
         settled.append(kind)
         current.blocks.append(Block(kind, unit.text, unit.number))
     return articles
+
+
+def _same_title(text: str, title: str) -> bool:
+    def words(s):
+        return [w.lower() for w in _WORD.findall(s)]
+
+    return words(text) == words(title)
 
 
 def _settle_short_line(text: str, in_list: bool, after_body: bool) -> str:

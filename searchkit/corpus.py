@@ -1,22 +1,108 @@
 """Files on disk -> articles -> paragraphs, with their metadata.
 
-Every file is accounted for: read into articles, or listed as skipped with the reason. Every
-block of an article is either a searchable paragraph (body, caption) or kept on the article.
+Every file is accounted for: read into articles, or listed as skipped with the reason (no such
+file, a name that is not valid in the file-system encoding, a folder or file that cannot be
+read, a broken symbolic link, too large, empty, binary, not text in any encoding found). Bad
+input never stops a run. Every block of an article is either a searchable paragraph (body,
+caption) or kept on the article; a paragraph over ``ReadOptions.passage_words`` words is
+split into passages (see passages.py), numbered on like paragraphs.
+
+Formats, by suffix: ``.txt``, ``.md``, ``.markdown`` (and any file named directly): text, with
+optional YAML front matter (frontmatter.py); ``.html``, ``.htm``: an article page (htmlpage.py);
+``.jsonl``: one article per line (jsonl.py). Bytes become text by the rules in encoding.py.
+
+Metadata precedence: the sidecar manifest, then what the file states (front matter, the HTML
+page's metadata), then what is found in the text. For JSON lines the manifest entry of the
+file gives defaults: a record's own title, source, date or URL wins, and the manifest fills
+in the fields a record lacks (its title is never used: it cannot name every record).
 """
 
+import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
+from . import encoding as encodings
 from .blocks import split_articles
-from .config import ARTICLE_SUFFIXES
+from .config import (
+    ARTICLE_SUFFIXES,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_PASSAGE_WORDS,
+    HTML_SUFFIXES,
+    JSONL_SUFFIXES,
+    PASSAGE_CHARS_PER_WORD,
+)
 from .errors import CorpusError
 from .manifest import load_manifests
 from .metadata import describe
-from .model import INDEXED_KINDS, Article, Paragraph, SkippedFile
+from .model import (
+    BODY,
+    FROM_FRONT_MATTER,
+    FROM_HTML,
+    FROM_RECORD,
+    HEADLINE,
+    INDEXED_KINDS,
+    Article,
+    Block,
+    Paragraph,
+    SkippedFile,
+)
+from .passages import needs_split, split_passages
 
 Progress = Callable[[int, int], None]  # (files done, files in all)
+
+_MIN_PASSAGE_WORDS = 20
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How files are read. Invalid values raise CorpusError (its message says what to change).
+
+    ``encoding``: decode every file with this encoding instead of detecting it (``--encoding``).
+    ``max_bytes``: larger files are skipped unread (see config.DEFAULT_MAX_BYTES for why 64 MB).
+    ``fields``: JSON-lines field mapping, searchkit name -> record key, e.g. ``{"text": "body",
+    "date": "published_at"}`` (``--field text=body``); names: title, text, date, source, url, id.
+    ``passage_words``: a longer paragraph is split into passages of at most this many words
+    (see config.DEFAULT_PASSAGE_WORDS for why 400).
+    """
+
+    encoding: Optional[str] = None
+    max_bytes: int = DEFAULT_MAX_BYTES
+    fields: Dict[str, str] = field(default_factory=dict)
+    passage_words: int = DEFAULT_PASSAGE_WORDS
+
+    def __post_init__(self):
+        from .jsonl import check_fields
+
+        if self.encoding is not None:
+            encodings.check_encoding_name(self.encoding)
+        if not isinstance(self.max_bytes, int) or self.max_bytes < 1:
+            raise CorpusError(f"the size limit must be a positive number of bytes, not "
+                              f"{self.max_bytes!r}")
+        if not isinstance(self.passage_words, int) or self.passage_words < _MIN_PASSAGE_WORDS:
+            raise CorpusError(
+                f"passages must allow at least {_MIN_PASSAGE_WORDS} words, not "
+                f"{self.passage_words!r}"
+            )
+        problem = check_fields(dict(self.fields))
+        if problem:
+            raise CorpusError(problem + "; write it as --field NAME=KEY, e.g. --field text=body")
+
+    @property
+    def passage_chars(self) -> int:
+        return self.passage_words * PASSAGE_CHARS_PER_WORD
+
+
+@dataclass
+class FileRead:
+    """What one file gave: its articles, how its bytes were decoded, and warnings (each one
+    line, without the file's path)."""
+
+    articles: List[Article]
+    encoding: str  # "utf-8", "utf-16-le", "cp1251", ...
+    encoding_how: str  # "utf-8", "byte order mark (UTF-16 LE)", "guessed by ...", "forced ..."
+    warnings: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -28,17 +114,68 @@ class Corpus:
     skipped: List[SkippedFile] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     blocks_by_kind: Dict[str, int] = field(default_factory=dict)
+    encodings: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # path -> (enc, how)
 
     @property
     def paragraphs(self) -> int:
         return sum(len(a.paragraphs) for a in self.articles)
 
 
+# ---- finding files ----------------------------------------------------------------------------
+
+def display_path(path) -> str:
+    """A path as text that can always be printed: bytes not valid in the file-system encoding
+    are shown as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _bad_name(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # Python keeps undecodable bytes as lone surrogates
+        return True
+    return False
+
+
+def _skip_bad_name(path: Path) -> SkippedFile:
+    return SkippedFile(
+        display_path(path),
+        "its name is not valid UTF-8 (the bytes shown as \\x..); rename the file and index again",
+    )
+
+
+def _walk(folder: Path, skipped: List[SkippedFile]) -> List[Path]:
+    """Article files under ``folder`` (hidden entries and symbolic links to folders left out);
+    unreadable folders and broken links are added to ``skipped``."""
+    found = []
+
+    def unreadable(error: OSError) -> None:
+        where = display_path(error.filename or folder)
+        skipped.append(SkippedFile(where, f"cannot read this folder ({error.strerror or error}); "
+                                          "its files were left out"))
+
+    for root, folders, files in os.walk(folder, onerror=unreadable):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        for name in sorted(files):
+            if name.startswith(".") or Path(name).suffix.lower() not in ARTICLE_SUFFIXES:
+                continue
+            path = Path(root, name)
+            if path.is_symlink() and not path.exists():
+                target = display_path(os.readlink(path))
+                skipped.append(SkippedFile(
+                    display_path(path), f"broken symbolic link (to {target}); fix or remove it"
+                ))
+            elif path.is_file():
+                found.append(path)
+    return found
+
+
 def find_files(paths: Iterable[Path]) -> Tuple[List[Tuple[Path, str]], List[SkippedFile]]:
     """Article files under ``paths`` (recursively, hidden entries ignored), each with its key:
-    the path relative to the folder it was found in, without suffix ("business/001")."""
+    the path relative to the folder it was found in, without suffix ("business/001"). Paths
+    that cannot be used are returned as skipped, with the reason."""
     found: Dict[Path, Tuple[Path, str]] = {}  # resolved path -> (path as found, key)
-    missing = []
+    skipped: List[SkippedFile] = []
     for given in paths:
         given = Path(given)
         if given.is_file():
@@ -46,121 +183,226 @@ def find_files(paths: Iterable[Path]) -> Tuple[List[Tuple[Path, str]], List[Skip
         elif given.is_dir():
             candidates = [
                 (path, path.relative_to(given).with_suffix("").as_posix())
-                for path in sorted(given.rglob("*"))
-                if path.suffix.lower() in ARTICLE_SUFFIXES
-                and path.is_file()
-                and not any(part.startswith(".") for part in path.relative_to(given).parts)
+                for path in _walk(given, skipped)
             ]
-        else:
-            missing.append(SkippedFile(str(given), "no such file or folder"))
+        elif given.is_symlink():
+            skipped.append(SkippedFile(display_path(given), "broken symbolic link; fix it"))
             continue
-        keys = {key for _, key in found.values()}
+        else:
+            skipped.append(SkippedFile(display_path(given), "no such file or folder"))
+            continue
+        earlier = {key for _, key in found.values()}  # keys from the paths given before
+        keys = set(earlier)
         for path, key in candidates:
+            if _bad_name(path):
+                skipped.append(_skip_bad_name(path))
+                continue
             resolved = path.resolve()
             if resolved in found:
                 continue  # named twice
-            if key in keys:  # same relative name under two folders: qualify it
+            if key in earlier:  # same relative name under two folders: qualify it
                 key = f"{given.resolve().name}/{key}"
+            if key in keys:  # "story.html" and "story.txt" side by side: keep the suffix
+                key = f"{key}{path.suffix}"
+            keys.add(key)
             found[resolved] = (path, key)
-    return sorted(found.values(), key=lambda item: item[1]), missing
+    return sorted(found.values(), key=lambda item: item[1]), skipped
 
 
-def read_article_text(path: Path) -> str:
-    """The text of an article file; CorpusError says why a file cannot be used."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise CorpusError(f"cannot read it: {error.strerror or error}") from None
-    return _decode(data)
+# ---- reading one file -------------------------------------------------------------------------
 
-
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:4096]:
-        raise CorpusError("binary file (it contains NUL bytes), not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
+def check_size(path: Path, size: int, options: ReadOptions = ReadOptions()) -> None:
+    """CorpusError if a file of ``size`` bytes is not to be read (empty, or over the limit)."""
+    if size == 0:
+        raise CorpusError("empty file (0 bytes)")
+    if size > options.max_bytes:
         raise CorpusError(
-            f"not UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); "
-            "save it as UTF-8 and index it again"
-        ) from None
+            f"too large ({_megabytes(size)}, the limit is {_megabytes(options.max_bytes)}); "
+            "split it into smaller files, or raise the limit (--max-size MB)"
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size:,} bytes"
+
+
+def _format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    return "text"
+
+
+def read_file(
+    path: Path,
+    key: str,
+    data: bytes,
+    manifest_entry: Optional[dict] = None,
+    options: ReadOptions = ReadOptions(),
+) -> FileRead:
+    """The articles of one file whose bytes are ``data``. CorpusError (a one-line reason that
+    says what to do) if the file is to be skipped. Article ids: ``key`` for a file holding one
+    article, ``key:1``, ``key:2``, ... for several, ``key:<record id>`` for JSON lines."""
+    path = Path(path)
+    check_size(path, len(data), options)
+    kind = _format(path)
+    decoded = encodings.decode(data, options.encoding, html=kind == "html")
+    text = decoded.text
     if not text.strip():
-        raise CorpusError("empty file")
-    return text
+        raise CorpusError("empty file (only whitespace)")
+    warnings = list(decoded.warnings)
+    if kind == "html":
+        articles = _html_articles(text, path, key, manifest_entry, options)
+    elif kind == "jsonl":
+        articles = _jsonl_articles(text, path, key, manifest_entry, options, warnings)
+    else:
+        articles = _text_articles(text, path, key, manifest_entry, options, warnings)
+    long = [
+        b for a in articles for b in a.blocks
+        if b.kind in INDEXED_KINDS and needs_split(b.text, options.passage_words,
+                                                   options.passage_chars)
+    ]
+    if long:
+        indexed = sum(1 for a in articles for b in a.blocks if b.kind in INDEXED_KINDS)
+        passages = sum(len(a.paragraphs) for a in articles) - indexed + len(long)
+        warnings.append(
+            f"{_count(len(long), 'paragraph')} over {options.passage_words} words split into "
+            f"{passages} passages"
+        )
+    return FileRead(articles, decoded.encoding, decoded.how, warnings)
 
 
-def _paragraphs(article_id: str, blocks) -> Tuple[Paragraph, ...]:
-    indexed = [b for b in blocks if b.kind in INDEXED_KINDS]
-    return tuple(
-        Paragraph(f"{article_id}#{n}", article_id, n, b.kind, b.text)
-        for n, b in enumerate(indexed, start=1)
+def _text_articles(text, path, key, manifest_entry, options, warnings) -> List[Article]:
+    from .frontmatter import split_front_matter
+
+    stated, text, problems = split_front_matter(text)
+    warnings.extend(problems)
+    raw_articles = split_articles(text, fallback_title=path.stem, title=stated.pop("title", None))
+    if not raw_articles:
+        raise CorpusError("only front matter, no article text")
+    return _articles(raw_articles, path, key, manifest_entry, stated, FROM_FRONT_MATTER, options)
+
+
+def _html_articles(text, path, key, manifest_entry, options) -> List[Article]:
+    from .htmlpage import read_html
+
+    page = read_html(text)
+    stated = dict(page.fields)
+    raw_articles = split_articles(
+        "\n\n".join(page.paragraphs), path.stem, title=stated.pop("title", None), single=True
     )
+    return _articles(raw_articles, path, key, manifest_entry, stated, FROM_HTML, options)
 
 
-def articles_in_file(
-    text: str, path: Path, key: str, manifest: Optional[dict] = None
-) -> List[Article]:
-    """The articles of one file. A file holding several gets ids "<key>:1", "<key>:2", ..."""
-    raw_articles = split_articles(text, fallback_title=path.stem)
+def _articles(raw_articles, path, key, manifest_entry, stated, stated_from, options):
     several = len(raw_articles) > 1
-    entry = dict(manifest or {})
+    entry = dict(manifest_entry or {})
     if several:
         entry.pop("title", None)  # one title cannot name several articles
     articles = []
     for n, raw in enumerate(raw_articles, start=1):
         article_id = f"{key}:{n}" if several else key
-        meta = describe(raw.title, raw.blocks, path.stem, entry)
-        articles.append(
-            Article(
-                id=article_id,
-                path=str(path),
-                blocks=tuple(raw.blocks),
-                paragraphs=_paragraphs(article_id, raw.blocks),
-                **asdict(meta),  # title, source, date, url and where they came from
-            )
-        )
+        meta = describe(raw.title, raw.blocks, path.stem, entry, stated, stated_from)
+        articles.append(_article(article_id, path, raw.blocks, meta, options))
     return articles
 
 
-@dataclass(frozen=True)
-class ReadOptions:
-    """How files are read (placeholder until the format readers land)."""
+def _jsonl_articles(text, path, key, manifest_entry, options, warnings) -> List[Article]:
+    from .jsonl import read_records
 
-    encoding: Optional[str] = None
-    max_bytes: int = 64 * 1024 * 1024
-    fields: Dict[str, str] = field(default_factory=dict)
-    passage_words: int = 300
-
-
-@dataclass
-class FileRead:
-    articles: List[Article]
-    encoding: str = "utf-8"
-    encoding_how: str = "utf-8"
-    warnings: List[str] = field(default_factory=list)
-
-
-def check_size(path: Path, size: int, options: ReadOptions) -> None:
-    if size > options.max_bytes:
-        raise CorpusError(f"too large ({size} bytes)")
-
-
-def read_file(path: Path, key: str, data: bytes, manifest_entry, options: ReadOptions) -> FileRead:
-    text = _decode(data)
-    return FileRead(articles_in_file(text, path, key, manifest_entry))
+    records, problems = read_records(text, dict(options.fields))
+    warnings.extend(problems)
+    if not records:
+        raise CorpusError(
+            "no usable JSON-lines record (each line must be a JSON object with a text); "
+            + (problems[0] if problems else "the file has no records")
+        )
+    defaults = {k: v for k, v in (manifest_entry or {}).items() if k != "title"}
+    articles = []
+    for record in records:
+        title = record.fields.get("title") or f"{path.stem}:{record.id}"
+        blocks = [Block(BODY, p, record.line) for p in record.paragraphs]
+        if record.fields.get("title"):
+            blocks.insert(0, Block(HEADLINE, title, record.line))
+        manifest = {k: v for k, v in defaults.items() if k not in record.fields}
+        meta = describe(title, blocks, path.stem, manifest, record.fields, FROM_RECORD,
+                        date_from_file_name=False)
+        articles.append(_article(f"{key}:{record.id}", path, blocks, meta, options))
+    return articles
 
 
-def read_corpus(paths: Iterable[Path], progress: Optional[Progress] = None) -> Corpus:
+def _article(article_id: str, path: Path, blocks, meta, options: ReadOptions) -> Article:
+    fields = asdict(meta)  # title, source, date, url and where they came from
+    return Article(
+        id=article_id,
+        path=str(path),
+        blocks=tuple(blocks),
+        paragraphs=paragraphs_of(article_id, blocks, options),
+        **fields,
+    )
+
+
+def paragraphs_of(article_id: str, blocks, options: ReadOptions = ReadOptions()):
+    """The article's searchable paragraphs: its body and caption blocks, a long one split into
+    passages of the same kind; numbered from 1 in order."""
+    paragraphs = []
+    for block in blocks:
+        if block.kind not in INDEXED_KINDS:
+            continue
+        if needs_split(block.text, options.passage_words, options.passage_chars):
+            pieces = split_passages(block.text, options.passage_words, options.passage_chars)
+        else:
+            pieces = [block.text]
+        for piece in pieces:
+            n = len(paragraphs) + 1
+            paragraphs.append(Paragraph(f"{article_id}#{n}", article_id, n, block.kind, piece))
+    return tuple(paragraphs)
+
+
+def articles_in_file(
+    text: str, path: Path, key: str, manifest: Optional[dict] = None
+) -> List[Article]:
+    """The articles of one text file's decoded ``text``. A file holding several gets ids
+    "<key>:1", "<key>:2", ..."""
+    return _text_articles(text, Path(path), key, manifest, ReadOptions(), [])
+
+
+# ---- reading many files -----------------------------------------------------------------------
+
+def read_bytes(path: Path, options: ReadOptions = ReadOptions()) -> bytes:
+    """A file's bytes, after checking its size; CorpusError says why it cannot be read."""
+    try:
+        check_size(path, path.stat().st_size, options)
+        return path.read_bytes()
+    except PermissionError:
+        raise CorpusError(
+            "cannot read it: permission denied; check the file's permissions"
+        ) from None
+    except OSError as error:
+        raise CorpusError(f"cannot read it: {error.strerror or error}") from None
+
+
+def read_corpus(
+    paths: Iterable[Path], progress: Optional[Progress] = None, options: ReadOptions = ReadOptions()
+) -> Corpus:
     """Read every article file under ``paths``. Raises CorpusError if none can be found."""
     paths = [Path(p) for p in paths]
-    files, missing = find_files(paths)
-    corpus = Corpus(skipped=list(missing))
+    files, skipped = find_files(paths)
+    corpus = Corpus(skipped=list(skipped))
     if not files:
-        where = ", ".join(str(p) for p in paths) or "(no paths given)"
+        where = ", ".join(display_path(p) for p in paths) or "(no paths given)"
+        why = ""
+        if skipped:
+            more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+            why = f"; skipped {skipped[0].path}: {skipped[0].reason}{more}"
         raise CorpusError(
-            f"no article files ({', '.join(ARTICLE_SUFFIXES)}) found in {where}; "
+            f"no article files ({', '.join(ARTICLE_SUFFIXES)}) found in {where}{why}; "
             "give the files or folders that hold your articles"
         )
     manifests = load_manifests(
@@ -170,13 +412,15 @@ def read_corpus(paths: Iterable[Path], progress: Optional[Progress] = None) -> C
     kinds: Counter = Counter()
     for done, (path, key) in enumerate(files, start=1):
         try:
-            text = read_article_text(path)
+            data = read_bytes(path, options)
+            result = read_file(path, key, data, manifests.get(path.resolve()), options)
         except CorpusError as error:
             corpus.skipped.append(SkippedFile(str(path), str(error)))
         else:
             corpus.files += 1
-            entry = manifests.get(path.resolve())
-            for article in articles_in_file(text, path, key, entry):
+            corpus.encodings[str(path)] = (result.encoding, result.encoding_how)
+            corpus.warnings.extend(f"{path}: {warning}" for warning in result.warnings)
+            for article in result.articles:
                 corpus.articles.append(article)
                 kinds.update(b.kind for b in article.blocks)
         if progress:

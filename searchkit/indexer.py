@@ -22,7 +22,7 @@ from whoosh.index import LockError
 
 from . import dedup, ledger, store, vocabulary
 from .config import ARTICLE_SUFFIXES
-from .corpus import Progress, ReadOptions, check_size, find_files, read_file
+from .corpus import Progress, ReadOptions, find_files, read_bytes, read_file
 from .errors import CorpusError, IndexLockedError, SearchkitError
 from .ledger import FileRecord, Ledger
 from .manifest import load_manifests
@@ -224,12 +224,7 @@ def _plan(
         seen.add(absolute)
         before = old.get(absolute)
         try:
-            size = path.stat().st_size
-            check_size(path, size, options)
-            data = path.read_bytes()
-        except OSError as error:
-            _skip(plan, path, f"cannot read it: {error.strerror or error}", before, absolute)
-            continue
+            data = read_bytes(path, options)
         except CorpusError as error:
             _skip(plan, path, str(error), before, absolute)
             continue
@@ -249,10 +244,10 @@ def _plan(
         keys[key] = absolute
         plan.read += 1
         plan.articles += result.articles
-        plan.warnings += result.warnings
+        plan.warnings += [f"{path}: {warning}" for warning in result.warnings]
         plan.ledger[absolute] = FileRecord(
             fingerprint=print_,
-            size=size,
+            size=len(data),
             key=key,
             article_ids=tuple(a.id for a in result.articles),
             paragraphs=sum(len(a.paragraphs) for a in result.articles),

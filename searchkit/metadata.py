@@ -7,8 +7,8 @@ manifest stays ``None``: a caption's photo date or "on Tuesday" is not a publica
 
 import re
 from dataclasses import dataclass
-from datetime import date
-from typing import Iterable, Optional, Tuple
+from datetime import date, datetime
+from typing import Iterable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from .model import (
@@ -96,6 +96,56 @@ def parse_date(text: str) -> Optional[date]:
     return None
 
 
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d\d)-(\d\d)(?:$|[T\s])")
+
+
+def parse_date_value(value) -> Optional[date]:
+    """A date given as data (front matter, HTML metadata, a JSON record): a date or datetime
+    object, an ISO date or timestamp ("2020-08-18", "2020-08-18T10:31:00+03:00"), or a date
+    written out ("August 18, 2020", "Tue, 18 Aug 2020 10:31 GMT"); else None."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        return None
+    iso = _ISO_DATE.match(value)
+    if iso:
+        try:
+            return date(*(int(part) for part in iso.groups()))
+        except ValueError:
+            return None
+    return parse_date(re.sub(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+", "", value.strip(),
+                             flags=re.I))
+
+
+def validated_fields(data: dict, where: str) -> Tuple[dict, List[str]]:
+    """title, source, date and url from ``data`` (other keys ignored), with a warning for each
+    value that cannot be used."""
+    fields, warnings = {}, []
+    for key in ("title", "source", "date", "url"):
+        value = data.get(key)
+        if value is None or value == "":
+            continue
+        if key == "date":
+            found = parse_date_value(value)
+            if found is None:
+                warnings.append(
+                    f"{where}: date {value!r} ignored: write it as YYYY-MM-DD"
+                )
+                continue
+            fields[key] = found
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            value = " ".join(str(value).split())
+            if key == "url" and not value.startswith(("http://", "https://")):
+                warnings.append(f"{where}: url {value!r} ignored: not an http(s) address")
+                continue
+            fields[key] = value
+        else:
+            warnings.append(f"{where}: {key} {value!r} ignored: not a single value")
+    return fields, warnings
+
+
 def _only_time_follows(rest: str) -> bool:
     return _TIME_OF_DAY.fullmatch(rest) is not None
 
@@ -154,33 +204,48 @@ class Metadata:
 
 
 def describe(
-    title: str, blocks: Iterable[Block], file_stem: str, manifest: Optional[dict] = None
+    title: str,
+    blocks: Iterable[Block],
+    file_stem: str,
+    manifest: Optional[dict] = None,
+    stated: Optional[dict] = None,
+    stated_from: str = FROM_UNKNOWN,
+    date_from_file_name: bool = True,
 ) -> Metadata:
     """Source, date and URL of one article, each with where it was found.
 
-    Date: the manifest, a dated byline or dateline (or a "Published:" line), a date in the URL,
-    a date in the file name, else None. Source: the manifest, the URL's domain, a byline's
-    outlet ("for AFP"), else the file name. ``manifest`` holds already validated fields.
+    Date: the manifest, what the file states about itself (``stated``: front matter, an HTML
+    page's metadata, a JSON record; reported as ``stated_from``), a dated byline or dateline
+    (or a "Published:" line), a date in the URL, a date in the file name, else None. Source:
+    the manifest, ``stated``, the URL's domain, a byline's outlet ("for AFP"), else the file
+    name. ``manifest`` and ``stated`` hold already validated fields (title, source, date, url).
+    ``date_from_file_name=False``: the file holds many articles (JSON lines), and a date in its
+    name is when it was made, not when they were published.
     """
     manifest = manifest or {}
+    stated = stated or {}
     blocks = list(blocks)
-    url = manifest.get("url") or next(
+    url = manifest.get("url") or stated.get("url") or next(
         (find_url(b.text) for b in blocks if b.kind == URL and find_url(b.text)), None
     )
 
     date_found, date_from = None, FROM_UNKNOWN
     if manifest.get("date"):
         date_found, date_from = manifest["date"], FROM_MANIFEST
+    elif stated.get("date"):
+        date_found, date_from = stated["date"], stated_from
     else:
-        stated = next((_stated_date(b.text) for b in blocks if b.kind == DATELINE), None)
-        if stated:
-            date_found, date_from = stated
+        in_text = next((_stated_date(b.text) for b in blocks if b.kind == DATELINE), None)
+        if in_text:
+            date_found, date_from = in_text
         elif url and date_in_path(url):
             date_found, date_from = date_in_path(url), FROM_URL
-        elif date_in_path(file_stem):
+        elif date_from_file_name and date_in_path(file_stem):
             date_found, date_from = date_in_path(file_stem), FROM_FILE_NAME
 
     source, source_from = manifest.get("source"), FROM_MANIFEST
+    if not source and stated.get("source"):
+        source, source_from = stated["source"], stated_from
     if not source and url and outlet_from_url(url):
         source, source_from = outlet_from_url(url), FROM_URL
     if not source:
@@ -190,7 +255,7 @@ def describe(
         source, source_from = file_stem, FROM_FILE_NAME
 
     return Metadata(
-        title=manifest.get("title") or title,
+        title=manifest.get("title") or stated.get("title") or title,
         source=source,
         source_from=source_from,
         date=date_found,

@@ -24,6 +24,9 @@ FROM_URL = "url"
 FROM_TEXT = "text"
 FROM_FILE_NAME = "file-name"
 FROM_UNKNOWN = "unknown"
+FROM_FRONT_MATTER = "front-matter"  # YAML front matter of a text or Markdown file
+FROM_HTML = "html-metadata"  # an HTML page's metadata (meta tags, JSON-LD)
+FROM_RECORD = "record"  # the fields of a JSON-lines record
 
 
 @dataclass(frozen=True)

@@ -33,3 +33,35 @@ def test_only_the_front_ends_import_click():
 
 def test_nltk_is_only_in_the_analyzer():
     assert modules_importing("nltk") == {"analysis"}
+
+
+def test_trafilatura_is_only_in_the_html_module():
+    assert modules_importing("trafilatura") == {"htmlpage"}
+
+
+def test_readers_import_their_libraries_lazily():
+    """Answering a query needs none of them: they are imported inside the functions that read
+    files (trafilatura costs ~0.2 s), never at a module's top level."""
+    for module in PACKAGE.glob("*.py"):
+        top = ast.parse(module.read_text(encoding="utf-8")).body
+        roots = set()
+        for node in top:
+            if isinstance(node, ast.Import):
+                roots.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                roots.add(node.module.split(".")[0])
+        assert not roots & {"trafilatura", "charset_normalizer", "yaml", "lxml"}, module.name
+
+
+def test_reading_text_files_imports_no_reader_library():
+    """Only the file that needs one pulls it in: a UTF-8 text file needs none of them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from searchkit.corpus import read_corpus; "
+        f"read_corpus([Path({str(PACKAGE.parent / 'seeds')!r})]); "
+        "print(sorted({'trafilatura', 'charset_normalizer', 'yaml'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

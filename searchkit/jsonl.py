@@ -1,0 +1,144 @@
+"""JSON lines: one article per line, as a JSON object.
+
+Recognised keys (the first present wins; ``ReadOptions.fields`` / ``--field text=body`` names
+another key for a field, replacing these; ``a.b`` reaches into a nested object):
+
+=========  ============================================================
+title      ``title``
+text       ``text``, ``maintext`` (a string; paragraphs on separate lines; or a list of strings)
+date       ``date``, ``date_publish``, ``date_published``, ``published``
+source     ``source``, ``source_domain``
+url        ``url``
+id         ``_id``, ``id``
+=========  ============================================================
+
+Other keys are ignored. A record's article id is ``<file key>:<record id>``, or
+``<file key>:<line number>`` without an id. Empty lines are skipped. A bad line (not JSON, not
+an object, no text) is a warning naming its line number; the other lines are read. A bad value
+(a date that cannot be read, a title that is not text) is a warning and left out. A date in
+the file's name is not a record's date (it dates the dump); one in a record's URL is.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+from .metadata import validated_fields
+
+NAMES: Dict[str, Tuple[str, ...]] = {
+    "title": ("title",),
+    "text": ("text", "maintext"),
+    "date": ("date", "date_publish", "date_published", "published"),
+    "source": ("source", "source_domain"),
+    "url": ("url",),
+    "id": ("_id", "id"),
+}
+_MAX_LINE_WARNINGS = 10  # bad lines named one by one; more are counted
+_ID_UNSAFE = re.compile(r"[\s#]+")  # "#" separates an article id from a paragraph number
+
+
+@dataclass(frozen=True)
+class Record:
+    """One usable line: its number, id, text paragraphs and validated fields."""
+
+    line: int
+    id: str
+    paragraphs: List[str]
+    fields: dict  # among title, source, date, url
+
+
+def check_fields(fields: Dict[str, str]) -> Optional[str]:
+    """What is wrong with a field mapping (searchkit name -> record key), else None."""
+    for name, key in fields.items():
+        if name not in NAMES:
+            return f"unknown field {name!r} in a field mapping; known: {', '.join(NAMES)}"
+        if not isinstance(key, str) or not key.strip():
+            return f"field {name!r} is mapped to an empty key"
+    return None
+
+
+def _lookup(record: dict, key: str):
+    if key in record:
+        return record[key]
+    value = record
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _value(record: dict, name: str, fields: Dict[str, str]):
+    keys = (fields[name],) if name in fields else NAMES[name]
+    for key in keys:
+        value = _lookup(record, key)
+        if value is not None and value != "":
+            return key, value
+    return None, None
+
+
+def read_records(text: str, fields: Dict[str, str]) -> Tuple[List[Record], List[str]]:
+    """The usable records of a JSON-lines file and a warning for each bad line or value."""
+    records: List[Record] = []
+    warnings: List[str] = []
+    bad_lines: List[str] = []
+    seen_ids: Dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as error:
+            bad_lines.append(f"line {number}: not valid JSON ({error.msg}); line skipped")
+            continue
+        if not isinstance(record, dict):
+            bad_lines.append(
+                f"line {number}: a JSON {type(record).__name__}, not an object; line skipped"
+            )
+            continue
+        key, body = _value(record, "text", fields)
+        paragraphs = _paragraphs(body)
+        if not paragraphs:
+            looked = fields.get("text") or " or ".join(repr(k) for k in NAMES["text"])
+            what = "no text" if key is None else f"{key!r} holds no text"
+            bad_lines.append(f"line {number}: {what} (looked for {looked}); line skipped")
+            continue
+        given = {}
+        for name in ("title", "source", "date", "url"):
+            _, value = _value(record, name, fields)
+            if value is not None:
+                given[name] = value
+        valid, problems = validated_fields(given, f"line {number}")
+        warnings.extend(problems)
+        _, raw_id = _value(record, "id", fields)
+        record_id = _record_id(raw_id, number)
+        if record_id in seen_ids:
+            warnings.append(
+                f"line {number}: id {record_id!r} already used on line {seen_ids[record_id]}; "
+                f"this record gets id {record_id}@{number}"
+            )
+            record_id = f"{record_id}@{number}"
+        seen_ids[record_id] = number
+        records.append(Record(number, record_id, paragraphs, valid))
+    warnings[:0] = bad_lines[:_MAX_LINE_WARNINGS]
+    if len(bad_lines) > _MAX_LINE_WARNINGS:
+        warnings.insert(
+            _MAX_LINE_WARNINGS, f"{len(bad_lines) - _MAX_LINE_WARNINGS} more bad lines skipped"
+        )
+    return records, warnings
+
+
+def _paragraphs(body) -> List[str]:
+    if isinstance(body, list) and all(isinstance(part, str) for part in body):
+        body = "\n".join(body)
+    if not isinstance(body, str):
+        return []
+    return [" ".join(line.split()) for line in body.splitlines() if line.strip()]
+
+
+def _record_id(raw, line: int) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        return str(line)
+    cleaned = _ID_UNSAFE.sub("_", str(raw).strip()).strip("_")
+    return cleaned or str(line)

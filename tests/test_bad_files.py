@@ -1,0 +1,205 @@
+"""Bad input never stops a run: each bad file or folder is skipped with a one-line reason, and
+the good files are read. Real files in tmp_path, read through the public API."""
+
+import gzip
+import os
+import random
+
+import pytest
+
+from searchkit.corpus import ReadOptions, check_size, find_files, read_corpus, read_file
+from searchkit.errors import CorpusError
+
+GOOD = (
+    "Council meets in Minsk\n\n"
+    "The council met on Tuesday to discuss the crisis, and its members agreed on a statement.\n"
+)
+AS_ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
+
+
+def reason(tmp_path, name, data, **options):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(CorpusError) as error:
+        read_file(path, path.stem, data, None, ReadOptions(**options))
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary file (a PNG image)"),
+        (gzip.compress(GOOD.encode()), "binary file (gzip-compressed; decompress it first)"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "binary file (a PDF document"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "binary file (a ZIP archive"),
+        (b"Some text\x00with a NUL byte\x00\x01\x02 and more \x00\x00", "binary file (it contains"),
+    ],
+)
+def test_binary_files(tmp_path, data, expected):
+    assert reason(tmp_path, "x.txt", data).startswith(expected)
+
+
+def test_random_bytes_without_nul_are_not_text(tmp_path):
+    data = random.Random(7).randbytes(4000).replace(b"\x00", b"\x01")
+    assert reason(tmp_path, "noise.txt", data).startswith("not text")
+
+
+def test_empty_and_whitespace_only_files(tmp_path):
+    assert reason(tmp_path, "zero.txt", b"") == "empty file (0 bytes)"
+    assert reason(tmp_path, "blank.txt", b" \n\t\r\n  \n") == "empty file (only whitespace)"
+    assert reason(tmp_path, "bom.txt", b"\xff\xfe" + " \n".encode("utf-16-le")) == (
+        "empty file (only whitespace)"
+    )
+
+
+def test_files_over_the_size_limit(tmp_path):
+    data = GOOD.encode() * 20
+    message = reason(tmp_path, "big.txt", data, max_bytes=1000)
+    assert message.startswith(f"too large ({len(data):,} bytes, the limit is 1,000 bytes)")
+    check_size(tmp_path / "big.txt", 1000, ReadOptions(max_bytes=1000))  # at the limit: fine
+    with pytest.raises(CorpusError, match=r"too large \(96.0 MB, the limit is 64.0 MB\)"):
+        check_size(tmp_path / "big.txt", 96 * 1024 * 1024, ReadOptions())
+
+
+def test_the_default_limit_lets_scifact_through():
+    assert ReadOptions().max_bytes > 8_298_581  # ../shared/data/scifact/corpus.jsonl
+    check_size(None, 8_298_581, ReadOptions())
+
+
+def test_a_file_name_that_is_not_valid_utf8(tmp_path):
+    with open(os.path.join(os.fsencode(str(tmp_path)), b"bad\xffname.txt"), "wb") as handle:
+        handle.write(GOOD.encode())
+    (tmp_path / "good.txt").write_text(GOOD)
+    corpus = read_corpus([tmp_path])
+    assert [a.id for a in corpus.articles] == ["good"]
+    (skipped,) = corpus.skipped
+    assert skipped.path == f"{tmp_path}/bad\\xffname.txt"  # printable
+    assert skipped.reason.startswith("its name is not valid UTF-8")
+    skipped.path.encode("utf-8")  # can be printed anywhere
+
+
+def test_an_unreadable_file(tmp_path):
+    path = tmp_path / "locked.txt"
+    path.write_text(GOOD)
+    path.chmod(0)
+    (tmp_path / "good.txt").write_text(GOOD)
+    try:
+        corpus = read_corpus([tmp_path])
+    finally:
+        path.chmod(0o644)
+    assert "good" in [a.id for a in corpus.articles]
+    if AS_ROOT:
+        pytest.skip("running as root, which can read a file with mode 000")
+    assert [(s.path, s.reason) for s in corpus.skipped] == [
+        (str(path), "cannot read it: permission denied; check the file's permissions")
+    ]
+
+
+def test_an_unreadable_folder(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "a.txt").write_text(GOOD)
+    (tmp_path / "good.txt").write_text(GOOD)
+    locked.chmod(0)
+    try:
+        files, skipped = find_files([tmp_path])
+    finally:
+        locked.chmod(0o755)
+    assert ("good" in [key for _, key in files])
+    if AS_ROOT:
+        pytest.skip("running as root, which can read a folder with mode 000")
+    assert [s.path for s in skipped] == [str(locked)]
+    assert skipped[0].reason.startswith("cannot read this folder (Permission denied)")
+
+
+def test_broken_symbolic_links(tmp_path):
+    (tmp_path / "good.txt").write_text(GOOD)
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    (tmp_path / "elsewhere").symlink_to(tmp_path / "no-folder")
+    files, skipped = find_files([tmp_path, tmp_path / "elsewhere"])
+    assert [key for _, key in files] == ["good"]
+    assert [(s.path, s.reason.split(" (")[0].split(";")[0]) for s in skipped] == [
+        (str(tmp_path / "gone.txt"), "broken symbolic link"),
+        (str(tmp_path / "elsewhere"), "broken symbolic link"),
+    ]
+
+
+def test_a_5_mb_one_line_file_is_split_into_bounded_passages(tmp_path):
+    rng = random.Random(3)
+    vocabulary = "the council met on tuesday to discuss crisis and members agreed statement".split()
+    sentences, size = [], 0
+    while size < 5_000_000:
+        sentence = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(5, 40)))
+        sentence = sentence.capitalize() + rng.choice([".", "!", "?", ";", ","])
+        sentences.append(sentence)
+        size += len(sentence) + 1
+    line = " ".join(sentences)
+    (tmp_path / "one-line.txt").write_text(line + "\n")
+    corpus = read_corpus([tmp_path])
+    (article,) = corpus.articles
+    passages = article.paragraphs
+    assert len(passages) > 1000
+    assert max(len(p.text.split()) for p in passages) <= 400
+    assert max(len(p.text) for p in passages) <= 400 * 12
+    assert [p.number for p in passages] == list(range(1, len(passages) + 1))
+    assert {p.kind for p in passages} == {"body"}
+    words = []
+    for p in passages:
+        words.extend(p.text.split())
+    assert words == line.split()  # nothing lost, nothing added, in order
+    assert corpus.skipped == []
+
+
+def test_a_folder_of_good_and_bad_files(tmp_path):
+    folder = tmp_path / "mixed"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "good.txt").write_text(GOOD)
+    (folder / "sub" / "ru.txt").write_bytes(("Новости\n\n" + "Протесты продолжаются.\n").encode(
+        "cp1251"))
+    (folder / "utf16.md").write_bytes(GOOD.encode("utf-16-le"))
+    (folder / "page.html").write_text(
+        "<html><body><article><p>" + "A paragraph of the article text. " * 5 +
+        "</p></article></body></html>")
+    (folder / "lines.jsonl").write_text('{"text": "A record."}\n{bad\n')
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "blank.md").write_text("\n\n   \n")
+    (folder / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    (folder / "archive.txt").write_bytes(gzip.compress(b"hello"))
+    (folder / "big.txt").write_text(GOOD * 100)
+    (folder / "menu.html").write_text("<html><body><nav>Home</nav></body></html>")
+    (folder / "nothing.jsonl").write_text("[1]\n")
+    (folder / "dead.txt").symlink_to(folder / "missing-target.txt")
+    (folder / ".hidden.txt").write_bytes(b"\x00")  # hidden: not even looked at
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4")  # not an article suffix: ignored
+    with open(os.path.join(os.fsencode(str(folder)), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(GOOD.encode())
+
+    corpus = read_corpus([folder, tmp_path / "missing.txt"], options=ReadOptions(max_bytes=5000))
+    assert sorted(a.id for a in corpus.articles) == [
+        "good", "lines:1", "page", "sub/ru", "utf16"
+    ]
+    assert corpus.files == 5
+    reasons = {os.path.basename(s.path): s.reason for s in corpus.skipped}
+    assert sorted(reasons) == sorted([
+        "missing.txt", "dead.txt", "caf\\xe9.txt", "empty.txt", "blank.md", "image.txt",
+        "archive.txt", "big.txt", "menu.html", "nothing.jsonl",
+    ])
+    assert reasons["missing.txt"] == "no such file or folder"
+    assert reasons["empty.txt"] == "empty file (0 bytes)"
+    assert reasons["blank.md"] == "empty file (only whitespace)"
+    assert reasons["image.txt"].startswith("binary file (a PNG image)")
+    assert reasons["archive.txt"].startswith("binary file (gzip-compressed")
+    assert reasons["big.txt"].startswith("too large")
+    assert reasons["menu.html"] == "no article text found in this HTML page"
+    assert reasons["nothing.jsonl"].startswith("no usable JSON-lines record")
+    assert reasons["dead.txt"].startswith("broken symbolic link")
+    assert reasons["caf\\xe9.txt"].startswith("its name is not valid UTF-8")
+    assert all("\n" not in r for r in reasons.values())
+    assert corpus.encodings[str(folder / "sub" / "ru.txt")][0] == "cp1251"
+    assert corpus.encodings[str(folder / "utf16.md")] == (
+        "utf-16-le", "utf-16 without BOM (NUL pattern)"
+    )
+    assert any(w.startswith(f"{folder / 'lines.jsonl'}: line 2: not valid JSON")
+               for w in corpus.warnings)
