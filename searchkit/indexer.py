@@ -10,13 +10,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional
 
-from whoosh import index as whoosh_index
-from whoosh import writing
-from whoosh.index import LockError
-
 from . import dedup, store, vocabulary
 from .corpus import Progress, read_corpus
-from .errors import IndexLockedError, SearchkitError
+from .errors import SearchkitError
 from .model import ArticleSummary, IndexSummary
 from .schema import document, make_schema
 
@@ -24,23 +20,12 @@ from .schema import document, make_schema
 # segment per process; merging them afterwards would cost the gain back). Below it, starting
 # the processes costs more than it saves.
 PARALLEL_FROM = 5000
-LOCK_TIMEOUT = 2.0  # seconds to wait for another writer before giving up
 
 Stage = Callable[[str, int], Progress]  # (label, total) -> progress callback
 
 
-def _open_writer(ix, paragraphs: int):
-    parallel = paragraphs >= PARALLEL_FROM
-    options = dict(timeout=LOCK_TIMEOUT, limitmb=128, compound=False)
-    if parallel:
-        options.update(procs=2, multisegment=True)
-    try:
-        return ix.writer(**options)
-    except LockError:
-        raise IndexLockedError(
-            f"the index in {ix.storage.folder} is being written by another searchkit process; "
-            "wait for it to finish and try again"
-        ) from None
+def _open_writer(ix, paragraphs: int, wait: float):
+    return store.open_writer(ix, parallel=paragraphs >= PARALLEL_FROM, wait=wait)
 
 
 def build_index(
@@ -50,6 +35,7 @@ def build_index(
     progress: Optional[Stage] = None,
     dedup_threshold: Optional[float] = None,
     find_duplicates: bool = True,
+    wait: float = store.LOCK_WAIT,
 ) -> IndexSummary:
     """Index the article files under ``paths`` into ``index_dir``.
 
@@ -59,6 +45,7 @@ def build_index(
     depend on the order files came in; ``dedup_threshold`` (default: the one the index was built
     with, else ``dedup.DEFAULT_THRESHOLD``) sets how alike copies must be. ``find_duplicates=False``
     leaves every paragraph in a group of its own (for measuring what grouping costs).
+    ``wait``: seconds to wait for another process writing the index (then IndexLockedError).
     """
     started = time.monotonic()
     if dedup_threshold is not None and not 0 < dedup_threshold <= 1:
@@ -79,12 +66,12 @@ def build_index(
             if not rebuild:
                 raise  # built with other settings: only a rebuild may replace it
     if ix is None:  # no index yet, or one that a rebuild starts over
-        ix = whoosh_index.create_in(str(index_dir), make_schema())
+        ix = store.create_index(index_dir, make_schema(), wait)
     recorded = store.read_settings(index_dir)  # even a rebuild keeps the chosen threshold
     if dedup_threshold is None:
         dedup_threshold = recorded.get("dedup_threshold", dedup.DEFAULT_THRESHOLD)
 
-    writer = _open_writer(ix, corpus.paragraphs)
+    writer = _open_writer(ix, corpus.paragraphs, wait)
     try:
         new_docs = [document(a, p) for a in corpus.articles for p in a.paragraphs]
         replaced = {a.path for a in corpus.articles}
@@ -101,9 +88,9 @@ def build_index(
                 add(done, len(new_docs))
         for doc in regrouped:  # an old paragraph that joined or left a group
             writer.update_document(**{**doc, "dup_group": groups[doc["id"]]})
-        writer.commit(mergetype=writing.CLEAR if fresh else None)
-    except BaseException:
-        writer.cancel()
+        store.commit(writer, clear=fresh)
+    except BaseException as error:
+        store.cancel(writer, error)
         raise
 
     if fresh:
@@ -162,7 +149,7 @@ def _kept_documents(writer, replaced_paths, new_ids) -> List[dict]:
 
 def _verify_count(index_dir: Path, expected: int) -> None:
     """Parallel writing has been seen to drop documents: check the commit holds them all."""
-    with whoosh_index.open_dir(str(index_dir)).searcher() as searcher:
+    with store.open_index(index_dir, check_settings=False).searcher() as searcher:
         found = searcher.doc_count()
     if found != expected:
         raise SearchkitError(
