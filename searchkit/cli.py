@@ -47,6 +47,16 @@ index_option = click.option(
 )
 
 
+wait_option = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another searchkit process writing the index before giving up.",
+)
+
+
 color_option = click.option(
     "--color",
     type=click.Choice(["auto", "always", "never"]),
@@ -109,7 +119,8 @@ def _emit(fmt, color: str = "auto", **renderers) -> None:
     click.echo(text, color=True if color == "always" else None)
 
 
-def _build(paths, index_dir: Path, rebuild: bool, dedup_threshold=None, verbosity=0) -> None:
+def _build(paths, index_dir: Path, rebuild: bool, dedup_threshold=None, verbosity=0,
+           wait=2.0) -> None:
     """Index, with progress bars on a terminal and the summary after (none with verbosity -1;
     with 1, a line per article read first)."""
     from .indexer import build_index
@@ -117,7 +128,8 @@ def _build(paths, index_dir: Path, rebuild: bool, dedup_threshold=None, verbosit
     progress = _Progress() if verbosity >= 0 else None
     try:
         summary = build_index(
-            paths, index_dir, rebuild=rebuild, progress=progress, dedup_threshold=dedup_threshold
+            paths, index_dir, rebuild=rebuild, progress=progress, dedup_threshold=dedup_threshold,
+            wait=wait,
         )
     finally:
         if progress:
@@ -174,7 +186,8 @@ def main():
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True,
               help="Also list every article read, with its source and date and how each was found.")
-def index_command(paths, index_dir, rebuild, dedup_threshold, quiet, verbose):
+@wait_option
+def index_command(paths, index_dir, rebuild, dedup_threshold, quiet, verbose, wait):
     """Index article files (.txt, .md) from PATHS (files or folders; default ./seeds).
 
     Files already in the index are replaced by their new version; --rebuild drops everything
@@ -186,7 +199,46 @@ def index_command(paths, index_dir, rebuild, dedup_threshold, quiet, verbose):
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose contradict each other; give one")
     verbosity = -1 if quiet else 1 if verbose else 0
-    _build(list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, dedup_threshold, verbosity)
+    _build(list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, dedup_threshold, verbosity,
+           wait)
+
+
+@main.command("optimize")
+@index_option
+@wait_option
+def optimize_command(index_dir, wait):
+    """Merge the index's segments into one (searches get a little faster; incremental
+    indexing leaves big segments alone). Waits for a running `index` like --wait says.
+
+    \b
+    Example:  searchkit optimize --index news-index
+    """
+    from . import store
+
+    done = store.optimize(index_dir, wait=wait)
+    click.echo(
+        f"optimized {done.index_dir}: {done.segments_before} segment(s) -> "
+        f"{done.segments_after}, {done.paragraphs} paragraphs, {done.seconds:.1f} s",
+        err=True,
+    )
+
+
+@main.command("check")
+@index_option
+def check_command(index_dir):
+    """Verify the index: every file against its SHA-256 recorded at commit, every paragraph
+    readable, the counts consistent; list leftovers of interrupted runs. Exit status 1 if
+    anything is wrong, with how to repair it.
+
+    \b
+    Example:  searchkit check --index news-index
+    """
+    from . import store
+
+    report = store.check(index_dir)
+    click.echo(render.check_report(report))
+    if not report.ok:
+        sys.exit(1)
 
 
 @main.command("search")
