@@ -40,11 +40,16 @@ CHECKSUMS_ASIDE = re.compile(r"^checksums-([0-9]+)\.json\.tmp$")
 # A generation a commit replaced stays readable this long (for searchers that opened it).
 KEEP_SUPERSEDED_SECONDS = 120.0
 
-# Incremental commits merge the existing segments of at most SMALL_SEGMENT_DOCS documents
-# (and the mostly-deleted ones) into the new segment, smallest first, re-reading at most
-# MERGE_BUDGET_DOCS documents; bigger segments stay as they are until `searchkit optimize`.
-SMALL_SEGMENT_DOCS = 10_000
-MERGE_BUDGET_DOCS = 25_000
+# Incremental commits leave segments of over SMALL_SEGMENT_DOCS documents alone. Once
+# MERGE_AT small ones have piled up (or one is mostly deleted), the small ones are merged into
+# the segment being written, smallest first, re-reading at most MERGE_BUDGET_DOCS documents.
+# Whoosh merges a few hundred paragraphs a second (bench/commit_time.py: merging is several
+# times slower than writing new ones), so merging adds seconds to a commit at most, where
+# Whoosh's MERGE_SMALL may one day re-read the whole index. Big segments pile up one per big
+# run: `searchkit optimize` merges everything.
+SMALL_SEGMENT_DOCS = 1_000
+MERGE_AT = 5
+MERGE_BUDGET_DOCS = 4_000
 
 # Tests set this to a callable(operation, file name) run before every file operation of the
 # index storage ("create", "write", "rename", "delete", "fsync", "mkdir", "rmdir"): it may raise
@@ -322,29 +327,32 @@ def sweep(folder: str, keep_scratch: bool = False) -> List[str]:
 
 def INCREMENTAL_MERGE(writer, segments):
     """Merge policy for incremental commits: drop segments whose documents are all deleted;
-    merge the small segments (at most SMALL_SEGMENT_DOCS documents) and the mostly deleted ones
-    into the segment being written, smallest first, until MERGE_BUDGET_DOCS documents are
-    re-read; leave the others alone. Bounds the work of one commit whatever the index size."""
-    budget = MERGE_BUDGET_DOCS
+    once MERGE_AT segments of at most SMALL_SEGMENT_DOCS documents have piled up, or one is
+    mostly deleted, merge those small or mostly-deleted segments into the segment being
+    written, smallest first, until MERGE_BUDGET_DOCS documents are re-read; leave the others
+    alone. Bounds the work of one commit whatever the size of the index."""
+    gone = [s for s in segments if s.doc_count() == 0]
+    candidates = sorted(
+        (s for s in segments
+         if s.doc_count() > 0
+         and (s.doc_count_all() <= SMALL_SEGMENT_DOCS or s.doc_count() * 2 <= s.doc_count_all())
+         and s.doc_count_all() <= MERGE_BUDGET_DOCS),
+        key=lambda s: s.doc_count_all(),
+    )
+    mostly_deleted = any(s.doc_count() * 2 <= s.doc_count_all() for s in candidates)
     merged = []
-    for segment in sorted(segments, key=lambda s: s.doc_count_all()):
-        total, live = segment.doc_count_all(), segment.doc_count()
-        if live == 0:
-            merged.append(segment)  # nothing to copy: it just goes
-            continue
-        small = total <= SMALL_SEGMENT_DOCS or live * 2 <= total
-        if small and total <= budget:
+    if len(candidates) >= MERGE_AT or mostly_deleted:
+        budget = MERGE_BUDGET_DOCS
+        for segment in candidates:
+            if segment.doc_count_all() > budget:
+                break
             merged.append(segment)
-            budget -= total
-    copied = [s for s in merged if s.doc_count() > 0]
-    if len(copied) == 1 and not copied[0].has_deletions() and not writer._added:
-        merged.remove(copied[0])  # rewriting one unchanged segment alone would gain nothing
-        copied = []
-    for segment in copied:
+            budget -= segment.doc_count_all()
+    for segment in merged:
         reader = SegmentReader(writer.storage, writer.schema, segment)
         try:
             writer.add_reader(reader)
         finally:
             reader.close()
-    gone = {s.segment_id() for s in merged}
-    return [s for s in segments if s.segment_id() not in gone]
+    dropped = {s.segment_id() for s in gone + merged}
+    return [s for s in segments if s.segment_id() not in dropped]

@@ -442,32 +442,30 @@ def test_the_incremental_merge_policy_bounds_the_work(monkeypatch):
 
     class Writer:
         storage = schema = None
-        _added = True
 
         def add_reader(self, reader):
             pass
 
+    def merge(*segments):
+        read.clear()
+        return [s.name for s in durable.INCREMENTAL_MERGE(Writer(), list(segments))]
+
     monkeypatch.setattr(durable, "SegmentReader", Reader)
-    small, budget = durable.SMALL_SEGMENT_DOCS, durable.MERGE_BUDGET_DOCS
-    segments = [
-        _Segment("big", small * 20),  # big: stays
-        _Segment("gone", 50, deleted=50),  # all deleted: dropped without reading
-        _Segment("a", 10), _Segment("b", small // 2), _Segment("c", small),
-        _Segment("d", small),  # small, but over the budget once the others are read
-    ]
-    kept = durable.INCREMENTAL_MERGE(Writer(), segments)
-    assert sum(s.doc_count_all() for s in segments if s.name in read) <= budget
-    assert "big" in [s.name for s in kept] and "big" not in read
-    assert "gone" not in [s.name for s in kept] and "gone" not in read
-    assert read[:2] == ["a", "b"]  # smallest first
-    assert {s.name for s in kept} | set(read) | {"gone"} == {s.name for s in segments}
-    # A big segment mostly deleted is compacted while the budget allows.
-    read.clear()
-    mostly = _Segment("mostly-deleted", small * 2, deleted=small * 3 // 2)
-    kept = durable.INCREMENTAL_MERGE(Writer(), [_Segment("big", small * 20), mostly])
-    assert read == ["mostly-deleted"] and [s.name for s in kept] == ["big"]
-    # One unchanged small segment and nothing new: nothing to do.
-    Writer._added = False
-    read.clear()
-    assert [s.name for s in durable.INCREMENTAL_MERGE(Writer(), [_Segment("a", 10)])] == ["a"]
-    assert read == []
+    small, budget, pile = durable.SMALL_SEGMENT_DOCS, durable.MERGE_BUDGET_DOCS, durable.MERGE_AT
+    big = _Segment("big", budget * 10)
+    gone = _Segment("gone", 50, deleted=50)
+    # Fewer than MERGE_AT small segments: nothing is read; an all-deleted one just goes.
+    few = [_Segment(f"s{i}", 10 + i) for i in range(pile - 1)]
+    assert merge(big, gone, *few) == ["big"] + [s.name for s in few] and read == []
+    # MERGE_AT of them: merged, smallest first, within the budget; big ones stay.
+    many = [_Segment(f"s{i}", small - i * 100) for i in range(pile + 3)]
+    kept = merge(big, *many)
+    assert "big" in kept and "big" not in read and read
+    assert sum(s.doc_count_all() for s in many if s.name in read) <= budget
+    sizes = [s.doc_count_all() for s in many]
+    assert sorted(sizes)[: len(read)] == sorted(s.doc_count_all() for s in many
+                                                if s.name in read)
+    assert set(kept) | set(read) == {"big"} | {s.name for s in many}
+    # A mostly deleted segment within the budget is compacted at once.
+    mostly = _Segment("mostly-deleted", budget, deleted=budget * 3 // 4)
+    assert merge(big, mostly) == ["big"] and read == ["mostly-deleted"]
