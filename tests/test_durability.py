@@ -32,8 +32,8 @@ from searchkit.indexer import build_index
 
 CHILD = Path(__file__).with_name("durability_child.py")
 ON_CI = os.environ.get("CI") == "true"
-KILL_TRIALS = int(os.environ.get("SEARCHKIT_KILL_TRIALS") or (12 if ON_CI else 48))
-FAULT_TRIALS = int(os.environ.get("SEARCHKIT_FAULT_TRIALS") or (9 if ON_CI else 36))
+KILL_TRIALS = int(os.environ.get("SEARCHKIT_KILL_TRIALS") or (12 if ON_CI else 40))
+FAULT_TRIALS = int(os.environ.get("SEARCHKIT_FAULT_TRIALS") or (9 if ON_CI else 30))
 
 
 def seed(*stems):
