@@ -5,6 +5,8 @@
     python durability_child.py run INDEX PATH...        index (killed from outside, by time)
     python durability_child.py sequence INDEX JSON      one indexing run per list of paths
 
+PATH... given as the single word --optimize runs `optimize` on the index instead.
+
 File operations are those of searchkit's index storage (durable.fault_hook): creating, writing,
 renaming, deleting and fsyncing files, making and removing folders.
 """
@@ -16,7 +18,7 @@ import sys
 
 from pathlib import Path
 
-from searchkit import durable
+from searchkit import durable, store
 from searchkit.indexer import build_index
 
 
@@ -38,7 +40,10 @@ def main(argv):
             os.kill(os.getpid(), signal.SIGKILL)
 
     durable.fault_hook = hook
-    build_index([Path(p) for p in paths], Path(index_dir))
+    if paths == ["--optimize"]:
+        store.optimize(Path(index_dir), wait=30)
+    else:
+        build_index([Path(p) for p in paths], Path(index_dir))
     if mode == "count":
         print(json.dumps(operations))
 

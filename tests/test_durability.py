@@ -91,13 +91,17 @@ def states(tmp_path_factory):
     after = root / "after"
     copy(base, after)
     build_index(COMMAND, after)
+    # The update merges (its replaced file leaves a segment mostly deleted), so killing it
+    # also kills merges.
+    assert store.check(after).segments <= store.check(base).segments
     fresh = root / "fresh"
     build_index(FRESH, fresh)
     assert len(set(ids(after))) == len(ids(after)) > len(ids(base)) > 0
-    return {"base": base, "before": ids(base), "after": ids(after), "fresh": ids(fresh)}
+    return {"base": base, "updated": after, "before": ids(base), "after": ids(after),
+            "fresh": ids(fresh)}
 
 
-def _recover(index_dir, paths, allowed, expected):
+def _recover(index_dir, paths, allowed, expected, segments=None):
     """After a crash: the index holds one of the ``allowed`` states exactly, searches and has
     no damage; the same command again gives ``expected``, no duplicates, no leftovers."""
     found = ids(index_dir)
@@ -106,44 +110,62 @@ def _recover(index_dir, paths, allowed, expected):
         with open_index(index_dir) as searcher:
             assert searcher.search("Belarus").total > 0
         assert store.check(index_dir).problems == ()
-    build_index(paths, index_dir)
+    if paths == ["--optimize"]:
+        store.optimize(index_dir)
+    else:
+        build_index(paths, index_dir)
     assert ids(index_dir) == expected
     report = store.check(index_dir)
     assert report.ok, report
+    assert segments is None or report.segments == segments
     names = os.listdir(index_dir)
     assert not [n for n in names if n.endswith(".tmp") or ".toc." in n], names
     return "after" if found == expected else "before"
 
 
 def test_sigkill_at_any_point_leaves_the_last_commit(states, tmp_path):
+    """Kill points over an update (reading, adding, merging, committing), a first build and
+    an optimize (merging everything), and a few by the clock."""
+    update_trials, fresh_trials, optimize_trials = (
+        KILL_TRIALS * 55 // 100, KILL_TRIALS * 20 // 100, max(KILL_TRIALS * 15 // 100, 1))
+    timed = KILL_TRIALS - update_trials - fresh_trials - optimize_trials
+    before, after = states["before"], states["after"]
     counted = tmp_path / "count"
     copy(states["base"], counted)
     run = child("count", counted, *COMMAND)
     assert run.returncode == 0, run.stderr
     update_ops = json.loads(run.stdout)
+    run = child("count", counted, "--optimize")
+    assert run.returncode == 0, run.stderr
+    optimize_ops = json.loads(run.stdout)
     run = child("count", tmp_path / "count-fresh", *FRESH)
     fresh_ops = json.loads(run.stdout)
     assert "rename" in update_ops and "fsync" in update_ops
 
     outcomes = Counter()
-    for k in stop_points(update_ops, KILL_TRIALS * 2 // 3):
+    for k in stop_points(update_ops, update_trials):
         index_dir = tmp_path / f"update-{k}"
         copy(states["base"], index_dir)
         killed = child("kill", k, index_dir, *COMMAND)
         assert killed.returncode == -signal.SIGKILL, (k, killed.stderr)
-        outcomes["update " + _recover(index_dir, COMMAND, [states["before"], states["after"]],
-                                      states["after"])] += 1
-    for k in stop_points(fresh_ops, KILL_TRIALS // 4):
+        outcomes["update " + _recover(index_dir, COMMAND, [before, after], after)] += 1
+    for k in stop_points(fresh_ops, fresh_trials):
         index_dir = tmp_path / f"fresh-{k}"
         killed = child("kill", k, index_dir, *FRESH)
         assert killed.returncode == -signal.SIGKILL, (k, killed.stderr)
         outcomes["fresh " + _recover(index_dir, FRESH, [None, [], states["fresh"]],
                                      states["fresh"])] += 1
+    for k in stop_points(optimize_ops, optimize_trials):
+        index_dir = tmp_path / f"optimize-{k}"
+        copy(states["updated"], index_dir)
+        killed = child("kill", k, index_dir, "--optimize")
+        assert killed.returncode == -signal.SIGKILL, (k, killed.stderr)
+        _recover(index_dir, ["--optimize"], [after], after, segments=1)
+        outcomes["optimize"] += 1
     # A few kills by the clock as well, wherever the writer happens to be.
     started = time.monotonic()
     child("run", tmp_path / "timing", *COMMAND)
     clean = time.monotonic() - started
-    timed = KILL_TRIALS - KILL_TRIALS * 2 // 3 - KILL_TRIALS // 4
     for j in range(timed):
         index_dir = tmp_path / f"timed-{j}"
         copy(states["base"], index_dir)
@@ -152,10 +174,10 @@ def test_sigkill_at_any_point_leaves_the_last_commit(states, tmp_path):
         time.sleep(clean * (0.4 + 0.6 * (j + 1) / (timed + 1)))
         process.send_signal(signal.SIGKILL)
         process.wait()
-        outcomes["timed " + _recover(index_dir, COMMAND, [states["before"], states["after"]],
-                                     states["after"])] += 1
-    print(f"\nSIGKILL trials: {sum(outcomes.values())} {dict(outcomes)}; "
-          f"{len(update_ops)} operations in an update, {len(fresh_ops)} in a first build")
+        outcomes["timed " + _recover(index_dir, COMMAND, [before, after], after)] += 1
+    print(f"\nSIGKILL trials: {sum(outcomes.values())} {dict(outcomes)}; operations: "
+          f"{len(update_ops)} in an update, {len(fresh_ops)} in a first build, "
+          f"{len(optimize_ops)} in an optimize")
     # The kill points straddle the commit point: both outcomes happen.
     assert outcomes["update before"] and outcomes["update after"]
 
