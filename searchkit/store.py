@@ -241,7 +241,7 @@ def _sweep_quietly(folder: str) -> None:
 _WRITE_ERRORS = {
     errno.ENOSPC: ("no space is left on the device", "free some space"),
     errno.EDQUOT: ("the disk quota is exceeded", "free some space"),
-    errno.EFBIG: ("a file grew too large", "free some space"),
+    errno.EFBIG: ("a file grew past the size limit", "raise the limit (ulimit -f)"),
     errno.EROFS: ("the file system is read-only", "make it writable"),
     errno.EACCES: ("permission denied", "check the folder's permissions"),
     errno.EPERM: ("operation not permitted", "check the folder's permissions"),

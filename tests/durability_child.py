@@ -4,6 +4,7 @@
     python durability_child.py kill K INDEX PATH...     index, SIGKILLed at the K-th operation
     python durability_child.py run INDEX PATH...        index (killed from outside, by time)
     python durability_child.py sequence INDEX JSON      one indexing run per list of paths
+    python durability_child.py fsize BYTES ARGS...      `searchkit ARGS`, files limited to BYTES
 
 PATH... given as the single word --optimize runs `optimize` on the index instead.
 
@@ -24,6 +25,15 @@ from searchkit.indexer import build_index
 
 def main(argv):
     mode = argv[0]
+    if mode == "fsize":  # a real write error from the kernel: EFBIG past RLIMIT_FSIZE
+        import resource
+
+        from searchkit.cli import main as cli
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(argv[1]), int(argv[1])))
+        cli(argv[2:])
+        return
     if mode == "sequence":
         index_dir, runs = argv[1], json.loads(argv[2])
         for paths in runs:

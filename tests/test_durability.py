@@ -243,6 +243,25 @@ def test_write_errors_leave_the_index_intact_and_unlocked(states, tmp_path, monk
     assert outcomes["error, index as before"]
 
 
+@pytest.mark.parametrize("limit", [4_000, 20_000, 45_000])
+def test_a_real_write_error_leaves_the_index_intact_and_unlocked(states, tmp_path, limit):
+    """The kernel refuses writes past RLIMIT_FSIZE (EFBIG) in a child `searchkit index`:
+    buffered data fails on flush and close, not where the fault hook would raise."""
+    index_dir = tmp_path / "ix"
+    copy(states["base"], index_dir)
+    files_before = set(os.listdir(index_dir))
+    result = child("fsize", limit, "index", *COMMAND, "--index", index_dir, "-q")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"Error: cannot write the index in {index_dir}: a file grew")
+    assert "not locked; raise the limit (ulimit -f)" in result.stderr
+    assert ids(index_dir) == states["before"]
+    assert set(os.listdir(index_dir)) <= files_before
+    assert store.check(index_dir).ok
+    build_index(COMMAND, index_dir, wait=0)
+    assert ids(index_dir) == states["after"]
+
+
 def test_a_read_only_index_folder_gives_a_one_line_error(states, tmp_path):
     index_dir = tmp_path / "ix"
     copy(states["base"], index_dir)
