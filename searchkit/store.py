@@ -134,7 +134,10 @@ def create_index(index_dir: Path, schema, wait: float = LOCK_WAIT):
         durable.sweep(folder)
         latest = TOC._latest_generation(storage(index_dir), durable.INDEX_NAME)
         if latest < 0:
-            durable.fsync_dir(str(index_dir.resolve().parent))  # the new folder's entry
+            try:
+                durable.fsync_dir(str(index_dir.resolve().parent))  # the new folder's entry
+            except OSError:
+                pass  # best effort: a parent folder we may not open
             recorded = read_settings(index_dir)  # keep e.g. a chosen duplicate threshold
             data = {**recorded, **SETTINGS}
             durable.write_durably(folder, SETTINGS_FILE, json.dumps(data, indent=2).encode())
