@@ -52,6 +52,16 @@ index_option = click.option(
 )
 
 
+wait_option = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another searchkit process writing the index before giving up.",
+)
+
+
 color_option = click.option(
     "--color",
     type=click.Choice(["auto", "always", "never"]),
@@ -191,8 +201,9 @@ def main():
 @click.option("-v", "--verbose", is_flag=True,
               help="Also list every file (what was done, its encoding) and every article read, "
               "with its source and date and how each was found.")
+@wait_option
 def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, fields, max_size,
-                  quiet, verbose):
+                  quiet, verbose, wait):
     """Index article files from PATHS (files or folders; default ./seeds).
 
     An existing index is updated: new files are added, changed ones (by content) re-indexed,
@@ -212,7 +223,7 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
     verbosity = -1 if quiet else 1 if verbose else 0
     summary = _build(
         list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, verbosity,
-        dedup_threshold=dedup_threshold, prune=prune,
+        dedup_threshold=dedup_threshold, prune=prune, wait=wait,
         options=_read_options(encoding, fields, max_size),
     )
     if summary.skipped_files:
@@ -247,6 +258,44 @@ def _read_options(encoding, fields, max_size):
     if max_size:
         options["max_bytes"] = max_size * 1024 * 1024
     return ReadOptions(**options)
+
+
+@main.command("optimize")
+@index_option
+@wait_option
+def optimize_command(index_dir, wait):
+    """Merge the index's segments into one (searches get a little faster; incremental
+    indexing leaves big segments alone). Waits for a running `index` like --wait says.
+
+    \b
+    Example:  searchkit optimize --index news-index
+    """
+    from . import store
+
+    done = store.optimize(index_dir, wait=wait)
+    click.echo(
+        f"optimized {done.index_dir}: {done.segments_before} segment(s) -> "
+        f"{done.segments_after}, {done.paragraphs} paragraphs, {done.seconds:.1f} s",
+        err=True,
+    )
+
+
+@main.command("check")
+@index_option
+def check_command(index_dir):
+    """Verify the index: every file against its SHA-256 recorded at commit, every paragraph
+    readable, the counts consistent; list leftovers of interrupted runs. Exit status 1 if
+    anything is wrong, with how to repair it.
+
+    \b
+    Example:  searchkit check --index news-index
+    """
+    from . import store
+
+    report = store.check(index_dir)
+    click.echo(render.check_report(report))
+    if not report.ok:
+        sys.exit(1)
 
 
 @main.command("search")

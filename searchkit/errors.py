@@ -27,3 +27,8 @@ class NotFoundError(SearchkitError):
 
 class CorpusError(SearchkitError):
     """The paths given to the indexer cannot be read as a corpus."""
+
+
+class IndexWriteError(SearchkitError):
+    """The index could not be written (disk full, read-only, no permission); the previous
+    index is left as it was and unlocked."""

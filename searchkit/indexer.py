@@ -16,10 +16,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from whoosh import index as whoosh_index
-from whoosh import writing
-from whoosh.index import LockError
-
 from . import dedup, ledger, store, vocabulary
 from .config import ARTICLE_SUFFIXES
 from .corpus import Progress, ReadOptions, find_files, read_bytes, read_file
@@ -28,27 +24,17 @@ from .ledger import FileRecord, Ledger
 from .manifest import load_manifests
 from .model import Article, ArticleSummary, FileAction, IndexSummary, SkippedFile
 from .schema import document, make_schema
+
 # Above this many paragraphs, two processes analyse in parallel (Whoosh's MpWriter with one
 # segment per process; merging them afterwards would cost the gain back). Below it, starting
 # the processes costs more than it saves.
 PARALLEL_FROM = 5000
-LOCK_TIMEOUT = 2.0  # seconds to wait for another writer before giving up
 
 Stage = Callable[[str, int], Progress]  # (label, total) -> progress callback
 
 
-def _open_writer(ix, paragraphs: int, wait: float = LOCK_TIMEOUT):
-    parallel = paragraphs >= PARALLEL_FROM
-    options = dict(timeout=wait, limitmb=128, compound=False)
-    if parallel:
-        options.update(procs=2, multisegment=True)
-    try:
-        return ix.writer(**options)
-    except LockError:
-        raise IndexLockedError(
-            f"the index in {ix.storage.folder} is being written by another searchkit process; "
-            "wait for it to finish and try again"
-        ) from None
+def _open_writer(ix, paragraphs: int, wait: float):
+    return store.open_writer(ix, parallel=paragraphs >= PARALLEL_FROM, wait=wait)
 
 
 @dataclass
@@ -81,7 +67,7 @@ def build_index(
     find_duplicates: bool = True,
     prune: bool = False,
     options: Optional[ReadOptions] = None,
-    wait: float = LOCK_TIMEOUT,
+    wait: float = store.LOCK_WAIT,
 ) -> IndexSummary:
     """Index the article files under ``paths`` into ``index_dir``.
 
@@ -93,7 +79,8 @@ def build_index(
     so they never depend on the order files came in; ``dedup_threshold`` (default: the one the
     index was built with, else ``dedup.DEFAULT_THRESHOLD``) sets how alike copies must be.
     ``find_duplicates=False`` leaves every paragraph in a group of its own (for measuring what
-    grouping costs). ``wait`` is how long to wait for another process writing the index.
+    grouping costs). ``wait``: seconds to wait for another process writing the index (then
+    IndexLockedError).
     """
     started = time.monotonic()
     if dedup_threshold is not None and not 0 < dedup_threshold <= 1:
@@ -116,11 +103,11 @@ def build_index(
         sorted({p for p in paths if p.is_dir()} | {f.parent for f, _ in files}), warnings
     )
 
-    ix, fresh = _open_or_create(index_dir, rebuild)
+    ix, fresh = _open_or_create(index_dir, rebuild, wait)
     recorded = store.read_settings(index_dir)  # even a rebuild keeps the chosen threshold
     if dedup_threshold is None:
         dedup_threshold = recorded.get("dedup_threshold", dedup.DEFAULT_THRESHOLD)
-    regroup_all = dedup_threshold != recorded.get("dedup_threshold", dedup_threshold)
+    new_threshold = dedup_threshold != recorded.get("dedup_threshold", dedup_threshold)
 
     for _attempt in range(3):
         generation = ix.latest_generation()
@@ -128,12 +115,16 @@ def build_index(
         plan = _plan(files, manifests, known, paths, prune, options, progress)
         plan.skipped[:0] = not_found
         plan.warnings[:0] = warnings
+        # Settings of another generation: a run stopped between writing them and its commit,
+        # so groups and vocabulary may not fit the index; this run works them out again.
+        regroup_all = new_threshold or recorded.get("generation") != generation
         if not (fresh or plan.changes or regroup_all):
+            store.tidy(ix, wait)
             return _summary(index_dir, plan, started, committed=False)
         writer = _open_writer(ix, sum(len(a.paragraphs) for a in plan.articles), wait)
         if fresh or writer.generation == generation + 1:
             break
-        writer.cancel()  # another process committed since the files were compared: again
+        store.cancel(writer)  # another process committed since the files were compared: again
         ix = store.open_index(index_dir)
     else:
         raise IndexLockedError(
@@ -156,28 +147,28 @@ def build_index(
                 add(done, len(new_docs))
         for doc in regrouped:  # an old paragraph that joined or left a group
             writer.update_document(**{**doc, "dup_group": groups[doc["id"]]})
-        ledger.save(index_dir, writer.generation, plan.ledger)  # before the commit point
-        writer.commit(mergetype=writing.CLEAR if fresh else None)
-    except BaseException:
-        writer.cancel()
+        # Bookkeeping first, the commit point last: whatever stops this run, the ledger of the
+        # committed generation describes it, and settings of another generation say to regroup.
+        ledger.save(index_dir, writer.generation, plan.ledger)
+        vocabulary.save(vocabulary.count(d["text"] for d in kept + new_docs), index_dir)
+        indexed_paths = ([] if fresh else recorded.get("indexed_paths", [])) + [
+            str(p) for p in paths]
+        store.write_settings(
+            index_dir,
+            {
+                "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "indexed_paths": list(dict.fromkeys(indexed_paths)),
+                "dedup_threshold": dedup_threshold,
+            },
+            writer=writer,
+        )
+        store.commit(writer, clear=fresh)
+    except BaseException as error:
+        store.cancel(writer, error)
         raise
     ledger.remove_others(index_dir, writer.generation)
-
     if fresh:
         _verify_count(index_dir, len(new_docs))
-    vocabulary.save(vocabulary.count(d["text"] for d in kept + new_docs), index_dir)
-    store.write_settings(
-        index_dir,
-        {
-            "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "indexed_paths": list(
-                dict.fromkeys(
-                    ([] if fresh else recorded.get("indexed_paths", [])) + [str(p) for p in paths]
-                )
-            ),
-            "dedup_threshold": dedup_threshold,
-        },
-    )
     sizes = Counter(groups.values())
     return _summary(
         index_dir,
@@ -189,7 +180,7 @@ def build_index(
     )
 
 
-def _open_or_create(index_dir: Path, rebuild: bool):
+def _open_or_create(index_dir: Path, rebuild: bool, wait: float):
     """The index to write and whether it starts empty (no index yet, or a rebuild)."""
     if store.exists(index_dir):
         try:
@@ -197,7 +188,7 @@ def _open_or_create(index_dir: Path, rebuild: bool):
         except SearchkitError:
             if not rebuild:
                 raise  # built with other settings: only a rebuild may replace it
-    return whoosh_index.create_in(str(index_dir), make_schema()), True
+    return store.create_index(index_dir, make_schema(), wait), True
 
 
 def _plan(
@@ -341,7 +332,7 @@ def _kept_documents(writer, replaced_paths, new_ids) -> List[dict]:
 
 def _verify_count(index_dir: Path, expected: int) -> None:
     """Parallel writing has been seen to drop documents: check the commit holds them all."""
-    with whoosh_index.open_dir(str(index_dir)).searcher() as searcher:
+    with store.open_index(index_dir, check_settings=False).searcher() as searcher:
         found = searcher.doc_count()
     if found != expected:
         raise SearchkitError(

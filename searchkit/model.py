@@ -248,3 +248,34 @@ class IndexStats:
     last_date: Optional[date]
     undated_articles: int
     settings: Dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `searchkit check` found: problems (damage: rebuild), leftovers of interrupted runs
+    (harmless: the next indexing run removes them) and notes."""
+
+    index_dir: str
+    generation: int  # the current commit's number, -1 without an index
+    segments: int
+    paragraphs: int
+    files_checked: int  # files compared with their recorded SHA-256
+    problems: Tuple[str, ...] = ()
+    leftovers: Tuple[str, ...] = ()
+    notes: Tuple[str, ...] = ()
+    repair: str = ""  # the command that rebuilds the index
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.leftovers
+
+
+@dataclass(frozen=True)
+class OptimizeSummary:
+    """What `searchkit optimize` did."""
+
+    index_dir: str
+    segments_before: int
+    segments_after: int
+    paragraphs: int
+    seconds: float

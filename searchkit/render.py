@@ -12,6 +12,7 @@ from tabulate import tabulate
 
 from .model import (
     ArticleView,
+    CheckReport,
     Duplicate,
     DuplicateGroup,
     Facets,
@@ -419,3 +420,28 @@ def file_actions(summary: IndexSummary) -> str:
         f"{a.action:9}  {a.path}" + (f"  ({a.detail})" if a.detail else "")
         for a in summary.file_actions
     )
+
+
+def check_report(report: CheckReport) -> str:
+    """`searchkit check`'s report: what was checked, one line per problem or leftover, and how
+    to repair."""
+    if report.generation < 0:
+        head = f"index: {report.index_dir}: none"
+    else:
+        head = (f"index: {report.index_dir} (commit {report.generation}, "
+                f"{_counted(report.segments, 'segment')}, "
+                f"{_counted(report.paragraphs, 'paragraph')}, "
+                f"{_counted(report.files_checked, 'file')} checked against SHA-256)")
+    lines = [head]
+    lines += [f"note: {note}" for note in report.notes]
+    lines += [f"problem: {problem}" for problem in report.problems]
+    if report.problems:
+        lines.append(f"how to repair: {report.repair}")
+    lines += [f"leftover: {name}" for name in report.leftovers]
+    if report.leftovers:
+        lines.append("how to repair: nothing to do; the next `searchkit index` run removes "
+                     "leftovers of interrupted runs")
+    if report.ok:
+        lines.append("ok")
+    return "\n".join(lines)
+

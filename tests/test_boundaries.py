@@ -5,7 +5,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "searchkit"
 
-WHOOSH_MODULES = {"schema", "analysis", "store", "indexer", "searcher", "highlight", "query"}
+WHOOSH_MODULES = {
+    "schema", "analysis", "store", "durable", "indexer", "searcher", "highlight", "query",
+}
 CLICK_MODULES = {"cli", "repl"}
 
 

@@ -1,0 +1,529 @@
+"""The index store under crashes, failing disks and concurrent use: SIGKILLed writers, injected
+disk-full / read-only / permission errors, a busy lock, readers during commits, checksums,
+`check` and `optimize`.
+
+The crash and fault loops stop a writer at its k-th file operation (durable.fault_hook counts
+them: creating, writing, renaming, deleting, fsyncing files, making and removing folders), for
+k spread over a whole run. CI=true runs fewer trials; SEARCHKIT_KILL_TRIALS and
+SEARCHKIT_FAULT_TRIALS set the numbers.
+"""
+
+import errno
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import S000, S001, S002, S003, S004, SEEDS
+
+from searchkit import durable, indexer, open_index, store
+from searchkit.cli import main
+from searchkit.errors import IndexLockedError, IndexWriteError
+from searchkit.indexer import build_index
+
+CHILD = Path(__file__).with_name("durability_child.py")
+ON_CI = os.environ.get("CI") == "true"
+KILL_TRIALS = int(os.environ.get("SEARCHKIT_KILL_TRIALS") or (12 if ON_CI else 40))
+FAULT_TRIALS = int(os.environ.get("SEARCHKIT_FAULT_TRIALS") or (9 if ON_CI else 30))
+
+
+CORPUS = SEEDS  # a copy of the seeds from the `corpus` fixture on
+
+
+def seed(*stems):
+    return [CORPUS / f"{stem}.txt" for stem in stems]
+
+
+FRESH = COMMAND = None  # set by the `corpus` fixture
+
+
+@pytest.fixture(scope="module", autouse=True)
+def corpus(tmp_path_factory):
+    """A copy of the seeds, so that `states` can change a file the base index holds."""
+    global CORPUS, FRESH, COMMAND
+    CORPUS = tmp_path_factory.mktemp("corpus")
+    for path in SEEDS.glob("*.txt"):
+        shutil.copy(path, CORPUS)
+    FRESH = seed(S000, S001)  # a first build into an empty folder
+    COMMAND = seed(S003, S004, S000)  # an update: two new files, one changed (by `states`)
+    yield CORPUS
+    CORPUS = SEEDS
+
+
+def ids(index_dir):
+    """The paragraph ids in the index, sorted (duplicates kept), or None without an index."""
+    if not store.exists(index_dir):
+        return None
+    with store.open_index(index_dir).searcher() as searcher:
+        return sorted(fields["id"] for fields in searcher.all_stored_fields())
+
+
+def child(*args, **kwargs):
+    return subprocess.run(
+        [sys.executable, str(CHILD), *map(str, args)],
+        capture_output=True, text=True, timeout=120, **kwargs,
+    )
+
+
+def copy(source, target):
+    """A copy of an index with fresh times, so that no generation of it has expired."""
+    shutil.copytree(source, target, copy_function=shutil.copy)
+
+
+def spread(items, count):
+    """``count`` items of ``items`` evenly spread from first to last."""
+    if count >= len(items):
+        return list(items)
+    if count <= 1:
+        return [items[len(items) // 2]] if count == 1 else []
+    return [items[round(j * (len(items) - 1) / (count - 1))] for j in range(count)]
+
+
+def stop_points(operations, count):
+    """1-based operation numbers: two thirds among the creations, renames, fsyncs and
+    deletions (where a commit is made or undone), the rest among the writes."""
+    others = [i for i, op in enumerate(operations, 1) if op != "write"]
+    writes = [i for i, op in enumerate(operations, 1) if op == "write"]
+    return sorted(set(spread(others, count * 2 // 3) + spread(writes, count - count * 2 // 3)))
+
+
+@pytest.fixture(scope="module")
+def states(tmp_path_factory):
+    """The index before COMMAND (two commits), the ids before and after it, and after FRESH."""
+    root = tmp_path_factory.mktemp("states")
+    base = root / "base"
+    build_index(seed(S000, S001), base)
+    build_index(seed(S002), base)
+    changed = seed(S000)[0]  # the update re-indexes it, leaving a segment mostly deleted
+    changed.write_text(changed.read_text() + "\n\nA paragraph added after the base index.\n")
+    after = root / "after"
+    copy(base, after)
+    build_index(COMMAND, after)
+    # The update merges (its replaced file leaves a segment mostly deleted), so killing it
+    # also kills merges.
+    assert store.check(after).segments <= store.check(base).segments
+    fresh = root / "fresh"
+    build_index(FRESH, fresh)
+    assert len(set(ids(after))) == len(ids(after)) > len(ids(base)) > 0
+    return {"base": base, "updated": after, "before": ids(base), "after": ids(after),
+            "fresh": ids(fresh)}
+
+
+def _recover(index_dir, paths, allowed, expected, segments=None):
+    """After a crash: the index holds one of the ``allowed`` states exactly, searches and has
+    no damage; the same command again gives ``expected``, no duplicates, no leftovers."""
+    found = ids(index_dir)
+    assert found in allowed, f"{len(found or [])} paragraphs: not a committed state"
+    if found:
+        with open_index(index_dir) as searcher:
+            assert searcher.search("Belarus").total > 0
+        assert store.check(index_dir).problems == ()
+    if paths == ["--optimize"]:
+        store.optimize(index_dir)
+    else:
+        build_index(paths, index_dir)
+    assert ids(index_dir) == expected
+    report = store.check(index_dir)
+    assert report.ok, (report.problems, report.leftovers, report.notes)
+    assert segments is None or report.segments == segments
+    names = os.listdir(index_dir)
+    assert not [n for n in names if n.endswith(".tmp") or ".toc." in n], names
+    return "after" if found == expected else "before"
+
+
+def test_sigkill_at_any_point_leaves_the_last_commit(states, tmp_path):
+    """Kill points over an update (reading, adding, merging, committing), a first build and
+    an optimize (merging everything), and a few by the clock."""
+    update_trials, fresh_trials, optimize_trials = (
+        KILL_TRIALS * 55 // 100, KILL_TRIALS * 20 // 100, max(KILL_TRIALS * 15 // 100, 1))
+    timed = KILL_TRIALS - update_trials - fresh_trials - optimize_trials
+    before, after = states["before"], states["after"]
+    counted = tmp_path / "count"
+    copy(states["base"], counted)
+    run = child("count", counted, *COMMAND)
+    assert run.returncode == 0, run.stderr
+    update_ops = json.loads(run.stdout)
+    run = child("count", counted, "--optimize")
+    assert run.returncode == 0, run.stderr
+    optimize_ops = json.loads(run.stdout)
+    run = child("count", tmp_path / "count-fresh", *FRESH)
+    fresh_ops = json.loads(run.stdout)
+    assert "rename" in update_ops and "fsync" in update_ops
+
+    outcomes = Counter()
+    for k in stop_points(update_ops, update_trials):
+        index_dir = tmp_path / f"update-{k}"
+        copy(states["base"], index_dir)
+        killed = child("kill", k, index_dir, *COMMAND)
+        assert killed.returncode == -signal.SIGKILL, (k, killed.stderr)
+        outcomes["update " + _recover(index_dir, COMMAND, [before, after], after)] += 1
+    for k in stop_points(fresh_ops, fresh_trials):
+        index_dir = tmp_path / f"fresh-{k}"
+        killed = child("kill", k, index_dir, *FRESH)
+        assert killed.returncode == -signal.SIGKILL, (k, killed.stderr)
+        outcomes["fresh " + _recover(index_dir, FRESH, [None, [], states["fresh"]],
+                                     states["fresh"])] += 1
+    for k in stop_points(optimize_ops, optimize_trials):
+        index_dir = tmp_path / f"optimize-{k}"
+        copy(states["updated"], index_dir)
+        killed = child("kill", k, index_dir, "--optimize")
+        assert killed.returncode == -signal.SIGKILL, (k, killed.stderr)
+        _recover(index_dir, ["--optimize"], [after], after, segments=1)
+        outcomes["optimize"] += 1
+    # A few kills by the clock as well, wherever the writer happens to be.
+    started = time.monotonic()
+    child("run", tmp_path / "timing", *COMMAND)
+    clean = time.monotonic() - started
+    for j in range(timed):
+        index_dir = tmp_path / f"timed-{j}"
+        copy(states["base"], index_dir)
+        process = subprocess.Popen([sys.executable, str(CHILD), "run", index_dir, *COMMAND],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(clean * (0.4 + 0.6 * (j + 1) / (timed + 1)))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        outcomes["timed " + _recover(index_dir, COMMAND, [before, after], after)] += 1
+    print(f"\nSIGKILL trials: {sum(outcomes.values())} {dict(outcomes)}; operations: "
+          f"{len(update_ops)} in an update, {len(fresh_ops)} in a first build, "
+          f"{len(optimize_ops)} in an optimize")
+    # The kill points straddle the commit point: both outcomes happen.
+    assert outcomes["update before"] and outcomes["update after"]
+
+
+class Faults:
+    """Fail every file operation from the ``at``-th on with ``code`` (deletions still work,
+    as they do on a full disk), like a disk that fills up or turns read-only mid-run."""
+
+    def __init__(self, at, code):
+        self.at, self.code, self.count = at, code, 0
+
+    def __call__(self, operation, name):
+        self.count += 1
+        if self.count >= self.at and operation not in ("delete", "rmdir"):
+            raise OSError(self.code, os.strerror(self.code), name)
+
+
+HINTS = {errno.ENOSPC: "free some space", errno.EROFS: "make it writable",
+         errno.EACCES: "check the folder's permissions"}
+
+
+def test_write_errors_leave_the_index_intact_and_unlocked(states, tmp_path, monkeypatch):
+    counted = tmp_path / "count"
+    copy(states["base"], counted)
+    log = []
+    monkeypatch.setattr(durable, "fault_hook", lambda op, name: log.append((op, name)))
+    build_index(COMMAND, counted)
+    monkeypatch.setattr(durable, "fault_hook", None)
+    commit_point = next(i for i, (op, name) in enumerate(log, 1)
+                        if op == "rename" and durable.TOC_FILE.match(name))
+    operations = [op for op, _ in log]
+    plan = [(errno.ENOSPC, k) for k in stop_points(operations, FAULT_TRIALS * 2 // 3)]
+    plan += [(code, k) for code in (errno.EROFS, errno.EACCES)
+             for k in stop_points(operations, FAULT_TRIALS // 6)]
+    outcomes = Counter()
+    for code, k in plan:
+        index_dir = tmp_path / f"{errno.errorcode[code]}-{k}"
+        copy(states["base"], index_dir)
+        files_before = set(os.listdir(index_dir))
+        monkeypatch.setattr(durable, "fault_hook", Faults(k, code))
+        try:
+            build_index(COMMAND, index_dir)
+            error = None
+        except IndexWriteError as raised:
+            error = str(raised)
+        finally:
+            monkeypatch.setattr(durable, "fault_hook", None)
+        if k <= commit_point:  # failed before the commit point: nothing changed
+            assert error is not None, (code, k)
+            assert "\n" not in error and HINTS[code] in error and "not locked" in error, error
+            assert ids(index_dir) == states["before"], (code, k)
+            left = set(os.listdir(index_dir)) - files_before
+            assert not left, (code, k, left)  # the failed run's files are gone
+            outcomes["error, index as before"] += 1
+        else:  # the commit landed; only its bookkeeping may have failed
+            assert ids(index_dir) == states["after"], (code, k)
+            outcomes["committed" + (", then an error" if error else "")] += 1
+        assert store.check(index_dir).problems == ()
+        writer = store.open_writer(store.open_index(index_dir), wait=0)  # not locked
+        store.cancel(writer)
+    print(f"\nfault trials: {len(plan)} {dict(outcomes)}; commit point at operation "
+          f"{commit_point} of {len(operations)}")
+    assert outcomes["error, index as before"]
+
+
+@pytest.mark.parametrize("limit", [4_000, 20_000, 45_000])
+def test_a_real_write_error_leaves_the_index_intact_and_unlocked(states, tmp_path, limit):
+    """The kernel refuses writes past RLIMIT_FSIZE (EFBIG) in a child `searchkit index`:
+    buffered data fails on flush and close, not where the fault hook would raise."""
+    index_dir = tmp_path / "ix"
+    copy(states["base"], index_dir)
+    files_before = set(os.listdir(index_dir))
+    result = child("fsize", limit, "index", *COMMAND, "--index", index_dir, "-q")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"Error: cannot write the index in {index_dir}: a file grew")
+    assert "not locked; raise the limit (ulimit -f)" in result.stderr
+    assert ids(index_dir) == states["before"]
+    assert set(os.listdir(index_dir)) <= files_before
+    assert store.check(index_dir).ok
+    build_index(COMMAND, index_dir, wait=0)
+    assert ids(index_dir) == states["after"]
+
+
+def test_a_read_only_index_folder_gives_a_one_line_error(states, tmp_path):
+    index_dir = tmp_path / "ix"
+    copy(states["base"], index_dir)
+    if os.geteuid() == 0:
+        pytest.skip("root ignores folder permissions; the fault loop covers EROFS and EACCES")
+    index_dir.chmod(0o555)
+    try:
+        result = CliRunner().invoke(main, ["index", *map(str, COMMAND), "--index", str(index_dir)])
+    finally:
+        index_dir.chmod(0o755)
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert "permission" in result.stderr
+    assert ids(index_dir) == states["before"]
+    store.cancel(store.open_writer(store.open_index(index_dir), wait=0))
+
+
+def test_a_second_writer_gets_a_busy_error_within_its_wait(states, tmp_path):
+    index_dir = tmp_path / "ix"
+    copy(states["base"], index_dir)
+    holder = store.open_writer(store.open_index(index_dir))
+    holder.add_document(**_document("held#1"))
+    in_progress = set(os.listdir(index_dir)) | set(os.listdir(index_dir / "MAIN.tmp"))
+    try:
+        started = time.monotonic()
+        with pytest.raises(IndexLockedError, match="busy: another searchkit process"):
+            build_index(COMMAND, index_dir, wait=0.5)
+        assert time.monotonic() - started < 0.5 + 5
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            main, ["index", *map(str, COMMAND), "--index", str(index_dir), "--wait", "1"])
+        waited = time.monotonic() - started
+        assert result.exit_code == 1 and waited < 1 + 5
+        assert result.stderr.strip() == (
+            f"Error: the index in {index_dir} is busy: another searchkit process is writing "
+            "it; try again later or pass --wait SECONDS")
+        optimized = CliRunner().invoke(main, ["optimize", "--index", str(index_dir), "--wait", "0"])
+        assert optimized.exit_code == 1 and "busy" in optimized.stderr
+        # The waiting writers touched none of the running writer's files.
+        assert in_progress <= set(os.listdir(index_dir)) | set(os.listdir(index_dir / "MAIN.tmp"))
+        store.commit(holder)
+    except BaseException:
+        store.cancel(holder)
+        raise
+    assert ids(index_dir) == sorted(states["before"] + ["held#1"])
+    assert store.check(index_dir).ok
+    build_index(COMMAND, index_dir, wait=0)  # free again at once
+
+
+def _document(paragraph_id):
+    return dict(id=paragraph_id, article_id=paragraph_id.split("#")[0], path="held.txt",
+                paragraph=1, kind="body", title="Held", source="test", text="held open",
+                dup_group=paragraph_id)
+
+
+def test_a_writer_started_meanwhile_waits_for_the_lock(states, tmp_path):
+    index_dir = tmp_path / "ix"
+    copy(states["base"], index_dir)
+    holder = store.open_writer(store.open_index(index_dir))
+    threading.Timer(0.5, store.cancel, [holder]).start()
+    started = time.monotonic()
+    build_index(COMMAND, index_dir, wait=30)
+    assert 0.3 < time.monotonic() - started < 30
+    assert ids(index_dir) == states["after"]
+
+
+def test_searches_during_commits_see_whole_commits_and_never_fail(tmp_path):
+    runs = [seed(S001), seed(S002), seed(S003), seed(S004), seed(S000, S001)]
+    reference = tmp_path / "reference"
+    build_index(seed(S000), reference)
+    counts = {len(ids(reference))}
+    for paths in runs:
+        build_index(paths, reference)
+        counts.add(len(ids(reference)))
+    index_dir = tmp_path / "ix"
+    build_index(seed(S000), index_dir)
+    long_lived = open_index(index_dir)
+    writer = subprocess.Popen(
+        [sys.executable, str(CHILD), "sequence", index_dir,
+         json.dumps([[str(p) for p in paths] for paths in runs])],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen, searches = set(), 0
+    try:
+        while writer.poll() is None or searches < 20:
+            with open_index(index_dir) as searcher:
+                stats = searcher.stats()
+                assert searcher.search("Belarus", limit=3).total > 0
+            seen.add(stats.paragraphs)
+            assert long_lived.search("Merkel OR Putin", limit=5, facets=True).total > 0
+            searches += 1
+    finally:
+        out, err = writer.communicate(timeout=120)
+        long_lived.close()
+    assert writer.returncode == 0, err
+    assert out.count("committed") == len(runs)
+    assert seen <= counts, (seen, counts)
+    assert len(ids(index_dir)) == len(ids(reference))
+    print(f"\n{searches} searches during {len(runs)} commits saw counts {sorted(seen)}")
+
+
+def test_check_finds_a_damaged_file_and_names_the_repair(states, tmp_path):
+    index_dir = tmp_path / "ix"
+    copy(states["base"], index_dir)
+    runner = CliRunner()
+    good = runner.invoke(main, ["check", "--index", str(index_dir)])
+    assert good.exit_code == 0, good.output
+    assert good.stdout.splitlines()[-1] == "ok"
+    assert f"{len(states['before'])} paragraphs" in good.stdout
+    sums = durable.read_checksums(str(index_dir), durable.generations(str(index_dir))[-1])
+    damaged = sorted(name for name in sums if name.endswith(".pst"))[0]
+    data = bytearray((index_dir / damaged).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (index_dir / damaged).write_bytes(bytes(data))
+    bad = runner.invoke(main, ["check", "--index", str(index_dir)])
+    assert bad.exit_code == 1
+    assert f"problem: {damaged}: checksum mismatch (the file is damaged)" in bad.stdout
+    assert f"--index {index_dir} --rebuild" in bad.stdout
+    assert "how to repair: searchkit index" in bad.stdout
+
+
+def test_check_reports_leftovers_and_the_next_run_removes_them(states, tmp_path):
+    index_dir = tmp_path / "ix"
+    copy(states["base"], index_dir)
+    (index_dir / "MAIN_0123456789abcdef.trm").write_bytes(b"orphan")
+    (index_dir / "_MAIN_9.toc.1234.5").write_bytes(b"temp toc")
+    (index_dir / "MAIN.tmp").mkdir()
+    (index_dir / "MAIN.tmp" / "run").write_bytes(b"pool")
+    result = CliRunner().invoke(main, ["check", "--index", str(index_dir)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert {"leftover: MAIN_0123456789abcdef.trm", "leftover: _MAIN_9.toc.1234.5",
+            "leftover: MAIN.tmp"} <= set(lines)
+    assert not [line for line in lines if line.startswith("problem")]
+    assert "the next `searchkit index` run removes" in result.stdout
+    build_index(COMMAND, index_dir)
+    assert store.check(index_dir).ok
+    assert ids(index_dir) == states["after"]
+
+
+def test_check_on_a_missing_index(tmp_path):
+    result = CliRunner().invoke(main, ["check", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "no index" in result.stdout
+
+
+def test_parallel_writing_goes_through_the_durable_storage(tmp_path, monkeypatch):
+    """Above PARALLEL_FROM paragraphs, helper processes write segments: their files are fsynced
+    and summed at the commit like the others, and optimize merges them into one."""
+    monkeypatch.setattr(indexer, "PARALLEL_FROM", 10)
+    index_dir = tmp_path / "ix"
+    build_index([SEEDS], index_dir)
+    report = store.check(index_dir)
+    assert report.ok and report.segments >= 2 and report.paragraphs == 341, report
+    sums = durable.read_checksums(str(index_dir), report.generation)
+    segment_files = [n for n in os.listdir(index_dir) if durable.SEGMENT_FILE.match(n)]
+    assert sorted(sums) == sorted(segment_files)
+    result = CliRunner().invoke(main, ["optimize", "--index", str(index_dir)])
+    assert result.exit_code == 0, result.stderr
+    assert re.search(rf"{report.segments} segment\(s\) -> 1, 341 paragraphs", result.stderr)
+    after = store.check(index_dir)
+    assert after.ok and after.segments == 1 and after.paragraphs == 341
+
+
+def test_a_searcher_opened_before_commits_keeps_working(states, tmp_path):
+    """Whoosh opens some segment files only when first needed: the files of a replaced
+    generation stay for durable.KEEP_SUPERSEDED_SECONDS."""
+    index_dir = tmp_path / "ix"
+    copy(states["base"], index_dir)
+    with open_index(index_dir) as searcher:
+        build_index(COMMAND, index_dir, rebuild=True)
+        build_index(seed(S001), index_dir)
+        results = searcher.search("Merkel", limit=5, facets=True, sort="-date")
+        assert results.total > 0 and results.groups[0].leader.text
+        assert not searcher.is_current()
+
+
+def test_superseded_generations_expire(states, tmp_path, monkeypatch):
+    index_dir = tmp_path / "ix"
+    copy(states["base"], index_dir)
+    build_index(COMMAND, index_dir)
+    assert len(durable.generations(str(index_dir))) > 1
+    monkeypatch.setattr(durable, "KEEP_SUPERSEDED_SECONDS", 0.0)
+    build_index(seed(S001), index_dir)
+    current = durable.generations(str(index_dir))
+    assert len(current) == 1
+    toc = durable.read_toc(str(index_dir), current[0])
+    live = {s.segment_id() for s in toc.segments}
+    assert {durable.SEGMENT_FILE.match(n).group(1) for n in os.listdir(index_dir)
+            if durable.SEGMENT_FILE.match(n)} == live
+    assert os.listdir(index_dir).count(f"checksums-{current[0]}.json") == 1
+    assert len([n for n in os.listdir(index_dir) if n.startswith("checksums-")]) == 1
+
+
+class _Segment:
+    def __init__(self, name, total, deleted=0):
+        self.name, self.total, self.deleted = name, total, deleted
+
+    def segment_id(self):
+        return self.name
+
+    def doc_count_all(self):
+        return self.total
+
+    def doc_count(self):
+        return self.total - self.deleted
+
+    def has_deletions(self):
+        return self.deleted > 0
+
+
+def test_the_incremental_merge_policy_bounds_the_work(monkeypatch):
+    read = []
+
+    class Reader:
+        def __init__(self, storage, schema, segment):
+            read.append(segment.name)
+
+        def close(self):
+            pass
+
+    class Writer:
+        storage = schema = None
+
+        def add_reader(self, reader):
+            pass
+
+    def merge(*segments):
+        read.clear()
+        return [s.name for s in durable.INCREMENTAL_MERGE(Writer(), list(segments))]
+
+    monkeypatch.setattr(durable, "SegmentReader", Reader)
+    small, budget, pile = durable.SMALL_SEGMENT_DOCS, durable.MERGE_BUDGET_DOCS, durable.MERGE_AT
+    big = _Segment("big", budget * 10)
+    gone = _Segment("gone", 50, deleted=50)
+    # Fewer than MERGE_AT small segments: nothing is read; an all-deleted one just goes.
+    few = [_Segment(f"s{i}", 10 + i) for i in range(pile - 1)]
+    assert merge(big, gone, *few) == ["big"] + [s.name for s in few] and read == []
+    # MERGE_AT of them: merged, smallest first, within the budget; big ones stay.
+    many = [_Segment(f"s{i}", small - i * 100) for i in range(pile + 3)]
+    kept = merge(big, *many)
+    assert "big" in kept and "big" not in read and read
+    assert sum(s.doc_count_all() for s in many if s.name in read) <= budget
+    sizes = [s.doc_count_all() for s in many]
+    assert sorted(sizes)[: len(read)] == sorted(s.doc_count_all() for s in many
+                                                if s.name in read)
+    assert set(kept) | set(read) == {"big"} | {s.name for s in many}
+    # A mostly deleted segment within the budget is compacted at once.
+    mostly = _Segment("mostly-deleted", budget, deleted=budget * 3 // 4)
+    assert merge(big, mostly) == ["big"] and read == ["mostly-deleted"]
