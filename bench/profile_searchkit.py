@@ -11,7 +11,8 @@
   ../shared/data/bbc). Above 5,000 paragraphs searchkit analyses in two writer processes whose
   time cProfile cannot see; --serial sets searchkit.indexer.PARALLEL_FROM out of reach for this
   run only, so that the analysis shows in the profile.
-Prints the top N functions by cumulative time (and by own time).
+Prints the top N functions by cumulative time (and by own time); --save FILE keeps the profile
+for `python -m pstats FILE` (callers, callees).
 """
 
 import argparse
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--word", default="oil")
     parser.add_argument("--serial", action="store_true")
+    parser.add_argument("--save", type=Path, help="also write the profile (pstats) to this file")
     options = parser.parse_args()
 
     if options.what == "cold":
@@ -92,6 +94,8 @@ def main() -> None:
         print(f"build of {summary.paragraphs} "
               f"paragraphs: {time.perf_counter() - started:.1f} s under cProfile"
               f"{' (serial)' if options.serial else ''}")
+    if options.save:
+        profile.dump_stats(str(options.save))
     report(profile, options.top)
 
 
