@@ -1,0 +1,525 @@
+"""searchkit against a SQLite FTS5 baseline on the same paragraphs, measured in the same run.
+
+    python bench/speed.py [--corpus small|large|bbc] [--quick] [--runs N] [--no-tutorial]
+
+Corpora are read in place from ../shared/data (never copied into the repository):
+- small (default): BBC (2,225 .txt files) + Reuters-21578, each story written to a temporary
+  folder as one .txt (title, blank line, the body as one paragraph: the blank-line split of the
+  earlier measurements, ~33k paragraphs) with its <DATE> in a manifest.json;
+- large: the same, but Reuters bodies split into paragraphs at indented lines (as
+  tests/reuters.py does; ~120k paragraphs);
+- bbc: BBC only (quick checks).
+The temporary folder is deleted at the end.
+
+Steps, each in a fresh process so that one engine's caches and imports do not help the other:
+1. build: searchkit's library build (`searchkit.build_index(paths, dir, rebuild=True)`, from the
+   files: reading, classifying, grouping near duplicates, writing), then FTS5 (porter tokenizer)
+   from the paragraphs searchkit stored (id, title, text, dup_group), timed from the paragraph
+   list in memory to the commit, and the Whoosh tutorial's way of indexing the same files (as in
+   bench/index_time.py). --runs builds of each, interleaved; medians. Peak memory is the build
+   process's ru_maxrss (searchkit's two writer processes, above 5,000 paragraphs, are reported
+   apart as "workers").
+2. queries: a fixed set of 200 queries (seed 0; 1-4 words mixing common, mid and rare words,
+   headline prefixes, a few quoted phrases) written to queries.txt in the temp folder and
+   printed with --show-queries. searchkit: one Searcher, `search(q, limit=10)` (collapse on,
+   snippets as it makes them). FTS5: the words OR-ed (each quoted), `ORDER BY bm25() LIMIT`,
+   snippet(), duplicates collapsed by searchkit's own dup_group keys, the other members of each
+   result's group looked up, and the matching rows counted (the same work searchkit does for
+   "1-10 of N results"); plus FTS5's bare top-10 with snippets as a second reference. Warm-up
+   first; each engine runs the set twice, alternating; a query's latency is its faster pass.
+3. cold: `python -m searchkit search oil --index DIR -n 10 --format plain`, start to exit, and
+   the FTS5 equivalent (`python -c`: import sqlite3, open, one query with snippets, print), and
+   `python -c pass` as the floor; medians of --cold-runs. Then `python -X importtime` of the
+   searchkit command: which top-level packages its start-up imports cost.
+The machine is shared and noisy: compare the ratios, measured in one run, not absolute times.
+"""
+
+import argparse
+import html
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+PY = sys.executable
+QUERIES = 200
+COLD_WORD = "oil"
+
+# ---------------------------------------------------------------------------------- corpus
+
+
+_STORY = re.compile(r"<REUTERS[^>]*NEWID=\"(\d+)\">(.*?)</REUTERS>", re.S)
+
+
+def _field(story: str, tag: str) -> str:
+    match = re.search(rf"<{tag}>(.*?)</{tag}>", story, re.S)
+    return html.unescape(match.group(1)) if match else ""
+
+
+def write_reuters(folder: Path, split_lines: bool) -> int:
+    """Every Reuters story with a title and a body as ``<NEWID>.txt`` (+ manifest.json with
+    its date); the number of stories written."""
+    folder.mkdir(parents=True)
+    manifest = {}
+    for sgm in sorted((DATA / "reuters21578").glob("reut2-*.sgm")):
+        for newid, story in _STORY.findall(sgm.read_text(encoding="latin-1")):
+            title, body = " ".join(_field(story, "TITLE").split()), _field(story, "BODY")
+            body = body.replace("\x03", "").rsplit("Reuter", 1)[0]
+            if not title or not body.strip():
+                continue
+            if split_lines:
+                paragraphs = [" ".join(p.split()) for p in re.split(r"\n(?=\s)", body)]
+            else:
+                paragraphs = [" ".join(body.split())]
+            paragraphs = [p for p in paragraphs if p]
+            if not paragraphs:
+                continue
+            name = f"{newid}.txt"
+            (folder / name).write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n")
+            entry = {"source": "Reuters"}
+            try:
+                day = datetime.strptime(_field(story, "DATE").split()[0], "%d-%b-%Y").date()
+                entry["date"] = day.isoformat()
+            except (IndexError, ValueError):
+                pass
+            manifest[name] = entry
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return len(manifest)
+
+
+def corpus_paths(name: str, tmp: Path) -> list:
+    bbc = DATA / "bbc"
+    if name == "bbc":
+        return [bbc]
+    reuters = tmp / "reuters"
+    stories = write_reuters(reuters, split_lines=name == "large")
+    print(f"wrote {stories} Reuters stories to {reuters} (temporary)", file=sys.stderr)
+    return [bbc, reuters]
+
+
+# ---------------------------------------------------------------------------------- build
+
+SEARCHKIT_BUILD = """
+import json, resource, sys, time
+from pathlib import Path
+started = time.perf_counter()
+import searchkit
+spec = json.loads(sys.argv[1])
+summary = searchkit.build_index([Path(p) for p in spec["paths"]], spec["index"], rebuild=True)
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds,
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "workers_maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+
+# Reads searchkit's stored paragraphs into a JSON list for FTS5 (not timed).
+DUMP = """
+import json, sys
+from whoosh.index import open_dir
+with open_dir(sys.argv[1]).searcher() as s:
+    rows = [[f["id"], f["title"], f["text"], f["dup_group"]] for f in s.all_stored_fields()]
+rows.sort(key=lambda r: r[0])
+json.dump(rows, open(sys.argv[2], "w"))
+print(len(rows))
+"""
+
+FTS5_SCHEMA = """
+CREATE VIRTUAL TABLE t USING fts5(id UNINDEXED, title, text, dup_group UNINDEXED,
+                                  tokenize = 'porter unicode61 remove_diacritics 2');
+CREATE TABLE grp(dup_group TEXT, rid INTEGER);
+"""
+
+FTS5_BUILD = """
+import json, os, resource, sqlite3, sys, time
+rows = json.load(open(sys.argv[1]))
+db = sys.argv[2]
+started = time.perf_counter()
+con = sqlite3.connect(db)
+con.executescript(sys.argv[3])
+with con:
+    con.executemany("INSERT INTO t(rowid, id, title, text, dup_group) VALUES (?, ?, ?, ?, ?)",
+                    ((n, *row) for n, row in enumerate(rows, start=1)))
+    con.executemany("INSERT INTO grp VALUES (?, ?)",
+                    ((row[3], n) for n, row in enumerate(rows, start=1)))
+    con.execute("CREATE INDEX grp_key ON grp(dup_group)")
+    con.execute("INSERT INTO t(t) VALUES ('optimize')")
+con.close()
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds,
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+# The Whoosh tutorial's way (as bench/index_time.py): one writer, StemmingAnalyzer, blank-line
+# paragraphs of the .txt files, nothing else.
+TUTORIAL_BUILD = """
+import json, resource, sys, time
+from pathlib import Path
+started = time.perf_counter()
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.fields import ID, TEXT, Schema
+from whoosh.index import create_in
+spec = json.loads(sys.argv[1])
+schema = Schema(id=ID(stored=True, unique=True), title=TEXT(stored=True),
+                text=TEXT(stored=True, analyzer=StemmingAnalyzer()))
+writer = create_in(spec["index"], schema).writer()
+n = 0
+for corpus in spec["paths"]:
+    for path in sorted(Path(corpus).rglob("*.txt")):
+        try:
+            blocks = [b.strip() for b in path.read_text(encoding="utf-8").split("\\n\\n")
+                      if b.strip()]
+        except UnicodeDecodeError:
+            continue
+        for k, block in enumerate(blocks[1:], start=1):
+            writer.add_document(id=f"{path}#{k}", title=blocks[0], text=block)
+            n += 1
+writer.commit()
+print(json.dumps({"seconds": time.perf_counter() - started, "paragraphs": n,
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def run_json(args: list) -> dict:
+    done = subprocess.run([PY, *args], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def size_on_disk(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+# ---------------------------------------------------------------------------------- queries
+
+STOP = set(
+    "a an and are as at be by for from has have he her his i in is it its of on or that the "
+    "their they this to was were which who will with would said says also but not been than "
+    "had we you she there after more over about up into out new one two mr".split()
+)
+
+
+def make_queries(rows: list, count: int = QUERIES, seed: int = 0) -> list:
+    """A fixed query set drawn from the paragraphs: words by document frequency band,
+    headline prefixes and quoted two-word phrases. Lower-case words except in headlines."""
+    rng = random.Random(seed)
+    df = Counter()
+    texts = []
+    for _id, _title, text, _group in rows:
+        words = re.findall(r"[a-z]{3,15}", text.lower())
+        df.update(set(words))
+        texts.append(text)
+    vocab = sorted((w for w in df if w not in STOP and df[w] >= 2), key=lambda w: (-df[w], w))
+    n = len(vocab)
+    common, mid, rare = vocab[: n // 50], vocab[n // 50 : n // 5], vocab[n // 5 :]
+    titles = sorted({r[1] for r in rows})
+    queries = []
+    while len(queries) < count:
+        kind = rng.random()
+        if kind < 0.15:  # a headline prefix, as typed
+            words = re.findall(r"[A-Za-z]+(?:['-][A-Za-z]+)*", rng.choice(titles))
+            words = [w for w in words if w.upper() not in ("AND", "OR", "NOT", "TO")]
+            if words:
+                queries.append(" ".join(words[: rng.randint(2, 4)]))
+        elif kind < 0.25:  # a phrase from a paragraph
+            words = re.findall(r"[a-z]{3,15}", rng.choice(texts).lower())
+            words = [w for w in words if w not in STOP]
+            if len(words) >= 2:
+                k = rng.randrange(len(words) - 1)
+                queries.append(f'"{words[k]} {words[k + 1]}"')
+        else:
+            size = rng.choice((1, 2, 2, 3, 3, 4))
+            bands = [rng.choice((common, mid, mid, rare)) for _ in range(size)]
+            queries.append(" ".join(rng.choice(band) for band in bands))
+    return queries
+
+
+SEARCHKIT_QUERIES = """
+import json, sys, time
+import searchkit
+index, queries = sys.argv[1], json.load(open(sys.argv[2]))
+with searchkit.open_index(index) as searcher:
+    for q in queries[:20]:
+        searcher.search(q, limit=10)
+    times, hits = [], []
+    for q in queries:
+        started = time.perf_counter()
+        results = searcher.search(q, limit=10)
+        times.append(time.perf_counter() - started)
+        hits.append([g.leader.id for g in results.groups])
+print(json.dumps({"times": times, "hits": hits}))
+"""
+
+FTS5_QUERIES = """
+import json, re, sqlite3, sys, time
+db, queries, mode = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3]
+con = sqlite3.connect(db)
+TOP = ("SELECT rowid, id, dup_group, snippet(t, 2, '[', ']', '...', 24), bm25(t, 0, 0.3, 1) "
+       "FROM t WHERE t MATCH ? ORDER BY bm25(t, 0, 0.3, 1) LIMIT ?")
+def fts(q):
+    phrases = re.findall(r'"([^"]*)"', q)
+    words = re.findall(r"[\\w']+", re.sub(r'"[^"]*"', " ", q))
+    terms = ['"' + p.replace('"', '') + '"' for p in phrases if p.strip()]
+    terms += ['"' + w.replace('"', '') + '"' for w in words]
+    return " OR ".join(terms)
+def bare(q):
+    return [r[1] for r in con.execute(TOP, (fts(q), 10))]
+def same_work(q, limit=10):
+    m = fts(q)
+    total = con.execute("SELECT count(*) FROM t WHERE t MATCH ?", (m,)).fetchone()[0]
+    fetch = limit * 3
+    while True:
+        rows = con.execute(TOP, (m, fetch)).fetchall()
+        leaders, seen = [], set()
+        for row in rows:
+            if row[2] not in seen:
+                seen.add(row[2])
+                leaders.append(row)
+        if len(leaders) >= limit or fetch >= total:
+            break
+        fetch *= 2
+    out = []
+    for row in leaders[:limit]:
+        others = con.execute(
+            "SELECT t.id, t.title, t.text FROM grp JOIN t ON t.rowid = grp.rid "
+            "WHERE grp.dup_group = ? AND grp.rid != ?", (row[2], row[0])).fetchall()
+        out.append((row[1], row[3], others))
+    return [o[0] for o in out]
+run = same_work if mode == "same" else bare
+for q in queries[:20]:
+    run(q)
+times, hits = [], []
+for q in queries:
+    started = time.perf_counter()
+    found = run(q)
+    times.append(time.perf_counter() - started)
+    hits.append(found)
+print(json.dumps({"times": times, "hits": hits}))
+"""
+
+
+def percentile(values: list, p: float) -> float:
+    values = sorted(values)
+    k = (len(values) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+# ---------------------------------------------------------------------------------- cold
+
+FTS5_COLD = """
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+for row in con.execute(
+        "SELECT id, title, snippet(t, 2, '[', ']', '...', 24) FROM t WHERE t MATCH ? "
+        "ORDER BY bm25(t, 0, 0.3, 1) LIMIT 10", ('"' + sys.argv[2] + '"',)):
+    print(*row, sep="\\n")
+"""
+
+
+def time_process(args: list) -> float:
+    started = time.perf_counter()
+    subprocess.run([PY, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def import_breakdown(index: Path, top: int = 12) -> list:
+    """(package, ms inside it (with what it imports), ms of its own modules), biggest first;
+    and the total."""
+    done = subprocess.run(
+        [PY, "-X", "importtime", "-m", "searchkit", "search", COLD_WORD, "--index", str(index),
+         "-n", "10", "--format", "plain"],
+        check=True, capture_output=True, text=True,
+    )
+    lines = []
+    for line in done.stderr.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)", line)
+        if match:
+            self_us, cum_us, indent, module = match.groups()
+            lines.append((int(self_us), int(cum_us), len(indent), module.split(".")[0]))
+    own, entered = Counter(), Counter()
+    for i, (self_us, cum_us, level, package) in enumerate(lines):
+        own[package] += self_us
+        # children are printed before their importer: the importer is the next shallower line
+        parent = next((p for *_, lv, p in lines[i + 1:] if lv < level), None)
+        if parent != package:
+            entered[package] += cum_us  # time inside the package, with what it imports
+    total = sum(own.values())
+    rows = [(pkg, entered[pkg] / 1000, us / 1000) for pkg, us in own.most_common(top)]
+    return rows, total / 1000
+
+
+# ---------------------------------------------------------------------------------- main
+
+
+def fmt_s(x):
+    return f"{x:.1f} s" if x >= 1 else f"{x * 1000:.0f} ms"
+
+
+def fmt_ms(x):
+    return f"{x * 1000:.1f} ms"
+
+
+def fmt_mb(b):
+    return f"{b / 1e6:.1f} MB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", choices=("small", "large", "bbc"), default="small")
+    parser.add_argument("--quick", action="store_true",
+                        help="one build each, no tutorial baseline, 3 cold runs")
+    parser.add_argument("--runs", type=int, default=3, help="builds of each engine")
+    parser.add_argument("--cold-runs", type=int, default=10)
+    parser.add_argument("--no-tutorial", action="store_true",
+                        help="skip the Whoosh tutorial build (slow: ~90 s on small)")
+    parser.add_argument("--show-queries", action="store_true")
+    parser.add_argument("--keep", type=Path, help="keep the indexes and queries in this folder")
+    args = parser.parse_args()
+    if args.quick:
+        args.runs, args.cold_runs, args.no_tutorial = 1, 3, True
+
+    tmp = Path(tempfile.mkdtemp(prefix="searchkit-speed-"))
+    try:
+        run_bench(args, tmp)
+    finally:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for name in ("searchkit-index", "fts5.db", "queries.json"):
+                if (tmp / name).exists():
+                    shutil.move(str(tmp / name), str(args.keep / name))
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run_bench(args, tmp: Path) -> None:
+    paths = [str(p) for p in corpus_paths(args.corpus, tmp)]
+    index, db, rows_file = tmp / "searchkit-index", tmp / "fts5.db", tmp / "paragraphs.json"
+    builds = defaultdict(list)
+    for run in range(1, args.runs + 1):
+        shutil.rmtree(index, ignore_errors=True)
+        builds["searchkit"].append(
+            run_json(["-c", SEARCHKIT_BUILD, json.dumps({"paths": paths, "index": str(index)})]))
+        if run == 1:
+            paragraphs = int(subprocess.run([PY, "-c", DUMP, str(index), str(rows_file)],
+                                            check=True, capture_output=True, text=True).stdout)
+        if db.exists():
+            db.unlink()
+        builds["fts5"].append(run_json(["-c", FTS5_BUILD, str(rows_file), str(db), FTS5_SCHEMA]))
+        if not args.no_tutorial:
+            with tempfile.TemporaryDirectory(dir=tmp) as tutorial:
+                builds["tutorial"].append(run_json(
+                    ["-c", TUTORIAL_BUILD, json.dumps({"paths": paths, "index": tutorial})]))
+        log(f"build run {run}: " + ", ".join(
+            f"{k} {v[-1]['seconds']:.1f} s" for k, v in builds.items()))
+
+    rows = json.loads(rows_file.read_text())
+    queries = make_queries(rows)
+    (tmp / "queries.json").write_text(json.dumps(queries))
+    if args.show_queries:
+        print("\n".join(queries), file=sys.stderr)
+
+    passes = defaultdict(list)
+    for _ in range(2):
+        passes["searchkit"].append(
+            run_json(["-c", SEARCHKIT_QUERIES, str(index), str(tmp / "queries.json")]))
+        passes["fts5"].append(
+            run_json(["-c", FTS5_QUERIES, str(db), str(tmp / "queries.json"), "same"]))
+        passes["fts5 bare"].append(
+            run_json(["-c", FTS5_QUERIES, str(db), str(tmp / "queries.json"), "bare"]))
+    latency = {k: [min(ts) for ts in zip(*(p["times"] for p in v))] for k, v in passes.items()}
+    overlap = statistics.mean(
+        len(set(a) & set(b)) / len(set(a) | set(b)) if (a or b) else 1.0
+        for a, b in zip(passes["searchkit"][0]["hits"], passes["fts5"][0]["hits"])
+    )
+    log("queries done")
+
+    cold = defaultdict(list)
+    for _ in range(args.cold_runs):
+        cold["searchkit"].append(time_process(
+            ["-m", "searchkit", "search", COLD_WORD, "--index", str(index), "-n", "10",
+             "--format", "plain"]))
+        cold["fts5"].append(time_process(["-c", FTS5_COLD, str(db), COLD_WORD]))
+        cold["floor"].append(time_process(["-c", "pass"]))
+    imports, import_total = import_breakdown(index)
+    log("cold done")
+
+    med = {k: {m: statistics.median(b[m] for b in v) for m in v[0] if m != "paragraphs"}
+           for k, v in builds.items()}
+    sk, fts = med["searchkit"], med["fts5"]
+    table = []
+
+    def row(metric, a, b, show, ratio=True):
+        table.append((metric, show(a), show(b), f"{a / b:.2f}" if ratio and b else "—"))
+
+    row("build time", sk["seconds"], fts["seconds"], fmt_s)
+    row("paragraphs/s", paragraphs / sk["seconds"], paragraphs / fts["seconds"],
+        lambda x: f"{x:,.0f}")
+    row("index size", size_on_disk(index), size_on_disk(db), fmt_mb)
+    row("peak memory (build process)", sk["maxrss_kb"] * 1024, fts["maxrss_kb"] * 1024, fmt_mb)
+    for name, p in (("query p50", 0.5), ("query p95", 0.95)):
+        row(name, percentile(latency["searchkit"], p), percentile(latency["fts5"], p), fmt_ms)
+    for name, p in (("query p50 vs FTS5 bare top-10", 0.5), ("query p95 vs FTS5 bare", 0.95)):
+        row(name, percentile(latency["searchkit"], p), percentile(latency["fts5 bare"], p),
+            fmt_ms)
+    cold_sk, cold_fts, floor = (statistics.median(cold[k]) for k in ("searchkit", "fts5", "floor"))
+    row("cold one-query process", cold_sk, cold_fts, fmt_ms)
+    row("cold minus `python -c pass`", cold_sk - floor, cold_fts - floor, fmt_ms)
+
+    print(f"## searchkit vs SQLite FTS5 — corpus `{args.corpus}`: {paragraphs:,} paragraphs of "
+          f"{', '.join(Path(p).name for p in paths)}")
+    print()
+    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores "
+          f"(`nproc` {len(os.sched_getaffinity(0))}), Python {platform.python_version()}, "
+          f"SQLite {__import__('sqlite3').sqlite_version}, {platform.machine()}; "
+          f"{args.runs} build(s) each, {len(latency['searchkit'])} queries x 2 passes, "
+          f"{args.cold_runs} cold runs; medians")
+    print()
+    print("| metric | searchkit | FTS5 | ratio |")
+    print("|---|---|---|---|")
+    for metric, a, b, ratio in table:
+        print(f"| {metric} | {a} | {b} | {ratio} |")
+    print()
+    workers = sk.get("workers_maxrss_kb", 0)
+    if workers:
+        print("- searchkit's build also ran two writer processes: the larger peaked at "
+              f"{fmt_mb(workers * 1024)}.")
+    if "tutorial" in med:
+        tut = med["tutorial"]["seconds"]
+        print(f"- Whoosh tutorial build of the same files: {fmt_s(tut)}; tutorial / searchkit = "
+              f"{tut / sk['seconds']:.2f} (target >= 3).")
+    p50 = percentile(latency["searchkit"], 0.5) / percentile(latency["fts5"], 0.5)
+    p95 = percentile(latency["searchkit"], 0.95) / percentile(latency["fts5"], 0.95)
+    print(f"- query targets: p50 {p50:.2f}x (target <= 2x), p95 {p95:.2f}x "
+          f"(target <= 3x) of FTS5 doing the same work; cold {cold_sk * 1000:.0f} ms "
+          "(target < 250 ms); `python -c pass` "
+          f"{floor * 1000:.0f} ms.")
+    print(f"- top-10 overlap searchkit/FTS5 (mean Jaccard of result ids): {overlap:.2f}")
+    print()
+    print(f"Imports of one `searchkit search` process (python -X importtime; all imports "
+          f"{import_total:.0f} ms):")
+    print()
+    print("| package | ms inside it (with what it imports) | ms of its own modules |")
+    print("|---|---|---|")
+    for package, own, cum in imports:
+        print(f"| {package} | {own:.1f} | {cum:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
