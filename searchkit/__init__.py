@@ -23,6 +23,7 @@ from .errors import (
     IndexLockedError,
     IndexMissingError,
     IndexSettingsError,
+    IndexWriteError,
     NotFoundError,
     QueryError,
     SearchkitError,
@@ -52,7 +53,7 @@ __all__ = [
     "IndexSummary",
     "Paragraph", "ResultGroup", "SearchResults", "Snippet",
     "SearchkitError", "CorpusError", "IndexLockedError", "IndexMissingError",
-    "IndexSettingsError", "NotFoundError", "QueryError",
+    "IndexSettingsError", "IndexWriteError", "NotFoundError", "QueryError",
 ]
 
 

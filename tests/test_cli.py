@@ -257,3 +257,46 @@ def test_on_a_terminal_a_coloured_table_and_no_colour_with_no_color(seed_index):
     assert "\x1b[33m\x1b[1mrenounce\x1b[0m" in shown
     plain = on_a_terminal(args, env={"NO_COLOR": "1"})
     assert "\x1b[" not in plain and "[renounce]" in plain
+
+
+def test_index_reads_every_format_and_says_how(run, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "wire.jsonl").write_text(
+        json.dumps({"uid": "w1", "headline": "Grain deal", "body": "The grain corridor "
+                    "reopened on Friday, the ministry said.", "published_at": "2022-08-01"})
+        + "\n", encoding="utf-8")
+    (corpus / "note.md").write_text(
+        "---\ntitle: Harbour notes\nsource: Port Gazette\ndate: 2022-07-30\n---\n\n"
+        "Harbour cranes stood idle while the corridor stayed shut.\n", encoding="utf-8")
+    (corpus / "russian.txt").write_bytes(
+        "Зерновой коридор\n\nЗерновой коридор снова открыт, сообщило министерство.\n"
+        .encode("cp1251"))
+    ix = tmp_path / "ix"
+    result = run("index", corpus, "--index", ix, "--verbose", "--field", "id=uid",
+                 "--field", "title=headline", "--field", "text=body",
+                 "--field", "date=published_at")
+    assert result.exit_code == 0, result.stderr
+    assert "files: 3 added, 0 updated, 0 removed, 0 unchanged, 0 skipped" in result.stderr
+    assert re.search(r"added +\S*russian\.txt +\(.*cp1251", result.stderr)
+    found = run("search", "corridor", "--index", ix, "--format", "jsonl")
+    hits = [json.loads(line) for line in found.stdout.splitlines()
+            if '"summary"' not in line]
+    by_id = {h["id"]: h for h in hits}
+    assert by_id["wire:w1#1"]["date"] == "2022-08-01" and by_id["wire:w1#1"]["title"] == \
+        "Grain deal"
+    assert by_id["note#1"]["source"] == "Port Gazette"
+    assert run("search", "коридор", "--index", ix).stdout.count("russian#1") == 1
+    again = run("index", corpus, "--index", ix, "--field", "id=uid", "--field", "title=headline",
+                "--field", "text=body", "--field", "date=published_at")
+    assert f"{ix} is up to date" in again.stderr
+    remapped = run("index", corpus, "--index", ix, "--field", "text=body")  # other options:
+    assert "files: 0 added, 3 updated" in remapped.stderr  # every file is read again
+
+
+def test_index_options_are_checked(run, tmp_path):
+    for args, message in [(["--encoding", "klingon"], "unknown encoding"),
+                          (["--field", "body"], "is not NAME=KEY"),
+                          (["--field", "colour=paint"], "is not one of")]:
+        result = run("index", SEEDS, "--index", tmp_path / "ix", *args)
+        assert result.exit_code == 2 and message in result.stderr, result.stderr
