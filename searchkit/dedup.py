@@ -33,7 +33,7 @@ COMMON_SHINGLE = 32
 _WORD = re.compile(r"\w+")
 _APOSTROPHES = re.compile(r"['’‘`´]")
 
-Shingles = FrozenSet[Tuple[str, ...]]
+Shingles = FrozenSet[int]
 
 
 def words(text: str) -> List[str]:
@@ -48,12 +48,14 @@ def signature(text: str) -> str:
 
 
 def shingles(text: str, n: int = SHINGLE_WORDS) -> Shingles:
-    """The paragraph's word n-grams (as tuples: they are only compared within one process)."""
+    """The paragraph's word n-grams, hashed (so only compared within one process)."""
     return _ngrams(words(text), n)
 
 
 def _ngrams(found: List[str], n: int) -> Shingles:
-    return frozenset(zip(*(found[i:] for i in range(n))))
+    # Hashes of the n-gram tuples: half the memory of the tuples (a 50 MB file's shingles took
+    # gigabytes), and within one process two n-grams share a hash only by a 2**-64 chance.
+    return frozenset(map(hash, zip(*(found[i:] for i in range(n)))))
 
 
 def similarity(a: Shingles, b: Shingles) -> float:
@@ -96,7 +98,8 @@ def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
 
-    tokens = [words(text) for _, text in paragraphs]
+    common: Dict[str, str] = {}  # one string object per distinct word, not one per occurrence
+    tokens = [[common.setdefault(w, w) for w in words(text)] for _, text in paragraphs]
     first_with_text: Dict[str, int] = {}
     for i, found in enumerate(tokens):  # exact copies (what signature() tells apart)
         first = first_with_text.setdefault(" ".join(found), i)
@@ -121,13 +124,20 @@ def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
 def candidate_pairs(sets: Sequence[FrozenSet]) -> Iterable[Tuple[int, int]]:
     """Pairs (i, j), i < j, that share at least one element that is not a stock phrase (held by
     more than ``COMMON_SHINGLE`` sets)."""
-    postings: Dict[object, List[int]] = defaultdict(list)
+    first: Dict[object, int] = {}  # element -> its first holder (most elements have only one)
+    postings: Dict[object, List[int]] = defaultdict(list)  # elements held more than once
     for i, elements in enumerate(sets):
         for element in elements:
-            postings[element].append(i)
+            holder = first.setdefault(element, i)
+            if holder != i:
+                holders = postings[element]
+                if not holders:
+                    holders.append(holder)
+                holders.append(i)
+    del first
     seen = set()
     for holders in postings.values():
-        if not 1 < len(holders) <= COMMON_SHINGLE:
+        if len(holders) > COMMON_SHINGLE:
             continue
         for a, i in enumerate(holders):
             for j in holders[a + 1 :]:
