@@ -1,3 +1,7 @@
+import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,3 +32,42 @@ def seed_index(tmp_path_factory):
 def searcher(seed_index):
     with searchkit.open_index(seed_index) as opened:
         yield opened
+
+
+def as_user_nobody(function, *args):
+    """``function(*args)`` with file permissions in force: as is for a normal user; as root
+    (who may read and write anything), in a forked child that became user nobody first. The
+    result travels back as JSON."""
+    if os.geteuid() != 0:
+        return json.loads(json.dumps(function(*args)))
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        os.close(read_end)
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            result = {"result": function(*args)}
+        except BaseException as error:
+            result = {"error": repr(error)}
+        with os.fdopen(write_end, "w") as pipe:
+            json.dump(result, pipe)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        answer = json.load(pipe)
+    os.waitpid(pid, 0)
+    assert "error" not in answer, answer.get("error")
+    return answer["result"]
+
+
+@pytest.fixture
+def open_tmp():
+    """A temporary folder user nobody can reach (pytest's own is private to its user)."""
+    folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o755)
+    yield folder
+    for path in folder.rglob("*"):
+        if path.is_dir():
+            path.chmod(0o755)
+    shutil.rmtree(folder)

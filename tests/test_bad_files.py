@@ -6,6 +6,7 @@ import os
 import random
 
 import pytest
+from conftest import as_user_nobody
 
 from searchkit.corpus import ReadOptions, check_size, find_files, read_corpus, read_file
 from searchkit.errors import CorpusError
@@ -14,7 +15,6 @@ GOOD = (
     "Council meets in Minsk\n\n"
     "The council met on Tuesday to discuss the crisis, and its members agreed on a statement.\n"
 )
-AS_ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
 
 
 def reason(tmp_path, name, data, **options):
@@ -80,38 +80,38 @@ def test_a_file_name_that_is_not_valid_utf8(tmp_path):
     skipped.path.encode("utf-8")  # can be printed anywhere
 
 
-def test_an_unreadable_file(tmp_path):
-    path = tmp_path / "locked.txt"
+def _read(folder):
+    corpus = read_corpus([folder])
+    return [a.id for a in corpus.articles], [[s.path, s.reason] for s in corpus.skipped]
+
+
+def _find(folder):
+    files, skipped = find_files([folder])
+    return [key for _, key in files], [[s.path, s.reason] for s in skipped]
+
+
+def test_an_unreadable_file(open_tmp):
+    path = open_tmp / "locked.txt"
     path.write_text(GOOD)
     path.chmod(0)
-    (tmp_path / "good.txt").write_text(GOOD)
-    try:
-        corpus = read_corpus([tmp_path])
-    finally:
-        path.chmod(0o644)
-    assert "good" in [a.id for a in corpus.articles]
-    if AS_ROOT:
-        pytest.skip("running as root, which can read a file with mode 000")
-    assert [(s.path, s.reason) for s in corpus.skipped] == [
-        (str(path), "cannot read it: permission denied; check the file's permissions")
+    (open_tmp / "good.txt").write_text(GOOD)
+    articles, skipped = as_user_nobody(_read, open_tmp)  # as root: as nobody, so mode 0 bites
+    assert articles == ["good"]
+    assert skipped == [
+        [str(path), "cannot read it: permission denied; check the file's permissions"]
     ]
 
 
-def test_an_unreadable_folder(tmp_path):
-    locked = tmp_path / "locked"
+def test_an_unreadable_folder(open_tmp):
+    locked = open_tmp / "locked"
     locked.mkdir()
     (locked / "a.txt").write_text(GOOD)
-    (tmp_path / "good.txt").write_text(GOOD)
+    (open_tmp / "good.txt").write_text(GOOD)
     locked.chmod(0)
-    try:
-        files, skipped = find_files([tmp_path])
-    finally:
-        locked.chmod(0o755)
-    assert ("good" in [key for _, key in files])
-    if AS_ROOT:
-        pytest.skip("running as root, which can read a folder with mode 000")
-    assert [s.path for s in skipped] == [str(locked)]
-    assert skipped[0].reason.startswith("cannot read this folder (Permission denied)")
+    keys, skipped = as_user_nobody(_find, open_tmp)
+    assert keys == ["good"]
+    assert [path for path, _ in skipped] == [str(locked)]
+    assert skipped[0][1].startswith("cannot read this folder (Permission denied)")
 
 
 def test_broken_symbolic_links(tmp_path):

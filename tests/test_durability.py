@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import S000, S001, S002, S003, S004, SEEDS
+from conftest import S000, S001, S002, S003, S004, SEEDS, as_user_nobody
 
 from searchkit import durable, indexer, open_index, store
 from searchkit.cli import main
@@ -279,19 +279,25 @@ def test_a_real_write_error_leaves_the_index_intact_and_unlocked(states, tmp_pat
     assert ids(index_dir) == states["after"]
 
 
-def test_a_read_only_index_folder_gives_a_one_line_error(states, tmp_path):
-    index_dir = tmp_path / "ix"
+def _index_command(paths, index_dir):
+    result = CliRunner().invoke(main, ["index", *paths, "--index", index_dir])
+    return result.exit_code, result.stderr
+
+
+def test_a_read_only_index_folder_gives_a_one_line_error(states, open_tmp):
+    index_dir = open_tmp / "ix"
     copy(states["base"], index_dir)
-    if os.geteuid() == 0:
-        pytest.skip("root ignores folder permissions; the fault loop covers EROFS and EACCES")
+    corpus = open_tmp / "corpus"
+    corpus.mkdir()
+    paths = [shutil.copy(path, corpus) for path in COMMAND]
     index_dir.chmod(0o555)
-    try:
-        result = CliRunner().invoke(main, ["index", *map(str, COMMAND), "--index", str(index_dir)])
+    try:  # as root: as user nobody, so that the folder's mode bites
+        code, stderr = as_user_nobody(_index_command, paths, str(index_dir))
     finally:
         index_dir.chmod(0o755)
-    assert result.exit_code == 1
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
-    assert "permission" in result.stderr
+    assert code == 1
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
+    assert "permission" in stderr
     assert ids(index_dir) == states["before"]
     store.cancel(store.open_writer(store.open_index(index_dir), wait=0))
 
