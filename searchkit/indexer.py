@@ -111,6 +111,7 @@ def build_index(
 
     for _attempt in range(3):
         generation = ix.latest_generation()
+        recorded = store.read_settings(index_dir)
         known = {} if fresh else ledger.load(index_dir, generation)
         plan = _plan(files, manifests, known, paths, prune, options, progress)
         plan.skipped[:0] = not_found

@@ -5,6 +5,7 @@ a terminal, ``[word]`` markers in a pipe.
 """
 
 import json
+import os
 from datetime import date
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -216,7 +217,7 @@ def article_text(view: ArticleView, mark: Mark, context: Optional[int] = None) -
     lines = [
         view.title,
         f"source: {view.source} (from {view.source_from}) · date: {when} (from {view.date_from})",
-        f"file: {view.path}" + (f" · url: {view.url}" if view.url else ""),
+        f"file: {_near(view.path)}" + (f" · url: {view.url}" if view.url else ""),
         "",
     ]
     shown = list(view.paragraphs)
@@ -374,6 +375,15 @@ def articles_read(summary: IndexSummary) -> str:
     ]
     return tabulate(rows, headers=["article", "paragraphs", "source (from)", "date (from)"],
                     disable_numparse=True)
+
+
+def _near(path: str) -> str:
+    """An indexed file's path (stored absolute) relative to the working folder when inside it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive
+        return path
+    return path if relative.startswith("..") else relative
 
 
 def index_summary(summary: IndexSummary) -> str:
