@@ -350,11 +350,13 @@ def _article(article_id: str, path: Path, blocks, meta, options: ReadOptions) ->
 
 def paragraphs_of(article_id: str, blocks, options: ReadOptions = ReadOptions()):
     """The article's searchable paragraphs: its body and caption blocks, a long one split into
-    passages of the same kind; numbered from 1 in order."""
+    passages of the same kind; numbered from 1 in order. An article that is a headline alone
+    (a file of one line, say) is searchable by it, as a body paragraph."""
+    indexed = [block for block in blocks if block.kind in INDEXED_KINDS]
+    if not indexed:
+        indexed = [Block(BODY, b.text, b.line) for b in blocks if b.kind == HEADLINE][:1]
     paragraphs = []
-    for block in blocks:
-        if block.kind not in INDEXED_KINDS:
-            continue
+    for block in indexed:
         if needs_split(block.text, options.passage_words, options.passage_chars):
             pieces = split_passages(block.text, options.passage_words, options.passage_chars)
         else:

@@ -475,3 +475,12 @@ def test_same_name_with_two_suffixes_gets_two_keys(tmp_path):
     (tmp_path / "story.html").write_text(HTML_PAGE)
     corpus = read_corpus([tmp_path])
     assert sorted(a.id for a in corpus.articles) == ["story", "story.txt"]
+
+
+def test_a_file_of_one_line_is_searchable_by_it(tmp_path):
+    path = tmp_path / "short.txt"
+    path.write_bytes("Привет, мир! Это короткий текст.\n".encode("cp1251"))
+    (article,) = read_file(path, "short", path.read_bytes(), None, ReadOptions()).articles
+    assert article.title == "Привет, мир! Это короткий текст."
+    assert [(p.id, p.kind, p.text) for p in article.paragraphs] == [
+        ("short#1", "body", "Привет, мир! Это короткий текст.")]
