@@ -24,6 +24,7 @@ import shutil
 import time
 from typing import Dict, List, Optional, Tuple
 
+from . import _whoosh  # noqa: F401  (first: Whoosh without what a search never uses)
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 from whoosh.reading import SegmentReader

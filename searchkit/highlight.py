@@ -10,6 +10,7 @@ final full stop; this one narrows a long sentence to a window around its matches
 import re
 from typing import List, Tuple
 
+from . import _whoosh  # noqa: F401  (first: Whoosh without what a search never uses)
 from whoosh import highlight
 
 from .model import Snippet

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Dict, Iterable, Optional, Tuple
 
+from . import _whoosh  # noqa: F401  (first: Whoosh without what a search never uses)
 from whoosh import query as whoosh_query
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
 
@@ -87,6 +88,12 @@ class Prepared:
     date_limited: bool  # a date restriction (flag or date: in the text) leaves out the undated
     undated_query: object  # the same query without its date restrictions, for counting those
     variants: Dict[str, Tuple[str, ...]]  # query word -> the spellings of it also searched
+
+
+def has_names(text: str) -> bool:
+    """Whether ``text`` holds a capitalised word that may be a name with spelling variants
+    (only then does a search need the vocabulary for them)."""
+    return any(name not in OPERATORS for name in _NAME.findall(text))
 
 
 class QueryBuilder:

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from . import _whoosh  # noqa: F401  (first: Whoosh without what a search never uses)
 from whoosh import writing
 from whoosh.index import TOC, FileIndex
 

@@ -7,6 +7,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "searchkit"
 
 WHOOSH_MODULES = {
     "schema", "analysis", "store", "durable", "indexer", "searcher", "highlight", "query",
+    "_whoosh",
 }
 CLICK_MODULES = {"cli", "repl"}
 
@@ -33,8 +34,9 @@ def test_only_the_front_ends_import_click():
     assert modules_importing("click") <= CLICK_MODULES
 
 
-def test_nltk_is_only_in_the_analyzer():
-    assert modules_importing("nltk") == {"analysis"}
+def test_nltk_is_imported_nowhere():
+    """Its English stemmer is copied into stemmer.py: importing NLTK costs ~0.45 s."""
+    assert modules_importing("nltk") == set()
 
 
 def test_trafilatura_is_only_in_the_html_module():
@@ -67,3 +69,54 @@ def test_reading_text_files_imports_no_reader_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# What answering a query from the command line must not import: NLTK (~0.45 s), tabulate
+# (~0.1 s, only tables need it), what only Whoosh's unused corners pull in (asyncio, urllib's
+# http and email), and the writer side (indexer, reading files, near-duplicate grouping).
+NOT_FOR_A_SEARCH = {
+    "nltk", "tabulate", "asyncio", "cached_property", "urllib.request", "http.client", "email",
+    "whoosh.lang.morph_en", "searchkit.indexer", "searchkit.corpus", "searchkit.dedup",
+    "searchkit.blocks", "searchkit.metadata", "searchkit.htmlpage",
+    "searchkit.encoding", "trafilatura", "charset_normalizer", "yaml", "lxml",
+}
+
+
+def _modules_of_a_search(index_dir, *args):
+    """The modules loaded by one `searchkit search` process, and what it printed."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from searchkit.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:], prog_name='searchkit')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, "search", *args, "--index", str(index_dir)],
+        capture_output=True, text=True, check=True,
+    )
+    modules = set(json.loads(out.stderr.rpartition("MODULES ")[2]))
+    return modules, out.stdout
+
+
+def test_a_search_imports_only_what_it_needs(seed_index):
+    for args in (["renounce violence", "--format", "plain"],
+                 ["Tikhanovskaya", "--format", "jsonl"],  # a name: the vocabulary is read
+                 ["Merkle", "--format", "json"]):  # finds little: "did you mean"
+        modules, stdout = _modules_of_a_search(seed_index, *args)
+        assert stdout.strip(), args
+        assert "whoosh.reading" in modules and "searchkit.searcher" in modules
+        loaded = {m for m in NOT_FOR_A_SEARCH if m in modules or any(
+            name.startswith(m + ".") for name in modules)}
+        assert loaded == set(), args
+
+
+def test_a_table_imports_tabulate(seed_index):
+    modules, stdout = _modules_of_a_search(seed_index, "renounce violence", "--format", "table")
+    assert "tabulate" in modules and stdout.strip()
