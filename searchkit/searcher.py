@@ -234,6 +234,8 @@ class Searcher:
     def _duplicates(self, hit) -> Tuple[Duplicate, ...]:
         """The other members of the hit's group, earliest date first, undated last."""
         fields = hit.fields()
+        if self._searcher.reader().doc_frequency("dup_group", fields["dup_group"]) <= 1:
+            return ()  # a group of one (most paragraphs): no need to look for its members
         return tuple(
             _duplicate(other, exact=other["dup_signature"] == fields["dup_signature"])
             for other in self._group_fields(fields["dup_group"])
