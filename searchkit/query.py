@@ -89,6 +89,12 @@ class Prepared:
     variants: Dict[str, Tuple[str, ...]]  # query word -> the spellings of it also searched
 
 
+def has_names(text: str) -> bool:
+    """Whether ``text`` holds a capitalised word that may be a name with spelling variants
+    (only then does a search need the vocabulary for them)."""
+    return any(name not in OPERATORS for name in _NAME.findall(text))
+
+
 class QueryBuilder:
     def __init__(self, schema, title_weight: float):
         self._analyzer = schema[TEXT_FIELD].analyzer

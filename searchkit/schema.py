@@ -5,7 +5,7 @@ from datetime import datetime
 from whoosh.analysis import IDTokenizer, LowercaseFilter
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 
-from . import analysis, dedup
+from . import analysis
 
 # Bump when fields or their indexing change: older indexes must then be rebuilt.
 SCHEMA_VERSION = 7
@@ -47,6 +47,8 @@ def make_schema() -> Schema:
 
 def document(article, paragraph) -> dict:
     """The Whoosh document of one paragraph (its ``dup_group`` is set when groups are known)."""
+    from . import dedup  # the indexer's: a search needs none of it
+
     doc = dict(
         id=paragraph.id,
         article_id=article.id,

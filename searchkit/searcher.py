@@ -25,12 +25,15 @@ from .model import (
     ResultGroup,
     SearchResults,
 )
-from .query import FEW_RESULTS, Filters, QueryBuilder
+from .query import FEW_RESULTS, Filters, QueryBuilder, has_names
 from .schema import DATE_FIELD, TEXT_FIELD
 
 SORTS = ("score", "date", "-date")
 SEARCH_SECONDS = 5.0  # a search running longer is stopped with a QueryError
 _NO_DATE = 2**64 - 1  # the raw date column's value for an undated paragraph
+# From this many matches on, counting groups reads the whole dup_group column once (then kept)
+# rather than looking up each match in it.
+_WHOLE_COLUMN_FROM = 5000
 
 
 class Searcher:
@@ -45,6 +48,8 @@ class Searcher:
         self._builder = QueryBuilder(self._ix.schema, options.title_weight)
         self._highlighter = highlighter(options.snippet_maxchars)
         self._words = None  # the vocabulary, once loaded
+        self._groups = None  # each paragraph's dup_group, by docnum, once read
+        self._group_reader = None  # the dup_group column reader, once opened
 
     def __enter__(self):
         return self
@@ -82,15 +87,14 @@ class Searcher:
             raise QueryError(f"limit and page must be at least 1, not {limit} and {page}")
         if sort not in SORTS:
             raise QueryError(f"sort by one of {', '.join(SORTS)}, not {sort!r}")
-        words = self._vocabulary()
-        prepared = self._builder.prepare(
-            query, filters, self._searcher.reader(), words if variants else None
-        )
+        # The vocabulary (a JSON file) is read only when a query names a name or finds little.
+        words = self._vocabulary() if variants and has_names(query) else None
+        prepared = self._builder.prepare(query, filters, self._searcher.reader(), words)
         try:
             # len(results) undercounts when terms=True meets a limit (Whoosh 2.7): count apart.
-            matching = list(prepared.query.docs(self._searcher))
-            group_of = self._searcher.reader().column_reader("dup_group")
-            total_groups = len({group_of[d] for d in matching}) if collapse else len(matching)
+            matching = _docset(prepared.query, self._searcher)
+            group_of = self._group_column()
+            total_groups = self._count_groups(matching, group_of) if collapse else len(matching)
             leaders = self._leaders(
                 prepared.query, page * limit, collapse, len(matching), group_of, sort
             )[(page - 1) * limit :]
@@ -101,8 +105,12 @@ class Searcher:
             )
             undated = self._undated(prepared.undated_query) if prepared.date_limited else 0
             suggestion = None
-            if len(matching) < FEW_RESULTS and not prepared.note and words:
-                suggestion = self._better_query(query, filters, len(matching), words, variants)
+            if len(matching) < FEW_RESULTS and not prepared.note:
+                words = self._vocabulary()
+                if words:
+                    suggestion = self._better_query(
+                        query, filters, len(matching), words, variants
+                    )
         except RecursionError:
             raise QueryError("the query is nested too deeply; simplify it") from None
         except QueryError:
@@ -125,6 +133,21 @@ class Searcher:
             suggestion=suggestion,
         )
 
+    def _group_column(self):
+        """The dup_group column reader, opened once per Searcher (opening one costs ~10 ms)."""
+        if self._group_reader is None:
+            self._group_reader = self._searcher.reader().column_reader("dup_group")
+        return self._group_reader
+
+    def _count_groups(self, matching, group_of) -> int:
+        """How many groups of near-identical paragraphs the ``matching`` docnums fall in."""
+        if len(matching) < _WHOLE_COLUMN_FROM:
+            return len({group_of[d] for d in matching})
+        if self._groups is None:  # read once per Searcher: faster than a lookup per match
+            self._groups = list(group_of)
+        groups = self._groups
+        return len({groups[d] for d in matching})
+
     def _vocabulary(self):
         """The corpus vocabulary, read on first use (most searches need none of it)."""
         if self._words is None:
@@ -141,7 +164,7 @@ class Searcher:
             better = self._builder.prepare(corrected, filters, reader, words if variants else None)
         except QueryError:
             return None
-        return corrected if sum(1 for _ in better.query.docs(self._searcher)) > found else None
+        return corrected if len(_docset(better.query, self._searcher)) > found else None
 
     def _leaders(self, parsed, limit: int, collapse: bool, matching: int, group_of, sort) -> list:
         """The best hit of each of the first ``limit`` groups (or the first hits), in order."""
@@ -210,6 +233,8 @@ class Searcher:
     def _duplicates(self, hit) -> Tuple[Duplicate, ...]:
         """The other members of the hit's group, earliest date first, undated last."""
         fields = hit.fields()
+        if self._searcher.reader().doc_frequency("dup_group", fields["dup_group"]) <= 1:
+            return ()  # a group of one (most paragraphs): no need to look for its members
         return tuple(
             _duplicate(other, exact=other["dup_signature"] == fields["dup_signature"])
             for other in self._group_fields(fields["dup_group"])
@@ -311,6 +336,28 @@ class Searcher:
             undated_articles=sum(1 for _, d in articles.values() if d is None),
             settings=store.read_settings(self.index_dir),
         )
+
+
+def _docset(query, searcher) -> set:
+    """The docnums ``query`` matches: ``set(query.docs(searcher))``, but an OR, AND or ANDNOT
+    of queries is computed by set operations on its parts' docnums. (Whoosh walks the matcher
+    tree of an OR of many words document by document, in Python: on a common word that was a
+    third of a query's time.)"""
+    kind = type(query)
+    if kind is whoosh_query.Or and not query.minmatch:
+        found = set()
+        for sub in query.subqueries:
+            found |= _docset(sub, searcher)
+        return found
+    if kind is whoosh_query.And:
+        if not query.subqueries:
+            return set()
+        parts = sorted((_docset(sub, searcher) for sub in query.subqueries), key=len)
+        return parts[0].intersection(*parts[1:])
+    if kind is whoosh_query.AndNot:
+        found = _docset(query.a, searcher)
+        return found - _docset(query.b, searcher) if found else found
+    return set(query.docs(searcher))
 
 
 def _duplicate(fields: dict, exact: bool) -> Duplicate:

@@ -67,3 +67,54 @@ def test_reading_text_files_imports_no_reader_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# What answering a query from the command line must not import: tabulate (~0.1 s, only tables
+# need it) and the writer side (indexer, reading files, near-duplicate grouping, the readers'
+# libraries). NLTK is still imported at the first stem of a query (~0.45 s): what replaces that
+# is an open question of issue 7.
+NOT_FOR_A_SEARCH = {
+    "tabulate", "searchkit.indexer", "searchkit.corpus", "searchkit.dedup",
+    "searchkit.blocks", "searchkit.metadata", "searchkit.htmlpage",
+    "searchkit.encoding", "trafilatura", "charset_normalizer", "yaml", "lxml",
+}
+
+
+def _modules_of_a_search(index_dir, *args):
+    """The modules loaded by one `searchkit search` process, and what it printed."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from searchkit.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:], prog_name='searchkit')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, "search", *args, "--index", str(index_dir)],
+        capture_output=True, text=True, check=True,
+    )
+    modules = set(json.loads(out.stderr.rpartition("MODULES ")[2]))
+    return modules, out.stdout
+
+
+def test_a_search_imports_only_what_it_needs(seed_index):
+    for args in (["renounce violence", "--format", "plain"],
+                 ["Tikhanovskaya", "--format", "jsonl"],  # a name: the vocabulary is read
+                 ["Merkle", "--format", "json"]):  # finds little: "did you mean"
+        modules, stdout = _modules_of_a_search(seed_index, *args)
+        assert stdout.strip(), args
+        assert "whoosh.reading" in modules and "searchkit.searcher" in modules
+        loaded = {m for m in NOT_FOR_A_SEARCH if m in modules or any(
+            name.startswith(m + ".") for name in modules)}
+        assert loaded == set(), args
+
+
+def test_a_table_imports_tabulate(seed_index):
+    modules, stdout = _modules_of_a_search(seed_index, "renounce violence", "--format", "table")
+    assert "tabulate" in modules and stdout.strip()
