@@ -48,3 +48,7 @@ class SearchOptions:
     snippet_fragments: int = 2  # sentences per snippet
     snippet_maxchars: int = 240  # a longer sentence is cut to a window around its matches
     title_weight: float = 0.3  # BM25F weight of the title field relative to the paragraph text
+    # BM25F's term-frequency saturation (k1) and length normalisation (b), as Whoosh's defaults
+    # (bench/relevance.py measures others on SciFact).
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
