@@ -334,7 +334,8 @@ def check_command(index_dir):
               help="Do not also match close spellings of rare names (Tikhanovskaya, Tkhanovskaya).")
 def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no_dedup, since,
                    until, sources, kinds, sort, page, facets, exact):
-    """Search paragraphs for QUERY.
+    """Search paragraphs for QUERY (or, with --batch QUERIES, rank documents for every
+    query of a file: TREC run or JSON lines).
 
     Words match in any order (paragraphs with all of them first); "quoted phrases",
     AND / OR / NOT / -word, parentheses, prefix* and field:value (title:, source:, kind:,
