@@ -14,10 +14,11 @@ record's own ``_id`` as document id. Measures come from ir-measures (trec_eval's
 through pytrec_eval): nDCG@10 with graded qrels, R@100, AP over the top ``--depth`` (100).
 
 Variants:
-- default: the settings in searchkit/config.py and searchkit/analysis.py;
+- default: the settings in searchkit/config.py (k1 0.9, b 0.9, title weight 0.3) and
+  searchkit/analysis.py (Snowball stemmer, Whoosh's stop list);
 - no names: without the name-variant expansion of rare capitalised words (``--exact``);
 - no stemming / no stop list: the analyzer without Snowball's stemmer / without the stop list;
-- k1=..., b=...: Whoosh BM25F's term saturation and length normalisation;
+- k1=..., b=...: BM25F's term saturation and length normalisation (the other one as default);
 - title=...: the title field's weight against the paragraph text.
 """
 
@@ -83,11 +84,13 @@ VARIANTS = [
     ("no stemming", "no stemming", DEFAULT, True),
     ("no stop list", "no stop list", DEFAULT, True),
     ("k1=0.9 b=0.4 (Anserini)", "default", replace(DEFAULT, bm25_k1=0.9, bm25_b=0.4), True),
-    ("k1=0.9 b=0.75", "default", replace(DEFAULT, bm25_k1=0.9, bm25_b=0.75), True),
-    ("k1=1.5 b=0.75", "default", replace(DEFAULT, bm25_k1=1.5, bm25_b=0.75), True),
-    ("k1=1.2 b=0.5", "default", replace(DEFAULT, bm25_b=0.5), True),
-    ("k1=1.2 b=0.9", "default", replace(DEFAULT, bm25_b=0.9), True),
+    ("k1=0.7", "default", replace(DEFAULT, bm25_k1=0.7), True),
+    ("k1=1.2 b=0.75 (Whoosh's)", "default", replace(DEFAULT, bm25_k1=1.2, bm25_b=0.75), True),
+    ("k1=1.5", "default", replace(DEFAULT, bm25_k1=1.5), True),
+    ("b=0.5", "default", replace(DEFAULT, bm25_b=0.5), True),
+    ("b=0.75", "default", replace(DEFAULT, bm25_b=0.75), True),
     ("title=0", "default", replace(DEFAULT, title_weight=0.0), True),
+    ("title=0.2", "default", replace(DEFAULT, title_weight=0.2), True),
     ("title=0.6", "default", replace(DEFAULT, title_weight=0.6), True),
     ("title=1.0", "default", replace(DEFAULT, title_weight=1.0), True),
 ]
