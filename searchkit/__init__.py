@@ -31,6 +31,7 @@ from .errors import (
 from .model import (
     Article,
     ArticleView,
+    DocumentHit,
     Duplicate,
     DuplicateGroup,
     Facets,
@@ -49,8 +50,8 @@ PathLike = Union[str, Path]
 
 __all__ = [
     "build_index", "open_index", "search", "SearchOptions", "Filters",
-    "Article", "ArticleView", "Duplicate", "DuplicateGroup", "Facets", "Hit", "IndexStats",
-    "IndexSummary",
+    "Article", "ArticleView", "DocumentHit", "Duplicate", "DuplicateGroup", "Facets", "Hit",
+    "IndexStats", "IndexSummary",
     "Paragraph", "ResultGroup", "SearchResults", "Snippet",
     "SearchkitError", "CorpusError", "IndexLockedError", "IndexMissingError",
     "IndexSettingsError", "IndexWriteError", "NotFoundError", "QueryError",

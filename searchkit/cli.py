@@ -299,12 +299,21 @@ def check_command(index_dir):
 
 
 @main.command("search")
-@click.argument("query", nargs=-1, required=True)
+@click.argument("query", nargs=-1)
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Number of results.")
-@click.option("--format", "fmt", type=click.Choice(["table", "plain", "jsonl", "json"]),
-              help="Output format [default: table on a terminal, plain otherwise].")
+              help="Number of results (with --batch: documents per query).")
+@click.option("--format", "fmt", type=click.Choice(["table", "plain", "jsonl", "json", "trec"]),
+              help="Output format [default: table on a terminal, plain otherwise; with --batch: "
+              "trec (qid Q0 docid rank score run), or jsonl (one ranked list a line)].")
+@click.option("--batch", "batch_file", metavar="QUERIES",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Run every query of this file (TSV id<TAB>text, or JSON lines with _id and "
+              "text) instead of QUERY, and write one ranked list of documents per query. "
+              "A document is an article, its score its best paragraph's; its id is a JSON-lines "
+              "record's own id (SciFact's _id), else the article id.")
+@click.option("--run-name", default="searchkit", show_default=True, metavar="NAME",
+              help="With --batch --format trec: the run name in the last column.")
 @color_option
 @click.option("--no-dedup", is_flag=True,
               help="Show every matching paragraph instead of one per group of near-identical ones.")
@@ -323,9 +332,10 @@ def check_command(index_dir):
               help="Also count the matching paragraphs per source and per month.")
 @click.option("--exact", is_flag=True,
               help="Do not also match close spellings of rare names (Tikhanovskaya, Tkhanovskaya).")
-def search_command(query, index_dir, limit, fmt, color, no_dedup, since, until, sources, kinds,
-                   sort, page, facets, exact):
-    """Search paragraphs for QUERY.
+def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no_dedup, since,
+                   until, sources, kinds, sort, page, facets, exact):
+    """Search paragraphs for QUERY (or, with --batch QUERIES, rank documents for every
+    query of a file: TREC run or JSON lines).
 
     Words match in any order (paragraphs with all of them first); "quoted phrases",
     AND / OR / NOT / -word, parentheses, prefix* and field:value (title:, source:, kind:,
@@ -340,6 +350,7 @@ def search_command(query, index_dir, limit, fmt, color, no_dedup, since, until, 
       searchkit search '"renounce violence"' --format jsonl
       searchkit search 'Tikhanovskaya AND kind:caption' -n 3
       searchkit search oil --since 1987-03 --until 1987-04 --facets --sort date
+      searchkit search --batch queries.tsv -n 1000 --run-name bm25 > run.trec
     """
     from .query import Filters, date_bound
 
@@ -349,6 +360,14 @@ def search_command(query, index_dir, limit, fmt, color, no_dedup, since, until, 
         sources=sources,
         kinds=kinds,
     )
+    if batch_file is not None:
+        _check_batch(query, fmt, run_name, no_dedup, sort, page, facets)
+        _search_batch(batch_file, index_dir, limit, fmt or "trec", run_name, filters, not exact)
+        return
+    if not query:
+        raise click.UsageError("give a QUERY to search for (or --batch QUERIES)")
+    if fmt == "trec":
+        raise click.UsageError("--format trec is for --batch runs; give --batch QUERIES")
     with _open(index_dir) as searcher:
         results = searcher.search(
             " ".join(query),
@@ -380,6 +399,59 @@ def search_command(query, index_dir, limit, fmt, color, no_dedup, since, until, 
         else:
             click.echo(("\n" if results.hits else "") + render.facets_table(results.facets))
     click.echo(render.count_line(results, collapsed=not no_dedup), err=True)
+
+
+def _check_batch(query, fmt, run_name, no_dedup, sort, page, facets) -> None:
+    """Usage errors for what --batch cannot be combined with."""
+    if query:
+        raise click.UsageError(
+            "give either QUERY or --batch QUERIES, not both (the queries come from the file)"
+        )
+    if fmt not in (None, "trec", "jsonl"):
+        raise click.UsageError(f"--batch writes --format trec or jsonl, not {fmt}")
+    if not run_name.strip() or any(c.isspace() for c in run_name):
+        raise click.BadParameter("a run name is one word", param_hint="--run-name")
+    ignored = [name for name, given in (("--no-dedup", no_dedup), ("--sort", sort != "score"),
+                                         ("--page", page != 1), ("--facets", facets)) if given]
+    if ignored:
+        raise click.UsageError(f"{', '.join(ignored)} cannot be used with --batch")
+
+
+def _search_batch(path: Path, index_dir: Path, limit, fmt, run_name, filters, variants) -> None:
+    """Every query of the file against one open index; a ranked list per query to stdout,
+    warnings (bad lines, queries that cannot be run) and a summary to stderr."""
+    from .batch import jsonl_line, read_queries, trec_lines
+
+    started = time.monotonic()
+    queries, warnings = read_queries(path)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    documents = failed = empty = 0
+    with _open(index_dir) as searcher:
+        for query in queries:
+            error = None
+            try:
+                hits = searcher.search_documents(query.text, limit, filters, variants)
+            except QueryError as problem:
+                hits, error, failed = (), str(problem), failed + 1
+                click.echo(f"warning: {path} line {query.line}: query {query.id!r}: {error}; "
+                           "no results", err=True)
+            documents += len(hits)
+            empty += not hits and not error
+            if fmt == "jsonl":
+                click.echo(jsonl_line(query, hits, error))
+            elif hits:
+                click.echo(trec_lines(query.id, hits, run_name))
+    skipped = f"bad line{'s' if len(warnings) != 1 else ''} skipped"
+    notes = [f"{n} {what}" for n, what in ((len(warnings), skipped),
+                                           (failed, "could not be run"),
+                                           (empty, "found nothing")) if n]
+    click.echo(
+        f"{len(queries)} queries, {documents} documents ranked"
+        + (f" ({'; '.join(notes)})" if notes else "")
+        + f", {time.monotonic() - started:.1f} s",
+        err=True,
+    )
 
 
 @main.command("stats")

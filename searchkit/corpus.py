@@ -333,14 +333,18 @@ def _jsonl_articles(text, path, key, manifest_entry, options, warnings) -> List[
         manifest = {k: v for k, v in defaults.items() if k not in record.fields}
         meta = describe(title, blocks, path.stem, manifest, record.fields, FROM_RECORD,
                         date_from_file_name=False)
-        articles.append(_article(f"{key}:{record.id}", path, blocks, meta, options))
+        articles.append(
+            _article(f"{key}:{record.id}", path, blocks, meta, options, record_id=record.id)
+        )
     return articles
 
 
-def _article(article_id: str, path: Path, blocks, meta, options: ReadOptions) -> Article:
+def _article(article_id: str, path: Path, blocks, meta, options: ReadOptions,
+             record_id: Optional[str] = None) -> Article:
     fields = asdict(meta)  # title, source, date, url and where they came from
     return Article(
         id=article_id,
+        record_id=record_id,
         path=str(path),
         blocks=tuple(blocks),
         paragraphs=paragraphs_of(article_id, blocks, options),

@@ -63,6 +63,13 @@ class Article:
     url: Optional[str]
     blocks: Tuple[Block, ...]
     paragraphs: Tuple[Paragraph, ...]
+    # A JSON-lines record's own id (SciFact's "_id"): the document id of batch runs. None for
+    # other articles, whose document id is the article id.
+    record_id: Optional[str] = None
+
+    @property
+    def doc_id(self) -> str:
+        return self.record_id or self.id
 
 
 @dataclass(frozen=True)
@@ -179,6 +186,18 @@ class SearchResults:
     @property
     def hits(self) -> Tuple[Hit, ...]:
         return tuple(group.leader for group in self.groups)
+
+
+@dataclass(frozen=True)
+class DocumentHit:
+    """One document (article) in a ranked list for evaluation: its score is its best
+    paragraph's."""
+
+    rank: int
+    doc_id: str  # a JSON-lines record's own id, else the article id
+    score: float
+    article_id: str
+    paragraph_id: str  # the best-scoring paragraph
 
 
 @dataclass(frozen=True)

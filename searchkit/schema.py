@@ -8,7 +8,7 @@ from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from . import analysis
 
 # Bump when fields or their indexing change: older indexes must then be rebuilt.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": analysis.DESCRIPTION}
 
@@ -18,7 +18,7 @@ TITLE_FIELD = "title"
 SEARCH_FIELDS = (TEXT_FIELD, TITLE_FIELD)
 # Metadata fields: a query term on one of them restricts the results rather than scoring them.
 FILTER_FIELDS = frozenset(
-    {"id", "article_id", "path", "paragraph", "kind", "source", "date", "dup_group"}
+    {"id", "article_id", "doc_id", "path", "paragraph", "kind", "source", "date", "dup_group"}
 )
 
 
@@ -27,6 +27,9 @@ def make_schema() -> Schema:
     return Schema(
         id=ID(stored=True, unique=True),  # "<article id>#<paragraph number>"
         article_id=ID(stored=True),
+        # The document id of batch runs (TREC docid): a JSON-lines record's own id, else the
+        # article id. A column, so that ranking documents reads no stored fields.
+        doc_id=ID(stored=True, sortable=True),
         path=ID(stored=True),
         paragraph=NUMERIC(stored=True),
         kind=ID(stored=True),
@@ -52,6 +55,7 @@ def document(article, paragraph) -> dict:
     doc = dict(
         id=paragraph.id,
         article_id=article.id,
+        doc_id=article.doc_id,
         path=article.path,
         paragraph=paragraph.number,
         kind=paragraph.kind,

@@ -16,6 +16,7 @@ from .errors import NotFoundError, QueryError
 from .highlight import highlighter, lead_snippet
 from .model import (
     ArticleView,
+    DocumentHit,
     Duplicate,
     DuplicateGroup,
     Facets,
@@ -44,7 +45,9 @@ class Searcher:
         self.options = options
         self._ix = store.open_index(self.index_dir)
         self._generation = self._ix.latest_generation()
-        self._searcher = self._ix.searcher(weighting=scoring.BM25F())
+        self._searcher = self._ix.searcher(
+            weighting=scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1)
+        )
         self._builder = QueryBuilder(self._ix.schema, options.title_weight)
         self._highlighter = highlighter(options.snippet_maxchars)
         self._words = None  # the vocabulary, once loaded
@@ -148,6 +151,54 @@ class Searcher:
         groups = self._groups
         return len({groups[d] for d in matching})
 
+    def search_documents(
+        self,
+        query: str,
+        limit: Optional[int] = None,
+        filters: Filters = Filters(),
+        variants: bool = True,
+    ) -> Tuple[DocumentHit, ...]:
+        """The best ``limit`` documents for ``query``, best first, each once: for ranked-list
+        evaluation (TREC runs). A document is an article, identified by its ``doc_id`` (a
+        JSON-lines record's own id, else the article id); its score is its best paragraph's.
+        No snippets, duplicate collapse or suggestions. QueryError for a query that cannot be
+        run, as ``search``."""
+        limit = self.options.limit if limit is None else limit
+        if limit < 1:
+            raise QueryError(f"limit must be at least 1, not {limit}")
+        prepared = self._builder.prepare(
+            query, filters, self._searcher.reader(), self._vocabulary() if variants else None
+        )
+        doc_ids = self._searcher.reader().column_reader("doc_id")
+        fetch = limit * 2  # an abstract is often one paragraph; a news article has several
+        try:
+            while True:
+                results = self._run(prepared.query, fetch, "score", terms=False)
+                best = {}
+                for hit in results:
+                    doc_id = doc_ids[hit.docnum]
+                    if doc_id not in best:
+                        best[doc_id] = hit
+                if len(best) >= limit or results.scored_length() < fetch:
+                    break
+                fetch *= 2
+        except RecursionError:
+            raise QueryError("the query is nested too deeply; simplify it") from None
+        except QueryError:
+            raise
+        except Exception as error:  # a fault inside Whoosh on an odd combination of operators
+            raise QueryError(
+                f"the search engine failed on this query ({type(error).__name__}); "
+                "simplify it, e.g. with fewer NOT and ANDNOT"
+            ) from None
+        ranked = []
+        for rank, (doc_id, hit) in enumerate(list(best.items())[:limit], start=1):
+            fields = self._searcher.stored_fields(hit.docnum)
+            ranked.append(
+                DocumentHit(rank, doc_id, round(hit.score, 4), fields["article_id"], fields["id"])
+            )
+        return tuple(ranked)
+
     def _vocabulary(self):
         """The corpus vocabulary, read on first use (most searches need none of it)."""
         if self._words is None:
@@ -181,7 +232,7 @@ class Searcher:
                 return leaders[:limit]
             fetch *= 2
 
-    def _run(self, parsed, limit: int, sort: str):
+    def _run(self, parsed, limit: int, sort: str, terms: bool = True):
         """Whoosh's results for the query, bounded in time."""
         sortedby = None
         if sort != "score":
@@ -195,7 +246,7 @@ class Searcher:
 
             sortedby = sorting.FunctionFacet(by_date)
         collector = collectors.TimeLimitCollector(
-            self._searcher.collector(limit=limit, sortedby=sortedby, terms=True),
+            self._searcher.collector(limit=limit, sortedby=sortedby, terms=terms),
             timelimit=SEARCH_SECONDS,
         )
         try:

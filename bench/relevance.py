@@ -1,0 +1,197 @@
+"""Relevance on BEIR SciFact: nDCG@10, recall@100 and MAP of searchkit's document ranking for
+the default configuration and a few variants, in one table.
+
+    python -m pip install -e '.[bench]'     # ir-measures (and pytrec-eval-terrier under it)
+    python bench/relevance.py [--data DIR] [--queries N] [--depth K] [--runs-dir DIR]
+
+DATA defaults to ../shared/data/scifact (corpus.jsonl, queries.jsonl, qrels/train.tsv). Only the
+train queries are run (SciFact's test qrels are kept out of tuning). Each analyzer variant needs
+its own index and is built once into a temporary folder (near-duplicate grouping off: it does
+not change document scores); the BM25 and title-weight variants only open the default index
+with other ``SearchOptions``. Each query runs through ``Searcher.search_documents`` (what
+``searchkit search --batch`` writes): articles ranked by their best paragraph's score, the
+record's own ``_id`` as document id. Measures come from ir-measures (trec_eval's definitions
+through pytrec_eval): nDCG@10 with graded qrels, R@100, AP over the top ``--depth`` (100).
+
+Variants:
+- default: the settings in searchkit/config.py (k1 0.9, b 0.9, title weight 0.3) and
+  searchkit/analysis.py (Snowball stemmer, Whoosh's stop list);
+- no names: without the name-variant expansion of rare capitalised words (``--exact``);
+- no stemming / no stop list: the analyzer without Snowball's stemmer / without the stop list;
+- k1=..., b=...: BM25F's term saturation and length normalisation (the other one as default);
+- title=...: the title field's weight against the paragraph text.
+"""
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "scifact"
+
+try:
+    import ir_measures
+    from ir_measures import AP, R, nDCG
+except ImportError:
+    sys.exit(
+        "bench/relevance.py needs ir-measures: python -m pip install -e '.[bench]' "
+        "(or python -m pip install 'ir-measures>=0.3')"
+    )
+
+from whoosh.analysis import (  # noqa: E402
+    STOP_WORDS,
+    CharsetFilter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.support.charset import accent_map  # noqa: E402
+
+from searchkit import analysis  # noqa: E402
+from searchkit.config import SearchOptions  # noqa: E402
+from searchkit.errors import QueryError  # noqa: E402
+from searchkit.indexer import build_index  # noqa: E402
+from searchkit.searcher import Searcher  # noqa: E402
+
+MEASURES = [nDCG @ 10, R @ 100, AP]
+
+
+def no_stemming():
+    return (RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+            | StopFilter(stoplist=STOP_WORDS, minsize=2))
+
+
+def no_stop_list():
+    return (RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+            | StemFilter(stemfn=analysis.snowball_stem, cachesize=100_000))
+
+
+ANALYZERS = {"default": None, "no stemming": no_stemming, "no stop list": no_stop_list}
+
+DEFAULT = SearchOptions()
+# (label, analyzer, SearchOptions, name variants on)
+VARIANTS = [
+    ("default", "default", DEFAULT, True),
+    ("no names (--exact)", "default", DEFAULT, False),
+    ("no stemming", "no stemming", DEFAULT, True),
+    ("no stop list", "no stop list", DEFAULT, True),
+    ("k1=0.9 b=0.4 (Anserini)", "default", replace(DEFAULT, bm25_k1=0.9, bm25_b=0.4), True),
+    ("k1=0.7", "default", replace(DEFAULT, bm25_k1=0.7), True),
+    ("k1=1.2 b=0.75 (Whoosh's)", "default", replace(DEFAULT, bm25_k1=1.2, bm25_b=0.75), True),
+    ("k1=1.5", "default", replace(DEFAULT, bm25_k1=1.5), True),
+    ("b=0.5", "default", replace(DEFAULT, bm25_b=0.5), True),
+    ("b=0.75", "default", replace(DEFAULT, bm25_b=0.75), True),
+    ("title=0", "default", replace(DEFAULT, title_weight=0.0), True),
+    ("title=0.2", "default", replace(DEFAULT, title_weight=0.2), True),
+    ("title=0.6", "default", replace(DEFAULT, title_weight=0.6), True),
+    ("title=1.0", "default", replace(DEFAULT, title_weight=1.0), True),
+]
+
+
+@contextmanager
+def analyzer(name: str):
+    """Indexes built inside use this analyzer variant (the schema pickled into the index
+    carries it, so queries on that index are analysed alike)."""
+    make = ANALYZERS[name]
+    if make is None:
+        yield
+        return
+    original = analysis.text_analyzer
+    analysis.text_analyzer = make
+    try:
+        yield
+    finally:
+        analysis.text_analyzer = original
+
+
+def load(data: Path, limit):
+    queries = {}
+    with open(data / "queries.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            queries[str(record["_id"])] = record["text"]
+    qrels = {}
+    with open(data / "qrels" / "train.tsv", encoding="utf-8") as rows:
+        for row in csv.DictReader(rows, delimiter="\t"):
+            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
+    ids = sorted(qrels, key=int)[:limit] if limit else sorted(qrels, key=int)
+    return {q: queries[q] for q in ids}, {q: qrels[q] for q in ids}
+
+
+def run(index_dir: Path, options: SearchOptions, names: bool, queries: dict, depth: int):
+    ranked = {}
+    with Searcher(index_dir, options) as searcher:
+        for qid, text in queries.items():
+            try:
+                hits = searcher.search_documents(text, depth, variants=names)
+            except QueryError:
+                hits = ()
+            ranked[qid] = {hit.doc_id: hit.score for hit in hits}
+    return ranked
+
+
+def write_run(path: Path, ranked: dict, name: str) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        for qid, docs in ranked.items():
+            for rank, (doc, score) in enumerate(docs.items(), start=1):
+                out.write(f"{qid} Q0 {doc} {rank} {score} {name}\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--queries", type=int, help="only the first N train queries (by id)")
+    parser.add_argument("--depth", type=int, default=100, help="documents ranked per query")
+    parser.add_argument("--only", action="append", help="run only variants with this label "
+                        "prefix (repeatable), e.g. --only default --only k1")
+    parser.add_argument("--runs-dir", type=Path, help="also write each variant's TREC run here")
+    args = parser.parse_args()
+
+    queries, qrels = load(args.data, args.queries)
+    variants = [v for v in VARIANTS
+                if not args.only or any(v[0].startswith(prefix) for prefix in args.only)]
+    print(f"SciFact train: {len(queries)} queries, {sum(map(len, qrels.values()))} judgments; "
+          f"corpus {args.data / 'corpus.jsonl'}", file=sys.stderr)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="searchkit-relevance-") as tmp:
+        built = {}
+        for label, analyzer_name, options, names in variants:
+            if analyzer_name not in built:
+                index_dir = Path(tmp) / analyzer_name.replace(" ", "-")
+                started = time.perf_counter()
+                with analyzer(analyzer_name):
+                    build_index([args.data / "corpus.jsonl"], index_dir, rebuild=True,
+                                find_duplicates=False)
+                built[analyzer_name] = index_dir
+                print(f"built the {analyzer_name!r} index in "
+                      f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+            started = time.perf_counter()
+            ranked = run(built[analyzer_name], options, names, queries, args.depth)
+            seconds = time.perf_counter() - started
+            scores = ir_measures.calc_aggregate(MEASURES, qrels, ranked)
+            if args.runs_dir:
+                args.runs_dir.mkdir(parents=True, exist_ok=True)
+                write_run(args.runs_dir / (label.split(" (")[0].replace(" ", "_") + ".trec"),
+                          ranked, "searchkit")
+            row = (label, scores[nDCG @ 10], scores[R @ 100], scores[AP], seconds)
+            rows.append(row)
+            print("{:<26} nDCG@10 {:.4f}  R@100 {:.4f}  MAP {:.4f}  ({:.0f} s)".format(*row),
+                  file=sys.stderr)
+
+    print(f"\nSciFact train ({len(queries)} queries), depth {args.depth}\n")
+    print(f"| {'variant':<26} | nDCG@10 | R@100  | MAP    | seconds |")
+    print(f"|{'-' * 28}|---------|--------|--------|---------|")
+    for label, ndcg, recall, ap, seconds in rows:
+        print(f"| {label:<26} | {ndcg:.4f}  | {recall:.4f} | {ap:.4f} | {seconds:7.0f} |")
+
+
+if __name__ == "__main__":
+    main()
