@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from . import dedup, ledger, store, vocabulary
+from . import analysis, dedup, ledger, store, vocabulary
 from .config import ARTICLE_SUFFIXES
 from .corpus import Progress, ReadOptions, find_files, read_bytes, read_file
 from .errors import CorpusError, IndexLockedError, SearchkitError
@@ -151,7 +151,9 @@ def build_index(
         # Bookkeeping first, the commit point last: whatever stops this run, the ledger of the
         # committed generation describes it, and settings of another generation say to regroup.
         ledger.save(index_dir, writer.generation, plan.ledger)
-        vocabulary.save(vocabulary.count(d["text"] for d in kept + new_docs), index_dir)
+        words = vocabulary.count(d["text"] for d in kept + new_docs)
+        vocabulary.save(words, index_dir)
+        analysis.save_stems(words.words, index_dir, start_over=fresh)
         indexed_paths = ([] if fresh else recorded.get("indexed_paths", [])) + [
             str(p) for p in paths]
         store.write_settings(

@@ -10,7 +10,7 @@ from whoosh import collectors, scoring, searching, sorting
 from whoosh import query as whoosh_query
 from whoosh.util.times import long_to_datetime
 
-from . import store, vocabulary
+from . import analysis, store, vocabulary
 from .config import SearchOptions
 from .errors import NotFoundError, QueryError
 from .highlight import highlighter, lead_snippet
@@ -48,6 +48,7 @@ class Searcher:
         self._searcher = self._ix.searcher(
             weighting=scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1)
         )
+        analysis.load_stems(self.index_dir)  # a query's words stemmed without importing NLTK
         self._builder = QueryBuilder(self._ix.schema, options.title_weight)
         self._highlighter = highlighter(options.snippet_maxchars)
         self._words = None  # the vocabulary, once loaded

@@ -193,3 +193,14 @@ def test_a_wide_wildcard_is_refused_and_a_narrow_one_runs(searcher, monkeypatch)
         searcher.search("pro*")
     assert {h.id for h in searcher.search("Lukash*", limit=200).hits} == {
         h.id for h in searcher.search("Lukashenko", limit=200, variants=False).hits}
+
+
+def test_the_stems_table_holds_nltks_stems_of_the_corpus_words(seed_index):
+    from nltk.stem.snowball import EnglishStemmer
+
+    table = json.loads((seed_index / "stems.json").read_text(encoding="utf-8"))
+    words = json.loads((seed_index / "vocabulary.json").read_text(encoding="utf-8"))["words"]
+    stemmer = EnglishStemmer()
+    assert len(table) > 1500 and set(table) <= set(words)
+    assert {w: stemmer.stem(w) for w in table} == table
+    assert "protest" in table and "the" not in table  # stop words are never stemmed
