@@ -2,6 +2,7 @@
 searcher is open, and hand back searchkit's own dataclasses. Owns the Whoosh searcher."""
 
 from collections import Counter
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Optional, Tuple
@@ -94,7 +95,7 @@ class Searcher:
         # The vocabulary (a JSON file) is read only when a query names a name or finds little.
         words = self._vocabulary() if variants and has_names(query) else None
         prepared = self._builder.prepare(query, filters, self._searcher.reader(), words)
-        try:
+        with _query_faults():
             # len(results) undercounts when terms=True meets a limit (Whoosh 2.7): count apart.
             matching = _docset(prepared.query, self._searcher)
             group_of = self._group_column()
@@ -115,15 +116,6 @@ class Searcher:
                     suggestion = self._better_query(
                         query, filters, len(matching), words, variants
                     )
-        except RecursionError:
-            raise QueryError("the query is nested too deeply; simplify it") from None
-        except QueryError:
-            raise
-        except Exception as error:  # a fault inside Whoosh on an odd combination of operators
-            raise QueryError(
-                f"the search engine failed on this query ({type(error).__name__}); "
-                "simplify it, e.g. with fewer NOT and ANDNOT"
-            ) from None
         return SearchResults(
             query=query,
             total=len(matching),
@@ -172,7 +164,7 @@ class Searcher:
         )
         doc_ids = self._searcher.reader().column_reader("doc_id")
         fetch = limit * 2  # an abstract is often one paragraph; a news article has several
-        try:
+        with _query_faults():
             while True:
                 results = self._run(prepared.query, fetch, "score", terms=False)
                 best = {}
@@ -183,15 +175,6 @@ class Searcher:
                 if len(best) >= limit or results.scored_length() < fetch:
                     break
                 fetch *= 2
-        except RecursionError:
-            raise QueryError("the query is nested too deeply; simplify it") from None
-        except QueryError:
-            raise
-        except Exception as error:  # a fault inside Whoosh on an odd combination of operators
-            raise QueryError(
-                f"the search engine failed on this query ({type(error).__name__}); "
-                "simplify it, e.g. with fewer NOT and ANDNOT"
-            ) from None
         ranked = []
         for rank, (doc_id, hit) in enumerate(list(best.items())[:limit], start=1):
             fields = self._searcher.stored_fields(hit.docnum)
@@ -388,6 +371,22 @@ class Searcher:
             undated_articles=sum(1 for _, d in articles.values() if d is None),
             settings=store.read_settings(self.index_dir),
         )
+
+
+@contextmanager
+def _query_faults():
+    """Faults of running a query become a QueryError that says what to change."""
+    try:
+        yield
+    except RecursionError:
+        raise QueryError("the query is nested too deeply; simplify it") from None
+    except QueryError:
+        raise
+    except Exception as error:  # a fault inside Whoosh on an odd combination of operators
+        raise QueryError(
+            f"the search engine failed on this query ({type(error).__name__}); "
+            "simplify it, e.g. with fewer NOT and ANDNOT"
+        ) from None
 
 
 def _docset(query, searcher) -> set:
