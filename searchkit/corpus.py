@@ -394,6 +394,26 @@ def read_bytes(path: Path, options: ReadOptions = ReadOptions()) -> bytes:
         raise CorpusError(f"cannot read it: {error.strerror or error}") from None
 
 
+def no_article_files(paths: List[Path], skipped: List[SkippedFile]) -> CorpusError:
+    """The error for ``paths`` that hold no article file, saying why if files were skipped."""
+    where = ", ".join(display_path(p) for p in paths) or "(no paths given)"
+    why = ""
+    if skipped:
+        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+        why = f"; skipped {skipped[0].path}: {skipped[0].reason}{more}"
+    return CorpusError(
+        f"no article files ({', '.join(ARTICLE_SUFFIXES)}) found in {where}{why}; "
+        "give the files or folders that hold your articles"
+    )
+
+
+def manifests_for(paths: List[Path], files, warnings: List[str]):
+    """The manifest entries of the folders given and of the folders the files are in."""
+    return load_manifests(
+        sorted({p for p in paths if p.is_dir()} | {f.parent for f, _ in files}), warnings
+    )
+
+
 def read_corpus(
     paths: Iterable[Path], progress: Optional[Progress] = None, options: ReadOptions = ReadOptions()
 ) -> Corpus:
@@ -402,19 +422,8 @@ def read_corpus(
     files, skipped = find_files(paths)
     corpus = Corpus(skipped=list(skipped))
     if not files:
-        where = ", ".join(display_path(p) for p in paths) or "(no paths given)"
-        why = ""
-        if skipped:
-            more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
-            why = f"; skipped {skipped[0].path}: {skipped[0].reason}{more}"
-        raise CorpusError(
-            f"no article files ({', '.join(ARTICLE_SUFFIXES)}) found in {where}{why}; "
-            "give the files or folders that hold your articles"
-        )
-    manifests = load_manifests(
-        sorted({p for p in paths if p.is_dir()} | {f.parent for f, _ in files}),
-        corpus.warnings,
-    )
+        raise no_article_files(paths, skipped)
+    manifests = manifests_for(paths, files, corpus.warnings)
     kinds: Counter = Counter()
     for done, (path, key) in enumerate(files, start=1):
         try:

@@ -17,11 +17,17 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from . import analysis, dedup, ledger, store, vocabulary
-from .config import ARTICLE_SUFFIXES
-from .corpus import Progress, ReadOptions, find_files, read_bytes, read_file
+from .corpus import (
+    Progress,
+    ReadOptions,
+    find_files,
+    manifests_for,
+    no_article_files,
+    read_bytes,
+    read_file,
+)
 from .errors import CorpusError, IndexLockedError, SearchkitError
 from .ledger import FileRecord, Ledger
-from .manifest import load_manifests
 from .model import Article, ArticleSummary, FileAction, IndexSummary, SkippedFile
 from .schema import document, make_schema
 
@@ -93,15 +99,9 @@ def build_index(
     index_dir.mkdir(parents=True, exist_ok=True)  # fail before the reading, not after it
     files, not_found = find_files(paths)
     if not files and not prune:
-        where = ", ".join(str(p) for p in paths) or "(no paths given)"
-        raise CorpusError(
-            f"no article files ({', '.join(ARTICLE_SUFFIXES)}) found in {where}; "
-            "give the files or folders that hold your articles"
-        )
+        raise no_article_files(paths, not_found)
     warnings: List[str] = []
-    manifests = load_manifests(
-        sorted({p for p in paths if p.is_dir()} | {f.parent for f, _ in files}), warnings
-    )
+    manifests = manifests_for(paths, files, warnings)
 
     ix, fresh = _open_or_create(index_dir, rebuild, wait)
     recorded = store.read_settings(index_dir)  # even a rebuild keeps the chosen threshold
