@@ -214,7 +214,7 @@ def _plan(
     for done, (path, key) in enumerate(files, start=1):
         if tick:
             tick(done, len(files))
-        absolute = os.path.abspath(path.resolve())
+        absolute = str(path.resolve())
         seen.add(absolute)
         before = old.get(absolute)
         try:

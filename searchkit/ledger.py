@@ -87,15 +87,6 @@ def remove_others(index_dir: Path, generation: int) -> None:
                 pass  # harmless: a stale ledger is never read
 
 
-def carry_over(index_dir: Path, old: int, new: int) -> None:
-    """After a commit that changed no file (a merge), the old ledger describes the new
-    generation too."""
-    ledger = load(index_dir, old)
-    if ledger is not None:
-        save(index_dir, new, ledger)
-        remove_others(index_dir, new)
-
-
 def _fsync_dir(folder: Path) -> None:
     fd = os.open(str(folder), os.O_RDONLY)
     try:
