@@ -3,12 +3,15 @@
 from datetime import datetime
 
 from whoosh.analysis import IDTokenizer, LowercaseFilter
-from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import DATETIME, ID, NUMERIC, STORED, Schema
 
 from . import analysis
+from .textfield import WordCachingText
 
 # Bump when fields or their indexing change: older indexes must then be rebuilt.
-SCHEMA_VERSION = 8
+# 9: title and text are WordCachingText (same postings as TEXT, indexed faster); an index
+# pickles its field classes, so versions before it could not open a 9 index anyway.
+SCHEMA_VERSION = 9
 
 SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": analysis.DESCRIPTION}
 
@@ -33,13 +36,13 @@ def make_schema() -> Schema:
         path=ID(stored=True),
         paragraph=NUMERIC(stored=True),
         kind=ID(stored=True),
-        title=TEXT(stored=True, analyzer=words),
+        title=WordCachingText(stored=True, analyzer=words),
         source=ID(stored=True, sortable=True, analyzer=IDTokenizer() | LowercaseFilter()),
         source_from=STORED(),
         date=DATETIME(stored=True, sortable=True),
         date_from=STORED(),
         url=STORED(),
-        text=TEXT(stored=True, analyzer=words),
+        text=WordCachingText(stored=True, analyzer=words),
         # Near duplicates (see dedup.py): the exact-copy signature, and the group key shared by
         # every near-identical paragraph (the group's smallest paragraph id; a paragraph with no
         # copies is its own group). A column, so that results collapse without stored fields.
