@@ -27,6 +27,7 @@ from whoosh.support.charset import accent_map
 STEMS_FILE = "stems.json"
 _stemmer = None
 _known: Dict[str, str] = {}  # word -> stem, from the stems tables read (a stem is a stem anywhere)
+_MAX_REMEMBERED = 1_000_000  # and from NLTK, up to this many words
 
 
 def snowball_stem(word: str) -> str:
@@ -38,7 +39,10 @@ def snowball_stem(word: str) -> str:
         from nltk.stem.snowball import EnglishStemmer  # needs no NLTK data download
 
         _stemmer = EnglishStemmer()
-    return _stemmer.stem(word)
+    stem = _stemmer.stem(word)
+    if len(_known) < _MAX_REMEMBERED:  # save_stems asks again for every word of the corpus
+        _known[word] = stem
+    return stem
 
 
 def save_stems(words: Iterable[str], index_dir: Path, start_over: bool = False) -> None:

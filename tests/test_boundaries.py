@@ -6,8 +6,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "searchkit"
 
 WHOOSH_MODULES = {
-    "schema", "analysis", "textfield", "store", "durable", "indexer", "searcher", "highlight",
-    "query",
+    "schema", "analysis", "textfield", "codec", "store", "durable", "indexer", "searcher",
+    "highlight", "query",
 }
 CLICK_MODULES = {"cli", "repl"}
 
