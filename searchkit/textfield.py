@@ -22,6 +22,8 @@ Anything this shortcut was not checked for (another format, tokenizer or a list 
 through Whoosh's own TEXT.index.
 """
 
+import re
+
 from whoosh.analysis import CompositeAnalyzer, RegexTokenizer
 from whoosh.fields import TEXT
 from whoosh.formats import Positions
@@ -30,6 +32,12 @@ from whoosh.formats import Positions
 # corpus; BBC + Reuters have ~80k distinct spellings).
 MAX_CACHED_WORDS = 500_000
 _NOT_CACHED = object()
+# RegexTokenizer's default expression (whoosh-reloaded's keeps "*" in words; Whoosh 2.7's
+# did not) -> the same without its capturing group.
+_NON_CAPTURING = {
+    r"[\w\*]+(\.?[\w\*]+)*": r"[\w\*]+(?:\.?[\w\*]+)*",
+    r"\w+(\.?\w+)*": r"\w+(?:\.?\w+)*",
+}
 
 
 class WordCachingText(TEXT):
@@ -39,10 +47,12 @@ class WordCachingText(TEXT):
         state = self.__dict__.copy()
         state.pop("_terms", None)  # a cache, not part of the schema
         state.pop("_words", None)
+        state.pop("_one_position", None)
         return state
 
     def _splitter(self):
-        """The tokenizer's expression if the shortcut applies to this field, else None."""
+        """The tokenizer's expression (without capturing groups, so that ``findall`` gives the
+        words) if the shortcut applies to this field, else None."""
         words = self.__dict__.get("_words", _NOT_CACHED)
         if words is _NOT_CACHED:
             words = None
@@ -55,9 +65,14 @@ class WordCachingText(TEXT):
                 and not self.separate_spelling()
                 and not self.vector
             ):
-                words = analyzer.items[0].expression
+                expression = analyzer.items[0].expression
+                if expression.pattern in _NON_CAPTURING:
+                    words = re.compile(_NON_CAPTURING[expression.pattern], expression.flags)
+                elif not expression.groups:
+                    words = expression
             self._words = words
             self._terms = {}
+            self._one_position = {}  # position -> the encoded value of a term seen once there
         return words
 
     def _term(self, word: str):
@@ -80,8 +95,7 @@ class WordCachingText(TEXT):
         term_of = terms.get
         positions = {}  # term -> its positions, in order of first occurrence
         pos = None
-        for i, match in enumerate(words.finditer(value)):
-            word = match.group()
+        for i, word in enumerate(words.findall(value)):
             term = term_of(word, _NOT_CACHED)
             if term is _NOT_CACHED:
                 term = self._term(word)
@@ -95,7 +109,15 @@ class WordCachingText(TEXT):
                 found.append(pos)
         boost = self.format.field_boost
         encode = self.format.encode
-        return [
-            (term, len(poslist), float(len(poslist)) * boost, encode(poslist))
-            for term, poslist in positions.items()
-        ]
+        once = self._one_position  # most terms occur once in a paragraph: encode each
+        postings = []  # position once, not once per posting
+        for term, poslist in positions.items():
+            n = len(poslist)
+            if n == 1:
+                value = once.get(poslist[0])
+                if value is None:
+                    value = once[poslist[0]] = encode(poslist)
+            else:
+                value = encode(poslist)
+            postings.append((term, n, float(n) * boost, value))
+        return postings
