@@ -56,6 +56,7 @@ def postings_by_paragraph(index_dir):
 
 def test_two_writer_processes_index_the_same(tmp_path, monkeypatch):
     monkeypatch.setattr(indexer, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(indexer, "PARALLEL_SPARE_CORES", None)
     searchkit.build_index([SEEDS], tmp_path / "fast")
     assert len(list((tmp_path / "fast").glob("MAIN_*.pst"))) == 2  # a segment per process
     monkeypatch.setattr(codec.BuildCodec, "per_document_reader", W3Codec.per_document_reader)
