@@ -27,7 +27,7 @@ from .model import (
     ResultGroup,
     SearchResults,
 )
-from .query import FEW_RESULTS, Filters, QueryBuilder, has_names
+from .query import ALL_WORDS_BONUS, FEW_RESULTS, Filters, QueryBuilder, has_names
 from .schema import DATE_FIELD, TEXT_FIELD
 
 SORTS = ("score", "date", "-date")
@@ -97,11 +97,12 @@ class Searcher:
         prepared = self._builder.prepare(query, filters, self._searcher.reader(), words)
         with _query_faults():
             # len(results) undercounts when terms=True meets a limit (Whoosh 2.7): count apart.
-            matching = _docset(prepared.query, self._searcher)
+            known = {}  # each word's docnums, found once for counting and ranking alike
+            matching = _docset(prepared.query, self._searcher, known)
             group_of = self._group_column()
             total_groups = self._count_groups(matching, group_of) if collapse else len(matching)
             leaders = self._leaders(
-                prepared.query, page * limit, collapse, len(matching), group_of, sort
+                prepared, page * limit, collapse, len(matching), group_of, sort, known
             )[(page - 1) * limit :]
             first_rank = (page - 1) * limit + 1
             groups = tuple(
@@ -165,14 +166,15 @@ class Searcher:
         doc_ids = self._searcher.reader().column_reader("doc_id")
         fetch = limit * 2  # an abstract is often one paragraph; a news article has several
         with _query_faults():
+            known = {}
             while True:
-                results = self._run(prepared.query, fetch, "score", terms=False)
+                hits = self._ranked(prepared, fetch, "score", known, terms=False)
                 best = {}
-                for hit in results:
+                for hit in hits:
                     doc_id = doc_ids[hit.docnum]
                     if doc_id not in best:
                         best[doc_id] = hit
-                if len(best) >= limit or results.scored_length() < fetch:
+                if len(best) >= limit or len(hits) < fetch:
                     break
                 fetch *= 2
         ranked = []
@@ -199,15 +201,17 @@ class Searcher:
             better = self._builder.prepare(corrected, filters, reader, words if variants else None)
         except QueryError:
             return None
-        return corrected if len(_docset(better.query, self._searcher)) > found else None
+        return corrected if len(_docset(better.query, self._searcher, {})) > found else None
 
-    def _leaders(self, parsed, limit: int, collapse: bool, matching: int, group_of, sort) -> list:
+    def _leaders(
+        self, prepared, limit: int, collapse: bool, matching: int, group_of, sort, known: dict
+    ) -> list:
         """The best hit of each of the first ``limit`` groups (or the first hits), in order."""
         fetch = limit * 3 if collapse else limit  # most groups are single paragraphs
         while True:
-            results = self._run(parsed, fetch, sort)
+            hits = self._ranked(prepared, fetch, sort, known)
             leaders, seen = [], set()
-            for hit in results:
+            for hit in hits:
                 group = group_of[hit.docnum] if collapse else hit.docnum
                 if group not in seen:
                     seen.add(group)
@@ -216,8 +220,27 @@ class Searcher:
                 return leaders[:limit]
             fetch *= 2
 
-    def _run(self, parsed, limit: int, sort: str, terms: bool = True):
-        """Whoosh's results for the query, bounded in time."""
+    def _ranked(self, prepared, limit: int, sort: str, known: dict, terms: bool = True) -> list:
+        """The best ``limit`` hits of the prepared query, in order.
+
+        Ranked by score, words OR-ed with the all-words bonus are run as two cheaper queries
+        with the same outcome: a paragraph with every word scores its any-word score plus the
+        bonus share of it (its all-words score is that same sum), so the best of those (by the
+        AND of the words, which skips through the postings) and the best of the rest (by the
+        OR, the paragraphs with every word masked out) are merged. Whoosh scoring the OR of
+        both parts over every match took twice as long."""
+        if sort != "score" or prepared.all_words is None:
+            return self._run(prepared.query, limit, sort, terms)
+        with_all = set(_docset(prepared.all_words, self._searcher, known))  # Whoosh masks by a set
+        best = self._run(prepared.all_words, limit, sort, terms)
+        for hit in best:
+            hit.score += ALL_WORDS_BONUS * hit.score
+        best += self._run(prepared.any_words, limit, sort, terms, mask=with_all)
+        best.sort(key=lambda hit: (-hit.score, hit.docnum))  # Whoosh's order: ties by docnum
+        return best[:limit]
+
+    def _run(self, parsed, limit: int, sort: str, terms: bool = True, mask=None) -> list:
+        """Whoosh's hits for the query, in order, bounded in time."""
         sortedby = None
         if sort != "score":
             dates = self._searcher.reader().column_reader(DATE_FIELD, translate=False)
@@ -229,10 +252,10 @@ class Searcher:
                 return (undated, -value if newest_first else value)
 
             sortedby = sorting.FunctionFacet(by_date)
-        collector = collectors.TimeLimitCollector(
-            self._searcher.collector(limit=limit, sortedby=sortedby, terms=terms),
-            timelimit=SEARCH_SECONDS,
-        )
+        collector = self._searcher.collector(limit=limit, sortedby=sortedby, terms=terms)
+        if mask:
+            collector = _MaskCollector(collector, mask)
+        collector = collectors.TimeLimitCollector(collector, timelimit=SEARCH_SECONDS)
         try:
             self._searcher.search_with_collector(parsed, collector)
         except searching.TimeLimit:
@@ -241,7 +264,8 @@ class Searcher:
             ) from None
         results = collector.results()
         results.highlighter = self._highlighter
-        return results
+        # Not list(results): that asks len(results), which counts every match over again.
+        return [hit for hit in results]
 
     def _undated(self, query) -> int:
         """Paragraphs the query matches apart from its date restrictions that have no date."""
@@ -373,6 +397,19 @@ class Searcher:
         )
 
 
+class _MaskCollector(collectors.WrappingCollector):
+    """Leaves out the docnums in ``mask``. (Whoosh's own mask, FilterCollector, filters only
+    when it drives the search itself, and a TimeLimitCollector around it drives its child.)"""
+
+    def __init__(self, child, mask: set):
+        super().__init__(child)
+        self.mask = mask
+
+    def matches(self):
+        mask, offset = self.mask, self.child.offset
+        return (docnum for docnum in self.child.matches() if offset + docnum not in mask)
+
+
 @contextmanager
 def _query_faults():
     """Faults of running a query become a QueryError that says what to change."""
@@ -389,26 +426,32 @@ def _query_faults():
         ) from None
 
 
-def _docset(query, searcher) -> set:
+def _docset(query, searcher, known: dict) -> set:
     """The docnums ``query`` matches: ``set(query.docs(searcher))``, but an OR, AND or ANDNOT
-    of queries is computed by set operations on its parts' docnums. (Whoosh walks the matcher
-    tree of an OR of many words document by document, in Python: on a common word that was a
-    third of a query's time.)"""
+    of queries is computed by set operations on its parts' docnums, and each part's are kept
+    in ``known`` for the next call. (Whoosh walks the matcher tree of an OR of many words
+    document by document, in Python: on a common word that was a third of a query's time.)"""
     kind = type(query)
     if kind is whoosh_query.Or and not query.minmatch:
         found = set()
         for sub in query.subqueries:
-            found |= _docset(sub, searcher)
+            found |= _docset(sub, searcher, known)
         return found
     if kind is whoosh_query.And:
         if not query.subqueries:
             return set()
-        parts = sorted((_docset(sub, searcher) for sub in query.subqueries), key=len)
+        parts = sorted((_docset(sub, searcher, known) for sub in query.subqueries), key=len)
         return parts[0].intersection(*parts[1:])
     if kind is whoosh_query.AndNot:
-        found = _docset(query.a, searcher)
-        return found - _docset(query.b, searcher) if found else found
-    return set(query.docs(searcher))
+        found = _docset(query.a, searcher, known)
+        return found - _docset(query.b, searcher, known) if found else found
+    try:
+        return known[query]
+    except KeyError:
+        found = known[query] = frozenset(query.docs(searcher))
+        return found
+    except TypeError:  # a query that cannot be a key
+        return frozenset(query.docs(searcher))
 
 
 def _duplicate(fields: dict, exact: bool) -> Duplicate:

@@ -182,3 +182,38 @@ def test_edit_distance():
     assert vocabulary.edit_distance("tikhanovskaya", "tkhanovskaya", 2) == 1
     assert vocabulary.edit_distance("kitten", "sitting", 1) == 2  # stops once over the limit
     assert vocabulary.edit_distance("", "abc", 5) == 3
+
+
+def test_ranking_is_whooshs_bm25f_of_any_words_plus_the_all_words_bonus(dated):
+    """searchkit ranks words in two cheaper runs (paragraphs with every word, the rest); the
+    order and scores must be those of Whoosh scoring any-words OR all-words x bonus at once."""
+    from whoosh import index as whoosh_index, qparser, scoring
+    from whoosh.query import Or
+
+    from searchkit.config import SearchOptions
+    from searchkit.query import ALL_WORDS_BONUS
+
+    searcher, _, index_dir = dated
+    options = SearchOptions()
+    ix = whoosh_index.open_dir(str(index_dir))
+    parsers = [
+        qparser.MultifieldParser(["text", "title"], ix.schema, group=group,
+                                 fieldboosts={"text": 1.0, "title": options.title_weight})
+        for group in (qparser.OrGroup, qparser.AndGroup)
+    ]
+    weighting = scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1)
+    with_all_and_without = 0
+    with ix.searcher(weighting=weighting) as whoosh_searcher:
+        for text in ("oil prices", "president reagan trade", "bank interest rates cut",
+                     "wheat export", "company shares offer stake", "belarus opposition dialogue"):
+            any_words, all_words = (parser.parse(text) for parser in parsers)
+            expected = whoosh_searcher.search(
+                Or([any_words, all_words.with_boost(ALL_WORDS_BONUS)]), limit=40)
+            want = [(hit["id"], round(hit.score, 4)) for hit in expected]
+            got = searcher.search(text, limit=40, collapse=False, variants=False)
+            assert [(h.id, h.score) for h in got.hits] == want, text
+            assert got.total == len(expected)
+            every = {hit.docnum for hit in whoosh_searcher.search(all_words, limit=None)}
+            ranked = {hit.docnum for hit in expected}
+            with_all_and_without += bool(ranked & every) and bool(ranked - every)
+    assert with_all_and_without >= 3  # both runs mattered for most of these queries
