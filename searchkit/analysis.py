@@ -3,13 +3,12 @@ words dropped, NLTK's Snowball stemmer ("protesters" and "protest" meet).
 
 The stemmer is a module-level function so that Whoosh can pickle the analyzer into the index
 and worker processes. NLTK is imported on first use because importing it is slow (~0.45 s, most
-of a cold search): an index keeps the stem of every word of its corpus in ``stems.json``
-(written at index time, when NLTK is loaded anyway), and a searcher reads it, so that a query
-needs NLTK only for a word its corpus never had.
+of a cold search): an index keeps the stem of every word of its corpus in ``stems.tsv``
+(written at index time, when NLTK is loaded anyway), and a searcher looks a query's words up in
+it, so that a query needs NLTK only for a word its corpus never had.
 """
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Dict, Iterable
@@ -24,15 +23,35 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
-STEMS_FILE = "stems.json"
+STEMS_FILE = "stems.tsv"
 _stemmer = None
-_known: Dict[str, str] = {}  # word -> stem, from the stems tables read (a stem is a stem anywhere)
+_known: Dict[str, str] = {}  # word -> stem, as looked up (a stem is a stem in any index)
+_MAX_REMEMBERED = 1_000_000
+# Each stems table read, by path, as its text: "\nword\tstem\n...". A query looks up its few
+# words in the text; parsing a whole table (64k words of BBC + Reuters as JSON) took ~50 ms.
+_tables: Dict[str, str] = {}
 
 
 def snowball_stem(word: str) -> str:
     stem = _known.get(word)
-    if stem is not None:
-        return stem
+    if stem is None:
+        stem = _from_tables(word) or _nltk_stem(word)
+        if len(_known) < _MAX_REMEMBERED:
+            _known[word] = stem
+    return stem
+
+
+def _from_tables(word: str):
+    key = f"\n{word}\t"  # words never hold tabs or line ends: they are \w runs
+    for table in _tables.values():
+        at = table.find(key)
+        if at != -1:
+            start = at + len(key)
+            return table[start : table.index("\n", start)]
+    return None
+
+
+def _nltk_stem(word: str) -> str:
     global _stemmer
     if _stemmer is None:
         from nltk.stem.snowball import EnglishStemmer  # needs no NLTK data download
@@ -46,26 +65,36 @@ def save_stems(words: Iterable[str], index_dir: Path, start_over: bool = False) 
     stop words need none) beside the index, reusing those already there unless
     ``start_over``."""
     path = Path(index_dir) / STEMS_FILE
-    table = {} if start_over else _read(path)
+    table = {} if start_over else _parse(_read(path))
     for word in words:
         if word not in table and len(word) > 1 and word not in STOP_WORDS:
             table[word] = snowball_stem(word)
-    aside = path.with_suffix(".json.tmp")
-    aside.write_text(json.dumps(table, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    aside = path.with_suffix(".tsv.tmp")
+    lines = "".join(f"{word}\t{stem}\n" for word, stem in sorted(table.items()))
+    aside.write_text("\n" + lines, encoding="utf-8")
     os.replace(aside, path)
 
 
 def load_stems(index_dir: Path) -> None:
     """Let queries take the stems of the index's words from its table instead of NLTK."""
-    _known.update(_read(Path(index_dir) / STEMS_FILE))
+    path = Path(index_dir) / STEMS_FILE
+    _tables[str(path)] = _read(path)
 
 
-def _read(path: Path) -> Dict[str, str]:
+def read_stems(index_dir: Path) -> Dict[str, str]:
+    """The index's stems table: word -> stem."""
+    return _parse(_read(Path(index_dir) / STEMS_FILE))
+
+
+def _read(path: Path) -> str:
     try:
-        table = json.loads(path.read_text(encoding="utf-8"))
-        return table if isinstance(table, dict) else {}
+        return path.read_text(encoding="utf-8")
     except (OSError, ValueError):
-        return {}  # no table: NLTK stems every word, as before
+        return ""  # no table: NLTK stems every word, as before
+
+
+def _parse(text: str) -> Dict[str, str]:
+    return dict(line.split("\t", 1) for line in text.splitlines() if "\t" in line)
 
 
 STOP_WORDS = STOP_WORDS  # the stop list, for the query side

@@ -138,10 +138,10 @@ class Searcher:
 
     def _count_groups(self, matching, group_of) -> int:
         """How many groups of near-identical paragraphs the ``matching`` docnums fall in."""
-        if len(matching) < _WHOLE_COLUMN_FROM:
-            return len({group_of[d] for d in matching})
-        if self._groups is None:  # read once per Searcher: faster than a lookup per match
-            self._groups = list(group_of)
+        if self._groups is None:
+            if len(matching) < _WHOLE_COLUMN_FROM:
+                return len({group_of[d] for d in matching})
+            self._groups = list(group_of)  # read once per Searcher: then a list lookup a match
         groups = self._groups
         return len({groups[d] for d in matching})
 

@@ -71,7 +71,7 @@ def test_reading_text_files_imports_no_reader_library():
 
 
 # What answering a query from the command line must not import: NLTK (~0.45 s; the index's
-# stems.json stems the words of its corpus), tabulate (~0.1 s, only tables need it) and the
+# stems.tsv stems the words of its corpus), tabulate (~0.1 s, only tables need it) and the
 # writer side (indexer, reading files, near-duplicate grouping, the readers' libraries).
 NOT_FOR_A_SEARCH = {
     "nltk", "tabulate", "searchkit.indexer", "searchkit.corpus", "searchkit.dedup",

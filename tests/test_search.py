@@ -198,7 +198,9 @@ def test_a_wide_wildcard_is_refused_and_a_narrow_one_runs(searcher, monkeypatch)
 def test_the_stems_table_holds_nltks_stems_of_the_corpus_words(seed_index):
     from nltk.stem.snowball import EnglishStemmer
 
-    table = json.loads((seed_index / "stems.json").read_text(encoding="utf-8"))
+    from searchkit.analysis import read_stems
+
+    table = read_stems(seed_index)
     words = json.loads((seed_index / "vocabulary.json").read_text(encoding="utf-8"))["words"]
     stemmer = EnglishStemmer()
     assert len(table) > 1500 and set(table) <= set(words)
