@@ -14,7 +14,7 @@ from whoosh.util.times import long_to_datetime
 from . import analysis, store, vocabulary
 from .config import SearchOptions
 from .errors import NotFoundError, QueryError
-from .highlight import highlighter, lead_snippet
+from .highlight import Snippets
 from .model import (
     ArticleView,
     DocumentHit,
@@ -51,7 +51,10 @@ class Searcher:
         )
         analysis.load_stems(self.index_dir)  # a query's words stemmed without importing NLTK
         self._builder = QueryBuilder(self._ix.schema, options.title_weight)
-        self._highlighter = highlighter(options.snippet_maxchars)
+        self._snippets = Snippets(
+            self._ix.schema[TEXT_FIELD].analyzer, options.snippet_maxchars,
+            options.snippet_fragments,
+        )
         self._words = None  # the vocabulary, once loaded
         self._groups = None  # each paragraph's dup_group, by docnum, once read
         self._group_reader = None  # the dup_group column reader, once opened
@@ -96,7 +99,7 @@ class Searcher:
         words = self._vocabulary() if variants and has_names(query) else None
         prepared = self._builder.prepare(query, filters, self._searcher.reader(), words)
         with _query_faults():
-            # len(results) undercounts when terms=True meets a limit (Whoosh 2.7): count apart.
+            # The matches are counted apart from ranking, which stops at the best few.
             known = {}  # each word's docnums, found once for counting and ranking alike
             matching = _docset(prepared.query, self._searcher, known)
             group_of = self._group_column()
@@ -105,8 +108,12 @@ class Searcher:
                 prepared, page * limit, collapse, len(matching), group_of, sort, known
             )[(page - 1) * limit :]
             first_rank = (page - 1) * limit + 1
+            shown = _shown_words(prepared.query, self._searcher.reader())
             groups = tuple(
-                ResultGroup(self._hit(rank, hit), self._duplicates(hit) if collapse else ())
+                ResultGroup(
+                    self._hit(rank, hit, _matched(shown, hit.docnum, self._searcher, known)),
+                    self._duplicates(hit) if collapse else (),
+                )
                 for rank, hit in enumerate(leaders, start=first_rank)
             )
             undated = self._undated(prepared.undated_query) if prepared.date_limited else 0
@@ -168,7 +175,7 @@ class Searcher:
         with _query_faults():
             known = {}
             while True:
-                hits = self._ranked(prepared, fetch, "score", known, terms=False)
+                hits = self._ranked(prepared, fetch, "score", known)
                 best = {}
                 for hit in hits:
                     doc_id = doc_ids[hit.docnum]
@@ -220,7 +227,7 @@ class Searcher:
                 return leaders[:limit]
             fetch *= 2
 
-    def _ranked(self, prepared, limit: int, sort: str, known: dict, terms: bool = True) -> list:
+    def _ranked(self, prepared, limit: int, sort: str, known: dict) -> list:
         """The best ``limit`` hits of the prepared query, in order.
 
         Ranked by score, words OR-ed with the all-words bonus are run as two cheaper queries
@@ -230,16 +237,16 @@ class Searcher:
         OR, the paragraphs with every word masked out) are merged. Whoosh scoring the OR of
         both parts over every match took twice as long."""
         if sort != "score" or prepared.all_words is None:
-            return self._run(prepared.query, limit, sort, terms)
+            return self._run(prepared.query, limit, sort)
         with_all = set(_docset(prepared.all_words, self._searcher, known))  # Whoosh masks by a set
-        best = self._run(prepared.all_words, limit, sort, terms)
+        best = self._run(prepared.all_words, limit, sort)
         for hit in best:
             hit.score += ALL_WORDS_BONUS * hit.score
-        best += self._run(prepared.any_words, limit, sort, terms, mask=with_all)
+        best += self._run(prepared.any_words, limit, sort, mask=with_all)
         best.sort(key=lambda hit: (-hit.score, hit.docnum))  # Whoosh's order: ties by docnum
         return best[:limit]
 
-    def _run(self, parsed, limit: int, sort: str, terms: bool = True, mask=None) -> list:
+    def _run(self, parsed, limit: int, sort: str, mask=None) -> list:
         """Whoosh's hits for the query, in order, bounded in time."""
         sortedby = None
         if sort != "score":
@@ -252,7 +259,7 @@ class Searcher:
                 return (undated, -value if newest_first else value)
 
             sortedby = sorting.FunctionFacet(by_date)
-        collector = self._searcher.collector(limit=limit, sortedby=sortedby, terms=terms)
+        collector = self._searcher.collector(limit=limit, sortedby=sortedby)
         if mask:
             collector = _MaskCollector(collector, mask)
         collector = collectors.TimeLimitCollector(collector, timelimit=SEARCH_SECONDS)
@@ -263,7 +270,6 @@ class Searcher:
                 f"the search took over {SEARCH_SECONDS:g} s and was stopped; narrow the query"
             ) from None
         results = collector.results()
-        results.highlighter = self._highlighter
         # Not list(results): that asks len(results), which counts every match over again.
         return [hit for hit in results]
 
@@ -325,11 +331,9 @@ class Searcher:
             groups.append(DuplicateGroup(key, duplicates))
         return tuple(groups)
 
-    def _hit(self, rank: int, hit) -> Hit:
+    def _hit(self, rank: int, hit, words) -> Hit:
         fields = hit.fields()
-        snippet = hit.highlights(TEXT_FIELD, top=self.options.snippet_fragments)
-        if not snippet.text:
-            snippet = lead_snippet(fields[TEXT_FIELD], self.options.snippet_maxchars)
+        snippet = self._snippets(fields[TEXT_FIELD], words)
         return Hit(
             rank=rank,
             score=round(hit.score, 4) if isinstance(hit.score, float) else None,
@@ -395,6 +399,44 @@ class Searcher:
             undated_articles=sum(1 for _, d in articles.values() if d is None),
             settings=store.read_settings(self.index_dir),
         )
+
+
+def _shown_words(query, reader) -> list:
+    """(leaf, its words in the paragraph text) for each leaf of ``query`` not under a NOT:
+    what a snippet marks in a paragraph the leaf matched. (Whoosh can record the terms each
+    hit matched while it ranks, terms=True, but checks every term at every match for it:
+    ~10% of a search. Only the shown hits need them.)"""
+    field = reader.schema[TEXT_FIELD]
+    shown = []
+    for leaf in _positive_leaves(query):
+        if getattr(leaf, "fieldname", None) == TEXT_FIELD:
+            terms = leaf.existing_terms(reader, phrases=True, expand=True)
+            words = {field.from_bytes(text) for name, text in terms if name == TEXT_FIELD}
+            if words:
+                shown.append((leaf, words))
+    return shown
+
+
+def _positive_leaves(query):
+    if isinstance(query, whoosh_query.Not):
+        return
+    if isinstance(query, whoosh_query.AndNot):
+        yield from _positive_leaves(query.a)
+    elif query.is_leaf():
+        yield query
+    else:
+        for child in query.children():
+            yield from _positive_leaves(child)
+
+
+def _matched(shown: list, docnum: int, searcher, known: dict) -> set:
+    """The words of the leaves that match paragraph ``docnum`` (a phrase's words only where
+    the phrase matched)."""
+    words = set()
+    for leaf, leaf_words in shown:
+        if docnum in _docset(leaf, searcher, known):
+            words |= leaf_words
+    return words
 
 
 class _MaskCollector(collectors.WrappingCollector):

@@ -1,6 +1,7 @@
 """Filters, dates, sorting, pages and facets, over a dated Reuters slice and the seeds."""
 
 import json
+import re
 from collections import Counter
 from datetime import date
 
@@ -217,3 +218,22 @@ def test_ranking_is_whooshs_bm25f_of_any_words_plus_the_all_words_bonus(dated):
             ranked = {hit.docnum for hit in expected}
             with_all_and_without += bool(ranked & every) and bool(ranked - every)
     assert with_all_and_without >= 3  # both runs mattered for most of these queries
+
+
+def test_a_phrase_is_marked_only_where_it_matched(dated):
+    """A paragraph found by another word of the query shows the phrase's words unmarked,
+    and each hit marks the words of what it matched."""
+    searcher, _, _ = dated
+    results = searcher.search('"interest rates" oil', limit=100, collapse=False)
+    phrase = re.compile(r"\binterest\W+rates?\b", re.I)
+    without_phrase = 0
+    for hit in results.hits:
+        marked = {hit.snippet.text[a:b].lower() for a, b in hit.snippet.highlights}
+        oil = any(word.startswith("oil") for word in marked)
+        if phrase.search(hit.text):
+            assert "interest" in marked or oil, hit.id
+        else:
+            assert not any(word.startswith(("interest", "rate")) for word in marked), hit.id
+            assert oil or "oil" not in hit.text.lower(), hit.id  # else found by its title
+            without_phrase += "interest" in hit.text.lower()
+    assert without_phrase  # a paragraph with the words apart was among the hits
