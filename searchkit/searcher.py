@@ -262,7 +262,11 @@ class Searcher:
         collector = self._searcher.collector(limit=limit, sortedby=sortedby)
         if mask:
             collector = _MaskCollector(collector, mask)
-        collector = collectors.TimeLimitCollector(collector, timelimit=SEARCH_SECONDS)
+        # Checked between matches by a timer thread, not by SIGALRM (Whoosh's default): a
+        # signal handler works only in the main thread and would replace the application's.
+        collector = collectors.TimeLimitCollector(
+            collector, timelimit=SEARCH_SECONDS, use_alarm=False
+        )
         try:
             self._searcher.search_with_collector(parsed, collector)
         except searching.TimeLimit:
