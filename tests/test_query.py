@@ -178,11 +178,18 @@ def test_vocabulary_is_counted_over_the_whole_index(tmp_path):
     assert words.words["the"] > words.names.get("the", 0) > 0
 
 
-def test_edit_distance():
-    assert vocabulary.edit_distance("merkle", "merkel", 2) == 2
-    assert vocabulary.edit_distance("tikhanovskaya", "tkhanovskaya", 2) == 1
-    assert vocabulary.edit_distance("kitten", "sitting", 1) == 2  # stops once over the limit
-    assert vocabulary.edit_distance("", "abc", 5) == 3
+def test_close_words_are_within_the_edit_distance_most_frequent_first():
+    words = vocabulary.Vocabulary(100, {
+        "merkel": 40, "merkle": 2, "market": 30, "merkels": 5, "murkel": 5, "mercel": 9,
+        "tikhanovskaya": 8, "tkhanovskaya": 2, "tsikhanouskaya": 6, "kitten": 3, "sitting": 4,
+    }, {"merkel": 40, "tikhanovskaya": 8, "tkhanovskaya": 2})
+    assert words.close_to("merkle", 1) == []  # a swap is two edits
+    assert words.close_to("merkle", 2) == ["merkel", "merkels"]  # "mercel" is 3 edits away
+    assert words.close_to("merkel", 1) == ["mercel", "merkels", "murkel"]  # not itself
+    assert words.close_to("tkhanovskaya", 2) == ["tikhanovskaya"]  # not "tsikhanouskaya": 3
+    assert words.close_to("tikhanovskaya", 2, names=True) == ["tkhanovskaya"]
+    assert words.close_to("tikhanovskay", 1, names=True) == ["tikhanovskaya"]
+    assert words.close_to("kitten", 2) == []  # "sitting" is 3 edits and another letter
 
 
 def test_ranking_is_whooshs_bm25f_of_any_words_plus_the_all_words_bonus(dated):
