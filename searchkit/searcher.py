@@ -108,7 +108,7 @@ class Searcher:
                 prepared, page * limit, collapse, len(matching), group_of, sort, known
             )[(page - 1) * limit :]
             first_rank = (page - 1) * limit + 1
-            shown = _shown_words(prepared.query, self._searcher.reader())
+            shown = _shown_words(prepared.any_words, self._searcher.reader())
             groups = tuple(
                 ResultGroup(
                     self._hit(rank, hit, _matched(shown, hit.docnum, self._searcher, known)),
@@ -173,9 +173,10 @@ class Searcher:
         doc_ids = self._searcher.reader().column_reader("doc_id")
         fetch = limit * 2  # an abstract is often one paragraph; a news article has several
         with _query_faults():
-            known = {}
             while True:
-                hits = self._ranked(prepared, fetch, "score", known)
+                # One run of the whole query: the split of _ranked pays off only when a search
+                # has counted each word's matches already.
+                hits = self._run(prepared.query, fetch, "score")
                 best = {}
                 for hit in hits:
                     doc_id = doc_ids[hit.docnum]
