@@ -292,8 +292,8 @@ def classify(folder: str, now: Optional[float] = None) -> Tuple[List[int], List[
             if int(toc.group(1)) not in kept:
                 leftovers.append(name)
         elif TEMP_TOC_FILE.match(name) or CHECKSUMS_ASIDE.match(name) or name.endswith(
-            ".json.tmp"
-        ):  # a file written aside (settings, ledger, vocabulary) by a run that was stopped
+            (".json.tmp", ".tsv.tmp")
+        ):  # a file written aside (settings, ledger, vocabulary, stems) by a stopped run
             leftovers.append(name)
         elif segment:
             if segment.group(1) not in referenced:

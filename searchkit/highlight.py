@@ -98,12 +98,24 @@ class SnippetFormatter(highlight.Formatter):
         return Snippet(text, tuple(ranges))
 
 
-def highlighter(maxchars: int) -> highlight.Highlighter:
-    return highlight.Highlighter(
-        fragmenter=SentenceFragmenter(maxchars),
-        formatter=SnippetFormatter(),
-        order=highlight.FIRST,
-    )
+class Snippets:
+    """Makes the snippet of a paragraph for the words a query matched in it."""
+
+    def __init__(self, analyzer, maxchars: int, fragments: int):
+        self.analyzer = analyzer  # the index's own, so that the same words match
+        self.maxchars = maxchars
+        self.fragments = fragments
+        self.fragmenter = SentenceFragmenter(maxchars)
+        self.formatter = SnippetFormatter()
+
+    def __call__(self, text: str, words) -> Snippet:
+        """The best ``fragments`` sentences holding ``words`` (as the analyzer indexes them),
+        in text order; the opening sentence if none holds one."""
+        snippet = highlight.highlight(
+            text, words, self.analyzer, self.fragmenter, self.formatter,
+            top=self.fragments, order=highlight.FIRST,
+        ) if words else None
+        return snippet if snippet and snippet.text else lead_snippet(text, self.maxchars)
 
 
 def lead_snippet(text: str, maxchars: int) -> Snippet:

@@ -87,6 +87,11 @@ class Prepared:
     date_limited: bool  # a date restriction (flag or date: in the text) leaves out the undated
     undated_query: object  # the same query without its date restrictions, for counting those
     variants: Dict[str, Tuple[str, ...]]  # query word -> the spellings of it also searched
+    # ``query`` is any_words OR all_words (boosted by ALL_WORDS_BONUS) when the text's words
+    # were OR-ed with the all-words bonus, else any_words is ``query`` and all_words None.
+    # Both carry the filters; all_words has no boost of its own.
+    any_words: object = None
+    all_words: object = None
 
 
 def has_names(text: str) -> bool:
@@ -117,20 +122,37 @@ class QueryBuilder:
         close spellings."""
         text = _SURROGATE.sub("\ufffd", text)
         _check_size(text)
-        parsed, note = self._parse(text)
-        _check_parsed(parsed, reader)
+        (any_words, all_words), note = self._parse(text)
+        _check_parsed(any_words, reader)
         found = self._name_variants(text, vocabulary) if vocabulary else {}
         if found:
-            parsed = _with_variants(parsed, self._stems(found))
+            stems = self._stems(found)
+            any_words = _with_variants(any_words, stems)
+            all_words = _with_variants(all_words, stems) if all_words else None
+        parsed = any_words
+        if all_words:
+            parsed = whoosh_query.Or([any_words, all_words.with_boost(ALL_WORDS_BONUS)])
         restrictions = _filter_queries(filters)
+
+        def restricted(query):
+            return whoosh_query.And([query] + restrictions) if restrictions else query
+
         in_text_dates = DATE_FIELD in _fields(parsed)
-        final = whoosh_query.And([parsed] + restrictions) if restrictions else parsed
+        final = restricted(parsed)
         undated = final
         if filters.dated or in_text_dates:
             without = [r for r in restrictions if DATE_FIELD not in _fields(r)]
             base = _without_dates(parsed)
             undated = whoosh_query.And([base] + without) if without else base
-        return Prepared(final, note, filters.dated or in_text_dates, undated, found)
+        return Prepared(
+            final,
+            note,
+            filters.dated or in_text_dates,
+            undated,
+            found,
+            any_words=restricted(any_words) if all_words else final,
+            all_words=restricted(all_words) if all_words else None,
+        )
 
     def _name_variants(self, text: str, vocabulary) -> Dict[str, Tuple[str, ...]]:
         rare = max(3, RARE_NAME_SHARE * vocabulary.paragraphs)
@@ -208,14 +230,15 @@ class QueryBuilder:
             return self._with_bonus(" ".join(words)), note
 
     def _with_bonus(self, text: str):
+        """The query's words OR-ed, and the query with its words AND-ed for the all-words
+        bonus (None when that would be the same query, or the query negates)."""
         any_words, all_words = (parser.parse(text) for parser in self._parsers)
         any_words = _restrictions_required(any_words)
         if any_words == all_words or _negates(any_words):
             # With NOT in it the query already narrows; and Whoosh 2.7's union matcher fails
             # (IndexError) on some OR of two negating queries, found by tests/test_fuzz.py.
-            return any_words
-        all_words.boost = ALL_WORDS_BONUS
-        return whoosh_query.Or([any_words, all_words])
+            return any_words, None
+        return any_words, all_words
 
 
 def _check_size(text: str) -> None:

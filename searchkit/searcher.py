@@ -14,7 +14,7 @@ from whoosh.util.times import long_to_datetime
 from . import analysis, store, vocabulary
 from .config import SearchOptions
 from .errors import NotFoundError, QueryError
-from .highlight import highlighter, lead_snippet
+from .highlight import Snippets
 from .model import (
     ArticleView,
     DocumentHit,
@@ -27,7 +27,7 @@ from .model import (
     ResultGroup,
     SearchResults,
 )
-from .query import FEW_RESULTS, Filters, QueryBuilder, has_names
+from .query import ALL_WORDS_BONUS, FEW_RESULTS, Filters, QueryBuilder, has_names
 from .schema import DATE_FIELD, TEXT_FIELD
 
 SORTS = ("score", "date", "-date")
@@ -51,7 +51,10 @@ class Searcher:
         )
         analysis.load_stems(self.index_dir)  # a query's words stemmed without importing NLTK
         self._builder = QueryBuilder(self._ix.schema, options.title_weight)
-        self._highlighter = highlighter(options.snippet_maxchars)
+        self._snippets = Snippets(
+            self._ix.schema[TEXT_FIELD].analyzer, options.snippet_maxchars,
+            options.snippet_fragments,
+        )
         self._words = None  # the vocabulary, once loaded
         self._groups = None  # each paragraph's dup_group, by docnum, once read
         self._group_reader = None  # the dup_group column reader, once opened
@@ -96,16 +99,21 @@ class Searcher:
         words = self._vocabulary() if variants and has_names(query) else None
         prepared = self._builder.prepare(query, filters, self._searcher.reader(), words)
         with _query_faults():
-            # len(results) undercounts when terms=True meets a limit (Whoosh 2.7): count apart.
-            matching = _docset(prepared.query, self._searcher)
+            # The matches are counted apart from ranking, which stops at the best few.
+            known = {}  # each word's docnums, found once for counting and ranking alike
+            matching = _docset(prepared.query, self._searcher, known)
             group_of = self._group_column()
             total_groups = self._count_groups(matching, group_of) if collapse else len(matching)
             leaders = self._leaders(
-                prepared.query, page * limit, collapse, len(matching), group_of, sort
+                prepared, page * limit, collapse, len(matching), group_of, sort, known
             )[(page - 1) * limit :]
             first_rank = (page - 1) * limit + 1
+            shown = _shown_words(prepared.any_words, self._searcher.reader())
             groups = tuple(
-                ResultGroup(self._hit(rank, hit), self._duplicates(hit) if collapse else ())
+                ResultGroup(
+                    self._hit(rank, hit, _matched(shown, hit.docnum, self._searcher, known)),
+                    self._duplicates(hit) if collapse else (),
+                )
                 for rank, hit in enumerate(leaders, start=first_rank)
             )
             undated = self._undated(prepared.undated_query) if prepared.date_limited else 0
@@ -137,10 +145,10 @@ class Searcher:
 
     def _count_groups(self, matching, group_of) -> int:
         """How many groups of near-identical paragraphs the ``matching`` docnums fall in."""
-        if len(matching) < _WHOLE_COLUMN_FROM:
-            return len({group_of[d] for d in matching})
-        if self._groups is None:  # read once per Searcher: faster than a lookup per match
-            self._groups = list(group_of)
+        if self._groups is None:
+            if len(matching) < _WHOLE_COLUMN_FROM:
+                return len({group_of[d] for d in matching})
+            self._groups = list(group_of)  # read once per Searcher: then a list lookup a match
         groups = self._groups
         return len({groups[d] for d in matching})
 
@@ -166,13 +174,15 @@ class Searcher:
         fetch = limit * 2  # an abstract is often one paragraph; a news article has several
         with _query_faults():
             while True:
-                results = self._run(prepared.query, fetch, "score", terms=False)
+                # One run of the whole query: the split of _ranked pays off only when a search
+                # has counted each word's matches already.
+                hits = self._run(prepared.query, fetch, "score")
                 best = {}
-                for hit in results:
+                for hit in hits:
                     doc_id = doc_ids[hit.docnum]
                     if doc_id not in best:
                         best[doc_id] = hit
-                if len(best) >= limit or results.scored_length() < fetch:
+                if len(best) >= limit or len(hits) < fetch:
                     break
                 fetch *= 2
         ranked = []
@@ -199,15 +209,17 @@ class Searcher:
             better = self._builder.prepare(corrected, filters, reader, words if variants else None)
         except QueryError:
             return None
-        return corrected if len(_docset(better.query, self._searcher)) > found else None
+        return corrected if len(_docset(better.query, self._searcher, {})) > found else None
 
-    def _leaders(self, parsed, limit: int, collapse: bool, matching: int, group_of, sort) -> list:
+    def _leaders(
+        self, prepared, limit: int, collapse: bool, matching: int, group_of, sort, known: dict
+    ) -> list:
         """The best hit of each of the first ``limit`` groups (or the first hits), in order."""
         fetch = limit * 3 if collapse else limit  # most groups are single paragraphs
         while True:
-            results = self._run(parsed, fetch, sort)
+            hits = self._ranked(prepared, fetch, sort, known)
             leaders, seen = [], set()
-            for hit in results:
+            for hit in hits:
                 group = group_of[hit.docnum] if collapse else hit.docnum
                 if group not in seen:
                     seen.add(group)
@@ -216,8 +228,27 @@ class Searcher:
                 return leaders[:limit]
             fetch *= 2
 
-    def _run(self, parsed, limit: int, sort: str, terms: bool = True):
-        """Whoosh's results for the query, bounded in time."""
+    def _ranked(self, prepared, limit: int, sort: str, known: dict) -> list:
+        """The best ``limit`` hits of the prepared query, in order.
+
+        Ranked by score, words OR-ed with the all-words bonus are run as two cheaper queries
+        with the same outcome: a paragraph with every word scores its any-word score plus the
+        bonus share of it (its all-words score is that same sum), so the best of those (by the
+        AND of the words, which skips through the postings) and the best of the rest (by the
+        OR, the paragraphs with every word masked out) are merged. Whoosh scoring the OR of
+        both parts over every match took twice as long."""
+        if sort != "score" or prepared.all_words is None:
+            return self._run(prepared.query, limit, sort)
+        with_all = set(_docset(prepared.all_words, self._searcher, known))  # Whoosh masks by a set
+        best = self._run(prepared.all_words, limit, sort)
+        for hit in best:
+            hit.score += ALL_WORDS_BONUS * hit.score
+        best += self._run(prepared.any_words, limit, sort, mask=with_all)
+        best.sort(key=lambda hit: (-hit.score, hit.docnum))  # Whoosh's order: ties by docnum
+        return best[:limit]
+
+    def _run(self, parsed, limit: int, sort: str, mask=None) -> list:
+        """Whoosh's hits for the query, in order, bounded in time."""
         sortedby = None
         if sort != "score":
             dates = self._searcher.reader().column_reader(DATE_FIELD, translate=False)
@@ -229,9 +260,13 @@ class Searcher:
                 return (undated, -value if newest_first else value)
 
             sortedby = sorting.FunctionFacet(by_date)
+        collector = self._searcher.collector(limit=limit, sortedby=sortedby)
+        if mask:
+            collector = _MaskCollector(collector, mask)
+        # Checked between matches by a timer thread, not by SIGALRM (Whoosh's default): a
+        # signal handler works only in the main thread and would replace the application's.
         collector = collectors.TimeLimitCollector(
-            self._searcher.collector(limit=limit, sortedby=sortedby, terms=terms),
-            timelimit=SEARCH_SECONDS,
+            collector, timelimit=SEARCH_SECONDS, use_alarm=False
         )
         try:
             self._searcher.search_with_collector(parsed, collector)
@@ -240,8 +275,8 @@ class Searcher:
                 f"the search took over {SEARCH_SECONDS:g} s and was stopped; narrow the query"
             ) from None
         results = collector.results()
-        results.highlighter = self._highlighter
-        return results
+        # Not list(results): that asks len(results), which counts every match over again.
+        return [hit for hit in results]
 
     def _undated(self, query) -> int:
         """Paragraphs the query matches apart from its date restrictions that have no date."""
@@ -301,11 +336,9 @@ class Searcher:
             groups.append(DuplicateGroup(key, duplicates))
         return tuple(groups)
 
-    def _hit(self, rank: int, hit) -> Hit:
+    def _hit(self, rank: int, hit, words) -> Hit:
         fields = hit.fields()
-        snippet = hit.highlights(TEXT_FIELD, top=self.options.snippet_fragments)
-        if not snippet.text:
-            snippet = lead_snippet(fields[TEXT_FIELD], self.options.snippet_maxchars)
+        snippet = self._snippets(fields[TEXT_FIELD], words)
         return Hit(
             rank=rank,
             score=round(hit.score, 4) if isinstance(hit.score, float) else None,
@@ -373,6 +406,57 @@ class Searcher:
         )
 
 
+def _shown_words(query, reader) -> list:
+    """(leaf, its words in the paragraph text) for each leaf of ``query`` not under a NOT:
+    what a snippet marks in a paragraph the leaf matched. (Whoosh can record the terms each
+    hit matched while it ranks, terms=True, but checks every term at every match for it:
+    ~10% of a search. Only the shown hits need them.)"""
+    field = reader.schema[TEXT_FIELD]
+    shown = []
+    for leaf in _positive_leaves(query):
+        if getattr(leaf, "fieldname", None) == TEXT_FIELD:
+            terms = leaf.existing_terms(reader, phrases=True, expand=True)
+            words = {field.from_bytes(text) for name, text in terms if name == TEXT_FIELD}
+            if words:
+                shown.append((leaf, words))
+    return shown
+
+
+def _positive_leaves(query):
+    if isinstance(query, whoosh_query.Not):
+        return
+    if isinstance(query, whoosh_query.AndNot):
+        yield from _positive_leaves(query.a)
+    elif query.is_leaf():
+        yield query
+    else:
+        for child in query.children():
+            yield from _positive_leaves(child)
+
+
+def _matched(shown: list, docnum: int, searcher, known: dict) -> set:
+    """The words of the leaves that match paragraph ``docnum`` (a phrase's words only where
+    the phrase matched)."""
+    words = set()
+    for leaf, leaf_words in shown:
+        if docnum in _docset(leaf, searcher, known):
+            words |= leaf_words
+    return words
+
+
+class _MaskCollector(collectors.WrappingCollector):
+    """Leaves out the docnums in ``mask``. (Whoosh's own mask, FilterCollector, filters only
+    when it drives the search itself, and a TimeLimitCollector around it drives its child.)"""
+
+    def __init__(self, child, mask: set):
+        super().__init__(child)
+        self.mask = mask
+
+    def matches(self):
+        mask, offset = self.mask, self.child.offset
+        return (docnum for docnum in self.child.matches() if offset + docnum not in mask)
+
+
 @contextmanager
 def _query_faults():
     """Faults of running a query become a QueryError that says what to change."""
@@ -389,26 +473,32 @@ def _query_faults():
         ) from None
 
 
-def _docset(query, searcher) -> set:
+def _docset(query, searcher, known: dict) -> set:
     """The docnums ``query`` matches: ``set(query.docs(searcher))``, but an OR, AND or ANDNOT
-    of queries is computed by set operations on its parts' docnums. (Whoosh walks the matcher
-    tree of an OR of many words document by document, in Python: on a common word that was a
-    third of a query's time.)"""
+    of queries is computed by set operations on its parts' docnums, and each part's are kept
+    in ``known`` for the next call. (Whoosh walks the matcher tree of an OR of many words
+    document by document, in Python: on a common word that was a third of a query's time.)"""
     kind = type(query)
     if kind is whoosh_query.Or and not query.minmatch:
         found = set()
         for sub in query.subqueries:
-            found |= _docset(sub, searcher)
+            found |= _docset(sub, searcher, known)
         return found
     if kind is whoosh_query.And:
         if not query.subqueries:
             return set()
-        parts = sorted((_docset(sub, searcher) for sub in query.subqueries), key=len)
+        parts = sorted((_docset(sub, searcher, known) for sub in query.subqueries), key=len)
         return parts[0].intersection(*parts[1:])
     if kind is whoosh_query.AndNot:
-        found = _docset(query.a, searcher)
-        return found - _docset(query.b, searcher) if found else found
-    return set(query.docs(searcher))
+        found = _docset(query.a, searcher, known)
+        return found - _docset(query.b, searcher, known) if found else found
+    try:
+        return known[query]
+    except KeyError:
+        found = known[query] = frozenset(query.docs(searcher))
+        return found
+    except TypeError:  # a query that cannot be a key
+        return frozenset(query.docs(searcher))
 
 
 def _duplicate(fields: dict, exact: bool) -> Duplicate:

@@ -38,14 +38,17 @@ class Vocabulary:
     def close_to(self, word: str, maxdist: int, names: bool = False) -> List[str]:
         """Words (or names) within ``maxdist`` edits of ``word`` with the same first letter,
         most frequent first, ``word`` itself left out."""
+        # rapidfuzz: Levenshtein distances in C++, ~100x the pure-Python loop this replaced
+        # (a query finding little took up to 0.2 s to check its words for "did you mean").
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
         pool = self.names if names else self.words
-        found = [
-            other
-            for other in self._starting(names, word[:1])
-            if other != word
-            and abs(len(other) - len(word)) <= maxdist
-            and edit_distance(word, other, maxdist) <= maxdist
-        ]
+        close = process.extract(
+            word, self._starting(names, word[:1]), scorer=Levenshtein.distance,
+            score_cutoff=maxdist, limit=None,
+        )
+        found = [other for other, _distance, _at in close if other != word]
         return sorted(found, key=lambda w: (-pool[w], w))
 
     def _starting(self, names: bool, letter: str) -> List[str]:
@@ -95,18 +98,3 @@ def load(index_dir: Path) -> Optional[Vocabulary]:
         return Vocabulary(data["paragraphs"], data["words"], data["names"])
     except (OSError, ValueError, KeyError):
         return None  # no suggestions or variants rather than no search
-
-
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance of ``a`` and ``b``, or ``limit + 1`` once it must exceed ``limit``."""
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, start=1):
-        current = [i]
-        for j, char_b in enumerate(b, start=1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
-            )
-        if min(current) > limit:
-            return limit + 1
-        previous = current
-    return previous[-1]

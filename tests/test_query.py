@@ -1,6 +1,7 @@
 """Filters, dates, sorting, pages and facets, over a dated Reuters slice and the seeds."""
 
 import json
+import re
 from collections import Counter
 from datetime import date
 
@@ -177,8 +178,69 @@ def test_vocabulary_is_counted_over_the_whole_index(tmp_path):
     assert words.words["the"] > words.names.get("the", 0) > 0
 
 
-def test_edit_distance():
-    assert vocabulary.edit_distance("merkle", "merkel", 2) == 2
-    assert vocabulary.edit_distance("tikhanovskaya", "tkhanovskaya", 2) == 1
-    assert vocabulary.edit_distance("kitten", "sitting", 1) == 2  # stops once over the limit
-    assert vocabulary.edit_distance("", "abc", 5) == 3
+def test_close_words_are_within_the_edit_distance_most_frequent_first():
+    words = vocabulary.Vocabulary(100, {
+        "merkel": 40, "merkle": 2, "market": 30, "merkels": 5, "murkel": 5, "mercel": 9,
+        "tikhanovskaya": 8, "tkhanovskaya": 2, "tsikhanouskaya": 6, "kitten": 3, "sitting": 4,
+    }, {"merkel": 40, "tikhanovskaya": 8, "tkhanovskaya": 2})
+    assert words.close_to("merkle", 1) == []  # a swap is two edits
+    assert words.close_to("merkle", 2) == ["merkel", "merkels"]  # "mercel" is 3 edits away
+    assert words.close_to("merkel", 1) == ["mercel", "merkels", "murkel"]  # not itself
+    assert words.close_to("tkhanovskaya", 2) == ["tikhanovskaya"]  # not "tsikhanouskaya": 3
+    assert words.close_to("tikhanovskaya", 2, names=True) == ["tkhanovskaya"]
+    assert words.close_to("tikhanovskay", 1, names=True) == ["tikhanovskaya"]
+    assert words.close_to("kitten", 2) == []  # "sitting" is 3 edits and another letter
+
+
+def test_ranking_is_whooshs_bm25f_of_any_words_plus_the_all_words_bonus(dated):
+    """searchkit ranks words in two cheaper runs (paragraphs with every word, the rest); the
+    order and scores must be those of Whoosh scoring any-words OR all-words x bonus at once."""
+    from whoosh import index as whoosh_index, qparser, scoring
+    from whoosh.query import Or
+
+    from searchkit.config import SearchOptions
+    from searchkit.query import ALL_WORDS_BONUS
+
+    searcher, _, index_dir = dated
+    options = SearchOptions()
+    ix = whoosh_index.open_dir(str(index_dir))
+    parsers = [
+        qparser.MultifieldParser(["text", "title"], ix.schema, group=group,
+                                 fieldboosts={"text": 1.0, "title": options.title_weight})
+        for group in (qparser.OrGroup, qparser.AndGroup)
+    ]
+    weighting = scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1)
+    with_all_and_without = 0
+    with ix.searcher(weighting=weighting) as whoosh_searcher:
+        for text in ("oil prices", "president reagan trade", "bank interest rates cut",
+                     "wheat export", "company shares offer stake", "belarus opposition dialogue"):
+            any_words, all_words = (parser.parse(text) for parser in parsers)
+            expected = whoosh_searcher.search(
+                Or([any_words, all_words.with_boost(ALL_WORDS_BONUS)]), limit=40)
+            want = [(hit["id"], round(hit.score, 4)) for hit in expected]
+            got = searcher.search(text, limit=40, collapse=False, variants=False)
+            assert [(h.id, h.score) for h in got.hits] == want, text
+            assert got.total == len(expected)
+            every = {hit.docnum for hit in whoosh_searcher.search(all_words, limit=None)}
+            ranked = {hit.docnum for hit in expected}
+            with_all_and_without += bool(ranked & every) and bool(ranked - every)
+    assert with_all_and_without >= 3  # both runs mattered for most of these queries
+
+
+def test_a_phrase_is_marked_only_where_it_matched(dated):
+    """A paragraph found by another word of the query shows the phrase's words unmarked,
+    and each hit marks the words of what it matched."""
+    searcher, _, _ = dated
+    results = searcher.search('"interest rates" oil', limit=100, collapse=False)
+    phrase = re.compile(r"\binterest\W+rates?\b", re.I)
+    without_phrase = 0
+    for hit in results.hits:
+        marked = {hit.snippet.text[a:b].lower() for a, b in hit.snippet.highlights}
+        oil = any(word.startswith("oil") for word in marked)
+        if phrase.search(hit.text):
+            assert "interest" in marked or oil, hit.id
+        else:
+            assert not any(word.startswith(("interest", "rate")) for word in marked), hit.id
+            assert oil or "oil" not in hit.text.lower(), hit.id  # else found by its title
+            without_phrase += "interest" in hit.text.lower()
+    assert without_phrase  # a paragraph with the words apart was among the hits

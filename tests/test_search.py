@@ -198,9 +198,33 @@ def test_a_wide_wildcard_is_refused_and_a_narrow_one_runs(searcher, monkeypatch)
 def test_the_stems_table_holds_nltks_stems_of_the_corpus_words(seed_index):
     from nltk.stem.snowball import EnglishStemmer
 
-    table = json.loads((seed_index / "stems.json").read_text(encoding="utf-8"))
+    from searchkit.analysis import read_stems
+
+    table = read_stems(seed_index)
     words = json.loads((seed_index / "vocabulary.json").read_text(encoding="utf-8"))["words"]
     stemmer = EnglishStemmer()
     assert len(table) > 1500 and set(table) <= set(words)
     assert {w: stemmer.stem(w) for w in table} == table
     assert "protest" in table and "the" not in table  # stop words are never stemmed
+
+
+def test_searching_from_other_threads_leaves_signal_handlers_alone(seed_index):
+    """A web app searches in worker threads (a Searcher each: like Whoosh's, it is not
+    shared between threads)."""
+    import signal
+    import threading
+
+    def search():
+        with searchkit.open_index(seed_index) as searcher:
+            return [h.id for h in searcher.search("dialogue with the opposition").hits]
+
+    before = signal.getsignal(signal.SIGALRM)
+    expected = search()
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(search())) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert expected and found == [expected] * 3
+    assert signal.getsignal(signal.SIGALRM) == before

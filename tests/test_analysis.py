@@ -1,0 +1,97 @@
+"""The analyzer's one-step filter gives exactly the tokens of Whoosh's chain of filters."""
+
+import pickle
+
+import pytest
+from conftest import DATA, SEEDS
+from whoosh.analysis import (
+    CharsetFilter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.support.charset import accent_map
+
+from searchkit.analysis import STOP_WORDS, snowball_stem, text_analyzer
+
+ODD = [
+    "Café Zürich, São Paulo and Łódź: ÉLAN élan ÆSIR œuvre straße",
+    "THE U.S. and the E.U. said A b c d e I o x 2020 1.5 3,000 o'clock it's rock'n'roll",
+    "a an the of", "", "   ", "ﬁnance ﬂow Ⅻ ½ №5 x²", "Kolesnikova's \"coordination council\"",
+]
+
+KWARGS = [
+    dict(positions=True, chars=True, mode="index"),
+    dict(mode="query"),
+    dict(positions=True, chars=True, removestops=False, mode="index"),  # as highlighting asks
+    dict(positions=True, no_morph=True),
+    dict(positions=True, start_pos=7, start_char=100),
+]
+
+
+def whoosh_chain():
+    return (
+        RegexTokenizer()
+        | LowercaseFilter()
+        | CharsetFilter(accent_map)
+        | StopFilter(stoplist=STOP_WORDS, minsize=2)
+        | StemFilter(stemfn=snowball_stem, cachesize=100_000)
+    )
+
+
+def tokens(analyzer, text, **kwargs):
+    return [
+        (t.text, getattr(t, "pos", None), getattr(t, "startchar", None),
+         getattr(t, "endchar", None), t.stopped, t.boost)
+        for t in analyzer(text, **kwargs)
+    ]
+
+
+def real_texts():
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    for folder in ("business", "sport", "tech"):
+        files = sorted((DATA / "bbc" / folder).glob("*.txt"))[:40]
+        texts += [f.read_bytes().decode("cp1252") for f in files]
+    story = (DATA / "reuters21578" / "reut2-003.sgm").read_text(encoding="latin-1")
+    texts += story.split("</REUTERS>")[:150]
+    return texts
+
+
+@pytest.mark.parametrize("kwargs", KWARGS, ids=lambda k: ",".join(sorted(k)))
+def test_the_same_tokens_as_whooshs_chain(kwargs):
+    ours, theirs = text_analyzer(), whoosh_chain()
+    texts = ODD + real_texts()
+    assert len(texts) > 250
+    for text in texts:
+        assert tokens(ours, text, **kwargs) == tokens(theirs, text, **kwargs), text[:80]
+    # and again with every word already remembered
+    for text in texts[:40]:
+        assert tokens(ours, text, **kwargs) == tokens(theirs, text, **kwargs), text[:80]
+
+
+def test_the_pickled_analyzer_carries_no_cache_and_works():
+    analyzer = text_analyzer()
+    words = tokens(analyzer, ODD[0] + " " + ODD[1], positions=True)
+    assert pickle.dumps(analyzer) == pickle.dumps(text_analyzer())  # what it saw stays out
+    copy = pickle.loads(pickle.dumps(analyzer))
+    assert copy == analyzer
+    assert tokens(copy, ODD[0] + " " + ODD[1], positions=True) == words
+    assert words and all(not stopped for *_, stopped, _ in words)
+
+
+def test_a_loaded_stems_table_answers_for_every_word_and_nltk_for_the_rest(seed_index):
+    from nltk.stem.snowball import EnglishStemmer
+
+    from searchkit import analysis
+
+    table = analysis.read_stems(seed_index)
+    analysis._known.clear()  # what earlier tests remembered
+    analysis.load_stems(seed_index)
+    stemmer = EnglishStemmer()
+    words = sorted(table)
+    assert len(words) > 1500
+    for word in words + ["zzzz", "aaaa", "protestations", "rockets", "0", "é"]:
+        assert analysis.snowball_stem(word) == stemmer.stem(word), word
+    assert {w: analysis._look_up(analysis._tables[str(seed_index / "stems.tsv")], w)
+            for w in words} == table
