@@ -1,6 +1,6 @@
 """How long indexing takes on a real corpus, against baselines measured in the same run.
 
-    python bench/index_time.py [CORPUS] [--runs N]
+    python bench/index_time.py [CORPUS] [--runs N] [--compare CHECKOUT] [--only-library]
 
 CORPUS defaults to ../shared/data/bbc. Each run times, one after another so that machine noise
 falls on all alike (each a fresh process, start to exit):
@@ -9,10 +9,14 @@ falls on all alike (each a fresh process, start to exit):
   (`find_duplicates=False`): their ratio is what grouping costs;
 - the Whoosh tutorial's way of indexing the same files' blank-line paragraphs (one writer,
   StemmingAnalyzer, no classification, no metadata, no grouping).
+--compare CHECKOUT also times the library build (grouping on) of another searchkit checkout
+(e.g. ../main) in the same loop, imported from there through PYTHONPATH. --only-library skips the
+whole command and the build without grouping.
 The machine is shared and noisy, so medians are reported, and ratios of medians.
 """
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -66,12 +70,13 @@ build_index([Path(sys.argv[1])], Path(sys.argv[2]), rebuild=True,
 """
 
 
-def time_library(corpus: Path, grouping: bool) -> float:
+def time_library(corpus: Path, grouping: bool, checkout: Path = None) -> float:
+    env = dict(os.environ, PYTHONPATH=str(checkout.resolve())) if checkout else None
     with tempfile.TemporaryDirectory() as index_dir:
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, "-c", LIBRARY, str(corpus), index_dir, "on" if grouping else "off"],
-            check=True,
+            check=True, env=env, cwd=checkout,  # python -c puts its folder first on the path
         )
         return time.perf_counter() - started
 
@@ -87,6 +92,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--compare", type=Path, help="another searchkit checkout to time too")
+    parser.add_argument("--only-library", action="store_true")
     args = parser.parse_args()
 
     variants = {
@@ -95,6 +102,11 @@ def main() -> None:
         "library build, grouping off": lambda: time_library(args.corpus, grouping=False),
         "whoosh tutorial usage (baseline)": lambda: time_baseline(args.corpus),
     }
+    if args.only_library:
+        del variants["searchkit index (whole command)"], variants["library build, grouping off"]
+    if args.compare:
+        variants[f"library build of {args.compare.name}"] = lambda: time_library(
+            args.corpus, grouping=True, checkout=args.compare)
     times = {name: [] for name in variants}
     for run in range(1, args.runs + 1):
         for name, measure in variants.items():
@@ -105,11 +117,13 @@ def main() -> None:
     print(f"corpus: {args.corpus} ({args.runs} runs each, medians)")
     for name, seconds in median.items():
         print(f"{name:36} {seconds:6.1f} s")
-    command, baseline = median["searchkit index (whole command)"], median[
-        "whoosh tutorial usage (baseline)"]
-    on, off = median["library build, grouping on"], median["library build, grouping off"]
-    print(f"{'ratio searchkit index / baseline':36} {command / baseline:6.2f}")
-    print(f"{'ratio grouping on / off':36} {on / off:6.2f}")
+    baseline = median["whoosh tutorial usage (baseline)"]
+    for name, seconds in median.items():
+        if name != "whoosh tutorial usage (baseline)":
+            print(f"{'baseline / ' + name:60} {baseline / seconds:6.2f}x faster")
+    if "library build, grouping off" in median:
+        on, off = median["library build, grouping on"], median["library build, grouping off"]
+        print(f"{'ratio grouping on / off':60} {on / off:6.2f}")
 
 
 if __name__ == "__main__":

@@ -31,16 +31,34 @@ from .ledger import FileRecord, Ledger
 from .model import Article, ArticleSummary, FileAction, IndexSummary, SkippedFile
 from .schema import document, make_schema
 
-# Above this many paragraphs, two processes analyse in parallel (Whoosh's MpWriter with one
-# segment per process; merging them afterwards would cost the gain back). Below it, starting
+# Above this many paragraphs, two processes may analyse in parallel (Whoosh's MpWriter with
+# one segment per process; merging them afterwards would cost the gain back). Below it, starting
 # the processes costs more than it saves.
 PARALLEL_FROM = 5000
+# ...but only while the machine has a core to spare (1-minute load average at most the core
+# count minus this). On the 2-core machine shared with other work (load ~2), BBC built serially
+# in 21-22 s and with two writer processes in 23-28 s (same loop, bench notes in the README):
+# with the word cache the analysis is no longer the bulk, and the helpers only compete for the
+# same core. Tests set it to None to write in parallel whatever the load.
+PARALLEL_SPARE_CORES: Optional[float] = 1.5
 
 Stage = Callable[[str, int], Progress]  # (label, total) -> progress callback
 
 
+def _parallel(paragraphs: int) -> bool:
+    if paragraphs < PARALLEL_FROM:
+        return False
+    if PARALLEL_SPARE_CORES is None:
+        return True
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average on this system: as before
+        return True
+    return load <= (os.cpu_count() or 1) - PARALLEL_SPARE_CORES
+
+
 def _open_writer(ix, paragraphs: int, wait: float):
-    return store.open_writer(ix, parallel=paragraphs >= PARALLEL_FROM, wait=wait)
+    return store.open_writer(ix, parallel=_parallel(paragraphs), wait=wait)
 
 
 @dataclass

@@ -429,10 +429,22 @@ def test_check_on_a_missing_index(tmp_path):
     assert result.exit_code == 1 and "no index" in result.stdout
 
 
+@pytest.mark.parametrize("load, segments", [(0.0, 2), (8.0, 1)])
+def test_helper_processes_only_on_a_machine_with_a_core_to_spare(tmp_path, monkeypatch, load,
+                                                                 segments):
+    monkeypatch.setattr(indexer, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(indexer.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(indexer.os, "cpu_count", lambda: 4)
+    build_index([SEEDS], tmp_path / "ix")
+    report = store.check(tmp_path / "ix")
+    assert report.ok and report.segments == segments and report.paragraphs == 341, report
+
+
 def test_parallel_writing_goes_through_the_durable_storage(tmp_path, monkeypatch):
     """Above PARALLEL_FROM paragraphs, helper processes write segments: their files are fsynced
     and summed at the commit like the others, and optimize merges them into one."""
     monkeypatch.setattr(indexer, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(indexer, "PARALLEL_SPARE_CORES", None)  # whatever the machine's load
     index_dir = tmp_path / "ix"
     build_index([SEEDS], index_dir)
     report = store.check(index_dir)
