@@ -10,7 +10,6 @@ it, so that a query needs NLTK only for a word its corpus never had.
 
 import hashlib
 import os
-import sys
 from pathlib import Path
 from typing import Dict, Iterable
 
@@ -64,27 +63,10 @@ def _look_up(table: str, word: str):
 def _nltk_stem(word: str) -> str:
     global _stemmer
     if _stemmer is None:
-        _stemmer = _english_stemmer()
+        from nltk.stem.snowball import EnglishStemmer  # needs no NLTK data download
+
+        _stemmer = EnglishStemmer()
     return _stemmer.stem(word)
-
-
-def _english_stemmer():
-    """NLTK's Snowball English stemmer (needs no NLTK data download).
-
-    Importing any part of NLTK runs its package ``__init__``, which imports
-    ``nltk.metrics.association``, which imports ``scipy.stats`` if SciPy is installed (it is
-    with the bench extra): 1.25 s of a 1.7 s import, for collocation statistics the stemmer
-    never uses. NLTK catches the ImportError (its Fisher test then raises
-    NotImplementedError), so SciPy is hidden while NLTK loads, and importable again after."""
-    hide = "scipy" not in sys.modules
-    if hide:
-        sys.modules["scipy"] = None  # "import scipy" raises ImportError
-    try:
-        from nltk.stem.snowball import EnglishStemmer
-    finally:
-        if hide and sys.modules.get("scipy", 0) is None:
-            del sys.modules["scipy"]
-    return EnglishStemmer()
 
 
 def save_stems(words: Iterable[str], index_dir: Path, start_over: bool = False) -> None:

@@ -71,21 +71,6 @@ def test_reading_text_files_imports_no_reader_library():
     assert out.stdout.strip() == "[]"
 
 
-def test_the_stemmer_loads_nltk_without_scipy():
-    """NLTK's package imports scipy.stats (1.25 s) for statistics the stemmer never uses:
-    analysis hides it while NLTK loads, and it stays importable afterwards."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; from searchkit import analysis; "
-        "print(analysis.snowball_stem('generously'), 'scipy' in sys.modules, "
-        "sys.modules.get('scipy', 0) is None)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["generous", "False", "False"]
-
-
 # What answering a query from the command line must not import: NLTK (~0.45 s; the index's
 # stems.tsv stems the words of its corpus), tabulate (~0.1 s, only tables need it) and the
 # writer side (indexer, reading files, near-duplicate grouping, the readers' libraries).
@@ -140,9 +125,7 @@ def test_a_search_imports_only_what_it_needs(seed_index):
         modules, stdout = _modules_of_a_search(seed_index, *args)
         assert stdout.strip(), args
         assert "whoosh.reading" in modules and "searchkit.searcher" in modules
-        loaded = _loaded(NOT_FOR_A_SEARCH, modules)
-        # at most what NLTK brings (analysis loads it with SciPy hidden, so maybe less)
-        assert loaded <= allowed and ("nltk" in loaded) == ("nltk" in allowed), args
+        assert _loaded(NOT_FOR_A_SEARCH, modules) == allowed, args
     assert "nltk" in with_nltk
 
 
