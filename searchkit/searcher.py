@@ -101,7 +101,9 @@ class Searcher:
         with _query_faults():
             # The matches are counted apart from ranking, which stops at the best few.
             known = {}  # each word's docnums, found once for counting and ranking alike
-            matching = _docset(prepared.query, self._searcher, known)
+            # any_words matches what the whole query does (the all-words part only adds a
+            # bonus), without intersecting every word's docnums for nothing.
+            matching = _docset(prepared.any_words, self._searcher, known)
             group_of = self._group_column()
             total_groups = self._count_groups(matching, group_of) if collapse else len(matching)
             leaders = self._leaders(
