@@ -96,9 +96,9 @@ def search(query: str, index_dir: Optional[PathLike] = None, **options) -> Searc
 
 
 def __getattr__(name):
-    """``searchkit.Filters`` without importing Whoosh until it is asked for."""
+    """``searchkit.Filters`` without importing numpy until it is asked for."""
     if name == "Filters":
-        from .query import Filters
+        from .plan import Filters
 
         return Filters
     raise AttributeError(f"module 'searchkit' has no attribute {name!r}")

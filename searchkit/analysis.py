@@ -8,7 +8,6 @@ of a cold search): an index keeps the stem of every word of its corpus in ``stem
 it, so that a query needs NLTK only for a word its corpus never had.
 """
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Dict, Iterable
@@ -16,57 +15,17 @@ from typing import Dict, Iterable
 from whoosh.analysis import STOP_WORDS, Filter, RegexTokenizer, StemFilter
 from whoosh.support.charset import accent_map
 
-STEMS_FILE = "stems.tsv"
-_stemmer = None
-_known: Dict[str, str] = {}  # word -> stem, as looked up (a stem is a stem in any index)
-_MAX_REMEMBERED = 1_000_000
-# Each stems table read, by path, as its text: "\nword\tstem\n..." sorted by word. A search
-# looks up the words it meets by binary search in the text: parsing a whole table (64k words of
-# BBC + Reuters) took 20-50 ms, and a highlighted hit meets ~50 words.
-_tables: Dict[str, str] = {}
+from .wordterms import STEMS_FILE, load_stems  # noqa: F401  (the searcher's)
+from . import wordterms
+from .indexformat import ANALYZER
+
+_MAX_REMEMBERED = wordterms._MAX_REMEMBERED
 
 
 def snowball_stem(word: str) -> str:
-    stem = _known.get(word)
-    if stem is None:
-        stem = _from_tables(word) or _nltk_stem(word)
-        if len(_known) < _MAX_REMEMBERED:
-            _known[word] = stem
-    return stem
-
-
-def _from_tables(word: str):
-    for table in _tables.values():
-        stem = _look_up(table, word)
-        if stem is not None:
-            return stem
-    return None
-
-
-def _look_up(table: str, word: str):
-    """The stem of ``word`` in a stems table's text, by binary search over its lines."""
-    lo, hi = 1, len(table)  # [lo, hi): whole lines; lo is a line's start
-    while lo < hi:
-        start = table.rfind("\n", lo - 1, (lo + hi) // 2) + 1  # the line holding the middle
-        end = table.index("\n", start)
-        tab = table.index("\t", start, end)
-        found = table[start:tab]
-        if found == word:
-            return table[tab + 1 : end]
-        if found < word:
-            lo = end + 1
-        else:
-            hi = start
-    return None
-
-
-def _nltk_stem(word: str) -> str:
-    global _stemmer
-    if _stemmer is None:
-        from nltk.stem.snowball import EnglishStemmer  # needs no NLTK data download
-
-        _stemmer = EnglishStemmer()
-    return _stemmer.stem(word)
+    """NLTK's Snowball stem, through the stems tables (the index pickles this function by
+    name into its schema: it stays here)."""
+    return wordterms.stem(word)
 
 
 def save_stems(words: Iterable[str], index_dir: Path, start_over: bool = False) -> None:
@@ -74,36 +33,18 @@ def save_stems(words: Iterable[str], index_dir: Path, start_over: bool = False) 
     stop words need none) beside the index, reusing those already there unless
     ``start_over``."""
     path = Path(index_dir) / STEMS_FILE
-    table = {} if start_over else _parse(_read(path))
+    table = {} if start_over else wordterms.parse_stems(wordterms.read_stems_text(path))
     for word in words:
         if word not in table and len(word) > 1 and word not in STOP_WORDS:
             table[word] = snowball_stem(word)
     aside = path.with_suffix(".tsv.tmp")
-    lines = "".join(f"{word}\t{stem}\n" for word, stem in sorted(table.items()))
-    aside.write_text("\n" + lines, encoding="utf-8")
+    aside.write_text(wordterms.stems_table_text(table), encoding="utf-8")
     os.replace(aside, path)
-
-
-def load_stems(index_dir: Path) -> None:
-    """Let queries take the stems of the index's words from its table instead of NLTK."""
-    path = Path(index_dir) / STEMS_FILE
-    _tables[str(path)] = _read(path)
 
 
 def read_stems(index_dir: Path) -> Dict[str, str]:
     """The index's stems table: word -> stem."""
-    return _parse(_read(Path(index_dir) / STEMS_FILE))
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, ValueError):
-        return ""  # no table: NLTK stems every word, as before
-
-
-def _parse(text: str) -> Dict[str, str]:
-    return dict(line.split("\t", 1) for line in text.splitlines() if "\t" in line)
+    return wordterms.parse_stems(wordterms.read_stems_text(Path(index_dir) / STEMS_FILE))
 
 
 STOP_WORDS = STOP_WORDS  # the stop list, for the query side
@@ -167,9 +108,4 @@ class FoldStopFilter(Filter):
                 yield t
 
 
-# What an index records about its analyzer: a query analysed differently would miss words.
-DESCRIPTION = {
-    "tokenizer": "whoosh RegexTokenizer (words)",
-    "filters": "lowercase, accent folding, stop words, nltk snowball english stemmer",
-    "stop_words_sha1": hashlib.sha1(" ".join(sorted(STOP_WORDS)).encode()).hexdigest()[:12],
-}
+DESCRIPTION = ANALYZER  # what the index records about its analyzer (indexformat)

@@ -147,10 +147,10 @@ def _build(paths, index_dir: Path, rebuild: bool, verbosity=0, **options) -> Ind
 def _build_default_index(index_dir: Path) -> None:
     """The first use of the default index builds it from ./seeds (an --index or
     $SEARCHKIT_INDEX that does not exist is an error instead)."""
-    from . import store
+    from . import indexformat
 
     source = click.get_current_context().get_parameter_source("index_dir")
-    if source == click.core.ParameterSource.DEFAULT and not store.exists(index_dir):
+    if source == click.core.ParameterSource.DEFAULT and not indexformat.exists(index_dir):
         if DEFAULT_CORPUS_DIR.is_dir():
             click.echo(
                 f"searchkit: no index in {index_dir}/ yet; building it from {DEFAULT_CORPUS_DIR}/",
@@ -352,7 +352,7 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
       searchkit search oil --since 1987-03 --until 1987-04 --facets --sort date
       searchkit search --batch queries.tsv -n 1000 --run-name bm25 > run.trec
     """
-    from .query import Filters, date_bound
+    from .plan import Filters, date_bound
 
     filters = Filters(
         since=date_bound(since) if since else None,

@@ -1,36 +1,166 @@
-"""Whoosh's own codec (W3) with a faster look-up of field lengths while a segment is written.
+"""Whoosh's own codec (W3), writing each segment's ranking arrays beside it, with a faster
+look-up of field lengths while a segment is written.
 
-When a writer finishes a segment, Whoosh's ``add_postings`` asks the per-document reader for
-the field length of the document of every posting (for the block statistics kept with the
-postings). W3's reader answers each call through the column machinery, and for a field
-without a length column (every ID, NUMERIC and DATETIME field) it asks the file system whether
-the column file exists, once per posting: ~700k calls and ~1 stat per ID posting on BBC, about
-a third of the commit under cProfile.
+Ranking arrays (``rankarrays``): as a segment's postings pass through the field writer and
+its documents through the per-document writer, the searched fields' postings (term, document,
+weight), the documents' field length bytes and the columns a search filters and collapses by
+are kept, and written to ``<segment>.rank`` when the segment is finished. Every way Whoosh
+writes a segment goes through these two writers (new documents, merges, ``optimize``, the
+parallel writer's processes), so every segment has its arrays, and they hold exactly what
+Whoosh wrote.
 
-``BuildCodec`` is only the writer's: it reads each length column once into a list when a
-segment is flushed, and remembers which fields have none. The answers are Whoosh's
-(including its None for a stored length of 0), so the files written are the same. The segments
-it creates carry a plain ``W3Codec`` with the same settings, so the index on disk is exactly a
-W3 index (nothing of searchkit is pickled into it) and searchers read it with Whoosh's reader.
+Field lengths: when a writer finishes a segment, Whoosh's ``add_postings`` asks the
+per-document reader for the field length of the document of every posting (for the block
+statistics kept with the postings). W3's reader answers each call through the column
+machinery, and for a field without a length column (every ID, NUMERIC and DATETIME field) it
+asks the file system whether the column file exists, once per posting. ``_LengthsReader``
+reads each length column once into a list when a segment is flushed, and remembers which
+fields have none. The answers are Whoosh's (including its None for a stored length of 0), so
+the files written are the same.
+
+The segments ``BuildCodec`` creates carry a plain ``W3Codec`` with the same settings, so the
+index on disk is exactly a W3 index (nothing of searchkit is pickled into it) and searchers
+read it with Whoosh's reader.
 """
+
+from array import array
 
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     W3Codec,
+    W3FieldWriter,
     W3PerDocReader,
+    W3PerDocWriter,
     W3Segment,
     _lenfield,
 )
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from . import rankarrays
+
+# Stored values kept as ranking-array columns, by the stored field they come from.
+COLUMN_FIELDS = ("date", "source", "kind", "dup_group", "doc_id")
 
 
 class BuildCodec(W3Codec):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._documents = {}  # segment id -> what its per-document writer saw
+
+    def __getstate__(self):  # sent to the parallel writer's processes: no work in progress
+        return {k: v for k, v in self.__dict__.items() if k != "_documents"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._documents = {}
+
     def new_segment(self, storage, indexname):
         plain = W3Codec(self._blocklimit, self._compression, self._inlinelimit)
         return W3Segment(plain, indexname)
 
+    def per_document_writer(self, storage, segment):
+        return _CapturingPerDocWriter(self, storage, segment)
+
+    def field_writer(self, storage, segment):
+        return _CapturingFieldWriter(self, storage, segment)
+
     def per_document_reader(self, storage, segment):
         return _LengthsReader(storage, segment)
+
+
+class _CapturingPerDocWriter(W3PerDocWriter):
+    """W3's per-document writer that also keeps each document's length bytes of the searched
+    fields and the stored values of ``COLUMN_FIELDS``."""
+
+    def __init__(self, codec, storage, segment):
+        super().__init__(codec, storage, segment)
+        self._captured = {
+            "lengths": {f: array("B") for f in rankarrays.SCORED_FIELDS},
+            "values": {f: [] for f in COLUMN_FIELDS},
+        }
+        codec._documents[segment.segment_id()] = self._captured
+
+    def start_doc(self, docnum):
+        super().start_doc(docnum)
+        for lengths in self._captured["lengths"].values():
+            lengths.append(0)
+        for values in self._captured["values"].values():
+            values.append(None)
+
+    def add_field(self, fieldname, fieldobj, value, length):
+        super().add_field(fieldname, fieldobj, value, length)
+        lengths = self._captured["lengths"].get(fieldname)
+        if lengths is not None and length:
+            lengths[-1] = length_to_byte(length)
+        values = self._captured["values"].get(fieldname)
+        if values is not None:
+            values[-1] = value
+
+    def cancel_doc(self):
+        super().cancel_doc()
+        for lengths in self._captured["lengths"].values():
+            lengths.pop()
+        for values in self._captured["values"].values():
+            values.pop()
+
+
+class _CapturingFieldWriter(W3FieldWriter):
+    """W3's field writer that also keeps the searched fields' postings, and writes the
+    segment's ranking arrays when it is closed (after the per-document writer)."""
+
+    def __init__(self, codec, storage, segment):
+        super().__init__(codec, storage, segment)
+        self._postings = {}  # field -> (terms, starts, docs, weights)
+        self._current = None
+
+    def start_field(self, fieldname, fieldobj):
+        super().start_field(fieldname, fieldobj)
+        if fieldname in rankarrays.SCORED_FIELDS:
+            self._current = self._postings.setdefault(
+                fieldname, ([], array("q"), array("I"), array("f")))
+        else:
+            self._current = None
+
+    def start_term(self, btext):
+        super().start_term(btext)
+        if self._current is not None:
+            terms, starts, docs, _weights = self._current
+            terms.append(bytes(btext))
+            starts.append(len(docs))
+
+    def add(self, docnum, weight, vbytes, length):
+        super().add(docnum, weight, vbytes, length)
+        if self._current is not None:
+            self._current[2].append(docnum)
+            self._current[3].append(weight)
+
+    def close(self):
+        super().close()
+        self._write_arrays()
+
+    def _write_arrays(self):
+        segment_id = self._segment.segment_id()
+        documents = self._codec._documents.pop(segment_id)
+        doc_count = len(documents["values"]["kind"])
+        arrays = {}
+        for field in rankarrays.SCORED_FIELDS:
+            terms, starts, docs, weights = self._postings.get(
+                field, ([], array("q"), array("I"), array("f")))
+            starts = array("q", starts)
+            starts.append(len(docs))
+            for name, values in rankarrays.field_arrays(
+                terms, starts, docs, weights, documents["lengths"][field]
+            ).items():
+                arrays[f"{field}.{name}"] = values
+        values = documents["values"]
+        arrays.update(rankarrays.document_arrays(
+            values["date"], values["source"], values["kind"], values["dup_group"],
+            values["doc_id"]))
+        handle = self._segment.create_file(self._storage, rankarrays.EXTENSION)
+        try:
+            handle.write(rankarrays.encode(doc_count, arrays))
+        finally:
+            handle.close()
 
 
 class _LengthsReader(W3PerDocReader):

@@ -37,6 +37,8 @@ SEGMENT_FILE = re.compile(r"^(MAIN_[0-9a-z]+)\.")  # as whoosh.index.TOC._segmen
 CHECKSUMS_FILE = re.compile(r"^checksums-([0-9]+)\.json$")
 CHECKSUMS_ASIDE = re.compile(r"^checksums-([0-9]+)\.json\.tmp$")
 LEDGER_FILE = re.compile(r"^files-([0-9]+)\.json$")  # see ledger.py
+# What a generation's segments are, for searchers that read the ranking arrays without Whoosh.
+SEGMENTS_FILE = re.compile(r"^segments-([0-9]+)\.json$")
 
 # A generation a commit replaced stays readable this long (for searchers that opened it).
 KEEP_SUPERSEDED_SECONDS = 120.0
@@ -223,6 +225,9 @@ def commit_toc(storage: DurableStorage, temp_name: str, toc_name: str, generatio
         prefix = segment.segment_id() + "."
         for name in (n for n in names if n.startswith(prefix)):
             sums[name] = known.get(name) or sha256_of(os.path.join(folder, name), sync=True)
+    listing = f"segments-{generation}.json"
+    write_durably(folder, listing, segments_record(segments, generation))
+    sums[listing] = sha256_of(os.path.join(folder, listing))
     fsync_file(os.path.join(folder, temp_name))
     record = {"generation": generation, "algorithm": "sha256", "files": sums}
     write_durably(folder, f"checksums-{generation}.json", json.dumps(record, indent=1).encode())
@@ -238,6 +243,24 @@ def commit_toc(storage: DurableStorage, temp_name: str, toc_name: str, generatio
         sweep(folder, keep_scratch=True)
     except OSError:
         pass
+
+
+def segments_record(segments, generation: int) -> bytes:
+    """The generation's segments as the TOC holds them (documents, deletions, field length
+    totals), as JSON: what a searcher needs of the TOC without unpickling it."""
+    return json.dumps({
+        "generation": generation,
+        "segments": [
+            {
+                "id": segment.segment_id(),
+                "doc_count": segment.doc_count_all(),
+                "deleted": sorted(segment.deleted_docs()) if segment.has_deletions() else [],
+                "field_lengths": dict(getattr(segment, "_fieldlengths", {})),
+                "compound": bool(getattr(segment, "compound", False)),
+            }
+            for segment in segments
+        ],
+    }).encode("ascii")
 
 
 # -- leftovers ---------------------------------------------------------------------------------
@@ -298,8 +321,8 @@ def classify(folder: str, now: Optional[float] = None) -> Tuple[List[int], List[
         elif segment:
             if segment.group(1) not in referenced:
                 leftovers.append(name)
-        elif sums:
-            if int(sums.group(1)) not in kept:
+        elif sums or SEGMENTS_FILE.match(name):
+            if int((sums or SEGMENTS_FILE.match(name)).group(1)) not in kept:
                 leftovers.append(name)
         elif LEDGER_FILE.match(name):
             if int(LEDGER_FILE.match(name).group(1)) != current:

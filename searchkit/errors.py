@@ -13,6 +13,10 @@ class IndexSettingsError(SearchkitError):
     """The index was built with other settings (analyzer, schema) than this version uses."""
 
 
+class IndexDamagedError(SearchkitError):
+    """A file of the index does not hold what searchkit wrote: check it, then rebuild it."""
+
+
 class IndexLockedError(SearchkitError):
     """Another writer holds the index lock."""
 

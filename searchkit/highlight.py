@@ -1,17 +1,20 @@
 """Snippets: the best one or two sentences of a paragraph, with the matched words as ranges.
 
-Plugs into Whoosh's highlighter (which finds the matched words with the index's own analyzer
-and scores fragments) a fragmenter that cuts whole sentences, keeping their punctuation and
-quote marks, and a formatter that returns a ``Snippet`` (data) instead of marked-up text.
-Whoosh's own SentenceFragmenter drops a matching sentence longer than its limit and trims the
-final full stop; this one narrows a long sentence to a window around its matches instead.
+Made the way Whoosh's ``highlight`` makes them with a fragmenter that cuts whole sentences
+(keeping their punctuation and quote marks, a long sentence narrowed to a window around its
+matches) and a formatter that returns a ``Snippet``: every token analysed as the index's
+analyzer does (``wordterms``), matched when its term is one the query matched; one fragment
+per sentence with a match, scored as Whoosh's BasicFragmentScorer scores them (matches times
+100 times the distinct terms matched); the best ``fragments`` of them in text order. Without
+Whoosh, because importing it costs a one-query process more than its search;
+tests/test_highlight.py compares the snippets with those of Whoosh's highlighter.
 """
 
+import heapq
 import re
 from typing import List, Tuple
 
-from whoosh import highlight
-
+from . import wordterms
 from .model import Snippet
 
 ELLIPSIS = "…"
@@ -53,69 +56,68 @@ def _window(text: str, start: int, end: int, matches, maxchars: int) -> Tuple[in
     return lo, hi
 
 
-class SentenceFragmenter(highlight.Fragmenter):
-    """One fragment per sentence that holds a matched word."""
+class _Match:
+    """A matched token: where it is and its term."""
 
-    def __init__(self, maxchars: int = 240):
-        self.maxchars = maxchars
-        self.charlimit = None
+    __slots__ = ("startchar", "endchar", "text")
 
-    def fragment_tokens(self, text, all_tokens):
-        return self.fragment_matches(text, [t.copy() for t in all_tokens if t.matched])
-
-    def fragment_matches(self, text, matched_tokens):
-        for start, end in sentence_spans(text):
-            inside = [t for t in matched_tokens if start <= t.startchar and t.endchar <= end]
-            if not inside:
-                continue
-            lo, hi = start, end
-            if end - start > self.maxchars:
-                lo, hi = _window(text, start, end, inside, self.maxchars)
-                inside = [t for t in inside if lo <= t.startchar and t.endchar <= hi]
-            fragment = highlight.Fragment(text, inside, lo, hi)
-            fragment.cut = (lo > start, hi < end)
-            yield fragment
+    def __init__(self, startchar: int, endchar: int, text: str):
+        self.startchar, self.endchar, self.text = startchar, endchar, text
 
 
-class SnippetFormatter(highlight.Formatter):
-    """Fragments -> one Snippet: fragments joined by " … ", cut sentences marked with "…"."""
-
-    between = f" {ELLIPSIS} "
-
-    def format(self, fragments, replace=False):
-        text, ranges = "", []
-        for fragment in fragments:
-            if text:
-                text += self.between
-            cut_before, cut_after = getattr(fragment, "cut", (False, False))
-            if cut_before:
-                text += ELLIPSIS
-            offset = len(text) - fragment.startchar
-            text += fragment.text[fragment.startchar : fragment.endchar]
-            ranges.extend((t.startchar + offset, t.endchar + offset) for t in fragment.matches)
-            if cut_after:
-                text += ELLIPSIS
-        return Snippet(text, tuple(ranges))
+def _fragments(text: str, matches: List[_Match], maxchars: int):
+    """(start, end, cut before, cut after, matches) of each sentence holding a match."""
+    for start, end in sentence_spans(text):
+        inside = [t for t in matches if start <= t.startchar and t.endchar <= end]
+        if not inside:
+            continue
+        lo, hi = start, end
+        if end - start > maxchars:
+            lo, hi = _window(text, start, end, inside, maxchars)
+            inside = [t for t in inside if lo <= t.startchar and t.endchar <= hi]
+        yield lo, hi, lo > start, hi < end, inside
 
 
 class Snippets:
     """Makes the snippet of a paragraph for the words a query matched in it."""
 
-    def __init__(self, analyzer, maxchars: int, fragments: int):
-        self.analyzer = analyzer  # the index's own, so that the same words match
+    between = f" {ELLIPSIS} "
+
+    def __init__(self, maxchars: int, fragments: int):
         self.maxchars = maxchars
         self.fragments = fragments
-        self.fragmenter = SentenceFragmenter(maxchars)
-        self.formatter = SnippetFormatter()
 
     def __call__(self, text: str, words) -> Snippet:
-        """The best ``fragments`` sentences holding ``words`` (as the analyzer indexes them),
-        in text order; the opening sentence if none holds one."""
-        snippet = highlight.highlight(
-            text, words, self.analyzer, self.fragmenter, self.formatter,
-            top=self.fragments, order=highlight.FIRST,
-        ) if words else None
+        """The best ``fragments`` sentences holding ``words`` (terms, as the analyzer indexes
+        them), in text order; the opening sentence if none holds one."""
+        snippet = self._best(text, frozenset(words)) if words else None
         return snippet if snippet and snippet.text else lead_snippet(text, self.maxchars)
+
+    def _best(self, text: str, words) -> Snippet:
+        matches = [_Match(a, b, term) for a, b, term in wordterms.highlight_tokens(text)
+                   if term in words]
+        scored = []
+        for fragment in _fragments(text, matches, self.maxchars):
+            found = fragment[4]
+            score = float(len(found)) * ((len({t.text for t in found}) * 100) or 1)
+            scored.append((score, fragment[0], fragment))
+        best = [f for score, _, f in heapq.nlargest(self.fragments, scored) if score >= 1]
+        best.sort(key=lambda fragment: fragment[0])
+        return self._format(text, best)
+
+    def _format(self, text: str, fragments) -> Snippet:
+        shown, ranges = "", []
+        for lo, hi, cut_before, cut_after, found in fragments:
+            if shown:
+                shown += self.between
+            if cut_before:
+                shown += ELLIPSIS
+            offset = len(shown) - lo
+            shown += text[lo:hi]
+            ranges.extend((t.startchar + offset, t.endchar + offset) for t in found)
+            if cut_after:
+                shown += ELLIPSIS
+        return Snippet(shown, tuple(ranges))
 
 
 def lead_snippet(text: str, maxchars: int) -> Snippet:

@@ -1,4 +1,6 @@
-"""User text -> a Whoosh query that is safe to run: parsed, bounded, with its filters.
+"""Text with query syntax -> a Whoosh query that is safe to run, parsed by Whoosh's parser, with
+its filters; and that query as the engine's tree (``plan`` builds the tree itself for text
+without syntax, and holds the limits and the query's shape).
 
 What a query may not do, and what happens instead (README, "Queries"):
 - text Whoosh's parser cannot read (`a ANDNOT ANDNOT `, `date:[TO*]`, `date:0000`): its words
@@ -8,31 +10,34 @@ What a query may not do, and what happens instead (README, "Queries"):
   alone, a wildcard at the start of a word, under MIN_PREFIX letters before a wildcard, a
   wildcard or a word range ([a TO z]) matching over MAX_EXPANSIONS words of the index.
 
-Two kinds of help, both from the corpus's own vocabulary:
-- name variants: a capitalised query word of at least NAME_MIN_LETTERS letters that is a rare
-  name in the corpus (in at most RARE_NAME_SHARE of the paragraphs, and written capitalised in
-  at least NAME_SHARE of those) also matches the names written within one edit (two for names
-  of 8+ letters) of it with the same first letter, at VARIANT_BOOST of the weight:
-  "Tikhanovskaya" finds "Tkhanovskaya" and "Takhanovskaya", and ordinary words that open a
-  sentence ("Sheep") are no names;
-- did you mean: when a query finds fewer than FEW_RESULTS paragraphs, each word is replaced by
-  the closest more frequent word of the corpus (within one edit for words of up to 5 letters,
-  two for longer ones; never a stop word), and the corrected query is offered if it finds more.
-
 QueryError says what to change; the command line exits with status 2 on it. The search itself
 is bounded in time by the searcher.
 """
 
 import re
+import time as clock
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 from typing import Dict, Iterable, Optional, Tuple
 
+import numpy as np
 from whoosh import query as whoosh_query
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
 
-from . import analysis
+from . import engine
 from .errors import QueryError
+from .plan import (  # noqa: F401  (Filters and date_bound: imported from here too)
+    ALL_WORDS_BONUS,
+    MAX_CLAUSES,
+    MAX_EXPANSIONS,
+    MIN_PREFIX,
+    VARIANT_BOOST,
+    Filters,
+    Plan,
+    check_size,
+    date_bound,
+    name_variants,
+)
 from .schema import (
     DATE_FIELD,
     FILTER_FIELDS,
@@ -40,44 +45,7 @@ from .schema import (
     TEXT_FIELD,
     TITLE_FIELD,
 )
-from .vocabulary import Vocabulary, folded
-
-MAX_QUERY_CHARS = 1000
-MAX_WORD_CHARS = 100
-MAX_CLAUSES = 64
-MAX_DEPTH = 16
-MIN_PREFIX = 3
-MAX_EXPANSIONS = 256
-NAME_MIN_LETTERS = 5
-RARE_NAME_SHARE = 0.1
-NAME_SHARE = 0.8
-VARIANT_BOOST = 0.3
-FEW_RESULTS = 3
-SUGGEST_WORDS = 10  # words of a query checked for "did you mean", at most
-OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
-_NAME = re.compile(r"(?<![\w:])[A-Z][^\W\d_]*(?:['’-][^\W\d_]+)*(?![\w:])")
-_PLAIN_WORD = re.compile(r"(?<![\w:*?~^])[^\W\d_]{3,}(?![\w:*?~^])")
-
-# Plain words are OR-ed, and a paragraph that has all of them gets this share of its score
-# again as a bonus, so that paragraphs with every word of "dialogue with the opposition" come
-# first. (Whoosh's own coordination factor, OrGroup.factory, scores one-word queries 0.)
-ALL_WORDS_BONUS = 0.5
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrictions given beside the query text (command-line flags, REPL settings)."""
-
-    since: Optional[date] = None
-    until: Optional[date] = None
-    sources: tuple = ()
-    kinds: tuple = ()
-
-    @property
-    def dated(self) -> bool:
-        return bool(self.since or self.until)
+from .vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -94,10 +62,7 @@ class Prepared:
     all_words: object = None
 
 
-def has_names(text: str) -> bool:
-    """Whether ``text`` holds a capitalised word that may be a name with spelling variants
-    (only then does a search need the vocabulary for them)."""
-    return any(name not in OPERATORS for name in _NAME.findall(text))
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class QueryBuilder:
@@ -121,10 +86,10 @@ class QueryBuilder:
         """The query to run for ``text``; with a ``vocabulary``, rare names also match their
         close spellings."""
         text = _SURROGATE.sub("\ufffd", text)
-        _check_size(text)
+        check_size(text)
         (any_words, all_words), note = self._parse(text)
         _check_parsed(any_words, reader)
-        found = self._name_variants(text, vocabulary) if vocabulary else {}
+        found = name_variants(text, vocabulary) if vocabulary else {}
         if found:
             stems = self._stems(found)
             any_words = _with_variants(any_words, stems)
@@ -154,25 +119,6 @@ class QueryBuilder:
             all_words=restricted(all_words) if all_words else None,
         )
 
-    def _name_variants(self, text: str, vocabulary) -> Dict[str, Tuple[str, ...]]:
-        rare = max(3, RARE_NAME_SHARE * vocabulary.paragraphs)
-
-        def is_name(word: str) -> bool:
-            return vocabulary.names.get(word, 0) >= NAME_SHARE * vocabulary.words.get(word, 0)
-
-        found = {}
-        for name in set(_NAME.findall(text)) - OPERATORS:
-            key = folded(name)
-            if len(key) < NAME_MIN_LETTERS or vocabulary.words.get(key, 0) > rare:
-                continue
-            if not is_name(key):
-                continue
-            maxdist = 1 if len(key) < 8 else 2
-            spellings = [s for s in vocabulary.close_to(key, maxdist, names=True) if is_name(s)]
-            if spellings:
-                found[name] = tuple(sorted(spellings))
-        return found
-
     def _stems(self, found: Dict[str, Tuple[str, ...]]) -> Dict[str, list]:
         """Stemmed query word -> stemmed variants, as the text field indexes them."""
         stems = {}
@@ -183,30 +129,6 @@ class QueryBuilder:
 
     def _stem(self, word: str) -> str:
         return next((t.text for t in self._analyzer(word)), word.lower())
-
-    def suggest(self, text: str, vocabulary) -> Optional[str]:
-        """The query with each rare or unknown word replaced by the closest more frequent
-        word of the corpus, or None if no word changed."""
-
-        checked = []
-
-        def closest(match):
-            word = match.group(0)
-            checked.append(word)
-            if word in OPERATORS or len(checked) > SUGGEST_WORDS:
-                return word
-            key = folded(word)
-            frequency = vocabulary.words.get(key, 0)
-            maxdist = 1 if len(key) <= 5 else 2  # "Sheep" is not a misspelt "She"
-            for option in vocabulary.close_to(key, maxdist):
-                if option in analysis.STOP_WORDS:
-                    continue  # never searched for, so never a correction
-                if vocabulary.words[option] > frequency:
-                    return option.capitalize() if word[:1].isupper() else option
-            return word
-
-        corrected = _PLAIN_WORD.sub(closest, text)
-        return corrected if corrected != text else None
 
     def _parse(self, text: str):
         """The Whoosh query, and a note if the text had to be read as plain words."""
@@ -241,22 +163,6 @@ class QueryBuilder:
         return any_words, all_words
 
 
-def _check_size(text: str) -> None:
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(
-            f"the query is {len(text)} characters long; the most is {MAX_QUERY_CHARS}"
-        )
-    longest = max((len(word) for word in text.split()), default=0)
-    if longest > MAX_WORD_CHARS:
-        raise QueryError(f"a word of {longest} characters; the most is {MAX_WORD_CHARS}")
-    depth = deepest = 0
-    for char in re.sub(r'"[^"]*"', "", text):  # parentheses inside a phrase are just text
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        deepest = max(deepest, depth)
-    if deepest > MAX_DEPTH:
-        raise QueryError(f"parentheses nested {deepest} deep; the most is {MAX_DEPTH}")
-
-
 def _check_parsed(parsed, reader) -> None:
     leaves = [parsed] if parsed.is_leaf() else list(parsed.leaves())
     words = {getattr(leaf, "text", None) for leaf in leaves}  # each word is asked of each field
@@ -288,26 +194,6 @@ def _check_expansions(leaf, reader, shown: str, advice: str) -> None:
             raise QueryError(
                 f"{shown!r} matches more than {MAX_EXPANSIONS} different words; {advice}"
             )
-
-
-def date_bound(text: str, end: bool = False) -> date:
-    """"2020", "2020-08" or "2020-08-18" as the first day of that period (the last with
-    ``end``); QueryError for anything else."""
-    match = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text.strip())
-    try:
-        if not match:
-            raise ValueError
-        year, month, day = (int(g) if g else None for g in match.groups())
-        if day:
-            return date(year, month, day)
-        if month:
-            first = date(year, month, 1)
-            if not end:
-                return first
-            return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-        return date(year, 12, 31) if end else date(year, 1, 1)
-    except ValueError:
-        raise QueryError(f"{text!r} is not a date: write YYYY, YYYY-MM or YYYY-MM-DD") from None
 
 
 def _filter_queries(filters: Filters) -> list:
@@ -390,3 +276,98 @@ def _negates(query) -> bool:
 def _fields(query) -> set:
     leaves = [query] if query.is_leaf() else list(query.leaves())
     return {getattr(leaf, "fieldname", None) for leaf in leaves}
+
+
+# -- Whoosh's query -> the engine's tree ---------------------------------------------------------
+
+
+def plan_of(prepared: Prepared, searcher, seconds: float) -> Plan:
+    """The engine's plan of a query Whoosh's parser read. ``searcher``: a Whoosh searcher
+    (with BM25F) for the parts only Whoosh can match; ``seconds``: how long they may take."""
+    deadline = clock.monotonic() + seconds
+    convert = _Converter(searcher, deadline)
+    return Plan(
+        convert(prepared.query),
+        prepared.note,
+        prepared.date_limited,
+        convert(prepared.undated_query) if prepared.date_limited else None,
+        prepared.variants,
+    )
+
+
+class _Converter:
+    """Whoosh's Or, And, AndNot, Not and Terms of the searched fields become the engine's
+    nodes; any other part (a phrase, a wildcard, a range, a field query) is matched and scored
+    by Whoosh itself and handed over as its documents and scores."""
+
+    def __init__(self, searcher, deadline: float):
+        self.searcher = searcher
+        self.deadline = deadline
+        self._known = {}
+
+    def __call__(self, query) -> engine.Node:
+        kind = type(query)
+        if query is whoosh_query.NullQuery:
+            return engine.Nothing()
+        if kind is whoosh_query.Term and query.fieldname in SEARCH_FIELDS:
+            return engine.Term(query.fieldname, query.text, query.boost)
+        if kind is whoosh_query.Or and not query.minmatch and not query.scale:
+            return engine.AnyOf([self(q) for q in query.subqueries], query.boost)
+        if kind is whoosh_query.And:
+            return engine.AllOf([self(q) for q in query.subqueries], query.boost)
+        if kind is whoosh_query.AndNot:
+            return engine.Without(self(query.a), self(query.b))
+        if kind is whoosh_query.AndMaybe:
+            return engine.Maybe(self(query.a), self(query.b))
+        if kind is whoosh_query.Not:
+            return engine.NoneOf(self(query.query))
+        return self._scored(query)
+
+    def _scored(self, query) -> engine.Scored:
+        """The documents Whoosh matches for ``query`` and their scores."""
+        try:
+            return self._known[query]
+        except (KeyError, TypeError):
+            pass
+        searcher = self.searcher
+        matcher = query.matcher(searcher, searcher.context())
+        docs, scores = [], []
+        while matcher.is_active():
+            docs.append(matcher.id())
+            scores.append(matcher.score())
+            matcher.next()
+            if len(docs) % 4096 == 0 and clock.monotonic() > self.deadline:
+                raise QueryError("the search took too long and was stopped; narrow the query")
+        docs = np.asarray(docs, dtype=np.int64)
+        order = np.argsort(docs, kind="stable")
+        found = engine.Scored(docs[order], np.asarray(scores, dtype=np.float64)[order],
+                              _text_words(query, searcher.reader()))
+        try:
+            self._known[query] = found
+        except TypeError:
+            pass
+        return found
+
+
+def _text_words(query, reader) -> frozenset:
+    """The words of the text field a snippet marks where ``query`` (a leaf or a part the
+    engine hands to Whoosh) matched: its terms the index has, not under a NOT."""
+    field = reader.schema[TEXT_FIELD]
+    words = set()
+    for leaf in _positive_leaves(query):
+        if getattr(leaf, "fieldname", None) == TEXT_FIELD:
+            terms = leaf.existing_terms(reader, phrases=True, expand=True)
+            words |= {field.from_bytes(text) for name, text in terms if name == TEXT_FIELD}
+    return frozenset(words)
+
+
+def _positive_leaves(query):
+    if isinstance(query, whoosh_query.Not):
+        return
+    if isinstance(query, whoosh_query.AndNot):
+        yield from _positive_leaves(query.a)
+    elif query.is_leaf():
+        yield query
+    else:
+        for child in query.children():
+            yield from _positive_leaves(child)

@@ -13,7 +13,7 @@ from typing import Callable, Optional
 
 from . import render
 from .errors import QueryError, SearchkitError
-from .query import Filters, date_bound
+from .plan import Filters, date_bound
 from .searcher import Searcher
 
 HELP = """\

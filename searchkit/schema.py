@@ -8,21 +8,14 @@ from whoosh.fields import DATETIME, ID, NUMERIC, STORED, Schema
 from . import analysis
 from .textfield import WordCachingText
 
-# Bump when fields or their indexing change: older indexes must then be rebuilt.
-# 9: title and text are WordCachingText (same postings as TEXT, indexed faster; an index
-# pickles its field classes, so versions before it could not open a 9 index anyway), and
-# paragraph and date index their exact value only (see make_schema).
-SCHEMA_VERSION = 9
-
-SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": analysis.DESCRIPTION}
-
-TEXT_FIELD = "text"
-DATE_FIELD = "date"
-TITLE_FIELD = "title"
-SEARCH_FIELDS = (TEXT_FIELD, TITLE_FIELD)
-# Metadata fields: a query term on one of them restricts the results rather than scoring them.
-FILTER_FIELDS = frozenset(
-    {"id", "article_id", "doc_id", "path", "paragraph", "kind", "source", "date", "dup_group"}
+from .indexformat import (  # noqa: F401  (the names, for the modules that use Whoosh)
+    DATE_FIELD,
+    FILTER_FIELDS,
+    SCHEMA_VERSION,
+    SEARCH_FIELDS,
+    SETTINGS,
+    TEXT_FIELD,
+    TITLE_FIELD,
 )
 
 

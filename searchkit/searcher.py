@@ -1,20 +1,26 @@
-"""Search an index: parse the query, rank paragraphs with BM25F, make snippets while the Whoosh
-searcher is open, and hand back searchkit's own dataclasses. Owns the Whoosh searcher."""
+"""Search an index: the facade that turns a query into searchkit's own dataclasses.
 
+Ranking, counting, collapsing near duplicates and facets run in ``engine`` over the segments'
+ranking arrays; the shown hits' stored fields are read with ``storedfields`` and their snippets
+made by ``highlight``. None of that imports Whoosh: a query without syntax, the most common
+kind, never does. Whoosh is opened (on the commit whose arrays are open) for what only it
+can do: parsing query syntax and matching phrases, wildcards and field queries, and for
+browsing (``show``, ``stats``, ``duplicate_groups``).
+"""
+
+import bisect
 from collections import Counter
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Optional, Tuple
 
-from whoosh import collectors, scoring, searching, sorting
-from whoosh import query as whoosh_query
-from whoosh.util.times import long_to_datetime
+import numpy as np
 
-from . import analysis, store, vocabulary
+from . import engine, indexformat, plan, vocabulary, wordterms
 from .config import SearchOptions
-from .errors import NotFoundError, QueryError
+from .errors import IndexDamagedError, IndexMissingError, NotFoundError, QueryError
 from .highlight import Snippets
+from .indexformat import DATE_FIELD, TEXT_FIELD
 from .model import (
     ArticleView,
     DocumentHit,
@@ -27,37 +33,36 @@ from .model import (
     ResultGroup,
     SearchResults,
 )
-from .query import ALL_WORDS_BONUS, FEW_RESULTS, Filters, QueryBuilder, has_names
-from .schema import DATE_FIELD, TEXT_FIELD
+from .plan import FEW_RESULTS, Filters, has_names
+from .rankarrays import NO_DATE, DamagedArrays, text_hash
+from .storedfields import DamagedStoredFields, StoredFields
 
 SORTS = ("score", "date", "-date")
-SEARCH_SECONDS = 5.0  # a search running longer is stopped with a QueryError
-_NO_DATE = 2**64 - 1  # the raw date column's value for an undated paragraph
-# From this many matches on, counting groups reads the whole dup_group column once (then kept)
-# rather than looking up each match in it.
-_WHOLE_COLUMN_FROM = 5000
+SEARCH_SECONDS = 5.0  # what Whoosh matches for a query may take at most (then a QueryError)
+_DAY_MICROSECONDS = 86_400_000_000
 
 
 class Searcher:
-    """An open index. Reuse one for many queries: opening costs far more than a search."""
+    """An open index. Reuse one for many queries: opening costs more than a search."""
 
     def __init__(self, index_dir: Path, options: SearchOptions = SearchOptions()):
         self.index_dir = Path(index_dir)
         self.options = options
-        self._ix = store.open_index(self.index_dir)
-        self._generation = self._ix.latest_generation()
-        self._searcher = self._ix.searcher(
-            weighting=scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1)
-        )
-        analysis.load_stems(self.index_dir)  # a query's words stemmed without importing NLTK
-        self._builder = QueryBuilder(self._ix.schema, options.title_weight)
-        self._snippets = Snippets(
-            self._ix.schema[TEXT_FIELD].analyzer, options.snippet_maxchars,
-            options.snippet_fragments,
-        )
+        if not indexformat.exists(self.index_dir):
+            raise IndexMissingError(f"no index in {self.index_dir}; build one with: "
+                                    f"searchkit index PATHS --index {self.index_dir}")
+        indexformat.check_compatible(self.index_dir)
+        try:
+            self._generation = engine.Generation(str(self.index_dir))
+        except (engine.DamagedIndex, DamagedArrays) as error:
+            raise _damaged(self.index_dir, error) from None
+        self._engine = engine.Evaluator(self._generation, options.bm25_k1, options.bm25_b)
+        self._offsets = [s.offset for s in self._generation.segments]
+        self._stored = {}  # segment number -> its StoredFields, once read
+        wordterms.load_stems(self.index_dir)  # a query's words stemmed without importing NLTK
+        self._snippets = Snippets(options.snippet_maxchars, options.snippet_fragments)
         self._words = None  # the vocabulary, once loaded
-        self._groups = None  # each paragraph's dup_group, by docnum, once read
-        self._group_reader = None  # the dup_group column reader, once opened
+        self._whoosh = None  # (index, searcher, query builder), once needed
 
     def __enter__(self):
         return self
@@ -66,11 +71,16 @@ class Searcher:
         self.close()
 
     def close(self) -> None:
-        self._searcher.close()
+        if self._whoosh is not None:
+            self._whoosh[1].close()
+            self._whoosh = None
 
     def is_current(self) -> bool:
         """False once another process has committed to the index: open a new Searcher."""
-        return self._ix.latest_generation() == self._generation
+        return max(indexformat.generations(self.index_dir), default=-1) == \
+            self._generation.generation
+
+    # -- searching -----------------------------------------------------------------------------
 
     def search(
         self,
@@ -95,64 +105,43 @@ class Searcher:
             raise QueryError(f"limit and page must be at least 1, not {limit} and {page}")
         if sort not in SORTS:
             raise QueryError(f"sort by one of {', '.join(SORTS)}, not {sort!r}")
-        # The vocabulary (a JSON file) is read only when a query names a name or finds little.
-        words = self._vocabulary() if variants and has_names(query) else None
-        prepared = self._builder.prepare(query, filters, self._searcher.reader(), words)
-        with _query_faults():
-            # The matches are counted apart from ranking, which stops at the best few.
-            known = {}  # each word's docnums, found once for counting and ranking alike
-            # any_words matches what the whole query does (the all-words part only adds a
-            # bonus), without intersecting every word's docnums for nothing.
-            matching = _docset(prepared.any_words, self._searcher, known)
-            group_of = self._group_column()
-            total_groups = self._count_groups(matching, group_of) if collapse else len(matching)
-            leaders = self._leaders(
-                prepared, page * limit, collapse, len(matching), group_of, sort, known
-            )[(page - 1) * limit :]
-            first_rank = (page - 1) * limit + 1
-            shown = _shown_words(prepared.any_words, self._searcher.reader())
-            groups = tuple(
-                ResultGroup(
-                    self._hit(rank, hit, _matched(shown, hit.docnum, self._searcher, known)),
-                    self._duplicates(hit) if collapse else (),
-                )
-                for rank, hit in enumerate(leaders, start=first_rank)
-            )
-            undated = self._undated(prepared.undated_query) if prepared.date_limited else 0
-            suggestion = None
-            if len(matching) < FEW_RESULTS and not prepared.note:
-                words = self._vocabulary()
-                if words:
-                    suggestion = self._better_query(
-                        query, filters, len(matching), words, variants
-                    )
+        prepared = self._plan(query, filters, variants)
+        matches = self._matches(prepared.query, mark=True)
+        generation = self._generation
+        groups = generation.column("group") if collapse else None
+        total_groups = engine.count_groups(matches, generation) if collapse else len(matches)
+        dates = generation.column("date") if sort != "score" else None
+        order = engine.leaders(matches, page * limit, groups, dates, sort == "-date")
+        first_rank = (page - 1) * limit + 1
+        shown = []
+        for rank, position in enumerate(order[(page - 1) * limit:], start=first_rank):
+            docnum = int(matches.docs[position])
+            score = round(float(matches.scores[position]), 4) if sort == "score" else None
+            fields = self._fields(docnum)
+            hit = self._hit(rank, score, fields, matches.words_at(docnum))
+            shown.append(ResultGroup(hit, self._duplicates(fields) if collapse else ()))
+        undated = 0
+        if prepared.date_limited:
+            without_dates = self._matches(prepared.undated)
+            undated = int(np.count_nonzero(generation.column("date")[without_dates.docs]
+                                           == NO_DATE))
+        suggestion = None
+        if len(matches) < FEW_RESULTS and not prepared.note:
+            words = self._vocabulary()
+            if words:
+                suggestion = self._better_query(query, filters, len(matches), words, variants)
         return SearchResults(
             query=query,
-            total=len(matching),
+            total=len(matches),
             total_groups=total_groups,
-            groups=groups,
+            groups=tuple(shown),
             note=prepared.note,
             page=page,
             undated_left_out=undated,
-            facets=self._facets(matching) if facets else None,
+            facets=self._facets(matches) if facets else None,
             variants=prepared.variants,
             suggestion=suggestion,
         )
-
-    def _group_column(self):
-        """The dup_group column reader, opened once per Searcher (opening one costs ~10 ms)."""
-        if self._group_reader is None:
-            self._group_reader = self._searcher.reader().column_reader("dup_group")
-        return self._group_reader
-
-    def _count_groups(self, matching, group_of) -> int:
-        """How many groups of near-identical paragraphs the ``matching`` docnums fall in."""
-        if self._groups is None:
-            if len(matching) < _WHOLE_COLUMN_FROM:
-                return len({group_of[d] for d in matching})
-            self._groups = list(group_of)  # read once per Searcher: then a list lookup a match
-        groups = self._groups
-        return len({groups[d] for d in matching})
 
     def search_documents(
         self,
@@ -169,31 +158,34 @@ class Searcher:
         limit = self.options.limit if limit is None else limit
         if limit < 1:
             raise QueryError(f"limit must be at least 1, not {limit}")
-        prepared = self._builder.prepare(
-            query, filters, self._searcher.reader(), self._vocabulary() if variants else None
-        )
-        doc_ids = self._searcher.reader().column_reader("doc_id")
-        fetch = limit * 2  # an abstract is often one paragraph; a news article has several
-        with _query_faults():
-            while True:
-                # One run of the whole query: the split of _ranked pays off only when a search
-                # has counted each word's matches already.
-                hits = self._run(prepared.query, fetch, "score")
-                best = {}
-                for hit in hits:
-                    doc_id = doc_ids[hit.docnum]
-                    if doc_id not in best:
-                        best[doc_id] = hit
-                if len(best) >= limit or len(hits) < fetch:
-                    break
-                fetch *= 2
+        prepared = self._plan(query, filters, variants)
+        matches = self._matches(prepared.query)
+        best = engine.leaders(matches, limit, self._generation.column("doc_id"))
         ranked = []
-        for rank, (doc_id, hit) in enumerate(list(best.items())[:limit], start=1):
-            fields = self._searcher.stored_fields(hit.docnum)
-            ranked.append(
-                DocumentHit(rank, doc_id, round(hit.score, 4), fields["article_id"], fields["id"])
-            )
+        for rank, position in enumerate(best, start=1):
+            fields = self._fields(int(matches.docs[position]))
+            score = round(float(matches.scores[position]), 4)
+            ranked.append(DocumentHit(rank, fields["doc_id"], score, fields["article_id"],
+                                      fields["id"]))
         return tuple(ranked)
+
+    def _plan(self, text: str, filters: Filters, variants: bool) -> plan.Plan:
+        text = plan.clean(text)
+        # The vocabulary (a JSON file) is read only when a query names a name or finds little.
+        words = self._vocabulary() if variants and has_names(text) else None
+        if plan.is_plain(text):
+            return plan.plain_plan(text, filters, self.options.title_weight, words)
+        from . import query as parsing  # Whoosh's parser: only for text with query syntax
+
+        _, searcher, builder = self._whoosh_searcher()
+        prepared = _whoosh_faults(builder.prepare, text, filters, searcher.reader(), words)
+        return _whoosh_faults(parsing.plan_of, prepared, searcher, SEARCH_SECONDS)
+
+    def _matches(self, node, mark: bool = False) -> engine.Matches:
+        try:
+            return self._engine.matches(node, mark)
+        except (engine.DamagedIndex, DamagedArrays) as error:
+            raise _damaged(self.index_dir, error) from None
 
     def _vocabulary(self):
         """The corpus vocabulary, read on first use (most searches need none of it)."""
@@ -203,110 +195,43 @@ class Searcher:
 
     def _better_query(self, query, filters, found: int, words, variants: bool) -> Optional[str]:
         """A spelling-corrected query, if it finds more than ``found`` paragraphs."""
-        corrected = self._builder.suggest(query, words)
+        corrected = plan.suggest(query, words)
         if corrected is None:
             return None
         try:
-            reader = self._searcher.reader()
-            better = self._builder.prepare(corrected, filters, reader, words if variants else None)
+            better = self._plan(corrected, filters, variants)
         except QueryError:
             return None
-        return corrected if len(_docset(better.query, self._searcher, {})) > found else None
+        return corrected if len(self._matches(better.query)) > found else None
 
-    def _leaders(
-        self, prepared, limit: int, collapse: bool, matching: int, group_of, sort, known: dict
-    ) -> list:
-        """The best hit of each of the first ``limit`` groups (or the first hits), in order."""
-        fetch = limit * 3 if collapse else limit  # most groups are single paragraphs
-        while True:
-            hits = self._ranked(prepared, fetch, sort, known)
-            leaders, seen = [], set()
-            for hit in hits:
-                group = group_of[hit.docnum] if collapse else hit.docnum
-                if group not in seen:
-                    seen.add(group)
-                    leaders.append(hit)
-            if len(leaders) >= limit or fetch >= matching:
-                return leaders[:limit]
-            fetch *= 2
+    # -- what hits show ------------------------------------------------------------------------
 
-    def _ranked(self, prepared, limit: int, sort: str, known: dict) -> list:
-        """The best ``limit`` hits of the prepared query, in order.
-
-        Ranked by score, words OR-ed with the all-words bonus are run as two cheaper queries
-        with the same outcome: a paragraph with every word scores its any-word score plus the
-        bonus share of it (its all-words score is that same sum), so the best of those (by the
-        AND of the words, which skips through the postings) and the best of the rest (by the
-        OR, the paragraphs with every word masked out) are merged. Whoosh scoring the OR of
-        both parts over every match took twice as long."""
-        if sort != "score" or prepared.all_words is None:
-            return self._run(prepared.query, limit, sort)
-        with_all = set(_docset(prepared.all_words, self._searcher, known))  # Whoosh masks by a set
-        best = self._run(prepared.all_words, limit, sort)
-        for hit in best:
-            hit.score += ALL_WORDS_BONUS * hit.score
-        best += self._run(prepared.any_words, limit, sort, mask=with_all)
-        best.sort(key=lambda hit: (-hit.score, hit.docnum))  # Whoosh's order: ties by docnum
-        return best[:limit]
-
-    def _run(self, parsed, limit: int, sort: str, mask=None) -> list:
-        """Whoosh's hits for the query, in order, bounded in time."""
-        sortedby = None
-        if sort != "score":
-            dates = self._searcher.reader().column_reader(DATE_FIELD, translate=False)
-            newest_first = sort == "-date"
-
-            def by_date(_searcher, docnum):
-                value = dates[docnum]
-                undated = value == _NO_DATE
-                return (undated, -value if newest_first else value)
-
-            sortedby = sorting.FunctionFacet(by_date)
-        collector = self._searcher.collector(limit=limit, sortedby=sortedby)
-        if mask:
-            collector = _MaskCollector(collector, mask)
-        # Checked between matches by a timer thread, not by SIGALRM (Whoosh's default): a
-        # signal handler works only in the main thread and would replace the application's.
-        collector = collectors.TimeLimitCollector(
-            collector, timelimit=SEARCH_SECONDS, use_alarm=False
-        )
+    def _fields(self, docnum: int) -> dict:
+        """The stored fields of a document (by global number)."""
+        number = bisect.bisect_right(self._offsets, docnum) - 1
+        segment = self._generation.segments[number]
         try:
-            self._searcher.search_with_collector(parsed, collector)
-        except searching.TimeLimit:
-            raise QueryError(
-                f"the search took over {SEARCH_SECONDS:g} s and was stopped; narrow the query"
-            ) from None
-        results = collector.results()
-        # Not list(results): that asks len(results), which counts every match over again.
-        return [hit for hit in results]
+            stored = self._stored.get(number)
+            if stored is None:
+                stored = self._stored[number] = StoredFields(
+                    str(self.index_dir), segment.id, segment.doc_count)
+            return stored[docnum - segment.offset]
+        except (OSError, DamagedStoredFields) as error:
+            raise _damaged(self.index_dir, error) from None
 
-    def _undated(self, query) -> int:
-        """Paragraphs the query matches apart from its date restrictions that have no date."""
-        undated = whoosh_query.And([query, whoosh_query.Not(whoosh_query.Every(DATE_FIELD))])
-        return sum(1 for _ in undated.docs(self._searcher))
-
-    def _facets(self, matching) -> Facets:
-        reader = self._searcher.reader()
-        sources = reader.column_reader("source")
-        dates = reader.column_reader(DATE_FIELD, translate=False)
-        by_source, by_month, undated = Counter(), Counter(), 0
-        for docnum in matching:
-            by_source[sources[docnum]] += 1
-            if dates[docnum] == _NO_DATE:
-                undated += 1
-            else:
-                by_month[long_to_datetime(dates[docnum]).strftime("%Y-%m")] += 1
-        return Facets(
-            sources=dict(sorted(by_source.items(), key=lambda item: (-item[1], item[0]))),
-            months=dict(sorted(by_month.items())),
-            undated=undated,
+    def _hit(self, rank: int, score: Optional[float], fields: dict, words) -> Hit:
+        return Hit(
+            rank=rank,
+            score=score,
+            source_from=fields["source_from"],
+            date_from=fields["date_from"],
+            snippet=self._snippets(fields[TEXT_FIELD], words),
+            group=fields["dup_group"],
+            **_paragraph_fields(fields),
         )
 
-    def _duplicates(self, hit) -> Tuple[Duplicate, ...]:
-        """The other members of the hit's group, earliest date first, undated last."""
-        fields = hit.fields()
-        if self._searcher.reader().doc_frequency("dup_group", fields["dup_group"]) <= 1:
-            return ()  # a group of one (most paragraphs): no need to look for its members
+    def _duplicates(self, fields: dict) -> Tuple[Duplicate, ...]:
+        """The other members of the paragraph's group, earliest date first, undated last."""
         return tuple(
             _duplicate(other, exact=other["dup_signature"] == fields["dup_signature"])
             for other in self._group_fields(fields["dup_group"])
@@ -315,15 +240,64 @@ class Searcher:
 
     def _group_fields(self, group: str) -> list:
         """Stored fields of a group's members, earliest date first, undated last."""
-        members = self._searcher.documents(dup_group=group)
+        generation = self._generation
+        hashes = generation.column("group")
+        members = np.flatnonzero(hashes == np.uint64(text_hash(group)))
+        deleted = generation.deleted_mask()
+        if deleted is not None:
+            members = members[~deleted[members]]
+        found = [f for f in map(self._fields, map(int, members)) if f["dup_group"] == group]
         return sorted(
-            members, key=lambda f: (f.get("date") is None, f.get("date") or datetime.min, f["id"])
+            found, key=lambda f: (f.get("date") is None, f.get("date") or datetime.min, f["id"])
         )
+
+    def _facets(self, matches: engine.Matches) -> Facets:
+        by_source, by_month = Counter(), Counter()
+        for segment in self._generation.segments:
+            lo, hi = np.searchsorted(matches.docs, [segment.offset,
+                                                    segment.offset + segment.doc_count])
+            local = matches.docs[lo:hi] - segment.offset
+            if not local.size:
+                continue
+            names = segment.strings("source")
+            counts = np.bincount(segment.arrays["source"][local], minlength=len(names))
+            for code in np.flatnonzero(counts):
+                by_source[names[code] if code < len(names) else ""] += int(counts[code])
+        dates = self._generation.column("date")[matches.docs]
+        dated = dates[dates != NO_DATE]
+        undated = int(dates.size - dated.size)
+        if dated.size:
+            days = (dated // np.uint64(_DAY_MICROSECONDS)).astype("timedelta64[D]")
+            months = (np.datetime64("0001-01-01", "D") + days).astype("datetime64[M]")
+            values, counts = np.unique(months, return_counts=True)
+            for month, count in zip(values, counts):
+                by_month[str(month)] += int(count)
+        return Facets(
+            sources=dict(sorted(by_source.items(), key=lambda item: (-item[1], item[0]))),
+            months=dict(sorted(by_month.items())),
+            undated=undated,
+        )
+
+    # -- browsing (through Whoosh) -----------------------------------------------------------
+
+    def _whoosh_searcher(self):
+        """Whoosh's index, searcher (BM25F, on this Searcher's commit) and query builder."""
+        if self._whoosh is None:
+            from whoosh import scoring
+
+            from . import store
+            from .query import QueryBuilder
+
+            ix, searcher = store.open_searcher(
+                self.index_dir, self._generation.generation,
+                scoring.BM25F(B=self.options.bm25_b, K1=self.options.bm25_k1))
+            self._whoosh = (ix, searcher, QueryBuilder(ix.schema, self.options.title_weight))
+        return self._whoosh
 
     def duplicate_groups(self, min_size: int = 2, limit: Optional[int] = None):
         """The largest groups of near-identical paragraphs in the index (who copied what),
         largest first; members earliest date first, ``exact`` relative to the first."""
-        reader = self._searcher.reader()
+        reader = self._whoosh_searcher()[1].reader()
         group_of = reader.column_reader("dup_group")
         sizes = Counter(group_of[docnum] for docnum in reader.all_doc_ids())
         keys = sorted(
@@ -338,25 +312,11 @@ class Searcher:
             groups.append(DuplicateGroup(key, duplicates))
         return tuple(groups)
 
-    def _hit(self, rank: int, hit, words) -> Hit:
-        fields = hit.fields()
-        snippet = self._snippets(fields[TEXT_FIELD], words)
-        return Hit(
-            rank=rank,
-            score=round(hit.score, 4) if isinstance(hit.score, float) else None,
-            source_from=fields["source_from"],
-            date_from=fields["date_from"],
-            snippet=snippet,
-            group=fields["dup_group"],
-            **_paragraph_fields(fields),
-        )
-
     def show(self, id: str) -> ArticleView:
         """The article of paragraph ``id`` ("<article id>#<n>", marked) or article ``id``."""
         article_id, _, number = id.strip().partition("#")
-        stored = sorted(
-            self._searcher.documents(article_id=article_id), key=lambda f: f["paragraph"]
-        )
+        searcher = self._whoosh_searcher()[1]
+        stored = sorted(searcher.documents(article_id=article_id), key=lambda f: f["paragraph"])
         marked = next((f for f in stored if str(f["paragraph"]) == number), None)
         if not stored or (number and marked is None):
             raise NotFoundError(
@@ -378,19 +338,14 @@ class Searcher:
                 for f in stored
             ),
             marked=marked["paragraph"] if marked else None,
-            duplicates=tuple(
-                _duplicate(f, exact=f["dup_signature"] == marked["dup_signature"])
-                for f in self._group_fields(marked["dup_group"])
-                if f["id"] != marked["id"]
-            )
-            if marked
-            else (),
+            duplicates=self._duplicates(marked) if marked else (),
         )
 
     def stats(self) -> IndexStats:
+        searcher = self._whoosh_searcher()[1]
         articles = {}
         kinds: Counter = Counter()
-        for fields in self._searcher.all_stored_fields():
+        for fields in searcher.all_stored_fields():
             kinds[fields["kind"]] += 1
             articles[fields["article_id"]] = (fields["source"], _day(fields))
         dates = sorted(d for _, d in articles.values() if d)
@@ -398,72 +353,21 @@ class Searcher:
         return IndexStats(
             index_dir=str(self.index_dir),
             articles=len(articles),
-            paragraphs=self._searcher.doc_count(),
+            paragraphs=searcher.doc_count(),
             sources=dict(sorted(sources.items(), key=lambda item: (-item[1], item[0]))),
             kinds=dict(sorted(kinds.items())),
             first_date=dates[0] if dates else None,
             last_date=dates[-1] if dates else None,
             undated_articles=sum(1 for _, d in articles.values() if d is None),
-            settings=store.read_settings(self.index_dir),
+            settings=indexformat.read_settings(self.index_dir),
         )
 
 
-def _shown_words(query, reader) -> list:
-    """(leaf, its words in the paragraph text) for each leaf of ``query`` not under a NOT:
-    what a snippet marks in a paragraph the leaf matched. (Whoosh can record the terms each
-    hit matched while it ranks, terms=True, but checks every term at every match for it:
-    ~10% of a search. Only the shown hits need them.)"""
-    field = reader.schema[TEXT_FIELD]
-    shown = []
-    for leaf in _positive_leaves(query):
-        if getattr(leaf, "fieldname", None) == TEXT_FIELD:
-            terms = leaf.existing_terms(reader, phrases=True, expand=True)
-            words = {field.from_bytes(text) for name, text in terms if name == TEXT_FIELD}
-            if words:
-                shown.append((leaf, words))
-    return shown
-
-
-def _positive_leaves(query):
-    if isinstance(query, whoosh_query.Not):
-        return
-    if isinstance(query, whoosh_query.AndNot):
-        yield from _positive_leaves(query.a)
-    elif query.is_leaf():
-        yield query
-    else:
-        for child in query.children():
-            yield from _positive_leaves(child)
-
-
-def _matched(shown: list, docnum: int, searcher, known: dict) -> set:
-    """The words of the leaves that match paragraph ``docnum`` (a phrase's words only where
-    the phrase matched)."""
-    words = set()
-    for leaf, leaf_words in shown:
-        if docnum in _docset(leaf, searcher, known):
-            words |= leaf_words
-    return words
-
-
-class _MaskCollector(collectors.WrappingCollector):
-    """Leaves out the docnums in ``mask``. (Whoosh's own mask, FilterCollector, filters only
-    when it drives the search itself, and a TimeLimitCollector around it drives its child.)"""
-
-    def __init__(self, child, mask: set):
-        super().__init__(child)
-        self.mask = mask
-
-    def matches(self):
-        mask, offset = self.mask, self.child.offset
-        return (docnum for docnum in self.child.matches() if offset + docnum not in mask)
-
-
-@contextmanager
-def _query_faults():
-    """Faults of running a query become a QueryError that says what to change."""
+def _whoosh_faults(function, *args):
+    """Faults inside Whoosh's parser or matchers become a QueryError that says what to
+    change."""
     try:
-        yield
+        return function(*args)
     except RecursionError:
         raise QueryError("the query is nested too deeply; simplify it") from None
     except QueryError:
@@ -475,32 +379,11 @@ def _query_faults():
         ) from None
 
 
-def _docset(query, searcher, known: dict) -> set:
-    """The docnums ``query`` matches: ``set(query.docs(searcher))``, but an OR, AND or ANDNOT
-    of queries is computed by set operations on its parts' docnums, and each part's are kept
-    in ``known`` for the next call. (Whoosh walks the matcher tree of an OR of many words
-    document by document, in Python: on a common word that was a third of a query's time.)"""
-    kind = type(query)
-    if kind is whoosh_query.Or and not query.minmatch:
-        found = set()
-        for sub in query.subqueries:
-            found |= _docset(sub, searcher, known)
-        return found
-    if kind is whoosh_query.And:
-        if not query.subqueries:
-            return set()
-        parts = sorted((_docset(sub, searcher, known) for sub in query.subqueries), key=len)
-        return parts[0].intersection(*parts[1:])
-    if kind is whoosh_query.AndNot:
-        found = _docset(query.a, searcher, known)
-        return found - _docset(query.b, searcher, known) if found else found
-    try:
-        return known[query]
-    except KeyError:
-        found = known[query] = frozenset(query.docs(searcher))
-        return found
-    except TypeError:  # a query that cannot be a key
-        return frozenset(query.docs(searcher))
+def _damaged(index_dir: Path, error: Exception) -> IndexDamagedError:
+    return IndexDamagedError(
+        f"the index in {index_dir} is damaged ({error}); run searchkit check --index "
+        f"{index_dir}, then rebuild it: searchkit index PATHS --index {index_dir} --rebuild"
+    )
 
 
 def _duplicate(fields: dict, exact: bool) -> Duplicate:

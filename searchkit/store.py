@@ -31,9 +31,7 @@ from .codec import BuildCodec
 from .errors import IndexLockedError, IndexMissingError, IndexSettingsError, IndexWriteError
 from .errors import SearchkitError
 from .model import CheckReport, OptimizeSummary
-from .schema import SETTINGS
-
-SETTINGS_FILE = "searchkit.json"
+from .indexformat import SETTINGS, SETTINGS_FILE, check_compatible, exists, read_settings  # noqa
 LOCK_WAIT = 2.0  # seconds a writer waits for another one before giving up (--wait)
 INCREMENTAL_MERGE = durable.INCREMENTAL_MERGE  # the merge policy of non-fresh commits
 _OPEN_RETRIES = 8  # opening the index races with commits: retry this often
@@ -43,17 +41,6 @@ _OPEN_RETRIES = 8  # opening the index races with commits: retry this often
 # with 512 it keeps them in memory and took 87-90 s, with the same peak memory (ru_maxrss
 # 1066 MB, reached elsewhere in the build). Same loop, bench notes in bench/README.md.
 WRITER_LIMIT_MB = 512
-
-
-def exists(index_dir: Path) -> bool:
-    return Path(index_dir).is_dir() and bool(durable.generations(str(index_dir)))
-
-
-def read_settings(index_dir: Path) -> dict:
-    try:
-        return json.loads((Path(index_dir) / SETTINGS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def write_settings(index_dir: Path, extra: dict, writer=None) -> None:
@@ -69,19 +56,6 @@ def write_settings(index_dir: Path, extra: dict, writer=None) -> None:
         if writer is not None:
             raise
         raise _write_error(index_dir, error, landed=True) from None
-
-
-def check_compatible(index_dir: Path) -> dict:
-    """The recorded settings; IndexSettingsError if they differ from this version's."""
-    recorded = read_settings(index_dir)
-    mismatched = [key for key in SETTINGS if recorded.get(key) != SETTINGS[key]]
-    if mismatched:
-        raise IndexSettingsError(
-            f"the index in {index_dir} was built with other settings "
-            f"({', '.join(mismatched)} differ from this version of searchkit); "
-            f"rebuild it: searchkit index PATHS --index {index_dir} --rebuild"
-        )
-    return recorded
 
 
 class _Index(FileIndex):
@@ -128,6 +102,24 @@ def open_index(index_dir: Path, check_settings: bool = True):
             f"the index in {index_dir} cannot be opened ({error}); "
             f"rebuild it: searchkit index PATHS --index {index_dir} --rebuild"
         ) from None
+
+
+def open_searcher(index_dir: Path, generation: int, weighting):
+    """A Whoosh searcher on commit ``generation`` of the index exactly (the one a searchkit
+    Searcher opened its ranking arrays of), with ``weighting``."""
+    from whoosh.searching import Searcher
+
+    ix = _open(index_dir)
+    try:
+        toc = _retrying(lambda: TOC.read(ix.storage, durable.INDEX_NAME, gen=generation))
+        reader = _retrying(lambda: FileIndex._reader(ix.storage, toc.schema, toc.segments,
+                                                     toc.generation))
+    except Exception as error:  # Whoosh raises assorted errors for damaged or missing files
+        raise IndexSettingsError(
+            f"the index in {index_dir} cannot be opened ({type(error).__name__}: {error}); "
+            "it changed or is damaged: open it again, or run searchkit check"
+        ) from None
+    return ix, Searcher(reader, fromindex=ix, weighting=weighting)
 
 
 def create_index(index_dir: Path, schema, wait: float = LOCK_WAIT):

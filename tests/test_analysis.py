@@ -83,15 +83,15 @@ def test_the_pickled_analyzer_carries_no_cache_and_works():
 def test_a_loaded_stems_table_answers_for_every_word_and_nltk_for_the_rest(seed_index):
     from nltk.stem.snowball import EnglishStemmer
 
-    from searchkit import analysis
+    from searchkit import analysis, wordterms
 
     table = analysis.read_stems(seed_index)
-    analysis._known.clear()  # what earlier tests remembered
+    wordterms._known.clear()  # what earlier tests remembered
     analysis.load_stems(seed_index)
     stemmer = EnglishStemmer()
     words = sorted(table)
     assert len(words) > 1500
     for word in words + ["zzzz", "aaaa", "protestations", "rockets", "0", "é"]:
         assert analysis.snowball_stem(word) == stemmer.stem(word), word
-    assert {w: analysis._look_up(analysis._tables[str(seed_index / "stems.tsv")], w)
+    assert {w: wordterms.look_up(wordterms._stem_tables[str(seed_index / "stems.tsv")], w)
             for w in words} == table

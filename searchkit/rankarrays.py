@@ -1,0 +1,245 @@
+"""The ranking arrays kept beside each Whoosh segment: what a search needs, as numpy arrays.
+
+Whoosh keeps a segment's postings in pickled, compressed blocks that only its Python matchers
+read, one posting at a time. A search here reads the same facts as flat arrays instead
+(``engine`` scores them with numpy), from one file per segment, ``<segment id>.rank``, written
+when the segment is written (``codec``) and never changed, like every other segment file (so
+it is checksummed at commit and swept with its segment).
+
+Per searched field (``text``, ``title``):
+
+* ``F.hash``: each term's 64-bit hash (BLAKE2b of its UTF-8 bytes), sorted: a query finds its
+  terms by binary search, with no term dictionary to load;
+* ``F.term_at`` / ``F.terms``: the terms' bytes in the same order, to confirm a hash's term;
+* ``F.starts``: where each term's postings begin in ``F.docs`` / ``F.weights`` (and end);
+* ``F.docs``: the segment's document numbers of each term, ascending; ``F.weights``: the
+  posting weights exactly as Whoosh stores them (float32);
+* ``F.lengths``: each document's field length byte, as Whoosh's length column holds it.
+
+Per document: ``date`` (Whoosh's own long, ``NO_DATE`` if undated), ``source`` and ``kind``
+(codes into string tables ``source.values`` / ``kind.values``, kept as ``*.text`` +
+``*.text_at``), and 64-bit hashes of ``dup_group`` and ``doc_id`` (to collapse near
+duplicates and rank documents without reading stored fields).
+
+The file: 8 magic bytes, the header's length (4 bytes, little-endian), the header (JSON: the
+document count and each array's dtype, length and offset), then the arrays, each aligned to
+16 bytes. Reading maps the file and views the arrays in place; it runs nothing from the file
+and checks that every array lies inside it. Pure numpy: a search imports no Whoosh.
+"""
+
+import hashlib
+import json
+import mmap
+import struct
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+EXTENSION = ".rank"
+MAGIC = b"SKRANK01"
+NO_DATE = 2**64 - 1  # Whoosh's value of the date column for a document without a date
+SCORED_FIELDS = ("text", "title")
+_ALIGN = 16
+_MAX_HEADER = 1 << 20
+_DTYPES = {"<u1", "<u4", "<u8", "<f4", "<f8", "<i8"}
+
+
+class DamagedArrays(ValueError):
+    """The file is not a ranking-arrays file this version wrote, or it is cut short."""
+
+
+def term_hash(term: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(term, digest_size=8).digest(), "little")
+
+
+def text_hash(text: str) -> int:
+    return term_hash(text.encode("utf-8", "surrogatepass"))
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def field_arrays(terms: Sequence[bytes], starts, docs, weights, lengths) -> Dict[str, np.ndarray]:
+    """The arrays of one field from its postings in Whoosh's order: ``terms`` (sorted bytes),
+    ``starts`` (len(terms) + 1 offsets into ``docs``/``weights``), each document's length
+    byte. Terms are put in hash order here."""
+    starts = np.asarray(starts, dtype=np.int64)
+    hashes = np.fromiter((term_hash(t) for t in terms), dtype=np.uint64, count=len(terms))
+    order = np.lexsort((np.arange(len(terms)), hashes))  # hash order; equal hashes by term
+    counts = np.diff(starts)[order]
+    new_starts = np.zeros(len(terms) + 1, dtype=np.uint64)
+    np.cumsum(counts, out=new_starts[1:])
+    # The postings of each term, moved as whole runs into hash order.
+    take = _runs(starts[:-1][order], counts)
+    ordered_terms = [terms[i] for i in order]
+    term_at = np.zeros(len(terms) + 1, dtype=np.uint64)
+    np.cumsum([len(t) for t in ordered_terms], out=term_at[1:])
+    return {
+        "hash": hashes[order],
+        "term_at": term_at,
+        "terms": np.frombuffer(b"".join(ordered_terms), dtype=np.uint8),
+        "starts": new_starts,
+        "docs": np.asarray(docs, dtype=np.uint32)[take],
+        "weights": np.asarray(weights, dtype=np.float32)[take],
+        "lengths": np.asarray(lengths, dtype=np.uint8),
+    }
+
+
+def _runs(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The indexes firsts[0] .. firsts[0]+counts[0]-1, firsts[1] ..., concatenated."""
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    run_of = np.repeat(np.arange(len(counts)), counts)
+    begins = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=begins[1:])
+    return firsts[run_of] + (np.arange(total) - begins[run_of])
+
+
+def string_table(values: Iterable[Optional[str]]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codes, text, text_at): each value as a code into a table of the distinct values."""
+    index: Dict[str, int] = {}
+    codes = [index.setdefault(v or "", len(index)) for v in values]
+    encoded = [v.encode("utf-8", "surrogatepass") for v in index]
+    text_at = np.zeros(len(encoded) + 1, dtype=np.uint64)
+    np.cumsum([len(e) for e in encoded], out=text_at[1:])
+    return (np.asarray(codes, dtype=np.uint32), np.frombuffer(b"".join(encoded), np.uint8),
+            text_at)
+
+
+def document_arrays(dates, sources, kinds, groups, doc_ids) -> Dict[str, np.ndarray]:
+    """The per-document columns from stored values (``dates``: datetimes or None)."""
+    arrays = {"date": np.fromiter((NO_DATE if d is None else datetime_to_long(d) for d in dates),
+                                  dtype=np.uint64)}
+    for name, values in (("source", sources), ("kind", kinds)):
+        codes, text, text_at = string_table(values)
+        arrays[name] = codes
+        arrays[name + ".text"] = text
+        arrays[name + ".text_at"] = text_at
+    arrays["group"] = np.fromiter((text_hash(g or "") for g in groups), dtype=np.uint64)
+    arrays["doc_id"] = np.fromiter((text_hash(d or "") for d in doc_ids), dtype=np.uint64)
+    return arrays
+
+
+def datetime_to_long(when) -> int:
+    """Whoosh's long for a datetime: microseconds since ``datetime.min`` (as
+    ``whoosh.util.times.datetime_to_long``, without importing Whoosh)."""
+    delta = when.replace(tzinfo=None) - when.min
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def encode(doc_count: int, arrays: Dict[str, np.ndarray]) -> bytes:
+    """The file's bytes."""
+    layout, chunks, offset = {}, [], 0
+    for name, array in sorted(arrays.items()):
+        array = np.ascontiguousarray(array)
+        dtype = "<" + array.dtype.str[1:]  # little-endian ("|u1" for bytes: no order)
+        if dtype not in _DTYPES:
+            raise ValueError(f"{name}: dtype {array.dtype} is not kept in ranking arrays")
+        data = array.astype(dtype, copy=False).tobytes()
+        layout[name] = [dtype, int(array.size), offset]
+        padding = -len(data) % _ALIGN
+        chunks.append(data + b"\0" * padding)
+        offset += len(data) + padding
+    header = json.dumps({"doc_count": doc_count, "arrays": layout}).encode("ascii")
+    header += b" " * (-(len(MAGIC) + 4 + len(header)) % _ALIGN)
+    return MAGIC + struct.pack("<I", len(header)) + header + b"".join(chunks)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+class SegmentArrays:
+    """One segment's arrays, viewed in place in the mapped file."""
+
+    def __init__(self, path: str):
+        with open(path, "rb") as handle:
+            try:
+                self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            except ValueError:  # an empty file cannot be mapped
+                raise DamagedArrays(f"{path} is empty") from None
+        self.path = path
+        self.arrays = _parse(self._map, path)
+        self.doc_count = self.arrays.pop("doc_count")
+        self._check_shapes()
+
+    def _check_shapes(self) -> None:
+        """Every array this version writes is there with its length (the contents are
+        checked as they are used, so that opening stays cheap)."""
+        n = self.doc_count
+        expected = {"date": n, "source": n, "kind": n, "group": n, "doc_id": n}
+        for field in SCORED_FIELDS:
+            terms = self.arrays.get(field + ".hash", np.zeros(0)).size
+            expected.update({field + ".lengths": n, field + ".term_at": terms + 1,
+                             field + ".starts": terms + 1})
+            docs = self.arrays.get(field + ".docs")
+            if docs is None or self.arrays.get(field + ".weights", np.zeros(0)).size != docs.size:
+                raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
+        for name, size in expected.items():
+            array = self.arrays.get(name)
+            if array is None or array.size != size:
+                raise DamagedArrays(f"{self.path}: array {name!r} is missing or damaged")
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    def strings(self, name: str) -> List[str]:
+        """The string table of column ``name`` (source, kind)."""
+        text = self.arrays[name + ".text"].tobytes()
+        at = self.arrays[name + ".text_at"].tolist()
+        return [text[a:b].decode("utf-8", "surrogatepass") for a, b in zip(at, at[1:])]
+
+    def find(self, field: str, term: bytes) -> int:
+        """The number of ``term`` in ``field``'s arrays, or -1 if the segment lacks it."""
+        hashes = self.arrays[field + ".hash"]
+        wanted = np.uint64(term_hash(term))
+        i = int(np.searchsorted(hashes, wanted))
+        at, terms = self.arrays[field + ".term_at"], self.arrays[field + ".terms"]
+        while i < len(hashes) and hashes[i] == wanted:
+            if terms[int(at[i]):int(at[i + 1])].tobytes() == term:
+                return i
+            i += 1
+        return -1
+
+    def postings(self, field: str, number: int) -> Tuple[np.ndarray, np.ndarray]:
+        """The term's document numbers (ascending) and weights."""
+        starts = self.arrays[field + ".starts"]
+        start, end = int(starts[number]), int(starts[number + 1])
+        docs = self.arrays[field + ".docs"]
+        if not start <= end <= docs.size:
+            raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
+        found = docs[start:end]
+        if end > start and int(found[-1]) >= self.doc_count:
+            raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
+        return found, self.arrays[field + ".weights"][start:end]
+
+
+def _parse(buffer, path: str) -> dict:
+    size = len(buffer)
+    if buffer[: len(MAGIC)] != MAGIC or size < len(MAGIC) + 4:
+        raise DamagedArrays(f"{path} is not a ranking-arrays file")
+    (length,) = struct.unpack_from("<I", buffer, len(MAGIC))
+    start = len(MAGIC) + 4
+    if length > _MAX_HEADER or start + length > size:
+        raise DamagedArrays(f"{path} has a damaged header")
+    try:
+        header = json.loads(bytes(buffer[start : start + length]).decode("ascii"))
+        doc_count = int(header["doc_count"])
+        layout = dict(header["arrays"])
+    except (ValueError, KeyError, TypeError):
+        raise DamagedArrays(f"{path} has a damaged header") from None
+    base = start + length
+    arrays = {"doc_count": doc_count}
+    for name, spec in layout.items():
+        try:
+            dtype, count, offset = spec
+            dtype, count, offset = str(dtype), int(count), int(offset)
+        except (ValueError, TypeError):
+            raise DamagedArrays(f"{path}: array {name!r} is damaged") from None
+        if dtype not in _DTYPES or count < 0 or offset < 0:
+            raise DamagedArrays(f"{path}: array {name!r} is damaged")
+        itemsize = np.dtype(dtype).itemsize
+        if base + offset + count * itemsize > size:
+            raise DamagedArrays(f"{path}: array {name!r} runs past the end of the file")
+        arrays[name] = np.frombuffer(buffer, dtype=dtype, count=count, offset=base + offset)
+    return arrays

@@ -1,0 +1,151 @@
+"""Words -> the terms the index holds, without importing Whoosh or (usually) NLTK.
+
+The index's analyzer (``analysis.text_analyzer``) is Whoosh's RegexTokenizer, then lower case,
+accent folding and stop words (``analysis.FoldStopFilter``), then NLTK's Snowball stemmer.
+Importing Whoosh costs a one-query process ~70 ms and NLTK ~450 ms, more than the search, so
+queries and snippets analyse their words here with the same rules: the tokenizer's expression,
+Whoosh's accent map and stop list (kept in ``foldmap.json``; tests/test_wordterms.py checks
+them against Whoosh's), and stems looked up in the index's stems table (``stems.tsv``, every
+word of the corpus with its stem, written at index time), NLTK only for a word the corpus
+never had.
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+STEMS_FILE = "stems.tsv"
+# whoosh-reloaded's RegexTokenizer default, without its capturing group (it keeps "*").
+TOKEN = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*")
+MIN_SIZE = 2  # shorter tokens are dropped like stop words
+
+_tables = json.loads((Path(__file__).with_name("foldmap.json")).read_text(encoding="ascii"))
+ACCENT_MAP = {int(k): v for k, v in _tables["accent_map"].items()}
+STOP_WORDS = frozenset(_tables["stop_words"])
+del _tables
+
+_MAX_REMEMBERED = 1_000_000
+_stemmer = None
+_known: Dict[str, str] = {}  # word -> stem, as looked up (a stem is a stem in any index)
+# Each stems table read, by path, as its text: "\nword\tstem\n..." sorted by word, searched by
+# bisection (parsing a whole table took longer than a search).
+_stem_tables: Dict[str, str] = {}
+_folded: Dict[str, Tuple[str, bool]] = {}  # token -> (folded text, kept)
+
+
+def fold(token: str) -> Tuple[str, bool]:
+    """The token lower-cased and accent-folded, and whether it is kept (not a stop word, not
+    too short): what ``analysis.FoldStopFilter`` makes of it."""
+    known = _folded.get(token)
+    if known is None:
+        text = token.lower()
+        if not text.isascii():
+            text = text.translate(ACCENT_MAP)
+        known = (text, len(text) >= MIN_SIZE and text not in STOP_WORDS)
+        if len(_folded) < _MAX_REMEMBERED:
+            _folded[token] = known
+    return known
+
+
+def term_of(token: str) -> Optional[str]:
+    """The term the index holds for one token, or None if the analyzer drops it."""
+    text, kept = fold(token)
+    return stem(text) if kept else None
+
+
+def terms(text: str) -> List[str]:
+    """The terms of ``text`` in order, stop words left out (what a query word searches)."""
+    found = []
+    for token in TOKEN.findall(text):
+        term = term_of(token)
+        if term is not None:
+            found.append(term)
+    return found
+
+
+def highlight_tokens(text: str) -> List[Tuple[int, int, str]]:
+    """(start, end, text) of every token as the highlighter sees it: stopped tokens keep
+    their folded text, the others become their stems."""
+    found = []
+    for match in TOKEN.finditer(text):
+        folded, kept = fold(match.group())
+        found.append((match.start(), match.end(), stem(folded) if kept else folded))
+    return found
+
+
+# -- stems -------------------------------------------------------------------------------------
+
+
+def stem(word: str) -> str:
+    """NLTK's English Snowball stem of ``word`` (lower case, folded), from a stems table when
+    one has it."""
+    found = _known.get(word)
+    if found is None:
+        found = _from_tables(word) or _nltk_stem(word)
+        if len(_known) < _MAX_REMEMBERED:
+            _known[word] = found
+    return found
+
+
+def _from_tables(word: str) -> Optional[str]:
+    for table in _stem_tables.values():
+        found = look_up(table, word)
+        if found is not None:
+            return found
+    return None
+
+
+def look_up(table: str, word: str) -> Optional[str]:
+    """The stem of ``word`` in a stems table's text, by binary search over its lines."""
+    lo, hi = 1, len(table)  # [lo, hi): whole lines; lo is a line's start
+    while lo < hi:
+        start = table.rfind("\n", lo - 1, (lo + hi) // 2) + 1  # the line holding the middle
+        end = table.find("\n", start)
+        tab = table.find("\t", start, end)
+        if end < 0 or tab < 0:
+            return None  # not a table this version wrote
+        found = table[start:tab]
+        if found == word:
+            return table[tab + 1 : end]
+        if found < word:
+            lo = end + 1
+        else:
+            hi = start
+    return None
+
+
+def _nltk_stem(word: str) -> str:
+    global _stemmer
+    if _stemmer is None:
+        from nltk.stem.snowball import EnglishStemmer  # needs no NLTK data download
+
+        _stemmer = EnglishStemmer()
+    return _stemmer.stem(word)
+
+
+def load_stems(index_dir) -> None:
+    """Let queries take the stems of the index's words from its table instead of NLTK."""
+    path = Path(index_dir) / STEMS_FILE
+    _stem_tables[str(path)] = read_stems_text(path)
+
+
+def read_stems_text(path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return ""  # no table: NLTK stems every word
+
+
+def stems_table_text(table: Dict[str, str]) -> str:
+    """A stems table's text: a newline, then "word<TAB>stem" lines sorted by word."""
+    return "\n" + "".join(f"{word}\t{found}\n" for word, found in sorted(table.items()))
+
+
+def parse_stems(text: str) -> Dict[str, str]:
+    return dict(line.split("\t", 1) for line in text.splitlines() if "\t" in line)
+
+
+def stems_path(index_dir) -> str:
+    return os.path.join(str(index_dir), STEMS_FILE)

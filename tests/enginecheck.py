@@ -1,0 +1,187 @@
+"""The engine against Whoosh itself: the same query ranked both ways must give the same
+documents, in the same order, with the same scores.
+
+The reference is Whoosh's own search of the query its parser reads from the text (searchkit's
+query builder, filters included), collected whole: ``searcher.search(query, limit=None)``, or
+sorted by date with the same key searchkit sorts by.
+"""
+
+import random
+import re
+
+from whoosh import query as whoosh_query
+from whoosh import scoring, sorting
+
+from searchkit import engine, plan, store
+from searchkit.config import SearchOptions
+from searchkit.query import QueryBuilder
+from searchkit.rankarrays import NO_DATE
+
+RELATIVE = 1e-9
+
+
+class Check:
+    """Both rankings of queries on one index, opened once."""
+
+    def __init__(self, index_dir, searcher):
+        options = SearchOptions()
+        self.engine_searcher = searcher
+        ix, self.whoosh = store.open_searcher(
+            index_dir, searcher._generation.generation,
+            scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1))
+        self.builder = QueryBuilder(ix.schema, options.title_weight)
+        self.words = searcher._vocabulary()
+
+    def whoosh_ranking(self, text, filters=plan.Filters(), sort="score", variants=True):
+        words = self.words if variants and plan.has_names(text) else None
+        prepared = self.builder.prepare(text, filters, self.whoosh.reader(), words)
+        sortedby = None
+        if sort != "score":
+            dates = self.whoosh.reader().column_reader("date", translate=False)
+            newest_first = sort == "-date"
+
+            def by_date(_searcher, docnum):
+                value = dates[docnum]
+                return (value == NO_DATE, -value if newest_first else value)
+
+            sortedby = sorting.FunctionFacet(by_date)
+        hits = self.whoosh.search(prepared.query, limit=None, sortedby=sortedby)
+        return [(hit.docnum, hit.score) for hit in hits], prepared
+
+    def meaning_ranking(self, text, filters=plan.Filters(), variants=True):
+        """The ranking by the query's meaning, computed with Python sets from what Whoosh
+        matches and scores for each leaf: the reference where Whoosh's own boolean matchers
+        are wrong (see ``meaning``)."""
+        words = self.words if variants and plan.has_names(text) else None
+        prepared = self.builder.prepare(text, filters, self.whoosh.reader(), words)
+        scores = meaning(prepared.query, self.whoosh)
+        return sorted(scores.items(), key=lambda item: (-item[1], item[0])), prepared
+
+    def engine_ranking(self, text, filters=plan.Filters(), sort="score", variants=True):
+        searcher = self.engine_searcher
+        prepared = searcher._plan(text, filters, variants)
+        matches = searcher._matches(prepared.query)
+        dates = searcher._generation.column("date") if sort != "score" else None
+        order = engine.ranked(matches, len(matches), dates, sort == "-date")
+        return [(int(matches.docs[i]), float(matches.scores[i])) for i in order], prepared
+
+    def compare(self, text, filters=plan.Filters(), sort="score", variants=True,
+                by_meaning=False):
+        """None if both agree, else what differs. ``by_meaning``: against ``meaning_ranking``
+        rather than Whoosh's own ranking."""
+        if by_meaning:
+            expected, _ = self.meaning_ranking(text, filters, variants)
+        else:
+            expected, _ = self.whoosh_ranking(text, filters, sort, variants)
+        found, _ = self.engine_ranking(text, filters, sort, variants)
+        if [d for d, _ in expected] != [d for d, _ in found]:
+            first = next((i for i, (a, b) in enumerate(zip(expected, found)) if a[0] != b[0]),
+                         min(len(expected), len(found)))
+            return (f"{text!r} {filters} {sort}: {len(expected)} Whoosh hits, {len(found)} "
+                    f"engine hits, first difference at rank {first}: "
+                    f"{expected[first:first + 3]} / {found[first:first + 3]}")
+        if sort == "score":
+            for (doc, want), (_, got) in zip(expected, found):
+                if abs(want - got) > RELATIVE * abs(want):
+                    return f"{text!r} {filters}: document {doc} scores {want!r} / {got!r}"
+        return None
+
+
+def meaning(query, searcher) -> dict:
+    """document -> score of ``query``, by the meaning of its operators: Or sums the scores of
+    the parts that match, And requires every part and sums them, AndNot drops the second part's
+    matches, AndMaybe adds the second part's score where it matches, Not matches every live
+    document the part does not (scoring 1.0); boosts multiply. Leaves are matched and scored by
+    Whoosh. (Whoosh's own matchers get two of these wrong on some documents: AndMaybeMatcher
+    under an AND skips its optional part to the wrong document, and AndNot over some unions
+    lets excluded documents through.)"""
+    kind = type(query)
+    if query is whoosh_query.NullQuery:
+        return {}
+    if kind is whoosh_query.Or:
+        found = {}
+        for part in query.subqueries:
+            for doc, score in meaning(part, searcher).items():
+                found[doc] = found.get(doc, 0.0) + score
+        return {doc: score * query.boost for doc, score in found.items()}
+    if kind is whoosh_query.And:
+        parts = [meaning(part, searcher) for part in query.subqueries]
+        common = set.intersection(*(set(p) for p in parts)) if parts else set()
+        return {doc: sum(p[doc] for p in parts) * query.boost for doc in common}
+    if kind is whoosh_query.AndNot:
+        excluded = meaning(query.b, searcher)
+        return {d: s for d, s in meaning(query.a, searcher).items() if d not in excluded}
+    if kind is whoosh_query.AndMaybe:
+        optional = meaning(query.b, searcher)
+        return {d: s + optional.get(d, 0.0) for d, s in meaning(query.a, searcher).items()}
+    if kind is whoosh_query.Not:
+        excluded = meaning(query.query, searcher)
+        reader = searcher.reader()
+        return {d: 1.0 for d in reader.all_doc_ids() if d not in excluded}
+    matcher = query.matcher(searcher, searcher.context())
+    found = {}
+    while matcher.is_active():
+        found[matcher.id()] = matcher.score()
+        matcher.next()
+    return found
+
+
+def sample_queries(texts, count, seed=0, lengths=((1, 4), (12, 40))):
+    """Queries cut from paragraph texts: spans of 1-4 words and pasted sentences of 12-40,
+    some lightly edited (a word dropped, quote marks changed, punctuation kept)."""
+    rng = random.Random(seed)
+    texts = [t for t in texts if len(t.split()) >= 2]
+    queries = []
+    for _ in range(count):
+        words = rng.choice(texts).split()
+        low, high = rng.choice(lengths)
+        size = min(len(words), rng.randint(low, high))
+        start = rng.randint(0, len(words) - size)
+        span = words[start:start + size]
+        if size > 8 and rng.random() < 0.5:
+            del span[rng.randrange(len(span))]
+        query = " ".join(span)
+        if rng.random() < 0.2:
+            query = query.replace("“", '"').replace("”", '"').replace("’", "'")
+        queries.append(query)
+    return queries
+
+
+WORDS = ["putin", "Merkel", "dialogue", "opposition", "Lukashenko", "Minsk", "the", "1987",
+         "oil", "prices", "Belarus", "protest", "election", "Tikhanovskaya", "minist"]
+FIELDS = ["title", "source", "kind", "text", "id", "dup_group", "date"]
+
+
+def syntax_queries(count, seed=0, words=WORDS):
+    """Queries with syntax: phrases, fields, wildcards, boolean operators, NOT, groups."""
+    rng = random.Random(seed)
+
+    def word():
+        return rng.choice(words)
+
+    def term(depth=0):
+        roll = rng.random()
+        if roll < 0.35 or depth > 2:
+            return word()
+        if roll < 0.45:
+            return '"' + " ".join(word() for _ in range(rng.randint(2, 3))) + '"'
+        if roll < 0.55:
+            field = rng.choice(FIELDS)
+            value = {"kind": rng.choice(["body", "caption"]),
+                     "date": rng.choice(["2020", "2020-08", "[2020-08-01 TO 2020-08-20]"])}
+            return f"{field}:{value.get(field, word())}"
+        if roll < 0.62:
+            return word()[:4] + "*"
+        if roll < 0.7:
+            return rng.choice(["-", "+"]) + word()
+        if roll < 0.8:
+            return "(" + " ".join(term(depth + 1) for _ in range(rng.randint(1, 3))) + ")"
+        operator = rng.choice(["AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"])
+        return f"{term(depth + 1)} {operator} {term(depth + 1)}"
+
+    return [" ".join(term() for _ in range(rng.randint(1, 4))) for _ in range(count)]
+
+
+def plain_words(text):
+    """The text with everything a query parser could read as syntax taken out."""
+    return re.sub(r"[^\w\s.,;!&%$#@/]", " ", text)
