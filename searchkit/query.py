@@ -330,14 +330,19 @@ class _Converter:
         except (KeyError, TypeError):
             pass
         searcher = self.searcher
-        matcher = query.matcher(searcher, searcher.context())
         docs, scores = [], []
-        while matcher.is_active():
-            docs.append(matcher.id())
-            scores.append(matcher.score())
-            matcher.next()
-            if len(docs) % 4096 == 0 and clock.monotonic() > self.deadline:
-                raise QueryError("the search took too long and was stopped; narrow the query")
+        # Segment by segment, as Whoosh's collector runs a query (a wildcard that expands to
+        # one term in a segment is scored there as that term, to several at a constant 1.0).
+        context = searcher.context()
+        for leaf, offset in searcher.leaf_searchers():
+            matcher = query.matcher(leaf, context)
+            while matcher.is_active():
+                docs.append(matcher.id() + offset)
+                scores.append(matcher.score())
+                matcher.next()
+                if len(docs) % 4096 == 0 and clock.monotonic() > self.deadline:
+                    raise QueryError(
+                        "the search took too long and was stopped; narrow the query")
         docs = np.asarray(docs, dtype=np.int64)
         order = np.argsort(docs, kind="stable")
         found = engine.Scored(docs[order], np.asarray(scores, dtype=np.float64)[order],

@@ -32,9 +32,13 @@ class Check:
         self.builder = QueryBuilder(ix.schema, options.title_weight)
         self.words = searcher._vocabulary()
 
-    def whoosh_ranking(self, text, filters=plan.Filters(), sort="score", variants=True):
+    def prepare(self, text, filters=plan.Filters(), variants=True):
+        """The query Whoosh's parser reads (through searchkit's query builder)."""
         words = self.words if variants and plan.has_names(text) else None
-        prepared = self.builder.prepare(text, filters, self.whoosh.reader(), words)
+        return self.builder.prepare(text, filters, self.whoosh.reader(), words)
+
+    def whoosh_ranking(self, text, filters=plan.Filters(), sort="score", variants=True):
+        prepared = self.prepare(text, filters, variants)
         sortedby = None
         if sort != "score":
             dates = self.whoosh.reader().column_reader("date", translate=False)
@@ -52,8 +56,7 @@ class Check:
         """The ranking by the query's meaning, computed with Python sets from what Whoosh
         matches and scores for each leaf: the reference where Whoosh's own boolean matchers
         are wrong (see ``meaning``)."""
-        words = self.words if variants and plan.has_names(text) else None
-        prepared = self.builder.prepare(text, filters, self.whoosh.reader(), words)
+        prepared = self.prepare(text, filters, variants)
         scores = meaning(prepared.query, self.whoosh)
         return sorted(scores.items(), key=lambda item: (-item[1], item[0])), prepared
 
@@ -92,7 +95,7 @@ def meaning(query, searcher) -> dict:
     the parts that match, And requires every part and sums them, AndNot drops the second part's
     matches, AndMaybe adds the second part's score where it matches, Not matches every live
     document the part does not (scoring 1.0); boosts multiply. Leaves are matched and scored by
-    Whoosh. (Whoosh's own matchers get two of these wrong on some documents: AndMaybeMatcher
+    Whoosh, segment by segment as its collector does. (Whoosh's own matchers get two of these wrong on some documents: AndMaybeMatcher
     under an AND skips its optional part to the wrong document, and AndNot over some unions
     lets excluded documents through.)"""
     kind = type(query)
@@ -118,11 +121,13 @@ def meaning(query, searcher) -> dict:
         excluded = meaning(query.query, searcher)
         reader = searcher.reader()
         return {d: 1.0 for d in reader.all_doc_ids() if d not in excluded}
-    matcher = query.matcher(searcher, searcher.context())
     found = {}
-    while matcher.is_active():
-        found[matcher.id()] = matcher.score()
-        matcher.next()
+    context = searcher.context()
+    for leaf, offset in searcher.leaf_searchers():  # segment by segment, as Whoosh runs it
+        matcher = query.matcher(leaf, context)
+        while matcher.is_active():
+            found[matcher.id() + offset] = matcher.score()
+            matcher.next()
     return found
 
 

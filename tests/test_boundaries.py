@@ -8,7 +8,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "searchkit"
 
 WHOOSH_MODULES = {
     "schema", "analysis", "textfield", "codec", "store", "durable", "indexer", "searcher",
-    "highlight", "query",
+    "query",
+}
+# What a search without query syntax runs on: none of it imports Whoosh, even lazily.
+WHOOSH_FREE_SEARCH = {
+    "engine", "plan", "rankarrays", "storedfields", "safepickle", "wordterms", "indexformat",
+    "highlight", "vocabulary", "model", "config", "errors",
 }
 CLICK_MODULES = {"cli", "repl"}
 
@@ -31,12 +36,17 @@ def test_only_the_engine_modules_import_whoosh():
     assert "searcher" in modules_importing("whoosh")
 
 
+def test_the_search_path_imports_no_whoosh():
+    assert not modules_importing("whoosh") & WHOOSH_FREE_SEARCH
+    assert WHOOSH_FREE_SEARCH <= {p.stem for p in PACKAGE.glob("*.py")}
+
+
 def test_only_the_front_ends_import_click():
     assert modules_importing("click") <= CLICK_MODULES
 
 
-def test_nltk_is_only_in_the_analyzer():
-    assert modules_importing("nltk") == {"analysis"}
+def test_nltk_is_only_in_the_stemmer():
+    assert modules_importing("nltk") == {"wordterms"}
 
 
 def test_trafilatura_is_only_in_the_html_module():
@@ -71,11 +81,12 @@ def test_reading_text_files_imports_no_reader_library():
     assert out.stdout.strip() == "[]"
 
 
-# What answering a query from the command line must not import: NLTK (~0.45 s; the index's
-# stems.tsv stems the words of its corpus), tabulate (~0.1 s, only tables need it) and the
-# writer side (indexer, reading files, near-duplicate grouping, the readers' libraries).
+# What answering a query without syntax from the command line must not import: Whoosh
+# (~70 ms: the engine reads the ranking arrays), NLTK (~0.45 s; the index's stems.tsv stems
+# the words of its corpus), tabulate (~0.1 s, only tables need it) and the writer side
+# (indexer, reading files, near-duplicate grouping, the readers' libraries).
 NOT_FOR_A_SEARCH = {
-    "nltk", "tabulate", "searchkit.indexer", "searchkit.corpus", "searchkit.dedup",
+    "whoosh", "nltk", "tabulate", "searchkit.indexer", "searchkit.corpus", "searchkit.dedup",
     "searchkit.blocks", "searchkit.metadata", "searchkit.htmlpage",
     "searchkit.encoding", "trafilatura", "charset_normalizer", "yaml", "lxml",
 }
@@ -124,9 +135,12 @@ def test_a_search_imports_only_what_it_needs(seed_index):
     ):
         modules, stdout = _modules_of_a_search(seed_index, *args)
         assert stdout.strip(), args
-        assert "whoosh.reading" in modules and "searchkit.searcher" in modules
+        assert "searchkit.engine" in modules and "searchkit.searcher" in modules
         assert _loaded(NOT_FOR_A_SEARCH, modules) == allowed, args
-    assert "nltk" in with_nltk
+    assert "nltk" in with_nltk and "whoosh" not in with_nltk
+    # Query syntax (a phrase) is read by Whoosh's parser and matched by its positions.
+    modules, stdout = _modules_of_a_search(seed_index, '"renounce violence"', "--format", "plain")
+    assert stdout.strip() and "whoosh.qparser" in modules
 
 
 def test_a_table_imports_tabulate(seed_index):

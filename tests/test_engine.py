@@ -1,0 +1,380 @@
+"""The engine ranks exactly as Whoosh does, from ranking arrays that hold exactly what Whoosh
+wrote, on an index of several segments with deleted documents."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh import query as whoosh_query
+from whoosh.index import TOC
+
+import searchkit
+from searchkit import engine, plan, rankarrays
+from searchkit.errors import IndexDamagedError
+from searchkit.plan import Filters
+from searchkit.storedfields import StoredFields
+
+from conftest import SEEDS
+from enginecheck import Check, sample_queries, syntax_queries
+
+ARTICLES = {
+    "wire-1.txt": """---
+title: Minsk talks stall as opposition calls for dialogue
+source: Wire Service
+date: 2020-08-20
+---
+Opposition leaders in Minsk called on Thursday for a national dialogue with the government.
+
+The government said the protests were organised from abroad and refused any dialogue.
+
+Photo: Protesters gather in central Minsk on Thursday.
+""",
+    "wire-2.txt": """---
+title: Oil prices fall on oversupply fears
+source: Market Desk
+date: 2020-09-02
+---
+Oil prices fell for a third day on Wednesday as traders worried about oversupply.
+
+Brent crude lost 2 per cent, its lowest level since June, while U.S. crude fell 3 per cent.
+
+Analysts said demand for jet fuel remained weak because of travel restrictions.
+""",
+    "reprint.txt": """---
+title: Opposition wants dialogue, government refuses
+source: Evening Paper
+date: 2020-08-21
+---
+Opposition leaders in Minsk called on Thursday for a national dialogue with the government, the
+agency reported.
+
+The government said the protests were organised from abroad and refused any dialogue.
+""",
+    "undated.txt": """Tikhanovskaya thanks supporters
+
+Sviatlana Tikhanovskaya thanked her supporters and said the opposition would not give up.
+
+She called for new elections and the release of political prisoners.
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def layered(tmp_path_factory):
+    """An index of several segments, some of whose documents are deleted: the seeds, then
+    files added, one changed (its old paragraphs deleted), more added, in separate runs."""
+    root = tmp_path_factory.mktemp("layered")
+    corpus, index_dir = root / "corpus", root / "index"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "wire-1.txt").write_text(ARTICLES["wire-1.txt"], encoding="utf-8")
+    searchkit.build_index([corpus], index_dir)
+    (corpus / "wire-2.txt").write_text(ARTICLES["wire-2.txt"], encoding="utf-8")
+    searchkit.build_index([corpus], index_dir)
+    changed = corpus / "wire-1.txt"
+    changed.write_text(ARTICLES["wire-1.txt"] + "\nTalks are expected to resume next week.\n",
+                       encoding="utf-8")
+    (corpus / "reprint.txt").write_text(ARTICLES["reprint.txt"], encoding="utf-8")
+    searchkit.build_index([corpus], index_dir)
+    (corpus / "undated.txt").write_text(ARTICLES["undated.txt"], encoding="utf-8")
+    searchkit.build_index([corpus], index_dir)
+    with searchkit.open_index(index_dir) as searcher:
+        segments = searcher._generation.segments
+        assert len(segments) >= 3
+        assert any(s.deleted is not None for s in segments)
+        yield index_dir, searcher, Check(index_dir, searcher)
+
+
+def _texts(check):
+    return [fields["text"] for fields in check.whoosh.all_stored_fields()]
+
+
+# -- what is on disk ---------------------------------------------------------------------------
+
+
+def test_the_segments_file_is_the_table_of_contents(layered):
+    index_dir, searcher, check = layered
+    generation = searcher._generation.generation
+    toc = TOC.read(searchkit.store.storage(index_dir), "MAIN", gen=generation)
+    record = json.loads((index_dir / f"segments-{generation}.json").read_text())
+    assert [s["id"] for s in record["segments"]] == [s.segment_id() for s in toc.segments]
+    for listed, segment in zip(record["segments"], toc.segments):
+        assert listed["doc_count"] == segment.doc_count_all()
+        assert listed["deleted"] == sorted(segment.deleted_docs() or ())
+        assert listed["field_lengths"] == dict(segment._fieldlengths)
+
+
+def test_ranking_arrays_hold_what_whoosh_wrote(layered):
+    """Term by term: documents and weights; per document: length bytes and columns."""
+    _, searcher, check = layered
+    for segment, reader in zip(searcher._generation.segments, check.whoosh.reader().readers):
+        arrays = segment.arrays
+        assert arrays.doc_count == reader.doc_count_all()
+        for field in rankarrays.SCORED_FIELDS:
+            terms = list(reader.lexicon(field))
+            assert arrays[field + ".hash"].size == len(terms)
+            assert np.all(np.diff(arrays[field + ".hash"].astype(np.float64)) >= 0)
+            for term in terms:
+                number = arrays.find(field, term)
+                assert number >= 0, term
+                docs, weights = arrays.postings(field, number)
+                assert docs.size == reader.doc_frequency(field, term)  # what idf counts
+                # every posting the segment holds, those of deleted documents too
+                matcher = reader._terms.matcher(field, term, reader.schema[field].format)
+                expected = []
+                while matcher.is_active():
+                    expected.append((matcher.id(), matcher.weight()))
+                    matcher.next()
+                assert list(zip(docs.tolist(), weights.tolist())) == expected, term
+            assert arrays.find(field, b"no-such-term") == -1
+            lengths = [reader.doc_field_length(d, field) or 0 for d in range(arrays.doc_count)]
+            assert engine.BYTE_TO_LENGTH[arrays[field + ".lengths"]].tolist() == lengths
+        sources, kinds = segment.strings("source"), segment.strings("kind")
+        for docnum in range(arrays.doc_count):
+            fields = reader.stored_fields(docnum)
+            assert sources[arrays["source"][docnum]] == (fields.get("source") or "")
+            assert kinds[arrays["kind"][docnum]] == fields["kind"]
+            assert arrays["group"][docnum] == rankarrays.text_hash(fields["dup_group"])
+            assert arrays["doc_id"][docnum] == rankarrays.text_hash(fields["doc_id"])
+            when = fields.get("date")
+            assert arrays["date"][docnum] == (
+                rankarrays.NO_DATE if when is None else rankarrays.datetime_to_long(when))
+
+
+def test_stored_fields_are_read_as_whoosh_reads_them(layered):
+    index_dir, searcher, check = layered
+    for segment, reader in zip(searcher._generation.segments, check.whoosh.reader().readers):
+        stored = StoredFields(str(index_dir), segment.id, segment.doc_count)
+        for docnum in range(segment.doc_count):
+            if not reader.is_deleted(docnum):
+                assert stored[docnum] == reader.stored_fields(docnum)
+
+
+def test_byte_lengths_are_whooshs():
+    from whoosh.util.numeric import byte_to_length
+
+    assert engine.BYTE_TO_LENGTH.tolist() == [byte_to_length(b) for b in range(256)]
+
+
+# -- the query's tree --------------------------------------------------------------------------
+
+
+def _as_whoosh(node):
+    """The engine's tree of a plain query as Whoosh's query objects."""
+    if isinstance(node, engine.Term):
+        return whoosh_query.Term(node.field, node.text, boost=node.boost)
+    if isinstance(node, engine.AnyOf):
+        return whoosh_query.Or([_as_whoosh(c) for c in node.children], boost=node.boost)
+    if isinstance(node, engine.AllOf):
+        return whoosh_query.And([_as_whoosh(c) for c in node.children], boost=node.boost)
+    assert isinstance(node, engine.Nothing), node
+    return whoosh_query.NullQuery
+
+
+PLAIN = ["dialogue with the opposition", "U.S.-led forces", "oil oil prices", "the and of",
+         "well-known 1987-04 rate", "Britain's oil", "ha-ha ha", "a.b.c x_y 3.5%", "Café ÉLAN",
+         "Tikhanovskaya", "Tikhanovskaya Lukashenko", "opposition's dialogue", "O'Brien said",
+         "rock'n'roll", "x", "co-operate co operate", "1,000,000 $5 50% #1 @home",
+         "naïve façade Zürich", "l'opposition d'état", "AND-OR", "NOTE ORDER", "to-do list"]
+
+
+def test_plain_text_is_planned_as_whooshs_parser_reads_it(layered):
+    """For text without syntax, the tree built without Whoosh is the one its parser builds
+    (with name variants where the vocabulary has them)."""
+    _, searcher, check = layered
+    texts = PLAIN + sample_queries(_texts(check), 500, seed=3)
+    planned = 0
+    for text in texts:
+        if not plan.is_plain(text):
+            continue
+        planned += 1
+        built = plan.plain_plan(text, Filters(), searcher.options.title_weight,
+                                check.words if plan.has_names(text) else None)
+        prepared = check.prepare(text)
+        assert _as_whoosh(built.query) == prepared.query, text
+        assert built.variants == prepared.variants, text
+    assert planned > 350
+
+
+def test_syntax_is_not_plain():
+    for text in ['"dialogue"', "a AND b", "NOT x", "title:x", "oil*", "-oil", "+oil", "a^2",
+                 "[a TO b]", "(x)", "'quoted words'", "a -b", "x:y", "a~", "a OR b"]:
+        assert not plan.is_plain(text), text
+    for text in ["well-known", "Britain's", "U.S.", "3.5%", "a - b"[:1], "e-mail"]:
+        assert plan.is_plain(text), text
+
+
+# -- ranking -----------------------------------------------------------------------------------
+
+FILTERS = [
+    Filters(),
+    Filters(since=date(2020, 8, 19)),
+    Filters(until=date(2020, 8, 20)),
+    Filters(since=date(2020, 8, 1), until=date(2020, 8, 31), kinds=("body",)),
+    Filters(sources=("Wire Service", "evening paper")),
+    Filters(kinds=("caption",)),
+]
+
+
+def test_plain_queries_rank_exactly_as_whoosh(layered):
+    """Same documents, same order, same scores (to 1e-9), under every filter and sort."""
+    _, _, check = layered
+    queries = PLAIN + sample_queries(_texts(check), 130, seed=1)
+    differences = []
+    for number, text in enumerate(queries):
+        filters = FILTERS[number % len(FILTERS)]
+        for sort in ("score", "date", "-date") if number % 7 == 0 else ("score",):
+            found = check.compare(text, filters, sort)
+            if found:
+                differences.append(found)
+    assert not differences, differences[:5]
+
+
+def test_syntax_queries_rank_as_whoosh_or_by_their_meaning(layered):
+    """Phrases, wildcards, field queries, groups: as Whoosh ranks them. With NOT, ANDNOT,
+    ANDMAYBE, + or -, by the query's meaning (Whoosh's own boolean matchers get some
+    documents wrong); those agree with Whoosh wherever Whoosh's matchers are right."""
+    _, _, check = layered
+    boolean = re.compile(r"NOT|ANDMAYBE|(^|[\s(])[-+]")
+    differences, compared = [], 0
+    for number, text in enumerate(syntax_queries(220, seed=2)):
+        filters = FILTERS[number % len(FILTERS)]
+        try:
+            found = check.compare(text, filters, by_meaning=bool(boolean.search(text)))
+        except searchkit.QueryError:
+            continue
+        compared += 1
+        if found:
+            differences.append(found)
+    assert not differences, differences[:5]
+    assert compared > 160
+
+
+def test_results_group_count_and_facet_what_the_ranking_matched(layered):
+    """Totals, groups, leaders, duplicates, facets and undated counts, worked out by brute force
+    from Whoosh's ranking and the stored fields."""
+    _, searcher, check = layered
+    for text, filters in [("dialogue opposition", Filters()), ("government", Filters()),
+                          ("Minsk", Filters(since=date(2020, 8, 1))),
+                          ("oil prices", Filters(kinds=("body",))), ("protests abroad", Filters()),
+                          ('"national dialogue"', Filters())]:
+        ranking, _ = check.whoosh_ranking(text, filters)
+        fields = {doc: check.whoosh.stored_fields(doc) for doc, _ in ranking}
+        results = searcher.search(text, limit=3, filters=filters, facets=True)
+        groups = [fields[doc]["dup_group"] for doc, _ in ranking]
+        assert results.total == len(ranking)
+        assert results.total_groups == len(set(groups))
+        leaders = [doc for i, (doc, _) in enumerate(ranking) if groups[i] not in groups[:i]][:3]
+        assert [h.id for h in results.hits] == [fields[d]["id"] for d in leaders]
+        for group in results.groups:
+            members = [f for f in check.whoosh.documents(dup_group=group.leader.group)]
+            assert sorted(d.id for d in group.duplicates) == sorted(
+                f["id"] for f in members if f["id"] != group.leader.id)
+        sources = {}
+        for f in fields.values():
+            sources[f["source"]] = sources.get(f["source"], 0) + 1
+        assert results.facets.sources == dict(sorted(sources.items(),
+                                                     key=lambda kv: (-kv[1], kv[0])))
+        assert results.facets.undated == sum(1 for f in fields.values() if not f.get("date"))
+        months = {}
+        for f in fields.values():
+            if f.get("date"):
+                months[f["date"].strftime("%Y-%m")] = months.get(f["date"].strftime("%Y-%m"),
+                                                                 0) + 1
+        assert results.facets.months == dict(sorted(months.items()))
+        if filters.dated:
+            without, _ = check.whoosh_ranking(text, Filters(kinds=filters.kinds))
+            assert results.undated_left_out == sum(
+                1 for doc, _ in without if not check.whoosh.stored_fields(doc).get("date"))
+
+
+def test_documents_rank_by_their_best_paragraph(layered):
+    _, searcher, check = layered
+    for text in ("dialogue opposition", "oil", "Lukashenko protest"):
+        ranking, _ = check.whoosh_ranking(text)
+        best = {}
+        for doc, score in ranking:
+            best.setdefault(check.whoosh.stored_fields(doc)["doc_id"], (doc, score))
+        expected = list(best.items())[:5]
+        found = searcher.search_documents(text, limit=5)
+        assert [(h.doc_id, h.score) for h in found] == [
+            (doc_id, round(score, 4)) for doc_id, (_, score) in expected]
+        assert [h.paragraph_id for h in found] == [
+            check.whoosh.stored_fields(doc)["id"] for _, (doc, _) in expected]
+
+
+# -- snippets ----------------------------------------------------------------------------------
+
+
+def test_snippets_are_those_of_whooshs_highlighter(layered):
+    from whoosh_snippets import Snippets as WhooshSnippets
+
+    from searchkit.highlight import Snippets
+
+    _, searcher, check = layered
+    options = searcher.options
+    ours = Snippets(options.snippet_maxchars, options.snippet_fragments)
+    analyzer = check.whoosh.schema["text"].analyzer
+    theirs = WhooshSnippets(analyzer, options.snippet_maxchars, options.snippet_fragments)
+    texts = _texts(check)
+    compared = 0
+    for number, query in enumerate(sample_queries(texts, 400, seed=4)):
+        words = set(searchkit.wordterms.terms(query))
+        if number % 5 == 0:
+            words |= {"will", "us"}  # stop words a stem can equal
+        for text in texts[number % 40::40][:3]:
+            assert ours(text, words) == theirs(text, words), (query, text)
+            compared += 1
+    assert compared > 1000
+
+
+# -- opening, safety, imports ------------------------------------------------------------------
+
+
+def test_a_damaged_rank_file_is_one_line_naming_it(tmp_path):
+    index_dir = tmp_path / "index"
+    searchkit.build_index([SEEDS], index_dir)
+    for rank in index_dir.glob("*.rank"):
+        data = bytearray(rank.read_bytes())
+        rank.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(IndexDamagedError, match="damaged .*searchkit check"):
+        searchkit.open_index(index_dir).search("dialogue")
+    from click.testing import CliRunner
+
+    from searchkit.cli import main
+
+    result = CliRunner().invoke(main, ["search", "dialogue", "--index", str(index_dir)])
+    assert result.exit_code == 1 and "damaged" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_index_from_before_the_arrays_must_be_rebuilt(tmp_path):
+    index_dir = tmp_path / "index"
+    searchkit.build_index([SEEDS], index_dir)
+    settings = json.loads((index_dir / "searchkit.json").read_text())
+    settings["schema_version"] = 9
+    (index_dir / "searchkit.json").write_text(json.dumps(settings))
+    with pytest.raises(searchkit.IndexSettingsError, match="rebuild"):
+        searchkit.open_index(index_dir)
+
+
+def test_a_plain_search_imports_neither_whoosh_nor_nltk(seed_index):
+    code = (
+        "import sys\n"
+        "from searchkit.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:], prog_name='searchkit')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('whoosh', 'nltk')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, "search", "dialogue with the opposition",
+                          "--index", str(seed_index), "--format", "plain", "--facets",
+                          "--since", "2020"], capture_output=True, text=True, check=True)
+    assert out.stdout.rstrip().endswith("[]")
+    assert "dialogue" in out.stdout
