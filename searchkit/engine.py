@@ -188,6 +188,7 @@ class Generation:
         self._df: Dict[Tuple[str, str], Tuple[int, list]] = {}
         self._columns: Dict[str, np.ndarray] = {}
         self._groups = None  # global group codes, once needed
+        self._by_group = None  # (group hashes sorted, their documents), once needed
 
     # -- statistics ------------------------------------------------------------------------
 
@@ -239,14 +240,29 @@ class Generation:
             _, self._groups = np.unique(self.column("group"), return_inverse=True)
         return self._groups
 
+    def group_members(self, group_hash: int) -> np.ndarray:
+        """The live documents (global numbers, ascending) whose group has this hash."""
+        if self._by_group is None:
+            hashes = self.column("group")
+            order = np.argsort(hashes, kind="stable")
+            self._by_group = (hashes[order], order)
+        hashes, order = self._by_group
+        wanted = np.uint64(group_hash)
+        members = order[np.searchsorted(hashes, wanted):np.searchsorted(hashes, wanted, "right")]
+        deleted = self.deleted_mask()
+        return members[~deleted[members]] if deleted is not None else members
+
     def deleted_mask(self) -> Optional[np.ndarray]:
-        if not any(s.deleted is not None for s in self.segments):
-            return None
-        mask = np.zeros(self.doc_count_all, dtype=bool)
-        for s in self.segments:
-            if s.deleted is not None:
-                mask[s.offset + s.deleted] = True
-        return mask
+        """True for each deleted document (global numbers); None if there are none."""
+        if "deleted" not in self._columns:
+            mask = None
+            if any(s.deleted is not None for s in self.segments):
+                mask = np.zeros(self.doc_count_all, dtype=bool)
+                for s in self.segments:
+                    if s.deleted is not None:
+                        mask[s.offset + s.deleted] = True
+            self._columns["deleted"] = mask
+        return self._columns["deleted"]
 
 
 # -- evaluation ---------------------------------------------------------------------------------
@@ -264,13 +280,15 @@ class Matches:
     def __len__(self) -> int:
         return int(self.docs.size)
 
-    def words_at(self, docnum: int) -> set:
-        """The text-field terms the query matched in document ``docnum``."""
-        words = set()
+    def words_at(self, docnums: np.ndarray) -> List[set]:
+        """The text-field terms the query matched in each of these documents."""
+        words = [set() for _ in range(len(docnums))]
+        if not len(docnums):
+            return words
         for terms, docs in self.marked:
-            i = int(np.searchsorted(docs, docnum))
-            if i < docs.size and docs[i] == docnum:
-                words |= terms
+            at = np.minimum(np.searchsorted(docs, docnums), docs.size - 1)
+            for i in np.flatnonzero(docs[at] == docnums).tolist():
+                words[i] |= terms
         return words
 
 

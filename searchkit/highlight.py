@@ -30,7 +30,8 @@ def sentence_spans(text: str) -> List[Tuple[int, int]]:
     """[start, end) of each sentence; the end includes its punctuation and closing quotes."""
     spans, start = [], 0
     for boundary in _BOUNDARY.finditer(text):
-        if _ABBREVIATION.search(text[: boundary.start() + 1]):
+        at = boundary.start()  # the abbreviations are short: look only just before the stop
+        if _ABBREVIATION.search(text, max(0, at - 8), at + 1):
             continue
         end = boundary.start() + len(boundary.group().rstrip())
         spans.append((start, end))
@@ -94,8 +95,7 @@ class Snippets:
         return snippet if snippet and snippet.text else lead_snippet(text, self.maxchars)
 
     def _best(self, text: str, words) -> Snippet:
-        matches = [_Match(a, b, term) for a, b, term in wordterms.highlight_tokens(text)
-                   if term in words]
+        matches = [_Match(a, b, term) for a, b, term in wordterms.highlight_tokens(text, words)]
         scored = []
         for fragment in _fragments(text, matches, self.maxchars):
             found = fragment[4]

@@ -112,13 +112,15 @@ class Searcher:
         total_groups = engine.count_groups(matches, generation) if collapse else len(matches)
         dates = generation.column("date") if sort != "score" else None
         order = engine.leaders(matches, page * limit, groups, dates, sort == "-date")
-        first_rank = (page - 1) * limit + 1
+        order = order[(page - 1) * limit:]
+        docnums = matches.docs[order]
         shown = []
-        for rank, position in enumerate(order[(page - 1) * limit:], start=first_rank):
-            docnum = int(matches.docs[position])
+        for rank, position, docnum, words in zip(
+                range((page - 1) * limit + 1, page * limit + 1), order.tolist(),
+                docnums.tolist(), matches.words_at(docnums)):
             score = round(float(matches.scores[position]), 4) if sort == "score" else None
             fields = self._fields(docnum)
-            hit = self._hit(rank, score, fields, matches.words_at(docnum))
+            hit = self._hit(rank, score, fields, words)
             shown.append(ResultGroup(hit, self._duplicates(fields) if collapse else ()))
         undated = 0
         if prepared.date_limited:
@@ -240,13 +242,10 @@ class Searcher:
 
     def _group_fields(self, group: str) -> list:
         """Stored fields of a group's members, earliest date first, undated last."""
-        generation = self._generation
-        hashes = generation.column("group")
-        members = np.flatnonzero(hashes == np.uint64(text_hash(group)))
-        deleted = generation.deleted_mask()
-        if deleted is not None:
-            members = members[~deleted[members]]
-        found = [f for f in map(self._fields, map(int, members)) if f["dup_group"] == group]
+        members = self._generation.group_members(text_hash(group))
+        if members.size <= 1:
+            return []  # a group of one (most paragraphs): it has no other members
+        found = [f for f in map(self._fields, members.tolist()) if f["dup_group"] == group]
         return sorted(
             found, key=lambda f: (f.get("date") is None, f.get("date") or datetime.min, f["id"])
         )

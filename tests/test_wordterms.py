@@ -1,0 +1,73 @@
+"""Words analysed without Whoosh give exactly the terms Whoosh's analyzer gives."""
+
+import random
+import string
+
+from whoosh.analysis import STOP_WORDS, RegexTokenizer
+from whoosh.support.charset import accent_map
+
+from searchkit import analysis, wordterms
+
+ODD = [
+    "Lukashenko’s “dialogue” with the opposition, U.S.-led forces and the E.U.",
+    "Café ÉLAN naïve façade Zürich Łódź Ørsted Œuvre straße İstanbul K-pop",
+    "3.5% of $1,000,000 on 2020-08-18 at 10:30; x_y a*b *star* ** a.b.c ..dots.. end.",
+    "Tikhanovskaya Tsikhanouskaya Тихановская 北京 日本語 العربية",
+    "the and of it is to be or not to be: THAT is the question",
+    "   leading spaces\ttabs\nnewlines\r\n and  double  spaces  ",
+    "", "a", "I", "ha-ha ha", "dying lying tying skies skis news",
+]
+
+
+def test_tables_are_whooshs():
+    assert wordterms.ACCENT_MAP == dict(accent_map)
+    assert wordterms.STOP_WORDS == frozenset(STOP_WORDS)
+
+
+def test_tokens_are_whooshs_tokenizers():
+    tokenizer = RegexTokenizer()
+    rng = random.Random(0)
+    alphabet = string.ascii_letters + string.digits + " .,*_-'’éÉß北\t\n"
+    texts = ODD + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+                   for _ in range(2000)]
+    for text in texts:
+        expected = [(t.text, t.startchar, t.endchar) for t in tokenizer(text, chars=True)]
+        assert [(m.group(), m.start(), m.end()) for m in wordterms.TOKEN.finditer(text)] == \
+            expected, text
+
+
+def test_query_terms_are_the_analyzers(seed_index):
+    wordterms.load_stems(seed_index)
+    analyzer = analysis.text_analyzer()
+    rng = random.Random(1)
+    words = sorted(analysis.read_stems(seed_index))
+    texts = ODD + [" ".join(rng.sample(words, 6)) for _ in range(300)]
+    for text in texts:
+        expected = [t.text for t in analyzer(text, mode="query")]
+        assert wordterms.terms(text) == expected, text
+
+
+def test_highlighted_tokens_are_those_whooshs_highlighter_matches(seed_index):
+    """Every token whose text (stopped: folded; kept: stemmed) is one of the terms, found
+    by the first-letter shortcut exactly as by analysing every token."""
+    wordterms.load_stems(seed_index)
+    analyzer = analysis.text_analyzer()
+    rng = random.Random(2)
+    alphabet = string.ascii_letters + " .*_'’éÉßİK" + "  "
+    texts = ODD + ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60)))
+                   for _ in range(1500)]
+    for text in texts:
+        tokens = [(t.startchar, t.endchar, t.text)
+                  for t in analyzer(text, chars=True, mode="query", removestops=False)]
+        for terms in (frozenset(t for *_, t in tokens[::2]), frozenset({"the", "will", "e"})):
+            expected = [token for token in tokens if token[2] in terms]
+            assert wordterms.highlight_tokens(text, terms) == expected, (text, terms)
+
+
+def test_a_stem_keeps_its_words_first_letter(seed_index):
+    """What the highlighter's shortcut rests on (Snowball changes endings only)."""
+    words = set(analysis.read_stems(seed_index))
+    words |= {"".join(p) for p in zip(string.ascii_lowercase, "yyyyyyyyyyyyyyyyyyyyyyyyyy")}
+    words |= {"dying", "lying", "tying", "skies", "yelling", "ying", "oed", "idly", "ugly"}
+    for word in words:
+        assert wordterms.stem(word)[:1] == word[:1], word
