@@ -286,6 +286,8 @@ class Matches:
         if not len(docnums):
             return words
         for terms, docs in self.marked:
+            if not docs.size:
+                continue
             at = np.minimum(np.searchsorted(docs, docnums), docs.size - 1)
             for i in np.flatnonzero(docs[at] == docnums).tolist():
                 words[i] |= terms

@@ -378,3 +378,12 @@ def test_a_plain_search_imports_neither_whoosh_nor_nltk(seed_index):
                           "--since", "2020"], capture_output=True, text=True, check=True)
     assert out.stdout.rstrip().endswith("[]")
     assert "dialogue" in out.stdout
+
+
+def test_a_phrase_that_matches_nowhere_beside_words_that_match(layered):
+    """Its words exist, in another order: the phrase marks nothing, the other word still
+    finds and marks its paragraphs."""
+    _, searcher, _ = layered
+    results = searcher.search('"violence renounce" dialogue', limit=3)
+    assert results.total and all("dialogue" in h.snippet.text.lower() for h in results.hits)
+    assert searcher.search('"violence renounce"').total == 0
