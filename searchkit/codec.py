@@ -39,7 +39,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from . import rankarrays
 
 # Stored values kept as ranking-array columns, by the stored field they come from.
-COLUMN_FIELDS = ("date", "source", "kind", "dup_group", "doc_id")
+COLUMN_FIELDS = ("date", "source", "kind", "dup_group", "doc_id", "id", "article_id")
 
 
 class BuildCodec(W3Codec):
@@ -155,7 +155,7 @@ class _CapturingFieldWriter(W3FieldWriter):
         values = documents["values"]
         arrays.update(rankarrays.document_arrays(
             values["date"], values["source"], values["kind"], values["dup_group"],
-            values["doc_id"]))
+            values["doc_id"], values["id"], values["article_id"]))
         handle = self._segment.create_file(self._storage, rankarrays.EXTENSION)
         try:
             handle.write(rankarrays.encode(doc_count, arrays))

@@ -43,6 +43,7 @@ BYTE_TO_LENGTH = np.array([int(round((pow(1.033, i) - 1) * 27)) for i in range(2
                           dtype=np.float64)
 _DENSE_SHARE = 8  # a union or intersection over more than 1/8 of a segment's documents is
 # counted in an array the size of the segment rather than sorted
+_CACHED_POSTINGS = 1_000_000  # terms' scored postings kept between queries (~16 MB)
 
 
 class EmptyIndexError(ValueError):
@@ -210,6 +211,8 @@ class Generation:
                 if number >= 0:
                     starts = segment.arrays[fieldname + ".starts"]
                     df += int(starts[number + 1]) - int(starts[number])
+            if len(self._df) >= 200_000:  # bounded: a long-running searcher meets many words
+                self._df.clear()
             found = self._df[key] = (df, numbers)
         return found
 
@@ -304,11 +307,14 @@ class Evaluator:
         self.generation = generation
         self.k1 = k1
         self.b = b
+        # (field, term, segment) -> its documents and BM25F scores: the same in every query
+        self._terms: Dict[Tuple[str, str, int], Tuple[np.ndarray, np.ndarray]] = {}
+        self._cached = 0  # postings in it
 
     def matches(self, node: Node, mark: bool = False) -> Matches:
         """The documents ``node`` matches (deleted ones left out) and their scores; with
         ``mark``, which text-field terms matched where, for snippets."""
-        cache: Dict[Tuple[str, str, int], Tuple[np.ndarray, np.ndarray]] = {}  # per term
+        cache = self._terms
         docs, scores = [], []
         for index, segment in enumerate(self.generation.segments):
             try:
@@ -348,8 +354,7 @@ class Evaluator:
             parts = [self._evaluate(c, index, segment, cache) for c in node.children]
             docs, scores = _union(parts, segment.doc_count)
         elif kind is AllOf:
-            parts = [self._evaluate(c, index, segment, cache) for c in node.children]
-            docs, scores = _intersection(parts, segment.doc_count)
+            docs, scores = self._all_of(node.children, index, segment, cache)
         elif kind is Without:
             docs, scores = self._evaluate(node.positive, index, segment, cache)
             if docs.size:
@@ -387,6 +392,40 @@ class Evaluator:
             scores = scores * node.boost
         return docs, scores
 
+    def _all_of(self, children, index: int, segment: Segment, cache: dict):
+        """The intersection of the parts, the rarest first, stopping once it is empty (the
+        all-words bonus of a long query is usually empty after a few of its words)."""
+        ordered = sorted(children, key=lambda c: self._estimate(c, index, segment))
+        docs = scores = None
+        for child in ordered:
+            other_docs, other_scores = self._evaluate(child, index, segment, cache)
+            if docs is None:
+                docs, scores = other_docs, other_scores
+            else:
+                common, mine, theirs = np.intersect1d(docs, other_docs, assume_unique=True,
+                                                      return_indices=True)
+                docs, scores = common, scores[mine] + other_scores[theirs]
+            if not docs.size:
+                return _EMPTY
+        return (docs, scores) if docs is not None else _EMPTY
+
+    def _estimate(self, node: Node, index: int, segment: Segment) -> int:
+        """How many documents of the segment ``node`` may match, at most (cheaply)."""
+        kind = type(node)
+        if kind is Term:
+            number = self.generation.lookup(node.field, node.text)[1][index]
+            if number < 0:
+                return 0
+            starts = segment.arrays[node.field + ".starts"]
+            return int(starts[number + 1]) - int(starts[number])
+        if kind is AnyOf:
+            return sum(self._estimate(c, index, segment) for c in node.children)
+        if kind is AllOf:
+            return min((self._estimate(c, index, segment) for c in node.children), default=0)
+        if kind is Nothing:
+            return 0
+        return segment.doc_count
+
     def _term(self, node: Term, index: int, segment: Segment, cache: dict):
         """The term's documents in the segment and their BM25F scores (before its boost)."""
         key = (node.field, node.text, index)
@@ -402,7 +441,13 @@ class Evaluator:
                 tf = weights.astype(np.float64)
                 norm = self.generation.norms(segment, node.field, k1, self.b)[docs]
                 found = (docs.astype(np.int64), idf * ((tf * (k1 + 1)) / (tf + norm)))
+                for array in found:
+                    array.flags.writeable = False  # shared by later queries
+            if self._cached + found[0].size > _CACHED_POSTINGS:
+                cache.clear()
+                self._cached = 0
             cache[key] = found
+            self._cached += found[0].size
         return found
 
     def _restriction(self, node: Restrict, segment: Segment) -> np.ndarray:
@@ -424,7 +469,7 @@ class Evaluator:
             wanted = set(node.values)
             allowed = [s in wanted for s in strings]
         return np.asarray(allowed + [False], dtype=bool)[
-            np.minimum(arrays[node.column], len(strings))]
+            np.minimum(arrays[node.column + ".code"], len(strings))]
 
 
 def _union(parts, doc_count: int):
@@ -444,22 +489,6 @@ def _union(parts, doc_count: int):
     docs, scores = docs[order], scores[order]
     starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
     return docs[starts], np.add.reduceat(scores, starts)
-
-
-def _intersection(parts, doc_count: int):
-    if any(not p[0].size for p in parts):
-        return _EMPTY
-    if len(parts) == 1:
-        return parts[0]
-    parts = sorted(parts, key=lambda p: p[0].size)
-    docs, scores = parts[0]
-    for other_docs, other_scores in parts[1:]:
-        common, mine, theirs = np.intersect1d(docs, other_docs, assume_unique=True,
-                                              return_indices=True)
-        docs, scores = common, scores[mine] + other_scores[theirs]
-        if not docs.size:
-            break
-    return docs, scores
 
 
 def positive_leaves(node: Node):

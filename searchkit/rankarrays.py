@@ -16,10 +16,12 @@ Per searched field (``text``, ``title``):
   posting weights exactly as Whoosh stores them (float32);
 * ``F.lengths``: each document's field length byte, as Whoosh's length column holds it.
 
-Per document: ``date`` (Whoosh's own long, ``NO_DATE`` if undated), ``source`` and ``kind``
-(codes into string tables ``source.values`` / ``kind.values``, kept as ``*.text`` +
-``*.text_at``), and 64-bit hashes of ``dup_group`` and ``doc_id`` (to collapse near
-duplicates and rank documents without reading stored fields).
+Per document: ``date`` (Whoosh's own long, ``NO_DATE`` if undated); ``source``, ``kind``,
+``article_id`` and ``doc_id`` as codes (``*.code``) into string tables (``*.text``, the
+strings' UTF-8 one after another, and ``*.text_at``, where each starts); every paragraph's
+``id`` as a table in document order; and 64-bit hashes of ``dup_group`` and ``doc_id`` (to
+collapse near duplicates and rank documents by their best paragraph without reading stored
+fields).
 
 The file: 8 magic bytes, the header's length (4 bytes, little-endian), the header (JSON: the
 document count and each array's dtype, length and offset), then the arrays, each aligned to
@@ -107,13 +109,16 @@ def string_table(values: Iterable[Optional[str]]) -> Tuple[np.ndarray, np.ndarra
             text_at)
 
 
-def document_arrays(dates, sources, kinds, groups, doc_ids) -> Dict[str, np.ndarray]:
+def document_arrays(dates, sources, kinds, groups, doc_ids, ids,
+                    article_ids) -> Dict[str, np.ndarray]:
     """The per-document columns from stored values (``dates``: datetimes or None)."""
     arrays = {"date": np.fromiter((NO_DATE if d is None else datetime_to_long(d) for d in dates),
                                   dtype=np.uint64)}
-    for name, values in (("source", sources), ("kind", kinds)):
+    for name, values in (("source", sources), ("kind", kinds), ("article_id", article_ids),
+                         ("doc_id", doc_ids), ("id", ids)):
         codes, text, text_at = string_table(values)
-        arrays[name] = codes
+        if name != "id":  # every paragraph's id is its own: the table is in document order
+            arrays[name + ".code"] = codes
         arrays[name + ".text"] = text
         arrays[name + ".text_at"] = text_at
     arrays["group"] = np.fromiter((text_hash(g or "") for g in groups), dtype=np.uint64)
@@ -159,6 +164,7 @@ class SegmentArrays:
             except ValueError:  # an empty file cannot be mapped
                 raise DamagedArrays(f"{path} is empty") from None
         self.path = path
+        self._text: Dict[str, bytes] = {}  # string tables' text, once read
         self.arrays = _parse(self._map, path)
         self.doc_count = self.arrays.pop("doc_count")
         self._check_shapes()
@@ -167,7 +173,9 @@ class SegmentArrays:
         """Every array this version writes is there with its length (the contents are
         checked as they are used, so that opening stays cheap)."""
         n = self.doc_count
-        expected = {"date": n, "source": n, "kind": n, "group": n, "doc_id": n}
+        expected = {"date": n, "group": n, "doc_id": n, "id.text_at": n + 1}
+        for name in ("source", "kind", "article_id", "doc_id"):
+            expected[name + ".code"] = n
         for field in SCORED_FIELDS:
             terms = self.arrays.get(field + ".hash", np.zeros(0)).size
             expected.update({field + ".lengths": n, field + ".term_at": terms + 1,
@@ -188,6 +196,20 @@ class SegmentArrays:
         text = self.arrays[name + ".text"].tobytes()
         at = self.arrays[name + ".text_at"].tolist()
         return [text[a:b].decode("utf-8", "surrogatepass") for a, b in zip(at, at[1:])]
+
+    def strings_of(self, name: str, docnums) -> List[str]:
+        """Column ``name``'s values for these documents (source, kind, article_id, doc_id,
+        id)."""
+        docnums = np.asarray(docnums, dtype=np.int64)
+        codes = docnums if name == "id" else self.arrays[name + ".code"][docnums]
+        at = self.arrays[name + ".text_at"]
+        text = self._text.get(name)
+        if text is None:
+            text = self._text[name] = self.arrays[name + ".text"].tobytes()
+        if codes.size and (int(codes.max()) >= at.size - 1 or int(at[-1]) > len(text)):
+            raise DamagedArrays(f"{self.path}: the table of {name!r} is damaged")
+        starts, ends = at[codes].tolist(), at[codes + 1].tolist()
+        return [text[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends)]
 
     def find(self, field: str, term: bytes) -> int:
         """The number of ``term`` in ``field``'s arrays, or -1 if the segment lacks it."""

@@ -163,13 +163,24 @@ class Searcher:
         prepared = self._plan(query, filters, variants)
         matches = self._matches(prepared.query)
         best = engine.leaders(matches, limit, self._generation.column("doc_id"))
-        ranked = []
-        for rank, position in enumerate(best, start=1):
-            fields = self._fields(int(matches.docs[position]))
-            score = round(float(matches.scores[position]), 4)
-            ranked.append(DocumentHit(rank, fields["doc_id"], score, fields["article_id"],
-                                      fields["id"]))
-        return tuple(ranked)
+        names = {}  # position in best -> (doc_id, article_id, id)
+        docnums = matches.docs[best]
+        for segment in self._generation.segments:
+            inside = np.flatnonzero((docnums >= segment.offset)
+                                    & (docnums < segment.offset + segment.doc_count))
+            if inside.size:
+                local = docnums[inside] - segment.offset
+                try:
+                    columns = [segment.arrays.strings_of(n, local)
+                               for n in ("doc_id", "article_id", "id")]
+                except DamagedArrays as error:
+                    raise _damaged(self.index_dir, error) from None
+                names.update(zip(inside.tolist(), zip(*columns)))
+        scores = matches.scores[best].tolist()
+        return tuple(
+            DocumentHit(rank, names[i][0], round(scores[i], 4), names[i][1], names[i][2])
+            for i, rank in zip(range(len(scores)), range(1, len(scores) + 1))
+        )
 
     def _plan(self, text: str, filters: Filters, variants: bool) -> plan.Plan:
         text = plan.clean(text)
@@ -259,7 +270,7 @@ class Searcher:
             if not local.size:
                 continue
             names = segment.strings("source")
-            counts = np.bincount(segment.arrays["source"][local], minlength=len(names))
+            counts = np.bincount(segment.arrays["source.code"][local], minlength=len(names))
             for code in np.flatnonzero(counts):
                 by_source[names[code] if code < len(names) else ""] += int(counts[code])
         dates = self._generation.column("date")[matches.docs]

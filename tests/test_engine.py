@@ -134,11 +134,10 @@ def test_ranking_arrays_hold_what_whoosh_wrote(layered):
             assert arrays.find(field, b"no-such-term") == -1
             lengths = [reader.doc_field_length(d, field) or 0 for d in range(arrays.doc_count)]
             assert engine.BYTE_TO_LENGTH[arrays[field + ".lengths"]].tolist() == lengths
-        sources, kinds = segment.strings("source"), segment.strings("kind")
         for docnum in range(arrays.doc_count):
             fields = reader.stored_fields(docnum)
-            assert sources[arrays["source"][docnum]] == (fields.get("source") or "")
-            assert kinds[arrays["kind"][docnum]] == fields["kind"]
+            for name in ("source", "kind", "article_id", "doc_id", "id"):
+                assert arrays.strings_of(name, [docnum]) == [fields.get(name) or ""], name
             assert arrays["group"][docnum] == rankarrays.text_hash(fields["dup_group"])
             assert arrays["doc_id"][docnum] == rankarrays.text_hash(fields["doc_id"])
             when = fields.get("date")
