@@ -29,7 +29,6 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -54,89 +53,105 @@ class EmptyIndexError(ValueError):
 
 
 class Node:
+    """A part of a query. Plain classes rather than dataclasses: a one-query process pays for
+    every class a dataclass decorator builds (it compiles its methods at import)."""
+
+    __slots__ = ()
     boost = 1.0
 
+    def __repr__(self):
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({values})"
 
-@dataclass(eq=False)
+
 class Term(Node):
-    field: str
-    text: str
-    boost: float = 1.0
+    __slots__ = ("field", "text", "boost")
+
+    def __init__(self, field: str, text: str, boost: float = 1.0):
+        self.field, self.text, self.boost = field, text, boost
 
 
-@dataclass(eq=False)
 class AnyOf(Node):
-    children: List[Node]
-    boost: float = 1.0
+    __slots__ = ("children", "boost")
+
+    def __init__(self, children: List[Node], boost: float = 1.0):
+        self.children, self.boost = children, boost
 
 
-@dataclass(eq=False)
 class AllOf(Node):
-    children: List[Node]
-    boost: float = 1.0
+    __slots__ = ("children", "boost")
+
+    def __init__(self, children: List[Node], boost: float = 1.0):
+        self.children, self.boost = children, boost
 
 
-@dataclass(eq=False)
 class Without(Node):
-    positive: Node
-    negative: Node
+    __slots__ = ("positive", "negative")
+
+    def __init__(self, positive: Node, negative: Node):
+        self.positive, self.negative = positive, negative
 
 
-@dataclass(eq=False)
 class NoneOf(Node):
-    child: Node
+    __slots__ = ("child",)
+
+    def __init__(self, child: Node):
+        self.child = child
 
 
-@dataclass(eq=False)
 class Maybe(Node):
     """Whoosh's AndMaybe: the first part's matches, plus the second part's score where it
     matches too."""
 
-    required: Node
-    optional: Node
+    __slots__ = ("required", "optional")
+
+    def __init__(self, required: Node, optional: Node):
+        self.required, self.optional = required, optional
 
 
-@dataclass(eq=False)
 class Restrict(Node):
     """Documents whose ``column`` value passes: ``date`` in [low, high] (Whoosh longs, either
     bound None), or ``source`` / ``kind`` among ``values`` (compared lower-cased for sources,
     as the source field's analyzer indexes them)."""
 
-    column: str
-    values: Tuple = ()
-    low: Optional[int] = None
-    high: Optional[int] = None
-    boost: float = 1.0
+    __slots__ = ("column", "values", "low", "high", "boost")
+
+    def __init__(self, column: str, values: Tuple = (), low: Optional[int] = None,
+                 high: Optional[int] = None, boost: float = 1.0):
+        self.column, self.values, self.low, self.high, self.boost = (
+            column, values, low, high, boost)
 
 
-@dataclass(eq=False)
 class Scored(Node):
     """Global document numbers (ascending) and scores computed by Whoosh; ``words``: the
     terms of the text field a snippet marks where this node matched."""
 
-    docs: np.ndarray
-    scores: np.ndarray
-    words: frozenset = frozenset()
+    __slots__ = ("docs", "scores", "words")
+
+    def __init__(self, docs: np.ndarray, scores: np.ndarray, words: frozenset = frozenset()):
+        self.docs, self.scores, self.words = docs, scores, words
 
 
-@dataclass(eq=False)
 class Nothing(Node):
-    pass
+    __slots__ = ()
 
 
 # -- the index as the engine sees it -------------------------------------------------------------
 
 
-@dataclass
 class Segment:
-    id: str
-    offset: int  # its first document's global number
-    doc_count: int
-    deleted: Optional[np.ndarray]  # local numbers of deleted documents, or None
-    field_lengths: Dict[str, int]
-    arrays: SegmentArrays
-    _norms: Dict[str, np.ndarray] = field(default_factory=dict)
-    _strings: Dict[str, list] = field(default_factory=dict)
+    """One segment: its arrays, where its documents start, which are deleted."""
+
+    def __init__(self, id: str, offset: int, doc_count: int, deleted: Optional[np.ndarray],
+                 field_lengths: Dict[str, int], arrays: SegmentArrays):
+        self.id = id
+        self.offset = offset  # its first document's global number
+        self.doc_count = doc_count
+        self.deleted = deleted  # local numbers of deleted documents, or None
+        self.field_lengths = field_lengths
+        self.arrays = arrays
+        self._norms: Dict[str, np.ndarray] = {}
+        self._strings: Dict[str, list] = {}
 
     def strings(self, column: str) -> list:
         if column not in self._strings:
@@ -271,14 +286,14 @@ class Generation:
 # -- evaluation ---------------------------------------------------------------------------------
 
 
-@dataclass
 class Matches:
     """What a query matched: global document numbers (ascending) and their scores."""
 
-    docs: np.ndarray
-    scores: np.ndarray
-    # For snippets: (terms of the text field, the documents where they matched), per leaf.
-    marked: List[Tuple[frozenset, np.ndarray]] = field(default_factory=list)
+    def __init__(self, docs: np.ndarray, scores: np.ndarray):
+        self.docs = docs
+        self.scores = scores
+        # For snippets: (terms of the text field, the documents where they matched), per leaf.
+        self.marked: List[Tuple[frozenset, np.ndarray]] = []
 
     def __len__(self) -> int:
         return int(self.docs.size)
@@ -553,7 +568,8 @@ def count_groups(matches: Matches, generation: Generation) -> int:
     if not len(matches):
         return 0
     if len(matches) < 5000:
-        return int(np.unique(generation.column("group")[matches.docs]).size)
+        found = np.sort(generation.column("group")[matches.docs])
+        return 1 + int(np.count_nonzero(found[1:] != found[:-1]))  # (np.unique imports np.ma)
     codes = generation.group_codes()
     seen = np.zeros(int(codes.max()) + 1, dtype=bool)
     seen[codes[matches.docs]] = True

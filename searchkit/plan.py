@@ -25,7 +25,7 @@ Two kinds of help, both from the corpus's own vocabulary:
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Dict, List, Optional, Tuple
 
@@ -76,15 +76,17 @@ class Filters:
         return bool(self.since or self.until)
 
 
-@dataclass
 class Plan:
     """A query ready to run: its tree (filters included) and what to tell about it."""
 
-    query: Node
-    note: Optional[str] = None  # how the text was reinterpreted, if it was
-    date_limited: bool = False  # a date restriction leaves out the undated paragraphs
-    undated: Optional[Node] = None  # the query without its date restrictions
-    variants: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    def __init__(self, query: Node, note: Optional[str] = None, date_limited: bool = False,
+                 undated: Optional[Node] = None,
+                 variants: Optional[Dict[str, Tuple[str, ...]]] = None):
+        self.query = query
+        self.note = note  # how the text was reinterpreted, if it was
+        self.date_limited = date_limited  # a date restriction leaves out undated paragraphs
+        self.undated = undated  # the query without its date restrictions
+        self.variants = variants or {}  # query word -> the spellings of it also searched
 
 
 def clean(text: str) -> str:
