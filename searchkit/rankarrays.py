@@ -8,9 +8,11 @@ it is checksummed at commit and swept with its segment).
 
 Per searched field (``text``, ``title``):
 
-* ``F.hash``: each term's 64-bit hash (BLAKE2b of its UTF-8 bytes), sorted: a query finds its
-  terms by binary search, with no term dictionary to load;
-* ``F.term_at`` / ``F.terms``: the terms' bytes in the same order, to confirm a hash's term;
+* ``F.terms`` / ``F.term_at``: the terms' UTF-8 bytes one after another, in Whoosh's order
+  (by bytes), and where each starts;
+* ``F.key``: each term's first 8 bytes as a big-endian number (zero-padded), in the same order:
+  a query finds a term, or the range of terms with a prefix, by binary search in it, with no
+  term dictionary to load;
 * ``F.starts``: where each term's postings begin in ``F.docs`` / ``F.weights`` (and end);
 * ``F.docs``: the segment's document numbers of each term, ascending; ``F.weights``: the
   posting weights exactly as Whoosh stores them (float32);
@@ -50,12 +52,15 @@ class DamagedArrays(ValueError):
     """The file is not a ranking-arrays file this version wrote, or it is cut short."""
 
 
-def term_hash(term: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(term, digest_size=8).digest(), "little")
-
-
 def text_hash(text: str) -> int:
-    return term_hash(text.encode("utf-8", "surrogatepass"))
+    """A 64-bit hash (BLAKE2b) of a string: equal values, equal hashes, in any process."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def term_key(term: bytes) -> int:
+    """A term's first 8 bytes as a big-endian number: ordered as the terms are."""
+    return int.from_bytes(term[:8].ljust(8, b"\0"), "big")
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -64,38 +69,18 @@ def text_hash(text: str) -> int:
 def field_arrays(terms: Sequence[bytes], starts, docs, weights, lengths) -> Dict[str, np.ndarray]:
     """The arrays of one field from its postings in Whoosh's order: ``terms`` (sorted bytes),
     ``starts`` (len(terms) + 1 offsets into ``docs``/``weights``), each document's length
-    byte. Terms are put in hash order here."""
-    starts = np.asarray(starts, dtype=np.int64)
-    hashes = np.fromiter((term_hash(t) for t in terms), dtype=np.uint64, count=len(terms))
-    order = np.lexsort((np.arange(len(terms)), hashes))  # hash order; equal hashes by term
-    counts = np.diff(starts)[order]
-    new_starts = np.zeros(len(terms) + 1, dtype=np.uint64)
-    np.cumsum(counts, out=new_starts[1:])
-    # The postings of each term, moved as whole runs into hash order.
-    take = _runs(starts[:-1][order], counts)
-    ordered_terms = [terms[i] for i in order]
+    byte."""
     term_at = np.zeros(len(terms) + 1, dtype=np.uint64)
-    np.cumsum([len(t) for t in ordered_terms], out=term_at[1:])
+    np.cumsum([len(t) for t in terms], out=term_at[1:])
     return {
-        "hash": hashes[order],
+        "key": np.fromiter(map(term_key, terms), dtype=np.uint64, count=len(terms)),
         "term_at": term_at,
-        "terms": np.frombuffer(b"".join(ordered_terms), dtype=np.uint8),
-        "starts": new_starts,
-        "docs": np.asarray(docs, dtype=np.uint32)[take],
-        "weights": np.asarray(weights, dtype=np.float32)[take],
+        "terms": np.frombuffer(b"".join(terms), dtype=np.uint8),
+        "starts": np.asarray(starts, dtype=np.uint64),
+        "docs": np.asarray(docs, dtype=np.uint32),
+        "weights": np.asarray(weights, dtype=np.float32),
         "lengths": np.asarray(lengths, dtype=np.uint8),
     }
-
-
-def _runs(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The indexes firsts[0] .. firsts[0]+counts[0]-1, firsts[1] ..., concatenated."""
-    total = int(counts.sum())
-    if not total:
-        return np.zeros(0, dtype=np.int64)
-    run_of = np.repeat(np.arange(len(counts)), counts)
-    begins = np.zeros(len(counts), dtype=np.int64)
-    np.cumsum(counts[:-1], out=begins[1:])
-    return firsts[run_of] + (np.arange(total) - begins[run_of])
 
 
 def string_table(values: Iterable[Optional[str]]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -177,7 +162,7 @@ class SegmentArrays:
         for name in ("source", "kind", "article_id", "doc_id"):
             expected[name + ".code"] = n
         for field in SCORED_FIELDS:
-            terms = self.arrays.get(field + ".hash", np.zeros(0)).size
+            terms = self.arrays.get(field + ".key", np.zeros(0)).size
             expected.update({field + ".lengths": n, field + ".term_at": terms + 1,
                              field + ".starts": terms + 1})
             docs = self.arrays.get(field + ".docs")
@@ -213,15 +198,32 @@ class SegmentArrays:
 
     def find(self, field: str, term: bytes) -> int:
         """The number of ``term`` in ``field``'s arrays, or -1 if the segment lacks it."""
-        hashes = self.arrays[field + ".hash"]
-        wanted = np.uint64(term_hash(term))
-        i = int(np.searchsorted(hashes, wanted))
-        at, terms = self.arrays[field + ".term_at"], self.arrays[field + ".terms"]
-        while i < len(hashes) and hashes[i] == wanted:
-            if terms[int(at[i]):int(at[i + 1])].tobytes() == term:
-                return i
+        first, last = self.term_range(field, term, term)
+        return first if first < last else -1
+
+    def term_range(self, field: str, low: bytes, high: bytes) -> Tuple[int, int]:
+        """[first, last): the numbers of the terms from ``low`` to ``high`` inclusive."""
+        keys = self.arrays[field + ".key"]
+        # (np.uint64: a Python int this large would be compared as a float, and rounded)
+        return (self._first(field, keys, low, np.searchsorted(keys, np.uint64(term_key(low)))),
+                self._first(field, keys, high, np.searchsorted(keys, np.uint64(term_key(high))),
+                            after=True))
+
+    def _first(self, field: str, keys, term: bytes, i: int, after: bool = False) -> int:
+        """The first term at or after ``i`` that is not below ``term`` (not at or below it,
+        ``after``), among the terms sharing its key."""
+        i = int(i)
+        key = term_key(term)
+        while i < keys.size and int(keys[i]) == key:
+            found = self.term(field, i)
+            if found > term or (found == term and not after):
+                break
             i += 1
-        return -1
+        return i
+
+    def term(self, field: str, number: int) -> bytes:
+        at = self.arrays[field + ".term_at"]
+        return self.arrays[field + ".terms"][int(at[number]):int(at[number + 1])].tobytes()
 
     def postings(self, field: str, number: int) -> Tuple[np.ndarray, np.ndarray]:
         """The term's document numbers (ascending) and weights."""

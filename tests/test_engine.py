@@ -117,8 +117,9 @@ def test_ranking_arrays_hold_what_whoosh_wrote(layered):
         assert arrays.doc_count == reader.doc_count_all()
         for field in rankarrays.SCORED_FIELDS:
             terms = list(reader.lexicon(field))
-            assert arrays[field + ".hash"].size == len(terms)
-            assert np.all(np.diff(arrays[field + ".hash"].astype(np.float64)) >= 0)
+            assert [arrays.term(field, n) for n in range(len(terms))] == terms  # Whoosh's order
+            keys = arrays[field + ".key"]
+            assert keys.tolist() == [rankarrays.term_key(t) for t in terms]
             for term in terms:
                 number = arrays.find(field, term)
                 assert number >= 0, term
@@ -132,6 +133,10 @@ def test_ranking_arrays_hold_what_whoosh_wrote(layered):
                     matcher.next()
                 assert list(zip(docs.tolist(), weights.tolist())) == expected, term
             assert arrays.find(field, b"no-such-term") == -1
+            for prefix in {t[:n] for t in terms[::50] for n in (1, 3, 9)}:
+                first, last = arrays.term_range(field, prefix, prefix + b"\xff")
+                assert [arrays.term(field, n) for n in range(first, last)] == [
+                    t for t in terms if t.startswith(prefix)], prefix
             lengths = [reader.doc_field_length(d, field) or 0 for d in range(arrays.doc_count)]
             assert engine.BYTE_TO_LENGTH[arrays[field + ".lengths"]].tolist() == lengths
         for docnum in range(arrays.doc_count):
