@@ -288,7 +288,7 @@ class Searcher:
             undated=undated,
         )
 
-    # -- browsing (through Whoosh) -----------------------------------------------------------
+    # -- Whoosh, for query syntax ------------------------------------------------------------
 
     def _whoosh_searcher(self):
         """Whoosh's index, searcher (BM25F, on this Searcher's commit) and query builder."""
@@ -304,18 +304,40 @@ class Searcher:
             self._whoosh = (ix, searcher, QueryBuilder(ix.schema, self.options.title_weight))
         return self._whoosh
 
+    # -- browsing ------------------------------------------------------------------------------
+
+    def _live(self, segment) -> np.ndarray:
+        """The segment's documents that are not deleted (local numbers)."""
+        live = np.ones(segment.doc_count, dtype=bool)
+        if segment.deleted is not None:
+            live[segment.deleted] = False
+        return live
+
     def duplicate_groups(self, min_size: int = 2, limit: Optional[int] = None):
         """The largest groups of near-identical paragraphs in the index (who copied what),
         largest first; members earliest date first, ``exact`` relative to the first."""
-        reader = self._whoosh_searcher()[1].reader()
-        group_of = reader.column_reader("dup_group")
-        sizes = Counter(group_of[docnum] for docnum in reader.all_doc_ids())
-        keys = sorted(
-            (key for key, n in sizes.items() if n >= max(2, min_size)),
-            key=lambda key: (-sizes[key], key),
-        )
+        generation = self._generation
+        hashes = generation.column("group")
+        deleted = generation.deleted_mask()
+        live = hashes if deleted is None else hashes[~deleted]
+        values, firsts, sizes = np.unique(live, return_index=True, return_counts=True)
+        big = np.flatnonzero(sizes >= max(2, min_size))
+        if not big.size:
+            return ()
+        # Largest first, ties by the group key (the group's smallest paragraph id): the keys of
+        # the size classes that reach into the first ``limit`` are read, no others.
+        by_size = big[np.argsort(-sizes[big], kind="stable")]
+        wanted = by_size if limit is None else by_size[:limit]
+        last_size = sizes[wanted[-1]]
+        needed = by_size[sizes[by_size] >= last_size]
+        live_docs = np.flatnonzero(~deleted) if deleted is not None else None
+        keys = []
+        for index in needed.tolist():
+            first = int(firsts[index]) if live_docs is None else int(live_docs[firsts[index]])
+            keys.append((-int(sizes[index]), self._fields(first)["dup_group"]))
+        keys.sort()
         groups = []
-        for key in keys[:limit]:
+        for _, key in keys[:limit]:
             members = self._group_fields(key)
             first = members[0]["dup_signature"]
             duplicates = tuple(_duplicate(f, exact=f["dup_signature"] == first) for f in members)
@@ -325,8 +347,15 @@ class Searcher:
     def show(self, id: str) -> ArticleView:
         """The article of paragraph ``id`` ("<article id>#<n>", marked) or article ``id``."""
         article_id, _, number = id.strip().partition("#")
-        searcher = self._whoosh_searcher()[1]
-        stored = sorted(searcher.documents(article_id=article_id), key=lambda f: f["paragraph"])
+        stored = []
+        for segment in self._generation.segments:
+            try:
+                code = segment.strings("article_id").index(article_id)
+            except ValueError:
+                continue
+            found = (segment.arrays["article_id.code"] == code) & self._live(segment)
+            stored += [self._fields(segment.offset + d) for d in np.flatnonzero(found).tolist()]
+        stored.sort(key=lambda f: f["paragraph"])
         marked = next((f for f in stored if str(f["paragraph"]) == number), None)
         if not stored or (number and marked is None):
             raise NotFoundError(
@@ -352,23 +381,34 @@ class Searcher:
         )
 
     def stats(self) -> IndexStats:
-        searcher = self._whoosh_searcher()[1]
-        articles = {}
+        """What the index holds, counted from the columns (no stored fields read)."""
+        articles = {}  # article id -> (source, date)
         kinds: Counter = Counter()
-        for fields in searcher.all_stored_fields():
-            kinds[fields["kind"]] += 1
-            articles[fields["article_id"]] = (fields["source"], _day(fields))
-        dates = sorted(d for _, d in articles.values() if d)
-        sources = Counter(source for source, _ in articles.values())
+        paragraphs = 0
+        for segment in self._generation.segments:
+            live = np.flatnonzero(self._live(segment))
+            paragraphs += live.size
+            arrays = segment.arrays
+            kind_names = segment.strings("kind")
+            for code, count in zip(*np.unique(arrays["kind.code"][live], return_counts=True)):
+                kinds[kind_names[code]] += int(count)
+            names, sources = segment.strings("article_id"), segment.strings("source")
+            codes, at = np.unique(arrays["article_id.code"][live], return_index=True)
+            docs = live[at]
+            for code, source, when in zip(codes.tolist(), arrays["source.code"][docs].tolist(),
+                                          arrays["date"][docs].tolist()):
+                articles[names[code]] = (sources[source] or None, when)
+        dates = sorted(w for _, w in articles.values() if w != NO_DATE)
+        by_source = Counter(source for source, _ in articles.values())
         return IndexStats(
             index_dir=str(self.index_dir),
             articles=len(articles),
-            paragraphs=searcher.doc_count(),
-            sources=dict(sorted(sources.items(), key=lambda item: (-item[1], item[0]))),
+            paragraphs=paragraphs,
+            sources=dict(sorted(by_source.items(), key=lambda item: (-item[1], item[0] or ""))),
             kinds=dict(sorted(kinds.items())),
-            first_date=dates[0] if dates else None,
-            last_date=dates[-1] if dates else None,
-            undated_articles=sum(1 for _, d in articles.values() if d is None),
+            first_date=_long_to_date(dates[0]) if dates else None,
+            last_date=_long_to_date(dates[-1]) if dates else None,
+            undated_articles=sum(1 for _, w in articles.values() if w == NO_DATE),
             settings=indexformat.read_settings(self.index_dir),
         )
 
@@ -413,6 +453,11 @@ def _paragraph_fields(fields: dict) -> dict:
         kind=fields["kind"],
         text=fields[TEXT_FIELD],
     )
+
+
+def _long_to_date(value: int) -> date:
+    """A date from Whoosh's long (microseconds since 0001-01-01)."""
+    return date.fromordinal(value // _DAY_MICROSECONDS + 1)
 
 
 def _day(fields: dict) -> Optional[date]:

@@ -391,3 +391,39 @@ def test_a_phrase_that_matches_nowhere_beside_words_that_match(layered):
     results = searcher.search('"violence renounce" dialogue', limit=3)
     assert results.total and all("dialogue" in h.snippet.text.lower() for h in results.hits)
     assert searcher.search('"violence renounce"').total == 0
+
+
+def test_browsing_reads_what_whoosh_stores(layered):
+    """stats, duplicate groups and show, from the columns, equal what the stored fields say
+    (deleted paragraphs left out)."""
+    _, searcher, check = layered
+    stored = list(check.whoosh.all_stored_fields())
+    stats = searcher.stats()
+    articles = {f["article_id"]: (f["source"], f.get("date")) for f in stored}
+    assert stats.paragraphs == len(stored) and stats.articles == len(articles)
+    assert stats.kinds == dict(sorted(
+        {k: sum(1 for f in stored if f["kind"] == k) for k in {f["kind"] for f in stored}}.items()))
+    sources = {}
+    for source, _ in articles.values():
+        sources[source] = sources.get(source, 0) + 1
+    assert stats.sources == dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0])))
+    dates = sorted(d.date() for _, d in articles.values() if d)
+    assert (stats.first_date, stats.last_date) == (dates[0], dates[-1])
+    assert stats.undated_articles == sum(1 for _, d in articles.values() if not d)
+
+    sizes = {}
+    for f in stored:
+        sizes[f["dup_group"]] = sizes.get(f["dup_group"], 0) + 1
+    expected = sorted((k for k, n in sizes.items() if n >= 2), key=lambda k: (-sizes[k], k))
+    for limit in (None, 1, 3):
+        groups = searcher.duplicate_groups(limit=limit)
+        assert [g.key for g in groups] == expected[:limit]
+        assert [len(g.members) for g in groups] == [sizes[k] for k in expected[:limit]]
+
+    for article in sorted(articles)[::3]:
+        view = searcher.show(article)
+        paragraphs = sorted((f for f in stored if f["article_id"] == article),
+                            key=lambda f: f["paragraph"])
+        assert [p.id for p in view.paragraphs] == [f["id"] for f in paragraphs]
+        marked = searcher.show(paragraphs[-1]["id"])
+        assert marked.marked == paragraphs[-1]["paragraph"]
