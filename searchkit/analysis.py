@@ -3,21 +3,17 @@ words dropped, NLTK's Snowball stemmer ("protesters" and "protest" meet).
 
 The stemmer is a module-level function so that Whoosh can pickle the analyzer into the index
 and worker processes. NLTK is imported on first use because importing it is slow (~0.45 s, most
-of a cold search): an index keeps the stem of every word of its corpus in ``stems.tsv``
-(written at index time, when NLTK is loaded anyway), and a searcher looks a query's words up in
-it, so that a query needs NLTK only for a word its corpus never had.
+of a cold search): each commit of an index keeps the stem of every word of its corpus in
+``stems-N.tsv`` (written at index time, when NLTK is loaded anyway), and a searcher looks a
+query's words up in it, so that a query needs NLTK only for a word its corpus never had.
 """
-
-import os
-from pathlib import Path
-from typing import Dict, Iterable
 
 from whoosh.analysis import STOP_WORDS, Filter, RegexTokenizer, StemFilter
 from whoosh.support.charset import accent_map
 
-from .wordterms import STEMS_FILE, load_stems  # noqa: F401  (the searcher's)
 from . import wordterms
 from .indexformat import ANALYZER
+from .wordterms import parse_stems, stems_table, use_stems  # noqa: F401  (for others)
 
 _MAX_REMEMBERED = wordterms._MAX_REMEMBERED
 
@@ -26,25 +22,6 @@ def snowball_stem(word: str) -> str:
     """NLTK's Snowball stem, through the stems tables (the index pickles this function by
     name into its schema: it stays here)."""
     return wordterms.stem(word)
-
-
-def save_stems(words: Iterable[str], index_dir: Path, start_over: bool = False) -> None:
-    """Write the stems of ``words`` (as the analyzer sees them: lower case, accents folded;
-    stop words need none) beside the index, reusing those already there unless
-    ``start_over``."""
-    path = Path(index_dir) / STEMS_FILE
-    table = {} if start_over else wordterms.parse_stems(wordterms.read_stems_text(path))
-    for word in words:
-        if word not in table and len(word) > 1 and word not in STOP_WORDS:
-            table[word] = snowball_stem(word)
-    aside = path.with_suffix(".tsv.tmp")
-    aside.write_text(wordterms.stems_table_text(table), encoding="utf-8")
-    os.replace(aside, path)
-
-
-def read_stems(index_dir: Path) -> Dict[str, str]:
-    """The index's stems table: word -> stem."""
-    return wordterms.parse_stems(wordterms.read_stems_text(Path(index_dir) / STEMS_FILE))
 
 
 STOP_WORDS = STOP_WORDS  # the stop list, for the query side
@@ -108,4 +85,5 @@ class FoldStopFilter(Filter):
                 yield t
 
 
+# What an index records about its analyzer: a query analysed differently would miss words.
 DESCRIPTION = ANALYZER  # what the index records about its analyzer (indexformat)

@@ -1,5 +1,6 @@
 """Whoosh's own codec (W3), writing each segment's ranking arrays beside it, with a faster
-look-up of field lengths while a segment is written.
+look-up of field lengths while a segment is written, and field length totals that agree with
+the documents' lengths.
 
 Ranking arrays (``rankarrays``): as a segment's postings pass through the field writer and
 its documents through the per-document writer, the searched fields' postings (term, document,
@@ -21,6 +22,14 @@ the files written are the same.
 The segments ``BuildCodec`` creates carry a plain ``W3Codec`` with the same settings, so the
 index on disk is exactly a W3 index (nothing of searchkit is pickled into it) and searchers
 read it with Whoosh's reader.
+
+Field length totals: W3 keeps each document's field length as one byte (``length_to_byte``,
+exact up to 10, then rounded up), and BM25F scores a document with that rounded length.
+Whoosh's writer adds the exact lengths to the segment's total, but a merge (an incremental
+commit, ``optimize``) re-adds the rounded ones it reads back, so the average length, and every
+score, changed with the segment layout. ``BuildCodec``'s writer adds the rounded lengths from
+the start, so the total is the sum of the lengths BM25F reads, in a fresh build and after any
+merge alike.
 """
 
 from array import array
@@ -70,7 +79,8 @@ class BuildCodec(W3Codec):
 
 class _CapturingPerDocWriter(W3PerDocWriter):
     """W3's per-document writer that also keeps each document's length bytes of the searched
-    fields and the stored values of ``COLUMN_FIELDS``."""
+    fields and the stored values of ``COLUMN_FIELDS``, and whose field length totals add each
+    document's length as W3 stores it (rounded to its length byte), not as given."""
 
     def __init__(self, codec, storage, segment):
         super().__init__(codec, storage, segment)
@@ -89,6 +99,8 @@ class _CapturingPerDocWriter(W3PerDocWriter):
 
     def add_field(self, fieldname, fieldobj, value, length):
         super().add_field(fieldname, fieldobj, value, length)
+        if length:
+            self._fieldlengths[fieldname] += byte_to_length(length_to_byte(length)) - length
         lengths = self._captured["lengths"].get(fieldname)
         if lengths is not None and length:
             lengths[-1] = length_to_byte(length)

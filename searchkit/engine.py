@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import rankarrays
+from . import integrity, rankarrays, safepickle
 from .indexformat import generations
 from .rankarrays import NO_DATE, DamagedArrays, SegmentArrays
 
@@ -171,20 +171,28 @@ class Generation:
         if generation is None:
             generation = max(generations(folder), default=-1)
         self.generation = generation
-        path = os.path.join(folder, f"segments-{self.generation}.json")
+        record = integrity.load_record(folder, self.generation)
+        toc = integrity.read_committed(folder, self.generation, f"_MAIN_{self.generation}.toc")
+        if toc is None:
+            raise integrity.damaged(folder, f"{integrity.record_file(self.generation)}: does "
+                                            "not name its table of contents")
+        safepickle.scan_toc(toc)  # never loaded here; but an index that holds code is refused
+        name = integrity.side_file("segments", self.generation)
+        data = integrity.read_committed(folder, self.generation, name)
+        if data is None:
+            raise integrity.damaged(folder, f"{integrity.record_file(self.generation)}: "
+                                            f"does not name {name}")
         try:
-            with open(path, encoding="ascii") as handle:
-                record = json.loads(handle.read(64 << 20))
-            listed = record["segments"]
+            listed = json.loads(data.decode("ascii"))["segments"]
             self.segments: List[Segment] = []
             offset = 0
             for entry in listed:
                 segment_id, doc_count = str(entry["id"]), int(entry["doc_count"])
-                if not re.fullmatch(r"MAIN_[0-9a-z]+", segment_id) or entry.get("compound"):
-                    raise DamagedIndex(f"{path}: segment {segment_id!r} is not one searchkit "
+                if not re.fullmatch(r"MAIN_[0-9a-z]+", segment_id):
+                    raise DamagedIndex(f"{name}: segment {segment_id!r} is not one searchkit "
                                        "writes")
                 deleted = np.array(sorted(int(d) for d in entry["deleted"]), dtype=np.int64)
-                arrays = SegmentArrays(os.path.join(folder, segment_id + rankarrays.EXTENSION))
+                arrays = SegmentArrays(*self._mapped(record, segment_id + rankarrays.EXTENSION))
                 if arrays.doc_count != doc_count or (
                         deleted.size and (deleted[0] < 0 or deleted[-1] >= doc_count)):
                     raise DamagedIndex(f"{segment_id}: its ranking arrays do not fit the "
@@ -194,17 +202,38 @@ class Generation:
                                              deleted if deleted.size else None, lengths, arrays))
                 offset += doc_count
         except OSError as error:
-            raise DamagedIndex(f"cannot read {path}: {error.strerror or error}") from None
+            raise DamagedIndex(f"cannot read {name}: {error.strerror or error}") from None
         except (ValueError, KeyError, TypeError) as error:
             if isinstance(error, (DamagedIndex, DamagedArrays)):
                 raise DamagedIndex(str(error)) from None
-            raise DamagedIndex(f"{path} is damaged") from None
+            raise DamagedIndex(f"{name} is damaged") from None
+        self._record = record
         self.doc_count_all = offset
         self.doc_count = offset - sum(s.deleted.size for s in self.segments if s.deleted is not None)
         self._df: Dict[Tuple[str, str], Tuple[int, list]] = {}
         self._columns: Dict[str, np.ndarray] = {}
         self._groups = None  # global group codes, once needed
         self._by_group = None  # (group hashes sorted, their documents), once needed
+
+    def _mapped(self, record, name: str):
+        """(path, integrity.CheckedMap) of a committed file of this generation."""
+        entry = record.files.get(name)
+        if entry is None:
+            raise integrity.damaged(self.folder, f"{name}: a file its commit's record does "
+                                                 "not name")
+
+        def damage(what):
+            return integrity.damaged(self.folder, f"{name}: {what}")
+
+        path = os.path.join(self.folder, name)
+        try:
+            return path, integrity.CheckedMap(path, entry, damage)
+        except FileNotFoundError:
+            raise damage("missing") from None
+
+    def mapped(self, name: str):
+        """A committed file of this generation, mapped and checked as it is read."""
+        return self._mapped(self._record, name)[1]
 
     # -- statistics ------------------------------------------------------------------------
 

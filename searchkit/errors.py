@@ -14,7 +14,16 @@ class IndexSettingsError(SearchkitError):
 
 
 class IndexDamagedError(SearchkitError):
-    """A file of the index does not hold what searchkit wrote: check it, then rebuild it."""
+    """A file of the index is missing, damaged or holds what searchkit does not write."""
+
+
+class IndexEmptyError(SearchkitError):
+    """The index holds no paragraphs (a first build that was stopped, or nothing to index)."""
+
+
+class IndexFolderError(SearchkitError):
+    """The folder given for the index cannot hold one: it holds other files, or it is inside a
+    folder being indexed (or the other way round)."""
 
 
 class IndexLockedError(SearchkitError):
@@ -31,6 +40,14 @@ class NotFoundError(SearchkitError):
 
 class CorpusError(SearchkitError):
     """The paths given to the indexer cannot be read as a corpus."""
+
+
+class TooManyParagraphs(CorpusError):
+    """A file would give more paragraphs than a file may (config.MAX_PARAGRAPHS_PER_FILE)."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"over {limit:,} paragraphs (lines, records or blocks of text); split "
+                         "it into smaller files")
 
 
 class IndexWriteError(SearchkitError):

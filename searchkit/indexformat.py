@@ -7,15 +7,21 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
-from .errors import IndexSettingsError
+from . import integrity
+from .errors import IndexDamagedError, IndexSettingsError
 from .wordterms import STOP_WORDS
 
 # Bump when fields, their indexing or the files beside Whoosh's change: older indexes must then
 # be rebuilt (they get a clear error saying so).
-# 10: ranking arrays beside each segment (<segment>.rank) and segments-<generation>.json.
-SCHEMA_VERSION = 10
+# 9: title and text are WordCachingText (same postings as TEXT, indexed faster; an index
+# pickles its field classes, so versions before it could not open a 9 index anyway), and
+# paragraph and date index their exact value only (see schema.make_schema).
+# 10: field length totals are the sums of the documents' stored (rounded) lengths (codec.py);
+# each commit has its own settings, ledger, vocabulary and stems, recorded with page checksums.
+# 11: ranking arrays beside each segment (<segment>.rank) and segments-<generation>.json.
+SCHEMA_VERSION = 11
 
 TEXT_FIELD = "text"
 TITLE_FIELD = "title"
@@ -35,7 +41,7 @@ ANALYZER = {
 
 SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": ANALYZER}
 
-SETTINGS_FILE = "searchkit.json"
+LEGACY_SETTINGS_FILE = "searchkit.json"  # before schema 10: one settings file for all commits
 TOC_FILE = re.compile(r"^_MAIN_([0-9]+)\.toc$")  # Whoosh's table of contents of a commit
 
 
@@ -52,12 +58,49 @@ def exists(index_dir) -> bool:
     return Path(index_dir).is_dir() and bool(generations(index_dir))
 
 
-def read_settings(index_dir) -> dict:
-    try:
-        found = json.loads((Path(index_dir) / SETTINGS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+def latest_generation(index_dir) -> int:
+    """The current commit's number, -1 without an index."""
+    return max(generations(index_dir), default=-1)
+
+
+def has_commit(index_dir, generation: int) -> bool:
+    """Whether commit ``generation`` is still there (it goes a while after a newer one)."""
+    return os.path.exists(os.path.join(str(index_dir), f"_MAIN_{generation}.toc"))
+
+
+def read_committed(index_dir, generation: int, kind: str) -> Optional[bytes]:
+    """The bytes of commit ``generation``'s settings, ledger, vocabulary, stems or segments
+    list (``kind``) as committed; None if the commit has none; IndexDamagedError if they are
+    not those."""
+    return integrity.read_committed(str(index_dir), generation,
+                                    integrity.side_file(kind, generation))
+
+
+def read_settings(index_dir, generation: Optional[int] = None) -> dict:
+    """The settings commit ``generation`` (by default the current one) was made with; {}
+    without an index. An index of searchkit before schema 10 gives its one settings file's."""
+    folder = str(index_dir)
+    generation = latest_generation(index_dir) if generation is None else generation
+    if generation < 0:
         return {}
-    return found if isinstance(found, dict) else {}
+    try:
+        data = read_committed(index_dir, generation, "settings")
+    except IndexDamagedError:
+        try:  # an index of an older searchkit: its settings say to rebuild it
+            legacy = json.loads((Path(folder) / LEGACY_SETTINGS_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            legacy = None
+        if isinstance(legacy, dict) and legacy.get("schema_version") != SCHEMA_VERSION:
+            return legacy
+        raise
+    try:
+        settings = json.loads(data.decode("utf-8")) if data is not None else None
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        raise integrity.damaged(
+            folder, f"{integrity.side_file('settings', generation)}: missing or not settings")
+    return settings
 
 
 def check_compatible(index_dir) -> dict:

@@ -140,21 +140,29 @@ def encode(doc_count: int, arrays: Dict[str, np.ndarray]) -> bytes:
 
 
 class SegmentArrays:
-    """One segment's arrays, viewed in place in the mapped file."""
+    """One segment's arrays, viewed in place in the mapped file. With the commit's ``checked``
+    map of it (integrity.CheckedMap), each array's bytes are verified the first time it is
+    used, and of the postings only the slices a query reads."""
 
-    def __init__(self, path: str):
-        with open(path, "rb") as handle:
-            try:
-                self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            except ValueError:  # an empty file cannot be mapped
-                raise DamagedArrays(f"{path} is empty") from None
+    def __init__(self, path: str, checked=None):
+        if checked is None:
+            with open(path, "rb") as handle:
+                try:
+                    buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                except ValueError:  # an empty file cannot be mapped
+                    raise DamagedArrays(f"{path} is empty") from None
+        else:
+            buffer = checked.buffer
         self.path = path
         self._text: Dict[str, bytes] = {}  # string tables' text, once read
-        self.arrays = _parse(self._map, path)
-        self.doc_count = self.arrays.pop("doc_count")
-        self._check_shapes()
+        arrays, spans = _parse(buffer, path, checked)
+        self.doc_count = arrays.pop("doc_count")
+        self._check_shapes(arrays)
+        self.arrays = arrays if checked is None else _CheckedArrays(arrays, spans, checked)
+        self._checked = checked
+        self._spans = spans
 
-    def _check_shapes(self) -> None:
+    def _check_shapes(self, arrays) -> None:
         """Every array this version writes is there with its length (the contents are
         checked as they are used, so that opening stays cheap)."""
         n = self.doc_count
@@ -162,19 +170,23 @@ class SegmentArrays:
         for name in ("source", "kind", "article_id", "doc_id"):
             expected[name + ".code"] = n
         for field in SCORED_FIELDS:
-            terms = self.arrays.get(field + ".key", np.zeros(0)).size
+            terms = arrays.get(field + ".key", np.zeros(0)).size
             expected.update({field + ".lengths": n, field + ".term_at": terms + 1,
                              field + ".starts": terms + 1})
-            docs = self.arrays.get(field + ".docs")
-            if docs is None or self.arrays.get(field + ".weights", np.zeros(0)).size != docs.size:
+            docs = arrays.get(field + ".docs")
+            if docs is None or arrays.get(field + ".weights", np.zeros(0)).size != docs.size:
                 raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
         for name, size in expected.items():
-            array = self.arrays.get(name)
+            array = arrays.get(name)
             if array is None or array.size != size:
                 raise DamagedArrays(f"{self.path}: array {name!r} is missing or damaged")
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
+
+    def span(self, name: str) -> Tuple[int, int]:
+        """Where array ``name`` lies in the file: (first byte, end)."""
+        return self._spans[name][:2]
 
     def strings(self, name: str) -> List[str]:
         """The string table of column ``name`` (source, kind)."""
@@ -223,22 +235,62 @@ class SegmentArrays:
 
     def term(self, field: str, number: int) -> bytes:
         at = self.arrays[field + ".term_at"]
-        return self.arrays[field + ".terms"][int(at[number]):int(at[number + 1])].tobytes()
+        start, end = int(at[number]), int(at[number + 1])
+        self._check_slice(field + ".terms", start, end)
+        return self.arrays.raw(field + ".terms")[start:end].tobytes()
+
+    def _check_slice(self, name: str, start: int, end: int) -> None:
+        """Verify items ``start`` to ``end`` of array ``name`` (once per page)."""
+        if self._checked is not None and end > start:
+            first, _last, itemsize = self._spans[name]
+            self._checked.check(first + start * itemsize, first + end * itemsize)
 
     def postings(self, field: str, number: int) -> Tuple[np.ndarray, np.ndarray]:
         """The term's document numbers (ascending) and weights."""
         starts = self.arrays[field + ".starts"]
         start, end = int(starts[number]), int(starts[number + 1])
-        docs = self.arrays[field + ".docs"]
+        docs = self.arrays.raw(field + ".docs")
         if not start <= end <= docs.size:
             raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
+        self._check_slice(field + ".docs", start, end)
+        self._check_slice(field + ".weights", start, end)
         found = docs[start:end]
         if end > start and int(found[-1]) >= self.doc_count:
             raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
-        return found, self.arrays[field + ".weights"][start:end]
+        return found, self.arrays.raw(field + ".weights")[start:end]
 
 
-def _parse(buffer, path: str) -> dict:
+class _CheckedArrays(dict):
+    """The arrays, each verified against the commit's page checksums when first looked up
+    (the postings and term text: through ``raw``, by the slices read)."""
+
+    def __init__(self, arrays, spans, checked):
+        super().__init__(arrays)
+        self._spans = spans
+        self._checked = checked
+        self._verified = set()
+
+    def __getitem__(self, name):
+        if name not in self._verified:
+            first, last, _itemsize = self._spans[name]
+            self._checked.check(first, last)
+            self._verified.add(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def raw(self, name):
+        return dict.__getitem__(self, name)
+
+
+class _PlainArrays(dict):
+    def raw(self, name):
+        return self[name]
+
+
+def _parse(buffer, path: str, checked=None) -> tuple:
+    """(the arrays by name, and doc_count; each array's (first byte, end, item size))."""
     size = len(buffer)
     if buffer[: len(MAGIC)] != MAGIC or size < len(MAGIC) + 4:
         raise DamagedArrays(f"{path} is not a ranking-arrays file")
@@ -253,7 +305,10 @@ def _parse(buffer, path: str) -> dict:
     except (ValueError, KeyError, TypeError):
         raise DamagedArrays(f"{path} has a damaged header") from None
     base = start + length
-    arrays = {"doc_count": doc_count}
+    if checked is not None:
+        checked.check(0, base)
+    arrays = _PlainArrays(doc_count=doc_count)
+    spans = {}
     for name, spec in layout.items():
         try:
             dtype, count, offset = spec
@@ -266,4 +321,5 @@ def _parse(buffer, path: str) -> dict:
         if base + offset + count * itemsize > size:
             raise DamagedArrays(f"{path}: array {name!r} runs past the end of the file")
         arrays[name] = np.frombuffer(buffer, dtype=dtype, count=count, offset=base + offset)
-    return arrays
+        spans[name] = (base + offset, base + offset + count * itemsize, itemsize)
+    return arrays, spans

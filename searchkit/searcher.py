@@ -9,6 +9,8 @@ browsing (``show``, ``stats``, ``duplicate_groups``).
 """
 
 import bisect
+import functools
+import threading
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -16,9 +18,10 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from . import engine, indexformat, plan, vocabulary, wordterms
+from . import engine, indexformat, integrity, plan, vocabulary, wordterms
 from .config import SearchOptions
-from .errors import IndexDamagedError, IndexMissingError, NotFoundError, QueryError
+from .errors import IndexDamagedError, IndexEmptyError, IndexMissingError, NotFoundError
+from .errors import QueryError, SearchkitError
 from .highlight import Snippets
 from .indexformat import DATE_FIELD, TEXT_FIELD
 from .model import (
@@ -35,19 +38,34 @@ from .model import (
 )
 from .plan import FEW_RESULTS, Filters, has_names
 from .rankarrays import NO_DATE, DamagedArrays, text_hash
-from .storedfields import DamagedStoredFields, StoredFields
+from .storedfields import STORED_SUFFIX, DamagedStoredFields, StoredFields
 
 SORTS = ("score", "date", "-date")
 SEARCH_SECONDS = 5.0  # what Whoosh matches for a query may take at most (then a QueryError)
 _DAY_MICROSECONDS = 86_400_000_000
 
 
+def _one_at_a_time(method):
+    """Run ``method`` under the Searcher's lock: Whoosh's readers share file positions and
+    caches between calls, and two threads searching through one of them at once read each
+    other's bytes (wrong results, or a failure that looked like the query's)."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class Searcher:
-    """An open index. Reuse one for many queries: opening costs more than a search."""
+    """An open index. Reuse one for many queries: opening costs far more than a search. It may
+    be shared between threads; their calls then run one at a time."""
 
     def __init__(self, index_dir: Path, options: SearchOptions = SearchOptions()):
         self.index_dir = Path(index_dir)
         self.options = options
+        self._lock = threading.RLock()
         if not indexformat.exists(self.index_dir):
             raise IndexMissingError(f"no index in {self.index_dir}; build one with: "
                                     f"searchkit index PATHS --index {self.index_dir}")
@@ -56,10 +74,15 @@ class Searcher:
             self._generation = engine.Generation(str(self.index_dir))
         except (engine.DamagedIndex, DamagedArrays) as error:
             raise _damaged(self.index_dir, error) from None
+        if not self._generation.doc_count:
+            raise IndexEmptyError(
+                f"the index is empty; run searchkit index PATHS --index {self.index_dir}")
         self._engine = engine.Evaluator(self._generation, options.bm25_k1, options.bm25_b)
         self._offsets = [s.offset for s in self._generation.segments]
         self._stored = {}  # segment number -> its StoredFields, once read
-        wordterms.load_stems(self.index_dir)  # a query's words stemmed without importing NLTK
+        stems = indexformat.read_committed(self.index_dir, self._generation.generation, "stems")
+        if stems is not None:  # a query's words stemmed without importing NLTK
+            wordterms.use_stems(str(self.index_dir.resolve()), stems.decode("utf-8"))
         self._snippets = Snippets(options.snippet_maxchars, options.snippet_fragments)
         self._words = None  # the vocabulary, once loaded
         self._whoosh = None  # (index, searcher, query builder), once needed
@@ -70,6 +93,7 @@ class Searcher:
     def __exit__(self, *exc):
         self.close()
 
+    @_one_at_a_time
     def close(self) -> None:
         if self._whoosh is not None:
             self._whoosh[1].close()
@@ -82,6 +106,7 @@ class Searcher:
 
     # -- searching -----------------------------------------------------------------------------
 
+    @_one_at_a_time
     def search(
         self,
         query: str,
@@ -145,6 +170,8 @@ class Searcher:
             suggestion=suggestion,
         )
 
+
+    @_one_at_a_time
     def search_documents(
         self,
         query: str,
@@ -203,7 +230,17 @@ class Searcher:
     def _vocabulary(self):
         """The corpus vocabulary, read on first use (most searches need none of it)."""
         if self._words is None:
-            self._words = vocabulary.load(self.index_dir) or False
+            generation = self._generation.generation
+            if not indexformat.has_commit(self.index_dir, generation):
+                # The commit this Searcher opened was replaced and its files removed since:
+                # the current one's words serve for suggestions.
+                generation = indexformat.latest_generation(self.index_dir)
+            data = indexformat.read_committed(self.index_dir, generation, "vocabulary")
+            try:
+                self._words = vocabulary.from_bytes(data) if data is not None else False
+            except ValueError as error:
+                name = f"vocabulary-{generation}.json"
+                raise integrity.damaged(str(self.index_dir), f"{name}: {error}") from None
         return self._words or None
 
     def _better_query(self, query, filters, found: int, words, variants: bool) -> Optional[str]:
@@ -227,7 +264,8 @@ class Searcher:
             stored = self._stored.get(number)
             if stored is None:
                 stored = self._stored[number] = StoredFields(
-                    str(self.index_dir), segment.id, segment.doc_count)
+                    str(self.index_dir), segment.id, segment.doc_count,
+                    self._generation.mapped(segment.id + STORED_SUFFIX))
             return stored[docnum - segment.offset]
         except (OSError, DamagedStoredFields) as error:
             raise _damaged(self.index_dir, error) from None
@@ -313,6 +351,8 @@ class Searcher:
             live[segment.deleted] = False
         return live
 
+
+    @_one_at_a_time
     def duplicate_groups(self, min_size: int = 2, limit: Optional[int] = None):
         """The largest groups of near-identical paragraphs in the index (who copied what),
         largest first; members earliest date first, ``exact`` relative to the first."""
@@ -344,6 +384,8 @@ class Searcher:
             groups.append(DuplicateGroup(key, duplicates))
         return tuple(groups)
 
+
+    @_one_at_a_time
     def show(self, id: str) -> ArticleView:
         """The article of paragraph ``id`` ("<article id>#<n>", marked) or article ``id``."""
         article_id, _, number = id.strip().partition("#")
@@ -380,6 +422,7 @@ class Searcher:
             duplicates=self._duplicates(marked) if marked else (),
         )
 
+    @_one_at_a_time
     def stats(self) -> IndexStats:
         """What the index holds, counted from the columns (no stored fields read)."""
         articles = {}  # article id -> (source, date)
@@ -409,7 +452,7 @@ class Searcher:
             first_date=_long_to_date(dates[0]) if dates else None,
             last_date=_long_to_date(dates[-1]) if dates else None,
             undated_articles=sum(1 for _, w in articles.values() if w == NO_DATE),
-            settings=indexformat.read_settings(self.index_dir),
+            settings=indexformat.read_settings(self.index_dir, self._generation.generation),
         )
 
 
@@ -420,7 +463,7 @@ def _whoosh_faults(function, *args):
         return function(*args)
     except RecursionError:
         raise QueryError("the query is nested too deeply; simplify it") from None
-    except QueryError:
+    except SearchkitError:  # e.g. the index is damaged: not the query's fault
         raise
     except Exception as error:  # a fault inside Whoosh on an odd combination of operators
         raise QueryError(
@@ -430,10 +473,9 @@ def _whoosh_faults(function, *args):
 
 
 def _damaged(index_dir: Path, error: Exception) -> IndexDamagedError:
-    return IndexDamagedError(
-        f"the index in {index_dir} is damaged ({error}); run searchkit check --index "
-        f"{index_dir}, then rebuild it: searchkit index PATHS --index {index_dir} --rebuild"
-    )
+    if isinstance(error, IndexDamagedError):
+        return error
+    return integrity.damaged(str(index_dir), str(error))
 
 
 def _duplicate(fields: dict, exact: bool) -> Duplicate:

@@ -12,6 +12,7 @@ tests/test_storedfields.py compares every document with Whoosh's own reader.
 
 import mmap
 import os
+import pickle
 import struct
 import zlib
 from typing import Dict
@@ -32,17 +33,25 @@ class DamagedStoredFields(ValueError):
 class StoredFields:
     """The stored fields of one segment's documents, read on demand."""
 
-    def __init__(self, folder: str, segment_id: str, doc_count: int):
+    def __init__(self, folder: str, segment_id: str, doc_count: int, checked=None):
+        """``checked``: the commit's integrity.CheckedMap of the file, which verifies each
+        record's bytes the first time it is read."""
         import numpy as np
 
         self.path = os.path.join(folder, segment_id + STORED_SUFFIX)
         self.doc_count = doc_count
-        with open(self.path, "rb") as handle:
-            try:
-                self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            except ValueError:
-                raise DamagedStoredFields(f"{self.path} is empty") from None
+        self._checked = checked
+        if checked is not None:
+            self._map = checked.buffer
+        else:
+            with open(self.path, "rb") as handle:
+                try:
+                    self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                except ValueError:
+                    raise DamagedStoredFields(f"{self.path} is empty") from None
         size = len(self._map)
+        if checked is not None:  # the tail: the documents' lengths and offsets
+            checked.check(max(0, size - 3 - doc_count * 16), size)
         last = size - 1
         try:
             code = chr(self._map[last])
@@ -81,9 +90,11 @@ class StoredFields:
         if not length:
             return {}
         offset = int(self._offsets[docnum])
+        if self._checked is not None:
+            self._checked.check(offset, offset + length)
         try:
-            fields = safepickle.loads(zlib.decompress(self._map[offset : offset + length]))
-        except (zlib.error, safepickle.UnsafePickle, ValueError, EOFError) as error:
+            fields = safepickle.loads_plain(zlib.decompress(self._map[offset : offset + length]))
+        except (zlib.error, pickle.UnpicklingError, ValueError, EOFError) as error:
             raise DamagedStoredFields(f"{self.path}: document {docnum}: {error}") from None
         if not isinstance(fields, dict):
             raise DamagedStoredFields(f"{self.path}: document {docnum} is not a record")

@@ -14,9 +14,8 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
-STEMS_FILE = "stems.tsv"
 # whoosh-reloaded's RegexTokenizer default, without its capturing group (it keeps "*").
 TOKEN = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*")
 MIN_SIZE = 2  # shorter tokens are dropped like stop words
@@ -151,27 +150,27 @@ def _nltk_stem(word: str) -> str:
     return _stemmer.stem(word)
 
 
-def load_stems(index_dir) -> None:
-    """Let queries take the stems of the index's words from its table instead of NLTK."""
-    path = Path(index_dir) / STEMS_FILE
-    _stem_tables[str(path)] = read_stems_text(path)
-
-
-def read_stems_text(path) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, ValueError):
-        return ""  # no table: NLTK stems every word
-
-
-def stems_table_text(table: Dict[str, str]) -> str:
-    """A stems table's text: a newline, then "word<TAB>stem" lines sorted by word."""
+def stems_table(words: Iterable[str], previous: str = "") -> str:
+    """The stems table of ``words`` (as the analyzer sees them: lower case, accents folded;
+    stop words need none) and of those in the ``previous`` table's text: a newline, then
+    "word<TAB>stem" lines sorted by word."""
+    table = parse_stems(previous)
+    for word in words:
+        if word not in table and len(word) >= MIN_SIZE and word not in STOP_WORDS:
+            table[word] = stem(word)
     return "\n" + "".join(f"{word}\t{found}\n" for word, found in sorted(table.items()))
 
 
+def use_stems(key: str, text: str) -> None:
+    """Let queries take the stems of an index's words from its table's ``text`` instead of
+    NLTK (``key``: the index; a later table of it replaces the earlier one)."""
+    if not text.startswith("\n"):
+        text = "\n" + text
+    if not text.endswith("\n"):
+        text += "\n"
+    _stem_tables[key] = text
+
+
 def parse_stems(text: str) -> Dict[str, str]:
+    """A stems table's text as word -> stem."""
     return dict(line.split("\t", 1) for line in text.splitlines() if "\t" in line)
-
-
-def stems_path(index_dir) -> str:
-    return os.path.join(str(index_dir), STEMS_FILE)

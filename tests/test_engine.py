@@ -20,7 +20,7 @@ from searchkit.errors import IndexDamagedError
 from searchkit.plan import Filters
 from searchkit.storedfields import StoredFields
 
-from conftest import SEEDS
+from conftest import SEEDS, reseal
 from enginecheck import Check, sample_queries, syntax_queries
 
 ARTICLES = {
@@ -360,9 +360,11 @@ def test_a_damaged_rank_file_is_one_line_naming_it(tmp_path):
 def test_an_index_from_before_the_arrays_must_be_rebuilt(tmp_path):
     index_dir = tmp_path / "index"
     searchkit.build_index([SEEDS], index_dir)
-    settings = json.loads((index_dir / "searchkit.json").read_text())
-    settings["schema_version"] = 9
-    (index_dir / "searchkit.json").write_text(json.dumps(settings))
+    name = next(index_dir.glob("searchkit-*.json"))
+    settings = json.loads(name.read_text())
+    settings["schema_version"] = 10  # the schema before the ranking arrays
+    name.write_text(json.dumps(settings))
+    reseal(index_dir)
     with pytest.raises(searchkit.IndexSettingsError, match="rebuild"):
         searchkit.open_index(index_dir)
 

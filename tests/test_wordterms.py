@@ -6,6 +6,8 @@ import string
 from whoosh.analysis import STOP_WORDS, RegexTokenizer
 from whoosh.support.charset import accent_map
 
+from conftest import committed
+
 from searchkit import analysis, wordterms
 
 ODD = [
@@ -37,10 +39,10 @@ def test_tokens_are_whooshs_tokenizers():
 
 
 def test_query_terms_are_the_analyzers(seed_index):
-    wordterms.load_stems(seed_index)
+    wordterms.use_stems("seeds", committed(seed_index, "stems").decode("utf-8"))
     analyzer = analysis.text_analyzer()
     rng = random.Random(1)
-    words = sorted(analysis.read_stems(seed_index))
+    words = sorted(analysis.parse_stems(committed(seed_index, "stems").decode("utf-8")))
     texts = ODD + [" ".join(rng.sample(words, 6)) for _ in range(300)]
     for text in texts:
         expected = [t.text for t in analyzer(text, mode="query")]
@@ -50,7 +52,7 @@ def test_query_terms_are_the_analyzers(seed_index):
 def test_highlighted_tokens_are_those_whooshs_highlighter_matches(seed_index):
     """Every token whose text (stopped: folded; kept: stemmed) is one of the terms, found
     by the first-letter shortcut exactly as by analysing every token."""
-    wordterms.load_stems(seed_index)
+    wordterms.use_stems("seeds", committed(seed_index, "stems").decode("utf-8"))
     analyzer = analysis.text_analyzer()
     rng = random.Random(2)
     alphabet = string.ascii_letters + " .*_'’éÉßİK" + "  "
@@ -66,7 +68,7 @@ def test_highlighted_tokens_are_those_whooshs_highlighter_matches(seed_index):
 
 def test_a_stem_keeps_its_words_first_letter(seed_index):
     """What the highlighter's shortcut rests on (Snowball changes endings only)."""
-    words = set(analysis.read_stems(seed_index))
+    words = set(analysis.parse_stems(committed(seed_index, "stems").decode("utf-8")))
     words |= {"".join(p) for p in zip(string.ascii_lowercase, "yyyyyyyyyyyyyyyyyyyyyyyyyy")}
     words |= {"dying", "lying", "tying", "skies", "yelling", "ying", "oed", "idly", "ugly"}
     for word in words:
