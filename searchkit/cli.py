@@ -273,6 +273,14 @@ def optimize_command(index_dir, wait):
     from . import store
 
     done = store.optimize(index_dir, wait=wait)
+    if not done.merged:
+        click.echo(
+            f"nothing to optimize: {done.index_dir} is "
+            + ("empty" if not done.segments_before else
+               f"one segment with no deleted paragraphs ({done.paragraphs} paragraphs)"),
+            err=True,
+        )
+        return
     click.echo(
         f"optimized {done.index_dir}: {done.segments_before} segment(s) -> "
         f"{done.segments_after}, {done.paragraphs} paragraphs, {done.seconds:.1f} s",

@@ -291,10 +291,12 @@ class CheckReport:
 
 @dataclass(frozen=True)
 class OptimizeSummary:
-    """What `searchkit optimize` did."""
+    """What `searchkit optimize` did (``merged`` is false when there was nothing to merge: one
+    segment with no deleted paragraphs, or none)."""
 
     index_dir: str
     segments_before: int
     segments_after: int
     paragraphs: int
     seconds: float
+    merged: bool = True

@@ -298,11 +298,17 @@ def _write_error(index_dir, error: OSError, landed: bool = False) -> SearchkitEr
 
 
 def optimize(index_dir: Path, wait: float = LOCK_WAIT) -> OptimizeSummary:
-    """Merge all segments into one, under the lock (waiting at most ``wait`` seconds)."""
+    """Merge all segments into one, under the lock (waiting at most ``wait`` seconds). An index
+    of one segment with no deleted paragraphs (or of none) is left as it is."""
     started = time.monotonic()
     ix = open_index(index_dir)
     writer = open_writer(ix, wait=wait)
     before = len(writer.segments)
+    if before == 0 or (before == 1 and not writer.segments[0].has_deletions()):
+        paragraphs = sum(s.doc_count() for s in writer.segments)
+        cancel(writer)
+        return OptimizeSummary(str(index_dir), before, before, paragraphs,
+                               time.monotonic() - started, merged=False)
     try:
         files = ledger.load(index_dir, writer.generation - 1)
         if files is not None:  # a merge changes no file: the ledger holds for the new commit
