@@ -1,6 +1,8 @@
 """Search an index: parse the query, rank paragraphs with BM25F, make snippets while the Whoosh
 searcher is open, and hand back searchkit's own dataclasses. Owns the Whoosh searcher."""
 
+import functools
+import threading
 from collections import Counter
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -38,12 +40,27 @@ _NO_DATE = 2**64 - 1  # the raw date column's value for an undated paragraph
 _WHOLE_COLUMN_FROM = 5000
 
 
+def _one_at_a_time(method):
+    """Run ``method`` under the Searcher's lock: Whoosh's readers share file positions and
+    caches between calls, and two threads searching through one of them at once read each
+    other's bytes (wrong results, or a failure that looked like the query's)."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class Searcher:
-    """An open index. Reuse one for many queries: opening costs far more than a search."""
+    """An open index. Reuse one for many queries: opening costs far more than a search. It may
+    be shared between threads; their calls then run one at a time."""
 
     def __init__(self, index_dir: Path, options: SearchOptions = SearchOptions()):
         self.index_dir = Path(index_dir)
         self.options = options
+        self._lock = threading.RLock()
         self._ix = store.open_index(self.index_dir)
         self._generation = self._ix.latest_generation()
         self._searcher = self._ix.searcher(
@@ -65,6 +82,7 @@ class Searcher:
     def __exit__(self, *exc):
         self.close()
 
+    @_one_at_a_time
     def close(self) -> None:
         self._searcher.close()
 
@@ -72,6 +90,7 @@ class Searcher:
         """False once another process has committed to the index: open a new Searcher."""
         return self._ix.latest_generation() == self._generation
 
+    @_one_at_a_time
     def search(
         self,
         query: str,
@@ -154,6 +173,7 @@ class Searcher:
         groups = self._groups
         return len({groups[d] for d in matching})
 
+    @_one_at_a_time
     def search_documents(
         self,
         query: str,
@@ -320,6 +340,7 @@ class Searcher:
             members, key=lambda f: (f.get("date") is None, f.get("date") or datetime.min, f["id"])
         )
 
+    @_one_at_a_time
     def duplicate_groups(self, min_size: int = 2, limit: Optional[int] = None):
         """The largest groups of near-identical paragraphs in the index (who copied what),
         largest first; members earliest date first, ``exact`` relative to the first."""
@@ -351,6 +372,7 @@ class Searcher:
             **_paragraph_fields(fields),
         )
 
+    @_one_at_a_time
     def show(self, id: str) -> ArticleView:
         """The article of paragraph ``id`` ("<article id>#<n>", marked) or article ``id``."""
         article_id, _, number = id.strip().partition("#")
@@ -387,6 +409,7 @@ class Searcher:
             else (),
         )
 
+    @_one_at_a_time
     def stats(self) -> IndexStats:
         articles = {}
         kinds: Counter = Counter()

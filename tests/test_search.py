@@ -209,8 +209,7 @@ def test_the_stems_table_holds_nltks_stems_of_the_corpus_words(seed_index):
 
 
 def test_searching_from_other_threads_leaves_signal_handlers_alone(seed_index):
-    """A web app searches in worker threads (a Searcher each: like Whoosh's, it is not
-    shared between threads)."""
+    """A web app searches in worker threads (here a Searcher each)."""
     import signal
     import threading
 
@@ -228,3 +227,47 @@ def test_searching_from_other_threads_leaves_signal_handlers_alone(seed_index):
         thread.join()
     assert expected and found == [expected] * 3
     assert signal.getsignal(signal.SIGALRM) == before
+
+
+def test_one_searcher_shared_by_eight_threads(seed_index):
+    """Every search, show and stats call from 8 threads on one Searcher gives what it gives
+    alone. (Thread switches are made frequent so that unguarded calls would interleave.)"""
+    import sys
+    import threading
+
+    queries = ["dialogue with the opposition", '"renounce violence"', "Merkel OR Putin",
+               "Belarus", "title:Trump", "Tikhanovskaya", "protest* -police", "Lukashenko"]
+
+    def calls(searcher, worker):
+        found = []
+        for query in queries[worker:] + queries[:worker]:
+            results = searcher.search(query, limit=5, facets=True)
+            found.append((query, results.total, [(h.id, h.score) for h in results.hits]))
+            if results.hits:
+                found.append(searcher.show(results.hits[0].id).title)
+            found.append(searcher.search_documents(query, limit=3))
+        found.append(searcher.stats().paragraphs)
+        return sorted(map(repr, found))
+
+    with searchkit.open_index(seed_index) as searcher:
+        expected = [calls(searcher, worker) for worker in range(8)]
+        results, errors = {}, []
+
+        def work(worker):
+            try:
+                results[worker] = calls(searcher, worker)
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(repr(error))
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)
+        try:
+            threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            sys.setswitchinterval(interval)
+    assert errors == []
+    assert all(results[w] == expected[w] for w in range(8))
