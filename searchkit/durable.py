@@ -17,6 +17,7 @@ or failed writer's), temporary TOCs and ``*.tmp`` folders at once, and a superse
 
 import errno
 import hashlib
+import io
 import json
 import os
 import re
@@ -24,10 +25,19 @@ import shutil
 import time
 from typing import Dict, List, Optional, Tuple
 
+from whoosh.codec.whoosh3 import W3Codec, W3Segment
 from whoosh.filedb.filestore import FileStorage
-from whoosh.index import TOC
+from whoosh.filedb.structfile import StructFile
+from whoosh.index import _CURRENT_TOC_VERSION, TOC
 from whoosh.reading import SegmentReader
+from whoosh.system import _FLOAT_SIZE, _INT_SIZE, _LONG_SIZE
 from whoosh.util import random_name
+
+from . import safepickle
+from . import schema as schema_module
+from .errors import IndexDamagedError
+
+safepickle.install()  # Whoosh reads segment data through the allow-list from here on
 
 INDEX_NAME = "MAIN"  # Whoosh's default index name
 LOCK_FILE = "MAIN_WRITELOCK"
@@ -193,11 +203,12 @@ def write_durably(folder: str, name: str, data: bytes) -> None:
 
 
 class _Aside:
-    """Lets TOC.read read a TOC still under its temporary name."""
+    """Lets read_toc read a TOC still under its temporary name."""
 
     def __init__(self, storage, name):
         self._storage = storage
         self._name = name
+        self.folder = storage.folder
 
     def open_file(self, _name, **kwargs):
         return self._storage.open_file(self._name, **kwargs)
@@ -215,7 +226,7 @@ def commit_toc(storage: DurableStorage, temp_name: str, toc_name: str, generatio
     """The commit point, made durable: sync and sum the generation's new files, record the
     sums, sync the folder, rename the TOC into place, sync the folder again, then sweep."""
     folder = storage.folder
-    segments = TOC.read(_Aside(storage, temp_name), INDEX_NAME, gen=generation).segments
+    segments = read_toc(_Aside(storage, temp_name), generation).segments
     known = read_checksums(folder, generation - 1) or {}
     names = sorted(os.listdir(folder))
     sums = {}
@@ -254,8 +265,95 @@ def _listdir(folder: str) -> List[str]:
         return []
 
 
-def read_toc(folder: str, generation: int):
-    return TOC.read(FileStorage(folder), INDEX_NAME, gen=generation)
+SKIP_SCHEMA = None  # read_toc's ``schema`` for callers that need the segments only
+
+
+def read_toc(storage, generation: int, schema=SKIP_SCHEMA, check_schema: bool = False):
+    """The TOC of ``generation`` as Whoosh's TOC.read gives it, without Whoosh's unpickling:
+    the segment list goes through the allow-list (safepickle) and must be W3 segments of this
+    index; with ``check_schema`` the schema does too and must be searchkit's (``schema``
+    otherwise stands in for it, unread). IndexDamagedError for anything else."""
+    name = f"_{INDEX_NAME}_{generation}.toc"
+    if isinstance(storage, str):
+        storage = FileStorage(storage)
+    with storage.open_file(name) as stream:
+        data = stream.read()
+    try:
+        return _parse_toc(data, generation, schema, check_schema)
+    except IndexDamagedError:
+        raise
+    except Exception as error:  # struct, EOF, pickle, value errors of a damaged file
+        raise _damaged(storage.folder, name, f"cannot be read ({type(error).__name__})") from None
+
+
+def _parse_toc(data: bytes, generation: int, schema, check_schema: bool):
+    """Whoosh's TOC format (whoosh.index.TOC.write): the machine's number sizes, a check
+    number, the format version, Whoosh's release, the pickled schema, the generation, an
+    unused int, the pickled segment list."""
+    stream = StructFile(io.BytesIO(data))
+    sizes = [stream.read_varint() for _ in range(3)]
+    if sizes != [_INT_SIZE, _LONG_SIZE, _FLOAT_SIZE] or stream.read_int() != -12345:
+        raise ValueError("not a table of contents of this machine's Whoosh")
+    version = stream.read_int()
+    if version != _CURRENT_TOC_VERSION:
+        raise ValueError(f"table of contents format {version}")
+    release = tuple(stream.read_varint() for _ in range(3))
+    pickled_schema = stream.read_string()
+    if check_schema:
+        schema = safepickle.loads(pickled_schema)
+        if not schema_module.matches(schema):
+            raise IndexDamagedError(safepickle.UNSAFE)
+    if stream.read_int() != generation:
+        raise ValueError("the generation differs from the file name's")
+    stream.read_int()  # unused
+    segments = safepickle.load(stream.file)
+    if stream.read(1):
+        raise ValueError("bytes after the segment list")
+    _check_segments(segments)
+    return TOC(schema, segments, generation, version=version, release=release)
+
+
+_SEGMENT_STATE = {"indexname", "segid", "_codec", "_doccount", "_deleted", "compound",
+                  "_fieldlengths"}
+_SEGMENT_ID = re.compile(r"^[0-9a-z]{1,64}$")
+
+
+def _check_segments(segments) -> None:
+    """Refuse a segment list that is not W3 segments as searchkit's writers make them."""
+    if type(segments) is not list:
+        raise IndexDamagedError(safepickle.UNSAFE)
+    for segment in segments:
+        state = getattr(segment, "__dict__", {})
+        codec = state.get("_codec")
+        deleted = state.get("_deleted")
+        lengths = state.get("_fieldlengths")
+        doccount = state.get("_doccount")
+        if not (
+            type(segment) is W3Segment
+            and set(state) == _SEGMENT_STATE
+            and segment.indexname == INDEX_NAME
+            and type(segment.segid) is str and _SEGMENT_ID.match(segment.segid)
+            and segment.compound is False
+            and type(codec) is W3Codec
+            and all(type(getattr(codec, a, None)) is int
+                    for a in ("_blocklimit", "_compression", "_inlinelimit"))
+            and type(doccount) is int and doccount >= 0
+            and (deleted is None or (type(deleted) is set and all(
+                type(d) is int and 0 <= d < doccount for d in deleted)))
+            and isinstance(lengths, dict)
+            and all(type(k) is str and type(v) is int and v >= 0 for k, v in lengths.items())
+        ):
+            raise IndexDamagedError(safepickle.UNSAFE)
+
+
+def _damaged(folder: str, name: str, what: str) -> IndexDamagedError:
+    return IndexDamagedError(damage_message(folder, f"{name} {what}"))
+
+
+def damage_message(folder: str, damage: str) -> str:
+    """One line: what is damaged, how to see all of it and how to repair it."""
+    return (f"the index in {folder} is damaged ({damage}); `searchkit check --index {folder}` "
+            f"lists what is wrong; rebuild it: searchkit index PATHS --index {folder} --rebuild")
 
 
 def classify(folder: str, now: Optional[float] = None) -> Tuple[List[int], List[str]]:

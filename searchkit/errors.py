@@ -13,6 +13,14 @@ class IndexSettingsError(SearchkitError):
     """The index was built with other settings (analyzer, schema) than this version uses."""
 
 
+class IndexDamagedError(SearchkitError):
+    """A file of the index is missing, damaged or holds what searchkit does not write."""
+
+
+class IndexEmptyError(SearchkitError):
+    """The index holds no paragraphs (a first build that was stopped, or nothing to index)."""
+
+
 class IndexLockedError(SearchkitError):
     """Another writer holds the index lock."""
 

@@ -82,3 +82,42 @@ def document(article, paragraph) -> dict:
     if article.date:  # undated articles have no date field at all
         doc["date"] = datetime(article.date.year, article.date.month, article.date.day)
     return doc
+
+
+def matches(candidate) -> bool:
+    """Whether ``candidate`` (a schema read from an index) is exactly the one this version
+    writes: the same field classes with the same settings, analyzers included."""
+    if not _references:
+        _references.append(make_schema())
+    try:
+        return any(_same(candidate, reference) for reference in _references)
+    except RecursionError:  # a structure that refers to itself: not searchkit's
+        return False
+
+
+_references: list = []  # the schemas an index may hold: this version's (tests add others)
+
+
+def _same(a, b) -> bool:
+    """Structural equality (Whoosh's columns and compiled structures have no ``==``)."""
+    import re
+    import struct
+    import types
+
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, float):
+        return a == b or (a != a and b != b)  # NaN, a float field's default
+    if isinstance(a, re.Pattern):
+        return (a.pattern, a.flags) == (b.pattern, b.flags)
+    if isinstance(a, struct.Struct):
+        return a.format == b.format
+    if isinstance(a, (type, types.FunctionType, types.BuiltinFunctionType)):
+        return a is b  # a class, or a function such as the stemmer
+    if hasattr(a, "__dict__"):
+        return _same(vars(a), vars(b))
+    return a == b

@@ -15,7 +15,7 @@ from whoosh.util.times import long_to_datetime
 
 from . import analysis, store, vocabulary
 from .config import SearchOptions
-from .errors import NotFoundError, QueryError
+from .errors import NotFoundError, QueryError, SearchkitError
 from .highlight import Snippets
 from .model import (
     ArticleView,
@@ -489,7 +489,7 @@ def _query_faults():
         yield
     except RecursionError:
         raise QueryError("the query is nested too deeply; simplify it") from None
-    except QueryError:
+    except SearchkitError:  # e.g. the index is damaged: not the query's fault
         raise
     except Exception as error:  # a fault inside Whoosh on an odd combination of operators
         raise QueryError(

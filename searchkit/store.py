@@ -28,8 +28,8 @@ from whoosh.index import TOC, FileIndex
 
 from . import durable, ledger
 from .codec import BuildCodec
-from .errors import IndexLockedError, IndexMissingError, IndexSettingsError, IndexWriteError
-from .errors import SearchkitError
+from .errors import IndexDamagedError, IndexLockedError, IndexMissingError, IndexSettingsError
+from .errors import IndexWriteError, SearchkitError
 from .model import CheckReport, OptimizeSummary
 from .schema import SETTINGS
 
@@ -85,10 +85,27 @@ def check_compatible(index_dir: Path) -> dict:
 
 
 class _Index(FileIndex):
-    """Whoosh's FileIndex, retrying when a concurrent commit swaps the files it is opening."""
+    """Whoosh's FileIndex reading its TOC with ``durable.read_toc`` (no code run from it: see
+    safepickle), retrying when a concurrent commit swaps the files it is opening."""
+
+    def __init__(self, storage, schema=None, indexname=durable.INDEX_NAME):
+        self.storage = storage
+        self._schema = schema
+        self.indexname = indexname
+        self._schemas = {}  # generation -> its schema, read and checked once
+        self._read_toc()  # as Whoosh's: an index that cannot be read fails here
 
     def _read_toc(self):
-        return _retrying(super()._read_toc)
+        return _retrying(self._read_latest_toc)
+
+    def _read_latest_toc(self):
+        generation = self.latest_generation()
+        if generation < 0:
+            raise IndexMissingError(f"no index in {self.storage.folder}")
+        schema = self._schema or self._schemas.get(generation)
+        toc = durable.read_toc(self.storage, generation, schema, check_schema=schema is None)
+        self._schemas[generation] = toc.schema
+        return toc
 
     def reader(self, reuse=None):
         return _retrying(lambda: FileIndex.reader(self, reuse=reuse))
@@ -123,11 +140,11 @@ def open_index(index_dir: Path, check_settings: bool = True):
         check_compatible(index_dir)
     try:
         return _open(index_dir)
+    except SearchkitError:
+        raise
     except Exception as error:  # Whoosh raises assorted errors for damaged files
-        raise IndexSettingsError(
-            f"the index in {index_dir} cannot be opened ({error}); "
-            f"rebuild it: searchkit index PATHS --index {index_dir} --rebuild"
-        ) from None
+        raise IndexDamagedError(durable.damage_message(
+            str(index_dir), f"it cannot be opened: {type(error).__name__}")) from None
 
 
 def create_index(index_dir: Path, schema, wait: float = LOCK_WAIT):

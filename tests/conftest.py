@@ -71,3 +71,16 @@ def open_tmp():
         if path.is_dir():
             path.chmod(0o755)
     shutil.rmtree(folder)
+
+
+def trust_schema(monkeypatch, make_schema):
+    """Let searchkit open indexes built with ``make_schema()`` instead of its own schema (for
+    tests comparing searchkit's fields with Whoosh's): it then admits that schema and the
+    classes of its fields as its own."""
+    from searchkit import safepickle, schema
+
+    reference = make_schema()
+    monkeypatch.setattr(schema, "_references", [schema.make_schema(), reference])
+    for _name, field in reference.items():
+        kind = type(field)
+        monkeypatch.setitem(safepickle.allowed(), (kind.__module__, kind.__qualname__), kind)
