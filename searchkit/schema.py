@@ -106,6 +106,11 @@ def _same(a, b) -> bool:
 
     if type(a) is not type(b):
         return False
+    try:
+        if a == b:  # most of it (the accent map, stop words) compares at C speed
+            return True
+    except Exception:  # noqa: BLE001 - an odd __eq__ of a read object: compare by parts
+        pass
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
