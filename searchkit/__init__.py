@@ -22,6 +22,7 @@ from .errors import (
     CorpusError,
     IndexDamagedError,
     IndexEmptyError,
+    IndexFolderError,
     IndexLockedError,
     IndexMissingError,
     IndexSettingsError,
@@ -55,8 +56,8 @@ __all__ = [
     "Article", "ArticleView", "DocumentHit", "Duplicate", "DuplicateGroup", "Facets", "Hit",
     "IndexStats", "IndexSummary",
     "Paragraph", "ResultGroup", "SearchResults", "Snippet",
-    "SearchkitError", "CorpusError", "IndexDamagedError", "IndexEmptyError", "IndexLockedError",
-    "IndexMissingError",
+    "SearchkitError", "CorpusError", "IndexDamagedError", "IndexEmptyError", "IndexFolderError",
+    "IndexLockedError", "IndexMissingError",
     "IndexSettingsError", "IndexWriteError", "NotFoundError", "QueryError",
 ]
 

@@ -19,6 +19,7 @@ from .model import IndexSummary
 
 
 EXIT_SKIPPED = 3  # `index` did its work but could not use some files
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class _QueryProblem(click.ClickException):
@@ -129,9 +130,17 @@ def _build(paths, index_dir: Path, rebuild: bool, verbosity=0, **options) -> Ind
     with 1, a line per file and per article read first)."""
     from .indexer import build_index
 
+    from . import store
+
     progress = _Progress() if verbosity >= 0 else None
+    before = store.latest_generation(index_dir)
     try:
         summary = build_index(paths, index_dir, rebuild=rebuild, progress=progress, **options)
+    except KeyboardInterrupt:
+        if progress:
+            progress.close()
+        click.echo(_interrupted(index_dir, before), err=True)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         if progress:
             progress.close()
@@ -142,6 +151,24 @@ def _build(paths, index_dir: Path, rebuild: bool, verbosity=0, **options) -> Ind
     if verbosity >= 0:
         click.echo(render.index_summary(summary), err=True)
     return summary
+
+
+def _interrupted(index_dir: Path, before: int) -> str:
+    """What Ctrl-C left of an `index` run: the state the index is in, and how to go on."""
+    from . import store
+
+    generation, paragraphs = store.state(index_dir)
+    if generation < 0:
+        state = f"no index was written in {index_dir}"
+    elif generation == before:
+        state = (f"the index in {index_dir} is as it was before this run"
+                 + (f" ({paragraphs:,} paragraphs)" if paragraphs else " (empty)"))
+    elif paragraphs is not None and paragraphs == 0:
+        state = f"the index in {index_dir} is empty (its first build was stopped)"
+    else:
+        state = f"this run's changes were saved in {index_dir}"
+        state += f" ({paragraphs:,} paragraphs)" if paragraphs is not None else ""
+    return f"interrupted: {state}; run the same command again to resume"
 
 
 def _build_default_index(index_dir: Path) -> None:
@@ -160,10 +187,21 @@ def _build_default_index(index_dir: Path) -> None:
 
 
 def _open(index_dir: Path):
-    """Open the index, building the default one first if need be."""
+    """Open the index, building the default one first if need be (also when a first build of
+    it was stopped)."""
+    from .errors import IndexEmptyError
     from .searcher import Searcher
 
     _build_default_index(index_dir)
+    try:
+        return Searcher(index_dir)
+    except IndexEmptyError:
+        source = click.get_current_context().get_parameter_source("index_dir")
+        if source != click.core.ParameterSource.DEFAULT or not DEFAULT_CORPUS_DIR.is_dir():
+            raise
+    click.echo(f"searchkit: the index in {index_dir}/ is empty; building it from "
+               f"{DEFAULT_CORPUS_DIR}/", err=True)
+    _build([DEFAULT_CORPUS_DIR], index_dir, rebuild=False)
     return Searcher(index_dir)
 
 

@@ -21,6 +21,11 @@ class IndexEmptyError(SearchkitError):
     """The index holds no paragraphs (a first build that was stopped, or nothing to index)."""
 
 
+class IndexFolderError(SearchkitError):
+    """The folder given for the index cannot hold one: it holds other files, or it is inside a
+    folder being indexed (or the other way round)."""
+
+
 class IndexLockedError(SearchkitError):
     """Another writer holds the index lock."""
 

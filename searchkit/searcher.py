@@ -15,7 +15,8 @@ from whoosh.util.times import long_to_datetime
 
 from . import analysis, store, vocabulary
 from .config import SearchOptions
-from .errors import NotFoundError, QueryError, SearchkitError
+from .durable import damaged
+from .errors import IndexEmptyError, NotFoundError, QueryError, SearchkitError
 from .highlight import Snippets
 from .model import (
     ArticleView,
@@ -62,11 +63,22 @@ class Searcher:
         self.options = options
         self._lock = threading.RLock()
         self._ix = store.open_index(self.index_dir)
-        self._generation = self._ix.latest_generation()
-        self._searcher = self._ix.searcher(
-            weighting=scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1)
-        )
-        analysis.load_stems(self.index_dir)  # a query's words stemmed without importing NLTK
+        try:
+            self._searcher = self._ix.searcher(
+                weighting=scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1)
+            )
+        except SearchkitError:
+            raise
+        except Exception as error:  # what Whoosh makes of a file no record vouches for
+            raise damaged(str(index_dir), f"it cannot be read: {type(error).__name__}") from None
+        if not self._searcher.doc_count():
+            self._searcher.close()
+            raise IndexEmptyError(
+                f"the index is empty; run searchkit index PATHS --index {self.index_dir}")
+        self._generation = self._searcher.reader().generation()
+        stems = store.read_committed(self.index_dir, self._generation, "stems")
+        if stems is not None:  # a query's words stemmed without importing NLTK
+            analysis.use_stems(str(self.index_dir.resolve()), stems.decode("utf-8"))
         self._builder = QueryBuilder(self._ix.schema, options.title_weight)
         self._snippets = Snippets(
             self._ix.schema[TEXT_FIELD].analyzer, options.snippet_maxchars,
@@ -218,7 +230,17 @@ class Searcher:
     def _vocabulary(self):
         """The corpus vocabulary, read on first use (most searches need none of it)."""
         if self._words is None:
-            self._words = vocabulary.load(self.index_dir) or False
+            generation = self._generation
+            if not store.has_commit(self.index_dir, generation):
+                # The commit this Searcher opened was replaced and its files removed since:
+                # the current one's words serve for suggestions.
+                generation = store.latest_generation(self.index_dir)
+            data = store.read_committed(self.index_dir, generation, "vocabulary")
+            try:
+                self._words = vocabulary.from_bytes(data) if data is not None else False
+            except ValueError as error:
+                name = f"vocabulary-{generation}.json"
+                raise damaged(str(self.index_dir), f"{name}: {error}") from None
         return self._words or None
 
     def _better_query(self, query, filters, found: int, words, variants: bool) -> Optional[str]:
@@ -427,7 +449,7 @@ class Searcher:
             first_date=dates[0] if dates else None,
             last_date=dates[-1] if dates else None,
             undated_articles=sum(1 for _, d in articles.values() if d is None),
-            settings=store.read_settings(self.index_dir),
+            settings=store.read_settings(self.index_dir, self._generation),
         )
 
 
