@@ -12,7 +12,8 @@ from .textfield import WordCachingText
 # 9: title and text are WordCachingText (same postings as TEXT, indexed faster; an index
 # pickles its field classes, so versions before it could not open a 9 index anyway), and
 # paragraph and date index their exact value only (see make_schema).
-# 10: field length totals are the sums of the documents' stored (rounded) lengths (codec.py).
+# 10: field length totals are the sums of the documents' stored (rounded) lengths (codec.py);
+# each commit has its own settings, ledger, vocabulary and stems, recorded with page checksums.
 SCHEMA_VERSION = 10
 
 SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": analysis.DESCRIPTION}
