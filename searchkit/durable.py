@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
 from whoosh.codec.whoosh3 import W3Codec, W3Segment
@@ -548,14 +547,14 @@ def _listdir(folder: str) -> List[str]:
         return []
 
 
-@dataclass
 class Folder:
     """What an index folder holds, by what searchkit can prove of each file."""
 
-    kept: List[int] = field(default_factory=list)  # the current commit, and recent ones
-    superseded: List[str] = field(default_factory=list)  # files of commits no reader needs
-    strays: List[str] = field(default_factory=list)  # journaled, in no kept commit
-    unreadable: bool = False  # a kept commit's record cannot be read: remove nothing
+    def __init__(self):
+        self.kept: List[int] = []  # the current commit, and recent ones
+        self.superseded: List[str] = []  # files of commits no reader needs
+        self.strays: List[str] = []  # journaled, in no kept commit
+        self.unreadable = False  # a kept commit's record cannot be read: remove nothing
 
     @property
     def removable(self) -> List[str]:

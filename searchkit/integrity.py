@@ -19,20 +19,20 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
 import zlib
 from array import array
-from dataclasses import dataclass
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, NamedTuple, Optional
 
 PAGE_SIZE = 16384  # bytes per CRC: a cold search reads a few dozen pages of each file
 RECORD = "checksums-{}.json"
 _FIELDS = ("algorithm", "files", "generation", "page_size")
 _CRC = "I" if array("I").itemsize == 4 else "L"  # an unsigned 32-bit int
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One file of a commit, as it was committed."""
 
     sha256: str
@@ -47,8 +47,7 @@ class Entry:
         return crcs
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """The files of one commit."""
 
     generation: int
@@ -127,8 +126,7 @@ def decode(data: bytes, generation: int) -> Record:
 
 
 def _is_hex(text) -> bool:
-    return isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdef"
-                                                             for c in text)
+    return isinstance(text, str) and bool(_SHA256.fullmatch(text))
 
 
 def legacy_files(data: bytes, generation: int) -> Optional[Dict[str, str]]:
@@ -195,11 +193,15 @@ class CheckedFile(io.FileIO):
             raise damaged(f"{size:,} bytes where its commit wrote {entry.size:,} "
                           "(truncated or extended)")
 
-    def readinto(self, buffer):
-        start = self.tell()
-        count = super().readinto(buffer)
+    def readinto(self, buffer, _tell=io.FileIO.tell, _readinto=io.FileIO.readinto):
+        # (the unbound methods save a lookup a call: this runs at every buffer fill)
+        start = _tell(self)
+        count = _readinto(self, buffer)
         if count:
-            self._check(start, start + count)
+            checked = self._checked
+            last = (start + count - 1) // PAGE_SIZE
+            if last >= len(checked) or not (checked[start // PAGE_SIZE] and checked[last]):
+                self._check(start, start + count)
         return count
 
     def read(self, size=-1):
@@ -218,7 +220,7 @@ class CheckedFile(io.FileIO):
 
     def _check(self, start: int, end: int) -> None:
         checked = self._checked
-        for page in range(start // PAGE_SIZE, (end - 1) // PAGE_SIZE + 1):
+        for page in range(start // PAGE_SIZE, (end - 1) // PAGE_SIZE + 1):  # (a few: see PAGE_SIZE)
             if page < len(checked) and checked[page]:
                 continue
             if page >= len(checked) or end > self._size:

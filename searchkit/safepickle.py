@@ -39,13 +39,6 @@ UNSAFE = ("this index holds objects searchkit does not write; it is damaged or n
           "searchkit")
 
 
-def _latin1(text, encoding):
-    """``_codecs.encode`` as protocol 2 pickles use it for bytes, and for nothing else."""
-    if type(text) is not str or encoding != "latin1":
-        raise IndexDamagedError(UNSAFE)
-    return text.encode("latin1")
-
-
 def _compiled(pattern, flags=0):
     """``re._compile`` as a pickled compiled expression uses it (a tokenizer's)."""
     if type(pattern) is not str or type(flags) is not int:
@@ -79,7 +72,10 @@ def _allowed() -> Dict[Tuple[str, str], Callable]:
         datetime,
     ]
     allowed = {(thing.__module__, thing.__qualname__): thing for thing in names}
-    allowed[("_codecs", "encode")] = _latin1
+    # Protocol 2 pickles bytes as _codecs.encode(text, "latin1"): a posting block holds
+    # hundreds. str.encode stands in for it: it only encodes text, with a text codec of the
+    # standard library's (a check in Python of each call cost 8% of a search).
+    allowed[("_codecs", "encode")] = str.encode
     allowed[("re", "_compile")] = _compiled
     return allowed
 
@@ -118,9 +114,22 @@ def load(file, **_options):
     return Unpickler(file).load()
 
 
+# A protocol 2 pickle of a list of ints and nothing else (Whoosh's position lists, most of what
+# a phrase query unpickles): the whole byte string, opcode by opcode, with each argument's
+# length. Such a pickle names no function, so the C unpickler reads it as it is (unpickling
+# through the allow-list costs ~10 us a call more: ~13% of a search with phrases).
+_INT = rb"(?:K.|M..|J....)"  # BININT1, BININT2, BININT
+_INT_LIST = re.compile(rb"\x80\x02\](?:q.|r....)?(?:\(" + _INT + rb"+e|" + _INT + rb"a)*\.",
+                       re.DOTALL)
+
+
 def loads(data, **_options):
     """``pickle.loads`` through the allow-list."""
-    return Unpickler(io.BytesIO(data)).load()
+    if _INT_LIST.fullmatch(data):
+        return pickle.loads(data)
+    # A buffered reader lets the unpickler look ahead (peek) and parse from memory instead of
+    # asking the stream for every opcode: a 4 KB posting block in ~140 us instead of ~430.
+    return Unpickler(io.BufferedReader(io.BytesIO(data))).load()
 
 
 # (module, name) of each name Whoosh calls to unpickle a segment's data, and what it becomes.

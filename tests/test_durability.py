@@ -497,6 +497,20 @@ def test_a_searcher_opened_before_commits_keeps_working(states, tmp_path):
         assert not searcher.is_current()
 
 
+def test_a_searcher_whose_commit_was_removed_still_suggests(states, tmp_path, monkeypatch):
+    """Its files stay open, but its commit's vocabulary is read on first use: the current
+    commit's serves once its own is gone."""
+    index_dir = tmp_path / "ix"
+    copy(states["base"], index_dir)
+    with open_index(index_dir) as searcher:
+        assert searcher.search("Belarus", limit=3, facets=True).total > 0
+        monkeypatch.setattr(durable, "KEEP_SUPERSEDED_SECONDS", 0.0)
+        build_index(COMMAND, index_dir)
+        build_index(seed(S001), index_dir)
+        assert not store.has_commit(index_dir, searcher._generation)
+        assert searcher.search("Merkle").suggestion == "Merkel"
+
+
 def test_superseded_generations_expire(states, tmp_path, monkeypatch):
     index_dir = tmp_path / "ix"
     copy(states["base"], index_dir)
