@@ -128,9 +128,8 @@ def _emit(fmt, color: str = "auto", **renderers) -> None:
 def _build(paths, index_dir: Path, rebuild: bool, verbosity=0, **options) -> IndexSummary:
     """Index, with progress bars on a terminal and the summary after (none with verbosity -1;
     with 1, a line per file and per article read first)."""
-    from .indexer import build_index
-
     from . import store
+    from .indexer import build_index
 
     progress = _Progress() if verbosity >= 0 else None
     before = store.latest_generation(index_dir)

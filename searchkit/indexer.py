@@ -122,7 +122,7 @@ def build_index(
     warnings: List[str] = []
     manifests = manifests_for(paths, files, warnings)
 
-    ix, fresh = _open_or_create(index_dir, rebuild, wait)
+    ix, replace_all = _open_or_create(index_dir, rebuild, wait)
     recorded = store.read_settings(index_dir)  # even a rebuild keeps the chosen threshold
     if dedup_threshold is None:
         dedup_threshold = recorded.get("dedup_threshold", dedup.DEFAULT_THRESHOLD)
@@ -132,7 +132,9 @@ def build_index(
         toc = ix._read_toc()
         generation = toc.generation
         recorded = store.read_settings(index_dir, generation)
-        fresh = fresh or not any(s.doc_count_all() for s in toc.segments)  # an empty index
+        # A fresh build: a rebuild, or the first build of an empty index (one a first build
+        # stopped before its commit left).
+        fresh = replace_all or not any(s.doc_count_all() for s in toc.segments)
         known = {} if fresh else store.read_ledger(index_dir, generation)
         plan = _plan(files, manifests, known, paths, prune, options, progress)
         plan.skipped[:0] = not_found
@@ -141,7 +143,7 @@ def build_index(
             store.tidy(ix, wait)
             return _summary(index_dir, plan, started, committed=False)
         writer = _open_writer(ix, sum(len(a.paragraphs) for a in plan.articles), wait)
-        if fresh or writer.generation == generation + 1:
+        if replace_all or writer.generation == generation + 1:
             break
         store.cancel(writer)  # another process committed since the files were compared: again
         ix = store.open_index(index_dir)

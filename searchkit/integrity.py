@@ -54,8 +54,9 @@ class Record(NamedTuple):
     files: Dict[str, Entry]
 
 
-def summarize(path: str, sync: bool = False, before_sync: Callable = None) -> Entry:
-    """The entry of the file at ``path``; with ``sync``, fsync it as well."""
+def summarize(path: str, sync: bool = False, before_sync: Optional[Callable] = None) -> Entry:
+    """The entry of the file at ``path``; with ``sync``, fsync it as well (``before_sync``
+    first: the fault hook of tests)."""
     digest = hashlib.sha256()
     crcs = array(_CRC)
     size = 0
@@ -194,7 +195,7 @@ class CheckedFile(io.FileIO):
                           "(truncated or extended)")
 
     def readinto(self, buffer, _tell=io.FileIO.tell, _readinto=io.FileIO.readinto):
-        # (the unbound methods save a lookup a call: this runs at every buffer fill)
+        # Every buffer fill of a search comes here: the fast path is checked pages only.
         start = _tell(self)
         count = _readinto(self, buffer)
         if count:
@@ -220,7 +221,7 @@ class CheckedFile(io.FileIO):
 
     def _check(self, start: int, end: int) -> None:
         checked = self._checked
-        for page in range(start // PAGE_SIZE, (end - 1) // PAGE_SIZE + 1):  # (a few: see PAGE_SIZE)
+        for page in range(start // PAGE_SIZE, (end - 1) // PAGE_SIZE + 1):
             if page < len(checked) and checked[page]:
                 continue
             if page >= len(checked) or end > self._size:

@@ -1,8 +1,9 @@
 """The index directory: whether an index is there, whether it fits this version, opening it,
 and writing it safely. The only module that opens Whoosh writers' locks and commits them.
 
-Beside Whoosh's files, ``searchkit.json`` records the index-time settings (schema version,
-analyzer); an index built with other settings is refused with a request to rebuild it.
+Beside Whoosh's files, each commit has its own settings (schema version, analyzer: an index
+built with other settings is refused with a request to rebuild it), file ledger, vocabulary
+and stems table (``read_committed``, ``write_committed``).
 
 What writing promises (the mechanics are in ``durable``):
 
@@ -10,10 +11,12 @@ What writing promises (the mechanics are in ``durable``):
 * one writer at a time: the others wait at most ``wait`` seconds, then IndexLockedError;
 * a disk-full, read-only or permission error is an IndexWriteError, and leaves the previous
   index as it was, unlocked, without the failed run's files;
-* the leftovers of crashed writers are removed, under the lock, when the next writer starts;
+* the leftovers of crashed writers are removed, under the lock, when the next writer starts,
+  and nothing searchkit cannot prove it wrote (IndexFolderError for a folder of other files);
 * readers never see a half commit and may keep using the generation they opened for
   ``durable.KEEP_SUPERSEDED_SECONDS`` after it was replaced;
-* every segment file's SHA-256 is recorded at commit, and ``check`` verifies them.
+* every file of a commit is recorded with its checksums; readers use only the bytes
+  recorded (IndexDamagedError otherwise), and ``check`` verifies every byte.
 """
 
 import errno
