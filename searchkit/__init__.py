@@ -20,6 +20,9 @@ from typing import Iterable, Optional, Union
 from .config import SearchOptions, default_index_dir
 from .errors import (
     CorpusError,
+    IndexDamagedError,
+    IndexEmptyError,
+    IndexFolderError,
     IndexLockedError,
     IndexMissingError,
     IndexSettingsError,
@@ -53,7 +56,8 @@ __all__ = [
     "Article", "ArticleView", "DocumentHit", "Duplicate", "DuplicateGroup", "Facets", "Hit",
     "IndexStats", "IndexSummary",
     "Paragraph", "ResultGroup", "SearchResults", "Snippet",
-    "SearchkitError", "CorpusError", "IndexLockedError", "IndexMissingError",
+    "SearchkitError", "CorpusError", "IndexDamagedError", "IndexEmptyError", "IndexFolderError",
+    "IndexLockedError", "IndexMissingError",
     "IndexSettingsError", "IndexWriteError", "NotFoundError", "QueryError",
 ]
 

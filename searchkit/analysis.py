@@ -3,24 +3,21 @@ words dropped, NLTK's Snowball stemmer ("protesters" and "protest" meet).
 
 The stemmer is a module-level function so that Whoosh can pickle the analyzer into the index
 and worker processes. NLTK is imported on first use because importing it is slow (~0.45 s, most
-of a cold search): an index keeps the stem of every word of its corpus in ``stems.tsv``
-(written at index time, when NLTK is loaded anyway), and a searcher looks a query's words up in
-it, so that a query needs NLTK only for a word its corpus never had.
+of a cold search): each commit of an index keeps the stem of every word of its corpus in
+``stems-N.tsv`` (written at index time, when NLTK is loaded anyway), and a searcher looks a
+query's words up in it, so that a query needs NLTK only for a word its corpus never had.
 """
 
 import hashlib
-import os
-from pathlib import Path
 from typing import Dict, Iterable
 
 from whoosh.analysis import STOP_WORDS, Filter, RegexTokenizer, StemFilter
 from whoosh.support.charset import accent_map
 
-STEMS_FILE = "stems.tsv"
 _stemmer = None
 _known: Dict[str, str] = {}  # word -> stem, as looked up (a stem is a stem in any index)
 _MAX_REMEMBERED = 1_000_000
-# Each stems table read, by path, as its text: "\nword\tstem\n..." sorted by word. A search
+# Each stems table read, by index, as its text: "\nword\tstem\n..." sorted by word. A search
 # looks up the words it meets by binary search in the text: parsing a whole table (64k words of
 # BBC + Reuters) took 20-50 ms, and a highlighted hit meets ~50 words.
 _tables: Dict[str, str] = {}
@@ -49,7 +46,9 @@ def _look_up(table: str, word: str):
     while lo < hi:
         start = table.rfind("\n", lo - 1, (lo + hi) // 2) + 1  # the line holding the middle
         end = table.index("\n", start)
-        tab = table.index("\t", start, end)
+        tab = table.find("\t", start, end)
+        if tab < 0:
+            return None  # not a table searchkit wrote: NLTK stems the word
         found = table[start:tab]
         if found == word:
             return table[tab + 1 : end]
@@ -69,37 +68,29 @@ def _nltk_stem(word: str) -> str:
     return _stemmer.stem(word)
 
 
-def save_stems(words: Iterable[str], index_dir: Path, start_over: bool = False) -> None:
-    """Write the stems of ``words`` (as the analyzer sees them: lower case, accents folded;
-    stop words need none) beside the index, reusing those already there unless
-    ``start_over``."""
-    path = Path(index_dir) / STEMS_FILE
-    table = {} if start_over else _parse(_read(path))
+def stems_table(words: Iterable[str], previous: str = "") -> str:
+    """The stems table of ``words`` (as the analyzer sees them: lower case, accents folded;
+    stop words need none) and of those in the ``previous`` table's text."""
+    table = _parse(previous)
     for word in words:
         if word not in table and len(word) > 1 and word not in STOP_WORDS:
             table[word] = snowball_stem(word)
-    aside = path.with_suffix(".tsv.tmp")
-    lines = "".join(f"{word}\t{stem}\n" for word, stem in sorted(table.items()))
-    aside.write_text("\n" + lines, encoding="utf-8")
-    os.replace(aside, path)
+    return "\n" + "".join(f"{word}\t{stem}\n" for word, stem in sorted(table.items()))
 
 
-def load_stems(index_dir: Path) -> None:
-    """Let queries take the stems of the index's words from its table instead of NLTK."""
-    path = Path(index_dir) / STEMS_FILE
-    _tables[str(path)] = _read(path)
+def use_stems(key: str, text: str) -> None:
+    """Let queries take the stems of an index's words from its table's ``text`` instead of
+    NLTK (``key``: the index; a later table of it replaces the earlier one)."""
+    if not text.startswith("\n"):
+        text = "\n" + text
+    if not text.endswith("\n"):
+        text += "\n"
+    _tables[key] = text
 
 
-def read_stems(index_dir: Path) -> Dict[str, str]:
-    """The index's stems table: word -> stem."""
-    return _parse(_read(Path(index_dir) / STEMS_FILE))
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, ValueError):
-        return ""  # no table: NLTK stems every word, as before
+def parse_stems(text: str) -> Dict[str, str]:
+    """A stems table's text as word -> stem."""
+    return _parse(text)
 
 
 def _parse(text: str) -> Dict[str, str]:

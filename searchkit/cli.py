@@ -19,6 +19,7 @@ from .model import IndexSummary
 
 
 EXIT_SKIPPED = 3  # `index` did its work but could not use some files
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class _QueryProblem(click.ClickException):
@@ -127,11 +128,18 @@ def _emit(fmt, color: str = "auto", **renderers) -> None:
 def _build(paths, index_dir: Path, rebuild: bool, verbosity=0, **options) -> IndexSummary:
     """Index, with progress bars on a terminal and the summary after (none with verbosity -1;
     with 1, a line per file and per article read first)."""
+    from . import store
     from .indexer import build_index
 
     progress = _Progress() if verbosity >= 0 else None
+    before = store.latest_generation(index_dir)
     try:
         summary = build_index(paths, index_dir, rebuild=rebuild, progress=progress, **options)
+    except KeyboardInterrupt:
+        if progress:
+            progress.close()
+        click.echo(_interrupted(index_dir, before), err=True)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         if progress:
             progress.close()
@@ -142,6 +150,24 @@ def _build(paths, index_dir: Path, rebuild: bool, verbosity=0, **options) -> Ind
     if verbosity >= 0:
         click.echo(render.index_summary(summary), err=True)
     return summary
+
+
+def _interrupted(index_dir: Path, before: int) -> str:
+    """What Ctrl-C left of an `index` run: the state the index is in, and how to go on."""
+    from . import store
+
+    generation, paragraphs = store.state(index_dir)
+    if generation < 0:
+        state = f"no index was written in {index_dir}"
+    elif generation == before:
+        state = (f"the index in {index_dir} is as it was before this run"
+                 + (f" ({paragraphs:,} paragraphs)" if paragraphs else " (empty)"))
+    elif paragraphs is not None and paragraphs == 0:
+        state = f"the index in {index_dir} is empty (its first build was stopped)"
+    else:
+        state = f"this run's changes were saved in {index_dir}"
+        state += f" ({paragraphs:,} paragraphs)" if paragraphs is not None else ""
+    return f"interrupted: {state}; run the same command again to resume"
 
 
 def _build_default_index(index_dir: Path) -> None:
@@ -160,10 +186,21 @@ def _build_default_index(index_dir: Path) -> None:
 
 
 def _open(index_dir: Path):
-    """Open the index, building the default one first if need be."""
+    """Open the index, building the default one first if need be (also when a first build of
+    it was stopped)."""
+    from .errors import IndexEmptyError
     from .searcher import Searcher
 
     _build_default_index(index_dir)
+    try:
+        return Searcher(index_dir)
+    except IndexEmptyError:
+        source = click.get_current_context().get_parameter_source("index_dir")
+        if source != click.core.ParameterSource.DEFAULT or not DEFAULT_CORPUS_DIR.is_dir():
+            raise
+    click.echo(f"searchkit: the index in {index_dir}/ is empty; building it from "
+               f"{DEFAULT_CORPUS_DIR}/", err=True)
+    _build([DEFAULT_CORPUS_DIR], index_dir, rebuild=False)
     return Searcher(index_dir)
 
 
@@ -273,6 +310,14 @@ def optimize_command(index_dir, wait):
     from . import store
 
     done = store.optimize(index_dir, wait=wait)
+    if not done.merged:
+        click.echo(
+            f"nothing to optimize: {done.index_dir} is "
+            + ("empty" if not done.segments_before else
+               f"one segment with no deleted paragraphs ({done.paragraphs} paragraphs)"),
+            err=True,
+        )
+        return
     click.echo(
         f"optimized {done.index_dir}: {done.segments_before} segment(s) -> "
         f"{done.segments_after}, {done.paragraphs} paragraphs, {done.seconds:.1f} s",

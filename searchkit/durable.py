@@ -1,42 +1,64 @@
-"""Crash-safe file handling under Whoosh: durable commits, checksums, leftover sweeping and the
-merge policy for incremental commits. ``store`` is the API over it; nothing else uses it.
+"""Crash-safe file handling under Whoosh: durable commits, commit records, the journal of what
+writers create, sweeping leftovers and the merge policy for incremental commits. ``store`` is
+the API over it; nothing else uses it.
 
-A commit is the rename of a temporary TOC file to ``_MAIN_<generation>.toc``. Before that rename
-every new segment file of the generation and the TOC itself are fsynced, their SHA-256 sums are
-written to ``checksums-<generation>.json`` (fsynced), and the directory is fsynced; after it the
-directory is fsynced again. Whoosh segment files are written once and never changed (deletions
-are recorded in the TOC's pickled segment list), so a file's sum is taken once and carried
-over from generation to generation.
+A commit is the rename of a temporary TOC file to ``_MAIN_<generation>.toc``. Before that
+rename every file of the generation (new segment files, its settings, ledger, vocabulary and
+stems tables, the TOC itself) is fsynced and summed into its record, ``checksums-<generation>
+.json`` (see ``integrity``; fsynced), and the directory is fsynced; after it the directory is
+fsynced again. Whoosh segment files are written once and never changed (deletions are recorded
+in the TOC's pickled segment list), so a file's entry is taken once and carried over from
+generation to generation.
 
-Whoosh deletes the files a commit superseded right away, which breaks a searcher that opened the
-previous generation and has not opened all its files yet (column files are opened lazily). Here
-index files are only removed by ``sweep``, under the write lock: files of no TOC at all (a crashed
-or failed writer's), temporary TOCs and ``*.tmp`` folders at once, and a superseded generation
-``KEEP_SUPERSEDED_SECONDS`` after the commit that replaced it.
+searchkit deletes only files it can prove it wrote: those a commit record names, and those
+its writers named in the journal (``searchkit-writes.log``) before creating them. Whoosh
+deletes the files a commit superseded right away, which breaks a searcher that opened the
+previous generation and has not opened all its files yet (column files are opened lazily);
+here index files are only removed by ``sweep``, under the write lock: files the journal names
+that no kept commit holds (a crashed or failed writer's) at once, and a superseded generation's
+files ``KEEP_SUPERSEDED_SECONDS`` after the commit that replaced it. A file no record or
+journal names stays, whatever its name.
 """
 
 import errno
-import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
+from whoosh.codec.whoosh3 import W3Codec, W3Segment
 from whoosh.filedb.filestore import FileStorage
-from whoosh.index import TOC
+from whoosh.filedb.structfile import StructFile
+from whoosh.index import _CURRENT_TOC_VERSION, TOC
 from whoosh.reading import SegmentReader
+from whoosh.system import _FLOAT_SIZE, _INT_SIZE, _LONG_SIZE
 from whoosh.util import random_name
+
+from . import integrity, safepickle
+from . import schema as schema_module
+from .errors import IndexDamagedError, IndexFolderError
+
+safepickle.install()  # Whoosh reads segment data through the allow-list from here on
 
 INDEX_NAME = "MAIN"  # Whoosh's default index name
 LOCK_FILE = "MAIN_WRITELOCK"
 TOC_FILE = re.compile(r"^_MAIN_([0-9]+)\.toc$")
 TEMP_TOC_FILE = re.compile(r"^_MAIN_([0-9]+)\.toc\..+$")
 SEGMENT_FILE = re.compile(r"^(MAIN_[0-9a-z]+)\.")  # as whoosh.index.TOC._segment_pattern
-CHECKSUMS_FILE = re.compile(r"^checksums-([0-9]+)\.json$")
-CHECKSUMS_ASIDE = re.compile(r"^checksums-([0-9]+)\.json\.tmp$")
-LEDGER_FILE = re.compile(r"^files-([0-9]+)\.json$")  # see ledger.py
+RECORD_FILE = re.compile(r"^checksums-([0-9]+)\.json$")
+# Each commit's own files beside Whoosh's, by kind ({} is the generation).
+SIDE_FILES = {"settings": "searchkit-{}.json", "ledger": "files-{}.json",
+              "vocabulary": "vocabulary-{}.json", "stems": "stems-{}.tsv"}
+SIDE_FILE = re.compile(r"^(searchkit|files|vocabulary|stems)-([0-9]+)\.(json|tsv)$")
+# Before schema 10: one settings file, vocabulary and stems table for all generations.
+LEGACY_FILES = ("searchkit.json", "vocabulary.json", "stems.tsv")
+SCRATCH = re.compile(r"^[A-Za-z0-9_.-]+\.tmp$")  # writers' scratch folders, files written aside
+JOURNAL = "searchkit-writes.log"
+_JOURNAL_HEADER = (b'{"searchkit": "the files its writers created here; those no commit keeps '
+                   b'are removed by the next writer"}\n')
 
 # A generation a commit replaced stays readable this long (for searchers that opened it).
 KEEP_SUPERSEDED_SECONDS = 120.0
@@ -88,17 +110,45 @@ class _CountedFile:
 
 
 class DurableStorage(FileStorage):
-    """Whoosh's FileStorage with durable commits and deferred deletion of index files.
+    """Whoosh's FileStorage with durable commits, deferred deletion of index files, the
+    journal of the files it creates, and verified reading of committed files.
 
     ``durable=False`` is a writer's scratch folder (``MAIN.tmp``): counted by the fault hook,
-    never fsynced."""
+    never fsynced, not journaled (the folder is)."""
 
     def __init__(self, path, durable: bool = True):
         super().__init__(str(path))
         self.durable = durable
         self.created: List = []  # StructFiles opened for writing, closed by an aborting writer
+        self.recorded: Dict[str, integrity.Entry] = {}  # committed files read so far
+        self.recorded_segments: Set[str] = set()
+
+    def adopt(self, record: integrity.Record) -> None:
+        """Read the files of ``record`` only as that commit wrote them."""
+        self.recorded.update(record.files)
+        self.recorded_segments |= {m.group(1) for m in map(SEGMENT_FILE.match, record.files)
+                                   if m}
+
+    def open_file(self, name, **kwargs):
+        entry = self.recorded.get(name)
+        if entry is None:
+            segment = SEGMENT_FILE.match(name)
+            if segment and segment.group(1) in self.recorded_segments:
+                raise damaged(self.folder, f"{name}: a file its commit's record does not name")
+            return super().open_file(name, **kwargs)
+
+        def damage(what):
+            return damaged(self.folder, f"{name}: {what}")
+
+        try:
+            raw = integrity.CheckedFile(self._fpath(name), entry, damage)
+        except FileNotFoundError:
+            raise damage("missing") from None
+        return StructFile(io.BufferedReader(raw), name=name, **kwargs)
 
     def create_file(self, name, excl=False, mode="wb", **kwargs):
+        if self.durable:
+            note(self.folder, name)
         _io("create", name)
         structfile = super().create_file(name, excl=excl, mode=mode, **kwargs)
         if fault_hook is not None:
@@ -122,6 +172,8 @@ class DurableStorage(FileStorage):
 
     def temp_storage(self, name=None):
         name = name or "%s.tmp" % random_name()
+        if self.durable:
+            note(self.folder, name)
         _io("mkdir", name)
         return DurableStorage(os.path.join(self.folder, name), durable=False).create()
 
@@ -139,16 +191,80 @@ class DurableStorage(FileStorage):
         self.created = []
 
 
-# -- durable commits -------------------------------------------------------------------------
+# -- the journal -------------------------------------------------------------------------------
 
 
-def fsync_file(path: str) -> None:
-    _io("fsync", os.path.basename(path))
-    fd = os.open(path, os.O_RDONLY)
+def note(folder: str, name: str) -> None:
+    """Journal that searchkit is about to create ``name`` in ``folder`` (a writer holds the
+    lock). Not fsynced: a line lost in a power cut only leaves a file that is never removed."""
+    _io("write", JOURNAL)
+    fd = os.open(os.path.join(folder, JOURNAL), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.fsync(fd)
+        line = (json.dumps(name) + "\n").encode("utf-8")
+        os.write(fd, line if os.fstat(fd).st_size else _JOURNAL_HEADER + line)
     finally:
         os.close(fd)
+
+
+def journaled(folder: str) -> Set[str]:
+    """The names the journal holds (none if it is not searchkit's journal)."""
+    try:
+        with open(os.path.join(folder, JOURNAL), "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return set()
+    if not data.startswith(_JOURNAL_HEADER):
+        return set()
+    names = set()
+    for line in data.splitlines()[1:]:
+        try:
+            name = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash
+        if isinstance(name, str) and _searchkit_name(name):
+            names.add(name)
+    return names
+
+
+def _rewrite_journal(folder: str, names: Set[str]) -> None:
+    path = os.path.join(folder, JOURNAL)
+    if not names:
+        _io("delete", JOURNAL)
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+        return
+    aside = path + ".tmp"
+    _io("create", JOURNAL + ".tmp")
+    with open(aside, "wb") as handle:
+        _io("write", JOURNAL + ".tmp")
+        lines = [(json.dumps(name) + "\n").encode("utf-8") for name in sorted(names)]
+        handle.write(_JOURNAL_HEADER + b"".join(lines))
+    _io("rename", JOURNAL)
+    os.replace(aside, path)
+
+
+def _searchkit_name(name: str) -> bool:
+    """A name searchkit's writers give files (a journal or record naming anything else is not
+    trusted with it)."""
+    return (
+        "/" not in name and "\\" not in name and not name.startswith(".")
+        and bool(SEGMENT_FILE.match(name) or TOC_FILE.match(name) or TEMP_TOC_FILE.match(name)
+                 or RECORD_FILE.match(name) or SIDE_FILE.match(name) or SCRATCH.match(name))
+    )
+
+
+def is_searchkits(folder: str) -> bool:
+    """Whether ``folder`` holds searchkit's own journal: a writer started here."""
+    try:
+        with open(os.path.join(folder, JOURNAL), "rb") as handle:
+            return handle.read(len(_JOURNAL_HEADER)) == _JOURNAL_HEADER
+    except OSError:
+        return False
+
+
+# -- durable commits -------------------------------------------------------------------------
 
 
 def fsync_dir(folder: str) -> None:
@@ -166,66 +282,76 @@ def fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def sha256_of(path: str, sync: bool = False) -> str:
-    """The file's SHA-256 in hex; with ``sync``, fsync it as well."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-        if sync:
-            _io("fsync", os.path.basename(path))
-            os.fsync(handle.fileno())
-    return digest.hexdigest()
-
-
-def write_durably(folder: str, name: str, data: bytes) -> None:
-    """Write ``name`` aside, fsync it, rename it into place (a reader sees old or new)."""
-    aside = os.path.join(folder, name + ".tmp")
-    _io("create", name + ".tmp")
-    with open(aside, "wb") as handle:
-        _io("write", name + ".tmp")
+def write_new(folder: str, name: str, data: bytes, sync: bool = False) -> None:
+    """Create ``name`` (journaled first) holding ``data``; ``sync``: fsync it too. The files of a
+    commit are written so before it and fsynced by ``commit_toc``. A file of that name that
+    searchkit did not write is never overwritten: IndexFolderError."""
+    path = os.path.join(folder, name)
+    if os.path.lexists(path):
+        if name not in journaled(folder):
+            raise IndexFolderError(
+                f"{path} is not searchkit's, but named as one of its files; move it out of "
+                "the index folder")
+        _io("delete", name)
+        os.remove(path)  # a leftover of a stopped run the sweep could not remove
+    note(folder, name)
+    _io("create", name)
+    with open(path, "xb") as handle:
+        _io("write", name)
         handle.write(data)
-        handle.flush()
-        _io("fsync", name + ".tmp")
-        os.fsync(handle.fileno())
-    _io("rename", name)
-    os.replace(aside, os.path.join(folder, name))
+        if sync:
+            handle.flush()
+            _io("fsync", name)
+            os.fsync(handle.fileno())
+
+
+def side_file(kind: str, generation: int) -> str:
+    return SIDE_FILES[kind].format(generation)
+
+
+def record_file(generation: int) -> str:
+    return integrity.RECORD.format(generation)
 
 
 class _Aside:
-    """Lets TOC.read read a TOC still under its temporary name."""
+    """Lets read_toc read a TOC still under its temporary name."""
 
     def __init__(self, storage, name):
         self._storage = storage
         self._name = name
+        self.folder = storage.folder
 
     def open_file(self, _name, **kwargs):
         return self._storage.open_file(self._name, **kwargs)
 
 
-def read_checksums(folder: str, generation: int) -> Optional[Dict[str, str]]:
-    try:
-        with open(os.path.join(folder, f"checksums-{generation}.json"), encoding="utf-8") as f:
-            return dict(json.load(f)["files"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 def commit_toc(storage: DurableStorage, temp_name: str, toc_name: str, generation: int) -> None:
-    """The commit point, made durable: sync and sum the generation's new files, record the
-    sums, sync the folder, rename the TOC into place, sync the folder again, then sweep."""
+    """The commit point, made durable: sync and sum the generation's files, record them, sync
+    the folder, rename the TOC into place, sync the folder again, then sweep."""
     folder = storage.folder
-    segments = TOC.read(_Aside(storage, temp_name), INDEX_NAME, gen=generation).segments
-    known = read_checksums(folder, generation - 1) or {}
-    names = sorted(os.listdir(folder))
-    sums = {}
+    segments = read_toc(_Aside(storage, temp_name), generation).segments
+    try:
+        known = load_record(folder, generation - 1).files
+    except IndexDamagedError:
+        known = {}
+    names = set(os.listdir(folder))
+
+    def summed(name, on_disk=None):
+        path = os.path.join(folder, on_disk or name)
+        return integrity.summarize(path, sync=True, before_sync=lambda: _io("fsync", name))
+
+    entries = {}
     for segment in segments:
         prefix = segment.segment_id() + "."
-        for name in (n for n in names if n.startswith(prefix)):
-            sums[name] = known.get(name) or sha256_of(os.path.join(folder, name), sync=True)
-    fsync_file(os.path.join(folder, temp_name))
-    record = {"generation": generation, "algorithm": "sha256", "files": sums}
-    write_durably(folder, f"checksums-{generation}.json", json.dumps(record, indent=1).encode())
+        for name in sorted(n for n in names if n.startswith(prefix)):
+            entries[name] = known.get(name) or summed(name)
+    for kind in SIDE_FILES:
+        name = side_file(kind, generation)
+        if name in names:
+            entries[name] = summed(name)
+    entries[toc_name] = summed(toc_name, on_disk=temp_name)
+    data = integrity.encode(integrity.Record(generation, entries))
+    write_new(folder, record_file(generation), data, sync=True)
     fsync_dir(folder)
     _io("rename", toc_name)
     if os.path.exists(os.path.join(folder, toc_name)):
@@ -238,6 +364,173 @@ def commit_toc(storage: DurableStorage, temp_name: str, toc_name: str, generatio
         sweep(folder, keep_scratch=True)
     except OSError:
         pass
+
+
+# -- reading commits ---------------------------------------------------------------------------
+
+
+_records: Dict[tuple, integrity.Record] = {}  # (folder, generation, file identity) -> record
+
+
+def load_record(folder: str, generation: int) -> integrity.Record:
+    """The record of commit ``generation``; IndexDamagedError if it is missing or damaged."""
+    name = record_file(generation)
+    path = os.path.join(folder, name)
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            key = (os.path.abspath(folder), generation, info.st_ino, info.st_size,
+                   info.st_mtime_ns)
+            if key in _records:
+                return _records[key]
+            data = handle.read()
+    except FileNotFoundError:
+        raise _damaged(folder, name, f"missing (the record of commit {generation})") from None
+    try:
+        record = integrity.decode(data, generation)
+    except (ValueError, UnicodeError) as error:
+        raise _damaged(folder, name, f"damaged: {error}") from None
+    if len(_records) > 64:
+        _records.clear()
+    _records[key] = record
+    return record
+
+
+def read_committed(folder: str, generation: int, name: str) -> Optional[bytes]:
+    """The bytes of file ``name`` of commit ``generation`` as committed; None if the commit
+    has no such file; IndexDamagedError if they are not the committed ones."""
+    entry = load_record(folder, generation).files.get(name)
+    if entry is None:
+        return None
+    try:
+        return integrity.read_whole(os.path.join(folder, name), entry)
+    except ValueError as error:
+        raise _damaged(folder, name, str(error)) from None
+
+
+def check_files(folder: str, record: integrity.Record, toc) -> None:
+    """Whether the record and the TOC agree on the segments' files and each of them is there
+    with its committed size (its bytes are checked as they are read)."""
+    listed = {m.group(1) for m in map(SEGMENT_FILE.match, record.files) if m}
+    ids = {segment.segment_id() for segment in toc.segments}
+    if listed != ids:
+        missing = sorted(ids - listed)
+        raise _damaged(folder, record_file(record.generation),
+                       f"names other segments than its table of contents ({', '.join(missing)}"
+                       f"{' missing' if missing else ''})")
+    for name, entry in record.files.items():
+        try:
+            size = os.path.getsize(os.path.join(folder, name))
+        except FileNotFoundError:
+            raise _damaged(folder, name, "missing") from None
+        if size != entry.size:
+            raise _damaged(folder, name, f"{size:,} bytes where its commit wrote "
+                                         f"{entry.size:,} (truncated or extended)")
+
+
+SKIP_SCHEMA = None  # read_toc's ``schema`` for callers that need the segments only
+
+
+def read_toc(storage, generation: int, schema=SKIP_SCHEMA, check_schema: bool = False,
+             record: Optional[integrity.Record] = None):
+    """The TOC of ``generation`` as Whoosh's TOC.read gives it, without Whoosh's unpickling:
+    the segment list goes through the allow-list (safepickle) and must be W3 segments of this
+    index; with ``check_schema`` the schema does too and must be searchkit's (``schema``
+    otherwise stands in for it, unread). With the commit's ``record``, the file must be the
+    one committed. IndexDamagedError for anything else."""
+    name = f"_{INDEX_NAME}_{generation}.toc"
+    if isinstance(storage, str):
+        storage = FileStorage(storage)
+    if record is not None:
+        data = read_committed(storage.folder, generation, name)
+        if data is None:
+            raise _damaged(storage.folder, record_file(generation), f"does not name {name}")
+    else:
+        with storage.open_file(name) as stream:
+            data = stream.read()
+    try:
+        return _parse_toc(data, generation, schema, check_schema)
+    except IndexDamagedError:
+        raise
+    except Exception as error:  # struct, EOF, pickle, value errors of a damaged file
+        raise _damaged(storage.folder, name, f"cannot be read ({type(error).__name__})") from None
+
+
+def _parse_toc(data: bytes, generation: int, schema, check_schema: bool):
+    """Whoosh's TOC format (whoosh.index.TOC.write): the machine's number sizes, a check
+    number, the format version, Whoosh's release, the pickled schema, the generation, an
+    unused int, the pickled segment list."""
+    stream = StructFile(io.BytesIO(data))
+    sizes = [stream.read_varint() for _ in range(3)]
+    if sizes != [_INT_SIZE, _LONG_SIZE, _FLOAT_SIZE] or stream.read_int() != -12345:
+        raise ValueError("not a table of contents of this machine's Whoosh")
+    version = stream.read_int()
+    if version != _CURRENT_TOC_VERSION:
+        raise ValueError(f"table of contents format {version}")
+    release = tuple(stream.read_varint() for _ in range(3))
+    pickled_schema = stream.read_string()
+    if check_schema:
+        schema = safepickle.loads(pickled_schema)
+        if not schema_module.matches(schema):
+            raise IndexDamagedError(safepickle.UNSAFE)
+    if stream.read_int() != generation:
+        raise ValueError("the generation differs from the file name's")
+    stream.read_int()  # unused
+    segments = safepickle.load(stream.file)
+    if stream.read(1):
+        raise ValueError("bytes after the segment list")
+    _check_segments(segments)
+    return TOC(schema, segments, generation, version=version, release=release)
+
+
+_SEGMENT_STATE = {"indexname", "segid", "_codec", "_doccount", "_deleted", "compound",
+                  "_fieldlengths"}
+_SEGMENT_ID = re.compile(r"^[0-9a-z]{1,64}$")
+
+
+def _check_segments(segments) -> None:
+    """Refuse a segment list that is not W3 segments as searchkit's writers make them."""
+    if type(segments) is not list:
+        raise IndexDamagedError(safepickle.UNSAFE)
+    for segment in segments:
+        state = getattr(segment, "__dict__", {})
+        codec = state.get("_codec")
+        deleted = state.get("_deleted")
+        lengths = state.get("_fieldlengths")
+        doccount = state.get("_doccount")
+        if not (
+            type(segment) is W3Segment
+            and set(state) == _SEGMENT_STATE
+            and segment.indexname == INDEX_NAME
+            and type(segment.segid) is str and _SEGMENT_ID.match(segment.segid)
+            and segment.compound is False
+            and type(codec) is W3Codec
+            and all(type(getattr(codec, a, None)) is int
+                    for a in ("_blocklimit", "_compression", "_inlinelimit"))
+            and type(doccount) is int and doccount >= 0
+            and (deleted is None or (type(deleted) is set and all(
+                type(d) is int and 0 <= d < doccount for d in deleted)))
+            and isinstance(lengths, dict)
+            and all(type(k) is str and type(v) is int and v >= 0 for k, v in lengths.items())
+        ):
+            raise IndexDamagedError(safepickle.UNSAFE)
+
+
+def _damaged(folder: str, name: str, what: str) -> IndexDamagedError:
+    return damaged(folder, f"{name}: {what}")
+
+
+def damaged(folder: str, damage: str) -> IndexDamagedError:
+    """The error for ``damage`` (kept as its ``damage``, e.g. for `searchkit check`)."""
+    error = IndexDamagedError(damage_message(folder, damage))
+    error.damage = damage
+    return error
+
+
+def damage_message(folder: str, damage: str) -> str:
+    """One line: what is damaged, how to see all of it and how to repair it."""
+    return (f"the index in {folder} is damaged ({damage}); `searchkit check --index {folder}` "
+            f"lists what is wrong; rebuild it: searchkit index PATHS --index {folder} --rebuild")
 
 
 # -- leftovers ---------------------------------------------------------------------------------
@@ -254,70 +547,115 @@ def _listdir(folder: str) -> List[str]:
         return []
 
 
-def read_toc(folder: str, generation: int):
-    return TOC.read(FileStorage(folder), INDEX_NAME, gen=generation)
+class Folder:
+    """What an index folder holds, by what searchkit can prove of each file."""
+
+    def __init__(self):
+        self.kept: List[int] = []  # the current commit, and recent ones
+        self.superseded: List[str] = []  # files of commits no reader needs
+        self.strays: List[str] = []  # journaled, in no kept commit
+        self.unreadable = False  # a kept commit's record cannot be read: remove nothing
+
+    @property
+    def removable(self) -> List[str]:
+        return [] if self.unreadable else sorted(self.superseded + self.strays)
 
 
-def classify(folder: str, now: Optional[float] = None) -> Tuple[List[int], List[str]]:
-    """(generations kept: the current one and those superseded less than
-    KEEP_SUPERSEDED_SECONDS ago; names of the leftovers a sweep removes)."""
+def classify(folder: str, now: Optional[float] = None) -> Folder:
+    """Sort the folder's files: those of kept commits (the current one and those superseded
+    less than KEEP_SUPERSEDED_SECONDS ago) stay; those of older commits (named by their
+    records), and journaled ones no kept commit holds, may go."""
     now = time.time() if now is None else now
-    names = _listdir(folder)
+    names = set(_listdir(folder))
     gens = generations(folder)
-    if not gens:
-        return [], []
-    current = gens[-1]
-    kept = [current]
-    for older, newer in zip(gens, gens[1:]):
-        try:
-            superseded = os.path.getmtime(os.path.join(folder, f"_MAIN_{newer}.toc"))
-        except OSError:
-            continue
-        if now - superseded < KEEP_SUPERSEDED_SECONDS:
-            kept.append(older)
-    referenced = set()
-    for generation in list(kept):
-        try:
-            referenced |= {s.segment_id() for s in read_toc(folder, generation).segments}
-        except Exception:
-            if generation == current:
-                return kept, []  # the current TOC cannot be read: remove nothing
-            kept.remove(generation)
-    leftovers = []
+    state = Folder()
+    if gens:
+        state.kept = [gens[-1]]
+        for older, newer in zip(gens, gens[1:]):
+            try:
+                superseded = os.path.getmtime(os.path.join(folder, f"_MAIN_{newer}.toc"))
+            except OSError:
+                continue
+            if now - superseded < KEEP_SUPERSEDED_SECONDS:
+                state.kept.append(older)
+        state.kept.sort()
+    needed = {LOCK_FILE, JOURNAL}
+    old = set()
+    legacy = set()  # whether each commit of an older searchkit is kept
+    current = gens[-1] if gens else -1
+    pending = journaled(folder)
     for name in names:
-        toc = TOC_FILE.match(name)
-        segment = SEGMENT_FILE.match(name)
-        sums = CHECKSUMS_FILE.match(name)
-        if toc:
-            if int(toc.group(1)) not in kept:
-                leftovers.append(name)
-        elif TEMP_TOC_FILE.match(name) or CHECKSUMS_ASIDE.match(name) or name.endswith(
-            (".json.tmp", ".tsv.tmp")
-        ):  # a file written aside (settings, ledger, vocabulary, stems) by a stopped run
-            leftovers.append(name)
-        elif segment:
-            if segment.group(1) not in referenced:
-                leftovers.append(name)
-        elif sums:
-            if int(sums.group(1)) not in kept:
-                leftovers.append(name)
-        elif LEDGER_FILE.match(name):
-            if int(LEDGER_FILE.match(name).group(1)) != current:
-                leftovers.append(name)
-        elif name.endswith(".tmp") and os.path.isdir(os.path.join(folder, name)):
-            leftovers.append(name)
-    return sorted(kept), sorted(leftovers)
+        match = RECORD_FILE.match(name)
+        if not match:
+            continue
+        generation = int(match.group(1))
+        files, this_version = _record_names(folder, name, generation)  # None: not a record
+        if generation > current and name not in pending:
+            if files is not None:
+                state.unreadable = True  # a commit whose TOC is gone: damage, touch nothing
+            continue
+        if files is None:
+            if generation in state.kept:
+                state.unreadable = True
+            continue
+        if not this_version:
+            legacy.add(generation in state.kept)
+        (needed if generation in state.kept else old).update(files | {name})
+    if any(record_file(g) not in names for g in state.kept):
+        state.unreadable = True
+    if legacy == {False}:  # commits of an older searchkit, none kept: their shared files go
+        old.update(LEGACY_FILES)
+    old = {n for n in old if _searchkit_name(n) or n in LEGACY_FILES}
+    state.superseded = sorted((old & names) - needed)
+    state.strays = sorted((pending & names) - needed - old)
+    return state
+
+
+def committed_records(folder: str) -> List[int]:
+    """The generations of the records in ``folder`` that commits wrote (a stopped run's is
+    journaled; a file named like one that is not one is not searchkit's)."""
+    pending = journaled(folder)
+    return sorted(
+        int(m.group(1)) for m in map(RECORD_FILE.match, _listdir(folder))
+        if m and m.group(0) not in pending
+        and _record_names(folder, m.group(0), int(m.group(1)))[0] is not None)
+
+
+def _record_names(folder: str, name: str, generation: int) -> Tuple[Optional[Set[str]], bool]:
+    """(the files a commit record names, or None if it is not one searchkit wrote; whether it
+    is this version's). A record of searchkit before schema 10 named only the segment files:
+    its TOC and ledger go with it."""
+    try:
+        with open(os.path.join(folder, name), "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None, False
+    try:
+        return set(integrity.decode(data, generation).files), True
+    except (ValueError, UnicodeError):
+        files = integrity.legacy_files(data, generation)
+        if files is None:
+            return None, False
+        return set(files) | {f"_MAIN_{generation}.toc", f"files-{generation}.json"}, False
 
 
 def sweep(folder: str, keep_scratch: bool = False) -> List[str]:
-    """Remove the leftovers of crashed or failed writers and expired generations. Only call it
-    while holding the write lock. ``keep_scratch`` leaves ``*.tmp`` folders (a running writer's
-    own). Returns the names removed."""
-    removed = []
-    for name in classify(folder)[1]:
+    """Remove the files of superseded commits no reader needs any more and the journaled
+    leftovers of crashed or failed writers. Only call it while holding the write lock.
+    ``keep_scratch`` leaves ``*.tmp`` folders (a running writer's own). Returns the names
+    removed."""
+    state = classify(folder)
+    removed, kept = [], set()
+    aside = os.path.join(folder, JOURNAL + ".tmp")
+    if os.path.exists(aside):  # a journal rewrite a crash cut short
+        _io("delete", JOURNAL + ".tmp")
+        os.remove(aside)
+    # Records last: until then, a record names what is left of its commit.
+    for name in sorted(state.removable, key=lambda n: bool(RECORD_FILE.match(n))):
         path = os.path.join(folder, name)
         if os.path.isdir(path):
             if keep_scratch:
+                kept.add(name)
                 continue
             _io("rmdir", name)
             shutil.rmtree(path)
@@ -325,6 +663,10 @@ def sweep(folder: str, keep_scratch: bool = False) -> List[str]:
             _io("delete", name)
             os.remove(path)
         removed.append(name)
+    if not state.unreadable:
+        pending = {n for n in journaled(folder) if n in kept}
+        if pending != journaled(folder):
+            _rewrite_journal(folder, pending)
     return removed
 
 

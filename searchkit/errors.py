@@ -13,6 +13,19 @@ class IndexSettingsError(SearchkitError):
     """The index was built with other settings (analyzer, schema) than this version uses."""
 
 
+class IndexDamagedError(SearchkitError):
+    """A file of the index is missing, damaged or holds what searchkit does not write."""
+
+
+class IndexEmptyError(SearchkitError):
+    """The index holds no paragraphs (a first build that was stopped, or nothing to index)."""
+
+
+class IndexFolderError(SearchkitError):
+    """The folder given for the index cannot hold one: it holds other files, or it is inside a
+    folder being indexed (or the other way round)."""
+
+
 class IndexLockedError(SearchkitError):
     """Another writer holds the index lock."""
 

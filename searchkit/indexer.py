@@ -114,6 +114,7 @@ def build_index(
     options = options or ReadOptions()
     index_dir = Path(index_dir)
     paths = [Path(p) for p in paths]
+    store.check_folder(index_dir, paths)
     index_dir.mkdir(parents=True, exist_ok=True)  # fail before the reading, not after it
     files, not_found = find_files(paths)
     if not files and not prune:
@@ -121,27 +122,28 @@ def build_index(
     warnings: List[str] = []
     manifests = manifests_for(paths, files, warnings)
 
-    ix, fresh = _open_or_create(index_dir, rebuild, wait)
+    ix, replace_all = _open_or_create(index_dir, rebuild, wait)
     recorded = store.read_settings(index_dir)  # even a rebuild keeps the chosen threshold
     if dedup_threshold is None:
         dedup_threshold = recorded.get("dedup_threshold", dedup.DEFAULT_THRESHOLD)
     new_threshold = dedup_threshold != recorded.get("dedup_threshold", dedup_threshold)
 
     for _attempt in range(3):
-        generation = ix.latest_generation()
-        recorded = store.read_settings(index_dir)
-        known = {} if fresh else ledger.load(index_dir, generation)
+        toc = ix._read_toc()
+        generation = toc.generation
+        recorded = store.read_settings(index_dir, generation)
+        # A fresh build: a rebuild, or the first build of an empty index (one a first build
+        # stopped before its commit left).
+        fresh = replace_all or not any(s.doc_count_all() for s in toc.segments)
+        known = {} if fresh else store.read_ledger(index_dir, generation)
         plan = _plan(files, manifests, known, paths, prune, options, progress)
         plan.skipped[:0] = not_found
         plan.warnings[:0] = warnings
-        # Settings of another generation: a run stopped between writing them and its commit,
-        # so groups and vocabulary may not fit the index; this run works them out again.
-        regroup_all = new_threshold or recorded.get("generation") != generation
-        if not (fresh or plan.changes or regroup_all):
+        if not (fresh or plan.changes or new_threshold):
             store.tidy(ix, wait)
             return _summary(index_dir, plan, started, committed=False)
         writer = _open_writer(ix, sum(len(a.paragraphs) for a in plan.articles), wait)
-        if fresh or writer.generation == generation + 1:
+        if replace_all or writer.generation == generation + 1:
             break
         store.cancel(writer)  # another process committed since the files were compared: again
         ix = store.open_index(index_dir)
@@ -166,28 +168,28 @@ def build_index(
                 add(done, len(new_docs))
         for doc in regrouped:  # an old paragraph that joined or left a group
             writer.update_document(**{**doc, "dup_group": groups[doc["id"]]})
-        # Bookkeeping first, the commit point last: whatever stops this run, the ledger of the
-        # committed generation describes it, and settings of another generation say to regroup.
-        ledger.save(index_dir, writer.generation, plan.ledger)
+
+        # The commit's own files first, the commit point last: whatever stops this run, the
+        # committed generation has its ledger, vocabulary, stems and settings.
+        def write(kind, data):
+            store.write_committed(index_dir, writer.generation, kind, data)
+
+        write("ledger", ledger.to_bytes(writer.generation, plan.ledger))
         words = vocabulary.count(d["text"] for d in kept + new_docs)
-        vocabulary.save(words, index_dir)
-        analysis.save_stems(words.words, index_dir, start_over=fresh)
+        write("vocabulary", vocabulary.to_bytes(words))
+        stems = b"" if fresh else store.read_committed(index_dir, generation, "stems") or b""
+        write("stems", analysis.stems_table(words.words, stems.decode("utf-8")).encode("utf-8"))
         indexed_paths = ([] if fresh else recorded.get("indexed_paths", [])) + [
             str(p) for p in paths]
-        store.write_settings(
-            index_dir,
-            {
-                "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "indexed_paths": list(dict.fromkeys(indexed_paths)),
-                "dedup_threshold": dedup_threshold,
-            },
-            writer=writer,
-        )
+        store.write_settings(writer, {
+            "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "indexed_paths": list(dict.fromkeys(indexed_paths)),
+            "dedup_threshold": dedup_threshold,
+        })
         store.commit(writer, clear=fresh)
     except BaseException as error:
         store.cancel(writer, error)
         raise
-    ledger.remove_others(index_dir, writer.generation)
     if fresh:
         _verify_count(index_dir, len(new_docs))
     sizes = Counter(groups.values())

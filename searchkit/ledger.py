@@ -5,20 +5,15 @@ is left alone, so re-running on an unchanged corpus reads each file once to hash
 nothing. The fingerprint covers the file's bytes and everything else that shaped its articles
 (its manifest entry, the reading options), so a changed manifest re-reads the file too.
 
-The ledger of index generation N is ``files-N.json`` beside Whoosh's files. It is written and
-fsynced before the commit that makes generation N, so after a crash the ledger of the current
-generation always describes the committed index; a ledger of another generation is stale and
-ignored (every file then counts as changed once, which re-reads it but never duplicates it).
+The ledger of index generation N is its file ``files-N.json`` (``store`` writes it before the
+commit that makes generation N, which records it), so the ledger of the current generation
+always describes the committed index.
 """
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Dict, Optional, Tuple
-
-PREFIX = "files-"
+from typing import Dict, Tuple
 
 
 @dataclass(frozen=True)
@@ -42,54 +37,24 @@ def fingerprint(data: bytes, context: dict) -> str:
     return digest.hexdigest()
 
 
-def _path(index_dir: Path, generation: int) -> Path:
-    return Path(index_dir) / f"{PREFIX}{generation}.json"
+def to_bytes(generation: int, ledger: Ledger) -> bytes:
+    data = {"generation": generation, "files": {p: asdict(r) for p, r in sorted(ledger.items())}}
+    return json.dumps(data).encode("utf-8")
 
 
-def load(index_dir: Path, generation: int) -> Optional[Ledger]:
-    """The ledger of ``generation``; None if there is none (or it cannot be read)."""
+def from_bytes(data: bytes) -> Ledger:
+    """The ledger in ``data``; ValueError if it is not one."""
     try:
-        raw = json.loads(_path(index_dir, generation).read_text(encoding="utf-8"))
+        raw = json.loads(data.decode("utf-8"))
         return {
             path: FileRecord(
-                fingerprint=r["fingerprint"],
-                size=r["size"],
-                key=r["key"],
-                article_ids=tuple(r["article_ids"]),
-                paragraphs=r["paragraphs"],
+                fingerprint=str(r["fingerprint"]),
+                size=int(r["size"]),
+                key=str(r["key"]),
+                article_ids=tuple(map(str, r["article_ids"])),
+                paragraphs=int(r["paragraphs"]),
             )
             for path, r in raw["files"].items()
         }
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def save(index_dir: Path, generation: int, ledger: Ledger) -> None:
-    """Write the ledger of ``generation`` durably (aside, fsync, rename, fsync the folder)."""
-    path = _path(index_dir, generation)
-    aside = path.with_suffix(".json.tmp")
-    data = {"generation": generation, "files": {p: asdict(r) for p, r in sorted(ledger.items())}}
-    with open(aside, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(aside, path)
-    _fsync_dir(index_dir)
-
-
-def remove_others(index_dir: Path, generation: int) -> None:
-    """Delete the ledgers of other generations (stale since the commit of ``generation``)."""
-    for path in Path(index_dir).glob(f"{PREFIX}*.json*"):
-        if path.name not in (f"{PREFIX}{generation}.json",):
-            try:
-                path.unlink()
-            except OSError:
-                pass  # harmless: a stale ledger is never read
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(str(folder), os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"not a file ledger ({type(error).__name__})") from None

@@ -271,8 +271,8 @@ class IndexStats:
 
 @dataclass(frozen=True)
 class CheckReport:
-    """What `searchkit check` found: problems (damage: rebuild), leftovers of interrupted runs
-    (harmless: the next indexing run removes them) and notes."""
+    """What `searchkit check` found: problems (damage: rebuild), files of a writer running now,
+    leftovers of interrupted runs (harmless: the next indexing run removes them) and notes."""
 
     index_dir: str
     generation: int  # the current commit's number, -1 without an index
@@ -283,18 +283,21 @@ class CheckReport:
     leftovers: Tuple[str, ...] = ()
     notes: Tuple[str, ...] = ()
     repair: str = ""  # the command that rebuilds the index
+    in_use: Tuple[str, ...] = ()  # files of a writer running now
 
     @property
     def ok(self) -> bool:
-        return not self.problems and not self.leftovers
+        return not self.problems
 
 
 @dataclass(frozen=True)
 class OptimizeSummary:
-    """What `searchkit optimize` did."""
+    """What `searchkit optimize` did (``merged`` is false when there was nothing to merge: one
+    segment with no deleted paragraphs, or none)."""
 
     index_dir: str
     segments_before: int
     segments_after: int
     paragraphs: int
     seconds: float
+    merged: bool = True

@@ -454,11 +454,11 @@ def check_report(report: CheckReport) -> str:
     lines += [f"problem: {problem}" for problem in report.problems]
     if report.problems:
         lines.append(f"how to repair: {report.repair}")
+    lines += [f"in use by a running `searchkit index`: {name}" for name in report.in_use]
     lines += [f"leftover: {name}" for name in report.leftovers]
     if report.leftovers:
-        lines.append("how to repair: nothing to do; the next `searchkit index` run removes "
-                     "leftovers of interrupted runs")
+        lines.append("nothing to repair: the next `searchkit index` run removes leftovers of "
+                     "interrupted runs")
     if report.ok:
         lines.append("ok")
     return "\n".join(lines)
-

@@ -12,7 +12,9 @@ from .textfield import WordCachingText
 # 9: title and text are WordCachingText (same postings as TEXT, indexed faster; an index
 # pickles its field classes, so versions before it could not open a 9 index anyway), and
 # paragraph and date index their exact value only (see make_schema).
-SCHEMA_VERSION = 9
+# 10: field length totals are the sums of the documents' stored (rounded) lengths (codec.py);
+# each commit has its own settings, ledger, vocabulary and stems, recorded with page checksums.
+SCHEMA_VERSION = 10
 
 SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": analysis.DESCRIPTION}
 
@@ -81,3 +83,47 @@ def document(article, paragraph) -> dict:
     if article.date:  # undated articles have no date field at all
         doc["date"] = datetime(article.date.year, article.date.month, article.date.day)
     return doc
+
+
+def matches(candidate) -> bool:
+    """Whether ``candidate`` (a schema read from an index) is exactly the one this version
+    writes: the same field classes with the same settings, analyzers included."""
+    if not _references:
+        _references.append(make_schema())
+    try:
+        return any(_same(candidate, reference) for reference in _references)
+    except RecursionError:  # a structure that refers to itself: not searchkit's
+        return False
+
+
+_references: list = []  # the schemas an index may hold: this version's (tests add others)
+
+
+def _same(a, b) -> bool:
+    """Structural equality (Whoosh's columns and compiled structures have no ``==``)."""
+    import re
+    import struct
+    import types
+
+    if type(a) is not type(b):
+        return False
+    try:
+        if a == b:  # most of it (the accent map, stop words) compares at C speed
+            return True
+    except Exception:  # noqa: BLE001 - an odd __eq__ of a read object: compare by parts
+        pass
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, float):
+        return a == b or (a != a and b != b)  # NaN, a float field's default
+    if isinstance(a, re.Pattern):
+        return (a.pattern, a.flags) == (b.pattern, b.flags)
+    if isinstance(a, struct.Struct):
+        return a.format == b.format
+    if isinstance(a, (type, types.FunctionType, types.BuiltinFunctionType)):
+        return a is b  # a class, or a function such as the stemmer
+    if hasattr(a, "__dict__"):
+        return _same(vars(a), vars(b))
+    return a == b

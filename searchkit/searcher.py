@@ -1,6 +1,8 @@
 """Search an index: parse the query, rank paragraphs with BM25F, make snippets while the Whoosh
 searcher is open, and hand back searchkit's own dataclasses. Owns the Whoosh searcher."""
 
+import functools
+import threading
 from collections import Counter
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -13,7 +15,8 @@ from whoosh.util.times import long_to_datetime
 
 from . import analysis, store, vocabulary
 from .config import SearchOptions
-from .errors import NotFoundError, QueryError
+from .durable import damaged
+from .errors import IndexEmptyError, NotFoundError, QueryError, SearchkitError
 from .highlight import Snippets
 from .model import (
     ArticleView,
@@ -38,18 +41,44 @@ _NO_DATE = 2**64 - 1  # the raw date column's value for an undated paragraph
 _WHOLE_COLUMN_FROM = 5000
 
 
+def _one_at_a_time(method):
+    """Run ``method`` under the Searcher's lock: Whoosh's readers share file positions and
+    caches between calls, and two threads searching through one of them at once read each
+    other's bytes (wrong results, or a failure that looked like the query's)."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class Searcher:
-    """An open index. Reuse one for many queries: opening costs far more than a search."""
+    """An open index. Reuse one for many queries: opening costs far more than a search. It may
+    be shared between threads; their calls then run one at a time."""
 
     def __init__(self, index_dir: Path, options: SearchOptions = SearchOptions()):
         self.index_dir = Path(index_dir)
         self.options = options
+        self._lock = threading.RLock()
         self._ix = store.open_index(self.index_dir)
-        self._generation = self._ix.latest_generation()
-        self._searcher = self._ix.searcher(
-            weighting=scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1)
-        )
-        analysis.load_stems(self.index_dir)  # a query's words stemmed without importing NLTK
+        try:
+            self._searcher = self._ix.searcher(
+                weighting=scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1)
+            )
+        except SearchkitError:
+            raise
+        except Exception as error:  # what Whoosh makes of a file no record vouches for
+            raise damaged(str(index_dir), f"it cannot be read: {type(error).__name__}") from None
+        if not self._searcher.doc_count():
+            self._searcher.close()
+            raise IndexEmptyError(
+                f"the index is empty; run searchkit index PATHS --index {self.index_dir}")
+        self._generation = self._searcher.reader().generation()
+        stems = store.read_committed(self.index_dir, self._generation, "stems")
+        if stems is not None:  # a query's words stemmed without importing NLTK
+            analysis.use_stems(str(self.index_dir.resolve()), stems.decode("utf-8"))
         self._builder = QueryBuilder(self._ix.schema, options.title_weight)
         self._snippets = Snippets(
             self._ix.schema[TEXT_FIELD].analyzer, options.snippet_maxchars,
@@ -65,6 +94,7 @@ class Searcher:
     def __exit__(self, *exc):
         self.close()
 
+    @_one_at_a_time
     def close(self) -> None:
         self._searcher.close()
 
@@ -72,6 +102,7 @@ class Searcher:
         """False once another process has committed to the index: open a new Searcher."""
         return self._ix.latest_generation() == self._generation
 
+    @_one_at_a_time
     def search(
         self,
         query: str,
@@ -154,6 +185,7 @@ class Searcher:
         groups = self._groups
         return len({groups[d] for d in matching})
 
+    @_one_at_a_time
     def search_documents(
         self,
         query: str,
@@ -198,7 +230,17 @@ class Searcher:
     def _vocabulary(self):
         """The corpus vocabulary, read on first use (most searches need none of it)."""
         if self._words is None:
-            self._words = vocabulary.load(self.index_dir) or False
+            generation = self._generation
+            if not store.has_commit(self.index_dir, generation):
+                # The commit this Searcher opened was replaced and its files removed since:
+                # the current one's words serve for suggestions.
+                generation = store.latest_generation(self.index_dir)
+            data = store.read_committed(self.index_dir, generation, "vocabulary")
+            try:
+                self._words = vocabulary.from_bytes(data) if data is not None else False
+            except ValueError as error:
+                name = f"vocabulary-{generation}.json"
+                raise damaged(str(self.index_dir), f"{name}: {error}") from None
         return self._words or None
 
     def _better_query(self, query, filters, found: int, words, variants: bool) -> Optional[str]:
@@ -320,6 +362,7 @@ class Searcher:
             members, key=lambda f: (f.get("date") is None, f.get("date") or datetime.min, f["id"])
         )
 
+    @_one_at_a_time
     def duplicate_groups(self, min_size: int = 2, limit: Optional[int] = None):
         """The largest groups of near-identical paragraphs in the index (who copied what),
         largest first; members earliest date first, ``exact`` relative to the first."""
@@ -351,6 +394,7 @@ class Searcher:
             **_paragraph_fields(fields),
         )
 
+    @_one_at_a_time
     def show(self, id: str) -> ArticleView:
         """The article of paragraph ``id`` ("<article id>#<n>", marked) or article ``id``."""
         article_id, _, number = id.strip().partition("#")
@@ -387,6 +431,7 @@ class Searcher:
             else (),
         )
 
+    @_one_at_a_time
     def stats(self) -> IndexStats:
         articles = {}
         kinds: Counter = Counter()
@@ -404,7 +449,7 @@ class Searcher:
             first_date=dates[0] if dates else None,
             last_date=dates[-1] if dates else None,
             undated_articles=sum(1 for _, d in articles.values() if d is None),
-            settings=store.read_settings(self.index_dir),
+            settings=store.read_settings(self.index_dir, self._generation),
         )
 
 
@@ -466,7 +511,7 @@ def _query_faults():
         yield
     except RecursionError:
         raise QueryError("the query is nested too deeply; simplify it") from None
-    except QueryError:
+    except SearchkitError:  # e.g. the index is damaged: not the query's fault
         raise
     except Exception as error:  # a fault inside Whoosh on an odd combination of operators
         raise QueryError(

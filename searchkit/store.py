@@ -1,8 +1,9 @@
 """The index directory: whether an index is there, whether it fits this version, opening it,
 and writing it safely. The only module that opens Whoosh writers' locks and commits them.
 
-Beside Whoosh's files, ``searchkit.json`` records the index-time settings (schema version,
-analyzer); an index built with other settings is refused with a request to rebuild it.
+Beside Whoosh's files, each commit has its own settings (schema version, analyzer: an index
+built with other settings is refused with a request to rebuild it), file ledger, vocabulary
+and stems table (``read_committed``, ``write_committed``).
 
 What writing promises (the mechanics are in ``durable``):
 
@@ -10,30 +11,33 @@ What writing promises (the mechanics are in ``durable``):
 * one writer at a time: the others wait at most ``wait`` seconds, then IndexLockedError;
 * a disk-full, read-only or permission error is an IndexWriteError, and leaves the previous
   index as it was, unlocked, without the failed run's files;
-* the leftovers of crashed writers are removed, under the lock, when the next writer starts;
+* the leftovers of crashed writers are removed, under the lock, when the next writer starts,
+  and nothing searchkit cannot prove it wrote (IndexFolderError for a folder of other files);
 * readers never see a half commit and may keep using the generation they opened for
   ``durable.KEEP_SUPERSEDED_SECONDS`` after it was replaced;
-* every segment file's SHA-256 is recorded at commit, and ``check`` verifies them.
+* every file of a commit is recorded with its checksums; readers use only the bytes
+  recorded (IndexDamagedError otherwise), and ``check`` verifies every byte.
 """
 
 import errno
 import json
 import os
+import signal
+import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from whoosh import writing
 from whoosh.index import TOC, FileIndex
 
-from . import durable, ledger
+from . import durable, integrity, ledger
 from .codec import BuildCodec
-from .errors import IndexLockedError, IndexMissingError, IndexSettingsError, IndexWriteError
-from .errors import SearchkitError
+from .errors import IndexDamagedError, IndexFolderError, IndexLockedError, IndexMissingError
+from .errors import IndexSettingsError, IndexWriteError, SearchkitError
 from .model import CheckReport, OptimizeSummary
-from .schema import SETTINGS
+from .schema import SCHEMA_VERSION, SETTINGS
 
-SETTINGS_FILE = "searchkit.json"
 LOCK_WAIT = 2.0  # seconds a writer waits for another one before giving up (--wait)
 INCREMENTAL_MERGE = durable.INCREMENTAL_MERGE  # the merge policy of non-fresh commits
 _OPEN_RETRIES = 8  # opening the index races with commits: retry this often
@@ -49,26 +53,75 @@ def exists(index_dir: Path) -> bool:
     return Path(index_dir).is_dir() and bool(durable.generations(str(index_dir)))
 
 
-def read_settings(index_dir: Path) -> dict:
+def latest_generation(index_dir: Path) -> int:
+    """The current commit's number, -1 without an index."""
+    return max(durable.generations(str(index_dir)), default=-1)
+
+
+def has_commit(index_dir: Path, generation: int) -> bool:
+    """Whether commit ``generation`` is still there (it goes a while after a newer one)."""
+    return os.path.exists(os.path.join(str(index_dir), f"_MAIN_{generation}.toc"))
+
+
+def state(index_dir: Path) -> Tuple[int, Optional[int]]:
+    """(the current commit's number or -1, its paragraphs or None if it cannot be read)."""
+    generation = latest_generation(index_dir)
+    if generation < 0:
+        return generation, None
     try:
-        return json.loads((Path(index_dir) / SETTINGS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        toc = durable.read_toc(storage(index_dir), generation)
+    except Exception:  # noqa: BLE001 - a damaged index: its count is unknown
+        return generation, None
+    return generation, sum(s.doc_count() for s in toc.segments)
+
+
+def read_committed(index_dir: Path, generation: int, kind: str) -> Optional[bytes]:
+    """The bytes of commit ``generation``'s settings, ledger, vocabulary or stems (``kind``)
+    as committed; None if the commit has none; IndexDamagedError if they are not those."""
+    return durable.read_committed(str(index_dir), generation, durable.side_file(kind, generation))
+
+
+def write_committed(index_dir: Path, generation: int, kind: str, data: bytes) -> None:
+    """Write commit ``generation``'s settings, ledger, vocabulary or stems before that commit
+    (it fsyncs and records them)."""
+    durable.write_new(str(index_dir), durable.side_file(kind, generation), data)
+
+
+def read_settings(index_dir: Path, generation: Optional[int] = None) -> dict:
+    """The settings commit ``generation`` (by default the current one) was made with; {}
+    without an index. An index of searchkit before schema 10 gives its one settings file's."""
+    folder = str(index_dir)
+    generation = latest_generation(index_dir) if generation is None else generation
+    if generation < 0:
         return {}
-
-
-def write_settings(index_dir: Path, extra: dict, writer=None) -> None:
-    """Replace the settings file atomically and durably (write aside, fsync, rename). With the
-    ``writer`` about to commit, they are recorded as its generation's (an OSError is left to
-    ``cancel``, which knows whether the commit landed)."""
-    if writer is not None:
-        extra = {**extra, "generation": writer.generation}
-    data = json.dumps({**SETTINGS, **extra}, indent=2, default=str).encode("utf-8")
     try:
-        durable.write_durably(str(index_dir), SETTINGS_FILE, data)
-    except OSError as error:
-        if writer is not None:
-            raise
-        raise _write_error(index_dir, error, landed=True) from None
+        data = read_committed(index_dir, generation, "settings")
+    except IndexDamagedError:
+        try:  # an index of searchkit before schema 10: its settings say to rebuild it
+            legacy = json.loads((Path(folder) / durable.LEGACY_FILES[0]).read_text("utf-8"))
+        except (OSError, ValueError):
+            legacy = None
+        if isinstance(legacy, dict) and legacy.get("schema_version") != SCHEMA_VERSION:
+            return legacy
+        raise
+    try:
+        settings = json.loads(data.decode("utf-8")) if data is not None else None
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        raise durable.damaged(
+            folder, f"{durable.side_file('settings', generation)}: missing or not settings")
+    return settings
+
+
+def settings_data(extra: dict) -> bytes:
+    return json.dumps({**SETTINGS, **extra}, indent=2, default=str).encode("utf-8")
+
+
+def write_settings(writer, extra: dict) -> None:
+    """Record this version's settings and ``extra`` as those of the commit ``writer`` is about
+    to make (an OSError is left to ``cancel``, which knows whether the commit landed)."""
+    write_committed(writer.storage.folder, writer.generation, "settings", settings_data(extra))
 
 
 def check_compatible(index_dir: Path) -> dict:
@@ -84,11 +137,67 @@ def check_compatible(index_dir: Path) -> dict:
     return recorded
 
 
+def check_folder(index_dir: Path, paths=()) -> None:
+    """IndexFolderError unless ``index_dir`` may hold an index built from ``paths``: it is new,
+    empty (hidden entries aside) or searchkit's, and neither inside one of ``paths`` nor
+    holding one."""
+    index_dir = Path(index_dir)
+    where = os.path.realpath(index_dir)
+    for path in paths:
+        source = os.path.realpath(path)
+        if where == source or where.startswith(source.rstrip(os.sep) + os.sep):
+            raise IndexFolderError(
+                f"the index folder {index_dir} is inside {path}, which is being indexed; "
+                "keep the index elsewhere (--index DIR)")
+        if source.startswith(where.rstrip(os.sep) + os.sep):
+            raise IndexFolderError(
+                f"{path} is inside the index folder {index_dir}; index files kept elsewhere")
+    try:
+        names = [n for n in os.listdir(index_dir) if not n.startswith(".")]
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise IndexFolderError(f"{index_dir} is a file, not a folder; give a folder") from None
+    if not names or names == [durable.LOCK_FILE]:
+        return
+    folder = str(index_dir)
+    if durable.is_searchkits(folder) or (exists(index_dir) and any(
+            durable.RECORD_FILE.match(n) or durable.SIDE_FILE.match(n)
+            or n == durable.LEGACY_FILES[0] for n in names)):
+        return
+    raise IndexFolderError(
+        f"{index_dir} is not empty and is not a searchkit index; give an empty or new folder")
+
+
 class _Index(FileIndex):
-    """Whoosh's FileIndex, retrying when a concurrent commit swaps the files it is opening."""
+    """Whoosh's FileIndex reading its TOC with ``durable.read_toc`` (no code run from it: see
+    safepickle) and its files only as their commit recorded them, retrying when a concurrent
+    commit swaps the files it is opening."""
+
+    def __init__(self, storage, schema=None, indexname=durable.INDEX_NAME):
+        self.storage = storage
+        self._schema = schema
+        self.indexname = indexname
+        self._schemas = {}  # generation -> its schema, read and checked once
+        self._read_toc()  # as Whoosh's: an index that cannot be read fails here
 
     def _read_toc(self):
-        return _retrying(super()._read_toc)
+        return _retrying(self._read_latest_toc)
+
+    def _read_latest_toc(self):
+        generation = self.latest_generation()
+        folder = self.storage.folder
+        if generation < 0:
+            raise IndexMissingError(f"no index in {folder}")
+        record = durable.load_record(folder, generation)
+        known = self._schema or self._schemas.get(generation)
+        toc = durable.read_toc(self.storage, generation, known, check_schema=known is None,
+                               record=record)
+        if generation not in self._schemas:
+            durable.check_files(folder, record, toc)
+            self.storage.adopt(record)
+            self._schemas[generation] = toc.schema
+        return toc
 
     def reader(self, reuse=None):
         return _retrying(lambda: FileIndex.reader(self, reuse=reuse))
@@ -123,21 +232,22 @@ def open_index(index_dir: Path, check_settings: bool = True):
         check_compatible(index_dir)
     try:
         return _open(index_dir)
+    except SearchkitError:
+        raise
     except Exception as error:  # Whoosh raises assorted errors for damaged files
-        raise IndexSettingsError(
-            f"the index in {index_dir} cannot be opened ({error}); "
-            f"rebuild it: searchkit index PATHS --index {index_dir} --rebuild"
-        ) from None
+        raise durable.damaged(
+            str(index_dir), f"it cannot be opened: {type(error).__name__}") from None
 
 
 def create_index(index_dir: Path, schema, wait: float = LOCK_WAIT):
     """A new, empty index with ``schema`` in ``index_dir``, committed durably under the lock.
 
-    In an empty folder the settings are recorded first (an index is never there without
-    them); over an existing index (a rebuild of one built with other settings) the empty
-    index is the next generation, so that readers and a crash see the old one or the new."""
+    In a new or empty folder it is commit 0; over an existing index (a rebuild of one built
+    with other settings, or damaged) it is the next commit, so that readers and a crash see
+    the old index or the new one. IndexFolderError for a folder that holds other files."""
     index_dir = Path(index_dir)
     folder = str(index_dir)
+    check_folder(index_dir)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         lock = _acquire(storage(index_dir), index_dir, wait)
@@ -145,22 +255,42 @@ def create_index(index_dir: Path, schema, wait: float = LOCK_WAIT):
         raise _write_error(index_dir, error) from None
     try:
         durable.sweep(folder)
-        latest = TOC._latest_generation(storage(index_dir), durable.INDEX_NAME)
-        if latest < 0:
+        generation = latest_generation(index_dir) + 1
+        if generation == 0:
             try:
                 durable.fsync_dir(str(index_dir.resolve().parent))  # the new folder's entry
             except OSError:
                 pass  # best effort: a parent folder we may not open
-            recorded = read_settings(index_dir)  # keep e.g. a chosen duplicate threshold
-            data = {**recorded, **SETTINGS}
-            durable.write_durably(folder, SETTINGS_FILE, json.dumps(data, indent=2).encode())
-        TOC(schema, [], latest + 1).write(storage(index_dir), durable.INDEX_NAME)
+        write_committed(index_dir, generation, "settings", settings_data(_kept_settings(index_dir)))
+        TOC(schema, [], generation).write(storage(index_dir), durable.INDEX_NAME)
     except OSError as error:
         _sweep_quietly(folder)
         raise _write_error(index_dir, error) from None
     finally:
         lock.release()
     return _open(index_dir)
+
+
+def _kept_settings(index_dir: Path) -> dict:
+    """What a new index keeps of the settings of one it replaces: a chosen threshold."""
+    try:
+        recorded = read_settings(index_dir)
+    except SearchkitError:
+        return {}
+    return {k: v for k, v in recorded.items() if k == "dedup_threshold"}
+
+
+def read_ledger(index_dir: Path, generation: int):
+    """The file ledger of commit ``generation``; IndexDamagedError if it is missing or
+    damaged."""
+    data = read_committed(index_dir, generation, "ledger")
+    name = durable.side_file("ledger", generation)
+    try:
+        if data is None:
+            raise ValueError(f"missing from the record of commit {generation}")
+        return ledger.from_bytes(data)
+    except ValueError as error:
+        raise durable.damaged(str(index_dir), f"{name}: {error}") from None
 
 
 def _acquire(store: durable.DurableStorage, index_dir: Path, wait: float):
@@ -194,6 +324,7 @@ def open_writer(ix, parallel: bool = False, wait: float = LOCK_WAIT):
         if parallel:
             writer = ix.writer(procs=2, multisegment=True, subargs=dict(options), _lk=False,
                                **options)
+            _helpers_leave_ctrl_c(writer)
         else:
             writer = ix.writer(_lk=False, **options)
     except BaseException as error:
@@ -206,10 +337,27 @@ def open_writer(ix, parallel: bool = False, wait: float = LOCK_WAIT):
     return writer
 
 
+def _helpers_leave_ctrl_c(writer) -> None:
+    """Start the parallel writer's helper processes ignoring Ctrl-C (SIGINT reaches the whole
+    process group): the main process stops them and says what happened, once."""
+    start = writer._new_task
+
+    def new_task():
+        if threading.current_thread() is not threading.main_thread():
+            return start()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return start()  # forked: the helper inherits SIG_IGN
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    writer._new_task = new_task
+
+
 def tidy(ix, wait: float = LOCK_WAIT) -> None:
     """Remove the leftovers of stopped runs (under the lock) if there are any: for a run that
     has nothing to commit. A busy index is left for its writer to tidy."""
-    if not durable.classify(ix.storage.folder)[1]:
+    if not durable.classify(ix.storage.folder).removable:
         return
     try:
         writer = open_writer(ix, wait=wait)  # it sweeps once it holds the lock
@@ -218,10 +366,20 @@ def tidy(ix, wait: float = LOCK_WAIT) -> None:
     cancel(writer)
 
 
-def commit(writer, clear: bool = False) -> None:
+def commit(writer, clear: bool = False, mergetype=None) -> None:
     """Commit durably. ``clear``: the new documents replace everything (a fresh build);
-    otherwise small segments are merged in (INCREMENTAL_MERGE). On failure call ``cancel``."""
-    writer.commit(mergetype=writing.CLEAR if clear else INCREMENTAL_MERGE)
+    otherwise small segments are merged in (INCREMENTAL_MERGE), or as ``mergetype`` says.
+    The commit keeps the previous one's settings, ledger, vocabulary and stems where the
+    writer wrote none of its own. On failure call ``cancel``."""
+    folder = writer.storage.folder
+    base = writer.generation - 1  # the commit the writer started from, under the lock
+    for kind in durable.SIDE_FILES:
+        if base >= 0 and not os.path.exists(os.path.join(folder, durable.side_file(
+                kind, writer.generation))):
+            data = read_committed(folder, base, kind)
+            if data is not None:
+                write_committed(folder, writer.generation, kind, data)
+    writer.commit(mergetype=mergetype or (writing.CLEAR if clear else INCREMENTAL_MERGE))
 
 
 def cancel(writer, error: Optional[BaseException] = None) -> None:
@@ -298,22 +456,36 @@ def _write_error(index_dir, error: OSError, landed: bool = False) -> SearchkitEr
 
 
 def optimize(index_dir: Path, wait: float = LOCK_WAIT) -> OptimizeSummary:
-    """Merge all segments into one, under the lock (waiting at most ``wait`` seconds)."""
+    """Merge all segments into one, under the lock (waiting at most ``wait`` seconds). An index
+    of one segment with no deleted paragraphs (or of none) is left as it is."""
     started = time.monotonic()
     ix = open_index(index_dir)
-    writer = open_writer(ix, wait=wait)
+
+    def nothing_to_merge(segments):
+        return len(segments) == 0 or (len(segments) == 1 and not segments[0].has_deletions())
+
+    try:  # decided under the lock, without a writer: an index left alone is not touched
+        lock = _acquire(ix.storage, Path(index_dir), wait)
+    except OSError as error:
+        raise _write_error(index_dir, error) from None
+    try:
+        segments = ix._read_toc().segments
+    finally:
+        lock.release()
+    writer = open_writer(ix, wait=wait) if not nothing_to_merge(segments) else None
+    if writer is None or nothing_to_merge(writer.segments):  # (or merged meanwhile)
+        if writer is not None:
+            segments = writer.segments
+            cancel(writer)
+        return OptimizeSummary(str(index_dir), len(segments), len(segments),
+                               sum(s.doc_count() for s in segments),
+                               time.monotonic() - started, merged=False)
     before = len(writer.segments)
     try:
-        files = ledger.load(index_dir, writer.generation - 1)
-        if files is not None:  # a merge changes no file: the ledger holds for the new commit
-            ledger.save(index_dir, writer.generation, files)
-        recorded = {k: v for k, v in read_settings(index_dir).items() if k != "generation"}
-        write_settings(index_dir, recorded, writer=writer)
-        writer.commit(mergetype=writing.OPTIMIZE)
+        commit(writer, mergetype=writing.OPTIMIZE)  # the same paragraphs: the same bookkeeping
     except BaseException as error:
         cancel(writer, error)
         raise
-    ledger.remove_others(index_dir, writer.generation)
     toc = ix._read_toc()
     return OptimizeSummary(
         index_dir=str(index_dir),
@@ -325,69 +497,130 @@ def optimize(index_dir: Path, wait: float = LOCK_WAIT) -> OptimizeSummary:
 
 
 def check(index_dir: Path) -> CheckReport:
-    """Verify the index: it opens with this version's settings, every file of the current
-    generation is there with its recorded SHA-256, each segment's documents are all readable
-    and counted as recorded; list the leftovers of interrupted runs."""
+    """Verify the current commit: every file its record names is there with every byte as
+    committed, the record itself and the table of contents are what searchkit writes, each
+    segment's paragraphs are readable and counted as recorded, the ledger, vocabulary and
+    stems table read. Files of a running writer, or left by a stopped run, are listed."""
     index_dir = Path(index_dir)
     folder = str(index_dir)
-    paths = read_settings(index_dir).get("indexed_paths") or ["PATHS"]
-    repair = f"searchkit index {' '.join(map(str, paths))} --index {index_dir} --rebuild"
-    if not exists(index_dir):
+    current = max(durable.generations(folder) + durable.committed_records(folder), default=-1)
+    if current < 0:
         return CheckReport(folder, -1, 0, 0, 0, problems=(f"no index in {index_dir}",),
                            repair=f"searchkit index PATHS --index {index_dir}")
     problems, notes = [], []
+    checked = segments = paragraphs = 0
+    try:
+        paths = read_settings(index_dir, current).get("indexed_paths") or ["PATHS"]
+    except SearchkitError:
+        paths = ["PATHS"]
+    repair = f"searchkit index {' '.join(map(str, paths))} --index {index_dir} --rebuild"
+    try:
+        record = durable.load_record(folder, current)
+    except IndexDamagedError as error:
+        problems.append(_damage(error))
+        record = None
+    if record is not None:
+        for name, entry in sorted(record.files.items()):
+            checked += 1
+            problem = integrity.verify(os.path.join(folder, name), entry)
+            if problem:
+                problems.append(f"{name}: {problem}")
+        for name in (f"_MAIN_{current}.toc", durable.side_file("settings", current)):
+            if name not in record.files:
+                problems.append(f"{durable.record_file(current)}: does not name {name}")
+    if not problems:
+        problems, segments, paragraphs = _check_commit(index_dir, current, record)
+        if not problems and paragraphs == 0:
+            notes.append(f"the index is empty; run searchkit index PATHS --index {index_dir}")
+    else:
+        try:  # what the commit holds, if its table of contents can be read at all
+            toc = durable.read_toc(storage(index_dir), current)
+            segments, paragraphs = len(toc.segments), sum(s.doc_count() for s in toc.segments)
+        except Exception:  # noqa: BLE001 - it is among the damage reported
+            pass
+    strays = tuple(durable.classify(folder).strays)
+    running = _writer_running(index_dir) if strays else False
+    return CheckReport(folder, current, segments, paragraphs, checked, tuple(problems),
+                       leftovers=() if running else strays, notes=tuple(notes), repair=repair,
+                       in_use=strays if running else ())
+
+
+def _check_commit(index_dir: Path, current: int, record):
+    """(problems, segments, paragraphs) of a commit whose files are as committed."""
+    problems = []
     try:
         check_compatible(index_dir)
     except IndexSettingsError:
         problems.append("the index was built with other settings than this version's")
+        return problems, 0, 0
+    except IndexDamagedError as error:
+        return [_damage(error)], 0, 0
+    folder = str(index_dir)
     try:
+        toc = durable.read_toc(storage(index_dir), current, check_schema=True, record=record)
+        durable.check_files(folder, record, toc)
         ix = _open(index_dir)
-        toc = ix._read_toc()
-    except Exception as error:
-        problems.append(f"the index cannot be opened ({type(error).__name__}: {error})")
-        return CheckReport(folder, durable.generations(folder)[-1], 0, 0, 0, tuple(problems),
-                           repair=repair)
-    sums = durable.read_checksums(folder, toc.generation)
-    if sums is None:
-        notes.append(f"no checksums recorded for generation {toc.generation} (written by an "
-                     "older searchkit): files not verified; the next index run records them")
-    names = set(os.listdir(folder))
-    checked = paragraphs = 0
+    except IndexDamagedError as error:
+        return [_damage(error)], 0, 0
+    except Exception as error:  # noqa: BLE001 - whatever Whoosh makes of a damaged file
+        return [f"the index cannot be opened ({type(error).__name__})"], 0, 0
+    paragraphs = 0
     for segment in toc.segments:
-        prefix = segment.segment_id() + "."
-        present = {n for n in names if n.startswith(prefix)}
-        if not present:
-            problems.append(f"segment {segment.segment_id()}: its files are missing")
-        if sums is not None:
-            recorded = {n for n in sums if n.startswith(prefix)}
-            problems += [f"{n}: missing" for n in sorted(recorded - present)]
-            problems += [f"{n}: no checksum recorded" for n in sorted(present - recorded)]
-            for name in sorted(recorded & present):
-                checked += 1
-                if durable.sha256_of(os.path.join(folder, name)) != sums[name]:
-                    problems.append(f"{name}: checksum mismatch (the file is damaged)")
         problem = _check_segment(ix, toc, segment)
         if problem:
             problems.append(f"segment {segment.segment_id()}: {problem}")
         paragraphs += segment.doc_count()
-    files = ledger.load(index_dir, toc.generation)
-    if files is None:
-        notes.append("no file ledger for this commit: the next index run reads every file "
-                     "again once")
-    elif sum(r.paragraphs for r in files.values()) != paragraphs:
-        problems.append(f"the file ledger lists {sum(r.paragraphs for r in files.values())} "
-                        f"paragraphs, the index holds {paragraphs}")
+    if paragraphs:
+        try:
+            files = read_ledger(index_dir, current)
+            listed = sum(r.paragraphs for r in files.values())
+            if listed != paragraphs:
+                problems.append(f"the file ledger lists {listed} paragraphs, the index holds "
+                                f"{paragraphs}")
+            from . import analysis, vocabulary
+
+            for kind, parse in (("vocabulary", vocabulary.from_bytes),
+                                ("stems", lambda d: analysis.parse_stems(d.decode("utf-8")))):
+                name = durable.side_file(kind, current)
+                data = read_committed(index_dir, current, kind)
+                if data is None:
+                    problems.append(f"{durable.record_file(current)}: does not name {name}")
+                    continue
+                try:
+                    parse(data)
+                except ValueError as error:
+                    problems.append(f"{name}: not a {kind} table ({error})")
+        except IndexDamagedError as error:
+            problems.append(_damage(error))
     if not problems:
         try:
             with ix.searcher() as searcher:
                 if searcher.doc_count() != paragraphs:
                     problems.append(f"the index counts {searcher.doc_count()} paragraphs, "
                                     f"its segments {paragraphs}")
-        except Exception as error:
-            problems.append(f"the index cannot be searched ({type(error).__name__}: {error})")
-    leftovers = tuple(durable.classify(folder)[1])
-    return CheckReport(folder, toc.generation, len(toc.segments), paragraphs, checked,
-                       tuple(problems), leftovers, tuple(notes), repair)
+        except SearchkitError as error:
+            problems.append(_damage(error))
+        except Exception as error:  # noqa: BLE001
+            problems.append(f"the index cannot be searched ({type(error).__name__})")
+    return problems, len(toc.segments), paragraphs
+
+
+def _damage(error: SearchkitError) -> str:
+    """The damage an IndexDamagedError names, without the repair advice."""
+    return getattr(error, "damage", None) or str(error)
+
+
+def _writer_running(index_dir: Path) -> bool:
+    """Whether a writer holds the index's lock (tried without waiting; a folder that cannot
+    be locked, e.g. read-only, counts as not)."""
+    lock = storage(index_dir).lock(durable.LOCK_FILE)
+    try:
+        if not lock.acquire(blocking=False):
+            return True
+    except OSError:
+        return False
+    lock.release()
+    return False
 
 
 def _check_segment(ix, toc, segment) -> Optional[str]:
@@ -396,6 +629,8 @@ def _check_segment(ix, toc, segment) -> Optional[str]:
 
     try:
         reader = SegmentReader(ix.storage, toc.schema, segment)
+    except SearchkitError as error:
+        return _damage(error)
     except Exception as error:
         return f"cannot be opened ({type(error).__name__}: {error})"
     try:
@@ -414,6 +649,8 @@ def _check_segment(ix, toc, segment) -> Optional[str]:
                 column = reader.column_reader(name)
                 for docnum in range(reader.doc_count_all()):
                     column[docnum]
+    except SearchkitError as error:
+        return _damage(error)
     except Exception as error:
         return f"cannot be read ({type(error).__name__}: {error})"
     finally:

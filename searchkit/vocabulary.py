@@ -1,7 +1,7 @@
 """The corpus's own words and names, for "did you mean" and spelling variants of names.
 
-Counted from the paragraph texts at index time and kept beside the index in
-``vocabulary.json`` (word -> paragraphs that contain it; the same for words written with a
+Counted from the paragraph texts at index time and kept with each commit of the index in
+``vocabulary-N.json`` (word -> paragraphs that contain it; the same for words written with a
 capital letter). Kept out of Whoosh on purpose: as a Whoosh field it doubled the postings to
 write and the indexing time (measured on BBC: 12 s -> 26 s); counted here it costs a fraction
 of a second, and rewriting it whole on every run keeps it exact as files come and go. Pure
@@ -9,15 +9,11 @@ code, no Whoosh.
 """
 
 import json
-import os
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Dict, Iterable, List, Optional
-
-FILE_NAME = "vocabulary.json"
+from typing import Dict, Iterable, List
 _WORD = re.compile(r"\w+(?:\.?\w+)*")  # as the index's tokenizer splits words
 
 
@@ -82,19 +78,19 @@ def _folded_counts(counts: Counter) -> Dict[str, int]:
     return dict(folds)
 
 
-def save(vocabulary: Vocabulary, index_dir: Path) -> None:
-    """Write aside, then rename: a reader sees the old file or the new one."""
-    path = Path(index_dir) / FILE_NAME
-    aside = path.with_suffix(".json.tmp")
+def to_bytes(vocabulary: Vocabulary) -> bytes:
     data = {"paragraphs": vocabulary.paragraphs, "words": vocabulary.words,
             "names": vocabulary.names}
-    aside.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    os.replace(aside, path)
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
 
-def load(index_dir: Path) -> Optional[Vocabulary]:
-    try:
-        data = json.loads((Path(index_dir) / FILE_NAME).read_text(encoding="utf-8"))
-        return Vocabulary(data["paragraphs"], data["words"], data["names"])
-    except (OSError, ValueError, KeyError):
-        return None  # no suggestions or variants rather than no search
+def from_bytes(data: bytes) -> Vocabulary:
+    """The vocabulary in ``data``; ValueError if it is not one."""
+    raw = json.loads(data.decode("utf-8"))
+    if not (isinstance(raw, dict) and isinstance(raw.get("paragraphs"), int)
+            and all(isinstance(raw.get(k), dict) for k in ("words", "names"))):
+        raise ValueError("not a vocabulary")
+    for counts in (raw["words"], raw["names"]):
+        if not all(isinstance(n, int) for n in counts.values()):
+            raise ValueError("not a vocabulary")
+    return Vocabulary(raw["paragraphs"], raw["words"], raw["names"])

@@ -71,3 +71,36 @@ def open_tmp():
         if path.is_dir():
             path.chmod(0o755)
     shutil.rmtree(folder)
+
+
+def trust_schema(monkeypatch, make_schema):
+    """Let searchkit open indexes built with ``make_schema()`` instead of its own schema (for
+    tests comparing searchkit's fields with Whoosh's): it then admits that schema and the
+    classes of its fields as its own."""
+    from searchkit import safepickle, schema
+
+    reference = make_schema()
+    monkeypatch.setattr(schema, "_references", [schema.make_schema(), reference])
+    for _name, field in reference.items():
+        kind = type(field)
+        monkeypatch.setitem(safepickle.allowed(), (kind.__module__, kind.__qualname__), kind)
+
+
+def committed(index_dir, kind):
+    """The current commit's settings, ledger, vocabulary or stems (``kind``), as bytes."""
+    from searchkit import store
+
+    return store.read_committed(index_dir, store.latest_generation(index_dir), kind)
+
+
+def reseal(index_dir):
+    """Record the current commit's files as they are now: what a writer of other settings, or
+    someone crafting an index, would have recorded (tests change files, then this)."""
+    from searchkit import durable, integrity
+
+    folder = str(index_dir)
+    generation = durable.generations(folder)[-1]
+    name = durable.record_file(generation)
+    names = integrity.decode((Path(folder) / name).read_bytes(), generation).files
+    files = {n: integrity.summarize(os.path.join(folder, n)) for n in names}
+    (Path(folder) / name).write_bytes(integrity.encode(integrity.Record(generation, files)))

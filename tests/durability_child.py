@@ -5,6 +5,8 @@
     python durability_child.py run INDEX PATH...        index (killed from outside, by time)
     python durability_child.py sequence INDEX JSON      one indexing run per list of paths
     python durability_child.py fsize BYTES ARGS...      `searchkit ARGS`, files limited to BYTES
+    python durability_child.py interrupt K ARGS...      `searchkit ARGS`, Ctrl-C at the K-th
+                                                        operation (or while reading, K=0)
 
 PATH... given as the single word --optimize runs `optimize` on the index instead.
 
@@ -32,6 +34,29 @@ def main(argv):
 
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (int(argv[1]), int(argv[1])))
+        cli(argv[2:])
+        return
+    if mode == "interrupt":  # SIGINT, as Ctrl-C sends it, at a chosen point of the run
+        from searchkit import indexer
+        from searchkit.cli import main as cli
+
+        kill_at, count = int(argv[1]), []
+
+        def interrupt(*_args):
+            count.append(1)
+            if len(count) == max(kill_at, 1):
+                os.kill(os.getpid(), signal.SIGINT)
+
+        if kill_at:
+            durable.fault_hook = interrupt
+        else:  # while the first file is read, before anything is written
+            read = indexer.read_file
+
+            def reading(*args, **kwargs):
+                interrupt()
+                return read(*args, **kwargs)
+
+            indexer.read_file = reading
         cli(argv[2:])
         return
     if mode == "sequence":

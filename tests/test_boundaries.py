@@ -8,7 +8,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "searchkit"
 
 WHOOSH_MODULES = {
     "schema", "analysis", "textfield", "codec", "store", "durable", "indexer", "searcher",
-    "highlight", "query",
+    "highlight", "query", "safepickle",
 }
 CLICK_MODULES = {"cli", "repl"}
 

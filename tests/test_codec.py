@@ -7,7 +7,7 @@ from conftest import DATA, SEEDS
 from whoosh.codec.whoosh3 import W3Codec
 
 import searchkit
-from searchkit import codec, indexer
+from searchkit import analysis, codec, indexer, schema
 
 BBC_POLITICS = DATA / "bbc" / "politics"
 
@@ -71,3 +71,93 @@ def test_the_index_records_whooshs_codec_not_searchkits(seed_index):
             assert type(reader.segment().codec()) is W3Codec
     for toc in seed_index.glob("_MAIN_*.toc"):
         assert b"searchkit.codec" not in toc.read_bytes()
+
+
+# Field length totals: what BM25F's average field length is made of.
+
+QUERIES = ["Belarus", "Merkel Putin", '"renounce violence"', "dialogue with the opposition",
+           "title:Trump", "protest*"]
+
+
+def documents(index_dir):
+    """Every paragraph's stored fields (all of searchkit's fields are stored), in index order."""
+    with searchkit.store.open_index(index_dir).searcher() as searcher:
+        return list(searcher.all_stored_fields())
+
+
+def scores(index_dir):
+    """Each query's BM25F score of every paragraph it matches, as searchkit weighs them."""
+    from whoosh import index, qparser, scoring
+
+    options = searchkit.SearchOptions()
+    ix = index.open_dir(str(index_dir))  # Whoosh's own reading of either index
+    weighting = scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1)
+    found = {}
+    with ix.searcher(weighting=weighting) as searcher:
+        parser = qparser.QueryParser("text", ix.schema)
+        for text in QUERIES:
+            hits = searcher.search(parser.parse(text), limit=None)
+            found[text] = {hit["id"]: hit.score for hit in hits}
+    assert all(found.values())
+    return found
+
+
+def assert_totals_are_the_documents_lengths(index_dir):
+    with searchkit.store.open_index(index_dir).searcher() as searcher:
+        reader = searcher.reader()
+        for name in schema.SEARCH_FIELDS:
+            lengths = [reader.doc_field_length(n, name) or 0
+                       for n in range(reader.doc_count_all())]
+            assert reader.field_length(name) == sum(lengths), name
+
+
+def test_field_totals_are_the_sum_of_the_documents_lengths(seed_index):
+    assert_totals_are_the_documents_lengths(seed_index)
+
+
+def test_scores_are_the_same_fresh_merged_optimized_and_as_whooshs_writer(tmp_path):
+    from whoosh import index
+    from whoosh.fields import TEXT
+
+    seeds = sorted(SEEDS.glob("*.txt"))
+    searchkit.build_index(seeds, tmp_path / "fresh")
+    searchkit.build_index(seeds[:2], tmp_path / "runs")  # two segments: a merge to optimize
+    searchkit.build_index(seeds[2:], tmp_path / "runs")
+    assert searchkit.store.check(tmp_path / "runs").segments == 2
+    fresh = scores(tmp_path / "fresh")
+    assert scores(tmp_path / "runs") == fresh
+    summary = searchkit.store.optimize(tmp_path / "runs")
+    assert summary.merged and summary.segments_after == 1
+    assert scores(tmp_path / "runs") == fresh
+    for index_dir in (tmp_path / "fresh", tmp_path / "runs"):
+        assert_totals_are_the_documents_lengths(index_dir)
+
+    # Whoosh's own writer and TEXT field with the same analyzer, the same documents. Its fresh
+    # totals add exact lengths, its merges the rounded ones BM25F reads: merged, it agrees.
+    stock = schema.make_schema()
+    for name in schema.SEARCH_FIELDS:
+        stock.remove(name)
+        stock.add(name, TEXT(stored=True, analyzer=analysis.text_analyzer()))
+    (tmp_path / "whoosh").mkdir()
+    ix = index.create_in(str(tmp_path / "whoosh"), stock)
+    writer = ix.writer()
+    for fields in documents(tmp_path / "fresh"):
+        writer.add_document(**fields)
+    writer.commit()
+    ix.writer().commit(optimize=True)
+    assert scores(tmp_path / "whoosh") == fresh
+
+
+def test_optimize_leaves_one_segment_without_deletions_alone(seed_index, tmp_path):
+    from click.testing import CliRunner
+
+    from searchkit.cli import main
+
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([SEEDS], index_dir)
+    files = {p.name: p.stat().st_mtime_ns for p in index_dir.iterdir()}
+    result = CliRunner().invoke(main, ["optimize", "--index", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"nothing to optimize: {index_dir} is one segment with no deleted "
+                             "paragraphs (341 paragraphs)\n")
+    assert {p.name: p.stat().st_mtime_ns for p in index_dir.iterdir()} == files

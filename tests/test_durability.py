@@ -133,7 +133,7 @@ def _recover(index_dir, paths, allowed, expected, segments=None):
         build_index(paths, index_dir)
     assert ids(index_dir) == expected
     report = store.check(index_dir)
-    assert report.ok, (report.problems, report.leftovers, report.notes)
+    assert report.ok and not report.leftovers, (report.problems, report.leftovers, report.notes)
     assert segments is None or report.segments == segments
     names = os.listdir(index_dir)
     assert not [n for n in names if n.endswith(".tmp") or ".toc." in n], names
@@ -323,14 +323,24 @@ def test_a_second_writer_gets_a_busy_error_within_its_wait(states, tmp_path):
             "it; try again later or pass --wait SECONDS")
         optimized = CliRunner().invoke(main, ["optimize", "--index", str(index_dir), "--wait", "0"])
         assert optimized.exit_code == 1 and "busy" in optimized.stderr
-        # The waiting writers touched none of the running writer's files.
+        # The waiting writers touched none of the running writer's files; `check` lists them
+        # as in use, and the index as ok.
         assert in_progress <= set(os.listdir(index_dir)) | set(os.listdir(index_dir / "MAIN.tmp"))
+        checked = CliRunner().invoke(main, ["check", "--index", str(index_dir)])
+        live = [line for line in checked.stdout.splitlines()
+                if line.startswith("in use by a running `searchkit index`: ")]
+        assert checked.exit_code == 0 and checked.stdout.endswith("ok\n"), checked.stdout
+        assert live and "leftover" not in checked.stdout
+        assert {line.rsplit(" ", 1)[1] for line in live} <= in_progress
         store.commit(holder)
     except BaseException:
         store.cancel(holder)
         raise
     assert ids(index_dir) == sorted(states["before"] + ["held#1"])
-    assert store.check(index_dir).ok
+    # A document added outside `searchkit index` is in no file's ledger; nothing else is wrong.
+    count = len(states["before"])
+    assert store.check(index_dir).problems == (
+        f"the file ledger lists {count} paragraphs, the index holds {count + 1}",)
     build_index(COMMAND, index_dir, wait=0)  # free again at once
 
 
@@ -393,35 +403,50 @@ def test_check_finds_a_damaged_file_and_names_the_repair(states, tmp_path):
     assert good.exit_code == 0, good.output
     assert good.stdout.splitlines()[-1] == "ok"
     assert f"{len(states['before'])} paragraphs" in good.stdout
-    sums = durable.read_checksums(str(index_dir), durable.generations(str(index_dir))[-1])
+    sums = durable.load_record(str(index_dir), durable.generations(str(index_dir))[-1]).files
     damaged = sorted(name for name in sums if name.endswith(".pst"))[0]
     data = bytearray((index_dir / damaged).read_bytes())
     data[len(data) // 2] ^= 0x01
     (index_dir / damaged).write_bytes(bytes(data))
     bad = runner.invoke(main, ["check", "--index", str(index_dir)])
     assert bad.exit_code == 1
-    assert f"problem: {damaged}: checksum mismatch (the file is damaged)" in bad.stdout
+    assert (f"problem: {damaged}: its bytes differ from those its commit wrote (checksum "
+            "mismatch)") in bad.stdout
     assert f"--index {index_dir} --rebuild" in bad.stdout
     assert "how to repair: searchkit index" in bad.stdout
 
 
 def test_check_reports_leftovers_and_the_next_run_removes_them(states, tmp_path):
+    """A writer that stopped without cleaning up (its lock gone with its process) leaves the
+    files it journaled: `check` lists them, the index is ok, the next run removes them. Files
+    searchkit did not write, whatever their names, are neither listed nor removed."""
     index_dir = tmp_path / "ix"
     copy(states["base"], index_dir)
-    (index_dir / "MAIN_0123456789abcdef.trm").write_bytes(b"orphan")
-    (index_dir / "_MAIN_9.toc.1234.5").write_bytes(b"temp toc")
-    (index_dir / "MAIN.tmp").mkdir()
-    (index_dir / "MAIN.tmp" / "run").write_bytes(b"pool")
+    stopped = store.open_writer(store.open_index(index_dir))
+    stopped.add_document(**_document("stopped#1"))
+    stopped.writelock.release()  # as if its process had been killed
+    left = set(os.listdir(index_dir)) - set(os.listdir(states["base"]))
+    assert any(durable.SEGMENT_FILE.match(n) for n in left) and "MAIN.tmp" in left
+    foreign = {"MAIN_0123456789abcdef.trm": b"orphan?", "_MAIN_9.toc.1234.5": b"temp toc?",
+               "checksums-700.json": b"{}", "files-300.json": b"[]", "MAIN_notes.txt": b"notes"}
+    for name, data in foreign.items():
+        (index_dir / name).write_bytes(data)
+    (index_dir / "backup.tmp").mkdir()
+    (index_dir / "backup.tmp" / "copy").write_bytes(b"the user's")
     result = CliRunner().invoke(main, ["check", "--index", str(index_dir)])
-    assert result.exit_code == 1
+    assert result.exit_code == 0, result.stdout
     lines = result.stdout.splitlines()
-    assert {"leftover: MAIN_0123456789abcdef.trm", "leftover: _MAIN_9.toc.1234.5",
-            "leftover: MAIN.tmp"} <= set(lines)
+    assert {f"leftover: {name}" for name in left - {durable.JOURNAL}} <= set(lines)
     assert not [line for line in lines if line.startswith("problem")]
-    assert "the next `searchkit index` run removes" in result.stdout
+    assert not [name for name in [*foreign, "backup.tmp"] if name in result.stdout]
+    assert "the next `searchkit index` run removes" in result.stdout and lines[-1] == "ok"
     build_index(COMMAND, index_dir)
-    assert store.check(index_dir).ok
+    assert store.check(index_dir).ok and store.check(index_dir).leftovers == ()
     assert ids(index_dir) == states["after"]
+    names = set(os.listdir(index_dir))
+    assert not (left - {durable.JOURNAL}) & names
+    assert set(foreign) | {"backup.tmp"} <= names
+    assert (index_dir / "backup.tmp" / "copy").read_bytes() == b"the user's"
 
 
 def test_check_on_a_missing_index(tmp_path):
@@ -449,9 +474,9 @@ def test_parallel_writing_goes_through_the_durable_storage(tmp_path, monkeypatch
     build_index([SEEDS], index_dir)
     report = store.check(index_dir)
     assert report.ok and report.segments >= 2 and report.paragraphs == 341, report
-    sums = durable.read_checksums(str(index_dir), report.generation)
+    sums = durable.load_record(str(index_dir), report.generation).files
     segment_files = [n for n in os.listdir(index_dir) if durable.SEGMENT_FILE.match(n)]
-    assert sorted(sums) == sorted(segment_files)
+    assert sorted(n for n in sums if durable.SEGMENT_FILE.match(n)) == sorted(segment_files)
     result = CliRunner().invoke(main, ["optimize", "--index", str(index_dir)])
     assert result.exit_code == 0, result.stderr
     assert re.search(rf"{report.segments} segment\(s\) -> 1, 341 paragraphs", result.stderr)
@@ -472,6 +497,20 @@ def test_a_searcher_opened_before_commits_keeps_working(states, tmp_path):
         assert not searcher.is_current()
 
 
+def test_a_searcher_whose_commit_was_removed_still_suggests(states, tmp_path, monkeypatch):
+    """Its files stay open, but its commit's vocabulary is read on first use: the current
+    commit's serves once its own is gone."""
+    index_dir = tmp_path / "ix"
+    copy(states["base"], index_dir)
+    with open_index(index_dir) as searcher:
+        assert searcher.search("Belarus", limit=3, facets=True).total > 0
+        monkeypatch.setattr(durable, "KEEP_SUPERSEDED_SECONDS", 0.0)
+        build_index(COMMAND, index_dir)
+        build_index(seed(S001), index_dir)
+        assert not store.has_commit(index_dir, searcher._generation)
+        assert searcher.search("Merkle").suggestion == "Merkel"
+
+
 def test_superseded_generations_expire(states, tmp_path, monkeypatch):
     index_dir = tmp_path / "ix"
     copy(states["base"], index_dir)
@@ -487,6 +526,8 @@ def test_superseded_generations_expire(states, tmp_path, monkeypatch):
             if durable.SEGMENT_FILE.match(n)} == live
     assert os.listdir(index_dir).count(f"checksums-{current[0]}.json") == 1
     assert len([n for n in os.listdir(index_dir) if n.startswith("checksums-")]) == 1
+    assert sorted(n for n in os.listdir(index_dir) if durable.SIDE_FILE.match(n)) == sorted(
+        durable.side_file(kind, current[0]) for kind in durable.SIDE_FILES)
 
 
 class _Segment:

@@ -6,11 +6,11 @@ import shutil
 from datetime import date
 
 import pytest
-from conftest import S000, S001, S002, SEEDS
+from conftest import S000, S001, S002, SEEDS, committed, reseal
 from whoosh import index as whoosh_index
 
 import searchkit
-from searchkit import query
+from searchkit import query, store
 from searchkit.highlight import sentence_spans
 
 
@@ -148,9 +148,10 @@ def test_missing_index(tmp_path):
 def test_index_built_with_other_settings_must_be_rebuilt(seed_index, tmp_path):
     copy = tmp_path / "old"
     shutil.copytree(seed_index, copy)
-    settings = json.loads((copy / "searchkit.json").read_text())
+    settings = json.loads(committed(copy, "settings"))
     settings["analyzer"]["filters"] = "lowercase"
-    (copy / "searchkit.json").write_text(json.dumps(settings))
+    (copy / f"searchkit-{store.latest_generation(copy)}.json").write_text(json.dumps(settings))
+    reseal(copy)
     with pytest.raises(searchkit.IndexSettingsError, match="--rebuild"):
         searchkit.open_index(copy)
     with pytest.raises(searchkit.IndexSettingsError):
@@ -198,10 +199,10 @@ def test_a_wide_wildcard_is_refused_and_a_narrow_one_runs(searcher, monkeypatch)
 def test_the_stems_table_holds_nltks_stems_of_the_corpus_words(seed_index):
     from nltk.stem.snowball import EnglishStemmer
 
-    from searchkit.analysis import read_stems
+    from searchkit.analysis import parse_stems
 
-    table = read_stems(seed_index)
-    words = json.loads((seed_index / "vocabulary.json").read_text(encoding="utf-8"))["words"]
+    table = parse_stems(committed(seed_index, "stems").decode("utf-8"))
+    words = json.loads(committed(seed_index, "vocabulary"))["words"]
     stemmer = EnglishStemmer()
     assert len(table) > 1500 and set(table) <= set(words)
     assert {w: stemmer.stem(w) for w in table} == table
@@ -209,8 +210,7 @@ def test_the_stems_table_holds_nltks_stems_of_the_corpus_words(seed_index):
 
 
 def test_searching_from_other_threads_leaves_signal_handlers_alone(seed_index):
-    """A web app searches in worker threads (a Searcher each: like Whoosh's, it is not
-    shared between threads)."""
+    """A web app searches in worker threads (here a Searcher each)."""
     import signal
     import threading
 
@@ -228,3 +228,47 @@ def test_searching_from_other_threads_leaves_signal_handlers_alone(seed_index):
         thread.join()
     assert expected and found == [expected] * 3
     assert signal.getsignal(signal.SIGALRM) == before
+
+
+def test_one_searcher_shared_by_eight_threads(seed_index):
+    """Every search, show and stats call from 8 threads on one Searcher gives what it gives
+    alone. (Thread switches are made frequent so that unguarded calls would interleave.)"""
+    import sys
+    import threading
+
+    queries = ["dialogue with the opposition", '"renounce violence"', "Merkel OR Putin",
+               "Belarus", "title:Trump", "Tikhanovskaya", "protest* -police", "Lukashenko"]
+
+    def calls(searcher, worker):
+        found = []
+        for text in queries[worker:] + queries[:worker]:
+            results = searcher.search(text, limit=5, facets=True)
+            found.append((text, results.total, [(h.id, h.score) for h in results.hits]))
+            if results.hits:
+                found.append(searcher.show(results.hits[0].id).title)
+            found.append(searcher.search_documents(text, limit=3))
+        found.append(searcher.stats().paragraphs)
+        return sorted(map(repr, found))
+
+    with searchkit.open_index(seed_index) as searcher:
+        expected = [calls(searcher, worker) for worker in range(8)]
+        results, errors = {}, []
+
+        def work(worker):
+            try:
+                results[worker] = calls(searcher, worker)
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(repr(error))
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)
+        try:
+            threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            sys.setswitchinterval(interval)
+    assert errors == []
+    assert all(results[w] == expected[w] for w in range(8))

@@ -1,0 +1,307 @@
+"""Damaged, empty and interrupted indexes: `check` finds any changed, missing or truncated byte
+of the current commit and says "ok" on a healthy index at any age; searching a damaged index
+ends in one line naming the damage and the repair; an empty index says so; Ctrl-C during
+`index` says what state the index is in, and the same command resumes."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import S000, S001, SEEDS, reseal
+
+import searchkit
+from searchkit import durable, store
+from searchkit.cli import main
+from searchkit.schema import make_schema
+
+CHILD = Path(__file__).with_name("durability_child.py")
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A fresh index of two seed files (commit 0, empty, and commit 1)."""
+    root = tmp_path_factory.mktemp("damage")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for stem in (S000, S001):
+        shutil.copy(SEEDS / f"{stem}.txt", corpus)
+    searchkit.build_index([corpus], root / "ix")
+    return root / "ix"
+
+
+@pytest.fixture
+def index_dir(built, tmp_path):
+    copy = tmp_path / "ix"
+    shutil.copytree(built, copy, copy_function=shutil.copy)
+    return copy
+
+
+def current_files(index_dir):
+    """Every file of the current commit (commit 1): all but the lock, the writers' journal and
+    the files of the empty commit 0 that the build began with."""
+    return sorted(p.name for p in index_dir.iterdir() if p.name not in {
+        "MAIN_WRITELOCK", "searchkit-writes.log", "_MAIN_0.toc", "checksums-0.json",
+        "searchkit-0.json"})
+
+
+# -- check -------------------------------------------------------------------------------------
+
+
+def test_check_says_ok_on_a_healthy_index_of_any_age(index_dir):
+    old = time.time() - 3600  # every commit an hour old: the empty first one long superseded
+    for path in index_dir.iterdir():
+        os.utime(path, (old, old))
+    result = invoke("check", "--index", index_dir)
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout.splitlines()[-1] == "ok"
+    assert "leftover" not in result.stdout and "problem" not in result.stdout
+
+
+def test_every_file_of_the_commit_is_in_its_record(index_dir):
+    generation = store.latest_generation(index_dir)
+    record = durable.load_record(str(index_dir), generation)
+    assert set(record.files) | {durable.record_file(generation)} == set(
+        current_files(index_dir))
+    kinds = {durable.side_file(kind, generation) for kind in durable.SIDE_FILES}
+    assert kinds | {f"_MAIN_{generation}.toc"} <= set(record.files)
+
+
+@pytest.mark.parametrize("damage", ["flip first", "flip middle", "flip last", "truncate",
+                                    "delete"])
+def test_check_finds_any_damaged_byte_of_any_file_of_the_commit(built, tmp_path, damage):
+    files = current_files(built)
+    assert len(files) >= 14
+    for name in files:
+        index_dir = tmp_path / f"{name}-{damage.replace(' ', '-')}"
+        shutil.copytree(built, index_dir, copy_function=shutil.copy)
+        path = index_dir / name
+        data = bytearray(path.read_bytes())
+        if damage == "delete":
+            path.unlink()
+        elif damage == "truncate":
+            path.write_bytes(bytes(data[:-1]))
+        else:
+            at = {"flip first": 0, "flip middle": len(data) // 2, "flip last": -1}[damage]
+            data[at] ^= 0x20
+            path.write_bytes(bytes(data))
+        report = store.check(index_dir)
+        assert not report.ok, (name, damage)
+        assert any(name in problem for problem in report.problems), (name, report.problems)
+        assert report.repair.endswith(f"--index {index_dir} --rebuild"), report.repair
+
+
+def test_check_names_the_damage_and_the_repair_on_the_command_line(built, index_dir):
+    pst = next(n for n in current_files(index_dir) if n.endswith(".pst"))
+    (index_dir / pst).write_bytes((index_dir / pst).read_bytes()[:-10])
+    result = invoke("check", "--index", index_dir)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == (f"index: {index_dir} (commit 1, 1 segment, 65 paragraphs, 14 files "
+                        "checked against SHA-256)")
+    assert f"problem: {pst}: " in result.stdout and "truncated" in result.stdout
+    assert lines[-1] == (f"how to repair: searchkit index {built.parent / 'corpus'} "
+                         f"--index {index_dir} --rebuild")
+
+
+# -- searching a damaged index -------------------------------------------------------------
+
+
+def _flip_in_postings_of(index_dir, word):
+    """Flip a byte inside the postings of ``word`` (in the text field)."""
+    ix = store.open_index(index_dir)
+    with ix.reader() as reader:
+        info = reader.term_info("text", word)
+        offset, length = info.extent()
+        length = length[0] if isinstance(length, tuple) else length  # whoosh-reloaded's tuple
+        (segment, _), = reader.leaf_readers()
+    pst = index_dir / f"{segment.segment().segment_id()}.pst"
+    data = bytearray(pst.read_bytes())
+    data[offset + length // 2] ^= 0x01
+    pst.write_bytes(bytes(data))
+    return pst.name
+
+
+def _segment_file(index_dir, suffix):
+    return next(n for n in current_files(index_dir) if n.endswith(suffix))
+
+
+def _truncate(index_dir, suffix):
+    name = _segment_file(index_dir, suffix)
+    data = (index_dir / name).read_bytes()
+    (index_dir / name).write_bytes(data[: len(data) // 2])
+    return name
+
+
+def _garbage_vocabulary(index_dir, sealed):
+    name = durable.side_file("vocabulary", store.latest_generation(index_dir))
+    (index_dir / name).write_text("[]")
+    if sealed:  # the record agrees: the file is not a vocabulary all the same
+        reseal(index_dir)
+    return name
+
+
+DAMAGES = {
+    "truncated trm": (lambda d: _truncate(d, ".trm"), ["search", "Belarus"]),
+    "truncated pst": (lambda d: _truncate(d, ".pst"), ["search", "Belarus"]),
+    "flipped pst byte": (lambda d: _flip_in_postings_of(d, "belarus"), ["search", "Belarus"]),
+    "flipped stored field": (lambda d: _flip_middle(d, "._stored.col"),
+                             ["show", f"{S000}#4"]),
+    "vocabulary []": (lambda d: _garbage_vocabulary(d, sealed=False), ["search", "Merkle"]),
+    "vocabulary [] resealed": (lambda d: _garbage_vocabulary(d, sealed=True),
+                               ["search", "Merkle"]),
+}
+
+
+def _flip_middle(index_dir, suffix):
+    name = _segment_file(index_dir, suffix)
+    data = bytearray((index_dir / name).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (index_dir / name).write_bytes(bytes(data))
+    return name
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_searching_a_damaged_index_ends_in_one_line_naming_it(index_dir, damage):
+    make, command = DAMAGES[damage]
+    name = make(index_dir)
+    result = invoke(*command, "--index", index_dir)
+    assert result.exit_code == 1, (damage, result.output)
+    assert result.stdout == "" and "Traceback" not in result.output
+    line = result.stderr
+    assert line.count("\n") == 1 and line.startswith(f"Error: the index in {index_dir} is "
+                                                     f"damaged ({name}: "), line
+    assert f"`searchkit check --index {index_dir}`" in line and "--rebuild" in line, line
+    assert "simplify" not in line and "query" not in line, line
+
+
+def test_a_damaged_ledger_stops_an_index_run_instead_of_pruning_nothing(built, tmp_path):
+    corpus = built.parent / "corpus"
+    mine = tmp_path / "corpus"
+    shutil.copytree(corpus, mine)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([mine], index_dir)
+    gone = next(mine.glob(f"{S001}.txt"))
+    gone.unlink()
+    ledger = index_dir / durable.side_file("ledger", store.latest_generation(index_dir))
+    ledger.write_text("garbage")
+    result = invoke("index", mine, "--index", index_dir, "--prune")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"Error: the index in {index_dir} is damaged ({ledger.name}")
+    assert "--rebuild" in result.stderr and result.stderr.count("\n") == 1
+    ledger.write_text('{"generation": 1, "files": []}')  # a ledger, but not of these files
+    reseal(index_dir)
+    result = invoke("index", mine, "--index", index_dir, "--prune")
+    assert result.exit_code == 1 and f"damaged ({ledger.name}: not a file ledger" in result.stderr
+    rebuilt = invoke("index", mine, "--index", index_dir, "--rebuild")
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    assert searchkit.search(f"title:{S001[:3]}", index_dir).total == 0
+    with searchkit.open_index(index_dir) as searcher:
+        assert not searcher.search("Putin", limit=100, collapse=False).total or all(
+            S001 not in hit.id for hit in searcher.search("Putin", limit=100).hits)
+
+
+# -- empty indexes -----------------------------------------------------------------------------
+
+
+EMPTY = "the index is empty; run searchkit index PATHS"
+
+
+@pytest.fixture
+def empty_index(tmp_path):
+    store.create_index(tmp_path / "empty", make_schema())  # as a first build stopped early
+    return tmp_path / "empty"
+
+
+def test_an_empty_index_says_so_in_the_library_and_every_command(empty_index, tmp_path):
+    with pytest.raises(searchkit.SearchkitError, match=EMPTY) as raised:
+        searchkit.open_index(empty_index)
+    assert type(raised.value).__name__ == "IndexEmptyError"
+    queries = tmp_path / "queries.tsv"
+    queries.write_text("q1\tBelarus\n")
+    for command in (["search", "Belarus"], ["search", "--batch", queries], ["duplicates"],
+                    ["stats"], ["show", f"{S000}#1"]):
+        result = invoke(*command, "--index", empty_index)
+        assert result.exit_code == 1, (command, result.output)
+        expected = f"Error: {EMPTY} --index {empty_index}\n"
+        assert result.stderr == expected, (command, result.output)
+    repl = CliRunner().invoke(main, ["repl", "--index", str(empty_index)], input="Belarus\n")
+    assert repl.exit_code == 1 and repl.stderr == f"Error: {EMPTY} --index {empty_index}\n"
+    report = store.check(empty_index)
+    assert report.ok and report.notes == (f"{EMPTY} --index {empty_index}",)
+    assert not store.optimize(empty_index).merged
+
+
+def test_indexing_a_folder_whose_only_file_is_empty(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "empty.txt").write_text("")
+    result = invoke("index", corpus, "--index", tmp_path / "ix")
+    assert result.exit_code == 3 and "empty file (0 bytes)" in result.stderr
+    search = invoke("search", "Belarus", "--index", tmp_path / "ix")
+    assert (search.exit_code, search.stderr) == (1, f"Error: {EMPTY} --index {tmp_path / 'ix'}\n")
+
+
+def test_the_default_index_left_empty_is_built_by_the_next_search(tmp_path, monkeypatch):
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
+    store.create_index(tmp_path / "index", make_schema())
+    result = invoke("search", "Putin", "-n", "1", "--format", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    assert "is empty; building it from seeds/" in result.stderr
+    assert json.loads(result.stdout)["rank"] == 1
+
+
+# -- Ctrl-C during `index` ---------------------------------------------------------------------
+
+
+def interrupted(at, *args):
+    return subprocess.run([sys.executable, str(CHILD), "interrupt", str(at), *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def operations(index_dir, corpus, monkeypatch):
+    """The number of file operations a first build of ``corpus`` makes."""
+    count = []
+    monkeypatch.setattr(durable, "fault_hook", lambda operation, name: count.append(1))
+    searchkit.build_index([corpus], index_dir)
+    monkeypatch.setattr(durable, "fault_hook", None)
+    return len(count)
+
+
+def ids(index_dir):
+    with store.open_index(index_dir).searcher() as searcher:
+        return sorted(fields["id"] for fields in searcher.all_stored_fields())
+
+
+def test_ctrl_c_during_index_says_what_state_the_index_is_in(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEEDS / f"{S000}.txt", corpus)
+    total = operations(tmp_path / "clean", corpus, monkeypatch)
+    expected = ids(tmp_path / "clean")
+    states = set()
+    for at in [0, 1, total // 2, total - 1]:  # reading; starting; writing; committed
+        index_dir = tmp_path / f"ix-{at}"
+        run = interrupted(at, "index", corpus, "--index", index_dir)
+        assert run.returncode == 128 + signal.SIGINT, (at, run.stderr)
+        assert "Traceback" not in run.stderr and "Aborted" not in run.stderr, run.stderr
+        last = run.stderr.strip().splitlines()[-1]
+        assert last.startswith("interrupted: "), last
+        assert last.endswith("; run the same command again to resume"), last
+        states.add(last.split(": ", 1)[1].split(" (")[0].split(";")[0])
+        again = invoke("index", corpus, "--index", index_dir)
+        assert again.exit_code == 0, (at, again.stderr)
+        assert ids(index_dir) == expected and store.check(index_dir).ok
+    assert len(states) >= 2, states  # before the first commit, and after the run's commit
