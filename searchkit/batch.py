@@ -15,6 +15,7 @@ from typing import Iterable, List, Optional, Tuple
 
 from .errors import SearchkitError
 from .model import DocumentHit
+from .render import dumps
 
 _SPACE = re.compile(r"\s")
 
@@ -107,4 +108,4 @@ def jsonl_line(query: BatchQuery, hits: Iterable[DocumentHit], error: Optional[s
     }
     if error:
         record["error"] = error
-    return json.dumps(record, ensure_ascii=False)
+    return dumps(record)

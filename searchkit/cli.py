@@ -3,7 +3,6 @@ notes and errors to stderr. Exit codes: 0 success (also "no results"), 1 a searc
 2 a usage error or a query that cannot be run as typed, 3 an index run that skipped
 some files."""
 
-import json
 import os
 import shutil
 import sys
@@ -33,12 +32,13 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except QueryError as error:
-            raise _QueryProblem(str(error)) from None
-        except SearchkitError as error:
-            raise click.ClickException(str(error)) from None
+            raise _QueryProblem(render.printable(str(error))) from None
+        except SearchkitError as error:  # may name a file, or quote an index's contents
+            raise click.ClickException(render.printable(str(error))) from None
         except OSError as error:  # e.g. an index folder that cannot be created or written
             where = f"{error.filename}: " if error.filename else ""
-            raise click.ClickException(f"{where}{error.strerror or error}") from None
+            raise click.ClickException(
+                render.printable(f"{where}{error.strerror or error}")) from None
 
 
 index_option = click.option(
@@ -425,7 +425,7 @@ def _search_batch(path: Path, index_dir: Path, limit, fmt, run_name, filters, va
     started = time.monotonic()
     queries, warnings = read_queries(path)
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(render.printable(f"warning: {warning}"), err=True)
     documents = failed = empty = 0
     with _open(index_dir) as searcher:
         for query in queries:
@@ -434,14 +434,14 @@ def _search_batch(path: Path, index_dir: Path, limit, fmt, run_name, filters, va
                 hits = searcher.search_documents(query.text, limit, filters, variants)
             except QueryError as problem:
                 hits, error, failed = (), str(problem), failed + 1
-                click.echo(f"warning: {path} line {query.line}: query {query.id!r}: {error}; "
-                           "no results", err=True)
+                click.echo(render.printable(f"warning: {path} line {query.line}: query "
+                                            f"{query.id!r}: {error}; no results"), err=True)
             documents += len(hits)
             empty += not hits and not error
             if fmt == "jsonl":
                 click.echo(jsonl_line(query, hits, error))
-            elif hits:
-                click.echo(trec_lines(query.id, hits, run_name))
+            elif hits:  # document ids come from file names and records
+                click.echo(render.printable(trec_lines(query.id, hits, run_name)))
     skipped = f"bad line{'s' if len(warnings) != 1 else ''} skipped"
     notes = [f"{n} {what}" for n, what in ((len(warnings), skipped),
                                            (failed, "could not be run"),
@@ -467,7 +467,7 @@ def stats_command(index_dir, fmt):
     with _open(index_dir) as searcher:
         stats = searcher.stats()
     if fmt == "json":
-        click.echo(json.dumps(render.stats_record(stats), indent=2, ensure_ascii=False))
+        click.echo(render.dumps(render.stats_record(stats), indent=2))
     else:
         click.echo(render.stats_table(stats))
 
@@ -519,7 +519,7 @@ def show_command(id, index_dir, context, fmt, color):
     with _open(index_dir) as searcher:
         view = searcher.show(id)
     if fmt == "json":
-        click.echo(json.dumps(render.article_record(view), indent=2, ensure_ascii=False))
+        click.echo(render.dumps(render.article_record(view), indent=2))
     else:
         _emit("plain", color, plain=lambda: render.article_text(view, _marker(color), context))
 
