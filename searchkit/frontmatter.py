@@ -13,14 +13,18 @@ front matter between them, read with PyYAML's ``safe_load``::
 
 Its values rank below a sidecar manifest's and above what is guessed from the text.
 Front matter that is not valid YAML, or not a mapping, gives a warning and stays in the text
-(nothing is lost); a bad value gives a warning and is ignored.
+(nothing is lost); a bad value gives a warning and is ignored. So does front matter over
+64 KB, nested deeper, or holding more values with its aliases expanded, than safeload.py
+allows: it is read within bounds, whatever a hostile file holds.
 """
 
 from typing import List, Tuple
 
 from .metadata import validated_fields
+from .safeload import load_yaml
 
 _MAX_LINES = 200  # a front matter block is short; a "---" 500 lines down is a separator
+_MAX_CHARS = 64 * 1024  # and small: longer lines are text, not metadata (PyYAML is slow)
 
 
 def split_front_matter(text: str) -> Tuple[dict, str, List[str]]:
@@ -37,8 +41,11 @@ def split_front_matter(text: str) -> Tuple[dict, str, List[str]]:
         return {}, text, []
     import yaml  # only files that start with "---" need it
 
+    block = "".join(lines[1:end])
+    if len(block) > _MAX_CHARS:
+        return {}, text, [f"front matter over {_MAX_CHARS // 1024} KB; read as text"]
     try:
-        data = yaml.safe_load("".join(lines[1:end]))
+        data = load_yaml(block)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
@@ -46,6 +53,8 @@ def split_front_matter(text: str) -> Tuple[dict, str, List[str]]:
             f"front matter is not valid YAML{where}: {getattr(error, 'problem', None) or error}; "
             "read as text"
         ]
+    except ValueError as error:  # a number of over 4,300 digits
+        return {}, text, [f"front matter not read: {error}; read as text"]
     if data is None:
         data = {}
     if not isinstance(data, dict):  # a "---" rule above and below some text: not front matter

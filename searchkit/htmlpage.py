@@ -13,7 +13,6 @@ The date is read here, from the page's own statements only: ``<meta>`` tags
 never invents a date.
 """
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Iterator, List
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 
 from .errors import CorpusError
 from .metadata import parse_date_value
+from .safeload import load_json
 
 # <meta name|property|itemprop=...> keys that state when the article was published.
 _PUBLISHED_META = (
@@ -108,8 +108,8 @@ def _published_date(tree):
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
         try:
-            data = json.loads(script.text or "")
-        except ValueError:
+            data = load_json(script.text or "")
+        except ValueError:  # not JSON, or beyond safeload's bounds
             continue
         for value in _jsonld_values(data, _PUBLISHED_JSONLD):
             found = parse_date_value(value)

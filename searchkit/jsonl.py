@@ -13,18 +13,19 @@ id         ``_id``, ``id``
 =========  ============================================================
 
 Other keys are ignored. A record's article id is ``<file key>:<record id>``, or
-``<file key>:<line number>`` without an id. Empty lines are skipped. A bad line (not JSON, not
-an object, no text) is a warning naming its line number; the other lines are read. A bad value
-(a date that cannot be read, a title that is not text) is a warning and left out. A date in
-the file's name is not a record's date (it dates the dump); one in a record's URL is.
+``<file key>:<line number>`` without an id. Empty lines are skipped. A bad line (not JSON,
+nested deeper than safeload.MAX_DEPTH, not an object, no text) is a warning naming its line
+number; the other lines are read. A bad value (a date that cannot be read, a title that is not
+text) is a warning and left out. A date in the file's name is not a record's date (it dates
+the dump); one in a record's URL is.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from .metadata import validated_fields
+from .safeload import load_json
 
 NAMES: Dict[str, Tuple[str, ...]] = {
     "title": ("title",),
@@ -34,8 +35,9 @@ NAMES: Dict[str, Tuple[str, ...]] = {
     "url": ("url",),
     "id": ("_id", "id"),
 }
-_MAX_LINE_WARNINGS = 10  # bad lines named one by one; more are counted
-_ID_UNSAFE = re.compile(r"[\s#]+")  # "#" separates an article id from a paragraph number
+_MAX_LINE_WARNINGS = 10  # bad lines, and bad values, named one by one; more are counted
+# "#" separates an article id from a paragraph number; control characters have no place in one.
+_ID_UNSAFE = re.compile(r"[\s#\x00-\x1f\x7f-\x9f]+")
 
 
 @dataclass(frozen=True)
@@ -79,21 +81,22 @@ def _value(record: dict, name: str, fields: Dict[str, str]):
 
 
 def read_records(text: str, fields: Dict[str, str]) -> Tuple[List[Record], List[str]]:
-    """The usable records of a JSON-lines file and a warning for each bad line or value."""
+    """The usable records of a JSON-lines file and a warning for each bad line or value (the
+    first ``_MAX_LINE_WARNINGS`` of each, then how many more)."""
     records: List[Record] = []
-    warnings: List[str] = []
-    bad_lines: List[str] = []
+    bad_lines = _Notes("more bad lines skipped")
+    notes = _Notes("more warnings about values")
     seen_ids: Dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = load_json(line)
         except ValueError as error:
-            bad_lines.append(f"line {number}: not valid JSON ({error.msg}); line skipped")
+            bad_lines.add(f"line {number}: not valid JSON ({error.msg}); line skipped")
             continue
         if not isinstance(record, dict):
-            bad_lines.append(
+            bad_lines.add(
                 f"line {number}: a JSON {type(record).__name__}, not an object; line skipped"
             )
             continue
@@ -102,31 +105,46 @@ def read_records(text: str, fields: Dict[str, str]) -> Tuple[List[Record], List[
         if not paragraphs:
             looked = fields.get("text") or " or ".join(repr(k) for k in NAMES["text"])
             what = "no text" if key is None else f"{key!r} holds no text"
-            bad_lines.append(f"line {number}: {what} (looked for {looked}); line skipped")
+            bad_lines.add(f"line {number}: {what} (looked for {looked}); line skipped")
             continue
         given = {}
         for name in ("title", "source", "date", "url"):
             _, value = _value(record, name, fields)
             if value is not None:
                 given[name] = value
-        valid, problems = validated_fields(given, f"line {number}")
-        warnings.extend(problems)
         _, raw_id = _value(record, "id", fields)
+        valid, problems = validated_fields(given, f"line {number}")
+        for problem in problems:
+            notes.add(problem)
         record_id = _record_id(raw_id, number)
         if record_id in seen_ids:
-            warnings.append(
+            notes.add(
                 f"line {number}: id {record_id!r} already used on line {seen_ids[record_id]}; "
                 f"this record gets id {record_id}@{number}"
             )
             record_id = f"{record_id}@{number}"
         seen_ids[record_id] = number
         records.append(Record(number, record_id, paragraphs, valid))
-    warnings[:0] = bad_lines[:_MAX_LINE_WARNINGS]
-    if len(bad_lines) > _MAX_LINE_WARNINGS:
-        warnings.insert(
-            _MAX_LINE_WARNINGS, f"{len(bad_lines) - _MAX_LINE_WARNINGS} more bad lines skipped"
-        )
-    return records, warnings
+    return records, bad_lines.lines() + notes.lines()
+
+
+class _Notes:
+    """Warnings of one kind: the first _MAX_LINE_WARNINGS kept, the rest counted (a hostile
+    file may have a million bad lines)."""
+
+    def __init__(self, more: str):
+        self.kept: List[str] = []
+        self.dropped = 0
+        self.more = more
+
+    def add(self, note: str) -> None:
+        if len(self.kept) < _MAX_LINE_WARNINGS:
+            self.kept.append(note)
+        else:
+            self.dropped += 1
+
+    def lines(self) -> List[str]:
+        return self.kept + ([f"{self.dropped} {self.more}"] if self.dropped else [])
 
 
 def _paragraphs(body) -> List[str]:
