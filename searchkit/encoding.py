@@ -44,7 +44,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from .errors import CorpusError
 
@@ -101,6 +101,23 @@ class Decoded:
     encoding: str  # e.g. "utf-8", "utf-16-le", "cp1251"
     how: str  # e.g. "bom", "utf-8", "guessed by charset-normalizer (cp1251, ...)"
     warnings: List[str] = field(default_factory=list)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> Tuple[str, int]:
+    """``text`` with lone surrogates replaced by U+FFFD, and how many there were.
+
+    Decoding bytes never makes them, but a JSON or YAML escape can (``"\\ud800"`` without its
+    pair): such a string is not text, and printing or writing it as UTF-8 fails."""
+    return _SURROGATE.subn("\ufffd", text)
+
+
+def surrogates_replaced(count: int) -> str:
+    """The warning for ``count`` lone surrogates replaced."""
+    return (f"{count} lone surrogate{'s' if count > 1 else ''} (a \\ud800-style escape without "
+            "its pair) replaced by U+FFFD")
 
 
 def check_encoding_name(name: str) -> str:

@@ -20,8 +20,9 @@ allows: it is read within bounds, whatever a hostile file holds.
 
 from typing import List, Tuple
 
+from .encoding import surrogates_replaced, valid_text
 from .metadata import validated_fields
-from .safeload import load_yaml
+from .safeload import brief, load_yaml
 
 _MAX_LINES = 200  # a front matter block is short; a "---" 500 lines down is a separator
 _MAX_CHARS = 64 * 1024  # and small: longer lines are text, not metadata (PyYAML is slow)
@@ -59,6 +60,13 @@ def split_front_matter(text: str) -> Tuple[dict, str, List[str]]:
         data = {}
     if not isinstance(data, dict):  # a "---" rule above and below some text: not front matter
         return {}, text, []
-    fields, warnings = validated_fields(data, "front matter")
+    warnings = []
+    for key, value in list(data.items()):
+        if isinstance(value, str):
+            data[key], replaced = valid_text(value)
+            if replaced:
+                warnings.append(f"front matter: {brief(key)}: {surrogates_replaced(replaced)}")
+    fields, problems = validated_fields(data, "front matter")
+    warnings += problems
     body = "\n" * (end + 1) + "".join(lines[end + 1:])
     return fields, body, warnings

@@ -16,14 +16,16 @@ Other keys are ignored. A record's article id is ``<file key>:<record id>``, or
 ``<file key>:<line number>`` without an id. Empty lines are skipped. A bad line (not JSON,
 nested deeper than safeload.MAX_DEPTH, not an object, no text) is a warning naming its line
 number; the other lines are read. A bad value (a date that cannot be read, a title that is not
-text) is a warning and left out. A date in the file's name is not a record's date (it dates
-the dump); one in a record's URL is.
+text) is a warning and left out; lone surrogates (``"\\ud800"``) become U+FFFD, with a
+warning. A date in the file's name is not a record's date (it dates the dump); one in a
+record's URL is.
 """
 
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
+from .encoding import surrogates_replaced, valid_text
 from .metadata import validated_fields
 from .safeload import load_json
 
@@ -113,6 +115,9 @@ def read_records(text: str, fields: Dict[str, str]) -> Tuple[List[Record], List[
             if value is not None:
                 given[name] = value
         _, raw_id = _value(record, "id", fields)
+        paragraphs, given, raw_id, replaced = _valid(paragraphs, given, raw_id)
+        if replaced:
+            notes.add(f"line {number}: {replaced}")
         valid, problems = validated_fields(given, f"line {number}")
         for problem in problems:
             notes.add(problem)
@@ -145,6 +150,25 @@ class _Notes:
 
     def lines(self) -> List[str]:
         return self.kept + ([f"{self.dropped} {self.more}"] if self.dropped else [])
+
+
+def _valid(paragraphs: List[str], given: dict, raw_id):
+    """The record's texts with lone surrogates replaced (see encoding.valid_text), and a note
+    saying so ("" if there were none)."""
+    count = 0
+
+    def fixed(value):
+        nonlocal count
+        if not isinstance(value, str):
+            return value
+        value, replaced = valid_text(value)
+        count += replaced
+        return value
+
+    paragraphs = [fixed(p) for p in paragraphs]
+    given = {name: fixed(value) for name, value in given.items()}
+    raw_id = fixed(raw_id)
+    return paragraphs, given, raw_id, surrogates_replaced(count) if count else ""
 
 
 def _paragraphs(body) -> List[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from .config import DEFAULT_MAX_BYTES
+from .encoding import surrogates_replaced, valid_text
 from .safeload import brief, load_json
 
 FIELDS = ("title", "source", "date", "url")
@@ -41,7 +42,9 @@ def _validated(raw: dict, where: str, warnings: List[str]) -> dict:
         if isinstance(value, (list, dict)):
             warnings.append(f"{where}: {key} {brief(value)} ignored: not a single value")
             continue
-        value = str(value).strip()
+        value, replaced = valid_text(str(value).strip())
+        if replaced:
+            warnings.append(f"{where}: {key}: {surrogates_replaced(replaced)}")
         if key == "date":
             try:
                 value = date.fromisoformat(value)

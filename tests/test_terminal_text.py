@@ -126,3 +126,33 @@ def hit_id(index_dir):
     result = cli("search", "council", "--index", index_dir, "--format", "jsonl", "--source",
                  SOURCE)
     return json.loads(result.stdout.splitlines()[0])["id"]
+
+
+def test_lone_surrogates_are_replaced_when_read_and_every_output_works(tmp_path, monkeypatch):
+    # "\ud800" in JSON is a lone surrogate: not a character, and no encoding can print it.
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "news.jsonl").write_text(
+        json.dumps({"_id": "a", "title": "Council \ud800 meets", "source": "AFP\udc00",
+                    "text": "The council met on Tuesday \ud800 to discuss the crisis."}) + "\n")
+    (folder / "notes.md").write_text(
+        '---\ntitle: "Notes \\ud800"\n---\nThe council notes on Tuesday.\n')
+    index_dir = tmp_path / "ix"
+    indexed = cli("index", folder, "--index", index_dir)
+    assert (f"warning: {folder / 'news.jsonl'}: line 1: 3 lone surrogates (a \\ud800-style "
+            "escape without its pair) replaced by U+FFFD") in indexed.stderr.splitlines()
+    assert (f"warning: {folder / 'notes.md'}: front matter: 'title': 1 lone surrogate (a "
+            "\\ud800-style escape without its pair) replaced by U+FFFD"
+            ) in indexed.stderr.splitlines()
+    for fmt in ("table", "plain", "jsonl", "json"):
+        result = cli("search", "council", "--index", index_dir, "--format", fmt)
+        assert "Council \ufffd meets" in result.stdout and "Notes \ufffd" in result.stdout
+    record = json.loads(cli("search", "tuesday crisis", "--index", index_dir, "--format",
+                            "jsonl").stdout.splitlines()[0])
+    assert record["text"] == "The council met on Tuesday \ufffd to discuss the crisis."
+    assert record["source"] == "AFP\ufffd"
+    for fmt in ("plain", "json"):
+        assert "\ufffd" in cli("show", record["id"], "--index", index_dir, "--format", fmt).stdout
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    session = cli("repl", "--index", index_dir, input="council\n:show 1\n:format table\ncouncil\n")
+    assert session.stdout.count("Council \ufffd meets") >= 3
