@@ -257,9 +257,10 @@ def split_articles(
 ) -> List[RawArticle]:
     """Classify every block of a file's text and split it into articles.
 
-    ``title``: the title is known (front matter, an HTML page's metadata): the first block is
-    the headline only if it repeats that title or is a Markdown heading, and the article is
-    named ``title``. ``single``: the text is one article (an HTML page's main text).
+    ``title``: the title is known (a manifest, front matter, an HTML page's metadata): the
+    first block is the headline only if it repeats that title, else a paragraph like any other
+    (a line that would otherwise have been the headline is a body paragraph), and the article
+    is named ``title``. ``single``: the text is one article (an HTML page's main text).
     """
     units = _units(text)
     if not units:
@@ -269,13 +270,16 @@ def split_articles(
         for i, unit in enumerate(units)
     ]
     first = units[0]
-    if title is not None:
-        if first.heading_level or _same_title(first.text, title):
-            kinds[0] = HEADLINE
-        current = RawArticle(title)
-    elif kinds[0] in (SUBHEADING, BODY, CREDIT, TAG) and (
+    could_be_title = kinds[0] in (SUBHEADING, BODY, CREDIT, TAG) and (
         len(first.text) <= _LONG_LINE_CHARS and len(first.text.split()) <= _TITLE_MAX_WORDS
-    ):
+    )
+    if title is not None:
+        if same_title(first.text, title):
+            kinds[0] = HEADLINE
+        elif could_be_title or first.heading_level:
+            kinds[0] = BODY  # not a section label or credit either: it would be lost
+        current = RawArticle(title)
+    elif could_be_title:
         kinds[0] = HEADLINE
         current = RawArticle(first.text)
     else:  # no title line: name the article after its file, keep the first block as it is
@@ -300,7 +304,9 @@ def split_articles(
     return articles
 
 
-def _same_title(text: str, title: str) -> bool:
+def same_title(text: str, title: str) -> bool:
+    """``text`` says what ``title`` says (the same words, whatever the case and punctuation)."""
+
     def words(s):
         return [w.lower() for w in _WORD.findall(s)]
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from . import encoding as encodings
-from .blocks import split_articles
+from .blocks import same_title, split_articles
 from .config import (
     ARTICLE_SUFFIXES,
     DEFAULT_MAX_BYTES,
@@ -283,7 +283,11 @@ def _text_articles(text, path, key, manifest_entry, options, warnings) -> List[A
 
     stated, text, problems = split_front_matter(text)
     warnings.extend(problems)
-    raw_articles = split_articles(text, fallback_title=path.stem, title=stated.pop("title", None))
+    stated_title = stated.pop("title", None)
+    given_title = (manifest_entry or {}).get("title")
+    raw_articles = split_articles(text, path.stem, title=given_title or stated_title)
+    if given_title and len(raw_articles) > 1:  # the manifest's title names no one of several
+        raw_articles = split_articles(text, path.stem, title=stated_title)
     if not raw_articles:
         raise CorpusError("only front matter, no article text")
     return _articles(raw_articles, path, key, manifest_entry, stated, FROM_FRONT_MATTER, options)
@@ -294,9 +298,9 @@ def _html_articles(text, path, key, manifest_entry, options) -> List[Article]:
 
     page = read_html(text)
     stated = dict(page.fields)
-    raw_articles = split_articles(
-        "\n\n".join(page.paragraphs), path.stem, title=stated.pop("title", None), single=True
-    )
+    title = (manifest_entry or {}).get("title") or stated.pop("title", None)
+    raw_articles = split_articles("\n\n".join(page.paragraphs), path.stem, title=title,
+                                  single=True)
     return _articles(raw_articles, path, key, manifest_entry, stated, FROM_HTML, options)
 
 
@@ -329,7 +333,10 @@ def _jsonl_articles(text, path, key, manifest_entry, options, warnings) -> List[
         title = record.fields.get("title") or f"{path.stem}:{record.id}"
         blocks = [Block(BODY, p, record.line) for p in record.paragraphs]
         if record.fields.get("title"):
-            blocks.insert(0, Block(HEADLINE, title, record.line))
+            if same_title(blocks[0].text, title):  # the text starts with the title again
+                blocks[0] = Block(HEADLINE, blocks[0].text, record.line)
+            else:
+                blocks.insert(0, Block(HEADLINE, title, record.line))
         manifest = {k: v for k, v in defaults.items() if k not in record.fields}
         meta = describe(title, blocks, path.stem, manifest, record.fields, FROM_RECORD,
                         date_from_file_name=False)
@@ -341,6 +348,13 @@ def _jsonl_articles(text, path, key, manifest_entry, options, warnings) -> List[
 
 def _article(article_id: str, path: Path, blocks, meta, options: ReadOptions,
              record_id: Optional[str] = None) -> Article:
+    # A headline that is not the article's title (a manifest named it otherwise) would be
+    # neither shown nor searched: it is a paragraph.
+    blocks = [
+        Block(BODY, b.text, b.line)
+        if b.kind == HEADLINE and not same_title(b.text, meta.title) else b
+        for b in blocks
+    ]
     fields = asdict(meta)  # title, source, date, url and where they came from
     return Article(
         id=article_id,
