@@ -258,7 +258,7 @@ def read_file(
         raise CorpusError("empty file (only whitespace)")
     warnings = list(decoded.warnings)
     if kind == "html":
-        articles = _html_articles(text, path, key, manifest_entry, options)
+        articles = _html_articles(text, path, key, manifest_entry, options, warnings)
     elif kind == "jsonl":
         articles = _jsonl_articles(text, path, key, manifest_entry, options, warnings)
     else:
@@ -293,10 +293,11 @@ def _text_articles(text, path, key, manifest_entry, options, warnings) -> List[A
     return _articles(raw_articles, path, key, manifest_entry, stated, FROM_FRONT_MATTER, options)
 
 
-def _html_articles(text, path, key, manifest_entry, options) -> List[Article]:
+def _html_articles(text, path, key, manifest_entry, options, warnings) -> List[Article]:
     from .htmlpage import read_html
 
     page = read_html(text)
+    warnings.extend(page.warnings)
     stated = dict(page.fields)
     title = (manifest_entry or {}).get("title") or stated.pop("title", None)
     raw_articles = split_articles("\n\n".join(page.paragraphs), path.stem, title=title,
