@@ -197,13 +197,16 @@ def main():
               "from the record's KEY, e.g. --field text=body (repeat for several).")
 @click.option("--max-size", type=click.IntRange(min=1), metavar="MB",
               help="Skip files larger than this many megabytes [default: 64].")
+@click.option("--follow", is_flag=True,
+              help="Also follow symbolic links that lead outside the folders given (by default "
+              "they are skipped, with the reason).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True,
               help="Also list every file (what was done, its encoding) and every article read, "
               "with its source and date and how each was found.")
 @wait_option
 def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, fields, max_size,
-                  quiet, verbose, wait):
+                  follow, quiet, verbose, wait):
     """Index article files from PATHS (files or folders; default ./seeds).
 
     An existing index is updated: new files are added, changed ones (by content) re-indexed,
@@ -224,7 +227,7 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
     summary = _build(
         list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, verbosity,
         dedup_threshold=dedup_threshold, prune=prune, wait=wait,
-        options=_read_options(encoding, fields, max_size),
+        options=_read_options(encoding, fields, max_size, follow),
     )
     if summary.skipped_files:
         sys.exit(EXIT_SKIPPED)
@@ -233,7 +236,7 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
 JSONL_NAMES = ("text", "title", "date", "source", "url", "id")
 
 
-def _read_options(encoding, fields, max_size):
+def _read_options(encoding, fields, max_size, follow):
     """ReadOptions from the index command's flags (usage errors for malformed ones)."""
     import codecs
 
@@ -254,7 +257,7 @@ def _read_options(encoding, fields, max_size):
             raise click.BadParameter(f"{name!r} is not one of {', '.join(JSONL_NAMES)}",
                                      param_hint="--field")
         mapping[name.strip()] = key.strip()
-    options = {"encoding": encoding, "fields": mapping}
+    options = {"encoding": encoding, "fields": mapping, "follow_links": follow}
     if max_size:
         options["max_bytes"] = max_size * 1024 * 1024
     return ReadOptions(**options)

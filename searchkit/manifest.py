@@ -17,7 +17,7 @@ over 64 MB, or JSON nested deeper than safeload.MAX_DEPTH, it is ignored with a 
 import csv
 from datetime import date
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .config import DEFAULT_MAX_BYTES
 from .encoding import surrogates_replaced, valid_text
@@ -70,13 +70,21 @@ def _read_rows(path: Path) -> List[Tuple[str, dict]]:
         return [(row.pop("file"), row) for row in reader]
 
 
-def load_manifests(folders: List[Path], warnings: List[str]) -> Entries:
-    """Entries of every manifest found directly in ``folders``."""
+def load_manifests(folders: List[Path], warnings: List[str],
+                   roots: Optional[List[Path]] = None) -> Entries:
+    """Entries of every manifest found directly in ``folders``; with ``roots``, a manifest that
+    is a symbolic link leading outside them is ignored, with a warning."""
     entries: Entries = {}
     for folder in folders:
         for name in MANIFEST_NAMES:
             path = folder / name
             if not path.is_file():
+                continue
+            if roots is not None and path.is_symlink() and not any(
+                path.resolve() == root or root in path.resolve().parents for root in roots
+            ):
+                warnings.append(f"{path}: manifest ignored: a symbolic link outside the folders "
+                                "being indexed (--follow follows it)")
                 continue
             try:
                 rows = _read_rows(path)

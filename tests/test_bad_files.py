@@ -8,10 +8,13 @@ import random
 import resource
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import as_user_nobody
 
+from searchkit.cli import main
 from searchkit.corpus import ReadOptions, check_size, find_files, read_corpus, read_file
 from searchkit.errors import CorpusError
 
@@ -290,3 +293,58 @@ def test_values_are_quoted_briefly_in_warnings(tmp_path):
         "front matter: date '2020-13-45' ignored: write it as YYYY-MM-DD",
         f"front matter: url {'x' * 60!r}… ignored: not an http(s) address",
     ]
+
+
+# ---- symbolic links --------------------------------------------------------------------------
+
+def test_symbolic_links_leading_outside_are_skipped_unless_followed(tmp_path):
+    outside = tmp_path / "outside"
+    (outside / "folder").mkdir(parents=True)
+    (outside / "secret.txt").write_text("Secret\n\nThe root password is hunter2, said the admin.\n")
+    (outside / "folder" / "far.txt").write_text(GOOD)
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "good.txt").write_text(GOOD)
+    (corpus / "sub" / "inner.txt").write_text(GOOD.replace("Minsk", "Vilnius"))
+    (corpus / "to-secret.txt").symlink_to(outside / "secret.txt")
+    (corpus / "to-inner.txt").symlink_to(corpus / "sub" / "inner.txt")  # inside: as before
+    (corpus / "to-folder").symlink_to(outside / "folder")
+    (corpus / "sub" / "up").symlink_to(corpus)  # inside, and a loop
+
+    read = read_corpus([corpus])
+    assert sorted(Path(a.path).resolve().name for a in read.articles) == ["good.txt", "inner.txt"]
+    assert [(s.path, s.reason) for s in read.skipped] == [
+        (str(corpus / "to-folder"), f"symbolic link to a folder outside the folders being "
+                                    f"indexed ({outside / 'folder'}); not followed (--follow "
+                                    "follows it)"),
+        (str(corpus / "to-secret.txt"), f"symbolic link to a file outside the folders being "
+                                        f"indexed ({outside / 'secret.txt'}); not followed "
+                                        "(--follow follows it)"),
+    ]
+
+    followed = read_corpus([corpus], options=ReadOptions(follow_links=True))
+    assert sorted(Path(a.path).resolve().name for a in followed.articles) == [
+        "far.txt", "good.txt", "inner.txt", "secret.txt"]
+    assert followed.skipped == []
+    # Named on the command line, a link is read wherever it leads.
+    assert [a.title for a in read_corpus([corpus / "to-secret.txt"]).articles] == ["Secret"]
+
+
+def test_the_index_command_skips_them_and_follows_them_with_follow(tmp_path):
+    (tmp_path / "secret.txt").write_text("Secret\n\nThe root password is hunter2.\n")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text(GOOD)
+    (corpus / "passwd.txt").symlink_to(tmp_path / "secret.txt")
+    runner = CliRunner()
+    skipped = runner.invoke(main, ["index", str(corpus), "--index", str(tmp_path / "a")])
+    assert skipped.exit_code == 3, skipped.output
+    assert "passwd.txt: symbolic link to a file outside the folders being indexed" in (
+        skipped.stderr)
+    found = runner.invoke(main, ["search", "hunter2", "--index", str(tmp_path / "a")])
+    assert found.exit_code == 0 and found.stdout == ""
+    followed = runner.invoke(main, ["index", str(corpus), "--index", str(tmp_path / "b"),
+                                    "--follow"])
+    assert followed.exit_code == 0, followed.output
+    found = runner.invoke(main, ["search", "hunter2", "--index", str(tmp_path / "b")])
+    assert "hunter2" in found.stdout
