@@ -18,9 +18,10 @@ Front matter that is not valid YAML, or not a mapping, gives a warning and stays
 allows: it is read within bounds, whatever a hostile file holds.
 """
 
+from itertools import islice
 from typing import List, Tuple
 
-from .encoding import surrogates_replaced, valid_text
+from .encoding import lines, surrogates_replaced, valid_text
 from .metadata import validated_fields
 from .safeload import brief, load_yaml
 
@@ -31,18 +32,15 @@ _MAX_CHARS = 64 * 1024  # and small: longer lines are text, not metadata (PyYAML
 def split_front_matter(text: str) -> Tuple[dict, str, List[str]]:
     """(fields, text, warnings): the front matter's validated fields, and the text with the
     front matter's lines blanked (so that line numbers stay those of the file)."""
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].strip().lstrip("\ufeff") != "---":
+    head = list(islice(lines(text), _MAX_LINES))  # (line, where the next one starts)
+    if not head or head[0][0].strip().lstrip("\ufeff") != "---":
         return {}, text, []
-    end = next(
-        (i for i in range(1, min(len(lines), _MAX_LINES)) if lines[i].strip() in ("---", "...")),
-        None,
-    )
+    end = next((i for i in range(1, len(head)) if head[i][0].strip() in ("---", "...")), None)
     if end is None:
         return {}, text, []
     import yaml  # only files that start with "---" need it
 
-    block = "".join(lines[1:end])
+    block = text[head[0][1]:head[end - 1][1]]
     if len(block) > _MAX_CHARS:
         return {}, text, [f"front matter over {_MAX_CHARS // 1024} KB; read as text"]
     try:
@@ -68,5 +66,5 @@ def split_front_matter(text: str) -> Tuple[dict, str, List[str]]:
                 warnings.append(f"front matter: {brief(key)}: {surrogates_replaced(replaced)}")
     fields, problems = validated_fields(data, "front matter")
     warnings += problems
-    body = "\n" * (end + 1) + "".join(lines[end + 1:])
+    body = "\n" * (end + 1) + text[head[end][1]:]
     return fields, body, warnings

@@ -20,7 +20,9 @@ from html.parser import HTMLParser
 from typing import Iterator, List, Tuple
 from urllib.parse import urlsplit
 
-from .errors import CorpusError
+from .config import MAX_PARAGRAPHS_PER_FILE
+from .encoding import lines
+from .errors import CorpusError, TooManyParagraphs
 from .metadata import parse_date_value
 from .safeload import load_json
 
@@ -34,6 +36,9 @@ _PUBLISHED_META = (
 )
 _PUBLISHED_JSONLD = "datePublished"
 _MIN_WORDS = 10  # less main text than this (a menu, "Home") is not an article
+# An article page has a few thousand tags: a page of over a hundred times that is refused
+# before lxml builds a tree of them.
+MAX_TAGS = 500_000
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,9 @@ def read_html(text: str) -> HtmlPage:
 
     for name in ("trafilatura", "htmldate", "courlan", "justext"):
         _quiet(name)
+    if text.count("<") > MAX_TAGS:  # lxml's tree and trafilatura's passes over it grow with them
+        raise CorpusError(f"over {MAX_TAGS:,} HTML tags: not an article page; split it, or "
+                          "save its text as a .txt file")
     tree = trafilatura.load_html(text)
     if tree is None:  # a fragment ("<p>...</p>" alone): trafilatura wants a whole page
         tree = trafilatura.load_html(f"<html><body>{text}</body></html>")
@@ -95,7 +103,10 @@ def read_html(text: str) -> HtmlPage:
 
 
 def _paragraphs(text: str) -> List[str]:
-    return [p for p in (" ".join(line.split()) for line in text.splitlines()) if p]
+    found = [p for p in (" ".join(line.split()) for line, _ in lines(text)) if p]
+    if len(found) > MAX_PARAGRAPHS_PER_FILE:
+        raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
+    return found
 
 
 def _words(paragraphs: List[str]) -> int:
@@ -175,6 +186,8 @@ class _VisibleText(HTMLParser):
         paragraph = " ".join("".join(self.current).split())
         if paragraph:
             self.paragraphs.append(paragraph)
+            if len(self.paragraphs) > MAX_PARAGRAPHS_PER_FILE:
+                raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
         self.current = []
 
 
@@ -186,6 +199,8 @@ def visible_text(page: str) -> Tuple[List[str], str]:
     try:
         parser.feed(page)
         parser.close()
+    except TooManyParagraphs:
+        raise
     except Exception:  # html.parser has raised on odd markup in some Python versions: keep
         pass           # the text found up to there
     parser.end_paragraph()

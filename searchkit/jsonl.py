@@ -25,7 +25,9 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from .encoding import surrogates_replaced, valid_text
+from .config import MAX_PARAGRAPHS_PER_FILE
+from .encoding import lines, surrogates_replaced, valid_text
+from .errors import TooManyParagraphs
 from .metadata import validated_fields
 from .safeload import load_json
 
@@ -89,7 +91,8 @@ def read_records(text: str, fields: Dict[str, str]) -> Tuple[List[Record], List[
     bad_lines = _Notes("more bad lines skipped")
     notes = _Notes("more warnings about values")
     seen_ids: Dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    paragraphs_read = 0
+    for number, (line, _) in enumerate(lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -104,6 +107,9 @@ def read_records(text: str, fields: Dict[str, str]) -> Tuple[List[Record], List[
             continue
         key, body = _value(record, "text", fields)
         paragraphs = _paragraphs(body)
+        paragraphs_read += len(paragraphs)
+        if paragraphs_read > MAX_PARAGRAPHS_PER_FILE:
+            raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
         if not paragraphs:
             looked = fields.get("text") or " or ".join(repr(k) for k in NAMES["text"])
             what = "no text" if key is None else f"{key!r} holds no text"
@@ -176,7 +182,13 @@ def _paragraphs(body) -> List[str]:
         body = "\n".join(body)
     if not isinstance(body, str):
         return []
-    return [" ".join(line.split()) for line in body.splitlines() if line.strip()]
+    found = []
+    for line, _ in lines(body):
+        if line.strip():
+            found.append(" ".join(line.split()))
+            if len(found) > MAX_PARAGRAPHS_PER_FILE:
+                raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
+    return found
 
 
 def _record_id(raw, line: int) -> str:

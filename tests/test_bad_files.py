@@ -348,3 +348,38 @@ def test_the_index_command_skips_them_and_follows_them_with_follow(tmp_path):
     assert followed.exit_code == 0, followed.output
     found = runner.invoke(main, ["search", "hunter2", "--index", str(tmp_path / "b")])
     assert "hunter2" in found.stdout
+
+
+# ---- files that would give too many paragraphs ------------------------------------------------
+
+def test_a_file_of_millions_of_short_lines_is_skipped_in_bounded_memory(tmp_path):
+    # Each line a paragraph: 3,000,000 of them once took minutes and gigabytes to read (and
+    # would have taken hours to index). In a process of its own, capped at 1 GB of address
+    # space, the file is refused as its lines are read and the good one is indexed.
+    (tmp_path / "lines.txt").write_text("ab\n" * 3_000_000)
+    (tmp_path / "records.jsonl").write_text('{"text": "ab"}\n' * 300_000)
+    (tmp_path / "good.txt").write_text(GOOD)
+    script = (
+        "import json, sys\n"
+        "from searchkit.corpus import read_corpus\n"
+        "corpus = read_corpus([sys.argv[1]])\n"
+        "print(json.dumps([[a.id for a in corpus.articles],\n"
+        "                  {s.path.rsplit('/', 1)[1]: s.reason for s in corpus.skipped}]))\n"
+    )
+    limit = 1024 * 1024 * 1024
+    done = subprocess.run(
+        [sys.executable, "-c", script, tmp_path], capture_output=True, text=True, timeout=600,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    articles, skipped = json.loads(done.stdout)
+    assert articles == ["good"]
+    reason = ("over 200,000 paragraphs (lines, records or blocks of text); split it into "
+              "smaller files")
+    assert skipped == {"lines.txt": reason, "records.jsonl": reason}
+
+
+def test_an_html_page_of_a_million_tags_is_refused_before_it_is_parsed(tmp_path):
+    page = "<html><body>" + "<div>" * 600_000 + "The council met on Tuesday.</body></html>"
+    with pytest.raises(CorpusError, match=r"^over 500,000 HTML tags: not an article page"):
+        read_file(tmp_path / "deep.html", "deep", page.encode(), None, ReadOptions())
