@@ -155,13 +155,17 @@ def candidates(sets: Sequence[Sequence[int]],
     cut: Dict[int, FrozenSet[int]] = {}  # the partners chosen by sets with too many
     for i in sorted(shared_by):
         lists = shared_by.pop(i)
-        chosen = set(chain.from_iterable(lists))
-        chosen.discard(i)
-        if len(chosen) > most:
+        if sum(map(len, lists)) - len(lists) <= most:  # each list holds i once
+            chosen = set(chain.from_iterable(lists))
+            chosen.discard(i)
+        else:
             shared = Counter(chain.from_iterable(lists))
-            ranked = sorted(chosen)
-            ranked.sort(key=shared.__getitem__, reverse=True)  # stable: equal counts stay in order
-            chosen = cut[i] = frozenset(ranked[:most])
+            del shared[i]
+            chosen = set(shared)
+            if len(chosen) > most:
+                ranked = sorted(chosen)
+                ranked.sort(key=shared.__getitem__, reverse=True)  # stable: equal counts in order
+                chosen = cut[i] = frozenset(ranked[:most])
         # A set before i that kept all its partners was verified against i already.
         partners = [j for j in chosen if j > i or (j in cut and i not in cut[j])]
         if partners:
@@ -170,15 +174,10 @@ def candidates(sets: Sequence[Sequence[int]],
 
 def _postings(sets: Sequence[Sequence[int]]) -> List[List[int]]:
     """For each element held by 2 to ``COMMON_SHINGLE`` sets, the sets holding it."""
-    first: Dict[int, int] = {}  # element -> its first holder (most elements have only one)
-    postings: Dict[int, List[int]] = defaultdict(list)  # elements held more than once
+    held = Counter(chain.from_iterable(sets))  # counted in C; most elements are held once
+    postings: Dict[int, List[int]] = {e: [] for e, n in held.items() if 1 < n <= COMMON_SHINGLE}
+    del held
     for i, elements in enumerate(sets):
-        for element in elements:
-            holder = first.setdefault(element, i)
-            if holder != i:
-                holders = postings[element]
-                if not holders:
-                    holders.append(holder)
-                holders.append(i)
-    del first
-    return [holders for holders in postings.values() if len(holders) <= COMMON_SHINGLE]
+        for element in filter(postings.__contains__, elements):
+            postings[element].append(i)
+    return list(postings.values())
