@@ -134,7 +134,7 @@ def _lines(text: str) -> Iterator[List[_Line]]:
         body = heading.group(2) if heading else _MD_LIST_ITEM.sub("", raw.strip())
         current.append(_Line(raw.strip(), strip_markdown(body), number, blanks, level))
         blanks = 0
-        if len(current) > 2 * MAX_PARAGRAPHS_PER_FILE:  # even hard-wrapped, too many
+        if len(current) > 2 * MAX_PARAGRAPHS_PER_FILE:  # held until the group ends: bounded too
             raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
     if current:
         yield current
@@ -283,7 +283,7 @@ def split_articles(
         if same_title(first.text, title):
             kinds[0] = HEADLINE
         elif could_be_title or first.heading_level:
-            kinds[0] = BODY  # not a section label or credit either: it would be lost
+            kinds[0] = BODY  # what would have been the headline is the article's text
         current = RawArticle(title)
     elif could_be_title:
         kinds[0] = HEADLINE
