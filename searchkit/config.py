@@ -21,8 +21,9 @@ ARTICLE_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES
 
 # A file over this size is skipped unread. 64 MB is eight times the largest real input we know of
 # (BEIR SciFact's corpus.jsonl, 8 MB; a Reuters-21578 SGML file is 1.3 MB) and about ten million
-# words; reading it takes a few seconds and a few hundred MB of memory (bytes, text, blocks and
-# passages are all held at once). A larger dump should be split into several files.
+# words; reading it holds its bytes, its text and its paragraphs at once (measured in
+# docs/safety.md: ~4x the size, ~10x when one emoji makes Python hold the text at 4 bytes a
+# character). A larger dump should be split into several files.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 # A paragraph longer than this many words is split into passages of at most this many (at
