@@ -42,6 +42,8 @@ NAMES: Dict[str, Tuple[str, ...]] = {
 _MAX_LINE_WARNINGS = 10  # bad lines, and bad values, named one by one; more are counted
 # "#" separates an article id from a paragraph number; control characters have no place in one.
 _ID_UNSAFE = re.compile(r"[\s#\x00-\x1f\x7f-\x9f]+")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # "\ud800" to "\udfff"
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # str.splitlines()'s
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,10 @@ def read_records(text: str, fields: Dict[str, str]) -> Tuple[List[Record], List[
             if value is not None:
                 given[name] = value
         _, raw_id = _value(record, "id", fields)
-        paragraphs, given, raw_id, replaced = _valid(paragraphs, given, raw_id)
-        if replaced:
-            notes.add(f"line {number}: {replaced}")
+        if _SURROGATE_ESCAPE.search(line):  # only an escape makes one
+            paragraphs, given, raw_id, replaced = _valid(paragraphs, given, raw_id)
+            if replaced:
+                notes.add(f"line {number}: {replaced}")
         valid, problems = validated_fields(given, f"line {number}")
         for problem in problems:
             notes.add(problem)
@@ -182,6 +185,8 @@ def _paragraphs(body) -> List[str]:
         body = "\n".join(body)
     if not isinstance(body, str):
         return []
+    if not _LINE_BREAK.search(body):
+        return [" ".join(body.split())] if body.strip() else []
     found = []
     for line, _ in lines(body):
         if line.strip():
