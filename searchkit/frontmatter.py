@@ -52,7 +52,7 @@ def split_front_matter(text: str) -> Tuple[dict, str, List[str]]:
             f"front matter is not valid YAML{where}: {getattr(error, 'problem', None) or error}; "
             "read as text"
         ]
-    except ValueError as error:  # a number of over 4,300 digits
+    except ValueError as error:  # beyond safeload's bounds, or a number Python refuses
         return {}, text, [f"front matter not read: {error}; read as text"]
     if data is None:
         data = {}
