@@ -1,18 +1,28 @@
-"""What searchkit does with each kind of real-world input file: the bad-file table.
+"""What searchkit does with each kind of real-world and hostile input file: the bad-file table.
 
-    python bench/bad_files.py [--big-mb N]
+    python bench/bad_files.py [--big-mb N] [--no-index]
 
-Writes one file of each kind into a temporary folder (encodings with and without a byte order
-mark, short and long legacy-encoded files, binary files, empty files, an oversize file, a name
-that is not valid UTF-8, an unreadable file and folder, a broken link, a one-line file of N MB
-(default 50), an HTML page, JSON lines with a bad line, Markdown with front matter), reads each
-with ``read_corpus`` and prints one row per file: how it was decoded (encoding and how that was
-decided) and what it gave (articles, paragraphs, passages from split paragraphs), or the reason
-it was skipped, and the seconds it took. The oversize file is checked against a 1 MB limit
+Writes one file of each kind into a temporary folder, each in a folder of its own: encodings
+with and without a byte order mark, short and long legacy-encoded files, binary files, empty
+files, an oversize file, a name that is not valid UTF-8, an unreadable file and folder, a
+broken link, an HTML page, JSON lines with a bad line, Markdown with front matter; and the
+hostile inputs of issue 12: a YAML alias bomb and YAML nested 5,000 deep in front matter, a
+JSON line nested 2,000 deep, a one-line file of N MB (default 50; also with one emoji in it,
+which makes Python hold its text at 4 bytes a character), a file of 5,000,000 one-letter
+lines, HTML nested 10,000 deep, unclosed HTML, a page of 600,000 tags, a symbolic link to a
+file outside the folder, control characters in a title and a paragraph, a lone surrogate in a
+JSON line.
+
+Each file is read with ``read_corpus`` in a fresh process, and (unless --no-index) indexed with
+``build_index`` in another, so that each row's peak memory (VmHWM) is its own. One row
+per file: how it was decoded (encoding and how that was decided) and what it gave (articles,
+paragraphs, passages from split paragraphs), or the reason it was skipped; the seconds and
+peak MB of reading and of indexing. The first row is the floor: a process that imports what
+reading (indexing) imports and reads nothing. The oversize file is checked against a 1 MB limit
 (the default is 64 MB, which the big file stays under).
 
-Run as root, chmod 000 does not stop reading: the unreadable file and folder are then read by
-a forked child that switched to user ``nobody`` first.
+Run as root, chmod 000 does not stop reading: the processes reading the unreadable file and
+folder switch to user ``nobody`` first.
 """
 
 import argparse
@@ -20,7 +30,9 @@ import gzip
 import json
 import os
 import random
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +44,7 @@ sys.path.insert(0, str(REPO))
 from searchkit.corpus import ReadOptions, find_files, read_corpus  # noqa: E402
 from searchkit.errors import CorpusError  # noqa: E402
 from searchkit.model import INDEXED_KINDS  # noqa: E402
+from searchkit.render import printable  # noqa: E402
 
 STORY = (
     "Council meets in Minsk\n\n"
@@ -81,6 +94,14 @@ def one_line(megabytes: int) -> bytes:
         sentences.append(sentence)
         size += len(sentence) + 1
     return " ".join(sentences).encode() + b"\n"
+
+
+def billion_laughs() -> bytes:
+    """Front matter whose title stands for 9**9 "lol"s through nine levels of YAML aliases."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for before, name in zip("abcdefgh", "bcdefghi"):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{before}'] * 9)}]")
+    return ("---\n" + "\n".join(lines) + "\ntitle: *i\n---\n" + STORY).encode()
 
 
 def write_files(folder: Path, big_mb: int):
@@ -142,33 +163,44 @@ def write_files(folder: Path, big_mb: int):
         json.dumps({"_id": "a2", "title": "Second", "text": "Two."}),
     ]).encode())
     put("Markdown with front matter", "front.md", FRONT_MATTER.encode())
-    put(f"{big_mb} MB on one line", "one-line.txt", one_line(big_mb))
+    # The hostile inputs of issue 12 (items 4-9).
+    put("YAML alias bomb in front matter (9**9 values)", "bomb.md", billion_laughs())
+    put("YAML front matter nested 5,000 deep", "deep.md",
+        ("---\ntitle: " + "[" * 5000 + "]" * 5000 + "\n---\n" + STORY).encode())
+    put("JSON line nested 2,000 deep, and a good one", "deep.jsonl", (
+        '{"text": ' + "[" * 2000 + "]" * 2000 + "}\n" +
+        json.dumps({"_id": "ok", "title": "Council meets", "text": STORY}) + "\n").encode())
+    big = one_line(big_mb)
+    put(f"{big_mb} MB on one line", "one-line.txt", big)
+    middle = len(big) // 2
+    put(f"{big_mb} MB on one line, one emoji in it", "one-line-emoji.txt",
+        big[:middle] + "\U0001F600".encode() + big[middle:])
+    put("5,000,000 one-letter lines (10 MB)", "letters.txt", b"a\n" * 5_000_000)
+    put("HTML nested 10,000 deep", "deep.html", (
+        "<html><head><title>Council meets in Minsk</title></head><body>" + "<div>" * 10_000 +
+        "".join(f"<p>{p}</p>" for p in STORY.split("\n\n")[1:]) + "</div>" * 10_000 +
+        "</body></html>").encode())
+    put("unclosed HTML holding plain text", "unclosed.html",
+        ("<html><head><title>Council meets in Minsk</title></head><body><form>" +
+         STORY.split("\n\n", 1)[1]).encode())
+    put("HTML page of 600,000 tags", "tags.html",
+        ("<html><body>" + "<div>" * 600_000 + STORY + "</body></html>").encode())
+    secret = folder / "outside-secret.txt"
+    secret.write_bytes(b"Secret\n\nThe root password is hunter2, said the admin.\n")
+    link = folder / f"{len(kinds):02d}"
+    link.mkdir()
+    (link / "passwd.txt").symlink_to(secret)
+    kinds.append(("symbolic link to a file outside the folder", link / "passwd.txt"))
+    put("control characters in title and text", "controls.txt", (
+        "Council \x1b]0;pwned\x07Meets\n\nThe council \x1b[2Jmet on Tuesday\x9b31m, and "
+        "its members\x08\x08 agreed on a statement.\n").encode())
+    put("JSON line with a lone surrogate", "surrogate.jsonl",
+        json.dumps({"_id": "s", "title": "Council meets", "text": "The council \ud800 met."})
+        .encode())
     return kinds
 
 
-def as_nobody(function, *args):
-    """``function(*args)`` in a forked child running as user nobody; its result (JSON) back."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        os.close(read_end)
-        try:
-            os.setgid(65534)
-            os.setuid(65534)
-            result = function(*args)
-        except BaseException as error:  # report anything to the parent
-            result = {"error": repr(error)}
-        with os.fdopen(write_end, "w") as pipe:
-            json.dump(result, pipe)
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    return json.loads(data)
-
-
-def describe(path: Path, options: ReadOptions) -> dict:
+def read_row(path: Path, options: ReadOptions) -> dict:
     """What reading ``path`` (its folder) gave, as plain data."""
     started = time.perf_counter()
     try:
@@ -199,23 +231,92 @@ def describe(path: Path, options: ReadOptions) -> dict:
     return row
 
 
+def index_row(path: Path, options: ReadOptions) -> dict:
+    """What indexing ``path``'s folder into a temporary index gave, as plain data."""
+    from searchkit.indexer import build_index
+
+    index_dir = Path(tempfile.mkdtemp(prefix="searchkit-bad-files-index-"))
+    started = time.perf_counter()
+    try:
+        summary = build_index([path.parent], index_dir, options=options)
+        return {"seconds": time.perf_counter() - started, "paragraphs": summary.paragraphs}
+    except CorpusError as error:
+        return {"seconds": time.perf_counter() - started, "error": str(error)}
+    finally:
+        shutil.rmtree(index_dir, ignore_errors=True)
+
+
+def child(mode: str, path: str, max_bytes: int, as_nobody: bool) -> None:
+    """Run in a fresh process: read or index ``path`` (or, for the floor, only import what
+    that needs), print the row as JSON with the process's peak memory."""
+    if mode in ("index", "floor-index"):
+        import searchkit.indexer  # noqa: F401  (imported first: nobody may not read Python's)
+        import whoosh.writing  # noqa: F401
+    if as_nobody:
+        os.setgid(65534)
+        os.setuid(65534)
+    options = ReadOptions(max_bytes=max_bytes)
+    if mode.startswith("floor"):
+        row = {"seconds": 0.0}
+    elif mode == "read":
+        row = read_row(Path(path), options)
+    else:
+        row = index_row(Path(path), options)
+    row["peak_mb"] = peak_mb()
+    print(json.dumps(row))
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory. VmHWM, where Linux has it: ru_maxrss keeps the
+    parent's peak across fork and exec (this script's parent holds the 50 MB files it wrote)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measured(mode: str, path: Path, max_bytes: int, as_nobody: bool) -> dict:
+    """``child`` in a fresh process; its row (or the error it ended with)."""
+    command = [sys.executable, __file__, "--child", mode, os.fsdecode(path),
+               "--max-bytes", str(max_bytes)] + (["--as-nobody"] if as_nobody else [])
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        return {"error": last, "seconds": float("nan"), "peak_mb": float("nan")}
+    return json.loads(done.stdout)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--big-mb", type=int, default=50)
+    parser.add_argument("--no-index", action="store_true", help="read only, index nothing")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--max-bytes", type=int, default=ReadOptions().max_bytes,
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--as-nobody", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(*args.child, args.max_bytes, args.as_nobody)
+        return
     folder = Path(tempfile.mkdtemp(prefix="searchkit-bad-files-"))
     folder.chmod(0o755)  # a child running as nobody must reach its files
     try:
         kinds = write_files(folder, args.big_mb)
+        floor = ("(nothing read: the process's floor)", None)
         rows = []
-        for kind, path in kinds:
-            options = ReadOptions(max_bytes=1024 * 1024) if "size limit" in kind else ReadOptions()
-            if "unreadable" in kind and os.geteuid() == 0:
-                row = as_nobody(describe, path, options)
-                kind += " [as nobody]"
-            else:
-                row = describe(path, options)
-            rows.append((kind, row))
+        for kind, path in [floor] + kinds:
+            max_bytes = 1024 * 1024 if "size limit" in kind else ReadOptions().max_bytes
+            nobody = "unreadable" in kind and os.geteuid() == 0
+            read_mode, index_mode = ("floor-read", "floor-index") if path is None else (
+                "read", "index")
+            path = path or folder
+            read = measured(read_mode, path, max_bytes, nobody)
+            index = None if args.no_index else measured(index_mode, path, max_bytes, nobody)
+            rows.append((kind + (" [as nobody]" if nobody else ""), read, index))
         print_table(rows)
     finally:
         for root, folders, _ in os.walk(folder):
@@ -225,20 +326,33 @@ def main():
 
 
 def print_table(rows):
-    print("| file | what happened | gave | source, date | seconds |")
-    print("|---|---|---|---|---|")
-    for kind, row in rows:
+    print("| file | what happened | gave | source, date | read s | read MB | index s | index MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind, row, index in rows:
         if "error" in row:
             happened, gave = f"error: {row['error']}", ""
         elif "decoded" in row:
             happened = row["decoded"]
             if row.get("warnings"):
                 happened += f" ({row['warnings']} warning{'s' if row['warnings'] > 1 else ''})"
+            if row.get("skipped"):
+                happened += f"; skipped: {row['skipped']}"
             gave = f"{row['gave']}: “{row['first']}”"
-        else:
+        elif "skipped" in row:
             happened, gave = f"skipped: {row['skipped']}", "—"
+        else:
+            happened, gave = "—", "—"
         meta = row.get("meta", "—")
-        print(f"| {kind} | {happened} | {gave} | {meta} | {row['seconds']:.2f} |")
+        timing = f"{row['seconds']:.2f} | {row['peak_mb']:.0f}"
+        if index is None:
+            timing += " | | "
+        elif "error" in index and index["seconds"] != index["seconds"]:  # the process failed
+            timing += f" | error: {index['error']} | "
+        else:
+            timing += f" | {index['seconds']:.2f} | {index['peak_mb']:.0f}"
+        cells = [kind, happened, gave, meta]
+        print("| " + " | ".join(printable(cell).replace("|", "\\|") for cell in cells) +
+              f" | {timing} |")
 
 
 if __name__ == "__main__":

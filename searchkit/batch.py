@@ -7,7 +7,6 @@ Blank lines are skipped. A malformed line (no tab, no id or text, not a JSON obj
 spaces, an id seen before) is a warning naming its line; the other lines are read.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,8 @@ from typing import Iterable, List, Optional, Tuple
 
 from .errors import SearchkitError
 from .model import DocumentHit
+from .render import dumps
+from .safeload import load_json
 
 _SPACE = re.compile(r"\s")
 
@@ -75,9 +76,9 @@ def _tsv_line(line: str) -> Tuple[str, str]:
 
 def _json_line(line: str) -> Tuple[str, str]:
     try:
-        record = json.loads(line)
+        record = load_json(line)
     except ValueError as error:
-        raise ValueError(f"not valid JSON ({getattr(error, 'msg', error)})") from None
+        raise ValueError(f"not valid JSON ({error.msg})") from None
     if not isinstance(record, dict):
         raise ValueError(f"a JSON {type(record).__name__}, not an object")
     qid = record.get("_id", record.get("id"))
@@ -107,4 +108,4 @@ def jsonl_line(query: BatchQuery, hits: Iterable[DocumentHit], error: Optional[s
     }
     if error:
         record["error"] = error
-    return json.dumps(record, ensure_ascii=False)
+    return dumps(record)

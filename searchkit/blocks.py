@@ -4,13 +4,17 @@ A block is a line, or a hard-wrapped paragraph joined back into one. Each block 
 headline, sub-heading, photo caption, credit, tag line, byline, dateline, URL or body. A file
 may hold several articles one after another; a new one starts at a Title Case headline that is
 set apart (two blank lines before it, or a photo caption or tag line right after it).
-Pure text in, data out: no files, no Whoosh.
+Pure text in, data out: no files, no Whoosh. A text that would give more blocks than
+config.MAX_PARAGRAPHS_PER_FILE is refused (TooManyParagraphs) as its lines are read.
 """
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Iterator, List, NamedTuple, Optional
 
+from .config import MAX_PARAGRAPHS_PER_FILE
+from .encoding import lines
+from .errors import TooManyParagraphs
 from .metadata import is_date_line
 from .model import (
     BODY,
@@ -105,8 +109,7 @@ def _single_spaced(text: str) -> bool:
     return _OTHER_SPACE.search(text) is None
 
 
-@dataclass
-class _Line:
+class _Line(NamedTuple):  # a tuple: a file may have a million of them
     raw: str  # Markdown intact
     text: str  # plain text
     number: int  # 1-based line number
@@ -114,17 +117,16 @@ class _Line:
     heading_level: int = 0  # Markdown "#" level, 0 if none
 
 
-def _lines(text: str) -> List[List[_Line]]:
-    """Groups of consecutive non-blank lines."""
-    groups: List[List[_Line]] = []
+def _lines(text: str) -> Iterator[List[_Line]]:
+    """Groups of consecutive non-blank lines, one group at a time."""
     blanks = 0
     current: List[_Line] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, (raw, _) in enumerate(lines(text), start=1):
         raw = raw.replace("\u00a0", " ").replace("\ufeff", "").rstrip()
         if not raw.strip():
             blanks += 1
             if current:
-                groups.append(current)
+                yield current
                 current = []
             continue
         heading = _MD_HEADING.match(raw.strip())
@@ -132,9 +134,10 @@ def _lines(text: str) -> List[List[_Line]]:
         body = heading.group(2) if heading else _MD_LIST_ITEM.sub("", raw.strip())
         current.append(_Line(raw.strip(), strip_markdown(body), number, blanks, level))
         blanks = 0
+        if len(current) > 2 * MAX_PARAGRAPHS_PER_FILE:  # held until the group ends: bounded too
+            raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
     if current:
-        groups.append(current)
-    return groups
+        yield current
 
 
 def _is_hard_wrapped(group: List[_Line]) -> bool:
@@ -148,7 +151,8 @@ def _is_hard_wrapped(group: List[_Line]) -> bool:
 
 
 def _units(text: str) -> List[_Line]:
-    """The file's blocks before classification: lines, with hard-wrapped paragraphs joined."""
+    """The file's blocks before classification: lines, with hard-wrapped paragraphs joined;
+    TooManyParagraphs past config.MAX_PARAGRAPHS_PER_FILE."""
     units = []
     for group in _lines(text):
         if _is_hard_wrapped(group):
@@ -157,6 +161,8 @@ def _units(text: str) -> List[_Line]:
             units.append(_Line(raw, strip_markdown(raw), first.number, first.blanks_before))
         else:
             units.extend(group)
+        if len(units) > MAX_PARAGRAPHS_PER_FILE:
+            raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
     return units
 
 
@@ -257,9 +263,10 @@ def split_articles(
 ) -> List[RawArticle]:
     """Classify every block of a file's text and split it into articles.
 
-    ``title``: the title is known (front matter, an HTML page's metadata): the first block is
-    the headline only if it repeats that title or is a Markdown heading, and the article is
-    named ``title``. ``single``: the text is one article (an HTML page's main text).
+    ``title``: the title is known (a manifest, front matter, an HTML page's metadata): the
+    first block is the headline only if it repeats that title, else a paragraph like any other
+    (a line that would otherwise have been the headline is a body paragraph), and the article
+    is named ``title``. ``single``: the text is one article (an HTML page's main text).
     """
     units = _units(text)
     if not units:
@@ -269,13 +276,16 @@ def split_articles(
         for i, unit in enumerate(units)
     ]
     first = units[0]
-    if title is not None:
-        if first.heading_level or _same_title(first.text, title):
-            kinds[0] = HEADLINE
-        current = RawArticle(title)
-    elif kinds[0] in (SUBHEADING, BODY, CREDIT, TAG) and (
+    could_be_title = kinds[0] in (SUBHEADING, BODY, CREDIT, TAG) and (
         len(first.text) <= _LONG_LINE_CHARS and len(first.text.split()) <= _TITLE_MAX_WORDS
-    ):
+    )
+    if title is not None:
+        if same_title(first.text, title):
+            kinds[0] = HEADLINE
+        elif could_be_title or first.heading_level:
+            kinds[0] = BODY  # what would have been the headline is the article's text
+        current = RawArticle(title)
+    elif could_be_title:
         kinds[0] = HEADLINE
         current = RawArticle(first.text)
     else:  # no title line: name the article after its file, keep the first block as it is
@@ -300,7 +310,9 @@ def split_articles(
     return articles
 
 
-def _same_title(text: str, title: str) -> bool:
+def same_title(text: str, title: str) -> bool:
+    """``text`` says what ``title`` says (the same words, whatever the case and punctuation)."""
+
     def words(s):
         return [w.lower() for w in _WORD.findall(s)]
 

@@ -3,7 +3,6 @@ notes and errors to stderr. Exit codes: 0 success (also "no results"), 1 a searc
 2 a usage error or a query that cannot be run as typed, 3 an index run that skipped
 some files."""
 
-import json
 import os
 import shutil
 import sys
@@ -34,12 +33,13 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except QueryError as error:
-            raise _QueryProblem(str(error)) from None
-        except SearchkitError as error:
-            raise click.ClickException(str(error)) from None
+            raise _QueryProblem(render.printable(str(error))) from None
+        except SearchkitError as error:  # may name a file, or quote an index's contents
+            raise click.ClickException(render.printable(str(error))) from None
         except OSError as error:  # e.g. an index folder that cannot be created or written
             where = f"{error.filename}: " if error.filename else ""
-            raise click.ClickException(f"{where}{error.strerror or error}") from None
+            raise click.ClickException(
+                render.printable(f"{where}{error.strerror or error}")) from None
 
 
 index_option = click.option(
@@ -234,13 +234,16 @@ def main():
               "from the record's KEY, e.g. --field text=body (repeat for several).")
 @click.option("--max-size", type=click.IntRange(min=1), metavar="MB",
               help="Skip files larger than this many megabytes [default: 64].")
+@click.option("--follow", is_flag=True,
+              help="Also follow symbolic links that lead outside the folders given (by default "
+              "they are skipped, with the reason).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True,
               help="Also list every file (what was done, its encoding) and every article read, "
               "with its source and date and how each was found.")
 @wait_option
 def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, fields, max_size,
-                  quiet, verbose, wait):
+                  follow, quiet, verbose, wait):
     """Index article files from PATHS (files or folders; default ./seeds).
 
     An existing index is updated: new files are added, changed ones (by content) re-indexed,
@@ -261,7 +264,7 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
     summary = _build(
         list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, verbosity,
         dedup_threshold=dedup_threshold, prune=prune, wait=wait,
-        options=_read_options(encoding, fields, max_size),
+        options=_read_options(encoding, fields, max_size, follow),
     )
     if summary.skipped_files:
         sys.exit(EXIT_SKIPPED)
@@ -270,7 +273,7 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
 JSONL_NAMES = ("text", "title", "date", "source", "url", "id")
 
 
-def _read_options(encoding, fields, max_size):
+def _read_options(encoding, fields, max_size, follow):
     """ReadOptions from the index command's flags (usage errors for malformed ones)."""
     import codecs
 
@@ -291,7 +294,7 @@ def _read_options(encoding, fields, max_size):
             raise click.BadParameter(f"{name!r} is not one of {', '.join(JSONL_NAMES)}",
                                      param_hint="--field")
         mapping[name.strip()] = key.strip()
-    options = {"encoding": encoding, "fields": mapping}
+    options = {"encoding": encoding, "fields": mapping, "follow_links": follow}
     if max_size:
         options["max_bytes"] = max_size * 1024 * 1024
     return ReadOptions(**options)
@@ -470,7 +473,7 @@ def _search_batch(path: Path, index_dir: Path, limit, fmt, run_name, filters, va
     started = time.monotonic()
     queries, warnings = read_queries(path)
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(render.printable(f"warning: {warning}"), err=True)
     documents = failed = empty = 0
     with _open(index_dir) as searcher:
         for query in queries:
@@ -479,14 +482,14 @@ def _search_batch(path: Path, index_dir: Path, limit, fmt, run_name, filters, va
                 hits = searcher.search_documents(query.text, limit, filters, variants)
             except QueryError as problem:
                 hits, error, failed = (), str(problem), failed + 1
-                click.echo(f"warning: {path} line {query.line}: query {query.id!r}: {error}; "
-                           "no results", err=True)
+                click.echo(render.printable(f"warning: {path} line {query.line}: query "
+                                            f"{query.id!r}: {error}; no results"), err=True)
             documents += len(hits)
             empty += not hits and not error
             if fmt == "jsonl":
                 click.echo(jsonl_line(query, hits, error))
-            elif hits:
-                click.echo(trec_lines(query.id, hits, run_name))
+            elif hits:  # document ids come from file names and records
+                click.echo(render.printable(trec_lines(query.id, hits, run_name)))
     skipped = f"bad line{'s' if len(warnings) != 1 else ''} skipped"
     notes = [f"{n} {what}" for n, what in ((len(warnings), skipped),
                                            (failed, "could not be run"),
@@ -512,7 +515,7 @@ def stats_command(index_dir, fmt):
     with _open(index_dir) as searcher:
         stats = searcher.stats()
     if fmt == "json":
-        click.echo(json.dumps(render.stats_record(stats), indent=2, ensure_ascii=False))
+        click.echo(render.dumps(render.stats_record(stats), indent=2))
     else:
         click.echo(render.stats_table(stats))
 
@@ -564,7 +567,7 @@ def show_command(id, index_dir, context, fmt, color):
     with _open(index_dir) as searcher:
         view = searcher.show(id)
     if fmt == "json":
-        click.echo(json.dumps(render.article_record(view), indent=2, ensure_ascii=False))
+        click.echo(render.dumps(render.article_record(view), indent=2))
     else:
         _emit("plain", color, plain=lambda: render.article_text(view, _marker(color), context))
 

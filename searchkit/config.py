@@ -21,8 +21,9 @@ ARTICLE_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES
 
 # A file over this size is skipped unread. 64 MB is eight times the largest real input we know of
 # (BEIR SciFact's corpus.jsonl, 8 MB; a Reuters-21578 SGML file is 1.3 MB) and about ten million
-# words; reading it takes a few seconds and a few hundred MB of memory (bytes, text, blocks and
-# passages are all held at once). A larger dump should be split into several files.
+# words; reading it holds its bytes, its text and its paragraphs at once (measured in
+# docs/safety.md: ~4x the size, ~10x when one emoji makes Python hold the text at 4 bytes a
+# character). A larger dump should be split into several files.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 # A paragraph longer than this many words is split into passages of at most this many (at
@@ -33,6 +34,13 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 # per word allowed, so that text without spaces (a giant token, CJK) is bounded too.
 DEFAULT_PASSAGE_WORDS = 400
 PASSAGE_CHARS_PER_WORD = 12
+
+# A file that would give more paragraphs (blocks of text, JSON-lines records, an HTML page's
+# paragraphs) than this is skipped, found out as they are read. Each paragraph costs far more
+# than its text (objects while reading, a document to index: ~3.5 KB at the peak of an index
+# run), so a 64 MB file of one-word lines would otherwise need gigabytes and hours; a 64 MB
+# file of news paragraphs (BBC's average ~390 bytes) has ~170,000.
+MAX_PARAGRAPHS_PER_FILE = 200_000
 
 
 def default_index_dir() -> Path:

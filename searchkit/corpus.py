@@ -2,10 +2,15 @@
 
 Every file is accounted for: read into articles, or listed as skipped with the reason (no such
 file, a name that is not valid in the file-system encoding, a folder or file that cannot be
-read, a broken symbolic link, too large, empty, binary, not text in any encoding found). Bad
-input never stops a run. Every block of an article is either a searchable paragraph (body,
-caption) or kept on the article; a paragraph over ``ReadOptions.passage_words`` words is
-split into passages (see passages.py), numbered on like paragraphs.
+read, a broken symbolic link, a symbolic link leading outside the folders being indexed, too
+large, empty, binary, not text in any encoding found). Bad input never stops a run. Every
+block of an article is either a searchable paragraph (body, caption) or kept on the article;
+a paragraph over ``ReadOptions.passage_words`` words is split into passages (see
+passages.py), numbered on like paragraphs.
+
+Symbolic links found in the folders given are followed only while they stay inside those
+folders (a link to /etc/passwd would index it), unless ``ReadOptions.follow_links`` says
+otherwise (``--follow``, as ripgrep's); a path given by name is read wherever it leads.
 
 Formats, by suffix: ``.txt``, ``.md``, ``.markdown`` (and any file named directly): text, with
 optional YAML front matter (frontmatter.py); ``.html``, ``.htm``: an article page (htmlpage.py);
@@ -24,7 +29,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from . import encoding as encodings
-from .blocks import split_articles
+from .blocks import same_title, split_articles
 from .config import (
     ARTICLE_SUFFIXES,
     DEFAULT_MAX_BYTES,
@@ -65,12 +70,15 @@ class ReadOptions:
     "date": "published_at"}`` (``--field text=body``); names: title, text, date, source, url, id.
     ``passage_words``: a longer paragraph is split into passages of at most this many words
     (see config.DEFAULT_PASSAGE_WORDS for why 400).
+    ``follow_links``: also follow symbolic links (to files and folders) that lead outside the
+    folders being indexed (``--follow``); by default they are skipped, with the reason.
     """
 
     encoding: Optional[str] = None
     max_bytes: int = DEFAULT_MAX_BYTES
     fields: Dict[str, str] = field(default_factory=dict)
     passage_words: int = DEFAULT_PASSAGE_WORDS
+    follow_links: bool = False
 
     def __post_init__(self):
         from .jsonl import check_fields
@@ -144,18 +152,45 @@ def _skip_bad_name(path: Path) -> SkippedFile:
     )
 
 
-def _walk(folder: Path, skipped: List[SkippedFile]) -> List[Path]:
-    """Article files under ``folder`` (hidden entries and symbolic links to folders left out);
-    unreadable folders and broken links are added to ``skipped``."""
+def _inside(path: Path, roots: List[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def _outside(path: Path, target: Path, what: str) -> SkippedFile:
+    return SkippedFile(display_path(path), (
+        f"symbolic link to a {what} outside the folders being indexed "
+        f"({display_path(target)}); not followed (--follow follows it)"
+    ))
+
+
+def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: bool) -> List[Path]:
+    """Article files under ``folder`` (hidden entries left out; symbolic links followed while
+    they stay inside ``roots``, the folders being indexed, or everywhere with ``follow``);
+    unreadable folders, broken links and links leading outside are added to ``skipped``."""
     found = []
+    visited = set()  # real paths of the folders walked: a link back up is walked once
 
     def unreadable(error: OSError) -> None:
         where = display_path(error.filename or folder)
         skipped.append(SkippedFile(where, f"cannot read this folder ({error.strerror or error}); "
                                           "its files were left out"))
 
-    for root, folders, files in os.walk(folder, onerror=unreadable):
-        folders[:] = sorted(f for f in folders if not f.startswith("."))
+    for root, folders, files in os.walk(folder, onerror=unreadable, followlinks=follow):
+        visited.add(os.path.realpath(root))
+        kept = []
+        for name in sorted(f for f in folders if not f.startswith(".")):
+            path = Path(root, name)
+            if not path.is_symlink():
+                kept.append(name)
+                continue
+            target = path.resolve()
+            if not follow:
+                if not _inside(target, roots):
+                    skipped.append(_outside(path, target, "folder"))
+                # else: its files are found where the link leads
+            elif str(target) not in visited:
+                kept.append(name)
+        folders[:] = kept
         for name in sorted(files):
             if name.startswith(".") or Path(name).suffix.lower() not in ARTICLE_SUFFIXES:
                 continue
@@ -165,25 +200,31 @@ def _walk(folder: Path, skipped: List[SkippedFile]) -> List[Path]:
                 skipped.append(SkippedFile(
                     display_path(path), f"broken symbolic link (to {target}); fix or remove it"
                 ))
+            elif path.is_symlink() and not follow and not _inside(path.resolve(), roots):
+                skipped.append(_outside(path, path.resolve(), "file"))
             elif path.is_file():
                 found.append(path)
     return found
 
 
-def find_files(paths: Iterable[Path]) -> Tuple[List[Tuple[Path, str]], List[SkippedFile]]:
+def find_files(
+    paths: Iterable[Path], follow_links: bool = False
+) -> Tuple[List[Tuple[Path, str]], List[SkippedFile]]:
     """Article files under ``paths`` (recursively, hidden entries ignored), each with its key:
     the path relative to the folder it was found in, without suffix ("business/001"). Paths
-    that cannot be used are returned as skipped, with the reason."""
+    that cannot be used are returned as skipped, with the reason; so are symbolic links that
+    lead outside ``paths`` unless ``follow_links``."""
+    paths = [Path(p) for p in paths]
+    roots = [p.resolve() for p in paths if p.exists()]
     found: Dict[Path, Tuple[Path, str]] = {}  # resolved path -> (path as found, key)
     skipped: List[SkippedFile] = []
     for given in paths:
-        given = Path(given)
         if given.is_file():
             candidates = [(given, given.stem)]
         elif given.is_dir():
             candidates = [
                 (path, path.relative_to(given).with_suffix("").as_posix())
-                for path in _walk(given, skipped)
+                for path in _walk(given, skipped, roots, follow_links)
             ]
         elif given.is_symlink():
             skipped.append(SkippedFile(display_path(given), "broken symbolic link; fix it"))
@@ -258,7 +299,7 @@ def read_file(
         raise CorpusError("empty file (only whitespace)")
     warnings = list(decoded.warnings)
     if kind == "html":
-        articles = _html_articles(text, path, key, manifest_entry, options)
+        articles = _html_articles(text, path, key, manifest_entry, options, warnings)
     elif kind == "jsonl":
         articles = _jsonl_articles(text, path, key, manifest_entry, options, warnings)
     else:
@@ -283,20 +324,25 @@ def _text_articles(text, path, key, manifest_entry, options, warnings) -> List[A
 
     stated, text, problems = split_front_matter(text)
     warnings.extend(problems)
-    raw_articles = split_articles(text, fallback_title=path.stem, title=stated.pop("title", None))
+    stated_title = stated.pop("title", None)
+    given_title = (manifest_entry or {}).get("title")
+    raw_articles = split_articles(text, path.stem, title=given_title or stated_title)
+    if given_title and len(raw_articles) > 1:  # the manifest's title names no one of several
+        raw_articles = split_articles(text, path.stem, title=stated_title)
     if not raw_articles:
         raise CorpusError("only front matter, no article text")
     return _articles(raw_articles, path, key, manifest_entry, stated, FROM_FRONT_MATTER, options)
 
 
-def _html_articles(text, path, key, manifest_entry, options) -> List[Article]:
+def _html_articles(text, path, key, manifest_entry, options, warnings) -> List[Article]:
     from .htmlpage import read_html
 
     page = read_html(text)
+    warnings.extend(page.warnings)
     stated = dict(page.fields)
-    raw_articles = split_articles(
-        "\n\n".join(page.paragraphs), path.stem, title=stated.pop("title", None), single=True
-    )
+    title = (manifest_entry or {}).get("title") or stated.pop("title", None)
+    raw_articles = split_articles("\n\n".join(page.paragraphs), path.stem, title=title,
+                                  single=True)
     return _articles(raw_articles, path, key, manifest_entry, stated, FROM_HTML, options)
 
 
@@ -329,7 +375,10 @@ def _jsonl_articles(text, path, key, manifest_entry, options, warnings) -> List[
         title = record.fields.get("title") or f"{path.stem}:{record.id}"
         blocks = [Block(BODY, p, record.line) for p in record.paragraphs]
         if record.fields.get("title"):
-            blocks.insert(0, Block(HEADLINE, title, record.line))
+            if same_title(blocks[0].text, title):  # the text starts with the title again
+                blocks[0] = Block(HEADLINE, blocks[0].text, record.line)
+            else:
+                blocks.insert(0, Block(HEADLINE, title, record.line))
         manifest = {k: v for k, v in defaults.items() if k not in record.fields}
         meta = describe(title, blocks, path.stem, manifest, record.fields, FROM_RECORD,
                         date_from_file_name=False)
@@ -341,6 +390,13 @@ def _jsonl_articles(text, path, key, manifest_entry, options, warnings) -> List[
 
 def _article(article_id: str, path: Path, blocks, meta, options: ReadOptions,
              record_id: Optional[str] = None) -> Article:
+    # A headline that is not the article's title (a manifest named it otherwise) would be
+    # neither shown nor searched: it is a paragraph.
+    blocks = [
+        Block(BODY, b.text, b.line)
+        if b.kind == HEADLINE and not same_title(b.text, meta.title) else b
+        for b in blocks
+    ]
     fields = asdict(meta)  # title, source, date, url and where they came from
     return Article(
         id=article_id,
@@ -407,10 +463,13 @@ def no_article_files(paths: List[Path], skipped: List[SkippedFile]) -> CorpusErr
     )
 
 
-def manifests_for(paths: List[Path], files, warnings: List[str]):
-    """The manifest entries of the folders given and of the folders the files are in."""
+def manifests_for(paths: List[Path], files, warnings: List[str], follow_links: bool = False):
+    """The manifest entries of the folders given and of the folders the files are in (a
+    manifest that is a symbolic link leading outside ``paths`` is ignored unless
+    ``follow_links``)."""
+    roots = None if follow_links else [p.resolve() for p in paths if p.exists()]
     return load_manifests(
-        sorted({p for p in paths if p.is_dir()} | {f.parent for f, _ in files}), warnings
+        sorted({p for p in paths if p.is_dir()} | {f.parent for f, _ in files}), warnings, roots
     )
 
 
@@ -419,11 +478,11 @@ def read_corpus(
 ) -> Corpus:
     """Read every article file under ``paths``. Raises CorpusError if none can be found."""
     paths = [Path(p) for p in paths]
-    files, skipped = find_files(paths)
+    files, skipped = find_files(paths, options.follow_links)
     corpus = Corpus(skipped=list(skipped))
     if not files:
         raise no_article_files(paths, skipped)
-    manifests = manifests_for(paths, files, corpus.warnings)
+    manifests = manifests_for(paths, files, corpus.warnings, options.follow_links)
     kinds: Counter = Counter()
     for done, (path, key) in enumerate(files, start=1):
         try:

@@ -8,18 +8,23 @@ copy whole; a single sentence reused inside a long paragraph is not a copy. Grou
 connected components of that relation, keyed by their smallest paragraph id, so that they depend
 only on which paragraphs exist, never on the order they were indexed in.
 
-Candidate pairs come from an inverted index of word 4-grams, each pair verified exactly (no
+Candidates come from an inverted index of word 4-grams, and are verified exactly (no
 sampling, so no pair above the threshold is missed by chance; bench/dedup_quality.py found no
 copy lost to candidate selection). 4-grams shared by more than ``COMMON_SHINGLE`` paragraphs
 are stock phrases and propose no candidates; copies made of nothing else still meet through
-their exact signature.
+their exact signature. A paragraph's candidates are verified most shared 4-grams first, at most
+``MAX_CANDIDATES`` of them: a copy shares far more 4-grams than chance does, and text made of a
+few words over and over gives every paragraph thousands of chance partners, which verified
+pair by pair took minutes and gigabytes. The work is then linear in the paragraphs' words.
 """
 
 import gc
 import hashlib
 import re
 import unicodedata
-from collections import defaultdict
+from array import array
+from collections import Counter, defaultdict
+from itertools import chain
 from typing import Dict, FrozenSet, Iterable, List, Sequence, Tuple
 
 SHINGLE_WORDS = 3
@@ -29,6 +34,7 @@ CANDIDATE_WORDS = 4
 DEFAULT_THRESHOLD = 0.6  # chosen by bench/dedup_quality.py (see README)
 MIN_SHINGLES = 3  # shorter paragraphs group only with exact copies
 COMMON_SHINGLE = 32
+MAX_CANDIDATES = 32  # per paragraph; ordinary news has a handful (see candidates())
 
 _WORD = re.compile(r"\w+")
 _APOSTROPHES = re.compile(r"['’‘`´]")
@@ -90,6 +96,8 @@ def find_groups(
 
 
 def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
+    # In id order: the candidates chosen, so the groups, never depend on the order given.
+    paragraphs = sorted(paragraphs, key=lambda paragraph: paragraph[0])
     ids = [pid for pid, _ in paragraphs]
     parent = list(range(len(ids)))
 
@@ -98,49 +106,78 @@ def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
 
+    # Shingles and anchors are kept as arrays of their hashes (8 bytes each, a frozenset of
+    # Python ints takes ~50), a paragraph's set made only while its candidates are verified.
     common: Dict[str, str] = {}  # one string object per distinct word, not one per occurrence
-    tokens = [[common.setdefault(w, w) for w in words(text)] for _, text in paragraphs]
-    first_with_text: Dict[str, int] = {}
-    for i, found in enumerate(tokens):  # exact copies (what signature() tells apart)
-        first = first_with_text.setdefault(" ".join(found), i)
+    exact: Dict[int, int] = {}  # hash of the normalised text -> its first paragraph
+    shingle_hashes, anchor_hashes = [], []
+    for i, (_, text) in enumerate(paragraphs):
+        found = [common.setdefault(w, w) for w in words(text)]
+        first = exact.setdefault(hash(" ".join(found)), i)  # exact copies (see signature())
         if first != i:
             join(first, i)
+        own = _ngrams(found, n)
+        shingle_hashes.append(array("q", own))
+        anchor_hashes.append(array("q", _ngrams(found, CANDIDATE_WORDS) or own))
+    del common, exact
 
-    sets = [_ngrams(found, n) for found in tokens]
-    anchors = [_ngrams(found, CANDIDATE_WORDS) or sets[i] for i, found in enumerate(tokens)]
-    for i, j in candidate_pairs(anchors):
-        if min(len(sets[i]), len(sets[j])) >= MIN_SHINGLES and (
-            similarity(sets[i], sets[j]) >= threshold
-        ):
-            join(i, j)
-
-    key_of: Dict[int, str] = {}
-    for i in range(len(ids)):  # ids[i] may come in any order: the key is the group's smallest
-        root = _root(parent, i)
-        key_of[root] = min(key_of.get(root, ids[i]), ids[i])
-    return {ids[i]: key_of[_root(parent, i)] for i in range(len(ids))}
-
-
-def candidate_pairs(sets: Sequence[FrozenSet]) -> Iterable[Tuple[int, int]]:
-    """Pairs (i, j), i < j, that share at least one element that is not a stock phrase (held by
-    more than ``COMMON_SHINGLE`` sets)."""
-    first: Dict[object, int] = {}  # element -> its first holder (most elements have only one)
-    postings: Dict[object, List[int]] = defaultdict(list)  # elements held more than once
-    for i, elements in enumerate(sets):
-        for element in elements:
-            holder = first.setdefault(element, i)
-            if holder != i:
-                holders = postings[element]
-                if not holders:
-                    holders.append(holder)
-                holders.append(i)
-    del first
-    seen = set()
-    for holders in postings.values():
-        if len(holders) > COMMON_SHINGLE:
+    for i, partners in candidates(anchor_hashes):
+        mine = frozenset(shingle_hashes[i])
+        if len(mine) < MIN_SHINGLES:
             continue
-        for a, i in enumerate(holders):
-            for j in holders[a + 1 :]:
-                if (i, j) not in seen:
-                    seen.add((i, j))
-                    yield i, j
+        for j in partners:
+            theirs = shingle_hashes[j]
+            if len(theirs) >= MIN_SHINGLES and _root(parent, i) != _root(parent, j) and (
+                _similarity(mine, theirs) >= threshold
+            ):
+                join(i, j)
+
+    # A group's root is its first member (join keeps the smaller index): its smallest id.
+    return {ids[i]: ids[_root(parent, i)] for i in range(len(ids))}
+
+
+def _similarity(mine: Shingles, theirs: Sequence[int]) -> float:
+    """similarity() of a set and the distinct elements of another."""
+    shorter, longer = sorted((len(mine), len(theirs)))
+    return len(mine.intersection(theirs)) / max(shorter, longer / 2)
+
+
+def candidates(sets: Sequence[Sequence[int]],
+               most: int = MAX_CANDIDATES) -> Iterable[Tuple[int, List[int]]]:
+    """For each set i that has any, the sets to verify it against, so that each pair is verified
+    once: those among the ``most`` sets sharing the most elements with i (the earliest first
+    among equal counts), and those that chose i so; elements held by more than
+    ``COMMON_SHINGLE`` sets (stock phrases) count for nothing."""
+    shared_by: Dict[int, List[List[int]]] = defaultdict(list)  # set -> holders of its elements
+    for holders in _postings(sets):
+        for i in holders:
+            shared_by[i].append(holders)
+    cut: Dict[int, FrozenSet[int]] = {}  # the partners chosen by sets with too many
+    for i in sorted(shared_by):
+        lists = shared_by.pop(i)
+        if sum(map(len, lists)) - len(lists) <= most:  # each list holds i once
+            chosen = set(chain.from_iterable(lists))
+            chosen.discard(i)
+        else:
+            shared = Counter(chain.from_iterable(lists))
+            del shared[i]
+            chosen = set(shared)
+            if len(chosen) > most:
+                ranked = sorted(chosen)
+                ranked.sort(key=shared.__getitem__, reverse=True)  # stable: equal counts in order
+                chosen = cut[i] = frozenset(ranked[:most])
+        # A set before i that kept all its partners was verified against i already.
+        partners = [j for j in chosen if j > i or (j in cut and i not in cut[j])]
+        if partners:
+            yield i, partners
+
+
+def _postings(sets: Sequence[Sequence[int]]) -> List[List[int]]:
+    """For each element held by 2 to ``COMMON_SHINGLE`` sets, the sets holding it."""
+    held = Counter(chain.from_iterable(sets))  # counted in C; most elements are held once
+    postings: Dict[int, List[int]] = {e: [] for e, n in held.items() if 1 < n <= COMMON_SHINGLE}
+    del held
+    for i, elements in enumerate(sets):
+        for element in filter(postings.__contains__, elements):
+            postings[element].append(i)
+    return list(postings.values())

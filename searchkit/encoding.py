@@ -44,7 +44,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 from .errors import CorpusError
 
@@ -101,6 +101,39 @@ class Decoded:
     encoding: str  # e.g. "utf-8", "utf-16-le", "cp1251"
     how: str  # e.g. "bom", "utf-8", "guessed by charset-normalizer (cp1251, ...)"
     warnings: List[str] = field(default_factory=list)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> Tuple[str, int]:
+    """``text`` with lone surrogates replaced by U+FFFD, and how many there were.
+
+    Decoding bytes never makes them, but a JSON or YAML escape can (``"\\ud800"`` without its
+    pair): such a string is not text, and printing or writing it as UTF-8 fails."""
+    return _SURROGATE.subn("\ufffd", text)
+
+
+def surrogates_replaced(count: int) -> str:
+    """The warning for ``count`` lone surrogates replaced."""
+    return (f"{count} lone surrogate{'s' if count > 1 else ''} (a \\ud800-style escape without "
+            "its pair) replaced by U+FFFD")
+
+
+# A line and its end, at the line ends str.splitlines() knows ("\r\n" is one).
+_LINE = re.compile("([^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*)"
+                   "(?:\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029])?")
+
+
+def lines(text: str, start: int = 0) -> Iterator[Tuple[str, int]]:
+    """The lines of ``text`` from offset ``start``, as ``str.splitlines()`` gives them, one at
+    a time, each with the offset where the next begins: a file of millions of short lines is
+    not held as millions of strings at once."""
+    end = len(text)
+    while start < end:
+        line = _LINE.match(text, start)
+        start = line.end()
+        yield line.group(1), start
 
 
 def check_encoding_name(name: str) -> str:

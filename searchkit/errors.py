@@ -42,6 +42,14 @@ class CorpusError(SearchkitError):
     """The paths given to the indexer cannot be read as a corpus."""
 
 
+class TooManyParagraphs(CorpusError):
+    """A file would give more paragraphs than a file may (config.MAX_PARAGRAPHS_PER_FILE)."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"over {limit:,} paragraphs (lines, records or blocks of text); split "
+                         "it into smaller files")
+
+
 class IndexWriteError(SearchkitError):
     """The index could not be written (disk full, read-only, no permission); the previous
     index is left as it was and unlocked."""

@@ -13,14 +13,18 @@ The date is read here, from the page's own statements only: ``<meta>`` tags
 never invents a date.
 """
 
-import json
 import logging
-from dataclasses import dataclass
-from typing import Iterator, List
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Iterator, List, Tuple
 from urllib.parse import urlsplit
 
-from .errors import CorpusError
+from .config import MAX_PARAGRAPHS_PER_FILE
+from .encoding import lines
+from .errors import CorpusError, TooManyParagraphs
 from .metadata import parse_date_value
+from .safeload import load_json
 
 # <meta name|property|itemprop=...> keys that state when the article was published.
 _PUBLISHED_META = (
@@ -32,6 +36,9 @@ _PUBLISHED_META = (
 )
 _PUBLISHED_JSONLD = "datePublished"
 _MIN_WORDS = 10  # less main text than this (a menu, "Home") is not an article
+# An article page has a few thousand tags: a page of over a hundred times that is refused
+# before lxml builds a tree of them.
+MAX_TAGS = 500_000
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class HtmlPage:
 
     paragraphs: List[str]
     fields: dict
+    warnings: List[str] = field(default_factory=list)
 
 
 def _quiet(name: str) -> None:
@@ -52,33 +60,62 @@ def _quiet(name: str) -> None:
 
 
 def read_html(text: str) -> HtmlPage:
-    """The article in an HTML page; CorpusError if the page holds no article text."""
+    """The article in an HTML page: trafilatura's main text, or else, with a warning, the
+    page's visible text (a page nested too deep for lxml, or left unclosed so that its text
+    sits where trafilatura looks for none); CorpusError if the page holds no text."""
     import trafilatura  # slow to import: only when an HTML file is read
 
     for name in ("trafilatura", "htmldate", "courlan", "justext"):
         _quiet(name)
+    if text.count("<") > MAX_TAGS:  # lxml's tree and trafilatura's passes over it grow with them
+        raise CorpusError(f"over {MAX_TAGS:,} HTML tags: not an article page; split it, or "
+                          "save its text as a .txt file")
     tree = trafilatura.load_html(text)
     if tree is None:  # a fragment ("<p>...</p>" alone): trafilatura wants a whole page
         tree = trafilatura.load_html(f"<html><body>{text}</body></html>")
-    if tree is None:
-        raise CorpusError("not an HTML page that can be parsed; check the file")
-    published = _published_date(tree)
-    document = trafilatura.bare_extraction(
-        tree,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        favor_precision=True,  # leaves out more menus and link lists
-        deduplicate=False,
-        # Not used (see the module docstring), but kept from the costlier full-text search.
-        date_extraction_params={"extensive_search": False, "original_date": True},
-    )
-    body = (document.text if document is not None else "") or ""
-    paragraphs = [" ".join(line.split()) for line in body.splitlines()]
-    paragraphs = [p for p in paragraphs if p]
-    if sum(len(p.split()) for p in paragraphs) < _MIN_WORDS:  # "Home", a menu: no article
-        raise CorpusError("no article text found in this HTML page")
+    document, published = None, None
+    if tree is not None:
+        published = _published_date(tree)
+        document = trafilatura.bare_extraction(
+            tree,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            favor_precision=True,  # leaves out more menus and link lists
+            deduplicate=False,
+            # Not used (see the module docstring), but kept from the costlier full-text search.
+            date_extraction_params={"extensive_search": False, "original_date": True},
+        )
+    paragraphs = _paragraphs((document.text if document is not None else "") or "")
+    fields = _metadata(document) if document is not None else {}
+    warnings = []
+    if _words(paragraphs) < _MIN_WORDS:
+        paragraphs, title = visible_text(text)
+        if _words(paragraphs) < _MIN_WORDS:  # "Home", a menu: no article
+            raise CorpusError("no article text found in this HTML page")
+        warnings.append("no main text found in this HTML page (nested too deep, or unclosed?); "
+                        "its visible text was indexed instead")
+        if title and "title" not in fields:
+            fields["title"] = title
+    if published:
+        fields["date"] = published
+    return HtmlPage(paragraphs, fields, warnings)
 
+
+def _paragraphs(text: str) -> List[str]:
+    found = [p for p in (" ".join(line.split()) for line, _ in lines(text)) if p]
+    if len(found) > MAX_PARAGRAPHS_PER_FILE:
+        raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
+    return found
+
+
+def _words(paragraphs: List[str]) -> int:
+    return sum(len(p.split()) for p in paragraphs)
+
+
+def _metadata(document) -> dict:
+    """Title, URL and site name as trafilatura found them (the site name only when it is not
+    the URL's host: that is said by the source coming from the URL)."""
     fields = {}
     if document.title:
         fields["title"] = " ".join(document.title.split())
@@ -89,9 +126,86 @@ def read_html(text: str) -> HtmlPage:
     host = (urlsplit(url).hostname or "") if url else ""
     if site and site.lower().removeprefix("www.") not in host:  # else: from the URL, said so
         fields["source"] = site
-    if published:
-        fields["date"] = published
-    return HtmlPage(paragraphs, fields)
+    return fields
+
+
+# Elements whose text a browser does not show in the page, and elements that end a paragraph.
+_HIDDEN = frozenset({"script", "style", "template", "noscript", "title"})
+_BLOCKS = frozenset(
+    "address article aside blockquote br dd details div dl dt fieldset figcaption figure "
+    "footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol option p pre section summary table "
+    "td textarea th tr ul".split()
+)
+_BLANK_LINE = re.compile(r"\n\s*\n")
+_TITLE_PIECES, _TITLE_CHARS = 100, 1000  # an unclosed <title> holds the rest of the page
+
+
+class _VisibleText(HTMLParser):
+    """The text of a page outside hidden elements, cut into paragraphs at block elements and
+    blank lines. html.parser keeps no tree: any nesting costs the same, and time and memory
+    are linear in the page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.hidden = 0  # hidden elements open around the current text
+        self.current: List[str] = []
+        self.paragraphs: List[str] = []
+        self.in_title = False
+        self.title: List[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _HIDDEN:
+            self.hidden += 1
+            self.in_title = tag == "title" and not self.title
+        elif tag in _BLOCKS:
+            self.end_paragraph()
+
+    def handle_endtag(self, tag):
+        if tag in _HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+            self.in_title = False
+        elif tag in _BLOCKS:
+            self.end_paragraph()
+
+    def handle_startendtag(self, tag, attrs):
+        if tag in _BLOCKS:
+            self.end_paragraph()
+
+    def handle_data(self, data):
+        if self.in_title and len(self.title) < _TITLE_PIECES:
+            self.title.append(data)
+        if self.hidden:
+            return
+        pieces = _BLANK_LINE.split(data)
+        for n, piece in enumerate(pieces):
+            if n:
+                self.end_paragraph()
+            self.current.append(piece)
+
+    def end_paragraph(self):
+        paragraph = " ".join("".join(self.current).split())
+        if paragraph:
+            self.paragraphs.append(paragraph)
+            if len(self.paragraphs) > MAX_PARAGRAPHS_PER_FILE:
+                raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
+        self.current = []
+
+
+def visible_text(page: str) -> Tuple[List[str], str]:
+    """The paragraphs of text a browser would show for ``page`` (no scripts, styles, templates
+    or title), however it is nested and whether or not its elements are closed; and the text
+    of its <title> ("" if none)."""
+    parser = _VisibleText()
+    try:
+        parser.feed(page)
+        parser.close()
+    except TooManyParagraphs:
+        raise
+    except Exception:  # html.parser has raised on odd markup in some Python versions: keep
+        pass           # the text found up to there
+    parser.end_paragraph()
+    title = " ".join("".join(parser.title).split())[:_TITLE_CHARS]
+    return parser.paragraphs, title
 
 
 def _published_date(tree):
@@ -108,8 +222,8 @@ def _published_date(tree):
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
         try:
-            data = json.loads(script.text or "")
-        except ValueError:
+            data = load_json(script.text or "")
+        except ValueError:  # not JSON, or beyond safeload's bounds
             continue
         for value in _jsonld_values(data, _PUBLISHED_JSONLD):
             found = parse_date_value(value)

@@ -116,11 +116,11 @@ def build_index(
     paths = [Path(p) for p in paths]
     store.check_folder(index_dir, paths)
     index_dir.mkdir(parents=True, exist_ok=True)  # fail before the reading, not after it
-    files, not_found = find_files(paths)
+    files, not_found = find_files(paths, options.follow_links)
     if not files and not prune:
         raise no_article_files(paths, not_found)
     warnings: List[str] = []
-    manifests = manifests_for(paths, files, warnings)
+    manifests = manifests_for(paths, files, warnings, options.follow_links)
 
     ix, replace_all = _open_or_create(index_dir, rebuild, wait)
     recorded = store.read_settings(index_dir)  # even a rebuild keeps the chosen threshold
@@ -228,7 +228,9 @@ def _plan(
     plan = _Plan()
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
-    reading_context = {k: v for k, v in asdict(options).items() if k != "max_bytes"}
+    # What changes how a file's bytes are read (which files are found, or may be, is not).
+    reading_context = {k: v for k, v in asdict(options).items()
+                       if k not in ("max_bytes", "follow_links")}
     seen = set()
     tick = progress("reading", len(files)) if progress else None
     for done, (path, key) in enumerate(files, start=1):

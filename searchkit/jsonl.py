@@ -13,18 +13,23 @@ id         ``_id``, ``id``
 =========  ============================================================
 
 Other keys are ignored. A record's article id is ``<file key>:<record id>``, or
-``<file key>:<line number>`` without an id. Empty lines are skipped. A bad line (not JSON, not
-an object, no text) is a warning naming its line number; the other lines are read. A bad value
-(a date that cannot be read, a title that is not text) is a warning and left out. A date in
-the file's name is not a record's date (it dates the dump); one in a record's URL is.
+``<file key>:<line number>`` without an id. Empty lines are skipped. A bad line (not JSON,
+nested deeper than safeload.MAX_DEPTH, not an object, no text) is a warning naming its line
+number; the other lines are read. A bad value (a date that cannot be read, a title that is not
+text) is a warning and left out; lone surrogates (``"\\ud800"``) become U+FFFD, with a
+warning. A date in the file's name is not a record's date (it dates the dump); one in a
+record's URL is.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
+from .config import MAX_PARAGRAPHS_PER_FILE
+from .encoding import lines, surrogates_replaced, valid_text
+from .errors import TooManyParagraphs
 from .metadata import validated_fields
+from .safeload import load_json
 
 NAMES: Dict[str, Tuple[str, ...]] = {
     "title": ("title",),
@@ -34,8 +39,11 @@ NAMES: Dict[str, Tuple[str, ...]] = {
     "url": ("url",),
     "id": ("_id", "id"),
 }
-_MAX_LINE_WARNINGS = 10  # bad lines named one by one; more are counted
-_ID_UNSAFE = re.compile(r"[\s#]+")  # "#" separates an article id from a paragraph number
+_MAX_LINE_WARNINGS = 10  # bad lines, and bad values, named one by one; more are counted
+# "#" separates an article id from a paragraph number; control characters have no place in one.
+_ID_UNSAFE = re.compile(r"[\s#\x00-\x1f\x7f-\x9f]+")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # "\ud800" to "\udfff"
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # str.splitlines()'s
 
 
 @dataclass(frozen=True)
@@ -79,54 +87,97 @@ def _value(record: dict, name: str, fields: Dict[str, str]):
 
 
 def read_records(text: str, fields: Dict[str, str]) -> Tuple[List[Record], List[str]]:
-    """The usable records of a JSON-lines file and a warning for each bad line or value."""
+    """The usable records of a JSON-lines file and a warning for each bad line or value (the
+    first ``_MAX_LINE_WARNINGS`` of each, then how many more)."""
     records: List[Record] = []
-    warnings: List[str] = []
-    bad_lines: List[str] = []
+    bad_lines = _Notes("more bad lines skipped")
+    notes = _Notes("more warnings about values")
     seen_ids: Dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    paragraphs_read = 0
+    for number, (line, _) in enumerate(lines(text), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = load_json(line)
         except ValueError as error:
-            bad_lines.append(f"line {number}: not valid JSON ({error.msg}); line skipped")
+            bad_lines.add(f"line {number}: not valid JSON ({error.msg}); line skipped")
             continue
         if not isinstance(record, dict):
-            bad_lines.append(
+            bad_lines.add(
                 f"line {number}: a JSON {type(record).__name__}, not an object; line skipped"
             )
             continue
         key, body = _value(record, "text", fields)
         paragraphs = _paragraphs(body)
+        paragraphs_read += len(paragraphs)
+        if paragraphs_read > MAX_PARAGRAPHS_PER_FILE:
+            raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
         if not paragraphs:
             looked = fields.get("text") or " or ".join(repr(k) for k in NAMES["text"])
             what = "no text" if key is None else f"{key!r} holds no text"
-            bad_lines.append(f"line {number}: {what} (looked for {looked}); line skipped")
+            bad_lines.add(f"line {number}: {what} (looked for {looked}); line skipped")
             continue
         given = {}
         for name in ("title", "source", "date", "url"):
             _, value = _value(record, name, fields)
             if value is not None:
                 given[name] = value
-        valid, problems = validated_fields(given, f"line {number}")
-        warnings.extend(problems)
         _, raw_id = _value(record, "id", fields)
+        if _SURROGATE_ESCAPE.search(line):  # only an escape makes one
+            paragraphs, given, raw_id, replaced = _valid(paragraphs, given, raw_id)
+            if replaced:
+                notes.add(f"line {number}: {replaced}")
+        valid, problems = validated_fields(given, f"line {number}")
+        for problem in problems:
+            notes.add(problem)
         record_id = _record_id(raw_id, number)
         if record_id in seen_ids:
-            warnings.append(
+            notes.add(
                 f"line {number}: id {record_id!r} already used on line {seen_ids[record_id]}; "
                 f"this record gets id {record_id}@{number}"
             )
             record_id = f"{record_id}@{number}"
         seen_ids[record_id] = number
         records.append(Record(number, record_id, paragraphs, valid))
-    warnings[:0] = bad_lines[:_MAX_LINE_WARNINGS]
-    if len(bad_lines) > _MAX_LINE_WARNINGS:
-        warnings.insert(
-            _MAX_LINE_WARNINGS, f"{len(bad_lines) - _MAX_LINE_WARNINGS} more bad lines skipped"
-        )
-    return records, warnings
+    return records, bad_lines.lines() + notes.lines()
+
+
+class _Notes:
+    """Warnings of one kind: the first _MAX_LINE_WARNINGS kept, the rest counted (a hostile
+    file may have a million bad lines)."""
+
+    def __init__(self, more: str):
+        self.kept: List[str] = []
+        self.dropped = 0
+        self.more = more
+
+    def add(self, note: str) -> None:
+        if len(self.kept) < _MAX_LINE_WARNINGS:
+            self.kept.append(note)
+        else:
+            self.dropped += 1
+
+    def lines(self) -> List[str]:
+        return self.kept + ([f"{self.dropped} {self.more}"] if self.dropped else [])
+
+
+def _valid(paragraphs: List[str], given: dict, raw_id):
+    """The record's texts with lone surrogates replaced (see encoding.valid_text), and a note
+    saying so ("" if there were none)."""
+    count = 0
+
+    def fixed(value):
+        nonlocal count
+        if not isinstance(value, str):
+            return value
+        value, replaced = valid_text(value)
+        count += replaced
+        return value
+
+    paragraphs = [fixed(p) for p in paragraphs]
+    given = {name: fixed(value) for name, value in given.items()}
+    raw_id = fixed(raw_id)
+    return paragraphs, given, raw_id, surrogates_replaced(count) if count else ""
 
 
 def _paragraphs(body) -> List[str]:
@@ -134,7 +185,15 @@ def _paragraphs(body) -> List[str]:
         body = "\n".join(body)
     if not isinstance(body, str):
         return []
-    return [" ".join(line.split()) for line in body.splitlines() if line.strip()]
+    if not _LINE_BREAK.search(body):
+        return [" ".join(body.split())] if body.strip() else []
+    found = []
+    for line, _ in lines(body):
+        if line.strip():
+            found.append(" ".join(line.split()))
+            if len(found) > MAX_PARAGRAPHS_PER_FILE:
+                raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
+    return found
 
 
 def _record_id(raw, line: int) -> str:

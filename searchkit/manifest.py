@@ -10,14 +10,18 @@ the file holds one article)::
                     001_story.txt,,AFP,2020-08-18,
 
 Empty values are ignored. A manifest that cannot be read, or a bad value in it, gives a
-warning and is skipped; indexing goes on.
+warning and is skipped; indexing goes on. A manifest is read within bounds (see safeload.py):
+over 64 MB, or JSON nested deeper than safeload.MAX_DEPTH, it is ignored with a warning.
 """
 
 import csv
-import json
 from datetime import date
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
+
+from .config import DEFAULT_MAX_BYTES
+from .encoding import surrogates_replaced, valid_text
+from .safeload import brief, load_json
 
 FIELDS = ("title", "source", "date", "url")
 MANIFEST_NAMES = ("manifest.json", "manifest.csv")
@@ -29,24 +33,33 @@ def _validated(raw: dict, where: str, warnings: List[str]) -> dict:
     fields = {}
     for key, value in raw.items():
         if key not in FIELDS:
-            warnings.append(f"{where}: unknown field {key!r} ignored (known: {', '.join(FIELDS)})")
+            warnings.append(
+                f"{where}: unknown field {brief(key)} ignored (known: {', '.join(FIELDS)})"
+            )
             continue
         if value in (None, ""):
             continue
-        value = str(value).strip()
+        if isinstance(value, (list, dict)):
+            warnings.append(f"{where}: {key} {brief(value)} ignored: not a single value")
+            continue
+        value, replaced = valid_text(str(value).strip())
+        if replaced:
+            warnings.append(f"{where}: {key}: {surrogates_replaced(replaced)}")
         if key == "date":
             try:
                 value = date.fromisoformat(value)
             except ValueError:
-                warnings.append(f"{where}: date {value!r} ignored: write it as YYYY-MM-DD")
+                warnings.append(f"{where}: date {brief(value)} ignored: write it as YYYY-MM-DD")
                 continue
         fields[key] = value
     return fields
 
 
 def _read_rows(path: Path) -> List[Tuple[str, dict]]:
+    if path.stat().st_size > DEFAULT_MAX_BYTES:
+        raise ValueError(f"over {DEFAULT_MAX_BYTES // 1024 // 1024} MB")
     if path.suffix == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise ValueError('expected an object {"file name": {"source": ..., "date": ...}}')
         return list(data.items())
@@ -57,13 +70,21 @@ def _read_rows(path: Path) -> List[Tuple[str, dict]]:
         return [(row.pop("file"), row) for row in reader]
 
 
-def load_manifests(folders: List[Path], warnings: List[str]) -> Entries:
-    """Entries of every manifest found directly in ``folders``."""
+def load_manifests(folders: List[Path], warnings: List[str],
+                   roots: Optional[List[Path]] = None) -> Entries:
+    """Entries of every manifest found directly in ``folders``; with ``roots``, a manifest that
+    is a symbolic link leading outside them is ignored, with a warning."""
     entries: Entries = {}
     for folder in folders:
         for name in MANIFEST_NAMES:
             path = folder / name
             if not path.is_file():
+                continue
+            if roots is not None and path.is_symlink() and not any(
+                path.resolve() == root or root in path.resolve().parents for root in roots
+            ):
+                warnings.append(f"{path}: manifest ignored: a symbolic link outside the folders "
+                                "being indexed (--follow follows it)")
                 continue
             try:
                 rows = _read_rows(path)
@@ -71,9 +92,13 @@ def load_manifests(folders: List[Path], warnings: List[str]) -> Entries:
                 warnings.append(f"{path}: manifest ignored: {error}")
                 continue
             for file_name, raw in rows:
-                where = f"{path} [{file_name}]"
-                target = (folder / (file_name or "")).resolve()
-                if not file_name or not target.is_file():
+                where = f"{path} [{str(file_name)[:80]}]"
+                try:
+                    target = (folder / (file_name or "")).resolve()
+                    found = bool(file_name) and target.is_file()
+                except ValueError:  # a name no file can have: a NUL, a lone surrogate
+                    found = False
+                if not found:
                     warnings.append(f"{where}: no such file next to the manifest; entry ignored")
                     continue
                 entries[target] = _validated(raw, where, warnings)

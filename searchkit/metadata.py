@@ -23,6 +23,7 @@ from .model import (
     URL,
     Block,
 )
+from .safeload import brief
 
 _MONTHS = {
     name: number
@@ -131,18 +132,18 @@ def validated_fields(data: dict, where: str) -> Tuple[dict, List[str]]:
             found = parse_date_value(value)
             if found is None:
                 warnings.append(
-                    f"{where}: date {value!r} ignored: write it as YYYY-MM-DD"
+                    f"{where}: date {brief(value)} ignored: write it as YYYY-MM-DD"
                 )
                 continue
             fields[key] = found
         elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
             value = " ".join(str(value).split())
             if key == "url" and not value.startswith(("http://", "https://")):
-                warnings.append(f"{where}: url {value!r} ignored: not an http(s) address")
+                warnings.append(f"{where}: url {brief(value)} ignored: not an http(s) address")
                 continue
             fields[key] = value
         else:
-            warnings.append(f"{where}: {key} {value!r} ignored: not a single value")
+            warnings.append(f"{where}: {key} {brief(value)} ignored: not a single value")
     return fields, warnings
 
 

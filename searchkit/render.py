@@ -2,10 +2,19 @@
 
 Highlights are drawn by a ``mark`` function (text -> text) that the caller chooses: colour on
 a terminal, ``[word]`` markers in a pipe.
+
+Text from article files (titles, sources, paragraphs, ids, file names) may hold control
+characters that a terminal would obey (``ESC ]0;title BEL`` retitles the window, ``ESC [2J``
+clears it, ``\x9b`` is an 8-bit CSI). Every renderer of text for a terminal or a pipe passes
+what it is given through ``printable`` first (the ``@for_terminal`` decorator), so that only
+searchkit's own styling (``mark``) emits escape sequences; JSON escapes them instead (``dumps``).
 """
 
+import dataclasses
+import functools
 import json
 import os
+import re
 from datetime import date
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -24,6 +33,73 @@ from .model import (
 )
 
 Mark = Callable[[str], str]
+
+# C0 controls but tab and newline, DEL, C1 controls, and lone surrogates (which no encoding
+# can print).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _visible(match: "re.Match") -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block: ESC -> ␛, BEL -> ␇
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    return "\ufffd"  # C1 controls and lone surrogates: �
+
+
+def printable(text: str) -> str:
+    """``text`` safe to write to a terminal: C0 control characters (but tab and newline) and DEL
+    shown as their Control Pictures signs (␛, ␇, ␈, ...), C1 controls and lone surrogates as
+    U+FFFD; one character for one, so offsets into the text stay valid."""
+    return _UNPRINTABLE.sub(_visible, text) if _UNPRINTABLE.search(text) else text
+
+
+def _printable_data(value):
+    """``value`` with every string in it made printable: strings, dataclasses, tuples, lists and
+    dicts (keys too); a value with nothing to change is returned as it is."""
+    if isinstance(value, str):
+        return printable(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changed = {}
+        for f in dataclasses.fields(value):
+            old = getattr(value, f.name)
+            new = _printable_data(old)
+            if new is not old:
+                changed[f.name] = new
+        return dataclasses.replace(value, **changed) if changed else value
+    if isinstance(value, (tuple, list)):
+        items = [_printable_data(item) for item in value]
+        same = all(new is old for new, old in zip(items, value))
+        return value if same else type(value)(items)
+    if isinstance(value, dict):
+        pairs = [(_printable_data(k), _printable_data(v)) for k, v in value.items()]
+        same = all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items()))
+        return value if same else dict(pairs)
+    return value
+
+
+def for_terminal(render: Callable[..., str]) -> Callable[..., str]:
+    """A renderer of text whose arguments (results, articles, summaries, from files and
+    indexes) are made printable before it formats them."""
+
+    @functools.wraps(render)
+    def rendered(*args, **kwargs):
+        return render(*map(_printable_data, args),
+                      **{k: _printable_data(v) for k, v in kwargs.items()})
+
+    return rendered
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff]")
+
+
+def dumps(data, **options) -> str:
+    """JSON text of ``data``, non-ASCII kept as it is. Python's encoder escapes C0 control
+    characters; DEL, C1 controls and lone surrogates are escaped here too (``\\u009b``), so
+    that JSON on a terminal is safe and printable in UTF-8: the same values."""
+    text = json.dumps(data, ensure_ascii=False, **options)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def tabulate(*args, **kwargs) -> str:
@@ -72,6 +148,7 @@ def _place(item) -> str:
     return f"{item.source}, {when}, “{item.title}” ({item.id})"
 
 
+@for_terminal
 def also_in(group: ResultGroup, most: int = 5) -> str:
     """ "also in 2 others: source, date (id); ..." or "" for a paragraph without copies."""
     if not group.duplicates:
@@ -82,6 +159,7 @@ def also_in(group: ResultGroup, most: int = 5) -> str:
     return f"also in {n} other{'s' if n > 1 else ''}: {places}{more}"
 
 
+@for_terminal
 def hits_table(results: SearchResults, mark: Mark, width: int = 120) -> str:
     """Results as a table no wider than ``width`` columns (the snippet column takes what is
     left, at least MIN_SNIPPET_WIDTH; long cells wrap)."""
@@ -108,6 +186,7 @@ def hits_table(results: SearchResults, mark: Mark, width: int = 120) -> str:
     )
 
 
+@for_terminal
 def hits_plain(results: SearchResults, mark: Mark) -> str:
     blocks = []
     for group in results.groups:
@@ -169,26 +248,23 @@ def results_json(results: SearchResults, with_summary: bool = False) -> str:
     "summary": {...}}."""
     records = [group_record(g) for g in results.groups]
     if with_summary:
-        return json.dumps({"results": records, **json.loads(summary_json(results))},
-                          ensure_ascii=False, indent=2)
-    return json.dumps(records, ensure_ascii=False, indent=2)
+        return dumps({"results": records, **json.loads(summary_json(results))}, indent=2)
+    return dumps(records, indent=2)
 
 
 def hits_jsonl(results: SearchResults) -> str:
-    return "\n".join(json.dumps(group_record(g), ensure_ascii=False) for g in results.groups)
+    return "\n".join(dumps(group_record(g)) for g in results.groups)
 
 
 def duplicate_groups_jsonl(groups: Sequence[DuplicateGroup]) -> str:
     return "\n".join(
-        json.dumps(
-            {"group": g.key, "size": len(g.members),
-             "members": [duplicate_record(m) for m in g.members]},
-            ensure_ascii=False,
-        )
+        dumps({"group": g.key, "size": len(g.members),
+               "members": [duplicate_record(m) for m in g.members]})
         for g in groups
     )
 
 
+@for_terminal
 def duplicate_groups_table(groups: Sequence[DuplicateGroup]) -> str:
     rows = []
     for g in groups:
@@ -205,6 +281,7 @@ def duplicate_groups_table(groups: Sequence[DuplicateGroup]) -> str:
     )
 
 
+@for_terminal
 def duplicate_groups_plain(groups: Sequence[DuplicateGroup]) -> str:
     blocks = []
     for g in groups:
@@ -217,6 +294,7 @@ def duplicate_groups_plain(groups: Sequence[DuplicateGroup]) -> str:
     return "\n\n".join(blocks)
 
 
+@for_terminal
 def article_text(view: ArticleView, mark: Mark, context: Optional[int] = None) -> str:
     """An article with its metadata; the marked paragraph (if any) flagged with "▶" and
     passed through ``mark``; with ``context``, only that many paragraphs around it."""
@@ -271,6 +349,7 @@ def article_record(view: ArticleView) -> Dict[str, object]:
     }
 
 
+@for_terminal
 def notes(results: SearchResults, variants_hint: str = "") -> List[str]:
     """What the user should know about how the query was run, one line each, for stderr."""
     lines = [f"note: {results.note}"] if results.note else []
@@ -290,6 +369,7 @@ def notes(results: SearchResults, variants_hint: str = "") -> List[str]:
     return lines
 
 
+@for_terminal
 def count_line(results: SearchResults, collapsed: bool) -> str:
     """What the results are out of, for stderr."""
     if not results.total:
@@ -315,7 +395,7 @@ def facets_record(facets: Facets) -> Dict[str, object]:
 
 def summary_json(results: SearchResults) -> str:
     """The last line of ``--format jsonl --facets``: totals and facets."""
-    return json.dumps(
+    return dumps(
         {
             "summary": {
                 "query": results.query,
@@ -324,11 +404,11 @@ def summary_json(results: SearchResults) -> str:
                 "undated_left_out": results.undated_left_out,
                 "facets": facets_record(results.facets),
             }
-        },
-        ensure_ascii=False,
+        }
     )
 
 
+@for_terminal
 def facets_table(facets: Facets) -> str:
     sources = tabulate(list(facets.sources.items()), headers=["source", "paragraphs"],
                        disable_numparse=True)
@@ -351,6 +431,7 @@ def stats_record(stats: IndexStats) -> Dict[str, object]:
     }
 
 
+@for_terminal
 def stats_table(stats: IndexStats) -> str:
     span = "—"
     if stats.first_date:
@@ -373,6 +454,7 @@ def stats_table(stats: IndexStats) -> str:
     )
 
 
+@for_terminal
 def articles_read(summary: IndexSummary) -> str:
     """One line per article read, for ``index --verbose``: what to check attributions by."""
     rows = [
@@ -393,6 +475,7 @@ def _near(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
+@for_terminal
 def index_summary(summary: IndexSummary) -> str:
     """The report of an indexing run, for stderr."""
     files = (
@@ -431,6 +514,7 @@ def index_summary(summary: IndexSummary) -> str:
     return "\n".join(lines)
 
 
+@for_terminal
 def file_actions(summary: IndexSummary) -> str:
     """One line per file, for ``index --verbose``: what was done with it and how."""
     return "\n".join(
@@ -439,6 +523,7 @@ def file_actions(summary: IndexSummary) -> str:
     )
 
 
+@for_terminal
 def check_report(report: CheckReport) -> str:
     """`searchkit check`'s report: what was checked, one line per problem or leftover, and how
     to repair."""

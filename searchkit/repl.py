@@ -177,6 +177,6 @@ def run(read: Callable[[str], str], write: Callable[[str], None], index_dir: Pat
             except KeyboardInterrupt:
                 write("cancelled")
             except SearchkitError as error:
-                write(f"error: {error}")
+                write(render.printable(f"error: {error}"))
     finally:
         session.close()

@@ -2,12 +2,19 @@
 the good files are read. Real files in tmp_path, read through the public API."""
 
 import gzip
+import json
 import os
 import random
+import resource
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import as_user_nobody
 
+from searchkit.cli import main
 from searchkit.corpus import ReadOptions, check_size, find_files, read_corpus, read_file
 from searchkit.errors import CorpusError
 
@@ -203,3 +210,176 @@ def test_a_folder_of_good_and_bad_files(tmp_path):
     )
     assert any(w.startswith(f"{folder / 'lines.jsonl'}: line 2: not valid JSON")
                for w in corpus.warnings)
+
+
+# ---- structured data nested without end, or expanding without end (safeload.py) -----------
+
+def billion_laughs():
+    """YAML front matter whose title stands for 9**9 "lol"s through nine levels of aliases."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for before, name in zip("abcdefgh", "bcdefghi"):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{before}'] * 9)}]")
+    return "---\n" + "\n".join(lines) + "\ntitle: *i\n---\nThe council met on Tuesday.\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_and_the_other_files_indexed(tmp_path):
+    # In a process of its own, its memory capped at 1 GB: expanding the bomb (to quote the title
+    # in a warning) once ran past 2 GB and two minutes, and ended no run.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "bomb.md").write_text(billion_laughs())
+    (corpus / "good.txt").write_text(GOOD)
+    limit = 1024 * 1024 * 1024
+    done = subprocess.run(
+        [sys.executable, "-m", "searchkit", "index", corpus, "--index", tmp_path / "ix"],
+        capture_output=True, text=True, timeout=600,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert (f"warning: {corpus / 'bomb.md'}: front matter not read: over 10,000 values with its "
+            "aliases expanded; read as text") in done.stderr.splitlines()
+    found = subprocess.run(
+        [sys.executable, "-m", "searchkit", "search", "council", "--index", tmp_path / "ix",
+         "--format", "jsonl"], capture_output=True, text=True, timeout=600,
+    )
+    assert {json.loads(line)["article_id"] for line in found.stdout.splitlines()} == {
+        "bomb", "good"}  # the bomb's front matter kept as its text
+
+
+def test_nesting_without_end_is_refused_line_by_line_and_file_by_file(tmp_path):
+    deep_json = "[" * 2000 + "]" * 2000
+    record = json.dumps({"_id": "ok", "text": "The council met on Tuesday."})
+    (tmp_path / "good.txt").write_text(GOOD)
+    (tmp_path / "deep.md").write_text(
+        "---\ntitle: " + "[" * 5000 + "]" * 5000 + "\n---\nThe council met on Tuesday.\n")
+    (tmp_path / "lines.jsonl").write_text(f'{{"text": {deep_json}}}\n{record}\n')
+    (tmp_path / "all-deep.jsonl").write_text(deep_json + "\n")
+    (tmp_path / "big-number.jsonl").write_text('{"text": "x", "n": ' + "9" * 5000 + "}\n")
+    (tmp_path / "ld.html").write_text(
+        '<html><head><script type="application/ld+json">' + deep_json + "</script></head><body>"
+        "<article><p>" + "The council met on Tuesday to discuss the crisis. " * 3 +
+        "</p></article></body></html>")
+    (tmp_path / "manifest.json").write_text('{"good.txt": ' + "[" * 3000 + "]" * 3000 + "}")
+    corpus = read_corpus([tmp_path])
+    assert sorted(a.id for a in corpus.articles) == ["deep", "good", "ld", "lines:ok"]
+    reasons = {os.path.basename(s.path): s.reason for s in corpus.skipped}
+    assert reasons == {
+        "all-deep.jsonl": "no usable JSON-lines record (each line must be a JSON object with a "
+                          "text); line 1: not valid JSON (nested over 64 levels deep); line "
+                          "skipped",
+        "big-number.jsonl": "no usable JSON-lines record (each line must be a JSON object with "
+                            "a text); line 1: not valid JSON (Exceeds the limit (4300 digits) "
+                            "for integer string conversion: value has 5000 digits); line "
+                            "skipped",
+    }
+    warnings = [w.replace(f"{tmp_path}/", "") for w in corpus.warnings]
+    assert "deep.md: front matter not read: nested over 64 levels deep; read as text" in warnings
+    assert ("lines.jsonl: line 1: not valid JSON (nested over 64 levels deep); line skipped"
+            in warnings)
+    assert any(w.startswith("manifest.json: manifest ignored: nested over 64 levels deep")
+               for w in warnings)
+    assert all("\n" not in w and len(w) < 300 for w in warnings)
+
+
+def test_values_are_quoted_briefly_in_warnings(tmp_path):
+    (tmp_path / "a.md").write_text(
+        "---\ntitle: [" + ", ".join(["lol"] * 5000) + "]\nurl: " + "x" * 5000 +
+        "\ndate: 2020-13-45\n---\nThe council met on Tuesday.\n")
+    corpus = read_corpus([tmp_path])
+    assert [a.id for a in corpus.articles] == ["a"]
+    assert [w.split(": ", 1)[1] for w in corpus.warnings] == [
+        "front matter: title (a list) ignored: not a single value",
+        "front matter: date '2020-13-45' ignored: write it as YYYY-MM-DD",
+        f"front matter: url {'x' * 60!r}… ignored: not an http(s) address",
+    ]
+
+
+# ---- symbolic links --------------------------------------------------------------------------
+
+def test_symbolic_links_leading_outside_are_skipped_unless_followed(tmp_path):
+    outside = tmp_path / "outside"
+    (outside / "folder").mkdir(parents=True)
+    (outside / "secret.txt").write_text("Secret\n\nThe root password is hunter2, said the admin.\n")
+    (outside / "folder" / "far.txt").write_text(GOOD)
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "good.txt").write_text(GOOD)
+    (corpus / "sub" / "inner.txt").write_text(GOOD.replace("Minsk", "Vilnius"))
+    (corpus / "to-secret.txt").symlink_to(outside / "secret.txt")
+    (corpus / "to-inner.txt").symlink_to(corpus / "sub" / "inner.txt")  # inside: as before
+    (corpus / "to-folder").symlink_to(outside / "folder")
+    (corpus / "sub" / "up").symlink_to(corpus)  # inside, and a loop
+
+    read = read_corpus([corpus])
+    assert sorted(Path(a.path).resolve().name for a in read.articles) == ["good.txt", "inner.txt"]
+    assert [(s.path, s.reason) for s in read.skipped] == [
+        (str(corpus / "to-folder"), f"symbolic link to a folder outside the folders being "
+                                    f"indexed ({outside / 'folder'}); not followed (--follow "
+                                    "follows it)"),
+        (str(corpus / "to-secret.txt"), f"symbolic link to a file outside the folders being "
+                                        f"indexed ({outside / 'secret.txt'}); not followed "
+                                        "(--follow follows it)"),
+    ]
+
+    followed = read_corpus([corpus], options=ReadOptions(follow_links=True))
+    assert sorted(Path(a.path).resolve().name for a in followed.articles) == [
+        "far.txt", "good.txt", "inner.txt", "secret.txt"]
+    assert followed.skipped == []
+    # Named on the command line, a link is read wherever it leads.
+    assert [a.title for a in read_corpus([corpus / "to-secret.txt"]).articles] == ["Secret"]
+
+
+def test_the_index_command_skips_them_and_follows_them_with_follow(tmp_path):
+    (tmp_path / "secret.txt").write_text("Secret\n\nThe root password is hunter2.\n")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text(GOOD)
+    (corpus / "passwd.txt").symlink_to(tmp_path / "secret.txt")
+    runner = CliRunner()
+    skipped = runner.invoke(main, ["index", str(corpus), "--index", str(tmp_path / "a")])
+    assert skipped.exit_code == 3, skipped.output
+    assert "passwd.txt: symbolic link to a file outside the folders being indexed" in (
+        skipped.stderr)
+    found = runner.invoke(main, ["search", "hunter2", "--index", str(tmp_path / "a")])
+    assert found.exit_code == 0 and found.stdout == ""
+    followed = runner.invoke(main, ["index", str(corpus), "--index", str(tmp_path / "b"),
+                                    "--follow"])
+    assert followed.exit_code == 0, followed.output
+    found = runner.invoke(main, ["search", "hunter2", "--index", str(tmp_path / "b")])
+    assert "hunter2" in found.stdout
+
+
+# ---- files that would give too many paragraphs ------------------------------------------------
+
+def test_a_file_of_a_million_short_lines_is_skipped_in_bounded_memory(tmp_path):
+    # Each line a paragraph: 1,000,000 of them once took a minute and most of a gigabyte to
+    # read (and would have taken hours to index). In a process of its own, capped at 512 MB of
+    # address space, the file is refused as its lines are read and the good one is read.
+    (tmp_path / "lines.txt").write_text("ab\n" * 1_000_000)
+    (tmp_path / "records.jsonl").write_text('{"text": "ab"}\n' * 210_000)
+    (tmp_path / "good.txt").write_text(GOOD)
+    script = (
+        "import json, sys\n"
+        "from searchkit.corpus import read_corpus\n"
+        "corpus = read_corpus([sys.argv[1]])\n"
+        "print(json.dumps([[a.id for a in corpus.articles],\n"
+        "                  {s.path.rsplit('/', 1)[1]: s.reason for s in corpus.skipped}]))\n"
+    )
+    limit = 512 * 1024 * 1024
+    done = subprocess.run(
+        [sys.executable, "-c", script, tmp_path], capture_output=True, text=True, timeout=600,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    articles, skipped = json.loads(done.stdout)
+    assert articles == ["good"]
+    reason = ("over 200,000 paragraphs (lines, records or blocks of text); split it into "
+              "smaller files")
+    assert skipped == {"lines.txt": reason, "records.jsonl": reason}
+
+
+def test_an_html_page_of_a_million_tags_is_refused_before_it_is_parsed(tmp_path):
+    page = "<html><body>" + "<div>" * 600_000 + "The council met on Tuesday.</body></html>"
+    with pytest.raises(CorpusError, match=r"^over 500,000 HTML tags: not an article page"):
+        read_file(tmp_path / "deep.html", "deep", page.encode(), None, ReadOptions())

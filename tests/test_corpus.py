@@ -1,5 +1,7 @@
 """Splitting files into articles and classifying every block, on the bundled seeds."""
 
+import json
+import re
 from collections import Counter
 
 from conftest import S000, S001, S002, S003, S004, SEEDS
@@ -142,3 +144,48 @@ def test_a_headline_with_a_slash_is_not_a_photo_credit():
     article = bbc_article("331")
     assert article.title == "O'Driscoll/Gregan lead Aid stars"
     assert article.blocks[0].kind == "headline"
+
+
+# ---- a title known from elsewhere: the first line is a paragraph, unless it repeats it ------
+
+PAGE = """<html><head><title>{title}</title></head><body><article>
+<p>{first}</p>
+<p>The council met on Tuesday to discuss the crisis, and its members agreed on a statement
+read by the chair of the council to the press.</p></article></body></html>"""
+
+
+def test_a_first_line_is_a_paragraph_when_the_title_comes_from_elsewhere(tmp_path):
+    (tmp_path / "note.txt").write_text("Council met on Tuesday\n\nIt agreed on a statement.\n")
+    (tmp_path / "page.html").write_text(PAGE.format(title="Council Meets", first="Tuesday"))
+    (tmp_path / "again.html").write_text(
+        PAGE.format(title="Council Meets", first="Council Meets"))
+    (tmp_path / "records.jsonl").write_text("\n".join(json.dumps(record) for record in [
+        {"_id": "a", "title": "Council Meets", "text": "Short first line\nAnd a body line."},
+        {"_id": "b", "title": "Council Meets", "text": "Council meets!\nAnd a body line."},
+    ]) + "\n")
+    (tmp_path / "manifest.json").write_text(json.dumps({
+        "note.txt": {"title": "From the manifest"},
+        "again.html": {"title": "Minutes of the council"},
+    }))
+    corpus = read_corpus([tmp_path])
+    shown = {a.id: (a.title, [p.text for p in a.paragraphs]) for a in corpus.articles}
+    assert shown["note"] == ("From the manifest",
+                             ["Council met on Tuesday", "It agreed on a statement."])
+    assert shown["page"][0] == "Council Meets"
+    assert shown["page"][1][0] == "Tuesday"  # not a section label left out
+    assert shown["again"][0] == "Minutes of the council"
+    assert shown["again"][1][0] == "Council Meets"  # the page's own title, not lost
+    assert shown["records:a"] == ("Council Meets", ["Short first line", "And a body line."])
+    assert shown["records:b"] == ("Council Meets", ["And a body line."])  # it repeats the title
+    for article in corpus.articles:  # what is not indexed is the title (or counted metadata)
+        assert all(re.findall(r"\w+", b.text.lower()) == re.findall(r"\w+", article.title.lower())
+                   for b in article.blocks if b.kind == "headline")
+    assert corpus.blocks_by_kind == {"body": 9, "headline": 2}
+
+
+def test_a_title_from_the_manifest_for_a_file_of_several_articles_is_not_used(tmp_path):
+    text = (SEEDS / next(p.name for p in SEEDS.iterdir() if p.name.startswith(S002)))
+    (tmp_path / "many.txt").write_text(text.read_text(encoding="utf-8"))
+    (tmp_path / "manifest.json").write_text(json.dumps({"many.txt": {"title": "One title"}}))
+    articles = read_corpus([tmp_path]).articles
+    assert [a.title for a in articles] == TITLES_002

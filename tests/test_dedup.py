@@ -1,6 +1,10 @@
 """Near-identical paragraphs: grouped at index time, collapsed at query time."""
 
 import json
+import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -145,3 +149,58 @@ def test_duplicates_command(seed_index):
     assert "no groups of 3 or more" in none.stderr
     table = run(main, ["duplicates", "--index", str(seed_index), "--format", "table"])
     assert table.stdout.splitlines()[0].split()[:3] == ["size", "first", "(earliest)"]
+
+
+# Text made of a few words over and over (a hostile file, or a 50 MB one-line file split into
+# passages): every paragraph shares 4-grams with hundreds of others. Verifying every such pair
+# took minutes and gigabytes; each paragraph's best MAX_CANDIDATES partners are enough.
+FEW_WORDS = "council met tuesday crisis members agreed statement chair minsk vote talks".split()
+
+
+def few_words_paragraphs(count, words=20, seed=5):
+    rng = random.Random(seed)
+    return [(f"p{i:05d}", " ".join(rng.choice(FEW_WORDS) for _ in range(words)))
+            for i in range(count)]
+
+
+def test_few_words_over_and_over_cost_a_bounded_number_of_checks():
+    paragraphs = few_words_paragraphs(8000)
+    anchors = [dedup.shingles(text, dedup.CANDIDATE_WORDS) for _, text in paragraphs]
+    every_pair = sum(len(partners) for _, partners in dedup.candidates(anchors, most=8000))
+    checked = sum(len(partners) for _, partners in dedup.candidates(anchors))
+    assert every_pair > 2 * dedup.MAX_CANDIDATES * len(paragraphs)
+    assert checked <= dedup.MAX_CANDIDATES * len(paragraphs)
+
+
+def peak_mb() -> int:
+    """This process's peak resident memory: VmHWM (ru_maxrss would keep the peak of pytest's
+    process, its parent, across fork and exec)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmHWM:"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_few_words_over_and_over_group_in_bounded_memory():
+    # In a process of its own, for its peak memory: the pairs of 20,000 such paragraphs once
+    # took 450 MB (and grow with the square of their number); now under 100 MB.
+    script = (
+        "from searchkit import dedup\n"
+        "from test_dedup import few_words_paragraphs, peak_mb\n"
+        "groups = dedup.find_groups(few_words_paragraphs(20000))\n"
+        "assert len(groups) == 20000\n"
+        "print(peak_mb())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).parent, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) < 250  # MB
+
+
+def test_groups_do_not_depend_on_the_order_even_when_candidates_are_cut():
+    paragraphs = few_words_paragraphs(600, words=30)
+    copies = [(f"c{i:05d}", text.replace("council", "Council!")) for i, (_, text) in
+              enumerate(paragraphs[:50])]  # exact copies but for case and punctuation
+    given = paragraphs + copies
+    groups = dedup.find_groups(given)
+    assert groups == dedup.find_groups(given[::-1])
+    assert all(groups[c] == groups[p] for (c, _), (p, _) in zip(copies, paragraphs))

@@ -344,6 +344,30 @@ def test_html_page_without_article_text_is_skipped(tmp_path):
         read(tmp_path, "menu.html", page.encode())
 
 
+STATEMENT = ("The council met on Tuesday to discuss the crisis, and its members agreed on a "
+             "statement read by the chair.")
+FALLBACK = ("no main text found in this HTML page (nested too deep, or unclosed?); its visible "
+            "text was indexed instead")
+
+
+@pytest.mark.parametrize("page", [
+    # nested deeper than lxml goes (256 levels): trafilatura sees an empty page
+    "<html><head><title>Deep</title><script>var hidden = 'script words';</script>"
+    "<style>p { color: red }</style></head><body>" + "<div>" * 10_000 +
+    f"<p>{STATEMENT}</p><p>Poland <b>asked</b> for more.</p>" + "</div>" * 10_000 +
+    "</body></html>",
+    "<title>Deep</title>" + "<span><b>" * 10_000 + f"{STATEMENT}\n\nPoland <b>asked</b> for more.",
+    # unclosed: the text sits where trafilatura looks for no article
+    f"<html><head><title>Deep</title><body><form>{STATEMENT}\n\nPoland asked for more.",
+    f"<html><title>Deep</title><body><textarea>{STATEMENT}<p>Poland asked for more.",
+])
+def test_html_the_extractor_cannot_read_falls_back_to_the_visible_text(tmp_path, page):
+    result = read(tmp_path, "page.html", page.encode())
+    assert texts(result) == [STATEMENT, "Poland asked for more."]  # no script or style
+    assert result.articles[0].title == "Deep"
+    assert result.warnings == [FALLBACK]
+
+
 # ---- JSON lines -------------------------------------------------------------------------------
 
 def jsonl(*records):
