@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 import click
 
@@ -125,7 +125,7 @@ class _Progress:
 
 
 def _terminal_columns() -> Optional[int]:
-    """The width of the terminal stdout is, None in a pipe; then $COLUMNS if set."""
+    """The width of the terminal that stdout is, else $COLUMNS if set, else None."""
     if sys.stdout.isatty():
         try:
             columns = os.get_terminal_size(sys.stdout.fileno()).columns
@@ -255,6 +255,7 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
     Examples:
       searchkit index ../news --index news-index
       searchkit index ../news --index news-index --prune
+      searchkit index ../bbc --index bbc-index --source "BBC News"
     """
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose contradict each other; give one")
@@ -364,9 +365,9 @@ class _SearchCommand(click.Command):
                 f"searchkit search -- {query}", ctx) from None
 
 
-def _unused(*options: str) -> None:
-    """A note for each of ``options`` (parameter names) given on the command line or in the
-    environment where it does nothing."""
+def _unused(*options: Tuple[str, str]) -> None:
+    """A note for each of ``options`` (parameter name, why it does nothing here) given on the
+    command line or in the environment."""
     ctx = click.get_current_context()
     given = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
     for name, why in options:

@@ -65,9 +65,10 @@ def cells(text: str) -> int:
                else 1 for c in text)
 
 
-def wrap(text: str, width: Optional[int], indent: str = "") -> str:
+def wrap(text: str, width: Optional[int], indent: str = "", cut: bool = True) -> str:
     """``text`` broken at spaces into lines of at most ``width`` columns, each line after the
-    first starting with ``indent`` (a hanging indent); a word longer than a line is cut.
+    first starting with ``indent`` (a hanging indent); a word longer than a line is cut (with
+    ``cut=False``, put on a line of its own, whole: a URL or a path to copy).
     ``width`` None: the text as it is. Colour codes take no room."""
     if width is None or ("\n" not in text and cells(text) <= width):
         return text
@@ -89,6 +90,9 @@ def wrap(text: str, width: Optional[int], indent: str = "") -> str:
                     lines.append(line)
                     line, used, limit, fresh = "", 0, room, True
                     continue
+                if not cut:
+                    line, used, fresh = line + word, used + size, False
+                    break
                 head, word = _cut(word, max(limit - used, 1))  # longer than a whole line
                 lines.append(line + head)
                 line, used, limit, size = "", 0, room, cells(word)
@@ -310,8 +314,8 @@ def duplicate_groups_plain(groups: Sequence[DuplicateGroup], width: Optional[int
         lines += [
             f"   also:  {_place(m)}{'' if m.exact else ' (edited)'}" for m in g.members[1:]
         ]
-        blocks.append("\n".join(wrap(line, width, "          " if line.startswith("   ")
-                                      else "    ") for line in lines))
+        indents = ["    "] + ["          "] * (len(lines) - 1)  # under the text, the place
+        blocks.append("\n".join(wrap(line, width, indent) for line, indent in zip(lines, indents)))
     return "\n\n".join(blocks)
 
 
@@ -327,7 +331,7 @@ def article_text(view: ArticleView, mark: Mark, context: Optional[int] = None,
         wrap(f"source: {_source(view)} (from {view.source_from}) · date: {when} "
              f"(from {view.date_from})", width, "  "),
         wrap(f"file: {_near(view.path)}" + (f" · url: {view.url}" if view.url else ""),
-             width, "  "),
+             width, "  ", cut=False),
         "",
     ]
     shown = list(view.paragraphs)
@@ -600,4 +604,3 @@ def check_report(report: CheckReport) -> str:
     if report.ok:
         lines.append("ok")
     return "\n".join(lines)
-

@@ -105,8 +105,9 @@ def test_plain_wraps_at_spaces_with_a_hanging_indent(run, seed_index):
 
 def test_show_wraps_under_each_paragraphs_text(run, seed_index):
     result = run("show", f"{S000}#19", "--index", seed_index, "--context", "1", columns=50)
-    assert widest(result.stdout) <= 50
     lines = result.stdout.splitlines()
+    assert max(cells(line) for line in lines if not line.startswith("file: ")) <= 50
+    assert [line for line in lines if line.startswith("file: ")][0].endswith(".txt")  # whole
     start = next(i for i, line in enumerate(lines) if line.startswith("▶ 19  "))
     assert lines[start + 1].startswith("      ") and not lines[start + 1].startswith("       ")
 
@@ -129,6 +130,9 @@ def test_wrap_counts_columns_not_characters():
         assert all(line.startswith("   ") for line in lines[1:])
     assert wrap("x" * 50, 20, "  ").splitlines()[1] == "  " + "x" * 18  # a long word is cut
     assert wrap("one line", None) == "one line"
+    url = "https://example.com/" + "a" * 40
+    assert wrap(f"url: {url} end", 20, "  ", cut=False).splitlines() == ["url:", f"  {url}",
+                                                                         "  end"]
 
 
 def test_a_piped_repl_prints_results_only(seed_index):
@@ -188,3 +192,21 @@ def test_on_a_terminal_its_own_width_comes_first(seed_index):
     shown = ANSI.sub("", b"".join(chunks).decode())
     assert process.returncode == 0
     assert 50 < widest(shown) <= 60
+
+
+def test_a_repl_filter_whose_search_fails_is_not_kept(seed_index):
+    transcript = []
+    lines = iter(["Merkel", ":source moscow times", "Merkel"])
+
+    def read(prompt):
+        transcript.append(prompt)
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    repl.run(read, transcript.append, seed_index, banner=False)
+    assert "error: no source 'moscow times' in the index; the closest: themoscowtimes.com" \
+        in transcript
+    assert "searchkit [source=moscow times]> " not in transcript
+    assert sum(1 for t in transcript if t.startswith("1-6 of 6 results")) == 2
