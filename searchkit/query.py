@@ -361,7 +361,7 @@ def _check_filters(filters: Filters, reader) -> None:
         )
     if not filters.sources:
         return
-    known = {term.decode("utf-8") for term in reader.lexicon("source")}
+    known = {term.decode("utf-8") for term in reader.lexicon("source")} - {""}  # "": unknown
     for source in filters.sources:
         if source.lower() in known:
             continue

@@ -77,8 +77,9 @@ def document(article, paragraph) -> dict:
         text=paragraph.text,
         dup_signature=dedup.signature(paragraph.text),
     )
-    if article.source:  # an article with no known source has no source field
-        doc["source"] = article.source
+    # An unknown source is "": every segment then has a source column (Whoosh's multi-segment
+    # column reader misplaces the documents of a segment without one).
+    doc["source"] = article.source or ""
     if article.url:
         doc["url"] = article.url
     if article.date:  # undated articles have no date field at all

@@ -386,7 +386,7 @@ class Searcher:
         return ArticleView(
             id=article_id,
             title=first["title"],
-            source=first.get("source"),
+            source=first.get("source") or None,
             source_from=first["source_from"],
             date=_day(first),
             date_from=first["date_from"],
@@ -411,7 +411,7 @@ class Searcher:
         kinds: Counter = Counter()
         for fields in self._searcher.all_stored_fields():
             kinds[fields["kind"]] += 1
-            articles[fields["article_id"]] = (fields.get("source"), _day(fields))
+            articles[fields["article_id"]] = (fields.get("source") or None, _day(fields))
         dates = sorted(d for _, d in articles.values() if d)
         sources = Counter(source for source, _ in articles.values())
         unknown = sources.pop(None, 0)
@@ -534,7 +534,7 @@ def _paragraph_fields(fields: dict) -> dict:
         id=fields["id"],
         article_id=fields["article_id"],
         title=fields["title"],
-        source=fields.get("source"),
+        source=fields.get("source") or None,
         date=_day(fields),
         path=fields["path"],
         paragraph=fields["paragraph"],

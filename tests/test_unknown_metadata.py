@@ -74,6 +74,28 @@ def test_index_source_names_the_files_that_state_none(tmp_path):
     assert (stats.sources, stats.unknown_source) == ({"news.example.com": 1, "Gazette": 1}, 2)
 
 
+def test_a_segment_of_articles_without_sources_reads_well(tmp_path):
+    """An update whose files name no source writes a segment of such paragraphs; searches,
+    facets and stats read it with the rest."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_bare(first, 2)
+    (first / "manifest.json").write_text(json.dumps(
+        {"sport/000.txt": {"source": "Gazette", "date": "2020-08-18"}}))
+    write_bare(second, 3, start=10)
+    index = tmp_path / "ix"
+    assert run("index", first, "--index", index).exit_code == 0
+    assert run("index", second, "--index", index).exit_code == 0
+    result = run("search", "harbour", "--index", index, "--facets", "--sort", "date",
+                 "--format", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    *hits, summary = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [h["source"] for h in hits] == ["Gazette", None, None, None, None]
+    assert summary["summary"]["facets"]["sources"] == {"Gazette": 1}
+    assert summary["summary"]["facets"]["unknown_source"] == 4
+    stats = searchkit.open_index(index).stats()
+    assert (stats.sources, stats.unknown_source) == ({"Gazette": 1}, 4)
+
+
 def test_index_source_must_be_a_name(tmp_path):
     write_bare(tmp_path / "corpus", 1)
     result = run("index", tmp_path / "corpus", "--index", tmp_path / "ix", "--source", "  ")
