@@ -12,7 +12,7 @@ from .textfield import WordCachingText
 # 9: title and text are WordCachingText (same postings as TEXT, indexed faster; an index
 # pickles its field classes, so versions before it could not open a 9 index anyway), and
 # paragraph and date index their exact value only (see make_schema).
-# 10: an article without a known source has no source (9 stored its file name), ids escape
+# 10: an article without a known source has source "" (9 stored its file name), ids escape
 # control characters of file names, and near-duplicate groups leave templates apart.
 SCHEMA_VERSION = 10
 
