@@ -530,7 +530,7 @@ def test_parallel_writing_goes_through_the_durable_storage(tmp_path, monkeypatch
     assert sorted(sums) == sorted(segment_files)
     result = CliRunner().invoke(main, ["optimize", "--index", str(index_dir)])
     assert result.exit_code == 0, result.stderr
-    assert re.search(rf"{report.segments} segment\(s\) -> 1, 341 paragraphs", result.stderr)
+    assert re.search(rf"{report.segments} segments -> 1, 341 paragraphs", result.stderr)
     after = store.check(index_dir)
     assert after.ok and after.segments == 1 and after.paragraphs == 341
 

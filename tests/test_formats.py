@@ -373,7 +373,7 @@ def test_jsonl_recognised_names(tmp_path):
     assert [p.text for p in first.paragraphs] == ["One.", "Two."]
     assert (second.id, second.source, second.date) == ("news:7", "example.org", date(2020, 8, 19))
     assert (third.id, third.title, third.date, third.source_from) == (
-        "news:3", "news:3", None, "file-name"
+        "news:3", "news:3", None, "unknown"
     )
     assert result.warnings == []
 

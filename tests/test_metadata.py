@@ -29,7 +29,8 @@ def test_seed_001_source_from_url_and_date_from_dated_byline():
 def test_articles_without_a_findable_date_have_none():
     articles = articles_by_id([SEEDS])
     assert (articles[S000].date, articles[S000].date_from) == (None, "unknown")
-    assert (articles[S000].source, articles[S000].source_from) == (S000, "file-name")
+    # Nor a source: the file's name says nothing of who published it.
+    assert (articles[S000].source, articles[S000].source_from) == (None, "unknown")
     # Photo captions in 002 carry dates ("on September 21, 2020"): a photo's date is not the
     # article's publication date, so none is invented.
     assert all(articles[f"{S002}:{n}"].date is None for n in range(1, 13))
@@ -110,7 +111,7 @@ def test_plain_articles_have_no_date_and_keep_their_headline(tmp_path, name, tit
         samples.write_articles(folder)
     (article,) = articles_by_id([folder / name]).values()
     assert article.title == title
-    assert (article.date, article.source_from) == (None, "file-name")
+    assert (article.date, article.source, article.source_from) == (None, None, "unknown")
     assert len(article.paragraphs) == 5  # the blank-line separated paragraphs under the headline
 
 
