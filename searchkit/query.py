@@ -24,6 +24,7 @@ is bounded in time by the searcher.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Dict, Iterable, Optional, Tuple
@@ -92,6 +93,9 @@ class Prepared:
     # Both carry the filters; all_words has no boost of its own.
     any_words: object = None
     all_words: object = None
+    # What else the user should know: characters not searchable, an unknown field, a part left
+    # out, Chinese or Japanese text (one line each).
+    notes: Tuple[str, ...] = ()
 
 
 def has_names(text: str) -> bool:
@@ -103,6 +107,7 @@ def has_names(text: str) -> bool:
 class QueryBuilder:
     def __init__(self, schema, title_weight: float):
         self._analyzer = schema[TEXT_FIELD].analyzer
+        self._fields = frozenset(schema.names())
         self._parsers = []
         for group in (OrGroup, AndGroup):
             parser = MultifieldParser(
@@ -121,8 +126,9 @@ class QueryBuilder:
         """The query to run for ``text``; with a ``vocabulary``, rare names also match their
         close spellings."""
         text = _SURROGATE.sub("\ufffd", text)
-        _check_size(text)
-        (any_words, all_words), note = self._parse(text)
+        check_text(text)
+        _check_filters(filters, reader)
+        (any_words, all_words), note, notes = self._parse(text)
         _check_parsed(any_words, reader)
         found = self._name_variants(text, vocabulary) if vocabulary else {}
         if found:
@@ -152,6 +158,7 @@ class QueryBuilder:
             found,
             any_words=restricted(any_words) if all_words else final,
             all_words=restricted(all_words) if all_words else None,
+            notes=tuple(notes) + _text_notes(text, self._fields),
         )
 
     def _name_variants(self, text: str, vocabulary) -> Dict[str, Tuple[str, ...]]:
@@ -209,11 +216,13 @@ class QueryBuilder:
         return corrected if corrected != text else None
 
     def _parse(self, text: str):
-        """The Whoosh query, and a note if the text had to be read as plain words."""
+        """The Whoosh query, a note if the text had to be read as plain words, and notes on
+        parts left out. QueryError if nothing is left to search for."""
         if not text.strip():
             raise QueryError("the query is empty; give some words to search for")
         try:
-            return self._with_bonus(text), None
+            parsed, notes = self._with_bonus(text), self._left_out(text)
+            note = None
         except QueryError:
             raise
         except Exception:  # Whoosh's parser raises assorted errors on some odd inputs
@@ -227,7 +236,26 @@ class QueryBuilder:
             note = "could not read the query as written; searched for the words: " + " ".join(
                 words
             )
-            return self._with_bonus(" ".join(words)), note
+            parsed, notes = self._with_bonus(" ".join(words)), []
+        if isinstance(parsed[0], type(whoosh_query.NullQuery)):
+            raise QueryError(_nothing_to_search(text, notes))
+        return parsed, note, notes
+
+    def _left_out(self, text: str) -> list:
+        """A note for each field:value of the text that Whoosh could not read and left out
+        (date:0000, date:2020-13)."""
+        notes = []
+        for match in _FIELD_VALUE.finditer(_unquoted(text)):
+            field, value = match.group(1), match.group(2)
+            if field not in _VALUE_FIELDS:
+                continue  # words and names: any value can be searched for
+            if _has_error(self._parsers[0].parse(match.group(0), normalize=False)):
+                what = "a date" if field == DATE_FIELD else "a number"
+                how = ("write date:YYYY, date:YYYY-MM, date:YYYY-MM-DD or "
+                       "date:[YYYY-MM TO YYYY-MM]" if field == DATE_FIELD
+                       else "write paragraph:N")
+                notes.append(f"{field}:{value} is not {what}, so it was left out; {how}")
+        return notes
 
     def _with_bonus(self, text: str):
         """The query's words OR-ed, and the query with its words AND-ed for the all-words
@@ -239,6 +267,122 @@ class QueryBuilder:
             # (IndexError) on some OR of two negating queries, found by tests/test_fuzz.py.
             return any_words, None
         return any_words, all_words
+
+
+def check_text(text: str) -> None:
+    """QueryError for a query refused by its text alone (too long, too deep, a wildcard too
+    early in a word): before the index is opened, the parser or the stemmer run."""
+    _check_size(text)
+    for word in _WILDCARD_WORD.findall(_unquoted(text)):
+        word = word.split(":", 1)[-1].lstrip("+-(")
+        if word == "*":
+            raise QueryError("'*' alone would match every paragraph; give words to search for")
+        if len(re.split(r"[*?]", word)[0]) < MIN_PREFIX:
+            raise QueryError(
+                f"{word.lower()!r}: give at least {MIN_PREFIX} letters before a wildcard (* or ?)"
+            )
+
+
+_VALUE_FIELDS = (DATE_FIELD, "paragraph")  # fields whose values Whoosh may fail to read
+# A word with a wildcard, with what may come before it (a field, a sign, a parenthesis).
+_WILDCARD_WORD = re.compile(r"(?<![^\s(])[^\s()\[\]]*[*?][^\s()\[\]]*")
+_FIELD_VALUE = re.compile(r"(?<![\w:])([A-Za-z_]\w*):(\[[^\]]*\]?|[^\s()\[]+)")
+_FIELD_NAME = re.compile(r"(?<![\w:/])([^\W\d]\w*):(?=[^\s/])")
+# Characters the tokenizer never makes words of and that are no query syntax: £, €, ©, ...
+_QUERY_SYNTAX = set("+-~^<>=|`")
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_NEGATION = re.compile(r"(?:^|[\s(])[-!]\w|\bNOT\b|\bANDNOT\b")
+
+
+def _unquoted(text: str) -> str:
+    """The text with its quoted phrases blanked out (a phrase holds no syntax)."""
+    return re.sub(r'"[^"]*"', lambda m: " " * len(m.group()), text)
+
+
+def _has_error(query) -> bool:
+    if getattr(query, "error", None):
+        return True
+    return not query.is_leaf() and any(_has_error(child) for child in query.children())
+
+
+def _symbols(text: str) -> str:
+    """The symbols of ``text`` no word is made of (£, €, ©): the index holds none."""
+    found = [c for c in text if unicodedata.category(c).startswith("S")
+             and c not in _QUERY_SYNTAX]
+    return " ".join(dict.fromkeys(found))
+
+
+def _text_notes(text: str, fields) -> Tuple[str, ...]:
+    """What to tell about a query that runs: characters that are not searchable, Chinese or
+    Japanese text, a field name that is no field."""
+    notes = []
+    symbols = _symbols(text)
+    if symbols:
+        notes.append(f"{symbols} cannot be searched for (only letters and digits are "
+                     "indexed); searched for the rest")
+    cjk = _CJK.findall(text)
+    if cjk:
+        notes.append(f"Chinese and Japanese text is not split into words: {cjk[0]} is found "
+                     "only where it stands apart (between spaces or punctuation)")
+    for name in dict.fromkeys(_FIELD_NAME.findall(_unquoted(text))):
+        if name in fields:
+            continue
+        hint = (f"field names are lower case: {name.lower()}:" if name.lower() in fields
+                else "fields are title:, source:, kind: and date:")
+        notes.append(f"{name}: is not a field, so {name} was searched as a word; {hint}")
+    return tuple(notes)
+
+
+def _nothing_to_search(text: str, left_out: list) -> str:
+    """Why a query left nothing to search for, and what to do."""
+    if left_out:
+        return left_out[0].replace(", so it was left out;", ":", 1)
+    words = re.findall(r"\w+", _unquoted(text).replace('"', " ")) or re.findall(r"\w+", text)
+    if words and all(w.lower() in analysis.STOP_WORDS for w in words):
+        return (f"only stop words ({', '.join(dict.fromkeys(w.lower() for w in words))}), "
+                "which are too common to be indexed; add a word that says what you look for")
+    if _NEGATION.search(text):
+        return ("the query only leaves paragraphs out; add words to search for, "
+                "e.g. 'Merkel -Putin'")
+    symbols = _symbols(text)
+    if symbols:
+        return (f"{symbols} cannot be searched for: only letters and digits are indexed; "
+                "give words")
+    return f"nothing to search for in {text!r}; give words (stop words are not indexed)"
+
+
+def _check_filters(filters: Filters, reader) -> None:
+    """QueryError for filters nothing can pass: a start date after the end date, a source the
+    index does not have (with the closest it has)."""
+    if filters.since and filters.until and filters.since > filters.until:
+        raise QueryError(
+            f"the start date {filters.since} (since) is after the end date {filters.until} "
+            "(until): nothing can match; swap them"
+        )
+    if not filters.sources:
+        return
+    known = {term.decode("utf-8") for term in reader.lexicon("source")} - {""}  # "": unknown
+    for source in filters.sources:
+        if source.lower() in known:
+            continue
+        if not known:
+            raise QueryError(f"no source {source!r}: no article in the index has a known source "
+                             "(searchkit index --source NAME gives them one)")
+        raise QueryError(f"no source {source!r} in the index; the closest: "
+                         + ", ".join(_closest(source.lower(), known, reader)))
+
+
+def _closest(name: str, known, reader, most: int = 3) -> list:
+    """The known sources most like ``name``: those holding it (or held in it), then by
+    spelling; if none is alike, the commonest."""
+    import difflib
+
+    holding = sorted(k for k in known if name in k or k in name)
+    alike = difflib.get_close_matches(name, sorted(known), n=most, cutoff=0.5)
+    chosen = list(dict.fromkeys(holding + alike))[:most]
+    if not chosen:
+        chosen = sorted(known, key=lambda k: -reader.doc_frequency("source", k))[:most]
+    return chosen
 
 
 def _check_size(text: str) -> None:

@@ -12,9 +12,9 @@ from .textfield import WordCachingText
 # 9: title and text are WordCachingText (same postings as TEXT, indexed faster; an index
 # pickles its field classes, so versions before it could not open a 9 index anyway), and
 # paragraph and date index their exact value only (see make_schema).
-# 10: field length totals are the sums of the documents' stored (rounded) lengths (codec.py);
-# each commit has its own settings, ledger, vocabulary and stems, recorded with page checksums.
-SCHEMA_VERSION = 10
+# 10: length totals sum the stored lengths (optimize keeps scores); commits carry checksums.
+# 11: an unknown source is "", not the file name; ids escape a file name's control characters.
+SCHEMA_VERSION = 11
 
 SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": analysis.DESCRIPTION}
 
@@ -72,12 +72,14 @@ def document(article, paragraph) -> dict:
         paragraph=paragraph.number,
         kind=paragraph.kind,
         title=article.title,
-        source=article.source,
         source_from=article.source_from,
         date_from=article.date_from,
         text=paragraph.text,
         dup_signature=dedup.signature(paragraph.text),
     )
+    # An unknown source is "": every segment then has a source column (Whoosh's multi-segment
+    # column reader misplaces the documents of a segment without one).
+    doc["source"] = article.source or ""
     if article.url:
         doc["url"] = article.url
     if article.date:  # undated articles have no date field at all

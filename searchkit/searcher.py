@@ -129,6 +129,7 @@ class Searcher:
         # The vocabulary (a JSON file) is read only when a query names a name or finds little.
         words = self._vocabulary() if variants and has_names(query) else None
         prepared = self._builder.prepare(query, filters, self._searcher.reader(), words)
+        notes = prepared.notes
         with _query_faults():
             # The matches are counted apart from ranking, which stops at the best few.
             known = {}  # each word's docnums, found once for counting and ranking alike
@@ -137,6 +138,10 @@ class Searcher:
             matching = _docset(prepared.any_words, self._searcher, known)
             group_of = self._group_column()
             total_groups = self._count_groups(matching, group_of) if collapse else len(matching)
+            if sort != "score" and matching and not self._any_dated(matching):
+                sort = "score"
+                notes += (f"none of the {len(matching)} matching paragraphs has a date; "
+                          "sorted by score instead",)
             leaders = self._leaders(
                 prepared, page * limit, collapse, len(matching), group_of, sort, known
             )[(page - 1) * limit :]
@@ -168,7 +173,12 @@ class Searcher:
             facets=self._facets(matching) if facets else None,
             variants=prepared.variants,
             suggestion=suggestion,
+            notes=notes,
         )
+
+    def _any_dated(self, matching) -> bool:
+        dates = self._searcher.reader().column_reader(DATE_FIELD, translate=False)
+        return any(dates[docnum] != _NO_DATE for docnum in matching)
 
     def _group_column(self):
         """The dup_group column reader, opened once per Searcher (opening one costs ~10 ms)."""
@@ -338,10 +348,12 @@ class Searcher:
                 undated += 1
             else:
                 by_month[long_to_datetime(dates[docnum]).strftime("%Y-%m")] += 1
+        unknown = by_source.pop("", 0)  # the column's value for a paragraph without a source
         return Facets(
             sources=dict(sorted(by_source.items(), key=lambda item: (-item[1], item[0]))),
             months=dict(sorted(by_month.items())),
             undated=undated,
+            unknown_source=unknown,
         )
 
     def _duplicates(self, hit) -> Tuple[Duplicate, ...]:
@@ -356,10 +368,13 @@ class Searcher:
         )
 
     def _group_fields(self, group: str) -> list:
-        """Stored fields of a group's members, earliest date first, undated last."""
+        """Stored fields of a group's members, earliest date first, undated last; then by
+        article, in paragraph order (#9 before #10)."""
         members = self._searcher.documents(dup_group=group)
         return sorted(
-            members, key=lambda f: (f.get("date") is None, f.get("date") or datetime.min, f["id"])
+            members,
+            key=lambda f: (f.get("date") is None, f.get("date") or datetime.min,
+                           f["article_id"], f["paragraph"]),
         )
 
     @_one_at_a_time
@@ -396,22 +411,26 @@ class Searcher:
 
     @_one_at_a_time
     def show(self, id: str) -> ArticleView:
-        """The article of paragraph ``id`` ("<article id>#<n>", marked) or article ``id``."""
-        article_id, _, number = id.strip().partition("#")
-        stored = sorted(
-            self._searcher.documents(article_id=article_id), key=lambda f: f["paragraph"]
-        )
-        marked = next((f for f in stored if str(f["paragraph"]) == number), None)
-        if not stored or (number and marked is None):
+        """The article of paragraph ``id`` ("<article id>#<n>", marked) or article ``id``, as
+        any output printed it (a file name may hold '#', ':' or spaces)."""
+        for wanted in dict.fromkeys((id, id.strip())):
+            marked = self._searcher.document(id=wanted)
+            article_id = marked["article_id"] if marked else wanted
+            stored = sorted(
+                self._searcher.documents(article_id=article_id), key=lambda f: f["paragraph"]
+            )
+            if stored:
+                break
+        else:
             raise NotFoundError(
-                f"no {'paragraph' if number else 'article'} {id!r} in {self.index_dir}; use an "
-                "id from search results, like 001_e9706742b5579535#6 or 002_978e6dbf49f5cf3e:2"
+                f"no paragraph or article {id!r} in {self.index_dir}; use an id from search "
+                "results, like 001_e9706742b5579535#6 or 002_978e6dbf49f5cf3e:2"
             )
         first = stored[0]
         return ArticleView(
             id=article_id,
             title=first["title"],
-            source=first["source"],
+            source=first.get("source") or None,
             source_from=first["source_from"],
             date=_day(first),
             date_from=first["date_from"],
@@ -437,14 +456,16 @@ class Searcher:
         kinds: Counter = Counter()
         for fields in self._searcher.all_stored_fields():
             kinds[fields["kind"]] += 1
-            articles[fields["article_id"]] = (fields["source"], _day(fields))
+            articles[fields["article_id"]] = (fields.get("source") or None, _day(fields))
         dates = sorted(d for _, d in articles.values() if d)
         sources = Counter(source for source, _ in articles.values())
+        unknown = sources.pop(None, 0)
         return IndexStats(
             index_dir=str(self.index_dir),
             articles=len(articles),
             paragraphs=self._searcher.doc_count(),
             sources=dict(sorted(sources.items(), key=lambda item: (-item[1], item[0]))),
+            unknown_source=unknown,
             kinds=dict(sorted(kinds.items())),
             first_date=dates[0] if dates else None,
             last_date=dates[-1] if dates else None,
@@ -558,7 +579,7 @@ def _paragraph_fields(fields: dict) -> dict:
         id=fields["id"],
         article_id=fields["article_id"],
         title=fields["title"],
-        source=fields["source"],
+        source=fields.get("source") or None,
         date=_day(fields),
         path=fields["path"],
         paragraph=fields["paragraph"],
