@@ -180,7 +180,7 @@ def states(tmp_path_factory):
     fresh = root / "fresh"
     build_index(FRESH, fresh)
     assert len(set(ids(after))) == len(ids(after)) > len(ids(base)) > 0
-    return {"base": base, "updated": after, "before": ids(base), "after": ids(after),
+    return {"base": base, "before": ids(base), "after": ids(after),
             "fresh": ids(fresh)}
 
 
@@ -218,9 +218,13 @@ def test_sigkill_at_any_point_leaves_the_last_commit(states, tmp_path):
     started = time.monotonic()
     update_ops = operations(counted, COMMAND)
     clean = time.monotonic() - started  # how long an update runs, for the kills by the clock
-    optimize_ops = operations(counted, ["--optimize"])
+    # The base index has two segments: an optimize of the updated one (one segment, nothing
+    # deleted) would do nothing, so there would be nothing to kill.
+    optimized = tmp_path / "count-optimize"
+    copy(states["base"], optimized)
+    optimize_ops = operations(optimized, ["--optimize"])
     fresh_ops = operations(tmp_path / "count-fresh", FRESH)
-    assert {"rename", "fsync"} <= {op for op, _ in update_ops}
+    assert {"rename", "fsync"} <= {op for op, _ in update_ops} & {op for op, _ in optimize_ops}
 
     outcomes = Counter()
     for k in kill_points(update_ops, update_trials):
@@ -235,9 +239,9 @@ def test_sigkill_at_any_point_leaves_the_last_commit(states, tmp_path):
                                      states["fresh"])] += 1
     for k in kill_points(optimize_ops, optimize_trials):
         index_dir = tmp_path / f"optimize-{k}"
-        copy(states["updated"], index_dir)
+        copy(states["base"], index_dir)
         assert killed(forked_writer(index_dir, ["--optimize"], kill_at=k)), k
-        _recover(index_dir, ["--optimize"], [after], after, segments=1)
+        _recover(index_dir, ["--optimize"], [before], before, segments=1)
         outcomes["optimize"] += 1
     # A few kills by the clock as well, wherever the writer happens to be (its outcome may be
     # either commit).
