@@ -1,7 +1,7 @@
 """The command line: thin click commands over the library. Results go to stdout; progress,
 notes and errors to stderr. Exit codes: 0 success (also "no results"), 1 a searchkit error,
 2 a usage error or a query that cannot be run as typed, 3 an index run that skipped
-some files."""
+some files, 130 an index run stopped by Ctrl-C."""
 
 import os
 import sys
@@ -289,7 +289,8 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
     afresh with exactly these files.
 
     Exit status: 0 done, 1 an error (the index stays as it was), 3 done but some files were
-    skipped (listed with the reason).
+    skipped (listed with the reason), 130 stopped by Ctrl-C (it says what state the index is
+    in; the same command resumes).
 
     \b
     Examples:
