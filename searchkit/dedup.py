@@ -39,7 +39,7 @@ SHINGLE_WORDS = 3
 # Candidates are proposed by shared word 4-grams: rarer than 3-grams, so far fewer chance pairs
 # to verify, and a copy with up to ~10% of its words changed still shares several.
 CANDIDATE_WORDS = 4
-DEFAULT_THRESHOLD = 0.6  # chosen by bench/dedup_quality.py (see README)
+DEFAULT_THRESHOLD = 0.6  # chosen by bench/dedup_quality.py (docs/near-duplicates.md)
 MIN_SHINGLES = 3  # shorter paragraphs group only with exact copies
 COMMON_SHINGLE = 32
 MAX_CANDIDATES = 32  # per paragraph; ordinary news has a handful (see candidates())

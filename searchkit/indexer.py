@@ -38,7 +38,7 @@ from .schema import document, make_schema
 PARALLEL_FROM = 5000
 # ...but only while the machine has a core to spare (1-minute load average at most the core
 # count minus this). On the 2-core machine shared with other work (load ~2), BBC built serially
-# in 21-22 s and with two writer processes in 23-28 s (same loop, bench notes in the README):
+# in 21-22 s and with two writer processes in 23-28 s (same loop, bench notes in bench/README.md):
 # with the word cache the analysis is no longer the bulk, and the helpers only compete for the
 # same core. Tests set it to None to write in parallel whatever the load.
 PARALLEL_SPARE_CORES: Optional[float] = 1.5

@@ -1,6 +1,6 @@
 """User text -> a Whoosh query that is safe to run: parsed, bounded, with its filters.
 
-What a query may not do, and what happens instead (README, "Queries"):
+What a query may not do, and what happens instead (docs/queries.md):
 - text Whoosh's parser cannot read (`a ANDNOT ANDNOT `, `date:[TO*]`, `date:0000`): its words
   are searched, with a note;
 - QueryError: an empty query or one of punctuation only; over MAX_QUERY_CHARS characters, a

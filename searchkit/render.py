@@ -308,7 +308,7 @@ def _paragraph_record(item) -> Dict[str, object]:
 
 
 def hit_record(hit: Hit) -> Dict[str, object]:
-    """The JSON form of a hit (the fields the README documents for ``--format jsonl``)."""
+    """The JSON form of a hit (the fields docs/commands.md documents for ``--format jsonl``)."""
     return {
         "rank": hit.rank,
         "score": hit.score,
