@@ -3,7 +3,8 @@
     python bench/dedup_quality.py [--seed S] [--sample N] [--pool P] [--unrelated U]
                                   [--reuters-files K] [--also N,T ...]
 
-(about 45 s on 2 cores with the defaults: 200 pairs per kind and source, all Reuters files)
+(3-6 minutes on a shared 2-core machine with the defaults: 200 pairs per kind and source,
+all Reuters files)
 
 Labelled pairs are built from real text: paragraphs of at least 8 words from the BBC corpus
 (../shared/data/bbc, read with searchkit's own reader) and from Reuters-21578
@@ -17,25 +18,36 @@ Positive pairs (should be grouped):
 Negative pairs (hard ones, should be kept apart):
   (a)         two different paragraphs of one article;
   (b)         a paragraph and its closest paragraph (word Jaccard) in another article of the
-              same BBC category or of Reuters, searched in a random pool of P paragraphs.
+              same BBC category or of Reuters, searched in a random pool of P paragraphs;
+  (c)         two paragraphs that share a template, not a text: the same lower-case words in
+              the same order, only names and figures differ ("Shr loss 75 cts vs loss 1.36
+              dlrs" / "... 12 cts vs loss 1.78 dlrs", a critic's Oscar picks in BBC
+              entertainment/368, in one article or two);
+  (d)         a stock sentence: the same paragraph of under dedup.SHORT_WORDS words ("2000
+              GMT", "The case continues.") in two articles that share no other paragraph.
   Left out: pairs where one normalised text equals or contains the other (reuse, not a
-  negative), and for (b) articles that share an exact paragraph (reprints of one story).
+  negative; (d) aside), and for (b)-(d) articles that share an exact paragraph (reprints of
+  one story). (c) and (d) are drawn with their own random generator, after the others, so
+  that the pairs of (a), (b) and the positives are those of earlier runs.
 
 For each copy the fraction of words edited is recorded (whitespace tokens, quote marks ignored,
 counted against the original; independent of dedup's own normalisation). dedup targets edits
 of up to ~10% of the words, so recall is reported overall and on that subset.
 
-1. Pairwise: dedup's decision (`similarity(shingles(a, n), shingles(b, n)) >= t`, or equal
-   signatures; sets under dedup.MIN_SHINGLES match only by signature) for n in 1..3 and a grid
-   of thresholds: precision, recall, F1. The best (n, t) is the highest F1 with precision
+1. Pairwise: dedup's decision for two paragraphs of unrelated articles
+   (`dedup.near_duplicates`: equal signatures, or `similarity(shingles(a, n), shingles(b, n))
+   >= t` unless the pair is a template; sets under dedup.MIN_SHINGLES match only by signature,
+   paragraphs under dedup.SHORT_WORDS words never) for n in 1..3 and a grid of thresholds:
+   precision, recall, F1. The best (n, t) is the highest F1 with precision
    >= 0.98; so is the best by F1 on the <=10%-edit copies. Negatives are as many as positives
    and all hard, so precision here is not the precision on a real corpus: read the FP counts.
 2. End-to-end: all paragraphs of the labelled pairs plus U unrelated ones per source go through
    ONE call of `find_groups`, at dedup's defaults, at the best settings and at any --also; a
    positive counts if both landed in one group, a negative if they were kept apart (candidate
    pruning and transitive grouping both show here).
-3. Per edit kind and per fraction of words edited, recall at those settings; the pairs that
-   fail everywhere and the worst errors, with their text.
+3. Per edit kind and per fraction of words edited, recall at those settings (and at dedup's
+   default by similarity alone, without the template and short-paragraph rules); the pairs
+   that fail everywhere and the worst errors, with their text.
 
 Results go to stdout, progress to stderr. The same --seed gives the same pairs and results.
 """
@@ -78,6 +90,8 @@ POSITIVE_KINDS = {
 NEGATIVE_KINDS = {
     "same-article": "(a) same article",
     "same-topic": "(b) closest other article",
+    "template": "(c) same template",
+    "stock": "(d) stock sentence",
 }
 EDITS = ("dateline", "substitute", "cut", "quotes")
 # Two edits are made in this order, as an editor would: the dateline goes on last, so that
@@ -105,17 +119,18 @@ def long_enough(text: str) -> bool:
     return len(dedup.words(text)) >= MIN_WORDS
 
 
-def load_bbc() -> List[Para]:
+def load_bbc() -> Tuple[List[Para], List[Para]]:
+    """BBC's paragraphs of MIN_WORDS words or more, and the shorter ones."""
     corpus = read_corpus([BBC])
-    paras = []
+    paras, short = [], []
     for article in corpus.articles:
         if "/" not in article.id:
             continue  # the data set's README, not an article
         topic = article.id.split("/")[0]
         for p in article.paragraphs:
-            if long_enough(p.text):
-                paras.append(Para(f"bbc:{p.id}", f"bbc:{article.id}", topic, "bbc", p.text))
-    return paras
+            para = Para(f"bbc:{p.id}", f"bbc:{article.id}", topic, "bbc", p.text)
+            (paras if long_enough(p.text) else short).append(para)
+    return paras, short
 
 
 _RECORD = re.compile(r'<REUTERS[^>]*NEWID="(\d+)"[^>]*>(.*?)</REUTERS>', re.S)
@@ -138,8 +153,9 @@ def reuters_paragraphs(body: str) -> List[str]:
     return paragraphs
 
 
-def load_reuters(files: Sequence[Path]) -> List[Para]:
-    paras = []
+def load_reuters(files: Sequence[Path]) -> Tuple[List[Para], List[Para]]:
+    """Reuters' paragraphs of MIN_WORDS words or more, and the shorter ones."""
+    paras, short = [], []
     for path in files:
         text = path.read_text(encoding="latin-1")  # reut2-017.sgm is not valid UTF-8
         for record in _RECORD.finditer(text):
@@ -148,9 +164,9 @@ def load_reuters(files: Sequence[Path]) -> List[Para]:
                 continue  # briefs: a title only
             article = f"reuters:{record.group(1)}"
             for k, paragraph in enumerate(reuters_paragraphs(body.group(1)), start=1):
-                if long_enough(paragraph):
-                    paras.append(Para(f"{article}#{k}", article, "reuters", "reuters", paragraph))
-    return paras
+                para = Para(f"{article}#{k}", article, "reuters", "reuters", paragraph)
+                (paras if long_enough(paragraph) else short).append(para)
+    return paras, short
 
 
 # --- edits that a reprint makes ----------------------------------------------------------------
@@ -448,6 +464,68 @@ def same_topic_pairs(paras: Sequence[Para], rng: random.Random, count: int,
     return pairs
 
 
+# The words of a template: lower-case words as written; capitalised words (names) and figures
+# are what fills it in.
+_LABEL = re.compile(r"(?<![\w'’.-])[a-z]+(?![\w'’.-])")
+
+
+def skeleton(text: str) -> Tuple[str, ...]:
+    return tuple(_LABEL.findall(text))
+
+
+def template_pairs(paras: Sequence[Para], rng: random.Random, count: int, related: set,
+                   skipped: Counter) -> List[Pair]:
+    """(c) Pairs of different paragraphs with the same skeleton of at least two lower-case
+    words (the rest names and figures), in one article or in two that are no reprints."""
+    by_skeleton: Dict[Tuple[str, ...], List[Para]] = defaultdict(list)
+    for p in paras:
+        labels = skeleton(p.text)
+        if len(labels) >= 2:
+            by_skeleton[labels].append(p)
+    candidates = []
+    for group in by_skeleton.values():
+        distinct = {normalised(p.text): p for p in group}
+        if len(distinct) >= 2:
+            candidates.append(sorted(distinct.values(), key=lambda p: p.id))
+    pairs, seen = [], set()
+    for _ in range(count * 20):
+        if len(pairs) == count or not candidates:
+            break
+        a, b = rng.sample(rng.choice(candidates), 2)
+        key = tuple(sorted((a.id, b.id)))
+        if key in seen:
+            continue
+        seen.add(key)
+        if is_copy(normalised(a.text), normalised(b.text)):
+            skipped["template"] += 1
+            continue
+        if a.article != b.article and tuple(sorted((a.article, b.article))) in related:
+            continue
+        detail = "one article" if a.article == b.article else "two articles"
+        pairs.append(Pair(0, "template", detail, a.source, a.id, a.text, b.id, b.text))
+    return pairs
+
+
+def stock_pairs(short: Sequence[Para], rng: random.Random, count: int,
+                related: set) -> List[Pair]:
+    """(d) The same short paragraph (2 words or more, under dedup.SHORT_WORDS) in two
+    articles that share no paragraph otherwise."""
+    by_text: Dict[str, List[Para]] = defaultdict(list)
+    for p in short:
+        found = dedup.words(p.text)
+        if 2 <= len(found) < dedup.SHORT_WORDS:
+            by_text[" ".join(found)].append(p)
+    pairs = []
+    for group in by_text.values():
+        options = [(a, b) for i, a in enumerate(group) for b in group[i + 1:]
+                   if a.article != b.article
+                   and tuple(sorted((a.article, b.article))) not in related]
+        if options:
+            a, b = rng.choice(options)
+            pairs.append(Pair(0, "stock", "", a.source, a.id, a.text, b.id, b.text))
+    return rng.sample(pairs, min(count, len(pairs)))
+
+
 def vocabulary_of(paras: Sequence[Para], rng: random.Random, size: int = 5000) -> List[str]:
     """Words of a sample of paragraphs, repeated as often as they occur (so common words are
     drawn more often, as in a real edit), numbers left out."""
@@ -455,19 +533,26 @@ def vocabulary_of(paras: Sequence[Para], rng: random.Random, size: int = 5000) -
     return [w for p in sample for w in dedup.words(p.text) if w.isalpha() and len(w) > 1]
 
 
-def build_pairs(paras_by_source: Dict[str, List[Para]], rng: random.Random,
-                count: int, pool_size: int, skipped: Dict[str, Counter]) -> List[Pair]:
+def build_pairs(paras_by_source: Dict[str, List[Para]], short_by_source: Dict[str, List[Para]],
+                rng: random.Random, count: int, pool_size: int,
+                skipped: Dict[str, Counter], seed: int) -> List[Pair]:
     """All labelled pairs; ``skipped`` counts, per source, negatives passed over as copies."""
     pairs: List[Pair] = []
+    related_by_source = {}
     for source, paras in paras_by_source.items():
         log(f"pairs from {source} ...")
         vocabulary = vocabulary_of(paras, rng)
-        related = reprinted_articles(paras)
+        related = related_by_source[source] = reprinted_articles(paras)
         pairs += exact_pairs(paras, rng, count)
         pairs += derived_pairs(paras, rng, count, vocabulary)
         negatives = count * NEGATIVES_PER_POSITIVE_KIND
         pairs += same_article_pairs(paras, rng, negatives, skipped[source])
         pairs += same_topic_pairs(paras, rng, negatives, pool_size, related, skipped[source])
+    templates = random.Random(seed + 1)  # the pairs above stay those of earlier runs
+    for source, paras in paras_by_source.items():
+        related = related_by_source[source]
+        pairs += template_pairs(paras, templates, count, related, skipped[source])
+        pairs += stock_pairs(short_by_source[source], templates, count, related)
     return pairs
 
 
@@ -479,10 +564,17 @@ class Score:
     same_signature: bool
     big_enough: bool  # both have MIN_SHINGLES shingles or more
     similarity: float
+    template: bool = False  # dedup.template_pair
+    short: bool = False  # one has fewer than dedup.SHORT_WORDS words
 
-    def matches(self, threshold: float) -> bool:
-        """dedup's rule: equal signatures always, small sets never otherwise."""
-        return self.same_signature or (self.big_enough and self.similarity >= threshold)
+    def matches(self, threshold: float, rules: bool = True) -> bool:
+        """dedup's decision for paragraphs of unrelated articles: never a short one, equal
+        signatures always, small sets never otherwise, templates never; ``rules=False``: by
+        signature and similarity alone, as before the template and short-paragraph rules."""
+        if rules and self.short:
+            return False
+        return self.same_signature or (
+            self.big_enough and self.similarity >= threshold and not (rules and self.template))
 
 
 def score_pairs(pairs: Sequence[Pair], n: int) -> List[Score]:
@@ -496,8 +588,11 @@ def score_pairs(pairs: Sequence[Pair], n: int) -> List[Score]:
     scores = []
     for p in pairs:
         a, b = shingles(p.a_text), shingles(p.b_text)
+        shortest = min(len(dedup.words(p.a_text)), len(dedup.words(p.b_text)))
         scores.append(Score(dedup.signature(p.a_text) == dedup.signature(p.b_text),
-                            min(len(a), len(b)) >= dedup.MIN_SHINGLES, dedup.similarity(a, b)))
+                            min(len(a), len(b)) >= dedup.MIN_SHINGLES, dedup.similarity(a, b),
+                            dedup.template_pair(p.a_text, p.b_text),
+                            shortest < dedup.SHORT_WORDS))
     return scores
 
 
@@ -642,19 +737,22 @@ def print_end_to_end(pairs: Sequence[Pair], scores: Dict[int, List[Score]],
     """find_groups differs from the pairwise decision where candidate generation drops a pair
     (stock-phrase shingles) or where union-find joins two paragraphs through a third."""
     rows, joined_example = [], None
+    earlier = [i for i, p in enumerate(pairs) if p.kind not in NEW_KINDS]
     for n, t in settings:
         log(f"find_groups n={n} t={t} ...")
         same, count, elapsed = end_to_end(pairs, unrelated, n, t)
-        m = metrics(pairs, same)
         pairwise = [s.matches(t) for s in scores[n]]
         lost = sum(p.label and w and not s for p, w, s in zip(pairs, pairwise, same))
         joined = [i for i, (p, w, s) in enumerate(zip(pairs, pairwise, same))
                   if not p.label and s and not w]
         if joined and joined_example is None:
             joined_example = (n, t, joined[0])
-        rows.append([f"n={n} t={t}", count, f"{elapsed:.2f}", f"{m.precision:.3f}",
-                     f"{m.recall:.3f}", f"{m.small_recall:.3f}",
-                     f"{Metrics.f1(m.precision, m.recall):.3f}", m.fp, m.fn, lost, len(joined)])
+        for name, chosen in (("", range(len(pairs))), (", earlier pairs", earlier)):
+            m = metrics([pairs[i] for i in chosen], [same[i] for i in chosen])
+            rows.append([f"n={n} t={t}{name}", count, f"{elapsed:.2f}", f"{m.precision:.3f}",
+                         f"{m.recall:.3f}", f"{m.small_recall:.3f}",
+                         f"{Metrics.f1(m.precision, m.recall):.3f}", m.fp, m.fn,
+                         lost if not name else "", len(joined) if not name else ""])
     print(f"\nEnd to end: one find_groups call over all paragraphs of the pairs + "
           f"{len(unrelated)} unrelated ones")
     print(table(["setting", "paragraphs", "seconds", "precision", "recall", "rec<=10%", "F1",
@@ -735,6 +833,26 @@ def print_failures(pairs: Sequence[Pair], scores: Dict[int, List[Score]],
             print(show_pair(pairs[i], at[i]))
 
 
+NEW_KINDS = ("template", "stock")  # the negatives added with the template rules
+
+
+def print_rules(pairs: Sequence[Pair], scores: Sequence[Score], threshold: float) -> None:
+    """The default setting by similarity alone and with the template and short-paragraph
+    rules, on the pairs of earlier runs and on all pairs."""
+    rows = []
+    earlier = [i for i, p in enumerate(pairs) if p.kind not in NEW_KINDS]
+    for name, chosen in (("earlier pairs", earlier), ("all pairs", range(len(pairs)))):
+        subset = [pairs[i] for i in chosen]
+        for rule, rules in (("similarity alone", False), ("with the rules", True)):
+            m = metrics(subset, [scores[i].matches(threshold, rules) for i in chosen])
+            rows.append([rule, name, len(subset), f"{m.precision:.3f}", f"{m.recall:.3f}",
+                         f"{m.small_recall:.3f}", m.fp, m.fn])
+    print(f"\nTemplate and short-paragraph rules at n={dedup.SHINGLE_WORDS} t={threshold} "
+          f"(pairwise; earlier pairs: all but (c) and (d))")
+    print(table(["rule", "pairs", "n", "precision", "recall", "rec<=10%", "FP", "FN"], rows,
+                left=2))
+
+
 def parse_setting(text: str) -> Tuple[int, float]:
     n, t = text.split(",")
     return int(n), float(t)
@@ -759,15 +877,18 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
     log("reading BBC ...")
     files = list(range(min(args.reuters_files, 22)))
-    paras_by_source = {"bbc": load_bbc()}
+    paras_by_source, short_by_source = {}, {}
+    paras_by_source["bbc"], short_by_source["bbc"] = load_bbc()
     log("reading Reuters ...")
-    paras_by_source["reuters"] = load_reuters([REUTERS / f"reut2-{i:03d}.sgm" for i in files])
+    paras_by_source["reuters"], short_by_source["reuters"] = load_reuters(
+        [REUTERS / f"reut2-{i:03d}.sgm" for i in files])
     skipped: Dict[str, Counter] = defaultdict(Counter)
-    pairs = build_pairs(paras_by_source, rng, args.sample, args.pool, skipped)
+    pairs = build_pairs(paras_by_source, short_by_source, rng, args.sample, args.pool, skipped,
+                        args.seed)
     print(f"dedup_quality  seed={args.seed} sample={args.sample} pool={args.pool} "
           f"unrelated={args.unrelated}/source  dedup defaults: n={dedup.SHINGLE_WORDS} "
           f"t={dedup.DEFAULT_THRESHOLD} MIN_SHINGLES={dedup.MIN_SHINGLES} "
-          f"COMMON_SHINGLE={dedup.COMMON_SHINGLE}\n")
+          f"COMMON_SHINGLE={dedup.COMMON_SHINGLE} SHORT_WORDS={dedup.SHORT_WORDS}\n")
     print_summary(paras_by_source, files, pairs, skipped)
 
     # 1. Pairwise: every (n, t) of the grid on the same pairs.
@@ -794,9 +915,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
               f"{Metrics.f1(m.precision, m.recall):.3f}, F1<=10% "
               f"{Metrics.f1(m.precision, m.small_recall):.3f}")
     settings = list(dict.fromkeys([default, best, best_small] + args.also))
+    print_rules(pairs, scores[default[0]], default[1])
 
-    # 2. End to end: find_groups over the pairs' paragraphs and unrelated ones.
-    in_pairs = {i for p in pairs for i in (p.a_id, p.b_id)}
+    # 2. End to end: find_groups over the pairs' paragraphs and unrelated ones (those of
+    # earlier runs: the template and stock pairs' paragraphs may be drawn again).
+    in_pairs = {i for p in pairs if p.kind not in NEW_KINDS for i in (p.a_id, p.b_id)}
     unrelated = []
     for paras in paras_by_source.values():
         free = [p for p in paras if p.id not in in_pairs]
@@ -805,6 +928,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
     # 3. Per kind and per amount of editing, at each setting reported in detail.
     decided = {setting_name(k): [s.matches(k[1]) for s in scores[k[0]]] for k in settings}
+    decided[f"{setting_name(default)} similarity alone"] = [
+        s.matches(default[1], rules=False) for s in scores[default[0]]]
     print_per_kind(pairs, decided)
     print_by_edit(pairs, decided)
     print_failures(pairs, scores, settings)

@@ -1,13 +1,13 @@
 """The command line: thin click commands over the library. Results go to stdout; progress,
 notes and errors to stderr. Exit codes: 0 success (also "no results"), 1 a searchkit error,
 2 a usage error or a query that cannot be run as typed, 3 an index run that skipped
-some files."""
+some files, 130 an index run stopped by Ctrl-C."""
 
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Optional, Tuple
 
 import click
 
@@ -83,11 +83,13 @@ def _marker(color: str):
 
 
 class _Progress:
-    """Progress bars on stderr (a terminal only), one per stage of a long job."""
+    """Progress on stderr (a terminal only), one line per stage of a long job: a bar for a
+    stage with counts, its label and then its seconds for a step without (total 0)."""
 
     def __init__(self):
         self._bar = None
         self._label = None
+        self._step = False  # a step's label is shown, its time not yet
 
     def __call__(self, label, _total):
         def update(done, total):
@@ -97,11 +99,17 @@ class _Progress:
                 self.close()
                 self._label = label
                 self._started = time.monotonic()
+                if not total:
+                    click.echo(f"{label} …", err=True, nl=False)
+                    self._step = True
+                    return
                 self._bar = click.progressbar(
                     length=total, label=label, file=sys.stderr, show_pos=True,
                     item_show_func=lambda rate: rate,
                 )
                 self._bar.__enter__()
+            if self._bar is None:
+                return
             rate = done / max(time.monotonic() - self._started, 1e-6)
             self._bar.update(done - self._bar.pos, f"{rate:,.0f}/s")
 
@@ -111,11 +119,38 @@ class _Progress:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
             self._bar = None
+        if self._step:
+            click.echo(f" {time.monotonic() - self._started:.1f} s", err=True)
+            self._step = False
+        self._label = None
+
+
+def _terminal_columns() -> Optional[int]:
+    """The width of the terminal that stdout is, else $COLUMNS if set, else None."""
+    if sys.stdout.isatty():
+        try:
+            columns = os.get_terminal_size(sys.stdout.fileno()).columns
+        except (OSError, ValueError):
+            columns = 0
+        if columns > 0:
+            return columns
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    return columns if columns > 0 else None
 
 
 def _width() -> int:
-    """The terminal's width ($COLUMNS first); 120 when the output is no terminal."""
-    return shutil.get_terminal_size((120, 24)).columns
+    """Columns for a table: the terminal's width, else $COLUMNS, else 80 on a terminal that
+    does not say and 120 in a pipe."""
+    return _terminal_columns() or (80 if sys.stdout.isatty() else 120)
+
+
+def _text_width() -> Optional[int]:
+    """Columns to wrap plain text at, as ``_width``, but None in a pipe without $COLUMNS:
+    lines are then kept whole, for tools that read them."""
+    return _terminal_columns() or (80 if sys.stdout.isatty() else None)
 
 
 def _emit(fmt, color: str = "auto", **renderers) -> None:
@@ -237,13 +272,16 @@ def main():
 @click.option("--follow", is_flag=True,
               help="Also follow symbolic links that lead outside the folders given (by default "
               "they are skipped, with the reason).")
+@click.option("--source", metavar="NAME",
+              help="The source of articles that state none (no manifest entry, metadata, URL "
+              "or byline names one); without it they have no source.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True,
               help="Also list every file (what was done, its encoding) and every article read, "
               "with its source and date and how each was found.")
 @wait_option
 def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, fields, max_size,
-                  follow, quiet, verbose, wait):
+                  follow, source, quiet, verbose, wait):
     """Index article files from PATHS (files or folders; default ./seeds).
 
     An existing index is updated: new files are added, changed ones (by content) re-indexed,
@@ -251,20 +289,24 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
     afresh with exactly these files.
 
     Exit status: 0 done, 1 an error (the index stays as it was), 3 done but some files were
-    skipped (listed with the reason).
+    skipped (listed with the reason), 130 stopped by Ctrl-C (it says what state the index is
+    in; the same command resumes).
 
     \b
     Examples:
       searchkit index ../news --index news-index
       searchkit index ../news --index news-index --prune
+      searchkit index ../bbc --index bbc-index --source "BBC News"
     """
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose contradict each other; give one")
+    if rebuild:
+        _unused(("prune", "with --rebuild (the index then holds exactly the files given)"))
     verbosity = -1 if quiet else 1 if verbose else 0
     summary = _build(
         list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, verbosity,
         dedup_threshold=dedup_threshold, prune=prune, wait=wait,
-        options=_read_options(encoding, fields, max_size, follow),
+        options=_read_options(encoding, fields, max_size, follow, source),
     )
     if summary.skipped_files:
         sys.exit(EXIT_SKIPPED)
@@ -273,7 +315,7 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
 JSONL_NAMES = ("text", "title", "date", "source", "url", "id")
 
 
-def _read_options(encoding, fields, max_size, follow):
+def _read_options(encoding, fields, max_size, follow=False, source=None):
     """ReadOptions from the index command's flags (usage errors for malformed ones)."""
     import codecs
 
@@ -294,7 +336,10 @@ def _read_options(encoding, fields, max_size, follow):
             raise click.BadParameter(f"{name!r} is not one of {', '.join(JSONL_NAMES)}",
                                      param_hint="--field")
         mapping[name.strip()] = key.strip()
-    options = {"encoding": encoding, "fields": mapping, "follow_links": follow}
+    if source is not None and not source.strip():
+        raise click.BadParameter("give a name", param_hint="--source")
+    options = {"encoding": encoding, "fields": mapping, "follow_links": follow,
+               "source": " ".join(source.split()) if source else None}
     if max_size:
         options["max_bytes"] = max_size * 1024 * 1024
     return ReadOptions(**options)
@@ -322,8 +367,9 @@ def optimize_command(index_dir, wait):
         )
         return
     click.echo(
-        f"optimized {done.index_dir}: {done.segments_before} segment(s) -> "
-        f"{done.segments_after}, {done.paragraphs} paragraphs, {done.seconds:.1f} s",
+        f"optimized {done.index_dir}: {render._counted(done.segments_before, 'segment')} -> "
+        f"{done.segments_after}, {render._counted(done.paragraphs, 'paragraph')}, "
+        f"{done.seconds:.1f} s",
         err=True,
     )
 
@@ -346,7 +392,40 @@ def check_command(index_dir):
         sys.exit(1)
 
 
-@main.command("search")
+class _SearchCommand(click.Command):
+    """`searchkit search -Putin` reads -P as an option: say how to search for a word with '-'
+    in front."""
+
+    def parse_args(self, ctx, args):
+        given = list(args)  # click's parser consumes the list
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as error:
+            word = next((a for a in given if a.startswith(error.option_name)), "")
+            if error.option_name.startswith("--") or len(word) < 2:
+                raise
+            import shlex
+
+            words = [a for a in given if a == word or not a.startswith("-")]
+            query = shlex.join(words) if len(words) == len(given) else shlex.quote(word)
+            raise click.UsageError(
+                f"no such option: {error.option_name}. A word with '-' in front leaves out the "
+                f"paragraphs that have it: put -- before the query, as in "
+                f"searchkit search -- {query}", ctx) from None
+
+
+def _unused(*options: Tuple[str, str]) -> None:
+    """A note for each of ``options`` (parameter name, why it does nothing here) given on the
+    command line or in the environment."""
+    ctx = click.get_current_context()
+    given = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    for name, why in options:
+        if ctx.get_parameter_source(name) in given:
+            flag = "--" + name.replace("_", "-")
+            click.echo(f"note: {flag} does nothing {why}", err=True)
+
+
+@main.command("search", cls=_SearchCommand)
 @click.argument("query", nargs=-1)
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True,
@@ -400,8 +479,12 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
       searchkit search oil --since 1987-03 --until 1987-04 --facets --sort date
       searchkit search --batch queries.tsv -n 1000 --run-name bm25 > run.trec
     """
-    from .plan import Filters, date_bound
+    from .plan import Filters, check_text, date_bound
 
+    if batch_file is None or fmt == "jsonl":
+        _unused(("run_name", "without --batch --format trec (it names the run in TREC lines)"))
+    if fmt in ("json", "jsonl", "trec") or batch_file is not None:
+        _unused(("color", "with JSON or TREC output (never coloured)"))
     filters = Filters(
         since=date_bound(since) if since else None,
         until=date_bound(until, end=True) if until else None,
@@ -416,6 +499,7 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
         raise click.UsageError("give a QUERY to search for (or --batch QUERIES)")
     if fmt == "trec":
         raise click.UsageError("--format trec is for --batch runs; give --batch QUERIES")
+    check_text(" ".join(query))  # a query refused as typed costs no index opening
     with _open(index_dir) as searcher:
         results = searcher.search(
             " ".join(query),
@@ -439,7 +523,7 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
             color,
             jsonl=lambda: render.hits_jsonl(results),
             table=lambda: render.hits_table(results, mark, _width()),
-            plain=lambda: render.hits_plain(results, mark),
+            plain=lambda: render.hits_plain(results, mark, _text_width()),
         )
     if facets and fmt != "json":
         if fmt == "jsonl":
@@ -495,7 +579,8 @@ def _search_batch(path: Path, index_dir: Path, limit, fmt, run_name, filters, va
                                            (failed, "could not be run"),
                                            (empty, "found nothing")) if n]
     click.echo(
-        f"{len(queries)} queries, {documents} documents ranked"
+        f"{len(queries)} quer{'y' if len(queries) == 1 else 'ies'}, "
+        f"{render._counted(documents, 'document')} ranked"
         + (f" ({'; '.join(notes)})" if notes else "")
         + f", {time.monotonic() - started:.1f} s",
         err=True,
@@ -543,8 +628,8 @@ def duplicates_command(index_dir, min_size, limit, fmt):
     _emit(
         fmt,
         jsonl=lambda: render.duplicate_groups_jsonl(groups),
-        table=lambda: render.duplicate_groups_table(groups),
-        plain=lambda: render.duplicate_groups_plain(groups),
+        table=lambda: render.duplicate_groups_table(groups, _width()),
+        plain=lambda: render.duplicate_groups_plain(groups, _text_width()),
     )
 
 
@@ -564,12 +649,19 @@ def show_command(id, index_dir, context, fmt, color):
     \b
     Example:  searchkit show '000_fa59a08e2227003b#19' --context 2
     """
+    if fmt == "json":
+        _unused(("context", "with --format json (it holds every paragraph)"),
+                ("color", "with --format json (never coloured)"))
     with _open(index_dir) as searcher:
         view = searcher.show(id)
+    if view.marked is None and fmt != "json":
+        _unused(("context", "with an article id: give a paragraph id (ID#N) to see the "
+                            "paragraphs around it"))
     if fmt == "json":
         click.echo(render.dumps(render.article_record(view), indent=2))
     else:
-        _emit("plain", color, plain=lambda: render.article_text(view, _marker(color), context))
+        _emit("plain", color,
+              plain=lambda: render.article_text(view, _marker(color), context, _text_width()))
 
 
 @main.command("repl")
@@ -586,9 +678,13 @@ def repl_command(index_dir, color):
     from . import repl
 
     _build_default_index(index_dir)
+    if not sys.stdin.isatty():  # lines piped in: results only, no prompts or banner
+        repl.run(lambda _prompt: input(), click.echo, index_dir, banner=False,
+                 mark=_marker(color), width=_text_width())
+        return
     history = _line_editing(repl.COMMANDS + repl.FIELDS)
     try:
-        repl.run(input, click.echo, index_dir, mark=_marker(color), width=_width())
+        repl.run(input, click.echo, index_dir, mark=_marker(color), width=_text_width)
     finally:
         history()
 

@@ -23,6 +23,7 @@ in the fields a record lacks (its title is never used: it cannot name every reco
 """
 
 import os
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -72,6 +73,8 @@ class ReadOptions:
     (see config.DEFAULT_PASSAGE_WORDS for why 400).
     ``follow_links``: also follow symbolic links (to files and folders) that lead outside the
     folders being indexed (``--follow``); by default they are skipped, with the reason.
+    ``source``: the source of articles whose file states none and shows none (``--source``);
+    a manifest entry, the file's own metadata, its URL or byline win.
     """
 
     encoding: Optional[str] = None
@@ -79,6 +82,7 @@ class ReadOptions:
     fields: Dict[str, str] = field(default_factory=dict)
     passage_words: int = DEFAULT_PASSAGE_WORDS
     follow_links: bool = False
+    source: Optional[str] = None
 
     def __post_init__(self):
         from .jsonl import check_fields
@@ -93,6 +97,8 @@ class ReadOptions:
                 f"passages must allow at least {_MIN_PASSAGE_WORDS} words, not "
                 f"{self.passage_words!r}"
             )
+        if self.source is not None and not (isinstance(self.source, str) and self.source.strip()):
+            raise CorpusError(f"a source must be a name, not {self.source!r}")
         problem = check_fields(dict(self.fields))
         if problem:
             raise CorpusError(problem + "; write it as --field NAME=KEY, e.g. --field text=body")
@@ -123,6 +129,7 @@ class Corpus:
     warnings: List[str] = field(default_factory=list)
     blocks_by_kind: Dict[str, int] = field(default_factory=dict)
     encodings: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # path -> (enc, how)
+    unread: Dict[str, int] = field(default_factory=dict)  # files of types not read, by suffix
 
     @property
     def paragraphs(self) -> int:
@@ -163,10 +170,12 @@ def _outside(path: Path, target: Path, what: str) -> SkippedFile:
     ))
 
 
-def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: bool) -> List[Path]:
+def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: bool,
+          unread: Counter) -> List[Path]:
     """Article files under ``folder`` (hidden entries left out; symbolic links followed while
     they stay inside ``roots``, the folders being indexed, or everywhere with ``follow``);
-    unreadable folders, broken links and links leading outside are added to ``skipped``."""
+    unreadable folders, broken links and links leading outside are added to ``skipped``, and
+    the suffixes of files of other types counted in ``unread``."""
     found = []
     visited = set()  # real paths of the folders walked: a link back up is walked once
 
@@ -192,7 +201,11 @@ def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: b
                 kept.append(name)
         folders[:] = kept
         for name in sorted(files):
-            if name.startswith(".") or Path(name).suffix.lower() not in ARTICLE_SUFFIXES:
+            if name.startswith("."):
+                continue
+            suffix = Path(name).suffix.lower()
+            if suffix not in ARTICLE_SUFFIXES:
+                unread[suffix] += 1
                 continue
             path = Path(root, name)
             if path.is_symlink() and not path.exists():
@@ -208,23 +221,25 @@ def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: b
 
 
 def find_files(
-    paths: Iterable[Path], follow_links: bool = False
+    paths: Iterable[Path], follow_links: bool = False, unread: Optional[Counter] = None
 ) -> Tuple[List[Tuple[Path, str]], List[SkippedFile]]:
     """Article files under ``paths`` (recursively, hidden entries ignored), each with its key:
-    the path relative to the folder it was found in, without suffix ("business/001"). Paths
-    that cannot be used are returned as skipped, with the reason; so are symbolic links that
-    lead outside ``paths`` unless ``follow_links``."""
+    the path relative to the folder it was found in, without suffix ("business/001"), control
+    characters written as escapes (``printable_key``). Paths that cannot be used are returned as
+    skipped, with the reason; so are symbolic links that lead outside ``paths`` unless
+    ``follow_links``. Files of types not read are counted by suffix in ``unread``."""
     paths = [Path(p) for p in paths]
     roots = [p.resolve() for p in paths if p.exists()]
     found: Dict[Path, Tuple[Path, str]] = {}  # resolved path -> (path as found, key)
     skipped: List[SkippedFile] = []
+    unread = Counter() if unread is None else unread
     for given in paths:
         if given.is_file():
-            candidates = [(given, given.stem)]
+            candidates = [(given, printable_key(given.stem))]
         elif given.is_dir():
             candidates = [
-                (path, path.relative_to(given).with_suffix("").as_posix())
-                for path in _walk(given, skipped, roots, follow_links)
+                (path, printable_key(path.relative_to(given).with_suffix("").as_posix()))
+                for path in _walk(given, skipped, roots, follow_links, unread)
             ]
         elif given.is_symlink():
             skipped.append(SkippedFile(display_path(given), "broken symbolic link; fix it"))
@@ -244,10 +259,34 @@ def find_files(
             if key in earlier:  # same relative name under two folders: qualify it
                 key = f"{given.resolve().name}/{key}"
             if key in keys:  # "story.html" and "story.txt" side by side: keep the suffix
-                key = f"{key}{path.suffix}"
-            keys.add(key)
-            found[resolved] = (path, key)
+                key = f"{key}{printable_key(path.suffix)}"
+            unique, n = key, 2
+            while unique in keys:  # "a\\x0ab" beside "a<newline>b", say
+                unique, n = f"{key}~{n}", n + 1
+            keys.add(unique)
+            found[resolved] = (path, unique)
     return sorted(found.values(), key=lambda item: item[1]), skipped
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def printable_key(name: str) -> str:
+    """A file's name as the start of its ids: control characters (a newline, an escape) are
+    written as Python escapes (``\\n``, ``\\x1b``), so that an id is one printable line that
+    can be typed back to ``show``; everything else is kept."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), name)
+
+
+def unread_note(unread: Dict[str, int]) -> str:
+    """ "22 files of types not read (.sgm); see docs/formats.md", or "" for none."""
+    if not unread:
+        return ""
+    n = sum(unread.values())
+    order = sorted(unread.items(), key=lambda item: (-item[1], not item[0], item[0]))
+    kinds = ", ".join(suffix or "no suffix" for suffix, _ in order)
+    return f"{_count(n, 'file')} of {'a type' if n == 1 else 'types'} not read ({kinds}); " \
+        "see docs/formats.md"
 
 
 # ---- reading one file -------------------------------------------------------------------------
@@ -298,6 +337,8 @@ def read_file(
     if not text.strip():
         raise CorpusError("empty file (only whitespace)")
     warnings = list(decoded.warnings)
+    if kind == "text":
+        _refuse_markup(text)
     if kind == "html":
         articles = _html_articles(text, path, key, manifest_entry, options, warnings)
     elif kind == "jsonl":
@@ -317,6 +358,28 @@ def read_file(
             f"{passages} passages"
         )
     return FileRead(articles, decoded.encoding, decoded.how, warnings)
+
+
+# Markup searchkit does not read: a file opening with an XML declaration or a document type,
+# or with a tag when tags fill a fifth of its start.
+_DECLARED_MARKUP = re.compile(r"<(?:\?xml|!DOCTYPE)", re.I)
+_TAG = re.compile(r"<[^<>]{0,200}>")
+
+
+def _refuse_markup(text: str) -> None:
+    """CorpusError for a file read as text that is SGML, XML or HTML markup, which would
+    otherwise become thousands of "paragraphs" of tags."""
+    head = text.lstrip()[:65536]
+    if not _DECLARED_MARKUP.match(head):
+        if not re.match(r"<[A-Za-z]", head):
+            return
+        if sum(len(tag) for tag in _TAG.findall(head)) * 5 < len(head):
+            return
+    if re.match(r"<(?:!DOCTYPE\s+html|html[\s>])", head, re.I):
+        raise CorpusError("an HTML page, not text: name it .html (or .htm) to have its article "
+                          "read")
+    raise CorpusError("markup (SGML or XML), which searchkit does not read: extract the "
+                      "articles' text first (see docs/formats.md)")
 
 
 def _text_articles(text, path, key, manifest_entry, options, warnings) -> List[Article]:
@@ -354,7 +417,8 @@ def _articles(raw_articles, path, key, manifest_entry, stated, stated_from, opti
     articles = []
     for n, raw in enumerate(raw_articles, start=1):
         article_id = f"{key}:{n}" if several else key
-        meta = describe(raw.title, raw.blocks, path.stem, entry, stated, stated_from)
+        meta = describe(raw.title, raw.blocks, path.stem, entry, stated, stated_from,
+                        default_source=options.source)
         articles.append(_article(article_id, path, raw.blocks, meta, options))
     return articles
 
@@ -381,7 +445,7 @@ def _jsonl_articles(text, path, key, manifest_entry, options, warnings) -> List[
                 blocks.insert(0, Block(HEADLINE, title, record.line))
         manifest = {k: v for k, v in defaults.items() if k not in record.fields}
         meta = describe(title, blocks, path.stem, manifest, record.fields, FROM_RECORD,
-                        date_from_file_name=False)
+                        date_from_file_name=False, default_source=options.source)
         articles.append(
             _article(f"{key}:{record.id}", path, blocks, meta, options, record_id=record.id)
         )
@@ -450,13 +514,15 @@ def read_bytes(path: Path, options: ReadOptions = ReadOptions()) -> bytes:
         raise CorpusError(f"cannot read it: {error.strerror or error}") from None
 
 
-def no_article_files(paths: List[Path], skipped: List[SkippedFile]) -> CorpusError:
-    """The error for ``paths`` that hold no article file, saying why if files were skipped."""
+def no_article_files(paths: List[Path], skipped: List[SkippedFile],
+                     unread: Optional[Dict[str, int]] = None) -> CorpusError:
+    """The error for ``paths`` that hold no article file, saying why if files were skipped or
+    are of types not read."""
     where = ", ".join(display_path(p) for p in paths) or "(no paths given)"
-    why = ""
+    why = f"; {unread_note(unread)}" if unread else ""
     if skipped:
         more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
-        why = f"; skipped {skipped[0].path}: {skipped[0].reason}{more}"
+        why += f"; skipped {skipped[0].path}: {skipped[0].reason}{more}"
     return CorpusError(
         f"no article files ({', '.join(ARTICLE_SUFFIXES)}) found in {where}{why}; "
         "give the files or folders that hold your articles"
@@ -478,10 +544,11 @@ def read_corpus(
 ) -> Corpus:
     """Read every article file under ``paths``. Raises CorpusError if none can be found."""
     paths = [Path(p) for p in paths]
-    files, skipped = find_files(paths, options.follow_links)
-    corpus = Corpus(skipped=list(skipped))
+    unread: Counter = Counter()
+    files, skipped = find_files(paths, options.follow_links, unread)
+    corpus = Corpus(skipped=list(skipped), unread=dict(unread))
     if not files:
-        raise no_article_files(paths, skipped)
+        raise no_article_files(paths, skipped, unread)
     manifests = manifests_for(paths, files, corpus.warnings, options.follow_links)
     kinds: Counter = Counter()
     for done, (path, key) in enumerate(files, start=1):

@@ -16,6 +16,14 @@ their exact signature. A paragraph's candidates are verified most shared 4-grams
 ``MAX_CANDIDATES`` of them: a copy shares far more 4-grams than chance does, and text made of a
 few words over and over gives every paragraph thousands of chance partners, which verified
 pair by pair took minutes and gigabytes. The work is then linear in the paragraphs' words.
+
+Paragraphs that share a template, not a text, are kept apart (``template_pair``): two list
+items ("Tim Dams, Screen: Film - The Aviator; director - ..."), line-ups or other label lists
+are copies only when one holds the other whole (a dateline added); paragraphs whose figures
+were replaced ("Shr loss 75 cts vs loss 1.36 dlrs" / "... 12 cts vs loss 1.78 dlrs") are
+different reports. A paragraph of fewer than ``SHORT_WORDS`` words ("The case continues.",
+"2000 GMT") says too little to be a reprint by itself: it groups only with a copy in an
+article that shares a longer copy with its own, i.e. when the story around it was reprinted.
 """
 
 import gc
@@ -31,10 +39,17 @@ SHINGLE_WORDS = 3
 # Candidates are proposed by shared word 4-grams: rarer than 3-grams, so far fewer chance pairs
 # to verify, and a copy with up to ~10% of its words changed still shares several.
 CANDIDATE_WORDS = 4
-DEFAULT_THRESHOLD = 0.6  # chosen by bench/dedup_quality.py (see README)
+DEFAULT_THRESHOLD = 0.6  # chosen by bench/dedup_quality.py (docs/near-duplicates.md)
 MIN_SHINGLES = 3  # shorter paragraphs group only with exact copies
 COMMON_SHINGLE = 32
 MAX_CANDIDATES = 32  # per paragraph; ordinary news has a handful (see candidates())
+SHORT_WORDS = 8  # fewer words: grouped only along with a longer copy of the same story
+# A list: at least LIST_SEPARATORS semicolons, colons or spaced dashes, one per at most
+# LIST_WORDS_PER_SEPARATOR words, or with commas counted too, twice as many marks twice as
+# densely (a line-up); prose has far fewer.
+LIST_SEPARATORS = 3
+LIST_WORDS_PER_SEPARATOR = 6
+_SEPARATOR = re.compile(r"[;:|]|\s[-–—]\s")
 
 _WORD = re.compile(r"\w+")
 _APOSTROPHES = re.compile(r"['’‘`´]")
@@ -70,6 +85,64 @@ def similarity(a: Shingles, b: Shingles) -> float:
         return 0.0
     shorter, longer = sorted((len(a), len(b)))
     return len(a & b) / max(shorter, longer / 2)
+
+
+def is_list(text: str, word_count: int) -> bool:
+    """Whether a paragraph of ``word_count`` words is a list of labels and values (a
+    critic's picks, a line-up, a table row) rather than prose."""
+    separators = len(_SEPARATOR.findall(text))
+    if separators >= LIST_SEPARATORS and word_count <= LIST_WORDS_PER_SEPARATOR * separators:
+        return True
+    marks = separators + text.count(",")
+    return marks >= 2 * LIST_SEPARATORS and word_count <= LIST_WORDS_PER_SEPARATOR // 2 * marks
+
+
+def figures(found: Sequence[str]) -> Tuple[str, ...]:
+    """The words of a paragraph that hold digits, sorted."""
+    return tuple(sorted(w for w in found if any(c.isdigit() for c in w)))
+
+
+def figures_replaced(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Whether two paragraphs' figures (``figures``) differ by at least two replaced, and by
+    half the figures of the one with fewer: another report on the same template, not a copy.
+    (A dateline or a cut adds or drops figures on one side only; a reprint may update one.)"""
+    only_a, only_b = Counter(a), Counter(b)
+    only_a.subtract(b)
+    only_b.subtract(a)
+    replaced = min(sum(n for n in only_a.values() if n > 0), sum(n for n in only_b.values()
+                                                                 if n > 0))
+    return replaced >= 2 and 2 * replaced >= min(len(a), len(b))
+
+
+def _lists_differ(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Two lists' words, neither holding the other whole (a dateline or credit added to a list
+    keeps it a copy; another critic's picks are not)."""
+    a, b = f" {' '.join(a)} ", f" {' '.join(b)} "
+    return a not in b and b not in a
+
+
+def template_pair(a: str, b: str) -> bool:
+    """Whether two different paragraphs share a template rather than a text (see the module
+    docstring): two lists, or figures replaced. Exact copies are never a template pair."""
+    wa, wb = words(a), words(b)
+    if wa == wb:
+        return False
+    return (is_list(a, len(wa)) and is_list(b, len(wb)) and _lists_differ(wa, wb)
+            or figures_replaced(figures(wa), figures(wb)))
+
+
+def near_duplicates(a: str, b: str, threshold: float = DEFAULT_THRESHOLD,
+                    n: int = SHINGLE_WORDS, stories_related: bool = False) -> bool:
+    """The decision ``find_groups`` makes for one pair of paragraphs of different articles;
+    ``stories_related``: the two articles share a longer copy (what short paragraphs need)."""
+    wa, wb = words(a), words(b)
+    if min(len(wa), len(wb)) < SHORT_WORDS and not stories_related:
+        return False
+    if wa == wb:
+        return True
+    sa, sb = _ngrams(wa, n), _ngrams(wb, n)
+    return (min(len(sa), len(sb)) >= MIN_SHINGLES and similarity(sa, sb) >= threshold
+            and not template_pair(a, b))
 
 
 def _root(parent: List[int], i: int) -> int:
@@ -111,10 +184,20 @@ def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
     common: Dict[str, str] = {}  # one string object per distinct word, not one per occurrence
     exact: Dict[int, int] = {}  # hash of the normalised text -> its first paragraph
     shingle_hashes, anchor_hashes = [], []
+    short: List[bool] = []  # fewer than SHORT_WORDS words
+    numbers: List[Tuple[str, ...]] = []  # figures()
+    list_words: Dict[int, List[str]] = {}  # the words of the paragraphs that are lists
+    later: List[Tuple[int, int]] = []  # pairs with a short paragraph: joined in the end
     for i, (_, text) in enumerate(paragraphs):
         found = [common.setdefault(w, w) for w in words(text)]
+        short.append(len(found) < SHORT_WORDS)
+        numbers.append(figures(found))
+        if is_list(text, len(found)):
+            list_words[i] = found
         first = exact.setdefault(hash(" ".join(found)), i)  # exact copies (see signature())
-        if first != i:
+        if first != i and short[i]:
+            later.append((first, i))
+        elif first != i:
             join(first, i)
         own = _ngrams(found, n)
         shingle_hashes.append(array("q", own))
@@ -130,10 +213,35 @@ def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
             if len(theirs) >= MIN_SHINGLES and _root(parent, i) != _root(parent, j) and (
                 _similarity(mine, theirs) >= threshold
             ):
-                join(i, j)
+                if (i in list_words and j in list_words
+                        and _lists_differ(list_words[i], list_words[j])
+                        or figures_replaced(numbers[i], numbers[j])):
+                    continue  # a template filled in twice (exact copies are joined above)
+                if short[i] or short[j]:
+                    later.append((i, j))
+                else:
+                    join(i, j)
+    _join_short_copies(later, ids, parent, join)
 
     # A group's root is its first member (join keeps the smaller index): its smallest id.
     return {ids[i]: ids[_root(parent, i)] for i in range(len(ids))}
+
+
+def _join_short_copies(pairs, ids: Sequence[str], parent: List[int], join) -> None:
+    """Join the pairs of short paragraphs whose articles (the id before its last '#') are
+    two that already share a group: the story was reprinted, not a stock sentence reused."""
+    if not pairs:
+        return
+    article = [pid.rpartition("#")[0] or pid for pid in ids]
+    size = Counter(_root(parent, i) for i in range(len(ids)))
+    groups_of: Dict[str, set] = defaultdict(set)  # article -> its groups of two or more
+    for i in range(len(ids)):
+        root = _root(parent, i)
+        if size[root] > 1:
+            groups_of[article[i]].add(root)
+    for i, j in pairs:
+        if article[i] != article[j] and groups_of[article[i]] & groups_of[article[j]]:
+            join(i, j)
 
 
 def _similarity(mine: Shingles, theirs: Sequence[int]) -> float:

@@ -298,7 +298,17 @@ def _forced(data: bytes, encoding: str) -> Decoded:
             f"decoded as {encoding} (forced) it holds NUL characters: a binary file or another "
             "encoding; check --encoding"
         )
-    return Decoded(text.lstrip("\ufeff"), encoding, "forced (--encoding)")
+    warnings = []
+    if encoding not in ("utf-8", "utf-8-sig") and not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:  # UTF-8 read as cp1252 and the like: "é" becomes "Ã©"
+            warnings.append(f"this file is valid UTF-8, but --encoding {encoding} reads its "
+                            "non-ASCII letters as other characters (mojibake); index it "
+                            "without --encoding")
+    return Decoded(text.lstrip("\ufeff"), encoding, "forced (--encoding)", warnings)
 
 
 # ---- guessing ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ segments in the same commit.
 import os
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,7 +38,7 @@ from .schema import document, make_schema
 PARALLEL_FROM = 5000
 # ...but only while the machine has a core to spare (1-minute load average at most the core
 # count minus this). On the 2-core machine shared with other work (load ~2), BBC built serially
-# in 21-22 s and with two writer processes in 23-28 s (same loop, bench notes in the README):
+# in 21-22 s and with two writer processes in 23-28 s (same loop, bench notes in bench/README.md):
 # with the word cache the analysis is no longer the bulk, and the helpers only compete for the
 # same core. Tests set it to None to write in parallel whatever the load.
 PARALLEL_SPARE_CORES: Optional[float] = 1.5
@@ -116,9 +117,10 @@ def build_index(
     paths = [Path(p) for p in paths]
     store.check_folder(index_dir, paths)
     index_dir.mkdir(parents=True, exist_ok=True)  # fail before the reading, not after it
-    files, not_found = find_files(paths, options.follow_links)
+    unread: Counter = Counter()
+    files, not_found = find_files(paths, options.follow_links, unread)
     if not files and not prune:
-        raise no_article_files(paths, not_found)
+        raise no_article_files(paths, not_found, unread)
     warnings: List[str] = []
     manifests = manifests_for(paths, files, warnings, options.follow_links)
 
@@ -141,7 +143,7 @@ def build_index(
         plan.warnings[:0] = warnings
         if not (fresh or plan.changes or new_threshold):
             store.tidy(ix, wait)
-            return _summary(index_dir, plan, started, committed=False)
+            return _summary(index_dir, plan, started, committed=False, unread=unread)
         writer = _open_writer(ix, sum(len(a.paragraphs) for a in plan.articles), wait)
         if replace_all or writer.generation == generation + 1:
             break
@@ -156,7 +158,8 @@ def build_index(
         new_docs = [document(a, p) for a in plan.articles for p in a.paragraphs]
         replaced = set(plan.added + plan.updated + plan.removed)
         kept = [] if fresh else _kept_documents(writer, replaced, {d["id"] for d in new_docs})
-        groups = _groups(kept + new_docs, dedup_threshold if find_duplicates else None)
+        with _step(progress, "grouping near-identical paragraphs"):
+            groups = _groups(kept + new_docs, dedup_threshold if find_duplicates else None)
         regrouped = [d for d in kept if d.get("dup_group") != groups[d["id"]]]
         for path in sorted(replaced) if not fresh else ():
             writer.delete_by_term("path", path)
@@ -175,10 +178,12 @@ def build_index(
             store.write_committed(index_dir, writer.generation, kind, data)
 
         write("ledger", ledger.to_bytes(writer.generation, plan.ledger))
-        words = vocabulary.count(d["text"] for d in kept + new_docs)
-        write("vocabulary", vocabulary.to_bytes(words))
-        stems = b"" if fresh else store.read_committed(index_dir, generation, "stems") or b""
-        write("stems", analysis.stems_table(words.words, stems.decode("utf-8")).encode("utf-8"))
+        with _step(progress, "counting words"):
+            words = vocabulary.count(d["text"] for d in kept + new_docs)
+            write("vocabulary", vocabulary.to_bytes(words))
+            stems = b"" if fresh else store.read_committed(index_dir, generation, "stems") or b""
+            write("stems",
+                  analysis.stems_table(words.words, stems.decode("utf-8")).encode("utf-8"))
         indexed_paths = ([] if fresh else recorded.get("indexed_paths", [])) + [
             str(p) for p in paths]
         store.write_settings(writer, {
@@ -186,7 +191,8 @@ def build_index(
             "indexed_paths": list(dict.fromkeys(indexed_paths)),
             "dedup_threshold": dedup_threshold,
         })
-        store.commit(writer, clear=fresh)
+        with _step(progress, "committing"):
+            store.commit(writer, clear=fresh)
     except BaseException as error:
         store.cancel(writer, error)
         raise
@@ -200,7 +206,17 @@ def build_index(
         duplicate_groups=sum(1 for n in sizes.values() if n > 1),
         paragraphs_in_groups=sum(n for n in sizes.values() if n > 1),
         regrouped=len(regrouped),
+        unread=unread,
     )
+
+
+@contextmanager
+def _step(progress: Optional[Stage], label: str):
+    """A stage without counts (total 0) reported to ``progress`` as it starts: a long one
+    should not look like a hang."""
+    if progress:
+        progress(label, 0)(0, 0)
+    yield
 
 
 def _open_or_create(index_dir: Path, rebuild: bool, wait: float):
@@ -310,14 +326,17 @@ def _free_key(key: str, absolute: str, keys: Dict[str, str]) -> str:
 
 
 def _summary(index_dir: Path, plan: _Plan, started: float, committed: bool = True,
-             **grouping) -> IndexSummary:
+             unread: Optional[Counter] = None, **grouping) -> IndexSummary:
     kinds = Counter(b.kind for a in plan.articles for b in a.blocks)
+    paragraph_kinds = Counter(p.kind for a in plan.articles for p in a.paragraphs)
     return IndexSummary(
         index_dir=str(index_dir),
         files=plan.read,
         articles=len(plan.articles),
         paragraphs=sum(len(a.paragraphs) for a in plan.articles),
         blocks_by_kind=dict(sorted(kinds.items())),
+        paragraphs_by_kind=dict(sorted(paragraph_kinds.items())),
+        unread_files=dict(sorted((unread or {}).items())),
         skipped_files=tuple(plan.skipped),
         warnings=tuple(plan.warnings),
         seconds=time.monotonic() - started,

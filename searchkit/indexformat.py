@@ -18,10 +18,10 @@ from .wordterms import STOP_WORDS
 # 9: title and text are WordCachingText (same postings as TEXT, indexed faster; an index
 # pickles its field classes, so versions before it could not open a 9 index anyway), and
 # paragraph and date index their exact value only (see schema.make_schema).
-# 10: field length totals are the sums of the documents' stored (rounded) lengths (codec.py);
-# each commit has its own settings, ledger, vocabulary and stems, recorded with page checksums.
-# 11: ranking arrays beside each segment (<segment>.rank) and segments-<generation>.json.
-SCHEMA_VERSION = 11
+# 10: length totals sum the stored lengths (optimize keeps scores); commits carry checksums.
+# 11: an unknown source is "", not the file name; ids escape a file name's control characters.
+# 12: ranking arrays beside each segment (<segment>.rank) and segments-<generation>.json.
+SCHEMA_VERSION = 12
 
 TEXT_FIELD = "text"
 TITLE_FIELD = "title"
@@ -31,6 +31,12 @@ SEARCH_FIELDS = (TEXT_FIELD, TITLE_FIELD)
 FILTER_FIELDS = frozenset(
     {"id", "article_id", "doc_id", "path", "paragraph", "kind", "source", "date", "dup_group"}
 )
+
+# Every field of the schema (schema.make_schema): a name before ":" that is none is a word.
+FIELD_NAMES = frozenset({
+    "id", "article_id", "doc_id", "path", "paragraph", "kind", "title", "source", "source_from",
+    "date", "date_from", "url", "text", "dup_signature", "dup_group",
+})
 
 # What an index records about its analyzer: a query analysed differently would miss words.
 ANALYZER = {

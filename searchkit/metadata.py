@@ -17,6 +17,7 @@ from .model import (
     FROM_BYLINE,
     FROM_FILE_NAME,
     FROM_MANIFEST,
+    FROM_OPTION,
     FROM_TEXT,
     FROM_UNKNOWN,
     FROM_URL,
@@ -197,7 +198,7 @@ def outlet_from_byline(byline: str) -> Optional[str]:
 @dataclass(frozen=True)
 class Metadata:
     title: str
-    source: str
+    source: Optional[str]  # None: no source found
     source_from: str
     date: Optional[date]
     date_from: str
@@ -212,14 +213,17 @@ def describe(
     stated: Optional[dict] = None,
     stated_from: str = FROM_UNKNOWN,
     date_from_file_name: bool = True,
+    default_source: Optional[str] = None,
 ) -> Metadata:
     """Source, date and URL of one article, each with where it was found.
 
     Date: the manifest, what the file states about itself (``stated``: front matter, an HTML
     page's metadata, a JSON record; reported as ``stated_from``), a dated byline or dateline
     (or a "Published:" line), a date in the URL, a date in the file name, else None. Source:
-    the manifest, ``stated``, the URL's domain, a byline's outlet ("for AFP"), else the file
-    name. ``manifest`` and ``stated`` hold already validated fields (title, source, date, url).
+    the manifest, ``stated``, the URL's domain, a byline's outlet ("for AFP"), else
+    ``default_source`` (``index --source``), else None: a file's name says nothing of who
+    published it. ``manifest`` and ``stated`` hold already validated fields (title, source,
+    date, url).
     ``date_from_file_name=False``: the file holds many articles (JSON lines), and a date in its
     name is when it was made, not when they were published.
     """
@@ -253,7 +257,7 @@ def describe(
         bylines = (outlet_from_byline(b.text) for b in blocks if b.kind == BYLINE)
         source, source_from = next((o for o in bylines if o), None), FROM_BYLINE
     if not source:
-        source, source_from = file_stem, FROM_FILE_NAME
+        source, source_from = default_source, FROM_OPTION if default_source else FROM_UNKNOWN
 
     return Metadata(
         title=manifest.get("title") or stated.get("title") or title,

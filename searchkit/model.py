@@ -27,6 +27,7 @@ FROM_UNKNOWN = "unknown"
 FROM_FRONT_MATTER = "front-matter"  # YAML front matter of a text or Markdown file
 FROM_HTML = "html-metadata"  # an HTML page's metadata (meta tags, JSON-LD)
 FROM_RECORD = "record"  # the fields of a JSON-lines record
+FROM_OPTION = "option"  # the source given to `searchkit index --source NAME`
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Article:
     id: str
     path: str
     title: str
-    source: str
+    source: Optional[str]  # None when no source was found
     source_from: str
     date: Optional[date]
     date_from: str
@@ -89,7 +90,7 @@ class Hit:
     id: str
     article_id: str
     title: str
-    source: str
+    source: Optional[str]
     source_from: str
     date: Optional[date]
     date_from: str
@@ -108,7 +109,7 @@ class Duplicate:
     id: str
     article_id: str
     title: str
-    source: str
+    source: Optional[str]
     date: Optional[date]
     path: str
     paragraph: int
@@ -147,7 +148,7 @@ class ArticleView:
 
     id: str
     title: str
-    source: str
+    source: Optional[str]
     source_from: str
     date: Optional[date]
     date_from: str
@@ -165,6 +166,7 @@ class Facets:
     sources: Dict[str, int]  # source -> matching paragraphs, most first
     months: Dict[str, int]  # "YYYY-MM" -> matching paragraphs, in date order
     undated: int  # matching paragraphs with no date
+    unknown_source: int = 0  # matching paragraphs with no known source
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,9 @@ class SearchResults:
     facets: Optional[Facets] = None
     variants: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # name -> spellings added
     suggestion: Optional[str] = None  # "did you mean": a corrected query that finds more
+    # What else to know about how the query was run, one line each: a part left out, characters
+    # that cannot be searched for, an unknown field, a date sort on undated paragraphs.
+    notes: Tuple[str, ...] = ()
 
     @property
     def hits(self) -> Tuple[Hit, ...]:
@@ -212,7 +217,7 @@ class ArticleSummary:
 
     id: str
     paragraphs: int
-    source: str
+    source: Optional[str]
     source_from: str
     date: Optional[date]
     date_from: str
@@ -243,6 +248,10 @@ class IndexSummary:
     unchanged: int = 0
     file_actions: Tuple["FileAction", ...] = ()
     committed: bool = True  # False when there was nothing to change
+    # Paragraphs by kind (body, caption), passages of split paragraphs included: they add up
+    # to ``paragraphs``, where ``blocks_by_kind`` counts the blocks the files were made of.
+    paragraphs_by_kind: Dict[str, int] = field(default_factory=dict)
+    unread_files: Dict[str, int] = field(default_factory=dict)  # files of types not read, by suffix
 
 
 @dataclass(frozen=True)
@@ -261,12 +270,13 @@ class IndexStats:
     index_dir: str
     articles: int
     paragraphs: int
-    sources: Dict[str, int]  # source -> number of articles
+    sources: Dict[str, int]  # source -> number of articles, most first
     kinds: Dict[str, int]  # paragraph kind -> number of paragraphs
     first_date: Optional[date]
     last_date: Optional[date]
     undated_articles: int
     settings: Dict[str, object] = field(default_factory=dict)
+    unknown_source: int = 0  # articles with no known source
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ Two kinds of help, both from the corpus's own vocabulary:
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Dict, List, Optional, Tuple
@@ -32,7 +33,7 @@ from typing import Dict, List, Optional, Tuple
 from . import wordterms
 from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term
 from .errors import QueryError
-from .indexformat import TEXT_FIELD, TITLE_FIELD
+from .indexformat import FIELD_NAMES, TEXT_FIELD, TITLE_FIELD
 from .rankarrays import datetime_to_long
 from .vocabulary import folded
 
@@ -81,19 +82,23 @@ class Plan:
 
     def __init__(self, query: Node, note: Optional[str] = None, date_limited: bool = False,
                  undated: Optional[Node] = None,
-                 variants: Optional[Dict[str, Tuple[str, ...]]] = None):
+                 variants: Optional[Dict[str, Tuple[str, ...]]] = None,
+                 notes: Tuple[str, ...] = ()):
         self.query = query
         self.note = note  # how the text was reinterpreted, if it was
         self.date_limited = date_limited  # a date restriction leaves out undated paragraphs
         self.undated = undated  # the query without its date restrictions
         self.variants = variants or {}  # query word -> the spellings of it also searched
+        # What else the user should know: characters not searchable, an unknown field, a part
+        # left out, Chinese or Japanese text (one line each).
+        self.notes = notes
 
 
 def clean(text: str) -> str:
     """The query text with lone surrogates (from a broken terminal or file) made valid, after
     checking its size."""
     text = _SURROGATE.sub("\ufffd", text)
-    check_size(text)
+    check_text(text)
     if not text.strip():
         raise QueryError("the query is empty; give some words to search for")
     return text
@@ -113,6 +118,93 @@ def check_size(text: str) -> None:
         deepest = max(deepest, depth)
     if deepest > MAX_DEPTH:
         raise QueryError(f"parentheses nested {deepest} deep; the most is {MAX_DEPTH}")
+
+
+def check_text(text: str) -> None:
+    """QueryError for a query refused by its text alone (too long, too deep, a wildcard too
+    early in a word): before the index is opened, the parser or the stemmer run."""
+    check_size(text)
+    for word in _WILDCARD_WORD.findall(unquoted(text)):
+        word = word.split(":", 1)[-1].lstrip("+-(")
+        if word == "*":
+            raise QueryError("'*' alone would match every paragraph; give words to search for")
+        if len(re.split(r"[*?]", word)[0]) < MIN_PREFIX:
+            raise QueryError(
+                f"{word.lower()!r}: give at least {MIN_PREFIX} letters before a wildcard (* or ?)"
+            )
+
+
+# A word with a wildcard, with what may come before it (a field, a sign, a parenthesis).
+_WILDCARD_WORD = re.compile(r"(?<![^\s(])[^\s()\[\]]*[*?][^\s()\[\]]*")
+_FIELD_NAME = re.compile(r"(?<![\w:/])([^\W\d]\w*):(?=[^\s/])")
+# Characters the tokenizer never makes words of and that are no query syntax: £, €, ©, ...
+_QUERY_SYNTAX = set("+-~^<>=|`")
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_NEGATION = re.compile(r"(?:^|[\s(])[-!]\w|\bNOT\b|\bANDNOT\b")
+
+
+def unquoted(text: str) -> str:
+    """The text with its quoted phrases blanked out (a phrase holds no syntax)."""
+    return re.sub(r'"[^"]*"', lambda m: " " * len(m.group()), text)
+
+
+def _symbols(text: str) -> str:
+    """The symbols of ``text`` no word is made of (£, €, ©): the index holds none."""
+    found = [c for c in text if unicodedata.category(c).startswith("S")
+             and c not in _QUERY_SYNTAX]
+    return " ".join(dict.fromkeys(found))
+
+
+def text_notes(text: str) -> Tuple[str, ...]:
+    """What to tell about a query that runs: characters that are not searchable, Chinese or
+    Japanese text, a field name that is no field."""
+    notes = []
+    symbols = _symbols(text)
+    if symbols:
+        notes.append(f"{symbols} cannot be searched for (only letters and digits are "
+                     "indexed); searched for the rest")
+    cjk = _CJK.findall(text)
+    if cjk:
+        notes.append(f"Chinese and Japanese text is not split into words: {cjk[0]} is found "
+                     "only where it stands apart (between spaces or punctuation)")
+    for name in dict.fromkeys(_FIELD_NAME.findall(unquoted(text))):
+        if name in FIELD_NAMES:
+            continue
+        hint = (f"field names are lower case: {name.lower()}:" if name.lower() in FIELD_NAMES
+                else "fields are title:, source:, kind: and date:")
+        notes.append(f"{name}: is not a field, so {name} was searched as a word; {hint}")
+    return tuple(notes)
+
+
+def nothing_to_search(text: str, left_out: list) -> str:
+    """Why a query left nothing to search for, and what to do."""
+    if left_out:
+        return left_out[0].replace(", so it was left out;", ":", 1)
+    words = re.findall(r"\w+", unquoted(text).replace('"', " ")) or re.findall(r"\w+", text)
+    if words and all(w.lower() in wordterms.STOP_WORDS for w in words):
+        return (f"only stop words ({', '.join(dict.fromkeys(w.lower() for w in words))}), "
+                "which are too common to be indexed; add a word that says what you look for")
+    if _NEGATION.search(text):
+        return ("the query only leaves paragraphs out; add words to search for, "
+                "e.g. 'Merkel -Putin'")
+    symbols = _symbols(text)
+    if symbols:
+        return (f"{symbols} cannot be searched for: only letters and digits are indexed; "
+                "give words")
+    return f"nothing to search for in {text!r}; give words (stop words are not indexed)"
+
+
+def closest_names(name: str, known, frequency, most: int = 3) -> list:
+    """The ``known`` names (sources) most like ``name``: those holding it (or held in it),
+    then by spelling; if none is alike, the commonest by ``frequency``."""
+    import difflib
+
+    holding = sorted(k for k in known if name in k or k in name)
+    alike = difflib.get_close_matches(name, sorted(known), n=most, cutoff=0.5)
+    chosen = list(dict.fromkeys(holding + alike))[:most]
+    if not chosen:
+        chosen = sorted(known, key=lambda k: -frequency(k))[:most]
+    return chosen
 
 
 def is_plain(text: str) -> bool:
@@ -136,6 +228,8 @@ def plain_plan(text: str, filters: Filters, title_weight: float,
                vocabulary=None) -> Plan:
     """The plan of text without query syntax (``is_plain``)."""
     words = [terms for terms in map(wordterms.terms, text.split()) if terms]
+    if not words:
+        raise QueryError(nothing_to_search(text, []))
     fields = ((TEXT_FIELD, 1.0), (TITLE_FIELD, title_weight))
     any_words = _normalized("or", [("term", f, t, b) for terms in words
                                    for f, b in fields for t in terms])
@@ -154,7 +248,8 @@ def plain_plan(text: str, filters: Filters, title_weight: float,
     undated = None
     if filters.dated:
         undated = restricted(query, [r for r in restrictions if r.column != "date"])
-    return Plan(restricted(query, restrictions), None, filters.dated, undated, found)
+    return Plan(restricted(query, restrictions), None, filters.dated, undated, found,
+                text_notes(text))
 
 
 def _word_all(terms: List[str], fields) -> tuple:

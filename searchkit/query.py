@@ -2,7 +2,7 @@
 its filters; and that query as the engine's tree (``plan`` builds the tree itself for text
 without syntax, and holds the limits and the query's shape).
 
-What a query may not do, and what happens instead (README, "Queries"):
+What a query may not do, and what happens instead (docs/queries.md):
 - text Whoosh's parser cannot read (`a ANDNOT ANDNOT `, `date:[TO*]`, `date:0000`): its words
   are searched, with a note;
 - QueryError: an empty query or one of punctuation only; over MAX_QUERY_CHARS characters, a
@@ -34,9 +34,12 @@ from .plan import (  # noqa: F401  (Filters and date_bound: imported from here t
     VARIANT_BOOST,
     Filters,
     Plan,
-    check_size,
+    check_text,
     date_bound,
     name_variants,
+    nothing_to_search,
+    text_notes,
+    unquoted,
 )
 from .schema import (
     DATE_FIELD,
@@ -60,6 +63,9 @@ class Prepared:
     # Both carry the filters; all_words has no boost of its own.
     any_words: object = None
     all_words: object = None
+    # What else the user should know: characters not searchable, an unknown field, a part left
+    # out, Chinese or Japanese text (one line each).
+    notes: Tuple[str, ...] = ()
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -86,8 +92,8 @@ class QueryBuilder:
         """The query to run for ``text``; with a ``vocabulary``, rare names also match their
         close spellings."""
         text = _SURROGATE.sub("\ufffd", text)
-        check_size(text)
-        (any_words, all_words), note = self._parse(text)
+        check_text(text)
+        (any_words, all_words), note, notes = self._parse(text)
         _check_parsed(any_words, reader)
         found = name_variants(text, vocabulary) if vocabulary else {}
         if found:
@@ -117,6 +123,7 @@ class QueryBuilder:
             found,
             any_words=restricted(any_words) if all_words else final,
             all_words=restricted(all_words) if all_words else None,
+            notes=tuple(notes) + text_notes(text),
         )
 
     def _stems(self, found: Dict[str, Tuple[str, ...]]) -> Dict[str, list]:
@@ -131,11 +138,13 @@ class QueryBuilder:
         return next((t.text for t in self._analyzer(word)), word.lower())
 
     def _parse(self, text: str):
-        """The Whoosh query, and a note if the text had to be read as plain words."""
+        """The Whoosh query, a note if the text had to be read as plain words, and notes on
+        parts left out. QueryError if nothing is left to search for."""
         if not text.strip():
             raise QueryError("the query is empty; give some words to search for")
         try:
-            return self._with_bonus(text), None
+            parsed, notes = self._with_bonus(text), self._left_out(text)
+            note = None
         except QueryError:
             raise
         except Exception:  # Whoosh's parser raises assorted errors on some odd inputs
@@ -149,7 +158,26 @@ class QueryBuilder:
             note = "could not read the query as written; searched for the words: " + " ".join(
                 words
             )
-            return self._with_bonus(" ".join(words)), note
+            parsed, notes = self._with_bonus(" ".join(words)), []
+        if isinstance(parsed[0], type(whoosh_query.NullQuery)):
+            raise QueryError(nothing_to_search(text, notes))
+        return parsed, note, notes
+
+    def _left_out(self, text: str) -> list:
+        """A note for each field:value of the text that Whoosh could not read and left out
+        (date:0000, date:2020-13)."""
+        notes = []
+        for match in _FIELD_VALUE.finditer(unquoted(text)):
+            field, value = match.group(1), match.group(2)
+            if field not in _VALUE_FIELDS:
+                continue  # words and names: any value can be searched for
+            if _has_error(self._parsers[0].parse(match.group(0), normalize=False)):
+                what = "a date" if field == DATE_FIELD else "a number"
+                how = ("write date:YYYY, date:YYYY-MM, date:YYYY-MM-DD or "
+                       "date:[YYYY-MM TO YYYY-MM]" if field == DATE_FIELD
+                       else "write paragraph:N")
+                notes.append(f"{field}:{value} is not {what}, so it was left out; {how}")
+        return notes
 
     def _with_bonus(self, text: str):
         """The query's words OR-ed, and the query with its words AND-ed for the all-words
@@ -161,6 +189,16 @@ class QueryBuilder:
             # (IndexError) on some OR of two negating queries, found by tests/test_fuzz.py.
             return any_words, None
         return any_words, all_words
+
+
+_VALUE_FIELDS = (DATE_FIELD, "paragraph")  # fields whose values Whoosh may fail to read
+_FIELD_VALUE = re.compile(r"(?<![\w:])([A-Za-z_]\w*):(\[[^\]]*\]?|[^\s()\[]+)")
+
+
+def _has_error(query) -> bool:
+    if getattr(query, "error", None):
+        return True
+    return not query.is_leaf() and any(_has_error(child) for child in query.children())
 
 
 def _check_parsed(parsed, reader) -> None:
@@ -285,13 +323,14 @@ def plan_of(prepared: Prepared, searcher, seconds: float) -> Plan:
     """The engine's plan of a query Whoosh's parser read. ``searcher``: a Whoosh searcher
     (with BM25F) for the parts only Whoosh can match; ``seconds``: how long they may take."""
     deadline = clock.monotonic() + seconds
-    convert = _Converter(searcher, deadline)
+    convert = _Converter(searcher, deadline, seconds)
     return Plan(
         convert(prepared.query),
         prepared.note,
         prepared.date_limited,
         convert(prepared.undated_query) if prepared.date_limited else None,
         prepared.variants,
+        prepared.notes,
     )
 
 
@@ -300,7 +339,13 @@ class _Converter:
     nodes; any other part (a phrase, a wildcard, a range, a field query) is matched and scored
     by Whoosh itself and handed over as its documents and scores."""
 
-    def __init__(self, searcher, deadline: float):
+    def _check_time(self) -> None:
+        if clock.monotonic() > self.deadline:
+            raise QueryError(f"the search took over {self.seconds:g} s and was stopped; "
+                             "narrow the query")
+
+    def __init__(self, searcher, deadline: float, seconds: float):
+        self.seconds = seconds
         self.searcher = searcher
         self.deadline = deadline
         self._known = {}
@@ -340,9 +385,9 @@ class _Converter:
                 docs.append(matcher.id() + offset)
                 scores.append(matcher.score())
                 matcher.next()
-                if len(docs) % 4096 == 0 and clock.monotonic() > self.deadline:
-                    raise QueryError(
-                        "the search took too long and was stopped; narrow the query")
+                if len(docs) % 4096 == 0:
+                    self._check_time()
+            self._check_time()
         docs = np.asarray(docs, dtype=np.int64)
         order = np.argsort(docs, kind="stable")
         found = engine.Scored(docs[order], np.asarray(scores, dtype=np.float64)[order],

@@ -194,15 +194,20 @@ class SegmentArrays:
         at = self.arrays[name + ".text_at"].tolist()
         return [text[a:b].decode("utf-8", "surrogatepass") for a, b in zip(at, at[1:])]
 
+    def text_of(self, name: str) -> bytes:
+        """The text of the string table of column ``name`` (read once)."""
+        text = self._text.get(name)
+        if text is None:
+            text = self._text[name] = self.arrays[name + ".text"].tobytes()
+        return text
+
     def strings_of(self, name: str, docnums) -> List[str]:
         """Column ``name``'s values for these documents (source, kind, article_id, doc_id,
         id)."""
         docnums = np.asarray(docnums, dtype=np.int64)
         codes = docnums if name == "id" else self.arrays[name + ".code"][docnums]
         at = self.arrays[name + ".text_at"]
-        text = self._text.get(name)
-        if text is None:
-            text = self._text[name] = self.arrays[name + ".text"].tobytes()
+        text = self.text_of(name)
         if codes.size and (int(codes.max()) >= at.size - 1 or int(at[-1]) > len(text)):
             raise DamagedArrays(f"{self.path}: the table of {name!r} is damaged")
         starts, ends = at[codes].tolist(), at[codes + 1].tolist()

@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import re
+import unicodedata
 from datetime import date
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -112,11 +113,87 @@ def tabulate(*args, **kwargs) -> str:
 
 SOURCE_WIDTH = 24
 TITLE_WIDTH = 32
+MIN_SOURCE_WIDTH = 8  # "source" and tabulate's padding of headers
+MIN_TITLE_WIDTH = 8
 MIN_SNIPPET_WIDTH = 30
+GAP = 2  # tabulate's "simple" format puts two spaces between columns
+HEADER_PADDING = 2  # ...and makes a column at least this much wider than its header
+MIN_PLACE_WIDTH = 24  # a column of places ('source, date, "title" (id)') in `duplicates`
+ALSO_IN_SHOWN = 3  # places listed in "also in N others: ...; and K more"
+TOP_SOURCES = 10  # sources listed by stats and facets before "and N more"
+UNKNOWN = "—"  # a missing source or date, in text output
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def brackets(text: str) -> str:
     return f"[{text}]"
+
+
+def cells(text: str) -> int:
+    """Columns ``text`` takes on a terminal: colour codes none, East Asian wide characters
+    two, combining marks none."""
+    text = _ANSI.sub("", text)
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF"
+               else 1 for c in text)
+
+
+def wrap(text: str, width: Optional[int], indent: str = "", cut: bool = True) -> str:
+    """``text`` broken at spaces into lines of at most ``width`` columns, each line after the
+    first starting with ``indent`` (a hanging indent); a word longer than a line is cut (with
+    ``cut=False``, put on a line of its own, whole: a URL or a path to copy).
+    ``width`` None: the text as it is. Colour codes take no room."""
+    if width is None or ("\n" not in text and cells(text) <= width):
+        return text
+    room = max(width - cells(indent), 1)
+    lines: List[str] = []
+    for part in text.split("\n"):
+        body = part.lstrip(" ")
+        lead = part[: len(part) - len(body)]
+        line, used, limit = lead, cells(lead), (width if not lines else room)
+        fresh = True  # nothing but the lead on this line yet
+        for word in body.split(" "):
+            size = cells(word)
+            while True:
+                need = size + (0 if fresh else 1)
+                if used + need <= limit:
+                    line, used, fresh = line + ("" if fresh else " ") + word, used + need, False
+                    break
+                if not fresh:  # the word goes on the next line
+                    lines.append(line)
+                    line, used, limit, fresh = "", 0, room, True
+                    continue
+                if not cut:
+                    line, used, fresh = line + word, used + size, False
+                    break
+                head, word = _cut(word, max(limit - used, 1))  # longer than a whole line
+                lines.append(line + head)
+                line, used, limit, size = "", 0, room, cells(word)
+                if not word:
+                    break
+        lines.append(line)
+    return ("\n" + indent).join(lines)
+
+
+def _cut(word: str, room: int):
+    """``word`` split after ``room`` columns (at least one character; colour codes kept whole)."""
+    taken, used = 0, 0
+    while taken < len(word):
+        code = _ANSI.match(word, taken)
+        if code:
+            taken = code.end()
+            continue
+        size = cells(word[taken])
+        if used + size > room and taken:
+            break
+        taken, used = taken + 1, used + size
+    return word[:taken], word[taken:]
+
+
+def _source(item) -> str:
+    return item.source or UNKNOWN
 
 
 def marked(snippet: Snippet, mark: Mark) -> str:
@@ -139,66 +216,79 @@ def _score(hit: Hit) -> str:
 
 
 def _date(hit: Hit) -> str:
-    return _iso(hit.date, "—")
+    return _iso(hit.date, UNKNOWN)
 
 
 def _place(item) -> str:
     """Where a paragraph appeared: 'source, date, "title" (paragraph id)'."""
     when = _iso(item.date, "undated")
-    return f"{item.source}, {when}, “{item.title}” ({item.id})"
+    return f"{_source(item)}, {when}, “{item.title}” ({item.id})"
 
 
 @for_terminal
-def also_in(group: ResultGroup, most: int = 5) -> str:
-    """ "also in 2 others: source, date (id); ..." or "" for a paragraph without copies."""
+def also_in(group: ResultGroup, most: int = ALSO_IN_SHOWN) -> str:
+    """ "also in 2 others: source, date (id); ..." or "" for a paragraph without copies; past
+    ``most`` places, "and K more" (``show`` lists them all)."""
     if not group.duplicates:
         return ""
     n = len(group.duplicates)
     places = "; ".join(_place(d) for d in group.duplicates[:most])
     more = f"; and {n - most} more" if n > most else ""
-    return f"also in {n} other{'s' if n > 1 else ''}: {places}{more}"
+    return f"also in {_counted(n, 'other')}: {places}{more}"
+
+
+def _fixed_width(rows, column: int, header: str) -> int:
+    """The width tabulate gives a column it does not wrap (its header and two more at least)."""
+    return max([cells(header) + HEADER_PADDING] + [cells(str(row[column])) for row in rows])
 
 
 @for_terminal
 def hits_table(results: SearchResults, mark: Mark, width: int = 120) -> str:
-    """Results as a table no wider than ``width`` columns (the snippet column takes what is
-    left, at least MIN_SNIPPET_WIDTH; long cells wrap)."""
+    """Results as a table no wider than ``width`` columns: rank, score, date, source, title
+    and the snippet with the paragraph's id (and where else it appeared) under it; long cells
+    wrap at spaces. Too narrow for the columns, the results are the plain blocks instead."""
     rows = []
     for group in results.groups:
         hit = group.leader
-        snippet = marked(hit.snippet, mark)
+        snippet = f"{marked(hit.snippet, mark)}\nid: {hit.id}"
         if group.duplicates:
             snippet += "\n(" + also_in(group) + ")"
-        rows.append([hit.rank, _score(hit), _date(hit), hit.source, hit.title, snippet])
-    source_width = min(SOURCE_WIDTH, max((len(r[3]) for r in rows), default=6))
-    title_width = min(TITLE_WIDTH, max((len(r[4]) for r in rows), default=5))
-    rank_width = max([3] + [len(str(r[0])) for r in rows])  # tabulate's narrowest column
-    rest = width - (rank_width + 7 + 10 + 2 * 5)  # what #, score, date and the gaps leave
+        rows.append([hit.rank, _score(hit), _date(hit), _source(hit), hit.title, snippet])
+    headers = ["#", "score", "date", "source", "title", "snippet"]
+    fixed = sum(_fixed_width(rows, i, headers[i]) for i in range(3))
+    rest = width - fixed - GAP * (len(headers) - 1)  # for source, title and snippet
+    if rest < MIN_SOURCE_WIDTH + MIN_TITLE_WIDTH + MIN_SNIPPET_WIDTH:
+        return hits_plain(results, mark, width)
+    source_width = min(SOURCE_WIDTH, _fixed_width(rows, 3, headers[3]))
+    title_width = min(TITLE_WIDTH, _fixed_width(rows, 4, headers[4]))
     snippet_width = max(rest - source_width - title_width, rest // 2, MIN_SNIPPET_WIDTH)
     if source_width + title_width + snippet_width > rest:  # a narrow terminal: share it
-        title_width = max(8, (rest - snippet_width) * 3 // 5)
-        source_width = max(6, rest - snippet_width - title_width)
+        spare = rest - snippet_width
+        source_width = max(MIN_SOURCE_WIDTH, min(source_width, spare * 2 // 5))
+        title_width = max(MIN_TITLE_WIDTH, spare - source_width)
+        snippet_width = rest - source_width - title_width
     return tabulate(
         rows,
-        headers=["#", "score", "date", "source", "title", "snippet"],
+        headers=headers,
         maxcolwidths=[None, None, None, source_width, title_width, snippet_width],
         disable_numparse=True,
+        break_on_hyphens=False,
     )
 
 
 @for_terminal
-def hits_plain(results: SearchResults, mark: Mark) -> str:
+def hits_plain(results: SearchResults, mark: Mark, width: Optional[int] = None) -> str:
+    """One block per result: title, where and what it is, the snippet, where else it
+    appeared; wrapped at spaces to ``width`` columns with a hanging indent (None: one line
+    each)."""
     blocks = []
     for group in results.groups:
         hit = group.leader
-        block = (
-            f"{hit.rank}. {hit.title}\n"
-            f"   {hit.source} · {_date(hit)} · {hit.id} · {hit.kind} · score {_score(hit)}\n"
-            f"   {marked(hit.snippet, mark)}"
-        )
+        about = f"{_source(hit)} · {_date(hit)} · {hit.id} · {hit.kind} · score {_score(hit)}"
+        lines = [f"{hit.rank}. {hit.title}", f"   {about}", f"   {marked(hit.snippet, mark)}"]
         if group.duplicates:
-            block += f"\n   {also_in(group)}"
-        blocks.append(block)
+            lines.append(f"   {also_in(group)}")
+        blocks.append("\n".join(wrap(line, width, "   ") for line in lines))
     return "\n\n".join(blocks)
 
 
@@ -218,7 +308,7 @@ def _paragraph_record(item) -> Dict[str, object]:
 
 
 def hit_record(hit: Hit) -> Dict[str, object]:
-    """The JSON form of a hit (the fields the README documents for ``--format jsonl``)."""
+    """The JSON form of a hit (the fields docs/commands.md documents for ``--format jsonl``)."""
     return {
         "rank": hit.rank,
         "score": hit.score,
@@ -265,7 +355,9 @@ def duplicate_groups_jsonl(groups: Sequence[DuplicateGroup]) -> str:
 
 
 @for_terminal
-def duplicate_groups_table(groups: Sequence[DuplicateGroup]) -> str:
+def duplicate_groups_table(groups: Sequence[DuplicateGroup], width: int = 120) -> str:
+    """Groups as a table no wider than ``width`` columns: size, who printed it first, the
+    paragraph, who printed it again. Too narrow for that, the plain blocks instead."""
     rows = []
     for g in groups:
         first, copies = g.members[0], g.members[1:]
@@ -273,16 +365,24 @@ def duplicate_groups_table(groups: Sequence[DuplicateGroup]) -> str:
             _place(m) + ("" if m.exact else " — edited") for m in copies
         )
         rows.append([len(g.members), _place(first), first.text, places])
+    headers = ["size", "first (earliest)", "paragraph", "also in"]
+    rest = width - _fixed_width(rows, 0, headers[0]) - GAP * (len(headers) - 1)
+    if rest < 3 * MIN_PLACE_WIDTH:
+        return duplicate_groups_plain(groups, width)
+    place_width = rest * 3 // 10
     return tabulate(
         rows,
-        headers=["size", "first (earliest)", "paragraph", "also in"],
-        maxcolwidths=[None, 30, 60, 40],
+        headers=headers,
+        maxcolwidths=[None, place_width, rest - 2 * place_width, place_width],
         disable_numparse=True,
+        break_on_hyphens=False,
     )
 
 
 @for_terminal
-def duplicate_groups_plain(groups: Sequence[DuplicateGroup]) -> str:
+def duplicate_groups_plain(groups: Sequence[DuplicateGroup], width: Optional[int] = None) -> str:
+    """One block per group: the paragraph, then every place it appeared, earliest first;
+    wrapped to ``width`` columns with a hanging indent (None: one line each)."""
     blocks = []
     for g in groups:
         first = g.members[0]
@@ -290,19 +390,25 @@ def duplicate_groups_plain(groups: Sequence[DuplicateGroup]) -> str:
         lines += [
             f"   also:  {_place(m)}{'' if m.exact else ' (edited)'}" for m in g.members[1:]
         ]
-        blocks.append("\n".join(lines))
+        indents = ["    "] + ["          "] * (len(lines) - 1)  # under the text, the place
+        blocks.append("\n".join(wrap(line, width, indent) for line, indent in zip(lines, indents)))
     return "\n\n".join(blocks)
 
 
 @for_terminal
-def article_text(view: ArticleView, mark: Mark, context: Optional[int] = None) -> str:
+def article_text(view: ArticleView, mark: Mark, context: Optional[int] = None,
+                 width: Optional[int] = None) -> str:
     """An article with its metadata; the marked paragraph (if any) flagged with "▶" and
-    passed through ``mark``; with ``context``, only that many paragraphs around it."""
-    when = _iso(view.date, "—")
+    passed through ``mark``; with ``context``, only that many paragraphs around it. Wrapped
+    at spaces to ``width`` columns, each paragraph's lines under its first (None: one line
+    each)."""
+    when = _iso(view.date, UNKNOWN)
     lines = [
-        view.title,
-        f"source: {view.source} (from {view.source_from}) · date: {when} (from {view.date_from})",
-        f"file: {_near(view.path)}" + (f" · url: {view.url}" if view.url else ""),
+        wrap(view.title, width),
+        wrap(f"source: {_source(view)} (from {view.source_from}) · date: {when} "
+             f"(from {view.date_from})", width, "  "),
+        wrap(f"file: {_near(view.path)}" + (f" · url: {view.url}" if view.url else ""),
+             width, "  ", cut=False),
         "",
     ]
     shown = list(view.paragraphs)
@@ -312,13 +418,14 @@ def article_text(view: ArticleView, mark: Mark, context: Optional[int] = None) -
         shown = [p for p in view.paragraphs if first <= p.number <= last]
         if first > 1:
             lines.append(f"      … {first - 1} paragraph{'s' if first > 2 else ''} before")
-    width = len(str(len(view.paragraphs)))
+    number_width = len(str(len(view.paragraphs)))
     for paragraph in shown:
         here = paragraph.number == view.marked
         text = mark(paragraph.text) if here else paragraph.text
-        label = f"{'▶' if here else ' '} {paragraph.number:>{width}}"
+        label = f"{'▶' if here else ' '} {paragraph.number:>{number_width}}"
         kind = " (caption)" if paragraph.kind == "caption" else ""
-        lines.append(f"{label}{kind}  {text}")
+        head = f"{label}{kind}  "
+        lines.append(wrap(head + text, width, " " * (cells(label) + 2)))
     after = len(view.paragraphs) - (shown[-1].number if shown else 0)
     if after > 0:
         lines.append(f"      … {after} paragraph{'s' if after > 1 else ''} after")
@@ -326,7 +433,8 @@ def article_text(view: ArticleView, mark: Mark, context: Optional[int] = None) -
         n = len(view.duplicates)
         places = f"{n} other place{'s' if n > 1 else ''}"
         lines += ["", f"paragraph {view.marked} also appears in {places}:"]
-        lines += [f"  {_place(d)}{'' if d.exact else ' (edited)'}" for d in view.duplicates]
+        lines += [wrap(f"  {_place(d)}{'' if d.exact else ' (edited)'}", width, "    ")
+                  for d in view.duplicates]
     return "\n".join(lines)
 
 
@@ -353,6 +461,7 @@ def article_record(view: ArticleView) -> Dict[str, object]:
 def notes(results: SearchResults, variants_hint: str = "") -> List[str]:
     """What the user should know about how the query was run, one line each, for stderr."""
     lines = [f"note: {results.note}"] if results.note else []
+    lines += [f"note: {note}" for note in results.notes]
     lines += [
         f"note: also searched for {', '.join(spellings)} (spellings close to {name}"
         f"{variants_hint})"
@@ -376,7 +485,8 @@ def count_line(results: SearchResults, collapsed: bool) -> str:
         return f"no paragraphs match {results.query!r}"
     total = results.total_groups if collapsed else results.total
     if not results.groups:
-        return f"page {results.page} is empty: there are {total} results"
+        return f"page {results.page} is empty: there {'is' if total == 1 else 'are'} " \
+            f"{_counted(total, 'result')}"
     first = results.groups[0].leader.rank
     shown = f"{first}-{first + len(results.groups) - 1}" if len(results.groups) > 1 else first
     paragraphs = _counted(results.total, "matching paragraph")
@@ -390,7 +500,8 @@ def _counted(n: int, noun: str) -> str:
 
 
 def facets_record(facets: Facets) -> Dict[str, object]:
-    return {"sources": facets.sources, "months": facets.months, "undated": facets.undated}
+    return {"sources": facets.sources, "unknown_source": facets.unknown_source,
+            "months": facets.months, "undated": facets.undated}
 
 
 def summary_json(results: SearchResults) -> str:
@@ -408,10 +519,25 @@ def summary_json(results: SearchResults) -> str:
     )
 
 
+def _top(counts: Dict[str, int], unknown: int, noun: str, most: int) -> List[List[object]]:
+    """Rows of the ``most`` largest counts, then "and N more <noun>s" with their total, and
+    "—" for those with none known."""
+    items = list(counts.items())
+    rows: List[List[object]] = [[name, n] for name, n in items[:most]]
+    rest = items[most:]
+    if rest:
+        rows.append([f"… and {_counted(len(rest), 'more ' + noun)}", sum(n for _, n in rest)])
+    if unknown:
+        rows.append([UNKNOWN, unknown])
+    return rows
+
+
 @for_terminal
-def facets_table(facets: Facets) -> str:
-    sources = tabulate(list(facets.sources.items()), headers=["source", "paragraphs"],
-                       disable_numparse=True)
+def facets_table(facets: Facets, most: int = TOP_SOURCES) -> str:
+    """Matching paragraphs per source (the ``most`` commonest, then how many more) and per
+    month."""
+    sources = tabulate(_top(facets.sources, facets.unknown_source, "source", most),
+                       headers=["source", "paragraphs"], disable_numparse=True)
     months = list(facets.months.items()) + ([["undated", facets.undated]] if facets.undated else [])
     return sources + "\n\n" + tabulate(months, headers=["month", "paragraphs"],
                                          disable_numparse=True)
@@ -423,6 +549,7 @@ def stats_record(stats: IndexStats) -> Dict[str, object]:
         "articles": stats.articles,
         "paragraphs": stats.paragraphs,
         "sources": stats.sources,
+        "unknown_source_articles": stats.unknown_source,
         "kinds": stats.kinds,
         "first_date": _iso(stats.first_date),
         "last_date": _iso(stats.last_date),
@@ -432,8 +559,10 @@ def stats_record(stats: IndexStats) -> Dict[str, object]:
 
 
 @for_terminal
-def stats_table(stats: IndexStats) -> str:
-    span = "—"
+def stats_table(stats: IndexStats, most: int = TOP_SOURCES) -> str:
+    """What the index holds, its settings, and its ``most`` commonest sources (``--format
+    json`` lists them all)."""
+    span = UNKNOWN
     if stats.first_date:
         span = f"{stats.first_date.isoformat()} to {stats.last_date.isoformat()}"
     kinds = stats.kinds.items()
@@ -441,12 +570,12 @@ def stats_table(stats: IndexStats) -> str:
         ["index", stats.index_dir],
         ["articles", stats.articles],
         ["paragraphs", ", ".join([str(stats.paragraphs)] + [f"{n} {k}" for k, n in kinds])],
-        ["dates", f"{span} ({stats.undated_articles} articles undated)"],
+        ["dates", f"{span} ({_counted(stats.undated_articles, 'article')} undated)"],
         ["built", stats.settings.get("built", "—")],
         ["schema", stats.settings.get("schema_version", "—")],
         ["analyzer", (stats.settings.get("analyzer") or {}).get("filters", "—")],
     ]
-    sources = [[name, count] for name, count in stats.sources.items()]
+    sources = _top(stats.sources, stats.unknown_source, "source", most)
     return (
         tabulate(summary, tablefmt="plain", disable_numparse=True)
         + "\n\n"
@@ -458,21 +587,26 @@ def stats_table(stats: IndexStats) -> str:
 def articles_read(summary: IndexSummary) -> str:
     """One line per article read, for ``index --verbose``: what to check attributions by."""
     rows = [
-        [a.id, a.paragraphs, f"{a.source} ({a.source_from})",
-         f"{_iso(a.date, '—')} ({a.date_from})"]
+        [a.id, a.paragraphs, f"{_source(a)} ({a.source_from})",
+         f"{_iso(a.date, UNKNOWN)} ({a.date_from})"]
         for a in summary.article_summaries
     ]
     return tabulate(rows, headers=["article", "paragraphs", "source (from)", "date (from)"],
                     disable_numparse=True)
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _near(path: str) -> str:
-    """An indexed file's path (stored absolute) relative to the working folder when inside it."""
+    """An indexed file's path (stored absolute) relative to the working folder when inside it,
+    on one line: control characters of its name written as escapes (``\\n``), as ids do."""
     try:
         relative = os.path.relpath(path)
     except ValueError:  # another drive
-        return path
-    return path if relative.startswith("..") else relative
+        relative = ".."
+    shown = path if relative.startswith("..") else relative
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), shown)
 
 
 @for_terminal
@@ -485,30 +619,38 @@ def index_summary(summary: IndexSummary) -> str:
     if not summary.committed:
         lines = [f"{summary.index_dir} is up to date ({summary.seconds:.1f} s); {files}"]
     else:
+        kinds = summary.paragraphs_by_kind
         indexed = ", ".join(
-            f"{summary.blocks_by_kind.get(k, 0)} {k}" for k in ("body", "caption"))
+            f"{kinds.get(k, 0)} {k}" for k in sorted({"body", "caption"} | set(kinds)))
         others = ", ".join(
             f"{n} {kind}"
             for kind, n in summary.blocks_by_kind.items()
             if kind not in ("body", "caption")
         )
         lines = [
-            f"indexed {summary.files} files into {summary.index_dir}: {summary.articles} "
-            f"articles, {summary.paragraphs} paragraphs ({indexed}) in {summary.seconds:.1f} s",
+            f"indexed {_counted(summary.files, 'file')} into {summary.index_dir}: "
+            f"{_counted(summary.articles, 'article')}, "
+            f"{_counted(summary.paragraphs, 'paragraph')} ({indexed}) in {summary.seconds:.1f} s",
             files,
             f"kept as article metadata or skipped: {others or 'nothing'}",
-            f"near-identical paragraphs: {summary.duplicate_groups} groups holding "
-            f"{summary.paragraphs_in_groups} paragraphs"
+            f"near-identical paragraphs: {_counted(summary.duplicate_groups, 'group')} holding "
+            f"{_counted(summary.paragraphs_in_groups, 'paragraph')}"
             + (f" ({summary.regrouped} indexed earlier changed group)"
                if summary.regrouped else ""),
         ]
     if summary.missing:
         lines.append(
-            f"{summary.missing} indexed files are gone from disk or from PATHS and stay "
-            "searchable; --prune removes them"
+            f"{_counted(summary.missing, 'indexed file')} "
+            f"{'is' if summary.missing == 1 else 'are'} gone from disk or from PATHS and "
+            f"{'stays' if summary.missing == 1 else 'stay'} searchable; --prune removes "
+            f"{'it' if summary.missing == 1 else 'them'}"
         )
+    if summary.unread_files:
+        from .corpus import unread_note  # indexing has imported it; a search needs none of it
+
+        lines.append(unread_note(summary.unread_files))
     if summary.skipped_files:
-        lines.append(f"skipped {len(summary.skipped_files)} files:")
+        lines.append(f"skipped {_counted(len(summary.skipped_files), 'file')}:")
         lines += [f"  {s.path}: {s.reason}" for s in summary.skipped_files]
     lines += [f"warning: {w}" for w in summary.warnings]
     return "\n".join(lines)

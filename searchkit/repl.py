@@ -9,9 +9,9 @@ the loop goes on; Ctrl-C drops the current line or search, Ctrl-D or ":quit" end
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
-from . import render
+from . import __version__, render
 from .errors import QueryError, SearchkitError
 from .plan import Filters, date_bound
 from .searcher import Searcher
@@ -37,12 +37,15 @@ FIELDS = ["title:", "source:", "kind:", "date:"]
 
 
 class Session:
+    """``width``: the columns to fit output to, or what gives them (a terminal may be
+    resized); None: tables 120 wide, plain lines unwrapped."""
+
     def __init__(self, index_dir: Path, write: Callable[[str], None], mark=render.brackets,
-                 width: int = 120):
+                 width: Union[None, int, Callable[[], Optional[int]]] = None):
         self.index_dir = Path(index_dir)
         self.write = write
         self.mark = mark
-        self.width = width
+        self._width = width if callable(width) else lambda: width
         self.filters = Filters()
         self.limit = 10
         self.collapse = True
@@ -94,9 +97,9 @@ class Session:
             ":since": lambda: self._filter(since=date_bound(_needed(argument))),
             ":until": lambda: self._filter(until=date_bound(_needed(argument), end=True)),
             ":clear": lambda: self._filter(clear=True),
-            ":limit": lambda: setattr(self, "limit", _number(argument, ":limit")),
-            ":dedup": lambda: setattr(self, "collapse", _choice(argument, ("on", "off")) == "on"),
-            ":format": lambda: setattr(self, "format", _choice(argument, ("table", "plain"))),
+            ":limit": lambda: self._set("limit", _number(argument, ":limit")),
+            ":dedup": lambda: self._set("collapse", _choice(argument, ("on", "off")) == "on"),
+            ":format": lambda: self._set("format", _choice(argument, ("table", "plain"))),
             ":stats": lambda: self.write(render.stats_table(self.searcher().stats())),
         }.get(name)
         if action is None:
@@ -104,11 +107,28 @@ class Session:
         action()
         return True
 
+    def _set(self, name: str, value) -> None:
+        """Change a setting and say what it now is."""
+        setattr(self, name, value)
+        self.write({
+            "limit": f"limit: {self.limit} result{'' if self.limit == 1 else 's'} a page",
+            "collapse": "dedup on: near-identical paragraphs shown once, with the other places"
+            if self.collapse else "dedup off: every matching paragraph shown on its own",
+            "format": f"format: {self.format}",
+        }[name])
+
     def _filter(self, clear: bool = False, **changes) -> None:
+        """Change the filters and search again; a search the new filters cannot run (an
+        unknown source, --since after --until) leaves them as they were."""
+        before = self.filters
         self.filters = Filters() if clear else replace(self.filters, **changes)
         if self.query:
             self.page = 1
-            self._search()
+            try:
+                self._search()
+            except SearchkitError:
+                self.filters = before
+                raise
 
     def _turn(self, page: int) -> None:
         if not self.query:
@@ -125,17 +145,19 @@ class Session:
         for note in render.notes(results):
             self.write(note)
         if results.hits:
+            width = self._width()
             if self.format == "table":
-                self.write(render.hits_table(results, self.mark, self.width))
+                self.write(render.hits_table(results, self.mark, width or 120))
             else:
-                self.write(render.hits_plain(results, self.mark))
+                self.write(render.hits_plain(results, self.mark, width))
         self.write(render.count_line(results, collapsed=self.collapse))
 
     def _show(self, rank: int) -> None:
         hits = {hit.rank: hit for hit in (self.results.hits if self.results else ())}
         if rank not in hits:
             raise QueryError(f"no result {rank} on this page; :show takes a number shown above")
-        self.write(render.article_text(self.searcher().show(hits[rank].id), self.mark))
+        view = self.searcher().show(hits[rank].id)
+        self.write(render.article_text(view, self.mark, width=self._width()))
 
 
 def _needed(argument: str) -> str:
@@ -157,10 +179,14 @@ def _choice(argument: str, choices) -> str:
 
 
 def run(read: Callable[[str], str], write: Callable[[str], None], index_dir: Path,
-        **session_options) -> None:
-    """The loop: read a line, act on it, print; until :quit or end of input."""
+        banner: bool = True, **session_options) -> None:
+    """The loop: read a line, act on it, print; until :quit or end of input. ``banner``: say
+    first what the index holds and how to get help (for a person at a terminal)."""
     session = Session(index_dir, write, **session_options)
     session.searcher()  # a missing or unreadable index is an error before the first prompt
+    if banner:
+        write(f"searchkit {__version__}, index {index_dir}: type words to search, :help for "
+              "commands, :quit to leave")
     try:
         while True:
             try:

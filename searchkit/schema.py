@@ -63,12 +63,14 @@ def document(article, paragraph) -> dict:
         paragraph=paragraph.number,
         kind=paragraph.kind,
         title=article.title,
-        source=article.source,
         source_from=article.source_from,
         date_from=article.date_from,
         text=paragraph.text,
         dup_signature=dedup.signature(paragraph.text),
     )
+    # An unknown source is "": every segment then has a source column (Whoosh's multi-segment
+    # column reader misplaces the documents of a segment without one).
+    doc["source"] = article.source or ""
     if article.url:
         doc["url"] = article.url
     if article.date:  # undated articles have no date field at all

@@ -130,9 +130,16 @@ class Searcher:
             raise QueryError(f"limit and page must be at least 1, not {limit} and {page}")
         if sort not in SORTS:
             raise QueryError(f"sort by one of {', '.join(SORTS)}, not {sort!r}")
+        self._check_filters(filters)
         prepared = self._plan(query, filters, variants)
+        notes = prepared.notes
         matches = self._matches(prepared.query, mark=True)
         generation = self._generation
+        if sort != "score" and len(matches) and not np.any(
+                generation.column("date")[matches.docs] != NO_DATE):
+            sort = "score"
+            notes += (f"none of the {len(matches)} matching paragraphs has a date; "
+                      "sorted by score instead",)
         groups = generation.column("group") if collapse else None
         total_groups = engine.count_groups(matches, generation) if collapse else len(matches)
         dates = generation.column("date") if sort != "score" else None
@@ -168,7 +175,34 @@ class Searcher:
             facets=self._facets(matches) if facets else None,
             variants=prepared.variants,
             suggestion=suggestion,
+            notes=notes,
         )
+
+    def _check_filters(self, filters: Filters) -> None:
+        """QueryError for filters nothing can pass: a start date after the end date, a source
+        the index does not have (with the closest it has)."""
+        if filters.since and filters.until and filters.since > filters.until:
+            raise QueryError(
+                f"the start date {filters.since} (since) is after the end date {filters.until} "
+                "(until): nothing can match; swap them"
+            )
+        if not filters.sources:
+            return
+        counts: Counter = Counter()  # known source (lower case, as source: matches) -> paragraphs
+        for segment in self._generation.segments:
+            names = segment.strings("source")
+            for code, count in enumerate(np.bincount(segment.arrays["source.code"],
+                                                     minlength=len(names)).tolist()):
+                if names[code]:  # "": unknown
+                    counts[names[code].lower()] += count
+        for source in filters.sources:
+            if source.lower() in counts:
+                continue
+            if not counts:
+                raise QueryError(f"no source {source!r}: no article in the index has a known "
+                                 "source (searchkit index --source NAME gives them one)")
+            raise QueryError(f"no source {source!r} in the index; the closest: " + ", ".join(
+                plan.closest_names(source.lower(), set(counts), counts.__getitem__)))
 
 
     @_one_at_a_time
@@ -290,13 +324,15 @@ class Searcher:
         )
 
     def _group_fields(self, group: str) -> list:
-        """Stored fields of a group's members, earliest date first, undated last."""
+        """Stored fields of a group's members, earliest date first, undated last; then by
+        article, in paragraph order (#9 before #10)."""
         members = self._generation.group_members(text_hash(group))
         if members.size <= 1:
             return []  # a group of one (most paragraphs): it has no other members
         found = [f for f in map(self._fields, members.tolist()) if f["dup_group"] == group]
         return sorted(
-            found, key=lambda f: (f.get("date") is None, f.get("date") or datetime.min, f["id"])
+            found, key=lambda f: (f.get("date") is None, f.get("date") or datetime.min,
+                                  f["article_id"], f["paragraph"])
         )
 
     def _facets(self, matches: engine.Matches) -> Facets:
@@ -320,10 +356,12 @@ class Searcher:
             values, counts = np.unique(months, return_counts=True)
             for month, count in zip(values, counts):
                 by_month[str(month)] += int(count)
+        unknown = by_source.pop("", 0)  # the column's value for a paragraph without a source
         return Facets(
             sources=dict(sorted(by_source.items(), key=lambda item: (-item[1], item[0]))),
             months=dict(sorted(by_month.items())),
             undated=undated,
+            unknown_source=unknown,
         )
 
     # -- Whoosh, for query syntax ------------------------------------------------------------
@@ -343,6 +381,34 @@ class Searcher:
         return self._whoosh
 
     # -- browsing ------------------------------------------------------------------------------
+
+    def _document_numbered(self, id: str) -> Optional[int]:
+        """The global number of the live paragraph whose id is exactly ``id``, if any."""
+        key = id.encode("utf-8", "surrogatepass")
+        for segment in self._generation.segments:
+            text = segment.arrays.text_of("id")
+            at = segment.arrays["id.text_at"]
+            live = self._live(segment)
+            start = text.find(key)
+            while start >= 0:
+                number = int(np.searchsorted(at, start))
+                if number < segment.doc_count and int(at[number]) == start and \
+                        int(at[number + 1]) == start + len(key) and live[number]:
+                    return segment.offset + number
+                start = text.find(key, start + 1)
+        return None
+
+    def _article_documents(self, article_id: str) -> list:
+        """The global numbers of the article's live paragraphs, in paragraph order."""
+        found = []
+        for segment in self._generation.segments:
+            try:
+                code = segment.strings("article_id").index(article_id)
+            except ValueError:
+                continue
+            hits = (segment.arrays["article_id.code"] == code) & self._live(segment)
+            found += [segment.offset + d for d in np.flatnonzero(hits).tolist()]
+        return sorted(found, key=lambda d: self._fields(d)["paragraph"])
 
     def _live(self, segment) -> np.ndarray:
         """The segment's documents that are not deleted (local numbers)."""
@@ -387,28 +453,25 @@ class Searcher:
 
     @_one_at_a_time
     def show(self, id: str) -> ArticleView:
-        """The article of paragraph ``id`` ("<article id>#<n>", marked) or article ``id``."""
-        article_id, _, number = id.strip().partition("#")
-        stored = []
-        for segment in self._generation.segments:
-            try:
-                code = segment.strings("article_id").index(article_id)
-            except ValueError:
-                continue
-            found = (segment.arrays["article_id.code"] == code) & self._live(segment)
-            stored += [self._fields(segment.offset + d) for d in np.flatnonzero(found).tolist()]
-        stored.sort(key=lambda f: f["paragraph"])
-        marked = next((f for f in stored if str(f["paragraph"]) == number), None)
-        if not stored or (number and marked is None):
+        """The article of paragraph ``id`` ("<article id>#<n>", marked) or article ``id``, as
+        any output printed it (a file name may hold '#', ':' or spaces)."""
+        for wanted in dict.fromkeys((id, id.strip())):
+            docnum = self._document_numbered(wanted)
+            marked = self._fields(docnum) if docnum is not None else None
+            article_id = marked["article_id"] if marked else wanted
+            stored = [self._fields(d) for d in self._article_documents(article_id)]
+            if stored:
+                break
+        else:
             raise NotFoundError(
-                f"no {'paragraph' if number else 'article'} {id!r} in {self.index_dir}; use an "
-                "id from search results, like 001_e9706742b5579535#6 or 002_978e6dbf49f5cf3e:2"
+                f"no paragraph or article {id!r} in {self.index_dir}; use an id from search "
+                "results, like 001_e9706742b5579535#6 or 002_978e6dbf49f5cf3e:2"
             )
         first = stored[0]
         return ArticleView(
             id=article_id,
             title=first["title"],
-            source=first["source"],
+            source=first.get("source") or None,
             source_from=first["source_from"],
             date=_day(first),
             date_from=first["date_from"],
@@ -443,11 +506,13 @@ class Searcher:
                 articles[names[code]] = (sources[source] or None, when)
         dates = sorted(w for _, w in articles.values() if w != NO_DATE)
         by_source = Counter(source for source, _ in articles.values())
+        unknown = by_source.pop(None, 0)
         return IndexStats(
             index_dir=str(self.index_dir),
             articles=len(articles),
             paragraphs=paragraphs,
-            sources=dict(sorted(by_source.items(), key=lambda item: (-item[1], item[0] or ""))),
+            sources=dict(sorted(by_source.items(), key=lambda item: (-item[1], item[0]))),
+            unknown_source=unknown,
             kinds=dict(sorted(kinds.items())),
             first_date=_long_to_date(dates[0]) if dates else None,
             last_date=_long_to_date(dates[-1]) if dates else None,
@@ -488,7 +553,7 @@ def _paragraph_fields(fields: dict) -> dict:
         id=fields["id"],
         article_id=fields["article_id"],
         title=fields["title"],
-        source=fields["source"],
+        source=fields.get("source") or None,
         date=_day(fields),
         path=fields["path"],
         paragraph=fields["paragraph"],

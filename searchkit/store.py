@@ -429,19 +429,23 @@ def _write_error(index_dir, error: OSError, landed: bool = False) -> SearchkitEr
 
 def optimize(index_dir: Path, wait: float = LOCK_WAIT) -> OptimizeSummary:
     """Merge all segments into one, under the lock (waiting at most ``wait`` seconds). An index
-    of one segment with no deleted paragraphs (or of none) is left as it is."""
+    of one segment with no deleted paragraphs (or of none) is left as it is, but for the
+    leftovers of a stopped run (an optimize killed after its commit, say)."""
     started = time.monotonic()
     ix = open_index(index_dir)
 
     def nothing_to_merge(segments):
         return len(segments) == 0 or (len(segments) == 1 and not segments[0].has_deletions())
 
-    try:  # decided under the lock, without a writer: an index left alone is not touched
+    try:  # decided under the lock, without a writer: an index left alone gets no new commit
         lock = _acquire(ix.storage, Path(index_dir), wait)
     except OSError as error:
         raise _write_error(index_dir, error) from None
     try:
         segments = ix._read_toc().segments
+        # A stopped run's leftovers go, as a writer would sweep them; a clean index is not touched.
+        if nothing_to_merge(segments) and durable.classify(str(index_dir)).removable:
+            _sweep_quietly(str(index_dir))
     finally:
         lock.release()
     writer = open_writer(ix, wait=wait) if not nothing_to_merge(segments) else None

@@ -5,13 +5,54 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import samples
+from hypothesis import settings
 
 import searchkit
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 # Real corpora, read in place (see ../shared/data/README.md); never copied into the repository.
+# They lie beside the repository in CI, not on a user's machine: see needs_data.
 DATA = REPO.parent / "shared" / "data"
+
+# Hypothesis's profiles, chosen by HYPOTHESIS_PROFILE. CI ("ci") replays a fixed set of examples,
+# so that a landing never depends on luck; other runs ("dev") draw new ones every time, to keep
+# finding what is still there; "long" is a soak run by hand, with ten times the examples. No
+# deadline: a test must not depend on the machine's speed.
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", settings.get_profile("dev"), derandomize=True, database=None,
+                          print_blob=True)
+settings.register_profile("long", settings.get_profile("dev"), max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def needs_data(*parts):
+    """A mark for a test that reads ../shared/data/PARTS: skipped, with a one-line reason, where
+    it is absent (CI has it; SEARCHKIT_TEST_DATA=required makes its absence an error there)."""
+    path = DATA.joinpath(*parts)
+    return pytest.mark.skipif(not path.exists(), reason=f"needs ../shared/data/{'/'.join(parts)} "
+                              "beside the repository (the corpora CI reads)")
+
+
+def samples_and(*corpora):
+    """The values of a test's ``corpus`` parameter: "samples" (tests/samples.py), always, and the
+    named corpora of ../shared/data (joined by "+"), where they are."""
+    return ["samples", pytest.param("+".join(corpora), marks=[needs_data(c) for c in corpora])]
+
+
+def sources(corpus, folder):
+    """What a test index is built from: the seeds with the invented samples (written into
+    ``folder``), or with the first 40 BBC politics articles (read in place)."""
+    if corpus == "samples":
+        return [SEEDS, samples.write_folder(folder)]
+    return [SEEDS] + sorted((DATA / "bbc" / "politics").glob("*.txt"))[:40]
+
+
+def pytest_configure(config):
+    if os.environ.get("SEARCHKIT_TEST_DATA") == "required" and not DATA.is_dir():
+        raise pytest.UsageError(f"SEARCHKIT_TEST_DATA=required but {DATA} is missing")
+
 
 S000 = "000_fa59a08e2227003b"
 S001 = "001_e9706742b5579535"

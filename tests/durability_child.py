@@ -1,14 +1,9 @@
-"""A writer for tests/test_durability.py, run as a child process.
+"""A writer for tests/test_durability.py and tests/test_damage.py, run as a child process.
 
-    python durability_child.py count INDEX PATH...      index, then print the file operations
-    python durability_child.py kill K INDEX PATH...     index, SIGKILLed at the K-th operation
-    python durability_child.py run INDEX PATH...        index (killed from outside, by time)
     python durability_child.py sequence INDEX JSON      one indexing run per list of paths
     python durability_child.py fsize BYTES ARGS...      `searchkit ARGS`, files limited to BYTES
     python durability_child.py interrupt K ARGS...      `searchkit ARGS`, Ctrl-C at the K-th
                                                         operation (or while reading, K=0)
-
-PATH... given as the single word --optimize runs `optimize` on the index instead.
 
 File operations are those of searchkit's index storage (durable.fault_hook): creating, writing,
 renaming, deleting and fsyncing files, making and removing folders.
@@ -21,7 +16,7 @@ import sys
 
 from pathlib import Path
 
-from searchkit import durable, store
+from searchkit import durable
 from searchkit.indexer import build_index
 
 
@@ -65,22 +60,7 @@ def main(argv):
             build_index([Path(p) for p in paths], Path(index_dir), wait=30)
             print("committed", flush=True)
         return
-    kill_at = int(argv[1]) if mode == "kill" else None
-    index_dir, paths = (argv[2], argv[3:]) if mode == "kill" else (argv[1], argv[2:])
-    operations = []
-
-    def hook(operation, name):
-        operations.append(operation)
-        if len(operations) == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    durable.fault_hook = hook
-    if paths == ["--optimize"]:
-        store.optimize(Path(index_dir), wait=30)
-    else:
-        build_index([Path(p) for p in paths], Path(index_dir))
-    if mode == "count":
-        print(json.dumps(operations))
+    raise SystemExit(f"unknown mode {mode!r}")
 
 
 if __name__ == "__main__":

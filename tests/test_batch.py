@@ -7,7 +7,7 @@ import random
 
 import pytest
 from click.testing import CliRunner
-from conftest import DATA, S000
+from conftest import DATA, S000, needs_data
 
 import searchkit
 from searchkit.batch import read_queries
@@ -213,7 +213,7 @@ def test_read_queries_utf8_bom_and_blank_lines(tmp_path):
 SCIFACT = DATA / "scifact"
 
 
-@pytest.mark.skipif(not (SCIFACT / "corpus.jsonl").exists(), reason="SciFact not available")
+@needs_data("scifact")
 def test_scifact_slice_ranks_relevant_abstracts_high(run, tmp_path):
     """Twelve real train claims against their judged abstracts plus 300 others: a relevant
     abstract is in the top 10 for most of them."""

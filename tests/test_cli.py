@@ -9,8 +9,9 @@ import subprocess
 import sys
 
 import pytest
+import samples
 from click.testing import CliRunner
-from conftest import DATA, S000, S001, SEEDS
+from conftest import S000, S001, SEEDS
 
 from searchkit import __version__
 from searchkit.cli import main
@@ -48,7 +49,7 @@ def test_search_plain_marks_highlights_when_piped(run, seed_index):
     first = result.stdout.split("\n\n")[0].splitlines()
     assert first[0] == (
         "1. Europeans are urging Putin to encourage dialogue to resolve the crisis in Belarus")
-    assert first[1].strip() == f"{S000} · — · {S000}#4 · body · score 13.27"
+    assert first[1].strip() == f"— · — · {S000}#4 · body · score 13.27"
     assert "engage in [dialogue] with the [opposition]." in first[2]
     assert "\x1b[" not in result.stdout
     assert result.stderr.strip() == (
@@ -126,7 +127,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(run, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(next(SEEDS.glob(f"{S001}*")), corpus)
-    shutil.copy(DATA / "bbc" / "sport" / "199.txt", corpus / "latin1.txt")  # Latin-1: read
+    (corpus / "latin1.txt").write_bytes(samples.ONE_POUND_SIGN.encode("latin-1"))  # read
     (corpus / "empty.txt").write_text("  \n")
     (corpus / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     result = run("index", corpus, tmp_path / "missing.txt", "--index", tmp_path / "ix")

@@ -3,13 +3,12 @@ in the index."""
 
 import hashlib
 
-from conftest import DATA, SEEDS
+import pytest
+from conftest import SEEDS, samples_and, sources
 from whoosh.codec.whoosh3 import W3Codec
 
 import searchkit
 from searchkit import analysis, codec, indexer, schema
-
-BBC_POLITICS = DATA / "bbc" / "politics"
 
 
 def segment_files(index_dir):
@@ -28,9 +27,9 @@ def build_both(tmp_path, monkeypatch, sources):
     return segment_files(tmp_path / "fast"), segment_files(tmp_path / "plain")
 
 
-def test_segments_are_byte_for_byte_whooshs(tmp_path, monkeypatch):
-    sources = [SEEDS] + ([BBC_POLITICS] if BBC_POLITICS.is_dir() else [])
-    fast, plain = build_both(tmp_path, monkeypatch, sources)
+@pytest.mark.parametrize("corpus", samples_and("bbc"))
+def test_segments_are_byte_for_byte_whooshs(tmp_path, monkeypatch, corpus):
+    fast, plain = build_both(tmp_path, monkeypatch, sources(corpus, tmp_path / "samples"))
     assert {"pst", "trm", "_text_len.col", "_stored.col"} <= set(fast)
     assert fast == plain
 

@@ -16,7 +16,7 @@ from whoosh.index import TOC
 
 import searchkit
 from searchkit import engine, plan, rankarrays
-from searchkit.errors import IndexDamagedError
+from searchkit.errors import IndexDamagedError, QueryError
 from searchkit.plan import Filters
 from searchkit.storedfields import StoredFields
 
@@ -197,8 +197,14 @@ def test_plain_text_is_planned_as_whooshs_parser_reads_it(layered):
         if not plan.is_plain(text):
             continue
         planned += 1
-        built = plan.plain_plan(text, Filters(), searcher.options.title_weight,
-                                check.words if plan.has_names(text) else None)
+        try:
+            built = plan.plain_plan(text, Filters(), searcher.options.title_weight,
+                                    check.words if plan.has_names(text) else None)
+        except QueryError as error:  # nothing to search for: refused alike, in the same words
+            with pytest.raises(QueryError) as refused:
+                check.prepare(text)
+            assert str(refused.value) == str(error), text
+            continue
         prepared = check.prepare(text)
         assert _as_whoosh(built.query) == prepared.query, text
         assert built.variants == prepared.variants, text
@@ -282,6 +288,7 @@ def test_results_group_count_and_facet_what_the_ranking_matched(layered):
         sources = {}
         for f in fields.values():
             sources[f["source"]] = sources.get(f["source"], 0) + 1
+        assert results.facets.unknown_source == sources.pop("", 0)
         assert results.facets.sources == dict(sorted(sources.items(),
                                                      key=lambda kv: (-kv[1], kv[0])))
         assert results.facets.undated == sum(1 for f in fields.values() if not f.get("date"))
@@ -408,6 +415,7 @@ def test_browsing_reads_what_whoosh_stores(layered):
     sources = {}
     for source, _ in articles.values():
         sources[source] = sources.get(source, 0) + 1
+    assert stats.unknown_source == sources.pop("", 0)
     assert stats.sources == dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0])))
     dates = sorted(d.date() for _, d in articles.values() if d)
     assert (stats.first_date, stats.last_date) == (dates[0], dates[-1])
@@ -429,3 +437,10 @@ def test_browsing_reads_what_whoosh_stores(layered):
         assert [p.id for p in view.paragraphs] == [f["id"] for f in paragraphs]
         marked = searcher.show(paragraphs[-1]["id"])
         assert marked.marked == paragraphs[-1]["paragraph"]
+
+
+def test_the_field_names_plan_knows_are_the_schemas():
+    from searchkit.indexformat import FIELD_NAMES
+    from searchkit.schema import make_schema
+
+    assert FIELD_NAMES == set(make_schema().names())

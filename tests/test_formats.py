@@ -7,7 +7,8 @@ from datetime import date
 from itertools import islice
 
 import pytest
-from conftest import DATA
+import samples
+from conftest import DATA, samples_and
 
 import searchkit
 from searchkit.corpus import ReadOptions, find_files, read_corpus, read_file
@@ -110,9 +111,14 @@ def test_short_files_get_the_right_guess_and_a_warning(tmp_path, text, encoding)
     assert any("encoding guessed as" in w and "--encoding" in w for w in result.warnings)
 
 
-def test_a_latin1_file_with_one_pound_sign(tmp_path):
-    """BBC sport/199.txt: one byte 0xa3 in 2,653; charset-normalizer says Shift-JIS."""
-    data = (DATA / "bbc" / "sport" / "199.txt").read_bytes()
+@pytest.mark.parametrize("corpus", samples_and("bbc"))
+def test_a_latin1_file_with_one_pound_sign(tmp_path, corpus):
+    """One byte 0xa3 in 2.6 KB (BBC sport/199.txt, and an invented story like it):
+    charset-normalizer says Shift-JIS."""
+    if corpus == "bbc":
+        data = (DATA / "bbc" / "sport" / "199.txt").read_bytes()
+    else:
+        data = samples.ONE_POUND_SIGN.encode("cp1252")
     result = read(tmp_path, "199.txt", data)
     assert result.encoding == "cp1252"
     assert any("£15.8m" in t for t in texts(result))
@@ -391,7 +397,7 @@ def test_jsonl_recognised_names(tmp_path):
     assert [p.text for p in first.paragraphs] == ["One.", "Two."]
     assert (second.id, second.source, second.date) == ("news:7", "example.org", date(2020, 8, 19))
     assert (third.id, third.title, third.date, third.source_from) == (
-        "news:3", "news:3", None, "file-name"
+        "news:3", "news:3", None, "unknown"
     )
     assert result.warnings == []
 
@@ -458,29 +464,35 @@ def test_manifest_values_are_defaults_for_jsonl_records(tmp_path):
     assert (own.date_from, default.title) == ("manifest", "n:2")
 
 
-def scifact_slice(tmp_path, lines=50):
-    folder = tmp_path / "scifact"
+def abstracts(tmp_path, source):
+    """A folder with corpus.jsonl: the invented abstracts or SciFact's first 50; its records."""
+    folder = tmp_path / "abstracts"
     folder.mkdir()
-    with (DATA / "scifact" / "corpus.jsonl").open(encoding="utf-8") as corpus:
-        head = list(islice(corpus, lines))
+    if source == "samples":
+        samples.write_abstracts(folder / "corpus.jsonl")
+        return folder, samples.ABSTRACTS
+    with (DATA / "scifact" / "corpus.jsonl").open(encoding="utf-8") as lines:
+        head = list(islice(lines, 50))
     (folder / "corpus.jsonl").write_text("".join(head), encoding="utf-8")
     return folder, [json.loads(line) for line in head]
 
 
-def test_scifact_slice_is_read_with_ids_and_titles(tmp_path):
-    folder, records = scifact_slice(tmp_path)
+@pytest.mark.parametrize("source", samples_and("scifact"))
+def test_abstracts_are_read_with_ids_and_titles(tmp_path, source):
+    folder, records = abstracts(tmp_path, source)
     corpus = read_corpus([folder])
-    assert (corpus.files, len(corpus.articles), corpus.skipped) == (1, 50, [])
+    assert (corpus.files, len(corpus.articles), corpus.skipped) == (1, len(records), [])
     assert [a.id for a in corpus.articles] == [f"corpus:{r['_id']}" for r in records]
     assert [a.title for a in corpus.articles] == [r["title"] for r in records]
     for article, record in zip(corpus.articles, records):
         assert " ".join(p.text for p in article.paragraphs).split() == record["text"].split()
 
 
-def test_scifact_titles_are_searchable(tmp_path):
-    folder, records = scifact_slice(tmp_path)
+@pytest.mark.parametrize("source", samples_and("scifact"))
+def test_abstracts_titles_are_searchable(tmp_path, source):
+    folder, records = abstracts(tmp_path, source)
     searchkit.build_index([folder], tmp_path / "ix")
-    record = records[0]  # "Microstructural development of human newborn cerebral white matter..."
+    record = records[0]
     found = searchkit.search(f'title:"{" ".join(record["title"].split()[:4])}"',
                              tmp_path / "ix", collapse=False)
     assert found.hits and {h.article_id for h in found.hits} == {f"corpus:{record['_id']}"}

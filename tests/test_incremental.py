@@ -159,7 +159,7 @@ def test_cli_reports_what_changed(corpus, tmp_path):
     assert again.exit_code == 0
     assert f"{index_dir} is up to date" in again.stderr
     assert "files: 0 added, 0 updated, 0 removed, 4 unchanged, 0 skipped" in again.stderr
-    assert "1 indexed files are gone" in again.stderr and "--prune" in again.stderr
+    assert "1 indexed file is gone" in again.stderr and "--prune" in again.stderr
     pruned = run("index", corpus, "--index", index_dir, "--prune", "--verbose")
     assert pruned.exit_code == 0
     assert "files: 0 added, 0 updated, 1 removed, 4 unchanged, 0 skipped" in pruned.stderr

@@ -4,7 +4,9 @@ import json
 import shutil
 from datetime import date
 
-from conftest import DATA, S000, S001, S002, SEEDS
+import pytest
+import samples
+from conftest import DATA, S000, S001, S002, SEEDS, needs_data
 
 from searchkit.corpus import read_corpus
 from searchkit.metadata import date_in_path, parse_date
@@ -27,7 +29,8 @@ def test_seed_001_source_from_url_and_date_from_dated_byline():
 def test_articles_without_a_findable_date_have_none():
     articles = articles_by_id([SEEDS])
     assert (articles[S000].date, articles[S000].date_from) == (None, "unknown")
-    assert (articles[S000].source, articles[S000].source_from) == (S000, "file-name")
+    # Nor a source: the file's name says nothing of who published it.
+    assert (articles[S000].source, articles[S000].source_from) == (None, "unknown")
     # Photo captions in 002 carry dates ("on September 21, 2020"): a photo's date is not the
     # article's publication date, so none is invented.
     assert all(articles[f"{S002}:{n}"].date is None for n in range(1, 13))
@@ -96,11 +99,19 @@ def test_broken_manifest_is_ignored_with_a_warning(tmp_path):
     assert len(corpus.warnings) == 1 and "manifest ignored" in corpus.warnings[0]
 
 
-def test_bbc_files_have_no_date_and_keep_their_headline():
-    articles = articles_by_id([DATA / "bbc" / "business" / "001.txt"])
-    article = articles["001"]
-    assert article.title == "Ad sales boost Time Warner profit"
-    assert (article.date, article.source_from) == (None, "file-name")
+@pytest.mark.parametrize("name, title", [
+    ("harbour.txt", "Harbour strike ends after 11-day stand-off"),
+    pytest.param("001.txt", "Ad sales boost Time Warner profit", marks=needs_data("bbc")),
+])
+def test_plain_articles_have_no_date_and_keep_their_headline(tmp_path, name, title):
+    """As in BBC News, and an invented story with a dateline's day but no year."""
+    folder = DATA / "bbc" / "business"
+    if name in samples.ARTICLES:
+        folder = tmp_path
+        samples.write_articles(folder)
+    (article,) = articles_by_id([folder / name]).values()
+    assert article.title == title
+    assert (article.date, article.source, article.source_from) == (None, None, "unknown")
     assert len(article.paragraphs) == 5  # the blank-line separated paragraphs under the headline
 
 

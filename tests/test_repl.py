@@ -89,7 +89,7 @@ def test_more_before_any_search(seed_index):
 
 
 def test_ctrl_c_drops_the_line_and_ctrl_d_ends(seed_index):
-    out = session(seed_index, KeyboardInterrupt(), "Merkel")
+    out = session(seed_index, KeyboardInterrupt(), "Merkel", banner=False)
     assert out[:3] == ["searchkit> ", "", "searchkit> "]
     assert out[-2:] == ["searchkit> ", ""]  # end of input (Ctrl-D) ends it, with a newline
 

@@ -5,8 +5,9 @@ query finds what it found with Whoosh's defaults."""
 from datetime import date
 
 import pytest
-from conftest import SEEDS, trust_schema
+from conftest import SEEDS, samples_and, trust_schema
 from reuters import write_slice
+from samples import write_wire
 from whoosh.fields import DATETIME, NUMERIC
 
 import searchkit
@@ -39,11 +40,16 @@ def terms_by_paragraph(index_dir):
         }
 
 
-@pytest.fixture(scope="module")
-def both(tmp_path_factory):
+@pytest.fixture(scope="module", params=samples_and("reuters21578"))
+def both(request, tmp_path_factory):
+    """Dated wire stories (30 invented or 60 of Reuters-21578) and the seeds, indexed with
+    exact-value numbers and with Whoosh's defaults."""
     root = tmp_path_factory.mktemp("numbers")
-    write_slice(root / "reuters", files=("000", "010"), per_file=30)
-    sources = [root / "reuters", SEEDS]
+    if request.param == "samples":
+        write_wire(root / "wire", stories=30)
+    else:
+        write_slice(root / "wire", files=("000", "010"), per_file=30)
+    sources = [root / "wire", SEEDS]
     searchkit.build_index(sources, root / "exact")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(indexer, "make_schema", whoosh_default_numbers)

@@ -95,7 +95,8 @@ def test_show_duplicates_stats_and_batch(hostile, tmp_path):
     queries.write_text("q1\tcouncil\n")
     run = cli("search", "--batch", queries, "--index", index_dir)
     assert_printable(run.stdout)
-    assert "␛" in run.stdout  # the document ids are the files' names
+    # The document ids are the files' names, their control characters written as escapes.
+    assert "story\\x1b]0;pwned\\x07" in run.stdout
 
 
 def test_the_repl(hostile, tmp_path, monkeypatch):

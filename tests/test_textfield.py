@@ -4,7 +4,8 @@ terms, frequencies, weights, positions, field lengths, and so the same searches 
 import pickle
 
 import pytest
-from conftest import DATA, SEEDS, trust_schema
+import samples
+from conftest import DATA, SEEDS, samples_and, sources, trust_schema
 from whoosh.fields import TEXT, Schema
 
 import searchkit
@@ -37,23 +38,24 @@ def paragraphs_of(folder, limit):
     return texts
 
 
-def real_texts():
-    texts = list(TRICKY) + paragraphs_of(SEEDS, 100)
-    if BBC.is_dir():
-        texts += paragraphs_of(BBC, 300)
-    if REUTERS.is_file():
-        texts += REUTERS.read_text(encoding="latin-1").split("</REUTERS>")[:300]
-    return texts
+def real_texts(corpus):
+    """The seeds' paragraphs and the invented samples, or 150 BBC articles' paragraphs and 150
+    Reuters stories."""
+    if corpus == "samples":
+        return paragraphs_of(SEEDS, 100) + samples.texts()
+    return paragraphs_of(BBC, 150) + (
+        REUTERS.read_text(encoding="latin-1").split("</REUTERS>")[:150])
 
 
+@pytest.mark.parametrize("corpus", samples_and("bbc", "reuters21578"))
 @pytest.mark.parametrize("name", schema.SEARCH_FIELDS)
-def test_the_fast_field_gives_whooshs_postings(name):
+def test_the_fast_field_gives_whooshs_postings(name, corpus):
     fast = schema.make_schema()[name]
     assert isinstance(fast, WordCachingText)
     assert fast._splitter() is not None  # the shortcut applies: not Whoosh's path under it
     whoosh_text = TEXT(stored=True, analyzer=fast.analyzer)
-    texts = real_texts()
-    assert len(texts) > 400
+    texts = TRICKY + real_texts(corpus)
+    assert len(texts) > (300 if corpus == "samples" else 900)
     for text in texts + texts:  # the second time from the cache
         assert list(fast.index(text)) == list(whoosh_text.index(text)), text[:80]
 
@@ -122,13 +124,14 @@ QUERIES = ["dialogue with the opposition", '"renounce violence"', "detentions", 
            "title:protest", "opposition NOT Belarus", "protest*", "police OR army"]
 
 
-def test_an_index_is_the_same_as_with_whooshs_text_field(tmp_path, monkeypatch):
-    sources = [SEEDS] + ([BBC / "politics"] if BBC.is_dir() else [])
+@pytest.mark.parametrize("corpus", samples_and("bbc"))
+def test_an_index_is_the_same_as_with_whooshs_text_field(tmp_path, monkeypatch, corpus):
+    paths = sources(corpus, tmp_path / "samples")
     fast_dir, slow_dir = tmp_path / "fast", tmp_path / "whoosh"
-    searchkit.build_index(sources, fast_dir)
+    searchkit.build_index(paths, fast_dir)
     monkeypatch.setattr(indexer, "make_schema", whoosh_schema)
     trust_schema(monkeypatch, whoosh_schema)
-    searchkit.build_index(sources, slow_dir)
+    searchkit.build_index(paths, slow_dir)
     with searchkit.store.open_index(slow_dir).searcher() as searcher:
         assert type(searcher.schema[schema.TEXT_FIELD]) is TEXT  # the comparison is real
 

@@ -1,0 +1,83 @@
+"""Ids round-trip: every id an output prints finds its paragraph again with `show`, whatever
+characters the file's name holds."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from searchkit.cli import main
+
+NAMES = {
+    "hash": "a#b.txt",
+    "newline": "line\nbreak.txt",
+    "escape": "esc\x1b[31mape.txt",
+    "spaces": " padded name .txt",
+    "digits": "story#12.txt",
+    "colon": "wire:7.txt",
+}
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def odd_names(tmp_path_factory):
+    """A folder of one-article files with odd names, each with a word of its own, indexed."""
+    folder = tmp_path_factory.mktemp("odd-names")
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    for word, name in NAMES.items():
+        (corpus / name).write_text(
+            f"Headline of the {word} story\n\n{word.capitalize()} opens here.\n\n"
+            f"Only the {word} file mentions {word}zebra.\n",
+            encoding="utf-8")
+    (corpus / "story.txt").write_text(  # its paragraph 12 would be "story#12"
+        "Story\n\n" + "\n\n".join(f"Paragraph {n} of the long story." for n in range(1, 14)),
+        encoding="utf-8")
+    index = folder / "ix"
+    result = run("index", corpus, "--index", index)
+    assert result.exit_code == 0, result.stderr
+    return index
+
+
+@pytest.mark.parametrize("word", sorted(NAMES))
+def test_an_id_from_search_output_shows_its_paragraph(odd_names, word):
+    found = run("search", f"{word}zebra", "--index", odd_names, "--format", "jsonl")
+    (record,) = [json.loads(line) for line in found.stdout.splitlines()]
+    assert "\n" not in record["id"] and "\x1b" not in record["id"]
+    shown = run("show", record["id"], "--index", odd_names, "--format", "json")
+    assert shown.exit_code == 0, shown.stderr
+    article = json.loads(shown.stdout)
+    assert article["marked"] == record["paragraph"] == 2
+    assert f"{word}zebra" in article["paragraphs"][1]["text"]
+    assert run("show", record["article_id"], "--index", odd_names).exit_code == 0
+
+
+def test_the_plain_output_keeps_an_odd_id_on_its_line(odd_names):
+    found = run("search", "newlinezebra", "--index", odd_names)
+    about = found.stdout.splitlines()[1]  # "source · date · id · kind · score"
+    printed = about.split(" · ")[2]
+    assert printed == r"line\nbreak#2"
+    shown = run("show", printed, "--index", odd_names)
+    assert shown.exit_code == 0 and "▶ 2  [Only the newline file" in shown.stdout
+    assert all("\x1b" not in line for line in shown.stdout.splitlines())
+    assert any(line.startswith("file: ") and line.endswith(r"line\nbreak.txt")
+               for line in shown.stdout.splitlines())
+
+
+def test_a_paragraph_id_and_an_article_id_that_look_alike(odd_names):
+    """story.txt's paragraph 12 is story#12; the file story#12.txt is article story#12."""
+    paragraph = json.loads(run("show", "story#12", "--index", odd_names, "--format",
+                               "json").stdout)
+    assert (paragraph["id"], paragraph["marked"]) == ("story", 12)
+    article = json.loads(run("show", "story#12#2", "--index", odd_names, "--format",
+                             "json").stdout)
+    assert (article["id"], article["marked"]) == ("story#12", 2)
+
+
+def test_an_unknown_id_is_a_one_line_error(odd_names):
+    result = run("show", "a#b#9", "--index", odd_names)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: no paragraph or article")

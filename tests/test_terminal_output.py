@@ -1,0 +1,212 @@
+"""Output that fits the terminal: tables no wider than it, text wrapped at spaces with a
+hanging indent, long lists of copies cut short, ids in every format, and a REPL that prints
+results only when its input is piped."""
+
+import fcntl
+import json
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+
+import pytest
+from click.testing import CliRunner
+from conftest import S000
+
+from searchkit import repl
+from searchkit.cli import main
+from searchkit.render import cells, wrap
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture
+def run(monkeypatch):
+    monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
+
+    def invoke(*args, columns=None):
+        if columns is None:
+            monkeypatch.delenv("COLUMNS", raising=False)
+        else:
+            monkeypatch.setenv("COLUMNS", str(columns))
+        return CliRunner().invoke(main, [str(a) for a in args])
+
+    return invoke
+
+
+def widest(text):
+    return max(cells(line) for line in text.splitlines())
+
+
+@pytest.fixture(scope="module")
+def reprinted(tmp_path_factory):
+    """One wire paragraph printed by eight outlets (a group of 8), in an index."""
+    folder = tmp_path_factory.mktemp("reprinted")
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    wire = ("The harbour authority said on Monday that the northern breakwater would be "
+            "rebuilt over three years, at a cost the council has not yet agreed to share.")
+    manifest = {}
+    for n in range(8):
+        (corpus / f"outlet{n}.txt").write_text(
+            f"Breakwater to be rebuilt, says outlet {n}\n\n{wire}\n\nOutlet {n} adds a line "
+            f"of its own about the weather on day {n}.\n", encoding="utf-8")
+        manifest[f"outlet{n}.txt"] = {"source": f"Outlet {n}", "date": f"2020-08-1{n}"}
+    (corpus / "manifest.json").write_text(json.dumps(manifest))
+    index = folder / "ix"
+    assert CliRunner().invoke(main, ["index", str(corpus), "--index", str(index)]).exit_code == 0
+    return index
+
+
+@pytest.mark.parametrize("columns", [40, 60, 72, 80, 100, 120, 200])
+def test_search_table_fits_any_width(run, seed_index, columns):
+    result = run("search", "Sergey Tikhanovsky husband arrested", "--index", seed_index,
+                 "--format", "table", "-n", "5", "--color", "always", columns=columns)
+    assert result.exit_code == 0, result.stderr
+    assert widest(result.stdout) <= columns
+    assert f"{S000}#19" in result.stdout  # the paragraph's id, for `show`
+
+
+@pytest.mark.parametrize("columns", [40, 60, 80, 120, 200])
+def test_duplicates_table_fits_any_width(run, seed_index, reprinted, columns):
+    for index in (seed_index, reprinted):
+        result = run("duplicates", "--index", index, "--format", "table", columns=columns)
+        assert result.exit_code == 0, result.stderr
+        assert widest(result.stdout) <= columns
+
+
+def test_the_table_shows_the_paragraph_id(run, seed_index):
+    result = run("search", "renounce violence", "--index", seed_index, "--format", "table",
+                 "-n", "1", columns=120)
+    assert f"id: {S000}#4" in result.stdout
+
+
+def test_narrow_tables_become_blocks(run, seed_index):
+    result = run("search", "renounce violence", "--index", seed_index, "--format", "table",
+                 "-n", "1", columns=50)
+    assert result.stdout.startswith("1. Europeans are urging Putin")
+
+
+def test_plain_wraps_at_spaces_with_a_hanging_indent(run, seed_index):
+    whole = run("search", "dialogue with the opposition", "--index", seed_index, "-n", "3")
+    wrapped = run("search", "dialogue with the opposition", "--index", seed_index, "-n", "3",
+                  columns=60)
+    assert widest(whole.stdout) > 60  # in a pipe without COLUMNS, lines are whole
+    assert widest(wrapped.stdout) <= 60
+    for block_whole, block in zip(whole.stdout.split("\n\n"), wrapped.stdout.split("\n\n")):
+        lines = block.splitlines()
+        assert all(line.startswith("   ") for line in lines[1:])  # under the title
+        assert " ".join(line.strip() for line in lines) == " ".join(
+            line.strip() for line in block_whole.splitlines())  # no word broken or lost
+
+
+def test_show_wraps_under_each_paragraphs_text(run, seed_index):
+    result = run("show", f"{S000}#19", "--index", seed_index, "--context", "1", columns=50)
+    lines = result.stdout.splitlines()
+    assert max(cells(line) for line in lines if not line.startswith("file: ")) <= 50
+    assert [line for line in lines if line.startswith("file: ")][0].endswith(".txt")  # whole
+    start = next(i for i, line in enumerate(lines) if line.startswith("▶ 19  "))
+    assert lines[start + 1].startswith("      ") and not lines[start + 1].startswith("       ")
+
+
+def test_also_in_lists_the_first_few_and_how_many_more(run, reprinted):
+    result = run("search", "northern breakwater", "--index", reprinted, "-n", "1")
+    (line,) = [line for line in result.stdout.splitlines() if "also in" in line]
+    assert line.strip().startswith("also in 7 others: Outlet 1, 2020-08-11, ")
+    assert line.count("“Breakwater") == 3 and line.endswith("; and 4 more")
+    shown = run("show", "outlet0#1", "--index", reprinted)
+    assert "paragraph 1 also appears in 7 other places:" in shown.stdout  # show lists them all
+    assert shown.stdout.count("(edited)") + shown.stdout.count("outlet") >= 7
+
+
+def test_wrap_counts_columns_not_characters():
+    text = "1. 北京大学 北京大学 北京大学 [marked] \x1b[1mbold\x1b[0m words and more words here"
+    for width in (12, 16, 24, 30):
+        lines = wrap(text, width, "   ").splitlines()
+        assert max(cells(line) for line in lines) <= width
+        assert all(line.startswith("   ") for line in lines[1:])
+    assert wrap("x" * 50, 20, "  ").splitlines()[1] == "  " + "x" * 18  # a long word is cut
+    assert wrap("one line", None) == "one line"
+    url = "https://example.com/" + "a" * 40
+    assert wrap(f"url: {url} end", 20, "  ", cut=False).splitlines() == ["url:", f"  {url}",
+                                                                         "  end"]
+
+
+def test_a_piped_repl_prints_results_only(seed_index):
+    process = subprocess.run(
+        [sys.executable, "-m", "searchkit", "repl", "--index", str(seed_index)],
+        input="Merkel\n:format table\n:quit\n", capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stderr
+    assert "searchkit>" not in process.stdout and ":help" not in process.stdout
+    assert process.stdout.startswith("1. ")
+    assert "format: table" in process.stdout
+
+
+def test_the_repl_greets_and_confirms_its_settings(seed_index):
+    transcript = []
+    lines = iter([":format table", ":dedup off", ":dedup on", ":limit 1", ":limit 3"])
+
+    def read(prompt):
+        transcript.append(prompt)
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    repl.run(read, transcript.append, seed_index)
+    assert transcript[0].startswith("searchkit ") and ":help for commands" in transcript[0]
+    assert "\n" not in transcript[0]
+    said = [t for t in transcript if not t.startswith("searchkit")]
+    assert said[:5] == [
+        "format: table",
+        "dedup off: every matching paragraph shown on its own",
+        "dedup on: near-identical paragraphs shown once, with the other places",
+        "limit: 1 result a page",
+        "limit: 3 results a page",
+    ]
+
+
+def test_on_a_terminal_its_own_width_comes_first(seed_index):
+    """A 60-column terminal with COLUMNS=100 in the environment: 60 it is."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 60, 0, 0))
+    environment = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1"}
+    process = subprocess.run(
+        [sys.executable, "-m", "searchkit", "search", "Sergey Tikhanovsky", "--index",
+         str(seed_index), "-n", "3"],
+        stdout=follower, stderr=subprocess.DEVNULL, env=environment, timeout=120)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    shown = ANSI.sub("", b"".join(chunks).decode())
+    assert process.returncode == 0
+    assert 50 < widest(shown) <= 60
+
+
+def test_a_repl_filter_whose_search_fails_is_not_kept(seed_index):
+    transcript = []
+    lines = iter(["Merkel", ":source moscow times", "Merkel"])
+
+    def read(prompt):
+        transcript.append(prompt)
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    repl.run(read, transcript.append, seed_index, banner=False)
+    assert "error: no source 'moscow times' in the index; the closest: themoscowtimes.com" \
+        in transcript
+    assert "searchkit [source=moscow times]> " not in transcript
+    assert sum(1 for t in transcript if t.startswith("1-6 of 6 results")) == 2
