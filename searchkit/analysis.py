@@ -10,6 +10,7 @@ it, so that a query needs NLTK only for a word its corpus never had.
 
 import hashlib
 import os
+from itertools import islice
 from pathlib import Path
 from typing import Dict, Iterable
 
@@ -33,6 +34,24 @@ def snowball_stem(word: str) -> str:
         if len(_known) < _MAX_REMEMBERED:
             _known[word] = stem
     return stem
+
+
+def stems_mark() -> int:
+    """A mark for ``stems_since``: how many stems this process remembers."""
+    return len(_known)
+
+
+def stems_since(mark: int) -> Dict[str, str]:
+    """The stems remembered after ``mark`` (for a helper process to hand them back)."""
+    return dict(islice(_known.items(), mark, None))
+
+
+def remember_stems(stems: Dict[str, str]) -> None:
+    """Remember stems worked out elsewhere (a helper process's)."""
+    for word, stem in stems.items():
+        if len(_known) >= _MAX_REMEMBERED:
+            break
+        _known.setdefault(word, stem)
 
 
 def _from_tables(word: str):

@@ -75,6 +75,19 @@ def count(texts: Iterable[str]) -> Vocabulary:
     return Vocabulary(paragraphs, _folded_counts(words), _folded_counts(names))
 
 
+def merge(parts: Iterable[Vocabulary]) -> Vocabulary:
+    """The vocabulary of several disjoint sets of paragraphs (counts are per paragraph, so
+    they add up)."""
+    words: Counter = Counter()
+    names: Counter = Counter()
+    paragraphs = 0
+    for part in parts:
+        paragraphs += part.paragraphs
+        words.update(part.words)
+        names.update(part.names)
+    return Vocabulary(paragraphs, dict(words), dict(names))
+
+
 def _folded_counts(counts: Counter) -> Dict[str, int]:
     folds: Counter = Counter()
     for word, n in counts.items():
