@@ -5,8 +5,9 @@
 CORPUS defaults to ../shared/data/bbc. Each run times, one after another so that machine noise
 falls on all alike (each a fresh process, start to exit):
 - `searchkit index CORPUS --index TMP --rebuild`, the whole command a user types;
-- the same build through the library with near-duplicate grouping on, and with it off
-  (`find_duplicates=False`): their ratio is what grouping costs;
+- the same build through the library with near-duplicate grouping on (with a helper process
+  whatever the machine's load, and in one process), and with it off (`find_duplicates=False`):
+  their ratio is what grouping costs;
 - the Whoosh tutorial's way of indexing the same files' blank-line paragraphs (one writer,
   StemmingAnalyzer, no classification, no metadata, no grouping).
 --compare CHECKOUT also times the library build (grouping on) of another searchkit checkout
@@ -64,18 +65,25 @@ writer.commit()
 LIBRARY = """
 import sys
 from pathlib import Path
+from searchkit import indexer
 from searchkit.indexer import build_index
+if sys.argv[4] == "2" and hasattr(indexer, "PARALLEL_SPARE_CORES"):
+    indexer.PARALLEL_SPARE_CORES = None  # a helper process whatever the load
+elif sys.argv[4] == "1":
+    indexer.PARALLEL_FROM = indexer.PARALLEL_READ_FILES = 10**12
 build_index([Path(sys.argv[1])], Path(sys.argv[2]), rebuild=True,
             find_duplicates=sys.argv[3] == "on")
 """
 
 
-def time_library(corpus: Path, grouping: bool, checkout: Path = None) -> float:
+def time_library(corpus: Path, grouping: bool, checkout: Path = None,
+                 processes: str = "auto") -> float:
     env = dict(os.environ, PYTHONPATH=str(checkout.resolve())) if checkout else None
     with tempfile.TemporaryDirectory() as index_dir:
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-c", LIBRARY, str(corpus), index_dir, "on" if grouping else "off"],
+            [sys.executable, "-c", LIBRARY, str(corpus), index_dir, "on" if grouping else "off",
+             processes],
             check=True, env=env, cwd=checkout,  # python -c puts its folder first on the path
         )
         return time.perf_counter() - started
@@ -98,12 +106,14 @@ def main() -> None:
 
     variants = {
         "searchkit index (whole command)": lambda: time_searchkit(args.corpus),
-        "library build, grouping on": lambda: time_library(args.corpus, grouping=True),
-        "library build, grouping off": lambda: time_library(args.corpus, grouping=False),
+        "library build, grouping on": lambda: time_library(args.corpus, True, processes="2"),
+        "library build, one process": lambda: time_library(args.corpus, True, processes="1"),
+        "library build, grouping off": lambda: time_library(args.corpus, False, processes="2"),
         "whoosh tutorial usage (baseline)": lambda: time_baseline(args.corpus),
     }
     if args.only_library:
         del variants["searchkit index (whole command)"], variants["library build, grouping off"]
+        del variants["library build, one process"]
     if args.compare:
         variants[f"library build of {args.compare.name}"] = lambda: time_library(
             args.corpus, grouping=True, checkout=args.compare)
@@ -116,7 +126,7 @@ def main() -> None:
     median = {name: statistics.median(t) for name, t in times.items()}
     print(f"corpus: {args.corpus} ({args.runs} runs each, medians)")
     for name, seconds in median.items():
-        print(f"{name:36} {seconds:6.1f} s")
+        print(f"{name:40} {seconds:6.1f} s")
     baseline = median["whoosh tutorial usage (baseline)"]
     for name, seconds in median.items():
         if name != "whoosh tutorial usage (baseline)":

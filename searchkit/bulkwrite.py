@@ -59,7 +59,6 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 from whoosh.analysis import IDTokenizer
 from whoosh.codec.whoosh3 import (
-    STORED_COLUMN,
     WHOOSH3_HEADER_MAGIC,
     W3Codec,
     W3Segment,
@@ -297,7 +296,7 @@ def _expand(value_of_doc, per_value):
     present = np.flatnonzero(value_of_doc >= 0)
     doc_value = value_of_doc[present]
     take = per_value[doc_value]
-    gather = np.repeat(value_first[doc_value] - np.r_[0, np.cumsum(take)[:-1]], take)
+    gather = np.repeat(value_first[doc_value] - (np.cumsum(take) - take), take)
     gather += np.arange(len(gather))
     return np.repeat(present, take), gather
 
@@ -523,7 +522,7 @@ def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Posti
     per_term = np.diff(offsets)
     blocks_of_term = (per_term + blocklimit - 1) // blocklimit
     block_term = np.repeat(np.arange(nterms), blocks_of_term)
-    first_block = np.r_[0, np.cumsum(blocks_of_term)[:-1]]
+    first_block = np.cumsum(blocks_of_term) - blocks_of_term
     block_start = term_start[block_term] + (
         np.arange(len(block_term)) - first_block[block_term]) * blocklimit
     block_end = np.minimum(block_start + blocklimit, offsets[block_term + 1])

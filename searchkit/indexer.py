@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from . import analysis, bulkwrite, dedup, ledger, store, vocabulary, workers
+from . import analysis, bulkwrite, dedup, dupindex, ledger, store, vocabulary, workers
 from .corpus import (
     Progress,
     ReadOptions,
@@ -66,6 +66,25 @@ def _core_to_spare() -> bool:
     except OSError:  # no load average on this system: as before
         return True
     return load <= (os.cpu_count() or 1) - PARALLEL_SPARE_CORES
+
+
+class _Stages:
+    """Seconds spent in each stage of a run, in order."""
+
+    def __init__(self):
+        self._at = time.monotonic()
+        self._seconds: Dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.monotonic()
+        self.note(stage, now - self._at)
+        self._at = now
+
+    def note(self, stage: str, seconds: float) -> None:
+        self._seconds[stage] = self._seconds.get(stage, 0.0) + seconds
+
+    def laps(self) -> Tuple[Tuple[str, float], ...]:
+        return tuple(self._seconds.items())
 
 
 @dataclass
@@ -114,6 +133,7 @@ def build_index(
     IndexLockedError).
     """
     started = time.monotonic()
+    clock = _Stages()
     if dedup_threshold is not None and not 0 < dedup_threshold <= 1:
         raise SearchkitError(
             f"the duplicate threshold must be above 0 and at most 1, not {dedup_threshold}"
@@ -146,7 +166,8 @@ def build_index(
         regroup_all = new_threshold or recorded.get("generation") != generation
         if not (fresh or plan.changes or regroup_all):
             store.tidy(ix, wait)
-            return _summary(index_dir, plan, started, committed=False)
+            clock.lap("reading files")
+            return _summary(index_dir, plan, started, committed=False, stage_seconds=clock.laps())
         writer = store.open_writer(ix, wait=wait)
         if fresh or writer.generation == generation + 1:
             break
@@ -158,27 +179,50 @@ def build_index(
         )
 
     try:
+        clock.lap("reading files")
         paragraphs = [(a, p) for a in plan.articles for p in a.paragraphs]
         new_ids = {p.id for _, p in paragraphs}
         replaced = set(plan.added + plan.updated + plan.removed)
-        kept, replaced_ids = ([], []) if fresh else _kept_documents(writer, replaced, new_ids)
-        groups = _groups([(d["id"], d["text"]) for _, d in kept] + [
-            (p.id, p.text) for _, p in paragraphs], dedup_threshold if find_duplicates else None)
-        regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
-        for path in sorted(replaced) if not fresh else ():
-            writer.delete_by_term("path", path)
-        for docnum in replaced_ids + [n for n, _ in regrouped]:
-            writer.delete_document(docnum)  # replaced by a new paragraph, or regrouped
+        threshold = dedup_threshold if find_duplicates else None
+        kept_state = None if fresh or regroup_all else _kept_state(index_dir, generation, threshold)
+        if kept_state is not None:  # regroup only what this run's changes touch
+            dups, words = kept_state
+            gone = _documents(writer, paths=replaced, ids=new_ids)
+            changed = dups.update([f["id"] for _, f in gone], [(p.id, p.text) for _, p in paragraphs],
+                                  lambda ids: {f["id"]: f["text"] for _, f in _documents(writer, ids=ids)})
+            groups = dups.groups()
+            regrouped = _documents(writer, ids=set(changed))
+            deleted = [n for n, _ in gone] + [n for n, _ in regrouped]
+            words = vocabulary.subtract(words, vocabulary.count(f["text"] for _, f in gone))
+        else:  # every paragraph's group worked out again
+            kept, replaced_ids = ([], []) if fresh else _kept_documents(writer, replaced, new_ids)
+            everything = [(d["id"], d["text"]) for _, d in kept] + [
+                (p.id, p.text) for _, p in paragraphs]
+            dups = None if threshold is None else dupindex.DupIndex.build(everything, threshold)
+            groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
+            regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
+            for path in sorted(replaced) if not fresh else ():
+                writer.delete_by_term("path", path)
+            deleted = replaced_ids + [n for n, _ in regrouped]
+            words = vocabulary.count(d["text"] for _, d in kept)
+        for docnum in deleted:
+            writer.delete_document(docnum)  # replaced, or regrouped (written again below)
+        clock.lap("grouping near duplicates")
         # New paragraphs, then old ones that joined or left a group: the order of Whoosh's
         # writer before (update_document), so that documents keep their numbers.
         sources = paragraphs + [d for _, d in regrouped]
-        segments, words = _write_segments(writer, sources, groups, progress)
-        words = vocabulary.merge([words, vocabulary.count(d["text"] for _, d in kept)])
+        segments, new_words, counting = _write_segments(writer, sources, groups, progress)
+        clock.lap("writing segments")
+        clock.note("of which counting the vocabulary (all processes)", counting)
+        words = vocabulary.merge([words, new_words])
         # Bookkeeping first, the commit point last: whatever stops this run, the ledger of the
         # committed generation describes it, and settings of another generation say to regroup.
         ledger.save(index_dir, writer.generation, plan.ledger)
-        vocabulary.save(words, index_dir)
+        if dups is not None:
+            dups.save(index_dir, writer.generation)
+        vocabulary.save(words, index_dir, generation=writer.generation)
         analysis.save_stems(words.words, index_dir, start_over=fresh)
+        clock.lap("vocabulary and stems tables")
         indexed_paths = ([] if fresh else recorded.get("indexed_paths", [])) + [
             str(p) for p in paths]
         store.write_settings(
@@ -192,11 +236,15 @@ def build_index(
         )
         store.commit(writer, clear=fresh, segments=segments)
     except BaseException as error:
+        if not _committed(ix, writer.generation):  # the kept groups describe no commit
+            dupindex.remove_others(index_dir, generation)
         store.cancel(writer, error)
         raise
     ledger.remove_others(index_dir, writer.generation)
+    dupindex.remove_others(index_dir, writer.generation if dups is not None else -1)
     if fresh:
         _verify_count(index_dir, len(paragraphs))
+    clock.lap("ledger, settings and commit")
     sizes = Counter(groups.values())
     return _summary(
         index_dir,
@@ -205,6 +253,7 @@ def build_index(
         duplicate_groups=sum(1 for n in sizes.values() if n > 1),
         paragraphs_in_groups=sum(n for n in sizes.values() if n > 1),
         regrouped=len(regrouped),
+        stage_seconds=clock.laps(),
     )
 
 
@@ -374,14 +423,6 @@ def _summary(index_dir: Path, plan: _Plan, started: float, committed: bool = Tru
     )
 
 
-def _groups(paragraphs: List[Tuple[str, str]], threshold: Optional[float]) -> Dict[str, str]:
-    """Paragraph id -> near-duplicate group key over all the (id, text) pairs (no threshold:
-    every paragraph alone)."""
-    if threshold is None:
-        return {pid: pid for pid, _ in paragraphs}
-    return dedup.find_groups(paragraphs, threshold)
-
-
 def _kept_documents(writer, replaced_paths, new_ids) -> Tuple[List[Tuple[int, dict]], List[int]]:
     """(docnum, stored fields) of the paragraphs this run leaves in place, and the docnums of
     those a new paragraph of the same id replaces (read under the writer's lock, so no other
@@ -398,6 +439,39 @@ def _kept_documents(writer, replaced_paths, new_ids) -> Tuple[List[Tuple[int, di
     return kept, replaced
 
 
+def _committed(ix, generation: int) -> bool:
+    try:
+        return ix.latest_generation() >= generation
+    except Exception:
+        return False
+
+
+def _kept_state(index_dir: Path, generation: int, threshold: Optional[float]):
+    """The near-duplicate index and vocabulary kept for ``generation`` (with this threshold),
+    or None if either is missing or of another generation: then every group is worked out
+    again."""
+    if threshold is None:
+        return None
+    dups = dupindex.DupIndex.load(index_dir, generation, threshold)
+    words = vocabulary.load(index_dir, generation=generation) if dups is not None else None
+    return None if words is None else (dups, words)
+
+
+def _documents(writer, paths=(), ids=()) -> List[Tuple[int, dict]]:
+    """(docnum, stored fields) of the live paragraphs of these paths or with these ids,
+    found through their terms (no scan of the index)."""
+    with writer.searcher() as searcher:
+        reader = searcher.reader()
+        docnums = set()
+        for name, values in (("path", paths), ("id", ids)):
+            for value in values:
+                term = value.encode("utf-8", "surrogatepass")
+                if (name, term) in reader:
+                    docnums.update(d for d in reader.postings(name, term).all_ids()
+                                   if not reader.is_deleted(d))
+        return [(n, reader.stored_fields(n)) for n in sorted(docnums)]
+
+
 def _batches(sources: list, parallel: bool) -> List[list]:
     """The paragraphs to write, cut into segments of at most BATCH_PARAGRAPHS (at least one
     per process when sharing the work), in order."""
@@ -412,7 +486,7 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], progress: Opt
     new segments of the writer's index, with their groups. Returns the segments (not yet
     committed) and the vocabulary of the paragraphs written."""
     if not sources:
-        return [], vocabulary.Vocabulary()
+        return [], vocabulary.Vocabulary(), 0.0
     storage, schema = writer.storage, writer.schema
     parallel = _parallel(len(sources))
     tick = progress("indexing", len(sources)) if progress else None
@@ -422,18 +496,22 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], progress: Opt
         stems_before = analysis.stems_mark()
         docs = [_document(item, groups) for item in batch]
         segment = bulkwrite.write_segment(storage, schema, docs, indexname=writer.indexname)
-        words = vocabulary.count(d["text"] for d in docs)
+        counting = time.monotonic()
+        words = vocabulary.count(d["text"] for d, item in zip(docs, batch)
+                                 if not isinstance(item, dict))  # old ones are counted
+        counting = time.monotonic() - counting
         done[0] += len(batch)
         if tick:
             tick(done[0], len(sources))
-        return segment, words, analysis.stems_since(stems_before)
+        return segment, words, analysis.stems_since(stems_before), counting
 
     written = workers.run_split(_batches(sources, parallel), write, parallel)
-    for _segment, _words, stems in written:
+    for _segment, _words, stems, _seconds in written:
         analysis.remember_stems(stems)  # the helper's, so that the stems table needs no NLTK
     if tick:
         tick(len(sources), len(sources))
-    return [s for s, _, _ in written], vocabulary.merge([w for _, w, _ in written])
+    return ([w[0] for w in written], vocabulary.merge([w[1] for w in written]),
+            sum(w[3] for w in written))
 
 
 def _document(source, groups: Dict[str, str]) -> dict:
