@@ -19,7 +19,7 @@ Steps, each in a fresh process so that one engine's caches and imports do not he
    from the paragraphs searchkit stored (id, title, text, dup_group), timed from the paragraph
    list in memory to the commit, and the Whoosh tutorial's way of indexing the same files (as in
    bench/index_time.py). --runs builds of each, interleaved; medians. Peak memory is sampled
-   every 20 ms over the build's process tree: the sum of PSS (a page shared by a forked helper
+   every 50 ms over the build's process tree: the sum of PSS (a page shared by a forked helper
    and its parent counted once) and, for reference, of RSS. searchkit's own stage timings
    (IndexSummary.stage_seconds) say where its build went.
    Then the commands a user types: a BBC build from the command line, the same command on the
@@ -207,20 +207,20 @@ def run_json(args: list) -> dict:
 
 
 def _tree(pid: int) -> list:
-    """``pid`` and its descendants (from /proc)."""
-    children = defaultdict(list)
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-                children[parent].append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
+    """``pid`` and its descendants (from /proc/PID/task/*/children)."""
     found, todo = [], [pid]
     while todo:
         found.append(todo.pop())
-        todo += children.get(found[-1], [])
+        try:
+            tasks = os.listdir(f"/proc/{found[-1]}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{found[-1]}/task/{task}/children") as handle:
+                    todo += [int(child) for child in handle.read().split()]
+            except (OSError, ValueError):
+                pass
     return found
 
 
@@ -240,7 +240,7 @@ def _memory_kb(pid: int) -> tuple:
     return pss, rss
 
 
-def run_json_sampled(args: list, every: float = 0.02) -> dict:
+def run_json_sampled(args: list, every: float = 0.05) -> dict:
     """``run_json``, with the peak memory of the process and its children together, sampled
     every ``every`` seconds: ``peak_pss_kb`` (what they took together) and ``peak_rss_kb``."""
     process = subprocess.Popen([PY, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

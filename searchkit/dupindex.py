@@ -47,30 +47,45 @@ def _word_hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
+_CHUNK = 20_000  # texts shingled at a time: Python's word lists stay small
+_PAIRS_AT_A_TIME = 50_000  # candidate pairs verified with sets made for them alone
+
+
 class _Shingled:
     """The n-grams of some texts: per text its sorted distinct 3-gram and anchor hashes."""
 
     def __init__(self, texts: Sequence[str]):
+        parts = [self._chunk(texts[i:i + _CHUNK]) for i in range(0, len(texts), _CHUNK)]
+        self.count = len(texts)
+        self.exact = _concat([p[0] for p in parts], np.uint64)
+        self.shingles, self.shingle_offsets = _concat_csr([(p[1], p[2]) for p in parts])
+        self.anchors, self.anchor_offsets = _concat_csr([(p[3], p[4]) for p in parts])
+
+    @classmethod
+    def _chunk(cls, texts: Sequence[str]):
         words_of = [dedup.words(text) for text in texts]
-        self.exact = np.fromiter(
+        exact = np.fromiter(
             (_word_hash(" ".join(found)) for found in words_of), np.uint64, len(texts))
         vocabulary: Dict[str, int] = {}
-        ids = [vocabulary.setdefault(w, len(vocabulary)) for found in words_of for w in found]
-        hashes = np.fromiter((_word_hash(w) for w in vocabulary), np.uint64, len(vocabulary))
-        tokens = hashes[np.array(ids, np.int64)] if ids else np.zeros(0, np.uint64)
+        ids = np.array([vocabulary.setdefault(w, len(vocabulary))
+                        for found in words_of for w in found], np.int64)
         counts = np.fromiter(map(len, words_of), np.int64, len(texts))
-        self.count = len(texts)
-        self.shingles, self.shingle_offsets = self._grams(tokens, counts, 3, _M3, 0)
-        grams4, offsets4 = self._grams(tokens, counts, 4, _M4, _DOMAIN4)
+        del words_of
+        hashes = np.fromiter(map(_word_hash, vocabulary), np.uint64, len(vocabulary))
+        tokens = hashes[ids]
+        shingles, shingle_offsets = cls._grams(tokens, counts, 3, _M3, 0)
+        grams4, offsets4 = cls._grams(tokens, counts, 4, _M4, _DOMAIN4)
         # A paragraph without 4-grams is proposed by its 3-grams (find_groups' `or sets[i]`).
         has4 = np.diff(offsets4) > 0
-        pick = np.where(has4, np.diff(offsets4), np.diff(self.shingle_offsets))
-        self.anchor_offsets = np.zeros(len(texts) + 1, np.int64)
-        np.cumsum(pick, out=self.anchor_offsets[1:])
-        parts = [grams4[offsets4[i]:offsets4[i + 1]] if has4[i]
-                 else self.shingles[self.shingle_offsets[i]:self.shingle_offsets[i + 1]]
-                 for i in range(len(texts))]
-        self.anchors = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+        take4 = np.repeat(has4, np.diff(offsets4))
+        take3 = np.repeat(~has4, np.diff(shingle_offsets))
+        owner = np.r_[np.repeat(np.arange(len(texts)), np.diff(offsets4))[take4],
+                      np.repeat(np.arange(len(texts)), np.diff(shingle_offsets))[take3]]
+        anchors = np.r_[grams4[take4], shingles[take3]]
+        order = np.argsort(owner, kind="stable")
+        anchor_offsets = np.zeros(len(texts) + 1, np.int64)
+        np.cumsum(np.bincount(owner, minlength=len(texts)), out=anchor_offsets[1:])
+        return exact, shingles, shingle_offsets, anchors[order], anchor_offsets
 
     @staticmethod
     def _grams(tokens, counts, n, multipliers, domain):
@@ -87,17 +102,39 @@ class _Shingled:
         owner = text[valid]
         # Distinct (text, n-gram) pairs, sorted: as one integer each (the text, then the
         # n-gram's rank), which numpy sorts ~30x faster than lexsort sorts the two columns.
-        distinct = _distinct(gram)
+        distinct, rank = _ranks(gram)
         width = max(len(distinct), 1)
-        pairs = _distinct(owner * width + np.searchsorted(distinct, gram))
+        pairs = _distinct(owner * width + rank)
         owner, gram = pairs // width, distinct[pairs % width]
         offsets = np.zeros(len(counts) + 1, np.int64)
         np.cumsum(np.bincount(owner, minlength=len(counts)), out=offsets[1:])
         return gram, offsets
 
 
-def _alike(a: frozenset, b: frozenset, threshold: float) -> bool:
-    return min(len(a), len(b)) >= dedup.MIN_SHINGLES and dedup.similarity(a, b) >= threshold
+def _ranks(values: np.ndarray):
+    """(sorted distinct values, each value's index among them), by one sort."""
+    order = np.argsort(values)
+    ordered = values[order]
+    new = np.ones(len(values), bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    rank = np.empty(len(values), np.int64)
+    rank[order] = np.cumsum(new) - 1
+    return ordered[new], rank
+
+
+def _concat(arrays, dtype):
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
+
+
+def _concat_csr(parts):
+    """Concatenated (values, offsets) pairs."""
+    values = _concat([v for v, _ in parts], np.uint64)
+    offsets = [np.zeros(1, np.int64)]
+    base = 0
+    for _, o in parts:
+        offsets.append(o[1:] + base)
+        base += o[-1]
+    return values, np.concatenate(offsets)
 
 
 def _pairs_within(holders: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -237,20 +274,28 @@ class DupIndex:
         self.group = np.r_[self.group, new_slots]
         new_owner = np.repeat(new_slots, np.diff(shingled.anchor_offsets))
         new_anchors = shingled.anchors
-        old_counts = self._counts(_distinct(new_anchors))
-        # Insert the new anchors into the sorted index (new slots sort after old ones).
-        order = np.lexsort((new_owner, new_anchors))
+        # Insert the new anchors into the sorted index (new slots sort after old ones, and
+        # the anchors come in slot order: a stable sort keeps them so).
+        order = np.argsort(new_anchors, kind="stable")
         new_anchors, new_owner = new_anchors[order], new_owner[order]
-        at = np.searchsorted(self.anchors, new_anchors, side="right")
-        self.anchors = np.insert(self.anchors, at, new_anchors)
-        self.holders = np.insert(self.holders, at, new_owner)
-        distinct = _distinct(new_anchors)
-        new_counts = self._counts(distinct)
-        # Pairs with a new paragraph through anchors held by few enough paragraphs.
-        open_ = distinct[new_counts <= dedup.COMMON_SHINGLE]
-        pairs = self._pairs_of_anchors(open_)
-        if len(pairs):
-            pairs = pairs[(pairs >= first).any(axis=1)]
+        if not len(self.anchors):  # from scratch: the runs of the sorted anchors say it all
+            self.anchors, self.holders = new_anchors, new_owner
+            starts = np.flatnonzero(np.r_[True, new_anchors[1:] != new_anchors[:-1]])
+            new_counts = np.diff(np.r_[starts, len(new_anchors)])
+            distinct, old_counts = new_anchors[starts], np.zeros(len(starts), np.int64)
+            few = new_counts <= dedup.COMMON_SHINGLE
+            pairs = _pairs_within(self.holders, starts[few], new_counts[few])
+        else:
+            distinct = _distinct(new_anchors)
+            old_counts = self._counts(distinct)
+            at = np.searchsorted(self.anchors, new_anchors, side="right")
+            self.anchors = np.insert(self.anchors, at, new_anchors)
+            self.holders = np.insert(self.holders, at, new_owner)
+            new_counts = self._counts(distinct)
+            # Pairs with a new paragraph through anchors held by few enough paragraphs.
+            pairs = self._pairs_of_anchors(distinct[new_counts <= dedup.COMMON_SHINGLE])
+            if len(pairs):
+                pairs = pairs[(pairs >= first).any(axis=1)]
         candidates.append(pairs)
         # Anchors now held by too many paragraphs propose their old holders no more.
         closed = distinct[(old_counts <= dedup.COMMON_SHINGLE)
@@ -298,31 +343,45 @@ class DupIndex:
         if not len(candidates):
             return
         # Pairs that cannot be alike by their sizes alone (the shared shingles are at most the
-        # smaller set) are left out before any set is made.
+        # smaller set) are left out before any set is made, and so are known edges.
         small, large = np.sort(self.sizes[candidates], axis=1).T
-        bound = small / np.maximum(small, large / 2)
-        candidates = candidates[(small >= dedup.MIN_SHINGLES) & (bound >= self.threshold)]
-        known = {tuple(e) for e in self.edges.tolist()}
-        candidates = [tuple(p) for p in candidates.tolist() if tuple(p) not in known]
-        old_needed = sorted({s for p in candidates for s in p if s < first})
-        sources = {}  # slot -> (shingled texts, position), sets made when first needed
-        for k in range(len(shingled.exact)):
-            sources[first + k] = (shingled, k)
-        if old_needed:
-            found = texts([self.ids[s] for s in old_needed])
-            old_shingled = _Shingled([found[self.ids[s]] for s in old_needed])
-            sources.update((s, (old_shingled, k)) for k, s in enumerate(old_needed))
-        made: Dict[int, frozenset] = {}
-
-        def shingles(slot):
-            found = made.get(slot)
-            if found is None:
-                source, k = sources[slot]
-                o = source.shingle_offsets
-                found = made[slot] = frozenset(source.shingles[o[k]:o[k + 1]].tolist())
-            return found
-
-        added = [p for p in candidates if _alike(shingles(p[0]), shingles(p[1]), self.threshold)]
+        denominator = np.maximum(small, large / 2)
+        keep = (small >= dedup.MIN_SHINGLES) & (small / denominator >= self.threshold)
+        if len(self.edges):
+            top = len(self.ids)
+            keep &= ~np.isin(candidates[:, 0] * top + candidates[:, 1],
+                             self.edges[:, 0] * top + self.edges[:, 1])
+        candidates, denominator = candidates[keep], denominator[keep]
+        if not len(candidates):
+            return
+        # The fewest shared shingles that make a pair alike (dedup.similarity's division,
+        # in the same floating point).
+        need = np.ceil(self.threshold * denominator)
+        need += need / denominator < self.threshold
+        need -= (need - 1) / denominator >= self.threshold
+        # Each slot's shingles: a new paragraph's from `shingled`, an old one's from its text.
+        old = _distinct(candidates[candidates < first])
+        rows = np.full(len(self.ids), -1, np.int64)
+        rows[first:first + shingled.count] = np.arange(shingled.count)
+        values, offsets = shingled.shingles, shingled.shingle_offsets
+        if len(old):
+            found = texts([self.ids[s] for s in old.tolist()])
+            again = _Shingled([found[self.ids[s]] for s in old.tolist()])
+            rows[old] = shingled.count + np.arange(len(old))
+            values, offsets = _concat_csr([(values, offsets),
+                                           (again.shingles, again.shingle_offsets)])
+        order = np.argsort(candidates[:, 0], kind="stable")
+        candidates, need = candidates[order], need[order]
+        added = []
+        for at in range(0, len(candidates), _PAIRS_AT_A_TIME):  # sets for a chunk at a time
+            chunk = candidates[at:at + _PAIRS_AT_A_TIME]
+            sets = {}
+            for slot in _distinct(chunk.ravel()).tolist():
+                r = rows[slot]
+                sets[slot] = frozenset(values[offsets[r]:offsets[r + 1]].tolist())
+            for (a, b), n in zip(chunk.tolist(), need[at:at + _PAIRS_AT_A_TIME].tolist()):
+                if len(sets[a] & sets[b]) >= n:
+                    added.append((a, b))
         if added:
             self.edges = np.concatenate([self.edges, np.array(added, np.int64)])
             for a, b in added:
