@@ -163,9 +163,8 @@ def _sorted_postings(term_list, tids, docnums, weights, values) -> _Postings:
 
 def _text_postings(field, values: list, ndocs: int):
     """Bulk analysis of a WordCachingText field: (postings, per-document lengths)."""
-    split = field._splitter()
     value_of_doc, texts = _distinct(values)
-    findall = split.findall
+    findall = field.word_pattern().findall
     counts = np.zeros(len(texts), np.int64)
     words: List[str] = []
     for i, text in enumerate(texts):
@@ -175,13 +174,11 @@ def _text_postings(field, values: list, ndocs: int):
     word_ids: Dict[str, int] = {}
     token_words = np.array([word_ids.setdefault(w, len(word_ids)) for w in words], np.int64)
     del words
-    cache = field._terms  # the field's own word -> term cache (analyses a word once)
+    term_of = field.term  # the field's own word -> term cache: a word is analysed once
     term_ids: Dict[bytes, int] = {}
     word_term = np.empty(len(word_ids), np.int64)
     for i, word in enumerate(word_ids):
-        term = cache.get(word, False)
-        if term is False:
-            term = field._term(word)
+        term = term_of(word)
         word_term[i] = -1 if term is None else term_ids.setdefault(term, len(term_ids))
     tids = word_term[token_words] if len(token_words) else np.zeros(0, np.int64)
 
@@ -667,7 +664,7 @@ def write_segment(storage, schema, documents: Sequence[dict],
             field = schema[name]
             if not field.indexed:
                 continue
-            if isinstance(field, WordCachingText) and field._splitter() is not None and all(
+            if isinstance(field, WordCachingText) and field.word_pattern() is not None and all(
                     v is None or isinstance(v, str) for v in values):
                 found, doc_lengths = _text_postings(field, values, doccount)
             else:
