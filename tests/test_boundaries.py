@@ -7,8 +7,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "searchkit"
 
 WHOOSH_MODULES = {
-    "schema", "analysis", "textfield", "codec", "store", "durable", "indexer", "searcher",
-    "highlight", "query",
+    "schema", "analysis", "textfield", "codec", "bulkwrite", "store", "durable", "indexer",
+    "searcher", "highlight", "query",
 }
 CLICK_MODULES = {"cli", "repl"}
 
@@ -76,6 +76,7 @@ def test_reading_text_files_imports_no_reader_library():
 # writer side (indexer, reading files, near-duplicate grouping, the readers' libraries).
 NOT_FOR_A_SEARCH = {
     "nltk", "tabulate", "searchkit.indexer", "searchkit.corpus", "searchkit.dedup",
+    "searchkit.dupindex", "searchkit.bulkwrite", "searchkit.workers",
     "searchkit.blocks", "searchkit.metadata", "searchkit.htmlpage",
     "searchkit.encoding", "trafilatura", "charset_normalizer", "yaml", "lxml",
 }
