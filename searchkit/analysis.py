@@ -94,9 +94,12 @@ def save_stems(words: Iterable[str], index_dir: Path, start_over: bool = False) 
     ``start_over``."""
     path = Path(index_dir) / STEMS_FILE
     table = {} if start_over else _parse(_read(path))
+    known = len(table)
     for word in words:
         if word not in table and len(word) > 1 and word not in STOP_WORDS:
             table[word] = snowball_stem(word)
+    if len(table) == known and not start_over and path.exists():
+        return  # no new word: the table on disk is already this one
     aside = path.with_suffix(".tsv.tmp")
     lines = "".join(f"{word}\t{stem}\n" for word, stem in sorted(table.items()))
     aside.write_text("\n" + lines, encoding="utf-8")
