@@ -4,8 +4,8 @@
                                [--only-library]
 
 CORPUS defaults to ../shared/data/bbc; --set builds bench/speed.py's corpus of that name (BBC and
-Reuters-21578 written to a temporary folder) instead. Each run times, one after another so that machine noise
-falls on all alike (each a fresh process, start to exit):
+Reuters-21578 written to a temporary folder) instead. Each run times, one after another so that
+machine noise falls on all alike (each a fresh process, start to exit):
 - `searchkit index CORPUS --index TMP --rebuild`, the whole command a user types;
 - the same build through the library with near-duplicate grouping on (with a helper process
   whatever the machine's load, and in one process), and with it off (`find_duplicates=False`):

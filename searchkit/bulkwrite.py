@@ -78,8 +78,8 @@ RANKED_DOC_VALUES = ("date", "source", "kind", "dup_group", "doc_id")
 _CHUNK = 1 << 20  # bytes gathered before a write to the file
 # Posting blocks whose pickle is shorter are stored uncompressed (level 0 in the block's
 # header; Whoosh's reader decompresses only blocks that say they are compressed). Whoosh meant
-# to skip compressing below 20 bytes but compresses every block: a paragraph id's block (~20
-# bytes) comes out longer and costs a zlib call (one per term: ~40% of writing the postings).
+# to skip compressing below 20 bytes but compresses every block: a paragraph id's block comes
+# out longer, and costs a zlib call per term.
 COMPRESS_FROM = 64
 _pack_int = struct.Struct("!i").pack
 _pack_ushort = struct.Struct("!H").pack
@@ -108,9 +108,9 @@ _freed_memory_kept = False
 
 
 def _keep_freed_memory() -> None:
-    """Let glibc keep freed memory instead of returning it at once: zlib allocates ~260 KB of
-    state per call, and with glibc's default trim each call paid for fresh pages (~90 us a
-    tiny block on this machine, ~3 us with this). The peak is not raised. No-op elsewhere."""
+    """Let glibc reuse freed memory instead of returning it at once: zlib allocates its state
+    (~260 KB) per call, and with glibc's default trimming a call on a tiny block could pay for
+    fresh pages every time. No-op where there is no glibc."""
     global _freed_memory_kept
     if _freed_memory_kept:
         return

@@ -103,7 +103,7 @@ class _Shingled:
                 gram += tokens[valid + k] * multipliers[k]
         owner = text[valid]
         # Distinct (text, n-gram) pairs, sorted: as one integer each (the text, then the
-        # n-gram's rank), which numpy sorts ~30x faster than lexsort sorts the two columns.
+        # n-gram's rank), which numpy sorts far faster than lexsort sorts the two columns.
         distinct, rank = _ranks(gram)
         width = max(len(distinct), 1)
         pairs = _distinct(owner * width + rank)
@@ -160,7 +160,7 @@ def _pairs_within(holders: np.ndarray, starts: np.ndarray, sizes: np.ndarray) ->
 @contextmanager
 def _no_collection():
     """Python's cyclic garbage collector off: the sets made to verify pairs hold no cycles,
-    and collections triggered by making them took ~3/4 of grouping BBC + Reuters."""
+    and the collections their making sets off walk everything alive."""
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -171,7 +171,8 @@ def _no_collection():
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (np.unique, by sorting: its hashing was ~50x slower here)."""
+    """Sorted distinct values (np.unique, by sorting: numpy's hashing unique is far slower
+    on these arrays)."""
     values = np.sort(values)
     keep = np.ones(len(values), bool)
     keep[1:] = values[1:] != values[:-1]
@@ -343,7 +344,8 @@ class DupIndex:
         involved = _distinct(self.edges[mine].ravel())
         found = texts([self.ids[s] for s in involved.tolist()])
         shingled = _Shingled([found[self.ids[s]] for s in involved.tolist()])
-        anchors_of = {s: shingled.anchors[shingled.anchor_offsets[k]:shingled.anchor_offsets[k + 1]]
+        offsets = shingled.anchor_offsets
+        anchors_of = {s: shingled.anchors[offsets[k]:offsets[k + 1]]
                       for k, s in enumerate(involved.tolist())}
         drop = []
         for e in np.flatnonzero(mine).tolist():
@@ -467,7 +469,8 @@ class DupIndex:
             np.savez(handle, version=np.array([VERSION]), threshold=np.array([self.threshold]),
                      limits=np.array([dedup.COMMON_SHINGLE, dedup.MIN_SHINGLES,
                                       dedup.SHINGLE_WORDS, dedup.CANDIDATE_WORDS]),
-                     ids=np.frombuffer(ids, np.uint8), alive=alive, exact=self.exact, sizes=self.sizes,
+                     ids=np.frombuffer(ids, np.uint8), alive=alive, exact=self.exact,
+                     sizes=self.sizes,
                      group=self.group, anchors=self.anchors, holders=self.holders,
                      edges=self.edges)
         os.replace(aside, path)

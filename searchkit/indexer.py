@@ -45,8 +45,8 @@ PARALLEL_FROM = 5000
 # count minus this): on the shared 2-core machine two processes competing for one core were
 # slower than one. Tests set it to None to share the work whatever the load.
 PARALLEL_SPARE_CORES: Optional[float] = 1.5
-# Paragraphs per segment: the bulk writer's memory is bounded by a batch (~100 MB at this
-# size), and a corpus of any size is written as segments of at most this many paragraphs.
+# Paragraphs per segment: the bulk writer's memory is bounded by a batch, and a corpus of any
+# size is written as segments of at most this many paragraphs.
 BATCH_PARAGRAPHS = 25_000
 # Files to read from which a helper process reads half of them.
 PARALLEL_READ_FILES = 200
@@ -184,12 +184,16 @@ def build_index(
         new_ids = {p.id for _, p in paragraphs}
         replaced = set(plan.added + plan.updated + plan.removed)
         threshold = dedup_threshold if find_duplicates else None
-        kept_state = None if fresh or regroup_all else _kept_state(index_dir, generation, threshold)
-        if kept_state is not None:  # regroup only what this run's changes touch
-            dups, words = kept_state
+        state = None if fresh or regroup_all else _kept_state(index_dir, generation, threshold)
+        if state is not None:  # regroup only what this run's changes touch
+            dups, words = state
             gone = _documents(writer, paths=replaced, ids=new_ids)
-            changed = dups.update([f["id"] for _, f in gone], [(p.id, p.text) for _, p in paragraphs],
-                                  lambda ids: {f["id"]: f["text"] for _, f in _documents(writer, ids=ids)})
+
+            def texts(ids):
+                return {f["id"]: f["text"] for _, f in _documents(writer, ids=ids)}
+
+            changed = dups.update([f["id"] for _, f in gone],
+                                  [(p.id, p.text) for _, p in paragraphs], texts)
             groups = dups.groups()
             regrouped = _documents(writer, ids=set(changed))
             deleted = [n for n, _ in gone] + [n for n, _ in regrouped]

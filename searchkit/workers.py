@@ -71,7 +71,8 @@ def _portable(error: BaseException) -> BaseException:
         pickle.loads(pickle.dumps(error))
         return error
     except Exception:
-        return WorkerError(f"a helper process failed: {''.join(traceback.format_exception_only(error)).strip()}")
+        reason = "".join(traceback.format_exception_only(error)).strip()
+        return WorkerError(f"a helper process failed: {reason}")
 
 
 def _stop(pid: int) -> None:

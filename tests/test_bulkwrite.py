@@ -176,7 +176,8 @@ def test_a_stock_reader_reads_back_what_whooshs_writer_wrote(make, tmp_path):
     # the totals are the sums of the token counts (field_total), as Whoosh's writer sums them
     schema = make_schema()
     for name in ("text", "title"):
-        counts = [freq for d in docs if d.get(name) for _, freq, _, _ in schema[name].index(d[name])]
+        counts = [freq for d in docs if d.get(name)
+                  for _, freq, _, _ in schema[name].index(d[name])]
         assert ours["lengths"][name][0] == sum(counts) > 0
 
 
