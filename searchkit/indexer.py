@@ -48,7 +48,7 @@ PARALLEL_SPARE_CORES: Optional[float] = 1.5
 # Paragraphs per segment: the bulk writer's memory is bounded by a batch, and a corpus of any
 # size is written as segments of at most this many paragraphs.
 BATCH_PARAGRAPHS = 25_000
-# Files to read from which a helper process reads half of them.
+# From this many files to read on, a helper process reads half of them.
 PARALLEL_READ_FILES = 200
 
 Stage = Callable[[str, int], Progress]  # (label, total) -> progress callback
