@@ -16,6 +16,7 @@ from whoosh.analysis import STOP_WORDS, Filter, RegexTokenizer, StemFilter
 from whoosh.support.charset import accent_map
 
 from .wordterms import STEMS_FILE, load_stems  # noqa: F401  (the searcher's)
+from .wordterms import remember_stems, stems_mark, stems_since  # noqa: F401  (the indexer's)
 from . import wordterms
 from .indexformat import ANALYZER
 
@@ -34,9 +35,12 @@ def save_stems(words: Iterable[str], index_dir: Path, start_over: bool = False) 
     ``start_over``."""
     path = Path(index_dir) / STEMS_FILE
     table = {} if start_over else wordterms.parse_stems(wordterms.read_stems_text(path))
+    known = len(table)
     for word in words:
         if word not in table and len(word) > 1 and word not in STOP_WORDS:
             table[word] = snowball_stem(word)
+    if len(table) == known and not start_over and path.exists():
+        return  # no new word: the table on disk is already this one
     aside = path.with_suffix(".tsv.tmp")
     aside.write_text(wordterms.stems_table_text(table), encoding="utf-8")
     os.replace(aside, path)

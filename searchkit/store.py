@@ -210,10 +210,17 @@ def tidy(ix, wait: float = LOCK_WAIT) -> None:
     cancel(writer)
 
 
-def commit(writer, clear: bool = False) -> None:
+def commit(writer, clear: bool = False, segments=()) -> None:
     """Commit durably. ``clear``: the new documents replace everything (a fresh build);
-    otherwise small segments are merged in (INCREMENTAL_MERGE). On failure call ``cancel``."""
-    writer.commit(mergetype=writing.CLEAR if clear else INCREMENTAL_MERGE)
+    otherwise small segments are merged in (INCREMENTAL_MERGE). ``segments``: segments
+    written beside the writer into its storage (bulkwrite), committed after the existing
+    ones and before the writer's own. On failure call ``cancel``."""
+    policy = writing.CLEAR if clear else INCREMENTAL_MERGE
+
+    def with_segments(writer_, existing):
+        return policy(writer_, existing) + list(segments)
+
+    writer.commit(mergetype=with_segments)
 
 
 def cancel(writer, error: Optional[BaseException] = None) -> None:

@@ -75,6 +75,30 @@ def count(texts: Iterable[str]) -> Vocabulary:
     return Vocabulary(paragraphs, _folded_counts(words), _folded_counts(names))
 
 
+def merge(parts: Iterable[Vocabulary]) -> Vocabulary:
+    """The vocabulary of several disjoint sets of paragraphs (counts are per paragraph, so
+    they add up)."""
+    words: Counter = Counter()
+    names: Counter = Counter()
+    paragraphs = 0
+    for part in parts:
+        paragraphs += part.paragraphs
+        words.update(part.words)
+        names.update(part.names)
+    return Vocabulary(paragraphs, dict(words), dict(names))
+
+
+def subtract(whole: Vocabulary, part: Vocabulary) -> Vocabulary:
+    """``whole`` without the paragraphs of ``part`` (counted among them)."""
+    words = Counter(whole.words)
+    words.subtract(part.words)
+    names = Counter(whole.names)
+    names.subtract(part.names)
+    return Vocabulary(whole.paragraphs - part.paragraphs,
+                      {w: n for w, n in words.items() if n > 0},
+                      {w: n for w, n in names.items() if n > 0})
+
+
 def _folded_counts(counts: Counter) -> Dict[str, int]:
     folds: Counter = Counter()
     for word, n in counts.items():
@@ -82,19 +106,24 @@ def _folded_counts(counts: Counter) -> Dict[str, int]:
     return dict(folds)
 
 
-def save(vocabulary: Vocabulary, index_dir: Path) -> None:
-    """Write aside, then rename: a reader sees the old file or the new one."""
+def save(vocabulary: Vocabulary, index_dir: Path, generation: Optional[int] = None) -> None:
+    """Write aside, then rename: a reader sees the old file or the new one. ``generation``:
+    the index commit it describes (so that a later run may update it instead of counting
+    every paragraph again)."""
     path = Path(index_dir) / FILE_NAME
     aside = path.with_suffix(".json.tmp")
     data = {"paragraphs": vocabulary.paragraphs, "words": vocabulary.words,
-            "names": vocabulary.names}
+            "names": vocabulary.names, "generation": generation}
     aside.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     os.replace(aside, path)
 
 
-def load(index_dir: Path) -> Optional[Vocabulary]:
+def load(index_dir: Path, generation: Optional[int] = None) -> Optional[Vocabulary]:
+    """The saved vocabulary (with ``generation``: only if it describes that commit)."""
     try:
         data = json.loads((Path(index_dir) / FILE_NAME).read_text(encoding="utf-8"))
+        if generation is not None and data.get("generation") != generation:
+            return None
         return Vocabulary(data["paragraphs"], data["words"], data["names"])
     except (OSError, ValueError, KeyError):
         return None  # no suggestions or variants rather than no search
