@@ -10,7 +10,10 @@ bytes operations:
 * ``.trm``: the term index (Whoosh's ordered hash file of term infos),
 * ``.pst``: the postings, in Whoosh's blocks (pickled, zlib level 3, 128 postings a block),
   with positions for text fields,
-* ``.<field>.col``: the field-length columns, the sortable columns and the stored fields.
+* ``.<field>.col``: the field-length columns, the sortable columns and the stored fields,
+* ``.rank``: the segment's ranking arrays (``rankarrays``), built by the same function from
+  the same postings, lengths and stored values as for a segment of Whoosh's writer
+  (``codec.write_ranking_arrays``), so that the engine cannot tell either.
 
 The files are Whoosh's W3 files byte for byte (tests/test_bulkwrite.py compares them with
 Whoosh's own writer's): a stock Whoosh reader opens the segment, and a search, a merge or
@@ -31,7 +34,8 @@ segment, when its files are complete, with what ranking needs as plain numpy arr
     {"doc_count": int,
      "fields": {"text": F, "title": F},      # each searched field the batch has
      "docs": {"date": datetime64[D] (NaT: undated), "source", "kind", "dup_group",
-              "doc_id": object arrays of the stored str values (None: absent)}}
+              "doc_id", "id", "article_id": object arrays of the stored str values
+              (None: absent)}}
 
     F = {"term_bytes": uint8, "term_offsets": int64 (nterms + 1): term i is
               term_bytes[term_offsets[i]:term_offsets[i + 1]], terms in sorted order,
@@ -69,11 +73,13 @@ from whoosh.formats import Existence, Positions
 from whoosh.util import IDCHARS
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from .codec import write_ranking_arrays
+from .rankarrays import COLUMN_FIELDS, SCORED_FIELDS
 from .textfield import WordCachingText
 
 OnSegment = Callable[[str, dict], None]
-RANKED_FIELDS = ("text", "title")
-RANKED_DOC_VALUES = ("date", "source", "kind", "dup_group", "doc_id")
+RANKED_FIELDS = SCORED_FIELDS
+RANKED_DOC_VALUES = ("date", "source", "kind", "dup_group", "doc_id", "id", "article_id")
 
 _CHUNK = 1 << 20  # bytes gathered before a write to the file
 # Posting blocks whose pickle is shorter are stored uncompressed (level 0 in the block's
@@ -723,6 +729,13 @@ def write_segment(storage, schema, documents: Sequence[dict],
                             compress_from)
         terms.close()
         pst.close()
+        # The ranking arrays, from the same postings, as Whoosh's writer would have them
+        # written (codec); in the storage, so that the commit sums and records them too.
+        fields = {name: (found.terms, found.offsets, found.docnums, found.weights,
+                         length_columns.get(name, np.zeros(doccount, np.uint8)))
+                  for name, found in postings.items() if name in RANKED_FIELDS}
+        write_ranking_arrays(storage, segment, doccount, fields, {
+            name: columns_by_field[name] for name in COLUMN_FIELDS if name in columns_by_field})
     except BaseException:
         for out in created:
             try:

@@ -18,6 +18,7 @@ from whoosh.index import TOC
 from whoosh.util.numeric import length_to_byte
 
 from searchkit import bulkwrite
+from searchkit.codec import BuildCodec
 from searchkit.corpus import ReadOptions, find_files, read_bytes, read_file
 from searchkit.errors import CorpusError
 from searchkit.schema import document, make_schema
@@ -94,9 +95,10 @@ def scifact_documents():
 
 
 def whooshs_segment(docs, folder):
-    """The segment Whoosh's own writer makes of ``docs`` (stock codec, separate files)."""
+    """The segment Whoosh's own writer makes of ``docs`` (W3 with the ranking arrays beside
+    it, as the index writes, separate files)."""
     ix = FileStorage(str(folder)).create().create_index(make_schema())
-    writer = ix.writer(compound=False)
+    writer = ix.writer(compound=False, codec=BuildCodec())
     for doc in docs:
         writer.add_document(**doc)
     writer.commit()
@@ -121,7 +123,7 @@ def test_files_are_whooshs_byte_for_byte_when_every_block_is_compressed(make, tm
     assert docs
     theirs = segment_files(whooshs_segment(docs, tmp_path / "whoosh"))
     ours = segment_files(bulk_segment(docs, tmp_path / "bulk", compress_from=0))
-    assert {"trm", "pst", "_stored.col", "_text_len.col"} <= set(theirs)
+    assert {"trm", "pst", "_stored.col", "_text_len.col", "rank"} <= set(theirs)
     assert sorted(ours) == sorted(theirs)
     for name in theirs:
         assert ours[name] == theirs[name], name
