@@ -451,7 +451,8 @@ def test_parallel_writing_goes_through_the_durable_storage(tmp_path, monkeypatch
     assert report.ok and report.segments >= 2 and report.paragraphs == 341, report
     sums = durable.read_checksums(str(index_dir), report.generation)
     segment_files = [n for n in os.listdir(index_dir) if durable.SEGMENT_FILE.match(n)]
-    assert sorted(sums) == sorted(segment_files)
+    assert sum(n.endswith(".rank") for n in segment_files) == report.segments
+    assert sorted(sums) == sorted(segment_files + [f"segments-{report.generation}.json"])
     result = CliRunner().invoke(main, ["optimize", "--index", str(index_dir)])
     assert result.exit_code == 0, result.stderr
     assert re.search(rf"{report.segments} segment\(s\) -> 1, 341 paragraphs", result.stderr)
