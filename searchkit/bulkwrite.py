@@ -74,7 +74,7 @@ from whoosh.util import IDCHARS
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from .codec import write_ranking_arrays
-from .rankarrays import COLUMN_FIELDS, SCORED_FIELDS
+from .rankarrays import SCORED_FIELDS
 from .textfield import WordCachingText
 
 OnSegment = Callable[[str, dict], None]
@@ -734,8 +734,7 @@ def write_segment(storage, schema, documents: Sequence[dict],
         fields = {name: (found.terms, found.offsets, found.docnums, found.weights,
                          length_columns.get(name, np.zeros(doccount, np.uint8)))
                   for name, found in postings.items() if name in RANKED_FIELDS}
-        write_ranking_arrays(storage, segment, doccount, fields, {
-            name: columns_by_field[name] for name in COLUMN_FIELDS if name in columns_by_field})
+        write_ranking_arrays(storage, segment, doccount, fields, columns_by_field)
     except BaseException:
         for out in created:
             try:

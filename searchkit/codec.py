@@ -38,7 +38,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from . import rankarrays
 
-COLUMN_FIELDS = rankarrays.COLUMN_FIELDS
+COLUMN_FIELDS = rankarrays.COLUMN_FIELDS  # the stored values the per-document writer keeps
 
 
 def write_ranking_arrays(storage, segment, doc_count: int, fields: dict, columns: dict) -> None:
@@ -154,9 +154,6 @@ class _CapturingFieldWriter(W3FieldWriter):
             starts = array("q", starts)
             starts.append(len(docs))
             fields[field] = (terms, starts, docs, weights, documents["lengths"][field])
-        for field in rankarrays.SCORED_FIELDS:  # a field without postings still has lengths
-            if field not in fields:
-                fields[field] = ([], [0], [], [], documents["lengths"][field])
         write_ranking_arrays(self._storage, self._segment, len(documents["values"]["kind"]),
                              fields, documents["values"])
 

@@ -43,7 +43,8 @@ EXTENSION = ".rank"
 MAGIC = b"SKRANK01"
 NO_DATE = 2**64 - 1  # Whoosh's value of the date column for a document without a date
 SCORED_FIELDS = ("text", "title")
-# Stored values kept as per-document columns, by the stored field they come from.
+# Stored values kept as per-document columns, by the stored field they come from (in the
+# order ``document_arrays`` takes them).
 COLUMN_FIELDS = ("date", "source", "kind", "dup_group", "doc_id", "id", "article_id")
 _ALIGN = 16
 _MAX_HEADER = 1 << 20
@@ -81,10 +82,8 @@ def segment_file(doc_count: int, fields: Dict[str, tuple], columns: Dict[str, li
         for name, values in field_arrays(*found).items():
             arrays[f"{field}.{name}"] = values
     absent = [None] * doc_count
-    arrays.update(document_arrays(*(columns.get(name, absent) for name in (
-        "date", "source", "kind", "dup_group", "doc_id", "id", "article_id"))))
+    arrays.update(document_arrays(*(columns.get(name, absent) for name in COLUMN_FIELDS)))
     return encode(doc_count, arrays)
-
 
 
 def field_arrays(terms: Sequence[bytes], starts, docs, weights, lengths) -> Dict[str, np.ndarray]:
