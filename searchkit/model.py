@@ -243,6 +243,8 @@ class IndexSummary:
     unchanged: int = 0
     file_actions: Tuple["FileAction", ...] = ()
     committed: bool = True  # False when there was nothing to change
+    # Where the run's time went: (stage, seconds) in order (the build's cost lines).
+    stage_seconds: Tuple[Tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
