@@ -24,9 +24,9 @@ keys in name order, Whoosh's weights as float32 inside blocks but as given in th
 maximum, and the growth of Whoosh's arrays (their type code depends on the largest value).
 
 The API is ``write_segment(storage, schema, documents, on_segment=None)``: it writes the
-files into ``storage`` (the index's, so that the durable commit sums and syncs them, and a
-crashed run's files are swept as any unreferenced segment's) and returns the ``W3Segment``
-to put into the next TOC. Nothing is committed here.
+files into ``storage`` (the index's: it journals each file before creating it, so that a
+stopped run's files are removed by the next writer, and the commit sums and syncs them) and
+returns the ``W3Segment`` to put into the next TOC. Nothing is committed here.
 
 ``on_segment(segment_id, arrays)`` (optional) is called once, in the process that wrote the
 segment, when its files are complete, with what ranking needs as plain numpy arrays::
@@ -99,8 +99,9 @@ _LENGTH_LIMITS = np.array([byte_to_length(b) for b in range(256)], np.int64)
 
 def field_total(lengths: np.ndarray) -> int:
     """A field's total length in a segment (what BM25's average length is taken from): the
-    sum of the documents' token counts, as Whoosh's writer sums them."""
-    return int(lengths.sum())
+    sum of the documents' lengths as W3 stores them (rounded to their length byte), as
+    ``codec``'s writer and any merge sum them, so that scores do not depend on the layout."""
+    return int(_LENGTH_LIMITS[length_bytes(lengths)].sum())
 
 
 def length_bytes(lengths: np.ndarray) -> np.ndarray:
