@@ -296,7 +296,8 @@ class DupIndex:
         new_anchors, new_owner = new_anchors[order], new_owner[order]
         if not len(self.anchors):  # from scratch: the runs of the sorted anchors say it all
             self.anchors, self.holders = new_anchors, new_owner
-            starts = np.flatnonzero(np.r_[True, new_anchors[1:] != new_anchors[:-1]])
+            starts = np.flatnonzero(np.r_[True, new_anchors[1:] != new_anchors[:-1]]
+                                    if len(new_anchors) else new_anchors)
             new_counts = np.diff(np.r_[starts, len(new_anchors)])
             distinct, old_counts = new_anchors[starts], np.zeros(len(starts), np.int64)
             few = new_counts <= dedup.COMMON_SHINGLE

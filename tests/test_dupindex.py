@@ -77,6 +77,14 @@ def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, co
     assert asked and max(asked) < len(held) / 3
 
 
+@pytest.mark.parametrize("texts", [[], ["Minsk"], ["Minsk talks", "Minsk talks"]])
+def test_paragraphs_without_anchors_are_grouped(texts):
+    """None at all, or too short to have an n-gram anchor: exact copies still join."""
+    paragraphs = [(f"p{n}", text) for n, text in enumerate(texts)]
+    built = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD)
+    assert built.groups() == dedup.find_groups(paragraphs)
+
+
 def test_kept_as_bytes_for_its_threshold(paragraphs):
     index = dupindex.DupIndex.build(paragraphs[:400], 0.6)
     index.update([paragraphs[0][0]], [], lambda wanted: dict(paragraphs))
