@@ -456,7 +456,9 @@ def optimize(index_dir: Path, wait: float = LOCK_WAIT) -> OptimizeSummary:
     if writer is None or nothing_to_merge(writer.segments):  # (or merged meanwhile)
         if writer is not None:
             segments = writer.segments
-            cancel(writer)
+            cancel(writer)  # it swept the leftovers of stopped runs
+        else:
+            tidy(ix, wait)  # e.g. of an optimize stopped after its commit
         return OptimizeSummary(str(index_dir), len(segments), len(segments),
                                sum(s.doc_count() for s in segments),
                                time.monotonic() - started, merged=False)
