@@ -4,11 +4,11 @@ the API over it; nothing else uses it.
 
 A commit is the rename of a temporary TOC file to ``_MAIN_<generation>.toc``. Before that
 rename every file of the generation (new segment files, its settings, ledger, vocabulary,
-stems table and near-duplicate index, the TOC itself) is fsynced and summed into its record, ``checksums-<generation>
-.json`` (see ``integrity``; fsynced), and the directory is fsynced; after it the directory is
-fsynced again. Whoosh segment files are written once and never changed (deletions are recorded
-in the TOC's pickled segment list), so a file's entry is taken once and carried over from
-generation to generation.
+stems table and near-duplicate index, the TOC itself) is fsynced and summed into its record,
+``checksums-<generation>.json`` (see ``integrity``; fsynced), and the directory is fsynced;
+after it the directory is fsynced again. Whoosh segment files are written once and never
+changed (deletions are recorded in the TOC's pickled segment list), so a file's entry is taken
+once and carried over from generation to generation.
 
 searchkit deletes only files it can prove it wrote: those a commit record names, and those
 its writers named in the journal (``searchkit-writes.log``) before creating them. Whoosh
