@@ -8,9 +8,9 @@
   `bench/speed.py --keep DIR`; default: a few fixed queries) under cProfile, limit=10.
 - cold: `python -m cProfile -m searchkit search WORD --index INDEX -n 10 --format plain`.
 - build: `searchkit.build_index(CORPUS, TMP, rebuild=True)` under cProfile (default corpus
-  ../shared/data/bbc). Above 5,000 paragraphs searchkit analyses in two writer processes whose
-  time cProfile cannot see; --serial sets searchkit.indexer.PARALLEL_FROM out of reach for this
-  run only, so that the analysis shows in the profile.
+  ../shared/data/bbc). With a core to spare searchkit reads and writes in a helper process
+  whose time cProfile cannot see; --serial keeps everything in one process for this run, so
+  that all of it shows in the profile.
 Prints the top N functions by cumulative time (and by own time); --save FILE keeps the profile
 for `python -m pstats FILE` (callers, callees).
 """
@@ -84,7 +84,7 @@ def main() -> None:
         import searchkit.indexer
 
         if options.serial:
-            searchkit.indexer.PARALLEL_FROM = 10**9
+            searchkit.indexer.PARALLEL_FROM = searchkit.indexer.PARALLEL_READ_FILES = 10**9
         corpus = [Path(p) for p in options.args] or [DEFAULT_CORPUS]
         with tempfile.TemporaryDirectory() as index:
             started = time.perf_counter()

@@ -1,6 +1,7 @@
 """searchkit against a SQLite FTS5 baseline on the same paragraphs, measured in the same run.
 
     python bench/speed.py [--corpus small|large|bbc] [--quick] [--runs N] [--no-tutorial]
+                          [--builds-only] [--no-commands]
 
 Corpora are read in place from ../shared/data (never copied into the repository):
 - small (default): BBC (2,225 .txt files) + Reuters-21578, each story written to a temporary
@@ -13,12 +14,16 @@ The temporary folder is deleted at the end.
 
 Steps, each in a fresh process so that one engine's caches and imports do not help the other:
 1. build: searchkit's library build (`searchkit.build_index(paths, dir, rebuild=True)`, from the
-   files: reading, classifying, grouping near duplicates, writing), then FTS5 (porter tokenizer)
+   files: reading, classifying, grouping near duplicates, writing), with a helper process
+   (whatever the machine's load) and with one process, then FTS5 (porter tokenizer)
    from the paragraphs searchkit stored (id, title, text, dup_group), timed from the paragraph
    list in memory to the commit, and the Whoosh tutorial's way of indexing the same files (as in
-   bench/index_time.py). --runs builds of each, interleaved; medians. Peak memory is the build
-   process's ru_maxrss (searchkit's two writer processes, above 5,000 paragraphs, are reported
-   apart as "workers").
+   bench/index_time.py). --runs builds of each, interleaved; medians. Peak memory is sampled
+   every 50 ms over the build's process tree: the sum of PSS (a page shared by a forked helper
+   and its parent counted once) and, for reference, of RSS. searchkit's own stage timings
+   (IndexSummary.stage_seconds) say where its build went.
+   Then the commands a user types: a BBC build from the command line, the same command on the
+   unchanged BBC, and a run after one file of the corpus changed, on the index just built.
 2. queries: a fixed set of 200 queries (seed 0; 1-4 words mixing common, mid and rare words,
    headline prefixes, a few quoted phrases) written to queries.txt in the temp folder and
    printed with --show-queries. searchkit: one Searcher, `search(q, limit=10)` (collapse on,
@@ -116,10 +121,15 @@ import json, resource, sys, time
 from pathlib import Path
 started = time.perf_counter()
 import searchkit
+from searchkit import indexer
 spec = json.loads(sys.argv[1])
+if spec["processes"] == 2:  # a helper process whatever the machine's load
+    indexer.PARALLEL_SPARE_CORES = None
+else:
+    indexer.PARALLEL_FROM = indexer.PARALLEL_READ_FILES = 10**12
 summary = searchkit.build_index([Path(p) for p in spec["paths"]], spec["index"], rebuild=True)
 seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds,
+print(json.dumps({"seconds": seconds, "stages": summary.stage_seconds,
                   "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   "workers_maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
 """
@@ -196,10 +206,100 @@ def run_json(args: list) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _tree(pid: int) -> list:
+    """``pid`` and its descendants (from /proc/PID/task/*/children)."""
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        try:
+            tasks = os.listdir(f"/proc/{found[-1]}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{found[-1]}/task/{task}/children") as handle:
+                    todo += [int(child) for child in handle.read().split()]
+            except (OSError, ValueError):
+                pass
+    return found
+
+
+def _memory_kb(pid: int) -> tuple:
+    """(PSS, RSS) of one process in kB: PSS shares a page among the processes using it, so the
+    PSS of a process tree is what it takes together (forked helpers share their parent's)."""
+    pss = rss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+                elif line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+    except OSError:
+        pass
+    return pss, rss
+
+
+def run_json_sampled(args: list, every: float = 0.05) -> dict:
+    """``run_json``, with the peak memory of the process and its children together, sampled
+    every ``every`` seconds: ``peak_pss_kb`` (what they took together) and ``peak_rss_kb``."""
+    process = subprocess.Popen([PY, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    peak_pss = peak_rss = 0
+    while process.poll() is None:
+        sizes = [_memory_kb(pid) for pid in _tree(process.pid)]
+        peak_pss = max(peak_pss, sum(p for p, _ in sizes))
+        peak_rss = max(peak_rss, sum(r for _, r in sizes))
+        time.sleep(every)
+    out, err = process.communicate()
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, args, out, err)
+    result = json.loads(out.strip().splitlines()[-1])
+    return {**result, "peak_pss_kb": peak_pss, "peak_rss_kb": peak_rss}
+
+
 def size_on_disk(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def searchkit_command(*args: str) -> float:
+    """Seconds of one `searchkit ...` process, start to exit."""
+    started = time.perf_counter()
+    subprocess.run([PY, "-m", "searchkit", *args, "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def command_line_runs(paths: list, index: Path) -> dict:
+    """The command a user types: a BBC build into a new folder, the same command again on the
+    unchanged corpus, and, on the index just built from ``paths``, a run after one file of it
+    changed (a Reuters story of the temporary copy, else a copy of the BBC)."""
+    found = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        bbc_index = Path(scratch) / "bbc-index"
+        found["BBC full build from the command line (target <= 5 s)"] = searchkit_command(
+            "index", str(DATA / "bbc"), "--index", str(bbc_index), "--rebuild")
+        found["BBC unchanged re-run (target <= 1 s)"] = searchkit_command(
+            "index", str(DATA / "bbc"), "--index", str(bbc_index))
+        changeable = [Path(p) for p in paths if not Path(p).resolve().is_relative_to(DATA)]
+        if changeable:
+            victim = sorted(changeable[0].glob("*.txt"))[0]
+        else:  # only BBC: index a copy of it, so that one file can change
+            copy = Path(scratch) / "bbc"
+            shutil.copytree(DATA / "bbc", copy)
+            paths, index = [str(copy)], Path(scratch) / "copy-index"
+            searchkit_command("index", str(copy), "--index", str(index))
+            victim = sorted(copy.rglob("*.txt"))[0]
+        original = victim.read_bytes()
+        victim.write_bytes(original + b"\n\nA paragraph added to measure an update.\n")
+        try:
+            found["one changed file in this corpus's index (target <= 2 s on `large`)"] = (
+                searchkit_command("index", *paths, "--index", str(index)))
+        finally:
+            victim.write_bytes(original)
+    return found
 
 
 # ---------------------------------------------------------------------------------- queries
@@ -440,7 +540,7 @@ def scifact_bench(tmp: Path, runs: int) -> dict:
     query_file.write_text(json.dumps(queries))
     index = tmp / "scifact-index"
     build = run_json(["-c", SEARCHKIT_BUILD, json.dumps(
-        {"paths": [str(SCIFACT / "corpus.jsonl")], "index": str(index)})])
+        {"paths": [str(SCIFACT / "corpus.jsonl")], "index": str(index), "processes": 2})])
     results = defaultdict(list)
     for _ in range(runs):
         results["searchkit"].append(run_json(
@@ -531,6 +631,10 @@ def main() -> None:
     parser.add_argument("--no-scifact", action="store_true",
                         help="skip SciFact's batch ranking against bm25s (needs the bench extra)")
     parser.add_argument("--keep", type=Path, help="keep the indexes and queries in this folder")
+    parser.add_argument("--no-commands", action="store_true",
+                        help="skip the command-line runs (BBC build, re-run, a changed file)")
+    parser.add_argument("--builds-only", action="store_true",
+                        help="builds and command-line runs only (no queries, no cold runs)")
     args = parser.parse_args()
     if args.quick:
         args.runs, args.cold_runs, args.no_tutorial = 1, 3, True
@@ -563,28 +667,153 @@ def run_bench(args, tmp: Path) -> None:
     index, db, rows_file = tmp / "searchkit-index", tmp / "fts5.db", tmp / "paragraphs.json"
     builds = defaultdict(list)
     for run in range(1, args.runs + 1):
+        one = tmp / "searchkit-one-process"
+        shutil.rmtree(one, ignore_errors=True)
+        builds["searchkit one process"].append(run_json_sampled(
+            ["-c", SEARCHKIT_BUILD, json.dumps({"paths": paths, "index": str(one),
+                                                "processes": 1})]))
+        shutil.rmtree(one, ignore_errors=True)
         shutil.rmtree(index, ignore_errors=True)
-        builds["searchkit"].append(
-            run_json(["-c", SEARCHKIT_BUILD, json.dumps({"paths": paths, "index": str(index)})]))
+        builds["searchkit"].append(run_json_sampled(
+            ["-c", SEARCHKIT_BUILD, json.dumps({"paths": paths, "index": str(index),
+                                                "processes": 2})]))
         if run == 1:
             paragraphs = int(subprocess.run([PY, "-c", DUMP, str(index), str(rows_file)],
                                             check=True, capture_output=True, text=True).stdout)
         if db.exists():
             db.unlink()
-        builds["fts5"].append(run_json(["-c", FTS5_BUILD, str(rows_file), str(db), FTS5_SCHEMA]))
+        builds["fts5"].append(
+            run_json_sampled(["-c", FTS5_BUILD, str(rows_file), str(db), FTS5_SCHEMA]))
         if not args.no_tutorial:
             with tempfile.TemporaryDirectory(dir=tmp) as tutorial:
-                builds["tutorial"].append(run_json(
+                builds["tutorial"].append(run_json_sampled(
                     ["-c", TUTORIAL_BUILD, json.dumps({"paths": paths, "index": tutorial})]))
         log(f"build run {run}: " + ", ".join(
             f"{k} {v[-1]['seconds']:.1f} s" for k, v in builds.items()))
+    commands = {} if args.no_commands else command_line_runs(paths, index)
+    log("command-line runs done")
+    queries = None if args.builds_only else measure_queries(args, tmp, index, db, rows_file)
 
+    med = {k: {m: statistics.median(b[m] for b in v) for m in v[0]
+               if m not in ("paragraphs", "stages")}
+           for k, v in builds.items()}
+    sk, fts, one = med["searchkit"], med["fts5"], med["searchkit one process"]
+    table = []
+
+    def row(metric, a, b, show, ratio=True):
+        table.append((metric, show(a), show(b), f"{a / b:.2f}" if ratio and b else "—"))
+
+    row("build time (two processes)", sk["seconds"], fts["seconds"], fmt_s)
+    row("build time (one process)", one["seconds"], fts["seconds"], fmt_s)
+    row("paragraphs/s (two processes)", paragraphs / sk["seconds"], paragraphs / fts["seconds"],
+        lambda x: f"{x:,.0f}")
+    row("index size", size_on_disk(index), size_on_disk(db), fmt_mb)
+    row("peak memory of the build, all processes (PSS)", sk["peak_pss_kb"] * 1024,
+        fts["peak_pss_kb"] * 1024, fmt_mb)
+    row("peak memory of the build, one process (PSS)", one["peak_pss_kb"] * 1024,
+        fts["peak_pss_kb"] * 1024, fmt_mb)
+    if queries:
+        latency, cold = queries["latency"], queries["cold"]
+        for name, p in (("query p50", 0.5), ("query p95", 0.95)):
+            row(name, percentile(latency["searchkit"], p), percentile(latency["fts5"], p),
+                fmt_ms)
+        for name, p in (("query p50 vs FTS5 bare top-10", 0.5),
+                        ("query p95 vs FTS5 bare", 0.95)):
+            row(name, percentile(latency["searchkit"], p), percentile(latency["fts5 bare"], p),
+                fmt_ms)
+        pasted_latency, success = queries["pasted_latency"], queries["pasted_success"]
+        for name, p in (("pasted sentence p50", 0.5), ("pasted sentence p95", 0.95)):
+            row(name, percentile(pasted_latency["searchkit"], p),
+                percentile(pasted_latency["fts5"], p), fmt_ms)
+        row("pasted sentence success@1", success["searchkit"], success["fts5"],
+            lambda x: f"{x:.3f}")
+        table.append(("pasted sentences refused", str(queries["pasted_refused"]), "0", "—"))
+        row("query process peak memory", queries["memory"]["searchkit"],
+            queries["memory"]["fts5"], fmt_mb)
+        scifact = queries["scifact"]
+        if scifact:
+            row(f"SciFact {scifact['queries']} train queries, depth {DEPTH} (bm25s)",
+                scifact["searchkit"], scifact["bm25s"], fmt_s)
+            row(f"SciFact recall@{DEPTH} (bm25s)", scifact["recall searchkit"],
+                scifact["recall bm25s"], lambda x: f"{x:.4f}")
+        cold_sk, cold_fts, floor, numpy_floor = (
+            statistics.median(cold[k]) for k in ("searchkit", "fts5", "floor", "numpy"))
+        row("cold one-query process", cold_sk, cold_fts, fmt_ms)
+        row("cold minus `python -c pass`", cold_sk - floor, cold_fts - floor, fmt_ms)
+        table.append(("cold minus `python -c \"import numpy\"`", fmt_ms(cold_sk - numpy_floor),
+                      "—", "—"))
+
+    print(f"## searchkit vs SQLite FTS5 — corpus `{args.corpus}`: {paragraphs:,} paragraphs of "
+          f"{', '.join(Path(p).name for p in paths)}")
+    print()
+    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores "
+          f"(`nproc` {len(os.sched_getaffinity(0))}), load average "
+          f"{os.getloadavg()[0]:.1f}, Python {platform.python_version()}, "
+          f"SQLite {__import__('sqlite3').sqlite_version}, {platform.machine()}; "
+          f"{args.runs} build(s) each"
+          + (f", {QUERIES} queries x 2 passes, {args.cold_runs} cold runs" if queries else "")
+          + "; medians")
+    print()
+    print("| metric | searchkit | FTS5 | ratio |")
+    print("|---|---|---|---|")
+    for metric, a, b, ratio in table:
+        print(f"| {metric} | {a} | {b} | {ratio} |")
+    print()
+    print(f"- peak memory summed over the process tree (RSS, shared pages counted in each "
+          f"process): two processes {fmt_mb(sk['peak_rss_kb'] * 1024)}, one "
+          f"{fmt_mb(one['peak_rss_kb'] * 1024)} (target <= 400 MB on `large`).")
+    if "tutorial" in med:
+        tut = med["tutorial"]["seconds"]
+        rate = paragraphs / tut  # the tutorial's paragraphs are the same files' blocks
+        print(f"- Whoosh tutorial build of the same files: {fmt_s(tut)}, peak "
+              f"{fmt_mb(med['tutorial']['peak_pss_kb'] * 1024)}; searchkit's paragraphs/s over "
+              f"the tutorial's (same paragraphs): two processes "
+              f"{paragraphs / sk['seconds'] / rate:.2f}x (target >= 10), one process "
+              f"{paragraphs / one['seconds'] / rate:.2f}x (target >= 5).")
+    for name in ("searchkit", "searchkit one process"):
+        laps = builds[name]
+        found = {stage: statistics.median(dict(b["stages"]).get(stage, 0.0) for b in laps)
+                 for stage, _ in laps[0]["stages"]}
+        print(f"- where `{name}`'s build went (library; its process start and imports not "
+              "included): " + ", ".join(f"{stage} {sec:.1f} s" for stage, sec in found.items()))
+    for name, seconds in commands.items():
+        print(f"- {name}: {fmt_s(seconds)}")
+    if not queries:
+        return
+    latency, cold = queries["latency"], queries["cold"]
+    p50 = percentile(latency["searchkit"], 0.5) / percentile(latency["fts5"], 0.5)
+    p95 = percentile(latency["searchkit"], 0.95) / percentile(latency["fts5"], 0.95)
+    pasted50 = percentile(pasted_latency["searchkit"], 0.5) / percentile(
+        pasted_latency["fts5"], 0.5)
+    print(f"- query targets: short p50 {p50:.2f}x (target <= 1x), p95 {p95:.2f}x "
+          f"(target <= 1.5x) of FTS5 doing the same work; pasted sentences p50 {pasted50:.2f}x "
+          f"(target <= 1x); cold {cold_sk * 1000:.0f} ms (target <= 250 ms, or <= 100 ms above "
+          f"`python -c \"import numpy\"`, {numpy_floor * 1000:.0f} ms: "
+          f"{(cold_sk - numpy_floor) * 1000:.0f} ms); `python -c pass` {floor * 1000:.0f} ms.")
+    if scifact:
+        print(f"- SciFact: searchkit's index of {SCIFACT.name} opened in "
+              f"{fmt_ms(scifact['open'])}, its {scifact['queries']} train queries ranked in "
+              f"{fmt_s(scifact['searchkit'])} (target <= 5 s); bm25s indexed the abstracts in "
+              f"{fmt_s(scifact['bm25s index'])} and ranked the queries in "
+              f"{fmt_s(scifact['bm25s'])}.")
+    print(f"- top-10 overlap searchkit/FTS5 (mean Jaccard of result ids): "
+          f"{queries['overlap']:.2f}")
+    print()
+    print(f"Imports of one `searchkit search` process (python -X importtime; all imports "
+          f"{queries['import_total']:.0f} ms):")
+    print()
+    print("| package | ms inside it (with what it imports) | ms of its own modules |")
+    print("|---|---|---|")
+    for package, own, cum in queries["imports"]:
+        print(f"| {package} | {own:.1f} | {cum:.1f} |")
+
+
+def measure_queries(args, tmp: Path, index: Path, db: Path, rows_file: Path) -> dict:
     rows = json.loads(rows_file.read_text())
     queries = make_queries(rows)
     (tmp / "queries.json").write_text(json.dumps(queries))
     if args.show_queries:
         print("\n".join(queries), file=sys.stderr)
-
     passes = defaultdict(list)
     for _ in range(2):
         passes["searchkit"].append(
@@ -631,89 +860,10 @@ def run_bench(args, tmp: Path) -> None:
         cold["numpy"].append(time_process(["-c", "import numpy"]))
     imports, import_total = import_breakdown(index)
     log("cold done")
-
-    med = {k: {m: statistics.median(b[m] for b in v) for m in v[0] if m != "paragraphs"}
-           for k, v in builds.items()}
-    sk, fts = med["searchkit"], med["fts5"]
-    table = []
-
-    def row(metric, a, b, show, ratio=True):
-        table.append((metric, show(a), show(b), f"{a / b:.2f}" if ratio and b else "—"))
-
-    row("build time", sk["seconds"], fts["seconds"], fmt_s)
-    row("paragraphs/s", paragraphs / sk["seconds"], paragraphs / fts["seconds"],
-        lambda x: f"{x:,.0f}")
-    row("index size", size_on_disk(index), size_on_disk(db), fmt_mb)
-    row("peak memory (build process)", sk["maxrss_kb"] * 1024, fts["maxrss_kb"] * 1024, fmt_mb)
-    for name, p in (("query p50", 0.5), ("query p95", 0.95)):
-        row(name, percentile(latency["searchkit"], p), percentile(latency["fts5"], p), fmt_ms)
-    for name, p in (("query p50 vs FTS5 bare top-10", 0.5), ("query p95 vs FTS5 bare", 0.95)):
-        row(name, percentile(latency["searchkit"], p), percentile(latency["fts5 bare"], p),
-            fmt_ms)
-    for name, p in (("pasted sentence p50", 0.5), ("pasted sentence p95", 0.95)):
-        row(name, percentile(pasted_latency["searchkit"], p),
-            percentile(pasted_latency["fts5"], p), fmt_ms)
-    row("pasted sentence success@1", success["searchkit"], success["fts5"], lambda x: f"{x:.3f}")
-    table.append(("pasted sentences refused", str(refused), "0", "—"))
-    row("query process peak memory", memory["searchkit"], memory["fts5"], fmt_mb)
-    if scifact:
-        row(f"SciFact {scifact['queries']} train queries, depth {DEPTH} (bm25s)",
-            scifact["searchkit"], scifact["bm25s"], fmt_s)
-        row(f"SciFact recall@{DEPTH} (bm25s)", scifact["recall searchkit"],
-            scifact["recall bm25s"], lambda x: f"{x:.4f}")
-    cold_sk, cold_fts, floor, numpy_floor = (
-        statistics.median(cold[k]) for k in ("searchkit", "fts5", "floor", "numpy"))
-    row("cold one-query process", cold_sk, cold_fts, fmt_ms)
-    row("cold minus `python -c pass`", cold_sk - floor, cold_fts - floor, fmt_ms)
-    table.append(("cold minus `python -c \"import numpy\"`", fmt_ms(cold_sk - numpy_floor),
-                  "—", "—"))
-
-    print(f"## searchkit vs SQLite FTS5 — corpus `{args.corpus}`: {paragraphs:,} paragraphs of "
-          f"{', '.join(Path(p).name for p in paths)}")
-    print()
-    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores "
-          f"(`nproc` {len(os.sched_getaffinity(0))}), Python {platform.python_version()}, "
-          f"SQLite {__import__('sqlite3').sqlite_version}, {platform.machine()}; "
-          f"{args.runs} build(s) each, {len(latency['searchkit'])} queries x 2 passes, "
-          f"{args.cold_runs} cold runs; medians")
-    print()
-    print("| metric | searchkit | FTS5 | ratio |")
-    print("|---|---|---|---|")
-    for metric, a, b, ratio in table:
-        print(f"| {metric} | {a} | {b} | {ratio} |")
-    print()
-    workers = sk.get("workers_maxrss_kb", 0)
-    if workers:
-        print("- searchkit's build also ran two writer processes: the larger peaked at "
-              f"{fmt_mb(workers * 1024)}.")
-    if "tutorial" in med:
-        tut = med["tutorial"]["seconds"]
-        print(f"- Whoosh tutorial build of the same files: {fmt_s(tut)}; tutorial / searchkit = "
-              f"{tut / sk['seconds']:.2f} (target >= 3).")
-    p50 = percentile(latency["searchkit"], 0.5) / percentile(latency["fts5"], 0.5)
-    p95 = percentile(latency["searchkit"], 0.95) / percentile(latency["fts5"], 0.95)
-    pasted50 = percentile(pasted_latency["searchkit"], 0.5) / percentile(
-        pasted_latency["fts5"], 0.5)
-    print(f"- query targets: short p50 {p50:.2f}x (target <= 1x), p95 {p95:.2f}x "
-          f"(target <= 1.5x) of FTS5 doing the same work; pasted sentences p50 {pasted50:.2f}x "
-          f"(target <= 1x); cold {cold_sk * 1000:.0f} ms (target <= 250 ms, or <= 100 ms above "
-          f"`python -c \"import numpy\"`, {numpy_floor * 1000:.0f} ms: "
-          f"{(cold_sk - numpy_floor) * 1000:.0f} ms); `python -c pass` {floor * 1000:.0f} ms.")
-    if scifact:
-        print(f"- SciFact: searchkit's index of {SCIFACT.name} opened in "
-              f"{fmt_ms(scifact['open'])}, its {scifact['queries']} train queries ranked in "
-              f"{fmt_s(scifact['searchkit'])} (target <= 5 s); bm25s indexed the abstracts in "
-              f"{fmt_s(scifact['bm25s index'])} and ranked the queries in "
-              f"{fmt_s(scifact['bm25s'])}.")
-    print(f"- top-10 overlap searchkit/FTS5 (mean Jaccard of result ids): {overlap:.2f}")
-    print()
-    print(f"Imports of one `searchkit search` process (python -X importtime; all imports "
-          f"{import_total:.0f} ms):")
-    print()
-    print("| package | ms inside it (with what it imports) | ms of its own modules |")
-    print("|---|---|---|")
-    for package, own, cum in imports:
-        print(f"| {package} | {own:.1f} | {cum:.1f} |")
+    return {"latency": latency, "overlap": overlap, "cold": cold, "imports": imports,
+            "import_total": import_total, "pasted_latency": pasted_latency,
+            "pasted_success": success, "pasted_refused": refused, "memory": memory,
+            "scifact": scifact}
 
 
 if __name__ == "__main__":

@@ -47,8 +47,17 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from . import rankarrays
 
-# Stored values kept as ranking-array columns, by the stored field they come from.
-COLUMN_FIELDS = ("date", "source", "kind", "dup_group", "doc_id", "id", "article_id")
+COLUMN_FIELDS = rankarrays.COLUMN_FIELDS  # the stored values the per-document writer keeps
+
+
+def write_ranking_arrays(storage, segment, doc_count: int, fields: dict, columns: dict) -> None:
+    """Write ``<segment>.rank`` into ``storage`` (``rankarrays.segment_file`` of the rest):
+    as this codec's field writer does for Whoosh's segments, and ``bulkwrite`` for its own."""
+    handle = segment.create_file(storage, rankarrays.EXTENSION)
+    try:
+        handle.write(rankarrays.segment_file(doc_count, fields, columns))
+    finally:
+        handle.close()
 
 
 class BuildCodec(W3Codec):
@@ -151,28 +160,14 @@ class _CapturingFieldWriter(W3FieldWriter):
         self._write_arrays()
 
     def _write_arrays(self):
-        segment_id = self._segment.segment_id()
-        documents = self._codec._documents.pop(segment_id)
-        doc_count = len(documents["values"]["kind"])
-        arrays = {}
-        for field in rankarrays.SCORED_FIELDS:
-            terms, starts, docs, weights = self._postings.get(
-                field, ([], array("q"), array("I"), array("f")))
+        documents = self._codec._documents.pop(self._segment.segment_id())
+        fields = {}
+        for field, (terms, starts, docs, weights) in self._postings.items():
             starts = array("q", starts)
             starts.append(len(docs))
-            for name, values in rankarrays.field_arrays(
-                terms, starts, docs, weights, documents["lengths"][field]
-            ).items():
-                arrays[f"{field}.{name}"] = values
-        values = documents["values"]
-        arrays.update(rankarrays.document_arrays(
-            values["date"], values["source"], values["kind"], values["dup_group"],
-            values["doc_id"], values["id"], values["article_id"]))
-        handle = self._segment.create_file(self._storage, rankarrays.EXTENSION)
-        try:
-            handle.write(rankarrays.encode(doc_count, arrays))
-        finally:
-            handle.close()
+            fields[field] = (terms, starts, docs, weights, documents["lengths"][field])
+        write_ranking_arrays(self._storage, self._segment, len(documents["values"]["kind"]),
+                             fields, documents["values"])
 
 
 class _LengthsReader(W3PerDocReader):

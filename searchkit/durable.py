@@ -3,12 +3,12 @@ writers create, sweeping leftovers and the merge policy for incremental commits.
 the API over it; nothing else uses it.
 
 A commit is the rename of a temporary TOC file to ``_MAIN_<generation>.toc``. Before that
-rename every file of the generation (new segment files, its settings, ledger, vocabulary and
-stems tables, the TOC itself) is fsynced and summed into its record, ``checksums-<generation>
-.json`` (see ``integrity``; fsynced), and the directory is fsynced; after it the directory is
-fsynced again. Whoosh segment files are written once and never changed (deletions are recorded
-in the TOC's pickled segment list), so a file's entry is taken once and carried over from
-generation to generation.
+rename every file of the generation (new segment files, its settings, ledger, vocabulary,
+stems table and near-duplicate index, the TOC itself) is fsynced and summed into its record,
+``checksums-<generation>.json`` (see ``integrity``; fsynced), and the directory is fsynced;
+after it the directory is fsynced again. Whoosh segment files are written once and never
+changed (deletions are recorded in the TOC's pickled segment list), so a file's entry is taken
+once and carried over from generation to generation.
 
 searchkit deletes only files it can prove it wrote: those a commit record names, and those
 its writers named in the journal (``searchkit-writes.log``) before creating them. Whoosh
@@ -60,7 +60,8 @@ SEGMENT_FILE = re.compile(r"^(MAIN_[0-9a-z]+)\.")  # as whoosh.index.TOC._segmen
 RECORD_FILE = re.compile(r"^checksums-([0-9]+)\.json$")
 # Each commit's own files beside Whoosh's, by kind ({} is the generation).
 SIDE_FILES = integrity.SIDE_FILES
-SIDE_FILE = re.compile(r"^(searchkit|files|vocabulary|stems|segments)-([0-9]+)\.(json|tsv)$")
+SIDE_FILE = re.compile(
+    r"^(searchkit|files|vocabulary|stems|segments|dupindex)-([0-9]+)\.(json|tsv|npz)$")
 # Before schema 10: one settings file, vocabulary and stems table for all generations.
 LEGACY_FILES = ("searchkit.json", "vocabulary.json", "stems.tsv")
 SCRATCH = re.compile(r"^[A-Za-z0-9_.-]+\.tmp$")  # writers' scratch folders, files written aside

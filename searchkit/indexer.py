@@ -6,18 +6,25 @@ and with ``prune`` files that disappeared are removed. All changes land in one W
 until it does, searchers keep seeing the previous index, and a failed run leaves that index as
 it was. A run that finds nothing to change does not write at all. A rebuild clears the old
 segments in the same commit.
+
+New paragraphs are written as whole segments by ``bulkwrite`` (in batches of at most
+BATCH_PARAGRAPHS, so that the writer's memory does not grow with the corpus), beside the Whoosh
+writer that holds the lock, deletes replaced paragraphs and merges small segments; the commit
+puts both in one TOC. With a core to spare, reading the files and writing the segments are
+shared with a forked helper process (``workers``). Segment files are created through the
+index's storage, which journals each before creating it (a stopped run's are removed by the
+next writer) and sums them into the commit's record.
 """
 
 import os
 import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from . import analysis, dedup, ledger, store, vocabulary
+from . import analysis, bulkwrite, dedup, dupindex, ledger, store, vocabulary, workers
 from .corpus import (
     Progress,
     ReadOptions,
@@ -32,23 +39,28 @@ from .ledger import FileRecord, Ledger
 from .model import Article, ArticleSummary, FileAction, IndexSummary, SkippedFile
 from .schema import document, make_schema
 
-# Above this many paragraphs, two processes may analyse in parallel (Whoosh's MpWriter with
-# one segment per process; merging them afterwards would cost the gain back). Below it, starting
-# the processes costs more than it saves.
+# Above this many paragraphs (read or written), a forked helper process takes half of the
+# files to read and of the segments to write, each segment its own (merging them afterwards
+# would cost the gain back). Below it, forking and sending the results back cost more.
 PARALLEL_FROM = 5000
 # ...but only while the machine has a core to spare (1-minute load average at most the core
-# count minus this). On the 2-core machine shared with other work (load ~2), BBC built serially
-# in 21-22 s and with two writer processes in 23-28 s (same loop, bench notes in bench/README.md):
-# with the word cache the analysis is no longer the bulk, and the helpers only compete for the
-# same core. Tests set it to None to write in parallel whatever the load.
+# count minus this): on the shared 2-core machine two processes competing for one core were
+# slower than one. Tests set it to None to share the work whatever the load.
 PARALLEL_SPARE_CORES: Optional[float] = 1.5
+# Paragraphs per segment: the bulk writer's memory is bounded by a batch, and a corpus of any
+# size is written as segments of at most this many paragraphs.
+BATCH_PARAGRAPHS = 25_000
+# From this many files to read on, a helper process reads half of them.
+PARALLEL_READ_FILES = 200
 
 Stage = Callable[[str, int], Progress]  # (label, total) -> progress callback
 
 
 def _parallel(paragraphs: int) -> bool:
-    if paragraphs < PARALLEL_FROM:
-        return False
+    return paragraphs >= PARALLEL_FROM and _core_to_spare()
+
+
+def _core_to_spare() -> bool:
     if PARALLEL_SPARE_CORES is None:
         return True
     try:
@@ -58,8 +70,23 @@ def _parallel(paragraphs: int) -> bool:
     return load <= (os.cpu_count() or 1) - PARALLEL_SPARE_CORES
 
 
-def _open_writer(ix, paragraphs: int, wait: float):
-    return store.open_writer(ix, parallel=_parallel(paragraphs), wait=wait)
+class _Stages:
+    """Seconds spent in each stage of a run, in order."""
+
+    def __init__(self):
+        self._at = time.monotonic()
+        self._seconds: Dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.monotonic()
+        self.note(stage, now - self._at)
+        self._at = now
+
+    def note(self, stage: str, seconds: float) -> None:
+        self._seconds[stage] = self._seconds.get(stage, 0.0) + seconds
+
+    def laps(self) -> Tuple[Tuple[str, float], ...]:
+        return tuple(self._seconds.items())
 
 
 @dataclass
@@ -100,14 +127,16 @@ def build_index(
     ones left alone and everything else in the index stays; ``prune`` also removes indexed
     files that no longer exist or are no longer found under ``paths``.
     With ``rebuild``, the index holds exactly these files afterwards.
-    Near-duplicate groups are worked out again over the whole index whenever anything changed,
-    so they never depend on the order files came in; ``dedup_threshold`` (default: the one the
-    index was built with, else ``dedup.DEFAULT_THRESHOLD``) sets how alike copies must be.
+    Near-duplicate groups are updated whenever anything changed, exactly as if worked out
+    again over the whole index, so they never depend on the order files came in;
+    ``dedup_threshold`` (default: the one the index was built with, else
+    ``dedup.DEFAULT_THRESHOLD``) sets how alike copies must be.
     ``find_duplicates=False`` leaves every paragraph in a group of its own (for measuring what
     grouping costs). ``wait``: seconds to wait for another process writing the index (then
     IndexLockedError).
     """
     started = time.monotonic()
+    clock = _Stages()
     if dedup_threshold is not None and not 0 < dedup_threshold <= 1:
         raise SearchkitError(
             f"the duplicate threshold must be above 0 and at most 1, not {dedup_threshold}"
@@ -143,8 +172,10 @@ def build_index(
         plan.warnings[:0] = warnings
         if not (fresh or plan.changes or new_threshold):
             store.tidy(ix, wait)
-            return _summary(index_dir, plan, started, committed=False, unread=unread)
-        writer = _open_writer(ix, sum(len(a.paragraphs) for a in plan.articles), wait)
+            clock.lap("reading files")
+            return _summary(index_dir, plan, started, committed=False, unread=unread,
+                            stage_seconds=clock.laps())
+        writer = store.open_writer(ix, wait=wait)
         if replace_all or writer.generation == generation + 1:
             break
         store.cancel(writer)  # another process committed since the files were compared: again
@@ -155,35 +186,62 @@ def build_index(
         )
 
     try:
-        new_docs = [document(a, p) for a in plan.articles for p in a.paragraphs]
+        clock.lap("reading files")
+        paragraphs = [(a, p) for a in plan.articles for p in a.paragraphs]
+        new_ids = {p.id for _, p in paragraphs}
         replaced = set(plan.added + plan.updated + plan.removed)
-        kept = [] if fresh else _kept_documents(writer, replaced, {d["id"] for d in new_docs})
-        with _step(progress, "grouping near-identical paragraphs"):
-            groups = _groups(kept + new_docs, dedup_threshold if find_duplicates else None)
-        regrouped = [d for d in kept if d.get("dup_group") != groups[d["id"]]]
-        for path in sorted(replaced) if not fresh else ():
-            writer.delete_by_term("path", path)
-        add = progress("indexing", len(new_docs)) if progress else None
-        put = writer.add_document if fresh else writer.update_document
-        for done, doc in enumerate(new_docs, start=1):
-            put(**doc, dup_group=groups[doc["id"]])
-            if add and (done % 100 == 0 or done == len(new_docs)):
-                add(done, len(new_docs))
-        for doc in regrouped:  # an old paragraph that joined or left a group
-            writer.update_document(**{**doc, "dup_group": groups[doc["id"]]})
+        threshold = dedup_threshold if find_duplicates else None
+        _started(progress, "grouping near-identical paragraphs")
+        state = None if fresh or new_threshold else _kept_state(index_dir, generation, threshold)
+        if state is not None:  # regroup only what this run's changes touch
+            dups, words = state
+            gone = _documents(writer, paths=replaced, ids=new_ids)
+
+            def texts(ids):
+                return {f["id"]: f["text"] for _, f in _documents(writer, ids=ids)}
+
+            changed = dups.update([f["id"] for _, f in gone],
+                                  [(p.id, p.text) for _, p in paragraphs], texts)
+            groups = dups.groups()
+            regrouped = _documents(writer, ids=set(changed))
+            deleted = [n for n, _ in gone] + [n for n, _ in regrouped]
+            words = vocabulary.subtract(words, vocabulary.count(f["text"] for _, f in gone))
+        else:  # every paragraph's group worked out again
+            kept, replaced_ids = ([], []) if fresh else _kept_documents(writer, replaced, new_ids)
+            everything = [(d["id"], d["text"]) for _, d in kept] + [
+                (p.id, p.text) for _, p in paragraphs]
+            dups = None if threshold is None else dupindex.DupIndex.build(everything, threshold)
+            groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
+            regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
+            for path in sorted(replaced) if not fresh else ():
+                writer.delete_by_term("path", path)
+            deleted = replaced_ids + [n for n, _ in regrouped]
+            words = vocabulary.count(d["text"] for _, d in kept)
+        for docnum in deleted:
+            writer.delete_document(docnum)  # replaced, or regrouped (written again below)
+        clock.lap("grouping near duplicates")
+        # New paragraphs, then old ones that joined or left a group: the order of Whoosh's
+        # writer before (update_document), so that documents keep their numbers.
+        sources = paragraphs + [d for _, d in regrouped]
+        segments, new_words, counting = _write_segments(writer, sources, groups, progress)
+        clock.lap("writing segments")
+        clock.note("of which counting the vocabulary (all processes)", counting)
+        words = vocabulary.merge([words, new_words])
 
         # The commit's own files first, the commit point last: whatever stops this run, the
-        # committed generation has its ledger, vocabulary, stems and settings.
+        # committed generation has its ledger, near-duplicate index (unless grouping was left
+        # out), vocabulary, stems and settings.
         def write(kind, data):
             store.write_committed(index_dir, writer.generation, kind, data)
 
         write("ledger", ledger.to_bytes(writer.generation, plan.ledger))
-        with _step(progress, "counting words"):
-            words = vocabulary.count(d["text"] for d in kept + new_docs)
-            write("vocabulary", vocabulary.to_bytes(words))
-            stems = b"" if fresh else store.read_committed(index_dir, generation, "stems") or b""
-            write("stems",
-                  analysis.stems_table(words.words, stems.decode("utf-8")).encode("utf-8"))
+        if dups is not None:
+            write("dupindex", dups.to_bytes())
+        _started(progress, "counting words")
+        write("vocabulary", vocabulary.to_bytes(words))
+        stems = b"" if fresh else store.read_committed(index_dir, generation, "stems") or b""
+        write("stems", analysis.stems_table(words.words, stems.decode("utf-8")).encode("utf-8"))
+        clock.lap("vocabulary and stems tables")
         indexed_paths = ([] if fresh else recorded.get("indexed_paths", [])) + [
             str(p) for p in paths]
         store.write_settings(writer, {
@@ -191,13 +249,16 @@ def build_index(
             "indexed_paths": list(dict.fromkeys(indexed_paths)),
             "dedup_threshold": dedup_threshold,
         })
-        with _step(progress, "committing"):
-            store.commit(writer, clear=fresh)
+        # A commit without grouping has no near-duplicate index: the previous one's would
+        # not describe it.
+        _started(progress, "committing")
+        store.commit(writer, clear=fresh, segments=segments, without=("dupindex",))
     except BaseException as error:
         store.cancel(writer, error)
         raise
     if fresh:
-        _verify_count(index_dir, len(new_docs))
+        _verify_count(index_dir, len(paragraphs))
+    clock.lap("ledger, settings and commit")
     sizes = Counter(groups.values())
     return _summary(
         index_dir,
@@ -207,16 +268,15 @@ def build_index(
         paragraphs_in_groups=sum(n for n in sizes.values() if n > 1),
         regrouped=len(regrouped),
         unread=unread,
+        stage_seconds=clock.laps(),
     )
 
 
-@contextmanager
-def _step(progress: Optional[Stage], label: str):
+def _started(progress: Optional[Stage], label: str) -> None:
     """A stage without counts (total 0) reported to ``progress`` as it starts: a long one
     should not look like a hang."""
     if progress:
         progress(label, 0)(0, 0)
-    yield
 
 
 def _open_or_create(index_dir: Path, rebuild: bool, wait: float):
@@ -249,8 +309,12 @@ def _plan(
                        if k not in ("max_bytes", "follow_links")}
     seen = set()
     tick = progress("reading", len(files)) if progress else None
+    # Hash every file and note what to read, in order (the keys as if every read succeeds);
+    # read those files (in two processes when there are many); then apply it all in order.
+    steps = []
+    optimistic = dict(keys)
     for done, (path, key) in enumerate(files, start=1):
-        if tick:
+        if tick and done % 100 == 0:
             tick(done, len(files))
         absolute = str(path.resolve())
         seen.add(absolute)
@@ -258,20 +322,38 @@ def _plan(
         try:
             data = read_bytes(path, options)
         except CorpusError as error:
-            _skip(plan, path, str(error), before, absolute)
+            steps.append(("skip", path, str(error), before, absolute))
             continue
         entry = manifests.get(Path(absolute))
         print_ = ledger.fingerprint(data, {"manifest": entry, "options": reading_context})
         if before is not None and before.fingerprint == print_:
+            steps.append(("unchanged", path, before, absolute))
+            continue
+        read_as = before.key if before is not None else _free_key(key, absolute, optimistic)
+        optimistic[read_as] = absolute
+        steps.append(("read", path, key, before, absolute, data, entry, print_, read_as))
+    jobs = [step for step in steps if step[0] == "read"]
+    parallel = len(jobs) >= PARALLEL_READ_FILES and _core_to_spare()
+    results = dict(zip(map(id, jobs), workers.run_split(jobs, _read_job(options), parallel)))
+    if tick:
+        tick(len(files), len(files))
+    for step in steps:
+        if step[0] == "skip":
+            _skip(plan, *step[1:])
+            continue
+        if step[0] == "unchanged":
+            _, path, before, absolute = step
             plan.ledger[absolute] = before
             plan.unchanged += 1
             plan.actions.append(FileAction(str(path), "unchanged"))
             continue
+        _, path, key, before, absolute, data, entry, print_, read_as = step
         key = before.key if before is not None else _free_key(key, absolute, keys)
-        try:
-            result = read_file(Path(absolute), key, data, entry, options)
-        except CorpusError as error:
-            _skip(plan, path, str(error), before, absolute)
+        result = results[id(step)]
+        if key != read_as:  # an earlier file of the same name could not be read after all
+            result = _read_job(options)(step[:-1] + (key,))
+        if isinstance(result, str):
+            _skip(plan, path, result, before, absolute)
             continue
         keys[key] = absolute
         plan.read += 1
@@ -302,6 +384,19 @@ def _plan(
             plan.missing.append(absolute)
             plan.actions.append(FileAction(absolute, "missing", "gone; --prune removes it"))
     return plan
+
+
+def _read_job(options: ReadOptions):
+    """Reads one planned file: its articles, or why it cannot be read."""
+
+    def read(step):
+        _, _path, _key, _before, absolute, data, entry, _print, key = step
+        try:
+            return read_file(Path(absolute), key, data, entry, options)
+        except CorpusError as error:
+            return str(error)
+
+    return read
 
 
 def _skip(plan: _Plan, path: Path, reason: str, before, absolute: str) -> None:
@@ -355,23 +450,101 @@ def _summary(index_dir: Path, plan: _Plan, started: float, committed: bool = Tru
     )
 
 
-def _groups(documents: List[dict], threshold: Optional[float]) -> Dict[str, str]:
-    """Paragraph id -> near-duplicate group key over all the documents (no threshold: every
-    paragraph alone)."""
-    if threshold is None:
-        return {d["id"]: d["id"] for d in documents}
-    return dedup.find_groups([(d["id"], d["text"]) for d in documents], threshold)
-
-
-def _kept_documents(writer, replaced_paths, new_ids) -> List[dict]:
-    """Stored fields of the paragraphs this run leaves in place (read under the writer's lock,
-    so no other process can change them meanwhile)."""
+def _kept_documents(writer, replaced_paths, new_ids) -> Tuple[List[Tuple[int, dict]], List[int]]:
+    """(docnum, stored fields) of the paragraphs this run leaves in place, and the docnums of
+    those a new paragraph of the same id replaces (read under the writer's lock, so no other
+    process can change them meanwhile)."""
+    kept, replaced = [], []
     with writer.searcher() as searcher:
-        return [
-            fields
-            for fields in searcher.all_stored_fields()
-            if fields["path"] not in replaced_paths and fields["id"] not in new_ids
-        ]
+        for docnum, fields in searcher.reader().iter_docs():
+            if fields["path"] in replaced_paths:
+                continue
+            if fields["id"] in new_ids:
+                replaced.append(docnum)
+            else:
+                kept.append((docnum, fields))
+    return kept, replaced
+
+
+def _kept_state(index_dir: Path, generation: int, threshold: Optional[float]):
+    """The near-duplicate index (with this threshold) and vocabulary of commit
+    ``generation``, or None if it has none that fits: then every group is worked out
+    again."""
+    if threshold is None:
+        return None
+    data = store.read_committed(index_dir, generation, "dupindex")
+    dups = None if data is None else dupindex.DupIndex.from_bytes(data, threshold)
+    data = store.read_committed(index_dir, generation, "vocabulary") if dups else None
+    if data is None:
+        return None
+    try:
+        return dups, vocabulary.from_bytes(data)
+    except ValueError:
+        return None
+
+
+def _documents(writer, paths=(), ids=()) -> List[Tuple[int, dict]]:
+    """(docnum, stored fields) of the live paragraphs of these paths or with these ids,
+    found through their terms (no scan of the index)."""
+    with writer.searcher() as searcher:
+        reader = searcher.reader()
+        docnums = set()
+        for name, values in (("path", paths), ("id", ids)):
+            for value in values:
+                term = value.encode("utf-8", "surrogatepass")
+                if (name, term) in reader:
+                    docnums.update(d for d in reader.postings(name, term).all_ids()
+                                   if not reader.is_deleted(d))
+        return [(n, reader.stored_fields(n)) for n in sorted(docnums)]
+
+
+def _batches(sources: list, parallel: bool) -> List[list]:
+    """The paragraphs to write, cut into segments of at most BATCH_PARAGRAPHS (at least one
+    per process when sharing the work), in order."""
+    count = max(-(-len(sources) // BATCH_PARAGRAPHS), 2 if parallel else 1)
+    count = min(count, len(sources)) or 1
+    size = -(-len(sources) // count)
+    return [sources[i:i + size] for i in range(0, len(sources), size)]
+
+
+def _write_segments(writer, sources: list, groups: Dict[str, str], progress: Optional[Stage]):
+    """Write ``sources`` ((article, paragraph) pairs, or stored fields of old paragraphs) as
+    new segments of the writer's index, with their groups. Returns the segments (not yet
+    committed) and the vocabulary of the paragraphs written."""
+    if not sources:
+        return [], vocabulary.Vocabulary(), 0.0
+    storage, schema = writer.storage, writer.schema
+    parallel = _parallel(len(sources))
+    tick = progress("indexing", len(sources)) if progress else None
+    done = [0]
+
+    def write(batch):
+        stems_before = analysis.stems_mark()
+        docs = [_document(item, groups) for item in batch]
+        segment = bulkwrite.write_segment(storage, schema, docs, indexname=writer.indexname)
+        counting = time.monotonic()
+        words = vocabulary.count(d["text"] for d, item in zip(docs, batch)
+                                 if not isinstance(item, dict))  # old ones are counted
+        counting = time.monotonic() - counting
+        done[0] += len(batch)
+        if tick:
+            tick(done[0], len(sources))
+        return segment, words, analysis.stems_since(stems_before), counting
+
+    written = workers.run_split(_batches(sources, parallel), write, parallel)
+    for _segment, _words, stems, _seconds in written:
+        analysis.remember_stems(stems)  # the helper's, so that the stems table needs no NLTK
+    if tick:
+        tick(len(sources), len(sources))
+    return ([w[0] for w in written], vocabulary.merge([w[1] for w in written]),
+            sum(w[3] for w in written))
+
+
+def _document(source, groups: Dict[str, str]) -> dict:
+    if isinstance(source, dict):  # an old paragraph's stored fields
+        return {**source, "dup_group": groups[source["id"]]}
+    article, paragraph = source
+    return {**document(article, paragraph), "dup_group": groups[paragraph.id]}
 
 
 def _verify_count(index_dir: Path, expected: int) -> None:

@@ -75,9 +75,9 @@ def has_commit(index_dir, generation: int) -> bool:
 
 
 def read_committed(index_dir, generation: int, kind: str) -> Optional[bytes]:
-    """The bytes of commit ``generation``'s settings, ledger, vocabulary, stems or segments
-    list (``kind``) as committed; None if the commit has none; IndexDamagedError if they are
-    not those."""
+    """The bytes of commit ``generation``'s settings, ledger, vocabulary, stems, segments
+    list or near-duplicate index (``kind``) as committed; None if the commit has none;
+    IndexDamagedError if they are not those."""
     return integrity.read_committed(str(index_dir), generation,
                                     integrity.side_file(kind, generation))
 

@@ -1,7 +1,7 @@
 """What each commit's files must be, and reading them only as they were committed.
 
 Every commit records, in ``checksums-<generation>.json``, each file it consists of (its table
-of contents, the files of its segments and its own settings, ledger, vocabulary and stems)
+of contents, the files of its segments and its own side files, ``SIDE_FILES``)
 with its size, SHA-256 and a CRC-32 of every PAGE_SIZE bytes. The record is written in one
 canonical form with a digest of its content, so that any byte changed in it shows too.
 
@@ -34,7 +34,7 @@ RECORD = "checksums-{}.json"
 # Each commit's own files beside Whoosh's, by kind ({} is the generation).
 SIDE_FILES = {"settings": "searchkit-{}.json", "ledger": "files-{}.json",
               "vocabulary": "vocabulary-{}.json", "stems": "stems-{}.tsv",
-              "segments": "segments-{}.json"}
+              "segments": "segments-{}.json", "dupindex": "dupindex-{}.npz"}
 _FIELDS = ("algorithm", "files", "generation", "page_size")
 _CRC = "I" if array("I").itemsize == 4 else "L"  # an unsigned 32-bit int
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -252,6 +252,8 @@ class IndexSummary:
     # to ``paragraphs``, where ``blocks_by_kind`` counts the blocks the files were made of.
     paragraphs_by_kind: Dict[str, int] = field(default_factory=dict)
     unread_files: Dict[str, int] = field(default_factory=dict)  # files of types not read, by suffix
+    # Where the run's time went: (stage, seconds) in order (the build's cost lines).
+    stage_seconds: Tuple[Tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

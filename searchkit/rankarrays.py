@@ -43,6 +43,9 @@ EXTENSION = ".rank"
 MAGIC = b"SKRANK01"
 NO_DATE = 2**64 - 1  # Whoosh's value of the date column for a document without a date
 SCORED_FIELDS = ("text", "title")
+# Stored values kept as per-document columns, by the stored field they come from (in the
+# order ``document_arrays`` takes them).
+COLUMN_FIELDS = ("date", "source", "kind", "dup_group", "doc_id", "id", "article_id")
 _ALIGN = 16
 _MAX_HEADER = 1 << 20
 _DTYPES = {"<u1", "<u4", "<u8", "<f4", "<f8", "<i8"}
@@ -64,6 +67,23 @@ def term_key(term: bytes) -> int:
 
 
 # -- writing ---------------------------------------------------------------------------------
+
+
+def segment_file(doc_count: int, fields: Dict[str, tuple], columns: Dict[str, list]) -> bytes:
+    """The file of a segment of ``doc_count`` documents, whoever wrote the segment (Whoosh's
+    writer through ``codec``, or ``bulkwrite``). ``fields``: each searched field's postings
+    in Whoosh's order and length bytes, ``(terms, starts, docs, weights, lengths)`` as
+    ``field_arrays`` takes them (a field left out has no postings); ``columns``: the stored
+    values of ``COLUMN_FIELDS`` by document (None where a document has none; a column left
+    out has none)."""
+    arrays = {}
+    for field in SCORED_FIELDS:
+        found = fields.get(field) or ([], [0], [], [], np.zeros(doc_count, np.uint8))
+        for name, values in field_arrays(*found).items():
+            arrays[f"{field}.{name}"] = values
+    absent = [None] * doc_count
+    arrays.update(document_arrays(*(columns.get(name, absent) for name in COLUMN_FIELDS)))
+    return encode(doc_count, arrays)
 
 
 def field_arrays(terms: Sequence[bytes], starts, docs, weights, lengths) -> Dict[str, np.ndarray]:

@@ -2,8 +2,8 @@
 and writing it safely. The only module that opens Whoosh writers' locks and commits them.
 
 Beside Whoosh's files, each commit has its own settings (schema version, analyzer: an index
-built with other settings is refused with a request to rebuild it), file ledger, vocabulary
-and stems table (``read_committed``, ``write_committed``).
+built with other settings is refused with a request to rebuild it), file ledger, vocabulary,
+stems table and near-duplicate index (``read_committed``, ``write_committed``).
 
 What writing promises (the mechanics are in ``durable``):
 
@@ -70,8 +70,8 @@ def state(index_dir: Path) -> Tuple[int, Optional[int]]:
 
 
 def write_committed(index_dir: Path, generation: int, kind: str, data: bytes) -> None:
-    """Write commit ``generation``'s settings, ledger, vocabulary or stems before that commit
-    (it fsyncs and records them)."""
+    """Write commit ``generation``'s side file of ``kind`` (``durable.SIDE_FILES``) before
+    that commit (it fsyncs and records them)."""
     durable.write_new(str(index_dir), durable.side_file(kind, generation), data)
 
 
@@ -338,20 +338,28 @@ def tidy(ix, wait: float = LOCK_WAIT) -> None:
     cancel(writer)
 
 
-def commit(writer, clear: bool = False, mergetype=None) -> None:
+def commit(writer, clear: bool = False, mergetype=None, segments=(), without=()) -> None:
     """Commit durably. ``clear``: the new documents replace everything (a fresh build);
     otherwise small segments are merged in (INCREMENTAL_MERGE), or as ``mergetype`` says.
-    The commit keeps the previous one's settings, ledger, vocabulary and stems where the
-    writer wrote none of its own. On failure call ``cancel``."""
+    ``segments``: segments written beside the writer into its storage (bulkwrite),
+    committed after the existing ones and before the writer's own. The commit keeps the
+    previous one's side files (settings, ledger, vocabulary, stems, near-duplicate index)
+    where the writer wrote none of its own, except the kinds in ``without``. On failure call
+    ``cancel``."""
     folder = writer.storage.folder
     base = writer.generation - 1  # the commit the writer started from, under the lock
     for kind in durable.SIDE_FILES:
-        if base >= 0 and not os.path.exists(os.path.join(folder, durable.side_file(
-                kind, writer.generation))):
+        if base >= 0 and kind not in without and not os.path.exists(os.path.join(
+                folder, durable.side_file(kind, writer.generation))):
             data = read_committed(folder, base, kind)
             if data is not None:
                 write_committed(folder, writer.generation, kind, data)
-    writer.commit(mergetype=mergetype or (writing.CLEAR if clear else INCREMENTAL_MERGE))
+    policy = mergetype or (writing.CLEAR if clear else INCREMENTAL_MERGE)
+
+    def with_segments(writer_, existing):
+        return policy(writer_, existing) + list(segments)
+
+    writer.commit(mergetype=with_segments)
 
 
 def cancel(writer, error: Optional[BaseException] = None) -> None:
@@ -452,7 +460,9 @@ def optimize(index_dir: Path, wait: float = LOCK_WAIT) -> OptimizeSummary:
     if writer is None or nothing_to_merge(writer.segments):  # (or merged meanwhile)
         if writer is not None:
             segments = writer.segments
-            cancel(writer)
+            cancel(writer)  # it swept the leftovers of stopped runs
+        else:
+            tidy(ix, wait)  # e.g. of an optimize stopped after its commit
         return OptimizeSummary(str(index_dir), len(segments), len(segments),
                                sum(s.doc_count() for s in segments),
                                time.monotonic() - started, merged=False)

@@ -75,6 +75,19 @@ class WordCachingText(TEXT):
             self._one_position = {}  # position -> the encoded value of a term seen once there
         return words
 
+    def word_pattern(self):
+        """The compiled expression that splits a value into words as this field's tokenizer
+        does, or None where the shortcut does not apply (then only ``index`` is exact)."""
+        return self._splitter()
+
+    def term(self, word: str):
+        """The UTF-8 term the analyzer indexes ``word`` (one word of ``word_pattern``) as, or
+        None if it drops it; each distinct word analysed once."""
+        if self._splitter() is None:
+            raise ValueError("this field's analyzer is not split by words")
+        term = self._terms.get(word, _NOT_CACHED)
+        return self._term(word) if term is _NOT_CACHED else term
+
     def _term(self, word: str):
         """The UTF-8 term the analyzer indexes ``word`` as, or None if it drops it."""
         terms = self._terms

@@ -13,6 +13,7 @@ never had.
 import json
 import os
 import re
+from itertools import islice
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
@@ -112,6 +113,24 @@ def stem(word: str) -> str:
         if len(_known) < _MAX_REMEMBERED:
             _known[word] = found
     return found
+
+
+def stems_mark() -> int:
+    """A mark for ``stems_since``: how many stems this process remembers."""
+    return len(_known)
+
+
+def stems_since(mark: int) -> Dict[str, str]:
+    """The stems remembered after ``mark`` (for a helper process to hand them back)."""
+    return dict(islice(_known.items(), mark, None))
+
+
+def remember_stems(stems: Dict[str, str]) -> None:
+    """Remember stems worked out elsewhere (a helper process's)."""
+    for word, found in stems.items():
+        if len(_known) >= _MAX_REMEMBERED:
+            break
+        _known.setdefault(word, found)
 
 
 def _from_tables(word: str) -> Optional[str]:

@@ -7,8 +7,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "searchkit"
 
 WHOOSH_MODULES = {
-    "schema", "analysis", "textfield", "codec", "store", "durable", "indexer", "searcher",
-    "query", "safepickle",
+    "schema", "analysis", "textfield", "codec", "bulkwrite", "store", "durable", "indexer",
+    "searcher", "query", "safepickle",
 }
 # What a search without query syntax runs on: none of it imports Whoosh, even lazily (stored
 # fields are unpickled by safepickle's plain allow-list, which imports none either).
@@ -88,6 +88,7 @@ def test_reading_text_files_imports_no_reader_library():
 # (indexer, reading files, near-duplicate grouping, the readers' libraries).
 NOT_FOR_A_SEARCH = {
     "whoosh", "nltk", "tabulate", "searchkit.indexer", "searchkit.corpus", "searchkit.dedup",
+    "searchkit.dupindex", "searchkit.bulkwrite", "searchkit.workers",
     "searchkit.blocks", "searchkit.metadata", "searchkit.htmlpage",
     "searchkit.encoding", "trafilatura", "charset_normalizer", "yaml", "lxml",
 }

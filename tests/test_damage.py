@@ -107,7 +107,7 @@ def test_check_names_the_damage_and_the_repair_on_the_command_line(built, index_
     result = invoke("check", "--index", index_dir)
     assert result.exit_code == 1 and "Traceback" not in result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == (f"index: {index_dir} (commit 1, 1 segment, 65 paragraphs, 16 files "
+    assert lines[0] == (f"index: {index_dir} (commit 1, 1 segment, 65 paragraphs, 17 files "
                         "checked against SHA-256)")
     assert f"problem: {pst}: " in result.stdout and "truncated" in result.stdout
     assert lines[-1] == (f"how to repair: searchkit index {built.parent / 'corpus'} "

@@ -556,6 +556,7 @@ def test_parallel_writing_goes_through_the_durable_storage(tmp_path, monkeypatch
     assert report.ok and report.segments >= 2 and report.paragraphs == 341, report
     sums = durable.load_record(str(index_dir), report.generation).files
     segment_files = [n for n in os.listdir(index_dir) if durable.SEGMENT_FILE.match(n)]
+    assert sum(n.endswith(".rank") for n in segment_files) == report.segments
     assert sorted(n for n in sums if durable.SEGMENT_FILE.match(n)) == sorted(segment_files)
     result = CliRunner().invoke(main, ["optimize", "--index", str(index_dir)])
     assert result.exit_code == 0, result.stderr

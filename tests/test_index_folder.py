@@ -144,6 +144,7 @@ def legacy_index(index_dir):
     for number in durable.generations(str(index_dir)):
         (index_dir / f"searchkit-{number}.json").unlink()
         (index_dir / f"segments-{number}.json").unlink()  # nor segments lists
+        (index_dir / f"dupindex-{number}.npz").unlink(missing_ok=True)  # nor groupings
     return set(p.name for p in index_dir.iterdir())
 
 

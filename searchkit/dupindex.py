@@ -1,0 +1,512 @@
+"""Near-duplicate groups worked out with arrays, and kept up to date run by run.
+
+The groups are exactly ``dedup.find_groups``'s: exact copies (the same words after
+normalisation) join, and so do paragraphs that share an anchor (a word 4-gram; the 3-gram of
+a three-word paragraph) held by at most ``dedup.COMMON_SHINGLE`` paragraphs and whose 3-gram
+shingles are alike (``dedup.similarity`` at least the threshold, both with at least
+``dedup.MIN_SHINGLES``); a group is a connected component, keyed by its smallest paragraph id.
+Here the n-grams are hashed with a stable 64-bit hash (``find_groups`` uses Python's, which
+differs between processes), so they can be kept on disk.
+
+``DupIndex`` is what a later run needs to regroup only what it must: for every paragraph
+(a slot) its id, the hash of its normalised text, its group; the anchors as an inverted index
+(sorted anchor hashes and their slots); and the verified pairs (the edges). ``update`` takes
+the paragraphs removed and added: it verifies the pairs that became candidates (a new
+paragraph's, or those an anchor proposes again now that it is held by fewer paragraphs),
+drops the edges of removed paragraphs and of pairs no anchor proposes any more, and works out
+again only the groups those changes touch. The result is the one ``build`` gives over the
+same paragraphs (tests/test_dupindex.py checks it against ``dedup.find_groups`` too).
+
+Pure code, no Whoosh: texts of old paragraphs are asked for through a callback.
+"""
+
+import gc
+import hashlib
+import io
+import zipfile
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import dedup
+
+# Bump when the hashing or the stored arrays change: a kept index of another version is
+# ignored (the next run groups from scratch).
+VERSION = 1
+_M3 = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], np.uint64)
+_M4 = np.array([0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53,
+                0x94D049BB133111EB], np.uint64)
+_DOMAIN4 = np.uint64(0x5851F42D4C957F2D)  # 4-grams never equal 3-grams by construction
+
+Texts = Callable[[List[str]], Dict[str, str]]  # ids -> their texts (old paragraphs)
+
+
+def _word_hash(word: str) -> int:
+    data = word.encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+_CHUNK = 20_000  # texts shingled at a time: Python's word lists stay small
+_PAIRS_AT_A_TIME = 50_000  # candidate pairs verified with sets made for them alone
+
+
+class _Shingled:
+    """The n-grams of some texts: per text its sorted distinct 3-gram and anchor hashes."""
+
+    def __init__(self, texts: Sequence[str]):
+        parts = [self._chunk(texts[i:i + _CHUNK]) for i in range(0, len(texts), _CHUNK)]
+        self.count = len(texts)
+        self.exact = _concat([p[0] for p in parts], np.uint64)
+        self.shingles, self.shingle_offsets = _concat_csr([(p[1], p[2]) for p in parts])
+        self.anchors, self.anchor_offsets = _concat_csr([(p[3], p[4]) for p in parts])
+
+    @classmethod
+    def _chunk(cls, texts: Sequence[str]):
+        words_of = [dedup.words(text) for text in texts]
+        exact = np.fromiter(
+            (_word_hash(" ".join(found)) for found in words_of), np.uint64, len(texts))
+        vocabulary: Dict[str, int] = {}
+        ids = np.array([vocabulary.setdefault(w, len(vocabulary))
+                        for found in words_of for w in found], np.int64)
+        counts = np.fromiter(map(len, words_of), np.int64, len(texts))
+        del words_of
+        hashes = np.fromiter(map(_word_hash, vocabulary), np.uint64, len(vocabulary))
+        tokens = hashes[ids]
+        shingles, shingle_offsets = cls._grams(tokens, counts, 3, _M3, 0)
+        grams4, offsets4 = cls._grams(tokens, counts, 4, _M4, _DOMAIN4)
+        # A paragraph without 4-grams is proposed by its 3-grams (find_groups' `or sets[i]`).
+        has4 = np.diff(offsets4) > 0
+        take4 = np.repeat(has4, np.diff(offsets4))
+        take3 = np.repeat(~has4, np.diff(shingle_offsets))
+        owner = np.r_[np.repeat(np.arange(len(texts)), np.diff(offsets4))[take4],
+                      np.repeat(np.arange(len(texts)), np.diff(shingle_offsets))[take3]]
+        anchors = np.r_[grams4[take4], shingles[take3]]
+        order = np.argsort(owner, kind="stable")
+        anchor_offsets = np.zeros(len(texts) + 1, np.int64)
+        np.cumsum(np.bincount(owner, minlength=len(texts)), out=anchor_offsets[1:])
+        return exact, shingles, shingle_offsets, anchors[order], anchor_offsets
+
+    @staticmethod
+    def _grams(tokens, counts, n, multipliers, domain):
+        """Distinct n-gram hashes per text, sorted: (hashes, offsets)."""
+        starts = np.zeros(len(counts) + 1, np.int64)
+        np.cumsum(counts, out=starts[1:])
+        text = np.repeat(np.arange(len(counts)), counts)
+        at = np.arange(len(tokens)) - starts[text]
+        valid = np.flatnonzero(at <= counts[text] - n)
+        gram = np.full(len(valid), domain, np.uint64)
+        with np.errstate(over="ignore"):
+            for k in range(n):
+                gram += tokens[valid + k] * multipliers[k]
+        owner = text[valid]
+        # Distinct (text, n-gram) pairs, sorted: as one integer each (the text, then the
+        # n-gram's rank), which numpy sorts far faster than lexsort sorts the two columns.
+        distinct, rank = _ranks(gram)
+        width = max(len(distinct), 1)
+        pairs = _distinct(owner * width + rank)
+        owner, gram = pairs // width, distinct[pairs % width]
+        offsets = np.zeros(len(counts) + 1, np.int64)
+        np.cumsum(np.bincount(owner, minlength=len(counts)), out=offsets[1:])
+        return gram, offsets
+
+
+def _ranks(values: np.ndarray):
+    """(sorted distinct values, each value's index among them), by one sort."""
+    order = np.argsort(values)
+    ordered = values[order]
+    new = np.ones(len(values), bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    rank = np.empty(len(values), np.int64)
+    rank[order] = np.cumsum(new) - 1
+    return ordered[new], rank
+
+
+def _concat(arrays, dtype):
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
+
+
+def _concat_csr(parts):
+    """Concatenated (values, offsets) pairs."""
+    values = _concat([v for v, _ in parts], np.uint64)
+    offsets = [np.zeros(1, np.int64)]
+    base = 0
+    for _, o in parts:
+        offsets.append(o[1:] + base)
+        base += o[-1]
+    return values, np.concatenate(offsets)
+
+
+def _pairs_within(holders: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """All pairs (i < j by position) within each run ``holders[starts[g]:starts[g]+sizes[g]]``
+    (holders ascending within a run): an (n, 2) array."""
+    found = []
+    runs = sizes > 1
+    starts, sizes = starts[runs], sizes[runs]
+    member = np.repeat(np.arange(len(starts)), sizes)
+    first = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    position = np.arange(len(member)) - first
+    flat = holders[np.repeat(starts, sizes) + position]
+    for gap in range(1, int(sizes.max(initial=1))):
+        left = np.flatnonzero(position + gap < sizes[member])
+        if not len(left):
+            break
+        found.append(np.stack([flat[left], flat[left + gap]], axis=1))
+    return np.concatenate(found) if found else np.zeros((0, 2), np.int64)
+
+
+@contextmanager
+def _no_collection():
+    """Python's cyclic garbage collector off: the sets made to verify pairs hold no cycles,
+    and the collections their making sets off walk everything alive."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (np.unique, by sorting: numpy's hashing unique is far slower
+    on these arrays)."""
+    values = np.sort(values)
+    keep = np.ones(len(values), bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
+
+
+def _unique_pairs(pairs: np.ndarray) -> np.ndarray:
+    if not len(pairs):
+        return pairs.reshape(0, 2)
+    pairs = np.sort(pairs, axis=1)
+    top = int(pairs.max()) + 1
+    keys = _distinct(pairs[:, 0] * top + pairs[:, 1])
+    return np.stack([keys // top, keys % top], axis=1)
+
+
+class DupIndex:
+    """The grouping of a set of paragraphs, kept so that it can be updated."""
+
+    def __init__(self, threshold: float):
+        self.threshold = threshold
+        self.ids: List[Optional[str]] = []  # by slot; None: a free slot
+        self.exact = np.zeros(0, np.uint64)  # by slot
+        self.sizes = np.zeros(0, np.int64)  # by slot: its distinct 3-grams
+        self.group = np.zeros(0, np.int64)  # by slot: the slot of its group's key
+        self.anchors = np.zeros(0, np.uint64)  # sorted by (anchor, slot)
+        self.holders = np.zeros(0, np.int64)  # the slot of each anchor entry
+        self.edges = np.zeros((0, 2), np.int64)  # verified pairs of slots (i < j)
+
+    # -- answers ------------------------------------------------------------------------
+
+    def groups(self) -> Dict[str, str]:
+        """Paragraph id -> its group key, for every paragraph held."""
+        ids = self.ids
+        return {ids[s]: ids[g] for s, g in enumerate(self.group.tolist()) if ids[s] is not None}
+
+    def __len__(self) -> int:
+        return sum(1 for i in self.ids if i is not None)
+
+    # -- building -----------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, paragraphs: Sequence[Tuple[str, str]], threshold: float) -> "DupIndex":
+        """The grouping of (id, text) pairs from scratch."""
+        index = cls(threshold)
+        with _no_collection():
+            index._add([pid for pid, _ in paragraphs], _Shingled([t for _, t in paragraphs]),
+                       lambda ids: {}, set(), np.zeros((0, 2), np.int64))
+        return index
+
+    def update(self, removed: Iterable[str], added: Sequence[Tuple[str, str]],
+               texts: Texts) -> Dict[str, str]:
+        """Remove paragraphs (by id; unknown ids are ignored) and add others (an id held
+        already is replaced). ``texts(ids)`` gives the texts of paragraphs held (asked for
+        only where a pair must be verified again). Returns the paragraphs held before and
+        after whose group key changed: id -> new key."""
+        before = self.groups()
+        added_ids = {pid for pid, _ in added}
+        with _no_collection():
+            touched, pairs = self._remove(
+                {pid for pid in removed if pid in before} | (added_ids & before.keys()))
+            self._add([pid for pid, _ in added], _Shingled([t for _, t in added]), texts,
+                      touched, pairs)
+        self._compact_if_sparse()
+        after = self.groups()
+        return {pid: key for pid, key in after.items()
+                if pid in before and pid not in added_ids and before[pid] != key}
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _counts(self, anchors: np.ndarray) -> np.ndarray:
+        """How many held paragraphs have each of ``anchors``."""
+        return (np.searchsorted(self.anchors, anchors, side="right")
+                - np.searchsorted(self.anchors, anchors, side="left"))
+
+    def _holders_of(self, anchors: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each anchor: (start into self.holders, count)."""
+        left = np.searchsorted(self.anchors, anchors, side="left")
+        right = np.searchsorted(self.anchors, anchors, side="right")
+        return left, right - left
+
+    def _remove(self, ids: set) -> Tuple[set, np.ndarray]:
+        """Forget paragraphs: (the groups to work out again, the pairs to verify again)."""
+        if not ids:
+            return set(), np.zeros((0, 2), np.int64)
+        slots = np.array([s for s, pid in enumerate(self.ids) if pid in ids], np.int64)
+        dead = np.zeros(len(self.ids), bool)
+        dead[slots] = True
+        gone_anchors = _distinct(self.anchors[dead[self.holders]])
+        old_counts = self._counts(gone_anchors)
+        keep = ~dead[self.holders]
+        self.anchors, self.holders = self.anchors[keep], self.holders[keep]
+        new_counts = self._counts(gone_anchors)
+        touched = set(self.group[slots].tolist())  # their groups are worked out again
+        lost = dead[self.edges].any(axis=1)
+        self.edges = self.edges[~lost]
+        # Anchors now held by few enough paragraphs propose their holders' pairs again.
+        freed = gone_anchors[(old_counts > dedup.COMMON_SHINGLE)
+                             & (new_counts <= dedup.COMMON_SHINGLE) & (new_counts > 1)]
+        for slot in slots.tolist():
+            self.ids[slot] = None
+        self.group[slots] = slots
+        return touched, self._pairs_of_anchors(freed)
+
+    def _pairs_of_anchors(self, anchors: np.ndarray) -> np.ndarray:
+        starts, sizes = self._holders_of(_distinct(anchors))
+        return _pairs_within(self.holders, starts, sizes)
+
+    def _add(self, ids: List[str], shingled: _Shingled, texts: Texts, touched: set,
+             pairs: np.ndarray) -> None:
+        """Hold new paragraphs; verify ``pairs`` and their pairs; regroup ``touched``."""
+        candidates = [pairs]
+        first = len(self.ids)
+        new_slots = np.arange(first, first + len(ids))
+        self.ids += ids
+        self.exact = np.r_[self.exact, shingled.exact]
+        self.sizes = np.r_[self.sizes, np.diff(shingled.shingle_offsets)]
+        self.group = np.r_[self.group, new_slots]
+        new_owner = np.repeat(new_slots, np.diff(shingled.anchor_offsets))
+        new_anchors = shingled.anchors
+        # Insert the new anchors into the sorted index (new slots sort after old ones, and
+        # the anchors come in slot order: a stable sort keeps them so).
+        order = np.argsort(new_anchors, kind="stable")
+        new_anchors, new_owner = new_anchors[order], new_owner[order]
+        if not len(self.anchors):  # from scratch: the runs of the sorted anchors say it all
+            self.anchors, self.holders = new_anchors, new_owner
+            starts = np.flatnonzero(np.r_[True, new_anchors[1:] != new_anchors[:-1]]
+                                    if len(new_anchors) else new_anchors)
+            new_counts = np.diff(np.r_[starts, len(new_anchors)])
+            distinct, old_counts = new_anchors[starts], np.zeros(len(starts), np.int64)
+            few = new_counts <= dedup.COMMON_SHINGLE
+            pairs = _pairs_within(self.holders, starts[few], new_counts[few])
+        else:
+            distinct = _distinct(new_anchors)
+            old_counts = self._counts(distinct)
+            at = np.searchsorted(self.anchors, new_anchors, side="right")
+            self.anchors = np.insert(self.anchors, at, new_anchors)
+            self.holders = np.insert(self.holders, at, new_owner)
+            new_counts = self._counts(distinct)
+            # Pairs with a new paragraph through anchors held by few enough paragraphs.
+            pairs = self._pairs_of_anchors(distinct[new_counts <= dedup.COMMON_SHINGLE])
+            if len(pairs):
+                pairs = pairs[(pairs >= first).any(axis=1)]
+        candidates.append(pairs)
+        # Anchors now held by too many paragraphs propose their old holders no more.
+        closed = distinct[(old_counts <= dedup.COMMON_SHINGLE)
+                          & (new_counts > dedup.COMMON_SHINGLE)]
+        self._drop_unproposed(closed, touched, texts)
+        candidates = _unique_pairs(np.concatenate(candidates))
+        # Exact copies of a new paragraph join its group (their groups are touched).
+        if len(ids):
+            same = np.isin(self.exact[:first], shingled.exact)
+            touched |= set(self.group[:first][same & self._alive(first)].tolist())
+        self._verify(candidates, shingled, first, texts, touched)
+        self._regroup(touched, new_slots)
+
+    def _alive(self, upto: int) -> np.ndarray:
+        return np.array([pid is not None for pid in self.ids[:upto]], bool)
+
+    def _drop_unproposed(self, closed: np.ndarray, touched: set, texts: Texts) -> None:
+        """Edges between old holders of ``closed`` anchors that no anchor held by few enough
+        paragraphs proposes any more."""
+        if not len(closed) or not len(self.edges):
+            return
+        starts, sizes = self._holders_of(closed)
+        slots = _distinct(np.concatenate(
+            [self.holders[s:s + n] for s, n in zip(starts.tolist(), sizes.tolist())]))
+        mine = np.isin(self.edges, slots).all(axis=1)
+        if not mine.any():
+            return
+        involved = _distinct(self.edges[mine].ravel())
+        found = texts([self.ids[s] for s in involved.tolist()])
+        shingled = _Shingled([found[self.ids[s]] for s in involved.tolist()])
+        offsets = shingled.anchor_offsets
+        anchors_of = {s: shingled.anchors[offsets[k]:offsets[k + 1]]
+                      for k, s in enumerate(involved.tolist())}
+        drop = []
+        for e in np.flatnonzero(mine).tolist():
+            a, b = self.edges[e].tolist()
+            shared = np.intersect1d(anchors_of[a], anchors_of[b], assume_unique=True)
+            if not (self._counts(shared) <= dedup.COMMON_SHINGLE).any():
+                drop.append(e)
+                touched.add(int(self.group[a]))
+        self.edges = np.delete(self.edges, drop, axis=0)
+
+    def _verify(self, candidates: np.ndarray, shingled: _Shingled, first: int, texts: Texts,
+                touched: set) -> None:
+        """Verify candidate pairs of slots; add the alike ones as edges."""
+        if not len(candidates):
+            return
+        # Pairs that cannot be alike by their sizes alone (the shared shingles are at most the
+        # smaller set) are left out before any set is made, and so are known edges.
+        small, large = np.sort(self.sizes[candidates], axis=1).T
+        denominator = np.maximum(small, large / 2)
+        keep = (small >= dedup.MIN_SHINGLES) & (small / denominator >= self.threshold)
+        if len(self.edges):
+            top = len(self.ids)
+            keep &= ~np.isin(candidates[:, 0] * top + candidates[:, 1],
+                             self.edges[:, 0] * top + self.edges[:, 1])
+        candidates, denominator = candidates[keep], denominator[keep]
+        if not len(candidates):
+            return
+        # The fewest shared shingles that make a pair alike (dedup.similarity's division,
+        # in the same floating point).
+        need = np.ceil(self.threshold * denominator)
+        need += need / denominator < self.threshold
+        need -= (need - 1) / denominator >= self.threshold
+        # Each slot's shingles: a new paragraph's from `shingled`, an old one's from its text.
+        old = _distinct(candidates[candidates < first])
+        rows = np.full(len(self.ids), -1, np.int64)
+        rows[first:first + shingled.count] = np.arange(shingled.count)
+        values, offsets = shingled.shingles, shingled.shingle_offsets
+        if len(old):
+            found = texts([self.ids[s] for s in old.tolist()])
+            again = _Shingled([found[self.ids[s]] for s in old.tolist()])
+            rows[old] = shingled.count + np.arange(len(old))
+            values, offsets = _concat_csr([(values, offsets),
+                                           (again.shingles, again.shingle_offsets)])
+        order = np.argsort(candidates[:, 0], kind="stable")
+        candidates, need = candidates[order], need[order]
+        added = []
+        for at in range(0, len(candidates), _PAIRS_AT_A_TIME):  # sets for a chunk at a time
+            chunk = candidates[at:at + _PAIRS_AT_A_TIME]
+            sets = {}
+            for slot in _distinct(chunk.ravel()).tolist():
+                r = rows[slot]
+                sets[slot] = frozenset(values[offsets[r]:offsets[r + 1]].tolist())
+            for (a, b), n in zip(chunk.tolist(), need[at:at + _PAIRS_AT_A_TIME].tolist()):
+                if len(sets[a] & sets[b]) >= n:
+                    added.append((a, b))
+        if added:
+            self.edges = np.concatenate([self.edges, np.array(added, np.int64)])
+            for a, b in added:
+                touched.update((int(self.group[a]), int(self.group[b])))
+
+    def _regroup(self, touched_groups: set, new_slots: np.ndarray) -> None:
+        """Work out again the groups of the touched groups' members and the new slots."""
+        alive = self._alive(len(self.ids))
+        members = np.flatnonzero(np.isin(self.group, list(touched_groups)) & alive)
+        slots = np.union1d(members, new_slots[alive[new_slots]] if len(new_slots) else new_slots)
+        if not len(slots):
+            return
+        local = np.full(len(self.ids), -1, np.int64)
+        local[slots] = np.arange(len(slots))
+        label = np.arange(len(slots))
+        inside = (local[self.edges] >= 0).all(axis=1) if len(self.edges) else np.zeros(0, bool)
+        links = [local[self.edges[inside]]]
+        # exact copies: each joins the first of its exact hash among these slots
+        exact = self.exact[slots]
+        order = np.argsort(exact, kind="stable")
+        same = np.flatnonzero(exact[order][1:] == exact[order][:-1])
+        links.append(np.stack([order[same + 1], order[same]], axis=1))  # chains each run
+        links = np.concatenate(links) if links else np.zeros((0, 2), np.int64)
+        while len(links):  # connected components by propagating the smallest label
+            low = np.minimum(label[links[:, 0]], label[links[:, 1]])
+            changed = label.copy()
+            np.minimum.at(changed, links[:, 0], low)
+            np.minimum.at(changed, links[:, 1], low)
+            changed = changed[changed]
+            if np.array_equal(changed, label):
+                break
+            label = changed
+        ids = [self.ids[s] for s in slots.tolist()]
+        best: Dict[int, int] = {}  # component -> position of its smallest id
+        for position, component in enumerate(label.tolist()):
+            known = best.get(component)
+            if known is None or ids[position] < ids[known]:
+                best[component] = position
+        self.group[slots] = slots[[best[c] for c in label.tolist()]]
+
+    def _compact_if_sparse(self) -> None:
+        """Renumber the slots once a quarter of them are free."""
+        free = sum(1 for pid in self.ids if pid is None)
+        if free * 4 <= len(self.ids):
+            return
+        alive = self._alive(len(self.ids))
+        renumber = np.full(len(self.ids), -1, np.int64)
+        renumber[alive] = np.arange(int(alive.sum()))
+        self.ids = [pid for pid in self.ids if pid is not None]
+        self.exact = self.exact[alive]
+        self.sizes = self.sizes[alive]
+        self.group = renumber[self.group[alive]]
+        self.holders = renumber[self.holders]
+        self.edges = renumber[self.edges]
+
+    # -- on disk ------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """The index as an uncompressed ``.npz`` (a commit's ``dupindex-N.npz``)."""
+        ids = "\0".join("" if pid is None else pid for pid in self.ids).encode("utf-8",
+                                                                                "surrogatepass")
+        alive = np.array([pid is not None for pid in self.ids], bool)
+        buffer = io.BytesIO()
+        np.savez(buffer, version=np.array([VERSION]), threshold=np.array([self.threshold]),
+                 limits=np.array(_limits()), ids=np.frombuffer(ids, np.uint8), alive=alive,
+                 exact=self.exact, sizes=self.sizes, group=self.group, anchors=self.anchors,
+                 holders=self.holders, edges=self.edges)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, threshold: float) -> Optional["DupIndex"]:
+        """The index in ``data`` if it is one of this version with this threshold, else None.
+        Only uncompressed members are read (no member can grow past the bytes given), and
+        every slot number must be one of its paragraphs'."""
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                if any(m.compress_type != zipfile.ZIP_STORED for m in archive.infolist()):
+                    return None
+            with np.load(io.BytesIO(data), allow_pickle=False) as found:
+                if (found["version"].tolist() != [VERSION]
+                        or found["threshold"].tolist() != [threshold]
+                        or found["limits"].tolist() != _limits()):
+                    return None
+                index = cls(threshold)
+                ids = found["ids"].tobytes().decode("utf-8", "surrogatepass").split("\0")
+                alive = found["alive"].astype(bool)
+                index.ids = [pid if live else None for pid, live in zip(ids, alive.tolist())]
+                index.exact = found["exact"].astype(np.uint64)
+                index.sizes = found["sizes"].astype(np.int64)
+                index.group = found["group"].astype(np.int64)
+                index.anchors = found["anchors"].astype(np.uint64)
+                index.holders = found["holders"].astype(np.int64)
+                index.edges = found["edges"].astype(np.int64).reshape(-1, 2)
+        except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError,
+                IndexError):
+            return None
+        slots = len(index.ids)
+        if not (len(ids) == len(alive) == slots == len(index.exact) == len(index.group)
+                == len(index.sizes) and len(index.anchors) == len(index.holders)):
+            return None
+        for numbers in (index.group, index.holders, index.edges):
+            if numbers.size and not (0 <= int(numbers.min()) and int(numbers.max()) < slots):
+                return None
+        return index
+
+
+def _limits() -> List[int]:
+    """The grouping's constants an index was made with (another set: it is not used)."""
+    return [dedup.COMMON_SHINGLE, dedup.MIN_SHINGLES, dedup.SHINGLE_WORDS,
+            dedup.CANDIDATE_WORDS]

@@ -1,0 +1,183 @@
+"""The kept near-duplicate index groups exactly as ``dedup.find_groups`` does, from scratch and
+after any sequence of removals and additions; an indexing run that adds a file regroups what
+a rebuild would, asking only for the texts it must."""
+
+import io
+import random
+import shutil
+
+import numpy as np
+import pytest
+from conftest import DATA, S000, S001, S002, S003, S004, SEEDS
+from whoosh import index as whoosh_index
+
+import searchkit
+from searchkit import dedup, dupindex, store, vocabulary
+from searchkit.corpus import ReadOptions, find_files, read_bytes, read_file
+
+
+def paragraphs_of(paths):
+    files, _ = find_files(paths)
+    found = []
+    for path, key in files:
+        result = read_file(path, key, read_bytes(path, ReadOptions()), None, ReadOptions())
+        found += [(p.id, p.text) for a in result.articles for p in a.paragraphs]
+    return found
+
+
+def corpus():
+    found = paragraphs_of([SEEDS])
+    if (DATA / "bbc").is_dir():
+        found += paragraphs_of([DATA / "bbc" / "business"])[:3000]
+    return found
+
+
+@pytest.fixture(scope="module")
+def paragraphs():
+    return corpus()
+
+
+def test_groups_from_scratch_are_find_groups(paragraphs):
+    built = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD)
+    expected = dedup.find_groups(paragraphs)
+    assert built.groups() == expected
+    assert sum(1 for pid, key in expected.items() if pid != key) > 10  # real groups
+
+
+@pytest.mark.parametrize("common", [dedup.COMMON_SHINGLE, 2])
+def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, common):
+    """Random removals, additions and replacements; with a stock-phrase limit of 2, anchors
+    keep crossing it both ways (pairs proposed again, pairs no longer proposed)."""
+    monkeypatch.setattr(dedup, "COMMON_SHINGLE", common)
+    rng = random.Random(common)
+    texts = dict(paragraphs)
+    ids = sorted(texts)
+    held = set(rng.sample(ids, len(ids) // 2))
+    index = dupindex.DupIndex.build([(i, texts[i]) for i in sorted(held)], 0.6)
+    asked = []
+
+    def texts_of(wanted):
+        asked.append(len(wanted))
+        return {i: texts[i] for i in wanted}
+
+    for step in range(6):
+        removed = set(rng.sample(sorted(held), len(held) // 10))
+        added = rng.sample(sorted(set(ids) - held), min(len(ids) // 12, len(set(ids) - held)))
+        replaced = rng.sample(sorted(held - removed), 3)  # the same id with another text
+        for pid in replaced:
+            texts[pid] = texts[pid] + " " + texts[rng.choice(ids)]
+        before = index.groups()
+        changed = index.update(removed, [(i, texts[i]) for i in added + replaced], texts_of)
+        held = (held - removed) | set(added)
+        expected = dedup.find_groups([(i, texts[i]) for i in sorted(held)])
+        assert index.groups() == expected, step
+        assert changed == {i: k for i, k in expected.items()
+                           if i in before and i not in added + replaced and before[i] != k}
+    # only texts of paragraphs in pairs to verify were asked for, never the whole index's
+    assert asked and max(asked) < len(held) / 3
+
+
+@pytest.mark.parametrize("texts", [[], ["Minsk"], ["Minsk talks", "Minsk talks"]])
+def test_paragraphs_without_anchors_are_grouped(texts):
+    """None at all, or too short to have an n-gram anchor: exact copies still join."""
+    paragraphs = [(f"p{n}", text) for n, text in enumerate(texts)]
+    built = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD)
+    assert built.groups() == dedup.find_groups(paragraphs)
+
+
+def test_kept_as_bytes_for_its_threshold(paragraphs):
+    index = dupindex.DupIndex.build(paragraphs[:400], 0.6)
+    index.update([paragraphs[0][0]], [], lambda wanted: dict(paragraphs))
+    data = index.to_bytes()
+    loaded = dupindex.DupIndex.from_bytes(data, 0.6)
+    assert loaded.groups() == index.groups() and len(loaded) == len(index) == 399
+    assert dupindex.DupIndex.from_bytes(data, 0.7) is None
+    assert dupindex.DupIndex.from_bytes(b"not an index", 0.6) is None
+
+
+def test_a_hostile_index_is_not_used(paragraphs):
+    index = dupindex.DupIndex.build(paragraphs[:100], 0.6)
+    assert dupindex.DupIndex.from_bytes(index.to_bytes(), 0.6) is not None
+    squeezed = io.BytesIO()  # compressed members could inflate past the bytes read
+    with np.load(io.BytesIO(index.to_bytes())) as arrays:
+        np.savez_compressed(squeezed, **arrays)
+    assert dupindex.DupIndex.from_bytes(squeezed.getvalue(), 0.6) is None
+    index.edges = np.array([[0, 10**9]], np.int64)  # a slot no paragraph has
+    assert dupindex.DupIndex.from_bytes(index.to_bytes(), 0.6) is None
+
+
+def committed_words(index_dir):
+    data = store.read_committed(index_dir, store.latest_generation(index_dir), "vocabulary")
+    return vocabulary.from_bytes(data).words
+
+
+def stored_groups(index_dir):
+    with whoosh_index.open_dir(str(index_dir)).searcher() as searcher:
+        return {f["id"]: f["dup_group"] for f in searcher.all_stored_fields()}
+
+
+def test_adding_files_regroups_as_a_rebuild_would(tmp_path, monkeypatch):
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    for stem in (S002, S003):
+        next(folder.glob(f"{stem}*.txt")).rename(tmp_path / f"{stem}.txt")
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([folder], index_dir)
+    asked = []
+    update = dupindex.DupIndex.update
+
+    def counting(self, removed, added, texts):
+        return update(self, removed, added, lambda wanted: asked.append(wanted) or texts(wanted))
+
+    monkeypatch.setattr(dupindex.DupIndex, "update", counting)
+    for stem in (S003, S002):
+        shutil.move(tmp_path / f"{stem}.txt", folder / f"{stem}.txt")
+        summary = searchkit.build_index([folder], index_dir)
+        assert summary.added == 1
+    rebuilt = tmp_path / "rebuilt"
+    searchkit.build_index([folder], rebuilt)
+    assert stored_groups(index_dir) == stored_groups(rebuilt)
+    assert committed_words(index_dir) == committed_words(rebuilt)
+    assert sum(map(len, asked)) < 50  # not the index's 341 paragraphs
+    assert store.check(index_dir).ok
+
+
+def test_a_changed_and_a_removed_file_regroup_as_a_rebuild_would(tmp_path):
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([folder], index_dir)
+    changed = next(folder.glob(f"{S000}*.txt"))
+    # a copy of 004's quoted paragraph joins its group; two of 000's own repeats go
+    text = changed.read_text()
+    quote = next(p for p in next(folder.glob(f"{S004}*.txt")).read_text().split("\n\n")
+                 if "destructive" in p)
+    changed.write_text(text.replace("About two hundred people", "Some people") + "\n\n" + quote)
+    next(folder.glob(f"{S001}*.txt")).unlink()
+    summary = searchkit.build_index([folder], index_dir, prune=True)
+    assert (summary.updated, summary.removed) == (1, 1)
+    rebuilt = tmp_path / "rebuilt"
+    searchkit.build_index([folder], rebuilt)
+    assert stored_groups(index_dir) == stored_groups(rebuilt)
+    assert committed_words(index_dir) == committed_words(rebuilt)
+
+
+def test_a_run_without_grouping_leaves_no_grouping_for_the_next(tmp_path):
+    """A commit made without grouping has no near-duplicate index (the previous one's would
+    describe other paragraphs): the next run groups everything again."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    moved = next(folder.glob(f"{S001}*.txt"))
+    moved.rename(tmp_path / moved.name)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([folder], index_dir)
+    shutil.move(tmp_path / moved.name, folder / moved.name)
+    searchkit.build_index([folder], index_dir, find_duplicates=False)
+    generation = store.latest_generation(index_dir)
+    assert store.read_committed(index_dir, generation, "dupindex") is None
+    next(folder.glob(f"{S002}*.txt")).unlink()
+    searchkit.build_index([folder], index_dir, prune=True)
+    rebuilt = tmp_path / "rebuilt"
+    searchkit.build_index([folder], rebuilt)
+    assert stored_groups(index_dir) == stored_groups(rebuilt)
+    assert committed_words(index_dir) == committed_words(rebuilt)
