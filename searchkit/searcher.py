@@ -19,7 +19,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from . import engine, indexformat, integrity, plan, vocabulary, wordterms
-from .config import SearchOptions
+from .config import SORTS, SearchOptions
 from .errors import IndexDamagedError, IndexEmptyError, IndexMissingError, NotFoundError
 from .errors import QueryError, SearchkitError
 from .highlight import Snippets
@@ -40,7 +40,6 @@ from .plan import FEW_RESULTS, Filters, has_names
 from .rankarrays import NO_DATE, DamagedArrays, text_hash
 from .storedfields import STORED_SUFFIX, DamagedStoredFields, StoredFields
 
-SORTS = ("score", "date", "-date")
 SEARCH_SECONDS = 5.0  # what Whoosh matches for a query may take at most (then a QueryError)
 _DAY_MICROSECONDS = 86_400_000_000
 

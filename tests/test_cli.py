@@ -301,3 +301,49 @@ def test_index_options_are_checked(run, tmp_path):
                           (["--field", "colour=paint"], "is not one of")]:
         result = run("index", SEEDS, "--index", tmp_path / "ix", *args)
         assert result.exit_code == 2 and message in result.stderr, result.stderr
+
+
+def _params(command):
+    return {p.name: p for p in main.commands[command].params}
+
+
+def test_the_cli_defaults_and_choices_are_the_library_s():
+    """The command line takes its defaults and choices from the library, so the two cannot
+    drift apart (a default changed in the library shows in --help and in behaviour)."""
+    import inspect
+
+    from searchkit import dedup, jsonl, model, store
+    from searchkit.config import DEFAULT_MAX_BYTES, SearchOptions
+    from searchkit.indexer import build_index
+    from searchkit.repl import Session
+    from searchkit.searcher import SORTS, Searcher
+
+    search = _params("search")
+    signature = inspect.signature(Searcher.search).parameters
+    assert search["limit"].default == SearchOptions().limit
+    assert list(search["sort"].type.choices) == list(SORTS)
+    assert search["sort"].default == signature["sort"].default
+    assert search["page"].default == signature["page"].default
+    assert list(search["kinds"].type.choices) == list(model.INDEXED_KINDS)
+    for command in ("index", "optimize"):
+        assert _params(command)["wait"].default == store.LOCK_WAIT
+    assert inspect.signature(build_index).parameters["wait"].default == store.LOCK_WAIT
+    assert inspect.signature(store.optimize).parameters["wait"].default == store.LOCK_WAIT
+    index = _params("index")
+    assert f"else {dedup.DEFAULT_THRESHOLD}]" in index["dedup_threshold"].help
+    assert f"[default: {DEFAULT_MAX_BYTES // (1024 * 1024)}]" in index["max_size"].help
+    for name in jsonl.NAMES:
+        assert name in index["fields"].help
+    assert Session(SEEDS, print).limit == SearchOptions().limit
+
+
+def test_index_field_names_and_encodings_are_the_reader_s(run, tmp_path):
+    from searchkit import jsonl
+
+    for name in jsonl.NAMES:  # every name the reader knows is accepted...
+        result = run("index", tmp_path / "none", "--index", tmp_path / "ix", "--field",
+                     f"{name}=x", "--encoding", "cp1251")
+        assert result.exit_code == 1 and "no article files" in result.stderr, result.stderr
+    refused = run("index", SEEDS, "--index", tmp_path / "ix", "--encoding", "klingon")
+    assert refused.exit_code == 2
+    assert "unknown encoding 'klingon'; give one Python knows" in refused.stderr  # its message
