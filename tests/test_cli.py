@@ -347,3 +347,35 @@ def test_index_field_names_and_encodings_are_the_reader_s(run, tmp_path):
     refused = run("index", SEEDS, "--index", tmp_path / "ix", "--encoding", "klingon")
     assert refused.exit_code == 2
     assert "unknown encoding 'klingon'; give one Python knows" in refused.stderr  # its message
+
+
+def test_json_records_hold_every_field_of_the_model(seed_index):
+    """JSON output is the model's dataclasses (dates as YYYY-MM-DD): a field added to one shows
+    in ``--format json`` without a hand-written mapping to keep up."""
+    import dataclasses
+
+    import searchkit
+    from searchkit import render
+    from searchkit.model import ArticleView, Duplicate, Hit
+
+    def names(cls):
+        return {f.name for f in dataclasses.fields(cls)}
+
+    with searchkit.open_index(seed_index) as searcher:
+        results = searcher.search("dialogue with the opposition", limit=20)
+        group = next(g for g in results.groups if g.duplicates)
+        view = searcher.show(group.leader.id)
+        stats = searcher.stats()
+    hit = json.loads(render.dumps(render.group_record(group)))
+    assert set(hit) == names(Hit) - {"snippet"} | {"snippet", "highlights", "duplicates"}
+    assert hit["date"] == (group.leader.date.isoformat() if group.leader.date else None)
+    assert hit["highlights"] == [list(r) for r in group.leader.snippet.highlights]
+    assert all(set(d) == names(Duplicate) for d in hit["duplicates"])
+    article = render.article_record(view)
+    assert set(article) == names(ArticleView)
+    assert [p["paragraph"] for p in article["paragraphs"]] == [p.number for p in view.paragraphs]
+    record = render.stats_record(stats)
+    assert record["index"] == stats.index_dir
+    assert record["unknown_source_articles"] == stats.unknown_source
+    assert record["first_date"] == stats.first_date.isoformat()
+    assert json.loads(render.dumps(record)) == record
