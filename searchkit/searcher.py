@@ -23,7 +23,22 @@ from .config import SORTS, SearchOptions
 from .errors import IndexDamagedError, IndexEmptyError, IndexMissingError, NotFoundError
 from .errors import QueryError, SearchkitError
 from .highlight import Snippets
-from .indexformat import DATE_FIELD, TEXT_FIELD
+from .indexformat import (
+    ARTICLE_ID_FIELD,
+    DATE_FIELD,
+    DATE_FROM_FIELD,
+    GROUP_FIELD,
+    ID_FIELD,
+    KIND_FIELD,
+    PARAGRAPH_FIELD,
+    PATH_FIELD,
+    SIGNATURE_FIELD,
+    SOURCE_FIELD,
+    SOURCE_FROM_FIELD,
+    TEXT_FIELD,
+    TITLE_FIELD,
+    URL_FIELD,
+)
 from .model import (
     ArticleView,
     DocumentHit,
@@ -307,19 +322,19 @@ class Searcher:
         return Hit(
             rank=rank,
             score=score,
-            source_from=fields["source_from"],
-            date_from=fields["date_from"],
+            source_from=fields[SOURCE_FROM_FIELD],
+            date_from=fields[DATE_FROM_FIELD],
             snippet=self._snippets(fields[TEXT_FIELD], words),
-            group=fields["dup_group"],
+            group=fields[GROUP_FIELD],
             **_paragraph_fields(fields),
         )
 
     def _duplicates(self, fields: dict) -> Tuple[Duplicate, ...]:
         """The other members of the paragraph's group, earliest date first, undated last."""
         return tuple(
-            _duplicate(other, exact=other["dup_signature"] == fields["dup_signature"])
-            for other in self._group_fields(fields["dup_group"])
-            if other["id"] != fields["id"]
+            _duplicate(other, exact=other[SIGNATURE_FIELD] == fields[SIGNATURE_FIELD])
+            for other in self._group_fields(fields[GROUP_FIELD])
+            if other[ID_FIELD] != fields[ID_FIELD]
         )
 
     def _group_fields(self, group: str) -> list:
@@ -328,10 +343,10 @@ class Searcher:
         members = self._generation.group_members(text_hash(group))
         if members.size <= 1:
             return []  # a group of one (most paragraphs): it has no other members
-        found = [f for f in map(self._fields, members.tolist()) if f["dup_group"] == group]
+        found = [f for f in map(self._fields, members.tolist()) if f[GROUP_FIELD] == group]
         return sorted(
-            found, key=lambda f: (f.get("date") is None, f.get("date") or datetime.min,
-                                  f["article_id"], f["paragraph"])
+            found, key=lambda f: (f.get(DATE_FIELD) is None, f.get(DATE_FIELD) or datetime.min,
+                                  f[ARTICLE_ID_FIELD], f[PARAGRAPH_FIELD])
         )
 
     def _facets(self, matches: engine.Matches) -> Facets:
@@ -407,7 +422,7 @@ class Searcher:
                 continue
             hits = (segment.arrays["article_id.code"] == code) & self._live(segment)
             found += [segment.offset + d for d in np.flatnonzero(hits).tolist()]
-        return sorted(found, key=lambda d: self._fields(d)["paragraph"])
+        return sorted(found, key=lambda d: self._fields(d)[PARAGRAPH_FIELD])
 
     def _live(self, segment) -> np.ndarray:
         """The segment's documents that are not deleted (local numbers)."""
@@ -439,13 +454,13 @@ class Searcher:
         keys = []
         for index in needed.tolist():
             first = int(firsts[index]) if live_docs is None else int(live_docs[firsts[index]])
-            keys.append((-int(sizes[index]), self._fields(first)["dup_group"]))
+            keys.append((-int(sizes[index]), self._fields(first)[GROUP_FIELD]))
         keys.sort()
         groups = []
         for _, key in keys[:limit]:
             members = self._group_fields(key)
-            first = members[0]["dup_signature"]
-            duplicates = tuple(_duplicate(f, exact=f["dup_signature"] == first) for f in members)
+            first = members[0][SIGNATURE_FIELD]
+            duplicates = tuple(_duplicate(f, exact=f[SIGNATURE_FIELD] == first) for f in members)
             groups.append(DuplicateGroup(key, duplicates))
         return tuple(groups)
 
@@ -457,7 +472,7 @@ class Searcher:
         for wanted in dict.fromkeys((id, id.strip())):
             docnum = self._document_numbered(wanted)
             marked = self._fields(docnum) if docnum is not None else None
-            article_id = marked["article_id"] if marked else wanted
+            article_id = marked[ARTICLE_ID_FIELD] if marked else wanted
             stored = [self._fields(d) for d in self._article_documents(article_id)]
             if stored:
                 break
@@ -469,18 +484,18 @@ class Searcher:
         first = stored[0]
         return ArticleView(
             id=article_id,
-            title=first["title"],
-            source=first.get("source") or None,
-            source_from=first["source_from"],
+            title=first[TITLE_FIELD],
+            source=first.get(SOURCE_FIELD) or None,
+            source_from=first[SOURCE_FROM_FIELD],
             date=_day(first),
-            date_from=first["date_from"],
-            path=first["path"],
-            url=first.get("url"),
+            date_from=first[DATE_FROM_FIELD],
+            path=first[PATH_FIELD],
+            url=first.get(URL_FIELD),
             paragraphs=tuple(
-                Paragraph(f["id"], article_id, f["paragraph"], f["kind"], f[TEXT_FIELD])
+                Paragraph(f[ID_FIELD], article_id, f[PARAGRAPH_FIELD], f[KIND_FIELD], f[TEXT_FIELD])
                 for f in stored
             ),
-            marked=marked["paragraph"] if marked else None,
+            marked=marked[PARAGRAPH_FIELD] if marked else None,
             duplicates=self._duplicates(marked) if marked else (),
         )
 
@@ -549,14 +564,14 @@ def _duplicate(fields: dict, exact: bool) -> Duplicate:
 def _paragraph_fields(fields: dict) -> dict:
     """What every paragraph handed out carries, from its stored fields."""
     return dict(
-        id=fields["id"],
-        article_id=fields["article_id"],
-        title=fields["title"],
-        source=fields.get("source") or None,
+        id=fields[ID_FIELD],
+        article_id=fields[ARTICLE_ID_FIELD],
+        title=fields[TITLE_FIELD],
+        source=fields.get(SOURCE_FIELD) or None,
         date=_day(fields),
-        path=fields["path"],
-        paragraph=fields["paragraph"],
-        kind=fields["kind"],
+        path=fields[PATH_FIELD],
+        paragraph=fields[PARAGRAPH_FIELD],
+        kind=fields[KIND_FIELD],
         text=fields[TEXT_FIELD],
     )
 
