@@ -104,7 +104,7 @@ def dumps(data, **options) -> str:
 
 
 def tabulate(*args, **kwargs) -> str:
-    """``tabulate.tabulate``, imported on first use: importing it costs ~0.1 s (it reads its
+    """``tabulate.tabulate``, imported on first use: importing it is slow (it reads its
     package metadata), and plain, JSON lines and JSON output need no table."""
     from tabulate import tabulate as table
 
