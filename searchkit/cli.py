@@ -487,7 +487,7 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
       searchkit search oil --since 1987-03 --until 1987-04 --facets --sort date
       searchkit search --batch queries.tsv -n 1000 --run-name bm25 > run.trec
     """
-    from .plan import Filters, check_text, date_bound
+    from .plan import Filters, date_bound
 
     if batch_file is None or fmt == "jsonl":
         _unused(("run_name", "without --batch --format trec (it names the run in TREC lines)"))
@@ -507,22 +507,23 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
         raise click.UsageError("give a QUERY to search for (or --batch QUERIES)")
     if fmt == "trec":
         raise click.UsageError("--format trec is for --batch runs; give --batch QUERIES")
-    check_text(" ".join(query))  # a query refused as typed costs no index opening
+    _search_query(" ".join(query), index_dir, fmt, color, dict(
+        limit=limit, collapse=not no_dedup, filters=filters, sort=sort, page=page,
+        facets=facets, variants=not exact))
+
+
+def _search_query(query: str, index_dir: Path, fmt, color: str, options: dict) -> None:
+    """One query (``options``: Searcher.search's): the results to stdout, notes and what they
+    are out of to stderr."""
+    from .plan import check_text
+
+    check_text(query)  # a query refused as typed costs no index opening
     with _open(index_dir) as searcher:
-        results = searcher.search(
-            " ".join(query),
-            limit=limit,
-            collapse=not no_dedup,
-            filters=filters,
-            sort=sort,
-            page=page,
-            facets=facets,
-            variants=not exact,
-        )
+        results = searcher.search(query, **options)
     for note in render.notes(results, variants_hint="; --exact to turn this off"):
         click.echo(note, err=True)
     fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
-    mark = _marker(color)
+    mark, facets = _marker(color), options["facets"]
     if fmt == "json":
         click.echo(render.results_json(results, with_summary=facets))
     elif results.hits:
@@ -538,7 +539,7 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
             click.echo(render.summary_json(results))
         else:
             click.echo(("\n" if results.hits else "") + render.facets_table(results.facets))
-    click.echo(render.count_line(results, collapsed=not no_dedup), err=True)
+    click.echo(render.count_line(results, collapsed=options["collapse"]), err=True)
 
 
 def _check_batch(query, fmt, run_name, no_dedup, sort, page, facets) -> None:

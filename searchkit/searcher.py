@@ -154,8 +154,34 @@ class Searcher:
             sort = "score"
             notes += (f"none of the {len(matches)} matching paragraphs has a date; "
                       "sorted by score instead",)
-        groups = generation.column("group") if collapse else None
         total_groups = engine.count_groups(matches, generation) if collapse else len(matches)
+        shown = self._page(matches, limit, page, collapse, sort)
+        undated = self._undated_left_out(prepared)
+        suggestion = None
+        if len(matches) < FEW_RESULTS and not prepared.note:
+            words = self._vocabulary()
+            if words:
+                suggestion = self._better_query(query, filters, len(matches), words, variants)
+        return SearchResults(
+            query=query,
+            total=len(matches),
+            total_groups=total_groups,
+            groups=shown,
+            note=prepared.note,
+            page=page,
+            undated_left_out=undated,
+            facets=self._facets(matches) if facets else None,
+            variants=prepared.variants,
+            suggestion=suggestion,
+            notes=notes,
+        )
+
+    def _page(self, matches: engine.Matches, limit: int, page: int, collapse: bool,
+              sort: str) -> Tuple[ResultGroup, ...]:
+        """The results of page ``page``: each the best paragraph of its group (with its other
+        members when ``collapse``), or each paragraph on its own."""
+        generation = self._generation
+        groups = generation.column("group") if collapse else None
         dates = generation.column("date") if sort != "score" else None
         order = engine.leaders(matches, page * limit, groups, dates, sort == "-date")
         order = order[(page - 1) * limit:]
@@ -168,29 +194,15 @@ class Searcher:
             fields = self._fields(docnum)
             hit = self._hit(rank, score, fields, words)
             shown.append(ResultGroup(hit, self._duplicates(fields) if collapse else ()))
-        undated = 0
-        if prepared.date_limited:
-            without_dates = self._matches(prepared.undated)
-            undated = int(np.count_nonzero(generation.column("date")[without_dates.docs]
-                                           == NO_DATE))
-        suggestion = None
-        if len(matches) < FEW_RESULTS and not prepared.note:
-            words = self._vocabulary()
-            if words:
-                suggestion = self._better_query(query, filters, len(matches), words, variants)
-        return SearchResults(
-            query=query,
-            total=len(matches),
-            total_groups=total_groups,
-            groups=tuple(shown),
-            note=prepared.note,
-            page=page,
-            undated_left_out=undated,
-            facets=self._facets(matches) if facets else None,
-            variants=prepared.variants,
-            suggestion=suggestion,
-            notes=notes,
-        )
+        return tuple(shown)
+
+    def _undated_left_out(self, prepared) -> int:
+        """How many undated paragraphs would have matched but for the date filter."""
+        if not prepared.date_limited:
+            return 0
+        without_dates = self._matches(prepared.undated)
+        return int(np.count_nonzero(
+            self._generation.column("date")[without_dates.docs] == NO_DATE))
 
     def _check_filters(self, filters: Filters) -> None:
         """QueryError for filters nothing can pass: a start date after the end date, a source

@@ -171,3 +171,20 @@ def test_the_searcher_names_stored_fields_by_their_constants():
         if isinstance(key, ast.Constant) and key.value in named:
             spelled.append((node.lineno, key.value))
     assert spelled == []
+
+
+FRONT_AND_SEARCH = ("cli", "render", "repl", "searcher", "engine", "plan", "query", "highlight",
+                    "rankarrays", "wordterms")
+
+
+def test_functions_stay_short():
+    """A function of the front end and the search side fits a screen (~60 lines from its
+    ``def``, docstring included; click's option decorators above it not counted)."""
+    long = []
+    for name in FRONT_AND_SEARCH:
+        tree = ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if node.end_lineno - node.lineno + 1 > 60:
+                    long.append(f"{name}.{node.name}")
+    assert long == []
