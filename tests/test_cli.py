@@ -379,3 +379,22 @@ def test_json_records_hold_every_field_of_the_model(seed_index):
     assert record["unknown_source_articles"] == stats.unknown_source
     assert record["first_date"] == stats.first_date.isoformat()
     assert json.loads(render.dumps(record)) == record
+
+
+def test_dedup_is_the_users_word_and_collapse_the_codes():
+    """docs/commands.md: a user types "dedup" (CLI and REPL alike), the library says
+    ``collapse``; no option offers a third word for it."""
+    import inspect
+
+    from searchkit import repl
+    from searchkit.searcher import Searcher
+
+    flags = {flag for command in main.commands.values() for p in command.params
+             for flag in p.opts + p.secondary_opts}
+    assert {"--no-dedup", "--dedup-threshold"} <= flags
+    assert not [f for f in flags if "collapse" in f or "group" in f or "dup" in f.replace(
+        "dedup", "")]
+    assert ":dedup" in repl.COMMANDS
+    assert "collapse" in inspect.signature(Searcher.search).parameters
+    assert "one word for users, one for code" in (SEEDS.parent / "docs" / "commands.md").read_text(
+        encoding="utf-8")
