@@ -15,9 +15,9 @@ Everything returned is a frozen dataclass from ``searchkit.model``; every error 
 """
 
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 
-from .config import SearchOptions, default_index_dir
+from .config import LOCK_WAIT, SearchOptions, default_index_dir
 from .errors import (
     CorpusError,
     IndexDamagedError,
@@ -34,6 +34,7 @@ from .errors import (
 from .model import (
     Article,
     ArticleView,
+    CheckReport,
     DocumentHit,
     Duplicate,
     DuplicateGroup,
@@ -41,25 +42,35 @@ from .model import (
     Hit,
     IndexStats,
     IndexSummary,
+    OptimizeSummary,
     Paragraph,
     ResultGroup,
     SearchResults,
     Snippet,
 )
 
+if TYPE_CHECKING:  # imported when first asked for (__getattr__): numpy, the file readers
+    from .corpus import ReadOptions
+    from .plan import Filters
+    from .searcher import Searcher
+
 __version__ = "0.1.0"
 
 PathLike = Union[str, Path]
 
 __all__ = [
-    "build_index", "open_index", "search", "SearchOptions", "Filters",
-    "Article", "ArticleView", "DocumentHit", "Duplicate", "DuplicateGroup", "Facets", "Hit",
-    "IndexStats", "IndexSummary",
+    "build_index", "open_index", "search", "check", "optimize",
+    "SearchOptions", "Filters", "ReadOptions", "Searcher",
+    "Article", "ArticleView", "CheckReport", "DocumentHit", "Duplicate", "DuplicateGroup",
+    "Facets", "Hit", "IndexStats", "IndexSummary", "OptimizeSummary",
     "Paragraph", "ResultGroup", "SearchResults", "Snippet",
     "SearchkitError", "CorpusError", "IndexDamagedError", "IndexEmptyError", "IndexFolderError",
     "IndexLockedError", "IndexMissingError",
     "IndexSettingsError", "IndexWriteError", "NotFoundError", "QueryError",
 ]
+
+# Public names whose modules are imported on first use: name -> module.
+_LAZY = {"Filters": "plan", "ReadOptions": "corpus", "Searcher": "searcher"}
 
 
 def build_index(
@@ -68,11 +79,11 @@ def build_index(
     rebuild: bool = False,
     dedup_threshold: Optional[float] = None,
     prune: bool = False,
-    **options,
+    **options: Any,
 ) -> IndexSummary:
     """Index the article files under ``paths``: add new files, re-index changed ones, leave
     unchanged ones alone (``prune``: remove those gone); see ``searchkit.indexer.build_index``
-    for the other ``options``."""
+    for the other ``options`` (``progress``, ``options=ReadOptions(...)``, ``wait``)."""
     from .indexer import build_index as build
 
     return build(
@@ -85,24 +96,45 @@ def build_index(
     )
 
 
-def open_index(index_dir: Optional[PathLike] = None, options: SearchOptions = SearchOptions()):
+def open_index(index_dir: Optional[PathLike] = None,
+               options: SearchOptions = SearchOptions()) -> "Searcher":
     """A ``Searcher`` on the index (use it as a context manager, or call ``close()``)."""
     from .searcher import Searcher
 
     return Searcher(Path(index_dir or default_index_dir()), options)
 
 
-def search(query: str, index_dir: Optional[PathLike] = None, **options) -> SearchResults:
+def search(query: str, index_dir: Optional[PathLike] = None, **options: Any) -> SearchResults:
     """Open the index, run one query, close it; ``options`` are ``Searcher.search``'s (limit,
     collapse, filters, sort, page, facets, variants). For many queries, reuse ``open_index``."""
     with open_index(index_dir) as searcher:
         return searcher.search(query, **options)
 
 
-def __getattr__(name):
-    """``searchkit.Filters`` without importing numpy until it is asked for."""
-    if name == "Filters":
-        from .plan import Filters
+def check(index_dir: Optional[PathLike] = None) -> CheckReport:
+    """Verify the index's files and paragraphs against its last commit (``searchkit check``)."""
+    from .store import check as verify
 
-        return Filters
+    return verify(Path(index_dir or default_index_dir()))
+
+
+def optimize(index_dir: Optional[PathLike] = None, wait: float = LOCK_WAIT) -> OptimizeSummary:
+    """Merge the index's segments into one, waiting at most ``wait`` seconds for a running
+    writer (``searchkit optimize``)."""
+    from .store import optimize as merge
+
+    return merge(Path(index_dir or default_index_dir()), wait=wait)
+
+
+def __getattr__(name: str) -> Any:
+    """``Filters``, ``ReadOptions`` and ``Searcher`` without importing numpy or the file
+    readers until they are asked for."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'searchkit' has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY))

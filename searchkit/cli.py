@@ -12,9 +12,18 @@ from typing import Optional, Tuple
 import click
 
 from . import __version__, render
-from .config import DEFAULT_CORPUS_DIR, DEFAULT_INDEX_DIR, INDEX_ENV
-from .errors import QueryError, SearchkitError
-from .model import IndexSummary
+from .config import (
+    DEFAULT_CORPUS_DIR,
+    DEFAULT_DEDUP_THRESHOLD,
+    DEFAULT_INDEX_DIR,
+    DEFAULT_MAX_BYTES,
+    INDEX_ENV,
+    LOCK_WAIT,
+    SORTS,
+    SearchOptions,
+)
+from .errors import CorpusError, QueryError, SearchkitError
+from .model import INDEXED_KINDS, IndexSummary
 
 
 EXIT_SKIPPED = 3  # `index` did its work but could not use some files
@@ -56,7 +65,7 @@ index_option = click.option(
 wait_option = click.option(
     "--wait",
     type=click.FloatRange(min=0),
-    default=2.0,
+    default=LOCK_WAIT,
     show_default=True,
     metavar="SECONDS",
     help="How long to wait for another searchkit process writing the index before giving up.",
@@ -259,7 +268,8 @@ def main():
     "--dedup-threshold",
     type=click.FloatRange(min=0, max=1, min_open=True),
     help="How alike near-identical paragraphs must be, 0-1 (share of the shorter one's word "
-    "3-grams found in the other) [default: the index's, else 0.6]. Regroups the whole index.",
+    f"3-grams found in the other) [default: the index's, else {DEFAULT_DEDUP_THRESHOLD}]. "
+    "Regroups the whole index.",
 )
 @click.option("--encoding", metavar="NAME",
               help="Read every text file in this encoding (e.g. cp1251) instead of working "
@@ -268,7 +278,8 @@ def main():
               help="JSON lines: take searchkit's NAME (text, title, date, source, url, id) "
               "from the record's KEY, e.g. --field text=body (repeat for several).")
 @click.option("--max-size", type=click.IntRange(min=1), metavar="MB",
-              help="Skip files larger than this many megabytes [default: 64].")
+              help="Skip files larger than this many megabytes "
+              f"[default: {DEFAULT_MAX_BYTES >> 20}].")
 @click.option("--follow", is_flag=True,
               help="Also follow symbolic links that lead outside the folders given (by default "
               "they are skipped, with the reason).")
@@ -312,28 +323,25 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
         sys.exit(EXIT_SKIPPED)
 
 
-JSONL_NAMES = ("text", "title", "date", "source", "url", "id")
-
-
 def _read_options(encoding, fields, max_size, follow=False, source=None):
     """ReadOptions from the index command's flags (usage errors for malformed ones)."""
-    import codecs
-
     from .corpus import ReadOptions
+    from .encoding import check_encoding_name
+    from .jsonl import NAMES
 
     if encoding:
         try:
-            encoding = codecs.lookup(encoding).name
-        except LookupError:
-            raise click.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding")
+            encoding = check_encoding_name(encoding)
+        except CorpusError as error:
+            raise click.BadParameter(str(error), param_hint="--encoding") from None
     mapping = {}
     for item in fields:
         name, _, key = item.partition("=")
         if not name.strip() or not key.strip():
             raise click.BadParameter(f"{item!r} is not NAME=KEY (e.g. text=body)",
                                      param_hint="--field")
-        if name.strip() not in JSONL_NAMES:
-            raise click.BadParameter(f"{name!r} is not one of {', '.join(JSONL_NAMES)}",
+        if name.strip() not in NAMES:
+            raise click.BadParameter(f"{name!r} is not one of {', '.join(NAMES)}",
                                      param_hint="--field")
         mapping[name.strip()] = key.strip()
     if source is not None and not source.strip():
@@ -428,8 +436,8 @@ def _unused(*options: Tuple[str, str]) -> None:
 @main.command("search", cls=_SearchCommand)
 @click.argument("query", nargs=-1)
 @index_option
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Number of results (with --batch: documents per query).")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=SearchOptions.limit,
+              show_default=True, help="Number of results (with --batch: documents per query).")
 @click.option("--format", "fmt", type=click.Choice(["table", "plain", "jsonl", "json", "trec"]),
               help="Output format [default: table on a terminal, plain otherwise; with --batch: "
               "trec (qid Q0 docid rank score run), or jsonl (one ranked list a line)].")
@@ -449,9 +457,9 @@ def _unused(*options: Tuple[str, str]) -> None:
 @click.option("--until", metavar="DATE", help="Only paragraphs dated on or before DATE.")
 @click.option("--source", "sources", multiple=True, metavar="NAME",
               help="Only paragraphs from this source (repeat for several).")
-@click.option("--kind", "kinds", type=click.Choice(["body", "caption"]), multiple=True,
+@click.option("--kind", "kinds", type=click.Choice(INDEXED_KINDS), multiple=True,
               help="Only body paragraphs or only photo captions.")
-@click.option("--sort", type=click.Choice(["score", "date", "-date"]), default="score",
+@click.option("--sort", type=click.Choice(SORTS), default=SORTS[0],
               show_default=True, help="Best first, oldest first, or newest first.")
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True,
               help="Which page of results (-n per page).")
@@ -479,7 +487,7 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
       searchkit search oil --since 1987-03 --until 1987-04 --facets --sort date
       searchkit search --batch queries.tsv -n 1000 --run-name bm25 > run.trec
     """
-    from .plan import Filters, check_text, date_bound
+    from .plan import Filters, date_bound
 
     if batch_file is None or fmt == "jsonl":
         _unused(("run_name", "without --batch --format trec (it names the run in TREC lines)"))
@@ -499,22 +507,23 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
         raise click.UsageError("give a QUERY to search for (or --batch QUERIES)")
     if fmt == "trec":
         raise click.UsageError("--format trec is for --batch runs; give --batch QUERIES")
-    check_text(" ".join(query))  # a query refused as typed costs no index opening
+    _search_query(" ".join(query), index_dir, fmt, color, dict(
+        limit=limit, collapse=not no_dedup, filters=filters, sort=sort, page=page,
+        facets=facets, variants=not exact))
+
+
+def _search_query(query: str, index_dir: Path, fmt, color: str, options: dict) -> None:
+    """One query (``options``: Searcher.search's): the results to stdout, notes and what they
+    are out of to stderr."""
+    from .plan import check_text
+
+    check_text(query)  # a query refused as typed costs no index opening
     with _open(index_dir) as searcher:
-        results = searcher.search(
-            " ".join(query),
-            limit=limit,
-            collapse=not no_dedup,
-            filters=filters,
-            sort=sort,
-            page=page,
-            facets=facets,
-            variants=not exact,
-        )
+        results = searcher.search(query, **options)
     for note in render.notes(results, variants_hint="; --exact to turn this off"):
         click.echo(note, err=True)
     fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
-    mark = _marker(color)
+    mark, facets = _marker(color), options["facets"]
     if fmt == "json":
         click.echo(render.results_json(results, with_summary=facets))
     elif results.hits:
@@ -530,7 +539,7 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
             click.echo(render.summary_json(results))
         else:
             click.echo(("\n" if results.hits else "") + render.facets_table(results.facets))
-    click.echo(render.count_line(results, collapsed=not no_dedup), err=True)
+    click.echo(render.count_line(results, collapsed=options["collapse"]), err=True)
 
 
 def _check_batch(query, fmt, run_name, no_dedup, sort, page, facets) -> None:
@@ -543,7 +552,7 @@ def _check_batch(query, fmt, run_name, no_dedup, sort, page, facets) -> None:
         raise click.UsageError(f"--batch writes --format trec or jsonl, not {fmt}")
     if not run_name.strip() or any(c.isspace() for c in run_name):
         raise click.BadParameter("a run name is one word", param_hint="--run-name")
-    ignored = [name for name, given in (("--no-dedup", no_dedup), ("--sort", sort != "score"),
+    ignored = [name for name, given in (("--no-dedup", no_dedup), ("--sort", sort != SORTS[0]),
                                          ("--page", page != 1), ("--facets", facets)) if given]
     if ignored:
         raise click.UsageError(f"{', '.join(ignored)} cannot be used with --batch")

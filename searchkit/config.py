@@ -42,6 +42,17 @@ PASSAGE_CHARS_PER_WORD = 12
 # file of news paragraphs (BBC's average ~390 bytes) has ~170,000.
 MAX_PARAGRAPHS_PER_FILE = 200_000
 
+# Seconds a writer (index, optimize) waits for another one before giving up (--wait).
+LOCK_WAIT = 2.0
+
+# How alike near-identical paragraphs must be to share a group (--dedup-threshold): the share
+# of the shorter one's word 3-grams found in the other; chosen by bench/dedup_quality.py
+# (docs/near-duplicates.md).
+DEFAULT_DEDUP_THRESHOLD = 0.6
+
+# Result orders: best first, oldest first, newest first (undated paragraphs last either way).
+SORTS = ("score", "date", "-date")
+
 
 def default_index_dir() -> Path:
     """The index location: ``$SEARCHKIT_INDEX`` if set, else ``./index``."""

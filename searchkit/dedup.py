@@ -35,11 +35,13 @@ from collections import Counter, defaultdict
 from itertools import chain
 from typing import Dict, FrozenSet, Iterable, List, Sequence, Tuple
 
+from .config import DEFAULT_DEDUP_THRESHOLD
+
 SHINGLE_WORDS = 3
 # Candidates are proposed by shared word 4-grams: rarer than 3-grams, so far fewer chance pairs
 # to verify, and a copy with up to ~10% of its words changed still shares several.
 CANDIDATE_WORDS = 4
-DEFAULT_THRESHOLD = 0.6  # chosen by bench/dedup_quality.py (docs/near-duplicates.md)
+DEFAULT_THRESHOLD = DEFAULT_DEDUP_THRESHOLD
 MIN_SHINGLES = 3  # shorter paragraphs group only with exact copies
 COMMON_SHINGLE = 32
 MAX_CANDIDATES = 32  # per paragraph; ordinary news has a handful (see candidates())

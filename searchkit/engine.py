@@ -42,7 +42,7 @@ BYTE_TO_LENGTH = np.array([int(round((pow(1.033, i) - 1) * 27)) for i in range(2
                           dtype=np.float64)
 _DENSE_SHARE = 8  # a union or intersection over more than 1/8 of a segment's documents is
 # counted in an array the size of the segment rather than sorted
-_CACHED_POSTINGS = 1_000_000  # terms' scored postings kept between queries (~16 MB)
+_CACHED_POSTINGS = 1_000_000  # terms' scored postings kept between queries (bounds memory)
 
 
 class EmptyIndexError(ValueError):

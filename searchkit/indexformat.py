@@ -23,20 +23,34 @@ from .wordterms import STOP_WORDS
 # 12: ranking arrays beside each segment (<segment>.rank) and segments-<generation>.json.
 SCHEMA_VERSION = 12
 
-TEXT_FIELD = "text"
+# The fields of the schema (schema.make_schema), by the names stored in an index.
+ID_FIELD = "id"  # the paragraph's id, "<article id>#<number>"
+ARTICLE_ID_FIELD = "article_id"
+DOC_ID_FIELD = "doc_id"  # a JSON-lines record's own id, else the article id
+PATH_FIELD = "path"
+PARAGRAPH_FIELD = "paragraph"  # its number in the article
+KIND_FIELD = "kind"
 TITLE_FIELD = "title"
+SOURCE_FIELD = "source"
+SOURCE_FROM_FIELD = "source_from"
 DATE_FIELD = "date"
+DATE_FROM_FIELD = "date_from"
+URL_FIELD = "url"
+TEXT_FIELD = "text"
+SIGNATURE_FIELD = "dup_signature"  # equal for exact copies (see dedup.py)
+GROUP_FIELD = "dup_group"  # the near-duplicate group's key
+
 SEARCH_FIELDS = (TEXT_FIELD, TITLE_FIELD)
 # Metadata fields: a query term on one of them restricts the results rather than scoring them.
-FILTER_FIELDS = frozenset(
-    {"id", "article_id", "doc_id", "path", "paragraph", "kind", "source", "date", "dup_group"}
-)
-
-# Every field of the schema (schema.make_schema): a name before ":" that is none is a word.
-FIELD_NAMES = frozenset({
-    "id", "article_id", "doc_id", "path", "paragraph", "kind", "title", "source", "source_from",
-    "date", "date_from", "url", "text", "dup_signature", "dup_group",
+FILTER_FIELDS = frozenset({
+    ID_FIELD, ARTICLE_ID_FIELD, DOC_ID_FIELD, PATH_FIELD, PARAGRAPH_FIELD, KIND_FIELD,
+    SOURCE_FIELD, DATE_FIELD, GROUP_FIELD,
 })
+
+# Every field of the schema: a name before ":" that is none is a word.
+FIELD_NAMES = FILTER_FIELDS | {
+    TITLE_FIELD, SOURCE_FROM_FIELD, DATE_FROM_FIELD, URL_FIELD, TEXT_FIELD, SIGNATURE_FIELD,
+}
 
 # What an index records about its analyzer: a query analysed differently would miss words.
 ANALYZER = {

@@ -104,7 +104,7 @@ def dumps(data, **options) -> str:
 
 
 def tabulate(*args, **kwargs) -> str:
-    """``tabulate.tabulate``, imported on first use: importing it costs ~0.1 s (it reads its
+    """``tabulate.tabulate``, imported on first use: importing it is slow (it reads its
     package metadata), and plain, JSON lines and JSON output need no table."""
     from tabulate import tabulate as table
 
@@ -292,36 +292,33 @@ def hits_plain(results: SearchResults, mark: Mark, width: Optional[int] = None) 
     return "\n\n".join(blocks)
 
 
-def _paragraph_record(item) -> Dict[str, object]:
-    """The fields a hit and a duplicate share, as JSON."""
-    return {
-        "id": item.id,
-        "article_id": item.article_id,
-        "title": item.title,
-        "source": item.source,
-        "date": _iso(item.date),
-        "path": item.path,
-        "paragraph": item.paragraph,
-        "kind": item.kind,
-        "text": item.text,
-    }
+def _json_fields(pairs) -> Dict[str, object]:
+    """``dataclasses.asdict``'s dicts with dates as YYYY-MM-DD."""
+    return {name: value.isoformat() if isinstance(value, date) else value
+            for name, value in pairs}
+
+
+def record(item, keys: Sequence[str] = (), **renamed: str) -> Dict[str, object]:
+    """The JSON form of a dataclass: its fields (nested ones too) with dates as YYYY-MM-DD;
+    ``keys``: only these, in this order (the order docs/commands.md shows); ``renamed``: a JSON
+    name -> the field it holds."""
+    fields = dataclasses.asdict(item, dict_factory=_json_fields)
+    return {key: fields[renamed.get(key, key)] for key in keys or fields}
+
+
+# The fields a hit and a duplicate share (a duplicate adds ``exact``), in their JSON order.
+_PARAGRAPH_KEYS = tuple(f.name for f in dataclasses.fields(Duplicate) if f.name != "exact")
+_HIT_KEYS = ("rank", "score", *_PARAGRAPH_KEYS, "source_from", "date_from")
 
 
 def hit_record(hit: Hit) -> Dict[str, object]:
     """The JSON form of a hit (the fields docs/commands.md documents for ``--format jsonl``)."""
-    return {
-        "rank": hit.rank,
-        "score": hit.score,
-        **_paragraph_record(hit),
-        "source_from": hit.source_from,
-        "date_from": hit.date_from,
-        "snippet": hit.snippet.text,
-        "highlights": [list(r) for r in hit.snippet.highlights],
-    }
+    return {**record(hit, _HIT_KEYS), **record(hit.snippet, ("snippet", "highlights"),
+                                                snippet="text")}
 
 
 def duplicate_record(duplicate: Duplicate) -> Dict[str, object]:
-    return {**_paragraph_record(duplicate), "exact": duplicate.exact}
+    return record(duplicate)
 
 
 def group_record(group: ResultGroup) -> Dict[str, object]:
@@ -439,20 +436,11 @@ def article_text(view: ArticleView, mark: Mark, context: Optional[int] = None,
 
 
 def article_record(view: ArticleView) -> Dict[str, object]:
+    keys = ("id", "title", "source", "source_from", "date", "date_from", "path", "url", "marked")
     return {
-        "id": view.id,
-        "title": view.title,
-        "source": view.source,
-        "source_from": view.source_from,
-        "date": _iso(view.date),
-        "date_from": view.date_from,
-        "path": view.path,
-        "url": view.url,
-        "marked": view.marked,
-        "paragraphs": [
-            {"id": p.id, "paragraph": p.number, "kind": p.kind, "text": p.text}
-            for p in view.paragraphs
-        ],
+        **record(view, keys),
+        "paragraphs": [record(p, ("id", "paragraph", "kind", "text"), paragraph="number")
+                       for p in view.paragraphs],
         "duplicates": [duplicate_record(d) for d in view.duplicates],
     }
 
@@ -500,8 +488,7 @@ def _counted(n: int, noun: str) -> str:
 
 
 def facets_record(facets: Facets) -> Dict[str, object]:
-    return {"sources": facets.sources, "unknown_source": facets.unknown_source,
-            "months": facets.months, "undated": facets.undated}
+    return record(facets, ("sources", "unknown_source", "months", "undated"))
 
 
 def summary_json(results: SearchResults) -> str:
@@ -509,10 +496,7 @@ def summary_json(results: SearchResults) -> str:
     return dumps(
         {
             "summary": {
-                "query": results.query,
-                "total": results.total,
-                "total_groups": results.total_groups,
-                "undated_left_out": results.undated_left_out,
+                **record(results, ("query", "total", "total_groups", "undated_left_out")),
                 "facets": facets_record(results.facets),
             }
         }
@@ -544,18 +528,9 @@ def facets_table(facets: Facets, most: int = TOP_SOURCES) -> str:
 
 
 def stats_record(stats: IndexStats) -> Dict[str, object]:
-    return {
-        "index": stats.index_dir,
-        "articles": stats.articles,
-        "paragraphs": stats.paragraphs,
-        "sources": stats.sources,
-        "unknown_source_articles": stats.unknown_source,
-        "kinds": stats.kinds,
-        "first_date": _iso(stats.first_date),
-        "last_date": _iso(stats.last_date),
-        "undated_articles": stats.undated_articles,
-        "settings": stats.settings,
-    }
+    keys = ("index", "articles", "paragraphs", "sources", "unknown_source_articles", "kinds",
+            "first_date", "last_date", "undated_articles", "settings")
+    return record(stats, keys, index="index_dir", unknown_source_articles="unknown_source")
 
 
 @for_terminal

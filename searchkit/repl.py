@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 from . import __version__, render
+from .config import SearchOptions
 from .errors import QueryError, SearchkitError
 from .plan import Filters, date_bound
 from .searcher import Searcher
@@ -47,7 +48,7 @@ class Session:
         self.mark = mark
         self._width = width if callable(width) else lambda: width
         self.filters = Filters()
-        self.limit = 10
+        self.limit = SearchOptions.limit
         self.collapse = True
         self.format = "plain"
         self.query: Optional[str] = None

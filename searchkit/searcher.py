@@ -19,11 +19,26 @@ from typing import Optional, Tuple
 import numpy as np
 
 from . import engine, indexformat, integrity, plan, vocabulary, wordterms
-from .config import SearchOptions
+from .config import SORTS, SearchOptions
 from .errors import IndexDamagedError, IndexEmptyError, IndexMissingError, NotFoundError
 from .errors import QueryError, SearchkitError
 from .highlight import Snippets
-from .indexformat import DATE_FIELD, TEXT_FIELD
+from .indexformat import (
+    ARTICLE_ID_FIELD,
+    DATE_FIELD,
+    DATE_FROM_FIELD,
+    GROUP_FIELD,
+    ID_FIELD,
+    KIND_FIELD,
+    PARAGRAPH_FIELD,
+    PATH_FIELD,
+    SIGNATURE_FIELD,
+    SOURCE_FIELD,
+    SOURCE_FROM_FIELD,
+    TEXT_FIELD,
+    TITLE_FIELD,
+    URL_FIELD,
+)
 from .model import (
     ArticleView,
     DocumentHit,
@@ -40,7 +55,6 @@ from .plan import FEW_RESULTS, Filters, has_names
 from .rankarrays import NO_DATE, DamagedArrays, text_hash
 from .storedfields import STORED_SUFFIX, DamagedStoredFields, StoredFields
 
-SORTS = ("score", "date", "-date")
 SEARCH_SECONDS = 5.0  # what Whoosh matches for a query may take at most (then a QueryError)
 _DAY_MICROSECONDS = 86_400_000_000
 
@@ -140,8 +154,34 @@ class Searcher:
             sort = "score"
             notes += (f"none of the {len(matches)} matching paragraphs has a date; "
                       "sorted by score instead",)
-        groups = generation.column("group") if collapse else None
         total_groups = engine.count_groups(matches, generation) if collapse else len(matches)
+        shown = self._page(matches, limit, page, collapse, sort)
+        undated = self._undated_left_out(prepared)
+        suggestion = None
+        if len(matches) < FEW_RESULTS and not prepared.note:
+            words = self._vocabulary()
+            if words:
+                suggestion = self._better_query(query, filters, len(matches), words, variants)
+        return SearchResults(
+            query=query,
+            total=len(matches),
+            total_groups=total_groups,
+            groups=shown,
+            note=prepared.note,
+            page=page,
+            undated_left_out=undated,
+            facets=self._facets(matches) if facets else None,
+            variants=prepared.variants,
+            suggestion=suggestion,
+            notes=notes,
+        )
+
+    def _page(self, matches: engine.Matches, limit: int, page: int, collapse: bool,
+              sort: str) -> Tuple[ResultGroup, ...]:
+        """The results of page ``page``: each the best paragraph of its group (with its other
+        members when ``collapse``), or each paragraph on its own."""
+        generation = self._generation
+        groups = generation.column("group") if collapse else None
         dates = generation.column("date") if sort != "score" else None
         order = engine.leaders(matches, page * limit, groups, dates, sort == "-date")
         order = order[(page - 1) * limit:]
@@ -154,29 +194,15 @@ class Searcher:
             fields = self._fields(docnum)
             hit = self._hit(rank, score, fields, words)
             shown.append(ResultGroup(hit, self._duplicates(fields) if collapse else ()))
-        undated = 0
-        if prepared.date_limited:
-            without_dates = self._matches(prepared.undated)
-            undated = int(np.count_nonzero(generation.column("date")[without_dates.docs]
-                                           == NO_DATE))
-        suggestion = None
-        if len(matches) < FEW_RESULTS and not prepared.note:
-            words = self._vocabulary()
-            if words:
-                suggestion = self._better_query(query, filters, len(matches), words, variants)
-        return SearchResults(
-            query=query,
-            total=len(matches),
-            total_groups=total_groups,
-            groups=tuple(shown),
-            note=prepared.note,
-            page=page,
-            undated_left_out=undated,
-            facets=self._facets(matches) if facets else None,
-            variants=prepared.variants,
-            suggestion=suggestion,
-            notes=notes,
-        )
+        return tuple(shown)
+
+    def _undated_left_out(self, prepared) -> int:
+        """How many undated paragraphs would have matched but for the date filter."""
+        if not prepared.date_limited:
+            return 0
+        without_dates = self._matches(prepared.undated)
+        return int(np.count_nonzero(
+            self._generation.column("date")[without_dates.docs] == NO_DATE))
 
     def _check_filters(self, filters: Filters) -> None:
         """QueryError for filters nothing can pass: a start date after the end date, a source
@@ -308,19 +334,19 @@ class Searcher:
         return Hit(
             rank=rank,
             score=score,
-            source_from=fields["source_from"],
-            date_from=fields["date_from"],
+            source_from=fields[SOURCE_FROM_FIELD],
+            date_from=fields[DATE_FROM_FIELD],
             snippet=self._snippets(fields[TEXT_FIELD], words),
-            group=fields["dup_group"],
+            group=fields[GROUP_FIELD],
             **_paragraph_fields(fields),
         )
 
     def _duplicates(self, fields: dict) -> Tuple[Duplicate, ...]:
         """The other members of the paragraph's group, earliest date first, undated last."""
         return tuple(
-            _duplicate(other, exact=other["dup_signature"] == fields["dup_signature"])
-            for other in self._group_fields(fields["dup_group"])
-            if other["id"] != fields["id"]
+            _duplicate(other, exact=other[SIGNATURE_FIELD] == fields[SIGNATURE_FIELD])
+            for other in self._group_fields(fields[GROUP_FIELD])
+            if other[ID_FIELD] != fields[ID_FIELD]
         )
 
     def _group_fields(self, group: str) -> list:
@@ -329,10 +355,10 @@ class Searcher:
         members = self._generation.group_members(text_hash(group))
         if members.size <= 1:
             return []  # a group of one (most paragraphs): it has no other members
-        found = [f for f in map(self._fields, members.tolist()) if f["dup_group"] == group]
+        found = [f for f in map(self._fields, members.tolist()) if f[GROUP_FIELD] == group]
         return sorted(
-            found, key=lambda f: (f.get("date") is None, f.get("date") or datetime.min,
-                                  f["article_id"], f["paragraph"])
+            found, key=lambda f: (f.get(DATE_FIELD) is None, f.get(DATE_FIELD) or datetime.min,
+                                  f[ARTICLE_ID_FIELD], f[PARAGRAPH_FIELD])
         )
 
     def _facets(self, matches: engine.Matches) -> Facets:
@@ -408,7 +434,7 @@ class Searcher:
                 continue
             hits = (segment.arrays["article_id.code"] == code) & self._live(segment)
             found += [segment.offset + d for d in np.flatnonzero(hits).tolist()]
-        return sorted(found, key=lambda d: self._fields(d)["paragraph"])
+        return sorted(found, key=lambda d: self._fields(d)[PARAGRAPH_FIELD])
 
     def _live(self, segment) -> np.ndarray:
         """The segment's documents that are not deleted (local numbers)."""
@@ -440,13 +466,13 @@ class Searcher:
         keys = []
         for index in needed.tolist():
             first = int(firsts[index]) if live_docs is None else int(live_docs[firsts[index]])
-            keys.append((-int(sizes[index]), self._fields(first)["dup_group"]))
+            keys.append((-int(sizes[index]), self._fields(first)[GROUP_FIELD]))
         keys.sort()
         groups = []
         for _, key in keys[:limit]:
             members = self._group_fields(key)
-            first = members[0]["dup_signature"]
-            duplicates = tuple(_duplicate(f, exact=f["dup_signature"] == first) for f in members)
+            first = members[0][SIGNATURE_FIELD]
+            duplicates = tuple(_duplicate(f, exact=f[SIGNATURE_FIELD] == first) for f in members)
             groups.append(DuplicateGroup(key, duplicates))
         return tuple(groups)
 
@@ -458,7 +484,7 @@ class Searcher:
         for wanted in dict.fromkeys((id, id.strip())):
             docnum = self._document_numbered(wanted)
             marked = self._fields(docnum) if docnum is not None else None
-            article_id = marked["article_id"] if marked else wanted
+            article_id = marked[ARTICLE_ID_FIELD] if marked else wanted
             stored = [self._fields(d) for d in self._article_documents(article_id)]
             if stored:
                 break
@@ -470,18 +496,18 @@ class Searcher:
         first = stored[0]
         return ArticleView(
             id=article_id,
-            title=first["title"],
-            source=first.get("source") or None,
-            source_from=first["source_from"],
+            title=first[TITLE_FIELD],
+            source=first.get(SOURCE_FIELD) or None,
+            source_from=first[SOURCE_FROM_FIELD],
             date=_day(first),
-            date_from=first["date_from"],
-            path=first["path"],
-            url=first.get("url"),
+            date_from=first[DATE_FROM_FIELD],
+            path=first[PATH_FIELD],
+            url=first.get(URL_FIELD),
             paragraphs=tuple(
-                Paragraph(f["id"], article_id, f["paragraph"], f["kind"], f[TEXT_FIELD])
+                Paragraph(f[ID_FIELD], article_id, f[PARAGRAPH_FIELD], f[KIND_FIELD], f[TEXT_FIELD])
                 for f in stored
             ),
-            marked=marked["paragraph"] if marked else None,
+            marked=marked[PARAGRAPH_FIELD] if marked else None,
             duplicates=self._duplicates(marked) if marked else (),
         )
 
@@ -550,14 +576,14 @@ def _duplicate(fields: dict, exact: bool) -> Duplicate:
 def _paragraph_fields(fields: dict) -> dict:
     """What every paragraph handed out carries, from its stored fields."""
     return dict(
-        id=fields["id"],
-        article_id=fields["article_id"],
-        title=fields["title"],
-        source=fields.get("source") or None,
+        id=fields[ID_FIELD],
+        article_id=fields[ARTICLE_ID_FIELD],
+        title=fields[TITLE_FIELD],
+        source=fields.get(SOURCE_FIELD) or None,
         date=_day(fields),
-        path=fields["path"],
-        paragraph=fields["paragraph"],
-        kind=fields["kind"],
+        path=fields[PATH_FIELD],
+        paragraph=fields[PARAGRAPH_FIELD],
+        kind=fields[KIND_FIELD],
         text=fields[TEXT_FIELD],
     )
 

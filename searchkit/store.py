@@ -33,6 +33,7 @@ from whoosh.index import TOC, FileIndex
 
 from . import durable, integrity, ledger
 from .codec import BuildCodec
+from .config import LOCK_WAIT  # how long a writer waits for another one (--wait)
 from .errors import IndexDamagedError, IndexFolderError, IndexLockedError, IndexMissingError
 from .errors import IndexSettingsError, IndexWriteError, SearchkitError
 from .model import CheckReport, OptimizeSummary
@@ -46,7 +47,6 @@ from .indexformat import (  # noqa: F401  (reading commits, for the writers)
     read_settings,
 )
 
-LOCK_WAIT = 2.0  # seconds a writer waits for another one before giving up (--wait)
 INCREMENTAL_MERGE = durable.INCREMENTAL_MERGE  # the merge policy of non-fresh commits
 _OPEN_RETRIES = 8  # opening the index races with commits: retry this often
 # How much of its postings (by Whoosh's estimate, ~180 bytes each) a writer keeps in memory

@@ -2,8 +2,8 @@
 
 The index's analyzer (``analysis.text_analyzer``) is Whoosh's RegexTokenizer, then lower case,
 accent folding and stop words (``analysis.FoldStopFilter``), then NLTK's Snowball stemmer.
-Importing Whoosh costs a one-query process ~70 ms and NLTK ~450 ms, more than the search, so
-queries and snippets analyse their words here with the same rules: the tokenizer's expression,
+Importing Whoosh or NLTK costs a one-query process more than the search (figures in
+bench/README.md), so queries and snippets analyse their words here with the same rules: the tokenizer's expression,
 Whoosh's accent map and stop list (kept in ``foldmap.json``; tests/test_wordterms.py checks
 them against Whoosh's), and stems looked up in the index's stems table (``stems.tsv``, every
 word of the corpus with its stem, written at index time), NLTK only for a word the corpus
@@ -30,7 +30,7 @@ _MAX_REMEMBERED = 1_000_000
 _stemmer = None
 _known: Dict[str, str] = {}  # word -> stem, as looked up (a stem is a stem in any index)
 # Each stems table read, by path, as its text: "\nword\tstem\n..." sorted by word, searched by
-# bisection (parsing a whole table took longer than a search).
+# bisection (parsing a whole table would cost more than a search).
 _stem_tables: Dict[str, str] = {}
 _folded: Dict[str, Tuple[str, bool]] = {}  # token -> (folded text, kept)
 

@@ -148,3 +148,44 @@ def test_a_search_imports_only_what_it_needs(seed_index):
 def test_a_table_imports_tabulate(seed_index):
     modules, stdout = _modules_of_a_search(seed_index, "renounce violence", "--format", "table")
     assert "tabulate" in modules and stdout.strip()
+
+
+def test_the_searcher_names_stored_fields_by_their_constants():
+    """Stored-field names are the schema's (indexformat.py names each one): the searcher reads
+    a document's stored fields through those names, never retyped string literals."""
+    from searchkit import indexformat
+    from searchkit.schema import make_schema
+
+    named = {value for name, value in vars(indexformat).items() if name.endswith("_FIELD")}
+    assert named == set(make_schema().names())
+    tree = ast.parse((PACKAGE / "searcher.py").read_text(encoding="utf-8"))
+    spelled = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and not (
+                isinstance(node.value, ast.Name) and node.value.id == "arrays"):  # rank arrays
+            key = node.slice
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr == "get" and node.args):
+            key = node.args[0]
+        else:
+            continue
+        if isinstance(key, ast.Constant) and key.value in named:
+            spelled.append((node.lineno, key.value))
+    assert spelled == []
+
+
+FRONT_AND_SEARCH = ("cli", "render", "repl", "searcher", "engine", "plan", "query", "highlight",
+                    "rankarrays", "wordterms")
+
+
+def test_functions_stay_short():
+    """A function of the front end and the search side fits a screen (~60 lines from its
+    ``def``, docstring included; click's option decorators above it not counted)."""
+    long = []
+    for name in FRONT_AND_SEARCH:
+        tree = ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if node.end_lineno - node.lineno + 1 > 60:
+                    long.append(f"{name}.{node.name}")
+    assert long == []

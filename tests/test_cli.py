@@ -301,3 +301,100 @@ def test_index_options_are_checked(run, tmp_path):
                           (["--field", "colour=paint"], "is not one of")]:
         result = run("index", SEEDS, "--index", tmp_path / "ix", *args)
         assert result.exit_code == 2 and message in result.stderr, result.stderr
+
+
+def _params(command):
+    return {p.name: p for p in main.commands[command].params}
+
+
+def test_the_cli_defaults_and_choices_are_the_library_s():
+    """The command line takes its defaults and choices from the library, so the two cannot
+    drift apart (a default changed in the library shows in --help and in behaviour)."""
+    import inspect
+
+    from searchkit import dedup, jsonl, model, store
+    from searchkit.config import DEFAULT_MAX_BYTES, SearchOptions
+    from searchkit.indexer import build_index
+    from searchkit.repl import Session
+    from searchkit.searcher import SORTS, Searcher
+
+    search = _params("search")
+    signature = inspect.signature(Searcher.search).parameters
+    assert search["limit"].default == SearchOptions().limit
+    assert list(search["sort"].type.choices) == list(SORTS)
+    assert search["sort"].default == signature["sort"].default
+    assert search["page"].default == signature["page"].default
+    assert list(search["kinds"].type.choices) == list(model.INDEXED_KINDS)
+    for command in ("index", "optimize"):
+        assert _params(command)["wait"].default == store.LOCK_WAIT
+    assert inspect.signature(build_index).parameters["wait"].default == store.LOCK_WAIT
+    assert inspect.signature(store.optimize).parameters["wait"].default == store.LOCK_WAIT
+    index = _params("index")
+    assert f"else {dedup.DEFAULT_THRESHOLD}]" in index["dedup_threshold"].help
+    assert f"[default: {DEFAULT_MAX_BYTES // (1024 * 1024)}]" in index["max_size"].help
+    for name in jsonl.NAMES:
+        assert name in index["fields"].help
+    assert Session(SEEDS, print).limit == SearchOptions().limit
+
+
+def test_index_field_names_and_encodings_are_the_reader_s(run, tmp_path):
+    from searchkit import jsonl
+
+    for name in jsonl.NAMES:  # every name the reader knows is accepted...
+        result = run("index", tmp_path / "none", "--index", tmp_path / "ix", "--field",
+                     f"{name}=x", "--encoding", "cp1251")
+        assert result.exit_code == 1 and "no article files" in result.stderr, result.stderr
+    refused = run("index", SEEDS, "--index", tmp_path / "ix", "--encoding", "klingon")
+    assert refused.exit_code == 2
+    assert "unknown encoding 'klingon'; give one Python knows" in refused.stderr  # its message
+
+
+def test_json_records_hold_every_field_of_the_model(seed_index):
+    """JSON output is the model's dataclasses (dates as YYYY-MM-DD): a field added to one shows
+    in ``--format json`` without a hand-written mapping to keep up."""
+    import dataclasses
+
+    import searchkit
+    from searchkit import render
+    from searchkit.model import ArticleView, Duplicate, Hit
+
+    def names(cls):
+        return {f.name for f in dataclasses.fields(cls)}
+
+    with searchkit.open_index(seed_index) as searcher:
+        results = searcher.search("dialogue with the opposition", limit=20)
+        group = next(g for g in results.groups if g.duplicates)
+        view = searcher.show(group.leader.id)
+        stats = searcher.stats()
+    hit = json.loads(render.dumps(render.group_record(group)))
+    assert set(hit) == names(Hit) - {"snippet"} | {"snippet", "highlights", "duplicates"}
+    assert hit["date"] == (group.leader.date.isoformat() if group.leader.date else None)
+    assert hit["highlights"] == [list(r) for r in group.leader.snippet.highlights]
+    assert all(set(d) == names(Duplicate) for d in hit["duplicates"])
+    article = render.article_record(view)
+    assert set(article) == names(ArticleView)
+    assert [p["paragraph"] for p in article["paragraphs"]] == [p.number for p in view.paragraphs]
+    record = render.stats_record(stats)
+    assert record["index"] == stats.index_dir
+    assert record["unknown_source_articles"] == stats.unknown_source
+    assert record["first_date"] == stats.first_date.isoformat()
+    assert json.loads(render.dumps(record)) == record
+
+
+def test_dedup_is_the_users_word_and_collapse_the_codes():
+    """docs/commands.md: a user types "dedup" (CLI and REPL alike), the library says
+    ``collapse``; no option offers a third word for it."""
+    import inspect
+
+    from searchkit import repl
+    from searchkit.searcher import Searcher
+
+    flags = {flag for command in main.commands.values() for p in command.params
+             for flag in p.opts + p.secondary_opts}
+    assert {"--no-dedup", "--dedup-threshold"} <= flags
+    assert not [f for f in flags if "collapse" in f or "group" in f or "dup" in f.replace(
+        "dedup", "")]
+    assert ":dedup" in repl.COMMANDS
+    assert "collapse" in inspect.signature(Searcher.search).parameters
+    assert "one word for users, one for code" in (SEEDS.parent / "docs" / "commands.md").read_text(
+        encoding="utf-8")
