@@ -283,7 +283,7 @@ def command_line_runs(paths: list, index: Path) -> dict:
             "index", str(DATA / "bbc"), "--index", str(bbc_index), "--rebuild")
         found["BBC unchanged re-run (target <= 1 s)"] = searchkit_command(
             "index", str(DATA / "bbc"), "--index", str(bbc_index))
-        changeable = [Path(p) for p in paths if not Path(p).resolve().is_relative_to(DATA)]
+        changeable = [Path(p) for p in paths if not Path(p).resolve().is_relative_to(DATA.resolve())]
         if changeable:
             victim = sorted(changeable[0].glob("*.txt"))[0]
         else:  # only BBC: index a copy of it, so that one file can change
