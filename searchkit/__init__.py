@@ -29,7 +29,9 @@ from .errors import (
     IndexWriteError,
     NotFoundError,
     QueryError,
+    QueryFileError,
     SearchkitError,
+    UsageError,
 )
 from .model import (
     Article,
@@ -58,7 +60,8 @@ __all__ = [
     "Paragraph", "ResultGroup", "SearchResults", "Snippet",
     "SearchkitError", "CorpusError", "IndexDamagedError", "IndexEmptyError", "IndexFolderError",
     "IndexLockedError", "IndexMissingError",
-    "IndexSettingsError", "IndexWriteError", "NotFoundError", "QueryError",
+    "IndexSettingsError", "IndexWriteError", "NotFoundError", "QueryError", "QueryFileError",
+    "UsageError",
 ]
 
 
