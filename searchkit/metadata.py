@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Iterable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
+from .encoding import surrogates_replaced, valid_text
 from .model import (
     BYLINE,
     DATELINE,
@@ -121,24 +122,46 @@ def parse_date_value(value) -> Optional[date]:
                              flags=re.I))
 
 
-def validated_fields(data: dict, where: str) -> Tuple[dict, List[str]]:
-    """title, source, date and url from ``data`` (other keys ignored), with a warning for each
-    value that cannot be used."""
+FIELDS = ("title", "source", "date", "url")  # what a manifest or a file may state
+_YYYY_MM_DD = re.compile(r"^\d{4}-\d\d-\d\d$")
+
+
+def iso_date(value) -> Optional[date]:
+    """A date written YYYY-MM-DD (and nothing else), else None."""
+    text = str(value).strip()
+    if not _YYYY_MM_DD.match(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def validated_fields(data: dict, where: str, dates=parse_date_value,
+                     unknown_warned: bool = False) -> Tuple[dict, List[str]]:
+    """title, source, date and url from ``data``, with a warning for each value that cannot be
+    used: a list or mapping, a bool, an url that is not http(s), a date ``dates`` cannot read
+    (``iso_date`` for manifests, whose format says YYYY-MM-DD). Text has its white space
+    collapsed and lone surrogates replaced. Other keys are ignored, with a warning if
+    ``unknown_warned``. The one validator of these fields, for manifests and files alike."""
     fields, warnings = {}, []
-    for key in ("title", "source", "date", "url"):
+    if unknown_warned:
+        warnings += [f"{where}: unknown field {brief(key)} ignored (known: {', '.join(FIELDS)})"
+                     for key in data if key not in FIELDS]
+    for key in FIELDS:
         value = data.get(key)
         if value is None or value == "":
             continue
         if key == "date":
-            found = parse_date_value(value)
+            found = dates(value)
             if found is None:
-                warnings.append(
-                    f"{where}: date {brief(value)} ignored: write it as YYYY-MM-DD"
-                )
+                warnings.append(f"{where}: date {brief(value)} ignored: write it as YYYY-MM-DD")
                 continue
             fields[key] = found
         elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            value = " ".join(str(value).split())
+            value, replaced = valid_text(" ".join(str(value).split()))
+            if replaced:
+                warnings.append(f"{where}: {key}: {surrogates_replaced(replaced)}")
             if key == "url" and not value.startswith(("http://", "https://")):
                 warnings.append(f"{where}: url {brief(value)} ignored: not an http(s) address")
                 continue
