@@ -74,10 +74,9 @@ KEEP_SUPERSEDED_SECONDS = 120.0
 # Incremental commits leave segments of over SMALL_SEGMENT_DOCS documents alone. Once
 # MERGE_AT small ones have piled up (or one is mostly deleted), the small ones are merged into
 # the segment being written, smallest first, re-reading at most MERGE_BUDGET_DOCS documents.
-# Whoosh merges a few hundred paragraphs a second (bench/commit_time.py: merging is several
-# times slower than writing new ones), so merging adds seconds to a commit at most, where
-# Whoosh's MERGE_SMALL may one day re-read the whole index. Big segments pile up one per big
-# run: `searchkit optimize` merges everything.
+# Merging re-reads documents, slower than writing new ones: the budget bounds what it adds to a
+# commit, where Whoosh's MERGE_SMALL may one day re-read the whole index. Big segments pile up
+# one per big run: `searchkit optimize` merges everything.
 SMALL_SEGMENT_DOCS = 1_000
 MERGE_AT = 5
 MERGE_BUDGET_DOCS = 4_000

@@ -49,11 +49,8 @@ from .indexformat import (  # noqa: F401  (reading commits, for the writers)
 LOCK_WAIT = 2.0  # seconds a writer waits for another one before giving up (--wait)
 INCREMENTAL_MERGE = durable.INCREMENTAL_MERGE  # the merge policy of non-fresh commits
 _OPEN_RETRIES = 8  # opening the index races with commits: retry this often
-# How much of its postings (by Whoosh's estimate, ~180 bytes each) a writer keeps in memory
-# before it sorts them into a run file, all runs being merged at the commit. 128 (Whoosh's
-# default) spilled BBC + Reuters (~1.6M postings) into runs: a serial build took 110-120 s;
-# with 512 it keeps them in memory and took 87-90 s, with the same peak memory (ru_maxrss
-# 1066 MB, reached elsewhere in the build). Same loop, bench notes in bench/README.md.
+# How much of its postings a writer keeps in memory before spilling them into run files merged
+# at the commit: enough for a large corpus to need no runs (figures in bench/README.md).
 WRITER_LIMIT_MB = 512
 
 

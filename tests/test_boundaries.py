@@ -2,6 +2,8 @@
 
 import ast
 import json
+import re
+import tokenize
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "searchkit"
@@ -147,3 +149,21 @@ def test_a_search_imports_only_what_it_needs(seed_index):
 def test_a_table_imports_tabulate(seed_index):
     modules, stdout = _modules_of_a_search(seed_index, "renounce violence", "--format", "table")
     assert "tabulate" in modules and stdout.strip()
+
+
+TIMED = re.compile(r"\d(?:[\d.,]*\d)?(?:-\d[\d.,]*)? ?(?:ms|s|µs)\b|\b(?:as before)\b")
+# indexer.py's note on parallel writing keeps its timings until that writer is reworked.
+TIMINGS_LEFT = {"indexer"}
+
+
+def test_code_comments_hold_no_timings():
+    """A comment says why in a line; what was measured goes to bench/README.md."""
+    found = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.stem in TIMINGS_LEFT:
+            continue
+        with path.open(encoding="utf-8") as source:
+            for token in tokenize.generate_tokens(source.readline):
+                if token.type == tokenize.COMMENT and TIMED.search(token.string):
+                    found.append(f"{path.name}:{token.start[0]}: {token.string}")
+    assert not found, "\n".join(found)
