@@ -548,27 +548,7 @@ def _check_commit(index_dir: Path, current: int, record):
             problems.append(f"segment {segment.segment_id()}: {problem}")
         paragraphs += segment.doc_count()
     if paragraphs:
-        try:
-            files = read_ledger(index_dir, current)
-            listed = sum(r.paragraphs for r in files.values())
-            if listed != paragraphs:
-                problems.append(f"the file ledger lists {listed} paragraphs, the index holds "
-                                f"{paragraphs}")
-            from . import analysis, vocabulary
-
-            for kind, parse in (("vocabulary", vocabulary.from_bytes),
-                                ("stems", lambda d: analysis.parse_stems(d.decode("utf-8")))):
-                name = durable.side_file(kind, current)
-                data = read_committed(index_dir, current, kind)
-                if data is None:
-                    problems.append(f"{durable.record_file(current)}: does not name {name}")
-                    continue
-                try:
-                    parse(data)
-                except ValueError as error:
-                    problems.append(f"{name}: not a {kind} table ({error})")
-        except IndexDamagedError as error:
-            problems.append(_damage(error))
+        problems += _check_side_files(index_dir, current, paragraphs)
     if not problems:
         try:
             with ix.searcher() as searcher:
@@ -580,6 +560,33 @@ def _check_commit(index_dir: Path, current: int, record):
         except Exception as error:  # noqa: BLE001
             problems.append(f"the index cannot be searched ({type(error).__name__})")
     return problems, len(toc.segments), paragraphs
+
+
+def _check_side_files(index_dir: Path, current: int, paragraphs: int) -> list:
+    """What is wrong with the ledger, vocabulary and stems table of commit ``current``."""
+    from . import analysis, vocabulary
+
+    problems = []
+    try:
+        files = read_ledger(index_dir, current)
+        listed = sum(r.paragraphs for r in files.values())
+        if listed != paragraphs:
+            problems.append(f"the file ledger lists {listed} paragraphs, the index holds "
+                            f"{paragraphs}")
+        for kind, parse in (("vocabulary", vocabulary.from_bytes),
+                            ("stems", lambda d: analysis.parse_stems(d.decode("utf-8")))):
+            name = durable.side_file(kind, current)
+            data = read_committed(index_dir, current, kind)
+            if data is None:
+                problems.append(f"{durable.record_file(current)}: does not name {name}")
+                continue
+            try:
+                parse(data)
+            except ValueError as error:
+                problems.append(f"{name}: not a {kind} table ({error})")
+    except IndexDamagedError as error:
+        problems.append(_damage(error))
+    return problems
 
 
 def _damage(error: SearchkitError) -> str:

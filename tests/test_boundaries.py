@@ -167,3 +167,19 @@ def test_code_comments_hold_no_timings():
                 if token.type == tokenize.COMMENT and TIMED.search(token.string):
                     found.append(f"{path.name}:{token.start[0]}: {token.string}")
     assert not found, "\n".join(found)
+
+
+MAX_FUNCTION_LINES = 60
+# Long ones still waiting for their split, with the rework of the indexer and the command line.
+LONG_LEFT = {"indexer.build_index", "indexer._plan", "cli.search_command", "searcher.search"}
+
+
+def test_functions_fit_on_a_screen():
+    long = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES and f"{path.stem}.{node.name}" not in LONG_LEFT:
+                    long.append(f"{path.stem}.{node.name}: {lines} lines")
+    assert not long, long
