@@ -29,7 +29,9 @@ from .errors import (
     IndexWriteError,
     NotFoundError,
     QueryError,
+    QueryFileError,
     SearchkitError,
+    UsageError,
 )
 from .model import (
     Article,
@@ -66,7 +68,8 @@ __all__ = [
     "Paragraph", "ResultGroup", "SearchResults", "Snippet",
     "SearchkitError", "CorpusError", "IndexDamagedError", "IndexEmptyError", "IndexFolderError",
     "IndexLockedError", "IndexMissingError",
-    "IndexSettingsError", "IndexWriteError", "NotFoundError", "QueryError",
+    "IndexSettingsError", "IndexWriteError", "NotFoundError", "QueryError", "QueryFileError",
+    "UsageError",
 ]
 
 # Public names whose modules are imported on first use: name -> module.

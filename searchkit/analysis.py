@@ -2,8 +2,8 @@
 words dropped, NLTK's Snowball stemmer ("protesters" and "protest" meet).
 
 The stemmer is a module-level function so that Whoosh can pickle the analyzer into the index
-and worker processes. NLTK is imported on first use because importing it is slow (~0.45 s, most
-of a cold search): each commit of an index keeps the stem of every word of its corpus in
+and worker processes. NLTK is imported on first use because importing it is slow (most of a
+cold search): each commit of an index keeps the stem of every word of its corpus in
 ``stems-N.tsv`` (written at index time, when NLTK is loaded anyway), and a searcher looks a
 query's words up in it, so that a query needs NLTK only for a word its corpus never had.
 """

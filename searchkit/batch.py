@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
-from .errors import SearchkitError
+from .errors import QueryFileError
 from .model import DocumentHit
 from .render import dumps
 from .safeload import load_json
@@ -29,16 +29,16 @@ class BatchQuery:
 
 def read_queries(path: Path) -> Tuple[List[BatchQuery], List[str]]:
     """The queries of a query file, in file order, and a warning for each line left out.
-    SearchkitError if the file cannot be read as UTF-8 text."""
+    QueryFileError if the file cannot be read as UTF-8 text."""
     try:
         text = Path(path).read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise SearchkitError(
+        raise QueryFileError(
             f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
             f"{error.start}); save the query file as UTF-8"
         ) from None
     except OSError as error:
-        raise SearchkitError(f"{path}: cannot read it: {error.strerror or error}") from None
+        raise QueryFileError(f"{path}: cannot read it: {error.strerror or error}") from None
     lines = text.splitlines()
     first = next((line.lstrip() for line in lines if line.strip()), "")
     parse = _json_line if first.startswith("{") else _tsv_line

@@ -67,11 +67,7 @@ class SearchOptions:
     snippet_fragments: int = 2  # sentences per snippet
     snippet_maxchars: int = 240  # a longer sentence is cut to a window around its matches
     title_weight: float = 0.3  # BM25F weight of the title field relative to the paragraph text
-    # BM25F's term-frequency saturation (k1) and length normalisation (b), chosen on SciFact's
-    # train queries (python bench/relevance.py; nDCG@10 / recall@100 / MAP): Whoosh's own
-    # k1 1.2, b 0.75 gave 0.687 / 0.910 / 0.653; k1 0.9 (Lucene's) 0.689 / 0.912 / 0.654; with
-    # b 0.9 as well (abstracts and paragraphs vary in length; long ones are penalised a little
-    # more) 0.690 / 0.911 / 0.655. k1 0.7 or 1.5 and b 0.4 or 0.5 did worse. The title weight
-    # 0.3 beat 0, 0.2, 0.4, 0.6 and 1.0 there.
+    # BM25F's term-frequency saturation (k1) and length normalisation (b), and the title weight,
+    # chosen on SciFact's train queries (bench/relevance.py; the figures in bench/README.md).
     bm25_k1: float = 0.9
     bm25_b: float = 0.9

@@ -491,14 +491,6 @@ def paragraphs_of(article_id: str, blocks, options: ReadOptions = ReadOptions())
     return tuple(paragraphs)
 
 
-def articles_in_file(
-    text: str, path: Path, key: str, manifest: Optional[dict] = None
-) -> List[Article]:
-    """The articles of one text file's decoded ``text``. A file holding several gets ids
-    "<key>:1", "<key>:2", ..."""
-    return _text_articles(text, Path(path), key, manifest, ReadOptions(), [])
-
-
 # ---- reading many files -----------------------------------------------------------------------
 
 def read_bytes(path: Path, options: ReadOptions = ReadOptions()) -> bytes:

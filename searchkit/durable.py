@@ -75,10 +75,9 @@ KEEP_SUPERSEDED_SECONDS = 120.0
 # Incremental commits leave segments of over SMALL_SEGMENT_DOCS documents alone. Once
 # MERGE_AT small ones have piled up (or one is mostly deleted), the small ones are merged into
 # the segment being written, smallest first, re-reading at most MERGE_BUDGET_DOCS documents.
-# Whoosh merges a few hundred paragraphs a second (bench/commit_time.py: merging is several
-# times slower than writing new ones), so merging adds seconds to a commit at most, where
-# Whoosh's MERGE_SMALL may one day re-read the whole index. Big segments pile up one per big
-# run: `searchkit optimize` merges everything.
+# Merging re-reads documents, slower than writing new ones: the budget bounds what it adds to a
+# commit, where Whoosh's MERGE_SMALL may one day re-read the whole index. Big segments pile up
+# one per big run: `searchkit optimize` merges everything.
 SMALL_SEGMENT_DOCS = 1_000
 MERGE_AT = 5
 MERGE_BUDGET_DOCS = 4_000
@@ -244,14 +243,8 @@ def _rewrite_journal(folder: str, names: Set[str]) -> None:
         except FileNotFoundError:
             pass
         return
-    aside = path + ".tmp"
-    _io("create", JOURNAL + ".tmp")
-    with open(aside, "wb") as handle:
-        _io("write", JOURNAL + ".tmp")
-        lines = [(json.dumps(name) + "\n").encode("utf-8") for name in sorted(names)]
-        handle.write(_JOURNAL_HEADER + b"".join(lines))
-    _io("rename", JOURNAL)
-    os.replace(aside, path)
+    lines = [(json.dumps(name) + "\n").encode("utf-8") for name in sorted(names)]
+    replace_whole(folder, JOURNAL, _JOURNAL_HEADER + b"".join(lines))
 
 
 def _searchkit_name(name: str) -> bool:
@@ -312,6 +305,23 @@ def write_new(folder: str, name: str, data: bytes, sync: bool = False) -> None:
             handle.flush()
             _io("fsync", name)
             os.fsync(handle.fileno())
+
+
+def replace_whole(folder: str, name: str, data: bytes) -> None:
+    """Replace ``name`` by ``data``: written aside (``name``.tmp), fsynced, renamed over it, so
+    that a crash leaves the old file or the new one. searchkit's one "write aside, then
+    rename"; a commit's own files are new files (``write_new``), never replaced."""
+    path = os.path.join(folder, name)
+    aside = name + ".tmp"
+    _io("create", aside)
+    with open(path + ".tmp", "wb") as handle:
+        _io("write", aside)
+        handle.write(data)
+        handle.flush()
+        _io("fsync", aside)
+        os.fsync(handle.fileno())
+    _io("rename", name)
+    os.replace(path + ".tmp", path)
 
 
 class _Aside:

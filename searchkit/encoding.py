@@ -174,7 +174,7 @@ def _printable_share(text: str) -> float:
     sample = text[:20000]
     if not sample:
         return 0.0
-    # Each distinct character judged once (a per-character loop took ~3 s of a BBC build).
+    # Each distinct character judged once: a text repeats few characters many times.
     good = sum(n for c, n in Counter(sample).items() if c.isprintable() or c.isspace())
     return good / len(sample)
 
@@ -399,15 +399,32 @@ def _guess(data: bytes) -> Decoded:
     sample = _sample(data)
     evidence = len(data.translate(None, _ASCII_BYTES))  # non-ASCII bytes in the whole file
     matches = list(from_bytes(sample))
-    detector_pick = matches[0].encoding if matches else None
+    scored = _scored(sample, _candidates(matches), evidence)
+    if not scored:
+        raise CorpusError(
+            "not text: not UTF-8 and no encoding fits it; if it is text, give its encoding with "
+            "--encoding"
+        )
+    best, text = _decoding_all(data, scored)
+    how, warnings = _how_guessed(best, matches, evidence)
+    return Decoded(text, _display(best), how, warnings)
 
-    candidates = []  # (encoding, detector rank)
+
+def _candidates(matches) -> List[Tuple[str, int]]:
+    """(encoding, detector rank) of each encoding the detector named, then those always
+    considered."""
+    candidates = []
     for rank, match in enumerate(matches):
         for encoding in [match.encoding] + list(match.could_be_from_charset):
             candidates.append((encoding, rank))
     for encoding in _ALWAYS_CONSIDERED:
         candidates.append((encoding, len(matches)))
+    return candidates
 
+
+def _scored(sample: bytes, candidates, evidence: int) -> dict:
+    """Encoding -> sort key (fewest oddities first) of the candidates that decode ``sample``
+    into printable text; with little evidence, common encodings before the detector's rank."""
     scored = {}
     for encoding, rank in candidates:
         name = codecs.lookup(encoding).name
@@ -423,24 +440,25 @@ def _guess(data: bytes) -> Decoded:
         preference = common.index(name) if name in common else len(common)
         order = (rank, preference) if evidence >= _ENOUGH_EVIDENCE else (preference, rank)
         scored[name] = (_oddities(text),) + order
-    if not scored:
-        raise CorpusError(
-            "not text: not UTF-8 and no encoding fits it; if it is text, give its encoding with "
-            "--encoding"
-        )
-    text = None
-    for best in sorted(scored, key=scored.get):  # the best that decodes the whole file
+    return scored
+
+
+def _decoding_all(data: bytes, scored: dict) -> Tuple[str, str]:
+    """(encoding, text) of the best scored encoding that decodes the whole file."""
+    for best in sorted(scored, key=scored.get):
         try:
-            text = data.decode(best)
-            break
+            return best, data.decode(best)
         except UnicodeDecodeError:
             continue
-    if text is None:
-        raise CorpusError(
-            "not text: not UTF-8 and none of the encodings guessed decodes it all; if it is "
-            "text, give its encoding with --encoding"
-        )
+    raise CorpusError(
+        "not text: not UTF-8 and none of the encodings guessed decodes it all; if it is "
+        "text, give its encoding with --encoding"
+    )
 
+
+def _how_guessed(best: str, matches, evidence: int) -> Tuple[str, List[str]]:
+    """How ``best`` was found, and a warning when the guess is weak or the detector's differs."""
+    detector_pick = matches[0].encoding if matches else None
     detector = codecs.lookup(detector_pick).name if detector_pick else None
     said = f"charset-normalizer said {_display(detector)}" if detector else (
         "charset-normalizer had no guess"
@@ -462,4 +480,4 @@ def _guess(data: bytes) -> Decoded:
             f"encoding guessed as {_display(best)} from {non_ascii}{said}; "
             "if its text looks wrong, give the encoding with --encoding"
         )
-    return Decoded(text, _display(best), how, warnings)
+    return how, warnings

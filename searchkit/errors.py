@@ -34,6 +34,15 @@ class QueryError(SearchkitError):
     """A query that cannot be run."""
 
 
+class UsageError(SearchkitError):
+    """An option, argument or command given wrong (a REPL command unknown or without the value
+    it needs, a setting out of range): what was typed must change."""
+
+
+class QueryFileError(SearchkitError):
+    """A query file (``search --batch``) that cannot be read as UTF-8 text."""
+
+
 class NotFoundError(SearchkitError):
     """No paragraph or article with the id asked for."""
 

@@ -34,7 +34,8 @@ from .corpus import (
     read_bytes,
     read_file,
 )
-from .errors import CorpusError, IndexLockedError, SearchkitError
+from .errors import (
+    CorpusError, IndexDamagedError, IndexLockedError, SearchkitError, UsageError)
 from .ledger import FileRecord, Ledger
 from .model import Article, ArticleSummary, FileAction, IndexSummary, SkippedFile
 from .schema import document, make_schema
@@ -138,14 +139,14 @@ def build_index(
     started = time.monotonic()
     clock = _Stages()
     if dedup_threshold is not None and not 0 < dedup_threshold <= 1:
-        raise SearchkitError(
+        raise UsageError(
             f"the duplicate threshold must be above 0 and at most 1, not {dedup_threshold}"
         )
     options = options or ReadOptions()
     index_dir = Path(index_dir)
     paths = [Path(p) for p in paths]
     store.check_folder(index_dir, paths)
-    index_dir.mkdir(parents=True, exist_ok=True)  # fail before the reading, not after it
+    store.make_folder(index_dir)  # fail before the reading, not after it
     unread: Counter = Counter()
     files, not_found = find_files(paths, options.follow_links, unread)
     if not files and not prune:
@@ -552,7 +553,7 @@ def _verify_count(index_dir: Path, expected: int) -> None:
     with store.open_index(index_dir, check_settings=False).searcher() as searcher:
         found = searcher.doc_count()
     if found != expected:
-        raise SearchkitError(
+        raise IndexDamagedError(
             f"the index in {index_dir} holds {found} paragraphs instead of {expected}; "
             "run the same command again with --rebuild"
         )

@@ -124,8 +124,12 @@ def read_settings(index_dir, generation: Optional[int] = None) -> dict:
 
 
 def check_compatible(index_dir) -> dict:
-    """The recorded settings; IndexSettingsError if they differ from this version's."""
+    """The recorded settings; IndexSettingsError if they differ from this version's,
+    IndexDamagedError if they are not settings any version writes (no schema version)."""
     recorded = read_settings(index_dir)
+    version = recorded.get("schema_version")
+    if recorded and (not isinstance(version, int) or isinstance(version, bool)):
+        raise integrity.damaged(str(index_dir), "its settings hold no schema version")
     mismatched = [key for key in SETTINGS if recorded.get(key) != SETTINGS[key]]
     if mismatched:
         raise IndexSettingsError(

@@ -15,44 +15,16 @@ over 64 MB, or JSON nested deeper than safeload.MAX_DEPTH, it is ignored with a 
 """
 
 import csv
-from datetime import date
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from .config import DEFAULT_MAX_BYTES
-from .encoding import surrogates_replaced, valid_text
-from .safeload import brief, load_json
+from .metadata import iso_date, validated_fields
+from .safeload import load_json
 
-FIELDS = ("title", "source", "date", "url")
 MANIFEST_NAMES = ("manifest.json", "manifest.csv")
 
 Entries = Dict[Path, dict]  # absolute file path -> validated fields
-
-
-def _validated(raw: dict, where: str, warnings: List[str]) -> dict:
-    fields = {}
-    for key, value in raw.items():
-        if key not in FIELDS:
-            warnings.append(
-                f"{where}: unknown field {brief(key)} ignored (known: {', '.join(FIELDS)})"
-            )
-            continue
-        if value in (None, ""):
-            continue
-        if isinstance(value, (list, dict)):
-            warnings.append(f"{where}: {key} {brief(value)} ignored: not a single value")
-            continue
-        value, replaced = valid_text(str(value).strip())
-        if replaced:
-            warnings.append(f"{where}: {key}: {surrogates_replaced(replaced)}")
-        if key == "date":
-            try:
-                value = date.fromisoformat(value)
-            except ValueError:
-                warnings.append(f"{where}: date {brief(value)} ignored: write it as YYYY-MM-DD")
-                continue
-        fields[key] = value
-    return fields
 
 
 def _read_rows(path: Path) -> List[Tuple[str, dict]]:
@@ -101,5 +73,7 @@ def load_manifests(folders: List[Path], warnings: List[str],
                 if not found:
                     warnings.append(f"{where}: no such file next to the manifest; entry ignored")
                     continue
-                entries[target] = _validated(raw, where, warnings)
+                entries[target], problems = validated_fields(raw, where, dates=iso_date,
+                                                             unknown_warned=True)
+                warnings += problems
     return entries

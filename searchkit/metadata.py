@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Iterable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
+from .encoding import surrogates_replaced, valid_text
 from .model import (
     BYLINE,
     DATELINE,
@@ -121,24 +122,46 @@ def parse_date_value(value) -> Optional[date]:
                              flags=re.I))
 
 
-def validated_fields(data: dict, where: str) -> Tuple[dict, List[str]]:
-    """title, source, date and url from ``data`` (other keys ignored), with a warning for each
-    value that cannot be used."""
+FIELDS = ("title", "source", "date", "url")  # what a manifest or a file may state
+_YYYY_MM_DD = re.compile(r"^\d{4}-\d\d-\d\d$")
+
+
+def iso_date(value) -> Optional[date]:
+    """A date written YYYY-MM-DD (and nothing else), else None."""
+    text = str(value).strip()
+    if not _YYYY_MM_DD.match(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def validated_fields(data: dict, where: str, dates=parse_date_value,
+                     unknown_warned: bool = False) -> Tuple[dict, List[str]]:
+    """title, source, date and url from ``data``, with a warning for each value that cannot be
+    used: a list or mapping, a bool, an url that is not http(s), a date ``dates`` cannot read
+    (``iso_date`` for manifests, whose format says YYYY-MM-DD). Text has its white space
+    collapsed and lone surrogates replaced. Other keys are ignored, with a warning if
+    ``unknown_warned``. The one validator of these fields, for manifests and files alike."""
     fields, warnings = {}, []
-    for key in ("title", "source", "date", "url"):
+    if unknown_warned:
+        warnings += [f"{where}: unknown field {brief(key)} ignored (known: {', '.join(FIELDS)})"
+                     for key in data if key not in FIELDS]
+    for key in FIELDS:
         value = data.get(key)
         if value is None or value == "":
             continue
         if key == "date":
-            found = parse_date_value(value)
+            found = dates(value)
             if found is None:
-                warnings.append(
-                    f"{where}: date {brief(value)} ignored: write it as YYYY-MM-DD"
-                )
+                warnings.append(f"{where}: date {brief(value)} ignored: write it as YYYY-MM-DD")
                 continue
             fields[key] = found
         elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            value = " ".join(str(value).split())
+            value, replaced = valid_text(" ".join(str(value).split()))
+            if replaced:
+                warnings.append(f"{where}: {key}: {surrogates_replaced(replaced)}")
             if key == "url" and not value.startswith(("http://", "https://")):
                 warnings.append(f"{where}: url {brief(value)} ignored: not an http(s) address")
                 continue
@@ -233,32 +256,9 @@ def describe(
     url = manifest.get("url") or stated.get("url") or next(
         (find_url(b.text) for b in blocks if b.kind == URL and find_url(b.text)), None
     )
-
-    date_found, date_from = None, FROM_UNKNOWN
-    if manifest.get("date"):
-        date_found, date_from = manifest["date"], FROM_MANIFEST
-    elif stated.get("date"):
-        date_found, date_from = stated["date"], stated_from
-    else:
-        in_text = next((_stated_date(b.text) for b in blocks if b.kind == DATELINE), None)
-        if in_text:
-            date_found, date_from = in_text
-        elif url and date_in_path(url):
-            date_found, date_from = date_in_path(url), FROM_URL
-        elif date_from_file_name and date_in_path(file_stem):
-            date_found, date_from = date_in_path(file_stem), FROM_FILE_NAME
-
-    source, source_from = manifest.get("source"), FROM_MANIFEST
-    if not source and stated.get("source"):
-        source, source_from = stated["source"], stated_from
-    if not source and url and outlet_from_url(url):
-        source, source_from = outlet_from_url(url), FROM_URL
-    if not source:
-        bylines = (outlet_from_byline(b.text) for b in blocks if b.kind == BYLINE)
-        source, source_from = next((o for o in bylines if o), None), FROM_BYLINE
-    if not source:
-        source, source_from = default_source, FROM_OPTION if default_source else FROM_UNKNOWN
-
+    date_found, date_from = _date_of(blocks, file_stem, url, manifest, stated, stated_from,
+                                     date_from_file_name)
+    source, source_from = _source_of(blocks, url, manifest, stated, stated_from, default_source)
     return Metadata(
         title=manifest.get("title") or stated.get("title") or title,
         source=source,
@@ -267,3 +267,37 @@ def describe(
         date_from=date_from,
         url=url,
     )
+
+
+def _date_of(blocks: List[Block], file_stem: str, url: Optional[str], manifest: dict,
+             stated: dict, stated_from: str, date_from_file_name: bool
+             ) -> Tuple[Optional[date], str]:
+    """The article's date and where it was found, in ``describe``'s order."""
+    if manifest.get("date"):
+        return manifest["date"], FROM_MANIFEST
+    if stated.get("date"):
+        return stated["date"], stated_from
+    in_text = next((_stated_date(b.text) for b in blocks if b.kind == DATELINE), None)
+    if in_text:
+        return in_text
+    if url and date_in_path(url):
+        return date_in_path(url), FROM_URL
+    if date_from_file_name and date_in_path(file_stem):
+        return date_in_path(file_stem), FROM_FILE_NAME
+    return None, FROM_UNKNOWN
+
+
+def _source_of(blocks: List[Block], url: Optional[str], manifest: dict, stated: dict,
+               stated_from: str, default_source: Optional[str]) -> Tuple[Optional[str], str]:
+    """The article's source and where it was found, in ``describe``'s order."""
+    if manifest.get("source"):
+        return manifest["source"], FROM_MANIFEST
+    if stated.get("source"):
+        return stated["source"], stated_from
+    if url and outlet_from_url(url):
+        return outlet_from_url(url), FROM_URL
+    outlet = next((o for o in (outlet_from_byline(b.text) for b in blocks if b.kind == BYLINE)
+                   if o), None)
+    if outlet:
+        return outlet, FROM_BYLINE
+    return default_source, FROM_OPTION if default_source else FROM_UNKNOWN

@@ -13,7 +13,7 @@ from typing import Callable, Optional, Union
 
 from . import __version__, render
 from .config import SearchOptions
-from .errors import QueryError, SearchkitError
+from .errors import QueryError, SearchkitError, UsageError
 from .plan import Filters, date_bound
 from .searcher import Searcher
 
@@ -104,7 +104,7 @@ class Session:
             ":stats": lambda: self.write(render.stats_table(self.searcher().stats())),
         }.get(name)
         if action is None:
-            raise QueryError(f"unknown command {name}; :help lists the commands")
+            raise UsageError(f"unknown command {name}; :help lists the commands")
         action()
         return True
 
@@ -133,7 +133,7 @@ class Session:
 
     def _turn(self, page: int) -> None:
         if not self.query:
-            raise QueryError("no search yet; type some words first")
+            raise UsageError("no search yet; type some words first")
         self.page = page
         self._search()
 
@@ -156,26 +156,26 @@ class Session:
     def _show(self, rank: int) -> None:
         hits = {hit.rank: hit for hit in (self.results.hits if self.results else ())}
         if rank not in hits:
-            raise QueryError(f"no result {rank} on this page; :show takes a number shown above")
+            raise UsageError(f"no result {rank} on this page; :show takes a number shown above")
         view = self.searcher().show(hits[rank].id)
         self.write(render.article_text(view, self.mark, width=self._width()))
 
 
 def _needed(argument: str) -> str:
     if not argument:
-        raise QueryError("this command needs a value after it; :help shows how")
+        raise UsageError("this command needs a value after it; :help shows how")
     return argument
 
 
 def _number(argument: str, command: str) -> int:
     if not argument.isdigit() or int(argument) < 1:
-        raise QueryError(f"{command} takes a number of 1 or more, like {command} 2")
+        raise UsageError(f"{command} takes a number of 1 or more, like {command} 2")
     return int(argument)
 
 
 def _choice(argument: str, choices) -> str:
     if argument not in choices:
-        raise QueryError(f"give one of: {', '.join(choices)}")
+        raise UsageError(f"give one of: {', '.join(choices)}")
     return argument
 
 

@@ -24,7 +24,7 @@ def make_schema() -> Schema:
     # Whoosh indexes a number as 8 terms by default (its value at 8 precisions, so that a range
     # over millions of values reads few terms): 16 of the ~66 postings of a dated paragraph.
     # Paragraph numbers and days are few, so a range reads their exact terms just as fast;
-    # shift_step=0 keeps only those (the same bytes as before) and every query its matches.
+    # shift_step=0 keeps only those (the full-precision terms) and every query its matches.
     date = DATETIME(stored=True, sortable=True)
     date.shift_step = 0  # DATETIME's constructor fixes 8
     return Schema(

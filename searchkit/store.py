@@ -9,8 +9,8 @@ What writing promises (the mechanics are in ``durable``):
 
 * a commit is all or nothing, also on a crash (SIGKILL, power loss: it is fsynced);
 * one writer at a time: the others wait at most ``wait`` seconds, then IndexLockedError;
-* a disk-full, read-only or permission error is an IndexWriteError, and leaves the previous
-  index as it was, unlocked, without the failed run's files;
+* an error writing (a full disk, a read-only folder, no permission) is an IndexWriteError,
+  and leaves the previous index as it was, unlocked, without the failed run's files;
 * the leftovers of crashed writers are removed, under the lock, when the next writer starts,
   and nothing searchkit cannot prove it wrote (IndexFolderError for a folder of other files);
 * readers never see a half commit and may keep using the generation they opened for
@@ -49,11 +49,8 @@ from .indexformat import (  # noqa: F401  (reading commits, for the writers)
 
 INCREMENTAL_MERGE = durable.INCREMENTAL_MERGE  # the merge policy of non-fresh commits
 _OPEN_RETRIES = 8  # opening the index races with commits: retry this often
-# How much of its postings (by Whoosh's estimate, ~180 bytes each) a writer keeps in memory
-# before it sorts them into a run file, all runs being merged at the commit. 128 (Whoosh's
-# default) spilled BBC + Reuters (~1.6M postings) into runs: a serial build took 110-120 s;
-# with 512 it keeps them in memory and took 87-90 s, with the same peak memory (ru_maxrss
-# 1066 MB, reached elsewhere in the build). Same loop, bench notes in bench/README.md.
+# How much of its postings a writer keeps in memory before spilling them into run files merged
+# at the commit: enough for a large corpus to need no runs (figures in bench/README.md).
 WRITER_LIMIT_MB = 512
 
 
@@ -108,6 +105,8 @@ def check_folder(index_dir: Path, paths=()) -> None:
         if index_dir.is_file():
             raise IndexFolderError(f"{index_dir} is a file, not a folder; give a folder") from None
         raise IndexFolderError(f"{index_dir}: Not a directory") from None
+    except OSError as error:
+        raise _write_error(index_dir, error) from None
     if not names or names == [durable.LOCK_FILE]:
         return
     folder = str(index_dir)
@@ -117,6 +116,14 @@ def check_folder(index_dir: Path, paths=()) -> None:
         return
     raise IndexFolderError(
         f"{index_dir} is not empty and is not a searchkit index; give an empty or new folder")
+
+
+def make_folder(index_dir: Path) -> None:
+    """Create the index folder and its parents if need be; IndexWriteError if it cannot be."""
+    try:
+        Path(index_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _write_error(index_dir, error) from None
 
 
 class _Index(FileIndex):
@@ -302,7 +309,7 @@ def open_writer(ix, parallel: bool = False, wait: float = LOCK_WAIT):
     except BaseException as error:
         _sweep_quietly(str(index_dir))
         lock.release()
-        if _is_write_error(error):
+        if isinstance(error, OSError):
             raise _write_error(index_dir, error) from None
         raise
     writer.writelock = lock  # released by the writer's commit or cancel
@@ -365,11 +372,11 @@ def commit(writer, clear: bool = False, mergetype=None, segments=(), without=())
 def cancel(writer, error: Optional[BaseException] = None) -> None:
     """Abandon ``writer`` after ``error``: stop its helper processes, close its files, remove
     what it wrote (under its lock) and release the lock, even if Whoosh's own cancel fails.
-    Raises IndexWriteError instead of a disk-full, read-only or permission error."""
+    Raises IndexWriteError instead of an OSError (a full disk, a read-only folder...)."""
     index_dir = Path(writer.storage.folder)
     if not writer.is_closed:
         _abort(writer)
-    if error is not None and _is_write_error(error):
+    if isinstance(error, OSError):
         landed = max(durable.generations(str(index_dir)), default=-1) >= writer.generation
         raise _write_error(index_dir, error, landed=landed) from None
 
@@ -415,14 +422,8 @@ _WRITE_ERRORS = {
 }
 
 
-def _is_write_error(error: BaseException) -> bool:
-    return isinstance(error, OSError) and error.errno in _WRITE_ERRORS
-
-
-def _write_error(index_dir, error: OSError, landed: bool = False) -> SearchkitError:
-    if not _is_write_error(error):
-        return SearchkitError(f"cannot write the index in {index_dir}: {error}")
-    what, todo = _WRITE_ERRORS[error.errno]
+def _write_error(index_dir, error: OSError, landed: bool = False) -> IndexWriteError:
+    what, todo = _WRITE_ERRORS.get(error.errno) or (error.strerror or str(error), "check the disk")
     where = f" ({os.path.basename(error.filename)})" if error.filename else ""
     state = (
         "the new index was saved but not all of this run's bookkeeping"
@@ -557,27 +558,7 @@ def _check_commit(index_dir: Path, current: int, record):
             problems.append(f"segment {segment.segment_id()}: {problem}")
         paragraphs += segment.doc_count()
     if paragraphs:
-        try:
-            files = read_ledger(index_dir, current)
-            listed = sum(r.paragraphs for r in files.values())
-            if listed != paragraphs:
-                problems.append(f"the file ledger lists {listed} paragraphs, the index holds "
-                                f"{paragraphs}")
-            from . import analysis, vocabulary
-
-            for kind, parse in (("vocabulary", vocabulary.from_bytes),
-                                ("stems", lambda d: analysis.parse_stems(d.decode("utf-8")))):
-                name = durable.side_file(kind, current)
-                data = read_committed(index_dir, current, kind)
-                if data is None:
-                    problems.append(f"{durable.record_file(current)}: does not name {name}")
-                    continue
-                try:
-                    parse(data)
-                except ValueError as error:
-                    problems.append(f"{name}: not a {kind} table ({error})")
-        except IndexDamagedError as error:
-            problems.append(_damage(error))
+        problems += _check_side_files(index_dir, current, paragraphs)
     if not problems:
         try:
             with ix.searcher() as searcher:
@@ -589,6 +570,33 @@ def _check_commit(index_dir: Path, current: int, record):
         except Exception as error:  # noqa: BLE001
             problems.append(f"the index cannot be searched ({type(error).__name__})")
     return problems, len(toc.segments), paragraphs
+
+
+def _check_side_files(index_dir: Path, current: int, paragraphs: int) -> list:
+    """What is wrong with the ledger, vocabulary and stems table of commit ``current``."""
+    from . import analysis, vocabulary
+
+    problems = []
+    try:
+        files = read_ledger(index_dir, current)
+        listed = sum(r.paragraphs for r in files.values())
+        if listed != paragraphs:
+            problems.append(f"the file ledger lists {listed} paragraphs, the index holds "
+                            f"{paragraphs}")
+        for kind, parse in (("vocabulary", vocabulary.from_bytes),
+                            ("stems", lambda d: analysis.parse_stems(d.decode("utf-8")))):
+            name = durable.side_file(kind, current)
+            data = read_committed(index_dir, current, kind)
+            if data is None:
+                problems.append(f"{durable.record_file(current)}: does not name {name}")
+                continue
+            try:
+                parse(data)
+            except ValueError as error:
+                problems.append(f"{name}: not a {kind} table ({error})")
+    except IndexDamagedError as error:
+        problems.append(_damage(error))
+    return problems
 
 
 def _damage(error: SearchkitError) -> str:

@@ -3,10 +3,9 @@
 Counted from the paragraph texts at index time and kept with each commit of the index in
 ``vocabulary-N.json`` (word -> paragraphs that contain it; the same for words written with a
 capital letter). Kept out of Whoosh on purpose: as a Whoosh field it doubled the postings to
-write and the indexing time (measured on BBC: 12 s -> 26 s); counted here it costs a fraction
-of a second. A run that changes some files updates the previous commit's counts (those of the
-paragraphs it removes subtracted, of those it adds merged in: counts are per paragraph). Pure
-code, no Whoosh.
+write and the indexing time; counted here it costs little. A run that changes some files
+updates the previous commit's counts (those of the paragraphs it removes subtracted, of those
+it adds merged in: counts are per paragraph). Pure code, no Whoosh.
 """
 
 import json
@@ -35,8 +34,7 @@ class Vocabulary:
     def close_to(self, word: str, maxdist: int, names: bool = False) -> List[str]:
         """Words (or names) within ``maxdist`` edits of ``word`` with the same first letter,
         most frequent first, ``word`` itself left out."""
-        # rapidfuzz: Levenshtein distances in C++, ~100x the pure-Python loop this replaced
-        # (a query finding little took up to 0.2 s to check its words for "did you mean").
+        # rapidfuzz: Levenshtein distances in C++, so that "did you mean" costs a query little.
         from rapidfuzz import process
         from rapidfuzz.distance import Levenshtein
 

@@ -2,12 +2,12 @@
 
 The index's analyzer (``analysis.text_analyzer``) is Whoosh's RegexTokenizer, then lower case,
 accent folding and stop words (``analysis.FoldStopFilter``), then NLTK's Snowball stemmer.
-Importing Whoosh or NLTK costs a one-query process more than the search (figures in
-bench/README.md), so queries and snippets analyse their words here with the same rules: the tokenizer's expression,
-Whoosh's accent map and stop list (kept in ``foldmap.json``; tests/test_wordterms.py checks
-them against Whoosh's), and stems looked up in the index's stems table (``stems.tsv``, every
-word of the corpus with its stem, written at index time), NLTK only for a word the corpus
-never had.
+Importing Whoosh or NLTK costs a one-query process more than the search, so queries and
+snippets analyse their words here with the same rules: the tokenizer's expression, Whoosh's
+accent map and stop list (kept in ``foldmap.json``; tests/test_wordterms.py checks them
+against Whoosh's), and stems looked up in the index's stems table (``stems-N.tsv``, every word
+of the corpus with its stem, written with each commit), NLTK only for a word the corpus never
+had.
 """
 
 import json

@@ -316,6 +316,32 @@ def test_write_errors_leave_the_index_intact_and_unlocked(states, tmp_path, monk
     assert outcomes["error, index as before"]
 
 
+def test_the_journal_is_replaced_whole_and_meets_disk_errors(tmp_path, monkeypatch):
+    """The one file searchkit replaces (the journal, rewritten by each sweep) is written aside,
+    fsynced and renamed through the fault hook; failing at any of those steps after a commit
+    keeps the commit, and the next writer removes what was left."""
+    aside = durable.JOURNAL + ".tmp"
+    log = operations(tmp_path / "counted", FRESH)
+    steps = [op for op, name in log if name in (aside, durable.JOURNAL)]
+    assert ["create", "write", "fsync", "rename"] == steps[-4:], steps
+    for step in ("create", "write", "fsync", "rename"):
+        index_dir = tmp_path / step
+        failing = (step, durable.JOURNAL if step == "rename" else aside)
+
+        def hook(operation, name):
+            if (operation, name) == failing:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
+
+        monkeypatch.setattr(durable, "fault_hook", hook)
+        build_index(FRESH, index_dir)  # after the commit: the sweep's failure is left for later
+        monkeypatch.setattr(durable, "fault_hook", None)
+        assert ids(index_dir) == ids(tmp_path / "counted")
+        build_index(seed(S002), index_dir)
+        assert not (index_dir / aside).exists()
+        report = store.check(index_dir)
+        assert report.ok and not report.leftovers, (step, report.problems, report.leftovers)
+
+
 @pytest.mark.parametrize("limit", [4_000, 20_000, 45_000])
 def test_a_real_write_error_leaves_the_index_intact_and_unlocked(states, tmp_path, limit):
     """The kernel refuses writes past RLIMIT_FSIZE (EFBIG) in a child `searchkit index`:

@@ -120,3 +120,54 @@ def test_numbers_inside_ids_are_not_dates():
     assert date_in_path("a2020-08-18") is None
     assert date_in_path("news/20200818/story") == date(2020, 8, 18)
     assert date_in_path("2020_08_18_story.txt") == date(2020, 8, 18)
+
+
+# The same values, given by a manifest and by the file itself (front matter, a JSON record):
+# one validator, so the same ones are refused with the same reasons.
+STATED = {"title": "Talks\n  in   Minsk", "source": True, "url": "ftp://example.org/talks"}
+REFUSED = ["source True ignored: not a single value",
+           "url 'ftp://example.org/talks' ignored: not an http(s) address"]
+
+
+def stated_in_front_matter(folder, date_value):
+    lines = [f"{key}: {json.dumps(value)}" for key, value in STATED.items()]
+    (folder / "story.md").write_text("---\n" + "\n".join(lines) + f"\ndate: {date_value}\n"
+                                     "---\nLeaders met in Minsk on Tuesday.\n", encoding="utf-8")
+
+
+def stated_in_a_manifest(folder, date_value):
+    (folder / "story.txt").write_text("Leaders met\n\nLeaders met in Minsk on Tuesday.\n",
+                                      encoding="utf-8")
+    (folder / "manifest.json").write_text(json.dumps({"story.txt": {**STATED,
+                                                                    "date": date_value}}))
+
+
+def stated_in_a_record(folder, date_value):
+    record = {**STATED, "date": date_value, "text": "Leaders met in Minsk on Tuesday."}
+    (folder / "story.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("state", [stated_in_front_matter, stated_in_a_manifest,
+                                   stated_in_a_record])
+def test_metadata_is_validated_alike_wherever_it_is_stated(tmp_path, state):
+    state(tmp_path, "2020-08-18")
+    corpus = read_corpus([tmp_path])
+    (article,) = corpus.articles
+    assert (article.title, article.date) == ("Talks in Minsk", date(2020, 8, 18))
+    assert article.source is None and article.url is None
+    assert all(any(reason in w for w in corpus.warnings) for reason in REFUSED), corpus.warnings
+
+
+@pytest.mark.parametrize("written", ["20200818", "2020-W34-2", "August 18, 2020"])
+def test_a_manifest_date_must_be_yyyy_mm_dd(tmp_path, written):
+    """As its format says; a file's own metadata may also write a date out."""
+    stated_in_a_manifest(tmp_path, written)
+    corpus = read_corpus([tmp_path])
+    assert corpus.articles[0].date is None
+    assert any(f"date '{written}' ignored: write it as YYYY-MM-DD" in w
+               for w in corpus.warnings), corpus.warnings
+    if written[0].isalpha():
+        (tmp_path / "manifest.json").unlink()
+        (tmp_path / "story.txt").unlink()
+        stated_in_front_matter(tmp_path, written)
+        assert read_corpus([tmp_path]).articles[0].date == date(2020, 8, 18)
