@@ -217,7 +217,7 @@ class DupIndex:
         index = cls(threshold)
         with _no_collection():
             index._add([pid for pid, _ in paragraphs], _Shingled([t for _, t in paragraphs]),
-                       lambda ids: {}, set(), np.zeros((0, 2), np.int64))
+                       lambda ids: {}, set(), np.zeros(0, np.uint64))
         return index
 
     def update(self, removed: Iterable[str], added: Sequence[Tuple[str, str]],
@@ -229,10 +229,10 @@ class DupIndex:
         before = self.groups()
         added_ids = {pid for pid, _ in added}
         with _no_collection():
-            touched, pairs = self._remove(
+            touched, freed = self._remove(
                 {pid for pid in removed if pid in before} | (added_ids & before.keys()))
             self._add([pid for pid, _ in added], _Shingled([t for _, t in added]), texts,
-                      touched, pairs)
+                      touched, freed)
         self._compact_if_sparse()
         after = self.groups()
         return {pid: key for pid, key in after.items()
@@ -252,9 +252,10 @@ class DupIndex:
         return left, right - left
 
     def _remove(self, ids: set) -> Tuple[set, np.ndarray]:
-        """Forget paragraphs: (the groups to work out again, the pairs to verify again)."""
+        """Forget paragraphs: (the groups to work out again, the anchors now held by few
+        enough paragraphs to propose their holders' pairs again)."""
         if not ids:
-            return set(), np.zeros((0, 2), np.int64)
+            return set(), np.zeros(0, np.uint64)
         slots = np.array([s for s, pid in enumerate(self.ids) if pid in ids], np.int64)
         dead = np.zeros(len(self.ids), bool)
         dead[slots] = True
@@ -266,22 +267,21 @@ class DupIndex:
         touched = set(self.group[slots].tolist())  # their groups are worked out again
         lost = dead[self.edges].any(axis=1)
         self.edges = self.edges[~lost]
-        # Anchors now held by few enough paragraphs propose their holders' pairs again.
         freed = gone_anchors[(old_counts > dedup.COMMON_SHINGLE)
                              & (new_counts <= dedup.COMMON_SHINGLE) & (new_counts > 1)]
         for slot in slots.tolist():
             self.ids[slot] = None
         self.group[slots] = slots
-        return touched, self._pairs_of_anchors(freed)
+        return touched, freed
 
     def _pairs_of_anchors(self, anchors: np.ndarray) -> np.ndarray:
         starts, sizes = self._holders_of(_distinct(anchors))
         return _pairs_within(self.holders, starts, sizes)
 
     def _add(self, ids: List[str], shingled: _Shingled, texts: Texts, touched: set,
-             pairs: np.ndarray) -> None:
-        """Hold new paragraphs; verify ``pairs`` and their pairs; regroup ``touched``."""
-        candidates = [pairs]
+             freed: np.ndarray) -> None:
+        """Hold new paragraphs; verify their pairs and those of the ``freed`` anchors still
+        held by few enough paragraphs; regroup ``touched``."""
         first = len(self.ids)
         new_slots = np.arange(first, first + len(ids))
         self.ids += ids
@@ -313,7 +313,10 @@ class DupIndex:
             pairs = self._pairs_of_anchors(distinct[new_counts <= dedup.COMMON_SHINGLE])
             if len(pairs):
                 pairs = pairs[(pairs >= first).any(axis=1)]
-        candidates.append(pairs)
+        # Anchors freed by the removals propose pairs unless the new paragraphs made them
+        # common again.
+        freed = freed[self._counts(freed) <= dedup.COMMON_SHINGLE]
+        candidates = [pairs, self._pairs_of_anchors(freed)]
         # Anchors now held by too many paragraphs propose their old holders no more.
         closed = distinct[(old_counts <= dedup.COMMON_SHINGLE)
                           & (new_counts > dedup.COMMON_SHINGLE)]
