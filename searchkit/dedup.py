@@ -229,12 +229,17 @@ def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
     return {ids[i]: ids[_root(parent, i)] for i in range(len(ids))}
 
 
+def article_of(pid: str) -> str:
+    """The article a paragraph id belongs to: the id before its last '#'."""
+    return pid.rpartition("#")[0] or pid
+
+
 def _join_short_copies(pairs, ids: Sequence[str], parent: List[int], join) -> None:
-    """Join the pairs of short paragraphs whose articles (the id before its last '#') are
-    two that already share a group: the story was reprinted, not a stock sentence reused."""
+    """Join the pairs of short paragraphs whose articles (``article_of``) are two that
+    already share a group: the story was reprinted, not a stock sentence reused."""
     if not pairs:
         return
-    article = [pid.rpartition("#")[0] or pid for pid in ids]
+    article = [article_of(pid) for pid in ids]
     size = Counter(_root(parent, i) for i in range(len(ids)))
     groups_of: Dict[str, set] = defaultdict(set)  # article -> its groups of two or more
     for i in range(len(ids)):

@@ -4,18 +4,24 @@ The groups are exactly ``dedup.find_groups``'s: exact copies (the same words aft
 normalisation) join, and so do paragraphs that share an anchor (a word 4-gram; the 3-gram of
 a three-word paragraph) held by at most ``dedup.COMMON_SHINGLE`` paragraphs and whose 3-gram
 shingles are alike (``dedup.similarity`` at least the threshold, both with at least
-``dedup.MIN_SHINGLES``); a group is a connected component, keyed by its smallest paragraph id.
-Here the n-grams are hashed with a stable 64-bit hash (``find_groups`` uses Python's, which
-differs between processes), so they can be kept on disk.
+``dedup.MIN_SHINGLES``) unless ``dedup.template_pair`` calls them a template filled in twice.
+A pair with a paragraph of fewer than ``dedup.SHORT_WORDS`` words joins only when its two
+articles share a group of longer paragraphs (a story reprinted), as in ``find_groups``. A group
+is a connected component, keyed by its smallest paragraph id. Here the n-grams are hashed with
+a stable 64-bit hash (``find_groups`` uses Python's, which differs between processes), so they
+can be kept on disk.
 
 ``DupIndex`` is what a later run needs to regroup only what it must: for every paragraph
-(a slot) its id, the hash of its normalised text, its group; the anchors as an inverted index
+(a slot) its id, the hash of its normalised text, whether it is short, its group and its
+story (its component among the longer paragraphs alone); the anchors as an inverted index
 (sorted anchor hashes and their slots); and the verified pairs (the edges). ``update`` takes
 the paragraphs removed and added: it verifies the pairs that became candidates (a new
 paragraph's, or those an anchor proposes again now that it is held by fewer paragraphs),
 drops the edges of removed paragraphs and of pairs no anchor proposes any more, and works out
-again only the groups those changes touch. The result is the one ``build`` gives over the
-same paragraphs (tests/test_dupindex.py checks it against ``dedup.find_groups`` too).
+again only the groups those changes touch, and those of the short pairs whose articles were
+in them (whether two articles share a story may have changed). The result is the one
+``build`` gives over the same paragraphs (tests/test_dupindex.py checks it against
+``dedup.find_groups`` too).
 
 Pure code, no Whoosh: texts of old paragraphs are asked for through a callback.
 """
@@ -33,7 +39,7 @@ from . import dedup
 
 # Bump when the hashing or the stored arrays change: a kept index of another version is
 # ignored (the next run groups from scratch).
-VERSION = 1
+VERSION = 2
 _M3 = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], np.uint64)
 _M4 = np.array([0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53,
                 0x94D049BB133111EB], np.uint64)
@@ -58,6 +64,7 @@ class _Shingled:
         parts = [self._chunk(texts[i:i + _CHUNK]) for i in range(0, len(texts), _CHUNK)]
         self.count = len(texts)
         self.exact = _concat([p[0] for p in parts], np.uint64)
+        self.short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
         self.shingles, self.shingle_offsets = _concat_csr([(p[1], p[2]) for p in parts])
         self.anchors, self.anchor_offsets = _concat_csr([(p[3], p[4]) for p in parts])
 
@@ -85,7 +92,8 @@ class _Shingled:
         order = np.argsort(owner, kind="stable")
         anchor_offsets = np.zeros(len(texts) + 1, np.int64)
         np.cumsum(np.bincount(owner, minlength=len(texts)), out=anchor_offsets[1:])
-        return exact, shingles, shingle_offsets, anchors[order], anchor_offsets
+        return (exact, shingles, shingle_offsets, anchors[order], anchor_offsets,
+                counts < dedup.SHORT_WORDS)
 
     @staticmethod
     def _grams(tokens, counts, n, multipliers, domain):
@@ -177,6 +185,36 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
+def _links(slots: np.ndarray, pairs: np.ndarray, exact: Optional[np.ndarray] = None):
+    """The pairs of slots within ``slots`` (sorted) as positions in it; with ``exact`` (by
+    slot), exact copies among them too, each run of one hash chained."""
+    local = np.full(int(max(slots.max(initial=-1), pairs.max(initial=-1))) + 1, -1, np.int64)
+    local[slots] = np.arange(len(slots))
+    pairs = local[pairs]
+    links = [pairs[(pairs >= 0).all(axis=1)]]
+    if exact is not None:
+        values = exact[slots]
+        order = np.argsort(values, kind="stable")
+        same = np.flatnonzero(values[order][1:] == values[order][:-1])
+        links.append(np.stack([order[same + 1], order[same]], axis=1))
+    return np.concatenate(links)
+
+
+def _components(count: int, links: np.ndarray) -> np.ndarray:
+    """Connected components of ``count`` nodes: each node's smallest member."""
+    label = np.arange(count)
+    while len(links):  # propagating the smallest label
+        low = np.minimum(label[links[:, 0]], label[links[:, 1]])
+        changed = label.copy()
+        np.minimum.at(changed, links[:, 0], low)
+        np.minimum.at(changed, links[:, 1], low)
+        changed = changed[changed]
+        if np.array_equal(changed, label):
+            break
+        label = changed
+    return label
+
+
 def _unique_pairs(pairs: np.ndarray) -> np.ndarray:
     if not len(pairs):
         return pairs.reshape(0, 2)
@@ -194,7 +232,11 @@ class DupIndex:
         self.ids: List[Optional[str]] = []  # by slot; None: a free slot
         self.exact = np.zeros(0, np.uint64)  # by slot
         self.sizes = np.zeros(0, np.int64)  # by slot: its distinct 3-grams
+        self.short = np.zeros(0, bool)  # by slot: fewer than dedup.SHORT_WORDS words
         self.group = np.zeros(0, np.int64)  # by slot: the slot of its group's key
+        # by slot: the smallest slot of its story, its component among the paragraphs that
+        # are not short (a short one is a story of its own)
+        self.story = np.zeros(0, np.int64)
         self.anchors = np.zeros(0, np.uint64)  # sorted by (anchor, slot)
         self.holders = np.zeros(0, np.int64)  # the slot of each anchor entry
         self.edges = np.zeros((0, 2), np.int64)  # verified pairs of slots (i < j)
@@ -215,9 +257,10 @@ class DupIndex:
     def build(cls, paragraphs: Sequence[Tuple[str, str]], threshold: float) -> "DupIndex":
         """The grouping of (id, text) pairs from scratch."""
         index = cls(threshold)
+        texts = [t for _, t in paragraphs]
         with _no_collection():
-            index._add([pid for pid, _ in paragraphs], _Shingled([t for _, t in paragraphs]),
-                       lambda ids: {}, set(), np.zeros((0, 2), np.int64))
+            index._add([pid for pid, _ in paragraphs], texts, _Shingled(texts), lambda ids: {},
+                       set(), np.zeros(0, np.uint64), set())
         return index
 
     def update(self, removed: Iterable[str], added: Sequence[Tuple[str, str]],
@@ -228,11 +271,12 @@ class DupIndex:
         after whose group key changed: id -> new key."""
         before = self.groups()
         added_ids = {pid for pid, _ in added}
+        gone = {pid for pid in removed if pid in before} | (added_ids & before.keys())
+        new_texts = [t for _, t in added]
         with _no_collection():
-            touched, pairs = self._remove(
-                {pid for pid in removed if pid in before} | (added_ids & before.keys()))
-            self._add([pid for pid, _ in added], _Shingled([t for _, t in added]), texts,
-                      touched, pairs)
+            touched, freed = self._remove(gone)
+            self._add([pid for pid, _ in added], new_texts, _Shingled(new_texts), texts,
+                      touched, freed, {dedup.article_of(pid) for pid in gone})
         self._compact_if_sparse()
         after = self.groups()
         return {pid: key for pid, key in after.items()
@@ -252,9 +296,10 @@ class DupIndex:
         return left, right - left
 
     def _remove(self, ids: set) -> Tuple[set, np.ndarray]:
-        """Forget paragraphs: (the groups to work out again, the pairs to verify again)."""
+        """Forget paragraphs: (the groups to work out again, the anchors now held by few
+        enough paragraphs to propose their holders' pairs again)."""
         if not ids:
-            return set(), np.zeros((0, 2), np.int64)
+            return set(), np.zeros(0, np.uint64)
         slots = np.array([s for s, pid in enumerate(self.ids) if pid in ids], np.int64)
         dead = np.zeros(len(self.ids), bool)
         dead[slots] = True
@@ -264,30 +309,34 @@ class DupIndex:
         self.anchors, self.holders = self.anchors[keep], self.holders[keep]
         new_counts = self._counts(gone_anchors)
         touched = set(self.group[slots].tolist())  # their groups are worked out again
+        # and those of their exact copies: a short one's pairs are with the first of them
+        touched |= set(self.group[np.isin(self.exact, self.exact[slots])].tolist())
         lost = dead[self.edges].any(axis=1)
         self.edges = self.edges[~lost]
-        # Anchors now held by few enough paragraphs propose their holders' pairs again.
         freed = gone_anchors[(old_counts > dedup.COMMON_SHINGLE)
                              & (new_counts <= dedup.COMMON_SHINGLE) & (new_counts > 1)]
         for slot in slots.tolist():
             self.ids[slot] = None
         self.group[slots] = slots
-        return touched, self._pairs_of_anchors(freed)
+        return touched, freed
 
     def _pairs_of_anchors(self, anchors: np.ndarray) -> np.ndarray:
         starts, sizes = self._holders_of(_distinct(anchors))
         return _pairs_within(self.holders, starts, sizes)
 
-    def _add(self, ids: List[str], shingled: _Shingled, texts: Texts, touched: set,
-             pairs: np.ndarray) -> None:
-        """Hold new paragraphs; verify ``pairs`` and their pairs; regroup ``touched``."""
-        candidates = [pairs]
+    def _add(self, ids: List[str], new_texts: List[str], shingled: _Shingled, texts: Texts,
+             touched: set, freed: np.ndarray, gone_articles: set) -> None:
+        """Hold new paragraphs; verify their pairs and those of the ``freed`` anchors still
+        held by few enough paragraphs; regroup ``touched`` (and what the articles of removed
+        paragraphs, ``gone_articles``, shared)."""
         first = len(self.ids)
         new_slots = np.arange(first, first + len(ids))
         self.ids += ids
         self.exact = np.r_[self.exact, shingled.exact]
         self.sizes = np.r_[self.sizes, np.diff(shingled.shingle_offsets)]
+        self.short = np.r_[self.short, shingled.short]
         self.group = np.r_[self.group, new_slots]
+        self.story = np.r_[self.story, new_slots]
         new_owner = np.repeat(new_slots, np.diff(shingled.anchor_offsets))
         new_anchors = shingled.anchors
         # Insert the new anchors into the sorted index (new slots sort after old ones, and
@@ -313,7 +362,10 @@ class DupIndex:
             pairs = self._pairs_of_anchors(distinct[new_counts <= dedup.COMMON_SHINGLE])
             if len(pairs):
                 pairs = pairs[(pairs >= first).any(axis=1)]
-        candidates.append(pairs)
+        # Anchors freed by the removals propose pairs unless the new paragraphs made them
+        # common again.
+        freed = freed[self._counts(freed) <= dedup.COMMON_SHINGLE]
+        candidates = [pairs, self._pairs_of_anchors(freed)]
         # Anchors now held by too many paragraphs propose their old holders no more.
         closed = distinct[(old_counts <= dedup.COMMON_SHINGLE)
                           & (new_counts > dedup.COMMON_SHINGLE)]
@@ -323,8 +375,8 @@ class DupIndex:
         if len(ids):
             same = np.isin(self.exact[:first], shingled.exact)
             touched |= set(self.group[:first][same & self._alive(first)].tolist())
-        self._verify(candidates, shingled, first, texts, touched)
-        self._regroup(touched, new_slots)
+        self._verify(candidates, new_texts, shingled, first, texts, touched)
+        self._regroup(touched, new_slots, gone_articles)
 
     def _alive(self, upto: int) -> np.ndarray:
         return np.array([pid is not None for pid in self.ids[:upto]], bool)
@@ -355,9 +407,10 @@ class DupIndex:
                 touched.add(int(self.group[a]))
         self.edges = np.delete(self.edges, drop, axis=0)
 
-    def _verify(self, candidates: np.ndarray, shingled: _Shingled, first: int, texts: Texts,
-                touched: set) -> None:
-        """Verify candidate pairs of slots; add the alike ones as edges."""
+    def _verify(self, candidates: np.ndarray, new_texts: List[str], shingled: _Shingled,
+                first: int, texts: Texts, touched: set) -> None:
+        """Verify candidate pairs of slots; add the alike ones that are no template pair
+        (``dedup.template_pair``) as edges."""
         if not len(candidates):
             return
         # Pairs that cannot be alike by their sizes alone (the shared shingles are at most the
@@ -382,9 +435,11 @@ class DupIndex:
         rows = np.full(len(self.ids), -1, np.int64)
         rows[first:first + shingled.count] = np.arange(shingled.count)
         values, offsets = shingled.shingles, shingled.shingle_offsets
+        text_of = new_texts  # by row
         if len(old):
             found = texts([self.ids[s] for s in old.tolist()])
-            again = _Shingled([found[self.ids[s]] for s in old.tolist()])
+            text_of = new_texts + [found[self.ids[s]] for s in old.tolist()]
+            again = _Shingled(text_of[shingled.count:])
             rows[old] = shingled.count + np.arange(len(old))
             values, offsets = _concat_csr([(values, offsets),
                                            (again.shingles, again.shingle_offsets)])
@@ -398,40 +453,44 @@ class DupIndex:
                 r = rows[slot]
                 sets[slot] = frozenset(values[offsets[r]:offsets[r + 1]].tolist())
             for (a, b), n in zip(chunk.tolist(), need[at:at + _PAIRS_AT_A_TIME].tolist()):
-                if len(sets[a] & sets[b]) >= n:
+                if len(sets[a] & sets[b]) >= n and not dedup.template_pair(
+                        text_of[rows[a]], text_of[rows[b]]):
                     added.append((a, b))
         if added:
             self.edges = np.concatenate([self.edges, np.array(added, np.int64)])
             for a, b in added:
                 touched.update((int(self.group[a]), int(self.group[b])))
 
-    def _regroup(self, touched_groups: set, new_slots: np.ndarray) -> None:
-        """Work out again the groups of the touched groups' members and the new slots."""
+    def _regroup(self, touched_groups: set, new_slots: np.ndarray, gone_articles: set) -> None:
+        """Work out again the groups of the touched groups' members and the new slots: their
+        stories first; then, with them, the groups of the short pairs that touch them or whose
+        two articles have paragraphs among them or in ``gone_articles`` (whether those two
+        share a story may have changed)."""
         alive = self._alive(len(self.ids))
-        members = np.flatnonzero(np.isin(self.group, list(touched_groups)) & alive)
-        slots = np.union1d(members, new_slots[alive[new_slots]] if len(new_slots) else new_slots)
+        slots = np.union1d(self._members(touched_groups, alive), new_slots[alive[new_slots]])
         if not len(slots):
             return
-        local = np.full(len(self.ids), -1, np.int64)
-        local[slots] = np.arange(len(slots))
-        label = np.arange(len(slots))
-        inside = (local[self.edges] >= 0).all(axis=1) if len(self.edges) else np.zeros(0, bool)
-        links = [local[self.edges[inside]]]
-        # exact copies: each joins the first of its exact hash among these slots
-        exact = self.exact[slots]
-        order = np.argsort(exact, kind="stable")
-        same = np.flatnonzero(exact[order][1:] == exact[order][:-1])
-        links.append(np.stack([order[same + 1], order[same]], axis=1))  # chains each run
-        links = np.concatenate(links) if links else np.zeros((0, 2), np.int64)
-        while len(links):  # connected components by propagating the smallest label
-            low = np.minimum(label[links[:, 0]], label[links[:, 1]])
-            changed = label.copy()
-            np.minimum.at(changed, links[:, 0], low)
-            np.minimum.at(changed, links[:, 1], low)
-            changed = changed[changed]
-            if np.array_equal(changed, label):
-                break
-            label = changed
+        longer = slots[~self.short[slots]]
+        story_edges = self.edges[~self.short[self.edges].any(axis=1)]
+        label = _components(len(longer), _links(longer, story_edges, self.exact))
+        self.story[slots] = slots
+        self.story[longer] = longer[label]  # the smallest slot of each story
+
+        article, numbers = self._article_numbers()
+        pairs = self._short_pairs(article, alive)
+        changed = np.zeros(len(numbers) + 1, bool)  # by article number (the last: none)
+        changed[article[slots]] = True
+        changed[[numbers[a] for a in gone_articles if a in numbers]] = True
+        inside = np.zeros(len(self.ids), bool)
+        inside[slots] = True
+        again = inside[pairs].any(axis=1) | changed[article[pairs]].all(axis=1)
+        slots = np.union1d(slots, self._members(set(self.group[pairs[again]].ravel().tolist()),
+                                                alive))
+        inside[slots] = True
+        pairs = pairs[inside[pairs].all(axis=1)]
+        joined = pairs[self._share_a_story(pairs, article, alive)]
+        label = _components(len(slots), _links(slots, np.concatenate(
+            [np.stack([slots, self.story[slots]], axis=1), joined])))
         ids = [self.ids[s] for s in slots.tolist()]
         best: Dict[int, int] = {}  # component -> position of its smallest id
         for position, component in enumerate(label.tolist()):
@@ -439,6 +498,51 @@ class DupIndex:
             if known is None or ids[position] < ids[known]:
                 best[component] = position
         self.group[slots] = slots[[best[c] for c in label.tolist()]]
+
+    def _members(self, groups: set, alive: np.ndarray) -> np.ndarray:
+        return np.flatnonzero(np.isin(self.group, list(groups)) & alive)
+
+    def _article_numbers(self) -> Tuple[np.ndarray, Dict[str, int]]:
+        """Each slot's article as a number (a free slot's: one past the last), and the
+        numbers."""
+        numbers: Dict[str, int] = {}
+        found = [None if pid is None else numbers.setdefault(dedup.article_of(pid),
+                                                              len(numbers))
+                 for pid in self.ids]
+        none = len(numbers)
+        return np.array([none if n is None else n for n in found], np.int64), numbers
+
+    def _short_pairs(self, article: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        """The pairs with a short paragraph that ``find_groups`` joins if their articles share
+        a story: the edges with a short end, and each exact copy of a short paragraph with the
+        first (smallest id) of its copies; both in two articles."""
+        pairs = [self.edges[self.short[self.edges].any(axis=1)]]
+        shorts = np.flatnonzero(alive & self.short)
+        order = np.argsort(self.exact[shorts], kind="stable")
+        exact, shorts = self.exact[shorts][order], shorts[order]
+        same = exact[1:] == exact[:-1]
+        copied = np.zeros(len(exact), bool)
+        copied[1:] |= same
+        copied[:-1] |= same
+        runs: Dict[int, List[int]] = {}
+        for value, slot in zip(exact[copied].tolist(), shorts[copied].tolist()):
+            runs.setdefault(value, []).append(slot)
+        for run in runs.values():
+            first = min(run, key=self.ids.__getitem__)
+            pairs.append(np.array([(first, s) for s in run if s != first], np.int64))
+        pairs = np.concatenate(pairs).reshape(-1, 2)
+        return pairs[article[pairs[:, 0]] != article[pairs[:, 1]]]
+
+    def _share_a_story(self, pairs: np.ndarray, article: np.ndarray,
+                       alive: np.ndarray) -> np.ndarray:
+        """Whether each pair's two articles have paragraphs in one story (``find_groups``'s
+        ``_join_short_copies``)."""
+        wanted = np.isin(article, article[pairs]) & alive & ~self.short
+        stories: Dict[int, set] = {}
+        for a, story in zip(article[wanted].tolist(), self.story[wanted].tolist()):
+            stories.setdefault(a, set()).add(story)
+        return np.array([not stories.get(a, set()).isdisjoint(stories.get(b, ()))
+                         for a, b in article[pairs].tolist()], bool)
 
     def _compact_if_sparse(self) -> None:
         """Renumber the slots once a quarter of them are free."""
@@ -451,7 +555,9 @@ class DupIndex:
         self.ids = [pid for pid in self.ids if pid is not None]
         self.exact = self.exact[alive]
         self.sizes = self.sizes[alive]
+        self.short = self.short[alive]
         self.group = renumber[self.group[alive]]
+        self.story = renumber[self.story[alive]]
         self.holders = renumber[self.holders]
         self.edges = renumber[self.edges]
 
@@ -465,8 +571,8 @@ class DupIndex:
         buffer = io.BytesIO()
         np.savez(buffer, version=np.array([VERSION]), threshold=np.array([self.threshold]),
                  limits=np.array(_limits()), ids=np.frombuffer(ids, np.uint8), alive=alive,
-                 exact=self.exact, sizes=self.sizes, group=self.group, anchors=self.anchors,
-                 holders=self.holders, edges=self.edges)
+                 exact=self.exact, sizes=self.sizes, short=self.short, group=self.group,
+                 story=self.story, anchors=self.anchors, holders=self.holders, edges=self.edges)
         return buffer.getvalue()
 
     @classmethod
@@ -489,7 +595,9 @@ class DupIndex:
                 index.ids = [pid if live else None for pid, live in zip(ids, alive.tolist())]
                 index.exact = found["exact"].astype(np.uint64)
                 index.sizes = found["sizes"].astype(np.int64)
+                index.short = found["short"].astype(bool)
                 index.group = found["group"].astype(np.int64)
+                index.story = found["story"].astype(np.int64)
                 index.anchors = found["anchors"].astype(np.uint64)
                 index.holders = found["holders"].astype(np.int64)
                 index.edges = found["edges"].astype(np.int64).reshape(-1, 2)
@@ -498,9 +606,10 @@ class DupIndex:
             return None
         slots = len(index.ids)
         if not (len(ids) == len(alive) == slots == len(index.exact) == len(index.group)
-                == len(index.sizes) and len(index.anchors) == len(index.holders)):
+                == len(index.sizes) == len(index.short) == len(index.story)
+                and len(index.anchors) == len(index.holders)):
             return None
-        for numbers in (index.group, index.holders, index.edges):
+        for numbers in (index.group, index.story, index.holders, index.edges):
             if numbers.size and not (0 <= int(numbers.min()) and int(numbers.max()) < slots):
                 return None
         return index
@@ -509,4 +618,4 @@ class DupIndex:
 def _limits() -> List[int]:
     """The grouping's constants an index was made with (another set: it is not used)."""
     return [dedup.COMMON_SHINGLE, dedup.MIN_SHINGLES, dedup.SHINGLE_WORDS,
-            dedup.CANDIDATE_WORDS]
+            dedup.CANDIDATE_WORDS, dedup.SHORT_WORDS]

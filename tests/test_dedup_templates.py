@@ -40,12 +40,10 @@ def picks_article():
     return "\n".join(lines)
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("templates")
-    corpus = folder / "corpus"
-    corpus.mkdir()
-    files = {
+def template_files():
+    """File name -> text: a list of picks, two earnings tables, a reprinted story and a stock
+    sentence, a paragraph repeated."""
+    return {
         "picks.txt": picks_article(),
         # Earnings tables of two companies: the same labels, other figures.
         "alpha.txt": "Alpha Corp results\n\nShr loss 75 cts vs loss 1.36 dlrs Net loss "
@@ -64,6 +62,14 @@ def index(tmp_path_factory):
         + "\n\n".join([OTHER] + FILLERS + [OTHER]) + "\n",
         "quoted.txt": "Quoted\n\n" + OTHER.replace("Fishermen", "Sailors") + "\n",
     }
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("templates")
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    files = template_files()
     for name, text in files.items():
         (corpus / name).write_text(text, encoding="utf-8")
     searchkit.build_index([corpus], folder / "ix")

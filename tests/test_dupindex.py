@@ -8,7 +8,10 @@ import shutil
 
 import numpy as np
 import pytest
+import reuters
+import samples
 from conftest import DATA, S000, S001, S002, S003, S004, SEEDS
+from test_dedup_templates import template_files
 from whoosh import index as whoosh_index
 
 import searchkit
@@ -16,25 +19,48 @@ from searchkit import dedup, dupindex, store, vocabulary
 from searchkit.corpus import ReadOptions, find_files, read_bytes, read_file
 
 
-def paragraphs_of(paths):
+def paragraphs_of(paths, prefix=""):
+    """(id, text) of the paragraphs of files; ``prefix`` in front of the ids keeps those of
+    two folders apart (BBC's business/001 and entertainment/001 are both 001)."""
     files, _ = find_files(paths)
     found = []
     for path, key in files:
         result = read_file(path, key, read_bytes(path, ReadOptions()), None, ReadOptions())
-        found += [(p.id, p.text) for a in result.articles for p in a.paragraphs]
+        found += [(prefix + p.id, p.text) for a in result.articles for p in a.paragraphs]
     return found
 
 
-def corpus():
-    found = paragraphs_of([SEEDS])
+def write_templates(folder):
+    """tests/test_dedup_templates.py's files (lists, figures replaced, a reprinted story with
+    its stock sentence) in ``folder``; return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in template_files().items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def corpus(folder):
+    """The seeds, the invented samples and wire stories (figures over one template), the
+    template files, and slices of BBC (entertainment/368 is a list of critics' picks) and
+    Reuters-21578 (earnings tables) where they are."""
+    found = paragraphs_of([SEEDS, samples.write_folder(folder / "samples"),
+                           write_templates(folder / "templates")])
+    samples.write_wire(folder / "wire", stories=150)
+    found += paragraphs_of([folder / "wire"], "wire/")
     if (DATA / "bbc").is_dir():
         found += paragraphs_of([DATA / "bbc" / "business"])[:3000]
+        found += paragraphs_of(sorted((DATA / "bbc" / "entertainment").glob("3[5-7]*.txt")),
+                               "entertainment/")
+    if (DATA / "reuters21578").is_dir():
+        reuters.write_slice(folder / "reuters", per_file=60)
+        found += paragraphs_of([folder / "reuters"], "reuters/")
+    assert len(dict(found)) == len(found)  # ids told apart
     return found
 
 
 @pytest.fixture(scope="module")
-def paragraphs():
-    return corpus()
+def paragraphs(tmp_path_factory):
+    return corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def test_groups_from_scratch_are_find_groups(paragraphs):
@@ -77,9 +103,55 @@ def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, co
     assert asked and max(asked) < len(held) / 3
 
 
-@pytest.mark.parametrize("texts", [[], ["Minsk"], ["Minsk talks", "Minsk talks"]])
+def test_templates_stay_apart_and_a_reprinted_storys_stock_sentence_joins(tmp_path):
+    paragraphs = paragraphs_of([write_templates(tmp_path)])
+    groups = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD).groups()
+    assert groups == dedup.find_groups(paragraphs)
+    assert all(groups[pid] == pid for pid in groups if pid.startswith("picks#"))  # a list
+    assert groups["beta#1"] == "beta#1"  # figures replaced
+    assert groups["reprint#1"] == "court#1" and groups["reprint#2"] == "court#2"
+    assert groups["other#2"] == "other#2"  # a stock sentence in another story
+
+
+def test_short_paragraphs_regroup_when_their_story_does(tmp_path):
+    """Whether two articles' short paragraphs join depends on paragraphs elsewhere: on a
+    longer copy the two share (its removal splits them, though neither changed), and on the
+    first of a short paragraph's exact copies (only those paired with it can join)."""
+    texts = dict(paragraphs_of([write_templates(tmp_path)]))
+    index = dupindex.DupIndex.build(sorted(texts.items()), dedup.DEFAULT_THRESHOLD)
+    court = texts["court#1"]
+    steps = [  # (removed, added)
+        (["reprint#1"], []),  # the story is no longer reprinted
+        ([], [("reprint#1", texts["reprint#1"])]),  # and is again
+        ([], [("court#1", texts["other#1"])]),  # court#1 replaced: other is reprinted instead
+        ([], [("court#1", court), ("acourt#1", texts["other#1"]),  # a first copy of the
+              ("acourt#2", "The case continues.")]),  # stock sentence, in other's story
+        (["acourt#2"], []),
+        (["court#1", "reprint#1", "acourt#1"], [("court#1", court), ("reprint#1", court)]),
+    ]
+    for step, (removed, added) in enumerate(steps):
+        before = index.groups()
+        changed = index.update(removed, added, lambda wanted: {i: texts[i] for i in wanted})
+        for pid in removed:
+            del texts[pid]
+        texts.update(added)
+        expected = dedup.find_groups(sorted(texts.items()))
+        assert index.groups() == expected, step
+        assert changed == {i: k for i, k in expected.items() if i in before
+                           and i not in dict(added) and before[i] != k}, step
+        loaded = dupindex.DupIndex.from_bytes(index.to_bytes(), dedup.DEFAULT_THRESHOLD)
+        assert loaded.groups() == expected
+        index = loaded
+    assert index.groups()["reprint#2"] == "court#2"
+
+
+@pytest.mark.parametrize("texts", [
+    [], ["Minsk"], ["Minsk talks", "Minsk talks"],
+    ["The talks in Minsk went on late into the night."],
+])
 def test_paragraphs_without_anchors_are_grouped(texts):
-    """None at all, or too short to have an n-gram anchor: exact copies still join."""
+    """None at all, too short to have an n-gram anchor (exact copies join, if short only
+    along with their story), or none short."""
     paragraphs = [(f"p{n}", text) for n, text in enumerate(texts)]
     built = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD)
     assert built.groups() == dedup.find_groups(paragraphs)
@@ -103,6 +175,9 @@ def test_a_hostile_index_is_not_used(paragraphs):
         np.savez_compressed(squeezed, **arrays)
     assert dupindex.DupIndex.from_bytes(squeezed.getvalue(), 0.6) is None
     index.edges = np.array([[0, 10**9]], np.int64)  # a slot no paragraph has
+    assert dupindex.DupIndex.from_bytes(index.to_bytes(), 0.6) is None
+    index = dupindex.DupIndex.build(paragraphs[:100], 0.6)
+    index.story = index.story + len(index.ids)  # stories of slots no paragraph has
     assert dupindex.DupIndex.from_bytes(index.to_bytes(), 0.6) is None
 
 
