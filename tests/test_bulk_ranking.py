@@ -4,6 +4,7 @@ arrays, array by array and byte for byte, and the engine the same hits in the sa
 the same scores."""
 
 import json
+import re
 from datetime import date
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 import searchkit
 from searchkit import bulkwrite, store
+from searchkit.errors import QueryError
 from searchkit.plan import Filters
 from searchkit.rankarrays import EXTENSION, SegmentArrays
 from searchkit.schema import make_schema
@@ -112,7 +114,13 @@ def test_the_engine_ranks_both_indexes_alike(indexes):
     compared = 0
     for number, text in enumerate(queries):
         filters = FILTERS[number % len(FILTERS)]
-        expected, found = ranking(whoosh_check, text, filters), ranking(bulk_check, text, filters)
+        try:
+            expected = ranking(whoosh_check, text, filters)
+        except QueryError as error:  # nothing to search for (a stop word): refused alike
+            with pytest.raises(QueryError, match=re.escape(str(error))):
+                ranking(bulk_check, text, filters)
+            continue
+        found = ranking(bulk_check, text, filters)
         assert [d for d, _ in found] == [d for d, _ in expected], text
         for (_, want), (_, got) in zip(expected, found):
             assert abs(want - got) <= RELATIVE * abs(want), text
