@@ -41,10 +41,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from searchkit.corpus import ReadOptions, find_files, read_corpus  # noqa: E402
+from searchkit.ingest.corpus import ReadOptions, find_files, read_corpus  # noqa: E402
 from searchkit.errors import CorpusError  # noqa: E402
 from searchkit.model import INDEXED_KINDS  # noqa: E402
-from searchkit.render import printable  # noqa: E402
+from searchkit.cli.render import printable  # noqa: E402
 
 STORY = (
     "Council meets in Minsk\n\n"
@@ -233,7 +233,7 @@ def read_row(path: Path, options: ReadOptions) -> dict:
 
 def index_row(path: Path, options: ReadOptions) -> dict:
     """What indexing ``path``'s folder into a temporary index gave, as plain data."""
-    from searchkit.indexer import build_index
+    from searchkit.index.build import build_index
 
     index_dir = Path(tempfile.mkdtemp(prefix="searchkit-bad-files-index-"))
     started = time.perf_counter()
@@ -250,7 +250,7 @@ def child(mode: str, path: str, max_bytes: int, as_nobody: bool) -> None:
     """Run in a fresh process: read or index ``path`` (or, for the floor, only import what
     that needs), print the row as JSON with the process's peak memory."""
     if mode in ("index", "floor-index"):
-        import searchkit.indexer  # noqa: F401  (imported first: nobody may not read Python's)
+        import searchkit.index.build  # noqa: F401  (imported first: nobody may not read Python's)
         import whoosh.writing  # noqa: F401
     if as_nobody:
         os.setgid(65534)

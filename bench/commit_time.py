@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from reuters import write_slice  # noqa: E402
 
-from searchkit import durable, indexer, store  # noqa: E402
+from searchkit.index import durable, build, store  # noqa: E402
 
 
 def run(policy, batches, per_file, corpus: Path):
@@ -46,7 +46,7 @@ def run(policy, batches, per_file, corpus: Path):
     try:
         with tempfile.TemporaryDirectory() as index_dir:
             for batch in range(batches):
-                indexer.build_index([corpus / f"b{batch}"], Path(index_dir))
+                build.build_index([corpus / f"b{batch}"], Path(index_dir))
                 toc = durable.read_toc(index_dir, durable.generations(index_dir)[-1])
                 sizes = sorted((s.doc_count_all() for s in toc.segments), reverse=True)
                 live = sum(s.doc_count() for s in toc.segments)

@@ -1,4 +1,4 @@
-"""How well `searchkit.dedup` tells reprinted paragraphs from merely similar ones.
+"""How well `searchkit.index.dedup` tells reprinted paragraphs from merely similar ones.
 
     python bench/dedup_quality.py [--seed S] [--sample N] [--pool P] [--unrelated U]
                                   [--reuters-files K] [--also N,T ...]
@@ -64,8 +64,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from searchkit import dedup
-from searchkit.corpus import read_corpus
+from searchkit.index import dedup
+from searchkit.ingest.corpus import read_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

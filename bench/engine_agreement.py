@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import searchkit  # noqa: E402
 from enginecheck import Check, sample_queries, syntax_queries  # noqa: E402
-from searchkit.plan import Filters  # noqa: E402
+from searchkit.retrieval.plan import Filters  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 BOOLEAN = re.compile(r"NOT|ANDMAYBE|(^|[\s(])[-+]")

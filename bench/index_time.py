@@ -68,7 +68,7 @@ LIBRARY = """
 import sys
 from pathlib import Path
 from searchkit import indexer
-from searchkit.indexer import build_index
+from searchkit.index.build import build_index
 if sys.argv[4] == "2" and hasattr(indexer, "PARALLEL_SPARE_CORES"):
     indexer.PARALLEL_SPARE_CORES = None  # a helper process whatever the load
 elif sys.argv[4] == "1":

@@ -81,10 +81,10 @@ def main() -> None:
         seconds = time.perf_counter() - started
         print(f"{len(queries)} queries, {seconds / len(queries) * 1000:.1f} ms each under cProfile")
     else:
-        import searchkit.indexer
+        import searchkit.index.build
 
         if options.serial:
-            searchkit.indexer.PARALLEL_FROM = searchkit.indexer.PARALLEL_READ_FILES = 10**9
+            searchkit.index.build.PARALLEL_FROM = searchkit.index.build.PARALLEL_READ_FILES = 10**9
         corpus = [Path(p) for p in options.args] or [DEFAULT_CORPUS]
         with tempfile.TemporaryDirectory() as index:
             started = time.perf_counter()

@@ -55,11 +55,11 @@ from whoosh.analysis import (  # noqa: E402
 )
 from whoosh.support.charset import accent_map  # noqa: E402
 
-from searchkit import analysis  # noqa: E402
+from searchkit.index import analysis  # noqa: E402
 from searchkit.config import SearchOptions  # noqa: E402
 from searchkit.errors import QueryError  # noqa: E402
-from searchkit.indexer import build_index  # noqa: E402
-from searchkit.searcher import Searcher  # noqa: E402
+from searchkit.index.build import build_index  # noqa: E402
+from searchkit.retrieval.searcher import Searcher  # noqa: E402
 
 MEASURES = [nDCG @ 10, R @ 100, AP]
 

@@ -52,9 +52,9 @@ from .model import (
 )
 
 if TYPE_CHECKING:  # imported when first asked for (__getattr__): numpy, the file readers
-    from .corpus import ReadOptions
-    from .plan import Filters
-    from .searcher import Searcher
+    from .ingest.corpus import ReadOptions
+    from .retrieval.plan import Filters
+    from .retrieval.searcher import Searcher
 
 __version__ = "0.1.0"
 
@@ -73,7 +73,7 @@ __all__ = [
 ]
 
 # Public names whose modules are imported on first use: name -> module.
-_LAZY = {"Filters": "plan", "ReadOptions": "corpus", "Searcher": "searcher"}
+_LAZY = {"Filters": "retrieval.plan", "ReadOptions": "ingest.corpus", "Searcher": "retrieval.searcher"}
 
 
 def build_index(
@@ -85,9 +85,9 @@ def build_index(
     **options: Any,
 ) -> IndexSummary:
     """Index the article files under ``paths``: add new files, re-index changed ones, leave
-    unchanged ones alone (``prune``: remove those gone); see ``searchkit.indexer.build_index``
+    unchanged ones alone (``prune``: remove those gone); see ``searchkit.index.build.build_index``
     for the other ``options`` (``progress``, ``options=ReadOptions(...)``, ``wait``)."""
-    from .indexer import build_index as build
+    from .index.build import build_index as build
 
     return build(
         [Path(p) for p in paths],
@@ -102,7 +102,7 @@ def build_index(
 def open_index(index_dir: Optional[PathLike] = None,
                options: SearchOptions = SearchOptions()) -> "Searcher":
     """A ``Searcher`` on the index (use it as a context manager, or call ``close()``)."""
-    from .searcher import Searcher
+    from .retrieval.searcher import Searcher
 
     return Searcher(Path(index_dir or default_index_dir()), options)
 
@@ -116,7 +116,7 @@ def search(query: str, index_dir: Optional[PathLike] = None, **options: Any) -> 
 
 def check(index_dir: Optional[PathLike] = None) -> CheckReport:
     """Verify the index's files and paragraphs against its last commit (``searchkit check``)."""
-    from .store import check as verify
+    from .index.store import check as verify
 
     return verify(Path(index_dir or default_index_dir()))
 
@@ -124,7 +124,7 @@ def check(index_dir: Optional[PathLike] = None) -> CheckReport:
 def optimize(index_dir: Optional[PathLike] = None, wait: float = LOCK_WAIT) -> OptimizeSummary:
     """Merge the index's segments into one, waiting at most ``wait`` seconds for a running
     writer (``searchkit optimize``)."""
-    from .store import optimize as merge
+    from .index.store import optimize as merge
 
     return merge(Path(index_dir or default_index_dir()), wait=wait)
 

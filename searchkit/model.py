@@ -1,5 +1,7 @@
 """The data searchkit hands out: frozen dataclasses, never Whoosh objects."""
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Dict, Optional, Tuple
@@ -313,3 +315,15 @@ class OptimizeSummary:
     paragraphs: int
     seconds: float
     merged: bool = True
+
+
+# JSON text of records, for every output that writes JSON.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff]")
+
+
+def dumps(data, **options) -> str:
+    """JSON text of ``data``, non-ASCII kept as it is. Python's encoder escapes C0 control
+    characters; DEL, C1 controls and lone surrogates are escaped here too (``\\u009b``), so
+    that JSON on a terminal is safe and printable in UTF-8: the same values."""
+    text = json.dumps(data, ensure_ascii=False, **options)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -118,7 +118,7 @@ def trust_schema(monkeypatch, make_schema):
     """Let searchkit open indexes built with ``make_schema()`` instead of its own schema (for
     tests comparing searchkit's fields with Whoosh's): it then admits that schema and the
     classes of its fields as its own."""
-    from searchkit import safepickle, schema
+    from searchkit.index import safepickle, schema
 
     reference = make_schema()
     monkeypatch.setattr(schema, "_references", [schema.make_schema(), reference])
@@ -129,7 +129,7 @@ def trust_schema(monkeypatch, make_schema):
 
 def committed(index_dir, kind):
     """The current commit's settings, ledger, vocabulary or stems (``kind``), as bytes."""
-    from searchkit import store
+    from searchkit.index import store
 
     return store.read_committed(index_dir, store.latest_generation(index_dir), kind)
 
@@ -137,7 +137,7 @@ def committed(index_dir, kind):
 def reseal(index_dir):
     """Record the current commit's files as they are now: what a writer of other settings, or
     someone crafting an index, would have recorded (tests change files, then this)."""
-    from searchkit import durable, integrity
+    from searchkit.index import durable, integrity
 
     folder = str(index_dir)
     generation = durable.generations(folder)[-1]

@@ -16,8 +16,8 @@ import sys
 
 from pathlib import Path
 
-from searchkit import durable
-from searchkit.indexer import build_index
+from searchkit.index import durable
+from searchkit.index.build import build_index
 
 
 def main(argv):
@@ -25,15 +25,15 @@ def main(argv):
     if mode == "fsize":  # a real write error from the kernel: EFBIG past RLIMIT_FSIZE
         import resource
 
-        from searchkit.cli import main as cli
+        from searchkit.cli.commands import main as cli
 
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (int(argv[1]), int(argv[1])))
         cli(argv[2:])
         return
     if mode == "interrupt":  # SIGINT, as Ctrl-C sends it, at a chosen point of the run
-        from searchkit import indexer
-        from searchkit.cli import main as cli
+        from searchkit.index import build
+        from searchkit.cli.commands import main as cli
 
         kill_at, count = int(argv[1]), []
 
@@ -45,13 +45,13 @@ def main(argv):
         if kill_at:
             durable.fault_hook = interrupt
         else:  # while the first file is read, before anything is written
-            read = indexer.read_file
+            read = build.read_file
 
             def reading(*args, **kwargs):
                 interrupt()
                 return read(*args, **kwargs)
 
-            indexer.read_file = reading
+            build.read_file = reading
         cli(argv[2:])
         return
     if mode == "sequence":

@@ -12,11 +12,12 @@ import re
 from whoosh import query as whoosh_query
 from whoosh import scoring, sorting
 
-from searchkit import engine, plan, store
+from searchkit.retrieval import engine, plan
+from searchkit.index import store
 from searchkit.config import SearchOptions
 from searchkit.errors import QueryError
-from searchkit.query import QueryBuilder
-from searchkit.rankarrays import NO_DATE
+from searchkit.retrieval.syntax import QueryBuilder
+from searchkit.index.rankarrays import NO_DATE
 
 RELATIVE = 1e-9
 

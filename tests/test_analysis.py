@@ -14,7 +14,7 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
-from searchkit.analysis import STOP_WORDS, snowball_stem, text_analyzer
+from searchkit.index.analysis import STOP_WORDS, snowball_stem, text_analyzer
 
 ODD = [
     "Café Zürich, São Paulo and Łódź: ÉLAN élan ÆSIR œuvre straße",
@@ -88,7 +88,7 @@ def test_the_pickled_analyzer_carries_no_cache_and_works():
 def test_a_loaded_stems_table_answers_for_every_word_and_nltk_for_the_rest(seed_index):
     from nltk.stem.snowball import EnglishStemmer
 
-    from searchkit import analysis, wordterms
+    from searchkit.index import analysis, wordterms
 
     text = committed(seed_index, "stems").decode("utf-8")
     table = analysis.parse_stems(text)

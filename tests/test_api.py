@@ -13,7 +13,8 @@ PACKAGE = Path(searchkit.__file__).parent
 
 
 def test_every_public_name_is_exported_and_resolves():
-    from searchkit import corpus, plan, searcher
+    from searchkit.ingest import corpus
+    from searchkit.retrieval import plan, searcher
 
     for name in searchkit.__all__:
         assert getattr(searchkit, name) is not None, name
@@ -40,8 +41,8 @@ def test_type_checkers_see_the_lazy_names():
 
 def test_importing_searchkit_is_cheap():
     code = ("import sys, searchkit; print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('numpy', 'whoosh', 'click', 'nltk') or m in ('searchkit.corpus', "
-            "'searchkit.searcher', 'searchkit.store')))")
+            "('numpy', 'whoosh', 'click', 'nltk') or m in ('searchkit.ingest.corpus', "
+            "'searchkit.retrieval.searcher', 'searchkit.index.store')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"

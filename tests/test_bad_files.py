@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import as_user_nobody
 
-from searchkit.cli import main
-from searchkit.corpus import ReadOptions, check_size, find_files, read_corpus, read_file
+from searchkit.cli.commands import main
+from searchkit.ingest.corpus import ReadOptions, check_size, find_files, read_corpus, read_file
 from searchkit.errors import CorpusError
 
 GOOD = (
@@ -361,7 +361,7 @@ def test_a_file_of_a_million_short_lines_is_skipped_in_bounded_memory(tmp_path):
     (tmp_path / "good.txt").write_text(GOOD)
     script = (
         "import json, sys\n"
-        "from searchkit.corpus import read_corpus\n"
+        "from searchkit.ingest.corpus import read_corpus\n"
         "corpus = read_corpus([sys.argv[1]])\n"
         "print(json.dumps([[a.id for a in corpus.articles],\n"
         "                  {s.path.rsplit('/', 1)[1]: s.reason for s in corpus.skipped}]))\n"

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from conftest import DATA, S000, needs_data
 
 import searchkit
-from searchkit.batch import read_queries
-from searchkit.cli import main
-from searchkit.searcher import Searcher
+from searchkit.retrieval.batch import read_queries
+from searchkit.cli.commands import main
+from searchkit.retrieval.searcher import Searcher
 
 # Each query's expected ranking follows from the counts of its words: more mentions in a short
 # abstract rank higher; a document made of several paragraphs counts by its best one.

@@ -1,4 +1,5 @@
-"""The module boundaries that keep searchkit changeable, checked by parsing the sources."""
+"""The boundaries between searchkit's packages, one rule per folder, checked by parsing the
+sources (and, for what a search loads, by running one)."""
 
 import ast
 import json
@@ -7,67 +8,111 @@ import tokenize
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "searchkit"
-
-WHOOSH_MODULES = {
-    "schema", "analysis", "textfield", "codec", "bulkwrite", "store", "durable", "indexer",
-    "searcher", "query", "safepickle",
-}
+TOP = {"__init__", "__main__", "config", "errors", "model"}  # the public surface, plain data
 # What a search without query syntax runs on: none of it imports Whoosh, even lazily (stored
 # fields are unpickled by safepickle's plain allow-list, which imports none either).
 WHOOSH_FREE_SEARCH = {
-    "engine", "plan", "rankarrays", "storedfields", "wordterms", "indexformat", "integrity",
-    "highlight", "vocabulary", "model", "config", "errors",
+    "retrieval/engine", "retrieval/plan", "retrieval/storedfields", "retrieval/snippets",
+    "index/rankarrays", "index/wordterms", "index/layout", "index/integrity",
+    "index/vocabulary", "model", "config", "errors",
 }
-CLICK_MODULES = {"cli", "repl"}
 
 
-def imported_roots(path):
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+def _name(path: Path) -> str:
+    """A module's path inside the package, without ".py": "retrieval/engine"."""
+    return path.relative_to(PACKAGE).with_suffix("").as_posix()
+
+
+def modules(folder: str = "") -> dict:
+    """name -> path of every module in ``folder`` of the package (all, by default)."""
+    root = PACKAGE / folder if folder else PACKAGE
+    return {_name(p): p for p in root.rglob("*.py")}
+
+
+def imports(path: Path) -> set:
+    """What a module imports, lazily or not: third-party roots ("whoosh") and searchkit's
+    packages and modules as dotted names ("searchkit.index.store")."""
+    here = ["searchkit"] + list(path.relative_to(PACKAGE).with_suffix("").parts[:-1])
+    if path.name == "__init__.py":
+        here = ["searchkit"] + list(path.relative_to(PACKAGE).parts[:-1])
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            yield from (alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            yield node.module.split(".")[0]
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[: len(here) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+                found.add(module)
+                found.update(f"{module}.{alias.name}" for alias in node.names)
+            else:
+                found.add(node.module)
+    return {name.split(".")[0] if not name.startswith("searchkit") else name
+            for name in found}
 
 
-def modules_importing(package):
-    return {p.stem for p in PACKAGE.glob("*.py") if package in set(imported_roots(p))}
+def importing(name: str, folder: str = "") -> set:
+    """The modules of ``folder`` that import ``name`` (a library root, or a searchkit prefix)."""
+    return {module for module, path in modules(folder).items()
+            if any(i == name or i.startswith(name + ".") for i in imports(path))}
 
 
-def test_only_the_engine_modules_import_whoosh():
-    assert modules_importing("whoosh") <= WHOOSH_MODULES
-    assert "searcher" in modules_importing("whoosh")
+def test_ingest_imports_neither_whoosh_nor_click_nor_the_later_stages():
+    for name in ("whoosh", "click", "tabulate", "searchkit.index", "searchkit.retrieval",
+                 "searchkit.cli"):
+        assert not importing(name, "ingest"), name
+
+
+def test_index_imports_neither_click_nor_the_search_or_cli():
+    for name in ("click", "tabulate", "searchkit.retrieval", "searchkit.cli"):
+        assert not importing(name, "index"), name
+
+
+def test_retrieval_imports_neither_click_nor_the_cli_nor_the_writers():
+    for name in ("click", "tabulate", "searchkit.cli", "searchkit.index.build",
+                 "searchkit.ingest.corpus"):
+        assert not importing(name, "retrieval"), name
+
+
+def test_whoosh_is_imported_only_under_index_and_retrieval():
+    assert {m.split("/")[0] for m in importing("whoosh")} <= {"index", "retrieval"}
+
+
+def test_click_and_tabulate_only_under_cli():
+    for name in ("click", "tabulate"):
+        assert {m.split("/")[0] for m in importing(name)} <= {"cli"}, name
+
+
+def test_the_top_level_modules_import_no_library_of_a_stage():
+    for name in ("whoosh", "click", "tabulate", "nltk", "numpy"):
+        assert not importing(name) & TOP, name
 
 
 def test_the_search_path_imports_no_whoosh():
-    assert not modules_importing("whoosh") & WHOOSH_FREE_SEARCH
-    assert WHOOSH_FREE_SEARCH <= {p.stem for p in PACKAGE.glob("*.py")}
-
-
-def test_only_the_front_ends_import_click():
-    assert modules_importing("click") <= CLICK_MODULES
+    assert WHOOSH_FREE_SEARCH <= set(modules())
+    assert not importing("whoosh") & WHOOSH_FREE_SEARCH
 
 
 def test_nltk_is_only_in_the_stemmer():
-    assert modules_importing("nltk") == {"wordterms"}
+    assert importing("nltk") == {"index/wordterms"}
 
 
-def test_trafilatura_is_only_in_the_html_module():
-    assert modules_importing("trafilatura") == {"htmlpage"}
+def test_trafilatura_is_only_in_the_html_format():
+    assert importing("trafilatura") == {"ingest/formats/html"}
 
 
 def test_readers_import_their_libraries_lazily():
     """Answering a query needs none of them: they are imported inside the functions that read
-    files (trafilatura costs ~0.2 s), never at a module's top level."""
-    for module in PACKAGE.glob("*.py"):
-        top = ast.parse(module.read_text(encoding="utf-8")).body
+    files, never at a module's top level."""
+    for name, path in modules().items():
+        top = ast.parse(path.read_text(encoding="utf-8")).body
         roots = set()
         for node in top:
             if isinstance(node, ast.Import):
                 roots.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 roots.add(node.module.split(".")[0])
-        assert not roots & {"trafilatura", "charset_normalizer", "yaml", "lxml"}, module.name
+        assert not roots & {"trafilatura", "charset_normalizer", "yaml", "lxml"}, name
 
 
 def test_reading_text_files_imports_no_reader_library():
@@ -76,7 +121,7 @@ def test_reading_text_files_imports_no_reader_library():
     import sys
 
     code = (
-        "import sys; from pathlib import Path; from searchkit.corpus import read_corpus; "
+        "import sys; from pathlib import Path; from searchkit.ingest.corpus import read_corpus; "
         f"read_corpus([Path({str(PACKAGE.parent / 'seeds')!r})]); "
         "print(sorted({'trafilatura', 'charset_normalizer', 'yaml'} & set(sys.modules)))"
     )
@@ -89,10 +134,11 @@ def test_reading_text_files_imports_no_reader_library():
 # the words of its corpus), tabulate (~0.1 s, only tables need it) and the writer side
 # (indexer, reading files, near-duplicate grouping, the readers' libraries).
 NOT_FOR_A_SEARCH = {
-    "whoosh", "nltk", "tabulate", "searchkit.indexer", "searchkit.corpus", "searchkit.dedup",
-    "searchkit.dupindex", "searchkit.bulkwrite", "searchkit.workers",
-    "searchkit.blocks", "searchkit.metadata", "searchkit.htmlpage",
-    "searchkit.encoding", "trafilatura", "charset_normalizer", "yaml", "lxml",
+    "whoosh", "nltk", "tabulate", "searchkit.index.build", "searchkit.ingest.corpus",
+    "searchkit.index.dedup",
+    "searchkit.index.dupindex", "searchkit.index.bulkwrite", "searchkit.index.workers",
+    "searchkit.ingest.blocks", "searchkit.ingest.metadata", "searchkit.ingest.formats.html",
+    "searchkit.ingest.encoding", "trafilatura", "charset_normalizer", "yaml", "lxml",
 }
 
 
@@ -104,7 +150,7 @@ def _modules_of_a_search(index_dir, *args):
 
     code = (
         "import json, sys\n"
-        "from searchkit.cli import main\n"
+        "from searchkit.cli.commands import main\n"
         "try:\n"
         "    main(sys.argv[1:], prog_name='searchkit')\n"
         "except SystemExit:\n"
@@ -139,7 +185,7 @@ def test_a_search_imports_only_what_it_needs(seed_index):
     ):
         modules, stdout = _modules_of_a_search(seed_index, *args)
         assert stdout.strip(), args
-        assert "searchkit.engine" in modules and "searchkit.searcher" in modules
+        assert "searchkit.retrieval.engine" in modules and "searchkit.retrieval.searcher" in modules
         assert _loaded(NOT_FOR_A_SEARCH, modules) == allowed, args
     assert "nltk" in with_nltk and "whoosh" not in with_nltk
     # Query syntax (a phrase) is read by Whoosh's parser and matched by its positions.
@@ -153,14 +199,14 @@ def test_a_table_imports_tabulate(seed_index):
 
 
 def test_the_searcher_names_stored_fields_by_their_constants():
-    """Stored-field names are the schema's (indexformat.py names each one): the searcher reads
+    """Stored-field names are the schema's (layout.py names each one): the searcher reads
     a document's stored fields through those names, never retyped string literals."""
-    from searchkit import indexformat
-    from searchkit.schema import make_schema
+    from searchkit.index import layout
+    from searchkit.index.schema import make_schema
 
-    named = {value for name, value in vars(indexformat).items() if name.endswith("_FIELD")}
+    named = {value for name, value in vars(layout).items() if name.endswith("_FIELD")}
     assert named == set(make_schema().names())
-    tree = ast.parse((PACKAGE / "searcher.py").read_text(encoding="utf-8"))
+    tree = ast.parse((PACKAGE / "retrieval" / "searcher.py").read_text(encoding="utf-8"))
     spelled = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and not (
@@ -177,15 +223,15 @@ def test_the_searcher_names_stored_fields_by_their_constants():
 
 
 TIMED = re.compile(r"\d(?:[\d.,]*\d)?(?:-\d[\d.,]*)? ?(?:ms|s|µs)\b|\b(?:as before)\b")
-# indexer.py's note on parallel writing keeps its timings until that writer is reworked.
-TIMINGS_LEFT = {"indexer"}
+# index/build.py's note on parallel writing keeps its timings until that writer is reworked.
+TIMINGS_LEFT = {"index/build"}
 
 
 def test_code_comments_hold_no_timings():
     """A comment says why in a line; what was measured goes to bench/README.md."""
     found = []
-    for path in sorted(PACKAGE.glob("*.py")):
-        if path.stem in TIMINGS_LEFT:
+    for name, path in sorted(modules().items()):
+        if name in TIMINGS_LEFT:
             continue
         with path.open(encoding="utf-8") as source:
             for token in tokenize.generate_tokens(source.readline):
@@ -197,16 +243,16 @@ def test_code_comments_hold_no_timings():
 MAX_FUNCTION_LINES = 60
 # Long ones with a reason: the build's steps in order, waiting for the indexer's split; and the
 # bulk writer's, which follow Whoosh's own writer block by block to write the same bytes.
-LONG_LEFT = {"indexer.build_index", "indexer._plan", "bulkwrite._text_postings",
-             "bulkwrite._write_postings", "bulkwrite.write_segment"}
+LONG_LEFT = {"index/build.build_index", "index/build._plan", "index/bulkwrite._text_postings",
+             "index/bulkwrite._write_postings", "index/bulkwrite.write_segment"}
 
 
 def test_functions_fit_on_a_screen():
     long = []
-    for path in sorted(PACKAGE.glob("*.py")):
+    for name, path in sorted(modules().items()):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 lines = node.end_lineno - node.lineno + 1
-                if lines > MAX_FUNCTION_LINES and f"{path.stem}.{node.name}" not in LONG_LEFT:
-                    long.append(f"{path.stem}.{node.name}: {lines} lines")
+                if lines > MAX_FUNCTION_LINES and f"{name}.{node.name}" not in LONG_LEFT:
+                    long.append(f"{name}.{node.name}: {lines} lines")
     assert not long, long

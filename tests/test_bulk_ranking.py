@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import searchkit
-from searchkit import bulkwrite, store
+from searchkit.index import bulkwrite, store
 from searchkit.errors import QueryError
-from searchkit.plan import Filters
-from searchkit.rankarrays import EXTENSION, SegmentArrays
-from searchkit.schema import make_schema
+from searchkit.retrieval.plan import Filters
+from searchkit.index.rankarrays import EXTENSION, SegmentArrays
+from searchkit.index.schema import make_schema
 
 from conftest import SEEDS
 from enginecheck import RELATIVE, Check, sample_queries

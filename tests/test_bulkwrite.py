@@ -17,11 +17,11 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from searchkit import bulkwrite
-from searchkit.codec import BuildCodec
-from searchkit.corpus import ReadOptions, find_files, read_bytes, read_file
+from searchkit.index import bulkwrite
+from searchkit.index.codec import BuildCodec
+from searchkit.ingest.corpus import ReadOptions, find_files, read_bytes, read_file
 from searchkit.errors import CorpusError
-from searchkit.schema import document, make_schema
+from searchkit.index.schema import document, make_schema
 
 BBC = DATA / "bbc" / "politics"
 SCIFACT = DATA / "scifact" / "corpus.jsonl"

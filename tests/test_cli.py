@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from conftest import S000, S001, SEEDS
 
 from searchkit import __version__
-from searchkit.cli import main
-from searchkit.schema import SCHEMA_VERSION
+from searchkit.cli.commands import main
+from searchkit.index.schema import SCHEMA_VERSION
 
 JSONL_FIELDS = {
     "rank", "score", "id", "article_id", "title", "source", "date", "path", "paragraph",
@@ -312,11 +312,13 @@ def test_the_cli_defaults_and_choices_are_the_library_s():
     drift apart (a default changed in the library shows in --help and in behaviour)."""
     import inspect
 
-    from searchkit import dedup, jsonl, model, store
+    from searchkit.index import dedup, store
+    from searchkit.ingest.formats import jsonl
+    from searchkit import model
     from searchkit.config import DEFAULT_MAX_BYTES, SearchOptions
-    from searchkit.indexer import build_index
-    from searchkit.repl import Session
-    from searchkit.searcher import SORTS, Searcher
+    from searchkit.index.build import build_index
+    from searchkit.cli.repl import Session
+    from searchkit.retrieval.searcher import SORTS, Searcher
 
     search = _params("search")
     signature = inspect.signature(Searcher.search).parameters
@@ -338,7 +340,7 @@ def test_the_cli_defaults_and_choices_are_the_library_s():
 
 
 def test_index_field_names_and_encodings_are_the_reader_s(run, tmp_path):
-    from searchkit import jsonl
+    from searchkit.ingest.formats import jsonl
 
     for name in jsonl.NAMES:  # every name the reader knows is accepted...
         result = run("index", tmp_path / "none", "--index", tmp_path / "ix", "--field",
@@ -355,7 +357,7 @@ def test_json_records_hold_every_field_of_the_model(seed_index):
     import dataclasses
 
     import searchkit
-    from searchkit import render
+    from searchkit.cli import render
     from searchkit.model import ArticleView, Duplicate, Hit
 
     def names(cls):
@@ -386,8 +388,8 @@ def test_dedup_is_the_users_word_and_collapse_the_codes():
     ``collapse``; no option offers a third word for it."""
     import inspect
 
-    from searchkit import repl
-    from searchkit.searcher import Searcher
+    from searchkit.cli import repl
+    from searchkit.retrieval.searcher import Searcher
 
     flags = {flag for command in main.commands.values() for p in command.params
              for flag in p.opts + p.secondary_opts}

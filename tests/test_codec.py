@@ -8,7 +8,7 @@ from conftest import SEEDS, samples_and, sources
 from whoosh.codec.whoosh3 import W3Codec
 
 import searchkit
-from searchkit import analysis, codec, indexer, schema
+from searchkit.index import analysis, codec, build, schema
 
 
 def segment_files(index_dir):
@@ -37,7 +37,7 @@ def test_segments_are_byte_for_byte_whooshs(tmp_path, monkeypatch, corpus):
 def postings_by_paragraph(index_dir):
     """Every term's postings as (paragraph id, weight, value), and each paragraph's field
     lengths: what must not depend on which writer process took which documents."""
-    with searchkit.store.open_index(index_dir).searcher() as searcher:
+    with searchkit.index.store.open_index(index_dir).searcher() as searcher:
         reader = searcher.reader()
         ids = {n: fields["id"] for n, fields in enumerate(reader.all_stored_fields())}
         postings = {}
@@ -54,22 +54,22 @@ def postings_by_paragraph(index_dir):
 
 
 def test_two_writer_processes_index_the_same(tmp_path, monkeypatch):
-    monkeypatch.setattr(indexer, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(indexer, "PARALLEL_SPARE_CORES", None)
+    monkeypatch.setattr(build, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(build, "PARALLEL_SPARE_CORES", None)
     searchkit.build_index([SEEDS], tmp_path / "fast")
     assert len(list((tmp_path / "fast").glob("MAIN_*.pst"))) == 2  # a segment per process
     monkeypatch.setattr(codec.BuildCodec, "per_document_reader", W3Codec.per_document_reader)
-    monkeypatch.setattr(indexer, "PARALLEL_FROM", 10**9)
+    monkeypatch.setattr(build, "PARALLEL_FROM", 10**9)
     searchkit.build_index([SEEDS], tmp_path / "plain")
     assert postings_by_paragraph(tmp_path / "fast") == postings_by_paragraph(tmp_path / "plain")
 
 
 def test_the_index_records_whooshs_codec_not_searchkits(seed_index):
-    with searchkit.store.open_index(seed_index).searcher() as searcher:
+    with searchkit.index.store.open_index(seed_index).searcher() as searcher:
         for reader, _ in searcher.reader().leaf_readers():
             assert type(reader.segment().codec()) is W3Codec
     for toc in seed_index.glob("_MAIN_*.toc"):
-        assert b"searchkit.codec" not in toc.read_bytes()
+        assert b"searchkit.index.codec" not in toc.read_bytes()
 
 
 # Field length totals: what BM25F's average field length is made of.
@@ -80,7 +80,7 @@ QUERIES = ["Belarus", "Merkel Putin", '"renounce violence"', "dialogue with the 
 
 def documents(index_dir):
     """Every paragraph's stored fields (all of searchkit's fields are stored), in index order."""
-    with searchkit.store.open_index(index_dir).searcher() as searcher:
+    with searchkit.index.store.open_index(index_dir).searcher() as searcher:
         return list(searcher.all_stored_fields())
 
 
@@ -102,7 +102,7 @@ def scores(index_dir):
 
 
 def assert_totals_are_the_documents_lengths(index_dir):
-    with searchkit.store.open_index(index_dir).searcher() as searcher:
+    with searchkit.index.store.open_index(index_dir).searcher() as searcher:
         reader = searcher.reader()
         for name in schema.SEARCH_FIELDS:
             lengths = [reader.doc_field_length(n, name) or 0
@@ -122,10 +122,10 @@ def test_scores_are_the_same_fresh_merged_optimized_and_as_whooshs_writer(tmp_pa
     searchkit.build_index(seeds, tmp_path / "fresh")
     searchkit.build_index(seeds[:2], tmp_path / "runs")  # two segments: a merge to optimize
     searchkit.build_index(seeds[2:], tmp_path / "runs")
-    assert searchkit.store.check(tmp_path / "runs").segments == 2
+    assert searchkit.index.store.check(tmp_path / "runs").segments == 2
     fresh = scores(tmp_path / "fresh")
     assert scores(tmp_path / "runs") == fresh
-    summary = searchkit.store.optimize(tmp_path / "runs")
+    summary = searchkit.index.store.optimize(tmp_path / "runs")
     assert summary.merged and summary.segments_after == 1
     assert scores(tmp_path / "runs") == fresh
     for index_dir in (tmp_path / "fresh", tmp_path / "runs"):
@@ -150,7 +150,7 @@ def test_scores_are_the_same_fresh_merged_optimized_and_as_whooshs_writer(tmp_pa
 def test_optimize_leaves_one_segment_without_deletions_alone(seed_index, tmp_path):
     from click.testing import CliRunner
 
-    from searchkit.cli import main
+    from searchkit.cli.commands import main
 
     index_dir = tmp_path / "ix"
     searchkit.build_index([SEEDS], index_dir)

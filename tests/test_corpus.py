@@ -9,8 +9,8 @@ import pytest
 import samples
 from conftest import DATA, S000, S001, S002, S003, S004, SEEDS, needs_data
 
-from searchkit.blocks import split_articles, strip_markdown
-from searchkit.corpus import read_corpus
+from searchkit.ingest.blocks import split_articles, strip_markdown
+from searchkit.ingest.corpus import read_corpus
 
 TITLES_002 = [
     "Belarus Opposition Leader Meets EU to urge sanctions",

@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from conftest import S000, S001, SEEDS, reseal
 
 import searchkit
-from searchkit import durable, store
-from searchkit.cli import main
-from searchkit.schema import make_schema
+from searchkit.index import durable, store
+from searchkit.cli.commands import main
+from searchkit.index.schema import make_schema
 
 CHILD = Path(__file__).with_name("durability_child.py")
 
@@ -134,7 +134,7 @@ def _flip_in_postings_of(index_dir, word):
 
 def _flip_in_ranking_postings_of(index_dir, word):
     """Flip a byte inside the ranking arrays' postings of ``word`` (in the text field)."""
-    from searchkit.rankarrays import SegmentArrays
+    from searchkit.index.rankarrays import SegmentArrays
 
     name = _segment_file(index_dir, ".rank")
     arrays = SegmentArrays(str(index_dir / name))

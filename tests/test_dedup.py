@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from conftest import S000, S001, S002, S003, S004, SEEDS
 
 import searchkit
-from searchkit import dedup
-from searchkit.cli import main
+from searchkit.index import dedup
+from searchkit.cli.commands import main
 
 
 def seed_file(stem):
@@ -184,7 +184,7 @@ def test_few_words_over_and_over_group_in_bounded_memory():
     # In a process of its own, for its peak memory: the pairs of 20,000 such paragraphs once
     # took 450 MB (and grow with the square of their number); now under 100 MB.
     script = (
-        "from searchkit import dedup\n"
+        "from searchkit.index import dedup\n"
         "from test_dedup import few_words_paragraphs, peak_mb\n"
         "groups = dedup.find_groups(few_words_paragraphs(20000))\n"
         "assert len(groups) == 20000\n"

@@ -5,7 +5,7 @@ changed are still grouped; members are listed in paragraph order."""
 import pytest
 
 import searchkit
-from searchkit import dedup
+from searchkit.index import dedup
 
 PICKS = [  # eleven critics' picks, as in BBC entertainment/368 (#9-#19)
     ("Tim Dams, Screen International", "The Aviator", "Clint Eastwood", "Hilary Swank"),

@@ -15,8 +15,8 @@ from test_dedup_templates import template_files
 from whoosh import index as whoosh_index
 
 import searchkit
-from searchkit import dedup, dupindex, store, vocabulary
-from searchkit.corpus import ReadOptions, find_files, read_bytes, read_file
+from searchkit.index import dedup, dupindex, store, vocabulary
+from searchkit.ingest.corpus import ReadOptions, find_files, read_bytes, read_file
 
 
 def paragraphs_of(paths, prefix=""):

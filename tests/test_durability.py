@@ -28,10 +28,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import S000, S001, S002, S003, S004, SEEDS, as_user_nobody
 
-from searchkit import durable, indexer, open_index, store
-from searchkit.cli import main
+from searchkit.index import durable, build, store
+from searchkit import open_index
+from searchkit.cli.commands import main
 from searchkit.errors import IndexLockedError, IndexWriteError
-from searchkit.indexer import build_index
+from searchkit.index.build import build_index
 
 CHILD = Path(__file__).with_name("durability_child.py")
 KILL_TRIALS = int(os.environ.get("SEARCHKIT_KILL_TRIALS") or 12)
@@ -563,9 +564,9 @@ def test_check_on_a_missing_index(tmp_path):
 @pytest.mark.parametrize("load, segments", [(0.0, 2), (8.0, 1)])
 def test_helper_processes_only_on_a_machine_with_a_core_to_spare(tmp_path, monkeypatch, load,
                                                                  segments):
-    monkeypatch.setattr(indexer, "PARALLEL_FROM", 10)
-    monkeypatch.setattr(indexer.os, "getloadavg", lambda: (load, load, load))
-    monkeypatch.setattr(indexer.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(build, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(build.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(build.os, "cpu_count", lambda: 4)
     build_index([SEEDS], tmp_path / "ix")
     report = store.check(tmp_path / "ix")
     assert report.ok and report.segments == segments and report.paragraphs == 341, report
@@ -574,8 +575,8 @@ def test_helper_processes_only_on_a_machine_with_a_core_to_spare(tmp_path, monke
 def test_parallel_writing_goes_through_the_durable_storage(tmp_path, monkeypatch):
     """Above PARALLEL_FROM paragraphs, helper processes write segments: their files are fsynced
     and summed at the commit like the others, and optimize merges them into one."""
-    monkeypatch.setattr(indexer, "PARALLEL_FROM", 10)
-    monkeypatch.setattr(indexer, "PARALLEL_SPARE_CORES", None)  # whatever the machine's load
+    monkeypatch.setattr(build, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(build, "PARALLEL_SPARE_CORES", None)  # whatever the machine's load
     index_dir = tmp_path / "ix"
     build_index([SEEDS], index_dir)
     report = store.check(index_dir)

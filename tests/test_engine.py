@@ -15,10 +15,11 @@ from whoosh import query as whoosh_query
 from whoosh.index import TOC
 
 import searchkit
-from searchkit import engine, plan, rankarrays
+from searchkit.retrieval import engine, plan
+from searchkit.index import rankarrays
 from searchkit.errors import IndexDamagedError, QueryError
-from searchkit.plan import Filters
-from searchkit.storedfields import StoredFields
+from searchkit.retrieval.plan import Filters
+from searchkit.retrieval.storedfields import StoredFields
 
 from conftest import SEEDS, reseal
 from enginecheck import Check, sample_queries, syntax_queries
@@ -100,7 +101,7 @@ def _texts(check):
 def test_the_segments_file_is_the_table_of_contents(layered):
     index_dir, searcher, check = layered
     generation = searcher._generation.generation
-    toc = TOC.read(searchkit.store.storage(index_dir), "MAIN", gen=generation)
+    toc = TOC.read(searchkit.index.store.storage(index_dir), "MAIN", gen=generation)
     record = json.loads((index_dir / f"segments-{generation}.json").read_text())
     assert [s["id"] for s in record["segments"]] == [s.segment_id() for s in toc.segments]
     for listed, segment in zip(record["segments"], toc.segments):
@@ -325,7 +326,7 @@ def test_documents_rank_by_their_best_paragraph(layered):
 def test_snippets_are_those_of_whooshs_highlighter(layered):
     from whoosh_snippets import Snippets as WhooshSnippets
 
-    from searchkit.highlight import Snippets
+    from searchkit.retrieval.snippets import Snippets
 
     _, searcher, check = layered
     options = searcher.options
@@ -335,7 +336,7 @@ def test_snippets_are_those_of_whooshs_highlighter(layered):
     texts = _texts(check)
     compared = 0
     for number, query in enumerate(sample_queries(texts, 400, seed=4)):
-        words = set(searchkit.wordterms.terms(query))
+        words = set(searchkit.index.wordterms.terms(query))
         if number % 5 == 0:
             words |= {"will", "us"}  # stop words a stem can equal
         for text in texts[number % 40::40][:3]:
@@ -357,7 +358,7 @@ def test_a_damaged_rank_file_is_one_line_naming_it(tmp_path):
         searchkit.open_index(index_dir).search("dialogue")
     from click.testing import CliRunner
 
-    from searchkit.cli import main
+    from searchkit.cli.commands import main
 
     result = CliRunner().invoke(main, ["search", "dialogue", "--index", str(index_dir)])
     assert result.exit_code == 1 and "damaged" in result.output
@@ -379,7 +380,7 @@ def test_an_index_from_before_the_arrays_must_be_rebuilt(tmp_path):
 def test_a_plain_search_imports_neither_whoosh_nor_nltk(seed_index):
     code = (
         "import sys\n"
-        "from searchkit.cli import main\n"
+        "from searchkit.cli.commands import main\n"
         "try:\n"
         "    main(sys.argv[1:], prog_name='searchkit')\n"
         "except SystemExit:\n"
@@ -440,7 +441,7 @@ def test_browsing_reads_what_whoosh_stores(layered):
 
 
 def test_the_field_names_plan_knows_are_the_schemas():
-    from searchkit.indexformat import FIELD_NAMES
-    from searchkit.schema import make_schema
+    from searchkit.index.layout import FIELD_NAMES
+    from searchkit.index.schema import make_schema
 
     assert FIELD_NAMES == set(make_schema().names())

@@ -12,9 +12,10 @@ from click.testing import CliRunner
 from conftest import S000, SEEDS, committed, reseal
 
 import searchkit
-from searchkit import durable, repl, store
-from searchkit.batch import read_queries
-from searchkit.cli import main
+from searchkit.index import durable, store
+from searchkit.cli import repl
+from searchkit.retrieval.batch import read_queries
+from searchkit.cli.commands import main
 
 
 def test_a_query_file_that_cannot_be_read(tmp_path):

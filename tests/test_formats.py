@@ -11,7 +11,7 @@ import samples
 from conftest import DATA, samples_and
 
 import searchkit
-from searchkit.corpus import ReadOptions, find_files, read_corpus, read_file
+from searchkit.ingest.corpus import ReadOptions, find_files, read_corpus, read_file
 from searchkit.errors import CorpusError
 
 RUSSIAN = (

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import searchkit
-from searchkit.cli import main
+from searchkit.cli.commands import main
 
 EXAMPLES = settings().max_examples  # the profile's
 
@@ -128,9 +128,9 @@ class _SlowClock:
 
 def test_a_search_that_runs_out_of_time_is_stopped_with_a_query_error(searcher, monkeypatch):
     """What Whoosh matches for the engine (a phrase here) is stopped at the time limit."""
-    from searchkit import query
+    from searchkit.retrieval import syntax
 
-    monkeypatch.setattr(query, "clock", _SlowClock())
+    monkeypatch.setattr(syntax, "clock", _SlowClock())
     with pytest.raises(searchkit.QueryError, match=r"^the search took over \d+ s and was "
                                                    r"stopped; narrow the query$"):
         searcher.search('"renounce violence"', limit=5)

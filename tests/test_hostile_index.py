@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from conftest import S000, SEEDS, reseal
 
 import searchkit
-from searchkit import codec, durable, store
-from searchkit.cli import main
+from searchkit.index import codec, durable, store
+from searchkit.cli.commands import main
 
 UNSAFE = ("this index holds objects searchkit does not write; it is damaged or not from "
           "searchkit")
@@ -85,7 +85,7 @@ def traps(tmp_path, monkeypatch):
 
 def test_the_payloads_are_live(traps):
     """Each payload does its harm when pickle loads it, and none when safepickle does."""
-    from searchkit import safepickle
+    from searchkit.index import safepickle
     from searchkit.errors import IndexDamagedError
 
     payloads, ran, undo = traps
@@ -289,7 +289,7 @@ def test_every_unpickling_name_of_whoosh_is_covered():
 
     import whoosh
 
-    from searchkit import safepickle
+    from searchkit.index import safepickle
 
     unpicklers = (pickle.load, pickle.loads, pickle.Unpickler, pickle)
     holders = set()

@@ -6,7 +6,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from searchkit.cli import main
+from searchkit.cli.commands import main
 
 NAMES = {
     "hash": "a#b.txt",

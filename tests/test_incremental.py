@@ -147,7 +147,7 @@ def test_a_rebuild_holds_exactly_the_files_given(corpus, tmp_path):
 def test_cli_reports_what_changed(corpus, tmp_path):
     from click.testing import CliRunner
 
-    from searchkit.cli import main
+    from searchkit.cli.commands import main
 
     def run(*args):
         return CliRunner().invoke(main, [str(a) for a in args])

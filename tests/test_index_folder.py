@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from conftest import S000, S001, SEEDS
 
 import searchkit
-from searchkit import durable, store
-from searchkit.cli import main
+from searchkit.index import durable, store
+from searchkit.cli.commands import main
 
 USER_FILES = {"MAIN_notes.txt": "my notes", "checksums-5.json": '{"files": {}}',
               "files-3.json": "[1, 2, 3]", "backup.tmp/copy.txt": "a copy",

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from conftest import S000
 
 import searchkit
-from searchkit.cli import main
+from searchkit.cli.commands import main
 from searchkit.errors import QueryError
-from searchkit.query import Filters
+from searchkit.retrieval.syntax import Filters
 
 
 def run(*args):

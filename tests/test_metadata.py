@@ -8,8 +8,8 @@ import pytest
 import samples
 from conftest import DATA, S000, S001, S002, SEEDS, needs_data
 
-from searchkit.corpus import read_corpus
-from searchkit.metadata import date_in_path, parse_date
+from searchkit.ingest.corpus import read_corpus
+from searchkit.ingest.metadata import date_in_path, parse_date
 
 
 def articles_by_id(paths):

@@ -13,9 +13,9 @@ from reuters import write_slice
 from samples import write_wire
 
 import searchkit
-from searchkit.cli import main
-from searchkit import vocabulary
-from searchkit.query import Filters, date_bound
+from searchkit.cli.commands import main
+from searchkit.index import vocabulary
+from searchkit.retrieval.syntax import Filters, date_bound
 
 
 @pytest.fixture(scope="module", params=samples_and("reuters21578"))
@@ -207,7 +207,7 @@ def test_ranking_is_whooshs_bm25f_of_any_words_plus_the_all_words_bonus(dated):
     from whoosh.query import Or
 
     from searchkit.config import SearchOptions
-    from searchkit.query import ALL_WORDS_BONUS
+    from searchkit.retrieval.syntax import ALL_WORDS_BONUS
 
     searcher, index_dir = dated.searcher, dated.index
     options = SearchOptions()

@@ -5,7 +5,7 @@ import pytest
 from conftest import S003, S004, SEEDS
 
 import searchkit
-from searchkit import repl
+from searchkit.cli import repl
 
 
 def session(index_dir, *lines, **options):
@@ -98,7 +98,7 @@ def test_a_search_cancelled_by_ctrl_c(seed_index, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(searchkit.searcher.Searcher, "search", interrupted)
+    monkeypatch.setattr(searchkit.retrieval.searcher.Searcher, "search", interrupted)
     out = session(seed_index, "Merkel", ":quit")
     assert "cancelled" in out and out[-1] == "searchkit> "
 

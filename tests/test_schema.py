@@ -11,8 +11,8 @@ from samples import write_wire
 from whoosh.fields import DATETIME, NUMERIC
 
 import searchkit
-from searchkit import indexer, schema
-from searchkit.query import Filters
+from searchkit.index import build, schema
+from searchkit.retrieval.syntax import Filters
 
 NUMBERS = ("paragraph", "date")
 
@@ -31,7 +31,7 @@ def whoosh_default_numbers():
 
 def terms_by_paragraph(index_dir):
     """Every (field, term) with the ids of the paragraphs that have it."""
-    with searchkit.store.open_index(index_dir).searcher() as searcher:
+    with searchkit.index.store.open_index(index_dir).searcher() as searcher:
         reader = searcher.reader()
         ids = {n: fields["id"] for n, fields in enumerate(reader.all_stored_fields())}
         return {
@@ -52,7 +52,7 @@ def both(request, tmp_path_factory):
     sources = [root / "wire", SEEDS]
     searchkit.build_index(sources, root / "exact")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(indexer, "make_schema", whoosh_default_numbers)
+        patch.setattr(build, "make_schema", whoosh_default_numbers)
         trust_schema(patch, whoosh_default_numbers)
         searchkit.build_index(sources, root / "default")
     return root / "exact", root / "default"
@@ -66,7 +66,7 @@ def whoosh_defaults_trusted(monkeypatch):
 
 def test_only_the_exact_value_terms_are_left(both):
     exact, default = (terms_by_paragraph(d) for d in both)
-    with searchkit.store.open_index(both[1]).searcher() as searcher:
+    with searchkit.index.store.open_index(both[1]).searcher() as searcher:
         assert searcher.schema["date"].shift_step == 8  # the comparison is real
     for name in NUMBERS:
         coarse = {t for f, t in default if f == name and t[:1] != b"\x00"}

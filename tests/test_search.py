@@ -10,8 +10,9 @@ from conftest import S000, S001, S002, SEEDS, committed, reseal
 from whoosh import index as whoosh_index
 
 import searchkit
-from searchkit import query, store
-from searchkit.highlight import sentence_spans
+from searchkit.retrieval import syntax
+from searchkit.index import store
+from searchkit.retrieval.snippets import sentence_spans
 
 
 def ids(results):
@@ -189,7 +190,7 @@ def test_queries_that_are_refused(searcher, text, message):
 
 
 def test_a_wide_wildcard_is_refused_and_a_narrow_one_runs(searcher, monkeypatch):
-    monkeypatch.setattr(query, "MAX_EXPANSIONS", 5)  # the seeds have few words per prefix
+    monkeypatch.setattr(syntax, "MAX_EXPANSIONS", 5)  # the seeds have few words per prefix
     with pytest.raises(searchkit.QueryError, match="'pro\\*' matches more than 5 different"):
         searcher.search("pro*")
     assert {h.id for h in searcher.search("Lukash*", limit=200).hits} == {
@@ -199,7 +200,7 @@ def test_a_wide_wildcard_is_refused_and_a_narrow_one_runs(searcher, monkeypatch)
 def test_the_stems_table_holds_nltks_stems_of_the_corpus_words(seed_index):
     from nltk.stem.snowball import EnglishStemmer
 
-    from searchkit.analysis import parse_stems
+    from searchkit.index.analysis import parse_stems
 
     table = parse_stems(committed(seed_index, "stems").decode("utf-8"))
     words = json.loads(committed(seed_index, "vocabulary"))["words"]

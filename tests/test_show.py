@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import S000, S001, S002
 
-from searchkit.cli import main
+from searchkit.cli.commands import main
 
 
 def show(seed_index, *args):

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import S000
 
-from searchkit import repl
-from searchkit.cli import main
-from searchkit.render import cells, wrap
+from searchkit.cli import repl
+from searchkit.cli.commands import main
+from searchkit.cli.render import cells, wrap
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from searchkit.cli import main
+from searchkit.cli.commands import main
 
 # What an attacker puts in an article: retitle the terminal window (OSC ... BEL), clear the
 # screen (CSI 2J), the 8-bit CSI, a bell and backspaces that hide what was printed before.
@@ -52,7 +52,7 @@ def cli(*args, input=None):
 
 
 def test_printable_shows_controls_one_for_one():
-    from searchkit.render import printable
+    from searchkit.cli.render import printable
 
     shown = printable(RETITLE + CLEAR + CSI8 + "\x07\x08\x7f\ud800 tab\tand\nnewline")
     assert shown == "␛]0;pwned␇␛[2J\ufffd31m␇␈␡\ufffd tab\tand\nnewline"

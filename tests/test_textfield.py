@@ -9,8 +9,8 @@ from conftest import DATA, SEEDS, samples_and, sources, trust_schema
 from whoosh.fields import TEXT, Schema
 
 import searchkit
-from searchkit import analysis, indexer, schema
-from searchkit.textfield import WordCachingText
+from searchkit.index import analysis, build, schema
+from searchkit.index.textfield import WordCachingText
 
 BBC = DATA / "bbc"
 REUTERS = DATA / "reuters21578" / "reut2-003.sgm"
@@ -97,7 +97,7 @@ def whoosh_schema() -> Schema:
 def index_contents(index_dir):
     """Every field's terms with their postings (docnum, weight, value), every document's
     field lengths and stored fields."""
-    with searchkit.store.open_index(index_dir).searcher() as searcher:
+    with searchkit.index.store.open_index(index_dir).searcher() as searcher:
         reader = searcher.reader()
         postings = {}
         for name, term in reader.all_terms():
@@ -129,10 +129,10 @@ def test_an_index_is_the_same_as_with_whooshs_text_field(tmp_path, monkeypatch, 
     paths = sources(corpus, tmp_path / "samples")
     fast_dir, slow_dir = tmp_path / "fast", tmp_path / "whoosh"
     searchkit.build_index(paths, fast_dir)
-    monkeypatch.setattr(indexer, "make_schema", whoosh_schema)
+    monkeypatch.setattr(build, "make_schema", whoosh_schema)
     trust_schema(monkeypatch, whoosh_schema)
     searchkit.build_index(paths, slow_dir)
-    with searchkit.store.open_index(slow_dir).searcher() as searcher:
+    with searchkit.index.store.open_index(slow_dir).searcher() as searcher:
         assert type(searcher.schema[schema.TEXT_FIELD]) is TEXT  # the comparison is real
 
     assert index_contents(fast_dir) == index_contents(slow_dir)

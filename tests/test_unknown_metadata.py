@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import searchkit
-from searchkit.cli import main
+from searchkit.cli.commands import main
 
 
 def run(*args):

@@ -8,7 +8,7 @@ from whoosh.support.charset import accent_map
 
 from conftest import committed
 
-from searchkit import analysis, wordterms
+from searchkit.index import analysis, wordterms
 
 ODD = [
     "Lukashenko’s “dialogue” with the opposition, U.S.-led forces and the E.U.",

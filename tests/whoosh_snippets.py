@@ -1,4 +1,4 @@
-"""Snippets made by Whoosh's own highlighter: the reference that searchkit.highlight (which
+"""Snippets made by Whoosh's own highlighter: the reference that searchkit.retrieval.snippets (which
 makes them without Whoosh) must equal. This was searchkit's snippet maker before; it plugs
 into Whoosh's highlighter (which finds the matched words with the index's own analyzer
 and scores fragments) a fragmenter that cuts whole sentences, keeping their punctuation and
@@ -12,7 +12,7 @@ from typing import List, Tuple
 
 from whoosh import highlight
 
-from searchkit.highlight import ELLIPSIS, _window, lead_snippet, sentence_spans
+from searchkit.retrieval.snippets import ELLIPSIS, _window, lead_snippet, sentence_spans
 from searchkit.model import Snippet
 
 

@@ -1,0 +1,210 @@
+"""The read-search-print loop. Written against plain ``read(prompt) -> str`` and
+``write(text)`` callables so that tests can script whole sessions; the command line gives it
+line editing, history and completion.
+
+A plain line is a search; a line starting with ":" is a command (":help" lists them). Filters
+set by commands stay for the following searches and show in the prompt. Errors are one line and
+the loop goes on; Ctrl-C drops the current line or search, Ctrl-D or ":quit" ends the session.
+"""
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+from .. import __version__
+from . import render
+from ..config import SearchOptions
+from ..errors import QueryError, SearchkitError, UsageError
+from ..retrieval.plan import Filters, date_bound
+from ..retrieval.searcher import Searcher
+
+HELP = """\
+any text          search (as `searchkit search`: phrases, AND/OR/NOT, field:value, dates)
+:more             the next page of the last search
+:page N           page N of the last search
+:show N           the whole article of result N, that paragraph marked, and its copies
+:source NAME      only paragraphs from NAME (again to add sources)
+:since DATE       only paragraphs dated on or after DATE (YYYY, YYYY-MM, YYYY-MM-DD)
+:until DATE       only paragraphs dated on or before DATE
+:clear            drop the filters
+:limit N          N results a page
+:dedup on|off     one result per group of near-identical paragraphs, or every paragraph
+:format table|plain
+:stats            what the index holds
+:help             this list
+:quit             leave (or Ctrl-D)"""
+
+COMMANDS = [line.split()[0] for line in HELP.splitlines() if line.startswith(":")]
+FIELDS = ["title:", "source:", "kind:", "date:"]
+
+
+class Session:
+    """``width``: the columns to fit output to, or what gives them (a terminal may be
+    resized); None: tables 120 wide, plain lines unwrapped."""
+
+    def __init__(self, index_dir: Path, write: Callable[[str], None], mark=render.brackets,
+                 width: Union[None, int, Callable[[], Optional[int]]] = None):
+        self.index_dir = Path(index_dir)
+        self.write = write
+        self.mark = mark
+        self._width = width if callable(width) else lambda: width
+        self.filters = Filters()
+        self.limit = SearchOptions.limit
+        self.collapse = True
+        self.format = "plain"
+        self.query: Optional[str] = None
+        self.page = 1
+        self.results = None
+        self._searcher: Optional[Searcher] = None
+
+    @property
+    def prompt(self) -> str:
+        shown = [f"source={','.join(self.filters.sources)}"] if self.filters.sources else []
+        shown += [f"since={self.filters.since}"] if self.filters.since else []
+        shown += [f"until={self.filters.until}"] if self.filters.until else []
+        return f"searchkit [{' '.join(shown)}]> " if shown else "searchkit> "
+
+    def searcher(self) -> Searcher:
+        """The open index, reopened when another process has committed since."""
+        if self._searcher is not None and not self._searcher.is_current():
+            self._searcher.close()
+            self._searcher = None
+        if self._searcher is None:
+            self._searcher = Searcher(self.index_dir)
+        return self._searcher
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+
+    def handle(self, line: str) -> bool:
+        """Act on one line; False when the session should end."""
+        line = line.strip()
+        if not line:
+            return True
+        if not line.startswith(":"):
+            self.query, self.page = line, 1
+            self._search()
+            return True
+        name, _, argument = line.partition(" ")
+        argument = argument.strip()
+        if name == ":quit":
+            return False
+        action = {
+            ":help": lambda: self.write(HELP),
+            ":more": lambda: self._turn(self.page + 1),
+            ":page": lambda: self._turn(_number(argument, ":page")),
+            ":show": lambda: self._show(_number(argument, ":show")),
+            ":source": lambda: self._filter(sources=self.filters.sources + (_needed(argument),)),
+            ":since": lambda: self._filter(since=date_bound(_needed(argument))),
+            ":until": lambda: self._filter(until=date_bound(_needed(argument), end=True)),
+            ":clear": lambda: self._filter(clear=True),
+            ":limit": lambda: self._set("limit", _number(argument, ":limit")),
+            ":dedup": lambda: self._set("collapse", _choice(argument, ("on", "off")) == "on"),
+            ":format": lambda: self._set("format", _choice(argument, ("table", "plain"))),
+            ":stats": lambda: self.write(render.stats_table(self.searcher().stats())),
+        }.get(name)
+        if action is None:
+            raise UsageError(f"unknown command {name}; :help lists the commands")
+        action()
+        return True
+
+    def _set(self, name: str, value) -> None:
+        """Change a setting and say what it now is."""
+        setattr(self, name, value)
+        self.write({
+            "limit": f"limit: {self.limit} result{'' if self.limit == 1 else 's'} a page",
+            "collapse": "dedup on: near-identical paragraphs shown once, with the other places"
+            if self.collapse else "dedup off: every matching paragraph shown on its own",
+            "format": f"format: {self.format}",
+        }[name])
+
+    def _filter(self, clear: bool = False, **changes) -> None:
+        """Change the filters and search again; a search the new filters cannot run (an
+        unknown source, --since after --until) leaves them as they were."""
+        before = self.filters
+        self.filters = Filters() if clear else replace(self.filters, **changes)
+        if self.query:
+            self.page = 1
+            try:
+                self._search()
+            except SearchkitError:
+                self.filters = before
+                raise
+
+    def _turn(self, page: int) -> None:
+        if not self.query:
+            raise UsageError("no search yet; type some words first")
+        self.page = page
+        self._search()
+
+    def _search(self) -> None:
+        results = self.searcher().search(
+            self.query, limit=self.limit, collapse=self.collapse, filters=self.filters,
+            page=self.page,
+        )
+        self.results = results
+        for note in render.notes(results):
+            self.write(note)
+        if results.hits:
+            width = self._width()
+            if self.format == "table":
+                self.write(render.hits_table(results, self.mark, width or 120))
+            else:
+                self.write(render.hits_plain(results, self.mark, width))
+        self.write(render.count_line(results, collapsed=self.collapse))
+
+    def _show(self, rank: int) -> None:
+        hits = {hit.rank: hit for hit in (self.results.hits if self.results else ())}
+        if rank not in hits:
+            raise UsageError(f"no result {rank} on this page; :show takes a number shown above")
+        view = self.searcher().show(hits[rank].id)
+        self.write(render.article_text(view, self.mark, width=self._width()))
+
+
+def _needed(argument: str) -> str:
+    if not argument:
+        raise UsageError("this command needs a value after it; :help shows how")
+    return argument
+
+
+def _number(argument: str, command: str) -> int:
+    if not argument.isdigit() or int(argument) < 1:
+        raise UsageError(f"{command} takes a number of 1 or more, like {command} 2")
+    return int(argument)
+
+
+def _choice(argument: str, choices) -> str:
+    if argument not in choices:
+        raise UsageError(f"give one of: {', '.join(choices)}")
+    return argument
+
+
+def run(read: Callable[[str], str], write: Callable[[str], None], index_dir: Path,
+        banner: bool = True, **session_options) -> None:
+    """The loop: read a line, act on it, print; until :quit or end of input. ``banner``: say
+    first what the index holds and how to get help (for a person at a terminal)."""
+    session = Session(index_dir, write, **session_options)
+    session.searcher()  # a missing or unreadable index is an error before the first prompt
+    if banner:
+        write(f"searchkit {__version__}, index {index_dir}: type words to search, :help for "
+              "commands, :quit to leave")
+    try:
+        while True:
+            try:
+                line = read(session.prompt)
+            except EOFError:
+                write("")
+                return
+            except KeyboardInterrupt:  # Ctrl-C at the prompt drops the line
+                write("")
+                continue
+            try:
+                if not session.handle(line):
+                    return
+            except KeyboardInterrupt:
+                write("cancelled")
+            except SearchkitError as error:
+                write(render.printable(f"error: {error}"))
+    finally:
+        session.close()

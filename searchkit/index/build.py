@@ -1,0 +1,558 @@
+"""Build and update the index. Owns the Whoosh writer and its lock.
+
+A run finds the files under its paths and compares each with the index's file ledger (see
+``ledger``): new files are added, changed ones re-read and replaced, unchanged ones left alone,
+and with ``prune`` files that disappeared are removed. All changes land in one Whoosh commit:
+until it does, searchers keep seeing the previous index, and a failed run leaves that index as
+it was. A run that finds nothing to change does not write at all. A rebuild clears the old
+segments in the same commit.
+
+New paragraphs are written as whole segments by ``bulkwrite`` (in batches of at most
+BATCH_PARAGRAPHS, so that the writer's memory does not grow with the corpus), beside the Whoosh
+writer that holds the lock, deletes replaced paragraphs and merges small segments; the commit
+puts both in one TOC. With a core to spare, reading the files and writing the segments are
+shared with a forked helper process (``workers``). Segment files are created through the
+index's storage, which journals each before creating it (a stopped run's are removed by the
+next writer) and sums them into the commit's record.
+"""
+
+import os
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+from . import analysis, bulkwrite, dedup, dupindex, ledger, store, vocabulary, workers
+from ..ingest.corpus import (
+    Progress,
+    ReadOptions,
+    find_files,
+    manifests_for,
+    no_article_files,
+    read_bytes,
+    read_file,
+)
+from ..errors import CorpusError, IndexDamagedError, IndexLockedError, SearchkitError, UsageError
+from .ledger import FileRecord, Ledger
+from ..model import Article, ArticleSummary, FileAction, IndexSummary, SkippedFile
+from .schema import document, make_schema
+
+# Above this many paragraphs (read or written), a forked helper process takes half of the
+# files to read and of the segments to write, each segment its own (merging them afterwards
+# would cost the gain back). Below it, forking and sending the results back cost more.
+PARALLEL_FROM = 5000
+# ...but only while the machine has a core to spare (1-minute load average at most the core
+# count minus this): on the shared 2-core machine two processes competing for one core were
+# slower than one. Tests set it to None to share the work whatever the load.
+PARALLEL_SPARE_CORES: Optional[float] = 1.5
+# Paragraphs per segment: the bulk writer's memory is bounded by a batch, and a corpus of any
+# size is written as segments of at most this many paragraphs.
+BATCH_PARAGRAPHS = 25_000
+# From this many files to read on, a helper process reads half of them.
+PARALLEL_READ_FILES = 200
+
+Stage = Callable[[str, int], Progress]  # (label, total) -> progress callback
+
+
+def _parallel(paragraphs: int) -> bool:
+    return paragraphs >= PARALLEL_FROM and _core_to_spare()
+
+
+def _core_to_spare() -> bool:
+    if PARALLEL_SPARE_CORES is None:
+        return True
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average on this system: as before
+        return True
+    return load <= (os.cpu_count() or 1) - PARALLEL_SPARE_CORES
+
+
+class _Stages:
+    """Seconds spent in each stage of a run, in order."""
+
+    def __init__(self):
+        self._at = time.monotonic()
+        self._seconds: Dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.monotonic()
+        self.note(stage, now - self._at)
+        self._at = now
+
+    def note(self, stage: str, seconds: float) -> None:
+        self._seconds[stage] = self._seconds.get(stage, 0.0) + seconds
+
+    def laps(self) -> Tuple[Tuple[str, float], ...]:
+        return tuple(self._seconds.items())
+
+
+@dataclass
+class _Plan:
+    """What a run will change, worked out before the writer is opened."""
+
+    ledger: Ledger = field(default_factory=dict)  # the index's files after this run
+    articles: List[Article] = field(default_factory=list)  # of the files (re)read
+    added: List[str] = field(default_factory=list)
+    updated: List[str] = field(default_factory=list)
+    removed: List[str] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)
+    unchanged: int = 0
+    read: int = 0
+    skipped: List[SkippedFile] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    actions: List[FileAction] = field(default_factory=list)
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+def build_index(
+    paths: Iterable[Path],
+    index_dir: Path,
+    rebuild: bool = False,
+    progress: Optional[Stage] = None,
+    dedup_threshold: Optional[float] = None,
+    find_duplicates: bool = True,
+    prune: bool = False,
+    options: Optional[ReadOptions] = None,
+    wait: float = store.LOCK_WAIT,
+) -> IndexSummary:
+    """Index the article files under ``paths`` into ``index_dir``.
+
+    Without ``rebuild``, new and changed files (by content hash) are (re)indexed, unchanged
+    ones left alone and everything else in the index stays; ``prune`` also removes indexed
+    files that no longer exist or are no longer found under ``paths``.
+    With ``rebuild``, the index holds exactly these files afterwards.
+    Near-duplicate groups are updated whenever anything changed, exactly as if worked out
+    again over the whole index, so they never depend on the order files came in;
+    ``dedup_threshold`` (default: the one the index was built with, else
+    ``dedup.DEFAULT_THRESHOLD``) sets how alike copies must be.
+    ``find_duplicates=False`` leaves every paragraph in a group of its own (for measuring what
+    grouping costs). ``wait``: seconds to wait for another process writing the index (then
+    IndexLockedError).
+    """
+    started = time.monotonic()
+    clock = _Stages()
+    if dedup_threshold is not None and not 0 < dedup_threshold <= 1:
+        raise UsageError(
+            f"the duplicate threshold must be above 0 and at most 1, not {dedup_threshold}"
+        )
+    options = options or ReadOptions()
+    index_dir = Path(index_dir)
+    paths = [Path(p) for p in paths]
+    store.check_folder(index_dir, paths)
+    store.make_folder(index_dir)  # fail before the reading, not after it
+    unread: Counter = Counter()
+    files, not_found = find_files(paths, options.follow_links, unread)
+    if not files and not prune:
+        raise no_article_files(paths, not_found, unread)
+    warnings: List[str] = []
+    manifests = manifests_for(paths, files, warnings, options.follow_links)
+
+    ix, replace_all = _open_or_create(index_dir, rebuild, wait)
+    recorded = store.read_settings(index_dir)  # even a rebuild keeps the chosen threshold
+    if dedup_threshold is None:
+        dedup_threshold = recorded.get("dedup_threshold", dedup.DEFAULT_THRESHOLD)
+    new_threshold = dedup_threshold != recorded.get("dedup_threshold", dedup_threshold)
+
+    for _attempt in range(3):
+        toc = ix._read_toc()
+        generation = toc.generation
+        recorded = store.read_settings(index_dir, generation)
+        # A fresh build: a rebuild, or the first build of an empty index (one a first build
+        # stopped before its commit left).
+        fresh = replace_all or not any(s.doc_count_all() for s in toc.segments)
+        known = {} if fresh else store.read_ledger(index_dir, generation)
+        plan = _plan(files, manifests, known, paths, prune, options, progress)
+        plan.skipped[:0] = not_found
+        plan.warnings[:0] = warnings
+        if not (fresh or plan.changes or new_threshold):
+            store.tidy(ix, wait)
+            clock.lap("reading files")
+            return _summary(index_dir, plan, started, committed=False, unread=unread,
+                            stage_seconds=clock.laps())
+        writer = store.open_writer(ix, wait=wait)
+        if replace_all or writer.generation == generation + 1:
+            break
+        store.cancel(writer)  # another process committed since the files were compared: again
+        ix = store.open_index(index_dir)
+    else:
+        raise IndexLockedError(
+            f"the index in {index_dir} keeps changing under this run; try again later"
+        )
+
+    try:
+        clock.lap("reading files")
+        paragraphs = [(a, p) for a in plan.articles for p in a.paragraphs]
+        new_ids = {p.id for _, p in paragraphs}
+        replaced = set(plan.added + plan.updated + plan.removed)
+        threshold = dedup_threshold if find_duplicates else None
+        _started(progress, "grouping near-identical paragraphs")
+        state = None if fresh or new_threshold else _kept_state(index_dir, generation, threshold)
+        if state is not None:  # regroup only what this run's changes touch
+            dups, words = state
+            gone = _documents(writer, paths=replaced, ids=new_ids)
+
+            def texts(ids):
+                return {f["id"]: f["text"] for _, f in _documents(writer, ids=ids)}
+
+            changed = dups.update([f["id"] for _, f in gone],
+                                  [(p.id, p.text) for _, p in paragraphs], texts)
+            groups = dups.groups()
+            regrouped = _documents(writer, ids=set(changed))
+            deleted = [n for n, _ in gone] + [n for n, _ in regrouped]
+            words = vocabulary.subtract(words, vocabulary.count(f["text"] for _, f in gone))
+        else:  # every paragraph's group worked out again
+            kept, replaced_ids = ([], []) if fresh else _kept_documents(writer, replaced, new_ids)
+            everything = [(d["id"], d["text"]) for _, d in kept] + [
+                (p.id, p.text) for _, p in paragraphs]
+            dups = None if threshold is None else dupindex.DupIndex.build(everything, threshold)
+            groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
+            regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
+            for path in sorted(replaced) if not fresh else ():
+                writer.delete_by_term("path", path)
+            deleted = replaced_ids + [n for n, _ in regrouped]
+            words = vocabulary.count(d["text"] for _, d in kept)
+        for docnum in deleted:
+            writer.delete_document(docnum)  # replaced, or regrouped (written again below)
+        clock.lap("grouping near duplicates")
+        # New paragraphs, then old ones that joined or left a group: the order of Whoosh's
+        # writer before (update_document), so that documents keep their numbers.
+        sources = paragraphs + [d for _, d in regrouped]
+        segments, new_words, counting = _write_segments(writer, sources, groups, progress)
+        clock.lap("writing segments")
+        clock.note("of which counting the vocabulary (all processes)", counting)
+        words = vocabulary.merge([words, new_words])
+
+        # The commit's own files first, the commit point last: whatever stops this run, the
+        # committed generation has its ledger, near-duplicate index (unless grouping was left
+        # out), vocabulary, stems and settings.
+        def write(kind, data):
+            store.write_committed(index_dir, writer.generation, kind, data)
+
+        write("ledger", ledger.to_bytes(writer.generation, plan.ledger))
+        if dups is not None:
+            write("dupindex", dups.to_bytes())
+        _started(progress, "counting words")
+        write("vocabulary", vocabulary.to_bytes(words))
+        stems = b"" if fresh else store.read_committed(index_dir, generation, "stems") or b""
+        write("stems", analysis.stems_table(words.words, stems.decode("utf-8")).encode("utf-8"))
+        clock.lap("vocabulary and stems tables")
+        indexed_paths = ([] if fresh else recorded.get("indexed_paths", [])) + [
+            str(p) for p in paths]
+        store.write_settings(writer, {
+            "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "indexed_paths": list(dict.fromkeys(indexed_paths)),
+            "dedup_threshold": dedup_threshold,
+        })
+        # A commit without grouping has no near-duplicate index: the previous one's would
+        # not describe it.
+        _started(progress, "committing")
+        store.commit(writer, clear=fresh, segments=segments, without=("dupindex",))
+    except BaseException as error:
+        store.cancel(writer, error)
+        raise
+    if fresh:
+        _verify_count(index_dir, len(paragraphs))
+    clock.lap("ledger, settings and commit")
+    sizes = Counter(groups.values())
+    return _summary(
+        index_dir,
+        plan,
+        started,
+        duplicate_groups=sum(1 for n in sizes.values() if n > 1),
+        paragraphs_in_groups=sum(n for n in sizes.values() if n > 1),
+        regrouped=len(regrouped),
+        unread=unread,
+        stage_seconds=clock.laps(),
+    )
+
+
+def _started(progress: Optional[Stage], label: str) -> None:
+    """A stage without counts (total 0) reported to ``progress`` as it starts: a long one
+    should not look like a hang."""
+    if progress:
+        progress(label, 0)(0, 0)
+
+
+def _open_or_create(index_dir: Path, rebuild: bool, wait: float):
+    """The index to write and whether it starts empty (no index yet, or a rebuild)."""
+    if store.exists(index_dir):
+        try:
+            return store.open_index(index_dir), rebuild
+        except SearchkitError:
+            if not rebuild:
+                raise  # built with other settings: only a rebuild may replace it
+    return store.create_index(index_dir, make_schema(), wait), True
+
+
+def _plan(
+    files: List[Tuple[Path, str]],
+    manifests: Dict[Path, dict],
+    known: Optional[Ledger],
+    paths: List[Path],
+    prune: bool,
+    options: ReadOptions,
+    progress: Optional[Stage],
+) -> _Plan:
+    """Hash every file, compare it with the ledger (``None``: none could be trusted, so every
+    file is read again) and read the new and changed ones."""
+    plan = _Plan()
+    old = dict(known or {})
+    keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
+    # What changes how a file's bytes are read (which files are found, or may be, is not).
+    reading_context = {k: v for k, v in asdict(options).items()
+                       if k not in ("max_bytes", "follow_links")}
+    seen = set()
+    tick = progress("reading", len(files)) if progress else None
+    # Hash every file and note what to read, in order (the keys as if every read succeeds);
+    # read those files (in two processes when there are many); then apply it all in order.
+    steps = []
+    optimistic = dict(keys)
+    for done, (path, key) in enumerate(files, start=1):
+        if tick and done % 100 == 0:
+            tick(done, len(files))
+        absolute = str(path.resolve())
+        seen.add(absolute)
+        before = old.get(absolute)
+        try:
+            data = read_bytes(path, options)
+        except CorpusError as error:
+            steps.append(("skip", path, str(error), before, absolute))
+            continue
+        entry = manifests.get(Path(absolute))
+        print_ = ledger.fingerprint(data, {"manifest": entry, "options": reading_context})
+        if before is not None and before.fingerprint == print_:
+            steps.append(("unchanged", path, before, absolute))
+            continue
+        read_as = before.key if before is not None else _free_key(key, absolute, optimistic)
+        optimistic[read_as] = absolute
+        steps.append(("read", path, key, before, absolute, data, entry, print_, read_as))
+    jobs = [step for step in steps if step[0] == "read"]
+    parallel = len(jobs) >= PARALLEL_READ_FILES and _core_to_spare()
+    results = dict(zip(map(id, jobs), workers.run_split(jobs, _read_job(options), parallel)))
+    if tick:
+        tick(len(files), len(files))
+    for step in steps:
+        if step[0] == "skip":
+            _skip(plan, *step[1:])
+            continue
+        if step[0] == "unchanged":
+            _, path, before, absolute = step
+            plan.ledger[absolute] = before
+            plan.unchanged += 1
+            plan.actions.append(FileAction(str(path), "unchanged"))
+            continue
+        _, path, key, before, absolute, data, entry, print_, read_as = step
+        key = before.key if before is not None else _free_key(key, absolute, keys)
+        result = results[id(step)]
+        if key != read_as:  # an earlier file of the same name could not be read after all
+            result = _read_job(options)(step[:-1] + (key,))
+        if isinstance(result, str):
+            _skip(plan, path, result, before, absolute)
+            continue
+        keys[key] = absolute
+        plan.read += 1
+        plan.articles += result.articles
+        plan.warnings += [f"{path}: {warning}" for warning in result.warnings]
+        plan.ledger[absolute] = FileRecord(
+            fingerprint=print_,
+            size=len(data),
+            key=key,
+            article_ids=tuple(a.id for a in result.articles),
+            paragraphs=sum(len(a.paragraphs) for a in result.articles),
+        )
+        action = "added" if before is None else "updated"
+        (plan.added if before is None else plan.updated).append(absolute)
+        plan.actions.append(FileAction(str(path), action, result.encoding_how))
+    given = [os.path.abspath(p) for p in paths]
+    for absolute, record in sorted(old.items()):
+        if absolute in seen:
+            continue
+        under = any(absolute == g or absolute.startswith(g.rstrip(os.sep) + os.sep) for g in given)
+        if not (under or not os.path.exists(absolute)):
+            plan.ledger[absolute] = record  # indexed from elsewhere: not this run's business
+        elif prune:
+            plan.removed.append(absolute)
+            plan.actions.append(FileAction(absolute, "removed"))
+        else:
+            plan.ledger[absolute] = record
+            plan.missing.append(absolute)
+            plan.actions.append(FileAction(absolute, "missing", "gone; --prune removes it"))
+    return plan
+
+
+def _read_job(options: ReadOptions):
+    """Reads one planned file: its articles, or why it cannot be read."""
+
+    def read(step):
+        _, _path, _key, _before, absolute, data, entry, _print, key = step
+        try:
+            return read_file(Path(absolute), key, data, entry, options)
+        except CorpusError as error:
+            return str(error)
+
+    return read
+
+
+def _skip(plan: _Plan, path: Path, reason: str, before, absolute: str) -> None:
+    """Note a file that cannot be read; an earlier version of it stays in the index."""
+    if before is not None:
+        plan.ledger[absolute] = before
+        reason += " (its earlier version stays in the index)"
+    plan.skipped.append(SkippedFile(str(path), reason))
+    plan.actions.append(FileAction(str(path), "skipped", reason))
+
+
+def _free_key(key: str, absolute: str, keys: Dict[str, str]) -> str:
+    """``key``, qualified by the file's folder names while another indexed file has it."""
+    parents = Path(absolute).parent.parts[::-1]
+    candidate = key
+    for parent in parents:
+        if keys.get(candidate, absolute) == absolute:
+            return candidate
+        key = f"{parent}/{key}"
+        candidate = key
+    return candidate
+
+
+def _summary(index_dir: Path, plan: _Plan, started: float, committed: bool = True,
+             unread: Optional[Counter] = None, **grouping) -> IndexSummary:
+    kinds = Counter(b.kind for a in plan.articles for b in a.blocks)
+    paragraph_kinds = Counter(p.kind for a in plan.articles for p in a.paragraphs)
+    return IndexSummary(
+        index_dir=str(index_dir),
+        files=plan.read,
+        articles=len(plan.articles),
+        paragraphs=sum(len(a.paragraphs) for a in plan.articles),
+        blocks_by_kind=dict(sorted(kinds.items())),
+        paragraphs_by_kind=dict(sorted(paragraph_kinds.items())),
+        unread_files=dict(sorted((unread or {}).items())),
+        skipped_files=tuple(plan.skipped),
+        warnings=tuple(plan.warnings),
+        seconds=time.monotonic() - started,
+        article_summaries=tuple(
+            ArticleSummary(a.id, len(a.paragraphs), a.source, a.source_from, a.date, a.date_from)
+            for a in plan.articles
+        ),
+        added=len(plan.added),
+        updated=len(plan.updated),
+        removed=len(plan.removed),
+        missing=len(plan.missing),
+        unchanged=plan.unchanged,
+        file_actions=tuple(plan.actions),
+        committed=committed,
+        **grouping,
+    )
+
+
+def _kept_documents(writer, replaced_paths, new_ids) -> Tuple[List[Tuple[int, dict]], List[int]]:
+    """(docnum, stored fields) of the paragraphs this run leaves in place, and the docnums of
+    those a new paragraph of the same id replaces (read under the writer's lock, so no other
+    process can change them meanwhile)."""
+    kept, replaced = [], []
+    with writer.searcher() as searcher:
+        for docnum, fields in searcher.reader().iter_docs():
+            if fields["path"] in replaced_paths:
+                continue
+            if fields["id"] in new_ids:
+                replaced.append(docnum)
+            else:
+                kept.append((docnum, fields))
+    return kept, replaced
+
+
+def _kept_state(index_dir: Path, generation: int, threshold: Optional[float]):
+    """The near-duplicate index (with this threshold) and vocabulary of commit
+    ``generation``, or None if it has none that fits: then every group is worked out
+    again."""
+    if threshold is None:
+        return None
+    data = store.read_committed(index_dir, generation, "dupindex")
+    dups = None if data is None else dupindex.DupIndex.from_bytes(data, threshold)
+    data = store.read_committed(index_dir, generation, "vocabulary") if dups else None
+    if data is None:
+        return None
+    try:
+        return dups, vocabulary.from_bytes(data)
+    except ValueError:
+        return None
+
+
+def _documents(writer, paths=(), ids=()) -> List[Tuple[int, dict]]:
+    """(docnum, stored fields) of the live paragraphs of these paths or with these ids,
+    found through their terms (no scan of the index)."""
+    with writer.searcher() as searcher:
+        reader = searcher.reader()
+        docnums = set()
+        for name, values in (("path", paths), ("id", ids)):
+            for value in values:
+                term = value.encode("utf-8", "surrogatepass")
+                if (name, term) in reader:
+                    docnums.update(d for d in reader.postings(name, term).all_ids()
+                                   if not reader.is_deleted(d))
+        return [(n, reader.stored_fields(n)) for n in sorted(docnums)]
+
+
+def _batches(sources: list, parallel: bool) -> List[list]:
+    """The paragraphs to write, cut into segments of at most BATCH_PARAGRAPHS (at least one
+    per process when sharing the work), in order."""
+    count = max(-(-len(sources) // BATCH_PARAGRAPHS), 2 if parallel else 1)
+    count = min(count, len(sources)) or 1
+    size = -(-len(sources) // count)
+    return [sources[i:i + size] for i in range(0, len(sources), size)]
+
+
+def _write_segments(writer, sources: list, groups: Dict[str, str], progress: Optional[Stage]):
+    """Write ``sources`` ((article, paragraph) pairs, or stored fields of old paragraphs) as
+    new segments of the writer's index, with their groups. Returns the segments (not yet
+    committed) and the vocabulary of the paragraphs written."""
+    if not sources:
+        return [], vocabulary.Vocabulary(), 0.0
+    storage, schema = writer.storage, writer.schema
+    parallel = _parallel(len(sources))
+    tick = progress("indexing", len(sources)) if progress else None
+    done = [0]
+
+    def write(batch):
+        stems_before = analysis.stems_mark()
+        docs = [_document(item, groups) for item in batch]
+        segment = bulkwrite.write_segment(storage, schema, docs, indexname=writer.indexname)
+        counting = time.monotonic()
+        words = vocabulary.count(d["text"] for d, item in zip(docs, batch)
+                                 if not isinstance(item, dict))  # old ones are counted
+        counting = time.monotonic() - counting
+        done[0] += len(batch)
+        if tick:
+            tick(done[0], len(sources))
+        return segment, words, analysis.stems_since(stems_before), counting
+
+    written = workers.run_split(_batches(sources, parallel), write, parallel)
+    for _segment, _words, stems, _seconds in written:
+        analysis.remember_stems(stems)  # the helper's, so that the stems table needs no NLTK
+    if tick:
+        tick(len(sources), len(sources))
+    return ([w[0] for w in written], vocabulary.merge([w[1] for w in written]),
+            sum(w[3] for w in written))
+
+
+def _document(source, groups: Dict[str, str]) -> dict:
+    if isinstance(source, dict):  # an old paragraph's stored fields
+        return {**source, "dup_group": groups[source["id"]]}
+    article, paragraph = source
+    return {**document(article, paragraph), "dup_group": groups[paragraph.id]}
+
+
+def _verify_count(index_dir: Path, expected: int) -> None:
+    """Parallel writing has been seen to drop documents: check the commit holds them all."""
+    with store.open_index(index_dir, check_settings=False).searcher() as searcher:
+        found = searcher.doc_count()
+    if found != expected:
+        raise IndexDamagedError(
+            f"the index in {index_dir} holds {found} paragraphs instead of {expected}; "
+            "run the same command again with --rebuild"
+        )

@@ -1,0 +1,298 @@
+"""Near-duplicate paragraphs: the same paragraph reprinted with small edits.
+
+Pure functions, no Whoosh. A paragraph's shingles are its word 3-grams after normalisation
+(lower case, quote marks and punctuation dropped). Two paragraphs are near
+duplicates when their shared shingles cover ``threshold`` of the shorter one, counted against at
+least half the longer one: a dateline, credit, lead-in or tail added, or a sentence cut, keeps a
+copy whole; a single sentence reused inside a long paragraph is not a copy. Groups are the
+connected components of that relation, keyed by their smallest paragraph id, so that they depend
+only on which paragraphs exist, never on the order they were indexed in.
+
+Candidates come from an inverted index of word 4-grams, and are verified exactly (no
+sampling, so no pair above the threshold is missed by chance; bench/dedup_quality.py found no
+copy lost to candidate selection). 4-grams shared by more than ``COMMON_SHINGLE`` paragraphs
+are stock phrases and propose no candidates; copies made of nothing else still meet through
+their exact signature. A paragraph's candidates are verified most shared 4-grams first, at most
+``MAX_CANDIDATES`` of them: a copy shares far more 4-grams than chance does, and text made of a
+few words over and over gives every paragraph thousands of chance partners, which verified
+pair by pair took minutes and gigabytes. The work is then linear in the paragraphs' words.
+
+Paragraphs that share a template, not a text, are kept apart (``template_pair``): two list
+items ("Tim Dams, Screen: Film - The Aviator; director - ..."), line-ups or other label lists
+are copies only when one holds the other whole (a dateline added); paragraphs whose figures
+were replaced ("Shr loss 75 cts vs loss 1.36 dlrs" / "... 12 cts vs loss 1.78 dlrs") are
+different reports. A paragraph of fewer than ``SHORT_WORDS`` words ("The case continues.",
+"2000 GMT") says too little to be a reprint by itself: it groups only with a copy in an
+article that shares a longer copy with its own, i.e. when the story around it was reprinted.
+"""
+
+import gc
+import hashlib
+import re
+import unicodedata
+from array import array
+from collections import Counter, defaultdict
+from itertools import chain
+from typing import Dict, FrozenSet, Iterable, List, Sequence, Tuple
+
+from ..config import DEFAULT_DEDUP_THRESHOLD
+
+SHINGLE_WORDS = 3
+# Candidates are proposed by shared word 4-grams: rarer than 3-grams, so far fewer chance pairs
+# to verify, and a copy with up to ~10% of its words changed still shares several.
+CANDIDATE_WORDS = 4
+DEFAULT_THRESHOLD = DEFAULT_DEDUP_THRESHOLD
+MIN_SHINGLES = 3  # shorter paragraphs group only with exact copies
+COMMON_SHINGLE = 32
+MAX_CANDIDATES = 32  # per paragraph; ordinary news has a handful (see candidates())
+SHORT_WORDS = 8  # fewer words: grouped only along with a longer copy of the same story
+# A list: at least LIST_SEPARATORS semicolons, colons or spaced dashes, one per at most
+# LIST_WORDS_PER_SEPARATOR words, or with commas counted too, twice as many marks twice as
+# densely (a line-up); prose has far fewer.
+LIST_SEPARATORS = 3
+LIST_WORDS_PER_SEPARATOR = 6
+_SEPARATOR = re.compile(r"[;:|]|\s[-–—]\s")
+
+_WORD = re.compile(r"\w+")
+_APOSTROPHES = re.compile(r"['’‘`´]")
+
+Shingles = FrozenSet[int]
+
+
+def words(text: str) -> List[str]:
+    """Lower-case words, quote marks and punctuation gone ("Lukashenko’s" -> "lukashenkos")."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _WORD.findall(_APOSTROPHES.sub("", text))
+
+
+def signature(text: str) -> str:
+    """Equal for paragraphs that differ only in case, punctuation, quote marks and spacing."""
+    return hashlib.blake2b(" ".join(words(text)).encode(), digest_size=8).hexdigest()
+
+
+def shingles(text: str, n: int = SHINGLE_WORDS) -> Shingles:
+    """The paragraph's word n-grams, hashed (so only compared within one process)."""
+    return _ngrams(words(text), n)
+
+
+def _ngrams(found: List[str], n: int) -> Shingles:
+    # Hashes of the n-gram tuples: half the memory of the tuples (a 50 MB file's shingles took
+    # gigabytes), and within one process two n-grams share a hash only by a 2**-64 chance.
+    return frozenset(map(hash, zip(*(found[i:] for i in range(n)))))
+
+
+def similarity(a: Shingles, b: Shingles) -> float:
+    """Shared shingles over the shorter paragraph's, or over half the longer one's if more."""
+    if not a or not b:
+        return 0.0
+    shorter, longer = sorted((len(a), len(b)))
+    return len(a & b) / max(shorter, longer / 2)
+
+
+def is_list(text: str, word_count: int) -> bool:
+    """Whether a paragraph of ``word_count`` words is a list of labels and values (a
+    critic's picks, a line-up, a table row) rather than prose."""
+    separators = len(_SEPARATOR.findall(text))
+    if separators >= LIST_SEPARATORS and word_count <= LIST_WORDS_PER_SEPARATOR * separators:
+        return True
+    marks = separators + text.count(",")
+    return marks >= 2 * LIST_SEPARATORS and word_count <= LIST_WORDS_PER_SEPARATOR // 2 * marks
+
+
+def figures(found: Sequence[str]) -> Tuple[str, ...]:
+    """The words of a paragraph that hold digits, sorted."""
+    return tuple(sorted(w for w in found if any(c.isdigit() for c in w)))
+
+
+def figures_replaced(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Whether two paragraphs' figures (``figures``) differ by at least two replaced, and by
+    half the figures of the one with fewer: another report on the same template, not a copy.
+    (A dateline or a cut adds or drops figures on one side only; a reprint may update one.)"""
+    only_a, only_b = Counter(a), Counter(b)
+    only_a.subtract(b)
+    only_b.subtract(a)
+    replaced = min(sum(n for n in only_a.values() if n > 0), sum(n for n in only_b.values()
+                                                                 if n > 0))
+    return replaced >= 2 and 2 * replaced >= min(len(a), len(b))
+
+
+def _lists_differ(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Two lists' words, neither holding the other whole (a dateline or credit added to a list
+    keeps it a copy; another critic's picks are not)."""
+    a, b = f" {' '.join(a)} ", f" {' '.join(b)} "
+    return a not in b and b not in a
+
+
+def template_pair(a: str, b: str) -> bool:
+    """Whether two different paragraphs share a template rather than a text (see the module
+    docstring): two lists, or figures replaced. Exact copies are never a template pair."""
+    wa, wb = words(a), words(b)
+    if wa == wb:
+        return False
+    return (is_list(a, len(wa)) and is_list(b, len(wb)) and _lists_differ(wa, wb)
+            or figures_replaced(figures(wa), figures(wb)))
+
+
+def near_duplicates(a: str, b: str, threshold: float = DEFAULT_THRESHOLD,
+                    n: int = SHINGLE_WORDS, stories_related: bool = False) -> bool:
+    """The decision ``find_groups`` makes for one pair of paragraphs of different articles;
+    ``stories_related``: the two articles share a longer copy (what short paragraphs need)."""
+    wa, wb = words(a), words(b)
+    if min(len(wa), len(wb)) < SHORT_WORDS and not stories_related:
+        return False
+    if wa == wb:
+        return True
+    sa, sb = _ngrams(wa, n), _ngrams(wb, n)
+    return (min(len(sa), len(sb)) >= MIN_SHINGLES and similarity(sa, sb) >= threshold
+            and not template_pair(a, b))
+
+
+def _root(parent: List[int], i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+def find_groups(
+    paragraphs: Sequence[Tuple[str, str]],
+    threshold: float = DEFAULT_THRESHOLD,
+    n: int = SHINGLE_WORDS,
+) -> Dict[str, str]:
+    """Map each paragraph id of ``(id, text)`` pairs to its group key (the smallest id in its
+    group; a paragraph without near duplicates is its own group)."""
+    collecting = gc.isenabled()
+    gc.disable()  # millions of short-lived tuples, no cycles: collection would double the time
+    try:
+        return _find_groups(paragraphs, threshold, n)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
+    # In id order: the candidates chosen, so the groups, never depend on the order given.
+    paragraphs = sorted(paragraphs, key=lambda paragraph: paragraph[0])
+    ids = [pid for pid, _ in paragraphs]
+    parent = list(range(len(ids)))
+
+    def join(i: int, j: int) -> None:
+        ri, rj = _root(parent, i), _root(parent, j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+
+    # Shingles and anchors are kept as arrays of their hashes (8 bytes each, a frozenset of
+    # Python ints takes ~50), a paragraph's set made only while its candidates are verified.
+    common: Dict[str, str] = {}  # one string object per distinct word, not one per occurrence
+    exact: Dict[int, int] = {}  # hash of the normalised text -> its first paragraph
+    shingle_hashes, anchor_hashes = [], []
+    short: List[bool] = []  # fewer than SHORT_WORDS words
+    numbers: List[Tuple[str, ...]] = []  # figures()
+    list_words: Dict[int, List[str]] = {}  # the words of the paragraphs that are lists
+    later: List[Tuple[int, int]] = []  # pairs with a short paragraph: joined in the end
+    for i, (_, text) in enumerate(paragraphs):
+        found = [common.setdefault(w, w) for w in words(text)]
+        short.append(len(found) < SHORT_WORDS)
+        numbers.append(figures(found))
+        if is_list(text, len(found)):
+            list_words[i] = found
+        first = exact.setdefault(hash(" ".join(found)), i)  # exact copies (see signature())
+        if first != i and short[i]:
+            later.append((first, i))
+        elif first != i:
+            join(first, i)
+        own = _ngrams(found, n)
+        shingle_hashes.append(array("q", own))
+        anchor_hashes.append(array("q", _ngrams(found, CANDIDATE_WORDS) or own))
+    del common, exact
+
+    for i, partners in candidates(anchor_hashes):
+        mine = frozenset(shingle_hashes[i])
+        if len(mine) < MIN_SHINGLES:
+            continue
+        for j in partners:
+            theirs = shingle_hashes[j]
+            if len(theirs) >= MIN_SHINGLES and _root(parent, i) != _root(parent, j) and (
+                _similarity(mine, theirs) >= threshold
+            ):
+                if (i in list_words and j in list_words
+                        and _lists_differ(list_words[i], list_words[j])
+                        or figures_replaced(numbers[i], numbers[j])):
+                    continue  # a template filled in twice (exact copies are joined above)
+                if short[i] or short[j]:
+                    later.append((i, j))
+                else:
+                    join(i, j)
+    _join_short_copies(later, ids, parent, join)
+
+    # A group's root is its first member (join keeps the smaller index): its smallest id.
+    return {ids[i]: ids[_root(parent, i)] for i in range(len(ids))}
+
+
+def article_of(pid: str) -> str:
+    """The article a paragraph id belongs to: the id before its last '#'."""
+    return pid.rpartition("#")[0] or pid
+
+
+def _join_short_copies(pairs, ids: Sequence[str], parent: List[int], join) -> None:
+    """Join the pairs of short paragraphs whose articles (``article_of``) are two that
+    already share a group: the story was reprinted, not a stock sentence reused."""
+    if not pairs:
+        return
+    article = [article_of(pid) for pid in ids]
+    size = Counter(_root(parent, i) for i in range(len(ids)))
+    groups_of: Dict[str, set] = defaultdict(set)  # article -> its groups of two or more
+    for i in range(len(ids)):
+        root = _root(parent, i)
+        if size[root] > 1:
+            groups_of[article[i]].add(root)
+    for i, j in pairs:
+        if article[i] != article[j] and groups_of[article[i]] & groups_of[article[j]]:
+            join(i, j)
+
+
+def _similarity(mine: Shingles, theirs: Sequence[int]) -> float:
+    """similarity() of a set and the distinct elements of another."""
+    shorter, longer = sorted((len(mine), len(theirs)))
+    return len(mine.intersection(theirs)) / max(shorter, longer / 2)
+
+
+def candidates(sets: Sequence[Sequence[int]],
+               most: int = MAX_CANDIDATES) -> Iterable[Tuple[int, List[int]]]:
+    """For each set i that has any, the sets to verify it against, so that each pair is verified
+    once: those among the ``most`` sets sharing the most elements with i (the earliest first
+    among equal counts), and those that chose i so; elements held by more than
+    ``COMMON_SHINGLE`` sets (stock phrases) count for nothing."""
+    shared_by: Dict[int, List[List[int]]] = defaultdict(list)  # set -> holders of its elements
+    for holders in _postings(sets):
+        for i in holders:
+            shared_by[i].append(holders)
+    cut: Dict[int, FrozenSet[int]] = {}  # the partners chosen by sets with too many
+    for i in sorted(shared_by):
+        lists = shared_by.pop(i)
+        if sum(map(len, lists)) - len(lists) <= most:  # each list holds i once
+            chosen = set(chain.from_iterable(lists))
+            chosen.discard(i)
+        else:
+            shared = Counter(chain.from_iterable(lists))
+            del shared[i]
+            chosen = set(shared)
+            if len(chosen) > most:
+                ranked = sorted(chosen)
+                ranked.sort(key=shared.__getitem__, reverse=True)  # stable: equal counts in order
+                chosen = cut[i] = frozenset(ranked[:most])
+        # A set before i that kept all its partners was verified against i already.
+        partners = [j for j in chosen if j > i or (j in cut and i not in cut[j])]
+        if partners:
+            yield i, partners
+
+
+def _postings(sets: Sequence[Sequence[int]]) -> List[List[int]]:
+    """For each element held by 2 to ``COMMON_SHINGLE`` sets, the sets holding it."""
+    held = Counter(chain.from_iterable(sets))  # counted in C; most elements are held once
+    postings: Dict[int, List[int]] = {e: [] for e, n in held.items() if 1 < n <= COMMON_SHINGLE}
+    del held
+    for i, elements in enumerate(sets):
+        for element in filter(postings.__contains__, elements):
+            postings[element].append(i)
+    return list(postings.values())

@@ -1,0 +1,90 @@
+"""Independent tasks over two cores: this process takes the first half, a forked helper the
+second, and the results come back in order.
+
+The helper is forked, so it starts with everything this process holds (no task data is
+sent to it) and sends back only its results, pickled. An exception in the helper is raised
+here (an OSError with its errno, so a full disk stays a full disk); a helper that dies
+raises WorkerError. Without ``fork`` (not Linux or macOS) everything runs here.
+"""
+
+import multiprocessing
+import os
+import pickle
+import traceback
+from typing import Callable, List, Sequence, TypeVar
+
+from ..errors import SearchkitError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class WorkerError(SearchkitError):
+    """The helper process stopped without its results."""
+
+
+def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool) -> List[R]:
+    """``[work(t) for t in tasks]``, the second half in a forked helper when ``parallel``."""
+    if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [work(task) for task in tasks]
+    half = (len(tasks) + 1) // 2
+    mine, theirs = tasks[:half], tasks[half:]
+    receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:  # the helper
+        status = 1
+        try:
+            receive.close()
+            try:
+                payload = (True, [work(task) for task in theirs])
+            except BaseException as error:  # noqa: B902 - handed to the parent
+                payload = (False, _portable(error))
+            send.send_bytes(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL))
+            send.close()
+            status = 0
+        finally:
+            os._exit(status)
+    send.close()
+    try:
+        results = [work(task) for task in mine]
+        try:
+            ok, found = pickle.loads(receive.recv_bytes())
+        except EOFError:
+            raise WorkerError("a helper process writing the index stopped unexpectedly; "
+                              "run the same command again") from None
+    except BaseException:
+        _stop(pid)
+        raise
+    finally:
+        receive.close()
+    _reap(pid)
+    if not ok:
+        raise found
+    return results + found
+
+
+def _portable(error: BaseException) -> BaseException:
+    """The helper's exception as one that survives pickling."""
+    if isinstance(error, OSError):
+        return OSError(error.errno, error.strerror, error.filename)
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        reason = "".join(traceback.format_exception_only(error)).strip()
+        return WorkerError(f"a helper process failed: {reason}")
+
+
+def _stop(pid: int) -> None:
+    try:
+        os.kill(pid, 9)
+    except OSError:
+        pass
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass

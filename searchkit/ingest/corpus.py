@@ -1,0 +1,563 @@
+"""Files on disk -> articles -> paragraphs, with their metadata.
+
+Every file is accounted for: read into articles, or listed as skipped with the reason (no such
+file, a name that is not valid in the file-system encoding, a folder or file that cannot be
+read, a broken symbolic link, a symbolic link leading outside the folders being indexed, too
+large, empty, binary, not text in any encoding found). Bad input never stops a run. Every
+block of an article is either a searchable paragraph (body, caption) or kept on the article;
+a paragraph over ``ReadOptions.passage_words`` words is split into passages (see
+passages.py), numbered on like paragraphs.
+
+Symbolic links found in the folders given are followed only while they stay inside those
+folders (a link to /etc/passwd would index it), unless ``ReadOptions.follow_links`` says
+otherwise (``--follow``, as ripgrep's); a path given by name is read wherever it leads.
+
+Formats, by suffix: ``.txt``, ``.md``, ``.markdown`` (and any file named directly): text, with
+optional YAML front matter (formats/text.py); ``.html``, ``.htm``: an article page
+(formats/html.py); ``.jsonl``: one article per line (formats/jsonl.py). Bytes become text by
+the rules in encoding.py.
+
+Metadata precedence: the sidecar manifest, then what the file states (front matter, the HTML
+page's metadata), then what is found in the text. For JSON lines the manifest entry of the
+file gives defaults: a record's own title, source, date or URL wins, and the manifest fills
+in the fields a record lacks (its title is never used: it cannot name every record).
+"""
+
+import os
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+from . import encoding as encodings
+from .blocks import same_title, split_articles
+from ..config import (
+    ARTICLE_SUFFIXES,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_PASSAGE_WORDS,
+    HTML_SUFFIXES,
+    JSONL_SUFFIXES,
+    PASSAGE_CHARS_PER_WORD,
+)
+from ..errors import CorpusError
+from .manifest import load_manifests
+from .metadata import describe
+from ..model import (
+    BODY,
+    FROM_FRONT_MATTER,
+    FROM_HTML,
+    FROM_RECORD,
+    HEADLINE,
+    INDEXED_KINDS,
+    Article,
+    Block,
+    Paragraph,
+    SkippedFile,
+)
+from .passages import needs_split, split_passages
+
+Progress = Callable[[int, int], None]  # (files done, files in all)
+
+_MIN_PASSAGE_WORDS = 20
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How files are read. Invalid values raise CorpusError (its message says what to change).
+
+    ``encoding``: decode every file with this encoding instead of detecting it (``--encoding``).
+    ``max_bytes``: larger files are skipped unread (see config.DEFAULT_MAX_BYTES for why 64 MB).
+    ``fields``: JSON-lines field mapping, searchkit name -> record key, e.g. ``{"text": "body",
+    "date": "published_at"}`` (``--field text=body``); names: title, text, date, source, url, id.
+    ``passage_words``: a longer paragraph is split into passages of at most this many words
+    (see config.DEFAULT_PASSAGE_WORDS for why 400).
+    ``follow_links``: also follow symbolic links (to files and folders) that lead outside the
+    folders being indexed (``--follow``); by default they are skipped, with the reason.
+    ``source``: the source of articles whose file states none and shows none (``--source``);
+    a manifest entry, the file's own metadata, its URL or byline win.
+    """
+
+    encoding: Optional[str] = None
+    max_bytes: int = DEFAULT_MAX_BYTES
+    fields: Dict[str, str] = field(default_factory=dict)
+    passage_words: int = DEFAULT_PASSAGE_WORDS
+    follow_links: bool = False
+    source: Optional[str] = None
+
+    def __post_init__(self):
+        from .formats.jsonl import check_fields
+
+        if self.encoding is not None:
+            encodings.check_encoding_name(self.encoding)
+        if not isinstance(self.max_bytes, int) or self.max_bytes < 1:
+            raise CorpusError(f"the size limit must be a positive number of bytes, not "
+                              f"{self.max_bytes!r}")
+        if not isinstance(self.passage_words, int) or self.passage_words < _MIN_PASSAGE_WORDS:
+            raise CorpusError(
+                f"passages must allow at least {_MIN_PASSAGE_WORDS} words, not "
+                f"{self.passage_words!r}"
+            )
+        if self.source is not None and not (isinstance(self.source, str) and self.source.strip()):
+            raise CorpusError(f"a source must be a name, not {self.source!r}")
+        problem = check_fields(dict(self.fields))
+        if problem:
+            raise CorpusError(problem + "; write it as --field NAME=KEY, e.g. --field text=body")
+
+    @property
+    def passage_chars(self) -> int:
+        return self.passage_words * PASSAGE_CHARS_PER_WORD
+
+
+@dataclass
+class FileRead:
+    """What one file gave: its articles, how its bytes were decoded, and warnings (each one
+    line, without the file's path)."""
+
+    articles: List[Article]
+    encoding: str  # "utf-8", "utf-16-le", "cp1251", ...
+    encoding_how: str  # "utf-8", "byte order mark (UTF-16 LE)", "guessed by ...", "forced ..."
+    warnings: List[str] = field(default_factory=list)
+
+
+@dataclass
+class Corpus:
+    """What reading a set of paths produced."""
+
+    articles: List[Article] = field(default_factory=list)
+    files: int = 0
+    skipped: List[SkippedFile] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    blocks_by_kind: Dict[str, int] = field(default_factory=dict)
+    encodings: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # path -> (enc, how)
+    unread: Dict[str, int] = field(default_factory=dict)  # files of types not read, by suffix
+
+    @property
+    def paragraphs(self) -> int:
+        return sum(len(a.paragraphs) for a in self.articles)
+
+
+# ---- finding files ----------------------------------------------------------------------------
+
+def display_path(path) -> str:
+    """A path as text that can always be printed: bytes not valid in the file-system encoding
+    are shown as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _bad_name(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # Python keeps undecodable bytes as lone surrogates
+        return True
+    return False
+
+
+def _skip_bad_name(path: Path) -> SkippedFile:
+    return SkippedFile(
+        display_path(path),
+        "its name is not valid UTF-8 (the bytes shown as \\x..); rename the file and index again",
+    )
+
+
+def _inside(path: Path, roots: List[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def _outside(path: Path, target: Path, what: str) -> SkippedFile:
+    return SkippedFile(display_path(path), (
+        f"symbolic link to a {what} outside the folders being indexed "
+        f"({display_path(target)}); not followed (--follow follows it)"
+    ))
+
+
+def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: bool,
+          unread: Counter) -> List[Path]:
+    """Article files under ``folder`` (hidden entries left out; symbolic links followed while
+    they stay inside ``roots``, the folders being indexed, or everywhere with ``follow``);
+    unreadable folders, broken links and links leading outside are added to ``skipped``, and
+    the suffixes of files of other types counted in ``unread``."""
+    found = []
+    visited = set()  # real paths of the folders walked: a link back up is walked once
+
+    def unreadable(error: OSError) -> None:
+        where = display_path(error.filename or folder)
+        skipped.append(SkippedFile(where, f"cannot read this folder ({error.strerror or error}); "
+                                          "its files were left out"))
+
+    for root, folders, files in os.walk(folder, onerror=unreadable, followlinks=follow):
+        visited.add(os.path.realpath(root))
+        kept = []
+        for name in sorted(f for f in folders if not f.startswith(".")):
+            path = Path(root, name)
+            if not path.is_symlink():
+                kept.append(name)
+                continue
+            target = path.resolve()
+            if not follow:
+                if not _inside(target, roots):
+                    skipped.append(_outside(path, target, "folder"))
+                # else: its files are found where the link leads
+            elif str(target) not in visited:
+                kept.append(name)
+        folders[:] = kept
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            suffix = Path(name).suffix.lower()
+            if suffix not in ARTICLE_SUFFIXES:
+                unread[suffix] += 1
+                continue
+            path = Path(root, name)
+            if path.is_symlink() and not path.exists():
+                target = display_path(os.readlink(path))
+                skipped.append(SkippedFile(
+                    display_path(path), f"broken symbolic link (to {target}); fix or remove it"
+                ))
+            elif path.is_symlink() and not follow and not _inside(path.resolve(), roots):
+                skipped.append(_outside(path, path.resolve(), "file"))
+            elif path.is_file():
+                found.append(path)
+    return found
+
+
+def find_files(
+    paths: Iterable[Path], follow_links: bool = False, unread: Optional[Counter] = None
+) -> Tuple[List[Tuple[Path, str]], List[SkippedFile]]:
+    """Article files under ``paths`` (recursively, hidden entries ignored), each with its key:
+    the path relative to the folder it was found in, without suffix ("business/001"), control
+    characters written as escapes (``printable_key``). Paths that cannot be used are returned as
+    skipped, with the reason; so are symbolic links that lead outside ``paths`` unless
+    ``follow_links``. Files of types not read are counted by suffix in ``unread``."""
+    paths = [Path(p) for p in paths]
+    roots = [p.resolve() for p in paths if p.exists()]
+    found: Dict[Path, Tuple[Path, str]] = {}  # resolved path -> (path as found, key)
+    skipped: List[SkippedFile] = []
+    unread = Counter() if unread is None else unread
+    for given in paths:
+        if given.is_file():
+            candidates = [(given, printable_key(given.stem))]
+        elif given.is_dir():
+            candidates = [
+                (path, printable_key(path.relative_to(given).with_suffix("").as_posix()))
+                for path in _walk(given, skipped, roots, follow_links, unread)
+            ]
+        elif given.is_symlink():
+            skipped.append(SkippedFile(display_path(given), "broken symbolic link; fix it"))
+            continue
+        else:
+            skipped.append(SkippedFile(display_path(given), "no such file or folder"))
+            continue
+        earlier = {key for _, key in found.values()}  # keys from the paths given before
+        keys = set(earlier)
+        for path, key in candidates:
+            if _bad_name(path):
+                skipped.append(_skip_bad_name(path))
+                continue
+            resolved = path.resolve()
+            if resolved in found:
+                continue  # named twice
+            if key in earlier:  # same relative name under two folders: qualify it
+                key = f"{given.resolve().name}/{key}"
+            if key in keys:  # "story.html" and "story.txt" side by side: keep the suffix
+                key = f"{key}{printable_key(path.suffix)}"
+            unique, n = key, 2
+            while unique in keys:  # "a\\x0ab" beside "a<newline>b", say
+                unique, n = f"{key}~{n}", n + 1
+            keys.add(unique)
+            found[resolved] = (path, unique)
+    return sorted(found.values(), key=lambda item: item[1]), skipped
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def printable_key(name: str) -> str:
+    """A file's name as the start of its ids: control characters (a newline, an escape) are
+    written as Python escapes (``\\n``, ``\\x1b``), so that an id is one printable line that
+    can be typed back to ``show``; everything else is kept."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), name)
+
+
+def unread_note(unread: Dict[str, int]) -> str:
+    """ "22 files of types not read (.sgm); see docs/formats.md", or "" for none."""
+    if not unread:
+        return ""
+    n = sum(unread.values())
+    order = sorted(unread.items(), key=lambda item: (-item[1], not item[0], item[0]))
+    kinds = ", ".join(suffix or "no suffix" for suffix, _ in order)
+    return f"{_count(n, 'file')} of {'a type' if n == 1 else 'types'} not read ({kinds}); " \
+        "see docs/formats.md"
+
+
+# ---- reading one file -------------------------------------------------------------------------
+
+def check_size(path: Path, size: int, options: ReadOptions = ReadOptions()) -> None:
+    """CorpusError if a file of ``size`` bytes is not to be read (empty, or over the limit)."""
+    if size == 0:
+        raise CorpusError("empty file (0 bytes)")
+    if size > options.max_bytes:
+        raise CorpusError(
+            f"too large ({_megabytes(size)}, the limit is {_megabytes(options.max_bytes)}); "
+            "split it into smaller files, or raise the limit (--max-size MB)"
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size:,} bytes"
+
+
+def _format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    return "text"
+
+
+def read_file(
+    path: Path,
+    key: str,
+    data: bytes,
+    manifest_entry: Optional[dict] = None,
+    options: ReadOptions = ReadOptions(),
+) -> FileRead:
+    """The articles of one file whose bytes are ``data``. CorpusError (a one-line reason that
+    says what to do) if the file is to be skipped. Article ids: ``key`` for a file holding one
+    article, ``key:1``, ``key:2``, ... for several, ``key:<record id>`` for JSON lines."""
+    path = Path(path)
+    check_size(path, len(data), options)
+    kind = _format(path)
+    decoded = encodings.decode(data, options.encoding, html=kind == "html")
+    text = decoded.text
+    if not text.strip():
+        raise CorpusError("empty file (only whitespace)")
+    warnings = list(decoded.warnings)
+    if kind == "text":
+        _refuse_markup(text)
+    if kind == "html":
+        articles = _html_articles(text, path, key, manifest_entry, options, warnings)
+    elif kind == "jsonl":
+        articles = _jsonl_articles(text, path, key, manifest_entry, options, warnings)
+    else:
+        articles = _text_articles(text, path, key, manifest_entry, options, warnings)
+    long = [
+        b for a in articles for b in a.blocks
+        if b.kind in INDEXED_KINDS and needs_split(b.text, options.passage_words,
+                                                   options.passage_chars)
+    ]
+    if long:
+        indexed = sum(1 for a in articles for b in a.blocks if b.kind in INDEXED_KINDS)
+        passages = sum(len(a.paragraphs) for a in articles) - indexed + len(long)
+        warnings.append(
+            f"{_count(len(long), 'paragraph')} over {options.passage_words} words split into "
+            f"{passages} passages"
+        )
+    return FileRead(articles, decoded.encoding, decoded.how, warnings)
+
+
+# Markup searchkit does not read: a file opening with an XML declaration or a document type,
+# or with a tag when tags fill a fifth of its start.
+_DECLARED_MARKUP = re.compile(r"<(?:\?xml|!DOCTYPE)", re.I)
+_TAG = re.compile(r"<[^<>]{0,200}>")
+
+
+def _refuse_markup(text: str) -> None:
+    """CorpusError for a file read as text that is SGML, XML or HTML markup, which would
+    otherwise become thousands of "paragraphs" of tags."""
+    head = text.lstrip()[:65536]
+    if not _DECLARED_MARKUP.match(head):
+        if not re.match(r"<[A-Za-z]", head):
+            return
+        if sum(len(tag) for tag in _TAG.findall(head)) * 5 < len(head):
+            return
+    if re.match(r"<(?:!DOCTYPE\s+html|html[\s>])", head, re.I):
+        raise CorpusError("an HTML page, not text: name it .html (or .htm) to have its article "
+                          "read")
+    raise CorpusError("markup (SGML or XML), which searchkit does not read: extract the "
+                      "articles' text first (see docs/formats.md)")
+
+
+def _text_articles(text, path, key, manifest_entry, options, warnings) -> List[Article]:
+    from .formats.text import split_front_matter
+
+    stated, text, problems = split_front_matter(text)
+    warnings.extend(problems)
+    stated_title = stated.pop("title", None)
+    given_title = (manifest_entry or {}).get("title")
+    raw_articles = split_articles(text, path.stem, title=given_title or stated_title)
+    if given_title and len(raw_articles) > 1:  # the manifest's title names no one of several
+        raw_articles = split_articles(text, path.stem, title=stated_title)
+    if not raw_articles:
+        raise CorpusError("only front matter, no article text")
+    return _articles(raw_articles, path, key, manifest_entry, stated, FROM_FRONT_MATTER, options)
+
+
+def _html_articles(text, path, key, manifest_entry, options, warnings) -> List[Article]:
+    from .formats.html import read_html
+
+    page = read_html(text)
+    warnings.extend(page.warnings)
+    stated = dict(page.fields)
+    title = (manifest_entry or {}).get("title") or stated.pop("title", None)
+    raw_articles = split_articles("\n\n".join(page.paragraphs), path.stem, title=title,
+                                  single=True)
+    return _articles(raw_articles, path, key, manifest_entry, stated, FROM_HTML, options)
+
+
+def _articles(raw_articles, path, key, manifest_entry, stated, stated_from, options):
+    several = len(raw_articles) > 1
+    entry = dict(manifest_entry or {})
+    if several:
+        entry.pop("title", None)  # one title cannot name several articles
+    articles = []
+    for n, raw in enumerate(raw_articles, start=1):
+        article_id = f"{key}:{n}" if several else key
+        meta = describe(raw.title, raw.blocks, path.stem, entry, stated, stated_from,
+                        default_source=options.source)
+        articles.append(_article(article_id, path, raw.blocks, meta, options))
+    return articles
+
+
+def _jsonl_articles(text, path, key, manifest_entry, options, warnings) -> List[Article]:
+    from .formats.jsonl import read_records
+
+    records, problems = read_records(text, dict(options.fields))
+    warnings.extend(problems)
+    if not records:
+        raise CorpusError(
+            "no usable JSON-lines record (each line must be a JSON object with a text); "
+            + (problems[0] if problems else "the file has no records")
+        )
+    defaults = {k: v for k, v in (manifest_entry or {}).items() if k != "title"}
+    articles = []
+    for record in records:
+        title = record.fields.get("title") or f"{path.stem}:{record.id}"
+        blocks = [Block(BODY, p, record.line) for p in record.paragraphs]
+        if record.fields.get("title"):
+            if same_title(blocks[0].text, title):  # the text starts with the title again
+                blocks[0] = Block(HEADLINE, blocks[0].text, record.line)
+            else:
+                blocks.insert(0, Block(HEADLINE, title, record.line))
+        manifest = {k: v for k, v in defaults.items() if k not in record.fields}
+        meta = describe(title, blocks, path.stem, manifest, record.fields, FROM_RECORD,
+                        date_from_file_name=False, default_source=options.source)
+        articles.append(
+            _article(f"{key}:{record.id}", path, blocks, meta, options, record_id=record.id)
+        )
+    return articles
+
+
+def _article(article_id: str, path: Path, blocks, meta, options: ReadOptions,
+             record_id: Optional[str] = None) -> Article:
+    # A headline that is not the article's title (a manifest named it otherwise) would be
+    # neither shown nor searched: it is a paragraph.
+    blocks = [
+        Block(BODY, b.text, b.line)
+        if b.kind == HEADLINE and not same_title(b.text, meta.title) else b
+        for b in blocks
+    ]
+    fields = asdict(meta)  # title, source, date, url and where they came from
+    return Article(
+        id=article_id,
+        record_id=record_id,
+        path=str(path),
+        blocks=tuple(blocks),
+        paragraphs=paragraphs_of(article_id, blocks, options),
+        **fields,
+    )
+
+
+def paragraphs_of(article_id: str, blocks, options: ReadOptions = ReadOptions()):
+    """The article's searchable paragraphs: its body and caption blocks, a long one split into
+    passages of the same kind; numbered from 1 in order. An article that is a headline alone
+    (a file of one line, say) is searchable by it, as a body paragraph."""
+    indexed = [block for block in blocks if block.kind in INDEXED_KINDS]
+    if not indexed:
+        indexed = [Block(BODY, b.text, b.line) for b in blocks if b.kind == HEADLINE][:1]
+    paragraphs = []
+    for block in indexed:
+        if needs_split(block.text, options.passage_words, options.passage_chars):
+            pieces = split_passages(block.text, options.passage_words, options.passage_chars)
+        else:
+            pieces = [block.text]
+        for piece in pieces:
+            n = len(paragraphs) + 1
+            paragraphs.append(Paragraph(f"{article_id}#{n}", article_id, n, block.kind, piece))
+    return tuple(paragraphs)
+
+
+# ---- reading many files -----------------------------------------------------------------------
+
+def read_bytes(path: Path, options: ReadOptions = ReadOptions()) -> bytes:
+    """A file's bytes, after checking its size; CorpusError says why it cannot be read."""
+    try:
+        check_size(path, path.stat().st_size, options)
+        return path.read_bytes()
+    except PermissionError:
+        raise CorpusError(
+            "cannot read it: permission denied; check the file's permissions"
+        ) from None
+    except OSError as error:
+        raise CorpusError(f"cannot read it: {error.strerror or error}") from None
+
+
+def no_article_files(paths: List[Path], skipped: List[SkippedFile],
+                     unread: Optional[Dict[str, int]] = None) -> CorpusError:
+    """The error for ``paths`` that hold no article file, saying why if files were skipped or
+    are of types not read."""
+    where = ", ".join(display_path(p) for p in paths) or "(no paths given)"
+    why = f"; {unread_note(unread)}" if unread else ""
+    if skipped:
+        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+        why += f"; skipped {skipped[0].path}: {skipped[0].reason}{more}"
+    return CorpusError(
+        f"no article files ({', '.join(ARTICLE_SUFFIXES)}) found in {where}{why}; "
+        "give the files or folders that hold your articles"
+    )
+
+
+def manifests_for(paths: List[Path], files, warnings: List[str], follow_links: bool = False):
+    """The manifest entries of the folders given and of the folders the files are in (a
+    manifest that is a symbolic link leading outside ``paths`` is ignored unless
+    ``follow_links``)."""
+    roots = None if follow_links else [p.resolve() for p in paths if p.exists()]
+    return load_manifests(
+        sorted({p for p in paths if p.is_dir()} | {f.parent for f, _ in files}), warnings, roots
+    )
+
+
+def read_corpus(
+    paths: Iterable[Path], progress: Optional[Progress] = None, options: ReadOptions = ReadOptions()
+) -> Corpus:
+    """Read every article file under ``paths``. Raises CorpusError if none can be found."""
+    paths = [Path(p) for p in paths]
+    unread: Counter = Counter()
+    files, skipped = find_files(paths, options.follow_links, unread)
+    corpus = Corpus(skipped=list(skipped), unread=dict(unread))
+    if not files:
+        raise no_article_files(paths, skipped, unread)
+    manifests = manifests_for(paths, files, corpus.warnings, options.follow_links)
+    kinds: Counter = Counter()
+    for done, (path, key) in enumerate(files, start=1):
+        try:
+            data = read_bytes(path, options)
+            result = read_file(path, key, data, manifests.get(path.resolve()), options)
+        except CorpusError as error:
+            corpus.skipped.append(SkippedFile(str(path), str(error)))
+        else:
+            corpus.files += 1
+            corpus.encodings[str(path)] = (result.encoding, result.encoding_how)
+            corpus.warnings.extend(f"{path}: {warning}" for warning in result.warnings)
+            for article in result.articles:
+                corpus.articles.append(article)
+                kinds.update(b.kind for b in article.blocks)
+        if progress:
+            progress(done, len(files))
+    corpus.blocks_by_kind = dict(sorted(kinds.items()))
+    return corpus

@@ -1,0 +1,79 @@
+"""Sidecar manifests: per-file title, source, date and URL that override what the text says.
+
+A folder of articles may hold ``manifest.json`` or ``manifest.csv``; its entries name files by
+their path relative to that folder and apply to every article in the file (``title`` only when
+the file holds one article)::
+
+    manifest.json   {"001_story.txt": {"source": "AFP", "date": "2020-08-18",
+                                       "title": "...", "url": "https://..."}}
+    manifest.csv    file,title,source,date,url
+                    001_story.txt,,AFP,2020-08-18,
+
+Empty values are ignored. A manifest that cannot be read, or a bad value in it, gives a
+warning and is skipped; indexing goes on. A manifest is read within bounds (see safeload.py):
+over 64 MB, or JSON nested deeper than safeload.MAX_DEPTH, it is ignored with a warning.
+"""
+
+import csv
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from ..config import DEFAULT_MAX_BYTES
+from .metadata import iso_date, validated_fields
+from .safeload import load_json
+
+MANIFEST_NAMES = ("manifest.json", "manifest.csv")
+
+Entries = Dict[Path, dict]  # absolute file path -> validated fields
+
+
+def _read_rows(path: Path) -> List[Tuple[str, dict]]:
+    if path.stat().st_size > DEFAULT_MAX_BYTES:
+        raise ValueError(f"over {DEFAULT_MAX_BYTES // 1024 // 1024} MB")
+    if path.suffix == ".json":
+        data = load_json(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise ValueError('expected an object {"file name": {"source": ..., "date": ...}}')
+        return list(data.items())
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "file" not in reader.fieldnames:
+            raise ValueError("expected a header row starting with 'file'")
+        return [(row.pop("file"), row) for row in reader]
+
+
+def load_manifests(folders: List[Path], warnings: List[str],
+                   roots: Optional[List[Path]] = None) -> Entries:
+    """Entries of every manifest found directly in ``folders``; with ``roots``, a manifest that
+    is a symbolic link leading outside them is ignored, with a warning."""
+    entries: Entries = {}
+    for folder in folders:
+        for name in MANIFEST_NAMES:
+            path = folder / name
+            if not path.is_file():
+                continue
+            if roots is not None and path.is_symlink() and not any(
+                path.resolve() == root or root in path.resolve().parents for root in roots
+            ):
+                warnings.append(f"{path}: manifest ignored: a symbolic link outside the folders "
+                                "being indexed (--follow follows it)")
+                continue
+            try:
+                rows = _read_rows(path)
+            except (OSError, ValueError, UnicodeDecodeError, csv.Error) as error:
+                warnings.append(f"{path}: manifest ignored: {error}")
+                continue
+            for file_name, raw in rows:
+                where = f"{path} [{str(file_name)[:80]}]"
+                try:
+                    target = (folder / (file_name or "")).resolve()
+                    found = bool(file_name) and target.is_file()
+                except ValueError:  # a name no file can have: a NUL, a lone surrogate
+                    found = False
+                if not found:
+                    warnings.append(f"{where}: no such file next to the manifest; entry ignored")
+                    continue
+                entries[target], problems = validated_fields(raw, where, dates=iso_date,
+                                                             unknown_warned=True)
+                warnings += problems
+    return entries

@@ -1,0 +1,303 @@
+"""Where and when an article was published, with a note of how each was found.
+
+Pure functions over an article's classified blocks. A date that cannot be established from the
+article itself (a dated byline or dateline, a date in its URL, a stated publication date) or a
+manifest stays ``None``: a caption's photo date or "on Tuesday" is not a publication date.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterable, List, Optional, Tuple
+from urllib.parse import urlsplit
+
+from .encoding import surrogates_replaced, valid_text
+from ..model import (
+    BYLINE,
+    DATELINE,
+    FROM_BYLINE,
+    FROM_FILE_NAME,
+    FROM_MANIFEST,
+    FROM_OPTION,
+    FROM_TEXT,
+    FROM_UNKNOWN,
+    FROM_URL,
+    URL,
+    Block,
+)
+from .safeload import brief
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+_WEEKDAY = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
+
+# Whole-text date forms: "August 18, 2020", "18 August 2020", "2020-08-18", "2020/08/18".
+_DATE_FORMS = [
+    re.compile(_WEEKDAY + _MONTH + r"\s+" + _DAY + r",?\s+" + _YEAR, re.I),
+    re.compile(_WEEKDAY + _DAY + r"\s+(?:of\s+)?" + _MONTH + r",?\s+" + _YEAR, re.I),
+    re.compile(_YEAR + r"[-/](?P<month>\d{1,2})[-/]" + _DAY.replace("(?:st|nd|rd|th)?", "")),
+]
+# What may follow a date on a date line: "10:31 GMT", "| 3.15 pm".
+_TIME_OF_DAY = re.compile(
+    r"[\s,|·–—-]*(?:(?:at\s+)?\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?\s*[A-Z]{0,4})?\s*"
+)
+# A line that states its own publication date: "Published: August 18, 2020 10:31 GMT".
+_PUBLISHED = re.compile(
+    r"^(?:published|posted|first published|updated)(?:\s+on)?\s*:?\s*(.+)$", re.I
+)
+# Dates in URLs and file names: /2020/08/18/, 2020-08-18, 20200818.
+# Each stands apart from letters and digits, so that ids and hashes are not read as dates.
+_DATE_IN_PATH = [
+    re.compile(r"(?<![^\W_])" + _YEAR + r"/(?P<month>\d{1,2})/(?P<day>\d{1,2})(?![^\W_])"),
+    re.compile(r"(?<![^\W_])" + _YEAR + r"[-_](?P<month>\d\d)[-_](?P<day>\d\d)(?![^\W_])"),
+    re.compile(r"(?<![^\W_])" + _YEAR + r"(?P<month>[01]\d)(?P<day>[0-3]\d)(?![^\W_])"),
+]
+# "By Tatiana Kalinovskaya for AFP", "By Jane Doe (Reuters)", "By Jane Doe, Reuters".
+_BYLINE_OUTLET = re.compile(
+    r"(?:\bfor\s+(?:the\s+)?|\(|,\s*)(?P<outlet>[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3})\)?\s*$"
+)
+
+
+def _make_date(match) -> Optional[date]:
+    month = match.group("month")
+    month_number = int(month) if month.isdigit() else _MONTHS[month.lower().rstrip(".")]
+    try:
+        return date(int(match.group("year")), month_number, int(match.group("day")))
+    except ValueError:  # 2020-02-31 and the like
+        return None
+
+
+def parse_date(text: str) -> Optional[date]:
+    """The date ``text`` consists of (allowing a weekday, a time and a time zone), else None."""
+    text = text.strip().strip("*_").strip()
+    for form in _DATE_FORMS:
+        match = form.match(text)
+        if match and _only_time_follows(text[match.end():]):
+            return _make_date(match)
+    return None
+
+
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d\d)-(\d\d)(?:$|[T\s])")
+
+
+def parse_date_value(value) -> Optional[date]:
+    """A date given as data (front matter, HTML metadata, a JSON record): a date or datetime
+    object, an ISO date or timestamp ("2020-08-18", "2020-08-18T10:31:00+03:00"), or a date
+    written out ("August 18, 2020", "Tue, 18 Aug 2020 10:31 GMT"); else None."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        return None
+    iso = _ISO_DATE.match(value)
+    if iso:
+        try:
+            return date(*(int(part) for part in iso.groups()))
+        except ValueError:
+            return None
+    return parse_date(re.sub(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+", "", value.strip(),
+                             flags=re.I))
+
+
+FIELDS = ("title", "source", "date", "url")  # what a manifest or a file may state
+_YYYY_MM_DD = re.compile(r"^\d{4}-\d\d-\d\d$")
+
+
+def iso_date(value) -> Optional[date]:
+    """A date written YYYY-MM-DD (and nothing else), else None."""
+    text = str(value).strip()
+    if not _YYYY_MM_DD.match(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def validated_fields(data: dict, where: str, dates=parse_date_value,
+                     unknown_warned: bool = False) -> Tuple[dict, List[str]]:
+    """title, source, date and url from ``data``, with a warning for each value that cannot be
+    used: a list or mapping, a bool, an url that is not http(s), a date ``dates`` cannot read
+    (``iso_date`` for manifests, whose format says YYYY-MM-DD). Text has its white space
+    collapsed and lone surrogates replaced. Other keys are ignored, with a warning if
+    ``unknown_warned``. The one validator of these fields, for manifests and files alike."""
+    fields, warnings = {}, []
+    if unknown_warned:
+        warnings += [f"{where}: unknown field {brief(key)} ignored (known: {', '.join(FIELDS)})"
+                     for key in data if key not in FIELDS]
+    for key in FIELDS:
+        value = data.get(key)
+        if value is None or value == "":
+            continue
+        if key == "date":
+            found = dates(value)
+            if found is None:
+                warnings.append(f"{where}: date {brief(value)} ignored: write it as YYYY-MM-DD")
+                continue
+            fields[key] = found
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            value, replaced = valid_text(" ".join(str(value).split()))
+            if replaced:
+                warnings.append(f"{where}: {key}: {surrogates_replaced(replaced)}")
+            if key == "url" and not value.startswith(("http://", "https://")):
+                warnings.append(f"{where}: url {brief(value)} ignored: not an http(s) address")
+                continue
+            fields[key] = value
+        else:
+            warnings.append(f"{where}: {key} {brief(value)} ignored: not a single value")
+    return fields, warnings
+
+
+def _only_time_follows(rest: str) -> bool:
+    return _TIME_OF_DAY.fullmatch(rest) is not None
+
+
+def is_date_line(text: str) -> bool:
+    """A line that gives a date and nothing else ("August 18, 2020", "Published: 2020-08-18")."""
+    return _stated_date(text) is not None
+
+
+def _stated_date(text: str) -> Optional[Tuple[date, str]]:
+    found = parse_date(text)
+    if found:
+        return found, FROM_BYLINE
+    published = _PUBLISHED.match(text.strip())
+    if published:
+        found = parse_date(published.group(1))
+        if found:
+            return found, FROM_TEXT
+    return None
+
+
+def date_in_path(text: str) -> Optional[date]:
+    """A date written into a URL or file name (/2020/08/18/, 2020-08-18, 20200818)."""
+    for form in _DATE_IN_PATH:
+        for match in form.finditer(text):
+            found = _make_date(match)
+            if found:
+                return found
+    return None
+
+
+def find_url(text: str) -> Optional[str]:
+    match = re.search(r"https?://[^\s<>()\"']+", text)
+    return match.group(0).rstrip(".,;") if match else None
+
+
+def outlet_from_url(url: str) -> Optional[str]:
+    host = urlsplit(url).hostname or ""
+    host = host[4:] if host.startswith("www.") else host
+    return host or None
+
+
+def outlet_from_byline(byline: str) -> Optional[str]:
+    match = _BYLINE_OUTLET.search(byline.strip())
+    return match.group("outlet") if match else None
+
+
+@dataclass(frozen=True)
+class Metadata:
+    title: str
+    source: Optional[str]  # None: no source found
+    source_from: str
+    date: Optional[date]
+    date_from: str
+    url: Optional[str]
+
+
+def describe(
+    title: str,
+    blocks: Iterable[Block],
+    file_stem: str,
+    manifest: Optional[dict] = None,
+    stated: Optional[dict] = None,
+    stated_from: str = FROM_UNKNOWN,
+    date_from_file_name: bool = True,
+    default_source: Optional[str] = None,
+) -> Metadata:
+    """Source, date and URL of one article, each with where it was found.
+
+    Date: the manifest, what the file states about itself (``stated``: front matter, an HTML
+    page's metadata, a JSON record; reported as ``stated_from``), a dated byline or dateline
+    (or a "Published:" line), a date in the URL, a date in the file name, else None. Source:
+    the manifest, ``stated``, the URL's domain, a byline's outlet ("for AFP"), else
+    ``default_source`` (``index --source``), else None: a file's name says nothing of who
+    published it. ``manifest`` and ``stated`` hold already validated fields (title, source,
+    date, url).
+    ``date_from_file_name=False``: the file holds many articles (JSON lines), and a date in its
+    name is when it was made, not when they were published.
+    """
+    manifest = manifest or {}
+    stated = stated or {}
+    blocks = list(blocks)
+    url = manifest.get("url") or stated.get("url") or next(
+        (find_url(b.text) for b in blocks if b.kind == URL and find_url(b.text)), None
+    )
+    date_found, date_from = _date_of(blocks, file_stem, url, manifest, stated, stated_from,
+                                     date_from_file_name)
+    source, source_from = _source_of(blocks, url, manifest, stated, stated_from, default_source)
+    return Metadata(
+        title=manifest.get("title") or stated.get("title") or title,
+        source=source,
+        source_from=source_from,
+        date=date_found,
+        date_from=date_from,
+        url=url,
+    )
+
+
+def _date_of(blocks: List[Block], file_stem: str, url: Optional[str], manifest: dict,
+             stated: dict, stated_from: str, date_from_file_name: bool
+             ) -> Tuple[Optional[date], str]:
+    """The article's date and where it was found, in ``describe``'s order."""
+    if manifest.get("date"):
+        return manifest["date"], FROM_MANIFEST
+    if stated.get("date"):
+        return stated["date"], stated_from
+    in_text = next((_stated_date(b.text) for b in blocks if b.kind == DATELINE), None)
+    if in_text:
+        return in_text
+    if url and date_in_path(url):
+        return date_in_path(url), FROM_URL
+    if date_from_file_name and date_in_path(file_stem):
+        return date_in_path(file_stem), FROM_FILE_NAME
+    return None, FROM_UNKNOWN
+
+
+def _source_of(blocks: List[Block], url: Optional[str], manifest: dict, stated: dict,
+               stated_from: str, default_source: Optional[str]) -> Tuple[Optional[str], str]:
+    """The article's source and where it was found, in ``describe``'s order."""
+    if manifest.get("source"):
+        return manifest["source"], FROM_MANIFEST
+    if stated.get("source"):
+        return stated["source"], stated_from
+    if url and outlet_from_url(url):
+        return outlet_from_url(url), FROM_URL
+    outlet = next((o for o in (outlet_from_byline(b.text) for b in blocks if b.kind == BYLINE)
+                   if o), None)
+    if outlet:
+        return outlet, FROM_BYLINE
+    return default_source, FROM_OPTION if default_source else FROM_UNKNOWN

@@ -1,0 +1,396 @@
+"""What a search asks of the engine: the query's shape, its filters and its limits (no Whoosh).
+
+Every query has one shape, built here for text without query syntax and by ``query`` (with
+Whoosh's parser) for text with it: the words OR-ed over the text field and the title (at
+``title_weight``), and the same words AND-ed as a bonus worth ALL_WORDS_BONUS of their score,
+so that paragraphs with every word come first; then the filters AND-ed to it. A word the
+analyzer splits into several terms ("U.S.-led") matches any of them in the OR and all of them
+in one field in the AND, as Whoosh's parser joins them.
+
+Text without syntax (no quotes, parentheses, field names, wildcards, boosts, ranges, + or -
+before a word, or operator words; see ``is_plain``) never goes through Whoosh's parser: its
+tree is built here directly, the same one the parser builds (tests/test_plan.py compares
+them), without importing Whoosh.
+
+Two kinds of help, both from the corpus's own vocabulary:
+- name variants: a capitalised query word of at least NAME_MIN_LETTERS letters that is a rare
+  name in the corpus (in at most RARE_NAME_SHARE of the paragraphs, and written capitalised in
+  at least NAME_SHARE of those) also matches the names written within one edit (two for names
+  of 8+ letters) of it with the same first letter, at VARIANT_BOOST of the weight:
+  "Tikhanovskaya" finds "Tkhanovskaya" and "Takhanovskaya", and ordinary words that open a
+  sentence ("Sheep") are no names;
+- did you mean: when a query finds fewer than FEW_RESULTS paragraphs, each word is replaced by
+  the closest more frequent word of the corpus (within one edit for words of up to 5 letters,
+  two for longer ones; never a stop word), and the corrected query is offered if it finds more.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Dict, List, Optional, Tuple
+
+from ..index import wordterms
+from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term
+from ..errors import QueryError
+from ..index.layout import FIELD_NAMES, TEXT_FIELD, TITLE_FIELD
+from ..index.rankarrays import datetime_to_long
+from ..index.vocabulary import folded
+
+MAX_QUERY_CHARS = 1000
+MAX_WORD_CHARS = 100
+MAX_CLAUSES = 64
+MAX_DEPTH = 16
+MIN_PREFIX = 3
+MAX_EXPANSIONS = 256
+NAME_MIN_LETTERS = 5
+RARE_NAME_SHARE = 0.1
+NAME_SHARE = 0.8
+VARIANT_BOOST = 0.3
+FEW_RESULTS = 3
+SUGGEST_WORDS = 10  # words of a query checked for "did you mean", at most
+OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
+# Plain words are OR-ed, and a paragraph that has all of them gets this share of its score
+# again as a bonus. (Whoosh's own coordination factor, OrGroup.factory, scores one-word
+# queries 0.)
+ALL_WORDS_BONUS = 0.5
+
+_NAME = re.compile(r"(?<![\w:])[A-Z][^\W\d_]*(?:['’-][^\W\d_]+)*(?![\w:])")
+_PLAIN_WORD = re.compile(r"(?<![\w:*?~^])[^\W\d_]{3,}(?![\w:*?~^])")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# What Whoosh's parser (with searchkit's + and - plugin) reads as syntax; an apostrophe or a
+# hyphen between two word characters is part of a word.
+_SYNTAX = re.compile(r"""["():\[\]{}*?^~+\\]|(?<!\w)['-]|['-](?!\w)""")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions given beside the query text (command-line flags, REPL settings)."""
+
+    since: Optional[date] = None
+    until: Optional[date] = None
+    sources: tuple = ()
+    kinds: tuple = ()
+
+    @property
+    def dated(self) -> bool:
+        return bool(self.since or self.until)
+
+
+class Plan:
+    """A query ready to run: its tree (filters included) and what to tell about it."""
+
+    def __init__(self, query: Node, note: Optional[str] = None, date_limited: bool = False,
+                 undated: Optional[Node] = None,
+                 variants: Optional[Dict[str, Tuple[str, ...]]] = None,
+                 notes: Tuple[str, ...] = ()):
+        self.query = query
+        self.note = note  # how the text was reinterpreted, if it was
+        self.date_limited = date_limited  # a date restriction leaves out undated paragraphs
+        self.undated = undated  # the query without its date restrictions
+        self.variants = variants or {}  # query word -> the spellings of it also searched
+        # What else the user should know: characters not searchable, an unknown field, a part
+        # left out, Chinese or Japanese text (one line each).
+        self.notes = notes
+
+
+def clean(text: str) -> str:
+    """The query text with lone surrogates (from a broken terminal or file) made valid, after
+    checking its size."""
+    text = _SURROGATE.sub("\ufffd", text)
+    check_text(text)
+    if not text.strip():
+        raise QueryError("the query is empty; give some words to search for")
+    return text
+
+
+def check_size(text: str) -> None:
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"the query is {len(text)} characters long; the most is {MAX_QUERY_CHARS}"
+        )
+    longest = max((len(word) for word in text.split()), default=0)
+    if longest > MAX_WORD_CHARS:
+        raise QueryError(f"a word of {longest} characters; the most is {MAX_WORD_CHARS}")
+    depth = deepest = 0
+    for char in re.sub(r'"[^"]*"', "", text):  # parentheses inside a phrase are just text
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise QueryError(f"parentheses nested {deepest} deep; the most is {MAX_DEPTH}")
+
+
+def check_text(text: str) -> None:
+    """QueryError for a query refused by its text alone (too long, too deep, a wildcard too
+    early in a word): before the index is opened, the parser or the stemmer run."""
+    check_size(text)
+    for word in _WILDCARD_WORD.findall(unquoted(text)):
+        word = word.split(":", 1)[-1].lstrip("+-(")
+        if word == "*":
+            raise QueryError("'*' alone would match every paragraph; give words to search for")
+        if len(re.split(r"[*?]", word)[0]) < MIN_PREFIX:
+            raise QueryError(
+                f"{word.lower()!r}: give at least {MIN_PREFIX} letters before a wildcard (* or ?)"
+            )
+
+
+# A word with a wildcard, with what may come before it (a field, a sign, a parenthesis).
+_WILDCARD_WORD = re.compile(r"(?<![^\s(])[^\s()\[\]]*[*?][^\s()\[\]]*")
+_FIELD_NAME = re.compile(r"(?<![\w:/])([^\W\d]\w*):(?=[^\s/])")
+# Characters the tokenizer never makes words of and that are no query syntax: £, €, ©, ...
+_QUERY_SYNTAX = set("+-~^<>=|`")
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_NEGATION = re.compile(r"(?:^|[\s(])[-!]\w|\bNOT\b|\bANDNOT\b")
+
+
+def unquoted(text: str) -> str:
+    """The text with its quoted phrases blanked out (a phrase holds no syntax)."""
+    return re.sub(r'"[^"]*"', lambda m: " " * len(m.group()), text)
+
+
+def _symbols(text: str) -> str:
+    """The symbols of ``text`` no word is made of (£, €, ©): the index holds none."""
+    found = [c for c in text if unicodedata.category(c).startswith("S")
+             and c not in _QUERY_SYNTAX]
+    return " ".join(dict.fromkeys(found))
+
+
+def text_notes(text: str) -> Tuple[str, ...]:
+    """What to tell about a query that runs: characters that are not searchable, Chinese or
+    Japanese text, a field name that is no field."""
+    notes = []
+    symbols = _symbols(text)
+    if symbols:
+        notes.append(f"{symbols} cannot be searched for (only letters and digits are "
+                     "indexed); searched for the rest")
+    cjk = _CJK.findall(text)
+    if cjk:
+        notes.append(f"Chinese and Japanese text is not split into words: {cjk[0]} is found "
+                     "only where it stands apart (between spaces or punctuation)")
+    for name in dict.fromkeys(_FIELD_NAME.findall(unquoted(text))):
+        if name in FIELD_NAMES:
+            continue
+        hint = (f"field names are lower case: {name.lower()}:" if name.lower() in FIELD_NAMES
+                else "fields are title:, source:, kind: and date:")
+        notes.append(f"{name}: is not a field, so {name} was searched as a word; {hint}")
+    return tuple(notes)
+
+
+def nothing_to_search(text: str, left_out: list) -> str:
+    """Why a query left nothing to search for, and what to do."""
+    if left_out:
+        return left_out[0].replace(", so it was left out;", ":", 1)
+    words = re.findall(r"\w+", unquoted(text).replace('"', " ")) or re.findall(r"\w+", text)
+    if words and all(w.lower() in wordterms.STOP_WORDS for w in words):
+        return (f"only stop words ({', '.join(dict.fromkeys(w.lower() for w in words))}), "
+                "which are too common to be indexed; add a word that says what you look for")
+    if _NEGATION.search(text):
+        return ("the query only leaves paragraphs out; add words to search for, "
+                "e.g. 'Merkel -Putin'")
+    symbols = _symbols(text)
+    if symbols:
+        return (f"{symbols} cannot be searched for: only letters and digits are indexed; "
+                "give words")
+    return f"nothing to search for in {text!r}; give words (stop words are not indexed)"
+
+
+def closest_names(name: str, known, frequency, most: int = 3) -> list:
+    """The ``known`` names (sources) most like ``name``: those holding it (or held in it),
+    then by spelling; if none is alike, the commonest by ``frequency``."""
+    import difflib
+
+    holding = sorted(k for k in known if name in k or k in name)
+    alike = difflib.get_close_matches(name, sorted(known), n=most, cutoff=0.5)
+    chosen = list(dict.fromkeys(holding + alike))[:most]
+    if not chosen:
+        chosen = sorted(known, key=lambda k: -frequency(k))[:most]
+    return chosen
+
+
+def is_plain(text: str) -> bool:
+    """Whether ``text`` holds no query syntax, so that its words are all it says."""
+    return not _SYNTAX.search(text) and not any(w in OPERATORS for w in text.split())
+
+
+def has_names(text: str) -> bool:
+    """Whether ``text`` holds a capitalised word that may be a name with spelling variants
+    (only then does a search need the vocabulary for them)."""
+    return any(name not in OPERATORS for name in _NAME.findall(text))
+
+
+# -- plain text -> tree ------------------------------------------------------------------------
+# Trees are first built as tuples, so that equal parts compare equal as Whoosh's queries do
+# (Whoosh drops a repeated part, and skips the bonus when it would repeat the query):
+# ("term", field, text, boost), ("or", parts, boost), ("and", parts, boost).
+
+
+def plain_plan(text: str, filters: Filters, title_weight: float,
+               vocabulary=None) -> Plan:
+    """The plan of text without query syntax (``is_plain``)."""
+    words = [terms for terms in map(wordterms.terms, text.split()) if terms]
+    if not words:
+        raise QueryError(nothing_to_search(text, []))
+    fields = ((TEXT_FIELD, 1.0), (TITLE_FIELD, title_weight))
+    any_words = _normalized("or", [("term", f, t, b) for terms in words
+                                   for f, b in fields for t in terms])
+    all_words = _normalized("and", [_word_all(terms, fields) for terms in words])
+    distinct = {t for terms in words for t in terms}
+    if len(distinct) > MAX_CLAUSES:
+        raise QueryError(f"the query has {len(distinct)} words; the most is {MAX_CLAUSES}")
+    found = name_variants(text, vocabulary) if vocabulary else {}
+    stems = variant_stems(found) if found else {}
+    query = _node(any_words, stems)
+    if all_words is not None and all_words != any_words:
+        bonus = _node(all_words, stems)
+        bonus.boost = ALL_WORDS_BONUS
+        query = AnyOf([query, bonus])
+    restrictions = filter_nodes(filters)
+    undated = None
+    if filters.dated:
+        undated = restricted(query, [r for r in restrictions if r.column != "date"])
+    return Plan(restricted(query, restrictions), None, filters.dated, undated, found,
+                text_notes(text))
+
+
+def _word_all(terms: List[str], fields) -> tuple:
+    """One word's part of the all-words query: in either field, all its terms."""
+    return _normalized("or", [_normalized("and", [("term", f, t, b) for t in terms])
+                              for f, b in fields])
+
+
+def _normalized(kind: str, parts: list):
+    """A compound part as Whoosh normalizes it: nested parts of the same kind merged,
+    repeated parts dropped, one part standing for itself, none for nothing (None)."""
+    flat = []
+    for part in parts:
+        if part is None:
+            continue
+        if part[0] == kind and part[2] == 1.0:
+            flat.extend(part[1])
+        else:
+            flat.append(part)
+    unique = list(dict.fromkeys(flat))
+    if not unique:
+        return None
+    if len(unique) == 1:
+        return unique[0]
+    return (kind, tuple(unique), 1.0)
+
+
+def _node(part, stems: Dict[str, List[str]]) -> Node:
+    if part is None:
+        return Nothing()
+    if part[0] == "term":
+        _, fieldname, text, boost = part
+        others = stems.get(text)
+        leaf = Term(fieldname, text, boost)
+        if not others:
+            return leaf
+        return AnyOf([leaf] + [Term(fieldname, s, boost * VARIANT_BOOST) for s in others])
+    kind, parts, boost = part
+    children = [_node(p, stems) for p in parts]
+    return (AnyOf if kind == "or" else AllOf)(children, boost)
+
+
+# -- filters -----------------------------------------------------------------------------------
+
+
+def filter_nodes(filters: Filters) -> List[Restrict]:
+    """The filters as restrictions, in the order the query ANDs them."""
+    nodes = []
+    if filters.dated:
+        low = datetime_to_long(datetime.combine(filters.since, time.min)) \
+            if filters.since else None
+        high = datetime_to_long(datetime.combine(filters.until, time.max)) \
+            if filters.until else None
+        nodes.append(Restrict("date", low=low, high=high))
+    if filters.sources:
+        nodes.append(Restrict("source", tuple(s.lower() for s in filters.sources)))
+    if filters.kinds:
+        nodes.append(Restrict("kind", tuple(filters.kinds)))
+    return nodes
+
+
+def restricted(node: Node, restrictions: list) -> Node:
+    return AllOf([node] + list(restrictions)) if restrictions else node
+
+
+def date_bound(text: str, end: bool = False) -> date:
+    """"2020", "2020-08" or "2020-08-18" as the first day of that period (the last with
+    ``end``); QueryError for anything else."""
+    match = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text.strip())
+    try:
+        if not match:
+            raise ValueError
+        year, month, day = (int(g) if g else None for g in match.groups())
+        if day:
+            return date(year, month, day)
+        if month:
+            first = date(year, month, 1)
+            if not end:
+                return first
+            return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+        return date(year, 12, 31) if end else date(year, 1, 1)
+    except ValueError:
+        raise QueryError(f"{text!r} is not a date: write YYYY, YYYY-MM or YYYY-MM-DD") from None
+
+
+# -- help from the vocabulary --------------------------------------------------------------------
+
+
+def name_variants(text: str, vocabulary) -> Dict[str, Tuple[str, ...]]:
+    """Rare names of the query -> the close spellings of them the corpus has."""
+    rare = max(3, RARE_NAME_SHARE * vocabulary.paragraphs)
+
+    def is_name(word: str) -> bool:
+        return vocabulary.names.get(word, 0) >= NAME_SHARE * vocabulary.words.get(word, 0)
+
+    found = {}
+    for name in set(_NAME.findall(text)) - OPERATORS:
+        key = folded(name)
+        if len(key) < NAME_MIN_LETTERS or vocabulary.words.get(key, 0) > rare:
+            continue
+        if not is_name(key):
+            continue
+        maxdist = 1 if len(key) < 8 else 2
+        spellings = [s for s in vocabulary.close_to(key, maxdist, names=True) if is_name(s)]
+        if spellings:
+            found[name] = tuple(sorted(spellings))
+    return found
+
+
+def variant_stems(found: Dict[str, Tuple[str, ...]]) -> Dict[str, list]:
+    """Stemmed query word -> stemmed variants, as the text field indexes them."""
+    stems = {}
+    for name, spellings in found.items():
+        stem = _stem(name)
+        stems[stem] = sorted({_stem(s) for s in spellings} - {stem})
+    return stems
+
+
+def _stem(word: str) -> str:
+    return next(iter(wordterms.terms(word)), word.lower())
+
+
+def suggest(text: str, vocabulary) -> Optional[str]:
+    """The query with each rare or unknown word replaced by the closest more frequent word of
+    the corpus, or None if no word changed."""
+    checked = []
+
+    def closest(match):
+        word = match.group(0)
+        checked.append(word)
+        if word in OPERATORS or len(checked) > SUGGEST_WORDS:
+            return word
+        key = folded(word)
+        frequency = vocabulary.words.get(key, 0)
+        maxdist = 1 if len(key) <= 5 else 2  # "Sheep" is not a misspelt "She"
+        for option in vocabulary.close_to(key, maxdist):
+            if option in wordterms.STOP_WORDS:
+                continue  # never searched for, so never a correction
+            if vocabulary.words[option] > frequency:
+                return option.capitalize() if word[:1].isupper() else option
+        return word
+
+    corrected = _PLAIN_WORD.sub(closest, text)
+    return corrected if corrected != text else None

@@ -1,0 +1,417 @@
+"""Text with query syntax -> a Whoosh query that is safe to run, parsed by Whoosh's parser, with
+its filters; and that query as the engine's tree (``plan`` builds the tree itself for text
+without syntax, and holds the limits and the query's shape).
+
+What a query may not do, and what happens instead (docs/queries.md):
+- text Whoosh's parser cannot read (`a ANDNOT ANDNOT `, `date:[TO*]`, `date:0000`): its words
+  are searched, with a note;
+- QueryError: an empty query or one of punctuation only; over MAX_QUERY_CHARS characters, a
+  word over MAX_WORD_CHARS, over MAX_CLAUSES words, parentheses nested over MAX_DEPTH; `*`
+  alone, a wildcard at the start of a word, under MIN_PREFIX letters before a wildcard, a
+  wildcard or a word range ([a TO z]) matching over MAX_EXPANSIONS words of the index.
+
+QueryError says what to change; the command line exits with status 2 on it. The search itself
+is bounded in time by the searcher.
+"""
+
+import re
+import time as clock
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Dict, Iterable, Optional, Tuple
+
+import numpy as np
+from whoosh import query as whoosh_query
+from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
+
+from . import engine
+from ..errors import QueryError
+from .plan import (
+    ALL_WORDS_BONUS,
+    MAX_CLAUSES,
+    MAX_EXPANSIONS,
+    MIN_PREFIX,
+    VARIANT_BOOST,
+    Filters,
+    Plan,
+    check_text,
+    date_bound,
+    name_variants,
+    nothing_to_search,
+    text_notes,
+    unquoted,
+)
+from ..index.schema import DATE_FIELD, FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
+from ..index.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True)
+class Prepared:
+    query: object  # the Whoosh query to run, filters included
+    note: Optional[str]  # how the text was reinterpreted, if it was
+    date_limited: bool  # a date restriction (flag or date: in the text) leaves out the undated
+    undated_query: object  # the same query without its date restrictions, for counting those
+    variants: Dict[str, Tuple[str, ...]]  # query word -> the spellings of it also searched
+    # ``query`` is any_words OR all_words (boosted by ALL_WORDS_BONUS) when the text's words
+    # were OR-ed with the all-words bonus, else any_words is ``query`` and all_words None.
+    # Both carry the filters; all_words has no boost of its own.
+    any_words: object = None
+    all_words: object = None
+    # What else the user should know: characters not searchable, an unknown field, a part left
+    # out, Chinese or Japanese text (one line each).
+    notes: Tuple[str, ...] = ()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class QueryBuilder:
+    def __init__(self, schema, title_weight: float):
+        self._analyzer = schema[TEXT_FIELD].analyzer
+        self._parsers = []
+        for group in (OrGroup, AndGroup):
+            parser = MultifieldParser(
+                list(SEARCH_FIELDS),
+                schema,
+                fieldboosts={TEXT_FIELD: 1.0, TITLE_FIELD: title_weight},
+                group=group,
+            )
+            # -word excludes, +word requires; only at the start of a word ("1987-04" is a date)
+            parser.add_plugin(PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
+            self._parsers.append(parser)
+
+    def prepare(
+        self, text: str, filters: Filters, reader, vocabulary: Optional[Vocabulary] = None
+    ) -> Prepared:
+        """The query to run for ``text``; with a ``vocabulary``, rare names also match their
+        close spellings."""
+        text = _SURROGATE.sub("\ufffd", text)
+        check_text(text)
+        (any_words, all_words), note, notes = self._parse(text)
+        _check_parsed(any_words, reader)
+        found = name_variants(text, vocabulary) if vocabulary else {}
+        if found:
+            stems = self._stems(found)
+            any_words = _with_variants(any_words, stems)
+            all_words = _with_variants(all_words, stems) if all_words else None
+        parsed = any_words
+        if all_words:
+            parsed = whoosh_query.Or([any_words, all_words.with_boost(ALL_WORDS_BONUS)])
+        restrictions = _filter_queries(filters)
+
+        def restricted(query):
+            return whoosh_query.And([query] + restrictions) if restrictions else query
+
+        in_text_dates = DATE_FIELD in _fields(parsed)
+        final = restricted(parsed)
+        undated = final
+        if filters.dated or in_text_dates:
+            without = [r for r in restrictions if DATE_FIELD not in _fields(r)]
+            base = _without_dates(parsed)
+            undated = whoosh_query.And([base] + without) if without else base
+        return Prepared(
+            final,
+            note,
+            filters.dated or in_text_dates,
+            undated,
+            found,
+            any_words=restricted(any_words) if all_words else final,
+            all_words=restricted(all_words) if all_words else None,
+            notes=tuple(notes) + text_notes(text),
+        )
+
+    def _stems(self, found: Dict[str, Tuple[str, ...]]) -> Dict[str, list]:
+        """Stemmed query word -> stemmed variants, as the text field indexes them."""
+        stems = {}
+        for name, spellings in found.items():
+            stem = self._stem(name)
+            stems[stem] = sorted({self._stem(s) for s in spellings} - {stem})
+        return stems
+
+    def _stem(self, word: str) -> str:
+        return next((t.text for t in self._analyzer(word)), word.lower())
+
+    def _parse(self, text: str):
+        """The Whoosh query, a note if the text had to be read as plain words, and notes on
+        parts left out. QueryError if nothing is left to search for."""
+        if not text.strip():
+            raise QueryError("the query is empty; give some words to search for")
+        try:
+            parsed, notes = self._with_bonus(text), self._left_out(text)
+            note = None
+        except QueryError:
+            raise
+        except Exception:  # Whoosh's parser raises assorted errors on some odd inputs
+            # Lower case, so that words like AND or NOT are searched for, not obeyed.
+            words = re.findall(r"\w+", text.lower())
+            if not words:
+                raise QueryError(
+                    f"cannot read the query {text!r}; search for words, "
+                    'a "quoted phrase", AND / OR / NOT, or field:value'
+                ) from None
+            note = "could not read the query as written; searched for the words: " + " ".join(
+                words
+            )
+            parsed, notes = self._with_bonus(" ".join(words)), []
+        if isinstance(parsed[0], type(whoosh_query.NullQuery)):
+            raise QueryError(nothing_to_search(text, notes))
+        return parsed, note, notes
+
+    def _left_out(self, text: str) -> list:
+        """A note for each field:value of the text that Whoosh could not read and left out
+        (date:0000, date:2020-13)."""
+        notes = []
+        for match in _FIELD_VALUE.finditer(unquoted(text)):
+            field, value = match.group(1), match.group(2)
+            if field not in _VALUE_FIELDS:
+                continue  # words and names: any value can be searched for
+            if _has_error(self._parsers[0].parse(match.group(0), normalize=False)):
+                what = "a date" if field == DATE_FIELD else "a number"
+                how = ("write date:YYYY, date:YYYY-MM, date:YYYY-MM-DD or "
+                       "date:[YYYY-MM TO YYYY-MM]" if field == DATE_FIELD
+                       else "write paragraph:N")
+                notes.append(f"{field}:{value} is not {what}, so it was left out; {how}")
+        return notes
+
+    def _with_bonus(self, text: str):
+        """The query's words OR-ed, and the query with its words AND-ed for the all-words
+        bonus (None when that would be the same query, or the query negates)."""
+        any_words, all_words = (parser.parse(text) for parser in self._parsers)
+        any_words = _restrictions_required(any_words)
+        if any_words == all_words or _negates(any_words):
+            # With NOT in it the query already narrows; and Whoosh 2.7's union matcher fails
+            # (IndexError) on some OR of two negating queries, found by tests/test_fuzz.py.
+            return any_words, None
+        return any_words, all_words
+
+
+_VALUE_FIELDS = (DATE_FIELD, "paragraph")  # fields whose values Whoosh may fail to read
+_FIELD_VALUE = re.compile(r"(?<![\w:])([A-Za-z_]\w*):(\[[^\]]*\]?|[^\s()\[]+)")
+
+
+def _has_error(query) -> bool:
+    if getattr(query, "error", None):
+        return True
+    return not query.is_leaf() and any(_has_error(child) for child in query.children())
+
+
+def _check_parsed(parsed, reader) -> None:
+    leaves = [parsed] if parsed.is_leaf() else list(parsed.leaves())
+    words = {getattr(leaf, "text", None) for leaf in leaves}  # each word is asked of each field
+    if len(words) > MAX_CLAUSES:
+        raise QueryError(f"the query has {len(words)} words; the most is {MAX_CLAUSES}")
+    for leaf in leaves:
+        if isinstance(leaf, whoosh_query.Every):  # "*" or "field:*"
+            raise QueryError("'*' alone would match every paragraph; give words to search for")
+        if isinstance(leaf, (whoosh_query.Wildcard, whoosh_query.Prefix)):
+            _check_wildcard(leaf, reader)
+        elif isinstance(leaf, whoosh_query.TermRange):  # [a TO z] over words
+            _check_expansions(leaf, reader, f"[{leaf.start or '*'} TO {leaf.end or '*'}]",
+                              "narrow the range")
+
+
+def _check_wildcard(leaf, reader) -> None:
+    shown = leaf.text + ("*" if isinstance(leaf, whoosh_query.Prefix) else "")
+    fixed = re.split(r"[*?]", leaf.text)[0]
+    if len(fixed) < MIN_PREFIX:
+        raise QueryError(
+            f"{shown!r}: give at least {MIN_PREFIX} letters before a wildcard (* or ?)"
+        )
+    _check_expansions(leaf, reader, shown, "give more letters before the wildcard")
+
+
+def _check_expansions(leaf, reader, shown: str, advice: str) -> None:
+    for count, _ in enumerate(leaf.expanded_terms(reader), start=1):
+        if count > MAX_EXPANSIONS:
+            raise QueryError(
+                f"{shown!r} matches more than {MAX_EXPANSIONS} different words; {advice}"
+            )
+
+
+def _filter_queries(filters: Filters) -> list:
+    queries = []
+    if filters.dated:
+        start = datetime.combine(filters.since, time.min) if filters.since else None
+        end = datetime.combine(filters.until, time.max) if filters.until else None
+        queries.append(whoosh_query.DateRange(DATE_FIELD, start, end))
+    if filters.sources:
+        queries.append(_any_of("source", (s.lower() for s in filters.sources)))
+    if filters.kinds:
+        queries.append(_any_of("kind", filters.kinds))
+    return queries
+
+
+def _any_of(field: str, values: Iterable[str]):
+    return whoosh_query.Or([whoosh_query.Term(field, value) for value in values])
+
+
+def _without_dates(query):
+    """The query with its date restrictions dropped (an empty query matches everything)."""
+    if query.is_leaf():
+        return whoosh_query.Every() if getattr(query, "fieldname", None) == DATE_FIELD else query
+    return query.apply(_without_dates)
+
+
+def _with_variants(query, stems: Dict[str, list]):
+    """Each searched word that has variants becomes (word OR variant^VARIANT_BOOST ...), so
+    that the exact spelling counts most. (Whoosh's DisjunctionMax would fit better, but its
+    matcher gives every paragraph the same score.)"""
+    if not query.is_leaf():
+        return query.apply(lambda sub: _with_variants(sub, stems))
+    if isinstance(query, whoosh_query.Term) and query.fieldname in SEARCH_FIELDS:
+        others = stems.get(query.text)
+        if others:
+            boost = query.boost * VARIANT_BOOST
+            return whoosh_query.Or(
+                [query] + [whoosh_query.Term(query.fieldname, s, boost=boost) for s in others]
+            )
+    return query
+
+
+def _restrictions_required(query):
+    """Under OR-ed words, NOT clauses and filters on metadata fields (kind:, source:, ...)
+    narrow the results instead of widening them: "Trump kind:caption NOT Putin" means
+    Trump AND kind:caption AND NOT Putin. Whoosh's OrGroup would OR them all, so that
+    "a NOT b" matched nearly every paragraph.
+    """
+    if not query.is_leaf():
+        query = query.apply(_restrictions_required)
+    if not isinstance(query, whoosh_query.Or):
+        return query
+    negated, filters, wanted = [], [], []
+    for sub in query.subqueries:
+        if isinstance(sub, whoosh_query.Not):
+            negated.append(sub.query)
+        elif _fields(sub) <= FILTER_FIELDS:
+            filters.append(sub)
+        else:
+            wanted.append(sub)
+    if not wanted or not (negated or filters):
+        return query
+    result = whoosh_query.Or(wanted, boost=query.boost) if len(wanted) > 1 else wanted[0]
+    if filters:
+        by_field = {}
+        for sub in filters:  # kind:body kind:caption -> either; kind:body source:x -> both
+            by_field.setdefault(frozenset(_fields(sub)), []).append(sub)
+        result = whoosh_query.And([result] + [whoosh_query.Or(subs) for subs in by_field.values()])
+    if negated:
+        result = whoosh_query.AndNot(result, whoosh_query.Or(negated))
+    return result
+
+
+def _negates(query) -> bool:
+    if isinstance(query, (whoosh_query.Not, whoosh_query.AndNot)):
+        return True
+    return not query.is_leaf() and any(_negates(child) for child in query.children())
+
+
+def _fields(query) -> set:
+    leaves = [query] if query.is_leaf() else list(query.leaves())
+    return {getattr(leaf, "fieldname", None) for leaf in leaves}
+
+
+# -- Whoosh's query -> the engine's tree ---------------------------------------------------------
+
+
+def plan_of(prepared: Prepared, searcher, seconds: float) -> Plan:
+    """The engine's plan of a query Whoosh's parser read. ``searcher``: a Whoosh searcher
+    (with BM25F) for the parts only Whoosh can match; ``seconds``: how long they may take."""
+    deadline = clock.monotonic() + seconds
+    convert = _Converter(searcher, deadline, seconds)
+    return Plan(
+        convert(prepared.query),
+        prepared.note,
+        prepared.date_limited,
+        convert(prepared.undated_query) if prepared.date_limited else None,
+        prepared.variants,
+        prepared.notes,
+    )
+
+
+class _Converter:
+    """Whoosh's Or, And, AndNot, Not and Terms of the searched fields become the engine's
+    nodes; any other part (a phrase, a wildcard, a range, a field query) is matched and scored
+    by Whoosh itself and handed over as its documents and scores."""
+
+    def _check_time(self) -> None:
+        if clock.monotonic() > self.deadline:
+            raise QueryError(f"the search took over {self.seconds:g} s and was stopped; "
+                             "narrow the query")
+
+    def __init__(self, searcher, deadline: float, seconds: float):
+        self.seconds = seconds
+        self.searcher = searcher
+        self.deadline = deadline
+        self._known = {}
+
+    def __call__(self, query) -> engine.Node:
+        kind = type(query)
+        if query is whoosh_query.NullQuery:
+            return engine.Nothing()
+        if kind is whoosh_query.Term and query.fieldname in SEARCH_FIELDS:
+            return engine.Term(query.fieldname, query.text, query.boost)
+        if kind is whoosh_query.Or and not query.minmatch and not query.scale:
+            return engine.AnyOf([self(q) for q in query.subqueries], query.boost)
+        if kind is whoosh_query.And:
+            return engine.AllOf([self(q) for q in query.subqueries], query.boost)
+        if kind is whoosh_query.AndNot:
+            return engine.Without(self(query.a), self(query.b))
+        if kind is whoosh_query.AndMaybe:
+            return engine.Maybe(self(query.a), self(query.b))
+        if kind is whoosh_query.Not:
+            return engine.NoneOf(self(query.query))
+        return self._scored(query)
+
+    def _scored(self, query) -> engine.Scored:
+        """The documents Whoosh matches for ``query`` and their scores."""
+        try:
+            return self._known[query]
+        except (KeyError, TypeError):
+            pass
+        searcher = self.searcher
+        docs, scores = [], []
+        # Segment by segment, as Whoosh's collector runs a query (a wildcard that expands to
+        # one term in a segment is scored there as that term, to several at a constant 1.0).
+        context = searcher.context()
+        for leaf, offset in searcher.leaf_searchers():
+            matcher = query.matcher(leaf, context)
+            while matcher.is_active():
+                docs.append(matcher.id() + offset)
+                scores.append(matcher.score())
+                matcher.next()
+                if len(docs) % 4096 == 0:
+                    self._check_time()
+            self._check_time()
+        docs = np.asarray(docs, dtype=np.int64)
+        order = np.argsort(docs, kind="stable")
+        found = engine.Scored(docs[order], np.asarray(scores, dtype=np.float64)[order],
+                              _text_words(query, searcher.reader()))
+        try:
+            self._known[query] = found
+        except TypeError:
+            pass
+        return found
+
+
+def _text_words(query, reader) -> frozenset:
+    """The words of the text field a snippet marks where ``query`` (a leaf or a part the
+    engine hands to Whoosh) matched: its terms the index has, not under a NOT."""
+    field = reader.schema[TEXT_FIELD]
+    words = set()
+    for leaf in _positive_leaves(query):
+        if getattr(leaf, "fieldname", None) == TEXT_FIELD:
+            terms = leaf.existing_terms(reader, phrases=True, expand=True)
+            words |= {field.from_bytes(text) for name, text in terms if name == TEXT_FIELD}
+    return frozenset(words)
+
+
+def _positive_leaves(query):
+    if isinstance(query, whoosh_query.Not):
+        return
+    if isinstance(query, whoosh_query.AndNot):
+        yield from _positive_leaves(query.a)
+    elif query.is_leaf():
+        yield query
+    else:
+        for child in query.children():
+            yield from _positive_leaves(child)
