@@ -67,7 +67,7 @@ writer.commit()
 LIBRARY = """
 import sys
 from pathlib import Path
-from searchkit import indexer
+from searchkit.index import build as indexer
 from searchkit.index.build import build_index
 if sys.argv[4] == "2" and hasattr(indexer, "PARALLEL_SPARE_CORES"):
     indexer.PARALLEL_SPARE_CORES = None  # a helper process whatever the load

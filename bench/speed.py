@@ -121,7 +121,7 @@ import json, resource, sys, time
 from pathlib import Path
 started = time.perf_counter()
 import searchkit
-from searchkit import indexer
+from searchkit.index import build as indexer
 spec = json.loads(sys.argv[1])
 if spec["processes"] == 2:  # a helper process whatever the machine's load
     indexer.PARALLEL_SPARE_CORES = None
