@@ -3,9 +3,9 @@
 Ranking, counting, collapsing near duplicates and facets run in ``engine`` over the segments'
 ranking arrays; the shown hits' stored fields are read with ``storedfields`` and their snippets
 made by ``snippets``. None of that imports Whoosh: a query without syntax, the most common
-kind, never does. Whoosh is opened (on the commit whose arrays are open) for what only it
-can do: parsing query syntax and matching phrases, wildcards and field queries, and for
-browsing (``show``, ``stats``, ``duplicate_groups``).
+kind, never does; nor do ``show``, ``stats`` and ``duplicate_groups``, which read the
+columns. Whoosh is opened (on the commit whose arrays are open) only for what only it can do:
+parsing query syntax and matching phrases, wildcards and field queries.
 """
 
 import bisect
