@@ -12,7 +12,6 @@ from typing import Optional, Tuple
 import click
 
 from .. import __version__
-from . import render
 from ..config import (
     DEFAULT_CORPUS_DIR,
     DEFAULT_DEDUP_THRESHOLD,
@@ -25,6 +24,7 @@ from ..config import (
 )
 from ..errors import CorpusError, QueryError, SearchkitError
 from ..model import INDEXED_KINDS, IndexSummary
+from . import render
 
 
 EXIT_SKIPPED = 3  # `index` did its work but could not use some files

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 from .. import __version__
-from . import render
 from ..config import SearchOptions
 from ..errors import QueryError, SearchkitError, UsageError
 from ..retrieval.plan import Filters, date_bound
 from ..retrieval.searcher import Searcher
+from . import render
 
 HELP = """\
 any text          search (as `searchkit search`: phrases, AND/OR/NOT, field:value, dates)

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from . import analysis, bulkwrite, dedup, dupindex, ledger, store, vocabulary, workers
+from ..errors import CorpusError, IndexDamagedError, IndexLockedError, SearchkitError, UsageError
 from ..ingest.corpus import (
     Progress,
     ReadOptions,
@@ -34,9 +34,9 @@ from ..ingest.corpus import (
     read_bytes,
     read_file,
 )
-from ..errors import CorpusError, IndexDamagedError, IndexLockedError, SearchkitError, UsageError
-from .ledger import FileRecord, Ledger
 from ..model import Article, ArticleSummary, FileAction, IndexSummary, SkippedFile
+from . import analysis, bulkwrite, dedup, dupindex, ledger, store, vocabulary, workers
+from .ledger import FileRecord, Ledger
 from .schema import document, make_schema
 
 # Above this many paragraphs (read or written), a forked helper process takes half of the

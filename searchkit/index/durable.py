@@ -37,7 +37,9 @@ from whoosh.reading import SegmentReader
 from whoosh.system import _FLOAT_SIZE, _INT_SIZE, _LONG_SIZE
 from whoosh.util import random_name
 
+from ..errors import IndexDamagedError, IndexFolderError
 from . import integrity, safepickle
+from . import schema as schema_module
 from .integrity import (
     _damaged,
     damage_message,
@@ -47,8 +49,6 @@ from .integrity import (
     record_file,
     side_file,
 )
-from . import schema as schema_module
-from ..errors import IndexDamagedError, IndexFolderError
 
 safepickle.install()  # Whoosh reads segment data through the allow-list from here on
 

@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 from typing import List, Optional
 
-from . import integrity
 from ..errors import IndexDamagedError, IndexSettingsError
+from . import integrity
 from .wordterms import STOP_WORDS
 
 # Bump when fields, their indexing or the files beside Whoosh's change: older indexes must then

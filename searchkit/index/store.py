@@ -31,12 +31,12 @@ from typing import Optional, Tuple
 from whoosh import writing
 from whoosh.index import TOC, FileIndex
 
-from . import durable, integrity, ledger
-from .codec import BuildCodec
 from ..config import LOCK_WAIT  # how long a writer waits for another one (--wait)
 from ..errors import IndexDamagedError, IndexFolderError, IndexLockedError, IndexMissingError
 from ..errors import IndexSettingsError, IndexWriteError, SearchkitError
 from ..model import CheckReport, OptimizeSummary
+from . import durable, integrity, ledger
+from .codec import BuildCodec
 from .layout import (
     SETTINGS,
     check_compatible,

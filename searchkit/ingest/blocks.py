@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Iterator, List, NamedTuple, Optional
 
 from ..config import MAX_PARAGRAPHS_PER_FILE
-from .encoding import lines
 from ..errors import TooManyParagraphs
-from .metadata import is_date_line
 from ..model import BODY, BYLINE, CAPTION, CREDIT, DATELINE, HEADLINE, SUBHEADING, TAG, URL, Block
+from .encoding import lines
+from .metadata import is_date_line
 
 # Lines of a hard-wrapped paragraph (all but its last) are this long; a shorter or longer line
 # is a block of its own (a sub-heading right above its paragraph, a caption above its credit).

@@ -30,8 +30,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from . import encoding as encodings
-from .blocks import same_title, split_articles
 from ..config import (
     ARTICLE_SUFFIXES,
     DEFAULT_MAX_BYTES,
@@ -41,8 +39,6 @@ from ..config import (
     PASSAGE_CHARS_PER_WORD,
 )
 from ..errors import CorpusError
-from .manifest import load_manifests
-from .metadata import describe
 from ..model import (
     BODY,
     FROM_FRONT_MATTER,
@@ -55,6 +51,10 @@ from ..model import (
     Paragraph,
     SkippedFile,
 )
+from . import encoding as encodings
+from .blocks import same_title, split_articles
+from .manifest import load_manifests
+from .metadata import describe
 from .passages import needs_split, split_passages
 
 Progress = Callable[[int, int], None]  # (files done, files in all)

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Iterable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
-from .encoding import surrogates_replaced, valid_text
 from ..model import (
     BYLINE,
     DATELINE,
@@ -25,6 +24,7 @@ from ..model import (
     URL,
     Block,
 )
+from .encoding import surrogates_replaced, valid_text
 from .safeload import brief
 
 _MONTHS = {

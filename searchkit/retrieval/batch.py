@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
 from ..errors import QueryFileError
+from ..ingest.safeload import load_json
 from ..model import DocumentHit
 from ..model import dumps
-from ..ingest.safeload import load_json
 
 _SPACE = re.compile(r"\s")
 

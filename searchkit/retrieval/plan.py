@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Dict, List, Optional, Tuple
 
-from ..index import wordterms
-from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term
 from ..errors import QueryError
+from ..index import wordterms
 from ..index.layout import FIELD_NAMES, TEXT_FIELD, TITLE_FIELD
 from ..index.rankarrays import datetime_to_long
 from ..index.vocabulary import folded
+from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term
 
 MAX_QUERY_CHARS = 1000
 MAX_WORD_CHARS = 100

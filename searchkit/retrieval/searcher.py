@@ -18,12 +18,10 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from . import engine, plan
-from ..index import layout, integrity, vocabulary, wordterms
 from ..config import SORTS, SearchOptions
 from ..errors import IndexDamagedError, IndexEmptyError, IndexMissingError, NotFoundError
 from ..errors import QueryError, SearchkitError
-from .snippets import Snippets
+from ..index import integrity, layout, vocabulary, wordterms
 from ..index.layout import (
     ARTICLE_ID_FIELD,
     DATE_FIELD,
@@ -40,6 +38,7 @@ from ..index.layout import (
     TITLE_FIELD,
     URL_FIELD,
 )
+from ..index.rankarrays import NO_DATE, DamagedArrays, text_hash
 from ..model import (
     ArticleView,
     DocumentHit,
@@ -52,8 +51,9 @@ from ..model import (
     ResultGroup,
     SearchResults,
 )
+from . import engine, plan
 from .plan import FEW_RESULTS, Filters, has_names
-from ..index.rankarrays import NO_DATE, DamagedArrays, text_hash
+from .snippets import Snippets
 from .storedfields import STORED_SUFFIX, DamagedStoredFields, StoredFields
 
 SEARCH_SECONDS = 5.0  # what Whoosh matches for a query may take at most (then a QueryError)

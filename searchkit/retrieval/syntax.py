@@ -24,8 +24,10 @@ import numpy as np
 from whoosh import query as whoosh_query
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
 
-from . import engine
 from ..errors import QueryError
+from ..index.schema import DATE_FIELD, FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
+from ..index.vocabulary import Vocabulary
+from . import engine
 from .plan import (
     ALL_WORDS_BONUS,
     MAX_CLAUSES,
@@ -41,8 +43,6 @@ from .plan import (
     text_notes,
     unquoted,
 )
-from ..index.schema import DATE_FIELD, FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
-from ..index.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from typing import Iterator, List, Tuple
 from urllib.parse import urlsplit
 
 from ...config import MAX_PARAGRAPHS_PER_FILE
-from ..encoding import lines
 from ...errors import CorpusError, TooManyParagraphs
+from ..encoding import lines
 from ..metadata import parse_date_value
 from ..safeload import load_json
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from ...config import MAX_PARAGRAPHS_PER_FILE
-from ..encoding import lines, surrogates_replaced, valid_text
 from ...errors import TooManyParagraphs
+from ..encoding import lines, surrogates_replaced, valid_text
 from ..metadata import validated_fields
 from ..safeload import load_json
 
