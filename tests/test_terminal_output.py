@@ -15,8 +15,8 @@ import termios
 import pytest
 from click.testing import CliRunner
 from conftest import S000
+from test_repl import session
 
-from searchkit.cli import repl
 from searchkit.cli.commands import main
 from searchkit.cli.render import cells, wrap
 
@@ -146,17 +146,8 @@ def test_a_piped_repl_prints_results_only(seed_index):
 
 
 def test_the_repl_greets_and_confirms_its_settings(seed_index):
-    transcript = []
-    lines = iter([":format table", ":dedup off", ":dedup on", ":limit 1", ":limit 3"])
-
-    def read(prompt):
-        transcript.append(prompt)
-        try:
-            return next(lines)
-        except StopIteration:
-            raise EOFError from None
-
-    repl.run(read, transcript.append, seed_index)
+    transcript = session(seed_index, ":format table", ":dedup off", ":dedup on", ":limit 1",
+                         ":limit 3")
     assert transcript[0].startswith("searchkit ") and ":help for commands" in transcript[0]
     assert "\n" not in transcript[0]
     said = [t for t in transcript if not t.startswith("searchkit")]
@@ -195,17 +186,7 @@ def test_on_a_terminal_its_own_width_comes_first(seed_index):
 
 
 def test_a_repl_filter_whose_search_fails_is_not_kept(seed_index):
-    transcript = []
-    lines = iter(["Merkel", ":source moscow times", "Merkel"])
-
-    def read(prompt):
-        transcript.append(prompt)
-        try:
-            return next(lines)
-        except StopIteration:
-            raise EOFError from None
-
-    repl.run(read, transcript.append, seed_index, banner=False)
+    transcript = session(seed_index, "Merkel", ":source moscow times", "Merkel", banner=False)
     assert "error: no source 'moscow times' in the index; the closest: themoscowtimes.com" \
         in transcript
     assert "searchkit [source=moscow times]> " not in transcript
