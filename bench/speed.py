@@ -811,6 +811,11 @@ def run_bench(args, tmp: Path) -> None:
         print(f"| {package} | {own:.1f} | {cum:.1f} |")
 
 
+def fastest(passes: dict) -> dict:
+    """Engine -> each query's fastest time over its passes."""
+    return {k: [min(ts) for ts in zip(*(p["times"] for p in v))] for k, v in passes.items()}
+
+
 def measure_queries(args, tmp: Path, index: Path, db: Path, rows_file: Path) -> dict:
     rows = json.loads(rows_file.read_text())
     queries = make_queries(rows)
@@ -825,7 +830,7 @@ def measure_queries(args, tmp: Path, index: Path, db: Path, rows_file: Path) -> 
             run_json(["-c", FTS5_QUERIES, str(db), str(tmp / "queries.json"), "same"]))
         passes["fts5 bare"].append(
             run_json(["-c", FTS5_QUERIES, str(db), str(tmp / "queries.json"), "bare"]))
-    latency = {k: [min(ts) for ts in zip(*(p["times"] for p in v))] for k, v in passes.items()}
+    latency = fastest(passes)
     overlap = statistics.mean(
         len(set(a) & set(b)) / len(set(a) | set(b)) if (a or b) else 1.0
         for a, b in zip(passes["searchkit"][0]["hits"], passes["fts5"][0]["hits"])
@@ -841,8 +846,7 @@ def measure_queries(args, tmp: Path, index: Path, db: Path, rows_file: Path) -> 
             run_json(["-c", SEARCHKIT_QUERIES, str(index), str(tmp / "pasted.json")]))
         pasted_passes["fts5"].append(
             run_json(["-c", FTS5_QUERIES, str(db), str(tmp / "pasted.json"), "words"]))
-    pasted_latency = {k: [min(ts) for ts in zip(*(p["times"] for p in v))]
-                      for k, v in pasted_passes.items()}
+    pasted_latency = fastest(pasted_passes)
     refused = len(set(pasted_passes["searchkit"][0]["refused"]))
     success = {k: statistics.mean(
         1.0 if groups and groups[0] == group_of[pid] else 0.0
