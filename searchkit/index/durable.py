@@ -49,12 +49,12 @@ from .integrity import (
     record_file,
     side_file,
 )
+from .layout import LEGACY_SETTINGS_FILE, TOC_FILE
 
 safepickle.install()  # Whoosh reads segment data through the allow-list from here on
 
 INDEX_NAME = "MAIN"  # Whoosh's default index name
 LOCK_FILE = "MAIN_WRITELOCK"
-TOC_FILE = re.compile(r"^_MAIN_([0-9]+)\.toc$")
 TEMP_TOC_FILE = re.compile(r"^_MAIN_([0-9]+)\.toc\..+$")
 SEGMENT_FILE = re.compile(r"^(MAIN_[0-9a-z]+)\.")  # as whoosh.index.TOC._segment_pattern
 RECORD_FILE = re.compile(r"^checksums-([0-9]+)\.json$")
@@ -63,7 +63,7 @@ SIDE_FILES = integrity.SIDE_FILES
 SIDE_FILE = re.compile(
     r"^(searchkit|files|vocabulary|stems|segments|dupindex)-([0-9]+)\.(json|tsv|npz)$")
 # Before schema 10: one settings file, vocabulary and stems table for all generations.
-LEGACY_FILES = ("searchkit.json", "vocabulary.json", "stems.tsv")
+LEGACY_FILES = (LEGACY_SETTINGS_FILE, "vocabulary.json", "stems.tsv")
 SCRATCH = re.compile(r"^[A-Za-z0-9_.-]+\.tmp$")  # writers' scratch folders, files written aside
 JOURNAL = "searchkit-writes.log"
 _JOURNAL_HEADER = (b'{"searchkit": "the files its writers created here; those no commit keeps '
@@ -416,8 +416,7 @@ def check_files(folder: str, record: integrity.Record, toc) -> None:
         except FileNotFoundError:
             raise _damaged(folder, name, "missing") from None
         if size != entry.size:
-            raise _damaged(folder, name, f"{size:,} bytes where its commit wrote "
-                                         f"{entry.size:,} (truncated or extended)")
+            raise _damaged(folder, name, integrity.resized(size, entry))
 
 
 SKIP_SCHEMA = None  # read_toc's ``schema`` for callers that need the segments only
