@@ -161,7 +161,7 @@ def verify(path: str, entry: Entry) -> Optional[str]:
     except OSError as error:
         return f"cannot be read ({error.strerror})"
     if size != entry.size:
-        return f"{size:,} bytes where its commit wrote {entry.size:,} (truncated or extended)"
+        return resized(size, entry)
     try:
         found = summarize(path)
     except OSError as error:
@@ -199,8 +199,7 @@ class CheckedFile(io.FileIO):
         size = os.fstat(self.fileno()).st_size
         if size != entry.size:
             self.close()
-            raise damaged(f"{size:,} bytes where its commit wrote {entry.size:,} "
-                          "(truncated or extended)")
+            raise damaged(resized(size, entry))
 
     def readinto(self, buffer, _tell=io.FileIO.tell, _readinto=io.FileIO.readinto):
         # Every buffer fill of a search comes here: the fast path is checked pages only.
@@ -235,11 +234,20 @@ class CheckedFile(io.FileIO):
             if page >= len(checked) or end > self._size:
                 raise self._damaged("it grew after its commit")
             data = os.pread(self.fileno(), PAGE_SIZE, page * PAGE_SIZE)
-            if zlib.crc32(data) != self._crcs[page]:
-                raise self._damaged(f"its bytes at {page * PAGE_SIZE:,}-"
-                                    f"{page * PAGE_SIZE + len(data):,} differ from those its "
-                                    "commit wrote")
-            checked[page] = 1
+            _verify_page(data, page, self._crcs, checked, self._damaged)
+
+
+def _verify_page(data, page: int, crcs, checked: bytearray, damaged) -> None:
+    """Mark ``page`` checked if ``data``, its bytes, have the CRC its commit recorded."""
+    if zlib.crc32(data) != crcs[page]:
+        raise damaged(f"its bytes at {page * PAGE_SIZE:,}-{page * PAGE_SIZE + len(data):,} "
+                      "differ from those its commit wrote")
+    checked[page] = 1
+
+
+def resized(size: int, entry: Entry) -> str:
+    """What a committed file of ``size`` bytes that is not its ``entry``'s size is."""
+    return f"{size:,} bytes where its commit wrote {entry.size:,} (truncated or extended)"
 
 
 def side_file(kind: str, generation: int) -> str:
@@ -320,8 +328,7 @@ class CheckedMap:
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size != entry.size:
-                raise damaged(f"{size:,} bytes where its commit wrote {entry.size:,} "
-                              "(truncated or extended)")
+                raise damaged(resized(size, entry))
             if not size:
                 raise damaged("empty")
             self.buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
@@ -340,8 +347,4 @@ class CheckedMap:
         for page in range(first, min(last, len(checked) - 1) + 1):
             if not checked[page]:
                 data = view[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-                if zlib.crc32(data) != self._crcs[page]:
-                    raise self._damaged(f"its bytes at {page * PAGE_SIZE:,}-"
-                                        f"{page * PAGE_SIZE + len(data):,} differ from those "
-                                        "its commit wrote")
-                checked[page] = 1
+                _verify_page(data, page, self._crcs, checked, self._damaged)
