@@ -178,6 +178,7 @@ class SegmentArrays:
         arrays, spans = _parse(buffer, path, checked)
         self.doc_count = arrays.pop("doc_count")
         self._check_shapes(arrays)
+        self._unchecked = arrays  # for slices of the postings, checked by _check_slice
         self.arrays = arrays if checked is None else _CheckedArrays(arrays, spans, checked)
         self._checked = checked
         self._spans = spans
@@ -262,7 +263,7 @@ class SegmentArrays:
         at = self.arrays[field + ".term_at"]
         start, end = int(at[number]), int(at[number + 1])
         self._check_slice(field + ".terms", start, end)
-        return self.arrays.raw(field + ".terms")[start:end].tobytes()
+        return self._unchecked[field + ".terms"][start:end].tobytes()
 
     def _check_slice(self, name: str, start: int, end: int) -> None:
         """Verify items ``start`` to ``end`` of array ``name`` (once per page)."""
@@ -274,7 +275,7 @@ class SegmentArrays:
         """The term's document numbers (ascending) and weights."""
         starts = self.arrays[field + ".starts"]
         start, end = int(starts[number]), int(starts[number + 1])
-        docs = self.arrays.raw(field + ".docs")
+        docs = self._unchecked[field + ".docs"]
         if not start <= end <= docs.size:
             raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
         self._check_slice(field + ".docs", start, end)
@@ -282,12 +283,12 @@ class SegmentArrays:
         found = docs[start:end]
         if end > start and int(found[-1]) >= self.doc_count:
             raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
-        return found, self.arrays.raw(field + ".weights")[start:end]
+        return found, self._unchecked[field + ".weights"][start:end]
 
 
 class _CheckedArrays(dict):
     """The arrays, each verified against the commit's page checksums when first looked up
-    (the postings and term text: through ``raw``, by the slices read)."""
+    (the postings and term text are checked by the slices read instead)."""
 
     def __init__(self, arrays, spans, checked):
         super().__init__(arrays)
@@ -305,13 +306,6 @@ class _CheckedArrays(dict):
     def get(self, name, default=None):
         return self[name] if name in self else default
 
-    def raw(self, name):
-        return dict.__getitem__(self, name)
-
-
-class _PlainArrays(dict):
-    def raw(self, name):
-        return self[name]
 
 
 def _parse(buffer, path: str, checked=None) -> tuple:
@@ -332,7 +326,7 @@ def _parse(buffer, path: str, checked=None) -> tuple:
     base = start + length
     if checked is not None:
         checked.check(0, base)
-    arrays = _PlainArrays(doc_count=doc_count)
+    arrays = {"doc_count": doc_count}
     spans = {}
     for name, spec in layout.items():
         try:
