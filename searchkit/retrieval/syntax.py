@@ -36,7 +36,7 @@ from .plan import (
     VARIANT_BOOST,
     Filters,
     Plan,
-    check_text,
+    clean,
     date_bound,
     name_variants,
     nothing_to_search,
@@ -62,9 +62,6 @@ class Prepared:
     notes: Tuple[str, ...] = ()
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 class QueryBuilder:
     def __init__(self, schema, title_weight: float):
         self._analyzer = schema[TEXT_FIELD].analyzer
@@ -85,8 +82,7 @@ class QueryBuilder:
     ) -> Prepared:
         """The query to run for ``text``; with a ``vocabulary``, rare names also match their
         close spellings."""
-        text = _SURROGATE.sub("\ufffd", text)
-        check_text(text)
+        text = clean(text)
         (any_words, all_words), note, notes = self._parse(text)
         _check_parsed(any_words, reader)
         found = name_variants(text, vocabulary) if vocabulary else {}
