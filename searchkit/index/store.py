@@ -22,8 +22,6 @@ What writing promises (the mechanics are in ``durable``):
 import errno
 import json
 import os
-import signal
-import threading
 import time
 from pathlib import Path
 from typing import Optional, Tuple
@@ -286,11 +284,10 @@ def _acquire(store: durable.DurableStorage, index_dir: Path, wait: float):
     return lock
 
 
-def open_writer(ix, parallel: bool = False, wait: float = LOCK_WAIT):
+def open_writer(ix, wait: float = LOCK_WAIT):
     """A Whoosh writer on ``ix`` holding the write lock (waiting at most ``wait`` seconds for
-    it), after the leftovers of crashed writers were swept. ``parallel``: two processes with
-    a segment each (MpWriter, multisegment: the only safe parallel mode). Finish it with
-    ``commit`` or ``cancel``."""
+    it), after the leftovers of crashed writers were swept. Finish it with ``commit`` or
+    ``cancel``."""
     index_dir = Path(ix.storage.folder)
     try:
         lock = _acquire(ix.storage, index_dir, wait)
@@ -299,13 +296,8 @@ def open_writer(ix, parallel: bool = False, wait: float = LOCK_WAIT):
     try:
         _sweep_quietly(str(index_dir))
         # BuildCodec: Whoosh's W3 files, with field lengths looked up faster at commit
-        options = dict(limitmb=WRITER_LIMIT_MB, compound=False, codec=BuildCodec())
-        if parallel:
-            writer = ix.writer(procs=2, multisegment=True, subargs=dict(options), _lk=False,
-                               **options)
-            _helpers_leave_ctrl_c(writer)
-        else:
-            writer = ix.writer(_lk=False, **options)
+        writer = ix.writer(_lk=False, limitmb=WRITER_LIMIT_MB, compound=False,
+                           codec=BuildCodec())
     except BaseException as error:
         _sweep_quietly(str(index_dir))
         lock.release()
@@ -314,23 +306,6 @@ def open_writer(ix, parallel: bool = False, wait: float = LOCK_WAIT):
         raise
     writer.writelock = lock  # released by the writer's commit or cancel
     return writer
-
-
-def _helpers_leave_ctrl_c(writer) -> None:
-    """Start the parallel writer's helper processes ignoring Ctrl-C (SIGINT reaches the whole
-    process group): the main process stops them and says what happened, once."""
-    start = writer._new_task
-
-    def new_task():
-        if threading.current_thread() is not threading.main_thread():
-            return start()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            return start()  # forked: the helper inherits SIG_IGN
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-    writer._new_task = new_task
 
 
 def tidy(ix, wait: float = LOCK_WAIT) -> None:
@@ -355,7 +330,9 @@ def commit(writer, clear: bool = False, mergetype=None, segments=(), without=())
     ``cancel``."""
     folder = writer.storage.folder
     base = writer.generation - 1  # the commit the writer started from, under the lock
-    for kind in durable.SIDE_FILES:
+    carried = [kind for kind in durable.SIDE_FILES
+               if kind != "segments"]  # durable.commit_toc writes each commit's own list
+    for kind in carried:
         if base >= 0 and kind not in without and not os.path.exists(os.path.join(
                 folder, durable.side_file(kind, writer.generation))):
             data = read_committed(folder, base, kind)
@@ -370,8 +347,8 @@ def commit(writer, clear: bool = False, mergetype=None, segments=(), without=())
 
 
 def cancel(writer, error: Optional[BaseException] = None) -> None:
-    """Abandon ``writer`` after ``error``: stop its helper processes, close its files, remove
-    what it wrote (under its lock) and release the lock, even if Whoosh's own cancel fails.
+    """Abandon ``writer`` after ``error``: close its files, remove what it wrote (under its
+    lock) and release the lock, even if Whoosh's own cancel fails.
     Raises IndexWriteError instead of an OSError (a full disk, a read-only folder...)."""
     index_dir = Path(writer.storage.folder)
     if not writer.is_closed:
@@ -384,12 +361,6 @@ def cancel(writer, error: Optional[BaseException] = None) -> None:
 def _abort(writer) -> None:
     lock, writer.writelock = writer.writelock, None
     try:
-        for task in getattr(writer, "tasks", ()):  # MpWriter's helpers wait on a queue
-            try:
-                task.terminate()
-                task.join(5)
-            except Exception:
-                pass
         try:
             writer.cancel()
         except Exception:
