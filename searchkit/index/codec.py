@@ -6,9 +6,9 @@ Ranking arrays (``rankarrays``): as a segment's postings pass through the field 
 its documents through the per-document writer, the searched fields' postings (term, document,
 weight), the documents' field length bytes and the columns a search filters and collapses by
 are kept, and written to ``<segment>.rank`` when the segment is finished. Every way Whoosh
-writes a segment goes through these two writers (new documents, merges, ``optimize``, the
-parallel writer's processes), so every segment has its arrays, and they hold exactly what
-Whoosh wrote.
+writes a segment goes through these two writers (new documents, merges, ``optimize``), and
+the bulk writer writes its segments' arrays with the same ``write_ranking_arrays``, so every
+segment has its arrays, and they hold exactly what the segment holds.
 
 Field lengths: when a writer finishes a segment, Whoosh's ``add_postings`` asks the
 per-document reader for the field length of the document of every posting (for the block
@@ -64,13 +64,6 @@ class BuildCodec(W3Codec):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._documents = {}  # segment id -> what its per-document writer saw
-
-    def __getstate__(self):  # sent to the parallel writer's processes: no work in progress
-        return {k: v for k, v in self.__dict__.items() if k != "_documents"}
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._documents = {}
 
     def new_segment(self, storage, indexname):
         plain = W3Codec(self._blocklimit, self._compression, self._inlinelimit)

@@ -19,8 +19,7 @@ Where Whoosh unpickles index data, and how each place is covered:
 
 Unreachable from a searchkit index (``durable.read_toc`` admits only W3 segments, never
 compound ones): the W2 and plain-text codecs, compound files, FST graphs, Whoosh 1.x's file
-reader and TOC loaders. Whoosh's parallel writer pickles its jobs into its own scratch
-folder, from the process that writes them.
+reader and TOC loaders.
 
 ``install()`` acts on the whole process: a program that also reads other Whoosh indexes with
 its own classes in stored fields gets them refused while searchkit is imported.

@@ -45,10 +45,6 @@ _DENSE_SHARE = 8  # a union or intersection over more than 1/8 of a segment's do
 _CACHED_POSTINGS = 1_000_000  # terms' scored postings kept between queries (bounds memory)
 
 
-class EmptyIndexError(ValueError):
-    """The index holds no paragraphs."""
-
-
 # -- the query tree -----------------------------------------------------------------------------
 
 
@@ -209,7 +205,8 @@ class Generation:
             raise DamagedIndex(f"{name} is damaged") from None
         self._record = record
         self.doc_count_all = offset
-        self.doc_count = offset - sum(s.deleted.size for s in self.segments if s.deleted is not None)
+        self.doc_count = offset - sum(s.deleted.size for s in self.segments
+                                      if s.deleted is not None)
         self._df: Dict[Tuple[str, str], Tuple[int, list]] = {}
         self._columns: Dict[str, np.ndarray] = {}
         self._groups = None  # global group codes, once needed
