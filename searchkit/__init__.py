@@ -73,7 +73,8 @@ __all__ = [
 ]
 
 # Public names whose modules are imported on first use: name -> module.
-_LAZY = {"Filters": "retrieval.plan", "ReadOptions": "ingest.corpus", "Searcher": "retrieval.searcher"}
+_LAZY = {"Filters": "retrieval.plan", "ReadOptions": "ingest.corpus",
+         "Searcher": "retrieval.searcher"}
 
 
 def build_index(

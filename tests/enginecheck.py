@@ -128,9 +128,9 @@ def meaning(query, searcher) -> dict:
     the parts that match, And requires every part and sums them, AndNot drops the second part's
     matches, AndMaybe adds the second part's score where it matches, Not matches every live
     document the part does not (scoring 1.0); boosts multiply. Leaves are matched and scored by
-    Whoosh, segment by segment as its collector does. (Whoosh's own matchers get two of these wrong on some documents: AndMaybeMatcher
-    under an AND skips its optional part to the wrong document, and AndNot over some unions
-    lets excluded documents through.)"""
+    Whoosh, segment by segment as its collector does. (Whoosh's own matchers get two of these
+    wrong on some documents: AndMaybeMatcher under an AND skips its optional part to the wrong
+    document, and AndNot over some unions lets excluded documents through.)"""
     kind = type(query)
     if query is whoosh_query.NullQuery:
         return {}

@@ -51,8 +51,8 @@ def current_files(index_dir):
     """Every file of the current commit (commit 1): all but the lock, the writers' journal and
     the files of the empty commit 0 that the build began with."""
     return sorted(p.name for p in index_dir.iterdir() if p.name not in {
-        "MAIN_WRITELOCK", "searchkit-writes.log", "_MAIN_0.toc", "checksums-0.json", "segments-0.json",
-        "searchkit-0.json"})
+        "MAIN_WRITELOCK", "searchkit-writes.log", "_MAIN_0.toc", "checksums-0.json",
+        "segments-0.json", "searchkit-0.json"})
 
 
 # -- check -------------------------------------------------------------------------------------

@@ -19,8 +19,7 @@ import unicodedata
 from datetime import date
 from typing import Callable, Dict, List, Optional, Sequence
 
-from ..model import (  # noqa: F401
-    dumps,
+from ..model import (  # noqa: F401  (dumps: render.dumps for the commands)
     ArticleView,
     CheckReport,
     Duplicate,
@@ -32,6 +31,7 @@ from ..model import (  # noqa: F401
     ResultGroup,
     SearchResults,
     Snippet,
+    dumps,
 )
 
 Mark = Callable[[str], str]
