@@ -134,6 +134,15 @@ def committed(index_dir, kind):
     return store.read_committed(index_dir, store.latest_generation(index_dir), kind)
 
 
+def invoke(*args):
+    """The command line run in this process on ``args`` (paths and numbers given as they are)."""
+    from click.testing import CliRunner
+
+    from searchkit.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
 def reseal(index_dir):
     """Record the current commit's files as they are now: what a writer of other settings, or
     someone crafting an index, would have recorded (tests change files, then this)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import S000, S001, SEEDS, reseal
+from conftest import S000, S001, SEEDS, invoke, reseal
 
 import searchkit
 from searchkit.index import durable, store
@@ -22,10 +22,6 @@ from searchkit.cli.commands import main
 from searchkit.index.schema import make_schema
 
 CHILD = Path(__file__).with_name("durability_child.py")
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,7 @@ characters the file's name holds."""
 import json
 
 import pytest
-from click.testing import CliRunner
-
-from searchkit.cli.commands import main
+from conftest import invoke as run
 
 NAMES = {
     "hash": "a#b.txt",
@@ -16,10 +14,6 @@ NAMES = {
     "digits": "story#12.txt",
     "colon": "wire:7.txt",
 }
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")

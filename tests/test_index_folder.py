@@ -5,12 +5,10 @@ every file no commit record or writer journal of its own names."""
 import shutil
 
 import pytest
-from click.testing import CliRunner
-from conftest import S000, S001, SEEDS
+from conftest import S000, S001, SEEDS, invoke
 
 import searchkit
 from searchkit.index import durable, store
-from searchkit.cli.commands import main
 
 USER_FILES = {"MAIN_notes.txt": "my notes", "checksums-5.json": '{"files": {}}',
               "files-3.json": "[1, 2, 3]", "backup.tmp/copy.txt": "a copy",
@@ -27,10 +25,6 @@ def user_folder(folder):
 def contents(folder):
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file()}
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 @pytest.mark.parametrize("extra", [[], ["--rebuild"]])

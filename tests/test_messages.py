@@ -7,17 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 from conftest import S000
+from conftest import invoke as run
 
 import searchkit
-from searchkit.cli.commands import main
 from searchkit.errors import QueryError
 from searchkit.retrieval.syntax import Filters
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def notes(result):

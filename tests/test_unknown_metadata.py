@@ -9,14 +9,9 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
+from conftest import invoke as run
 
 import searchkit
-from searchkit.cli.commands import main
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def write_bare(folder, count, start=0):
