@@ -33,7 +33,7 @@ def documents_of(paths, limit=None):
     """Paragraph documents as the indexer makes them (each its own group)."""
     files, _ = find_files(paths)
     docs = []
-    for path, key in files[:limit]:
+    for path, key, _real in files[:limit]:
         try:
             result = read_file(path, key, read_bytes(path, ReadOptions()), None, ReadOptions())
         except CorpusError:

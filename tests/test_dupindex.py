@@ -24,7 +24,7 @@ def paragraphs_of(paths, prefix=""):
     two folders apart (BBC's business/001 and entertainment/001 are both 001)."""
     files, _ = find_files(paths)
     found = []
-    for path, key in files:
+    for path, key, _real in files:
         result = read_file(path, key, read_bytes(path, ReadOptions()), None, ReadOptions())
         found += [(prefix + p.id, p.text) for a in result.articles for p in a.paragraphs]
     return found

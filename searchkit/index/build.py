@@ -19,7 +19,7 @@ next writer) and sums them into the commit's record.
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
@@ -28,6 +28,8 @@ from ..errors import CorpusError, IndexDamagedError, IndexLockedError, Searchkit
 from ..ingest.corpus import (
     Progress,
     ReadOptions,
+    FoundFile,
+    file_stat,
     find_files,
     manifests_for,
     no_article_files,
@@ -223,6 +225,10 @@ def build_index(
         # New paragraphs, then old ones that joined or left a group: the order of Whoosh's
         # writer before (update_document), so that documents keep their numbers.
         sources = paragraphs + [d for _, d in regrouped]
+        stems = "" if fresh else (
+            store.read_committed(index_dir, generation, "stems") or b"").decode("utf-8")
+        if stems:  # the stems of the words already indexed: no NLTK for them
+            analysis.use_stems(str(index_dir.resolve()), stems)
         segments, new_words, counting = _write_segments(writer, sources, groups, progress)
         clock.lap("writing segments")
         clock.note("of which counting the vocabulary (all processes)", counting)
@@ -239,8 +245,9 @@ def build_index(
             write("dupindex", dups.to_bytes())
         _started(progress, "counting words")
         write("vocabulary", vocabulary.to_bytes(words))
-        stems = b"" if fresh else store.read_committed(index_dir, generation, "stems") or b""
-        write("stems", analysis.stems_table(words.words, stems.decode("utf-8")).encode("utf-8"))
+        # Only the words written may be new to the table (it keeps every word it ever had).
+        write("stems", analysis.stems_table(new_words.words if stems else words.words,
+                                            stems).encode("utf-8"))
         clock.lap("vocabulary and stems tables")
         indexed_paths = ([] if fresh else recorded.get("indexed_paths", [])) + [
             str(p) for p in paths]
@@ -291,16 +298,16 @@ def _open_or_create(index_dir: Path, rebuild: bool, wait: float):
 
 
 def _plan(
-    files: List[Tuple[Path, str]],
-    manifests: Dict[Path, dict],
+    files: List[FoundFile],
+    manifests: Dict[str, dict],
     known: Optional[Ledger],
     paths: List[Path],
     prune: bool,
     options: ReadOptions,
     progress: Optional[Stage],
 ) -> _Plan:
-    """Hash every file, compare it with the ledger (``None``: none could be trusted, so every
-    file is read again) and read the new and changed ones."""
+    """Compare every file with the ledger (``None``: none could be trusted, so every file is
+    read again) and read the new and changed ones."""
     plan = _Plan()
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
@@ -309,29 +316,30 @@ def _plan(
                        if k not in ("max_bytes", "follow_links")}
     seen = set()
     tick = progress("reading", len(files)) if progress else None
-    # Hash every file and note what to read, in order (the keys as if every read succeeds);
+    # Compare every file and note what to read, in order (the keys as if every read succeeds);
     # read those files (in two processes when there are many); then apply it all in order.
     steps = []
     optimistic = dict(keys)
-    for done, (path, key) in enumerate(files, start=1):
+    read_at = time.time_ns()
+    for done, (path, key, absolute) in enumerate(files, start=1):
         if tick and done % 100 == 0:
             tick(done, len(files))
-        absolute = str(path.resolve())
         seen.add(absolute)
         before = old.get(absolute)
+        entry = manifests.get(absolute)
+        context = {"manifest": entry, "options": reading_context}
         try:
-            data = read_bytes(path, options)
+            found = _unchanged_or_read(path, before, context, options, read_at)
         except CorpusError as error:
             steps.append(("skip", path, str(error), before, absolute))
             continue
-        entry = manifests.get(Path(absolute))
-        print_ = ledger.fingerprint(data, {"manifest": entry, "options": reading_context})
-        if before is not None and before.fingerprint == print_:
-            steps.append(("unchanged", path, before, absolute))
+        if isinstance(found, FileRecord):
+            steps.append(("unchanged", path, found, absolute))
             continue
+        data, prints = found[0], found[1:]
         read_as = before.key if before is not None else _free_key(key, absolute, optimistic)
         optimistic[read_as] = absolute
-        steps.append(("read", path, key, before, absolute, data, entry, print_, read_as))
+        steps.append(("read", path, key, before, absolute, data, entry, prints, read_as))
     jobs = [step for step in steps if step[0] == "read"]
     parallel = len(jobs) >= PARALLEL_READ_FILES and _core_to_spare()
     results = dict(zip(map(id, jobs), workers.run_split(jobs, _read_job(options), parallel)))
@@ -347,7 +355,7 @@ def _plan(
             plan.unchanged += 1
             plan.actions.append(FileAction(str(path), "unchanged"))
             continue
-        _, path, key, before, absolute, data, entry, print_, read_as = step
+        _, path, key, before, absolute, data, entry, (print_, context, stat), read_as = step
         key = before.key if before is not None else _free_key(key, absolute, keys)
         result = results[id(step)]
         if key != read_as:  # an earlier file of the same name could not be read after all
@@ -365,6 +373,8 @@ def _plan(
             key=key,
             article_ids=tuple(a.id for a in result.articles),
             paragraphs=sum(len(a.paragraphs) for a in result.articles),
+            context=context,
+            stat=stat,
         )
         action = "added" if before is None else "updated"
         (plan.added if before is None else plan.updated).append(absolute)
@@ -384,6 +394,22 @@ def _plan(
             plan.missing.append(absolute)
             plan.actions.append(FileAction(absolute, "missing", "gone; --prune removes it"))
     return plan
+
+
+def _unchanged_or_read(path: Path, before: Optional[FileRecord], context: dict,
+                       options: ReadOptions, read_at: int):
+    """The file's ledger record if it is unchanged (by its stat, else by its bytes), else its
+    bytes and what to record of it: (data, fingerprint, context digest, stat key).
+    CorpusError if it cannot be read."""
+    digest = ledger.context_digest(context)
+    stat = ledger.stat_key(file_stat(path, options), read_at)
+    if before is not None and stat and before.stat == stat and before.context == digest:
+        return before
+    data = read_bytes(path, options)
+    print_ = ledger.fingerprint(data, context)
+    if before is not None and before.fingerprint == print_:
+        return replace(before, context=digest, stat=stat)  # recorded if this run commits
+    return data, print_, digest, stat
 
 
 def _read_job(options: ReadOptions):

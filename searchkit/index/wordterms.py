@@ -173,9 +173,14 @@ def stems_table(words: Iterable[str], previous: str = "") -> str:
     """The stems table of ``words`` (as the analyzer sees them: lower case, accents folded;
     stop words need none) and of those in the ``previous`` table's text: a newline, then
     "word<TAB>stem" lines sorted by word."""
+    wanted = [w for w in words if len(w) >= MIN_SIZE and w not in STOP_WORDS]
+    if previous.startswith("\n") and len(wanted) < 5000:  # an update's few words: looked up
+        wanted = [w for w in wanted if look_up(previous, w) is None]
+        if not wanted:
+            return previous
     table = parse_stems(previous)
-    for word in words:
-        if word not in table and len(word) >= MIN_SIZE and word not in STOP_WORDS:
+    for word in wanted:
+        if word not in table:
             table[word] = stem(word)
     return "\n" + "".join(f"{word}\t{found}\n" for word, found in sorted(table.items()))
 
