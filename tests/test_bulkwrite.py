@@ -6,6 +6,7 @@ Also the ranking arrays it hands over at the end of a segment."""
 
 import itertools
 import random
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def test_files_are_whooshs_byte_for_byte_when_every_block_is_compressed(make, tm
     docs = make()
     assert docs
     theirs = segment_files(whooshs_segment(docs, tmp_path / "whoosh"))
-    ours = segment_files(bulk_segment(docs, tmp_path / "bulk", compress_from=0))
+    ours = segment_files(bulk_segment(docs, tmp_path / "bulk", whoosh_bytes=True))
     assert {"trm", "pst", "_stored.col", "_text_len.col", "rank"} <= set(theirs)
     assert sorted(ours) == sorted(theirs)
     for name in theirs:
@@ -185,11 +186,16 @@ def test_a_stock_reader_reads_back_what_whooshs_writer_wrote(make, tmp_path):
         assert ours["lengths"][name][0] == sum(rounded) > 0
 
 
-def test_small_blocks_are_stored_uncompressed_and_smaller(tmp_path):
+def test_small_blocks_are_stored_uncompressed_and_the_files_smaller(tmp_path):
     docs = documents_of([SEEDS])
-    plain = segment_files(bulk_segment(docs, tmp_path / "a", compress_from=0))["pst"]
+    plain = segment_files(bulk_segment(docs, tmp_path / "a", whoosh_bytes=True))["pst"]
     fast = segment_files(bulk_segment(docs, tmp_path / "b"))["pst"]
     assert len(fast) < len(plain)
+    for size in (1, 100, 511, 512, 513, 5000, 70000):
+        data = bytes(random.Random(size).choices(b"abcdefgh ", k=size))
+        packed = bulkwrite.fitted_compress(data, 3)
+        assert zlib.decompress(packed) == data
+        assert len(packed) <= len(zlib.compress(data, 3)) + 1  # the same deflate, or near
 
 
 def test_the_ranking_arrays_are_what_a_reader_reads_back(tmp_path):

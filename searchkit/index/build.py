@@ -45,9 +45,9 @@ from .schema import document, make_schema
 # files to read and of the segments to write, each segment its own (merging them afterwards
 # would cost the gain back). Below it, forking and sending the results back cost more.
 PARALLEL_FROM = 5000
-# ...but only while the machine has a core to spare (1-minute load average at most the core
-# count minus this): on the shared 2-core machine two processes competing for one core were
-# slower than one. Tests set it to None to share the work whatever the load.
+# ...but only while the machine has a core to spare (at least this many cores idle now): on
+# a shared 2-core machine two processes competing for one core were slower than one. Tests
+# set it to None to share the work whatever the load.
 PARALLEL_SPARE_CORES: Optional[float] = 1.5
 # Paragraphs per segment: the bulk writer's memory is bounded by a batch, and a corpus of any
 # size is written as segments of at most this many paragraphs.
@@ -65,9 +65,12 @@ def _parallel(paragraphs: int) -> bool:
 def _core_to_spare() -> bool:
     if PARALLEL_SPARE_CORES is None:
         return True
-    try:
+    idle = workers.idle_cores()
+    if idle is not None:
+        return idle >= PARALLEL_SPARE_CORES
+    try:  # not Linux: the load average
         load = os.getloadavg()[0]
-    except OSError:  # no load average on this system: as before
+    except OSError:
         return True
     return load <= (os.cpu_count() or 1) - PARALLEL_SPARE_CORES
 

@@ -87,6 +87,16 @@ _CHUNK = 1 << 20  # bytes gathered before a write to the file
 # to skip compressing below 20 bytes but compresses every block: a paragraph id's block comes
 # out longer, and costs a zlib call per term.
 COMPRESS_FROM = 64
+
+
+def fitted_compress(data: bytes, level: int) -> bytes:
+    """``zlib.compress(data, level)`` with a window no larger than the data: a zlib stream
+    every zlib reader decompresses, of the same size for blocks this small, without setting
+    up zlib's full 256 KB state for each (most of the time of compressing a small block)."""
+    wbits = min(15, max(9, (len(data) - 1).bit_length()))
+    compressor = zlib.compressobj(level, zlib.DEFLATED, wbits)
+    return compressor.compress(data) + compressor.flush()
+
 _pack_int = struct.Struct("!i").pack
 _pack_ushort = struct.Struct("!H").pack
 _record_lengths = struct.Struct("!ii").pack
@@ -511,11 +521,11 @@ _TERMINFO_ROW = np.dtype([
 
 def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Postings,
                     fmt, lengths: Optional[np.ndarray], blocklimit: int, level: int,
-                    compress_from: int) -> None:
+                    whoosh_bytes: bool) -> None:
     """One field's terms: their postings into ``.pst`` in Whoosh's blocks, their term infos
     into the term index, as W3FieldWriter and W3PostingsWriter write them. A block's pickle
-    shorter than ``compress_from`` bytes is stored uncompressed (0: compress every block, as
-    Whoosh does)."""
+    shorter than COMPRESS_FROM bytes is stored uncompressed, the others compressed with a
+    fitted window; with ``whoosh_bytes``, every block is compressed as Whoosh does."""
     offsets = postings.offsets
     docs = postings.docnums
     if not len(docs):
@@ -578,7 +588,8 @@ def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Posti
     w32_list = weights32.tolist()
     value_list = values.tolist() if values is not None else None
     dumps = pickle.dumps
-    compress = zlib.compress
+    compress = zlib.compress if whoosh_bytes else fitted_compress
+    compress_from = 0 if whoosh_bytes else COMPRESS_FROM
     bstarts, bends = block_start.tolist(), block_end.tolist()
     bmax, bone, bsame = max_weight.tolist(), all_one.tolist(), all_same.tolist()
     bmin, bmaxlen = min_byte.tolist(), max_byte.tolist()
@@ -638,11 +649,12 @@ def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Posti
 def write_segment(storage, schema, documents: Sequence[dict],
                   on_segment: Optional[OnSegment] = None, indexname: str = "MAIN",
                   segment_id: Optional[str] = None,
-                  compress_from: int = COMPRESS_FROM) -> W3Segment:
+                  whoosh_bytes: bool = False) -> W3Segment:
     """Write ``documents`` (dicts of field values, as given to Whoosh's ``add_document``) as
     one new segment's files in ``storage``; return the segment (not yet in any TOC).
-    ``compress_from=0`` compresses every posting block, as Whoosh does (the files are then
-    Whoosh's byte for byte)."""
+    ``whoosh_bytes`` compresses every posting block and stored document as Whoosh does (the
+    files are then Whoosh's byte for byte); by default small blocks are stored plain and the
+    others compressed with a window fitted to them (``fitted_compress``)."""
     if not documents:
         raise ValueError("a segment needs at least one document")
     _keep_freed_memory()
@@ -685,7 +697,7 @@ def write_segment(storage, schema, documents: Sequence[dict],
         # Per-document files, in the order Whoosh's per-document writer creates them.
         stored_names = {n for n in columns_by_field if schema[n].stored}
         stored = []
-        dumps, compress = pickle.dumps, zlib.compress
+        dumps, compress = pickle.dumps, zlib.compress if whoosh_bytes else fitted_compress
         for doc in documents:
             fields = {n: doc[n] for n in sorted(doc) if n in stored_names and doc[n] is not None}
             stored.append(compress(dumps(fields, 2), 3) if fields else None)
@@ -727,7 +739,7 @@ def write_segment(storage, schema, documents: Sequence[dict],
             terms.fieldmap[name] = len(terms.fieldmap)
             _write_postings(pst, terms, terms.fieldmap[name], found, schema[name].format,
                             length_columns.get(name), codec._blocklimit, codec._compression,
-                            compress_from)
+                            whoosh_bytes)
         terms.close()
         pst.close()
         # The ranking arrays, from the same postings, as Whoosh's writer would have them

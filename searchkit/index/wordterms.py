@@ -13,6 +13,7 @@ had.
 import json
 import os
 import re
+import sys
 from itertools import islice
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -163,10 +164,25 @@ def look_up(table: str, word: str) -> Optional[str]:
 def _nltk_stem(word: str) -> str:
     global _stemmer
     if _stemmer is None:
-        from nltk.stem.snowball import EnglishStemmer  # needs no NLTK data download
-
-        _stemmer = EnglishStemmer()
+        _stemmer = _english_stemmer()
     return _stemmer.stem(word)
+
+
+def _english_stemmer():
+    """NLTK's English Snowball stemmer (it needs no data download). Importing NLTK imports
+    SciPy, where installed, for the Fisher test of its collocations module, which searchkit
+    never uses: most of the import's time. SciPy is hidden from that one import (NLTK goes
+    without it, as it does where SciPy is not installed) unless something imported it
+    already."""
+    hide = "scipy" not in sys.modules and "nltk" not in sys.modules
+    if hide:
+        sys.modules["scipy"] = None  # type: ignore[assignment]  # "import scipy" fails
+    try:
+        from nltk.stem.snowball import EnglishStemmer
+    finally:
+        if hide:
+            del sys.modules["scipy"]
+    return EnglishStemmer()
 
 
 def stems_table(words: Iterable[str], previous: str = "") -> str:

@@ -10,8 +10,9 @@ raises WorkerError. Without ``fork`` (not Linux or macOS) everything runs here.
 import multiprocessing
 import os
 import pickle
+import time
 import traceback
-from typing import Callable, List, Sequence, TypeVar
+from typing import Callable, List, Optional, Sequence, TypeVar
 
 from ..errors import SearchkitError
 
@@ -21,6 +22,28 @@ R = TypeVar("R")
 
 class WorkerError(SearchkitError):
     """The helper process stopped without its results."""
+
+
+def idle_cores(sample: float = 0.05) -> Optional[float]:
+    """How many cores were idle (or waiting for the disk) over the next ``sample`` seconds,
+    from Linux's /proc/stat; None where it cannot be read. Unlike the load average, which
+    trails the last minute (a build just finished counts for a while), this is the machine
+    now."""
+
+    def idle_and_total():
+        with open("/proc/stat", "rb") as stat:
+            ticks = [int(t) for t in stat.readline().split()[1:9]]  # without guest time
+        return ticks[3] + ticks[4], sum(ticks)
+
+    try:
+        idle, total = idle_and_total()
+        time.sleep(sample)
+        idle_after, total_after = idle_and_total()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total_after <= total:
+        return None
+    return (os.cpu_count() or 1) * (idle_after - idle) / (total_after - total)
 
 
 def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool) -> List[R]:
