@@ -18,7 +18,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from searchkit.index import bulkwrite
+from searchkit.index import bulkwrite, vocabulary
 from searchkit.index.codec import BuildCodec
 from searchkit.ingest.corpus import ReadOptions, find_files, read_bytes, read_file
 from searchkit.errors import CorpusError
@@ -272,3 +272,18 @@ def test_searches_score_the_same(tmp_path):
                 parser.parse(q), limit=20)] for q in queries])
     assert results[0] == results[1]
     assert any(results[0])
+
+
+@pytest.mark.parametrize("make", corpora())
+def test_the_vocabulary_from_the_writers_tokens_is_counted_from_the_texts(make):
+    docs = make()
+    odd = ["Lukašenka met Lukasenka.", "", "Oil, OIL and oil", "f*** the U.S.A. *stars*",
+           "Oil, OIL and oil", "x.y.z a.*b 3.14 Ünïcode Ärger"]
+    texts = [d.get("text") or "" for d in docs] + odd
+    counted = np.array([i % 3 != 1 for i in range(len(texts))])
+    tokens = bulkwrite.tokenize(make_schema()["text"], texts)
+    ours = vocabulary.count_tokens(tokens, counted)
+    theirs = vocabulary.count(t for t, c in zip(texts, counted) if c)
+    assert (ours.paragraphs, ours.words, ours.names) == (
+        theirs.paragraphs, theirs.words, theirs.names)
+    assert ours.words

@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
+import numpy as np
+
 from ..errors import CorpusError, IndexDamagedError, IndexLockedError, SearchkitError, UsageError
 from ..ingest.corpus import (
     Progress,
@@ -550,10 +552,12 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], progress: Opt
     def write(batch):
         stems_before = analysis.stems_mark()
         docs = [_document(item, groups) for item in batch]
-        segment = bulkwrite.write_segment(storage, schema, docs, indexname=writer.indexname)
+        tokens = bulkwrite.tokenize(schema["text"], [d["text"] for d in docs])
+        segment = bulkwrite.write_segment(storage, schema, docs, indexname=writer.indexname,
+                                          tokens={"text": tokens})
         counting = time.monotonic()
-        words = vocabulary.count(d["text"] for d, item in zip(docs, batch)
-                                 if not isinstance(item, dict))  # old ones are counted
+        new = np.array([not isinstance(item, dict) for item in batch])  # old ones are counted
+        words = vocabulary.count_tokens(tokens, new)
         counting = time.monotonic() - counting
         done[0] += len(batch)
         if tick:

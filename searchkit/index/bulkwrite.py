@@ -58,7 +58,7 @@ import struct
 import zlib
 from collections import defaultdict
 from hashlib import md5
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 from whoosh.analysis import IDTokenizer
@@ -178,8 +178,17 @@ def _sorted_postings(term_list, tids, docnums, weights, values) -> _Postings:
     )
 
 
-def _text_postings(field, values: list, ndocs: int):
-    """Bulk analysis of a WordCachingText field: (postings, per-document lengths)."""
+class Tokens(NamedTuple):
+    """A text field's values split into words by its tokenizer, each distinct text once."""
+
+    value_of_doc: np.ndarray  # each document's text (an index of the distinct texts), -1: none
+    counts: np.ndarray  # tokens of each distinct text
+    spellings: List[str]  # the distinct tokens as written, by id
+    token_spelling: np.ndarray  # the spelling of each token, text after text
+
+
+def tokenize(field, values: list) -> Tokens:
+    """The tokens of a WordCachingText field's values (``None`` for a document without)."""
     value_of_doc, texts = _distinct(values)
     findall = field.word_pattern().findall
     counts = np.zeros(len(texts), np.int64)
@@ -188,20 +197,25 @@ def _text_postings(field, values: list, ndocs: int):
         found = findall(text)
         counts[i] = len(found)
         words += found
-    word_ids: Dict[str, int] = {}
-    token_words = np.array([word_ids.setdefault(w, len(word_ids)) for w in words], np.int64)
-    del words
+    ids: Dict[str, int] = {}
+    token_spelling = np.array([ids.setdefault(w, len(ids)) for w in words], np.int64)
+    return Tokens(value_of_doc, counts, list(ids), token_spelling)
+
+
+def _text_postings(field, tokens: Tokens, ndocs: int):
+    """Bulk analysis of a WordCachingText field: (postings, per-document lengths)."""
+    value_of_doc, counts, spellings, token_words = tokens
     term_of = field.term  # the field's own word -> term cache: a word is analysed once
     term_ids: Dict[bytes, int] = {}
-    word_term = np.empty(len(word_ids), np.int64)
-    for i, word in enumerate(word_ids):
+    word_term = np.empty(len(spellings), np.int64)
+    for i, word in enumerate(spellings):
         term = term_of(word)
         word_term[i] = -1 if term is None else term_ids.setdefault(term, len(term_ids))
     tids = word_term[token_words] if len(token_words) else np.zeros(0, np.int64)
 
     # Positions as Whoosh's StopFilter(renumber=True) gives them: the first kept word keeps
     # its tokenizer position, each later kept word is one more than the kept one before it.
-    ntexts = len(texts)
+    ntexts = len(counts)
     starts = np.zeros(ntexts + 1, np.int64)
     np.cumsum(counts, out=starts[1:])
     text_of_token = np.repeat(np.arange(ntexts), counts)
@@ -649,12 +663,14 @@ def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Posti
 def write_segment(storage, schema, documents: Sequence[dict],
                   on_segment: Optional[OnSegment] = None, indexname: str = "MAIN",
                   segment_id: Optional[str] = None,
-                  whoosh_bytes: bool = False) -> W3Segment:
+                  whoosh_bytes: bool = False,
+                  tokens: Optional[Dict[str, Tokens]] = None) -> W3Segment:
     """Write ``documents`` (dicts of field values, as given to Whoosh's ``add_document``) as
     one new segment's files in ``storage``; return the segment (not yet in any TOC).
     ``whoosh_bytes`` compresses every posting block and stored document as Whoosh does (the
     files are then Whoosh's byte for byte); by default small blocks are stored plain and the
-    others compressed with a window fitted to them (``fitted_compress``)."""
+    others compressed with a window fitted to them (``fitted_compress``). ``tokens``: text
+    fields already split by ``tokenize`` (of these documents' values)."""
     if not documents:
         raise ValueError("a segment needs at least one document")
     _keep_freed_memory()
@@ -683,9 +699,11 @@ def write_segment(storage, schema, documents: Sequence[dict],
             field = schema[name]
             if not field.indexed:
                 continue
-            if isinstance(field, WordCachingText) and field.word_pattern() is not None and all(
+            if tokens and name in tokens:
+                found, doc_lengths = _text_postings(field, tokens[name], doccount)
+            elif isinstance(field, WordCachingText) and field.word_pattern() is not None and all(
                     v is None or isinstance(v, str) for v in values):
-                found, doc_lengths = _text_postings(field, values, doccount)
+                found, doc_lengths = _text_postings(field, tokenize(field, values), doccount)
             else:
                 found, doc_lengths = _other_postings(field, values)
             postings[name] = found
