@@ -144,6 +144,7 @@ def build_index(
     """
     started = time.monotonic()
     clock = _Stages()
+    workers.return_freed_arrays()
     if dedup_threshold is not None and not 0 < dedup_threshold <= 1:
         raise UsageError(
             f"the duplicate threshold must be above 0 and at most 1, not {dedup_threshold}"

@@ -51,7 +51,6 @@ be analysed in bulk; any other indexed field goes through its own ``index`` (onc
 value).
 """
 
-import ctypes
 import pickle
 import random
 import struct
@@ -119,25 +118,6 @@ def length_bytes(lengths: np.ndarray) -> np.ndarray:
     clipped = np.minimum(lengths, 106374)  # length_to_byte's 255 from there on
     found = np.searchsorted(_LENGTH_LIMITS, clipped, side="left")
     return np.where(lengths >= 106374, 255, found).astype(np.uint8)
-
-
-_freed_memory_kept = False
-
-
-def _keep_freed_memory() -> None:
-    """Let glibc reuse freed memory instead of returning it at once: zlib allocates its state
-    (~260 KB) per call, and with glibc's default trimming a call on a tiny block could pay for
-    fresh pages every time. No-op where there is no glibc."""
-    global _freed_memory_kept
-    if _freed_memory_kept:
-        return
-    _freed_memory_kept = True
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
 
 
 def new_segment_id() -> str:
@@ -673,7 +653,6 @@ def write_segment(storage, schema, documents: Sequence[dict],
     fields already split by ``tokenize`` (of these documents' values)."""
     if not documents:
         raise ValueError("a segment needs at least one document")
-    _keep_freed_memory()
     names = set()
     for doc in documents:
         names.update(doc)

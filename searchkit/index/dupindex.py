@@ -54,6 +54,7 @@ def _word_hash(word: str) -> int:
 
 
 _CHUNK = 20_000  # texts shingled at a time: Python's word lists stay small
+_RUN_HOLDERS = 1 << 18  # anchor holders whose pairs are listed at a time
 _PAIRS_AT_A_TIME = 50_000  # candidate pairs verified with sets made for them alone
 
 
@@ -147,10 +148,19 @@ def _concat_csr(parts):
 
 def _pairs_within(holders: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """All pairs (i < j by position) within each run ``holders[starts[g]:starts[g]+sizes[g]]``
-    (holders ascending within a run): an (n, 2) array."""
-    found = []
+    (holders ascending within a run): an (n, 2) array. Runs are taken about _RUN_HOLDERS
+    holders at a time, so that the arrays made on the way stay small."""
     runs = sizes > 1
     starts, sizes = starts[runs], sizes[runs]
+    cuts = np.searchsorted(np.cumsum(sizes), np.arange(_RUN_HOLDERS, sizes.sum(), _RUN_HOLDERS))
+    bounds = [0, *np.unique(cuts).tolist(), len(sizes)]
+    found = [_pairs_in_runs(holders, starts[lo:hi], sizes[lo:hi])
+             for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+    return np.concatenate(found) if found else np.zeros((0, 2), np.int64)
+
+
+def _pairs_in_runs(holders: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    found = []
     member = np.repeat(np.arange(len(starts)), sizes)
     first = np.repeat(np.cumsum(sizes) - sizes, sizes)
     position = np.arange(len(member)) - first
@@ -337,46 +347,54 @@ class DupIndex:
         self.short = np.r_[self.short, shingled.short]
         self.group = np.r_[self.group, new_slots]
         self.story = np.r_[self.story, new_slots]
-        new_owner = np.repeat(new_slots, np.diff(shingled.anchor_offsets))
-        new_anchors = shingled.anchors
-        # Insert the new anchors into the sorted index (new slots sort after old ones, and
-        # the anchors come in slot order: a stable sort keeps them so).
-        order = np.argsort(new_anchors, kind="stable")
-        new_anchors, new_owner = new_anchors[order], new_owner[order]
-        if not len(self.anchors):  # from scratch: the runs of the sorted anchors say it all
-            self.anchors, self.holders = new_anchors, new_owner
-            starts = np.flatnonzero(np.r_[True, new_anchors[1:] != new_anchors[:-1]]
-                                    if len(new_anchors) else new_anchors)
-            new_counts = np.diff(np.r_[starts, len(new_anchors)])
-            distinct, old_counts = new_anchors[starts], np.zeros(len(starts), np.int64)
-            few = new_counts <= dedup.COMMON_SHINGLE
-            pairs = _pairs_within(self.holders, starts[few], new_counts[few])
-        else:
-            distinct = _distinct(new_anchors)
-            old_counts = self._counts(distinct)
-            at = np.searchsorted(self.anchors, new_anchors, side="right")
-            self.anchors = np.insert(self.anchors, at, new_anchors)
-            self.holders = np.insert(self.holders, at, new_owner)
-            new_counts = self._counts(distinct)
-            # Pairs with a new paragraph through anchors held by few enough paragraphs.
-            pairs = self._pairs_of_anchors(distinct[new_counts <= dedup.COMMON_SHINGLE])
-            if len(pairs):
-                pairs = pairs[(pairs >= first).any(axis=1)]
+        pairs, closed = self._insert_anchors(shingled, new_slots, first)
         # Anchors freed by the removals propose pairs unless the new paragraphs made them
         # common again.
         freed = freed[self._counts(freed) <= dedup.COMMON_SHINGLE]
-        candidates = [pairs, self._pairs_of_anchors(freed)]
+        candidates = _unique_pairs(np.concatenate([pairs, self._pairs_of_anchors(freed)]))
+        del pairs
         # Anchors now held by too many paragraphs propose their old holders no more.
-        closed = distinct[(old_counts <= dedup.COMMON_SHINGLE)
-                          & (new_counts > dedup.COMMON_SHINGLE)]
         self._drop_unproposed(closed, touched, texts)
-        candidates = _unique_pairs(np.concatenate(candidates))
         # Exact copies of a new paragraph join its group (their groups are touched).
         if len(ids):
             same = np.isin(self.exact[:first], shingled.exact)
             touched |= set(self.group[:first][same & self._alive(first)].tolist())
         self._verify(candidates, new_texts, shingled, first, texts, touched)
         self._regroup(touched, new_slots, gone_articles)
+
+    def _insert_anchors(self, shingled: _Shingled, new_slots: np.ndarray,
+                        first: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Hold the new paragraphs' anchors (``shingled`` lets go of them): the pairs with a
+        new paragraph they propose, and the anchors they made too common to propose any."""
+        new_owner = np.repeat(new_slots, np.diff(shingled.anchor_offsets))
+        new_anchors = shingled.anchors
+        shingled.anchors = shingled.anchor_offsets = None
+        # Insert the new anchors into the sorted index (new slots sort after old ones, and
+        # the anchors come in slot order: a stable sort keeps them so).
+        order = np.argsort(new_anchors, kind="stable")
+        new_anchors, new_owner = new_anchors[order], new_owner[order]
+        del order
+        if not len(self.anchors):  # from scratch: the runs of the sorted anchors say it all
+            self.anchors, self.holders = new_anchors, new_owner
+            starts = np.flatnonzero(np.r_[True, new_anchors[1:] != new_anchors[:-1]]
+                                    if len(new_anchors) else new_anchors)
+            new_counts = np.diff(np.r_[starts, len(new_anchors)])
+            few = new_counts <= dedup.COMMON_SHINGLE
+            return (_pairs_within(self.holders, starts[few], new_counts[few]),
+                    np.zeros(0, np.uint64))  # nothing held before: nothing closed
+        distinct = _distinct(new_anchors)
+        old_counts = self._counts(distinct)
+        at = np.searchsorted(self.anchors, new_anchors, side="right")
+        self.anchors = np.insert(self.anchors, at, new_anchors)
+        self.holders = np.insert(self.holders, at, new_owner)
+        new_counts = self._counts(distinct)
+        # Pairs with a new paragraph through anchors held by few enough paragraphs.
+        pairs = self._pairs_of_anchors(distinct[new_counts <= dedup.COMMON_SHINGLE])
+        if len(pairs):
+            pairs = pairs[(pairs >= first).any(axis=1)]
+        closed = distinct[(old_counts <= dedup.COMMON_SHINGLE)
+                          & (new_counts > dedup.COMMON_SHINGLE)]
+        return pairs, closed
 
     def _alive(self, upto: int) -> np.ndarray:
         return np.array([pid is not None for pid in self.ids[:upto]], bool)

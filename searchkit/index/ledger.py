@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Dict, Tuple
 
 # A file modified less than this long before it was read gets no recorded stat: a change
-# within the file system's timestamp granularity could leave its stat as it was. Whole-second
-# timestamps (FAT keeps 2 s) get the long wait; finer ones the kernel's clock tick, with room.
+# within the file system's timestamp granularity could leave its stat as it was. Timestamps
+# in whole seconds (FAT keeps even ones) get the long wait; finer ones a clock tick and room.
 RACY_NS = 2_000_000_000
 FINE_RACY_NS = 100_000_000
 

@@ -22,6 +22,8 @@ _WORD = re.compile(r"\w+(?:\.?\w+)*")  # as the index's tokenizer splits words
 def folded(word: str) -> str:
     """A word as the vocabulary holds it: lower case, accents dropped ("Lukašenka" ->
     "lukasenka")."""
+    if word.isascii():
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -7,6 +7,7 @@ here (an OSError with its errno, so a full disk stays a full disk); a helper tha
 raises WorkerError. Without ``fork`` (not Linux or macOS) everything runs here.
 """
 
+import ctypes
 import multiprocessing
 import os
 import pickle
@@ -16,12 +17,26 @@ from typing import Callable, List, Optional, Sequence, TypeVar
 
 from ..errors import SearchkitError
 
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 class WorkerError(SearchkitError):
     """The helper process stopped without its results."""
+
+
+def return_freed_arrays() -> None:
+    """Have glibc give every allocation of 1 MB or more its own mapping, returned to the
+    system when freed. By default glibc raises that threshold as large blocks are freed and
+    serves later ones from its heap, which keeps what they freed: a build's many temporary
+    arrays then add up to its peak memory. No-op where there is no glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):
+        pass
 
 
 def idle_cores(sample: float = 0.05) -> Optional[float]:
