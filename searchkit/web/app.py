@@ -45,7 +45,8 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
 }
-STATIC = {"style.css": "text/css; charset=utf-8", "searchkit.js": "text/javascript; charset=utf-8"}
+STATIC = {"style.css": "text/css; charset=utf-8", "searchkit.js": "text/javascript; charset=utf-8",
+          "favicon.svg": "image/svg+xml"}
 JSON = "application/json; charset=utf-8"
 JSONL = "application/x-ndjson; charset=utf-8"
 # Paragraphs up to which the article page looks up where else each one appeared (one lookup
