@@ -363,3 +363,13 @@ def test_serve_answers_on_the_address_it_prints_until_ctrl_c(web_index):
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "serving" in stderr and "Traceback" not in stderr
+
+
+def test_the_time_limit_of_a_search_gives_a_400_page(client, monkeypatch):
+    from searchkit.retrieval import searcher
+
+    monkeypatch.setattr(searcher, "SEARCH_SECONDS", -1.0)  # every search is over its time
+    answer = client.get("/", params={"q": '"northern harbour" OR strik*'})
+    assert answer.status_code == 400 and "was stopped" in answer.text
+    api = client.get("/api/search", params={"q": '"northern harbour" OR strik*'})
+    assert api.status_code == 400 and "was stopped" in api.json()["error"]
