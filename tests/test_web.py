@@ -276,6 +276,8 @@ def test_bad_parameters_get_a_400_page_with_the_reason(client, url, reason):
     assert answer.status_code == 400
     assert reason in answer.text and "Traceback" not in answer.text
     assert 'role="alert"' in answer.text
+    if url.startswith("/?q=harbour&") and "&q=" not in url:  # the query stays, to be corrected
+        assert 'id="q" name="q" type="search" value="harbour"' in answer.text
 
 
 @pytest.mark.parametrize("url, reason", [

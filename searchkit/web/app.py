@@ -87,10 +87,12 @@ class _Site:
         html = self.templates.get_template(template).render(**context)
         return HTMLResponse(html, status_code=status)
 
-    def error(self, api: bool, status: int, message: str) -> Response:
+    def error(self, api: bool, status: int, message: str,
+              request: Optional[Request] = None) -> Response:
         if api:
             return Response(render.dumps({"error": message}), status, media_type=JSON)
-        return self.page("error.html", pages.error_page(status, message), status)
+        typed = SearchRequest(query=_typed(request)) if request is not None else None
+        return self.page("error.html", pages.error_page(status, message, typed), status)
 
     # -- pages -------------------------------------------------------------------------------
 
@@ -181,8 +183,8 @@ class _Site:
         async def endpoint(request: Request) -> Response:
             try:
                 return await run_in_threadpool(handler, request)
-            except _BAD as error:
-                return self.error(api, 400, str(error))
+            except _BAD as error:  # the query typed stays in the box, to be corrected
+                return self.error(api, 400, str(error), request)
             except NotFoundError as error:
                 return self.error(api, 404, str(error))
             except (SearchkitError, OSError) as error:  # the index, not the request
@@ -199,6 +201,14 @@ class _Site:
         if getattr(error, "status_code", 404) == 405:
             return self.error(api, 405, "this server only reads: GET and HEAD only")
         return self.error(api, 404, f"no page {request.url.path!r} here")
+
+
+def _typed(request: Request) -> str:
+    """The query of a request that could not be answered, if it is one to show again."""
+    try:
+        return Params([("q", request.query_params.get("q", ""))], ("q",)).text("q")
+    except BadRequest:
+        return ""
 
 
 def _json(data) -> Response:
