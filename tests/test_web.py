@@ -108,16 +108,24 @@ def test_the_url_holds_dates_kind_sort_and_pages(client):
     answer = client.get("/?q=harbour&since=2021-04&sort=-date&n=2")
     assert answer.status_code == 200
     dates = re.findall(r'<p class="meta">[^·]+· (\d{4}-\d\d-\d\d)', answer.text)
-    assert dates == sorted(dates, reverse=True) and dates[0] == "2021-04-15"
+    assert dates == sorted(dates, reverse=True) and dates[0] == "2021-04-20"
     assert 'href="/?q=harbour&amp;since=2021-04&amp;sort=-date&amp;n=2&amp;page=2"' in answer.text
     second = client.get("/?q=harbour&since=2021-04&sort=-date&n=2&page=2")
     assert 'start="3"' in second.text and "page 2 of" in second.text
+    captions = client.get("/?q=harbour&kind=caption")  # the articles have no photo captions
+    assert "no paragraphs match" in captions.text and "kind: caption" in captions.text
 
 
 def test_notes_are_on_the_page(client):
     answer = client.get("/?q=harbor")  # no such word: a spelling the corpus has is offered
     assert answer.status_code == 200
     assert 'Did you mean <a href="/?q=harbour">harbour</a>?' in answer.text
+    notes = re.findall(r"<li>(note: [^<]*)</li>", client.get("/?q=Kowalczyk").text)
+    assert notes == ["note: also searched for kowalcyk (spellings close to Kowalczyk)"]
+    assert client.get("/?q=Kowalczyk&exact=1").text.count("note: ") == 0
+    notes = re.findall(r"<li>(note: [^<]*)</li>", client.get("/?q=harbour&since=2021-04").text)
+    assert notes == ["note: 1 matching paragraph has no date and was left out by the date "
+                     "filter"]
 
 
 def test_script_in_an_article_is_shown_as_text(client):

@@ -40,6 +40,12 @@ ARTICLES = [
      "title": "Harbour strike: fishermen count the cost",
      "text": ["Fishermen at the harbour market counted their losses as the strike entered "
               "its sixth week.", "Prices for cod rose by a third at the inland auctions."]},
+    {"id": "u1", "source": "Harbour Wire", "title": "Notice at the harbour gate",
+     "text": ["A notice pinned at the harbour gate by Ewa Kowalczyk listed the new shift "
+              "times."]},
+    {"id": "c3", "source": "Coastal Daily", "date": "2021-04-20",
+     "title": "Harbour master speaks",
+     "text": ["Harbour master Ewa Kowalcyk told the council the port would reopen in May."]},
     {"id": "h1", "source": HOSTILE_SOURCE, "date": "2021-04-15", "title": HOSTILE_TITLE,
      "text": HOSTILE_PARAGRAPHS},
 ]
