@@ -28,8 +28,9 @@ pytest.importorskip("httpx2", reason="Starlette's test client needs httpx2 (the 
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from searchkit.web import pages, server  # noqa: E402
+from searchkit.web import pages  # noqa: E402
 from searchkit.web.app import create_app  # noqa: E402
+from searchkit.web.local import is_loopback  # noqa: E402
 
 WIRE_ID = "harbour:w1#1"
 HOSTILE_ID = "harbour:h1"
@@ -342,8 +343,8 @@ def test_serve_names_the_extra_when_it_is_missing(monkeypatch, web_index):
 
 
 def test_serve_warns_off_loopback_and_says_why_it_cannot_listen(web_index):
-    assert server.is_loopback("127.0.0.1") and server.is_loopback("::1")
-    assert server.is_loopback("localhost") and not server.is_loopback("0.0.0.0")
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("[::1]")
+    assert is_loopback("localhost") and not is_loopback("0.0.0.0")
     result = invoke("serve", "--index", web_index, "--host", "192.0.2.1", "--port", "0")
     assert result.exit_code == 1
     warning, error = result.stderr.splitlines()
@@ -383,3 +384,17 @@ def test_the_time_limit_of_a_search_gives_a_400_page(client, monkeypatch):
     assert answer.status_code == 400 and "was stopped" in answer.text
     api = client.get("/api/search", params={"q": '"northern harbour" OR strik*'})
     assert api.status_code == 400 and "was stopped" in api.json()["error"]
+
+
+def test_on_a_loopback_address_only_requests_for_this_machine_are_answered(web_index):
+    """Another site's page whose name was rebound to 127.0.0.1 sends its own name as Host."""
+    app = create_app(web_index, local_only=True)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        for host in ("127.0.0.1:8000", "localhost:8000", "[::1]:8000", "localhost"):
+            assert client.get("/api/stats", headers={"host": host}).status_code == 200, host
+        for host in ("attacker.example:8000", "attacker.example", "127.0.0.1.attacker.example",
+                     "", "[::1].attacker.example:80"):
+            answer = client.get("/api/stats", headers={"host": host})
+            assert answer.status_code == 400, host
+            assert "only requests for this machine" in answer.text
+            assert "default-src 'none'" in answer.headers["content-security-policy"]

@@ -697,9 +697,11 @@ def serve_command(index_dir, host, port, open_page):
                                    f"({', '.join(web.missing())} missing): {web.INSTALL}")
     from ..web import server
     from ..web.app import create_app
+    from ..web.local import is_loopback
 
     searcher = _open(index_dir)
-    if not server.is_loopback(host):
+    local = is_loopback(host)
+    if not local:
         click.echo(render.printable(
             f"warning: listening on {host}, not on this machine only: anyone who can reach it "
             "can read the whole index"), err=True)
@@ -708,7 +710,7 @@ def serve_command(index_dir, host, port, open_page):
     click.echo(url)
     click.echo(render.printable(f"searchkit: serving {index_dir} read-only at {url} "
                                 "(Ctrl-C to stop)"), err=True)
-    app = create_app(index_dir, searcher)
+    app = create_app(index_dir, searcher, local_only=local)
     try:
         server.run(app, listening, server.open_browser(url) if open_page else lambda: None)
     except KeyboardInterrupt:  # uvicorn stops on Ctrl-C, then raises it again: the usual end

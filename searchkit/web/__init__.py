@@ -3,8 +3,9 @@ REPL and the library (the optional extra ``searchkit[web]``: Starlette, Jinja2, 
 
 ``app`` makes the ASGI application (pages and the JSON API under /api/), ``params`` reads and
 checks what the URL asks for, ``pages`` turns the library's answers into what the templates
-show, ``current`` keeps the index open and reopens it after a new commit, and ``server`` binds
-the address and runs uvicorn. Only the library's public API and ``cli.render``'s record and
+show, ``current`` keeps the index open and reopens it after a new commit, ``local`` tells this
+machine's addresses (and refuses requests naming another host), and ``server`` binds the
+address and runs uvicorn. Only the library's public API and ``cli.render``'s record and
 printable helpers are used: the page is one more client of the library.
 """
 

@@ -27,6 +27,7 @@ from ..config import SearchOptions
 from ..errors import NotFoundError, QueryError, SearchkitError, UsageError
 from . import pages
 from .current import CurrentIndex
+from .local import LoopbackHostOnly
 from .params import (
     DEFAULT_GROUPS,
     MAX_GROUPS,
@@ -216,8 +217,10 @@ def _json(data) -> Response:
 
 
 def create_app(index_dir: Path, searcher: Optional[Searcher] = None,
-               options: SearchOptions = SearchOptions()) -> Starlette:
-    """The ASGI application over ``index_dir`` (``searcher``: one already open on it)."""
+               options: SearchOptions = SearchOptions(), local_only: bool = False) -> Starlette:
+    """The ASGI application over ``index_dir`` (``searcher``: one already open on it;
+    ``local_only``: answer only requests whose Host header names this machine, as a server
+    on a loopback address should)."""
     site = _Site(CurrentIndex(index_dir, searcher, options))
     page, api = site.answered, (lambda handler: site.answered(handler, api=True))
     routes = [
@@ -232,6 +235,8 @@ def create_app(index_dir: Path, searcher: Optional[Searcher] = None,
     ]
     app = Starlette(routes=routes, exception_handlers={404: site.not_found,
                                                        405: site.not_found})
-    app.add_middleware(_SecurityHeaders)
+    if local_only:
+        app.add_middleware(LoopbackHostOnly)
+    app.add_middleware(_SecurityHeaders)  # the outermost: on every response
     app.state.current = site.current
     return app

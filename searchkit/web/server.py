@@ -2,7 +2,6 @@
 address is known and printed, also for --port 0, and a port in use is a one-line error), then
 uvicorn's server until Ctrl-C."""
 
-import ipaddress
 import socket
 import threading
 import time
@@ -10,18 +9,6 @@ import webbrowser
 from typing import Callable
 
 import uvicorn
-
-LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable from this machine only."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def bind(host: str, port: int) -> socket.socket:
