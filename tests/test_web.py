@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from urllib.parse import quote
 
@@ -309,6 +310,8 @@ def test_unknown_things_are_404_and_writing_is_refused(client):
     assert client.get("/article/harbour:w1?p=99").status_code == 404
     assert client.get("/api/article/harbour:nothing").json()["error"].startswith("no paragraph")
     assert client.get("/nowhere").status_code == 404
+    head = client.head("/?q=harbour")
+    assert head.status_code == 200 and head.content == b""
     for method in ("post", "put", "delete"):
         answer = getattr(client, method)("/")
         assert answer.status_code == 405 and "GET and HEAD only" in answer.text
@@ -359,6 +362,12 @@ def test_serve_warns_off_loopback_and_says_why_it_cannot_listen(web_index):
     assert f"127.0.0.1:{port}" in result.stderr
 
 
+def _read(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        assert answer.status == 200
+        return answer.read()
+
+
 def test_serve_answers_on_the_address_it_prints_until_ctrl_c(web_index):
     process = subprocess.Popen(
         [sys.executable, "-m", "searchkit", "serve", "--index", str(web_index), "--port", "0"],
@@ -369,6 +378,14 @@ def test_serve_answers_on_the_address_it_prints_until_ctrl_c(web_index):
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url)
         with urllib.request.urlopen(url + "api/stats", timeout=30) as answer:
             assert json.load(answer)["articles"] == len(websamples.ARTICLES)
+        # Requests at once share the one open index (phrases go through Whoosh's reader).
+        paths = ["api/search?q=%22northern+harbour%22", "api/search?q=harbour+strike",
+                 "api/article/harbour:c1", "?q=%22harbour+master%22"] * 6
+        with ThreadPoolExecutor(8) as pool:
+            bodies = list(pool.map(lambda path: _read(url + path), paths))
+        assert all(body == first for body, first in zip(bodies, bodies[:4] * 6))
+        total = searchkit.search('"northern harbour"', web_index).total
+        assert json.loads(bodies[0])["summary"]["total"] == total > 0
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
