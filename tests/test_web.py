@@ -330,10 +330,10 @@ def test_a_new_commit_is_picked_up(tmp_path):
 
 
 def test_a_missing_index_is_a_clear_page(tmp_path):
-    searchkit.build_index([websamples.write_corpus(tmp_path / "articles")], tmp_path / "index")
-    with TestClient(create_app(tmp_path / "elsewhere")) as client:
+    with TestClient(create_app(tmp_path / "nothing here")) as client:
         answer = client.get("/?q=harbour")
         assert answer.status_code == 503 and "no index in" in answer.text
+        assert "no index in" in client.get("/api/stats").json()["error"]
 
 
 def test_serve_names_the_extra_when_it_is_missing(monkeypatch, web_index):
