@@ -257,3 +257,25 @@ def test_functions_fit_on_a_screen():
                 if lines > MAX_FUNCTION_LINES and f"{name}.{node.name}" not in LONG_LEFT:
                     long.append(f"{name}.{node.name}: {lines} lines")
     assert not long, long
+
+
+# The web page (`searchkit serve`) is one more client of the library: its public API (the names
+# of searchkit.__all__), the records and printable text of cli/render, never Whoosh, numpy or
+# the index's internals; and only the `serve` command imports it.
+WEB_MAY_USE = ("searchkit.config", "searchkit.errors", "searchkit.model", "searchkit.cli.render",
+               "searchkit.web")
+
+
+def test_web_uses_only_the_public_api_and_render():
+    import searchkit
+
+    public = {f"searchkit.{name}" for name in searchkit.__all__} | {"searchkit", "searchkit.cli"}
+    for name, path in modules("web").items():
+        for imported in imports(path):
+            if not imported.startswith("searchkit"):
+                assert imported not in ("whoosh", "numpy", "click", "tabulate", "nltk"), name
+                continue
+            assert imported in public or any(
+                imported == allowed or imported.startswith(allowed + ".")
+                for allowed in WEB_MAY_USE), f"{name} imports {imported}"
+    assert importing("searchkit.web") - set(modules("web")) == {"cli/commands"}
