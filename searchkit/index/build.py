@@ -28,9 +28,9 @@ import numpy as np
 
 from ..errors import CorpusError, IndexDamagedError, IndexLockedError, SearchkitError, UsageError
 from ..ingest.corpus import (
+    FoundFile,
     Progress,
     ReadOptions,
-    FoundFile,
     file_stat,
     find_files,
     manifests_for,
