@@ -553,12 +553,15 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], progress: Opt
     def write(batch):
         stems_before = analysis.stems_mark()
         docs = [_document(item, groups) for item in batch]
-        tokens = bulkwrite.tokenize(schema["text"], [d["text"] for d in docs])
+        texts = [d["text"] for d in docs]
+        tokens = (bulkwrite.tokenize(schema["text"], texts)
+                  if bulkwrite.tokenizable(schema["text"]) else None)
         segment = bulkwrite.write_segment(storage, schema, docs, indexname=writer.indexname,
-                                          tokens={"text": tokens})
+                                          tokens={"text": tokens} if tokens else None)
         counting = time.monotonic()
         new = np.array([not isinstance(item, dict) for item in batch])  # old ones are counted
-        words = vocabulary.count_tokens(tokens, new)
+        words = (vocabulary.count_tokens(tokens, new) if tokens else
+                 vocabulary.count(text for text, counted in zip(texts, new) if counted))
         counting = time.monotonic() - counting
         done[0] += len(batch)
         if tick:

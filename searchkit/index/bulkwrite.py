@@ -167,6 +167,12 @@ class Tokens(NamedTuple):
     token_spelling: np.ndarray  # the spelling of each token, text after text
 
 
+def tokenizable(field) -> bool:
+    """Whether ``tokenize`` can split this field's values (a WordCachingText field whose
+    tokenizer is a plain regular expression)."""
+    return isinstance(field, WordCachingText) and field.word_pattern() is not None
+
+
 def tokenize(field, values: list) -> Tokens:
     """The tokens of a WordCachingText field's values (``None`` for a document without)."""
     value_of_doc, texts = _distinct(values)
@@ -680,8 +686,7 @@ def write_segment(storage, schema, documents: Sequence[dict],
                 continue
             if tokens and name in tokens:
                 found, doc_lengths = _text_postings(field, tokens[name], doccount)
-            elif isinstance(field, WordCachingText) and field.word_pattern() is not None and all(
-                    v is None or isinstance(v, str) for v in values):
+            elif tokenizable(field) and all(v is None or isinstance(v, str) for v in values):
                 found, doc_lengths = _text_postings(field, tokenize(field, values), doccount)
             else:
                 found, doc_lengths = _other_postings(field, values)
