@@ -70,6 +70,13 @@ def test_groups_from_scratch_are_find_groups(paragraphs):
     assert sum(1 for pid, key in expected.items() if pid != key) > 10  # real groups
 
 
+def test_texts_shingled_in_two_processes_give_the_same_index(paragraphs, monkeypatch):
+    monkeypatch.setattr(dupindex, "_CHUNK", 700)  # several chunks on each side
+    serial = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD)
+    shared = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD, parallel=True)
+    assert shared.to_bytes() == serial.to_bytes()
+
+
 @pytest.mark.parametrize("common", [dedup.COMMON_SHINGLE, 2])
 def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, common):
     """Random removals, additions and replacements; with a stock-phrase limit of 2, anchors

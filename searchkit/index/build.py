@@ -218,7 +218,8 @@ def build_index(
             kept, replaced_ids = ([], []) if fresh else _kept_documents(writer, replaced, new_ids)
             everything = [(d["id"], d["text"]) for _, d in kept] + [
                 (p.id, p.text) for _, p in paragraphs]
-            dups = None if threshold is None else dupindex.DupIndex.build(everything, threshold)
+            dups = None if threshold is None else dupindex.DupIndex.build(
+                everything, threshold, parallel=_parallel(len(everything)))
             groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
             regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
             for path in sorted(replaced) if not fresh else ():

@@ -35,7 +35,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import dedup
+from . import dedup, workers
 
 # Bump when the hashing or the stored arrays change: a kept index of another version is
 # ignored (the next run groups from scratch).
@@ -61,8 +61,11 @@ _PAIRS_AT_A_TIME = 50_000  # candidate pairs verified with sets made for them al
 class _Shingled:
     """The n-grams of some texts: per text its sorted distinct 3-gram and anchor hashes."""
 
-    def __init__(self, texts: Sequence[str]):
-        parts = [self._chunk(texts[i:i + _CHUNK]) for i in range(0, len(texts), _CHUNK)]
+    def __init__(self, texts: Sequence[str], parallel: bool = False):
+        """``parallel``: a forked helper process shingles half of the chunks."""
+        size = min(_CHUNK, max(-(-len(texts) // 2), 1)) if parallel else _CHUNK
+        chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
+        parts = workers.run_split(chunks, self._chunk, parallel)
         self.count = len(texts)
         self.exact = _concat([p[0] for p in parts], np.uint64)
         self.short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
@@ -264,12 +267,15 @@ class DupIndex:
     # -- building -----------------------------------------------------------------------
 
     @classmethod
-    def build(cls, paragraphs: Sequence[Tuple[str, str]], threshold: float) -> "DupIndex":
-        """The grouping of (id, text) pairs from scratch."""
+    def build(cls, paragraphs: Sequence[Tuple[str, str]], threshold: float,
+              parallel: bool = False) -> "DupIndex":
+        """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled in
+        two processes)."""
         index = cls(threshold)
         texts = [t for _, t in paragraphs]
         with _no_collection():
-            index._add([pid for pid, _ in paragraphs], texts, _Shingled(texts), lambda ids: {},
+            shingled = _Shingled(texts, parallel)
+            index._add([pid for pid, _ in paragraphs], texts, shingled, lambda ids: {},
                        set(), np.zeros(0, np.uint64), set())
         return index
 
