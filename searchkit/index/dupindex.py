@@ -269,14 +269,14 @@ class DupIndex:
     @classmethod
     def build(cls, paragraphs: Sequence[Tuple[str, str]], threshold: float,
               parallel: bool = False) -> "DupIndex":
-        """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled in
-        two processes)."""
+        """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled and
+        the candidate pairs verified in two processes)."""
         index = cls(threshold)
         texts = [t for _, t in paragraphs]
         with _no_collection():
             shingled = _Shingled(texts, parallel)
             index._add([pid for pid, _ in paragraphs], texts, shingled, lambda ids: {},
-                       set(), np.zeros(0, np.uint64), set())
+                       set(), np.zeros(0, np.uint64), set(), parallel)
         return index
 
     def update(self, removed: Iterable[str], added: Sequence[Tuple[str, str]],
@@ -341,7 +341,8 @@ class DupIndex:
         return _pairs_within(self.holders, starts, sizes)
 
     def _add(self, ids: List[str], new_texts: List[str], shingled: _Shingled, texts: Texts,
-             touched: set, freed: np.ndarray, gone_articles: set) -> None:
+             touched: set, freed: np.ndarray, gone_articles: set,
+             parallel: bool = False) -> None:
         """Hold new paragraphs; verify their pairs and those of the ``freed`` anchors still
         held by few enough paragraphs; regroup ``touched`` (and what the articles of removed
         paragraphs, ``gone_articles``, shared)."""
@@ -365,7 +366,7 @@ class DupIndex:
         if len(ids):
             same = np.isin(self.exact[:first], shingled.exact)
             touched |= set(self.group[:first][same & self._alive(first)].tolist())
-        self._verify(candidates, new_texts, shingled, first, texts, touched)
+        self._verify(candidates, new_texts, shingled, first, texts, touched, parallel)
         self._regroup(touched, new_slots, gone_articles)
 
     def _insert_anchors(self, shingled: _Shingled, new_slots: np.ndarray,
@@ -432,7 +433,7 @@ class DupIndex:
         self.edges = np.delete(self.edges, drop, axis=0)
 
     def _verify(self, candidates: np.ndarray, new_texts: List[str], shingled: _Shingled,
-                first: int, texts: Texts, touched: set) -> None:
+                first: int, texts: Texts, touched: set, parallel: bool = False) -> None:
         """Verify candidate pairs of slots; add the alike ones that are no template pair
         (``dedup.template_pair``) as edges."""
         if not len(candidates):
@@ -469,17 +470,24 @@ class DupIndex:
                                            (again.shingles, again.shingle_offsets)])
         order = np.argsort(candidates[:, 0], kind="stable")
         candidates, need = candidates[order], need[order]
-        added = []
-        for at in range(0, len(candidates), _PAIRS_AT_A_TIME):  # sets for a chunk at a time
-            chunk = candidates[at:at + _PAIRS_AT_A_TIME]
+
+        def alike(at: int) -> List[Tuple[int, int]]:
+            """The alike pairs of a chunk of candidates, with sets made for them alone."""
+            chunk, found = candidates[at:at + step], []
             sets = {}
             for slot in _distinct(chunk.ravel()).tolist():
                 r = rows[slot]
                 sets[slot] = frozenset(values[offsets[r]:offsets[r + 1]].tolist())
-            for (a, b), n in zip(chunk.tolist(), need[at:at + _PAIRS_AT_A_TIME].tolist()):
+            for (a, b), n in zip(chunk.tolist(), need[at:at + step].tolist()):
                 if len(sets[a] & sets[b]) >= n and not dedup.template_pair(
                         text_of[rows[a]], text_of[rows[b]]):
-                    added.append((a, b))
+                    found.append((a, b))
+            return found
+
+        # With a core to spare, a forked helper verifies the second half of the chunks.
+        step = min(_PAIRS_AT_A_TIME, -(-len(candidates) // 2)) if parallel else _PAIRS_AT_A_TIME
+        chunks = workers.run_split(range(0, len(candidates), step), alike, parallel)
+        added = [pair for found in chunks for pair in found]
         if added:
             self.edges = np.concatenate([self.edges, np.array(added, np.int64)])
             for a, b in added:
