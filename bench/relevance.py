@@ -29,7 +29,6 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,6 +57,7 @@ from whoosh.support.charset import accent_map  # noqa: E402
 from searchkit.index import analysis  # noqa: E402
 from searchkit.config import SearchOptions  # noqa: E402
 from searchkit.errors import QueryError  # noqa: E402
+from searchkit.model import replace  # noqa: E402
 from searchkit.index.build import build_index  # noqa: E402
 from searchkit.retrieval.searcher import Searcher  # noqa: E402
 

@@ -10,7 +10,7 @@ Library use::
     for hit in results.hits:                           # Hit: id, source, date, snippet, ...
         print(hit.source, hit.date, hit.snippet.text)
 
-Everything returned is a frozen dataclass from ``searchkit.model``; every error is a
+Everything returned is a frozen record from ``searchkit.model``; every error is a
 ``searchkit.SearchkitError`` whose message says what to do.
 """
 

@@ -5,8 +5,9 @@ override in turn (click reads the variables through ``envvar=``).
 """
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from .model import Record
 
 DEFAULT_INDEX_DIR = Path("index")
 DEFAULT_CORPUS_DIR = Path("seeds")
@@ -59,8 +60,7 @@ def default_index_dir() -> Path:
     return Path(os.environ.get(INDEX_ENV) or DEFAULT_INDEX_DIR)
 
 
-@dataclass(frozen=True)
-class SearchOptions:
+class SearchOptions(Record):
     """How a search is run and its results are cut."""
 
     limit: int = 10  # hits returned

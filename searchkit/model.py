@@ -1,10 +1,86 @@
-"""The data searchkit hands out: frozen dataclasses, never Whoosh objects."""
+"""The data searchkit hands out: frozen records, never Whoosh objects."""
 
 import json
 import re
-from dataclasses import dataclass, field
 from datetime import date
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
+
+class Record:
+    """What searchkit's records are made of: their fields are the class's annotations (with
+    defaults), set once when made; they compare and hash by value and show as
+    ``Name(field=value, ...)``, as frozen dataclasses do. Not dataclasses: building a
+    dataclass compiles its methods at import, a fifth of a one-query process's own start.
+    A mutable default (``{}``) is copied for each record."""
+
+    __slots__ = ("__dict__",)
+    _fields: Tuple[str, ...] = ()
+    _defaults: Dict[str, Any] = {}
+
+    def __init_subclass__(cls, **options):
+        super().__init_subclass__(**options)
+        cls._fields = tuple(cls.__dict__.get("__annotations__", {}))
+        cls._defaults = {name: cls.__dict__[name] for name in cls._fields
+                         if name in cls.__dict__}
+
+    def __init__(self, *args, **kwargs):
+        fields = self._fields
+        if len(args) > len(fields):
+            raise TypeError(f"{type(self).__name__} takes {len(fields)} fields")
+        values = dict(zip(fields, args))
+        for name, value in kwargs.items():
+            if name not in fields or name in values:
+                raise TypeError(f"{type(self).__name__}: unexpected or repeated {name!r}")
+            values[name] = value
+        if len(values) < len(fields):
+            for name in fields:
+                if name not in values:
+                    if name not in self._defaults:
+                        raise TypeError(f"{type(self).__name__}: missing {name!r}")
+                    default = self._defaults[name]
+                    values[name] = default.copy() if isinstance(default, dict) else default
+        object.__setattr__(self, "__dict__", {name: values[name] for name in fields})
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is read-only: make a new one (replace)")
+
+    __delattr__ = __setattr__
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    def __hash__(self):
+        return hash(tuple(self.__dict__.values()))
+
+    def __repr__(self):
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
+        return f"{type(self).__name__}({shown})"
+
+
+def fields_of(record) -> Tuple[str, ...]:
+    """The field names of a record or record class, in order."""
+    return record._fields
+
+
+def replace(record: Record, **changes) -> Record:
+    """A copy of ``record`` with some fields changed."""
+    return type(record)(**{**record.__dict__, **changes})
+
+
+def to_dict(value, dict_factory=dict):
+    """``value`` with every record in it as a dict of its fields (made by ``dict_factory``
+    from (name, value) pairs), recursively through tuples, lists and dicts, as
+    ``dataclasses.asdict`` does."""
+    if isinstance(value, Record):
+        return dict_factory([(name, to_dict(item, dict_factory))
+                             for name, item in value.__dict__.items()])
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_dict(item, dict_factory) for item in value)
+    if isinstance(value, dict):
+        return {to_dict(k, dict_factory): to_dict(v, dict_factory) for k, v in value.items()}
+    return value
+
 
 # Block kinds. Only INDEXED_KINDS become searchable paragraphs; the others are article metadata
 # (headline, byline, dateline, url) or are counted as skipped (subheading, credit, tag).
@@ -32,8 +108,7 @@ FROM_RECORD = "record"  # the fields of a JSON-lines record
 FROM_OPTION = "option"  # the source given to `searchkit index --source NAME`
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(Record):
     """One block of an article file (usually a line or a blank-line separated paragraph)."""
 
     kind: str
@@ -41,8 +116,7 @@ class Block:
     line: int  # 1-based line number in the file where the block starts
 
 
-@dataclass(frozen=True)
-class Paragraph:
+class Paragraph(Record):
     """A searchable unit: a body paragraph or a photo caption of an article."""
 
     id: str  # "<article_id>#<number>"
@@ -52,8 +126,7 @@ class Paragraph:
     text: str
 
 
-@dataclass(frozen=True)
-class Article:
+class Article(Record):
     """One news article with its metadata and the provenance of each piece."""
 
     id: str
@@ -75,16 +148,14 @@ class Article:
         return self.record_id or self.id
 
 
-@dataclass(frozen=True)
-class Snippet:
+class Snippet(Record):
     """Highlighted extract of a paragraph: ``highlights`` are [start, end) offsets into ``text``."""
 
     text: str
     highlights: Tuple[Tuple[int, int], ...] = ()
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(Record):
     """One paragraph that matched a query, with its article's metadata."""
 
     rank: int
@@ -104,8 +175,7 @@ class Hit:
     group: str = ""  # near-duplicate group key (see Duplicate)
 
 
-@dataclass(frozen=True)
-class Duplicate:
+class Duplicate(Record):
     """Another place a paragraph appeared: a near-identical paragraph of its group."""
 
     id: str
@@ -120,8 +190,7 @@ class Duplicate:
     exact: bool  # the same text but for case, punctuation and quote marks
 
 
-@dataclass(frozen=True)
-class ResultGroup:
+class ResultGroup(Record):
     """One result: the best-scoring paragraph of a group of near-identical paragraphs, and the
     group's other members, earliest date first (undated last): who printed it first, who
     reprinted it."""
@@ -134,8 +203,7 @@ class ResultGroup:
         return 1 + len(self.duplicates)
 
 
-@dataclass(frozen=True)
-class DuplicateGroup:
+class DuplicateGroup(Record):
     """Near-identical paragraphs found in the corpus, earliest date first (undated last);
     ``exact`` on each member is relative to the first."""
 
@@ -143,8 +211,7 @@ class DuplicateGroup:
     members: Tuple[Duplicate, ...]
 
 
-@dataclass(frozen=True)
-class ArticleView:
+class ArticleView(Record):
     """An article as the index holds it, with one paragraph marked (a paragraph id was asked
     for) or none (an article id was)."""
 
@@ -161,8 +228,7 @@ class ArticleView:
     duplicates: Tuple["Duplicate", ...] = ()  # where else the marked paragraph appeared
 
 
-@dataclass(frozen=True)
-class Facets:
+class Facets(Record):
     """How the matching paragraphs spread over sources and months."""
 
     sources: Dict[str, int]  # source -> matching paragraphs, most first
@@ -171,8 +237,7 @@ class Facets:
     unknown_source: int = 0  # matching paragraphs with no known source
 
 
-@dataclass(frozen=True)
-class SearchResults:
+class SearchResults(Record):
     """The answer to one query: the best groups, how many paragraphs and groups matched, and
     any note. With duplicates collapsed, each group is one result."""
 
@@ -184,7 +249,7 @@ class SearchResults:
     page: int = 1
     undated_left_out: int = 0  # paragraphs that matched but were left out by a date filter
     facets: Optional[Facets] = None
-    variants: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # name -> spellings added
+    variants: Dict[str, Tuple[str, ...]] = {}  # name -> spellings added
     suggestion: Optional[str] = None  # "did you mean": a corrected query that finds more
     # What else to know about how the query was run, one line each: a part left out, characters
     # that cannot be searched for, an unknown field, a date sort on undated paragraphs.
@@ -195,8 +260,7 @@ class SearchResults:
         return tuple(group.leader for group in self.groups)
 
 
-@dataclass(frozen=True)
-class DocumentHit:
+class DocumentHit(Record):
     """One document (article) in a ranked list for evaluation: its score is its best
     paragraph's."""
 
@@ -207,14 +271,12 @@ class DocumentHit:
     paragraph_id: str  # the best-scoring paragraph
 
 
-@dataclass(frozen=True)
-class SkippedFile:
+class SkippedFile(Record):
     path: str
     reason: str
 
 
-@dataclass(frozen=True)
-class ArticleSummary:
+class ArticleSummary(Record):
     """One article an indexing run read, with what it found out about it."""
 
     id: str
@@ -225,8 +287,7 @@ class ArticleSummary:
     date_from: str
 
 
-@dataclass(frozen=True)
-class IndexSummary:
+class IndexSummary(Record):
     """What one indexing run did."""
 
     index_dir: str
@@ -252,14 +313,13 @@ class IndexSummary:
     committed: bool = True  # False when there was nothing to change
     # Paragraphs by kind (body, caption), passages of split paragraphs included: they add up
     # to ``paragraphs``, where ``blocks_by_kind`` counts the blocks the files were made of.
-    paragraphs_by_kind: Dict[str, int] = field(default_factory=dict)
-    unread_files: Dict[str, int] = field(default_factory=dict)  # files of types not read, by suffix
+    paragraphs_by_kind: Dict[str, int] = {}
+    unread_files: Dict[str, int] = {}  # files of types not read, by suffix
     # Where the run's time went: (stage, seconds) in order (the build's cost lines).
     stage_seconds: Tuple[Tuple[str, float], ...] = ()
 
 
-@dataclass(frozen=True)
-class FileAction:
+class FileAction(Record):
     """What an indexing run did with one file, and how (its encoding, or why it was skipped)."""
 
     path: str
@@ -267,8 +327,7 @@ class FileAction:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class IndexStats:
+class IndexStats(Record):
     """What an index holds."""
 
     index_dir: str
@@ -279,12 +338,11 @@ class IndexStats:
     first_date: Optional[date]
     last_date: Optional[date]
     undated_articles: int
-    settings: Dict[str, object] = field(default_factory=dict)
+    settings: Dict[str, object] = {}
     unknown_source: int = 0  # articles with no known source
 
 
-@dataclass(frozen=True)
-class CheckReport:
+class CheckReport(Record):
     """What `searchkit check` found: problems (damage: rebuild), files of a writer running now,
     leftovers of interrupted runs (harmless: the next indexing run removes them) and notes."""
 
@@ -304,8 +362,7 @@ class CheckReport:
         return not self.problems
 
 
-@dataclass(frozen=True)
-class OptimizeSummary:
+class OptimizeSummary(Record):
     """What `searchkit optimize` did (``merged`` is false when there was nothing to merge: one
     segment with no deleted paragraphs, or none)."""
 

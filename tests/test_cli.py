@@ -352,16 +352,14 @@ def test_index_field_names_and_encodings_are_the_reader_s(run, tmp_path):
 
 
 def test_json_records_hold_every_field_of_the_model(seed_index):
-    """JSON output is the model's dataclasses (dates as YYYY-MM-DD): a field added to one shows
+    """JSON output is the model's records (dates as YYYY-MM-DD): a field added to one shows
     in ``--format json`` without a hand-written mapping to keep up."""
-    import dataclasses
-
     import searchkit
     from searchkit.cli import render
-    from searchkit.model import ArticleView, Duplicate, Hit
+    from searchkit.model import ArticleView, Duplicate, Hit, fields_of
 
     def names(cls):
-        return {f.name for f in dataclasses.fields(cls)}
+        return set(fields_of(cls))
 
     with searchkit.open_index(seed_index) as searcher:
         results = searcher.search("dialogue with the opposition", limit=20)

@@ -107,7 +107,7 @@ def test_empty_query_is_a_searchkit_error(searcher):
         searcher.search("   ")
 
 
-def test_results_are_searchkit_dataclasses(searcher):
+def test_results_are_searchkit_records(searcher):
     hit = searcher.search("Putin", limit=1).hits[0]
     assert isinstance(hit, searchkit.Hit) and isinstance(hit.snippet, searchkit.Snippet)
     json.dumps([hit.id, hit.score, hit.snippet.highlights, hit.paragraph])

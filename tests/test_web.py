@@ -3,7 +3,6 @@
 itself, started for real on a free port."""
 
 import asyncio
-import dataclasses
 import json
 import os
 import re
@@ -32,6 +31,7 @@ from starlette.testclient import TestClient  # noqa: E402
 from searchkit.web import pages  # noqa: E402
 from searchkit.web.app import create_app  # noqa: E402
 from searchkit.web.local import is_loopback  # noqa: E402
+from searchkit.model import replace  # noqa: E402
 
 WIRE_ID = "harbour:w1#1"
 HOSTILE_ID = "harbour:h1"
@@ -148,7 +148,7 @@ def test_an_article_url_is_a_link_only_when_it_is_a_web_address(searcher_of):
     web_address = "https://example.org/a"
     for url, link in (("javascript:alert(1)", None), (web_address, web_address),
                       ("JaVaScRiPt:alert(1)", None), ("data:text/html,x", None)):
-        shown = pages.article_page(dataclasses.replace(view, url=url), {}, True)
+        shown = pages.article_page(replace(view, url=url), {}, True)
         assert shown["link"] == link
 
 

@@ -10,7 +10,6 @@ what it is given through ``printable`` first (the ``@for_terminal`` decorator), 
 searchkit's own styling (``mark``) emits escape sequences; JSON escapes them instead (``dumps``).
 """
 
-import dataclasses
 import functools
 import json
 import os
@@ -28,10 +27,14 @@ from ..model import (  # noqa: F401  (dumps: render.dumps for the commands)
     Hit,
     IndexStats,
     IndexSummary,
+    Record,
     ResultGroup,
     SearchResults,
     Snippet,
     dumps,
+    fields_of,
+    replace,
+    to_dict,
 )
 
 Mark = Callable[[str], str]
@@ -58,18 +61,18 @@ def printable(text: str) -> str:
 
 
 def _printable_data(value):
-    """``value`` with every string in it made printable: strings, dataclasses, tuples, lists and
+    """``value`` with every string in it made printable: strings, records, tuples, lists and
     dicts (keys too); a value with nothing to change is returned as it is."""
     if isinstance(value, str):
         return printable(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if isinstance(value, Record):
         changed = {}
-        for f in dataclasses.fields(value):
-            old = getattr(value, f.name)
+        for name in fields_of(value):
+            old = getattr(value, name)
             new = _printable_data(old)
             if new is not old:
-                changed[f.name] = new
-        return dataclasses.replace(value, **changed) if changed else value
+                changed[name] = new
+        return replace(value, **changed) if changed else value
     if isinstance(value, (tuple, list)):
         items = [_printable_data(item) for item in value]
         same = all(new is old for new, old in zip(items, value))
@@ -283,21 +286,21 @@ def hits_plain(results: SearchResults, mark: Mark, width: Optional[int] = None) 
 
 
 def _json_fields(pairs) -> Dict[str, object]:
-    """``dataclasses.asdict``'s dicts with dates as YYYY-MM-DD."""
+    """``to_dict``'s dicts with dates as YYYY-MM-DD."""
     return {name: value.isoformat() if isinstance(value, date) else value
             for name, value in pairs}
 
 
 def record(item, keys: Sequence[str] = (), **renamed: str) -> Dict[str, object]:
-    """The JSON form of a dataclass: its fields (nested ones too) with dates as YYYY-MM-DD;
+    """The JSON form of a record: its fields (nested ones too) with dates as YYYY-MM-DD;
     ``keys``: only these, in this order (the order docs/commands.md shows); ``renamed``: a JSON
     name -> the field it holds."""
-    fields = dataclasses.asdict(item, dict_factory=_json_fields)
+    fields = to_dict(item, dict_factory=_json_fields)
     return {key: fields[renamed.get(key, key)] for key in keys or fields}
 
 
 # The fields a hit and a duplicate share (a duplicate adds ``exact``), in their JSON order.
-_PARAGRAPH_KEYS = tuple(f.name for f in dataclasses.fields(Duplicate) if f.name != "exact")
+_PARAGRAPH_KEYS = tuple(name for name in fields_of(Duplicate) if name != "exact")
 _HIT_KEYS = ("rank", "score", *_PARAGRAPH_KEYS, "source_from", "date_from")
 
 
@@ -577,7 +580,7 @@ def _near(path: str) -> str:
 def index_summary(summary: IndexSummary) -> str:
     """The report of an indexing run, for stderr."""
     # Its per-file and per-article records are not shown: not made printable either.
-    return _index_summary(dataclasses.replace(summary, file_actions=(), article_summaries=()))
+    return _index_summary(replace(summary, file_actions=(), article_summaries=()))
 
 
 @for_terminal

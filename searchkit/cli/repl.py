@@ -7,13 +7,13 @@ set by commands stay for the following searches and show in the prompt. Errors a
 the loop goes on; Ctrl-C drops the current line or search, Ctrl-D or ":quit" ends the session.
 """
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional, Union
 
 from .. import __version__
 from ..config import SearchOptions
 from ..errors import QueryError, SearchkitError, UsageError
+from ..model import replace
 from ..retrieval.plan import Filters, date_bound
 from ..retrieval.searcher import Searcher
 from . import render

@@ -12,8 +12,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 _WORD = re.compile(r"\w+(?:\.?\w+)*")  # as the index's tokenizer splits words
@@ -28,12 +27,21 @@ def folded(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@dataclass
 class Vocabulary:
-    paragraphs: int = 0
-    words: Dict[str, int] = field(default_factory=dict)  # word -> paragraphs with it
-    names: Dict[str, int] = field(default_factory=dict)  # -> paragraphs with it capitalised
-    _by_letter: Dict[tuple, List[str]] = field(default_factory=dict, repr=False, compare=False)
+    """How many paragraphs hold each word, and each word written capitalised (a name)."""
+
+    def __init__(self, paragraphs: int = 0, words: Optional[Dict[str, int]] = None,
+                 names: Optional[Dict[str, int]] = None):
+        self.paragraphs = paragraphs
+        self.words = {} if words is None else words  # word -> paragraphs with it
+        self.names = {} if names is None else names  # -> paragraphs with it capitalised
+        self._by_letter: Dict[tuple, List[str]] = {}
+
+    def __eq__(self, other):
+        if not isinstance(other, Vocabulary):
+            return NotImplemented
+        return (self.paragraphs, self.words, self.names) == (
+            other.paragraphs, other.words, other.names)
 
     def close_to(self, word: str, maxdist: int, names: bool = False) -> List[str]:
         """Words (or names) within ``maxdist`` edits of ``word`` with the same first letter,

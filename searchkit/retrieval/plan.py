@@ -26,7 +26,6 @@ Two kinds of help, both from the corpus's own vocabulary:
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Dict, List, Optional, Tuple
 
@@ -35,6 +34,7 @@ from ..index import wordterms
 from ..index.layout import FIELD_NAMES, TEXT_FIELD, TITLE_FIELD
 from ..index.rankarrays import datetime_to_long
 from ..index.vocabulary import folded
+from ..model import Record
 from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term
 
 MAX_QUERY_CHARS = 1000
@@ -63,8 +63,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _SYNTAX = re.compile(r"""["():\[\]{}*?^~+\\]|(?<!\w)['-]|['-](?!\w)""")
 
 
-@dataclass(frozen=True)
-class Filters:
+class Filters(Record):
     """Restrictions given beside the query text (command-line flags, REPL settings)."""
 
     since: Optional[date] = None

@@ -1,4 +1,4 @@
-"""Search an index: the facade that turns a query into searchkit's own dataclasses.
+"""Search an index: the facade that turns a query into searchkit's own records.
 
 Ranking, counting, collapsing near duplicates and facets run in ``engine`` over the segments'
 ranking arrays; the shown hits' stored fields are read with ``storedfields`` and their snippets
