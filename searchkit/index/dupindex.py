@@ -623,16 +623,17 @@ class DupIndex:
                     return None
                 index = cls(threshold)
                 ids = found["ids"].tobytes().decode("utf-8", "surrogatepass").split("\0")
-                alive = found["alive"].astype(bool)
+                alive = found["alive"].astype(bool, copy=False)
                 index.ids = [pid if live else None for pid, live in zip(ids, alive.tolist())]
-                index.exact = found["exact"].astype(np.uint64)
-                index.sizes = found["sizes"].astype(np.int64)
-                index.short = found["short"].astype(bool)
-                index.group = found["group"].astype(np.int64)
-                index.story = found["story"].astype(np.int64)
-                index.anchors = found["anchors"].astype(np.uint64)
-                index.holders = found["holders"].astype(np.int64)
-                index.edges = found["edges"].astype(np.int64).reshape(-1, 2)
+                # (no copy where the member has the type already, as those written here do)
+                index.exact = found["exact"].astype(np.uint64, copy=False)
+                index.sizes = found["sizes"].astype(np.int64, copy=False)
+                index.short = found["short"].astype(bool, copy=False)
+                index.group = found["group"].astype(np.int64, copy=False)
+                index.story = found["story"].astype(np.int64, copy=False)
+                index.anchors = found["anchors"].astype(np.uint64, copy=False)
+                index.holders = found["holders"].astype(np.int64, copy=False)
+                index.edges = found["edges"].astype(np.int64, copy=False).reshape(-1, 2)
         except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError,
                 IndexError):
             return None

@@ -125,25 +125,28 @@ def count_tokens(tokens, counted: np.ndarray) -> Vocabulary:
 def merge(parts: Iterable[Vocabulary]) -> Vocabulary:
     """The vocabulary of several disjoint sets of paragraphs (counts are per paragraph, so
     they add up)."""
-    words: Counter = Counter()
-    names: Counter = Counter()
-    paragraphs = 0
-    for part in parts:
-        paragraphs += part.paragraphs
-        words.update(part.words)
-        names.update(part.names)
-    return Vocabulary(paragraphs, dict(words), dict(names))
+    parts = sorted(parts, key=lambda part: -len(part.words))
+    if not parts:
+        return Vocabulary()
+    words, names = dict(parts[0].words), dict(parts[0].names)  # the largest, copied at once
+    for part in parts[1:]:
+        for counts, more in ((words, part.words), (names, part.names)):
+            for word, n in more.items():
+                counts[word] = counts.get(word, 0) + n
+    return Vocabulary(sum(part.paragraphs for part in parts), words, names)
 
 
 def subtract(whole: Vocabulary, part: Vocabulary) -> Vocabulary:
     """``whole`` without the paragraphs of ``part`` (counted among them)."""
-    words = Counter(whole.words)
-    words.subtract(part.words)
-    names = Counter(whole.names)
-    names.subtract(part.names)
-    return Vocabulary(whole.paragraphs - part.paragraphs,
-                      {w: n for w, n in words.items() if n > 0},
-                      {w: n for w, n in names.items() if n > 0})
+    words, names = dict(whole.words), dict(whole.names)
+    for counts, less in ((words, part.words), (names, part.names)):
+        for word, n in less.items():
+            left = counts.get(word, 0) - n
+            if left > 0:
+                counts[word] = left
+            else:
+                counts.pop(word, None)
+    return Vocabulary(whole.paragraphs - part.paragraphs, words, names)
 
 
 def _folded_counts(counts: Counter) -> Dict[str, int]:
