@@ -58,9 +58,9 @@ ALL_WORDS_BONUS = 0.5
 _NAME = re.compile(r"(?<![\w:])[A-Z][^\W\d_]*(?:['’-][^\W\d_]+)*(?![\w:])")
 _PLAIN_WORD = re.compile(r"(?<![\w:*?~^])[^\W\d_]{3,}(?![\w:*?~^])")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# What Whoosh's parser (with searchkit's + and - plugin) reads as syntax; an apostrophe or a
-# hyphen between two word characters is part of a word.
-_SYNTAX = re.compile(r"""["():\[\]{}*?^~+\\]|(?<!\w)['-]|['-](?!\w)""")
+# What Whoosh's parser (with searchkit's + and - plugin, without its single quotes) reads as
+# syntax; a + or - inside or at the end of a word (C++, U.S.-led) is part of the word.
+_SYNTAX = re.compile(r"""["():\[\]{}*?^~\\]|(?<![^\s(])[+-]""")
 
 
 @dataclass(frozen=True)
@@ -121,21 +121,12 @@ def check_size(text: str) -> None:
 
 
 def check_text(text: str) -> None:
-    """QueryError for a query refused by its text alone (too long, too deep, a wildcard too
-    early in a word): before the index is opened, the parser or the stemmer run."""
+    """QueryError for a query refused by its text alone (too long, too deep): before the
+    index is opened, the parser or the stemmer run. (A wildcard too early in a word is read
+    as text: ``typed``.)"""
     check_size(text)
-    for word in _WILDCARD_WORD.findall(unquoted(text)):
-        word = word.split(":", 1)[-1].lstrip("+-(")
-        if word == "*":
-            raise QueryError("'*' alone would match every paragraph; give words to search for")
-        if len(re.split(r"[*?]", word)[0]) < MIN_PREFIX:
-            raise QueryError(
-                f"{word.lower()!r}: give at least {MIN_PREFIX} letters before a wildcard (* or ?)"
-            )
 
 
-# A word with a wildcard, with what may come before it (a field, a sign, a parenthesis).
-_WILDCARD_WORD = re.compile(r"(?<![^\s(])[^\s()\[\]]*[*?][^\s()\[\]]*")
 _FIELD_NAME = re.compile(r"(?<![\w:/])([^\W\d]\w*):(?=[^\s/])")
 # Characters the tokenizer never makes words of and that are no query syntax: £, €, ©, ...
 _QUERY_SYNTAX = set("+-~^<>=|`")
@@ -191,6 +182,8 @@ def nothing_to_search(text: str, left_out: list) -> str:
     if symbols:
         return (f"{symbols} cannot be searched for: only letters and digits are indexed; "
                 "give words")
+    if "*" in text:
+        return "'*' alone would match every paragraph; give words to search for"
     return f"nothing to search for in {text!r}; give words (stop words are not indexed)"
 
 
@@ -346,7 +339,7 @@ def name_variants(text: str, vocabulary) -> Dict[str, Tuple[str, ...]]:
         return vocabulary.names.get(word, 0) >= NAME_SHARE * vocabulary.words.get(word, 0)
 
     found = {}
-    for name in set(_NAME.findall(text)) - OPERATORS:
+    for name in set(_NAME.findall(unquoted(text))) - OPERATORS:  # a phrase is never varied
         key = folded(name)
         if len(key) < NAME_MIN_LETTERS or vocabulary.words.get(key, 0) > rare:
             continue

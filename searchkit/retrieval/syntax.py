@@ -23,6 +23,7 @@ from typing import Dict, Iterable, Optional, Tuple
 import numpy as np
 from whoosh import query as whoosh_query
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
+from whoosh.qparser.plugins import SingleQuotePlugin
 
 from ..errors import QueryError
 from ..index.schema import DATE_FIELD, FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
@@ -75,6 +76,8 @@ class QueryBuilder:
             )
             # -word excludes, +word requires; only at the start of a word ("1987-04" is a date)
             parser.add_plugin(PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
+            # 'single quotes' are text: pasted quotations hold them, and they made one term
+            parser.remove_plugin_class(SingleQuotePlugin)
             self._parsers.append(parser)
 
     def prepare(

@@ -1,0 +1,137 @@
+"""Pasted text is searched as text: query syntax only where it is deliberate and valid, the rest
+read as words with a note, never refused or silently empty (issue 17's examples)."""
+
+import json
+
+import pytest
+from conftest import invoke
+
+import searchkit
+from searchkit.cli import repl
+
+ARTICLES = {
+    "terror.txt": ("The war on terror",
+                   ["The so-called 'war on terror' began after the attacks of 9/11, officials "
+                    "said, as AT&T and other carriers handed over call records.",
+                    "Programmers who write C++ were asked to audit the systems; one in five "
+                    "audits found a flaw, a rise of +1 on the year."]),
+    "minister.txt": ("Cabinet",
+                     ["The minister, who resigned on Friday, said he had been misled by "
+                      "officials about the contracts.",
+                      "Another minister said the contracts were sound and who signed them did "
+                      "not matter."]),
+    "science.txt": ("Chromatin",
+                    ["The +1 nucleosomes sit just downstream of the transcription start site.",
+                     "CD4+ T cell counts fell in the treated group.",
+                     "A transverse section of the spinal cord was stained."]),
+    "other.txt": ("Weather", ["Rain fell on the capital on Friday, and the minister stayed in."]),
+}
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pasted")
+    folder = root / "corpus"
+    folder.mkdir()
+    for name, (title, paragraphs) in ARTICLES.items():
+        (folder / name).write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n",
+                                   encoding="utf-8")
+    searchkit.build_index([folder], root / "ix")
+    return root / "ix"
+
+
+@pytest.fixture(scope="module")
+def searcher(index):
+    with searchkit.open_index(index) as opened:
+        yield opened
+
+
+def first_text(results) -> str:
+    return results.hits[0].text
+
+
+def test_the_issues_mixed_query_finds_its_paragraph_with_a_note(searcher):
+    query = "the so-called 'war on terror' C++ AT&T 9/11 +1 -5"
+    results = searcher.search(query)
+    assert first_text(results).startswith("The so-called 'war on terror'")
+    assert results.notes[0].startswith("read as text, not as query syntax: +1, -5")
+    plain = searcher.search(query, syntax=False)
+    assert [h.id for h in plain.hits] == [h.id for h in results.hits]
+    assert not any(n.startswith("read as text") for n in plain.notes)
+
+
+@pytest.mark.parametrize("query, found, taken", [
+    ("?transverse", "A transverse section", "?transverse"),
+    ("Who resigned on Friday?", "The minister, who resigned", "Friday?"),
+    ("the minister - who resigned", "The minister, who resigned", "-"),
+    ("+1 nucleosomes", "The +1 nucleosomes", "+1"),
+    ("CD4 + T cell", "CD4+ T cell counts", "+"),
+    ("stained (spinal", "A transverse section", "("),
+    ('he said "misled', "The minister, who resigned", '"'),
+    ("*ka* transverse", "A transverse section", "*ka*"),
+])
+def test_what_is_no_valid_syntax_is_searched_as_text(searcher, query, found, taken):
+    results = searcher.search(query)
+    assert first_text(results).startswith(found)
+    assert results.notes[0].startswith(f"read as text, not as query syntax: {taken}")
+
+
+def test_a_question_mark_ends_a_word_and_a_wildcard_inside_one_still_works(searcher):
+    asked = searcher.search("Who resigned on Friday?")
+    assert {h.id for h in asked.hits} == {h.id for h in searcher.search("Who resigned on Friday")
+                                          .hits}
+    assert first_text(searcher.search("trans?erse")).startswith("A transverse section")
+    assert first_text(searcher.search("nucleo*")).startswith("The +1 nucleosomes")
+
+
+def test_deliberate_syntax_still_works(searcher):
+    without = searcher.search("minister -resigned")
+    assert without.total and all("resigned" not in h.text for h in without.hits)
+    assert not without.notes
+    assert searcher.search('"the minister stayed"').total == 1
+    assert searcher.search("contracts AND Friday").total == 1
+
+
+def test_plain_reads_every_character_as_text(searcher):
+    assert searcher.search("minister -resigned", syntax=False).total == 3
+    assert searcher.search('"minister stayed"', syntax=False).total == 3
+    assert searcher.search("contracts AND Friday", syntax=False).total == 3
+
+
+def test_the_command_line_says_what_it_read_as_text_on_stderr(index):
+    result = invoke("search", "--index", index, "--format", "jsonl", "--", "+1 nucleosomes")
+    assert result.exit_code == 0, result.output
+    assert "read as text, not as query syntax: +1" in result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["text"].startswith("The +1 nucleosomes")
+    plain = invoke("search", "--index", index, "--plain", "--", "minister -resigned")
+    assert plain.exit_code == 0 and "3 matching paragraphs" in plain.stderr, plain.stderr
+
+
+def test_batch_queries_are_plain_text_unless_syntax(index, tmp_path):
+    queries = tmp_path / "q.tsv"
+    queries.write_text("1\t+1 nucleosomes\n2\tresigned -minister\n3\t?transverse\n")
+    plain = invoke("search", "--batch", queries, "--index", index, "--format", "jsonl")
+    assert plain.exit_code == 0, plain.stderr
+    found = [json.loads(line) for line in plain.stdout.splitlines()]
+    assert [len(f["results"]) for f in found] == [1, 2, 1]
+    assert "found nothing" not in plain.stderr and "could not" not in plain.stderr
+    syntax = invoke("search", "--batch", queries, "--index", index, "--format", "jsonl",
+                    "--syntax")
+    assert [len(json.loads(line)["results"]) for line in syntax.stdout.splitlines()] == [1, 0, 1]
+
+
+def test_the_repl_turns_syntax_off_and_on(index):
+    transcript = []
+    lines = iter([":plain on", "minister -resigned", ":plain off", "minister -resigned"])
+
+    def read(prompt):
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    repl.run(read, transcript.append, index, banner=False)
+    counts = [t for t in transcript if " of " in t and "paragraph" in t]
+    assert transcript[0].startswith("plain on")
+    assert counts[0].endswith("3 paragraphs") or "of 3 " in counts[0], counts
+    assert "of 3 " not in counts[1], counts
