@@ -25,6 +25,10 @@ ARTICLES = {
                      "CD4+ T cell counts fell in the treated group.",
                      "A transverse section of the spinal cord was stained."]),
     "other.txt": ("Weather", ["Rain fell on the capital on Friday, and the minister stayed in."]),
+    "business.txt": ("Deals",
+                     ["The U.S. firm paid £5m for an e-mail service run by AT&T staff.",
+                      "Trains ran every 11 minutes on 12/05/2020, and 9 of them were late.",
+                      "The email service of the firm was sold on."]),
 }
 
 
@@ -135,3 +139,34 @@ def test_the_repl_turns_syntax_off_and_on(index):
     assert transcript[0].startswith("plain on")
     assert counts[0].endswith("3 paragraphs") or "of 3 " in counts[0], counts
     assert "of 3 " not in counts[1], counts
+
+
+# -- words with punctuation --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query, found", [
+    ("AT&T", ["The so-called", "The U.S. firm"]),
+    ("C++", ["Programmers who write C++"]),
+    ("9/11", ["The so-called"]),
+    ('"9/11"', ["The so-called"]),
+    ("U.S.", ["The U.S. firm"]),
+    ("£5m", ["The U.S. firm"]),
+])
+def test_words_with_punctuation_are_found_as_written(searcher, query, found):
+    results = searcher.search(query)
+    assert sorted(h.text[:len(f)] for h, f in zip(results.hits, sorted(found))) == sorted(found)
+    assert results.total == len(found)
+
+
+@pytest.mark.parametrize("query", ["AT&T", "C++", "9/11"])
+def test_a_word_with_punctuation_is_marked_whole_in_snippets(searcher, query):
+    for hit in searcher.search(query).hits:
+        snippet = hit.snippet
+        assert {snippet.text[a:b] for a, b in snippet.highlights} == {query}
+
+
+def test_parts_of_a_hyphenated_word_and_of_a_long_date_are_words(searcher):
+    assert searcher.search("mail").hits[0].text.startswith("The U.S. firm")
+    assert searcher.search("e-mail").hits[0].text.startswith("The U.S. firm")
+    assert searcher.search("2020").hits[0].text.startswith("Trains ran every 11")
+    assert searcher.search("11 minutes").total == 1  # "9/11" is one word, not "11"
