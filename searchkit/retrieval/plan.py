@@ -24,6 +24,7 @@ Two kinds of help, both from the corpus's own vocabulary:
   two for longer ones; never a stop word), and the corrected query is offered if it finds more.
 """
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from ..index import wordterms
 from ..index.layout import FIELD_NAMES, TEXT_FIELD, TITLE_FIELD
 from ..index.rankarrays import datetime_to_long
 from ..index.vocabulary import folded
+from . import translit
 from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term
 
 MAX_QUERY_CHARS = 1000
@@ -231,7 +233,7 @@ def plain_plan(text: str, filters: Filters, title_weight: float,
     if len(distinct) > MAX_CLAUSES:
         raise QueryError(f"the query has {len(distinct)} words; the most is {MAX_CLAUSES}")
     found = name_variants(text, vocabulary) if vocabulary else {}
-    stems = variant_stems(found) if found else {}
+    stems = variant_stems(found, vocabulary) if found else {}
     query = _node(any_words, stems)
     if all_words is not None and all_words != any_words:
         bonus = _node(all_words, stems)
@@ -279,7 +281,7 @@ def _node(part, stems: Dict[str, List[str]]) -> Node:
         leaf = Term(fieldname, text, boost)
         if not others:
             return leaf
-        return AnyOf([leaf] + [Term(fieldname, s, boost * VARIANT_BOOST) for s in others])
+        return AnyOf([leaf] + [Term(fieldname, s, boost * b) for s, b in others])
     kind, parts, boost = part
     children = [_node(p, stems) for p in parts]
     return (AnyOf if kind == "or" else AllOf)(children, boost)
@@ -332,33 +334,53 @@ def date_bound(text: str, end: bool = False) -> date:
 
 
 def name_variants(text: str, vocabulary) -> Dict[str, Tuple[str, ...]]:
-    """Rare names of the query -> the close spellings of them the corpus has."""
+    """Rare names of the query (outside its phrases) -> the other spellings of them the corpus
+    has: the names with the same transliteration key (``translit``), and the names with the
+    same first letter within one edit (two for names of 8+ letters) of the key that differ
+    from it in vowels only (Lukashenka / Lukashenko). A variant written in lower case as often
+    as a name (a common word) is left out; so are names that differ in a consonant (Greece
+    for Greene, Yukon for Yukos, Gorton for Gordon)."""
     rare = max(3, RARE_NAME_SHARE * vocabulary.paragraphs)
+    counts = vocabulary.words
 
     def is_name(word: str) -> bool:
-        return vocabulary.names.get(word, 0) >= NAME_SHARE * vocabulary.words.get(word, 0)
+        return vocabulary.names.get(word, 0) >= NAME_SHARE * counts.get(word, 0)
 
     found = {}
     for name in set(_NAME.findall(unquoted(text))) - OPERATORS:  # a phrase is never varied
         key = folded(name)
-        if len(key) < NAME_MIN_LETTERS or vocabulary.words.get(key, 0) > rare:
+        if len(key) < NAME_MIN_LETTERS or counts.get(key, 0) > rare or not is_name(key):
             continue
-        if not is_name(key):
-            continue
-        maxdist = 1 if len(key) < 8 else 2
-        spellings = [s for s in vocabulary.close_to(key, maxdist, names=True) if is_name(s)]
+        same, close = translit.spellings(key, vocabulary, 1 if len(key) < 8 else 2)
+        spellings = [s for s in same + close if is_name(s)]
         if spellings:
             found[name] = tuple(sorted(spellings))
     return found
 
 
-def variant_stems(found: Dict[str, Tuple[str, ...]]) -> Dict[str, list]:
-    """Stemmed query word -> stemmed variants, as the text field indexes them."""
+def variant_stems(found: Dict[str, Tuple[str, ...]], vocabulary) -> Dict[str, list]:
+    """Stemmed query word -> (stemmed variant, boost) pairs, as the text field indexes them.
+    A variant counts VARIANT_BOOST of the name typed, and less if it is rarer (its BM25 idf
+    higher): a paragraph with a variant never outranks an equally good one with the name
+    as typed."""
     stems = {}
     for name, spellings in found.items():
         stem = _stem(name)
-        stems[stem] = sorted({_stem(s) for s in spellings} - {stem})
+        weight = _idf(vocabulary, folded(name))
+        boosts = {}
+        for spelling in spellings:
+            other = _stem(spelling)
+            if other != stem:
+                boost = VARIANT_BOOST * min(1.0, weight / _idf(vocabulary, spelling))
+                boosts[other] = min(boost, boosts.get(other, boost))
+        stems[stem] = sorted(boosts.items())
     return stems
+
+
+def _idf(vocabulary, word: str) -> float:
+    """BM25's idf of ``word`` from the vocabulary's paragraph counts (as Whoosh's BM25F)."""
+    frequency = vocabulary.words.get(word, 0)
+    return math.log(1 + (vocabulary.paragraphs - frequency + 0.5) / (frequency + 0.5))
 
 
 def _stem(word: str) -> str:

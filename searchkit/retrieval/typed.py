@@ -10,7 +10,8 @@ as text (blanked: the analyzer indexes no such character anyway), with a note sa
 - a wildcard in a word with at least MIN_PREFIX letters before it: ``*`` inside or at its end
   (``Lukash*``), ``?`` inside it (``Tikh?novskaya``); a ``?`` that ends a word is a question
   mark, ``?transverse`` is a word;
-- balanced double quotes and balanced parentheses with words inside;
+- balanced double quotes and balanced parentheses with words inside (a quotation of
+  QUOTATION_WORDS words or more is also searched as its words: pasted, it may have lost one);
 - a range only after a field name (``date:[2020-08 TO]``), a boost after a word (``oil^2``);
 - AND, OR, ANDNOT, ANDMAYBE between two operands and NOT before one, unless the text is
   written in capitals (a pasted headline).
@@ -27,6 +28,9 @@ from ..index import wordterms
 from ..index.layout import FIELD_NAMES
 
 MIN_PREFIX = 3
+# A phrase of this many words or more is a quotation: pasted with a word changed or dropped it
+# would match nothing, so its words are searched too (the phrase still ranks first).
+QUOTATION_WORDS = 5
 OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
 _BINARY = frozenset({"AND", "OR", "ANDNOT", "ANDMAYBE"})
 _SYNTAX_CHARS = set('"()[]{}*?^~\\')
@@ -76,6 +80,7 @@ def read(text: str, syntax: bool = True) -> Typed:
     result = "".join(chars)
     result, operators = _operators(result, kept)
     taken += operators
+    result += _quotation_words(text, kept)
     notes = ()
     if taken:
         shown = ", ".join(dict.fromkeys(t.strip() for t in taken if t.strip()))
@@ -97,6 +102,21 @@ def _phrases(text: str, chars: list, kept: list, taken: list) -> None:
             taken.append(text[start:end + 1])
             continue
         kept[start:end + 1] = [True] * (end + 1 - start)
+
+
+def _quotation_words(text: str, kept: list) -> str:
+    """The words of each quotation (a phrase of QUOTATION_WORDS words or more, not signed,
+    negated or in a field), as plain text to add to the query."""
+    added = []
+    for match in re.finditer(r'"([^"]*)"', text):
+        if not kept[match.start()] or len(wordterms.TOKEN.findall(match.group(1))) < \
+                QUOTATION_WORDS:
+            continue
+        before = text[:match.start()]
+        if before[-1:] in ("-", "+", ":") or re.search(r"\b(?:NOT|ANDNOT)\s*$", before):
+            continue
+        added.append(read(match.group(1), syntax=False).text)
+    return "".join(" " + words for words in added)
 
 
 def _parentheses(text: str, chars: list, kept: list, taken: list) -> None:
