@@ -43,19 +43,21 @@ SEARCHKIT_PASTED = """
 import json, sys, time
 import searchkit
 index, queries, syntax = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3] == "syntax"
+options = {} if sys.argv[3] == "as typed" else {"syntax": syntax}  # "as typed": an older version
 out = {"times": [], "groups": [], "refused": [], "notes": 0}
 with searchkit.open_index(index) as searcher:
     for q in queries[:20]:  # warm-up
         try:
-            searcher.search(q, limit=10, syntax=syntax)
+            searcher.search(q, limit=10, **options)
         except searchkit.QueryError:
             pass
     for q in queries:
         started = time.perf_counter()
         try:
-            results = searcher.search(q, limit=10, syntax=syntax)
+            results = searcher.search(q, limit=10, **options)
             groups = [g.leader.group for g in results.groups]
-            out["notes"] += any(n.startswith("read as text") for n in results.notes)
+            out["notes"] += any(n.startswith("read as text")
+                                for n in getattr(results, "notes", ()))
         except searchkit.QueryError as error:
             groups = []
             out["refused"].append([q, str(error)])
@@ -146,6 +148,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--show", action="store_true", help="print the sentences missed")
+    parser.add_argument("--compare", type=Path, metavar="CHECKOUT",
+                        help="also another version's searchkit (a checkout of it: git worktree "
+                        "add ../main main), with an index built by it, in the same run")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="searchkit-pasted-"))
     try:
@@ -159,11 +164,22 @@ def build(args, tmp: Path) -> tuple:
     index, db, rows_file = tmp / "index", tmp / "fts5.db", tmp / "paragraphs.json"
     speed.run_json(["-c", speed.SEARCHKIT_BUILD, json.dumps(
         {"paths": paths, "index": str(index), "processes": 2})])
+    if args.compare:
+        _with_checkout(args.compare, ["-c", speed.SEARCHKIT_BUILD, json.dumps(
+            {"paths": paths, "index": str(tmp / "compared"), "processes": 2})])
     speed.subprocess.run([speed.PY, "-c", speed.DUMP, str(index), str(rows_file)], check=True,
                          capture_output=True)
     speed.run_json(["-c", speed.FTS5_BUILD, str(rows_file), str(db), speed.FTS5_SCHEMA])
     speed.log("built searchkit's index and FTS5's")
     return index, db, json.loads(rows_file.read_text())
+
+
+def _with_checkout(checkout: Path, args: list) -> dict:
+    """``speed.run_json(args)`` with the searchkit of ``checkout``: run from inside it (``python
+    -c`` puts the working folder first on the import path)."""
+    done = speed.subprocess.run([speed.PY, *args], check=True, capture_output=True, text=True,
+                                cwd=checkout)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run(args, tmp: Path) -> None:
@@ -173,6 +189,11 @@ def run(args, tmp: Path) -> None:
     queries.write_text(json.dumps([sentence for sentence, _, _ in made]))
     group_of = {r[0]: r[3] for r in rows}
     found = {}
+    if args.compare:
+        found[f"{args.compare.name} as typed"] = _with_checkout(
+            args.compare,
+            ["-c", SEARCHKIT_PASTED, str(tmp / "compared"), str(queries), "as typed"])
+        speed.log(f"{args.compare.name} done")
     for name, args_ in (("searchkit", ["-c", SEARCHKIT_PASTED, str(index), str(queries),
                                        "syntax"]),
                         ("searchkit --plain", ["-c", SEARCHKIT_PASTED, str(index),
@@ -182,8 +203,9 @@ def run(args, tmp: Path) -> None:
         speed.log(f"{name} done")
     print(f"\n{len(made)} pasted sentences from {len(rows)} paragraphs ({args.corpus}, "
           f"seed {args.seed})\n")
-    print("| sentences | n | searchkit | searchkit --plain | FTS5 (words quoted) |")
-    print("|---|---|---|---|---|")
+    print("| sentences | n | " + " | ".join(
+        name.replace("FTS5", "FTS5 (words quoted)") for name in found) + " |")
+    print("|---|---|" + "---|" * len(found))
     for edit in (None,) + EDITS:
         cells = []
         for name in found:

@@ -170,3 +170,12 @@ def test_parts_of_a_hyphenated_word_and_of_a_long_date_are_words(searcher):
     assert searcher.search("e-mail").hits[0].text.startswith("The U.S. firm")
     assert searcher.search("2020").hits[0].text.startswith("Trains ran every 11")
     assert searcher.search("11 minutes").total == 1  # "9/11" is one word, not "11"
+
+
+def test_syntax_without_batch_and_plain_with_batch_do_nothing_and_say_so(index, tmp_path):
+    alone = invoke("search", "--index", index, "--syntax", "minister")
+    assert alone.exit_code == 0 and "note: --syntax does nothing without --batch" in alone.stderr
+    queries = tmp_path / "q.tsv"
+    queries.write_text("1\tminister\n")
+    batch = invoke("search", "--batch", queries, "--index", index, "--plain")
+    assert batch.exit_code == 0 and "note: --plain does nothing with --batch" in batch.stderr
