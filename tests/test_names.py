@@ -81,3 +81,12 @@ def test_a_rarer_variant_weighs_less_so_that_it_never_outranks_the_name_typed():
         plan.VARIANT_BOOST * idf["tikhanovskaya"])  # the cap binds: a rarer spelling
     assert rare < plan.VARIANT_BOOST
     assert boosts[plan._stem("tikhanovsky")] == plan.VARIANT_BOOST  # a commoner one: no cap
+
+
+def test_the_words_of_a_long_quotation_are_searched_but_not_varied(searcher):
+    quoted = searcher.search('"Tsikhanouskaya met the envoy in Riga on Monday"', collapse=False)
+    assert quoted.variants == {}  # Riga for Vilnius: no phrase match, its words still count
+    assert quoted.hits[0].text == "Tsikhanouskaya met the envoy in Vilnius on Monday."
+    for hit in quoted.hits:  # no variant of the name marked: it was not searched for
+        marked = {hit.snippet.text[a:b] for a, b in hit.snippet.highlights}
+        assert "Tikhanovskaya" not in marked and "Tikhanovsky" not in marked

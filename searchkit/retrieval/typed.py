@@ -115,7 +115,8 @@ def _quotation_words(text: str, kept: list) -> str:
         before = text[:match.start()]
         if before[-1:] in ("-", "+", ":") or re.search(r"\b(?:NOT|ANDNOT)\s*$", before):
             continue
-        added.append(read(match.group(1), syntax=False).text)
+        # lower case: the words of a phrase are no names to vary (docs/queries.md)
+        added.append(read(match.group(1), syntax=False).text.lower())
     return "".join(" " + words for words in added)
 
 
