@@ -36,6 +36,8 @@ def main(argv):
         from searchkit.cli.commands import main as cli
 
         kill_at, count = int(argv[1]), []
+        # A shell starts background jobs with SIGINT ignored, and Python keeps it so.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
         def interrupt(*_args):
             count.append(1)

@@ -94,7 +94,7 @@ def _read(folder):
 
 def _find(folder):
     files, skipped = find_files([folder])
-    return [key for _, key in files], [[s.path, s.reason] for s in skipped]
+    return [file.key for file in files], [[s.path, s.reason] for s in skipped]
 
 
 def test_an_unreadable_file(open_tmp):
@@ -126,7 +126,7 @@ def test_broken_symbolic_links(tmp_path):
     (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
     (tmp_path / "elsewhere").symlink_to(tmp_path / "no-folder")
     files, skipped = find_files([tmp_path, tmp_path / "elsewhere"])
-    assert [key for _, key in files] == ["good"]
+    assert [file.key for file in files] == ["good"]
     assert [(s.path, s.reason.split(" (")[0].split(";")[0]) for s in skipped] == [
         (str(tmp_path / "gone.txt"), "broken symbolic link"),
         (str(tmp_path / "elsewhere"), "broken symbolic link"),

@@ -176,7 +176,8 @@ def test_a_search_imports_only_what_it_needs(seed_index):
 
     # What NLTK's stemmer brings along depends on what else is installed (with numpy present
     # it loads charset_normalizer, for one): only searchkit's own imports are checked here.
-    listed = "import json, sys, nltk.stem.snowball; print(json.dumps(sorted(sys.modules)))"
+    listed = ("import json, sys; from searchkit.index import wordterms; "
+              "wordterms._english_stemmer(); print(json.dumps(sorted(sys.modules)))")
     with_nltk = _loaded(NOT_FOR_A_SEARCH, set(json.loads(subprocess.run(
         [sys.executable, "-c", listed], capture_output=True, text=True, check=True).stdout)))
     for args, allowed in (
@@ -257,3 +258,25 @@ def test_functions_fit_on_a_screen():
                 if lines > MAX_FUNCTION_LINES and f"{name}.{node.name}" not in LONG_LEFT:
                     long.append(f"{name}.{node.name}: {lines} lines")
     assert not long, long
+
+
+# The web page (`searchkit serve`) is one more client of the library: its public API (the names
+# of searchkit.__all__), the records and printable text of cli/render, never Whoosh, numpy or
+# the index's internals; and only the `serve` command imports it.
+WEB_MAY_USE = ("searchkit.config", "searchkit.errors", "searchkit.model", "searchkit.cli.render",
+               "searchkit.web")
+
+
+def test_web_uses_only_the_public_api_and_render():
+    import searchkit
+
+    public = {f"searchkit.{name}" for name in searchkit.__all__} | {"searchkit", "searchkit.cli"}
+    for name, path in modules("web").items():
+        for imported in imports(path):
+            if not imported.startswith("searchkit"):
+                assert imported not in ("whoosh", "numpy", "click", "tabulate", "nltk"), name
+                continue
+            assert imported in public or any(
+                imported == allowed or imported.startswith(allowed + ".")
+                for allowed in WEB_MAY_USE), f"{name} imports {imported}"
+    assert importing("searchkit.web") - set(modules("web")) == {"cli/commands"}

@@ -6,6 +6,7 @@ Also the ranking arrays it hands over at the end of a segment."""
 
 import itertools
 import random
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from searchkit.index import bulkwrite
+from searchkit.index import bulkwrite, vocabulary
 from searchkit.index.codec import BuildCodec
 from searchkit.ingest.corpus import ReadOptions, find_files, read_bytes, read_file
 from searchkit.errors import CorpusError
@@ -33,7 +34,7 @@ def documents_of(paths, limit=None):
     """Paragraph documents as the indexer makes them (each its own group)."""
     files, _ = find_files(paths)
     docs = []
-    for path, key in files[:limit]:
+    for path, key, _real in files[:limit]:
         try:
             result = read_file(path, key, read_bytes(path, ReadOptions()), None, ReadOptions())
         except CorpusError:
@@ -122,7 +123,7 @@ def test_files_are_whooshs_byte_for_byte_when_every_block_is_compressed(make, tm
     docs = make()
     assert docs
     theirs = segment_files(whooshs_segment(docs, tmp_path / "whoosh"))
-    ours = segment_files(bulk_segment(docs, tmp_path / "bulk", compress_from=0))
+    ours = segment_files(bulk_segment(docs, tmp_path / "bulk", whoosh_bytes=True))
     assert {"trm", "pst", "_stored.col", "_text_len.col", "rank"} <= set(theirs)
     assert sorted(ours) == sorted(theirs)
     for name in theirs:
@@ -185,11 +186,16 @@ def test_a_stock_reader_reads_back_what_whooshs_writer_wrote(make, tmp_path):
         assert ours["lengths"][name][0] == sum(rounded) > 0
 
 
-def test_small_blocks_are_stored_uncompressed_and_smaller(tmp_path):
+def test_small_blocks_are_stored_uncompressed_and_the_files_smaller(tmp_path):
     docs = documents_of([SEEDS])
-    plain = segment_files(bulk_segment(docs, tmp_path / "a", compress_from=0))["pst"]
+    plain = segment_files(bulk_segment(docs, tmp_path / "a", whoosh_bytes=True))["pst"]
     fast = segment_files(bulk_segment(docs, tmp_path / "b"))["pst"]
     assert len(fast) < len(plain)
+    for size in (1, 100, 511, 512, 513, 5000, 70000):
+        data = bytes(random.Random(size).choices(b"abcdefgh ", k=size))
+        packed = bulkwrite.fitted_compress(data, 3)
+        assert zlib.decompress(packed) == data
+        assert len(packed) <= len(zlib.compress(data, 3)) + 1  # the same deflate, or near
 
 
 def test_the_ranking_arrays_are_what_a_reader_reads_back(tmp_path):
@@ -266,3 +272,19 @@ def test_searches_score_the_same(tmp_path):
                 parser.parse(q), limit=20)] for q in queries])
     assert results[0] == results[1]
     assert any(results[0])
+
+
+@pytest.mark.parametrize("make", corpora())
+def test_the_vocabulary_from_the_writers_tokens_is_counted_from_the_texts(make):
+    docs = make()
+    odd = ["Lukašenka met Lukasenka.", "", "Oil, OIL and oil", "f*** the U.S.A. *stars*",
+           "Oil, OIL and oil", "x.y.z a.*b 3.14 Ünïcode Ärger",
+           "AT&T and R&D at 9/11, 24/7 and 12/05/2020; C++ and C# &gt; A+ £5m e-mail"]
+    texts = [d.get("text") or "" for d in docs] + odd
+    counted = np.array([i % 3 != 1 for i in range(len(texts))])
+    tokens = bulkwrite.tokenize(make_schema()["text"], texts)
+    ours = vocabulary.count_tokens(tokens, counted)
+    theirs = vocabulary.count(t for t, c in zip(texts, counted) if c)
+    assert (ours.paragraphs, ours.words, ours.names) == (
+        theirs.paragraphs, theirs.words, theirs.names)
+    assert ours.words

@@ -24,7 +24,7 @@ def paragraphs_of(paths, prefix=""):
     two folders apart (BBC's business/001 and entertainment/001 are both 001)."""
     files, _ = find_files(paths)
     found = []
-    for path, key in files:
+    for path, key, _real in files:
         result = read_file(path, key, read_bytes(path, ReadOptions()), None, ReadOptions())
         found += [(prefix + p.id, p.text) for a in result.articles for p in a.paragraphs]
     return found
@@ -68,6 +68,13 @@ def test_groups_from_scratch_are_find_groups(paragraphs):
     expected = dedup.find_groups(paragraphs)
     assert built.groups() == expected
     assert sum(1 for pid, key in expected.items() if pid != key) > 10  # real groups
+
+
+def test_texts_shingled_in_two_processes_give_the_same_index(paragraphs, monkeypatch):
+    monkeypatch.setattr(dupindex, "_CHUNK", 700)  # several chunks on each side
+    serial = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD)
+    shared = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD, parallel=True)
+    assert shared.to_bytes() == serial.to_bytes()
 
 
 @pytest.mark.parametrize("common", [dedup.COMMON_SHINGLE, 2])

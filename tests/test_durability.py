@@ -28,7 +28,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import S000, S001, S002, S003, S004, SEEDS, as_user_nobody
 
-from searchkit.index import durable, build, store
+from searchkit.index import build, durable, store, workers
 from searchkit import open_index
 from searchkit.cli.commands import main
 from searchkit.errors import IndexLockedError, IndexWriteError
@@ -561,10 +561,13 @@ def test_check_on_a_missing_index(tmp_path):
     assert result.exit_code == 1 and "no index" in result.stdout
 
 
-@pytest.mark.parametrize("load, segments", [(0.0, 2), (8.0, 1)])
-def test_helper_processes_only_on_a_machine_with_a_core_to_spare(tmp_path, monkeypatch, load,
-                                                                 segments):
+@pytest.mark.parametrize("idle, load, segments", [
+    (2.0, None, 2), (0.9, None, 1), (None, 0.0, 2), (None, 8.0, 1)])
+def test_helper_processes_only_on_a_machine_with_a_core_to_spare(tmp_path, monkeypatch, idle,
+                                                                 load, segments):
+    """Idle cores decide where /proc/stat says how many there are; else the load average."""
     monkeypatch.setattr(build, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(build.workers, "idle_cores", lambda: idle)
     monkeypatch.setattr(build.os, "getloadavg", lambda: (load, load, load))
     monkeypatch.setattr(build.os, "cpu_count", lambda: 4)
     build_index([SEEDS], tmp_path / "ix")
@@ -694,3 +697,10 @@ def test_the_incremental_merge_policy_bounds_the_work(monkeypatch):
     # A mostly deleted segment within the budget is compacted at once.
     mostly = _Segment("mostly-deleted", budget, deleted=budget * 3 // 4)
     assert merge(big, mostly) == ["big"] and read == ["mostly-deleted"]
+
+
+def test_idle_cores_reads_this_machine():
+    idle = workers.idle_cores()
+    if idle is None:
+        pytest.skip("no /proc/stat on this system")
+    assert 0 <= idle <= (os.cpu_count() or 1) + 0.01

@@ -502,7 +502,7 @@ def test_all_formats_are_found_in_a_folder(tmp_path):
     for name in ("a.txt", "b.md", "c.markdown", "d.html", "e.htm", "f.jsonl", "g.json", "h.pdf"):
         (tmp_path / name).write_text("x")
     files, skipped = find_files([tmp_path])
-    assert [key for _, key in files] == ["a", "b", "c", "d", "e", "f"]
+    assert [file.key for file in files] == ["a", "b", "c", "d", "e", "f"]
     assert skipped == []
 
 

@@ -4,12 +4,15 @@ equals a rebuild from scratch of the same files."""
 import json
 import os
 import shutil
+import time
+from types import SimpleNamespace
 
 import pytest
 from conftest import S000, S001, S004, SEEDS
 from whoosh import index as whoosh_index
 
 import searchkit
+from searchkit.index import build, ledger
 
 
 @pytest.fixture
@@ -164,3 +167,68 @@ def test_cli_reports_what_changed(corpus, tmp_path):
     assert pruned.exit_code == 0
     assert "files: 0 added, 0 updated, 1 removed, 4 unchanged, 0 skipped" in pruned.stderr
     assert f"removed    {corpus / S000}.txt" in pruned.stderr
+
+
+def _settled(folder):
+    """Wait until every file's last change is older than a stat the ledger may trust."""
+    newest = max(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in folder.rglob("*"))
+    while time.time_ns() - newest < 2 * ledger.FINE_RACY_NS:
+        time.sleep(0.05)
+
+
+def reads(monkeypatch):
+    """The files a build reads the bytes of, from now on."""
+    read = []
+    original = build.read_bytes
+
+    def counting(path, options):
+        read.append(path.name)
+        return original(path, options)
+
+    monkeypatch.setattr(build, "read_bytes", counting)
+    return read
+
+
+def test_an_unchanged_corpus_is_not_read_again(corpus, tmp_path, monkeypatch):
+    _settled(corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    read = reads(monkeypatch)
+    again = searchkit.build_index([corpus], index_dir)
+    assert (again.unchanged, again.committed, read) == (5, False, [])
+    story = next(corpus.glob(f"{S001}*"))
+    story.write_text(story.read_text() + "\n\nThe zanzibarian envoy declined to comment.\n")
+    assert searchkit.build_index([corpus], index_dir).updated == 1
+    assert read == [story.name]  # its stat changed: read; the others were not
+
+
+def test_a_change_that_keeps_size_and_modification_time_is_seen(corpus, tmp_path):
+    _settled(corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    story = next(corpus.glob(f"{S001}*"))
+    before = story.stat()
+    text = story.read_text()
+    assert "Minsk" in text
+    story.write_text(text.replace("Minsk", "Pinsk"))  # same size
+    os.utime(story, ns=(before.st_atime_ns, before.st_mtime_ns))  # its time put back
+    assert story.stat().st_size == before.st_size
+    summary = searchkit.build_index([corpus], index_dir)
+    assert (summary.updated, summary.unchanged) == (1, 4)  # the change time gave it away
+    assert found(index_dir, "Pinsk")
+    same_as_a_rebuild(index_dir, [corpus], tmp_path)
+
+
+def test_a_stat_is_recorded_only_for_files_changed_well_before_the_read():
+    def stat(mtime_ns, ctime_ns=None):
+        return SimpleNamespace(st_size=10, st_mtime_ns=mtime_ns,
+                               st_ctime_ns=ctime_ns or mtime_ns, st_ino=7)
+
+    fine = 1_700_000_000_123_456_789  # a file system with sub-second times
+    assert ledger.stat_key(stat(fine), fine + ledger.FINE_RACY_NS // 2) == ""
+    assert ledger.stat_key(stat(fine), fine + 2 * ledger.FINE_RACY_NS) == (
+        f"10:{fine}:{fine}:7")
+    assert ledger.stat_key(stat(fine - 10**10, fine), fine + 1000) == ""  # changed just now
+    coarse = 1_700_000_000 * 10**9  # whole seconds (FAT, some network file systems)
+    assert ledger.stat_key(stat(coarse), coarse + 2 * ledger.FINE_RACY_NS) == ""
+    assert ledger.stat_key(stat(coarse), coarse + ledger.RACY_NS) != ""

@@ -90,3 +90,13 @@ def test_the_words_of_a_long_quotation_are_searched_but_not_varied(searcher):
     for hit in quoted.hits:  # no variant of the name marked: it was not searched for
         marked = {hit.snippet.text[a:b] for a, b in hit.snippet.highlights}
         assert "Tikhanovskaya" not in marked and "Tikhanovsky" not in marked
+
+
+def test_a_long_name_with_a_consonant_left_out_is_a_typo_of_it():
+    from searchkit.index.vocabulary import Vocabulary
+    from searchkit.retrieval import plan
+
+    words = {"kowalczyk": 3, "kowalcyk": 1, "aleksandrov": 2, "aleksandr": 2}
+    vocabulary = Vocabulary(1000, words, dict(words))
+    assert plan.name_variants("Kowalczyk", vocabulary) == {"Kowalczyk": ("kowalcyk",)}
+    assert plan.name_variants("Aleksandr", vocabulary) == {}  # a patronymic is another name

@@ -2,6 +2,8 @@
 
 import random
 import string
+import subprocess
+import sys
 
 from whoosh.analysis import STOP_WORDS, RegexTokenizer
 from whoosh.support.charset import accent_map
@@ -75,3 +77,23 @@ def test_a_stem_keeps_its_words_first_letter(seed_index):
     words |= {"dying", "lying", "tying", "skies", "yelling", "ying", "oed", "idly", "ugly"}
     for word in words:
         assert wordterms.stem(word)[:1] == word[:1], word
+
+
+def test_nltk_is_imported_without_scipy_and_scipy_still_imports_after():
+    """The stemmer's import hides SciPy from NLTK only while NLTK is imported; its stems are
+    NLTK's Snowball stems."""
+    code = (
+        "import importlib.util, sys\n"
+        "from searchkit.index import wordterms\n"
+        "stems = [wordterms._nltk_stem(w) for w in ('protesters', 'generously', 'running')]\n"
+        "assert 'scipy' not in sys.modules, 'NLTK imported SciPy'\n"
+        "if importlib.util.find_spec('scipy') is not None:\n"
+        "    import scipy.stats  # noqa: F401  (still importable afterwards)\n"
+        "print(' '.join(stems))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    from nltk.stem.snowball import EnglishStemmer
+
+    expected = [EnglishStemmer().stem(w) for w in ("protesters", "generously", "running")]
+    assert done.stdout.split() == expected == ["protest", "generous", "run"]

@@ -685,6 +685,51 @@ def show_command(id, index_dir, context, fmt, color):
               plain=lambda: render.article_text(view, _marker(color), context, _text_width()))
 
 
+@main.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but this machine's own (loopback) lets "
+              "others read the index, with a warning.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free one).")
+@click.option("--open", "open_page", is_flag=True, help="Open the page in a web browser.")
+def serve_command(index_dir, host, port, open_page):
+    """A web page over the index (read-only): search with filters, articles, reprints, and
+    the same records as JSON under /api/. Needs the web extra: pip install 'searchkit[web]'.
+    Prints the address; Ctrl-C stops it. A new commit to the index is picked up as it lands.
+
+    \b
+    Example:  searchkit serve --index news-index --open
+    """
+    from .. import web
+
+    if web.missing():
+        raise click.ClickException(f"searchkit serve needs the web extra "
+                                   f"({', '.join(web.missing())} missing): {web.INSTALL}")
+    from ..web import server
+    from ..web.app import create_app
+    from ..web.local import is_loopback
+
+    searcher = _open(index_dir)
+    local = is_loopback(host)
+    if not local:
+        click.echo(render.printable(
+            f"warning: listening on {host}, not on this machine only: anyone who can reach it "
+            "can read the whole index"), err=True)
+    listening = server.bind(host, port)
+    url = server.address(listening)
+    click.echo(url)
+    click.echo(render.printable(f"searchkit: serving {index_dir} read-only at {url} "
+                                "(Ctrl-C to stop)"), err=True)
+    app = create_app(index_dir, searcher, local_only=local)
+    try:
+        server.run(app, listening, server.open_browser(url) if open_page else lambda: None)
+    except KeyboardInterrupt:  # uvicorn stops on Ctrl-C, then raises it again: the usual end
+        click.echo("searchkit: stopped", err=True)
+    finally:
+        app.state.current.close()
+
+
 @main.command("repl")
 @index_option
 @color_option

@@ -574,9 +574,14 @@ def _near(path: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), shown)
 
 
-@for_terminal
 def index_summary(summary: IndexSummary) -> str:
     """The report of an indexing run, for stderr."""
+    # Its per-file and per-article records are not shown: not made printable either.
+    return _index_summary(dataclasses.replace(summary, file_actions=(), article_summaries=()))
+
+
+@for_terminal
+def _index_summary(summary: IndexSummary) -> str:
     files = (
         f"files: {summary.added} added, {summary.updated} updated, {summary.removed} removed, "
         f"{summary.unchanged} unchanged, {len(summary.skipped_files)} skipped"

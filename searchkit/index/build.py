@@ -19,15 +19,19 @@ next writer) and sums them into the commit's record.
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
+import numpy as np
+
 from ..errors import CorpusError, IndexDamagedError, IndexLockedError, SearchkitError, UsageError
 from ..ingest.corpus import (
+    FoundFile,
     Progress,
     ReadOptions,
+    file_stat,
     find_files,
     manifests_for,
     no_article_files,
@@ -43,9 +47,9 @@ from .schema import document, make_schema
 # files to read and of the segments to write, each segment its own (merging them afterwards
 # would cost the gain back). Below it, forking and sending the results back cost more.
 PARALLEL_FROM = 5000
-# ...but only while the machine has a core to spare (1-minute load average at most the core
-# count minus this): on the shared 2-core machine two processes competing for one core were
-# slower than one. Tests set it to None to share the work whatever the load.
+# ...but only while the machine has a core to spare (at least this many cores idle now): on
+# a shared 2-core machine two processes competing for one core were slower than one. Tests
+# set it to None to share the work whatever the load.
 PARALLEL_SPARE_CORES: Optional[float] = 1.5
 # Paragraphs per segment: the bulk writer's memory is bounded by a batch, and a corpus of any
 # size is written as segments of at most this many paragraphs.
@@ -63,9 +67,12 @@ def _parallel(paragraphs: int) -> bool:
 def _core_to_spare() -> bool:
     if PARALLEL_SPARE_CORES is None:
         return True
-    try:
+    idle = workers.idle_cores()
+    if idle is not None:
+        return idle >= PARALLEL_SPARE_CORES
+    try:  # not Linux: the load average
         load = os.getloadavg()[0]
-    except OSError:  # no load average on this system: as before
+    except OSError:
         return True
     return load <= (os.cpu_count() or 1) - PARALLEL_SPARE_CORES
 
@@ -137,6 +144,7 @@ def build_index(
     """
     started = time.monotonic()
     clock = _Stages()
+    workers.return_freed_arrays()
     if dedup_threshold is not None and not 0 < dedup_threshold <= 1:
         raise UsageError(
             f"the duplicate threshold must be above 0 and at most 1, not {dedup_threshold}"
@@ -210,7 +218,8 @@ def build_index(
             kept, replaced_ids = ([], []) if fresh else _kept_documents(writer, replaced, new_ids)
             everything = [(d["id"], d["text"]) for _, d in kept] + [
                 (p.id, p.text) for _, p in paragraphs]
-            dups = None if threshold is None else dupindex.DupIndex.build(everything, threshold)
+            dups = None if threshold is None else dupindex.DupIndex.build(
+                everything, threshold, parallel=_parallel(len(everything)))
             groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
             regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
             for path in sorted(replaced) if not fresh else ():
@@ -223,6 +232,10 @@ def build_index(
         # New paragraphs, then old ones that joined or left a group: the order of Whoosh's
         # writer before (update_document), so that documents keep their numbers.
         sources = paragraphs + [d for _, d in regrouped]
+        stems = "" if fresh else (
+            store.read_committed(index_dir, generation, "stems") or b"").decode("utf-8")
+        if stems:  # the stems of the words already indexed: no NLTK for them
+            analysis.use_stems(str(index_dir.resolve()), stems)
         segments, new_words, counting = _write_segments(writer, sources, groups, progress)
         clock.lap("writing segments")
         clock.note("of which counting the vocabulary (all processes)", counting)
@@ -239,8 +252,9 @@ def build_index(
             write("dupindex", dups.to_bytes())
         _started(progress, "counting words")
         write("vocabulary", vocabulary.to_bytes(words))
-        stems = b"" if fresh else store.read_committed(index_dir, generation, "stems") or b""
-        write("stems", analysis.stems_table(words.words, stems.decode("utf-8")).encode("utf-8"))
+        # Only the words written may be new to the table (it keeps every word it ever had).
+        write("stems", analysis.stems_table(new_words.words if stems else words.words,
+                                            stems).encode("utf-8"))
         clock.lap("vocabulary and stems tables")
         indexed_paths = ([] if fresh else recorded.get("indexed_paths", [])) + [
             str(p) for p in paths]
@@ -291,16 +305,16 @@ def _open_or_create(index_dir: Path, rebuild: bool, wait: float):
 
 
 def _plan(
-    files: List[Tuple[Path, str]],
-    manifests: Dict[Path, dict],
+    files: List[FoundFile],
+    manifests: Dict[str, dict],
     known: Optional[Ledger],
     paths: List[Path],
     prune: bool,
     options: ReadOptions,
     progress: Optional[Stage],
 ) -> _Plan:
-    """Hash every file, compare it with the ledger (``None``: none could be trusted, so every
-    file is read again) and read the new and changed ones."""
+    """Compare every file with the ledger (``None``: none could be trusted, so every file is
+    read again) and read the new and changed ones."""
     plan = _Plan()
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
@@ -309,29 +323,30 @@ def _plan(
                        if k not in ("max_bytes", "follow_links")}
     seen = set()
     tick = progress("reading", len(files)) if progress else None
-    # Hash every file and note what to read, in order (the keys as if every read succeeds);
+    # Compare every file and note what to read, in order (the keys as if every read succeeds);
     # read those files (in two processes when there are many); then apply it all in order.
     steps = []
     optimistic = dict(keys)
-    for done, (path, key) in enumerate(files, start=1):
+    read_at = time.time_ns()
+    for done, (path, key, absolute) in enumerate(files, start=1):
         if tick and done % 100 == 0:
             tick(done, len(files))
-        absolute = str(path.resolve())
         seen.add(absolute)
         before = old.get(absolute)
+        entry = manifests.get(absolute)
+        context = {"manifest": entry, "options": reading_context}
         try:
-            data = read_bytes(path, options)
+            found = _unchanged_or_read(path, before, context, options, read_at)
         except CorpusError as error:
             steps.append(("skip", path, str(error), before, absolute))
             continue
-        entry = manifests.get(Path(absolute))
-        print_ = ledger.fingerprint(data, {"manifest": entry, "options": reading_context})
-        if before is not None and before.fingerprint == print_:
-            steps.append(("unchanged", path, before, absolute))
+        if isinstance(found, FileRecord):
+            steps.append(("unchanged", path, found, absolute))
             continue
+        data, prints = found[0], found[1:]
         read_as = before.key if before is not None else _free_key(key, absolute, optimistic)
         optimistic[read_as] = absolute
-        steps.append(("read", path, key, before, absolute, data, entry, print_, read_as))
+        steps.append(("read", path, key, before, absolute, data, entry, prints, read_as))
     jobs = [step for step in steps if step[0] == "read"]
     parallel = len(jobs) >= PARALLEL_READ_FILES and _core_to_spare()
     results = dict(zip(map(id, jobs), workers.run_split(jobs, _read_job(options), parallel)))
@@ -347,7 +362,7 @@ def _plan(
             plan.unchanged += 1
             plan.actions.append(FileAction(str(path), "unchanged"))
             continue
-        _, path, key, before, absolute, data, entry, print_, read_as = step
+        _, path, key, before, absolute, data, entry, (print_, context, stat), read_as = step
         key = before.key if before is not None else _free_key(key, absolute, keys)
         result = results[id(step)]
         if key != read_as:  # an earlier file of the same name could not be read after all
@@ -365,6 +380,8 @@ def _plan(
             key=key,
             article_ids=tuple(a.id for a in result.articles),
             paragraphs=sum(len(a.paragraphs) for a in result.articles),
+            context=context,
+            stat=stat,
         )
         action = "added" if before is None else "updated"
         (plan.added if before is None else plan.updated).append(absolute)
@@ -384,6 +401,22 @@ def _plan(
             plan.missing.append(absolute)
             plan.actions.append(FileAction(absolute, "missing", "gone; --prune removes it"))
     return plan
+
+
+def _unchanged_or_read(path: Path, before: Optional[FileRecord], context: dict,
+                       options: ReadOptions, read_at: int):
+    """The file's ledger record if it is unchanged (by its stat, else by its bytes), else its
+    bytes and what to record of it: (data, fingerprint, context digest, stat key).
+    CorpusError if it cannot be read."""
+    digest = ledger.context_digest(context)
+    stat = ledger.stat_key(file_stat(path, options), read_at)
+    if before is not None and stat and before.stat == stat and before.context == digest:
+        return before
+    data = read_bytes(path, options)
+    print_ = ledger.fingerprint(data, context)
+    if before is not None and before.fingerprint == print_:
+        return replace(before, context=digest, stat=stat)  # recorded if this run commits
+    return data, print_, digest, stat
 
 
 def _read_job(options: ReadOptions):
@@ -521,10 +554,15 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], progress: Opt
     def write(batch):
         stems_before = analysis.stems_mark()
         docs = [_document(item, groups) for item in batch]
-        segment = bulkwrite.write_segment(storage, schema, docs, indexname=writer.indexname)
+        texts = [d["text"] for d in docs]
+        tokens = (bulkwrite.tokenize(schema["text"], texts)
+                  if bulkwrite.tokenizable(schema["text"]) else None)
+        segment = bulkwrite.write_segment(storage, schema, docs, indexname=writer.indexname,
+                                          tokens={"text": tokens} if tokens else None)
         counting = time.monotonic()
-        words = vocabulary.count(d["text"] for d, item in zip(docs, batch)
-                                 if not isinstance(item, dict))  # old ones are counted
+        new = np.array([not isinstance(item, dict) for item in batch])  # old ones are counted
+        words = (vocabulary.count_tokens(tokens, new) if tokens else
+                 vocabulary.count(text for text, counted in zip(texts, new) if counted))
         counting = time.monotonic() - counting
         done[0] += len(batch)
         if tick:

@@ -51,14 +51,13 @@ be analysed in bulk; any other indexed field goes through its own ``index`` (onc
 value).
 """
 
-import ctypes
 import pickle
 import random
 import struct
 import zlib
 from collections import defaultdict
 from hashlib import md5
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 from whoosh.analysis import IDTokenizer
@@ -87,6 +86,16 @@ _CHUNK = 1 << 20  # bytes gathered before a write to the file
 # to skip compressing below 20 bytes but compresses every block: a paragraph id's block comes
 # out longer, and costs a zlib call per term.
 COMPRESS_FROM = 64
+
+
+def fitted_compress(data: bytes, level: int) -> bytes:
+    """``zlib.compress(data, level)`` with a window no larger than the data: a zlib stream
+    every zlib reader decompresses, of the same size for blocks this small, without setting
+    up zlib's full 256 KB state for each (most of the time of compressing a small block)."""
+    wbits = min(15, max(9, (len(data) - 1).bit_length()))
+    compressor = zlib.compressobj(level, zlib.DEFLATED, wbits)
+    return compressor.compress(data) + compressor.flush()
+
 _pack_int = struct.Struct("!i").pack
 _pack_ushort = struct.Struct("!H").pack
 _record_lengths = struct.Struct("!ii").pack
@@ -109,25 +118,6 @@ def length_bytes(lengths: np.ndarray) -> np.ndarray:
     clipped = np.minimum(lengths, 106374)  # length_to_byte's 255 from there on
     found = np.searchsorted(_LENGTH_LIMITS, clipped, side="left")
     return np.where(lengths >= 106374, 255, found).astype(np.uint8)
-
-
-_freed_memory_kept = False
-
-
-def _keep_freed_memory() -> None:
-    """Let glibc reuse freed memory instead of returning it at once: zlib allocates its state
-    (~260 KB) per call, and with glibc's default trimming a call on a tiny block could pay for
-    fresh pages every time. No-op where there is no glibc."""
-    global _freed_memory_kept
-    if _freed_memory_kept:
-        return
-    _freed_memory_kept = True
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
 
 
 def new_segment_id() -> str:
@@ -168,8 +158,23 @@ def _sorted_postings(term_list, tids, docnums, weights, values) -> _Postings:
     )
 
 
-def _text_postings(field, values: list, ndocs: int):
-    """Bulk analysis of a WordCachingText field: (postings, per-document lengths)."""
+class Tokens(NamedTuple):
+    """A text field's values split into words by its tokenizer, each distinct text once."""
+
+    value_of_doc: np.ndarray  # each document's text (an index of the distinct texts), -1: none
+    counts: np.ndarray  # tokens of each distinct text
+    spellings: List[str]  # the distinct tokens as written, by id
+    token_spelling: np.ndarray  # the spelling of each token, text after text
+
+
+def tokenizable(field) -> bool:
+    """Whether ``tokenize`` can split this field's values (a WordCachingText field whose
+    tokenizer is a plain regular expression)."""
+    return isinstance(field, WordCachingText) and field.word_pattern() is not None
+
+
+def tokenize(field, values: list) -> Tokens:
+    """The tokens of a WordCachingText field's values (``None`` for a document without)."""
     value_of_doc, texts = _distinct(values)
     findall = field.word_pattern().findall
     counts = np.zeros(len(texts), np.int64)
@@ -178,20 +183,25 @@ def _text_postings(field, values: list, ndocs: int):
         found = findall(text)
         counts[i] = len(found)
         words += found
-    word_ids: Dict[str, int] = {}
-    token_words = np.array([word_ids.setdefault(w, len(word_ids)) for w in words], np.int64)
-    del words
+    ids: Dict[str, int] = {}
+    token_spelling = np.array([ids.setdefault(w, len(ids)) for w in words], np.int64)
+    return Tokens(value_of_doc, counts, list(ids), token_spelling)
+
+
+def _text_postings(field, tokens: Tokens, ndocs: int):
+    """Bulk analysis of a WordCachingText field: (postings, per-document lengths)."""
+    value_of_doc, counts, spellings, token_words = tokens
     term_of = field.term  # the field's own word -> term cache: a word is analysed once
     term_ids: Dict[bytes, int] = {}
-    word_term = np.empty(len(word_ids), np.int64)
-    for i, word in enumerate(word_ids):
+    word_term = np.empty(len(spellings), np.int64)
+    for i, word in enumerate(spellings):
         term = term_of(word)
         word_term[i] = -1 if term is None else term_ids.setdefault(term, len(term_ids))
     tids = word_term[token_words] if len(token_words) else np.zeros(0, np.int64)
 
     # Positions as Whoosh's StopFilter(renumber=True) gives them: the first kept word keeps
     # its tokenizer position, each later kept word is one more than the kept one before it.
-    ntexts = len(texts)
+    ntexts = len(counts)
     starts = np.zeros(ntexts + 1, np.int64)
     np.cumsum(counts, out=starts[1:])
     text_of_token = np.repeat(np.arange(ntexts), counts)
@@ -511,11 +521,11 @@ _TERMINFO_ROW = np.dtype([
 
 def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Postings,
                     fmt, lengths: Optional[np.ndarray], blocklimit: int, level: int,
-                    compress_from: int) -> None:
+                    whoosh_bytes: bool) -> None:
     """One field's terms: their postings into ``.pst`` in Whoosh's blocks, their term infos
     into the term index, as W3FieldWriter and W3PostingsWriter write them. A block's pickle
-    shorter than ``compress_from`` bytes is stored uncompressed (0: compress every block, as
-    Whoosh does)."""
+    shorter than COMPRESS_FROM bytes is stored uncompressed, the others compressed with a
+    fitted window; with ``whoosh_bytes``, every block is compressed as Whoosh does."""
     offsets = postings.offsets
     docs = postings.docnums
     if not len(docs):
@@ -578,7 +588,8 @@ def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Posti
     w32_list = weights32.tolist()
     value_list = values.tolist() if values is not None else None
     dumps = pickle.dumps
-    compress = zlib.compress
+    compress = zlib.compress if whoosh_bytes else fitted_compress
+    compress_from = 0 if whoosh_bytes else COMPRESS_FROM
     bstarts, bends = block_start.tolist(), block_end.tolist()
     bmax, bone, bsame = max_weight.tolist(), all_one.tolist(), all_same.tolist()
     bmin, bmaxlen = min_byte.tolist(), max_byte.tolist()
@@ -638,14 +649,16 @@ def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Posti
 def write_segment(storage, schema, documents: Sequence[dict],
                   on_segment: Optional[OnSegment] = None, indexname: str = "MAIN",
                   segment_id: Optional[str] = None,
-                  compress_from: int = COMPRESS_FROM) -> W3Segment:
+                  whoosh_bytes: bool = False,
+                  tokens: Optional[Dict[str, Tokens]] = None) -> W3Segment:
     """Write ``documents`` (dicts of field values, as given to Whoosh's ``add_document``) as
     one new segment's files in ``storage``; return the segment (not yet in any TOC).
-    ``compress_from=0`` compresses every posting block, as Whoosh does (the files are then
-    Whoosh's byte for byte)."""
+    ``whoosh_bytes`` compresses every posting block and stored document as Whoosh does (the
+    files are then Whoosh's byte for byte); by default small blocks are stored plain and the
+    others compressed with a window fitted to them (``fitted_compress``). ``tokens``: text
+    fields already split by ``tokenize`` (of these documents' values)."""
     if not documents:
         raise ValueError("a segment needs at least one document")
-    _keep_freed_memory()
     names = set()
     for doc in documents:
         names.update(doc)
@@ -671,9 +684,10 @@ def write_segment(storage, schema, documents: Sequence[dict],
             field = schema[name]
             if not field.indexed:
                 continue
-            if isinstance(field, WordCachingText) and field.word_pattern() is not None and all(
-                    v is None or isinstance(v, str) for v in values):
-                found, doc_lengths = _text_postings(field, values, doccount)
+            if tokens and name in tokens:
+                found, doc_lengths = _text_postings(field, tokens[name], doccount)
+            elif tokenizable(field) and all(v is None or isinstance(v, str) for v in values):
+                found, doc_lengths = _text_postings(field, tokenize(field, values), doccount)
             else:
                 found, doc_lengths = _other_postings(field, values)
             postings[name] = found
@@ -685,7 +699,7 @@ def write_segment(storage, schema, documents: Sequence[dict],
         # Per-document files, in the order Whoosh's per-document writer creates them.
         stored_names = {n for n in columns_by_field if schema[n].stored}
         stored = []
-        dumps, compress = pickle.dumps, zlib.compress
+        dumps, compress = pickle.dumps, zlib.compress if whoosh_bytes else fitted_compress
         for doc in documents:
             fields = {n: doc[n] for n in sorted(doc) if n in stored_names and doc[n] is not None}
             stored.append(compress(dumps(fields, 2), 3) if fields else None)
@@ -727,7 +741,7 @@ def write_segment(storage, schema, documents: Sequence[dict],
             terms.fieldmap[name] = len(terms.fieldmap)
             _write_postings(pst, terms, terms.fieldmap[name], found, schema[name].format,
                             length_columns.get(name), codec._blocklimit, codec._compression,
-                            compress_from)
+                            whoosh_bytes)
         terms.close()
         pst.close()
         # The ranking arrays, from the same postings, as Whoosh's writer would have them

@@ -35,7 +35,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import dedup
+from . import dedup, workers
 
 # Bump when the hashing or the stored arrays change: a kept index of another version is
 # ignored (the next run groups from scratch).
@@ -54,14 +54,18 @@ def _word_hash(word: str) -> int:
 
 
 _CHUNK = 20_000  # texts shingled at a time: Python's word lists stay small
+_RUN_HOLDERS = 1 << 18  # anchor holders whose pairs are listed at a time
 _PAIRS_AT_A_TIME = 50_000  # candidate pairs verified with sets made for them alone
 
 
 class _Shingled:
     """The n-grams of some texts: per text its sorted distinct 3-gram and anchor hashes."""
 
-    def __init__(self, texts: Sequence[str]):
-        parts = [self._chunk(texts[i:i + _CHUNK]) for i in range(0, len(texts), _CHUNK)]
+    def __init__(self, texts: Sequence[str], parallel: bool = False):
+        """``parallel``: a forked helper process shingles half of the chunks."""
+        size = min(_CHUNK, max(-(-len(texts) // 2), 1)) if parallel else _CHUNK
+        chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
+        parts = workers.run_split(chunks, self._chunk, parallel)
         self.count = len(texts)
         self.exact = _concat([p[0] for p in parts], np.uint64)
         self.short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
@@ -147,10 +151,19 @@ def _concat_csr(parts):
 
 def _pairs_within(holders: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """All pairs (i < j by position) within each run ``holders[starts[g]:starts[g]+sizes[g]]``
-    (holders ascending within a run): an (n, 2) array."""
-    found = []
+    (holders ascending within a run): an (n, 2) array. Runs are taken about _RUN_HOLDERS
+    holders at a time, so that the arrays made on the way stay small."""
     runs = sizes > 1
     starts, sizes = starts[runs], sizes[runs]
+    cuts = np.searchsorted(np.cumsum(sizes), np.arange(_RUN_HOLDERS, sizes.sum(), _RUN_HOLDERS))
+    bounds = [0, *np.unique(cuts).tolist(), len(sizes)]
+    found = [_pairs_in_runs(holders, starts[lo:hi], sizes[lo:hi])
+             for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+    return np.concatenate(found) if found else np.zeros((0, 2), np.int64)
+
+
+def _pairs_in_runs(holders: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    found = []
     member = np.repeat(np.arange(len(starts)), sizes)
     first = np.repeat(np.cumsum(sizes) - sizes, sizes)
     position = np.arange(len(member)) - first
@@ -254,13 +267,16 @@ class DupIndex:
     # -- building -----------------------------------------------------------------------
 
     @classmethod
-    def build(cls, paragraphs: Sequence[Tuple[str, str]], threshold: float) -> "DupIndex":
-        """The grouping of (id, text) pairs from scratch."""
+    def build(cls, paragraphs: Sequence[Tuple[str, str]], threshold: float,
+              parallel: bool = False) -> "DupIndex":
+        """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled and
+        the candidate pairs verified in two processes)."""
         index = cls(threshold)
         texts = [t for _, t in paragraphs]
         with _no_collection():
-            index._add([pid for pid, _ in paragraphs], texts, _Shingled(texts), lambda ids: {},
-                       set(), np.zeros(0, np.uint64), set())
+            shingled = _Shingled(texts, parallel)
+            index._add([pid for pid, _ in paragraphs], texts, shingled, lambda ids: {},
+                       set(), np.zeros(0, np.uint64), set(), parallel)
         return index
 
     def update(self, removed: Iterable[str], added: Sequence[Tuple[str, str]],
@@ -325,7 +341,8 @@ class DupIndex:
         return _pairs_within(self.holders, starts, sizes)
 
     def _add(self, ids: List[str], new_texts: List[str], shingled: _Shingled, texts: Texts,
-             touched: set, freed: np.ndarray, gone_articles: set) -> None:
+             touched: set, freed: np.ndarray, gone_articles: set,
+             parallel: bool = False) -> None:
         """Hold new paragraphs; verify their pairs and those of the ``freed`` anchors still
         held by few enough paragraphs; regroup ``touched`` (and what the articles of removed
         paragraphs, ``gone_articles``, shared)."""
@@ -337,46 +354,54 @@ class DupIndex:
         self.short = np.r_[self.short, shingled.short]
         self.group = np.r_[self.group, new_slots]
         self.story = np.r_[self.story, new_slots]
+        pairs, closed = self._insert_anchors(shingled, new_slots, first)
+        # Anchors freed by the removals propose pairs unless the new paragraphs made them
+        # common again.
+        freed = freed[self._counts(freed) <= dedup.COMMON_SHINGLE]
+        candidates = _unique_pairs(np.concatenate([pairs, self._pairs_of_anchors(freed)]))
+        del pairs
+        # Anchors now held by too many paragraphs propose their old holders no more.
+        self._drop_unproposed(closed, touched, texts)
+        # Exact copies of a new paragraph join its group (their groups are touched).
+        if len(ids):
+            same = np.isin(self.exact[:first], shingled.exact)
+            touched |= set(self.group[:first][same & self._alive(first)].tolist())
+        self._verify(candidates, new_texts, shingled, first, texts, touched, parallel)
+        self._regroup(touched, new_slots, gone_articles)
+
+    def _insert_anchors(self, shingled: _Shingled, new_slots: np.ndarray,
+                        first: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Hold the new paragraphs' anchors (``shingled`` lets go of them): the pairs with a
+        new paragraph they propose, and the anchors they made too common to propose any."""
         new_owner = np.repeat(new_slots, np.diff(shingled.anchor_offsets))
         new_anchors = shingled.anchors
+        shingled.anchors = shingled.anchor_offsets = None
         # Insert the new anchors into the sorted index (new slots sort after old ones, and
         # the anchors come in slot order: a stable sort keeps them so).
         order = np.argsort(new_anchors, kind="stable")
         new_anchors, new_owner = new_anchors[order], new_owner[order]
+        del order
         if not len(self.anchors):  # from scratch: the runs of the sorted anchors say it all
             self.anchors, self.holders = new_anchors, new_owner
             starts = np.flatnonzero(np.r_[True, new_anchors[1:] != new_anchors[:-1]]
                                     if len(new_anchors) else new_anchors)
             new_counts = np.diff(np.r_[starts, len(new_anchors)])
-            distinct, old_counts = new_anchors[starts], np.zeros(len(starts), np.int64)
             few = new_counts <= dedup.COMMON_SHINGLE
-            pairs = _pairs_within(self.holders, starts[few], new_counts[few])
-        else:
-            distinct = _distinct(new_anchors)
-            old_counts = self._counts(distinct)
-            at = np.searchsorted(self.anchors, new_anchors, side="right")
-            self.anchors = np.insert(self.anchors, at, new_anchors)
-            self.holders = np.insert(self.holders, at, new_owner)
-            new_counts = self._counts(distinct)
-            # Pairs with a new paragraph through anchors held by few enough paragraphs.
-            pairs = self._pairs_of_anchors(distinct[new_counts <= dedup.COMMON_SHINGLE])
-            if len(pairs):
-                pairs = pairs[(pairs >= first).any(axis=1)]
-        # Anchors freed by the removals propose pairs unless the new paragraphs made them
-        # common again.
-        freed = freed[self._counts(freed) <= dedup.COMMON_SHINGLE]
-        candidates = [pairs, self._pairs_of_anchors(freed)]
-        # Anchors now held by too many paragraphs propose their old holders no more.
+            return (_pairs_within(self.holders, starts[few], new_counts[few]),
+                    np.zeros(0, np.uint64))  # nothing held before: nothing closed
+        distinct = _distinct(new_anchors)
+        old_counts = self._counts(distinct)
+        at = np.searchsorted(self.anchors, new_anchors, side="right")
+        self.anchors = np.insert(self.anchors, at, new_anchors)
+        self.holders = np.insert(self.holders, at, new_owner)
+        new_counts = self._counts(distinct)
+        # Pairs with a new paragraph through anchors held by few enough paragraphs.
+        pairs = self._pairs_of_anchors(distinct[new_counts <= dedup.COMMON_SHINGLE])
+        if len(pairs):
+            pairs = pairs[(pairs >= first).any(axis=1)]
         closed = distinct[(old_counts <= dedup.COMMON_SHINGLE)
                           & (new_counts > dedup.COMMON_SHINGLE)]
-        self._drop_unproposed(closed, touched, texts)
-        candidates = _unique_pairs(np.concatenate(candidates))
-        # Exact copies of a new paragraph join its group (their groups are touched).
-        if len(ids):
-            same = np.isin(self.exact[:first], shingled.exact)
-            touched |= set(self.group[:first][same & self._alive(first)].tolist())
-        self._verify(candidates, new_texts, shingled, first, texts, touched)
-        self._regroup(touched, new_slots, gone_articles)
+        return pairs, closed
 
     def _alive(self, upto: int) -> np.ndarray:
         return np.array([pid is not None for pid in self.ids[:upto]], bool)
@@ -408,7 +433,7 @@ class DupIndex:
         self.edges = np.delete(self.edges, drop, axis=0)
 
     def _verify(self, candidates: np.ndarray, new_texts: List[str], shingled: _Shingled,
-                first: int, texts: Texts, touched: set) -> None:
+                first: int, texts: Texts, touched: set, parallel: bool = False) -> None:
         """Verify candidate pairs of slots; add the alike ones that are no template pair
         (``dedup.template_pair``) as edges."""
         if not len(candidates):
@@ -445,17 +470,24 @@ class DupIndex:
                                            (again.shingles, again.shingle_offsets)])
         order = np.argsort(candidates[:, 0], kind="stable")
         candidates, need = candidates[order], need[order]
-        added = []
-        for at in range(0, len(candidates), _PAIRS_AT_A_TIME):  # sets for a chunk at a time
-            chunk = candidates[at:at + _PAIRS_AT_A_TIME]
+
+        def alike(at: int) -> List[Tuple[int, int]]:
+            """The alike pairs of a chunk of candidates, with sets made for them alone."""
+            chunk, found = candidates[at:at + step], []
             sets = {}
             for slot in _distinct(chunk.ravel()).tolist():
                 r = rows[slot]
                 sets[slot] = frozenset(values[offsets[r]:offsets[r + 1]].tolist())
-            for (a, b), n in zip(chunk.tolist(), need[at:at + _PAIRS_AT_A_TIME].tolist()):
+            for (a, b), n in zip(chunk.tolist(), need[at:at + step].tolist()):
                 if len(sets[a] & sets[b]) >= n and not dedup.template_pair(
                         text_of[rows[a]], text_of[rows[b]]):
-                    added.append((a, b))
+                    found.append((a, b))
+            return found
+
+        # With a core to spare, a forked helper verifies the second half of the chunks.
+        step = min(_PAIRS_AT_A_TIME, -(-len(candidates) // 2)) if parallel else _PAIRS_AT_A_TIME
+        chunks = workers.run_split(range(0, len(candidates), step), alike, parallel)
+        added = [pair for found in chunks for pair in found]
         if added:
             self.edges = np.concatenate([self.edges, np.array(added, np.int64)])
             for a, b in added:

@@ -1,9 +1,14 @@
 """The file ledger: which files an index holds, and a fingerprint of what each was read from.
 
 An indexing run compares every file it finds with the ledger: a file whose fingerprint matches
-is left alone, so re-running on an unchanged corpus reads each file once to hash it and writes
-nothing. The fingerprint covers the file's bytes and everything else that shaped its articles
-(its manifest entry, the reading options), so a changed manifest re-reads the file too.
+is left alone. The fingerprint covers the file's bytes and everything else that shaped its
+articles (its manifest entry, the reading options), so a changed manifest re-reads the file too.
+As git does, the ledger also keeps what ``os.stat`` said of each file (size, modification and
+change times, inode): a file whose stat and reading context are as recorded is not read again
+at all, so re-running on an unchanged corpus costs a stat per file. A stat is recorded only for
+a file last modified well before the run read it (one changed again within the same clock tick
+would otherwise look unchanged); ctime, which no program can set, catches a file whose
+modification time was put back.
 
 The ledger of index generation N is its file ``files-N.json`` (``store`` writes it before the
 commit that makes generation N, which records it), so the ledger of the current generation
@@ -12,8 +17,15 @@ always describes the committed index.
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from typing import Dict, Tuple
+
+# A file modified less than this long before it was read gets no recorded stat: a change
+# within the file system's timestamp granularity could leave its stat as it was. Timestamps
+# in whole seconds (FAT keeps even ones) get the long wait; finer ones a clock tick and room.
+RACY_NS = 2_000_000_000
+FINE_RACY_NS = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -25,6 +37,8 @@ class FileRecord:
     key: str  # what its article ids start with
     article_ids: Tuple[str, ...]
     paragraphs: int
+    context: str = ""  # digest of the reading context (manifest entry, options)
+    stat: str = ""  # stat_key of the file when it was read; "" when it must be hashed
 
 
 Ledger = Dict[str, FileRecord]
@@ -35,6 +49,22 @@ def fingerprint(data: bytes, context: dict) -> str:
     digest = hashlib.sha256(data)
     digest.update(json.dumps(context, sort_keys=True, default=str).encode())
     return digest.hexdigest()
+
+
+def context_digest(context: dict) -> str:
+    """A digest of what besides its bytes shaped a file's articles."""
+    text = json.dumps(context, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def stat_key(stat: os.stat_result, read_at_ns: int) -> str:
+    """What ``stat`` says of a file read at ``read_at_ns`` (time.time_ns()), as the ledger
+    keeps it; "" if it was modified too recently to be trusted."""
+    coarse = stat.st_mtime_ns % 1_000_000_000 == 0
+    if read_at_ns - max(stat.st_mtime_ns, stat.st_ctime_ns) < (
+            RACY_NS if coarse else FINE_RACY_NS):
+        return ""
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
 
 
 def to_bytes(generation: int, ledger: Ledger) -> bytes:
@@ -54,6 +84,8 @@ def from_bytes(data: bytes) -> Ledger:
                 key=str(r["key"]),
                 article_ids=tuple(map(str, r["article_ids"])),
                 paragraphs=int(r["paragraphs"]),
+                context=str(r.get("context", "")),
+                stat=str(r.get("stat", "")),
             )
             for path, r in raw["files"].items()
         }

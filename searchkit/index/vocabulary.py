@@ -14,12 +14,16 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List
+
+import numpy as np
 _WORD = re.compile(r"\w+(?:\.?\w+)*")  # as the index's tokenizer splits words
 
 
 def folded(word: str) -> str:
     """A word as the vocabulary holds it: lower case, accents dropped ("Lukašenka" ->
     "lukasenka")."""
+    if word.isascii():
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -72,6 +76,46 @@ def count(texts: Iterable[str]) -> Vocabulary:
         words.update({w.lower() for w in found})
         names.update({w.lower() for w in found if w[:1].isupper()})
     return Vocabulary(paragraphs, _folded_counts(words), _folded_counts(names))
+
+
+def count_tokens(tokens, counted: np.ndarray) -> Vocabulary:
+    """``count`` of the documents marked in ``counted``, from the tokens the bulk writer split
+    their texts into (``bulkwrite.Tokens``): the words are those ``_WORD`` finds within each
+    token (a token splits into more than one where the tokenizer joins more characters), so
+    that the counts are ``count``'s, without reading the texts again."""
+    value_of_doc, per_text, spellings, token_spelling = tokens
+    texts_counted = value_of_doc[counted & (value_of_doc >= 0)]
+    weight = np.bincount(texts_counted, minlength=len(per_text))  # paragraphs per text
+    lower_ids: Dict[str, int] = {}
+    piece_lower: List[int] = []
+    piece_name: List[bool] = []
+    pieces = np.zeros(len(spellings), np.int64)  # words of each spelling
+    for i, spelling in enumerate(spellings):
+        found = _WORD.findall(spelling)
+        pieces[i] = len(found)
+        for word in found:
+            piece_lower.append(lower_ids.setdefault(word.lower(), len(lower_ids)))
+            piece_name.append(word[:1].isupper())
+    # Every token's words, with the text each is in.
+    per_token = pieces[token_spelling]
+    first_piece = np.cumsum(pieces) - pieces
+    token_text = np.repeat(np.arange(len(per_text)), per_text)
+    text_of = np.repeat(token_text, per_token)
+    within = np.arange(len(text_of)) - np.repeat(np.cumsum(per_token) - per_token, per_token)
+    piece = np.repeat(first_piece[token_spelling], per_token) + within
+    lower = np.array(piece_lower, np.int64)[piece]
+    names = np.array(piece_name, bool)[piece]
+    words = list(lower_ids)
+    nwords = max(len(words), 1)
+
+    def per_paragraph(mask: np.ndarray) -> Dict[str, int]:
+        pairs = np.unique(text_of[mask] * nwords + lower[mask])  # each (text, word) once
+        found = np.bincount(pairs % nwords, weights=weight[pairs // nwords], minlength=nwords)
+        return {w: int(n) for w, n in zip(words, found.tolist()) if n > 0}
+
+    everything = np.ones(len(lower), bool)
+    return Vocabulary(int(counted.sum()), _folded_counts(per_paragraph(everything)),
+                      _folded_counts(per_paragraph(names)))
 
 
 def merge(parts: Iterable[Vocabulary]) -> Vocabulary:

@@ -14,6 +14,7 @@ had.
 import json
 import os
 import re
+import sys
 from itertools import islice
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -158,19 +159,39 @@ def look_up(table: str, word: str) -> Optional[str]:
 def _nltk_stem(word: str) -> str:
     global _stemmer
     if _stemmer is None:
-        from nltk.stem.snowball import EnglishStemmer  # needs no NLTK data download
-
-        _stemmer = EnglishStemmer()
+        _stemmer = _english_stemmer()
     return _stemmer.stem(word)
+
+
+def _english_stemmer():
+    """NLTK's English Snowball stemmer (it needs no data download). Importing NLTK imports
+    SciPy, where installed, for the Fisher test of its collocations module, which searchkit
+    never uses: most of the import's time. SciPy is hidden from that one import (NLTK goes
+    without it, as it does where SciPy is not installed) unless something imported it
+    already."""
+    hide = "scipy" not in sys.modules and "nltk" not in sys.modules
+    if hide:
+        sys.modules["scipy"] = None  # type: ignore[assignment]  # "import scipy" fails
+    try:
+        from nltk.stem.snowball import EnglishStemmer
+    finally:
+        if hide:
+            del sys.modules["scipy"]
+    return EnglishStemmer()
 
 
 def stems_table(words: Iterable[str], previous: str = "") -> str:
     """The stems table of ``words`` (as the analyzer sees them: lower case, accents folded;
     stop words need none) and of those in the ``previous`` table's text: a newline, then
     "word<TAB>stem" lines sorted by word."""
+    wanted = [w for w in words if len(w) >= MIN_SIZE and w not in STOP_WORDS]
+    if previous.startswith("\n") and len(wanted) < 5000:  # an update's few words: looked up
+        wanted = [w for w in wanted if look_up(previous, w) is None]
+        if not wanted:
+            return previous
     table = parse_stems(previous)
-    for word in words:
-        if word not in table and len(word) >= MIN_SIZE and word not in STOP_WORDS:
+    for word in wanted:
+        if word not in table:
             table[word] = stem(word)
     return "\n" + "".join(f"{word}\t{found}\n" for word, found in sorted(table.items()))
 

@@ -7,13 +7,17 @@ here (an OSError with its errno, so a full disk stays a full disk); a helper tha
 raises WorkerError. Without ``fork`` (not Linux or macOS) everything runs here.
 """
 
+import ctypes
 import multiprocessing
 import os
 import pickle
+import time
 import traceback
-from typing import Callable, List, Sequence, TypeVar
+from typing import Callable, List, Optional, Sequence, TypeVar
 
 from ..errors import SearchkitError
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -21,6 +25,40 @@ R = TypeVar("R")
 
 class WorkerError(SearchkitError):
     """The helper process stopped without its results."""
+
+
+def return_freed_arrays() -> None:
+    """Have glibc give every allocation of 1 MB or more its own mapping, returned to the
+    system when freed. By default glibc raises that threshold as large blocks are freed and
+    serves later ones from its heap, which keeps what they freed: a build's many temporary
+    arrays then add up to its peak memory. No-op where there is no glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):
+        pass
+
+
+def idle_cores(sample: float = 0.05) -> Optional[float]:
+    """How many cores were idle (or waiting for the disk) over the next ``sample`` seconds,
+    from Linux's /proc/stat; None where it cannot be read. Unlike the load average, which
+    trails the last minute (a build just finished counts for a while), this is the machine
+    now."""
+
+    def idle_and_total():
+        with open("/proc/stat", "rb") as stat:
+            ticks = [int(t) for t in stat.readline().split()[1:9]]  # without guest time
+        return ticks[3] + ticks[4], sum(ticks)
+
+    try:
+        idle, total = idle_and_total()
+        time.sleep(sample)
+        idle_after, total_after = idle_and_total()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total_after <= total:
+        return None
+    return (os.cpu_count() or 1) * (idle_after - idle) / (total_after - total)
 
 
 def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool) -> List[R]:

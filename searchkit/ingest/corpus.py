@@ -28,7 +28,7 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from ..config import (
     ARTICLE_SUFFIXES,
@@ -172,58 +172,106 @@ def _outside(path: Path, target: Path, what: str) -> SkippedFile:
 
 
 def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: bool,
-          unread: Counter) -> List[Path]:
-    """Article files under ``folder`` (hidden entries left out; symbolic links followed while
-    they stay inside ``roots``, the folders being indexed, or everywhere with ``follow``);
-    unreadable folders, broken links and links leading outside are added to ``skipped``, and
-    the suffixes of files of other types counted in ``unread``."""
+          unread: Counter) -> List[Tuple[Path, str, str]]:
+    """Article files under ``folder``: (path, real path, path relative to ``folder`` without
+    its suffix), hidden entries left out, symbolic links followed while they stay inside
+    ``roots`` (the folders being indexed) or everywhere with ``follow``. Unreadable folders,
+    broken links and links leading outside are added to ``skipped``, and the suffixes of files
+    of other types counted in ``unread``. Folders are listed with ``os.scandir``, whose entries
+    say what a file is without a ``stat`` of its own."""
     found = []
     visited = set()  # real paths of the folders walked: a link back up is walked once
-
-    def unreadable(error: OSError) -> None:
-        where = display_path(error.filename or folder)
-        skipped.append(SkippedFile(where, f"cannot read this folder ({error.strerror or error}); "
-                                          "its files were left out"))
-
-    for root, folders, files in os.walk(folder, onerror=unreadable, followlinks=follow):
-        visited.add(os.path.realpath(root))
-        kept = []
-        for name in sorted(f for f in folders if not f.startswith(".")):
-            path = Path(root, name)
-            if not path.is_symlink():
-                kept.append(name)
+    pending = [(str(folder), "")]  # (folder, its path relative to ``folder`` with a "/")
+    while pending:
+        root, relative = pending.pop()
+        real_root = os.path.realpath(root)
+        visited.add(real_root)
+        try:
+            with os.scandir(root) as listing:
+                entries = sorted((e for e in listing if not e.name.startswith(".")),
+                                 key=lambda e: e.name)
+        except OSError as error:
+            where = display_path(error.filename or root)
+            skipped.append(SkippedFile(where, f"cannot read this folder ({error.strerror or error}"
+                                              "); its files were left out"))
+            continue
+        folders = []
+        for entry in entries:
+            if _is_folder(entry):
+                if _walk_into(entry, follow, roots, visited, skipped):
+                    folders.append((entry.path, f"{relative}{entry.name}/"))
                 continue
-            target = path.resolve()
-            if not follow:
-                if not _inside(target, roots):
-                    skipped.append(_outside(path, target, "folder"))
-                # else: its files are found where the link leads
-            elif str(target) not in visited:
-                kept.append(name)
-        folders[:] = kept
-        for name in sorted(files):
-            if name.startswith("."):
+            suffix = _suffix(entry.name)
+            if suffix.lower() not in ARTICLE_SUFFIXES:
+                unread[suffix.lower()] += 1
                 continue
-            suffix = Path(name).suffix.lower()
-            if suffix not in ARTICLE_SUFFIXES:
-                unread[suffix] += 1
-                continue
-            path = Path(root, name)
-            if path.is_symlink() and not path.exists():
-                target = display_path(os.readlink(path))
-                skipped.append(SkippedFile(
-                    display_path(path), f"broken symbolic link (to {target}); fix or remove it"
-                ))
-            elif path.is_symlink() and not follow and not _inside(path.resolve(), roots):
-                skipped.append(_outside(path, path.resolve(), "file"))
-            elif path.is_file():
-                found.append(path)
+            key = relative + entry.name[: len(entry.name) - len(suffix)]
+            real = _article_file(entry, real_root, follow, roots, skipped)
+            if real is not None:
+                found.append((Path(entry.path), real, key))
+        pending.extend(reversed(folders))  # depth first, in name order
     return found
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()  # a link to a folder too
+    except OSError:
+        return False
+
+
+def _walk_into(entry: os.DirEntry, follow: bool, roots: List[Path], visited: set,
+               skipped: List[SkippedFile]) -> bool:
+    """Whether to walk a folder: yes unless it is a link (followed with ``follow`` if not yet
+    walked; without, a link inside ``roots`` is found where it leads and one outside is
+    skipped)."""
+    if not entry.is_symlink():
+        return True
+    path = Path(entry.path)
+    target = path.resolve()
+    if not follow:
+        if not _inside(target, roots):
+            skipped.append(_outside(path, target, "folder"))
+        return False
+    return str(target) not in visited
+
+
+def _article_file(entry: os.DirEntry, real_root: str, follow: bool, roots: List[Path],
+                  skipped: List[SkippedFile]) -> Optional[str]:
+    """The real path of an article file found in a folder listing, or None (with the reason
+    in ``skipped`` for a broken link or one leading outside ``roots``)."""
+    if not entry.is_symlink():  # in a real folder: no need to resolve it
+        return os.path.join(real_root, entry.name) if entry.is_file() else None
+    path = Path(entry.path)
+    if not path.exists():
+        target = display_path(os.readlink(path))
+        skipped.append(SkippedFile(
+            display_path(path), f"broken symbolic link (to {target}); fix or remove it"))
+        return None
+    target = path.resolve()
+    if not follow and not _inside(target, roots):
+        skipped.append(_outside(path, target, "file"))
+        return None
+    return str(target) if target.is_file() else None
+
+
+def _suffix(name: str) -> str:
+    """``Path(name).suffix``, without making a Path."""
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
+
+
+class FoundFile(NamedTuple):
+    """An article file to read: its path as found, its key and its real path (no links)."""
+
+    path: Path
+    key: str
+    real: str
 
 
 def find_files(
     paths: Iterable[Path], follow_links: bool = False, unread: Optional[Counter] = None
-) -> Tuple[List[Tuple[Path, str]], List[SkippedFile]]:
+) -> Tuple[List[FoundFile], List[SkippedFile]]:
     """Article files under ``paths`` (recursively, hidden entries ignored), each with its key:
     the path relative to the folder it was found in, without suffix ("business/001"), control
     characters written as escapes (``printable_key``). Paths that cannot be used are returned as
@@ -231,31 +279,28 @@ def find_files(
     ``follow_links``. Files of types not read are counted by suffix in ``unread``."""
     paths = [Path(p) for p in paths]
     roots = [p.resolve() for p in paths if p.exists()]
-    found: Dict[Path, Tuple[Path, str]] = {}  # resolved path -> (path as found, key)
+    found: Dict[str, FoundFile] = {}  # real path -> the file
     skipped: List[SkippedFile] = []
     unread = Counter() if unread is None else unread
     for given in paths:
         if given.is_file():
-            candidates = [(given, printable_key(given.stem))]
+            candidates = [(given, printable_key(given.stem), str(given.resolve()))]
         elif given.is_dir():
-            candidates = [
-                (path, printable_key(path.relative_to(given).with_suffix("").as_posix()))
-                for path in _walk(given, skipped, roots, follow_links, unread)
-            ]
+            candidates = [(path, printable_key(key), real)
+                          for path, real, key in _walk(given, skipped, roots, follow_links, unread)]
         elif given.is_symlink():
             skipped.append(SkippedFile(display_path(given), "broken symbolic link; fix it"))
             continue
         else:
             skipped.append(SkippedFile(display_path(given), "no such file or folder"))
             continue
-        earlier = {key for _, key in found.values()}  # keys from the paths given before
+        earlier = {file.key for file in found.values()}  # keys from the paths given before
         keys = set(earlier)
-        for path, key in candidates:
+        for path, key, real in candidates:
             if _bad_name(path):
                 skipped.append(_skip_bad_name(path))
                 continue
-            resolved = path.resolve()
-            if resolved in found:
+            if real in found:
                 continue  # named twice
             if key in earlier:  # same relative name under two folders: qualify it
                 key = f"{given.resolve().name}/{key}"
@@ -265,8 +310,8 @@ def find_files(
             while unique in keys:  # "a\\x0ab" beside "a<newline>b", say
                 unique, n = f"{key}~{n}", n + 1
             keys.add(unique)
-            found[resolved] = (path, unique)
-    return sorted(found.values(), key=lambda item: item[1]), skipped
+            found[real] = FoundFile(path, unique, real)
+    return sorted(found.values(), key=lambda file: file.key), skipped
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -494,6 +539,16 @@ def paragraphs_of(article_id: str, blocks, options: ReadOptions = ReadOptions())
 
 # ---- reading many files -----------------------------------------------------------------------
 
+def file_stat(path: Path, options: ReadOptions = ReadOptions()) -> os.stat_result:
+    """A file's stat, after checking its size; CorpusError says why it cannot be read."""
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise CorpusError(f"cannot read it: {error.strerror or error}") from None
+    check_size(path, stat.st_size, options)
+    return stat
+
+
 def read_bytes(path: Path, options: ReadOptions = ReadOptions()) -> bytes:
     """A file's bytes, after checking its size; CorpusError says why it cannot be read."""
     try:
@@ -527,9 +582,8 @@ def manifests_for(paths: List[Path], files, warnings: List[str], follow_links: b
     manifest that is a symbolic link leading outside ``paths`` is ignored unless
     ``follow_links``)."""
     roots = None if follow_links else [p.resolve() for p in paths if p.exists()]
-    return load_manifests(
-        sorted({p for p in paths if p.is_dir()} | {f.parent for f, _ in files}), warnings, roots
-    )
+    folders = {p for p in paths if p.is_dir()} | {f.path.parent for f in files}
+    return load_manifests(sorted(folders), warnings, roots, {f.real for f in files})
 
 
 def read_corpus(
@@ -544,10 +598,10 @@ def read_corpus(
         raise no_article_files(paths, skipped, unread)
     manifests = manifests_for(paths, files, corpus.warnings, options.follow_links)
     kinds: Counter = Counter()
-    for done, (path, key) in enumerate(files, start=1):
+    for done, (path, key, real) in enumerate(files, start=1):
         try:
             data = read_bytes(path, options)
-            result = read_file(path, key, data, manifests.get(path.resolve()), options)
+            result = read_file(path, key, data, manifests.get(real), options)
         except CorpusError as error:
             corpus.skipped.append(SkippedFile(str(path), str(error)))
         else:

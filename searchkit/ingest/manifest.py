@@ -15,8 +15,9 @@ over 64 MB, or JSON nested deeper than safeload.MAX_DEPTH, it is ignored with a 
 """
 
 import csv
+import os
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import AbstractSet, Dict, List, Optional, Tuple
 
 from ..config import DEFAULT_MAX_BYTES
 from .metadata import iso_date, validated_fields
@@ -24,7 +25,7 @@ from .safeload import load_json
 
 MANIFEST_NAMES = ("manifest.json", "manifest.csv")
 
-Entries = Dict[Path, dict]  # absolute file path -> validated fields
+Entries = Dict[str, dict]  # a file's real path -> validated fields
 
 
 def _read_rows(path: Path) -> List[Tuple[str, dict]]:
@@ -43,11 +44,14 @@ def _read_rows(path: Path) -> List[Tuple[str, dict]]:
 
 
 def load_manifests(folders: List[Path], warnings: List[str],
-                   roots: Optional[List[Path]] = None) -> Entries:
+                   roots: Optional[List[Path]] = None,
+                   known: AbstractSet[str] = frozenset()) -> Entries:
     """Entries of every manifest found directly in ``folders``; with ``roots``, a manifest that
-    is a symbolic link leading outside them is ignored, with a warning."""
+    is a symbolic link leading outside them is ignored, with a warning. ``known``: real paths
+    of files known to exist (found by a walk), which need no look-up on disk."""
     entries: Entries = {}
     for folder in folders:
+        real_folder = os.path.realpath(folder)
         for name in MANIFEST_NAMES:
             path = folder / name
             if not path.is_file():
@@ -65,15 +69,25 @@ def load_manifests(folders: List[Path], warnings: List[str],
                 continue
             for file_name, raw in rows:
                 where = f"{path} [{str(file_name)[:80]}]"
-                try:
-                    target = (folder / (file_name or "")).resolve()
-                    found = bool(file_name) and target.is_file()
-                except ValueError:  # a name no file can have: a NUL, a lone surrogate
-                    found = False
-                if not found:
+                target = _target(folder, real_folder, file_name, known)
+                if target is None:
                     warnings.append(f"{where}: no such file next to the manifest; entry ignored")
                     continue
                 entries[target], problems = validated_fields(raw, where, dates=iso_date,
                                                              unknown_warned=True)
                 warnings += problems
     return entries
+
+
+def _target(folder: Path, real_folder: str, file_name, known: AbstractSet[str]) -> Optional[str]:
+    """The real path of the file a manifest entry names, or None if there is no such file."""
+    if not file_name:
+        return None
+    direct = os.path.join(real_folder, file_name)
+    if direct in known and "/" not in file_name and file_name not in (".", ".."):
+        return direct  # a plain name of a file the walk found (not a link: that is resolved)
+    try:
+        target = (folder / file_name).resolve()
+        return str(target) if target.is_file() else None
+    except ValueError:  # a name no file can have: a NUL, a lone surrogate
+        return None

@@ -7,7 +7,7 @@ of translit.json (one per spelling difference of the common romanisation systems
 two names with the same key are spellings of one name as far as romanisation goes. ``skeleton``
 is the key without its vowels after the first letter: names whose keys differ only in vowels
 (Tikhanovskaya / Tkhanovskaya, Tikhanovskaya / Tikhanovsky) share it, Yukos / Yukon and Gordon
-/ Gorton do not. Our own rules rather than a library: Beider-Morse (as in Elasticsearch's
+/ Gorton do not; in a long name a consonant left out is a typo (Kowalczyk / Kowalcyk). Our own rules rather than a library: Beider-Morse (as in Elasticsearch's
 phonetic plugin) has no maintained Python port we could pin, and Daitch-Mokotoff soundex
 codes join far more names than a news search should (it was built for genealogy).
 """
@@ -44,17 +44,31 @@ _VOWEL_STARTS = "aeiouyj"
 # Keys shorter than this have no close spellings: in a short name one vowel is too much of it
 # (Yukos / Ucas).
 CLOSE_FROM = 6
+TYPO_FROM = 8
 _FIRSTS = {"k": "kcqxh", "c": "ckqt", "q": "qkc", "x": "xk", "h": "hk", "d": "dj", "z": "zj",
            "v": "vw", "w": "wv", "f": "fp", "p": "pf", "t": "tc", "g": "g", "j": "jdz" +
            _VOWEL_STARTS}
 _FIRSTS.update({vowel: _VOWEL_STARTS for vowel in _VOWEL_STARTS if vowel != "j"})
 
 
+def _alike(own: str, bones: str, other_key: str) -> bool:
+    """Whether two close keys differ in vowels only, or (keys of TYPO_FROM letters or more) by
+    one consonant more or less and nothing else (a typo: Kowalczyk / Kowalcyk; not Yukos /
+    Yukon, nor Aleksandr / Aleksandrov)."""
+    from rapidfuzz.distance import Levenshtein
+
+    if skeleton(other_key) == bones:
+        return True
+    return len(own) >= TYPO_FROM and abs(len(other_key) - len(own)) == 1 and \
+        Levenshtein.distance(own, other_key, score_cutoff=1) == 1
+
+
 def spellings(name: str, vocabulary, maxdist: int) -> tuple:
     """The names of ``vocabulary`` spelt as ``name`` (folded) is, by romanisation: those with
     its key, and those with the same first letter whose keys are within ``maxdist`` edits of
     its key (none for keys under CLOSE_FROM letters) but differ in vowels only (the same
-    skeleton). Two tuples, ``name`` itself left out of both."""
+    skeleton) or, in a long name, by a consonant left out (``_alike``). Two tuples, ``name``
+    itself left out of both."""
     from rapidfuzz.distance import Levenshtein
 
     own = key(name)
@@ -68,7 +82,7 @@ def spellings(name: str, vocabulary, maxdist: int) -> tuple:
             if other_key == own:
                 same.append(other)
             elif other[:1] == name[:1] and len(own) >= CLOSE_FROM and \
-                    skeleton(other_key) == bones and \
-                    Levenshtein.distance(own, other_key, score_cutoff=maxdist) <= maxdist:
+                    Levenshtein.distance(own, other_key, score_cutoff=maxdist) <= maxdist and \
+                    _alike(own, bones, other_key):
                 close.append(other)
     return tuple(sorted(same)), tuple(sorted(close))

@@ -1,0 +1,175 @@
+"""What a URL asks for, read and checked: every parameter of a page or an API call, or a
+``BadRequest`` that says which one is wrong and why (a 400 page, never a traceback). The URL
+holds a search's whole state, so ``SearchRequest.url`` writes it back for links that change
+one part of it (a facet clicked, a filter removed, another page)."""
+
+import calendar
+import re
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from urllib.parse import quote, urlencode
+
+from ..config import SORTS
+from ..model import INDEXED_KINDS
+
+MAX_QUERY_CHARS = 1000  # longer than any question typed; a URL that long is not a search
+MAX_ID_CHARS = 1000
+MAX_PAGE = 10_000  # deeper than anyone pages; keeps the work of one request bounded
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 10
+MAX_SOURCES = 20
+MAX_GROUPS = 100
+DEFAULT_GROUPS = 20
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+class BadRequest(ValueError):
+    """A parameter that cannot be used, with what to write instead."""
+
+
+class Params:
+    """A request's query string: each name given at most once, unless it may repeat, and no
+    name the page does not know."""
+
+    def __init__(self, pairs: Iterable[Tuple[str, str]], known: Sequence[str],
+                 repeatable: Sequence[str] = ()):
+        self.values: Dict[str, List[str]] = {}
+        for name, value in pairs:
+            if name not in known:
+                raise BadRequest(f"unknown parameter {name!r}; this page takes "
+                                 + ", ".join(known))
+            if _CONTROL.search(value):
+                raise BadRequest(f"{name}: control characters are not allowed")
+            self.values.setdefault(name, []).append(value)
+        for name, values in self.values.items():
+            if len(values) > 1 and name not in repeatable:
+                raise BadRequest(f"{name} is given {len(values)} times; give it once")
+
+    def text(self, name: str, default: str = "", most: int = MAX_QUERY_CHARS) -> str:
+        value = self.values.get(name, [default])[0].strip()
+        if len(value) > most:
+            raise BadRequest(f"{name} is longer than {most} characters")
+        return value
+
+    def all(self, name: str) -> Tuple[str, ...]:
+        return tuple(dict.fromkeys(v.strip() for v in self.values.get(name, ()) if v.strip()))
+
+    def number(self, name: str, default: int, least: int, most: int) -> int:
+        value = self.text(name)
+        if not value:
+            return default
+        if not value.isdigit() or not least <= int(value) <= most:
+            raise BadRequest(f"{name} must be a whole number from {least} to {most}, "
+                             f"not {value!r}")
+        return int(value)
+
+    def choice(self, name: str, options: Sequence[str], default: str = "") -> str:
+        value = self.text(name) or default
+        if value and value not in options:
+            raise BadRequest(f"{name} must be one of {', '.join(options)}, not {value!r}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        return self.choice(name, ("0", "1"), "0") == "1"
+
+
+def date_bound(name: str, text: str, end: bool = False) -> Optional[date]:
+    """"2020", "2020-08" or "2020-08-18" as the first day of that period (the last with
+    ``end``); None for nothing; BadRequest for anything else."""
+    if not text:
+        return None
+    match = _DATE.fullmatch(text)
+    try:
+        if not match:
+            raise ValueError
+        year, month, day = (int(g) if g else None for g in match.groups())
+        if day or not end:
+            return date(year, month or 1, day or 1)
+        if month:
+            return date(year, month, calendar.monthrange(year, month)[1])
+        return date(year, 12, 31)
+    except ValueError:
+        raise BadRequest(f"{name}: {text!r} is not a date; write YYYY, YYYY-MM or "
+                         "YYYY-MM-DD") from None
+
+
+SEARCH_PARAMS = ("q", "source", "since", "until", "kind", "sort", "page", "n", "exact",
+                 "format")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A search as the URL states it (dates kept as typed, for the form and for links)."""
+
+    query: str = ""
+    sources: Tuple[str, ...] = ()
+    since: str = ""
+    until: str = ""
+    kind: str = ""
+    sort: str = SORTS[0]
+    page: int = 1
+    limit: int = DEFAULT_LIMIT
+    exact: bool = False
+
+    @classmethod
+    def read(cls, params: Params) -> "SearchRequest":
+        sources = params.all("source")
+        if len(sources) > MAX_SOURCES:
+            raise BadRequest(f"at most {MAX_SOURCES} sources at once")
+        if any(len(s) > MAX_QUERY_CHARS for s in sources):
+            raise BadRequest(f"a source is longer than {MAX_QUERY_CHARS} characters")
+        request = cls(
+            query=params.text("q"), sources=sources, since=params.text("since", most=10),
+            until=params.text("until", most=10), kind=params.choice("kind", INDEXED_KINDS),
+            sort=params.choice("sort", SORTS, SORTS[0]),
+            page=params.number("page", 1, 1, MAX_PAGE),
+            limit=params.number("n", DEFAULT_LIMIT, 1, MAX_LIMIT), exact=params.flag("exact"))
+        since, until = request.dates()
+        if since and until and since > until:
+            raise BadRequest(f"since ({request.since}) is after until ({request.until})")
+        return request
+
+    def dates(self) -> Tuple[Optional[date], Optional[date]]:
+        return date_bound("since", self.since), date_bound("until", self.until, end=True)
+
+    def options(self) -> dict:
+        """``Searcher.search``'s keyword arguments but ``filters`` (see ``pages.filters``)."""
+        return dict(limit=self.limit, collapse=True, sort=self.sort, page=self.page,
+                    facets=True, variants=not self.exact)
+
+    def pairs(self) -> List[Tuple[str, str]]:
+        """The query string's pairs, defaults left out: the shortest URL of this search."""
+        pairs = [("q", self.query)] + [("source", s) for s in self.sources]
+        pairs += [("since", self.since), ("until", self.until), ("kind", self.kind)]
+        pairs += [("sort", self.sort if self.sort != SORTS[0] else "")]
+        pairs += [("n", str(self.limit) if self.limit != DEFAULT_LIMIT else "")]
+        pairs += [("exact", "1" if self.exact else ""),
+                  ("page", str(self.page) if self.page != 1 else "")]
+        return [(name, value) for name, value in pairs if value]
+
+    def url(self, path: str = "/", **changes) -> str:
+        """This search's URL with ``changes`` (a filter changed starts again at page 1)."""
+        if "page" not in changes:
+            changes["page"] = 1
+        query = urlencode(replace(self, **changes).pairs())
+        return f"{path}?{query}" if query else path
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.sources or self.since or self.until or self.kind)
+
+
+def id_from_path(value: str) -> str:
+    """An id taken from a URL's path: any text an output printed, within bounds."""
+    if not value.strip() or len(value) > MAX_ID_CHARS or _CONTROL.search(value):
+        raise BadRequest("that is not a paragraph or article id; use one from search results")
+    return value
+
+
+def article_url(article_id: str, paragraph: Optional[int] = None) -> str:
+    """The article page of ``article_id`` (a file's name: may hold '#', '?', '%', '/' and
+    spaces, all encoded), with ``paragraph`` marked and scrolled to."""
+    path = "/article/" + quote(article_id, safe="/:")
+    return f"{path}?p={paragraph}#p{paragraph}" if paragraph else path

@@ -1,0 +1,34 @@
+// searchkit serve: the only script, and the pages work without it. It adds the "/" key that
+// jumps to the search box, and a button that unfolds (or folds) every "also in" list at once;
+// each list unfolds on its own without any script (a <details> element).
+"use strict";
+
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  const typing = target.isContentEditable ||
+    ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName);
+  const box = document.getElementById("q");
+  if (typing || !box) return;
+  event.preventDefault();
+  box.focus();
+  box.select();
+});
+
+document.addEventListener("DOMContentLoaded", function () {
+  const lists = Array.from(document.querySelectorAll("details.also"));
+  const first = document.querySelector(".hits, .paragraphs");
+  if (lists.length < 2 || !first) return;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "unfold";
+  button.textContent = "Unfold every “also in”";
+  button.setAttribute("aria-expanded", "false");
+  button.addEventListener("click", function () {
+    const open = button.getAttribute("aria-expanded") !== "true";
+    lists.forEach(function (details) { details.open = open; });
+    button.setAttribute("aria-expanded", String(open));
+    button.textContent = open ? "Fold every “also in”" : "Unfold every “also in”";
+  });
+  first.parentNode.insertBefore(button, first);
+});
