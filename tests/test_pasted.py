@@ -105,7 +105,8 @@ def test_plain_reads_every_character_as_text(searcher):
 def test_the_command_line_says_what_it_read_as_text_on_stderr(index):
     result = invoke("search", "--index", index, "--format", "jsonl", "--", "+1 nucleosomes")
     assert result.exit_code == 0, result.output
-    assert "read as text, not as query syntax: +1" in result.stderr
+    assert ("note: read as text, not as query syntax: +1 (--plain reads all of a query as "
+            "text)") in result.stderr
     assert json.loads(result.stdout.splitlines()[0])["text"].startswith("The +1 nucleosomes")
     plain = invoke("search", "--index", index, "--plain", "--", "minister -resigned")
     assert plain.exit_code == 0 and "3 matching paragraphs" in plain.stderr, plain.stderr
@@ -126,7 +127,8 @@ def test_batch_queries_are_plain_text_unless_syntax(index, tmp_path):
 
 def test_the_repl_turns_syntax_off_and_on(index):
     transcript = []
-    lines = iter([":plain on", "minister -resigned", ":plain off", "minister -resigned"])
+    lines = iter([":plain on", "minister -resigned", ":plain off", "minister -resigned",
+                  "resigned?"])
 
     def read(prompt):
         try:
@@ -137,6 +139,8 @@ def test_the_repl_turns_syntax_off_and_on(index):
     repl.run(read, transcript.append, index, banner=False)
     counts = [t for t in transcript if " of " in t and "paragraph" in t]
     assert transcript[0].startswith("plain on")
+    assert "note: read as text, not as query syntax: resigned? (:plain on reads all of a " \
+        "search as text)" in transcript
     assert counts[0].endswith("3 paragraphs") or "of 3 " in counts[0], counts
     assert "of 3 " not in counts[1], counts
 

@@ -531,7 +531,8 @@ def _search_query(query: str, index_dir: Path, fmt, color: str, options: dict) -
     check_text(query)  # a query refused as typed costs no index opening
     with _open(index_dir) as searcher:
         results = searcher.search(query, **options)
-    for note in render.notes(results, variants_hint="; --exact to turn this off"):
+    for note in render.notes(results, variants_hint="; --exact to turn this off",
+                             text_hint="--plain reads all of a query as text"):
         click.echo(note, err=True)
     fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
     mark, facets = _marker(color), options["facets"]

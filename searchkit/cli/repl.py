@@ -149,7 +149,7 @@ class Session:
             page=self.page, syntax=not self.plain,
         )
         self.results = results
-        for note in render.notes(results):
+        for note in render.notes(results, text_hint=":plain on reads all of a search as text"):
             self.write(note)
         if results.hits:
             width = self._width()

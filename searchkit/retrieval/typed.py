@@ -28,6 +28,7 @@ from ..index import wordterms
 from ..index.layout import FIELD_NAMES
 
 MIN_PREFIX = 3
+TEXT_NOTE = "read as text, not as query syntax: "  # how the note on what was so read starts
 # A phrase of this many words or more is a quotation: pasted with a word changed or dropped it
 # would match nothing, so its words are searched too (the phrase still ranks first).
 QUOTATION_WORDS = 5
@@ -84,8 +85,7 @@ def read(text: str, syntax: bool = True) -> Typed:
     notes = ()
     if taken:
         shown = ", ".join(dict.fromkeys(t.strip() for t in taken if t.strip()))
-        notes = (f"read as text, not as query syntax: {shown} (--plain reads all of a "
-                 "query as text)",)
+        notes = (TEXT_NOTE + shown,)
     return Typed(result, notes)
 
 
