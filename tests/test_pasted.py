@@ -1,10 +1,13 @@
 """Pasted text is searched as text: query syntax only where it is deliberate and valid, the rest
 read as words with a note, never refused or silently empty (issue 17's examples)."""
 
+import csv
 import json
+import random
+import re
 
 import pytest
-from conftest import invoke
+from conftest import DATA, invoke, needs_data
 
 import searchkit
 from searchkit.cli import repl
@@ -183,3 +186,48 @@ def test_syntax_without_batch_and_plain_with_batch_do_nothing_and_say_so(index, 
     queries.write_text("1\tminister\n")
     batch = invoke("search", "--batch", queries, "--index", index, "--plain")
     assert batch.exit_code == 0 and "note: --plain does nothing with --batch" in batch.stderr
+
+
+# -- real evaluation queries -------------------------------------------------------------------
+
+SCIFACT = DATA / "scifact"
+SYNTAX_LOOKING = re.compile(r"""(?:^|\s)[+-]|\s[+-]\s|\?|["'()*:]""")
+
+
+@needs_data("scifact")
+def test_scifact_queries_that_look_like_syntax_are_never_refused_or_empty(tmp_path):
+    """Every SciFact query holding +, -, ?, quotes, parentheses, * or : (`+1 nucleosomes`,
+    `CD4 + T cell`, `?transverse`), against the judged abstracts of those with train
+    judgments and 300 others: each finds documents, read as plain text and with --syntax
+    alike, and a judged one comes first for most."""
+    queries = {}
+    with open(SCIFACT / "queries.jsonl", encoding="utf-8") as records:
+        for line in records:
+            record = json.loads(line)
+            if SYNTAX_LOOKING.search(record["text"]):
+                queries[record["_id"]] = line
+    qrels = {}  # the train judgments (the only ones there)
+    with open(SCIFACT / "qrels" / "train.tsv", encoding="utf-8") as rows:
+        for row in csv.DictReader(rows, delimiter="\t"):
+            if row["query-id"] in queries:
+                qrels.setdefault(row["query-id"], set()).add(row["corpus-id"])
+    assert len(queries) > 30 and len(qrels) > 10
+    wanted = set().union(*qrels.values())
+    lines = (SCIFACT / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    chosen = [line for line in lines if json.loads(line)["_id"] in wanted]
+    others = [line for line in lines if json.loads(line)["_id"] not in wanted]
+    random.Random(0).shuffle(others)
+    (tmp_path / "slice.jsonl").write_text("\n".join(chosen + others[:300]) + "\n")
+    (tmp_path / "q.jsonl").write_text("".join(queries.values()))
+    assert invoke("index", tmp_path / "slice.jsonl", "--index", tmp_path / "ix", "-q"
+                  ).exit_code == 0
+    for how in ((), ("--syntax",)):
+        result = invoke("search", "--batch", tmp_path / "q.jsonl", "--index", tmp_path / "ix",
+                        "--format", "jsonl", *how)
+        assert result.exit_code == 0, result.stderr
+        assert "could not be run" not in result.stderr and "found nothing" not in result.stderr
+        ranked = {r["qid"]: [h["doc_id"] for h in r["results"]]
+                  for r in map(json.loads, result.stdout.splitlines())}
+        assert set(ranked) == set(queries) and all(ranked.values())
+        first = [q for q in qrels if ranked[q][0] in qrels[q]]
+        assert len(first) >= 0.6 * len(qrels), (how, len(first), len(qrels))
