@@ -26,14 +26,12 @@ from typing import List, Tuple
 
 from ..index import wordterms
 from ..index.layout import FIELD_NAMES
+from .plan import MIN_PREFIX, OPERATORS
 
-MIN_PREFIX = 3
 TEXT_NOTE = "read as text, not as query syntax: "  # how the note on what was so read starts
 # A phrase of this many words or more is a quotation: pasted with a word changed or dropped it
 # would match nothing, so its words are searched too (the phrase still ranks first).
 QUOTATION_WORDS = 5
-OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
-_BINARY = frozenset({"AND", "OR", "ANDNOT", "ANDMAYBE"})
 _SYNTAX_CHARS = set('"()[]{}*?^~\\')
 _WORD = re.compile(r"[^\s()]+")  # a word with what is glued to it, parentheses apart
 _FIELD = re.compile(r"([^\W\d]\w*):")
