@@ -9,8 +9,10 @@ train queries are run (SciFact's test qrels are kept out of tuning). Each analyz
 its own index and is built once into a temporary folder (near-duplicate grouping off: it does
 not change document scores); the BM25 and title-weight variants only open the default index
 with other ``SearchOptions``. Each query runs through ``Searcher.search_documents`` (what
-``searchkit search --batch`` writes): articles ranked by their best paragraph's score, the
-record's own ``_id`` as document id. Measures come from ir-measures (trec_eval's definitions
+``searchkit search --batch`` writes, the query read as plain text): articles ranked by their
+best paragraph's score, the record's own ``_id`` as document id. bm25s (Lucene BM25, k1 1.2,
+b 0.75, English stop words, Snowball stems, as its README recommends) ranks the same queries
+on the same abstracts as the baseline of the same run (``--no-bm25s`` leaves it out). Measures come from ir-measures (trec_eval's definitions
 through pytrec_eval): nDCG@10 with graded qrels, R@100, AP over the top ``--depth`` (100).
 
 Variants:
@@ -131,11 +133,34 @@ def run(index_dir: Path, options: SearchOptions, names: bool, queries: dict, dep
     with Searcher(index_dir, options) as searcher:
         for qid, text in queries.items():
             try:
-                hits = searcher.search_documents(text, depth, variants=names)
+                hits = searcher.search_documents(text, depth, variants=names, syntax=False)
             except QueryError:
                 hits = ()
             ranked[qid] = {hit.doc_id: hit.score for hit in hits}
     return ranked
+
+
+def bm25s_run(data: Path, queries: dict, depth: int) -> dict:
+    """bm25s's ranking of ``queries`` over the title and text of each abstract."""
+    import bm25s
+    import Stemmer
+
+    ids, texts = [], []
+    with open(data / "corpus.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            ids.append(str(record["_id"]))
+            texts.append(record.get("title", "") + " " + record["text"])
+    stemmer = Stemmer.Stemmer("english")
+    retriever = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
+    retriever.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False),
+                    show_progress=False)
+    qids = list(queries)
+    tokens = bm25s.tokenize([queries[q] for q in qids], stopwords="en", stemmer=stemmer,
+                            show_progress=False)
+    found, scores = retriever.retrieve(tokens, k=depth, show_progress=False, n_threads=1)
+    return {q: {ids[i]: float(s) for i, s in zip(row, score_row)}
+            for q, row, score_row in zip(qids, found.tolist(), scores.tolist())}
 
 
 def write_run(path: Path, ranked: dict, name: str) -> None:
@@ -153,6 +178,7 @@ def main() -> None:
     parser.add_argument("--only", action="append", help="run only variants with this label "
                         "prefix (repeatable), e.g. --only default --only k1")
     parser.add_argument("--runs-dir", type=Path, help="also write each variant's TREC run here")
+    parser.add_argument("--no-bm25s", action="store_true", help="leave out bm25s's row")
     args = parser.parse_args()
 
     queries, qrels = load(args.data, args.queries)
@@ -186,6 +212,12 @@ def main() -> None:
             print("{:<26} nDCG@10 {:.4f}  R@100 {:.4f}  MAP {:.4f}  ({:.0f} s)".format(*row),
                   file=sys.stderr)
 
+    if not args.no_bm25s:
+        started = time.perf_counter()
+        ranked = bm25s_run(args.data, queries, args.depth)
+        scores = ir_measures.calc_aggregate(MEASURES, qrels, ranked)
+        rows.append(("bm25s (Lucene k1 1.2 b 0.75)", scores[nDCG @ 10], scores[R @ 100],
+                     scores[AP], time.perf_counter() - started))
     print(f"\nSciFact train ({len(queries)} queries), depth {args.depth}\n")
     print(f"| {'variant':<26} | nDCG@10 | R@100  | MAP    | seconds |")
     print(f"|{'-' * 28}|---------|--------|--------|---------|")

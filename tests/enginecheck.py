@@ -12,7 +12,7 @@ import re
 from whoosh import query as whoosh_query
 from whoosh import scoring, sorting
 
-from searchkit.retrieval import engine, plan
+from searchkit.retrieval import engine, plan, typed
 from searchkit.index import store
 from searchkit.config import SearchOptions
 from searchkit.errors import QueryError
@@ -35,7 +35,9 @@ class Check:
         self.words = searcher._vocabulary()
 
     def prepare(self, text, filters=plan.Filters(), variants=True):
-        """The query Whoosh's parser reads (through searchkit's query builder)."""
+        """The query Whoosh's parser reads (through searchkit's query builder), of the text's
+        valid syntax as the searcher hands it over."""
+        text = typed.read(plan.clean(text)).text
         words = self.words if variants and plan.has_names(text) else None
         return self.builder.prepare(text, filters, self.whoosh.reader(), words)
 

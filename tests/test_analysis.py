@@ -14,6 +14,7 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
+from searchkit.index import wordterms
 from searchkit.index.analysis import STOP_WORDS, snowball_stem, text_analyzer
 
 ODD = [
@@ -33,7 +34,7 @@ KWARGS = [
 
 def whoosh_chain():
     return (
-        RegexTokenizer()
+        RegexTokenizer(wordterms.TOKEN.pattern)
         | LowercaseFilter()
         | CharsetFilter(accent_map)
         | StopFilter(stoplist=STOP_WORDS, minsize=2)

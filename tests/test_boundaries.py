@@ -13,6 +13,7 @@ TOP = {"__init__", "__main__", "config", "errors", "model"}  # the public surfac
 # fields are unpickled by safepickle's plain allow-list, which imports none either).
 WHOOSH_FREE_SEARCH = {
     "retrieval/engine", "retrieval/plan", "retrieval/storedfields", "retrieval/snippets",
+    "retrieval/typed", "retrieval/translit",
     "index/rankarrays", "index/wordterms", "index/layout", "index/integrity",
     "index/vocabulary", "model", "config", "errors",
 }

@@ -20,6 +20,7 @@ ODD = [
     "the and of it is to be or not to be: THAT is the question",
     "   leading spaces\ttabs\nnewlines\r\n and  double  spaces  ",
     "", "a", "I", "ha-ha ha", "dying lying tying skies skis news",
+    "AT&T's C++ and C# after 9/11, 24/7 on 12/05/2020; A+ Q&A R&D b&&c CD4+ T £5m e-mail",
 ]
 
 
@@ -29,9 +30,10 @@ def test_tables_are_whooshs():
 
 
 def test_tokens_are_whooshs_tokenizers():
-    tokenizer = RegexTokenizer()
+    tokenizer = analysis.text_analyzer().items[0]
+    assert type(tokenizer) is RegexTokenizer
     rng = random.Random(0)
-    alphabet = string.ascii_letters + string.digits + " .,*_-'’éÉß北\t\n"
+    alphabet = string.ascii_letters + string.digits + " .,*_-'’éÉß北\t\n&/+#"
     texts = ODD + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
                    for _ in range(2000)]
     for text in texts:
@@ -57,7 +59,7 @@ def test_highlighted_tokens_are_those_whooshs_highlighter_matches(seed_index):
     wordterms.use_stems("seeds", committed(seed_index, "stems").decode("utf-8"))
     analyzer = analysis.text_analyzer()
     rng = random.Random(2)
-    alphabet = string.ascii_letters + " .*_'’éÉßİK" + "  "
+    alphabet = string.ascii_letters + " .*_'’éÉßİK&/+#19" + "  "
     texts = ODD + ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60)))
                    for _ in range(1500)]
     for text in texts:

@@ -468,14 +468,19 @@ def _unused(*options: Tuple[str, str]) -> None:
               help="Also count the matching paragraphs per source and per month.")
 @click.option("--exact", is_flag=True,
               help="Do not also match close spellings of rare names (Tikhanovskaya, Tkhanovskaya).")
+@click.option("--plain", is_flag=True,
+              help="Read all of QUERY as text: no phrases, operators, wildcards or fields.")
+@click.option("--syntax", is_flag=True,
+              help="With --batch: read the queries' syntax too (by default they are plain text).")
 def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no_dedup, since,
-                   until, sources, kinds, sort, page, facets, exact):
+                   until, sources, kinds, sort, page, facets, exact, plain, syntax):
     """Search paragraphs for QUERY (or, with --batch QUERIES, rank documents for every
     query of a file: TREC run or JSON lines).
 
     Words match in any order (paragraphs with all of them first); "quoted phrases",
     AND / OR / NOT / -word, parentheses, prefix* and field:value (title:, source:, kind:,
-    date:2020-08, date:[2020-08-01 TO 2020-08-31]) work too. Rare names also match their
+    date:2020-08, date:[2020-08-01 TO 2020-08-31]) work too, where they are valid: the rest
+    is searched as text, with a note (--plain reads all of QUERY as text). Rare names also match their
     close spellings (--exact turns that off); a query that finds little suggests a better one.
     A paragraph reprinted in several places is one result that lists the other places,
     earliest first; -n counts such results.
@@ -494,6 +499,10 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
         _unused(("run_name", "without --batch --format trec (it names the run in TREC lines)"))
     if fmt in ("json", "jsonl", "trec") or batch_file is not None:
         _unused(("color", "with JSON or TREC output (never coloured)"))
+    if batch_file is None:
+        _unused(("syntax", "without --batch (a QUERY's syntax is read unless --plain)"))
+    else:
+        _unused(("plain", "with --batch (its queries are plain text unless --syntax)"))
     filters = Filters(
         since=date_bound(since) if since else None,
         until=date_bound(until, end=True) if until else None,
@@ -502,7 +511,8 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
     )
     if batch_file is not None:
         _check_batch(query, fmt, run_name, no_dedup, sort, page, facets)
-        _search_batch(batch_file, index_dir, limit, fmt or "trec", run_name, filters, not exact)
+        _search_batch(batch_file, index_dir, limit, fmt or "trec", run_name, filters,
+                      dict(variants=not exact, syntax=syntax))
         return
     if not query:
         raise click.UsageError("give a QUERY to search for (or --batch QUERIES)")
@@ -510,7 +520,7 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
         raise click.UsageError("--format trec is for --batch runs; give --batch QUERIES")
     _search_query(" ".join(query), index_dir, fmt, color, dict(
         limit=limit, collapse=not no_dedup, filters=filters, sort=sort, page=page,
-        facets=facets, variants=not exact))
+        facets=facets, variants=not exact, syntax=not plain))
 
 
 def _search_query(query: str, index_dir: Path, fmt, color: str, options: dict) -> None:
@@ -521,7 +531,8 @@ def _search_query(query: str, index_dir: Path, fmt, color: str, options: dict) -
     check_text(query)  # a query refused as typed costs no index opening
     with _open(index_dir) as searcher:
         results = searcher.search(query, **options)
-    for note in render.notes(results, variants_hint="; --exact to turn this off"):
+    for note in render.notes(results, variants_hint="; --exact to turn this off",
+                             text_hint="--plain reads all of a query as text"):
         click.echo(note, err=True)
     fmt = fmt or ("table" if sys.stdout.isatty() else "plain")
     mark, facets = _marker(color), options["facets"]
@@ -559,9 +570,10 @@ def _check_batch(query, fmt, run_name, no_dedup, sort, page, facets) -> None:
         raise click.UsageError(f"{', '.join(ignored)} cannot be used with --batch")
 
 
-def _search_batch(path: Path, index_dir: Path, limit, fmt, run_name, filters, variants) -> None:
+def _search_batch(path: Path, index_dir: Path, limit, fmt, run_name, filters, how: dict) -> None:
     """Every query of the file against one open index; a ranked list per query to stdout,
-    warnings (bad lines, queries that cannot be run) and a summary to stderr."""
+    warnings (bad lines, queries that cannot be run) and a summary to stderr. ``how``: the
+    variants and syntax arguments of Searcher.search_documents."""
     from ..retrieval.batch import jsonl_line, read_queries, trec_lines
 
     started = time.monotonic()
@@ -573,7 +585,7 @@ def _search_batch(path: Path, index_dir: Path, limit, fmt, run_name, filters, va
         for query in queries:
             error = None
             try:
-                hits = searcher.search_documents(query.text, limit, filters, variants)
+                hits = searcher.search_documents(query.text, limit, filters, **how)
             except QueryError as problem:
                 hits, error, failed = (), str(problem), failed + 1
                 click.echo(render.printable(f"warning: {path} line {query.line}: query "

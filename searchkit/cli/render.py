@@ -36,6 +36,7 @@ from ..model import (  # noqa: F401  (dumps: render.dumps for the commands)
     replace,
     to_dict,
 )
+from ..retrieval.typed import TEXT_NOTE
 
 Mark = Callable[[str], str]
 
@@ -439,10 +440,12 @@ def article_record(view: ArticleView) -> Dict[str, object]:
 
 
 @for_terminal
-def notes(results: SearchResults, variants_hint: str = "") -> List[str]:
-    """What the user should know about how the query was run, one line each, for stderr."""
+def notes(results: SearchResults, variants_hint: str = "", text_hint: str = "") -> List[str]:
+    """What the user should know about how the query was run, one line each, for stderr.
+    ``text_hint`` follows the note on what of the query was read as text."""
     lines = [f"note: {results.note}"] if results.note else []
-    lines += [f"note: {note}" for note in results.notes]
+    lines += [f"note: {note}" + (f" ({text_hint})" if note.startswith(TEXT_NOTE) and text_hint
+                                  else "") for note in results.notes]
     lines += [
         f"note: also searched for {', '.join(spellings)} (spellings close to {name}"
         f"{variants_hint})"

@@ -20,6 +20,7 @@ from . import render
 
 HELP = """\
 any text          search (as `searchkit search`: phrases, AND/OR/NOT, field:value, dates)
+:plain on|off     read searches as plain text (no syntax), or read their syntax again
 :more             the next page of the last search
 :page N           page N of the last search
 :show N           the whole article of result N, that paragraph marked, and its copies
@@ -51,6 +52,7 @@ class Session:
         self.filters = Filters()
         self.limit = SearchOptions.limit
         self.collapse = True
+        self.plain = False  # read a search's syntax (where valid) unless this is set
         self.format = "plain"
         self.query: Optional[str] = None
         self.page = 1
@@ -102,6 +104,7 @@ class Session:
             ":limit": lambda: self._set("limit", _number(argument, ":limit")),
             ":dedup": lambda: self._set("collapse", _choice(argument, ("on", "off")) == "on"),
             ":format": lambda: self._set("format", _choice(argument, ("table", "plain"))),
+            ":plain": lambda: self._set("plain", _choice(argument, ("on", "off")) == "on"),
             ":stats": lambda: self.write(render.stats_table(self.searcher().stats())),
         }.get(name)
         if action is None:
@@ -117,6 +120,8 @@ class Session:
             "collapse": "dedup on: near-identical paragraphs shown once, with the other places"
             if self.collapse else "dedup off: every matching paragraph shown on its own",
             "format": f"format: {self.format}",
+            "plain": "plain on: searches are read as text, no query syntax"
+            if self.plain else "plain off: quotes, AND/OR/NOT, -word, prefix* and fields work",
         }[name])
 
     def _filter(self, clear: bool = False, **changes) -> None:
@@ -141,10 +146,10 @@ class Session:
     def _search(self) -> None:
         results = self.searcher().search(
             self.query, limit=self.limit, collapse=self.collapse, filters=self.filters,
-            page=self.page,
+            page=self.page, syntax=not self.plain,
         )
         self.results = results
-        for note in render.notes(results):
+        for note in render.notes(results, text_hint=":plain on reads all of a search as text"):
             self.write(note)
         if results.hits:
             width = self._width()

@@ -1,5 +1,6 @@
-"""The analyzer for paragraph text and titles: words, lower case, accents folded, English stop
-words dropped, NLTK's Snowball stemmer ("protesters" and "protest" meet).
+"""The analyzer for paragraph text and titles: words (``wordterms.TOKEN``: AT&T, 9/11 and C++
+are words), lower case, accents folded, English stop words dropped, NLTK's Snowball stemmer
+("protesters" and "protest" meet).
 
 The stemmer is a module-level function so that Whoosh can pickle the analyzer into the index
 and worker processes. NLTK is imported on first use because importing it is slow (most of a
@@ -30,7 +31,7 @@ STOP_WORDS = STOP_WORDS  # the stop list, for the query side
 
 def text_analyzer():
     return (
-        RegexTokenizer()
+        RegexTokenizer(wordterms.TOKEN.pattern)
         | FoldStopFilter(accent_map, STOP_WORDS, minsize=2)
         # No cache of Whoosh's here (its pure-Python LFU cost more than the lookup it saves):
         # snowball_stem remembers the words it has stemmed.

@@ -22,7 +22,8 @@ from .wordterms import STOP_WORDS
 # 11: an unknown source is "", not the file name; ids escape a file name's control characters.
 # 12: ranking arrays beside each segment (<segment>.rank) and segments-<generation>.json.
 # 13: modules moved into packages, so the class paths the schema pickles changed.
-SCHEMA_VERSION = 13
+# 14: the tokenizer keeps AT&T, 9/11 and C++ as words (wordterms.TOKEN).
+SCHEMA_VERSION = 14
 
 # The fields of the schema (schema.make_schema), by the names stored in an index.
 ID_FIELD = "id"  # the paragraph's id, "<article id>#<number>"
@@ -55,7 +56,7 @@ FIELD_NAMES = FILTER_FIELDS | {
 
 # What an index records about its analyzer: a query analysed differently would miss words.
 ANALYZER = {
-    "tokenizer": "whoosh RegexTokenizer (words)",
+    "tokenizer": "whoosh RegexTokenizer (words; AT&T, 9/11, C++ whole)",
     "filters": "lowercase, accent folding, stop words, nltk snowball english stemmer",
     "stop_words_sha1": hashlib.sha1(" ".join(sorted(STOP_WORDS)).encode()).hexdigest()[:12],
 }

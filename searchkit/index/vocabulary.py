@@ -58,6 +58,10 @@ class Vocabulary:
         found = [other for other, _distance, _at in close if other != word]
         return sorted(found, key=lambda w: (-pool[w], w))
 
+    def names_starting(self, letter: str) -> List[str]:
+        """The names (words written capitalised) that start with ``letter``."""
+        return self._starting(True, letter)
+
     def _starting(self, names: bool, letter: str) -> List[str]:
         """The words (or names) that start with ``letter``, indexed on first use."""
         if (names, "") not in self._by_letter:

@@ -1,7 +1,8 @@
 """Words -> the terms the index holds, without importing Whoosh or (usually) NLTK.
 
-The index's analyzer (``analysis.text_analyzer``) is Whoosh's RegexTokenizer, then lower case,
-accent folding and stop words (``analysis.FoldStopFilter``), then NLTK's Snowball stemmer.
+The index's analyzer (``analysis.text_analyzer``) is Whoosh's RegexTokenizer with TOKEN, then
+lower case, accent folding and stop words (``analysis.FoldStopFilter``), then NLTK's Snowball
+stemmer.
 Importing Whoosh or NLTK costs a one-query process more than the search, so queries and
 snippets analyse their words here with the same rules: the tokenizer's expression, Whoosh's
 accent map and stop list (kept in ``foldmap.json``; tests/test_wordterms.py checks them
@@ -18,8 +19,16 @@ from itertools import islice
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
-# whoosh-reloaded's RegexTokenizer default, without its capturing group (it keeps "*").
-TOKEN = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*")
+# The index's words (docs/queries.md): runs of letters and digits, joined by a full stop (U.S,
+# 3.5) or "&" (AT&T, R&D; not an entity left in text, "&gt;"); a fraction or date of two short numbers (9/11, 24/7: not
+# 12/05/2020, whose numbers stay apart); a letter with "+", "++" or "#" (C++, C#, A+). "*" is
+# kept in words as whoosh-reloaded's RegexTokenizer default keeps it. No capturing group: the
+# bulk writer and the query side split text with ``findall``.
+TOKEN = re.compile(
+    r"(?<![\w/])\d{1,2}/\d{1,2}(?![\w/])"
+    r"|(?<![\w*&+#])[^\W\d_](?:\+\+?|#)(?![\w+#])"
+    r"|[\w*]+(?:(?:\.|&(?!\w+;))?[\w*]+)*"
+)
 MIN_SIZE = 2  # shorter tokens are dropped like stop words
 
 _tables = json.loads((Path(__file__).with_name("foldmap.json")).read_text(encoding="ascii"))
@@ -71,35 +80,21 @@ def highlight_tokens(text: str, terms) -> List[Tuple[int, int, str]]:
     Whoosh's highlighter sees a token, stopped ones keep their folded text and the others
     become their stems. A stem keeps its word's first letter (Snowball changes only endings;
     checked on every word of BBC, Reuters and SciFact), so only tokens starting with the
-    first letter of one of ``terms`` need stemming."""
+    first letter of one of ``terms`` need stemming (a token starting with an ASCII character
+    folds to its lower case)."""
     firsts = frozenset(term[:1] for term in terms)
     found = []
-    for match in _starting_with(firsts).finditer(text):
-        folded, kept = fold(match.group())
+    for match in TOKEN.finditer(text):
+        token = match.group()
+        if token[:1].isascii() and token[:1].lower() not in firsts:
+            continue
+        folded, kept = fold(token)
         if folded[:1] not in firsts:
             continue
         term = stem(folded) if kept else folded
         if term in terms:
             found.append((match.start(), match.end(), term))
     return found
-
-
-_starts: Dict[frozenset, "re.Pattern"] = {}
-
-
-def _starting_with(firsts: frozenset) -> "re.Pattern":
-    """The tokens TOKEN finds whose first letter may fold to one of ``firsts``: those starting
-    with one of them in either case, or with any non-ASCII character (checked after folding).
-    A token starts at a word character that neither a word character nor a word character and
-    a full stop precede (TOKEN's matches run on through those)."""
-    pattern = _starts.get(firsts)
-    if pattern is None:
-        ascii_letters = "".join(re.escape(c + c.upper()) for c in sorted(firsts) if c.isascii())
-        pattern = re.compile(rf"(?<![\w*])(?<![\w*]\.)(?=[\w*])[{ascii_letters}\x80-\U0010ffff]"
-                             r"[\w*]*(?:\.?[\w*]+)*")
-        if len(_starts) < 10_000:
-            _starts[firsts] = pattern
-    return pattern
 
 
 # -- stems -------------------------------------------------------------------------------------

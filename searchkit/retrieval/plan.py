@@ -24,6 +24,7 @@ Two kinds of help, both from the corpus's own vocabulary:
   two for longer ones; never a stop word), and the corrected query is offered if it finds more.
 """
 
+import math
 import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
@@ -35,6 +36,7 @@ from ..index.layout import FIELD_NAMES, TEXT_FIELD, TITLE_FIELD
 from ..index.rankarrays import datetime_to_long
 from ..index.vocabulary import folded
 from ..model import Record
+from . import translit
 from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term
 
 MAX_QUERY_CHARS = 1000
@@ -58,9 +60,9 @@ ALL_WORDS_BONUS = 0.5
 _NAME = re.compile(r"(?<![\w:])[A-Z][^\W\d_]*(?:['’-][^\W\d_]+)*(?![\w:])")
 _PLAIN_WORD = re.compile(r"(?<![\w:*?~^])[^\W\d_]{3,}(?![\w:*?~^])")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# What Whoosh's parser (with searchkit's + and - plugin) reads as syntax; an apostrophe or a
-# hyphen between two word characters is part of a word.
-_SYNTAX = re.compile(r"""["():\[\]{}*?^~+\\]|(?<!\w)['-]|['-](?!\w)""")
+# What Whoosh's parser (with searchkit's + and - plugin, without its single quotes) reads as
+# syntax; a + or - inside or at the end of a word (C++, U.S.-led) is part of the word.
+_SYNTAX = re.compile(r"""["():\[\]{}*?^~\\]|(?<![^\s(])[+-]""")
 
 
 class Filters(Record):
@@ -120,21 +122,12 @@ def check_size(text: str) -> None:
 
 
 def check_text(text: str) -> None:
-    """QueryError for a query refused by its text alone (too long, too deep, a wildcard too
-    early in a word): before the index is opened, the parser or the stemmer run."""
+    """QueryError for a query refused by its text alone (too long, too deep): before the
+    index is opened, the parser or the stemmer run. (A wildcard too early in a word is read
+    as text: ``typed``.)"""
     check_size(text)
-    for word in _WILDCARD_WORD.findall(unquoted(text)):
-        word = word.split(":", 1)[-1].lstrip("+-(")
-        if word == "*":
-            raise QueryError("'*' alone would match every paragraph; give words to search for")
-        if len(re.split(r"[*?]", word)[0]) < MIN_PREFIX:
-            raise QueryError(
-                f"{word.lower()!r}: give at least {MIN_PREFIX} letters before a wildcard (* or ?)"
-            )
 
 
-# A word with a wildcard, with what may come before it (a field, a sign, a parenthesis).
-_WILDCARD_WORD = re.compile(r"(?<![^\s(])[^\s()\[\]]*[*?][^\s()\[\]]*")
 _FIELD_NAME = re.compile(r"(?<![\w:/])([^\W\d]\w*):(?=[^\s/])")
 # Characters the tokenizer never makes words of and that are no query syntax: £, €, ©, ...
 _QUERY_SYNTAX = set("+-~^<>=|`")
@@ -190,6 +183,8 @@ def nothing_to_search(text: str, left_out: list) -> str:
     if symbols:
         return (f"{symbols} cannot be searched for: only letters and digits are indexed; "
                 "give words")
+    if "*" in text:
+        return "'*' alone would match every paragraph; give words to search for"
     return f"nothing to search for in {text!r}; give words (stop words are not indexed)"
 
 
@@ -237,7 +232,7 @@ def plain_plan(text: str, filters: Filters, title_weight: float,
     if len(distinct) > MAX_CLAUSES:
         raise QueryError(f"the query has {len(distinct)} words; the most is {MAX_CLAUSES}")
     found = name_variants(text, vocabulary) if vocabulary else {}
-    stems = variant_stems(found) if found else {}
+    stems = variant_stems(found, vocabulary) if found else {}
     query = _node(any_words, stems)
     if all_words is not None and all_words != any_words:
         bonus = _node(all_words, stems)
@@ -285,7 +280,7 @@ def _node(part, stems: Dict[str, List[str]]) -> Node:
         leaf = Term(fieldname, text, boost)
         if not others:
             return leaf
-        return AnyOf([leaf] + [Term(fieldname, s, boost * VARIANT_BOOST) for s in others])
+        return AnyOf([leaf] + [Term(fieldname, s, boost * b) for s, b in others])
     kind, parts, boost = part
     children = [_node(p, stems) for p in parts]
     return (AnyOf if kind == "or" else AllOf)(children, boost)
@@ -338,33 +333,53 @@ def date_bound(text: str, end: bool = False) -> date:
 
 
 def name_variants(text: str, vocabulary) -> Dict[str, Tuple[str, ...]]:
-    """Rare names of the query -> the close spellings of them the corpus has."""
+    """Rare names of the query (outside its phrases) -> the other spellings of them the corpus
+    has: the names with the same transliteration key (``translit``), and the names with the
+    same first letter within one edit (two for names of 8+ letters) of the key that differ
+    from it in vowels only (Lukashenka / Lukashenko). A variant written in lower case as often
+    as a name (a common word) is left out; so are names that differ in a consonant (Greece
+    for Greene, Yukon for Yukos, Gorton for Gordon)."""
     rare = max(3, RARE_NAME_SHARE * vocabulary.paragraphs)
+    counts = vocabulary.words
 
     def is_name(word: str) -> bool:
-        return vocabulary.names.get(word, 0) >= NAME_SHARE * vocabulary.words.get(word, 0)
+        return vocabulary.names.get(word, 0) >= NAME_SHARE * counts.get(word, 0)
 
     found = {}
-    for name in set(_NAME.findall(text)) - OPERATORS:
+    for name in set(_NAME.findall(unquoted(text))) - OPERATORS:  # a phrase is never varied
         key = folded(name)
-        if len(key) < NAME_MIN_LETTERS or vocabulary.words.get(key, 0) > rare:
+        if len(key) < NAME_MIN_LETTERS or counts.get(key, 0) > rare or not is_name(key):
             continue
-        if not is_name(key):
-            continue
-        maxdist = 1 if len(key) < 8 else 2
-        spellings = [s for s in vocabulary.close_to(key, maxdist, names=True) if is_name(s)]
+        same, close = translit.spellings(key, vocabulary, 1 if len(key) < 8 else 2)
+        spellings = [s for s in same + close if is_name(s)]
         if spellings:
             found[name] = tuple(sorted(spellings))
     return found
 
 
-def variant_stems(found: Dict[str, Tuple[str, ...]]) -> Dict[str, list]:
-    """Stemmed query word -> stemmed variants, as the text field indexes them."""
+def variant_stems(found: Dict[str, Tuple[str, ...]], vocabulary) -> Dict[str, list]:
+    """Stemmed query word -> (stemmed variant, boost) pairs, as the text field indexes them.
+    A variant counts VARIANT_BOOST of the name typed, and less if it is rarer (its BM25 idf
+    higher): a paragraph with a variant never outranks an equally good one with the name
+    as typed."""
     stems = {}
     for name, spellings in found.items():
         stem = _stem(name)
-        stems[stem] = sorted({_stem(s) for s in spellings} - {stem})
+        weight = _idf(vocabulary, folded(name))
+        boosts = {}
+        for spelling in spellings:
+            other = _stem(spelling)
+            if other != stem:
+                boost = VARIANT_BOOST * min(1.0, weight / _idf(vocabulary, spelling))
+                boosts[other] = min(boost, boosts.get(other, boost))
+        stems[stem] = sorted(boosts.items())
     return stems
+
+
+def _idf(vocabulary, word: str) -> float:
+    """BM25's idf of ``word`` from the vocabulary's paragraph counts (as Whoosh's BM25F)."""
+    frequency = vocabulary.words.get(word, 0)
+    return math.log(1 + (vocabulary.paragraphs - frequency + 0.5) / (frequency + 0.5))
 
 
 def _stem(word: str) -> str:

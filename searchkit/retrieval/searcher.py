@@ -10,6 +10,7 @@ parsing query syntax and matching phrases, wildcards and field queries.
 
 import bisect
 import functools
+import re
 import threading
 from collections import Counter
 from datetime import date, datetime
@@ -54,6 +55,7 @@ from ..model import (
 from . import engine, plan
 from .plan import FEW_RESULTS, Filters, has_names
 from .snippets import Snippets
+from .typed import read as read_typed
 from .storedfields import STORED_SUFFIX, DamagedStoredFields, StoredFields
 
 SEARCH_SECONDS = 5.0  # what Whoosh matches for a query may take at most (then a QueryError)
@@ -132,6 +134,7 @@ class Searcher:
         page: int = 1,
         facets: bool = False,
         variants: bool = True,
+        syntax: bool = True,
     ) -> SearchResults:
         """Page ``page`` of the best ``limit`` results for ``query``.
 
@@ -139,14 +142,15 @@ class Searcher:
         listing where else the paragraph appeared. ``sort`` is "score", "date" (oldest first)
         or "-date" (newest first; undated paragraphs come last either way). ``facets`` counts
         the matching paragraphs per source and month. ``variants`` also matches close spellings
-        of rare names. A query that finds little comes with a ``suggestion`` if one finds more."""
+        of rare names. ``syntax``: read the query language where it is deliberate and valid
+        (the rest is text, with a note); False reads all of the query as text. A query that finds little comes with a ``suggestion`` if one finds more."""
         limit = self.options.limit if limit is None else limit
         if limit < 1 or page < 1:
             raise QueryError(f"limit and page must be at least 1, not {limit} and {page}")
         if sort not in SORTS:
             raise QueryError(f"sort by one of {', '.join(SORTS)}, not {sort!r}")
         self._check_filters(filters)
-        prepared = self._plan(query, filters, variants)
+        prepared = self._plan(query, filters, variants, syntax)
         notes = prepared.notes
         matches = self._matches(prepared.query, mark=True)
         generation = self._generation
@@ -162,7 +166,8 @@ class Searcher:
         if len(matches) < FEW_RESULTS and not prepared.note:
             words = self._vocabulary()
             if words:
-                suggestion = self._better_query(query, filters, len(matches), words, variants)
+                suggestion = self._better_query(query, filters, len(matches), words, variants,
+                                                syntax)
         return SearchResults(
             query=query,
             total=len(matches),
@@ -239,16 +244,18 @@ class Searcher:
         limit: Optional[int] = None,
         filters: Filters = Filters(),
         variants: bool = True,
+        syntax: bool = True,
     ) -> Tuple[DocumentHit, ...]:
         """The best ``limit`` documents for ``query``, best first, each once: for ranked-list
         evaluation (TREC runs). A document is an article, identified by its ``doc_id`` (a
         JSON-lines record's own id, else the article id); its score is its best paragraph's.
-        No snippets, duplicate collapse or suggestions. QueryError for a query that cannot be
-        run, as ``search``."""
+        No snippets, duplicate collapse or suggestions; ``syntax`` as for ``search`` (False
+        for evaluation queries, which are natural language). QueryError for a query that cannot be run, as
+        ``search``."""
         limit = self.options.limit if limit is None else limit
         if limit < 1:
             raise QueryError(f"limit must be at least 1, not {limit}")
-        prepared = self._plan(query, filters, variants)
+        prepared = self._plan(query, filters, variants, syntax)
         matches = self._matches(prepared.query)
         best = engine.leaders(matches, limit, self._generation.column("doc_id"))
         names = {}  # position in best -> (doc_id, article_id, id)
@@ -270,17 +277,24 @@ class Searcher:
             for i, rank in zip(range(len(scores)), range(1, len(scores) + 1))
         )
 
-    def _plan(self, text: str, filters: Filters, variants: bool) -> plan.Plan:
-        text = plan.clean(text)
+    def _plan(self, text: str, filters: Filters, variants: bool,
+              syntax: bool = True) -> plan.Plan:
+        typed = read_typed(plan.clean(text), syntax)
+        if not re.search(r"\w", typed.text):
+            raise QueryError(plan.nothing_to_search(text, []))
+        text = typed.text
         # The vocabulary (a JSON file) is read only when a query names a name or finds little.
         words = self._vocabulary() if variants and has_names(text) else None
         if plan.is_plain(text):
-            return plan.plain_plan(text, filters, self.options.title_weight, words)
-        from . import syntax as parsing  # Whoosh's parser: only for text with query syntax
+            planned = plan.plain_plan(text, filters, self.options.title_weight, words)
+        else:
+            from . import syntax as parsing  # Whoosh's parser: only for text with query syntax
 
-        _, searcher, builder = self._whoosh_searcher()
-        prepared = _whoosh_faults(builder.prepare, text, filters, searcher.reader(), words)
-        return _whoosh_faults(parsing.plan_of, prepared, searcher, SEARCH_SECONDS)
+            _, searcher, builder = self._whoosh_searcher()
+            prepared = _whoosh_faults(builder.prepare, text, filters, searcher.reader(), words)
+            planned = _whoosh_faults(parsing.plan_of, prepared, searcher, SEARCH_SECONDS)
+        planned.notes = typed.notes + planned.notes
+        return planned
 
     def _matches(self, node, mark: bool = False) -> engine.Matches:
         try:
@@ -304,13 +318,14 @@ class Searcher:
                 raise integrity.damaged(str(self.index_dir), f"{name}: {error}") from None
         return self._words or None
 
-    def _better_query(self, query, filters, found: int, words, variants: bool) -> Optional[str]:
+    def _better_query(self, query, filters, found: int, words, variants: bool,
+                      syntax: bool) -> Optional[str]:
         """A spelling-corrected query, if it finds more than ``found`` paragraphs."""
         corrected = plan.suggest(query, words)
         if corrected is None:
             return None
         try:
-            better = self._plan(corrected, filters, variants)
+            better = self._plan(corrected, filters, variants, syntax)
         except QueryError:
             return None
         return corrected if len(self._matches(better.query)) > found else None

@@ -23,6 +23,7 @@ from typing import Dict, Iterable, Optional, Tuple
 import numpy as np
 from whoosh import query as whoosh_query
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
+from whoosh.qparser.plugins import SingleQuotePlugin
 
 from ..errors import QueryError
 from ..index.schema import DATE_FIELD, FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
@@ -33,7 +34,6 @@ from .plan import (
     MAX_CLAUSES,
     MAX_EXPANSIONS,
     MIN_PREFIX,
-    VARIANT_BOOST,
     Filters,
     Plan,
     clean,
@@ -42,6 +42,7 @@ from .plan import (
     nothing_to_search,
     text_notes,
     unquoted,
+    variant_stems,
 )
 
 
@@ -64,7 +65,6 @@ class Prepared:
 
 class QueryBuilder:
     def __init__(self, schema, title_weight: float):
-        self._analyzer = schema[TEXT_FIELD].analyzer
         self._parsers = []
         for group in (OrGroup, AndGroup):
             parser = MultifieldParser(
@@ -75,6 +75,8 @@ class QueryBuilder:
             )
             # -word excludes, +word requires; only at the start of a word ("1987-04" is a date)
             parser.add_plugin(PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
+            # 'single quotes' are text: pasted quotations hold them, and they made one term
+            parser.remove_plugin_class(SingleQuotePlugin)
             self._parsers.append(parser)
 
     def prepare(
@@ -87,7 +89,7 @@ class QueryBuilder:
         _check_parsed(any_words, reader)
         found = name_variants(text, vocabulary) if vocabulary else {}
         if found:
-            stems = self._stems(found)
+            stems = variant_stems(found, vocabulary)
             any_words = _with_variants(any_words, stems)
             all_words = _with_variants(all_words, stems) if all_words else None
         parsed = any_words
@@ -115,17 +117,6 @@ class QueryBuilder:
             all_words=restricted(all_words) if all_words else None,
             notes=tuple(notes) + text_notes(text),
         )
-
-    def _stems(self, found: Dict[str, Tuple[str, ...]]) -> Dict[str, list]:
-        """Stemmed query word -> stemmed variants, as the text field indexes them."""
-        stems = {}
-        for name, spellings in found.items():
-            stem = self._stem(name)
-            stems[stem] = sorted({self._stem(s) for s in spellings} - {stem})
-        return stems
-
-    def _stem(self, word: str) -> str:
-        return next((t.text for t in self._analyzer(word)), word.lower())
 
     def _parse(self, text: str):
         """The Whoosh query, a note if the text had to be read as plain words, and notes on
@@ -249,18 +240,16 @@ def _without_dates(query):
 
 
 def _with_variants(query, stems: Dict[str, list]):
-    """Each searched word that has variants becomes (word OR variant^VARIANT_BOOST ...), so
-    that the exact spelling counts most. (Whoosh's DisjunctionMax would fit better, but its
+    """Each searched word that has variants becomes (word OR variant^boost ...), so that the
+    exact spelling counts most (``plan.variant_stems``). (Whoosh's DisjunctionMax would fit better, but its
     matcher gives every paragraph the same score.)"""
     if not query.is_leaf():
         return query.apply(lambda sub: _with_variants(sub, stems))
     if isinstance(query, whoosh_query.Term) and query.fieldname in SEARCH_FIELDS:
         others = stems.get(query.text)
         if others:
-            boost = query.boost * VARIANT_BOOST
-            return whoosh_query.Or(
-                [query] + [whoosh_query.Term(query.fieldname, s, boost=boost) for s in others]
-            )
+            return whoosh_query.Or([query] + [
+                whoosh_query.Term(query.fieldname, s, boost=query.boost * b) for s, b in others])
     return query
 
 

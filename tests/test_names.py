@@ -1,0 +1,102 @@
+"""Names in every spelling: transliterations meet, the spelling typed ranks first, phrases are
+never varied, names that differ in a consonant are no variants (issue 17)."""
+
+import pytest
+
+import searchkit
+
+# Paragraphs that differ only in the spelling of a name rank by that spelling alone.
+ARTICLES = {
+    "a.txt": ("Minsk", ["Tsikhanouskaya met the envoy in Vilnius on Monday.",
+                        "Tikhanovskaya met the envoy in Vilnius on Monday.",
+                        "Svetlana Tikhanovskaya spoke to reporters after the vote count.",
+                        "Sergei Tikhanovsky was arrested before the campaign began."]),
+    "b.txt": ("Moscow", ["Maksim Gorky wrote about the city.", "Maxim Gorky lived there.",
+                         "Kadhafi and Qaddafi are one man, as Gaddafi is."]),
+    "c.txt": ("Oil", ["Yukos filed for protection in Houston.",
+                      "The Yukon territory has oil too.",
+                      "Gordon Brown spoke. Gorton is a place in Manchester.",
+                      "Lukashenka and Lukashenko are one man."]),
+}
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory):
+    root = tmp_path_factory.mktemp("names")
+    folder = root / "corpus"
+    folder.mkdir()
+    for name, (title, paragraphs) in ARTICLES.items():
+        (folder / name).write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n",
+                                   encoding="utf-8")
+    searchkit.build_index([folder], root / "ix", find_duplicates=False)
+    with searchkit.open_index(root / "ix") as opened:
+        yield opened
+
+
+@pytest.mark.parametrize("typed, others", [
+    ("Tikhanovskaya", {"tsikhanouskaya", "tikhanovsky"}),
+    ("Tsikhanouskaya", {"tikhanovskaya", "tikhanovsky"}),
+    ("Tikhanovsky", {"tikhanovskaya", "tsikhanouskaya"}),
+    ("Maxim", {"maksim"}),
+    ("Qaddafi", {"kadhafi"}),
+    ("Lukashenka", {"lukashenko"}),
+])
+def test_transliterations_are_variants(searcher, typed, others):
+    assert set(searcher.search(typed).variants[typed]) == others
+
+
+def test_the_spelling_typed_outranks_an_equally_good_variant(searcher):
+    for typed in ("Tikhanovskaya", "Tsikhanouskaya"):
+        results = searcher.search(typed, collapse=False)
+        assert results.hits[0].text == f"{typed} met the envoy in Vilnius on Monday."
+        assert results.hits[0].score > results.hits[1].score
+
+
+def test_names_that_differ_in_a_consonant_are_not_variants(searcher):
+    assert searcher.search("Yukos").variants == {}
+    assert "Gordon" not in searcher.search("Gordon").variants
+
+
+def test_a_quoted_phrase_is_never_varied(searcher):
+    results = searcher.search('"Svetlana Tsikhanouskaya"')
+    assert results.variants == {} and results.total == 0
+    assert searcher.search('"Svetlana Tikhanovskaya"').total == 1
+    mixed = searcher.search('"Sergei Tikhanovsky" Tsikhanouskaya')
+    assert set(mixed.variants) == {"Tsikhanouskaya"}
+
+
+def test_a_rarer_variant_weighs_less_so_that_it_never_outranks_the_name_typed():
+    from searchkit.index.vocabulary import Vocabulary
+    from searchkit.retrieval import plan
+
+    words = {"tikhanovskaya": 90, "tsikhanouskaya": 1, "tikhanovsky": 200}
+    vocabulary = Vocabulary(1000, words, dict(words))
+    found = plan.name_variants("Tikhanovskaya", vocabulary)
+    assert set(found["Tikhanovskaya"]) == {"tsikhanouskaya", "tikhanovsky"}
+    (typed, boosts), = plan.variant_stems(found, vocabulary).items()
+    boosts = dict(boosts)
+    rare = boosts[plan._stem("tsikhanouskaya")]
+    idf = {w: plan._idf(vocabulary, w) for w in words}
+    assert rare * idf["tsikhanouskaya"] == pytest.approx(
+        plan.VARIANT_BOOST * idf["tikhanovskaya"])  # the cap binds: a rarer spelling
+    assert rare < plan.VARIANT_BOOST
+    assert boosts[plan._stem("tikhanovsky")] == plan.VARIANT_BOOST  # a commoner one: no cap
+
+
+def test_the_words_of_a_long_quotation_are_searched_but_not_varied(searcher):
+    quoted = searcher.search('"Tsikhanouskaya met the envoy in Riga on Monday"', collapse=False)
+    assert quoted.variants == {}  # Riga for Vilnius: no phrase match, its words still count
+    assert quoted.hits[0].text == "Tsikhanouskaya met the envoy in Vilnius on Monday."
+    for hit in quoted.hits:  # no variant of the name marked: it was not searched for
+        marked = {hit.snippet.text[a:b] for a, b in hit.snippet.highlights}
+        assert "Tikhanovskaya" not in marked and "Tikhanovsky" not in marked
+
+
+def test_a_long_name_with_a_consonant_left_out_is_a_typo_of_it():
+    from searchkit.index.vocabulary import Vocabulary
+    from searchkit.retrieval import plan
+
+    words = {"kowalczyk": 3, "kowalcyk": 1, "aleksandrov": 2, "aleksandr": 2}
+    vocabulary = Vocabulary(1000, words, dict(words))
+    assert plan.name_variants("Kowalczyk", vocabulary) == {"Kowalczyk": ("kowalcyk",)}
+    assert plan.name_variants("Aleksandr", vocabulary) == {}  # a patronymic is another name
