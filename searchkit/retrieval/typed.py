@@ -21,11 +21,11 @@ With ``syntax=False`` (``--plain``) every character is text and no note is given
 """
 
 import re
-from dataclasses import dataclass
 from typing import List, Tuple
 
 from ..index import wordterms
 from ..index.layout import FIELD_NAMES
+from ..model import Record
 from .plan import MIN_PREFIX, OPERATORS
 
 TEXT_NOTE = "read as text, not as query syntax: "  # how the note on what was so read starts
@@ -41,8 +41,7 @@ _BOOST = re.compile(r"(?<=[\w\")])\^\d+(?:\.\d+)?(?![\w.])")
 _SLOP = re.compile(r'(?<=")~\d+(?!\w)')
 
 
-@dataclass(frozen=True)
-class Typed:
+class Typed(Record):
     text: str  # the query with every character that is not valid syntax blanked
     notes: Tuple[str, ...]  # what was taken as text (one line), if anything
 
