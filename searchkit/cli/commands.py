@@ -480,8 +480,9 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
     Words match in any order (paragraphs with all of them first); "quoted phrases",
     AND / OR / NOT / -word, parentheses, prefix* and field:value (title:, source:, kind:,
     date:2020-08, date:[2020-08-01 TO 2020-08-31]) work too, where they are valid: the rest
-    is searched as text, with a note (--plain reads all of QUERY as text). Rare names also match their
-    close spellings (--exact turns that off); a query that finds little suggests a better one.
+    is searched as text, with a note (--plain reads all of QUERY as text). Rare names also
+    match their close spellings (--exact turns that off); a query that finds little suggests
+    a better one.
     A paragraph reprinted in several places is one result that lists the other places,
     earliest first; -n counts such results.
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
 # The index's words (docs/queries.md): runs of letters and digits, joined by a full stop (U.S,
-# 3.5) or "&" (AT&T, R&D; not an entity left in text, "&gt;"); a fraction or date of two short numbers (9/11, 24/7: not
-# 12/05/2020, whose numbers stay apart); a letter with "+", "++" or "#" (C++, C#, A+). "*" is
-# kept in words as whoosh-reloaded's RegexTokenizer default keeps it. No capturing group: the
-# bulk writer and the query side split text with ``findall``.
+# 3.5) or "&" (AT&T, R&D; not an entity left in text, "&gt;"); a fraction or date of two short
+# numbers (9/11, 24/7: not 12/05/2020, whose numbers stay apart); a letter with "+", "++" or
+# "#" (C++, C#, A+). "*" is kept in words as whoosh-reloaded's RegexTokenizer default keeps
+# it. No capturing group: the bulk writer and the query side split text with ``findall``.
 TOKEN = re.compile(
     r"(?<![\w/])\d{1,2}/\d{1,2}(?![\w/])"
     r"|(?<![\w*&+#])[^\W\d_](?:\+\+?|#)(?![\w+#])"

@@ -143,7 +143,8 @@ class Searcher:
         or "-date" (newest first; undated paragraphs come last either way). ``facets`` counts
         the matching paragraphs per source and month. ``variants`` also matches close spellings
         of rare names. ``syntax``: read the query language where it is deliberate and valid
-        (the rest is text, with a note); False reads all of the query as text. A query that finds little comes with a ``suggestion`` if one finds more."""
+        (the rest is text, with a note); False reads all of the query as text. A query that
+        finds little comes with a ``suggestion`` if one finds more."""
         limit = self.options.limit if limit is None else limit
         if limit < 1 or page < 1:
             raise QueryError(f"limit and page must be at least 1, not {limit} and {page}")
@@ -250,8 +251,8 @@ class Searcher:
         evaluation (TREC runs). A document is an article, identified by its ``doc_id`` (a
         JSON-lines record's own id, else the article id); its score is its best paragraph's.
         No snippets, duplicate collapse or suggestions; ``syntax`` as for ``search`` (False
-        for evaluation queries, which are natural language). QueryError for a query that cannot be run, as
-        ``search``."""
+        for evaluation queries, which are natural language). QueryError for a query that
+        cannot be run, as ``search``."""
         limit = self.options.limit if limit is None else limit
         if limit < 1:
             raise QueryError(f"limit must be at least 1, not {limit}")

@@ -241,8 +241,8 @@ def _without_dates(query):
 
 def _with_variants(query, stems: Dict[str, list]):
     """Each searched word that has variants becomes (word OR variant^boost ...), so that the
-    exact spelling counts most (``plan.variant_stems``). (Whoosh's DisjunctionMax would fit better, but its
-    matcher gives every paragraph the same score.)"""
+    exact spelling counts most (``plan.variant_stems``). (Whoosh's DisjunctionMax would fit
+    better, but its matcher gives every paragraph the same score.)"""
     if not query.is_leaf():
         return query.apply(lambda sub: _with_variants(sub, stems))
     if isinstance(query, whoosh_query.Term) and query.fieldname in SEARCH_FIELDS:

@@ -7,9 +7,10 @@ of translit.json (one per spelling difference of the common romanisation systems
 two names with the same key are spellings of one name as far as romanisation goes. ``skeleton``
 is the key without its vowels after the first letter: names whose keys differ only in vowels
 (Tikhanovskaya / Tkhanovskaya, Tikhanovskaya / Tikhanovsky) share it, Yukos / Yukon and Gordon
-/ Gorton do not; in a long name a consonant left out is a typo (Kowalczyk / Kowalcyk). Our own rules rather than a library: Beider-Morse (as in Elasticsearch's
-phonetic plugin) has no maintained Python port we could pin, and Daitch-Mokotoff soundex
-codes join far more names than a news search should (it was built for genealogy).
+/ Gorton do not; in a long name a consonant left out is a typo (Kowalczyk / Kowalcyk). Our
+own rules rather than a library: Beider-Morse (as in Elasticsearch's phonetic plugin) has no
+maintained Python port we could pin, and Daitch-Mokotoff soundex codes join far more names
+than a news search should (it was built for genealogy).
 """
 
 import json
