@@ -16,6 +16,7 @@ index's storage, which journals each before creating it (a stopped run's are rem
 next writer) and sums them into the commit's record.
 """
 
+import json
 import os
 import time
 from collections import Counter
@@ -321,6 +322,7 @@ def _plan(
     # What changes how a file's bytes are read (which files are found, or may be, is not).
     reading_context = {k: v for k, v in asdict(options).items()
                        if k not in ("max_bytes", "follow_links")}
+    options_text = json.dumps(reading_context, sort_keys=True, default=str)
     seen = set()
     tick = progress("reading", len(files)) if progress else None
     # Compare every file and note what to read, in order (the keys as if every read succeeds);
@@ -335,8 +337,9 @@ def _plan(
         before = old.get(absolute)
         entry = manifests.get(absolute)
         context = {"manifest": entry, "options": reading_context}
+        digest = ledger.context_digest(options_text, entry)
         try:
-            found = _unchanged_or_read(path, before, context, options, read_at)
+            found = _unchanged_or_read(path, before, context, digest, options, read_at)
         except CorpusError as error:
             steps.append(("skip", path, str(error), before, absolute))
             continue
@@ -403,12 +406,11 @@ def _plan(
     return plan
 
 
-def _unchanged_or_read(path: Path, before: Optional[FileRecord], context: dict,
+def _unchanged_or_read(path: Path, before: Optional[FileRecord], context: dict, digest: str,
                        options: ReadOptions, read_at: int):
     """The file's ledger record if it is unchanged (by its stat, else by its bytes), else its
     bytes and what to record of it: (data, fingerprint, context digest, stat key).
     CorpusError if it cannot be read."""
-    digest = ledger.context_digest(context)
     stat = ledger.stat_key(file_stat(path, options), read_at)
     if before is not None and stat and before.stat == stat and before.context == digest:
         return before

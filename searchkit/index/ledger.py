@@ -51,9 +51,11 @@ def fingerprint(data: bytes, context: dict) -> str:
     return digest.hexdigest()
 
 
-def context_digest(context: dict) -> str:
-    """A digest of what besides its bytes shaped a file's articles."""
-    text = json.dumps(context, sort_keys=True, default=str)
+def context_digest(options_text: str, entry) -> str:
+    """A digest of what besides its bytes shaped a file's articles: the reading options (as
+    ``options_text``, their JSON, made once per run) and its manifest entry."""
+    text = options_text if entry is None else options_text + json.dumps(
+        entry, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

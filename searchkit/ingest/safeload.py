@@ -30,18 +30,42 @@ _JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|([\[{])|[\]}]', re.S)
 
 
 def load_json(text: str):
-    """``json.loads(text)`` within the bounds above; JSONDecodeError says why not."""
-    if text.count("[") + text.count("{") > MAX_DEPTH:  # only then can it nest that deep
-        where = _too_deep(text)
-        if where is not None:
-            raise json.JSONDecodeError(f"nested over {MAX_DEPTH} levels deep", text, where)
+    """``json.loads(text)`` within the bounds above; JSONDecodeError says why not. Python's
+    decoder parses in linear time and stops nesting deeper than its recursion limit with
+    RecursionError; the depth of what it made is checked after (a walk of the values is
+    cheaper than a scan of the text), and only a document too deep is scanned, to say
+    where."""
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError:
         raise
     except (ValueError, RecursionError) as error:  # a number of over 4,300 digits
         reason = str(error).split(";")[0]
-        raise json.JSONDecodeError(reason, text, 0) from None
+        where = _too_deep(text) if isinstance(error, RecursionError) else None
+        if where is not None:
+            reason = f"nested over {MAX_DEPTH} levels deep"
+        raise json.JSONDecodeError(reason, text, where or 0) from None
+    if _deeper_than(data, MAX_DEPTH):
+        raise json.JSONDecodeError(f"nested over {MAX_DEPTH} levels deep", text,
+                                   _too_deep(text) or 0)
+    return data
+
+
+def _deeper_than(data, limit: int) -> bool:
+    """Whether ``data`` nests objects and lists more than ``limit`` levels deep."""
+    level = [data] if isinstance(data, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        inner = []
+        for value in level:
+            for item in (value.values() if isinstance(value, dict) else value):
+                if isinstance(item, (dict, list)):
+                    inner.append(item)
+        level = inner
+    return False
 
 
 def _too_deep(text: str):
