@@ -9,7 +9,7 @@ class Record:
     """What searchkit's records are made of: their fields are the class's annotations (with
     defaults), set once when made; they compare and hash by value and show as
     ``Name(field=value, ...)``, as frozen dataclasses do. Not dataclasses: building a
-    dataclass compiles its methods at import, a fifth of a one-query process's own start.
+    dataclass compiles its methods at import, a good part of a one-query process's start.
     A mutable default (``{}``) is copied for each record."""
 
     __slots__ = ("__dict__",)
