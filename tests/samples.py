@@ -286,6 +286,18 @@ def wire_story(rng):
     return title, paragraphs
 
 
+def write_story(path, title, paragraphs):
+    """A text article as the tests write them: its title, a blank line, its paragraphs."""
+    path.write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+
+
+def write_stories(folder, stories):
+    """Write {file name: (title, [paragraph, ...])} into ``folder`` with ``write_story``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (title, paragraphs) in stories.items():
+        write_story(folder / name, title, paragraphs)
+
+
 def write_wire(folder, stories=200, source="Newswire", seed=1987):
     """Write ``stories`` invented wire stories dated in February, March, April and October 1987
     as ``<n>.txt`` (title line, blank line, paragraphs) with a manifest.json giving each its
@@ -296,8 +308,7 @@ def write_wire(folder, stories=200, source="Newswire", seed=1987):
     for number in range(1, stories + 1):
         title, paragraphs = wire_story(rng)
         name = f"{number}.txt"
-        (folder / name).write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n",
-                                   encoding="utf-8")
+        write_story(folder / name, title, paragraphs)
         month = rng.choice([2, 3, 4, 10])
         # Weekly dates: a date filter's cost grows with the distinct dates it spans.
         dates[name] = date(1987, month, 2) + timedelta(weeks=rng.randint(0, 3))

@@ -2,6 +2,7 @@
 never varied, names that differ in a consonant are no variants (issue 17)."""
 
 import pytest
+from samples import write_stories
 
 import searchkit
 
@@ -24,10 +25,7 @@ ARTICLES = {
 def searcher(tmp_path_factory):
     root = tmp_path_factory.mktemp("names")
     folder = root / "corpus"
-    folder.mkdir()
-    for name, (title, paragraphs) in ARTICLES.items():
-        (folder / name).write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n",
-                                   encoding="utf-8")
+    write_stories(folder, ARTICLES)
     searchkit.build_index([folder], root / "ix", find_duplicates=False)
     with searchkit.open_index(root / "ix") as opened:
         yield opened

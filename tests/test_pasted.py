@@ -8,6 +8,7 @@ import re
 
 import pytest
 from conftest import DATA, invoke, needs_data
+from samples import write_stories
 
 import searchkit
 from searchkit.cli import repl
@@ -39,10 +40,7 @@ ARTICLES = {
 def index(tmp_path_factory):
     root = tmp_path_factory.mktemp("pasted")
     folder = root / "corpus"
-    folder.mkdir()
-    for name, (title, paragraphs) in ARTICLES.items():
-        (folder / name).write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n",
-                                   encoding="utf-8")
+    write_stories(folder, ARTICLES)
     searchkit.build_index([folder], root / "ix")
     return root / "ix"
 
