@@ -111,13 +111,8 @@ def make_sentences(rows: list, count: int, seed: int) -> list:
     rng = random.Random(seed)
     made = []
     while len(made) < count:
-        pid, _title, text, _group = rng.choice(rows)
-        words = text.split()
-        if len(words) < 12:
-            continue
-        size = min(len(words), rng.randint(12, 40))
-        start = rng.randint(0, len(words) - size)
-        span, edits = words[start:start + size], []
+        pid, span = speed.cut_span(rows, rng)
+        edits = []
         if rng.random() < 0.5:
             del span[rng.randrange(len(span))]
             edits.append("dropped word")

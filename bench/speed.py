@@ -349,6 +349,17 @@ def make_queries(rows: list, count: int = QUERIES, seed: int = 0) -> list:
     return queries
 
 
+def cut_span(rows: list, rng: random.Random) -> tuple:
+    """(paragraph id, 12-40 consecutive words of it) from a paragraph of 12 words or more."""
+    while True:
+        pid, _title, text, _group = rng.choice(rows)
+        words = text.split()
+        if len(words) >= 12:
+            size = min(len(words), rng.randint(12, 40))
+            start = rng.randint(0, len(words) - size)
+            return pid, words[start : start + size]
+
+
 def make_pasted(rows: list, count: int = QUERIES, seed: int = 1) -> list:
     """Sentences as a user pastes them: 12-40 words cut from a paragraph, lightly edited (a word
     dropped from half of them, quote marks straightened or curled in a quarter), with the id of
@@ -356,13 +367,7 @@ def make_pasted(rows: list, count: int = QUERIES, seed: int = 1) -> list:
     rng = random.Random(seed)
     pasted = []
     while len(pasted) < count:
-        pid, _title, text, _group = rng.choice(rows)
-        words = text.split()
-        if len(words) < 12:
-            continue
-        size = min(len(words), rng.randint(12, 40))
-        start = rng.randint(0, len(words) - size)
-        span = words[start : start + size]
+        pid, span = cut_span(rows, rng)
         if rng.random() < 0.5:
             del span[rng.randrange(len(span))]
         sentence = " ".join(span)
