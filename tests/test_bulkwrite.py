@@ -130,6 +130,20 @@ def test_files_are_whooshs_byte_for_byte_when_every_block_is_compressed(make, tm
         assert ours[name] == theirs[name], name
 
 
+@pytest.mark.parametrize("at_a_time", [1, 5])
+def test_terms_written_a_few_postings_at_a_time_give_the_same_bytes(at_a_time, tmp_path,
+                                                                       monkeypatch):
+    """The writer turns postings into blocks a slice of terms at a time (its memory): where
+    the slices fall changes nothing in the files."""
+    docs = documents_of([SEEDS])
+    whole = segment_files(bulk_segment(docs, tmp_path / "whole", whoosh_bytes=True))
+    monkeypatch.setattr(bulkwrite, "_POSTINGS_AT_A_TIME", at_a_time)
+    sliced = segment_files(bulk_segment(docs, tmp_path / "sliced", whoosh_bytes=True))
+    assert sorted(sliced) == sorted(whole)
+    for name in whole:
+        assert sliced[name] == whole[name], name
+
+
 def everything(folder):
     """All a reader can read of a one-segment index, block statistics included."""
     ix = FileStorage(str(folder)).open_index()

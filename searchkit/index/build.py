@@ -352,7 +352,8 @@ def _plan(
         steps.append(("read", path, key, before, absolute, data, entry, prints, read_as))
     jobs = [step for step in steps if step[0] == "read"]
     parallel = len(jobs) >= PARALLEL_READ_FILES and _core_to_spare()
-    results = dict(zip(map(id, jobs), workers.run_split(jobs, _read_job(options), parallel)))
+    read = workers.run_split(jobs, _read_job(options), parallel, weight=lambda job: len(job[5]))
+    results = dict(zip(map(id, jobs), read))
     if tick:
         tick(len(files), len(files))
     for step in steps:
@@ -534,9 +535,11 @@ def _documents(writer, paths=(), ids=()) -> List[Tuple[int, dict]]:
 
 
 def _batches(sources: list, parallel: bool) -> List[list]:
-    """The paragraphs to write, cut into segments of at most BATCH_PARAGRAPHS (at least one
-    per process when sharing the work), in order."""
-    count = max(-(-len(sources) // BATCH_PARAGRAPHS), 2 if parallel else 1)
+    """The paragraphs to write, cut into segments of at most BATCH_PARAGRAPHS (as many for
+    each process when sharing the work), in order."""
+    count = -(-len(sources) // BATCH_PARAGRAPHS)
+    if parallel:
+        count += count % 2
     count = min(count, len(sources)) or 1
     size = -(-len(sources) // count)
     return [sources[i:i + size] for i in range(0, len(sources), size)]

@@ -55,6 +55,7 @@ import pickle
 import random
 import struct
 import zlib
+from array import array
 from collections import defaultdict
 from hashlib import md5
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
@@ -178,13 +179,13 @@ def tokenize(field, values: list) -> Tokens:
     value_of_doc, texts = _distinct(values)
     findall = field.word_pattern().findall
     counts = np.zeros(len(texts), np.int64)
-    words: List[str] = []
+    ids: Dict[str, int] = {}
+    spelling_ids = array("q")  # not a list of every token's string: a batch has millions
     for i, text in enumerate(texts):
         found = findall(text)
         counts[i] = len(found)
-        words += found
-    ids: Dict[str, int] = {}
-    token_spelling = np.array([ids.setdefault(w, len(ids)) for w in words], np.int64)
+        spelling_ids.extend([ids.setdefault(w, len(ids)) for w in found])
+    token_spelling = np.array(spelling_ids, np.int64)
     return Tokens(value_of_doc, counts, list(ids), token_spelling)
 
 
@@ -212,16 +213,21 @@ def _text_postings(field, tokens: Tokens, ndocs: int):
     rank = kept_count[1:] - 1 - kept_count[starts[:-1]][text_of_token]
     text_of_token, index_in_text, rank, tids = (
         text_of_token[kept], index_in_text[kept], rank[kept], tids[kept])
+    del kept, kept_count
     first = np.zeros(ntexts, np.int64)
     first[text_of_token[rank == 0]] = index_in_text[rank == 0]
     positions = first[text_of_token] + rank
     text_lengths = np.bincount(text_of_token, minlength=ntexts)
+    del index_in_text, rank, first  # a batch has millions of tokens: temporaries go early
 
     # Postings of each distinct text: (text, term) groups of its tokens, positions in order.
     nterms = max(len(term_ids), 1)
-    order = np.argsort(text_of_token * nterms + tids, kind="stable")
-    key = (text_of_token * nterms + tids)[order]
+    key = text_of_token * nterms + tids
+    del text_of_token, tids
+    order = np.argsort(key, kind="stable")
+    key = key[order]
     positions = positions[order]
+    del order
     group_start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
     freqs = np.diff(np.r_[group_start, len(key)])
     group_text = key[group_start] // nterms
@@ -581,69 +587,110 @@ def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Posti
     info["minid"] = docs[term_start]
     info["maxid"] = docs[offsets[1:] - 1]
 
-    fixed = fmt.fixed_value_size()
-    values = postings.values
-    doc_list = docs.tolist()
-    delta_list = deltas.tolist()
-    w32_list = weights32.tolist()
-    value_list = values.tolist() if values is not None else None
-    dumps = pickle.dumps
-    compress = zlib.compress if whoosh_bytes else fitted_compress
-    compress_from = 0 if whoosh_bytes else COMPRESS_FROM
-    bstarts, bends = block_start.tolist(), block_end.tolist()
-    bmax, bone, bsame = max_weight.tolist(), all_one.tolist(), all_same.tolist()
-    bmin, bmaxlen = min_byte.tolist(), max_byte.tolist()
-    # A one-posting term of a field without values or lengths (every ID field's paragraph
-    # id, most groups) is a function of its document and weight: made once per segment.
-    simple = values is None and lengths is None
-    made: Dict[tuple, bytes] = {}
-
-    def block(k: int, last: bool) -> bytes:
-        s, e = bstarts[k], bends[k]
-        if bone[k]:
-            mini_weights = None
-        elif bsame[k]:
-            mini_weights = w32_list[s]
-        else:
-            mini_weights = tuple(w32_list[s:e])
-        if fixed is None or fixed < 0:
-            mini_values = tuple(value_list[s:e])
-        elif fixed == 0:
-            mini_values = None
-        else:
-            mini_values = b"".join(value_list[s:e])
-        data = dumps((tuple(delta_list[s:e]), mini_weights, mini_values), 2)
-        comp = level if len(data) >= compress_from else 0
-        if comp:
-            data = compress(data, comp)
-        header = dumps((e - s, doc_list[e - 1], bmax[k], comp, bmin[k], bmaxlen[k]), 2)
-        size = len(header) + len(data)
-        return _pack_int(-size if last else size) + header + data
-
-    written = []
-    k = 0
-    for nblocks in blocks_of_term.tolist():
-        if nblocks == 1 and simple and bends[k] - bstarts[k] == 1:
-            key = (doc_list[bstarts[k]], bmax[k])
-            piece = made.get(key)
-            if piece is None:
-                piece = made[key] = WHOOSH3_HEADER_MAGIC + block(k, True)
-        else:
-            piece = WHOOSH3_HEADER_MAGIC + b"".join(
-                [block(k + j, j == nblocks - 1) for j in range(nblocks)])
-        written.append(piece)
-        k += nblocks
-    sizes = np.fromiter(map(len, written), np.int64, nterms)
-    info["offset"] = pst.offset + np.cumsum(sizes) - sizes
+    blocks = _Blocks(fmt, postings, lengths is None, level, whoosh_bytes, block_start,
+                     block_end, deltas, weights32, max_weight, all_one, all_same, min_byte,
+                     max_byte)
+    sizes = np.zeros(nterms, np.int64)
+    first_offset = pst.offset
+    # Terms a slice of postings at a time: Python lists of a whole field's postings would
+    # add several times the arrays' size to the writer's peak.
+    ends = np.searchsorted(offsets, np.arange(1, len(docs) // _POSTINGS_AT_A_TIME + 1)
+                           * _POSTINGS_AT_A_TIME, side="right").tolist() + [nterms]
+    term = 0
+    for end in ends:
+        end = max(min(end, nterms), term)
+        if end == term:
+            continue
+        pieces = blocks.terms(term, end, int(first_block[term]), blocks_of_term[term:end])
+        sizes[term:end] = [len(piece) for piece in pieces]
+        pst.write(b"".join(pieces))
+        term = end
+    info["offset"] = first_offset + np.cumsum(sizes) - sizes
     info["length"] = sizes
-    for at in range(0, nterms, 4096):
-        pst.write(b"".join(written[at:at + 4096]))
-    del written
     row = _TERMINFO_ROW.itemsize
     table = info.tobytes()
     prefix = _pack_ushort(fieldid)
     terms.add_all([prefix + t for t in postings.terms],
                   [table[i:i + row] for i in range(0, len(table), row)])
+
+
+_POSTINGS_AT_A_TIME = 1 << 16
+
+
+class _Blocks:
+    """Whoosh's posting blocks of one field's terms, as W3PostingsWriter writes them."""
+
+    def __init__(self, fmt, postings: "_Postings", no_lengths: bool, level: int,
+                 whoosh_bytes: bool, *per_block_and_posting):
+        (self.block_start, self.block_end, self.deltas, self.weights32, self.max_weight,
+         self.all_one, self.all_same, self.min_byte, self.max_byte) = per_block_and_posting
+        self.fixed = fmt.fixed_value_size()
+        self.docs, self.values = postings.docnums, postings.values
+        self.level = level
+        self.compress = zlib.compress if whoosh_bytes else fitted_compress
+        self.compress_from = 0 if whoosh_bytes else COMPRESS_FROM
+        # A one-posting term of a field without values or lengths (every ID field's
+        # paragraph id, most groups) is a function of its document and weight: made once.
+        self.simple = self.values is None and no_lengths
+        self.made: Dict[tuple, bytes] = {}
+
+    def terms(self, first_term: int, end_term: int, first_block: int, blocks_of_term) -> list:
+        """The bytes of terms ``first_term`` to ``end_term`` (their blocks from
+        ``first_block`` on, ``blocks_of_term`` each), one piece per term."""
+        nblocks_all = int(blocks_of_term.sum())
+        kb = slice(first_block, first_block + nblocks_all)
+        bstarts = self.block_start[kb].tolist()
+        bends = self.block_end[kb].tolist()
+        at, upto = bstarts[0], bends[-1]
+        bstarts = [b - at for b in bstarts]
+        bends = [b - at for b in bends]
+        doc_list = self.docs[at:upto].tolist()
+        delta_list = self.deltas[at:upto].tolist()
+        w32_list = self.weights32[at:upto].tolist()
+        value_list = self.values[at:upto].tolist() if self.values is not None else None
+        bmax, bone = self.max_weight[kb].tolist(), self.all_one[kb].tolist()
+        bsame = self.all_same[kb].tolist()
+        bmin, bmaxlen = self.min_byte[kb].tolist(), self.max_byte[kb].tolist()
+        fixed, level, dumps = self.fixed, self.level, pickle.dumps
+        compress, compress_from = self.compress, self.compress_from
+
+        def block(k: int, last: bool) -> bytes:
+            s, e = bstarts[k], bends[k]
+            if bone[k]:
+                mini_weights = None
+            elif bsame[k]:
+                mini_weights = w32_list[s]
+            else:
+                mini_weights = tuple(w32_list[s:e])
+            if fixed is None or fixed < 0:
+                mini_values = tuple(value_list[s:e])
+            elif fixed == 0:
+                mini_values = None
+            else:
+                mini_values = b"".join(value_list[s:e])
+            data = dumps((tuple(delta_list[s:e]), mini_weights, mini_values), 2)
+            comp = level if len(data) >= compress_from else 0
+            if comp:
+                data = compress(data, comp)
+            header = dumps((e - s, doc_list[e - 1], bmax[k], comp, bmin[k], bmaxlen[k]), 2)
+            size = len(header) + len(data)
+            return _pack_int(-size if last else size) + header + data
+
+        pieces = []
+        k = 0
+        made, simple = self.made, self.simple
+        for nblocks in blocks_of_term.tolist():
+            if nblocks == 1 and simple and bends[k] - bstarts[k] == 1:
+                key = (doc_list[bstarts[k]], bmax[k])
+                piece = made.get(key)
+                if piece is None:
+                    piece = made[key] = WHOOSH3_HEADER_MAGIC + block(k, True)
+            else:
+                piece = WHOOSH3_HEADER_MAGIC + b"".join(
+                    [block(k + j, j == nblocks - 1) for j in range(nblocks)])
+            pieces.append(piece)
+            k += nblocks
+        return pieces
 
 
 def write_segment(storage, schema, documents: Sequence[dict],

@@ -15,6 +15,8 @@ import time
 import traceback
 from typing import Callable, List, Optional, Sequence, TypeVar
 
+import numpy as np
+
 from ..errors import SearchkitError
 
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
@@ -61,11 +63,13 @@ def idle_cores(sample: float = 0.05) -> Optional[float]:
     return (os.cpu_count() or 1) * (idle_after - idle) / (total_after - total)
 
 
-def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool) -> List[R]:
-    """``[work(t) for t in tasks]``, the second half in a forked helper when ``parallel``."""
+def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
+              weight: Optional[Callable[[T], int]] = None) -> List[R]:
+    """``[work(t) for t in tasks]``, the second half in a forked helper when ``parallel``;
+    with ``weight`` (a task's expected cost), the half of the total weight."""
     if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [work(task) for task in tasks]
-    half = (len(tasks) + 1) // 2
+    half = _half(tasks, weight)
     mine, theirs = tasks[:half], tasks[half:]
     receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
     pid = os.fork()
@@ -99,6 +103,15 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool) -> Lis
     if not ok:
         raise found
     return results + found
+
+
+def _half(tasks: Sequence[T], weight: Optional[Callable[[T], int]]) -> int:
+    """How many of the first tasks make half the work (at least one, and one left over)."""
+    if weight is None:
+        return (len(tasks) + 1) // 2
+    cumulative = np.cumsum([weight(task) for task in tasks])
+    at = int(np.searchsorted(cumulative, cumulative[-1] / 2)) + 1
+    return min(max(at, 1), len(tasks) - 1)
 
 
 def _portable(error: BaseException) -> BaseException:
