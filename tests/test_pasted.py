@@ -27,7 +27,8 @@ ARTICLES = {
     "science.txt": ("Chromatin",
                     ["The +1 nucleosomes sit just downstream of the transcription start site.",
                      "CD4+ T cell counts fell in the treated group.",
-                     "A transverse section of the spinal cord was stained."]),
+                     "A transverse section of the spinal cord was stained.",
+                     "FACT evicts the Histone 2A (H2A)-histone 2B dimer during exchange."]),
     "other.txt": ("Weather", ["Rain fell on the capital on Friday, and the minister stayed in."]),
     "business.txt": ("Deals",
                      ["The U.S. firm paid £5m for an e-mail service run by AT&T staff.",
@@ -101,6 +102,16 @@ def test_plain_reads_every_character_as_text(searcher):
     assert searcher.search("minister -resigned", syntax=False).total == 3
     assert searcher.search('"minister stayed"', syntax=False).total == 3
     assert searcher.search("contracts AND Friday", syntax=False).total == 3
+
+
+def test_a_dash_glued_to_a_word_is_no_exclusion_once_a_bracket_is_blanked(searcher):
+    """Found in SciFact's queries: "(H2A)-histone" read as text excluded "histone"."""
+    query = "FACT compensates for Histone 2A (H2A)-histone 2B (H2B) dimer eviction"
+    for syntax in (False, True):
+        assert first_text(searcher.search(query, syntax=syntax)).startswith("FACT evicts")
+    unbalanced = searcher.search("FACT H2A)-histone eviction")
+    assert first_text(unbalanced).startswith("FACT evicts")
+    assert unbalanced.notes[0] == "read as text, not as query syntax: ), -"
 
 
 def test_the_command_line_says_what_it_read_as_text_on_stderr(index):

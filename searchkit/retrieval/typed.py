@@ -53,7 +53,8 @@ def read(text: str, syntax: bool = True) -> Typed:
         for i, char in enumerate(chars):
             if char in _SYNTAX_CHARS or char == ":":
                 chars[i] = " "
-        for match in _SIGNS.finditer(text):
+        # signs at a word's start once the syntax characters are blanked: "(H2A)-histone"
+        for match in _SIGNS.finditer("".join(chars)):
             chars[match.start():match.end()] = " " * (match.end() - match.start())
         lowered = re.sub(r"\b(?:%s)\b" % "|".join(OPERATORS), lambda m: m.group().lower(),
                          "".join(chars))
@@ -75,6 +76,7 @@ def read(text: str, syntax: bool = True) -> Typed:
             if char in "[]{}^":
                 taken.append(char)
             chars[i] = " "
+    _glued_signs(text, chars, kept, taken)
     result = "".join(chars)
     result, operators = _operators(result, kept)
     taken += operators
@@ -154,6 +156,19 @@ def _signs(text: str, chars: list, kept: list, taken: list) -> None:
         if not valid:
             chars[start:end] = " " * (end - start)
             taken.append(match.group() + (word.group() if word and rest[:1] != " " else ""))
+
+
+def _glued_signs(text: str, chars: list, kept: list, taken: list) -> None:
+    """A ``+`` or ``-`` glued to what came before it is text, even once that was blanked
+    ("H2A)-histone" is no exclusion)."""
+    for i in range(1, len(chars)):
+        if (chars[i] in "+-" and not kept[i] and chars[i - 1] == " "
+                and not text[i - 1].isspace() and text[i - 1] != "("):
+            end = i
+            while end < len(chars) and chars[end] in "+-":
+                end += 1
+            chars[i:end] = " " * (end - i)
+            taken.append(text[i:end])
 
 
 def _signed_word(word: str) -> bool:
