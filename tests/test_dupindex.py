@@ -70,6 +70,14 @@ def test_groups_from_scratch_are_find_groups(paragraphs):
     assert sum(1 for pid, key in expected.items() if pid != key) > 10  # real groups
 
 
+def test_signatures_are_dedups_of_each_text(paragraphs):
+    odd = [("odd#1", "Ça coûte 5 € — “quoted” O’Brien’s ﬁle"), ("odd#2", "")]
+    built = dupindex.DupIndex.build(paragraphs + odd, dedup.DEFAULT_THRESHOLD)
+    expected = {pid: dedup.signature(text) for pid, text in paragraphs + odd}
+    assert built.signatures(expected) == expected
+    assert built.signatures(["odd#1", "unknown"]) == {"odd#1": expected["odd#1"]}
+
+
 def test_texts_shingled_in_two_processes_give_the_same_index(paragraphs, monkeypatch):
     monkeypatch.setattr(dupindex, "_CHUNK", 700)  # several chunks on each side
     serial = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD)
@@ -264,3 +272,19 @@ def test_a_run_without_grouping_leaves_no_grouping_for_the_next(tmp_path):
     searchkit.build_index([folder], rebuilt)
     assert stored_groups(index_dir) == stored_groups(rebuilt)
     assert committed_words(index_dir) == committed_words(rebuilt)
+
+
+def test_each_paragraphs_stored_signature_is_its_texts(tmp_path):
+    """The writer takes signatures from the grouping's hashes: on a fresh build and on an
+    update, each is ``dedup.signature`` of the paragraph's own text."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    index = tmp_path / "ix"
+    searchkit.build_index([folder], index)
+    samples.write_wire(folder / "wire", stories=5)
+    searchkit.build_index([folder], index)
+    with store.open_index(index).searcher() as searcher:
+        stored = list(searcher.reader().all_stored_fields())
+    assert len(stored) > 20
+    for fields in stored:
+        assert fields["dup_signature"] == dedup.signature(fields["text"]), fields["id"]

@@ -237,7 +237,9 @@ def build_index(
             store.read_committed(index_dir, generation, "stems") or b"").decode("utf-8")
         if stems:  # the stems of the words already indexed: no NLTK for them
             analysis.use_stems(str(index_dir.resolve()), stems)
-        segments, new_words, counting = _write_segments(writer, sources, groups, progress)
+        signatures = dups.signatures(new_ids) if dups is not None else {}
+        segments, new_words, counting = _write_segments(writer, sources, groups, signatures,
+                                                        progress)
         clock.lap("writing segments")
         clock.note("of which counting the vocabulary (all processes)", counting)
         words = vocabulary.merge([words, new_words])
@@ -545,10 +547,12 @@ def _batches(sources: list, parallel: bool) -> List[list]:
     return [sources[i:i + size] for i in range(0, len(sources), size)]
 
 
-def _write_segments(writer, sources: list, groups: Dict[str, str], progress: Optional[Stage]):
+def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: Dict[str, str],
+                    progress: Optional[Stage]):
     """Write ``sources`` ((article, paragraph) pairs, or stored fields of old paragraphs) as
-    new segments of the writer's index, with their groups. Returns the segments (not yet
-    committed) and the vocabulary of the paragraphs written."""
+    new segments of the writer's index, with their groups (and the signatures grouping
+    worked out, by id). Returns the segments (not yet committed) and the vocabulary of the
+    paragraphs written."""
     if not sources:
         return [], vocabulary.Vocabulary(), 0.0
     storage, schema = writer.storage, writer.schema
@@ -558,7 +562,7 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], progress: Opt
 
     def write(batch):
         stems_before = analysis.stems_mark()
-        docs = [_document(item, groups) for item in batch]
+        docs = [_document(item, groups, signatures) for item in batch]
         texts = [d["text"] for d in docs]
         tokens = (bulkwrite.tokenize(schema["text"], texts)
                   if bulkwrite.tokenizable(schema["text"]) else None)
@@ -583,11 +587,12 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], progress: Opt
             sum(w[3] for w in written))
 
 
-def _document(source, groups: Dict[str, str]) -> dict:
+def _document(source, groups: Dict[str, str], signatures: Dict[str, str]) -> dict:
     if isinstance(source, dict):  # an old paragraph's stored fields
         return {**source, "dup_group": groups[source["id"]]}
     article, paragraph = source
-    return {**document(article, paragraph), "dup_group": groups[paragraph.id]}
+    return {**document(article, paragraph, signatures.get(paragraph.id)),
+            "dup_group": groups[paragraph.id]}
 
 
 def _verify_count(index_dir: Path, expected: int) -> None:

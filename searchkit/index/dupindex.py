@@ -261,6 +261,14 @@ class DupIndex:
         ids = self.ids
         return {ids[s]: ids[g] for s, g in enumerate(self.group.tolist()) if ids[s] is not None}
 
+    def signatures(self, ids: Iterable[str]) -> Dict[str, str]:
+        """Paragraph id -> ``dedup.signature`` of its text, for these paragraphs (those held;
+        from the hash of its normalised text, the same hash: the texts are not read again)."""
+        wanted = set(ids)
+        as_bytes = self.exact.astype("<u8").tobytes()
+        return {pid: as_bytes[8 * s:8 * s + 8].hex()
+                for s, pid in enumerate(self.ids) if pid in wanted}
+
     def __len__(self) -> int:
         return sum(1 for i in self.ids if i is not None)
 

@@ -1,6 +1,7 @@
 """The Whoosh schema: the only place that knows field names and how they are indexed."""
 
 from datetime import datetime
+from typing import Optional
 
 from whoosh.analysis import IDTokenizer, LowercaseFilter
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, Schema
@@ -51,8 +52,9 @@ def make_schema() -> Schema:
     )
 
 
-def document(article, paragraph) -> dict:
-    """The Whoosh document of one paragraph (its ``dup_group`` is set when groups are known)."""
+def document(article, paragraph, signature: Optional[str] = None) -> dict:
+    """The Whoosh document of one paragraph (its ``dup_group`` is set when groups are known);
+    ``signature``: its ``dedup.signature`` where already known."""
     from . import dedup  # the indexer's: a search needs none of it
 
     doc = dict(
@@ -66,7 +68,7 @@ def document(article, paragraph) -> dict:
         source_from=article.source_from,
         date_from=article.date_from,
         text=paragraph.text,
-        dup_signature=dedup.signature(paragraph.text),
+        dup_signature=signature or dedup.signature(paragraph.text),
     )
     # An unknown source is "": every segment then has a source column (Whoosh's multi-segment
     # column reader misplaces the documents of a segment without one).

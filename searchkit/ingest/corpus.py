@@ -26,7 +26,7 @@ in the fields a record lacks (its title is never used: it cannot name every reco
 import os
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
@@ -507,14 +507,15 @@ def _article(article_id: str, path: Path, blocks, meta, options: ReadOptions,
         if b.kind == HEADLINE and not same_title(b.text, meta.title) else b
         for b in blocks
     ]
-    fields = asdict(meta)  # title, source, date, url and where they came from
+    # title, source, date, url and where they came from (flat: no deep copy as asdict makes)
+    found = {f.name: getattr(meta, f.name) for f in fields(meta)}
     return Article(
         id=article_id,
         record_id=record_id,
         path=str(path),
         blocks=tuple(blocks),
         paragraphs=paragraphs_of(article_id, blocks, options),
-        **fields,
+        **found,
     )
 
 
