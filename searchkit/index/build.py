@@ -39,6 +39,7 @@ from ..ingest.corpus import (
     read_bytes,
     read_file,
 )
+from .. import model
 from ..model import Article, ArticleSummary, FileAction, IndexSummary, SkippedFile
 from . import analysis, bulkwrite, dedup, dupindex, ledger, store, vocabulary, workers
 from .ledger import FileRecord, Ledger
@@ -112,6 +113,7 @@ class _Plan:
     skipped: List[SkippedFile] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     actions: List[FileAction] = field(default_factory=list)
+    block_kinds: Counter = field(default_factory=Counter)  # of the files read
 
     @property
     def changes(self) -> bool:
@@ -378,20 +380,22 @@ def _plan(
             continue
         keys[key] = absolute
         plan.read += 1
-        plan.articles += result.articles
-        plan.warnings += [f"{path}: {warning}" for warning in result.warnings]
+        found, block_kinds = result
+        plan.articles += found.articles
+        plan.block_kinds.update(block_kinds)
+        plan.warnings += [f"{path}: {warning}" for warning in found.warnings]
         plan.ledger[absolute] = FileRecord(
             fingerprint=print_,
             size=len(data),
             key=key,
-            article_ids=tuple(a.id for a in result.articles),
-            paragraphs=sum(len(a.paragraphs) for a in result.articles),
+            article_ids=tuple(a.id for a in found.articles),
+            paragraphs=sum(len(a.paragraphs) for a in found.articles),
             context=context,
             stat=stat,
         )
         action = "added" if before is None else "updated"
         (plan.added if before is None else plan.updated).append(absolute)
-        plan.actions.append(FileAction(str(path), action, result.encoding_how))
+        plan.actions.append(FileAction(str(path), action, found.encoding_how))
     given = [os.path.abspath(p) for p in paths]
     for absolute, record in sorted(old.items()):
         if absolute in seen:
@@ -430,9 +434,14 @@ def _read_job(options: ReadOptions):
     def read(step):
         _, _path, _key, _before, absolute, data, entry, _print, key = step
         try:
-            return read_file(Path(absolute), key, data, entry, options)
+            found = read_file(Path(absolute), key, data, entry, options)
         except CorpusError as error:
             return str(error)
+        # Only the paragraphs are written: the blocks are counted and let go (their memory,
+        # and a helper process's time sending them back).
+        kinds = Counter(b.kind for a in found.articles for b in a.blocks)
+        articles = [model.replace(a, blocks=()) for a in found.articles]
+        return replace(found, articles=articles), kinds
 
     return read
 
@@ -460,7 +469,7 @@ def _free_key(key: str, absolute: str, keys: Dict[str, str]) -> str:
 
 def _summary(index_dir: Path, plan: _Plan, started: float, committed: bool = True,
              unread: Optional[Counter] = None, **grouping) -> IndexSummary:
-    kinds = Counter(b.kind for a in plan.articles for b in a.blocks)
+    kinds = plan.block_kinds
     paragraph_kinds = Counter(p.kind for a in plan.articles for p in a.paragraphs)
     return IndexSummary(
         index_dir=str(index_dir),

@@ -87,14 +87,16 @@ _CHUNK = 1 << 20  # bytes gathered before a write to the file
 # to skip compressing below 20 bytes but compresses every block: a paragraph id's block comes
 # out longer, and costs a zlib call per term.
 COMPRESS_FROM = 64
+_MEM_LEVEL = 4  # zlib's default 8 sizes its match table for streams far longer than a block
 
 
 def fitted_compress(data: bytes, level: int) -> bytes:
-    """``zlib.compress(data, level)`` with a window no larger than the data: a zlib stream
-    every zlib reader decompresses, of the same size for blocks this small, without setting
-    up zlib's full 256 KB state for each (most of the time of compressing a small block)."""
+    """``zlib.compress(data, level)`` with a window no larger than the data and a smaller
+    match table: a zlib stream every zlib reader decompresses, of about the same size for
+    blocks this small, without setting up zlib's full 256 KB state for each (most of the
+    time of compressing a small block)."""
     wbits = min(15, max(9, (len(data) - 1).bit_length()))
-    compressor = zlib.compressobj(level, zlib.DEFLATED, wbits)
+    compressor = zlib.compressobj(level, zlib.DEFLATED, wbits, _MEM_LEVEL)
     return compressor.compress(data) + compressor.flush()
 
 _pack_int = struct.Struct("!i").pack
