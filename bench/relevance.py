@@ -16,8 +16,8 @@ on the same abstracts as the baseline of the same run (``--no-bm25s`` leaves it 
 through pytrec_eval): nDCG@10 with graded qrels, R@100, AP over the top ``--depth`` (100).
 
 Variants:
-- default: the settings in searchkit/config.py (k1 0.9, b 0.9, title weight 0.3) and
-  searchkit/analysis.py (Snowball stemmer, Whoosh's stop list);
+- default: the settings in searchkit/config.py (k1 0.9, b 0.9, title weight 0.3; BM25F with
+  Lucene's idf) and searchkit/index/analysis.py (Snowball stemmer, Whoosh's stop list);
 - no names: without the name-variant expansion of rare capitalised words (``--exact``);
 - no stemming / no stop list: the analyzer without Snowball's stemmer / without the stop list;
 - k1=..., b=...: BM25F's term saturation and length normalisation (the other one as default);

@@ -10,9 +10,9 @@ import random
 import re
 
 from whoosh import query as whoosh_query
-from whoosh import scoring, sorting
+from whoosh import sorting
 
-from searchkit.retrieval import engine, plan, typed
+from searchkit.retrieval import engine, plan, typed, weighting
 from searchkit.index import store
 from searchkit.config import SearchOptions
 from searchkit.errors import QueryError
@@ -30,7 +30,7 @@ class Check:
         self.engine_searcher = searcher
         ix, self.whoosh = store.open_searcher(
             index_dir, searcher._generation.generation,
-            scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1))
+            weighting.bm25f(options))
         self.builder = QueryBuilder(ix.schema, options.title_weight)
         self.words = searcher._vocabulary()
 

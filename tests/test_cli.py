@@ -49,7 +49,7 @@ def test_search_plain_marks_highlights_when_piped(run, seed_index):
     first = result.stdout.split("\n\n")[0].splitlines()
     assert first[0] == (
         "1. Europeans are urging Putin to encourage dialogue to resolve the crisis in Belarus")
-    assert first[1].strip() == f"— · — · {S000}#4 · body · score 13.27"
+    assert first[1].strip() == f"— · — · {S000}#4 · body · score 9.58"
     assert "engage in [dialogue] with the [opposition]." in first[2]
     assert "\x1b[" not in result.stdout
     assert result.stderr.strip() == (

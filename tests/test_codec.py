@@ -86,13 +86,15 @@ def documents(index_dir):
 
 def scores(index_dir):
     """Each query's BM25F score of every paragraph it matches, as searchkit weighs them."""
-    from whoosh import index, qparser, scoring
+    from whoosh import index, qparser
+
+    from searchkit.retrieval import weighting
 
     options = searchkit.SearchOptions()
     ix = index.open_dir(str(index_dir))  # Whoosh's own reading of either index
-    weighting = scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1)
+    model = weighting.bm25f(options)
     found = {}
-    with ix.searcher(weighting=weighting) as searcher:
+    with ix.searcher(weighting=model) as searcher:
         parser = qparser.QueryParser("text", ix.schema)
         for text in QUERIES:
             hits = searcher.search(parser.parse(text), limit=None)

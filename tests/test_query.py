@@ -15,6 +15,7 @@ from samples import write_wire
 import searchkit
 from searchkit.cli.commands import main
 from searchkit.index import vocabulary
+from searchkit.retrieval import weighting
 from searchkit.retrieval.syntax import Filters, date_bound
 
 
@@ -203,7 +204,7 @@ def test_close_words_are_within_the_edit_distance_most_frequent_first():
 def test_ranking_is_whooshs_bm25f_of_any_words_plus_the_all_words_bonus(dated):
     """searchkit ranks words in two cheaper runs (paragraphs with every word, the rest); the
     order and scores must be those of Whoosh scoring any-words OR all-words x bonus at once."""
-    from whoosh import index as whoosh_index, qparser, scoring
+    from whoosh import index as whoosh_index, qparser
     from whoosh.query import Or
 
     from searchkit.config import SearchOptions
@@ -217,9 +218,9 @@ def test_ranking_is_whooshs_bm25f_of_any_words_plus_the_all_words_bonus(dated):
                                  fieldboosts={"text": 1.0, "title": options.title_weight})
         for group in (qparser.OrGroup, qparser.AndGroup)
     ]
-    weighting = scoring.BM25F(B=options.bm25_b, K1=options.bm25_k1)
+    model = weighting.bm25f(options)
     with_all_and_without = 0
-    with ix.searcher(weighting=weighting) as whoosh_searcher:
+    with ix.searcher(weighting=model) as whoosh_searcher:
         for text in ("oil prices", "president reagan trade", "bank interest rates cut",
                      "wheat export", "company shares offer stake", "belarus opposition dialogue"):
             any_words, all_words = (parser.parse(text) for parser in parsers)

@@ -5,7 +5,8 @@ a query Whoosh's parser read by ``whooshplan``). Each node is evaluated per segm
 documents it matches (ascending) and their scores, with the algebra of Whoosh's matchers:
 
 * ``Term`` on a searched field: Whoosh's BM25F, ``idf * (w * (K1 + 1)) / (w + K1 * ((1 - B) +
-  B * length / average length))``, times the term's boost; idf ``log(N / (df + 1)) + 1`` with N
+  B * length / average length))``, times the term's boost; ``idf`` is Lucene's (``weighting``
+  gives Whoosh's searcher the same) with N
   and df over all segments, deleted documents included (as Whoosh counts them until a merge),
   the length as Whoosh stores it (one byte), every operation in Whoosh's order, so each
   contribution is the same float;
@@ -47,6 +48,14 @@ _CACHED_POSTINGS = 1_000_000  # terms' scored postings kept between queries (bou
 
 # -- the query tree -----------------------------------------------------------------------------
 
+
+
+def idf(documents: int, frequency: int) -> float:
+    """Lucene's (and bm25s's) BM25 idf of a term in ``frequency`` of ``documents`` documents.
+    Whoosh's own, ``log(N / (df + 1)) + 1``, keeps a floor of 1 under every word, so that a
+    common word ("most", "treat") outweighs a rare one met in the title only; SciFact's
+    recall@100 shows it (bench/README.md)."""
+    return math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
 
 class Node:
     """A part of a query. Plain classes rather than dataclasses: a one-query process pays for
@@ -477,11 +486,11 @@ class Evaluator:
                 found = _EMPTY
             else:
                 docs, weights = segment.arrays.postings(node.field, numbers[index])
-                idf = math.log(self.generation.doc_count_all / (df + 1)) + 1
+                weight = idf(self.generation.doc_count_all, df)
                 k1 = self.k1
                 tf = weights.astype(np.float64)
                 norm = self.generation.norms(segment, node.field, k1, self.b)[docs]
-                found = (docs.astype(np.int64), idf * ((tf * (k1 + 1)) / (tf + norm)))
+                found = (docs.astype(np.int64), weight * ((tf * (k1 + 1)) / (tf + norm)))
                 for array in found:
                     array.flags.writeable = False  # shared by later queries
             if self._cached + found[0].size > _CACHED_POSTINGS:

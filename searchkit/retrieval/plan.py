@@ -24,7 +24,6 @@ Two kinds of help, both from the corpus's own vocabulary:
   two for longer ones; never a stop word), and the corrected query is offered if it finds more.
 """
 
-import math
 import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
@@ -37,7 +36,7 @@ from ..index.rankarrays import datetime_to_long
 from ..index.vocabulary import folded
 from ..model import Record
 from . import translit
-from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term
+from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term, idf
 
 MAX_QUERY_CHARS = 1000
 MAX_WORD_CHARS = 100
@@ -377,9 +376,8 @@ def variant_stems(found: Dict[str, Tuple[str, ...]], vocabulary) -> Dict[str, li
 
 
 def _idf(vocabulary, word: str) -> float:
-    """BM25's idf of ``word`` from the vocabulary's paragraph counts (as Whoosh's BM25F)."""
-    frequency = vocabulary.words.get(word, 0)
-    return math.log(1 + (vocabulary.paragraphs - frequency + 0.5) / (frequency + 0.5))
+    """The ranking's idf of ``word`` from the vocabulary's paragraph counts."""
+    return idf(vocabulary.paragraphs, vocabulary.words.get(word, 0))
 
 
 def _stem(word: str) -> str:

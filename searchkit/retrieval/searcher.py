@@ -412,14 +412,12 @@ class Searcher:
     def _whoosh_searcher(self):
         """Whoosh's index, searcher (BM25F, on this Searcher's commit) and query builder."""
         if self._whoosh is None:
-            from whoosh import scoring
-
             from ..index import store
             from .syntax import QueryBuilder
+            from .weighting import bm25f
 
             ix, searcher = store.open_searcher(
-                self.index_dir, self._generation.generation,
-                scoring.BM25F(B=self.options.bm25_b, K1=self.options.bm25_k1))
+                self.index_dir, self._generation.generation, bm25f(self.options))
             self._whoosh = (ix, searcher, QueryBuilder(ix.schema, self.options.title_weight))
         return self._whoosh
 
