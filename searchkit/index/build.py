@@ -240,21 +240,23 @@ def build_index(
         if stems:  # the stems of the words already indexed: no NLTK for them
             analysis.use_stems(str(index_dir.resolve()), stems)
         signatures = dups.signatures(new_ids) if dups is not None else {}
+        if dups is not None:  # to its file now: its arrays are freed before the writers start
+            store.write_committed(index_dir, writer.generation, "dupindex", dups.to_bytes())
+        dups = state = everything = None
         segments, new_words, counting = _write_segments(writer, sources, groups, signatures,
                                                         progress)
         clock.lap("writing segments")
         clock.note("of which counting the vocabulary (all processes)", counting)
         words = vocabulary.merge([words, new_words])
 
-        # The commit's own files first, the commit point last: whatever stops this run, the
-        # committed generation has its ledger, near-duplicate index (unless grouping was left
-        # out), vocabulary, stems and settings.
+        # The commit's own files first (the near-duplicate index, unless grouping was left
+        # out, is written already), the commit point last: whatever stops this run, the
+        # committed generation has its ledger, near-duplicate index, vocabulary, stems and
+        # settings.
         def write(kind, data):
             store.write_committed(index_dir, writer.generation, kind, data)
 
         write("ledger", ledger.to_bytes(writer.generation, plan.ledger))
-        if dups is not None:
-            write("dupindex", dups.to_bytes())
         _started(progress, "counting words")
         write("vocabulary", vocabulary.to_bytes(words))
         # Only the words written may be new to the table (it keeps every word it ever had).
