@@ -15,7 +15,7 @@ from test_dedup_templates import template_files
 from whoosh import index as whoosh_index
 
 import searchkit
-from searchkit.index import dedup, dupindex, store, vocabulary
+from searchkit.index import dedup, dupindex, durable, store, vocabulary
 from searchkit.ingest.corpus import ReadOptions, find_files, read_bytes, read_file
 
 
@@ -272,6 +272,23 @@ def test_a_run_without_grouping_leaves_no_grouping_for_the_next(tmp_path):
     searchkit.build_index([folder], rebuilt)
     assert stored_groups(index_dir) == stored_groups(rebuilt)
     assert committed_words(index_dir) == committed_words(rebuilt)
+
+
+def test_a_stopped_runs_grouping_is_not_committed_by_a_run_without(tmp_path, monkeypatch):
+    """The grouping's file is written before the segments: a run stopped after it, whose
+    leftover the sweep could not remove, must not lend it to the next commit."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([folder], index_dir)
+    stale = store.read_committed(index_dir, store.latest_generation(index_dir), "dupindex")
+    next_generation = store.latest_generation(index_dir) + 1
+    store.write_committed(index_dir, next_generation, "dupindex", stale)  # journaled
+    monkeypatch.setattr(durable, "sweep", lambda folder, keep_scratch=False: [])
+    samples.write_wire(folder / "wire", stories=3)
+    searchkit.build_index([folder], index_dir, find_duplicates=False)
+    assert store.latest_generation(index_dir) == next_generation
+    assert store.read_committed(index_dir, next_generation, "dupindex") is None
 
 
 def test_each_paragraphs_stored_signature_is_its_texts(tmp_path):

@@ -240,6 +240,7 @@ def build_index(
         if stems:  # the stems of the words already indexed: no NLTK for them
             analysis.use_stems(str(index_dir.resolve()), stems)
         signatures = dups.signatures(new_ids) if dups is not None else {}
+        grouped = ("dupindex",) if dups is not None else ()
         if dups is not None:  # to its file now: its arrays are freed before the writers start
             store.write_committed(index_dir, writer.generation, "dupindex", dups.to_bytes())
         dups = state = everything = None
@@ -273,7 +274,8 @@ def build_index(
         # A commit without grouping has no near-duplicate index: the previous one's would
         # not describe it.
         _started(progress, "committing")
-        store.commit(writer, clear=fresh, segments=segments, without=("dupindex",))
+        store.commit(writer, clear=fresh, segments=segments, without=("dupindex",),
+                     written=grouped)
     except BaseException as error:
         store.cancel(writer, error)
         raise

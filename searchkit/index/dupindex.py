@@ -263,11 +263,18 @@ class DupIndex:
 
     def signatures(self, ids: Iterable[str]) -> Dict[str, str]:
         """Paragraph id -> ``dedup.signature`` of its text, for these paragraphs (those held;
-        from the hash of its normalised text, the same hash: the texts are not read again)."""
+        from the hash of its normalised text, the same hash: the texts are not read again).
+        Slots are looked at from the last: new paragraphs are added there."""
         wanted = set(ids)
-        as_bytes = self.exact.astype("<u8").tobytes()
-        return {pid: as_bytes[8 * s:8 * s + 8].hex()
-                for s, pid in enumerate(self.ids) if pid in wanted}
+        found = {}
+        exact = self.exact
+        for slot in range(len(self.ids) - 1, -1, -1):
+            if len(found) == len(wanted):
+                break
+            pid = self.ids[slot]
+            if pid in wanted:
+                found[pid] = int(exact[slot]).to_bytes(8, "little").hex()
+        return found
 
     def __len__(self) -> int:
         return sum(1 for i in self.ids if i is not None)

@@ -288,6 +288,21 @@ def write_new(folder: str, name: str, data: bytes, sync: bool = False) -> None:
     """Create ``name`` (journaled first) holding ``data``; ``sync``: fsync it too. The files of a
     commit are written so before it and fsynced by ``commit_toc``. A file of that name that
     searchkit did not write is never overwritten: IndexFolderError."""
+    remove_leftover(folder, name)
+    note(folder, name)
+    _io("create", name)
+    with open(os.path.join(folder, name), "xb") as handle:
+        _io("write", name)
+        handle.write(data)
+        if sync:
+            handle.flush()
+            _io("fsync", name)
+            os.fsync(handle.fileno())
+
+
+def remove_leftover(folder: str, name: str) -> None:
+    """Remove ``name``, a file a stopped run wrote and the sweep could not remove, if it is
+    there; IndexFolderError if searchkit did not write it."""
     path = os.path.join(folder, name)
     if os.path.lexists(path):
         if name not in journaled(folder):
@@ -295,16 +310,7 @@ def write_new(folder: str, name: str, data: bytes, sync: bool = False) -> None:
                 f"{path} is not searchkit's, but named as one of its files; move it out of "
                 "the index folder")
         _io("delete", name)
-        os.remove(path)  # a leftover of a stopped run the sweep could not remove
-    note(folder, name)
-    _io("create", name)
-    with open(path, "xb") as handle:
-        _io("write", name)
-        handle.write(data)
-        if sync:
-            handle.flush()
-            _io("fsync", name)
-            os.fsync(handle.fileno())
+        os.remove(path)
 
 
 def replace_whole(folder: str, name: str, data: bytes) -> None:
