@@ -131,8 +131,8 @@ def test_files_are_whooshs_byte_for_byte_when_every_block_is_compressed(make, tm
 
 
 @pytest.mark.parametrize("at_a_time", [1, 5])
-def test_terms_written_a_few_postings_at_a_time_give_the_same_bytes(at_a_time, tmp_path,
-                                                                       monkeypatch):
+def test_terms_written_a_few_postings_at_a_time_give_the_same_bytes(
+        at_a_time, tmp_path, monkeypatch):
     """The writer turns postings into blocks a slice of terms at a time (its memory): where
     the slices fall changes nothing in the files."""
     docs = documents_of([SEEDS])

@@ -88,6 +88,9 @@ _CHUNK = 1 << 20  # bytes gathered before a write to the file
 # out longer, and costs a zlib call per term.
 COMPRESS_FROM = 64
 _MEM_LEVEL = 4  # zlib's default 8 sizes its match table for streams far longer than a block
+# Postings turned into blocks at a time (whole terms): Python lists of all of a field's
+# postings would add several times their arrays' size to the writer's peak.
+_POSTINGS_AT_A_TIME = 1 << 16
 
 
 def fitted_compress(data: bytes, level: int) -> bytes:
@@ -98,6 +101,7 @@ def fitted_compress(data: bytes, level: int) -> bytes:
     wbits = min(15, max(9, (len(data) - 1).bit_length()))
     compressor = zlib.compressobj(level, zlib.DEFLATED, wbits, _MEM_LEVEL)
     return compressor.compress(data) + compressor.flush()
+
 
 _pack_int = struct.Struct("!i").pack
 _pack_ushort = struct.Struct("!H").pack
@@ -589,19 +593,18 @@ def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Posti
     info["minid"] = docs[term_start]
     info["maxid"] = docs[offsets[1:] - 1]
 
-    blocks = _Blocks(fmt, postings, lengths is None, level, whoosh_bytes, block_start,
-                     block_end, deltas, weights32, max_weight, all_one, all_same, min_byte,
-                     max_byte)
+    blocks = _Blocks(fmt, postings, lengths is None, level, whoosh_bytes,
+                     block_start=block_start, block_end=block_end, deltas=deltas,
+                     weights32=weights32, max_weight=max_weight, all_one=all_one,
+                     all_same=all_same, min_byte=min_byte, max_byte=max_byte)
     sizes = np.zeros(nterms, np.int64)
     first_offset = pst.offset
-    # Terms a slice of postings at a time: Python lists of a whole field's postings would
-    # add several times the arrays' size to the writer's peak.
     ends = np.searchsorted(offsets, np.arange(1, len(docs) // _POSTINGS_AT_A_TIME + 1)
                            * _POSTINGS_AT_A_TIME, side="right").tolist() + [nterms]
     term = 0
     for end in ends:
-        end = max(min(end, nterms), term)
-        if end == term:
+        end = min(end, nterms)
+        if end <= term:
             continue
         pieces = blocks.terms(term, end, int(first_block[term]), blocks_of_term[term:end])
         sizes[term:end] = [len(piece) for piece in pieces]
@@ -616,16 +619,19 @@ def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Posti
                   [table[i:i + row] for i in range(0, len(table), row)])
 
 
-_POSTINGS_AT_A_TIME = 1 << 16
-
-
 class _Blocks:
-    """Whoosh's posting blocks of one field's terms, as W3PostingsWriter writes them."""
+    """Whoosh's posting blocks of one field's terms, as W3PostingsWriter writes them: by block,
+    where it starts and ends among the postings, its largest weight, whether its weights are
+    all 1 or all the same, its length bytes; by posting, its document number's delta and its
+    weight."""
 
     def __init__(self, fmt, postings: "_Postings", no_lengths: bool, level: int,
-                 whoosh_bytes: bool, *per_block_and_posting):
-        (self.block_start, self.block_end, self.deltas, self.weights32, self.max_weight,
-         self.all_one, self.all_same, self.min_byte, self.max_byte) = per_block_and_posting
+                 whoosh_bytes: bool, *, block_start, block_end, deltas, weights32, max_weight,
+                 all_one, all_same, min_byte, max_byte):
+        self.block_start, self.block_end = block_start, block_end
+        self.deltas, self.weights32 = deltas, weights32
+        self.max_weight, self.all_one, self.all_same = max_weight, all_one, all_same
+        self.min_byte, self.max_byte = min_byte, max_byte
         self.fixed = fmt.fixed_value_size()
         self.docs, self.values = postings.docnums, postings.values
         self.level = level
@@ -639,20 +645,19 @@ class _Blocks:
     def terms(self, first_term: int, end_term: int, first_block: int, blocks_of_term) -> list:
         """The bytes of terms ``first_term`` to ``end_term`` (their blocks from
         ``first_block`` on, ``blocks_of_term`` each), one piece per term."""
-        nblocks_all = int(blocks_of_term.sum())
-        kb = slice(first_block, first_block + nblocks_all)
-        bstarts = self.block_start[kb].tolist()
-        bends = self.block_end[kb].tolist()
-        at, upto = bstarts[0], bends[-1]
-        bstarts = [b - at for b in bstarts]
-        bends = [b - at for b in bends]
-        doc_list = self.docs[at:upto].tolist()
-        delta_list = self.deltas[at:upto].tolist()
-        w32_list = self.weights32[at:upto].tolist()
-        value_list = self.values[at:upto].tolist() if self.values is not None else None
-        bmax, bone = self.max_weight[kb].tolist(), self.all_one[kb].tolist()
-        bsame = self.all_same[kb].tolist()
-        bmin, bmaxlen = self.min_byte[kb].tolist(), self.max_byte[kb].tolist()
+        blocks = slice(first_block, first_block + int(blocks_of_term.sum()))
+        bstarts = self.block_start[blocks].tolist()
+        bends = self.block_end[blocks].tolist()
+        first, end = bstarts[0], bends[-1]  # the postings of these terms
+        bstarts = [b - first for b in bstarts]  # from here on, positions among those
+        bends = [b - first for b in bends]
+        doc_list = self.docs[first:end].tolist()
+        delta_list = self.deltas[first:end].tolist()
+        w32_list = self.weights32[first:end].tolist()
+        value_list = self.values[first:end].tolist() if self.values is not None else None
+        bmax, bone = self.max_weight[blocks].tolist(), self.all_one[blocks].tolist()
+        bsame = self.all_same[blocks].tolist()
+        bmin, bmaxlen = self.min_byte[blocks].tolist(), self.max_byte[blocks].tolist()
         fixed, level, dumps = self.fixed, self.level, pickle.dumps
         compress, compress_from = self.compress, self.compress_from
 

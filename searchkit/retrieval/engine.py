@@ -1,4 +1,5 @@
-"""Matching and scoring with numpy over the segments' ranking arrays: Whoosh's BM25F, exactly.
+"""Matching and scoring with numpy over the segments' ranking arrays: Whoosh's BM25F with
+``weighting``'s idf, exactly.
 
 A query reaches the engine as a tree of ``Node``s (built from plain words by ``plan``, or from
 a query Whoosh's parser read by ``whooshplan``). Each node is evaluated per segment into the
@@ -46,16 +47,16 @@ _DENSE_SHARE = 8  # a union or intersection over more than 1/8 of a segment's do
 _CACHED_POSTINGS = 1_000_000  # terms' scored postings kept between queries (bounds memory)
 
 
-# -- the query tree -----------------------------------------------------------------------------
-
-
-
 def idf(documents: int, frequency: int) -> float:
     """Lucene's (and bm25s's) BM25 idf of a term in ``frequency`` of ``documents`` documents.
     Whoosh's own, ``log(N / (df + 1)) + 1``, keeps a floor of 1 under every word, so that a
-    common word ("most", "treat") outweighs a rare one met in the title only; SciFact's
-    recall@100 shows it (bench/README.md)."""
+    common word ("most", "treat") outweighs a rare one met in the title only (bench/README.md,
+    SciFact's recall)."""
     return math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
+
+
+# -- the query tree -----------------------------------------------------------------------------
+
 
 class Node:
     """A part of a query. Plain classes rather than dataclasses: a one-query process pays for

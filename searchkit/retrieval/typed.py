@@ -4,9 +4,9 @@ People paste: quotations, sentences ending in "?", a dash between words, "+1", "
 takes effect only where it is deliberate and valid, and every other syntax character is read
 as text (blanked: the analyzer indexes no such character anyway), with a note saying so:
 
-- ``+`` or ``-`` directly before a word that starts with a letter and that the analyzer keeps
-  (``-Putin``), a quoted phrase, a group or a field; ``+1``, ``-5``, ``-the`` and a lone dash
-  are text;
+- ``+`` or ``-`` at a word's start, directly before a word that starts with a letter and that
+  the analyzer keeps (``-Putin``), a quoted phrase, a group or a field; ``+1``, ``-5``,
+  ``-the``, a lone dash and a sign glued to what comes before it (``H2A)-histone``) are text;
 - a wildcard in a word with at least MIN_PREFIX letters before it: ``*`` inside or at its end
   (``Lukash*``), ``?`` inside it (``Tikh?novskaya``); a ``?`` that ends a word is a question
   mark, ``?transverse`` is a word;
@@ -168,7 +168,8 @@ def _glued_signs(text: str, chars: list, kept: list, taken: list) -> None:
             while end < len(chars) and chars[end] in "+-":
                 end += 1
             chars[i:end] = " " * (end - i)
-            taken.append(text[i:end])
+            if not any(text[i:end] in earlier for earlier in taken):  # "ab*-x" said it
+                taken.append(text[i:end])
 
 
 def _signed_word(word: str) -> bool:
