@@ -27,6 +27,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
+from .. import model
 from ..errors import CorpusError, IndexDamagedError, IndexLockedError, SearchkitError, UsageError
 from ..ingest.corpus import (
     FoundFile,
@@ -39,7 +40,6 @@ from ..ingest.corpus import (
     read_bytes,
     read_file,
 )
-from .. import model
 from ..model import Article, ArticleSummary, FileAction, IndexSummary, SkippedFile
 from . import analysis, bulkwrite, dedup, dupindex, ledger, store, vocabulary, workers
 from .ledger import FileRecord, Ledger
