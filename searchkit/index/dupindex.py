@@ -53,9 +53,9 @@ def _word_hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
-_CHUNK = 20_000  # texts shingled at a time: Python's word lists stay small
+_CHUNK = 10_000  # texts shingled at a time: Python's word lists stay small
 _RUN_HOLDERS = 1 << 18  # anchor holders whose pairs are listed at a time
-_PAIRS_AT_A_TIME = 50_000  # candidate pairs verified with sets made for them alone
+_PAIRS_AT_A_TIME = 20_000  # candidate pairs verified with sets made for them alone
 
 
 class _Shingled:
