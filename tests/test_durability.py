@@ -595,6 +595,21 @@ def test_parallel_writing_goes_through_the_durable_storage(tmp_path, monkeypatch
     assert after.ok and after.segments == 1 and after.paragraphs == 341
 
 
+def test_work_is_shared_by_weight_and_comes_back_in_order():
+    """A helper process takes the tasks after half the total weight (files are split by their
+    bytes): one large task is this process's share; the results keep the tasks' order."""
+    sizes = [10, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    here = os.getpid()
+    found = workers.run_split(sizes, lambda size: (size, os.getpid()), True,
+                              weight=lambda size: size)
+    assert [size for size, _ in found] == sizes
+    assert [pid == here for _, pid in found] == [True] + [False] * 9
+    by_count = workers.run_split(sizes, lambda size: os.getpid(), True)
+    assert [pid == here for pid in by_count] == [True] * 5 + [False] * 5
+    assert workers.run_split([0, 0], lambda size: os.getpid(), True,
+                             weight=lambda size: size)[0] == here
+
+
 def test_a_searcher_opened_before_commits_keeps_working(states, tmp_path):
     """Whoosh opens some segment files only when first needed: the files of a replaced
     generation stay for durable.KEEP_SUPERSEDED_SECONDS."""
