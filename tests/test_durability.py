@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import S000, S001, S002, S003, S004, SEEDS, as_user_nobody
+from samples import write_wire
 
 from searchkit.index import build, durable, store, workers
 from searchkit import open_index
@@ -608,6 +609,28 @@ def test_work_is_shared_by_weight_and_comes_back_in_order():
     assert [pid == here for pid in by_count] == [True] * 5 + [False] * 5
     assert workers.run_split([0, 0], lambda size: os.getpid(), True,
                              weight=lambda size: size)[0] == here
+
+
+def test_optimize_records_the_previous_commits_files_not_a_leftover(tmp_path, monkeypatch):
+    """A commit that writes no side file of its own (optimize) carries the previous commit's,
+    even where a stopped run left one of the same generation that the sweep could not
+    remove."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    index_dir = tmp_path / "ix"
+    build_index([folder], index_dir)
+    write_wire(folder / "wire", stories=3)
+    build_index([folder], index_dir)  # two segments: optimize has work to do
+    before = store.latest_generation(index_dir)
+    kept = {kind: store.read_committed(index_dir, before, kind)
+            for kind in ("dupindex", "vocabulary", "ledger")}
+    for kind in kept:  # a stopped run's files for the next generation, journaled
+        store.write_committed(index_dir, before + 1, kind, b"left by a stopped run")
+    monkeypatch.setattr(durable, "sweep", lambda folder, keep_scratch=False: [])
+    store.optimize(index_dir)
+    assert store.latest_generation(index_dir) == before + 1
+    for kind, data in kept.items():
+        assert store.read_committed(index_dir, before + 1, kind) == data, kind
 
 
 def test_a_searcher_opened_before_commits_keeps_working(states, tmp_path):

@@ -240,9 +240,10 @@ def build_index(
         if stems:  # the stems of the words already indexed: no NLTK for them
             analysis.use_stems(str(index_dir.resolve()), stems)
         signatures = dups.signatures(new_ids) if dups is not None else {}
-        grouped = ("dupindex",) if dups is not None else ()
+        written = ["ledger", "vocabulary", "stems", "settings"]  # this commit's own files
         if dups is not None:  # to its file now: its arrays are freed before the writers start
             store.write_committed(index_dir, writer.generation, "dupindex", dups.to_bytes())
+            written.append("dupindex")
         dups = state = everything = None
         segments, new_words, counting = _write_segments(writer, sources, groups, signatures,
                                                         progress)
@@ -275,7 +276,7 @@ def build_index(
         # not describe it.
         _started(progress, "committing")
         store.commit(writer, clear=fresh, segments=segments, without=("dupindex",),
-                     written=grouped)
+                     written=written)
     except BaseException as error:
         store.cancel(writer, error)
         raise

@@ -325,14 +325,16 @@ def commit(writer, clear: bool = False, mergetype=None, segments=(), without=(),
     """Commit durably. ``clear``: the new documents replace everything (a fresh build);
     otherwise small segments are merged in (INCREMENTAL_MERGE), or as ``mergetype`` says.
     ``segments``: segments written beside the writer into its storage (bulkwrite),
-    committed after the existing ones and before the writer's own. The commit keeps the
-    previous one's side files (settings, ledger, vocabulary, stems, near-duplicate index)
-    where the writer wrote none of its own, except the kinds in ``without``: of those, it
-    holds only what the writer wrote (the kinds in ``written``), not a stopped run's
-    leftover of the same name. On failure call ``cancel``."""
+    committed after the existing ones and before the writer's own. ``written``: the kinds of
+    side files (settings, ledger, vocabulary, stems, near-duplicate index) the writer wrote
+    for this commit; a file of another kind already named for this generation is a stopped
+    run's leftover the sweep could not remove, and is removed, never recorded. The commit
+    keeps the previous one's side files where the writer wrote none of its own, except the
+    kinds in ``without``. On failure call ``cancel``."""
     folder = writer.storage.folder
-    for kind in set(without) - set(written):
-        durable.remove_leftover(folder, durable.side_file(kind, writer.generation))
+    for kind in durable.SIDE_FILES:
+        if kind != "segments" and kind not in written:  # commit_toc writes "segments"
+            durable.remove_leftover(folder, durable.side_file(kind, writer.generation))
     base = writer.generation - 1  # the commit the writer started from, under the lock
     carried = [kind for kind in durable.SIDE_FILES
                if kind != "segments"]  # durable.commit_toc writes each commit's own list
