@@ -240,10 +240,14 @@ def build_index(
         if stems:  # the stems of the words already indexed: no NLTK for them
             analysis.use_stems(str(index_dir.resolve()), stems)
         signatures = dups.signatures(new_ids) if dups is not None else {}
-        written = ["ledger", "vocabulary", "stems", "settings"]  # this commit's own files
+        written = []  # the kinds of this commit's own files, as they are written
+
+        def write(kind, data):
+            store.write_committed(index_dir, writer.generation, kind, data)
+            written.append(kind)
+
         if dups is not None:  # to its file now: its arrays are freed before the writers start
-            store.write_committed(index_dir, writer.generation, "dupindex", dups.to_bytes())
-            written.append("dupindex")
+            write("dupindex", dups.to_bytes())
         dups = state = everything = None
         segments, new_words, counting = _write_segments(writer, sources, groups, signatures,
                                                         progress)
@@ -255,9 +259,6 @@ def build_index(
         # out, is written already), the commit point last: whatever stops this run, the
         # committed generation has its ledger, near-duplicate index, vocabulary, stems and
         # settings.
-        def write(kind, data):
-            store.write_committed(index_dir, writer.generation, kind, data)
-
         write("ledger", ledger.to_bytes(writer.generation, plan.ledger))
         _started(progress, "counting words")
         write("vocabulary", vocabulary.to_bytes(words))
@@ -272,6 +273,7 @@ def build_index(
             "indexed_paths": list(dict.fromkeys(indexed_paths)),
             "dedup_threshold": dedup_threshold,
         })
+        written.append("settings")
         # A commit without grouping has no near-duplicate index: the previous one's would
         # not describe it.
         _started(progress, "committing")

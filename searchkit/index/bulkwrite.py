@@ -606,7 +606,7 @@ def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Posti
         end = min(end, nterms)
         if end <= term:
             continue
-        pieces = blocks.terms(term, end, int(first_block[term]), blocks_of_term[term:end])
+        pieces = blocks.terms(int(first_block[term]), blocks_of_term[term:end])
         sizes[term:end] = [len(piece) for piece in pieces]
         pst.write(b"".join(pieces))
         term = end
@@ -642,9 +642,9 @@ class _Blocks:
         self.simple = self.values is None and no_lengths
         self.made: Dict[tuple, bytes] = {}
 
-    def terms(self, first_term: int, end_term: int, first_block: int, blocks_of_term) -> list:
-        """The bytes of terms ``first_term`` to ``end_term`` (their blocks from
-        ``first_block`` on, ``blocks_of_term`` each), one piece per term."""
+    def terms(self, first_block: int, blocks_of_term) -> list:
+        """The bytes of consecutive terms, one piece per term: ``blocks_of_term`` blocks each,
+        from block ``first_block`` on."""
         blocks = slice(first_block, first_block + int(blocks_of_term.sum()))
         bstarts = self.block_start[blocks].tolist()
         bends = self.block_end[blocks].tolist()

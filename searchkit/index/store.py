@@ -339,8 +339,7 @@ def commit(writer, clear: bool = False, mergetype=None, segments=(), without=(),
     carried = [kind for kind in durable.SIDE_FILES
                if kind != "segments"]  # durable.commit_toc writes each commit's own list
     for kind in carried:
-        if base >= 0 and kind not in without and not os.path.exists(os.path.join(
-                folder, durable.side_file(kind, writer.generation))):
+        if base >= 0 and kind not in without and kind not in written:
             data = read_committed(folder, base, kind)
             if data is not None:
                 write_committed(folder, writer.generation, kind, data)
