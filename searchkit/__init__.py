@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 
 from .config import LOCK_WAIT, SearchOptions, default_index_dir
 from .errors import (
+    ClusterError,
     CorpusError,
     IndexDamagedError,
     IndexEmptyError,
@@ -52,6 +53,7 @@ from .model import (
 )
 
 if TYPE_CHECKING:  # imported when first asked for (__getattr__): numpy, the file readers
+    from .index.cluster import Cluster
     from .ingest.corpus import ReadOptions
     from .retrieval.plan import Filters
     from .retrieval.searcher import Searcher
@@ -62,19 +64,19 @@ PathLike = Union[str, Path]
 
 __all__ = [
     "build_index", "open_index", "search", "check", "optimize",
-    "SearchOptions", "Filters", "ReadOptions", "Searcher",
+    "SearchOptions", "Filters", "ReadOptions", "Searcher", "Cluster",
     "Article", "ArticleView", "CheckReport", "DocumentHit", "Duplicate", "DuplicateGroup",
     "Facets", "Hit", "IndexStats", "IndexSummary", "OptimizeSummary",
     "Paragraph", "ResultGroup", "SearchResults", "Snippet",
     "SearchkitError", "CorpusError", "IndexDamagedError", "IndexEmptyError", "IndexFolderError",
     "IndexLockedError", "IndexMissingError",
     "IndexSettingsError", "IndexWriteError", "NotFoundError", "QueryError", "QueryFileError",
-    "UsageError",
+    "UsageError", "ClusterError",
 ]
 
 # Public names whose modules are imported on first use: name -> module.
 _LAZY = {"Filters": "retrieval.plan", "ReadOptions": "ingest.corpus",
-         "Searcher": "retrieval.searcher"}
+         "Searcher": "retrieval.searcher", "Cluster": "index.cluster"}
 
 
 def build_index(
@@ -87,7 +89,8 @@ def build_index(
 ) -> IndexSummary:
     """Index the article files under ``paths``: add new files, re-index changed ones, leave
     unchanged ones alone (``prune``: remove those gone); see ``searchkit.index.build.build_index``
-    for the other ``options`` (``progress``, ``options=ReadOptions(...)``, ``wait``)."""
+    for the other ``options`` (``progress``, ``options=ReadOptions(...)``, ``wait``,
+    ``cluster``: an entered ``searchkit.Cluster``, to build on a Dask cluster)."""
     from .index.build import build_index as build
 
     return build(
@@ -131,8 +134,8 @@ def optimize(index_dir: Optional[PathLike] = None, wait: float = LOCK_WAIT) -> O
 
 
 def __getattr__(name: str) -> Any:
-    """``Filters``, ``ReadOptions`` and ``Searcher`` without importing numpy or the file
-    readers until they are asked for."""
+    """``Filters``, ``ReadOptions``, ``Searcher`` and ``Cluster`` without importing numpy, the
+    file readers or Dask until they are asked for."""
     if name in _LAZY:
         from importlib import import_module
 

@@ -12,6 +12,8 @@ from .model import Record
 DEFAULT_INDEX_DIR = Path("index")
 DEFAULT_CORPUS_DIR = Path("seeds")
 INDEX_ENV = "SEARCHKIT_INDEX"
+# A Dask scheduler's address: `searchkit index` builds on that cluster (as --cluster).
+CLUSTER_ENV = "SEARCHKIT_CLUSTER"
 
 # File types the indexer reads; anything else under a folder is ignored. Plain text and
 # Markdown (with optional YAML front matter), HTML article pages, JSON lines (one article a line).

@@ -62,3 +62,8 @@ class TooManyParagraphs(CorpusError):
 class IndexWriteError(SearchkitError):
     """The index could not be written (disk full, read-only, no permission); the previous
     index is left as it was and unlocked."""
+
+
+class ClusterError(SearchkitError):
+    """A Dask cluster cannot be used for a build: not reachable, no workers, a worker that
+    cannot see the index folder or the files, or one that Dask gave up on."""

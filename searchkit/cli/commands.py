@@ -3,6 +3,7 @@ notes and errors to stderr. Exit codes: 0 success (also "no results"), 1 a searc
 2 a usage error or a query that cannot be run as typed, 3 an index run that skipped
 some files, 130 an index run stopped by Ctrl-C."""
 
+import contextlib
 import os
 import sys
 import time
@@ -13,6 +14,7 @@ import click
 
 from .. import __version__
 from ..config import (
+    CLUSTER_ENV,
     DEFAULT_CORPUS_DIR,
     DEFAULT_DEDUP_THRESHOLD,
     DEFAULT_INDEX_DIR,
@@ -287,13 +289,20 @@ def main():
 @click.option("--source", metavar="NAME",
               help="The source of articles that state none (no manifest entry, metadata, URL "
               "or byline names one); without it they have no source.")
+@click.option("--cluster", "cluster_address", metavar="ADDRESS", envvar=CLUSTER_ENV,
+              help="Build on the running Dask cluster whose scheduler is at ADDRESS (e.g. "
+              f"tcp://10.0.0.5:8786; or set {CLUSTER_ENV}). Every worker must see the index "
+              "folder and the files at the same paths. Needs: pip install 'searchkit[cluster]'.")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Build on a local Dask cluster of N worker processes started here.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True,
               help="Also list every file (what was done, its encoding) and every article read, "
-              "with its source and date and how each was found.")
+              "with its source and date and how each was found (and, on a cluster, what each "
+              "worker did).")
 @wait_option
 def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, fields, max_size,
-                  follow, source, quiet, verbose, wait):
+                  follow, source, cluster_address, workers, quiet, verbose, wait):
     """Index article files from PATHS (files or folders; default ./seeds).
 
     An existing index is updated: new files are added, changed ones (by content) re-indexed,
@@ -315,13 +324,40 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
     if rebuild:
         _unused(("prune", "with --rebuild (the index then holds exactly the files given)"))
     verbosity = -1 if quiet else 1 if verbose else 0
-    summary = _build(
-        list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, verbosity,
-        dedup_threshold=dedup_threshold, prune=prune, wait=wait,
-        options=_read_options(encoding, fields, max_size, follow, source),
-    )
+    if cluster_address is not None and workers is not None:
+        if click.get_current_context().get_parameter_source("cluster_address") \
+                != click.core.ParameterSource.ENVIRONMENT:
+            raise click.UsageError("--cluster and --workers contradict each other; give one")
+        cluster_address = None  # --workers overrides $SEARCHKIT_CLUSTER
+    options = _read_options(encoding, fields, max_size, follow, source)
+    with _cluster(cluster_address, workers, verbosity) as cluster:
+        summary = _build(
+            list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, verbosity,
+            dedup_threshold=dedup_threshold, prune=prune, wait=wait, options=options,
+            cluster=cluster,
+        )
+        if cluster is not None and verbosity > 0:
+            click.echo(render.cluster_work(cluster.done), err=True)
     if summary.skipped_files:
         sys.exit(EXIT_SKIPPED)
+
+
+@contextlib.contextmanager
+def _cluster(address: Optional[str], workers: Optional[int], verbosity: int):
+    """The Dask cluster to build on (None: this machine alone), said on stderr."""
+    if address is None and workers is None:
+        yield None
+        return
+    from ..index.cluster import Cluster
+
+    with Cluster(address=address, workers=workers) as cluster:
+        if verbosity >= 0:
+            where = f"at {address}" if address else "started here"
+            count = len(cluster.workers)
+            dashboard = f"; dashboard: {cluster.dashboard}" if cluster.dashboard else ""
+            click.echo(f"building on the Dask cluster {where} ({count} "
+                       f"worker{'s' if count != 1 else ''}{dashboard})", err=True)
+        yield cluster
 
 
 def _read_options(encoding, fields, max_size, follow=False, source=None):

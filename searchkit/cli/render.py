@@ -642,6 +642,16 @@ def file_actions(summary: IndexSummary) -> str:
 
 
 @for_terminal
+def cluster_work(done: Dict[str, Dict[str, int]]) -> str:
+    """One line per worker of a cluster build, for ``index --verbose``: what it did."""
+    workers = sorted({w for by_worker in done.values() for w in by_worker})
+    return "\n".join(
+        f"worker {w}: " + ", ".join(f"{by_worker.get(w, 0):,} {what}"
+                                    for what, by_worker in done.items())
+        for w in workers)
+
+
+@for_terminal
 def check_report(report: CheckReport) -> str:
     """`searchkit check`'s report: what was checked, one line per problem or leftover, and how
     to repair."""

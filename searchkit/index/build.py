@@ -16,6 +16,7 @@ index's storage, which journals each before creating it (a stopped run's are rem
 next writer) and sums them into the commit's record.
 """
 
+import functools
 import json
 import os
 import time
@@ -23,7 +24,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -42,6 +43,7 @@ from ..ingest.corpus import (
 )
 from ..model import Article, ArticleSummary, FileAction, IndexSummary, SkippedFile
 from . import analysis, bulkwrite, dedup, dupindex, ledger, store, vocabulary, workers
+from . import cluster as cluster_module
 from .ledger import FileRecord, Ledger
 from .schema import document, make_schema
 
@@ -130,6 +132,7 @@ def build_index(
     prune: bool = False,
     options: Optional[ReadOptions] = None,
     wait: float = store.LOCK_WAIT,
+    cluster=None,
 ) -> IndexSummary:
     """Index the article files under ``paths`` into ``index_dir``.
 
@@ -143,7 +146,8 @@ def build_index(
     ``dedup.DEFAULT_THRESHOLD``) sets how alike copies must be.
     ``find_duplicates=False`` leaves every paragraph in a group of its own (for measuring what
     grouping costs). ``wait``: seconds to wait for another process writing the index (then
-    IndexLockedError).
+    IndexLockedError). ``cluster``: a ``cluster.Cluster`` (entered) whose workers read the
+    files, hash the paragraphs for the grouping and write the segments.
     """
     started = time.monotonic()
     clock = _Stages()
@@ -157,6 +161,8 @@ def build_index(
     paths = [Path(p) for p in paths]
     store.check_folder(index_dir, paths)
     store.make_folder(index_dir)  # fail before the reading, not after it
+    if cluster is not None:
+        cluster.check(str(index_dir.resolve()), paths)
     unread: Counter = Counter()
     files, not_found = find_files(paths, options.follow_links, unread)
     if not files and not prune:
@@ -178,7 +184,7 @@ def build_index(
         # stopped before its commit left).
         fresh = replace_all or not any(s.doc_count_all() for s in toc.segments)
         known = {} if fresh else store.read_ledger(index_dir, generation)
-        plan = _plan(files, manifests, known, paths, prune, options, progress)
+        plan = _plan(files, manifests, known, paths, prune, options, progress, cluster)
         plan.skipped[:0] = not_found
         plan.warnings[:0] = warnings
         if not (fresh or plan.changes or new_threshold):
@@ -222,7 +228,7 @@ def build_index(
             everything = [(d["id"], d["text"]) for _, d in kept] + [
                 (p.id, p.text) for _, p in paragraphs]
             dups = None if threshold is None else dupindex.DupIndex.build(
-                everything, threshold, parallel=_parallel(len(everything)))
+                everything, threshold, parallel=_parallel(len(everything)), cluster=cluster)
             groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
             regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
             for path in sorted(replaced) if not fresh else ():
@@ -250,7 +256,7 @@ def build_index(
             write("dupindex", dups.to_bytes())
         dups = state = everything = None
         segments, new_words, counting = _write_segments(writer, sources, groups, signatures,
-                                                        progress)
+                                                        progress, cluster)
         clock.lap("writing segments")
         clock.note("of which counting the vocabulary (all processes)", counting)
         words = vocabulary.merge([words, new_words])
@@ -324,6 +330,7 @@ def _plan(
     prune: bool,
     options: ReadOptions,
     progress: Optional[Stage],
+    cluster=None,
 ) -> _Plan:
     """Compare every file with the ledger (``None``: none could be trusted, so every file is
     read again) and read the new and changed ones."""
@@ -350,20 +357,35 @@ def _plan(
         context = {"manifest": entry, "options": reading_context}
         digest = ledger.context_digest(options_text, entry)
         try:
-            found = _unchanged_or_read(path, before, context, digest, options, read_at)
+            stat = file_stat(path, options)
         except CorpusError as error:
             steps.append(("skip", path, str(error), before, absolute))
             continue
-        if isinstance(found, FileRecord):
-            steps.append(("unchanged", path, found, absolute))
+        stat_key = ledger.stat_key(stat, read_at)
+        if before is not None and stat_key and before.stat == stat_key \
+                and before.context == digest:
+            steps.append(("unchanged", path, before, absolute))
             continue
-        data, prints = found[0], found[1:]
         read_as = before.key if before is not None else _free_key(key, absolute, optimistic)
         optimistic[read_as] = absolute
-        steps.append(("read", path, key, before, absolute, data, entry, prints, read_as))
-    jobs = [step for step in steps if step[0] == "read"]
-    parallel = len(jobs) >= PARALLEL_READ_FILES and _core_to_spare()
-    read = workers.run_split(jobs, _read_job(options), parallel, weight=lambda job: len(job[5]))
+        steps.append(_ReadStep(path, key, before, absolute, entry, context, digest, stat_key,
+                               stat.st_size, read_as))
+    jobs = [step for step in steps if isinstance(step, _ReadStep)]
+    if cluster is not None:
+        reading = progress("reading on the cluster", len(jobs)) if progress else None
+        got = [0]
+
+        def arrived(found, _worker):
+            got[0] += len(found)
+            if reading:
+                reading(got[0], len(jobs))
+
+        read = cluster.map(jobs, _read_job(options), "files read",
+                           weight=lambda job: job.size, done=arrived)
+    else:
+        parallel = len(jobs) >= PARALLEL_READ_FILES and _core_to_spare()
+        read = workers.run_split(jobs, _read_job(options), parallel,
+                                 weight=lambda job: job.size)
     results = dict(zip(map(id, jobs), read))
     if tick:
         tick(len(files), len(files))
@@ -371,34 +393,36 @@ def _plan(
         if step[0] == "skip":
             _skip(plan, *step[1:])
             continue
+        result = results.get(id(step))
+        if isinstance(result, FileRecord):  # its bytes are the ones indexed
+            step = ("unchanged", step.path, result, step.absolute)
         if step[0] == "unchanged":
             _, path, before, absolute = step
             plan.ledger[absolute] = before
             plan.unchanged += 1
             plan.actions.append(FileAction(str(path), "unchanged"))
             continue
-        _, path, key, before, absolute, data, entry, (print_, context, stat), read_as = step
-        key = before.key if before is not None else _free_key(key, absolute, keys)
-        result = results[id(step)]
-        if key != read_as:  # an earlier file of the same name could not be read after all
-            result = _read_job(options)(step[:-1] + (key,))
+        path, before, absolute = step.path, step.before, step.absolute
+        key = before.key if before is not None else _free_key(step.key, absolute, keys)
+        if key != step.read_as:  # an earlier file of the same name could not be read after all
+            result = _read_job(options)(step._replace(read_as=key))
         if isinstance(result, str):
             _skip(plan, path, result, before, absolute)
             continue
         keys[key] = absolute
         plan.read += 1
-        found, block_kinds = result
+        found, block_kinds, print_, size = result
         plan.articles += found.articles
         plan.block_kinds.update(block_kinds)
         plan.warnings += [f"{path}: {warning}" for warning in found.warnings]
         plan.ledger[absolute] = FileRecord(
             fingerprint=print_,
-            size=len(data),
+            size=size,
             key=key,
             article_ids=tuple(a.id for a in found.articles),
             paragraphs=sum(len(a.paragraphs) for a in found.articles),
-            context=context,
-            stat=stat,
+            context=step.digest,
+            stat=step.stat,
         )
         action = "added" if before is None else "updated"
         (plan.added if before is None else plan.updated).append(absolute)
@@ -420,35 +444,40 @@ def _plan(
     return plan
 
 
-def _unchanged_or_read(path: Path, before: Optional[FileRecord], context: dict, digest: str,
-                       options: ReadOptions, read_at: int):
-    """The file's ledger record if it is unchanged (by its stat, else by its bytes), else its
-    bytes and what to record of it: (data, fingerprint, context digest, stat key).
-    CorpusError if it cannot be read."""
-    stat = ledger.stat_key(file_stat(path, options), read_at)
-    if before is not None and stat and before.stat == stat and before.context == digest:
-        return before
-    data = read_bytes(path, options)
-    print_ = ledger.fingerprint(data, context)
-    if before is not None and before.fingerprint == print_:
-        return replace(before, context=digest, stat=stat)  # recorded if this run commits
-    return data, print_, digest, stat
+class _ReadStep(NamedTuple):
+    """A file whose bytes must be read: new, or changed by its stat."""
+
+    path: Path
+    key: str  # its key by name
+    before: Optional[FileRecord]  # its ledger record
+    absolute: str
+    entry: Optional[dict]  # its manifest entry
+    context: dict  # what besides its bytes shapes its articles
+    digest: str  # of the context
+    stat: str  # ledger.stat_key
+    size: int
+    read_as: str  # the key its articles get
 
 
 def _read_job(options: ReadOptions):
-    """Reads one planned file: its articles, or why it cannot be read."""
+    """Reads one planned file (wherever it runs: this process, a helper, a cluster's worker):
+    its record with the new stat if its bytes are those indexed already, else (its articles,
+    the kinds of its blocks, its fingerprint, its size); or why it cannot be read."""
 
-    def read(step):
-        _, _path, _key, _before, absolute, data, entry, _print, key = step
+    def read(step: _ReadStep):
         try:
-            found = read_file(Path(absolute), key, data, entry, options)
+            data = read_bytes(step.path, options)
+            print_ = ledger.fingerprint(data, step.context)
+            if step.before is not None and step.before.fingerprint == print_:
+                return replace(step.before, context=step.digest, stat=step.stat)
+            found = read_file(Path(step.absolute), step.read_as, data, step.entry, options)
         except CorpusError as error:
             return str(error)
         # Only the paragraphs are written: the blocks are counted and let go (their memory,
         # and a helper process's time sending them back).
         kinds = Counter(b.kind for a in found.articles for b in a.blocks)
         articles = [model.replace(a, blocks=()) for a in found.articles]
-        return replace(found, articles=articles), kinds
+        return replace(found, articles=articles), kinds, print_, len(data)
 
     return read
 
@@ -552,55 +581,89 @@ def _documents(writer, paths=(), ids=()) -> List[Tuple[int, dict]]:
         return [(n, reader.stored_fields(n)) for n in sorted(docnums)]
 
 
-def _batches(sources: list, parallel: bool) -> List[list]:
-    """The paragraphs to write, cut into segments of at most BATCH_PARAGRAPHS (as many for
-    each process when sharing the work), in order."""
+def _batches(sources: list, ways: int) -> List[list]:
+    """The paragraphs to write, cut into segments of at most BATCH_PARAGRAPHS (a multiple of
+    ``ways`` of them, for the processes sharing the work), in order."""
     count = -(-len(sources) // BATCH_PARAGRAPHS)
-    if parallel:
-        count += count % 2
+    count += -count % ways
     count = min(count, len(sources)) or 1
     size = -(-len(sources) // count)
     return [sources[i:i + size] for i in range(0, len(sources), size)]
 
 
 def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: Dict[str, str],
-                    progress: Optional[Stage]):
+                    progress: Optional[Stage], cluster=None):
     """Write ``sources`` ((article, paragraph) pairs, or stored fields of old paragraphs) as
     new segments of the writer's index, with their groups (and the signatures grouping
-    worked out, by id). Returns the segments (not yet committed) and the vocabulary of the
-    paragraphs written."""
+    worked out, by id); on the ``cluster``'s workers if one is given. Returns the segments
+    (not yet committed), the vocabulary of the paragraphs written and the seconds spent
+    counting it."""
     if not sources:
         return [], vocabulary.Vocabulary(), 0.0
-    storage, schema = writer.storage, writer.schema
-    parallel = _parallel(len(sources))
     tick = progress("indexing", len(sources)) if progress else None
     done = [0]
 
-    def write(batch):
-        stems_before = analysis.stems_mark()
-        docs = [_document(item, groups, signatures) for item in batch]
-        texts = [d["text"] for d in docs]
-        tokens = (bulkwrite.tokenize(schema["text"], texts)
-                  if bulkwrite.tokenizable(schema["text"]) else None)
-        segment = bulkwrite.write_segment(storage, schema, docs, indexname=writer.indexname,
-                                          tokens={"text": tokens} if tokens else None)
-        counting = time.monotonic()
-        new = np.array([not isinstance(item, dict) for item in batch])  # old ones are counted
-        words = (vocabulary.count_tokens(tokens, new) if tokens else
-                 vocabulary.count(text for text, counted in zip(texts, new) if counted))
-        counting = time.monotonic() - counting
-        done[0] += len(batch)
+    def count(written) -> None:
+        done[0] += sum(w[0].doc_count_all() for w in written)
         if tick:
             tick(done[0], len(sources))
-        return segment, words, analysis.stems_since(stems_before), counting
 
-    written = workers.run_split(_batches(sources, parallel), write, parallel)
+    if cluster is None:
+        parallel = _parallel(len(sources))
+
+        def write(batch):
+            docs, new = _documents_to_write(batch, groups, signatures)
+            written = _write_batch(writer.storage, writer.schema, writer.indexname, docs, new)
+            count([written])
+            return written
+
+        written = workers.run_split(_batches(sources, 2 if parallel else 1), write, parallel)
+    else:
+        scratch = cluster_module.Scratch(writer)
+        batches = _batches(sources, len(cluster.workers))
+        tasks = [_documents_to_write(batch, groups, signatures) for batch in batches]
+        del batches
+        work = functools.partial(_write_batch_at, scratch.path, writer.schema, writer.indexname)
+        written = cluster.map(tasks, work, "segments written",
+                              weight=lambda task: len(task[0]),
+                              done=lambda found, _worker: count(found))
+        scratch.adopt([w[0] for w in written])
+        scratch.remove()
     for _segment, _words, stems, _seconds in written:
         analysis.remember_stems(stems)  # the helper's, so that the stems table needs no NLTK
     if tick:
         tick(len(sources), len(sources))
     return ([w[0] for w in written], vocabulary.merge([w[1] for w in written]),
             sum(w[3] for w in written))
+
+
+def _documents_to_write(batch: list, groups: Dict[str, str], signatures: Dict[str, str]):
+    """A batch's documents, and which of them are new (old ones are counted already)."""
+    docs = [_document(item, groups, signatures) for item in batch]
+    return docs, np.array([not isinstance(item, dict) for item in batch])
+
+
+def _write_batch_at(folder: str, schema, indexname: str, task):
+    """On a cluster's worker: ``_write_batch`` into the scratch ``folder``."""
+    from .durable import DurableStorage
+
+    return _write_batch(DurableStorage(folder, durable=False), schema, indexname, *task)
+
+
+def _write_batch(storage, schema, indexname: str, docs: List[dict], new: np.ndarray):
+    """Write ``docs`` as one segment: (the segment, the vocabulary of the new ones, the stems
+    this process worked out for it, the seconds spent counting)."""
+    stems_before = analysis.stems_mark()
+    texts = [d["text"] for d in docs]
+    tokens = (bulkwrite.tokenize(schema["text"], texts)
+              if bulkwrite.tokenizable(schema["text"]) else None)
+    segment = bulkwrite.write_segment(storage, schema, docs, indexname=indexname,
+                                      tokens={"text": tokens} if tokens else None)
+    counting = time.monotonic()
+    words = (vocabulary.count_tokens(tokens, new) if tokens else
+             vocabulary.count(text for text, counted in zip(texts, new) if counted))
+    counting = time.monotonic() - counting
+    return segment, words, analysis.stems_since(stems_before), counting
 
 
 def _document(source, groups: Dict[str, str], signatures: Dict[str, str]) -> dict:

@@ -61,11 +61,16 @@ _PAIRS_AT_A_TIME = 20_000  # candidate pairs verified with sets made for them al
 class _Shingled:
     """The n-grams of some texts: per text its sorted distinct 3-gram and anchor hashes."""
 
-    def __init__(self, texts: Sequence[str], parallel: bool = False):
-        """``parallel``: a forked helper process shingles half of the chunks."""
-        size = min(_CHUNK, max(-(-len(texts) // 2), 1)) if parallel else _CHUNK
+    def __init__(self, texts: Sequence[str], parallel: bool = False, cluster=None):
+        """``parallel``: a forked helper process shingles half of the chunks; ``cluster``:
+        the workers of a ``cluster.Cluster`` shingle them."""
+        ways = len(cluster.workers) if cluster is not None else 2 if parallel else 1
+        size = min(_CHUNK, max(-(-len(texts) // ways), 1))
         chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
-        parts = workers.run_split(chunks, self._chunk, parallel)
+        if cluster is not None:
+            parts = cluster.map(chunks, self._chunk, "paragraph slices hashed", weight=len)
+        else:
+            parts = workers.run_split(chunks, self._chunk, parallel)
         self.count = len(texts)
         self.exact = _concat([p[0] for p in parts], np.uint64)
         self.short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
@@ -283,13 +288,14 @@ class DupIndex:
 
     @classmethod
     def build(cls, paragraphs: Sequence[Tuple[str, str]], threshold: float,
-              parallel: bool = False) -> "DupIndex":
+              parallel: bool = False, cluster=None) -> "DupIndex":
         """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled and
-        the candidate pairs verified in two processes)."""
+        the candidate pairs verified in two processes; ``cluster``: the texts shingled by a
+        ``cluster.Cluster``'s workers)."""
         index = cls(threshold)
         texts = [t for _, t in paragraphs]
         with _no_collection():
-            shingled = _Shingled(texts, parallel)
+            shingled = _Shingled(texts, parallel, cluster)
             index._add([pid for pid, _ in paragraphs], texts, shingled, lambda ids: {},
                        set(), np.zeros(0, np.uint64), set(), parallel)
         return index
