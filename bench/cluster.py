@@ -138,6 +138,20 @@ def serial_seconds(found: dict) -> float:
     return found["seconds"] - sum(found["workers_seconds"].values())
 
 
+def serial_parts(found: dict) -> dict:
+    """The client's serial seconds by part: the grouping's join, verification and connected
+    components (the grouping stage less the workers' hashing), the commit (vocabulary and
+    stems tables, ledger, settings, commit), and the rest (finding and comparing files,
+    receiving what was read, making the documents for the writers, moving segments)."""
+    stages = dict(found["stages"])
+    grouping = (stages.get("grouping near duplicates", 0.0)
+                - found["workers_seconds"].get("paragraph slices hashed", 0.0))
+    commit = (stages.get("vocabulary and stems tables", 0.0)
+              + stages.get("ledger, settings and commit", 0.0))
+    return {"grouping: join, verify, union": grouping, "commit": commit,
+            "rest": serial_seconds(found) - grouping - commit}
+
+
 def report(args, one, spread) -> None:
     paragraphs = one[0]["paragraphs"]
     base = median([r["seconds"] for r in one])
@@ -158,13 +172,16 @@ def report(args, one, spread) -> None:
     print("\nWhere a cluster build's time goes (seconds; workers: from sending the tasks to "
           "the last result):\n")
     whats = sorted({w for runs in spread.values() for r in runs for w in r["workers_seconds"]})
-    print("| workers | " + " | ".join(whats) + " | client, serial | cluster start |")
-    print("|---|" + "---|" * (len(whats) + 2))
+    parts = list(serial_parts(next(iter(spread.values()))[0]))
+    print("| workers | " + " | ".join(f"workers: {w}" for w in whats) + " | client, serial | "
+          + " | ".join(f"of which {p}" for p in parts) + " | cluster start |")
+    print("|---|" + "---|" * (len(whats) + len(parts) + 2))
     for n, runs in spread.items():
         cells = [f"{median([r['workers_seconds'].get(w, 0) for r in runs]):.1f}" for w in whats]
+        cells.append(f"{median([serial_seconds(r) for r in runs]):.1f}")
+        cells += [f"{median([serial_parts(r)[p] for r in runs]):.1f}" for p in parts]
         print(f"| {n} | " + " | ".join(cells)
-              + f" | {median([serial_seconds(r) for r in runs]):.1f}"
-              f" | {median([r['start_seconds'] for r in runs]):.1f} |")
+              + f" | {median([r['start_seconds'] for r in runs]):.1f} |")
     print("\nClient stages (seconds, the workers' share included where they did it):\n")
     for n, runs in spread.items():
         stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in runs[0]["stages"])
