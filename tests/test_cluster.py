@@ -3,6 +3,7 @@ local cluster of two worker processes builds the same index as one process (para
 groups, scores), also when a worker is killed mid-build, and a worker that cannot see the
 index folder is a clear error."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -143,35 +144,53 @@ def test_a_worker_killed_mid_build_leaves_an_exact_index(cluster, tmp_path, stag
     cluster.client.wait_for_workers(2, timeout=60)  # the nanny starts it again
 
 
-def test_a_worker_that_cannot_see_the_index_folder_is_a_clear_error(tmp_path):
-    """A worker on a machine without the shared folder: here a worker process in a mount
-    namespace of its own, with an empty file system mounted over the folder."""
-    distributed = pytest.importorskip("distributed")
-    shared = tmp_path / "shared"
-    shared.mkdir()
+@contextlib.contextmanager
+def _worker_without(hidden: Path):
+    """The address of a Dask scheduler whose one worker runs in a mount namespace of its own,
+    where an empty file system is mounted over ``hidden``: a worker on a machine that does
+    not see that folder."""
     if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
-        pytest.skip("needs `unshare -m` (a mount namespace) to hide the folder from a worker")
+        pytest.skip("needs `unshare -m` (a mount namespace) to hide a folder from a worker")
+    import distributed
+
     scheduler = distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None)
     worker = subprocess.Popen(
         ["unshare", "-m", "sh", "-c",
-         f"mount -t tmpfs none '{shared}' && exec '{sys.executable}' "
+         f"mount -t tmpfs none '{hidden}' && exec '{sys.executable}' "
          f"-m distributed.cli.dask_worker '{scheduler.scheduler_address}' "
          "--nthreads 1 --no-nanny --no-dashboard"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        before = searchkit.build_index([SEEDS], shared / "index")
-        with searchkit.Cluster(address=scheduler.scheduler_address) as cluster:
-            with pytest.raises(searchkit.ClusterError) as raised:
-                searchkit.build_index([SEEDS, _wire(tmp_path)], shared / "index",
-                                      cluster=cluster)
-        message = str(raised.value)
-        assert f"cannot see the index folder {(shared / 'index').resolve()}" in message
-        assert "same paths" in message and "\n" not in message
-        assert searchkit.check(shared / "index").paragraphs == before.paragraphs
+        yield scheduler.scheduler_address
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
         scheduler.close()
+
+
+def test_a_worker_that_cannot_see_the_index_folder_is_a_clear_error(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    before = searchkit.build_index([SEEDS], shared / "index")
+    with _worker_without(shared) as address, searchkit.Cluster(address=address) as cluster:
+        with pytest.raises(searchkit.ClusterError) as raised:
+            searchkit.build_index([SEEDS, _wire(tmp_path)], shared / "index", cluster=cluster)
+    message = str(raised.value)
+    assert f"cannot see the index folder {(shared / 'index').resolve()}" in message
+    assert "same paths" in message and "\n" not in message
+    assert searchkit.check(shared / "index").paragraphs == before.paragraphs
+
+
+def test_files_a_worker_cannot_see_are_read_by_the_client(tmp_path):
+    """A worker that sees the folders given but not one folder inside them (a mount missing
+    on its machine): the files it could not read are read here, none is skipped."""
+    paths = _corpus("samples", tmp_path)
+    hidden = tmp_path / "in" / "wire"
+    searchkit.build_index(paths, tmp_path / "alone")
+    with _worker_without(hidden) as address, searchkit.Cluster(address=address) as cluster:
+        summary = searchkit.build_index(paths, tmp_path / "spread", cluster=cluster)
+    assert not summary.skipped_files
+    assert content(tmp_path / "spread") == content(tmp_path / "alone")
 
 
 def test_the_command_line_builds_on_a_local_cluster(tmp_path):

@@ -29,7 +29,14 @@ from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 import numpy as np
 
 from .. import model
-from ..errors import CorpusError, IndexDamagedError, IndexLockedError, SearchkitError, UsageError
+from ..errors import (
+    ClusterError,
+    CorpusError,
+    IndexDamagedError,
+    IndexLockedError,
+    SearchkitError,
+    UsageError,
+)
 from ..ingest.corpus import (
     FoundFile,
     Progress,
@@ -382,6 +389,10 @@ def _plan(
 
         read = cluster.map(jobs, _read_job(options), "files read",
                            weight=lambda job: job.size, done=arrived)
+        # A file a worker could not read is read here: this machine's view of the files is
+        # the one the run trusts (a worker may see another folder, or none).
+        read = [_read_job(options)(job) if isinstance(result, str) else result
+                for job, result in zip(jobs, read)]
     else:
         parallel = len(jobs) >= PARALLEL_READ_FILES and _core_to_spare()
         read = workers.run_split(jobs, _read_job(options), parallel,
@@ -647,6 +658,9 @@ def _write_batch_at(folder: str, schema, indexname: str, task):
     """On a cluster's worker: ``_write_batch`` into the scratch ``folder``."""
     from .durable import DurableStorage
 
+    if not os.path.isdir(folder):  # a worker that joined the cluster without the shared folder
+        raise ClusterError(f"a worker cannot see the index folder {os.path.dirname(folder)}; "
+                           "every worker must see it at the same path as this machine")
     return _write_batch(DurableStorage(folder, durable=False), schema, indexname, *task)
 
 
