@@ -631,13 +631,11 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: D
         written = workers.run_split(_batches(sources, 2 if parallel else 1), write, parallel)
     else:
         scratch = cluster_module.Scratch(writer)
-        batches = _batches(sources, len(cluster.workers))
-        tasks = [_documents_to_write(batch, groups, signatures) for batch in batches]
-        del batches
         work = functools.partial(_write_batch_at, scratch.path, writer.schema, writer.indexname)
-        written = cluster.map(tasks, work, "segments written",
-                              weight=lambda task: len(task[0]),
-                              done=lambda found, _worker: count(found))
+        written = cluster.map(_batches(sources, len(cluster.workers)), work, "segments written",
+                              weight=len, done=lambda found, _worker: count(found),
+                              prepare=lambda batch: _documents_to_write(batch, groups,
+                                                                        signatures))
         scratch.adopt([w[0] for w in written])
         scratch.remove()
     for _segment, _words, stems, _seconds in written:

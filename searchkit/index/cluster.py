@@ -24,7 +24,7 @@ import secrets
 import shutil
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, TypeVar
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
@@ -37,6 +37,7 @@ R = TypeVar("R")
 CONNECT_SECONDS = 15.0  # to reach a scheduler, and for its first worker to join
 CHECK_SECONDS = 30.0  # for every worker to answer the shared-folder check
 SLICES_PER_WORKER = 4  # a map's tasks are sent in about this many slices per worker
+IN_FLIGHT_PER_WORKER = 2  # slices out at a time: one running, one waiting to run
 
 Done = Callable[[object, str], None]  # (a slice's results, the worker that ran it)
 
@@ -141,42 +142,66 @@ class Cluster:
                     "the article files at the same paths as this machine (a shared "
                     "filesystem)")
 
-    def map(self, tasks: Sequence[T], work: Callable[[T], R], what: str,
-            weight: Optional[Callable[[T], int]] = None,
-            done: Optional[Done] = None) -> List[R]:
-        """``[work(t) for t in tasks]`` on the workers, in slices of about equal ``weight``;
-        ``done(results, worker)`` as each slice comes back. ``what`` the tasks are is counted
-        by worker in ``self.done``, and timed in ``self.seconds``."""
+    def map(self, tasks: Sequence[T], work: Callable, what: str,
+            weight: Optional[Callable[[T], int]] = None, done: Optional[Done] = None,
+            prepare: Optional[Callable[[T], object]] = None) -> List[R]:
+        """``[work(t) for t in tasks]`` (``work(prepare(t))`` with ``prepare``) on the
+        workers, in slices of about equal ``weight``, the results in order; ``done(results,
+        worker)`` as each slice comes back. At most IN_FLIGHT_PER_WORKER slices a worker are
+        out at a time, each prepared as it is sent: what this process holds for them does not
+        grow with the corpus. ``what`` the tasks are is counted by worker in ``self.done``
+        and timed in ``self.seconds``."""
         distributed = _dask()
         if not tasks:
             return []
         started = time.monotonic()
-        slices = _slices(tasks, weight, SLICES_PER_WORKER * max(len(self.workers), 1))
-        futures = [self.client.submit(_run_slice, work, part, pure=False) for part in slices]
-        order = {future.key: n for n, future in enumerate(futures)}
-        results: List[Optional[list]] = [None] * len(futures)
+        workers = max(len(self.workers), 1)
+        slices = iter(enumerate(_slices(tasks, weight, SLICES_PER_WORKER * workers)))
+        results: Dict[int, list] = {}
+        out: Dict[str, Tuple[int, object]] = {}  # future key -> (slice number, future)
+        arriving = distributed.as_completed()
         counts = self.done.setdefault(what, {})
+
+        def send() -> None:
+            for number, part in slices:
+                payload = [prepare(task) for task in part] if prepare else part
+                future = self.client.submit(_run_slice, work, payload, pure=False)
+                out[future.key] = (number, future)
+                arriving.add(future)
+                return
+
+        for _ in range(IN_FLIGHT_PER_WORKER * workers):
+            send()
         try:
-            for future in distributed.as_completed(futures):
-                try:
-                    found, worker = future.result()
-                except (SearchkitError, OSError, MemoryError):
-                    raise
-                except Exception as error:
-                    if not type(error).__module__.startswith(("distributed", "dask")):
-                        raise  # a failure of searchkit's own on a worker
-                    raise ClusterError(
-                        f"the Dask cluster could not finish the build ({_reason(error)}); "
-                        "the index is as it was: run the same command again") from None
-                results[order[future.key]] = found
+            for future in arriving:
+                found, worker = _result(future)
+                number, _ = out.pop(future.key)
+                future.release()
+                results[number] = found
                 counts[worker] = counts.get(worker, 0) + len(found)
                 if done:
                     done(found, worker)
+                send()
         finally:
-            for future in futures:
+            for _, future in out.values():
                 future.release()
         self.seconds[what] = self.seconds.get(what, 0.0) + time.monotonic() - started
-        return [result for found in results for result in found]
+        return [result for number in sorted(results) for result in results[number]]
+
+
+def _result(future):
+    """A slice's result; ClusterError if Dask could not give it (a failure of searchkit's own
+    on a worker is raised as it is)."""
+    try:
+        return future.result()
+    except (SearchkitError, OSError, MemoryError):
+        raise
+    except Exception as error:
+        if not type(error).__module__.startswith(("distributed", "dask")):
+            raise
+        raise ClusterError(
+            f"the Dask cluster could not finish the build ({_reason(error)}); "
+            "the index is as it was: run the same command again") from None
 
 
 def _reason(error: BaseException) -> str:
