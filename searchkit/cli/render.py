@@ -646,7 +646,7 @@ def cluster_work(done: Dict[str, Dict[str, int]]) -> str:
     """One line per worker of a cluster build, for ``index --verbose``: what it did."""
     workers = sorted({w for by_worker in done.values() for w in by_worker})
     return "\n".join(
-        f"worker {w}: " + ", ".join(f"{by_worker.get(w, 0):,} {what}"
+        f"worker {w}: " + ", ".join(f"{what} {by_worker.get(w, 0):,}"
                                     for what, by_worker in done.items())
         for w in workers)
 

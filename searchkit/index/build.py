@@ -139,7 +139,7 @@ def build_index(
     prune: bool = False,
     options: Optional[ReadOptions] = None,
     wait: float = store.LOCK_WAIT,
-    cluster=None,
+    cluster: Optional[cluster_module.Cluster] = None,
 ) -> IndexSummary:
     """Index the article files under ``paths`` into ``index_dir``.
 
@@ -169,7 +169,7 @@ def build_index(
     store.check_folder(index_dir, paths)
     store.make_folder(index_dir)  # fail before the reading, not after it
     if cluster is not None:
-        cluster.check(str(index_dir.resolve()), paths)
+        cluster.check_paths(index_dir.resolve(), [p.resolve() for p in paths if p.exists()])
     unread: Counter = Counter()
     files, not_found = find_files(paths, options.follow_links, unread)
     if not files and not prune:
@@ -234,8 +234,10 @@ def build_index(
             kept, replaced_ids = ([], []) if fresh else _kept_documents(writer, replaced, new_ids)
             everything = [(d["id"], d["text"]) for _, d in kept] + [
                 (p.id, p.text) for _, p in paragraphs]
+            # (no forked helper beside a cluster's client: its threads would not survive a fork)
             dups = None if threshold is None else dupindex.DupIndex.build(
-                everything, threshold, parallel=_parallel(len(everything)), cluster=cluster)
+                everything, threshold, cluster=cluster,
+                parallel=cluster is None and _parallel(len(everything)))
             groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
             regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
             for path in sorted(replaced) if not fresh else ():
@@ -337,7 +339,7 @@ def _plan(
     prune: bool,
     options: ReadOptions,
     progress: Optional[Stage],
-    cluster=None,
+    cluster: Optional[cluster_module.Cluster] = None,
 ) -> _Plan:
     """Compare every file with the ledger (``None``: none could be trusted, so every file is
     read again) and read the new and changed ones."""
@@ -366,52 +368,40 @@ def _plan(
         try:
             stat = file_stat(path, options)
         except CorpusError as error:
-            steps.append(("skip", path, str(error), before, absolute))
+            steps.append(_Unreadable(path, str(error), before, absolute))
             continue
         stat_key = ledger.stat_key(stat, read_at)
         if before is not None and stat_key and before.stat == stat_key \
                 and before.context == digest:
-            steps.append(("unchanged", path, before, absolute))
+            steps.append(_Unchanged(path, before, absolute))
             continue
         read_as = before.key if before is not None else _free_key(key, absolute, optimistic)
         optimistic[read_as] = absolute
         steps.append(_ReadStep(path, key, before, absolute, entry, context, digest, stat_key,
-                               stat.st_size, read_as))
+                               stat.st_size, stat.st_mtime_ns, read_as))
     jobs = [step for step in steps if isinstance(step, _ReadStep)]
     if cluster is not None:
-        reading = progress("reading on the cluster", len(jobs)) if progress else None
-        got = [0]
-
-        def arrived(found, _worker):
-            got[0] += len(found)
-            if reading:
-                reading(got[0], len(jobs))
-
-        read = cluster.map(jobs, _read_job(options), "files read",
-                           weight=lambda job: job.size, done=arrived)
-        # A file a worker could not read is read here: this machine's view of the files is
-        # the one the run trusts (a worker may see another folder, or none).
-        read = [_read_job(options)(job) if isinstance(result, str) else result
-                for job, result in zip(jobs, read)]
+        if tick:
+            tick(len(files), len(files))  # compared: the cluster's bar counts the reading
+        read = _read_on(cluster, jobs, options, plan, progress)
     else:
         parallel = len(jobs) >= PARALLEL_READ_FILES and _core_to_spare()
         read = workers.run_split(jobs, _read_job(options), parallel,
-                                 weight=lambda job: job.size)
+                                 weight=lambda job: job.stat_size)
+        if tick:
+            tick(len(files), len(files))
     results = dict(zip(map(id, jobs), read))
-    if tick:
-        tick(len(files), len(files))
     for step in steps:
-        if step[0] == "skip":
-            _skip(plan, *step[1:])
+        if isinstance(step, _Unreadable):
+            _skip(plan, *step)
             continue
         result = results.get(id(step))
         if isinstance(result, FileRecord):  # its bytes are the ones indexed
-            step = ("unchanged", step.path, result, step.absolute)
-        if step[0] == "unchanged":
-            _, path, before, absolute = step
-            plan.ledger[absolute] = before
+            step = _Unchanged(step.path, result, step.absolute)
+        if isinstance(step, _Unchanged):
+            plan.ledger[step.absolute] = step.record
             plan.unchanged += 1
-            plan.actions.append(FileAction(str(path), "unchanged"))
+            plan.actions.append(FileAction(str(step.path), "unchanged"))
             continue
         path, before, absolute = step.path, step.before, step.absolute
         key = before.key if before is not None else _free_key(step.key, absolute, keys)
@@ -455,6 +445,23 @@ def _plan(
     return plan
 
 
+class _Unreadable(NamedTuple):
+    """A file that cannot be read (its stat says why)."""
+
+    path: Path
+    reason: str
+    before: Optional[FileRecord]  # its ledger record
+    absolute: str
+
+
+class _Unchanged(NamedTuple):
+    """A file whose stat (or bytes) are those indexed."""
+
+    path: Path
+    record: FileRecord  # its ledger record, as this run keeps it
+    absolute: str
+
+
 class _ReadStep(NamedTuple):
     """A file whose bytes must be read: new, or changed by its stat."""
 
@@ -466,22 +473,65 @@ class _ReadStep(NamedTuple):
     context: dict  # what besides its bytes shapes its articles
     digest: str  # of the context
     stat: str  # ledger.stat_key
-    size: int
+    stat_size: int  # its size and modification time by the stat here
+    stat_mtime_ns: int
     read_as: str  # the key its articles get
 
 
-def _read_job(options: ReadOptions):
-    """Reads one planned file (wherever it runs: this process, a helper, a cluster's worker):
-    its record with the new stat if its bytes are those indexed already, else (its articles,
-    the kinds of its blocks, its fingerprint, its size); or why it cannot be read."""
+class _NotRead(NamedTuple):
+    """A file another machine could not read, or saw otherwise than this one: read here."""
+
+    reason: str
+
+
+def _read_on(cluster: cluster_module.Cluster, jobs: List[_ReadStep], options: ReadOptions,
+             plan: _Plan, progress: Optional[Stage]) -> list:
+    """``_read_job``'s results for ``jobs``, read on the cluster's workers. A file a worker
+    could not read, or saw with another size or time, is read here: this machine's view of
+    the files is the one the run trusts (a worker may see another folder, or none)."""
+    reading = progress("reading on the cluster", len(jobs)) if progress else None
+    got = [0]
+
+    def arrived(found, _worker):
+        got[0] += len(found)
+        if reading:
+            reading(got[0], len(jobs))
+
+    read = cluster.map(jobs, _read_job(options, elsewhere=True), "files read",
+                       weight=lambda job: job.stat_size, done=arrived)
+    again = [n for n, result in enumerate(read) if isinstance(result, _NotRead)]
+    for n in again:
+        read[n] = _read_job(options)(jobs[n])
+    if again:
+        plan.warnings.append(
+            f"{len(again)} file{'s' if len(again) > 1 else ''} a worker could not read or saw "
+            "otherwise were read on this machine; check that every worker sees the files at "
+            "the same paths")
+    return read
+
+
+def _read_job(options: ReadOptions, elsewhere: bool = False):
+    """Reads one planned file (in this process, a forked helper, or ``elsewhere``: on a
+    cluster's worker): its record with the new stat if its bytes are those indexed already,
+    else (its articles, the kinds of its blocks, its fingerprint, its size); or why it cannot
+    be read. ``elsewhere``, a file it cannot read, or whose size or time is not the stat's
+    here, is ``_NotRead`` instead."""
 
     def read(step: _ReadStep):
+        path = Path(step.absolute)  # the same file wherever the working folder is
         try:
-            data = read_bytes(step.path, options)
+            data = read_bytes(path, options)
+            if elsewhere:
+                seen = path.stat()
+                if (seen.st_size, seen.st_mtime_ns) != (step.stat_size, step.stat_mtime_ns):
+                    return _NotRead("another size or time than this machine's stat")
+        except (CorpusError, OSError) as error:
+            return _NotRead(str(error)) if elsewhere else str(error)
+        try:
             print_ = ledger.fingerprint(data, step.context)
             if step.before is not None and step.before.fingerprint == print_:
                 return replace(step.before, context=step.digest, stat=step.stat)
-            found = read_file(Path(step.absolute), step.read_as, data, step.entry, options)
+            found = read_file(path, step.read_as, data, step.entry, options)
         except CorpusError as error:
             return str(error)
         # Only the paragraphs are written: the blocks are counted and let go (their memory,
@@ -603,7 +653,8 @@ def _batches(sources: list, ways: int) -> List[list]:
 
 
 def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: Dict[str, str],
-                    progress: Optional[Stage], cluster=None):
+                    progress: Optional[Stage],
+                    cluster: Optional[cluster_module.Cluster] = None):
     """Write ``sources`` ((article, paragraph) pairs, or stored fields of old paragraphs) as
     new segments of the writer's index, with their groups (and the signatures grouping
     worked out, by id); on the ``cluster``'s workers if one is given. Returns the segments
@@ -630,14 +681,15 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: D
 
         written = workers.run_split(_batches(sources, 2 if parallel else 1), write, parallel)
     else:
-        scratch = cluster_module.Scratch(writer)
+        scratch = cluster_module.Scratch(writer, cluster)
         work = functools.partial(_write_batch_at, scratch.path, writer.schema, writer.indexname)
         written = cluster.map(_batches(sources, len(cluster.workers)), work, "segments written",
-                              weight=len, done=lambda found, _worker: count(found),
+                              weight=len, done=lambda found, _: count([w for w, _ in found]),
                               prepare=lambda batch: _documents_to_write(batch, groups,
                                                                         signatures))
-        scratch.adopt([w[0] for w in written])
+        scratch.adopt([name for _, names in written for name in names])
         scratch.remove()
+        written = [w for w, _ in written]
     for _segment, _words, stems, _seconds in written:
         analysis.remember_stems(stems)  # the helper's, so that the stems table needs no NLTK
     if tick:
@@ -653,13 +705,16 @@ def _documents_to_write(batch: list, groups: Dict[str, str], signatures: Dict[st
 
 
 def _write_batch_at(folder: str, schema, indexname: str, task):
-    """On a cluster's worker: ``_write_batch`` into the scratch ``folder``."""
+    """On a cluster's worker: ``_write_batch`` into the scratch ``folder``, and the names of
+    the segment's files."""
     from .durable import DurableStorage
 
     if not os.path.isdir(folder):  # a worker that joined the cluster without the shared folder
         raise ClusterError(f"a worker cannot see the index folder {os.path.dirname(folder)}; "
                            "every worker must see it at the same path as this machine")
-    return _write_batch(DurableStorage(folder, durable=False), schema, indexname, *task)
+    written = _write_batch(DurableStorage(folder, durable=False), schema, indexname, *task)
+    prefix = written[0].segment_id() + "."
+    return written, sorted(n for n in os.listdir(folder) if n.startswith(prefix))
 
 
 def _write_batch(storage, schema, indexname: str, docs: List[dict], new: np.ndarray):

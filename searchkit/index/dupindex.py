@@ -31,11 +31,14 @@ import hashlib
 import io
 import zipfile
 from contextlib import contextmanager
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import dedup, workers
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 # Bump when the hashing or the stored arrays change: a kept index of another version is
 # ignored (the next run groups from scratch).
@@ -61,7 +64,8 @@ _PAIRS_AT_A_TIME = 20_000  # candidate pairs verified with sets made for them al
 class _Shingled:
     """The n-grams of some texts: per text its sorted distinct 3-gram and anchor hashes."""
 
-    def __init__(self, texts: Sequence[str], parallel: bool = False, cluster=None):
+    def __init__(self, texts: Sequence[str], parallel: bool = False,
+                 cluster: Optional["Cluster"] = None):
         """``parallel``: a forked helper process shingles half of the chunks; ``cluster``:
         the workers of a ``cluster.Cluster`` shingle them."""
         ways = len(cluster.workers) if cluster is not None else 2 if parallel else 1
@@ -288,7 +292,7 @@ class DupIndex:
 
     @classmethod
     def build(cls, paragraphs: Sequence[Tuple[str, str]], threshold: float,
-              parallel: bool = False, cluster=None) -> "DupIndex":
+              parallel: bool = False, cluster: Optional["Cluster"] = None) -> "DupIndex":
         """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled and
         the candidate pairs verified in two processes; ``cluster``: the texts shingled by a
         ``cluster.Cluster``'s workers)."""

@@ -1,0 +1,44 @@
+"""Dask worker plugins for tests/test_cluster.py: a worker that dies, or stalls, as a task
+starts executing on it, from the moment a file of the test's says so."""
+
+import glob
+import os
+import signal
+import time
+
+from distributed import WorkerPlugin
+
+
+class DieOnTask(WorkerPlugin):
+    """Kill the worker as a task starts while ``armed`` exists: once (noted in ``fired``, a
+    line per kill), or ``every_time``."""
+
+    name = "searchkit-test-die-on-task"
+
+    def __init__(self, armed: str, fired: str, every_time: bool = False):
+        self.armed, self.fired, self.every_time = armed, fired, every_time
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish != "executing" or not os.path.exists(self.armed):
+            return
+        if os.path.exists(self.fired) and not self.every_time:
+            return
+        with open(self.fired, "a", encoding="utf-8") as handle:
+            handle.write(f"{key}\n")
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class StallWhileWriting(WorkerPlugin):
+    """Hold every task that starts while the index folder has a scratch folder of a cluster
+    build (its segments being written), after noting it in ``stalled``."""
+
+    name = "searchkit-test-stall-while-writing"
+
+    def __init__(self, index_dir: str, stalled: str):
+        self.index_dir, self.stalled = index_dir, stalled
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish == "executing" and glob.glob(os.path.join(self.index_dir, "MAIN_cluster_*")):
+            with open(self.stalled, "a", encoding="utf-8") as handle:
+                handle.write(f"{key}\n")
+            time.sleep(300)  # the test kills the build meanwhile
