@@ -21,10 +21,11 @@ class DieOnTask(WorkerPlugin):
     def transition(self, key, start, finish, **kwargs):
         if finish != "executing" or not os.path.exists(self.armed):
             return
-        if os.path.exists(self.fired) and not self.every_time:
+        try:  # once: the first worker to create the file (both may start a task at once)
+            with open(self.fired, "a" if self.every_time else "x", encoding="utf-8") as handle:
+                handle.write(f"{key}\n")
+        except FileExistsError:
             return
-        with open(self.fired, "a", encoding="utf-8") as handle:
-            handle.write(f"{key}\n")
         os.kill(os.getpid(), signal.SIGKILL)
 
 
