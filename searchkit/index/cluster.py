@@ -170,10 +170,12 @@ class Cluster:
 
     def map(self, tasks: Sequence[T], work: Callable, what: str,
             weight: Optional[Callable[[T], int]] = None, done: Optional[Done] = None,
-            prepare: Optional[Callable[[T], object]] = None) -> List[R]:
+            prepare: Optional[Callable[[T], object]] = None,
+            slices: Optional[int] = None) -> List[R]:
         """``[work(t) for t in tasks]`` (``work(prepare(t))`` with ``prepare``) on the
-        workers, in slices of about equal ``weight``, the results in order; ``done(results,
-        worker)`` as each slice comes back. At most IN_FLIGHT_PER_WORKER slices a worker are
+        workers, in slices of about equal ``weight`` (SLICES_PER_WORKER a worker, or
+        ``slices``), the results in order; ``done(results, worker)`` as each slice comes
+        back. At most IN_FLIGHT_PER_WORKER slices a worker are
         out at a time, each prepared as it is sent: what this process (and the scheduler)
         holds for them does not grow with the corpus. ``what`` the tasks are is counted by
         worker in ``self.done`` and timed in ``self.seconds``."""
@@ -182,14 +184,14 @@ class Cluster:
             return []
         started = time.monotonic()
         workers = max(len(self.workers), 1)
-        slices = iter(enumerate(_slices(tasks, weight, SLICES_PER_WORKER * workers)))
+        parts = iter(enumerate(_slices(tasks, weight, slices or SLICES_PER_WORKER * workers)))
         results: Dict[int, list] = {}
         out: Dict[object, int] = {}  # future -> its slice's number
         counts = self.done.setdefault(what, {})
-        without_workers = None  # since when the cluster has had none
+        without_workers: Optional[float] = None  # since when the cluster has had none
 
         def send() -> None:
-            number, part = next(slices, (None, None))
+            number, part = next(parts, (None, None))
             if part is None:
                 return
             payload = [prepare(task) for task in part] if prepare else part
@@ -205,14 +207,7 @@ class Cluster:
                     finished, _ = distributed.wait(list(out), timeout=CHECK_SECONDS,
                                                    return_when="FIRST_COMPLETED")
                 except TimeoutError:
-                    if self.workers:
-                        without_workers = None
-                    elif without_workers is None:
-                        without_workers = time.monotonic()
-                    elif time.monotonic() - without_workers > NO_WORKERS_SECONDS:
-                        raise ClusterError(
-                            f"the Dask cluster has had no workers for {NO_WORKERS_SECONDS:.0f} "
-                            "s; the index is as it was: run the same command again") from None
+                    without_workers = self._still_workers(without_workers)
                     continue
                 for future in finished:
                     found, worker = _result(future)
@@ -227,6 +222,19 @@ class Cluster:
                 future.release()
         self.seconds[what] = self.seconds.get(what, 0.0) + time.monotonic() - started
         return [result for number in sorted(results) for result in results[number]]
+
+    def _still_workers(self, since: Optional[float]) -> Optional[float]:
+        """Since when the cluster has had no workers (None: it has some); ClusterError once
+        that is NO_WORKERS_SECONDS ago."""
+        if self.workers:
+            return None
+        if since is None:
+            return time.monotonic()
+        if time.monotonic() - since > NO_WORKERS_SECONDS:
+            raise ClusterError(f"the Dask cluster has had no workers for "
+                               f"{NO_WORKERS_SECONDS:.0f} s; the index is as it was: run the "
+                               "same command again")
+        return since
 
 
 def _result(future):

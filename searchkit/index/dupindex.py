@@ -207,6 +207,55 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
+def _alike(pairs: np.ndarray, need: np.ndarray, values: np.ndarray, offsets: np.ndarray,
+           texts: Sequence[str]) -> List[int]:
+    """The positions of the alike ``pairs`` (rows of ``values``/``offsets``, the sorted
+    3-gram hashes, and of ``texts``): at least ``need`` shared 3-grams, and no template pair.
+    Sets are made for these rows alone."""
+    sets = {}
+    for row in _distinct(pairs.ravel()).tolist():
+        sets[row] = frozenset(values[offsets[row]:offsets[row + 1]].tolist())
+    return [k for k, ((a, b), n) in enumerate(zip(pairs.tolist(), need.tolist()))
+            if len(sets[a] & sets[b]) >= n and not dedup.template_pair(texts[a], texts[b])]
+
+
+def _alike_in_chunks(pairs: np.ndarray, need: np.ndarray, values: np.ndarray,
+                     offsets: np.ndarray, texts: Sequence[str], parallel: bool,
+                     cluster: Optional["Cluster"]) -> List[int]:
+    """``_alike`` of ``pairs``, _PAIRS_AT_A_TIME at a time: here, the second half of the
+    chunks in a forked helper (``parallel``), or on a cluster's workers."""
+
+    def alike(at: int) -> List[int]:
+        return _alike(pairs[at:at + step], need[at:at + step], values, offsets, texts)
+
+    def sent(at: int):
+        """A chunk as a worker gets it: its pairs, and the 3-grams and texts of their
+        paragraphs alone, renumbered."""
+        chunk = pairs[at:at + step]
+        mine = _distinct(chunk.ravel())
+        starts, ends = offsets[mine], offsets[mine + 1]
+        own = np.zeros(len(mine) + 1, np.int64)
+        np.cumsum(ends - starts, out=own[1:])
+        grams = values[np.repeat(starts - own[:-1], ends - starts) + np.arange(own[-1])]
+        return (np.searchsorted(mine, chunk), need[at:at + step], grams, own,
+                [texts[r] for r in mine.tolist()])
+
+    ways = len(cluster.workers) if cluster is not None else 2 if parallel else 1
+    step = min(_PAIRS_AT_A_TIME, -(-len(pairs) // ways))
+    at = list(range(0, len(pairs), step))
+    if cluster is not None:  # a chunk a slice: each carries its data
+        found = cluster.map(at, _alike_sent, "candidate pairs verified", prepare=sent,
+                            slices=len(at))
+    else:
+        found = workers.run_split(at, alike, parallel)
+    return [start + k for start, positions in zip(at, found) for k in positions]
+
+
+def _alike_sent(chunk) -> List[int]:
+    """On a cluster's worker: ``_alike`` of a chunk as ``_alike_in_chunks`` sends it."""
+    return _alike(*chunk)
+
+
 def _links(slots: np.ndarray, pairs: np.ndarray, exact: Optional[np.ndarray] = None):
     """The pairs of slots within ``slots`` (sorted) as positions in it; with ``exact`` (by
     slot), exact copies among them too, each run of one hash chained."""
@@ -301,7 +350,7 @@ class DupIndex:
         with _no_collection():
             shingled = _Shingled(texts, parallel, cluster)
             index._add([pid for pid, _ in paragraphs], texts, shingled, lambda ids: {},
-                       set(), np.zeros(0, np.uint64), set(), parallel)
+                       set(), np.zeros(0, np.uint64), set(), parallel, cluster)
         return index
 
     def update(self, removed: Iterable[str], added: Sequence[Tuple[str, str]],
@@ -367,7 +416,7 @@ class DupIndex:
 
     def _add(self, ids: List[str], new_texts: List[str], shingled: _Shingled, texts: Texts,
              touched: set, freed: np.ndarray, gone_articles: set,
-             parallel: bool = False) -> None:
+             parallel: bool = False, cluster: Optional["Cluster"] = None) -> None:
         """Hold new paragraphs; verify their pairs and those of the ``freed`` anchors still
         held by few enough paragraphs; regroup ``touched`` (and what the articles of removed
         paragraphs, ``gone_articles``, shared)."""
@@ -391,7 +440,7 @@ class DupIndex:
         if len(ids):
             same = np.isin(self.exact[:first], shingled.exact)
             touched |= set(self.group[:first][same & self._alive(first)].tolist())
-        self._verify(candidates, new_texts, shingled, first, texts, touched, parallel)
+        self._verify(candidates, new_texts, shingled, first, texts, touched, parallel, cluster)
         self._regroup(touched, new_slots, gone_articles)
 
     def _insert_anchors(self, shingled: _Shingled, new_slots: np.ndarray,
@@ -458,9 +507,11 @@ class DupIndex:
         self.edges = np.delete(self.edges, drop, axis=0)
 
     def _verify(self, candidates: np.ndarray, new_texts: List[str], shingled: _Shingled,
-                first: int, texts: Texts, touched: set, parallel: bool = False) -> None:
+                first: int, texts: Texts, touched: set, parallel: bool = False,
+                cluster: Optional["Cluster"] = None) -> None:
         """Verify candidate pairs of slots; add the alike ones that are no template pair
-        (``dedup.template_pair``) as edges."""
+        (``dedup.template_pair``) as edges (``cluster``: on its workers, each chunk sent
+        with the 3-grams and texts of its paragraphs)."""
         if not len(candidates):
             return
         # Pairs that cannot be alike by their sizes alone (the shared shingles are at most the
@@ -495,24 +546,9 @@ class DupIndex:
                                            (again.shingles, again.shingle_offsets)])
         order = np.argsort(candidates[:, 0], kind="stable")
         candidates, need = candidates[order], need[order]
-
-        def alike(at: int) -> List[Tuple[int, int]]:
-            """The alike pairs of a chunk of candidates, with sets made for them alone."""
-            chunk, found = candidates[at:at + step], []
-            sets = {}
-            for slot in _distinct(chunk.ravel()).tolist():
-                r = rows[slot]
-                sets[slot] = frozenset(values[offsets[r]:offsets[r + 1]].tolist())
-            for (a, b), n in zip(chunk.tolist(), need[at:at + step].tolist()):
-                if len(sets[a] & sets[b]) >= n and not dedup.template_pair(
-                        text_of[rows[a]], text_of[rows[b]]):
-                    found.append((a, b))
-            return found
-
-        # With a core to spare, a forked helper verifies the second half of the chunks.
-        step = min(_PAIRS_AT_A_TIME, -(-len(candidates) // 2)) if parallel else _PAIRS_AT_A_TIME
-        chunks = workers.run_split(range(0, len(candidates), step), alike, parallel)
-        added = [pair for found in chunks for pair in found]
+        alike = _alike_in_chunks(rows[candidates], need, values, offsets, text_of, parallel,
+                                 cluster)
+        added = [tuple(candidates[k]) for k in alike]
         if added:
             self.edges = np.concatenate([self.edges, np.array(added, np.int64)])
             for a, b in added:
