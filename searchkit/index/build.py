@@ -154,7 +154,8 @@ def build_index(
     ``find_duplicates=False`` leaves every paragraph in a group of its own (for measuring what
     grouping costs). ``wait``: seconds to wait for another process writing the index (then
     IndexLockedError). ``cluster``: a ``cluster.Cluster`` (entered) whose workers read the
-    files, hash the paragraphs for the grouping and write the segments.
+    files, hash the paragraphs and verify their candidate pairs for the grouping, and write
+    the segments.
     """
     started = time.monotonic()
     clock = _Stages()

@@ -1,5 +1,6 @@
 """Building on a Dask cluster: the build's heavy, independent work (reading and parsing files,
-hashing paragraphs for the grouping, writing segments) done by the cluster's workers.
+hashing paragraphs and verifying candidate pairs for the grouping, writing segments) done by
+the cluster's workers.
 
 ``build_index(..., cluster=Cluster(...))`` runs the same build as on one machine: the plan,
 the ledger, the grouping's joins and the commit stay here (the client), holding the write lock

@@ -343,7 +343,7 @@ class DupIndex:
     def build(cls, paragraphs: Sequence[Tuple[str, str]], threshold: float,
               parallel: bool = False, cluster: Optional["Cluster"] = None) -> "DupIndex":
         """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled and
-        the candidate pairs verified in two processes; ``cluster``: the texts shingled by a
+        the candidate pairs verified in two processes; ``cluster``: both done by a
         ``cluster.Cluster``'s workers)."""
         index = cls(threshold)
         texts = [t for _, t in paragraphs]
