@@ -146,7 +146,7 @@ def serial_parts(found: dict) -> dict:
     stages = dict(found["stages"])
     grouping = (stages.get("grouping near duplicates", 0.0)
                 - found["workers_seconds"].get("paragraph slices hashed", 0.0)
-                - found["workers_seconds"].get("candidate pairs verified", 0.0))
+                - found["workers_seconds"].get("chunks of candidate pairs verified", 0.0))
     commit = (stages.get("vocabulary and stems tables", 0.0)
               + stages.get("ledger, settings and commit", 0.0))
     return {"grouping: join, verify, union": grouping, "commit": commit,

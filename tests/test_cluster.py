@@ -110,7 +110,7 @@ def test_a_cluster_builds_what_one_process_builds(two_workers, tmp_path, corpus)
     assert content(tmp_path / "spread") == content(tmp_path / "alone")
     # Both workers took part in every stage.
     assert set(two_workers.done) == {"files read", "paragraph slices hashed",
-                                     "candidate pairs verified", "segments written"}
+                                     "chunks of candidate pairs verified", "segments written"}
     assert all(len(by_worker) == 2 for by_worker in two_workers.done.values()), two_workers.done
     _clean(tmp_path / "spread")
 

@@ -244,7 +244,7 @@ def _alike_in_chunks(pairs: np.ndarray, need: np.ndarray, values: np.ndarray,
     step = min(_PAIRS_AT_A_TIME, -(-len(pairs) // ways))
     at = list(range(0, len(pairs), step))
     if cluster is not None:  # a chunk a slice: each carries its data
-        found = cluster.map(at, _alike_sent, "candidate pairs verified", prepare=sent,
+        found = cluster.map(at, _alike_sent, "chunks of candidate pairs verified", prepare=sent,
                             slices=len(at))
     else:
         found = workers.run_split(at, alike, parallel)
