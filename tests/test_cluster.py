@@ -187,6 +187,27 @@ def test_a_cluster_that_keeps_losing_workers_is_a_one_line_error(tmp_path):
     assert searchkit.check(index_dir).paragraphs == before.paragraphs
 
 
+@needs_dask
+def test_a_cluster_left_without_workers_is_a_one_line_error(tmp_path, monkeypatch):
+    """The only worker (no nanny to start it again) dies as it starts reading: the build
+    waits a while for workers, then stops with one line, the index as it was."""
+    from cluster_hooks import DieOnTask
+
+    monkeypatch.setattr("searchkit.index.cluster.CHECK_SECONDS", 0.5)
+    monkeypatch.setattr("searchkit.index.cluster.NO_WORKERS_SECONDS", 1.0)
+    index_dir = tmp_path / "index"
+    before = searchkit.build_index([SEEDS], index_dir)
+    armed = tmp_path / "armed"
+    armed.touch()
+    with _one_worker(tmp_path) as address, searchkit.Cluster(address=address) as cluster:
+        cluster.client.register_plugin(DieOnTask(str(armed), str(tmp_path / "fired")))
+        with pytest.raises(searchkit.ClusterError) as raised:
+            searchkit.build_index([SEEDS, _wire(tmp_path)], index_dir, cluster=cluster)
+    assert str(raised.value) == ("the Dask cluster has had no workers for 1 s; the index is "
+                                 "as it was: run the same command again")
+    assert searchkit.check(index_dir).paragraphs == before.paragraphs
+
+
 @contextlib.contextmanager
 def _one_worker(tmp_path, cwd=None, hidden=None):
     """The address of a Dask scheduler whose one worker runs in its own process from the
@@ -207,7 +228,8 @@ def _one_worker(tmp_path, cwd=None, hidden=None):
     scheduler = distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None)
     address = scheduler.scheduler_address
     worker = subprocess.Popen(command + [address], cwd=cwd, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+                              stderr=subprocess.DEVNULL, start_new_session=True,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
     try:
         with distributed.Client(address) as client:
             client.wait_for_workers(1, timeout=120)
