@@ -93,6 +93,9 @@ class Cluster:
             self.client.wait_for_workers(1, timeout=CONNECT_SECONDS)
         except (ValueError, TypeError) as error:
             self.__exit__()
+            if self.address is None:
+                raise ClusterError(f"cannot start {self.local_workers} local Dask workers "
+                                   f"({_reason(error)})") from None
             raise ClusterError(f"{self.address!r} is not a Dask scheduler's address "
                                f"({_reason(error)}); give tcp://HOST:PORT") from None
         except RuntimeError as error:
