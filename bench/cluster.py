@@ -11,9 +11,10 @@ Each run times, one after another in fresh processes (so that machine noise fall
   started before the clock), for each N of --workers.
 Every build is the whole `build_index` (reading, grouping, writing, commit) from an empty
 folder. Each cluster build reports its stages split into the workers' share (the time from
-sending the tasks to the last result: reading files, hashing paragraphs, writing segments) and
-the client's serial rest (finding and comparing files, the grouping's join, verification and
-components, making the documents, the vocabulary, moving segments and the commit), the peak
+sending the tasks to the last result, the client's preparing of what it sends included:
+reading files, hashing paragraphs, verifying candidate pairs, writing segments) and the
+client's serial rest (finding and comparing files, the grouping's join and connected
+components, the vocabulary, moving segments and the commit), the peak
 memory (RSS) of the client and of each worker, and whether its near-duplicate groups are the
 one-process build's, paragraph by paragraph.
 
@@ -139,8 +140,8 @@ def serial_seconds(found: dict) -> float:
 
 
 def serial_parts(found: dict) -> dict:
-    """The client's serial seconds by part: the grouping's join, verification and connected
-    components (the grouping stage less the workers' hashing), the commit (vocabulary and
+    """The client's serial seconds by part: the grouping's join and connected components
+    (the grouping stage less the workers' hashing and verifying), the commit (vocabulary and
     stems tables, ledger, settings, commit), and the rest (finding and comparing files,
     receiving what was read, making the documents for the writers, moving segments)."""
     stages = dict(found["stages"])
@@ -149,7 +150,7 @@ def serial_parts(found: dict) -> dict:
                 - found["workers_seconds"].get("chunks of candidate pairs verified", 0.0))
     commit = (stages.get("vocabulary and stems tables", 0.0)
               + stages.get("ledger, settings and commit", 0.0))
-    return {"grouping: join, verify, union": grouping, "commit": commit,
+    return {"grouping: join, union": grouping, "commit": commit,
             "rest": serial_seconds(found) - grouping - commit}
 
 

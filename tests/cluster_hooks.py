@@ -10,16 +10,19 @@ from distributed import WorkerPlugin
 
 
 class DieOnTask(WorkerPlugin):
-    """Kill the worker as a task starts while ``armed`` exists: once (noted in ``fired``, a
-    line per kill), or ``every_time``."""
+    """Kill the worker as a task starts while ``armed`` exists (``after``: as it has run,
+    before its result is reported): once (noted in ``fired``, a line per kill), or
+    ``every_time``."""
 
     name = "searchkit-test-die-on-task"
 
-    def __init__(self, armed: str, fired: str, every_time: bool = False):
-        self.armed, self.fired, self.every_time = armed, fired, every_time
+    def __init__(self, armed: str, fired: str, every_time: bool = False, after: bool = False):
+        self.armed, self.fired, self.every_time, self.after = armed, fired, every_time, after
 
     def transition(self, key, start, finish, **kwargs):
-        if finish != "executing" or not os.path.exists(self.armed):
+        moment = (start, finish) == ("executing", "memory") if self.after \
+            else finish == "executing"
+        if not moment or not os.path.exists(self.armed):
             return
         try:  # once: the first worker to create the file (both may start a task at once)
             with open(self.fired, "a" if self.every_time else "x", encoding="utf-8") as handle:

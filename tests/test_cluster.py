@@ -138,10 +138,13 @@ def test_incremental_runs_on_a_cluster_match_one_process(two_workers, tmp_path):
 
 
 @needs_dask
-@pytest.mark.parametrize("stage", ["reading on the cluster", "indexing"])
-def test_a_worker_killed_mid_build_leaves_an_exact_index(two_workers, tmp_path, stage):
-    """A worker killed as it starts a task of ``stage`` (its result lost): Dask runs the task
-    again elsewhere, and the index is exactly the one-process build's."""
+@pytest.mark.parametrize("stage, after", [("reading on the cluster", False),
+                                          ("indexing", False), ("indexing", True)])
+def test_a_worker_killed_mid_build_leaves_an_exact_index(two_workers, tmp_path, stage, after):
+    """A worker killed as it starts a task of ``stage``, or (``after``) once the task has
+    written its segment but before its result is reported: Dask runs the task again
+    elsewhere (a second segment of the same paragraphs, left in the scratch folder), and
+    the index is exactly the one-process build's."""
     from cluster_hooks import DieOnTask
 
     paths = _corpus("samples", tmp_path)
@@ -153,7 +156,7 @@ def test_a_worker_killed_mid_build_leaves_an_exact_index(two_workers, tmp_path, 
             armed.touch()  # the plugin kills the next worker that starts a task
         return lambda _done, _count: None
 
-    two_workers.client.register_plugin(DieOnTask(str(armed), str(fired)))
+    two_workers.client.register_plugin(DieOnTask(str(armed), str(fired), after=after))
     try:
         summary = searchkit.build_index(paths, tmp_path / "spread", cluster=two_workers,
                                         progress=progress)
@@ -193,7 +196,7 @@ def test_a_cluster_left_without_workers_is_a_one_line_error(tmp_path, monkeypatc
     waits a while for workers, then stops with one line, the index as it was."""
     from cluster_hooks import DieOnTask
 
-    monkeypatch.setattr("searchkit.index.cluster.CHECK_SECONDS", 0.5)
+    monkeypatch.setattr("searchkit.index.cluster.WAIT_SECONDS", 0.5)
     monkeypatch.setattr("searchkit.index.cluster.NO_WORKERS_SECONDS", 1.0)
     index_dir = tmp_path / "index"
     before = searchkit.build_index([SEEDS], index_dir)
@@ -209,10 +212,11 @@ def test_a_cluster_left_without_workers_is_a_one_line_error(tmp_path, monkeypatc
 
 
 @contextlib.contextmanager
-def _one_worker(tmp_path, cwd=None, hidden=None):
+def _one_worker(tmp_path, cwd=None, hidden=None, instead=None):
     """The address of a Dask scheduler whose one worker runs in its own process from the
     folder ``cwd``; with ``hidden``, in a mount namespace of its own with an empty file
-    system mounted over that folder: a worker on a machine that does not see it."""
+    system mounted over that folder (holding a copy of the folder ``instead``, if given): a
+    worker on a machine that does not see that folder, or sees another one there."""
     import distributed
 
     command = [sys.executable, "-m", "distributed.cli.dask_worker", "--nthreads", "1",
@@ -223,7 +227,8 @@ def _one_worker(tmp_path, cwd=None, hidden=None):
         if subprocess.run(["unshare", "-m", "sh", "-c", f"mount -t tmpfs none '{trial}'"],
                           capture_output=True).returncode != 0:
             pytest.skip("needs `unshare -m` and tmpfs mounts to hide a folder from a worker")
-        command = ["unshare", "-m", "sh", "-c", f"mount -t tmpfs none '{hidden}' && exec "
+        copy = f" && cp -R '{instead}/.' '{hidden}/'" if instead is not None else ""
+        command = ["unshare", "-m", "sh", "-c", f"mount -t tmpfs none '{hidden}'{copy} && exec "
                    + " ".join(f"'{part}'" for part in command) + ' "$0"']
     scheduler = distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None)
     address = scheduler.scheduler_address
@@ -233,9 +238,11 @@ def _one_worker(tmp_path, cwd=None, hidden=None):
     try:
         with distributed.Client(address) as client:
             client.wait_for_workers(1, timeout=120)
+            client.run(__import__, "searchkit.index.build")  # imported before any check
         yield address
     finally:
-        os.killpg(worker.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
         scheduler.close()
 
@@ -254,6 +261,42 @@ def test_a_worker_that_cannot_see_the_index_folder_is_a_clear_error(tmp_path):
     assert "same paths" in message and "\n" not in message
     assert searchkit.check(shared / "index").paragraphs == before.paragraphs
     assert sorted(os.listdir(shared)) == ["index"]  # nothing written beside it
+
+
+@needs_dask
+def test_a_worker_that_sees_another_index_folder_is_a_clear_error(tmp_path):
+    """A worker whose machine has a folder of the same name, not the shared one: it passes
+    the first check (the folder is there) but not the one under the lock (the client's file
+    is not in it); nothing is left behind."""
+    shared = tmp_path / "shared"
+    other = tmp_path / "other"
+    (other / "index").mkdir(parents=True)
+    before = searchkit.build_index([SEEDS], shared / "index")
+    with _one_worker(tmp_path, hidden=shared, instead=other) as address, \
+            searchkit.Cluster(address=address) as cluster:
+        with pytest.raises(searchkit.ClusterError) as raised:
+            searchkit.build_index([SEEDS, _wire(tmp_path)], shared / "index", cluster=cluster)
+    assert f"cannot see the index folder {(shared / 'index').resolve()}" in str(raised.value)
+    assert searchkit.check(shared / "index").paragraphs == before.paragraphs
+    _clean(shared / "index")
+
+
+@needs_dask
+def test_files_a_worker_sees_otherwise_are_read_by_the_client(tmp_path):
+    """A worker that sees a stale copy of a folder (same names, other contents): what it
+    read is not trusted, the client reads those files itself."""
+    paths = _corpus("samples", tmp_path)
+    stale = tmp_path / "stale"
+    samples.write_wire(stale, stories=120, seed=7)  # the same names, other stories
+    searchkit.build_index(paths, tmp_path / "alone")
+    with _one_worker(tmp_path, hidden=tmp_path / "in" / "wire", instead=stale) as address, \
+            searchkit.Cluster(address=address) as cluster:
+        summary = searchkit.build_index(paths, tmp_path / "spread", cluster=cluster)
+    assert not summary.skipped_files
+    assert any(w.endswith("a worker could not read or saw otherwise were read on this "
+                          "machine; check that every worker sees the files at the same paths")
+               for w in summary.warnings), summary.warnings
+    assert content(tmp_path / "spread") == content(tmp_path / "alone")
 
 
 @needs_dask

@@ -503,11 +503,12 @@ def _read_on(cluster: cluster_module.Cluster, jobs: List[_ReadStep], options: Re
     again = [n for n, result in enumerate(read) if isinstance(result, _NotRead)]
     for n in again:
         read[n] = _read_job(options)(jobs[n])
-    if again:
+    here = sum(1 for n in again if not isinstance(read[n], str))  # (the rest are skipped)
+    if here:
         plan.warnings.append(
-            f"{len(again)} file{'s' if len(again) > 1 else ''} a worker could not read or saw "
-            "otherwise were read on this machine; check that every worker sees the files at "
-            "the same paths")
+            f"{here} file{'s' if here > 1 else ''} a worker could not read or saw otherwise "
+            f"{'were' if here > 1 else 'was'} read on this machine; check that every worker "
+            "sees the files at the same paths")
     return read
 
 
@@ -684,7 +685,7 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: D
     else:
         scratch = cluster_module.Scratch(writer, cluster)
         work = functools.partial(_write_batch_at, scratch.path, writer.schema, writer.indexname)
-        written = cluster.map(_batches(sources, len(cluster.workers)), work, "segments written",
+        written = cluster.map(_batches(sources, cluster.ways), work, "segments written",
                               weight=len, done=lambda found, _: count([w for w, _ in found]),
                               prepare=lambda batch: _documents_to_write(batch, groups,
                                                                         signatures))

@@ -21,6 +21,7 @@ Dask is an optional dependency (``pip install 'searchkit[cluster]'``), imported 
 """
 
 import asyncio
+import logging
 import os
 import secrets
 import shutil
@@ -40,11 +41,14 @@ R = TypeVar("R")
 
 CONNECT_SECONDS = 15.0  # to reach a scheduler, and for its first worker to join
 CHECK_SECONDS = 30.0  # for every worker to answer a check of the shared folder
+WAIT_SECONDS = 5.0  # how often a map looks whether the cluster still has workers
 NO_WORKERS_SECONDS = 60.0  # a cluster without workers this long is given up on
 SLICES_PER_WORKER = 4  # a map's tasks are sent in about this many slices per worker
 IN_FLIGHT_PER_WORKER = 2  # slices out at a time: one running, one waiting to run
 
 Done = Callable[[object, str], None]  # (a slice's results, the worker that ran it)
+# Dask's own timeouts (asyncio's class is not the built-in one before Python 3.11).
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
 
 
 def _dask():
@@ -76,12 +80,19 @@ class Cluster:
         self.local_workers = workers
         self.client = None
         self._local = None
+        self._logger: Optional[logging.Logger] = None  # Dask's, quiet while in use
+        self._log_level = logging.NOTSET
         self.done: Dict[str, Dict[str, int]] = {}  # what -> worker -> how many
         self.seconds: Dict[str, float] = {}  # what -> seconds from sending to the last result
 
     def __enter__(self) -> "Cluster":
         distributed = _dask()
         where = f"at {self.address}" if self.address else "started here"
+        # Dask logs its reconnection attempts with tracebacks; a lost cluster is said in one
+        # line (ClusterError) instead.
+        self._logger = logging.getLogger("distributed")
+        self._log_level = self._logger.level
+        self._logger.setLevel(logging.CRITICAL)
         try:
             if self.address is None:
                 self._local = distributed.LocalCluster(
@@ -107,7 +118,7 @@ class Cluster:
                 f"cannot start {self.local_workers} local Dask workers ({_reason(error)}); "
                 "a script that starts them must do so under `if __name__ == '__main__':` "
                 "(they import it again)") from None
-        except (OSError, TimeoutError) as error:
+        except (OSError,) + _TIMEOUTS as error:
             self.__exit__()
             raise ClusterError(f"cannot use the Dask cluster {where} ({_reason(error)}); "
                                "check that its scheduler runs and has workers") from None
@@ -124,6 +135,9 @@ class Cluster:
                 except Exception:
                     pass
         self.client = self._local = None
+        if self._logger is not None:
+            self._logger.setLevel(self._log_level)
+            self._logger = None
 
     @property
     def workers(self) -> List[str]:
@@ -134,6 +148,12 @@ class Cluster:
             raise _lost(error) from None
 
     @property
+    def ways(self) -> int:
+        """How many parts to cut work into, one a worker (at least one: between stages a
+        cluster may be restarting all of them)."""
+        return max(len(self.workers), 1)
+
+    @property
     def dashboard(self) -> Optional[str]:
         try:
             return self.client.dashboard_link
@@ -141,11 +161,12 @@ class Cluster:
             return None
 
     def check_paths(self, index_dir: Path, paths: Sequence[Path]) -> None:
-        """Every worker sees the index folder and the ``paths`` to index (absolute) and runs
-        this version of searchkit; else ClusterError. (Whether what it sees is the same
-        folder is checked by ``Scratch``, once a file may be written there.)"""
-        wanted = [str(index_dir)] + [str(p) for p in paths]
-        self._ask_each(_sees, wanted, __version__)
+        """Every worker sees the index folder and the folders of the ``paths`` to index
+        (absolute) and runs this version of searchkit; else ClusterError. (Whether what it
+        sees is the same folder is checked by ``Scratch``, once a file may be written
+        there.)"""
+        folders = dict.fromkeys(str(p if p.is_dir() else p.parent) for p in paths)
+        self._ask_each(_sees, [str(index_dir), *folders], __version__)
 
     def _ask_each(self, function, *args) -> None:
         """``function(*args)`` on every worker (beside its tasks, not as one): None, or what
@@ -154,7 +175,7 @@ class Cluster:
         try:
             answers = self.client.run(function, *args, on_error="return",
                                       callback_timeout=CHECK_SECONDS)
-        except TimeoutError:
+        except _TIMEOUTS:
             raise ClusterError(
                 f"a worker did not answer in {CHECK_SECONDS:.0f} s (a shared folder that "
                 "hangs?); every worker must see the index folder and the files at the same "
@@ -187,7 +208,7 @@ class Cluster:
         if not tasks:
             return []
         started = time.monotonic()
-        workers = max(len(self.workers), 1)
+        workers = self.ways
         parts = iter(enumerate(_slices(tasks, weight, slices or SLICES_PER_WORKER * workers)))
         results: Dict[int, list] = {}
         out: Dict[object, int] = {}  # future -> its slice's number
@@ -208,13 +229,18 @@ class Cluster:
                 send()
             while out:
                 try:
-                    finished, _ = distributed.wait(list(out), timeout=CHECK_SECONDS,
+                    finished, _ = distributed.wait(list(out), timeout=WAIT_SECONDS,
                                                    return_when="FIRST_COMPLETED")
-                except TimeoutError:
+                except _TIMEOUTS:
                     without_workers = self._still_workers(without_workers)
                     continue
+                except Exception as error:
+                    raise (_lost(error) if _of_dask(error) else error) from None
                 for future in finished:
-                    found, worker = _result(future)
+                    try:  # (a result its worker lost is being worked out again: wait on)
+                        found, worker = _result(future, timeout=WAIT_SECONDS)
+                    except _TIMEOUTS:
+                        continue
                     results[out.pop(future)] = found
                     future.release()
                     counts[worker] = counts.get(worker, 0) + len(found)
@@ -241,11 +267,13 @@ class Cluster:
         return since
 
 
-def _result(future):
+def _result(future, timeout: Optional[float] = None):
     """A task's result; ClusterError if Dask could not give it (a failure of searchkit's own
-    on a worker, a full disk say, is raised as it is)."""
+    on a worker, a full disk say, is raised as it is); a timeout is raised as it is."""
     try:
-        return future.result()
+        return future.result(timeout=timeout)
+    except _TIMEOUTS:
+        raise
     except Exception as error:
         if _of_dask(error):
             raise _lost(error) from None
@@ -256,7 +284,7 @@ def _of_dask(error: BaseException) -> bool:
     """Whether ``error`` is Dask's (a lost worker or connection, a task given up on) rather
     than one a task of searchkit's raised."""
     return (type(error).__module__.startswith(("distributed", "dask", "tornado"))
-            or isinstance(error, (TimeoutError, asyncio.CancelledError)))
+            or isinstance(error, _TIMEOUTS + (asyncio.CancelledError,)))
 
 
 def _lost(error: BaseException) -> ClusterError:
@@ -325,7 +353,7 @@ class Scratch:
     the index once their results are in; whatever else it holds goes with it."""
 
     def __init__(self, writer, cluster: Cluster):
-        self.folder = os.path.abspath(writer.storage.folder)
+        self.folder = os.path.realpath(writer.storage.folder)
         name = f"MAIN_cluster_{secrets.token_hex(6)}.tmp"
         writer.storage.temp_storage(name)  # journaled, then made
         self.path = os.path.join(self.folder, name)

@@ -68,7 +68,7 @@ class _Shingled:
                  cluster: Optional["Cluster"] = None):
         """``parallel``: a forked helper process shingles half of the chunks; ``cluster``:
         the workers of a ``cluster.Cluster`` shingle them."""
-        ways = len(cluster.workers) if cluster is not None else 2 if parallel else 1
+        ways = cluster.ways if cluster is not None else 2 if parallel else 1
         size = min(_CHUNK, max(-(-len(texts) // ways), 1))
         chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
         if cluster is not None:
@@ -240,7 +240,7 @@ def _alike_in_chunks(pairs: np.ndarray, need: np.ndarray, values: np.ndarray,
         return (np.searchsorted(mine, chunk), need[at:at + step], grams, own,
                 [texts[r] for r in mine.tolist()])
 
-    ways = len(cluster.workers) if cluster is not None else 2 if parallel else 1
+    ways = cluster.ways if cluster is not None else 2 if parallel else 1
     step = min(_PAIRS_AT_A_TIME, -(-len(pairs) // ways))
     at = list(range(0, len(pairs), step))
     if cluster is not None:  # a chunk a slice: each carries its data
