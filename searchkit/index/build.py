@@ -491,6 +491,8 @@ def _read_on(cluster: cluster_module.Cluster, jobs: List[_ReadStep], options: Re
     could not read, or saw with another size or time, is read here: this machine's view of
     the files is the one the run trusts (a worker may see another folder, or none)."""
     reading = progress("reading on the cluster", len(jobs)) if progress else None
+    if reading:
+        reading(0, len(jobs))  # the bar (and its rate) starts now, not at the first result
     got = [0]
 
     def arrived(found, _worker):
@@ -665,6 +667,8 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: D
     if not sources:
         return [], vocabulary.Vocabulary(), 0.0
     tick = progress("indexing", len(sources)) if progress else None
+    if tick:
+        tick(0, len(sources))  # the bar (and its rate) starts now, not at the first segment
     done = [0]
 
     def count(written) -> None:
