@@ -80,8 +80,7 @@ class Cluster:
         self.local_workers = workers
         self.client = None
         self._local = None
-        self._logger: Optional[logging.Logger] = None  # Dask's, quiet while in use
-        self._log_level = logging.NOTSET
+        self._log_levels: Dict[str, int] = {}  # Dask's loggers' own, while it is quiet
         self.done: Dict[str, Dict[str, int]] = {}  # what -> worker -> how many
         self.seconds: Dict[str, float] = {}  # what -> seconds from sending to the last result
 
@@ -90,9 +89,7 @@ class Cluster:
         where = f"at {self.address}" if self.address else "started here"
         # Dask logs its reconnection attempts with tracebacks; a lost cluster is said in one
         # line (ClusterError) instead.
-        self._logger = logging.getLogger("distributed")
-        self._log_level = self._logger.level
-        self._logger.setLevel(logging.CRITICAL)
+        self._log_levels = _quiet_dask_logs()
         try:
             if self.address is None:
                 self._local = distributed.LocalCluster(
@@ -135,9 +132,9 @@ class Cluster:
                 except Exception:
                     pass
         self.client = self._local = None
-        if self._logger is not None:
-            self._logger.setLevel(self._log_level)
-            self._logger = None
+        for name, level in self._log_levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._log_levels = {}
 
     @property
     def workers(self) -> List[str]:
@@ -265,6 +262,17 @@ class Cluster:
                                f"{NO_WORKERS_SECONDS:.0f} s; the index is as it was: run the "
                                "same command again")
         return since
+
+
+def _quiet_dask_logs() -> Dict[str, int]:
+    """Dask's loggers set to say nothing below CRITICAL (those with a level of their own
+    too); their levels before."""
+    names = ["distributed"] + [n for n in logging.root.manager.loggerDict
+                               if n.startswith("distributed.")]
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    return levels
 
 
 def _result(future, timeout: Optional[float] = None):
