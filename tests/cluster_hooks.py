@@ -10,14 +10,16 @@ from distributed import WorkerPlugin
 
 
 class DieOnTask(WorkerPlugin):
-    """Kill the worker as a task starts while ``armed`` exists (``after``: as it has run,
-    before its result is reported): once (noted in ``fired``, a line per kill), or
-    ``every_time``."""
+    """Kill the worker (or the process ``victim``) as a task starts while ``armed`` exists
+    (``after``: as it has run, before its result is reported): once (noted in ``fired``, a
+    line per kill), or ``every_time``."""
 
     name = "searchkit-test-die-on-task"
 
-    def __init__(self, armed: str, fired: str, every_time: bool = False, after: bool = False):
+    def __init__(self, armed: str, fired: str, every_time: bool = False, after: bool = False,
+                 victim=None):
         self.armed, self.fired, self.every_time, self.after = armed, fired, every_time, after
+        self.victim = victim
 
     def transition(self, key, start, finish, **kwargs):
         moment = (start, finish) == ("executing", "memory") if self.after \
@@ -29,7 +31,7 @@ class DieOnTask(WorkerPlugin):
                 handle.write(f"{key}\n")
         except FileExistsError:
             return
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(self.victim or os.getpid(), signal.SIGKILL)
 
 
 class StallWhileWriting(WorkerPlugin):

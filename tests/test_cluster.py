@@ -211,6 +211,50 @@ def test_a_cluster_left_without_workers_is_a_one_line_error(tmp_path, monkeypatc
     assert searchkit.check(index_dir).paragraphs == before.paragraphs
 
 
+@needs_dask
+def test_a_scheduler_lost_mid_build_is_a_one_line_error(tmp_path):
+    """The scheduler (its own process) killed as the worker starts reading: one line, the
+    index as it was."""
+    from cluster_hooks import DieOnTask
+
+    index_dir = tmp_path / "index"
+    before = searchkit.build_index([SEEDS], index_dir)
+    file = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file", str(file),
+         "--port", "0", "--no-dashboard"], env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        deadline = time.monotonic() + 120
+        while not file.exists() or not file.read_text():
+            assert time.monotonic() < deadline, "the scheduler did not start"
+            time.sleep(0.05)
+        address = json.loads(file.read_text())["address"]
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+             "--no-nanny", "--no-dashboard"], env=env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        armed = tmp_path / "armed"
+        armed.touch()
+        with searchkit.Cluster(address=address) as cluster:
+            cluster.client.register_plugin(DieOnTask(str(armed), str(tmp_path / "fired"),
+                                                     victim=scheduler.pid))
+            with pytest.raises(searchkit.ClusterError) as raised:
+                searchkit.build_index([SEEDS, _wire(tmp_path)], index_dir, cluster=cluster)
+        message = str(raised.value)
+        assert message.startswith("the Dask cluster could not finish the build (")
+        assert "\n" not in message
+        assert searchkit.check(index_dir).paragraphs == before.paragraphs
+    finally:
+        for process in (scheduler, worker):
+            if process is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
 @contextlib.contextmanager
 def _one_worker(tmp_path, cwd=None, hidden=None, instead=None):
     """The address of a Dask scheduler whose one worker runs in its own process from the
