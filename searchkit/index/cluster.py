@@ -197,10 +197,10 @@ class Cluster:
         """``[work(t) for t in tasks]`` (``work(prepare(t))`` with ``prepare``) on the
         workers, in slices of about equal ``weight`` (SLICES_PER_WORKER a worker, or
         ``slices``), the results in order; ``done(results, worker)`` as each slice comes
-        back. At most IN_FLIGHT_PER_WORKER slices a worker are
-        out at a time, each prepared as it is sent: what this process (and the scheduler)
-        holds for them does not grow with the corpus. ``what`` the tasks are is counted by
-        worker in ``self.done`` and timed in ``self.seconds``."""
+        back. At most IN_FLIGHT_PER_WORKER slices a worker are out at a time, each prepared
+        as it is sent: what this process (and the scheduler) holds for them does not grow
+        with the corpus. ``what`` the tasks are is counted by worker in ``self.done`` and
+        timed in ``self.seconds`` (the preparing included)."""
         distributed = _dask()
         if not tasks:
             return []
