@@ -30,11 +30,10 @@ import warnings
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, TypeVar
 
-import numpy as np
-
 from .. import __version__
 from ..errors import ClusterError, IndexFolderError, UsageError
 from . import durable
+from .workers import by_weight
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -206,7 +205,7 @@ class Cluster:
             return []
         started = time.monotonic()
         workers = self.ways
-        parts = iter(enumerate(_slices(tasks, weight, slices or SLICES_PER_WORKER * workers)))
+        parts = iter(enumerate(by_weight(tasks, weight, slices or SLICES_PER_WORKER * workers)))
         results: Dict[int, list] = {}
         out: Dict[object, int] = {}  # future -> its slice's number
         counts = self.done.setdefault(what, {})
@@ -303,16 +302,6 @@ def _lost(error: BaseException) -> ClusterError:
 def _reason(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0][:200]}" if text else type(error).__name__
-
-
-def _slices(tasks: Sequence[T], weight: Optional[Callable[[T], int]], count: int) -> List[list]:
-    """``tasks`` cut into at most ``count`` runs of about equal total weight, in order."""
-    count = max(1, min(count, len(tasks)))
-    weights = np.array([weight(t) for t in tasks] if weight else [1] * len(tasks), np.float64)
-    cumulative = np.cumsum(np.maximum(weights, 1))
-    cuts = np.searchsorted(cumulative, cumulative[-1] * np.arange(1, count) / count)
-    bounds = [0, *sorted(set(int(c) + 1 for c in cuts if 0 <= c < len(tasks) - 1)), len(tasks)]
-    return [list(tasks[lo:hi]) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
 
 
 def _run_slice(work, part):

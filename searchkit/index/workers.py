@@ -69,8 +69,7 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
     with ``weight`` (a task's expected cost), the half of the total weight."""
     if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [work(task) for task in tasks]
-    half = _half(tasks, weight)
-    mine, theirs = tasks[:half], tasks[half:]
+    mine, theirs = by_weight(tasks, weight, 2)
     receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
     pid = os.fork()
     if pid == 0:  # the helper
@@ -105,13 +104,20 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
     return results + found
 
 
-def _half(tasks: Sequence[T], weight: Optional[Callable[[T], int]]) -> int:
-    """How many of the first tasks make half the work (at least one, and one left over)."""
-    if weight is None:
-        return (len(tasks) + 1) // 2
-    cumulative = np.cumsum([weight(task) for task in tasks])
-    at = int(np.searchsorted(cumulative, cumulative[-1] / 2)) + 1
-    return min(max(at, 1), len(tasks) - 1)
+def by_weight(tasks: Sequence[T], weight: Optional[Callable[[T], int]],
+              parts: int) -> List[list]:
+    """``tasks`` cut into at most ``parts`` runs of about equal total ``weight`` (a task's
+    expected cost, at least 1; without it, 1 each), in order. A run ends with the task that
+    crosses its share of the total; a cut that would fall after the last task falls before
+    it, so that every cut leaves tasks on both sides."""
+    if not tasks:
+        return []
+    parts = max(1, min(parts, len(tasks)))
+    weights = [weight(task) for task in tasks] if weight else [1] * len(tasks)
+    cumulative = np.cumsum(np.maximum(np.array(weights, np.float64), 1))
+    cuts = np.searchsorted(cumulative, cumulative[-1] * np.arange(1, parts) / parts)
+    bounds = [0, *sorted({min(int(c) + 1, len(tasks) - 1) for c in cuts}), len(tasks)]
+    return [list(tasks[lo:hi]) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
 
 
 def _portable(error: BaseException) -> BaseException:
