@@ -68,8 +68,7 @@ class _Shingled:
                  cluster: Optional["Cluster"] = None):
         """``parallel``: a forked helper process shingles half of the chunks; ``cluster``:
         the workers of a ``cluster.Cluster`` shingle them."""
-        ways = cluster.ways if cluster is not None else 2 if parallel else 1
-        size = min(_CHUNK, max(-(-len(texts) // ways), 1))
+        size = min(_CHUNK, max(-(-len(texts) // _ways(parallel, cluster)), 1))
         chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
         if cluster is not None:
             parts = cluster.map(chunks, self._chunk, "paragraph slices hashed", weight=len)
@@ -130,6 +129,11 @@ class _Shingled:
         offsets = np.zeros(len(counts) + 1, np.int64)
         np.cumsum(np.bincount(owner, minlength=len(counts)), out=offsets[1:])
         return gram, offsets
+
+
+def _ways(parallel: bool, cluster: Optional["Cluster"]) -> int:
+    """How many processes share the work: a cluster's workers, or this one and a helper."""
+    return cluster.ways if cluster is not None else 2 if parallel else 1
 
 
 def _ranks(values: np.ndarray):
@@ -240,8 +244,7 @@ def _alike_in_chunks(pairs: np.ndarray, need: np.ndarray, values: np.ndarray,
         return (np.searchsorted(mine, chunk), need[at:at + step], grams, own,
                 [texts[r] for r in mine.tolist()])
 
-    ways = cluster.ways if cluster is not None else 2 if parallel else 1
-    step = min(_PAIRS_AT_A_TIME, -(-len(pairs) // ways))
+    step = min(_PAIRS_AT_A_TIME, -(-len(pairs) // _ways(parallel, cluster)))
     at = list(range(0, len(pairs), step))
     if cluster is not None:  # a chunk a slice: each carries its data
         found = cluster.map(at, _alike_sent, "chunks of candidate pairs verified", prepare=sent,
