@@ -1,5 +1,5 @@
 """Matching and scoring with numpy over the segments' ranking arrays: Whoosh's BM25F with
-``weighting``'s idf, exactly.
+Lucene's idf, exactly as Whoosh's searcher scores with ``weighting``.
 
 A query reaches the engine as a tree of ``Node``s (built from plain words by ``plan``, or from
 a query Whoosh's parser read by ``whooshplan``). Each node is evaluated per segment into the
@@ -7,10 +7,9 @@ documents it matches (ascending) and their scores, with the algebra of Whoosh's 
 
 * ``Term`` on a searched field: Whoosh's BM25F, ``idf * (w * (K1 + 1)) / (w + K1 * ((1 - B) +
   B * length / average length))``, times the term's boost; ``idf`` is Lucene's (``weighting``
-  gives Whoosh's searcher the same) with N
-  and df over all segments, deleted documents included (as Whoosh counts them until a merge),
-  the length as Whoosh stores it (one byte), every operation in Whoosh's order, so each
-  contribution is the same float;
+  gives Whoosh's searcher the same) with N and df over all segments, deleted documents
+  included (as Whoosh counts them until a merge), the length as Whoosh stores it (one byte),
+  every operation in Whoosh's order, so each contribution is the same float;
 * ``AnyOf`` (Whoosh's Or): the union, scores summed, times its boost; ``AllOf`` (And): the
   intersection, scores summed, times its boost; ``Without`` (AndNot): the first part's
   matches without the second's, with the first part's scores; ``Maybe`` (AndMaybe): the first
