@@ -117,7 +117,9 @@ def count_tokens(tokens, counted: np.ndarray) -> Vocabulary:
     nwords = max(len(words), 1)
 
     def per_paragraph(mask: np.ndarray) -> Dict[str, int]:
-        pairs = np.unique(text_of[mask] * nwords + lower[mask])  # each (text, word) once
+        # Each (text, word) once, by sorting: np.unique's hash table is far slower here.
+        pairs = np.sort(text_of[mask] * nwords + lower[mask])
+        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
         found = np.bincount(pairs % nwords, weights=weight[pairs // nwords], minlength=nwords)
         return {w: int(n) for w, n in zip(words, found.tolist()) if n > 0}
 
