@@ -66,6 +66,21 @@ def test_captions_and_credits():
     assert kind_of(S001, "Charles Michel Stephanie Lecocq") == "caption"
 
 
+def test_every_caption_ending_and_lines_that_only_look_like_one():
+    text = "\n\n".join([
+        "Headline Of The Test Article Here",
+        "Protesters march through the centre of the city. Drew Angerer/Getty Images/AFP",
+        "A minister speaks to reporters outside parliament (Photo by Jane Doe).",
+        "Crowds gather in the main square before the vote (picture credit: Reuters)",
+        "A woman waves a flag from a balcony **Sergei Gapon / AFP**",
+        "The strike began on 9/11 and lasted a week, union leaders said on Monday.",
+        "Prices rose 5 percent (the most in a year), the office said on Tuesday (Reuters).",
+        "The talks ended without a deal and will resume next week, officials said.",
+    ])
+    kinds = [b.kind for a in split_articles(text, "t") for b in a.blocks]
+    assert kinds == ["headline"] + ["caption"] * 4 + ["body"] * 3
+
+
 def test_subheadings_tags_and_metadata_lines():
     assert kind_of(S002, "– ‘Sanction Lukashenko’ –") == "subheading"
     assert kind_of(S002, "– NATO ‘stirrings’ –") == "subheading"

@@ -48,11 +48,12 @@ _NAME = r"[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3}"
 _CREDIT = _NAME + r"(?:\s*/\s*" + _NAME + r"){1,3}\.?"
 _CREDIT_LINE = re.compile(r"^\(?(?i:photo:?\s+(?:by\s+)?)?" + _CREDIT + r"\)?$")
 # A caption ends with its credit after a full stop, or says so in words.
-_CAPTION_ENDINGS = [
+_CREDIT_ENDINGS = [
     re.compile(r"[.!?”\"’)]\s+\(?" + _CREDIT + r"\)?$"),
-    re.compile(r"\((?:photo|picture|image)\s+(?:by|credit:?)\s+[^)]+\)\.?$", re.I),
     re.compile(r"\S\s+\*\*" + _CREDIT + r"\*\*$"),
 ]
+_PHOTO_BY_ENDING = re.compile(r"\((?:photo|picture|image)\s+(?:by|credit:?)\s+[^)]+\)\.?$",
+                              re.I)
 _CAPTION_OPENINGS = re.compile(r"^(?:\(FILES\)|file photo:|photo:|pictured:)", re.I)
 
 _BOILERPLATE = re.compile(
@@ -192,7 +193,7 @@ def _looks_like_heading(text: str) -> bool:
 def _is_caption(line: _Line, next_line) -> bool:
     if _CAPTION_OPENINGS.match(line.text):
         return True
-    if any(p.search(line.raw) or p.search(line.text) for p in _CAPTION_ENDINGS):
+    if any(_ends_like_caption(text) for text in (line.raw, line.text)):
         return True
     # A caption on one line and its credit on the next line of the same paragraph.
     return (
@@ -201,6 +202,14 @@ def _is_caption(line: _Line, next_line) -> bool:
         and bool(_CREDIT_LINE.match(next_line.text))
         and _ends_sentence(line.text)
     )
+
+
+def _ends_like_caption(text: str) -> bool:
+    """A credit or a "(photo by ...)" at the end; each expression is tried only on lines with
+    the mark it needs (a credit's slash, a closing bracket): searching scans the whole line."""
+    if "/" in text and any(p.search(text) for p in _CREDIT_ENDINGS):
+        return True
+    return text.endswith((")", ").")) and _PHOTO_BY_ENDING.search(text) is not None
 
 
 def _kind_of_line(line: _Line, next_line) -> str:
