@@ -129,6 +129,7 @@ class _Plan:
         return bool(self.added or self.updated or self.removed)
 
 
+@workers.no_garbage_collection()
 def build_index(
     paths: Iterable[Path],
     index_dir: Path,

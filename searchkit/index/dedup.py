@@ -26,7 +26,6 @@ different reports. A paragraph of fewer than ``SHORT_WORDS`` words ("The case co
 article that shares a longer copy with its own, i.e. when the story around it was reprinted.
 """
 
-import gc
 import hashlib
 import re
 import unicodedata
@@ -36,6 +35,7 @@ from itertools import chain
 from typing import Dict, FrozenSet, Iterable, List, Sequence, Tuple
 
 from ..config import DEFAULT_DEDUP_THRESHOLD
+from .workers import no_garbage_collection
 
 SHINGLE_WORDS = 3
 # Candidates are proposed by shared word 4-grams: rarer than 3-grams, so far fewer chance pairs
@@ -161,13 +161,8 @@ def find_groups(
 ) -> Dict[str, str]:
     """Map each paragraph id of ``(id, text)`` pairs to its group key (the smallest id in its
     group; a paragraph without near duplicates is its own group)."""
-    collecting = gc.isenabled()
-    gc.disable()  # millions of short-lived tuples, no cycles: collection would double the time
-    try:
+    with no_garbage_collection():  # millions of short-lived tuples: it would double the time
         return _find_groups(paragraphs, threshold, n)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:

@@ -26,11 +26,9 @@ in them (whether two articles share a story may have changed). The result is the
 Pure code, no Whoosh: texts of old paragraphs are asked for through a callback.
 """
 
-import gc
 import hashlib
 import io
 import zipfile
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -189,19 +187,6 @@ def _pairs_in_runs(holders: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -
     return np.concatenate(found) if found else np.zeros((0, 2), np.int64)
 
 
-@contextmanager
-def _no_collection():
-    """Python's cyclic garbage collector off: the sets made to verify pairs hold no cycles,
-    and the collections their making sets off walk everything alive."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
 def _distinct(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values (np.unique, by sorting: numpy's hashing unique is far slower
     on these arrays)."""
@@ -350,7 +335,7 @@ class DupIndex:
         ``cluster.Cluster``'s workers)."""
         index = cls(threshold)
         texts = [t for _, t in paragraphs]
-        with _no_collection():
+        with workers.no_garbage_collection():
             shingled = _Shingled(texts, parallel, cluster)
             index._add([pid for pid, _ in paragraphs], texts, shingled, lambda ids: {},
                        set(), np.zeros(0, np.uint64), set(), parallel, cluster)
@@ -366,7 +351,7 @@ class DupIndex:
         added_ids = {pid for pid, _ in added}
         gone = {pid for pid in removed if pid in before} | (added_ids & before.keys())
         new_texts = [t for _, t in added]
-        with _no_collection():
+        with workers.no_garbage_collection():
             touched, freed = self._remove(gone)
             self._add([pid for pid, _ in added], new_texts, _Shingled(new_texts), texts,
                       touched, freed, {dedup.article_of(pid) for pid in gone})

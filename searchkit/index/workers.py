@@ -8,11 +8,13 @@ raises WorkerError. Without ``fork`` (not Linux or macOS) everything runs here.
 """
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import pickle
 import time
 import traceback
+from contextlib import contextmanager
 from typing import Callable, List, Optional, Sequence, TypeVar
 
 import numpy as np
@@ -39,6 +41,20 @@ def return_freed_arrays() -> None:
         libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
     except (OSError, AttributeError):
         pass
+
+
+@contextmanager
+def no_garbage_collection():
+    """Python's cyclic garbage collector off (as a ``with`` block or a decorator): a build
+    makes millions of objects that hold no cycles (records, tuples, sets), and every
+    collection their making sets off walks everything alive, which grows with the corpus."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def idle_cores(sample: float = 0.05) -> Optional[float]:
