@@ -57,6 +57,11 @@ def _word_hash(word: str) -> int:
 _CHUNK = 10_000  # texts shingled at a time: Python's word lists stay small
 _RUN_HOLDERS = 1 << 18  # anchor holders whose pairs are listed at a time
 _PAIRS_AT_A_TIME = 20_000  # candidate pairs verified with sets made for them alone
+# Buckets of 3-gram hashes (by their top bits) for the bound on what a pair can share: most
+# candidate pairs share one rare 4-gram by chance, and the bound rules them out in bulk.
+_BUCKET_BITS = 7
+_BOUND_ROWS = 1 << 14  # rows whose bucket counts are made at a time (a bincount's bins)
+_BOUND_PAIRS = 1 << 16  # pairs whose bound is taken at a time
 
 
 class _Shingled:
@@ -194,6 +199,38 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     keep = np.ones(len(values), bool)
     keep[1:] = values[1:] != values[:-1]
     return values[keep]
+
+
+def _bucket_counts(values: np.ndarray, offsets: np.ndarray):
+    """Each row's 3-gram hashes counted in 2**_BUCKET_BITS buckets by their top bits, as
+    uint8, and which rows have 255 or more in some bucket (their counts are not exact)."""
+    rows = len(offsets) - 1
+    width = 1 << _BUCKET_BITS
+    counts = np.zeros((rows, width), np.uint8)
+    full = np.zeros(rows, bool)
+    for first in range(0, rows, _BOUND_ROWS):
+        last = min(first + _BOUND_ROWS, rows)
+        grams = values[offsets[first]:offsets[last]]
+        owner = np.repeat(np.arange(last - first), np.diff(offsets[first:last + 1]))
+        found = np.bincount(owner * width + (grams >> np.uint64(64 - _BUCKET_BITS)).astype(
+            np.int64), minlength=(last - first) * width).reshape(last - first, width)
+        full[first:last] = found.max(axis=1, initial=0) >= 255
+        counts[first:last] = np.minimum(found, 255)
+    return counts, full
+
+
+def _could_be_alike(pairs: np.ndarray, need: np.ndarray, values: np.ndarray,
+                    offsets: np.ndarray) -> np.ndarray:
+    """Whether each pair (rows of ``values``/``offsets``) may share ``need`` 3-grams, by a
+    bound taken for all pairs at once: two rows share at most the smaller of their counts
+    in each bucket of hashes. False only where the pair cannot be alike."""
+    counts, full = _bucket_counts(values, offsets)
+    possible = np.empty(len(pairs), bool)
+    for at in range(0, len(pairs), _BOUND_PAIRS):
+        a, b = pairs[at:at + _BOUND_PAIRS].T
+        bound = np.minimum(counts[a], counts[b]).sum(axis=1, dtype=np.int64)
+        possible[at:at + _BOUND_PAIRS] = (bound >= need[at:at + _BOUND_PAIRS]) | full[a] | full[b]
+    return possible
 
 
 def _alike(pairs: np.ndarray, need: np.ndarray, values: np.ndarray, offsets: np.ndarray,
@@ -532,6 +569,10 @@ class DupIndex:
             rows[old] = shingled.count + np.arange(len(old))
             values, offsets = _concat_csr([(values, offsets),
                                            (again.shingles, again.shingle_offsets)])
+        possible = _could_be_alike(rows[candidates], need, values, offsets)
+        candidates, need = candidates[possible], need[possible]
+        if not len(candidates):
+            return
         order = np.argsort(candidates[:, 0], kind="stable")
         candidates, need = candidates[order], need[order]
         alike = _alike_in_chunks(rows[candidates], need, values, offsets, text_of, parallel,
