@@ -85,8 +85,9 @@ _CHUNK = 1 << 20  # bytes gathered before a write to the file
 # Posting blocks whose pickle is shorter are stored uncompressed (level 0 in the block's
 # header; Whoosh's reader decompresses only blocks that say they are compressed). Whoosh meant
 # to skip compressing below 20 bytes but compresses every block: a paragraph id's block comes
-# out longer, and costs a zlib call per term.
-COMPRESS_FROM = 64
+# out longer, and costs a zlib call per term. A zlib call costs about the same whatever the
+# size of so small a block, and saves a few bytes below this one.
+COMPRESS_FROM = 256
 _MEM_LEVEL = 4  # zlib's default 8 sizes its match table for streams far longer than a block
 # Postings turned into blocks at a time (whole terms): Python lists of all of a field's
 # postings would add several times their arrays' size to the writer's peak.
