@@ -56,12 +56,12 @@ def _word_hash(word: str) -> int:
 
 _CHUNK = 10_000  # texts shingled at a time: Python's word lists stay small
 _RUN_HOLDERS = 1 << 18  # anchor holders whose pairs are listed at a time
-_PAIRS_AT_A_TIME = 20_000  # candidate pairs verified with sets made for them alone
+_PAIRS_AT_A_TIME = 5_000  # candidate pairs verified with sets made for them alone
 # Buckets of 3-gram hashes (by their top bits) for the bound on what a pair can share: most
 # candidate pairs share one rare 4-gram by chance, and the bound rules them out in bulk.
 _BUCKET_BITS = 7
-_BOUND_ROWS = 1 << 14  # rows whose bucket counts are made at a time (a bincount's bins)
-_BOUND_PAIRS = 1 << 16  # pairs whose bound is taken at a time
+_BOUND_ROWS = 1 << 12  # rows whose bucket counts are made at a time (a bincount's bins)
+_BOUND_PAIRS = 1 << 14  # pairs whose bound is taken at a time
 
 
 class _Shingled:
@@ -163,6 +163,16 @@ def _concat_csr(parts):
         offsets.append(o[1:] + base)
         base += o[-1]
     return values, np.concatenate(offsets)
+
+
+def _shared_runs(values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(start, size) of each run of two or more equal values in sorted ``values``; most
+    anchors are held once, so their runs are found with boolean arrays alone."""
+    same = values[1:] == values[:-1]  # value i + 1 repeats value i
+    edges = np.diff(same.astype(np.int8), prepend=0, append=0)
+    del same
+    starts = np.flatnonzero(edges == 1)
+    return starts, np.flatnonzero(edges == -1) - starts + 1
 
 
 def _pairs_within(holders: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -482,11 +492,9 @@ class DupIndex:
         del order
         if not len(self.anchors):  # from scratch: the runs of the sorted anchors say it all
             self.anchors, self.holders = new_anchors, new_owner
-            starts = np.flatnonzero(np.r_[True, new_anchors[1:] != new_anchors[:-1]]
-                                    if len(new_anchors) else new_anchors)
-            new_counts = np.diff(np.r_[starts, len(new_anchors)])
-            few = new_counts <= dedup.COMMON_SHINGLE
-            return (_pairs_within(self.holders, starts[few], new_counts[few]),
+            starts, sizes = _shared_runs(new_anchors)
+            few = sizes <= dedup.COMMON_SHINGLE
+            return (_pairs_within(self.holders, starts[few], sizes[few]),
                     np.zeros(0, np.uint64))  # nothing held before: nothing closed
         distinct = _distinct(new_anchors)
         old_counts = self._counts(distinct)
