@@ -170,10 +170,16 @@ def _fail(encoding: str, data: bytes, error: UnicodeDecodeError, what: str) -> C
     )
 
 
+# ASCII's printable characters and whitespace (str.isprintable() or str.isspace()), as bytes
+_GOOD_ASCII = bytes(b for b in range(128) if chr(b).isprintable() or chr(b).isspace())
+
+
 def _printable_share(text: str) -> float:
     sample = text[:20000]
     if not sample:
         return 0.0
+    if sample.isascii():  # most files: the bad bytes counted without a Counter
+        return 1 - len(sample.encode("ascii").translate(None, _GOOD_ASCII)) / len(sample)
     # Each distinct character judged once: a text repeats few characters many times.
     good = sum(n for c, n in Counter(sample).items() if c.isprintable() or c.isspace())
     return good / len(sample)
