@@ -24,6 +24,9 @@ class Record:
 
     def __init__(self, *args, **kwargs):
         fields = self._fields
+        if len(args) == len(fields) and not kwargs:  # every field in order: a build's blocks
+            object.__setattr__(self, "__dict__", dict(zip(fields, args)))
+            return
         if len(args) > len(fields):
             raise TypeError(f"{type(self).__name__} takes {len(fields)} fields")
         values = dict(zip(fields, args))
