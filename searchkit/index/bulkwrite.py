@@ -51,6 +51,7 @@ be analysed in bulk; any other indexed field goes through its own ``index`` (onc
 value).
 """
 
+import itertools
 import pickle
 import random
 import struct
@@ -186,12 +187,12 @@ def tokenize(field, values: list) -> Tokens:
     value_of_doc, texts = _distinct(values)
     findall = field.word_pattern().findall
     counts = np.zeros(len(texts), np.int64)
-    ids: Dict[str, int] = {}
+    ids: Dict[str, int] = defaultdict(itertools.count().__next__)  # spelling -> its id
     spelling_ids = array("q")  # not a list of every token's string: a batch has millions
     for i, text in enumerate(texts):
         found = findall(text)
         counts[i] = len(found)
-        spelling_ids.extend([ids.setdefault(w, len(ids)) for w in found])
+        spelling_ids.extend(map(ids.__getitem__, found))
     token_spelling = np.array(spelling_ids, np.int64)
     return Tokens(value_of_doc, counts, list(ids), token_spelling)
 

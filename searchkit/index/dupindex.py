@@ -28,7 +28,9 @@ Pure code, no Whoosh: texts of old paragraphs are asked for through a callback.
 
 import hashlib
 import io
+import itertools
 import zipfile
+from collections import defaultdict
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -88,10 +90,10 @@ class _Shingled:
         words_of = [dedup.words(text) for text in texts]
         exact = np.fromiter(
             (_word_hash(" ".join(found)) for found in words_of), np.uint64, len(texts))
-        vocabulary: Dict[str, int] = {}
-        ids = np.array([vocabulary.setdefault(w, len(vocabulary))
-                        for found in words_of for w in found], np.int64)
         counts = np.fromiter(map(len, words_of), np.int64, len(texts))
+        vocabulary: Dict[str, int] = defaultdict(itertools.count().__next__)  # word -> its id
+        ids = np.fromiter(map(vocabulary.__getitem__, itertools.chain.from_iterable(words_of)),
+                          np.int64, int(counts.sum()))
         del words_of
         hashes = np.fromiter(map(_word_hash, vocabulary), np.uint64, len(vocabulary))
         tokens = hashes[ids]
