@@ -64,7 +64,7 @@ PARALLEL_FROM = 5000
 PARALLEL_SPARE_CORES: Optional[float] = 1.5
 # Paragraphs per segment: the bulk writer's memory is bounded by a batch, and a corpus of any
 # size is written as segments of at most this many paragraphs.
-BATCH_PARAGRAPHS = 25_000
+BATCH_PARAGRAPHS = 20_000
 # From this many files to read on, a helper process reads half of them.
 PARALLEL_READ_FILES = 200
 

@@ -559,6 +559,7 @@ class DupIndex:
             keep &= ~np.isin(candidates[:, 0] * top + candidates[:, 1],
                              self.edges[:, 0] * top + self.edges[:, 1])
         candidates, denominator = candidates[keep], denominator[keep]
+        del small, large, keep  # a million pairs' worth each: the grouping's peak is near
         if not len(candidates):
             return
         # The fewest shared shingles that make a pair alike (dedup.similarity's division,
