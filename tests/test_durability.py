@@ -611,6 +611,17 @@ def test_work_is_shared_by_weight_and_comes_back_in_order():
                              weight=lambda size: size)[0] == here
 
 
+def test_the_helpers_tasks_are_prepared_here_and_handed_over():
+    """With ``prepare``, every task is prepared in this process (the helper's before the
+    fork, then sent pickled) and ``work`` takes what it made, in the tasks' order."""
+    here = os.getpid()
+    found = workers.run_split(list(range(6)), lambda made: (made, os.getpid()), True,
+                              prepare=lambda task: (task * 10, os.getpid()))
+    assert [made for made, _ in found] == [(task * 10, here) for task in range(6)]
+    assert [pid == here for _, pid in found] == [True] * 3 + [False] * 3
+    assert workers.run_split([1, 2], str, False, prepare=lambda task: task + 1) == ["2", "3"]
+
+
 def test_optimize_records_the_previous_commits_files_not_a_leftover(tmp_path, monkeypatch):
     """A commit that writes no side file of its own (optimize) carries the previous commit's,
     even where a stopped run left one of the same generation that the sweep could not

@@ -680,13 +680,14 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: D
     if cluster is None:
         parallel = _parallel(len(sources))
 
-        def write(batch):
-            docs, new = _documents_to_write(batch, groups, signatures)
-            written = _write_batch(writer.storage, writer.schema, writer.indexname, docs, new)
+        def write(documents):
+            written = _write_batch(writer.storage, writer.schema, writer.indexname, *documents)
             count([written])
             return written
 
-        written = workers.run_split(_batches(sources, 2 if parallel else 1), write, parallel)
+        written = workers.run_split(
+            _batches(sources, 2 if parallel else 1), write, parallel,
+            prepare=lambda batch: _documents_to_write(batch, groups, signatures))
     else:
         scratch = cluster_module.Scratch(writer, cluster)
         work = functools.partial(_write_batch_at, scratch.path, writer.schema, writer.indexname)

@@ -80,12 +80,19 @@ def idle_cores(sample: float = 0.05) -> Optional[float]:
 
 
 def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
-              weight: Optional[Callable[[T], int]] = None) -> List[R]:
+              weight: Optional[Callable[[T], int]] = None,
+              prepare: Optional[Callable[[T], object]] = None) -> List[R]:
     """``[work(t) for t in tasks]``, the second half in a forked helper when ``parallel``;
-    with ``weight`` (a task's expected cost), the half of the total weight."""
+    with ``weight`` (a task's expected cost), the half of the total weight. ``prepare``:
+    ``work`` takes ``prepare(t)`` instead; the helper's are made here before the fork and
+    handed over pickled, so that the helper does not touch the objects they are made of
+    (every page of this process it writes to, a reference count, is copied)."""
+    ready = prepare or (lambda task: task)
     if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [work(task) for task in tasks]
+        return [work(ready(task)) for task in tasks]
     mine, theirs = by_weight(tasks, weight, 2)
+    if prepare:
+        theirs = [pickle.dumps(prepare(task), pickle.HIGHEST_PROTOCOL) for task in theirs]
     receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
     pid = os.fork()
     if pid == 0:  # the helper
@@ -93,7 +100,8 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
         try:
             receive.close()
             try:
-                payload = (True, [work(task) for task in theirs])
+                payload = (True, [work(_unpickled(theirs, k) if prepare else task)
+                                  for k, task in enumerate(theirs)])
             except BaseException as error:  # noqa: B902 - handed to the parent
                 payload = (False, _portable(error))
             send.send_bytes(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL))
@@ -102,8 +110,9 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
         finally:
             os._exit(status)
     send.close()
+    theirs = None  # the helper's copy is the one left
     try:
-        results = [work(task) for task in mine]
+        results = [work(ready(task)) for task in mine]
         try:
             ok, found = pickle.loads(receive.recv_bytes())
         except EOFError:
@@ -118,6 +127,12 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
     if not ok:
         raise found
     return results + found
+
+
+def _unpickled(pickled: list, k: int):
+    """The object pickled in ``pickled[k]``, letting go of its bytes."""
+    data, pickled[k] = pickled[k], None
+    return pickle.loads(data)
 
 
 def by_weight(tasks: Sequence[T], weight: Optional[Callable[[T], int]],
