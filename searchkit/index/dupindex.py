@@ -60,8 +60,10 @@ _CHUNK = 10_000  # texts shingled at a time: Python's word lists stay small
 _RUN_HOLDERS = 1 << 18  # anchor holders whose pairs are listed at a time
 _PAIRS_AT_A_TIME = 5_000  # candidate pairs verified with sets made for them alone
 # Buckets of 3-gram hashes (by their top bits) for the bound on what a pair can share: most
-# candidate pairs share one rare 4-gram by chance, and the bound rules them out in bulk.
-_BUCKET_BITS = 7
+# candidate pairs share one rare 4-gram by chance, and the bound rules them out in bulk. About
+# two buckets a 3-gram of the average paragraph keep it tight; the table takes two bytes for
+# each 3-gram held (a quarter of the hashes' own size).
+_BUCKET_BITS = (7, 11)  # the fewest and the most
 _BOUND_ROWS = 1 << 12  # rows whose bucket counts are made at a time (a bincount's bins)
 _BOUND_PAIRS = 1 << 14  # pairs whose bound is taken at a time
 
@@ -214,18 +216,22 @@ def _distinct(values: np.ndarray) -> np.ndarray:
 
 
 def _bucket_counts(values: np.ndarray, offsets: np.ndarray):
-    """Each row's 3-gram hashes counted in 2**_BUCKET_BITS buckets by their top bits, as
-    uint8, and which rows have 255 or more in some bucket (their counts are not exact)."""
+    """Each row's 3-gram hashes counted in buckets by their top bits (about two buckets a
+    3-gram of the average row), as uint8, and which rows have 255 or more in some bucket
+    (their counts are not exact)."""
     rows = len(offsets) - 1
-    width = 1 << _BUCKET_BITS
+    fewest, most = _BUCKET_BITS
+    bits = min(max(int(np.ceil(np.log2(max(2 * len(values) / max(rows, 1), 1)))), fewest),
+               most)
+    width = 1 << bits
     counts = np.zeros((rows, width), np.uint8)
     full = np.zeros(rows, bool)
     for first in range(0, rows, _BOUND_ROWS):
         last = min(first + _BOUND_ROWS, rows)
         grams = values[offsets[first]:offsets[last]]
         owner = np.repeat(np.arange(last - first), np.diff(offsets[first:last + 1]))
-        found = np.bincount(owner * width + (grams >> np.uint64(64 - _BUCKET_BITS)).astype(
-            np.int64), minlength=(last - first) * width).reshape(last - first, width)
+        found = np.bincount(owner * width + (grams >> np.uint64(64 - bits)).astype(np.int64),
+                            minlength=(last - first) * width).reshape(last - first, width)
         full[first:last] = found.max(axis=1, initial=0) >= 255
         counts[first:last] = np.minimum(found, 255)
     return counts, full
