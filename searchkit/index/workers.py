@@ -2,7 +2,8 @@
 second, and the results come back in order.
 
 The helper is forked, so it starts with everything this process holds (no task data is
-sent to it) and sends back only its results, pickled. An exception in the helper is raised
+sent to it, unless its tasks are prepared here: see ``run_split``) and sends back only its
+results, pickled. An exception in the helper is raised
 here (an OSError with its errno, so a full disk stays a full disk); a helper that dies
 raises WorkerError. Without ``fork`` (not Linux or macOS) everything runs here.
 """
