@@ -80,7 +80,8 @@ class _Shingled:
         if cluster is not None:
             parts = cluster.map(chunks, self._chunk, "paragraph slices hashed", weight=len)
         else:
-            parts = workers.run_split(chunks, self._chunk, parallel)
+            parts = workers.run_split(chunks, self._chunk, parallel,
+                                      weight=lambda chunk: sum(map(len, chunk)))
         self.count = len(texts)
         self.exact = _concat([p[0] for p in parts], np.uint64)
         self.short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
