@@ -7,8 +7,8 @@ until it does, searchers keep seeing the previous index, and a failed run leaves
 it was. A run that finds nothing to change does not write at all. A rebuild clears the old
 segments in the same commit.
 
-New paragraphs are written as whole segments by ``bulkwrite`` (in batches of at most
-BATCH_PARAGRAPHS, so that the writer's memory does not grow with the corpus), beside the Whoosh
+New paragraphs are written as whole segments by ``bulkwrite`` (in batches of about
+BATCH_COST, so that the writer's memory does not grow with the corpus), beside the Whoosh
 writer that holds the lock, deletes replaced paragraphs and merges small segments; the commit
 puts both in one TOC. With a core to spare, reading the files and writing the segments are
 shared with a forked helper process (``workers``). Segment files are created through the
@@ -62,9 +62,11 @@ PARALLEL_FROM = 5000
 # a shared 2-core machine two processes competing for one core were slower than one. Tests
 # set it to None to share the work whatever the load.
 PARALLEL_SPARE_CORES: Optional[float] = 1.5
-# Paragraphs per segment: the bulk writer's memory is bounded by a batch, and a corpus of any
-# size is written as segments of at most this many paragraphs.
-BATCH_PARAGRAPHS = 20_000
+# What a segment holds, in characters of text counting 150 more a paragraph (what is written
+# for each whatever its length): ~20,000 news paragraphs, ~8,000 wire stories kept whole. The
+# bulk writer's time and memory go with it; a corpus of any size is written as segments of
+# about this much.
+BATCH_COST = 6_500_000
 # From this many files to read on, a helper process reads half of them.
 PARALLEL_READ_FILES = 200
 
@@ -648,11 +650,11 @@ def _documents(writer, paths=(), ids=()) -> List[Tuple[int, dict]]:
 
 
 def _batches(sources: list, ways: int) -> List[list]:
-    """The paragraphs to write, in order, cut into segments of about BATCH_PARAGRAPHS on
-    average (a multiple of ``ways`` of them, for the processes sharing the work) that take
-    about as long to write: a segment's time goes with its paragraphs and its text (a BBC
-    paragraph has twice a Reuters one's words)."""
-    count = -(-len(sources) // BATCH_PARAGRAPHS)
+    """The paragraphs to write, in order, cut into segments of about BATCH_COST that take
+    about as long to write (a multiple of ``ways`` of them, for the processes sharing the
+    work): a segment's time and memory go with its paragraphs and its text (a BBC paragraph
+    has twice a Reuters one's words, a whole wire story many times)."""
+    count = -(-sum(map(_writing_cost, sources)) // BATCH_COST)
     count += -count % ways
     return workers.by_weight(sources, _writing_cost, count)
 
