@@ -79,7 +79,7 @@ def test_signatures_are_dedups_of_each_text(paragraphs):
 
 
 def test_texts_shingled_in_two_processes_give_the_same_index(paragraphs, monkeypatch):
-    monkeypatch.setattr(dupindex, "_CHUNK", 700)  # several chunks on each side
+    monkeypatch.setattr(dupindex, "_CHARS_AT_A_TIME", 50_000)  # several chunks on each side
     serial = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD)
     shared = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD, parallel=True)
     assert shared.to_bytes() == serial.to_bytes()

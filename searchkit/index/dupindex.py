@@ -56,9 +56,13 @@ def _word_hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
-_CHUNK = 10_000  # texts shingled at a time: Python's word lists stay small
+# Characters of text shingled at a time (~10,000 news paragraphs, ~3,000 wire stories whole):
+# Python's word lists stay small.
+_CHARS_AT_A_TIME = 2_000_000
 _RUN_HOLDERS = 1 << 18  # anchor holders whose pairs are listed at a time
-_PAIRS_AT_A_TIME = 5_000  # candidate pairs verified with sets made for them alone
+# Candidate pairs are verified with sets made for a chunk of them alone, of about this many
+# 3-grams (~50-70 bytes each in a set): ~5,000 pairs of news paragraphs, fewer long ones.
+_GRAMS_AT_A_TIME = 1 << 19
 # Buckets of 3-gram hashes (by their top bits) for the bound on what a pair can share: most
 # candidate pairs share one rare 4-gram by chance, and the bound rules them out in bulk. About
 # two buckets a 3-gram of the average paragraph keep it tight; the table takes two bytes for
@@ -75,13 +79,12 @@ class _Shingled:
                  cluster: Optional["Cluster"] = None):
         """``parallel``: a forked helper process shingles half of the chunks; ``cluster``:
         the workers of a ``cluster.Cluster`` shingle them."""
-        size = min(_CHUNK, max(-(-len(texts) // _ways(parallel, cluster)), 1))
-        chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
+        count = max(-(-_chars(texts) // _CHARS_AT_A_TIME), _ways(parallel, cluster))
+        chunks = workers.by_weight(texts, len, count)
         if cluster is not None:
-            parts = cluster.map(chunks, self._chunk, "paragraph slices hashed", weight=len)
+            parts = cluster.map(chunks, self._chunk, "paragraph slices hashed", weight=_chars)
         else:
-            parts = workers.run_split(chunks, self._chunk, parallel,
-                                      weight=lambda chunk: sum(map(len, chunk)))
+            parts = workers.run_split(chunks, self._chunk, parallel, weight=_chars)
         self.count = len(texts)
         self.exact = _concat([p[0] for p in parts], np.uint64)
         self.short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
@@ -137,6 +140,10 @@ class _Shingled:
         offsets = np.zeros(len(counts) + 1, np.int64)
         np.cumsum(np.bincount(owner, minlength=len(counts)), out=offsets[1:])
         return gram, offsets
+
+
+def _chars(texts: Sequence[str]) -> int:
+    return sum(map(len, texts))
 
 
 def _ways(parallel: bool, cluster: Optional["Cluster"]) -> int:
@@ -267,32 +274,37 @@ def _alike(pairs: np.ndarray, need: np.ndarray, values: np.ndarray, offsets: np.
 def _alike_in_chunks(pairs: np.ndarray, need: np.ndarray, values: np.ndarray,
                      offsets: np.ndarray, texts: Sequence[str], parallel: bool,
                      cluster: Optional["Cluster"]) -> List[int]:
-    """``_alike`` of ``pairs``, _PAIRS_AT_A_TIME at a time: here, the second half of the
-    chunks in a forked helper (``parallel``), or on a cluster's workers."""
+    """``_alike`` of ``pairs`` in chunks of about _GRAMS_AT_A_TIME 3-grams (those of both
+    paragraphs of each pair: what the sets made for a chunk hold at most): here, the second
+    half of the chunks in a forked helper (``parallel``), or on a cluster's workers."""
 
-    def alike(at: int) -> List[int]:
-        return _alike(pairs[at:at + step], need[at:at + step], values, offsets, texts)
+    def alike(span) -> List[int]:
+        lo, hi = span
+        return _alike(pairs[lo:hi], need[lo:hi], values, offsets, texts)
 
-    def sent(at: int):
+    def sent(span):
         """A chunk as a worker gets it: its pairs, and the 3-grams and texts of their
         paragraphs alone, renumbered."""
-        chunk = pairs[at:at + step]
-        mine = _distinct(chunk.ravel())
+        lo, hi = span
+        mine = _distinct(pairs[lo:hi].ravel())
         starts, ends = offsets[mine], offsets[mine + 1]
         own = np.zeros(len(mine) + 1, np.int64)
         np.cumsum(ends - starts, out=own[1:])
         grams = values[np.repeat(starts - own[:-1], ends - starts) + np.arange(own[-1])]
-        return (np.searchsorted(mine, chunk), need[at:at + step], grams, own,
+        return (np.searchsorted(mine, pairs[lo:hi]), need[lo:hi], grams, own,
                 [texts[r] for r in mine.tolist()])
 
-    step = min(_PAIRS_AT_A_TIME, -(-len(pairs) // _ways(parallel, cluster)))
-    at = list(range(0, len(pairs), step))
+    volume = np.diff(offsets)[pairs].sum(axis=1)
+    budget = max(min(_GRAMS_AT_A_TIME, -(-int(volume.sum()) // _ways(parallel, cluster))), 1)
+    chunk = (np.cumsum(volume) - volume) // budget  # the chunk of each pair
+    bounds = [*np.flatnonzero(np.diff(chunk, prepend=-1)).tolist(), len(pairs)]
+    spans = list(zip(bounds, bounds[1:]))
     if cluster is not None:  # a chunk a slice: each carries its data
-        found = cluster.map(at, _alike_sent, "chunks of candidate pairs verified", prepare=sent,
-                            slices=len(at))
+        found = cluster.map(spans, _alike_sent, "chunks of candidate pairs verified",
+                            prepare=sent, slices=len(spans))
     else:
-        found = workers.run_split(at, alike, parallel)
-    return [start + k for start, positions in zip(at, found) for k in positions]
+        found = workers.run_split(spans, alike, parallel)
+    return [lo + k for (lo, _), positions in zip(spans, found) for k in positions]
 
 
 def _alike_sent(chunk) -> List[int]:
