@@ -7,9 +7,13 @@ from collections import Counter
 
 import pytest
 import samples
+from hypothesis import given
+from hypothesis import strategies as st
 from conftest import DATA, S000, S001, S002, S003, S004, SEEDS, needs_data
 
+from searchkit.ingest import blocks
 from searchkit.ingest.blocks import split_articles, strip_markdown
+from searchkit.ingest.encoding import lines
 from searchkit.ingest.corpus import read_corpus
 
 TITLES_002 = [
@@ -79,6 +83,25 @@ def test_every_caption_ending_and_lines_that_only_look_like_one():
     ])
     kinds = [b.kind for a in split_articles(text, "t") for b in a.blocks]
     assert kinds == ["headline"] + ["caption"] * 4 + ["body"] * 3
+
+
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+@given(st.text(st.sampled_from("ab ." + _LINE_BREAKS) | st.characters(), max_size=300))
+def test_lines_read_one_at_a_time_are_those_of_splitlines(text):
+    """A file's lines are split at once up to a size and read one at a time past it: the
+    same lines either way, at every line break Python knows."""
+    assert [raw for raw, _ in lines(text)] == text.splitlines()
+
+
+def test_a_large_file_is_classified_as_a_small_one(monkeypatch):
+    text = ("Headline Of The Test Article Here\r\n\r\n" + "A body line that goes on.\u2028"
+            + "Another line.\x0c\n\nBy Jane Doe\n" + "Sergei GAPON / AFP\n\n\nLast line.")
+    at_once = [(b.kind, b.text, b.line) for a in split_articles(text, "t") for b in a.blocks]
+    monkeypatch.setattr(blocks, "_SPLIT_AT_ONCE", 0)
+    assert [(b.kind, b.text, b.line)
+            for a in split_articles(text, "t") for b in a.blocks] == at_once
 
 
 def test_subheadings_tags_and_metadata_lines():
