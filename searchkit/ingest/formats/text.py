@@ -32,9 +32,10 @@ _MAX_CHARS = 64 * 1024  # and small: longer lines are text, not metadata (PyYAML
 def split_front_matter(text: str) -> Tuple[dict, str, List[str]]:
     """(fields, text, warnings): the front matter's validated fields, and the text with the
     front matter's lines blanked (so that line numbers stay those of the file)."""
-    head = list(islice(lines(text), _MAX_LINES))  # (line, where the next one starts)
-    if not head or head[0][0].strip().lstrip("\ufeff") != "---":
+    first = next(lines(text), None)
+    if first is None or first[0].strip().lstrip("\ufeff") != "---":  # most files
         return {}, text, []
+    head = list(islice(lines(text), _MAX_LINES))  # (line, where the next one starts)
     end = next((i for i in range(1, len(head)) if head[i][0].strip() in ("---", "...")), None)
     if end is None:
         return {}, text, []
