@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from conftest import DATA, S000, S001, S002, S003, S004, SEEDS, needs_data
 
-from searchkit.ingest import blocks
+from searchkit.ingest import encoding
 from searchkit.ingest.blocks import split_articles, strip_markdown
 from searchkit.ingest.encoding import lines
 from searchkit.ingest.corpus import read_corpus
@@ -99,7 +99,7 @@ def test_a_large_file_is_classified_as_a_small_one(monkeypatch):
     text = ("Headline Of The Test Article Here\r\n\r\n" + "A body line that goes on.\u2028"
             + "Another line.\x0c\n\nBy Jane Doe\n" + "Sergei GAPON / AFP\n\n\nLast line.")
     at_once = [(b.kind, b.text, b.line) for a in split_articles(text, "t") for b in a.blocks]
-    monkeypatch.setattr(blocks, "_SPLIT_AT_ONCE", 0)
+    monkeypatch.setattr(encoding, "_SPLIT_AT_ONCE", 0)
     assert [(b.kind, b.text, b.line)
             for a in split_articles(text, "t") for b in a.blocks] == at_once
 

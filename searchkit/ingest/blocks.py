@@ -15,7 +15,7 @@ from typing import Iterator, List, NamedTuple, Optional
 from ..config import MAX_PARAGRAPHS_PER_FILE
 from ..errors import TooManyParagraphs
 from ..model import BODY, BYLINE, CAPTION, CREDIT, DATELINE, HEADLINE, SUBHEADING, TAG, URL, Block
-from .encoding import lines
+from .encoding import line_texts
 from .metadata import is_date_line
 
 # Lines of a hard-wrapped paragraph (all but its last) are this long; a shorter or longer line
@@ -29,7 +29,6 @@ _SUBHEADING_MAX_WORDS = 10
 # A line this long is a body paragraph: no caption, credit, byline or URL line is (and a 50 MB
 # one-line file is then classified without running every pattern over it).
 _LONG_LINE_CHARS = 2000
-_SPLIT_AT_ONCE = 1 << 20  # characters of a text split into lines at once
 
 # Inline Markdown reduced to its text: images and links keep their text, emphasis and code marks
 # go, autolinks keep the address.
@@ -112,11 +111,7 @@ def _lines(text: str) -> Iterator[List[_Line]]:
     """Groups of consecutive non-blank lines, one group at a time."""
     blanks = 0
     current: List[_Line] = []
-    # A file's lines at once where they are few (str.splitlines is many times faster); one
-    # at a time where a file could hold millions.
-    found = text.splitlines() if len(text) <= _SPLIT_AT_ONCE else (
-        raw for raw, _ in lines(text))
-    for number, raw in enumerate(found, start=1):
+    for number, raw in enumerate(line_texts(text), start=1):
         raw = raw.replace("\u00a0", " ").replace("\ufeff", "").rstrip()
         if not raw.strip():
             blanks += 1

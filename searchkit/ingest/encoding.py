@@ -44,7 +44,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 from ..errors import CorpusError
 
@@ -134,6 +134,20 @@ def lines(text: str, start: int = 0) -> Iterator[Tuple[str, int]]:
         line = _LINE.match(text, start)
         start = line.end()
         yield line.group(1), start
+
+
+# A text of up to this many characters is split into lines at once (str.splitlines is many
+# times faster than matching line after line); a longer one a line at a time.
+_SPLIT_AT_ONCE = 1 << 20
+
+
+def line_texts(text: str) -> Iterable[str]:
+    """The lines of ``text`` as ``str.splitlines()`` gives them, without their offsets: all at
+    once for a text of up to _SPLIT_AT_ONCE characters, one at a time (``lines``) for a
+    longer one, which may hold millions."""
+    if len(text) <= _SPLIT_AT_ONCE:
+        return text.splitlines()
+    return (line for line, _ in lines(text))
 
 
 def check_encoding_name(name: str) -> str:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from ...config import MAX_PARAGRAPHS_PER_FILE
 from ...errors import CorpusError, TooManyParagraphs
-from ..encoding import lines
+from ..encoding import line_texts
 from ..metadata import parse_date_value
 from ..safeload import load_json
 
@@ -103,7 +103,7 @@ def read_html(text: str) -> HtmlPage:
 
 
 def _paragraphs(text: str) -> List[str]:
-    found = [p for p in (" ".join(line.split()) for line, _ in lines(text)) if p]
+    found = [p for p in (" ".join(line.split()) for line in line_texts(text)) if p]
     if len(found) > MAX_PARAGRAPHS_PER_FILE:
         raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
     return found

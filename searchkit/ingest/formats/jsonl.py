@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ...config import MAX_PARAGRAPHS_PER_FILE
 from ...errors import TooManyParagraphs
-from ..encoding import lines, surrogates_replaced, valid_text
+from ..encoding import line_texts, surrogates_replaced, valid_text
 from ..metadata import validated_fields
 from ..safeload import load_json
 
@@ -94,7 +94,7 @@ def read_records(text: str, fields: Dict[str, str]) -> Tuple[List[Record], List[
     notes = _Notes("more warnings about values")
     seen_ids: Dict[str, int] = {}
     paragraphs_read = 0
-    for number, (line, _) in enumerate(lines(text), start=1):
+    for number, line in enumerate(line_texts(text), start=1):
         if not line.strip():
             continue
         try:
@@ -188,7 +188,7 @@ def _paragraphs(body) -> List[str]:
     if not _LINE_BREAK.search(body):
         return [" ".join(body.split())] if body.strip() else []
     found = []
-    for line, _ in lines(body):
+    for line in line_texts(body):
         if line.strip():
             found.append(" ".join(line.split()))
             if len(found) > MAX_PARAGRAPHS_PER_FILE:
