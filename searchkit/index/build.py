@@ -700,7 +700,7 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: D
         scratch = cluster_module.Scratch(writer, cluster)
         work = functools.partial(_write_batch_at, scratch.path, writer.schema, writer.indexname)
         written = cluster.map(_batches(sources, cluster.ways), work, "segments written",
-                              weight=len, done=lambda found, _: count([w for w, _ in found]),
+                              done=lambda found, _: count([w for w, _ in found]),
                               prepare=lambda batch: _documents_to_write(batch, groups,
                                                                         signatures))
         scratch.adopt([name for _, names in written for name in names])

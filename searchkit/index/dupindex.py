@@ -79,12 +79,12 @@ class _Shingled:
                  cluster: Optional["Cluster"] = None):
         """``parallel``: a forked helper process shingles half of the chunks; ``cluster``:
         the workers of a ``cluster.Cluster`` shingle them."""
-        count = max(-(-_chars(texts) // _CHARS_AT_A_TIME), _ways(parallel, cluster))
-        chunks = workers.by_weight(texts, len, count)
+        count = max(-(-sum(map(len, texts)) // _CHARS_AT_A_TIME), _ways(parallel, cluster))
+        chunks = workers.by_weight(texts, len, count)  # each about as much text
         if cluster is not None:
-            parts = cluster.map(chunks, self._chunk, "paragraph slices hashed", weight=_chars)
+            parts = cluster.map(chunks, self._chunk, "paragraph slices hashed")
         else:
-            parts = workers.run_split(chunks, self._chunk, parallel, weight=_chars)
+            parts = workers.run_split(chunks, self._chunk, parallel)
         self.count = len(texts)
         self.exact = _concat([p[0] for p in parts], np.uint64)
         self.short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
@@ -140,10 +140,6 @@ class _Shingled:
         offsets = np.zeros(len(counts) + 1, np.int64)
         np.cumsum(np.bincount(owner, minlength=len(counts)), out=offsets[1:])
         return gram, offsets
-
-
-def _chars(texts: Sequence[str]) -> int:
-    return sum(map(len, texts))
 
 
 def _ways(parallel: bool, cluster: Optional["Cluster"]) -> int:
