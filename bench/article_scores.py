@@ -15,8 +15,6 @@ all-words bonus are left out of both. bm25s's figures are ``relevance.py``'s.
 """
 
 import argparse
-import csv
-import json
 import math
 import sys
 from collections import Counter, defaultdict
@@ -24,21 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-try:
-    import ir_measures
-    from ir_measures import AP, R, nDCG
-except ImportError:
-    sys.exit("bench/article_scores.py needs ir-measures: python -m pip install -e '.[bench]'")
+from relevance import DEFAULT_DATA, MEASURES, load  # noqa: E402 (it needs ir-measures)
+import ir_measures  # noqa: E402
+from ir_measures import AP, R, nDCG  # noqa: E402
 
 from searchkit.config import SearchOptions  # noqa: E402
 from searchkit.index.schema import make_schema  # noqa: E402
 from searchkit.ingest.corpus import ReadOptions, read_bytes, read_file  # noqa: E402
-
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "scifact"
-MEASURES = [nDCG @ 10, R @ 100, AP]
 
 
 class Fields:
@@ -94,23 +86,14 @@ def main() -> None:
                           [c for found in paragraph_texts for c in found], options)
     whole = Fields(titles, [sum(found, Counter()) for found in paragraph_texts], options)
 
-    queries = {}
-    for line in open(data / "queries.jsonl", encoding="utf-8"):
-        record = json.loads(line)
-        queries[str(record["_id"])] = record["text"]
-    qrels = []
-    with open(data / "qrels" / "train.tsv", encoding="utf-8") as rows:
-        for row in csv.DictReader(rows, delimiter="\t"):
-            qrels.append(ir_measures.Qrel(row["query-id"], row["corpus-id"], int(row["score"])))
-    asked = sorted({q.query_id for q in qrels}, key=int)
+    queries, qrels = load(data, None)
 
     def ranked(score_of):
-        run = []
-        for qid in asked:
-            scores = score_of(analysed("text", queries[qid]))
-            for i in np.argsort(-scores, kind="stable")[:100]:
-                if scores[i] > 0:
-                    run.append(ir_measures.ScoredDoc(qid, doc_ids[i], float(scores[i])))
+        run = {}
+        for qid, text in queries.items():
+            scores = score_of(analysed("text", text))
+            run[qid] = {doc_ids[i]: float(scores[i])
+                        for i in np.argsort(-scores, kind="stable")[:100] if scores[i] > 0}
         return run
 
     def best_paragraph(terms):
@@ -120,7 +103,7 @@ def main() -> None:
 
     split = sum(1 for found in paragraph_texts if len(found) > 1)
     print(f"{len(articles):,} abstracts, {len(owner):,} paragraphs ({split:,} abstracts in "
-          f"several); {len(asked)} train queries; k1 {options.bm25_k1}, b {options.bm25_b}, "
+          f"several); {len(queries)} train queries; k1 {options.bm25_k1}, b {options.bm25_b}, "
           f"title weight {options.title_weight}\n")
     print("| ranking | nDCG@10 | R@100 | MAP |\n|---|---|---|---|")
     for label, score_of in (("best paragraph (search_documents)", best_paragraph),
