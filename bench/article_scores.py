@@ -1,17 +1,18 @@
-"""Ranking SciFact's abstracts by their best paragraph (what ``search_documents`` does) against
-scoring each abstract whole, with the same BM25F and the same analysis, outside the engine.
+"""Ranking SciFact's abstracts by their best paragraph against scoring each abstract whole
+(what ``search_documents`` does), with the same BM25F and the same analysis, outside the engine.
 
     python bench/article_scores.py [--data DIR]
 
 searchkit indexes paragraphs: 1,000 of SciFact's 5,183 abstracts are split into several
-(structured abstracts: BACKGROUND, METHODS, RESULTS ...), and ``search_documents`` ranks an
-abstract by its best paragraph's score. This script reads the corpus with searchkit's own
-reader and analyzers and ranks the train queries both ways with one BM25F implementation
-(Lucene's idf per field, k1 and b and the title weight from ``config.SearchOptions``): each
-paragraph scored with its article's title, an abstract taking its best paragraph's score;
-and each abstract scored whole (its paragraphs' term frequencies and lengths summed, its
-title once, document frequencies and average lengths over abstracts). Name variants and the
-all-words bonus are left out of both. bm25s's figures are ``relevance.py``'s.
+(structured abstracts: BACKGROUND, METHODS, RESULTS ...); ranking an abstract by its best
+paragraph's score (what ``search_documents`` did) loses some of them. This script reads the
+corpus with searchkit's own reader and analyzers and ranks the train queries both ways with
+one BM25F implementation (Lucene's idf per field, k1 and b and the title weight from
+``config.SearchOptions``): each paragraph scored with its article's title, an abstract taking
+its best paragraph's score; and each abstract scored whole (its paragraphs' term frequencies
+and lengths summed, its title once, document frequencies and average lengths over
+abstracts). Name variants and the all-words bonus are left out of both. bm25s's figures are
+``relevance.py``'s.
 """
 
 import argparse
@@ -106,8 +107,8 @@ def main() -> None:
           f"several); {len(queries)} train queries; k1 {options.bm25_k1}, b {options.bm25_b}, "
           f"title weight {options.title_weight}\n")
     print("| ranking | nDCG@10 | R@100 | MAP |\n|---|---|---|---|")
-    for label, score_of in (("best paragraph (search_documents)", best_paragraph),
-                            ("the abstract whole", whole.scores)):
+    for label, score_of in (("best paragraph", best_paragraph),
+                            ("the abstract whole (search_documents)", whole.scores)):
         found = ir_measures.calc_aggregate(MEASURES, qrels, ranked(score_of))
         print(f"| {label} | {found[nDCG @ 10]:.4f} | {found[R @ 100]:.4f} | "
               f"{found[AP]:.4f} |")

@@ -264,14 +264,14 @@ class SearchResults(Record):
 
 
 class DocumentHit(Record):
-    """One document (article) in a ranked list for evaluation: its score is its best
-    paragraph's."""
+    """One document (article) in a ranked list for evaluation, scored whole (BM25F over
+    articles: its paragraphs' words together)."""
 
     rank: int
     doc_id: str  # a JSON-lines record's own id, else the article id
     score: float
     article_id: str
-    paragraph_id: str  # the best-scoring paragraph
+    paragraph_id: str  # its paragraph that best matches the query's words
 
 
 class SkippedFile(Record):

@@ -15,7 +15,7 @@ from searchkit.cli.commands import main
 from searchkit.retrieval.searcher import Searcher
 
 # Each query's expected ranking follows from the counts of its words: more mentions in a short
-# abstract rank higher; a document made of several paragraphs counts by its best one.
+# abstract rank higher; a document made of several paragraphs counts them all.
 CORPUS = [
     {"_id": "101", "title": "Vitamin D and bone density",
      "text": "Vitamin D supplements raise bone density in older adults. Bone density matters."},
@@ -54,10 +54,10 @@ def trec_rows(stdout: str):
     return rows
 
 
-def test_search_documents_ranks_articles_by_best_paragraph(corpus_index):
+def test_search_documents_ranks_each_article_once(corpus_index):
     with Searcher(corpus_index) as searcher:
         hits = searcher.search_documents("coffee", limit=10)
-    assert [h.doc_id for h in hits] == ["102", "5"]  # 102 once, for its best paragraph
+    assert [h.doc_id for h in hits] == ["102", "5"]  # 102 once, for both its paragraphs
     assert [h.rank for h in hits] == [1, 2]
     assert hits[0].article_id == "abstracts:102" and hits[0].paragraph_id == "abstracts:102#2"
     assert hits[1].article_id == "abstracts:5"  # no _id: the line number is the record id

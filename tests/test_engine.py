@@ -2,10 +2,12 @@
 wrote, on an index of several segments with deleted documents."""
 
 import json
+import math
 import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -306,19 +308,95 @@ def test_results_group_count_and_facet_what_the_ranking_matched(layered):
                 1 for doc, _ in without if not check.whoosh.stored_fields(doc).get("date"))
 
 
-def test_documents_rank_by_their_best_paragraph(layered):
+def _article_scores(whoosh, words, kinds=None):
+    """Each article's score for plain words, from Whoosh's reader and the formula written out:
+    BM25F over articles (a word's frequencies in the article's paragraphs summed, its title's
+    once), Lucene's idf, the title weighted, all of several words present scoring half again; a
+    filter adds 1.0, as Whoosh's constant-score filters do."""
+    options, reader = searchkit.SearchOptions(), whoosh.reader()
+    k1, b = options.bm25_k1, options.bm25_b
+    owner, counted, lengths = {}, {}, {"text": Counter(), "title": {}}
+    total = {"text": 0, "title": 0}  # over every article: averages ignore the filter
+    for doc in reader.all_doc_ids():  # live paragraphs only
+        fields = reader.stored_fields(doc)
+        article = owner[doc] = fields["doc_id"]
+        counted[doc] = kinds is None or fields["kind"] in kinds
+        if article not in lengths["title"]:
+            lengths["title"][article] = reader.doc_field_length(doc, "title")
+            total["title"] += lengths["title"][article]
+        total["text"] += reader.doc_field_length(doc, "text")
+        if counted[doc]:
+            lengths["text"][article] += reader.doc_field_length(doc, "text")
+    count = len(lengths["title"])
+    per_word = {}
+    for word in words:
+        per_word[word] = found = {}
+        for field, weight in (("text", 1.0), ("title", options.title_weight)):
+            term = next(t.text for t in reader.schema[field].analyzer(word))
+            tf, everywhere = {}, set()
+            if (field, term) in reader:
+                for doc, frequency in reader.postings(field, term).items_as("weight"):
+                    if doc in owner:
+                        everywhere.add(owner[doc])
+                        if counted[doc]:
+                            old = tf.get(owner[doc], 0)
+                            tf[owner[doc]] = old + frequency if field == "text" else frequency
+            idf = math.log(1 + (count - len(everywhere) + 0.5) / (len(everywhere) + 0.5))
+            average = total[field] / count
+            for article, frequency in tf.items():
+                norm = k1 * (1 - b + b * lengths[field][article] / average)
+                found[article] = found.get(article, 0) + weight * idf * frequency * (k1 + 1) / (
+                    frequency + norm)
+    scores = {}
+    for found in per_word.values():
+        for article, score in found.items():
+            scores[article] = scores.get(article, 0) + score
+    bonus = {article: plan.ALL_WORDS_BONUS * score for article, score in scores.items()
+             if len(words) > 1 and all(article in found for found in per_word.values())}
+    return {article: score + bonus.get(article, 0) + (kinds is not None)
+            for article, score in scores.items()}
+
+
+@pytest.mark.parametrize("words, kinds", [
+    (("dialogue", "opposition"), None), (("oil",), None), (("protest", "minsk"), None),
+    (("crude", "demand", "oversupply"), None), (("minsk", "government"), ("body",)),
+])
+def test_documents_are_scored_whole(layered, words, kinds):
+    """An article's words count together, its old (deleted) paragraphs not at all; a kind
+    filter chooses the paragraphs counted."""
     _, searcher, check = layered
-    for text in ("dialogue opposition", "oil", "Lukashenko protest"):
-        ranking, _ = check.whoosh_ranking(text)
-        best = {}
-        for doc, score in ranking:
-            best.setdefault(check.whoosh.stored_fields(doc)["doc_id"], (doc, score))
-        expected = list(best.items())[:5]
-        found = searcher.search_documents(text, limit=5)
-        assert [(h.doc_id, h.score) for h in found] == [
-            (doc_id, round(score, 4)) for doc_id, (_, score) in expected]
-        assert [h.paragraph_id for h in found] == [
-            check.whoosh.stored_fields(doc)["id"] for _, (doc, _) in expected]
+    expected = _article_scores(check.whoosh, words, kinds)
+    found = searcher.search_documents(" ".join(words), limit=100, variants=False,
+                                      filters=Filters(kinds=kinds or ()))
+    assert {h.doc_id: h.score for h in found} == {
+        article: round(score, 4) for article, score in expected.items()}
+    assert [h.score for h in found] == sorted((h.score for h in found), reverse=True)
+    assert [h.rank for h in found] == list(range(1, len(found) + 1))
+
+
+@pytest.mark.parametrize("text", ['"national dialogue"', "protest*", '"crude fell"'])
+def test_what_whoosh_scores_counts_by_an_articles_best_paragraph(layered, text):
+    """Phrases and wildcards (scored by Whoosh, paragraph by paragraph): an article takes
+    its best paragraph's score."""
+    _, searcher, check = layered
+    ranking, _ = check.whoosh_ranking(text)
+    best = {}
+    for doc, score in ranking:
+        best.setdefault(check.whoosh.stored_fields(doc)["doc_id"], round(score, 4))
+    found = searcher.search_documents(text, limit=100)
+    assert [(h.doc_id, h.score) for h in found] == list(best.items()) and best
+
+
+def test_a_documents_best_paragraph_is_named(layered):
+    _, searcher, check = layered
+    ranking, _ = check.whoosh_ranking("dialogue opposition", variants=False)
+    best = {}
+    for doc, _ in ranking:
+        best.setdefault(check.whoosh.stored_fields(doc)["doc_id"],
+                        check.whoosh.stored_fields(doc)["id"])
+    found = searcher.search_documents("dialogue opposition", limit=100, variants=False)
+    assert {h.doc_id: h.paragraph_id for h in found} == best
+    assert all(h.paragraph_id.startswith(h.article_id + "#") for h in found)
 
 
 # -- snippets ----------------------------------------------------------------------------------

@@ -482,8 +482,8 @@ def _unused(*options: Tuple[str, str]) -> None:
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Run every query of this file (TSV id<TAB>text, or JSON lines with _id and "
               "text) instead of QUERY, and write one ranked list of documents per query. "
-              "A document is an article, its score its best paragraph's; its id is a JSON-lines "
-              "record's own id (SciFact's _id), else the article id.")
+              "A document is an article, scored whole (its paragraphs' words together); its id "
+              "is a JSON-lines record's own id (SciFact's _id), else the article id.")
 @click.option("--run-name", default="searchkit", show_default=True, metavar="NAME",
               help="With --batch --format trec: the run name in the last column.")
 @color_option

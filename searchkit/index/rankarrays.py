@@ -22,8 +22,7 @@ Per document: ``date`` (Whoosh's own long, ``NO_DATE`` if undated); ``source``, 
 ``article_id`` and ``doc_id`` as codes (``*.code``) into string tables (``*.text``, the
 strings' UTF-8 one after another, and ``*.text_at``, where each starts); every paragraph's
 ``id`` as a table in document order; and 64-bit hashes of ``dup_group`` and ``doc_id`` (to
-collapse near duplicates and rank documents by their best paragraph without reading stored
-fields).
+collapse near duplicates and group paragraphs into documents without reading stored fields).
 
 The file: 8 magic bytes, the header's length (4 bytes, little-endian), the header (JSON: the
 document count and each array's dtype, length and offset), then the arrays, each aligned to

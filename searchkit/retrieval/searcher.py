@@ -52,7 +52,7 @@ from ..model import (
     ResultGroup,
     SearchResults,
 )
-from . import engine, plan
+from . import articles, engine, plan
 from .plan import FEW_RESULTS, Filters, has_names
 from .snippets import Snippets
 from .typed import read as read_typed
@@ -103,6 +103,7 @@ class Searcher:
         self._snippets = Snippets(options.snippet_maxchars, options.snippet_fragments)
         self._words = None  # the vocabulary, once loaded
         self._whoosh = None  # (index, searcher, query builder), once needed
+        self._articles = None  # the evaluator over articles, once needed
 
     def __enter__(self):
         return self
@@ -237,7 +238,6 @@ class Searcher:
             raise QueryError(f"no source {source!r} in the index; the closest: " + ", ".join(
                 plan.closest_names(source.lower(), set(counts), counts.__getitem__)))
 
-
     @_one_at_a_time
     def search_documents(
         self,
@@ -247,36 +247,53 @@ class Searcher:
         variants: bool = True,
         syntax: bool = True,
     ) -> Tuple[DocumentHit, ...]:
-        """The best ``limit`` documents for ``query``, best first, each once: for ranked-list
-        evaluation (TREC runs). A document is an article, identified by its ``doc_id`` (a
-        JSON-lines record's own id, else the article id); its score is its best paragraph's.
-        No snippets, duplicate collapse or suggestions; ``syntax`` as for ``search`` (False
-        for evaluation queries, which are natural language). QueryError for a query that
-        cannot be run, as ``search``."""
+        """The best ``limit`` documents for ``query``, best first: for ranked-list evaluation
+        (TREC runs). A document is an article, identified by its ``doc_id`` (a JSON-lines
+        record's own id, else the article id), scored whole: its paragraphs' words together,
+        with BM25F over articles (``articles``); its best paragraph is named too. No
+        snippets, duplicate collapse or suggestions; ``syntax`` as for ``search`` (False for
+        evaluation queries, which are natural language). QueryError for a query that cannot
+        be run, as ``search``."""
         limit = self.options.limit if limit is None else limit
         if limit < 1:
             raise QueryError(f"limit must be at least 1, not {limit}")
         prepared = self._plan(query, filters, variants, syntax)
-        matches = self._matches(prepared.query)
-        best = engine.leaders(matches, limit, self._generation.column("doc_id"))
-        names = {}  # position in best -> (doc_id, article_id, id)
-        docnums = matches.docs[best]
+        try:
+            if self._articles is None:
+                self._articles = articles.ArticleEvaluator(
+                    self._generation, articles.Articles(self._generation),
+                    self.options.bm25_k1, self.options.bm25_b)
+            found = self._articles.matches(prepared.query)
+        except (engine.DamagedIndex, DamagedArrays) as error:
+            raise _damaged(self.index_dir, error) from None
+        best = engine.ranked(found, limit)
+        representatives = found.docs[best]
+        paragraphs = articles.best_paragraphs(
+            self._articles.articles, representatives,
+            self._matches(articles.their_words(prepared.query)))
+        doc_ids, article_ids = (self._strings(name, representatives)
+                                for name in ("doc_id", "article_id"))
+        paragraph_ids = self._strings("id", paragraphs)
+        scores = found.scores[best].tolist()
+        return tuple(
+            DocumentHit(rank, doc_id, round(score, 4), article_id, paragraph_id)
+            for rank, doc_id, score, article_id, paragraph_id in zip(
+                range(1, len(scores) + 1), doc_ids, scores, article_ids, paragraph_ids))
+
+    def _strings(self, column: str, docnums: np.ndarray) -> list:
+        """A string column's values for these documents (global numbers)."""
+        values = [""] * docnums.size
         for segment in self._generation.segments:
             inside = np.flatnonzero((docnums >= segment.offset)
                                     & (docnums < segment.offset + segment.doc_count))
             if inside.size:
-                local = docnums[inside] - segment.offset
                 try:
-                    columns = [segment.arrays.strings_of(n, local)
-                               for n in ("doc_id", "article_id", "id")]
+                    found = segment.arrays.strings_of(column, docnums[inside] - segment.offset)
                 except DamagedArrays as error:
                     raise _damaged(self.index_dir, error) from None
-                names.update(zip(inside.tolist(), zip(*columns)))
-        scores = matches.scores[best].tolist()
-        return tuple(
-            DocumentHit(rank, names[i][0], round(scores[i], 4), names[i][1], names[i][2])
-            for i, rank in zip(range(len(scores)), range(1, len(scores) + 1))
-        )
+                for position, value in zip(inside.tolist(), found):
+                    values[position] = value
+        return values
 
     def _plan(self, text: str, filters: Filters, variants: bool,
               syntax: bool = True) -> plan.Plan:
