@@ -5,21 +5,22 @@ the default configuration and a few variants, in one table.
     python bench/relevance.py [--data DIR] [--queries N] [--depth K] [--runs-dir DIR]
 
 DATA defaults to ../shared/data/scifact (corpus.jsonl, queries.jsonl, qrels/train.tsv). Only the
-train queries are run (SciFact's test qrels are kept out of tuning). Each analyzer variant needs
-its own index and is built once into a temporary folder (near-duplicate grouping off: it does
-not change document scores); the BM25 and title-weight variants only open the default index
-with other ``SearchOptions``. Each query runs through ``Searcher.search_documents`` (what
-``searchkit search --batch`` writes, the query read as plain text): articles ranked by their
-best paragraph's score, the record's own ``_id`` as document id. bm25s (Lucene BM25, k1 1.2,
-b 0.75, English stop words, Snowball stems, as its README recommends) ranks the same queries
-on the same abstracts as the baseline of the same run (``--no-bm25s`` leaves it out). Measures come from ir-measures (trec_eval's definitions
+train queries are run (SciFact's test qrels are kept out of tuning). The index is built once
+into a temporary folder (near-duplicate grouping off: it does not change document scores);
+the variants open it with other ``SearchOptions``. Each query runs through
+``Searcher.search_documents`` (what ``searchkit search --batch`` writes, the query read as
+plain text): articles scored whole (BM25F over articles), the record's own ``_id`` as
+document id. bm25s (Lucene BM25, k1 1.2, b 0.75, English stop words, Snowball stems, as its
+README recommends) ranks the same queries on the same abstracts as the baseline of the same
+run (``--no-bm25s`` leaves it out). Measures come from ir-measures (trec_eval's definitions
 through pytrec_eval): nDCG@10 with graded qrels, R@100, AP over the top ``--depth`` (100).
 
 Variants:
 - default: the settings in searchkit/config.py (k1 0.9, b 0.9, title weight 0.3; BM25F with
-  Lucene's idf) and searchkit/index/analysis.py (Snowball stemmer, Whoosh's stop list);
+  Lucene's idf) and searchkit/index/analysis.py (Snowball stemmer, Whoosh's stop list; the
+  query side analyses words by the same fixed rules, ``wordterms``, so the analyzer is not a
+  variant here);
 - no names: without the name-variant expansion of rare capitalised words (``--exact``);
-- no stemming / no stop list: the analyzer without Snowball's stemmer / without the stop list;
 - k1=..., b=...: BM25F's term saturation and length normalisation (the other one as default);
 - title=...: the title field's weight against the paragraph text.
 """
@@ -30,7 +31,6 @@ import json
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,17 +46,6 @@ except ImportError:
         "(or python -m pip install 'ir-measures>=0.3')"
     )
 
-from whoosh.analysis import (  # noqa: E402
-    STOP_WORDS,
-    CharsetFilter,
-    LowercaseFilter,
-    RegexTokenizer,
-    StemFilter,
-    StopFilter,
-)
-from whoosh.support.charset import accent_map  # noqa: E402
-
-from searchkit.index import analysis  # noqa: E402
 from searchkit.config import SearchOptions  # noqa: E402
 from searchkit.errors import QueryError  # noqa: E402
 from searchkit.model import replace  # noqa: E402
@@ -65,53 +54,22 @@ from searchkit.retrieval.searcher import Searcher  # noqa: E402
 
 MEASURES = [nDCG @ 10, R @ 100, AP]
 
-
-def no_stemming():
-    return (RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
-            | StopFilter(stoplist=STOP_WORDS, minsize=2))
-
-
-def no_stop_list():
-    return (RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
-            | StemFilter(stemfn=analysis.snowball_stem, cachesize=100_000))
-
-
-ANALYZERS = {"default": None, "no stemming": no_stemming, "no stop list": no_stop_list}
-
 DEFAULT = SearchOptions()
-# (label, analyzer, SearchOptions, name variants on)
+# (label, SearchOptions, name variants on)
 VARIANTS = [
-    ("default", "default", DEFAULT, True),
-    ("no names (--exact)", "default", DEFAULT, False),
-    ("no stemming", "no stemming", DEFAULT, True),
-    ("no stop list", "no stop list", DEFAULT, True),
-    ("k1=0.9 b=0.4 (Anserini)", "default", replace(DEFAULT, bm25_k1=0.9, bm25_b=0.4), True),
-    ("k1=0.7", "default", replace(DEFAULT, bm25_k1=0.7), True),
-    ("k1=1.2 b=0.75 (Whoosh's)", "default", replace(DEFAULT, bm25_k1=1.2, bm25_b=0.75), True),
-    ("k1=1.5", "default", replace(DEFAULT, bm25_k1=1.5), True),
-    ("b=0.5", "default", replace(DEFAULT, bm25_b=0.5), True),
-    ("b=0.75", "default", replace(DEFAULT, bm25_b=0.75), True),
-    ("title=0", "default", replace(DEFAULT, title_weight=0.0), True),
-    ("title=0.2", "default", replace(DEFAULT, title_weight=0.2), True),
-    ("title=0.6", "default", replace(DEFAULT, title_weight=0.6), True),
-    ("title=1.0", "default", replace(DEFAULT, title_weight=1.0), True),
+    ("default", DEFAULT, True),
+    ("no names (--exact)", DEFAULT, False),
+    ("k1=0.9 b=0.4 (Anserini)", replace(DEFAULT, bm25_k1=0.9, bm25_b=0.4), True),
+    ("k1=0.7", replace(DEFAULT, bm25_k1=0.7), True),
+    ("k1=1.2 b=0.75 (Whoosh's)", replace(DEFAULT, bm25_k1=1.2, bm25_b=0.75), True),
+    ("k1=1.5", replace(DEFAULT, bm25_k1=1.5), True),
+    ("b=0.5", replace(DEFAULT, bm25_b=0.5), True),
+    ("b=0.75", replace(DEFAULT, bm25_b=0.75), True),
+    ("title=0", replace(DEFAULT, title_weight=0.0), True),
+    ("title=0.2", replace(DEFAULT, title_weight=0.2), True),
+    ("title=0.6", replace(DEFAULT, title_weight=0.6), True),
+    ("title=1.0", replace(DEFAULT, title_weight=1.0), True),
 ]
-
-
-@contextmanager
-def analyzer(name: str):
-    """Indexes built inside use this analyzer variant (the schema pickled into the index
-    carries it, so queries on that index are analysed alike)."""
-    make = ANALYZERS[name]
-    if make is None:
-        yield
-        return
-    original = analysis.text_analyzer
-    analysis.text_analyzer = make
-    try:
-        yield
-    finally:
-        analysis.text_analyzer = original
 
 
 def load(data: Path, limit):
@@ -188,19 +146,15 @@ def main() -> None:
           f"corpus {args.data / 'corpus.jsonl'}", file=sys.stderr)
     rows = []
     with tempfile.TemporaryDirectory(prefix="searchkit-relevance-") as tmp:
-        built = {}
-        for label, analyzer_name, options, names in variants:
-            if analyzer_name not in built:
-                index_dir = Path(tmp) / analyzer_name.replace(" ", "-")
-                started = time.perf_counter()
-                with analyzer(analyzer_name):
-                    build_index([args.data / "corpus.jsonl"], index_dir, rebuild=True,
-                                find_duplicates=False)
-                built[analyzer_name] = index_dir
-                print(f"built the {analyzer_name!r} index in "
-                      f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+        index_dir = Path(tmp) / "index"
+        if variants:
             started = time.perf_counter()
-            ranked = run(built[analyzer_name], options, names, queries, args.depth)
+            build_index([args.data / "corpus.jsonl"], index_dir, rebuild=True,
+                        find_duplicates=False)
+            print(f"built the index in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        for label, options, names in variants:
+            started = time.perf_counter()
+            ranked = run(index_dir, options, names, queries, args.depth)
             seconds = time.perf_counter() - started
             scores = ir_measures.calc_aggregate(MEASURES, qrels, ranked)
             if args.runs_dir:
