@@ -53,7 +53,10 @@ def postings_by_paragraph(index_dir):
     return postings, lengths
 
 
-def test_two_writer_processes_index_the_same(tmp_path, monkeypatch):
+@pytest.mark.parametrize("early_helper", [False, True])
+def test_two_writer_processes_index_the_same(tmp_path, monkeypatch, early_helper):
+    """A helper forked when the segments are written, or the one forked before the reading."""
+    monkeypatch.setattr(build, "BYTES_A_PARAGRAPH", 400 if early_helper else 10**12)
     monkeypatch.setattr(build, "PARALLEL_FROM", 1)
     monkeypatch.setattr(build, "PARALLEL_SPARE_CORES", None)
     searchkit.build_index([SEEDS], tmp_path / "fast")

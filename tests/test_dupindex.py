@@ -15,7 +15,7 @@ from test_dedup_templates import template_files
 from whoosh import index as whoosh_index
 
 import searchkit
-from searchkit.index import dedup, dupindex, durable, store, vocabulary
+from searchkit.index import dedup, dupindex, durable, store, vocabulary, workers
 from searchkit.ingest.corpus import ReadOptions, find_files, read_bytes, read_file
 
 
@@ -78,10 +78,18 @@ def test_signatures_are_dedups_of_each_text(paragraphs):
     assert built.signatures(["odd#1", "unknown"]) == {"odd#1": expected["odd#1"]}
 
 
-def test_texts_shingled_in_two_processes_give_the_same_index(paragraphs, monkeypatch):
+@pytest.mark.parametrize("early", [False, True])
+def test_texts_shingled_in_two_processes_give_the_same_index(paragraphs, monkeypatch, early):
+    """A helper forked for the work, or one forked before (a build's, as a cluster of two: its
+    tasks sent pickled, one at a time)."""
     monkeypatch.setattr(dupindex, "_CHARS_AT_A_TIME", 50_000)  # several chunks on each side
+    monkeypatch.setattr(dupindex, "_GRAMS_AT_A_TIME", 5_000)  # and candidate pairs' chunks
     serial = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD)
-    shared = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD, parallel=True)
+    with workers.Helper() as helper:
+        helper.start()
+        shared = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD, parallel=True,
+                                         cluster=helper if early else None)
+        assert helper.started  # still there for more work
     assert shared.to_bytes() == serial.to_bytes()
 
 

@@ -576,9 +576,12 @@ def test_helper_processes_only_on_a_machine_with_a_core_to_spare(tmp_path, monke
     assert report.ok and report.segments == segments and report.paragraphs == 341, report
 
 
-def test_parallel_writing_goes_through_the_durable_storage(tmp_path, monkeypatch):
-    """Above PARALLEL_FROM paragraphs, helper processes write segments: their files are fsynced
-    and summed at the commit like the others, and optimize merges them into one."""
+@pytest.mark.parametrize("early_helper", [False, True])
+def test_parallel_writing_goes_through_the_durable_storage(tmp_path, monkeypatch, early_helper):
+    """Above PARALLEL_FROM paragraphs, helper processes write segments (one forked then, or
+    the one forked before the reading, which groups too): their files are fsynced and summed
+    at the commit like the others, and optimize merges them into one."""
+    monkeypatch.setattr(build, "BYTES_A_PARAGRAPH", 400 if early_helper else 10**12)
     monkeypatch.setattr(build, "PARALLEL_FROM", 10)
     monkeypatch.setattr(build, "PARALLEL_SPARE_CORES", None)  # whatever the machine's load
     index_dir = tmp_path / "ix"
@@ -620,6 +623,67 @@ def test_the_helpers_tasks_are_prepared_here_and_handed_over():
     assert [made for made, _ in found] == [(task * 10, here) for task in range(6)]
     assert [pid == here for _, pid in found] == [True] * 3 + [False] * 3
     assert workers.run_split([1, 2], str, False, prepare=lambda task: task + 1) == ["2", "3"]
+
+
+def _with_pid(task):
+    return task, os.getpid()
+
+
+def _fail(task):
+    if task == 5:
+        raise OSError(errno.ENOSPC, "No space left on device", "segment")
+    return task
+
+
+def _fail_here_stall_there(task):
+    if task == 0:
+        raise ValueError("this process's own task failed")
+    time.sleep(60)
+
+
+def test_a_helper_forked_early_takes_later_halves_in_order():
+    """A started Helper runs the second half of each ``run_split`` given it (sent pickled, all
+    at once or one at a time), the same process each time; closing it ends it."""
+    here = os.getpid()
+    with workers.Helper() as helper:
+        assert not helper.started
+        helper.start()
+        pid = helper.pid
+        first = workers.run_split(list(range(8)), _with_pid, True, helper=helper)
+        again = helper.map(list(range(10, 16)), _with_pid, "tasks",
+                           prepare=lambda task: task * 2)
+    assert [task for task, _ in first] == list(range(8))
+    assert [p for _, p in first] == [here] * 4 + [pid] * 4
+    assert [task for task, _ in again] == [task * 2 for task in range(10, 16)]
+    assert [p for _, p in again] == [here] * 3 + [pid] * 3
+    assert not helper.started
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)  # reaped
+
+
+def test_a_helpers_error_comes_back_and_a_dead_helper_is_a_worker_error():
+    with workers.Helper() as helper:
+        helper.start()
+        pid = helper.pid
+        with pytest.raises(OSError) as raised:
+            workers.run_split(list(range(6)), _fail, True, helper=helper)
+        assert raised.value.errno == errno.ENOSPC  # a full disk stays a full disk
+        assert not helper.started
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)
+    with workers.Helper() as helper:
+        helper.start()
+        os.kill(helper.pid, signal.SIGKILL)
+        with pytest.raises(workers.WorkerError, match="stopped unexpectedly"):
+            workers.run_split([1, 2], _with_pid, True, helper=helper)
+    with workers.Helper() as helper:  # an error here stops the helper, busy or not
+        helper.start()
+        pid = helper.pid
+        with pytest.raises(ValueError):
+            workers.run_split([0, 1], _fail_here_stall_there, True, helper=helper)
+        assert not helper.started
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def test_optimize_records_the_previous_commits_files_not_a_leftover(tmp_path, monkeypatch):

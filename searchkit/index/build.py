@@ -69,6 +69,9 @@ PARALLEL_SPARE_CORES: Optional[float] = 1.5
 BATCH_COST = 6_500_000
 # From this many files to read on, a helper process reads half of them.
 PARALLEL_READ_FILES = 200
+# Bytes of a file for a paragraph, about (news): the helper that will group and write half
+# of what is read is forked before the reading from PARALLEL_FROM times this many.
+BYTES_A_PARAGRAPH = 400
 
 Stage = Callable[[str, int], Progress]  # (label, total) -> progress callback
 
@@ -187,120 +190,130 @@ def build_index(
         dedup_threshold = recorded.get("dedup_threshold", dedup.DEFAULT_THRESHOLD)
     new_threshold = dedup_threshold != recorded.get("dedup_threshold", dedup_threshold)
 
-    for _attempt in range(3):
-        toc = ix._read_toc()
-        generation = toc.generation
-        recorded = store.read_settings(index_dir, generation)
-        # A fresh build: a rebuild, or the first build of an empty index (one a first build
-        # stopped before its commit left).
-        fresh = replace_all or not any(s.doc_count_all() for s in toc.segments)
-        known = {} if fresh else store.read_ledger(index_dir, generation)
-        plan = _plan(files, manifests, known, paths, prune, options, progress, cluster)
-        plan.skipped[:0] = not_found
-        plan.warnings[:0] = warnings
-        if not (fresh or plan.changes or new_threshold):
-            store.tidy(ix, wait)
+    # Half the grouping and the segments' writing, if they are many: forked by _plan before
+    # the reading, while this process is small.
+    with workers.Helper() as helper:
+        for _attempt in range(3):
+            toc = ix._read_toc()
+            generation = toc.generation
+            recorded = store.read_settings(index_dir, generation)
+            # A fresh build: a rebuild, or the first build of an empty index (one a first build
+            # stopped before its commit left).
+            fresh = replace_all or not any(s.doc_count_all() for s in toc.segments)
+            known = {} if fresh else store.read_ledger(index_dir, generation)
+            plan = _plan(files, manifests, known, paths, prune, options, progress, cluster,
+                         helper)
+            plan.skipped[:0] = not_found
+            plan.warnings[:0] = warnings
+            if not (fresh or plan.changes or new_threshold):
+                store.tidy(ix, wait)
+                clock.lap("reading files")
+                return _summary(index_dir, plan, started, committed=False, unread=unread,
+                                stage_seconds=clock.laps())
+            writer = store.open_writer(ix, wait=wait)
+            if replace_all or writer.generation == generation + 1:
+                break
+            store.cancel(writer)  # another process committed since the files were compared
+            ix = store.open_index(index_dir)
+        else:
+            raise IndexLockedError(
+                f"the index in {index_dir} keeps changing under this run; try again later"
+            )
+
+        try:
             clock.lap("reading files")
-            return _summary(index_dir, plan, started, committed=False, unread=unread,
-                            stage_seconds=clock.laps())
-        writer = store.open_writer(ix, wait=wait)
-        if replace_all or writer.generation == generation + 1:
-            break
-        store.cancel(writer)  # another process committed since the files were compared: again
-        ix = store.open_index(index_dir)
-    else:
-        raise IndexLockedError(
-            f"the index in {index_dir} keeps changing under this run; try again later"
-        )
+            paragraphs = [(a, p) for a in plan.articles for p in a.paragraphs]
+            new_ids = {p.id for _, p in paragraphs}
+            replaced = set(plan.added + plan.updated + plan.removed)
+            threshold = dedup_threshold if find_duplicates else None
+            _started(progress, "grouping near-identical paragraphs")
+            state = None if fresh or new_threshold else _kept_state(index_dir, generation,
+                                                                    threshold)
+            if state is not None:  # regroup only what this run's changes touch
+                dups, words = state
+                gone = _documents(writer, paths=replaced, ids=new_ids)
 
-    try:
-        clock.lap("reading files")
-        paragraphs = [(a, p) for a in plan.articles for p in a.paragraphs]
-        new_ids = {p.id for _, p in paragraphs}
-        replaced = set(plan.added + plan.updated + plan.removed)
-        threshold = dedup_threshold if find_duplicates else None
-        _started(progress, "grouping near-identical paragraphs")
-        state = None if fresh or new_threshold else _kept_state(index_dir, generation, threshold)
-        if state is not None:  # regroup only what this run's changes touch
-            dups, words = state
-            gone = _documents(writer, paths=replaced, ids=new_ids)
+                def texts(ids):
+                    return {f["id"]: f["text"] for _, f in _documents(writer, ids=ids)}
 
-            def texts(ids):
-                return {f["id"]: f["text"] for _, f in _documents(writer, ids=ids)}
+                changed = dups.update([f["id"] for _, f in gone],
+                                      [(p.id, p.text) for _, p in paragraphs], texts)
+                groups = dups.groups()
+                regrouped = _documents(writer, ids=set(changed))
+                deleted = [n for n, _ in gone] + [n for n, _ in regrouped]
+                words = vocabulary.subtract(words, vocabulary.count(f["text"] for _, f in gone))
+            else:  # every paragraph's group worked out again
+                kept, replaced_ids = ([], []) if fresh else _kept_documents(writer, replaced,
+                                                                            new_ids)
+                everything = [(d["id"], d["text"]) for _, d in kept] + [
+                    (p.id, p.text) for _, p in paragraphs]
+                # (no helper beside a cluster's client: its threads would not survive a fork;
+                # the started one as a cluster of two, not one forked now from this process
+                # holding the paragraphs)
+                parallel = cluster is None and _parallel(len(everything))
+                dups = None if threshold is None else dupindex.DupIndex.build(
+                    everything, threshold, parallel=parallel,
+                    cluster=cluster or (helper if parallel and helper.started else None))
+                groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
+                regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
+                for path in sorted(replaced) if not fresh else ():
+                    writer.delete_by_term("path", path)
+                deleted = replaced_ids + [n for n, _ in regrouped]
+                words = vocabulary.count(d["text"] for _, d in kept)
+            for docnum in deleted:
+                writer.delete_document(docnum)  # replaced, or regrouped (written again below)
+            clock.lap("grouping near duplicates")
+            # New paragraphs, then old ones that joined or left a group: the order of Whoosh's
+            # writer before (update_document), so that documents keep their numbers.
+            sources = paragraphs + [d for _, d in regrouped]
+            stems = "" if fresh else (
+                store.read_committed(index_dir, generation, "stems") or b"").decode("utf-8")
+            if stems:  # the stems of the words already indexed: no NLTK for them
+                analysis.use_stems(str(index_dir.resolve()), stems)
+            signatures = dups.signatures(new_ids) if dups is not None else {}
+            written = []  # the kinds of this commit's own files, as they are written
 
-            changed = dups.update([f["id"] for _, f in gone],
-                                  [(p.id, p.text) for _, p in paragraphs], texts)
-            groups = dups.groups()
-            regrouped = _documents(writer, ids=set(changed))
-            deleted = [n for n, _ in gone] + [n for n, _ in regrouped]
-            words = vocabulary.subtract(words, vocabulary.count(f["text"] for _, f in gone))
-        else:  # every paragraph's group worked out again
-            kept, replaced_ids = ([], []) if fresh else _kept_documents(writer, replaced, new_ids)
-            everything = [(d["id"], d["text"]) for _, d in kept] + [
-                (p.id, p.text) for _, p in paragraphs]
-            # (no forked helper beside a cluster's client: its threads would not survive a fork)
-            dups = None if threshold is None else dupindex.DupIndex.build(
-                everything, threshold, cluster=cluster,
-                parallel=cluster is None and _parallel(len(everything)))
-            groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
-            regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
-            for path in sorted(replaced) if not fresh else ():
-                writer.delete_by_term("path", path)
-            deleted = replaced_ids + [n for n, _ in regrouped]
-            words = vocabulary.count(d["text"] for _, d in kept)
-        for docnum in deleted:
-            writer.delete_document(docnum)  # replaced, or regrouped (written again below)
-        clock.lap("grouping near duplicates")
-        # New paragraphs, then old ones that joined or left a group: the order of Whoosh's
-        # writer before (update_document), so that documents keep their numbers.
-        sources = paragraphs + [d for _, d in regrouped]
-        stems = "" if fresh else (
-            store.read_committed(index_dir, generation, "stems") or b"").decode("utf-8")
-        if stems:  # the stems of the words already indexed: no NLTK for them
-            analysis.use_stems(str(index_dir.resolve()), stems)
-        signatures = dups.signatures(new_ids) if dups is not None else {}
-        written = []  # the kinds of this commit's own files, as they are written
+            def write(kind, data):
+                store.write_committed(index_dir, writer.generation, kind, data)
+                written.append(kind)
 
-        def write(kind, data):
-            store.write_committed(index_dir, writer.generation, kind, data)
-            written.append(kind)
+            if dups is not None:  # to its file now: its arrays are freed before the writers start
+                write("dupindex", dups.to_bytes())
+            dups = state = everything = None
+            segments, new_words, counting = _write_segments(writer, sources, groups, signatures,
+                                                            progress, cluster, helper)
+            helper.close()  # its memory, before the rest of the commit
+            clock.lap("writing segments")
+            clock.note("of which counting the vocabulary (all processes)", counting)
+            words = vocabulary.merge([words, new_words])
 
-        if dups is not None:  # to its file now: its arrays are freed before the writers start
-            write("dupindex", dups.to_bytes())
-        dups = state = everything = None
-        segments, new_words, counting = _write_segments(writer, sources, groups, signatures,
-                                                        progress, cluster)
-        clock.lap("writing segments")
-        clock.note("of which counting the vocabulary (all processes)", counting)
-        words = vocabulary.merge([words, new_words])
-
-        # The commit's own files first (the near-duplicate index, unless grouping was left
-        # out, is written already), the commit point last: whatever stops this run, the
-        # committed generation has its ledger, near-duplicate index, vocabulary, stems and
-        # settings.
-        write("ledger", ledger.to_bytes(writer.generation, plan.ledger))
-        _started(progress, "counting words")
-        write("vocabulary", vocabulary.to_bytes(words))
-        # Only the words written may be new to the table (it keeps every word it ever had).
-        write("stems", analysis.stems_table(new_words.words if stems else words.words,
-                                            stems).encode("utf-8"))
-        clock.lap("vocabulary and stems tables")
-        indexed_paths = ([] if fresh else recorded.get("indexed_paths", [])) + [
-            str(p) for p in paths]
-        store.write_settings(writer, {
-            "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "indexed_paths": list(dict.fromkeys(indexed_paths)),
-            "dedup_threshold": dedup_threshold,
-        })
-        written.append("settings")
-        # A commit without grouping has no near-duplicate index: the previous one's would
-        # not describe it.
-        _started(progress, "committing")
-        store.commit(writer, clear=fresh, segments=segments, without=("dupindex",),
-                     written=written)
-    except BaseException as error:
-        store.cancel(writer, error)
-        raise
+            # The commit's own files first (the near-duplicate index, unless grouping was left
+            # out, is written already), the commit point last: whatever stops this run, the
+            # committed generation has its ledger, near-duplicate index, vocabulary, stems and
+            # settings.
+            write("ledger", ledger.to_bytes(writer.generation, plan.ledger))
+            _started(progress, "counting words")
+            write("vocabulary", vocabulary.to_bytes(words))
+            # Only the words written may be new to the table (it keeps every word it ever had).
+            write("stems", analysis.stems_table(new_words.words if stems else words.words,
+                                                stems).encode("utf-8"))
+            clock.lap("vocabulary and stems tables")
+            indexed_paths = ([] if fresh else recorded.get("indexed_paths", [])) + [
+                str(p) for p in paths]
+            store.write_settings(writer, {
+                "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "indexed_paths": list(dict.fromkeys(indexed_paths)),
+                "dedup_threshold": dedup_threshold,
+            })
+            written.append("settings")
+            # A commit without grouping has no near-duplicate index: the previous one's would
+            # not describe it.
+            _started(progress, "committing")
+            store.commit(writer, clear=fresh, segments=segments, without=("dupindex",),
+                         written=written)
+        except BaseException as error:
+            store.cancel(writer, error)
+            raise
     if fresh:
         _verify_count(index_dir, len(paragraphs))
     clock.lap("ledger, settings and commit")
@@ -344,9 +357,11 @@ def _plan(
     options: ReadOptions,
     progress: Optional[Stage],
     cluster: Optional[cluster_module.Cluster] = None,
+    helper: Optional[workers.Helper] = None,
 ) -> _Plan:
     """Compare every file with the ledger (``None``: none could be trusted, so every file is
-    read again) and read the new and changed ones."""
+    read again) and read the new and changed ones. ``helper`` is started if they are enough
+    to be written in two processes."""
     plan = _Plan()
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
@@ -389,7 +404,11 @@ def _plan(
             tick(len(files), len(files))  # compared: the cluster's bar counts the reading
         read = _read_on(cluster, jobs, options, plan, progress)
     else:
-        parallel = len(jobs) >= PARALLEL_READ_FILES and _core_to_spare()
+        many = sum(job.stat_size for job in jobs) >= PARALLEL_FROM * BYTES_A_PARAGRAPH
+        spare = (len(jobs) >= PARALLEL_READ_FILES or many) and _core_to_spare()
+        if helper is not None and many and spare:
+            helper.start()  # before this process holds what it reads
+        parallel = spare and len(jobs) >= PARALLEL_READ_FILES
         read = workers.run_split(jobs, _read_job(options), parallel,
                                  weight=lambda job: job.stat_size)
         if tick:
@@ -667,12 +686,14 @@ def _writing_cost(source) -> int:
 
 def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: Dict[str, str],
                     progress: Optional[Stage],
-                    cluster: Optional[cluster_module.Cluster] = None):
+                    cluster: Optional[cluster_module.Cluster] = None,
+                    helper: Optional[workers.Helper] = None):
     """Write ``sources`` ((article, paragraph) pairs, or stored fields of old paragraphs) as
     new segments of the writer's index, with their groups (and the signatures grouping
-    worked out, by id); on the ``cluster``'s workers if one is given. Returns the segments
-    (not yet committed), the vocabulary of the paragraphs written and the seconds spent
-    counting it."""
+    worked out, by id); on the ``cluster``'s workers if one is given, else half of them by
+    ``helper`` if it was started (or a helper forked now). Returns the segments (not yet
+    committed), the vocabulary of the paragraphs written and the seconds spent counting
+    it."""
     if not sources:
         return [], vocabulary.Vocabulary(), 0.0
     tick = progress("indexing", len(sources)) if progress else None
@@ -687,15 +708,10 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: D
 
     if cluster is None:
         parallel = _parallel(len(sources))
-
-        def write(documents):
-            written = _write_batch(writer.storage, writer.schema, writer.indexname, *documents)
-            count([written])
-            return written
-
         written = workers.run_split(
-            _batches(sources, 2 if parallel else 1), write, parallel,
-            prepare=lambda batch: _documents_to_write(batch, groups, signatures))
+            _batches(sources, 2 if parallel else 1), _SegmentWriting(writer, count), parallel,
+            prepare=lambda batch: _documents_to_write(batch, groups, signatures),
+            helper=helper)
     else:
         scratch = cluster_module.Scratch(writer, cluster)
         work = functools.partial(_write_batch_at, scratch.path, writer.schema, writer.indexname)
@@ -718,6 +734,28 @@ def _documents_to_write(batch: list, groups: Dict[str, str], signatures: Dict[st
     """A batch's documents, and which of them are new (old ones are counted already)."""
     docs = [_document(item, groups, signatures) for item in batch]
     return docs, np.array([not isinstance(item, dict) for item in batch])
+
+
+class _SegmentWriting:
+    """``_write_batch`` into the writer's folder, here (its storage, progress counted) or in
+    a helper, which it reaches pickled (a storage of the same folder, no progress)."""
+
+    def __init__(self, writer, count: Callable[[list], None]):
+        self.folder, self.durable = writer.storage.folder, writer.storage.durable
+        self.schema, self.indexname = writer.schema, writer.indexname
+        self.storage, self.count = writer.storage, count
+
+    def __getstate__(self):
+        return {**self.__dict__, "storage": None, "count": None}
+
+    def __call__(self, task):
+        from .durable import DurableStorage
+
+        storage = self.storage or DurableStorage(self.folder, self.durable)
+        written = _write_batch(storage, self.schema, self.indexname, *task)
+        if self.count:
+            self.count([written])
+        return written
 
 
 def _write_batch_at(folder: str, schema, indexname: str, task):

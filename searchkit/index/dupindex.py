@@ -396,7 +396,7 @@ class DupIndex:
               parallel: bool = False, cluster: Optional["Cluster"] = None) -> "DupIndex":
         """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled and
         the candidate pairs verified in two processes; ``cluster``: both done by a
-        ``cluster.Cluster``'s workers)."""
+        ``cluster.Cluster``'s workers, or by this process and a started ``workers.Helper``)."""
         index = cls(threshold)
         texts = [t for _, t in paragraphs]
         with workers.no_garbage_collection():

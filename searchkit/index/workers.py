@@ -1,5 +1,6 @@
 """Independent tasks over two cores: this process takes the first half, a forked helper the
-second, and the results come back in order.
+second, and the results come back in order. The helper is forked for the work, or is a
+``Helper`` forked earlier, while this process was small.
 
 The helper is forked, so it starts with everything this process holds (no task data is
 sent to it, unless its tasks are prepared here: see ``run_split``) and sends back only its
@@ -44,6 +45,15 @@ def return_freed_arrays() -> None:
         pass
 
 
+def _trim() -> None:
+    """Give the memory freed since back to the system (glibc keeps it for later allocations
+    otherwise: an idle helper would go on counting it). No-op where there is no glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 @contextmanager
 def no_garbage_collection():
     """Python's cyclic garbage collector off (as a ``with`` block or a decorator): a build
@@ -82,16 +92,21 @@ def idle_cores(sample: float = 0.05) -> Optional[float]:
 
 def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
               weight: Optional[Callable[[T], int]] = None,
-              prepare: Optional[Callable[[T], object]] = None) -> List[R]:
+              prepare: Optional[Callable[[T], object]] = None,
+              helper: Optional["Helper"] = None) -> List[R]:
     """``[work(t) for t in tasks]``, the second half in a forked helper when ``parallel``;
     with ``weight`` (a task's expected cost), the half of the total weight. ``prepare``:
     ``work`` takes ``prepare(t)`` instead; the helper's are made here before the fork and
     handed over pickled, so that the helper does not touch the objects they are made of
-    (every page of this process it writes to, a reference count, is copied)."""
+    (every page of this process it writes to, a reference count, is copied). A started
+    ``helper`` takes the second half instead of one forked now (``work`` and the tasks are
+    then pickled)."""
     ready = prepare or (lambda task: task)
     if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [work(ready(task)) for task in tasks]
     mine, theirs = by_weight(tasks, weight, 2)
+    if helper is not None and helper.started:
+        return helper.share(work, mine, theirs, ready)
     if prepare:
         theirs = [pickle.dumps(prepare(task), pickle.HIGHEST_PROTOCOL) for task in theirs]
     receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
@@ -117,8 +132,7 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
         try:
             ok, found = pickle.loads(receive.recv_bytes())
         except EOFError:
-            raise WorkerError("a helper process writing the index stopped unexpectedly; "
-                              "run the same command again") from None
+            raise _stopped() from None
     except BaseException:
         _stop(pid)
         raise
@@ -128,6 +142,140 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
     if not ok:
         raise found
     return results + found
+
+
+class Helper:
+    """A helper process forked by ``start`` and kept for the second halves of later work
+    (``run_split``, or ``map`` as a cluster of two): forked while this process is small, it
+    holds its tasks and their results and little else. (A helper forked when the tasks come
+    shares every page this process has by then, and each page either process writes to
+    afterwards, a reference count or a freed slot reused, is copied into both.) ``work``
+    and its tasks reach it pickled; without ``fork``, or not started, it runs nothing."""
+
+    ways = 2  # as a cluster: this process and the helper
+
+    def __init__(self):
+        self.pid: Optional[int] = None
+        self._tasks = self._results = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, *_):
+        if kind is None:
+            self.close()
+        else:
+            self.stop()
+
+    @property
+    def started(self) -> bool:
+        return self.pid is not None
+
+    def start(self) -> None:
+        if self.started or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        context = multiprocessing.get_context("fork")
+        tasks_in, self._tasks = context.Pipe(duplex=False)
+        self._results, results_out = context.Pipe(duplex=False)
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                self._tasks.close()
+                self._results.close()
+                _serve(tasks_in, results_out)
+                status = 0
+            finally:
+                os._exit(status)
+        tasks_in.close()
+        results_out.close()
+        self.pid = pid
+
+    def share(self, work: Callable, mine: list, theirs: list, ready: Callable,
+              at_a_time: Optional[int] = None) -> list:
+        """``[work(ready(t)) for t in mine + theirs]``, ``theirs`` run by the helper, sent
+        ``at_a_time`` (default: all at once) while this process works on as large a share
+        of ``mine``: only that many of the helper's tasks are ever pickled or in the pipe."""
+        rounds = -(-len(theirs) // at_a_time) if at_a_time and theirs else 1
+        cuts = [len(mine) * r // rounds for r in range(rounds + 1)]
+        step = at_a_time or len(theirs)
+        done, found = [], []
+        try:
+            for r in range(rounds):
+                sent = theirs[r * step:(r + 1) * step]
+                if sent:
+                    tasks = [pickle.dumps(ready(t), pickle.HIGHEST_PROTOCOL) for t in sent]
+                    try:
+                        self._tasks.send_bytes(
+                            pickle.dumps((work, tasks), pickle.HIGHEST_PROTOCOL))
+                    except BrokenPipeError:
+                        raise _stopped() from None
+                    tasks = None
+                done += [work(ready(task)) for task in mine[cuts[r]:cuts[r + 1]]]
+                if sent:
+                    found += self._results_of()
+        except BaseException:
+            self.stop()
+            raise
+        return done + found
+
+    def map(self, tasks: Sequence[T], work: Callable, what: str,
+            weight: Optional[Callable[[T], int]] = None,
+            prepare: Optional[Callable[[T], object]] = None, slices: Optional[int] = None):
+        """``cluster.Cluster.map`` over this process and the started helper: the second half
+        of the tasks (by ``weight``) run by the helper, one at a time (what a task carries
+        may be large: the memory for them does not grow with their number; ``what`` and
+        ``slices`` unused)."""
+        mine, theirs = by_weight(tasks, weight, 2) if len(tasks) > 1 else (list(tasks), [])
+        return self.share(work, mine, theirs, prepare or (lambda task: task), at_a_time=1)
+
+    def _results_of(self) -> list:
+        try:
+            ok, found = pickle.loads(self._results.recv_bytes())
+        except EOFError:
+            raise _stopped() from None
+        if not ok:
+            raise found
+        return found
+
+    def close(self) -> None:
+        """Let the helper finish (it exits once no more tasks can come)."""
+        if self.started:
+            self._tasks.close()
+            self._results.close()
+            _reap(self.pid)
+            self.pid = None
+
+    def stop(self) -> None:
+        if self.started:
+            self._tasks.close()
+            self._results.close()
+            _stop(self.pid)
+            self.pid = None
+
+
+def _stopped() -> WorkerError:
+    return WorkerError("a helper process writing the index stopped unexpectedly; run the "
+                       "same command again")
+
+
+def _serve(tasks, results) -> None:
+    """The helper's loop: run each list of tasks sent, send back their results."""
+    while True:
+        try:
+            data = tasks.recv_bytes()
+        except EOFError:
+            return
+        try:
+            work, pickled = pickle.loads(data)
+            data = None
+            payload = (True, [work(_unpickled(pickled, k)) for k in range(len(pickled))])
+        except BaseException as error:  # noqa: B902 - handed to the parent
+            payload = (False, _portable(error))
+        pickled = None
+        results.send_bytes(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL))
+        payload = None
+        _trim()
 
 
 def _unpickled(pickled: list, k: int):
