@@ -207,9 +207,9 @@ def test_small_blocks_are_stored_uncompressed_at_a_small_cost_in_size(tmp_path):
     assert fast != plain and len(fast) < 1.15 * len(plain)  # the seeds' blocks are small
     for size in (1, 100, 511, 512, 513, 5000, 70000):
         data = bytes(random.Random(size).choices(b"abcdefgh ", k=size))
-        packed = bulkwrite.fitted_compress(data, 3)
-        assert zlib.decompress(packed) == data
-        assert len(packed) <= len(zlib.compress(data, 3)) + 1  # the same deflate, or near
+        packed = bulkwrite.fast_compress(data, 3)
+        assert zlib.decompress(packed) == data  # what Whoosh's reader does
+        assert len(packed) <= 1.1 * len(zlib.compress(data, 3)) + 8  # about zlib's size
 
 
 def test_the_ranking_arrays_are_what_a_reader_reads_back(tmp_path):
