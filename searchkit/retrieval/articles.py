@@ -111,10 +111,8 @@ class ArticleEvaluator(engine.Evaluator):
         return engine.Matches(docs[keep], scores[keep])
 
     def _filtered(self, node: engine.Node) -> Optional[np.ndarray]:
-        """The live paragraphs the query's top-level restrictions let through (None: all)."""
-        if type(node) is not AllOf:
-            return None
-        restrictions = [c for c in node.children if type(c) is Restrict]
+        """The live paragraphs the query's filters let through (None: all)."""
+        restrictions = _filters(node)
         if not restrictions:
             return None
         passing = self.articles.live.copy()
@@ -202,8 +200,7 @@ class ArticleEvaluator(engine.Evaluator):
 def their_words(node: engine.Node) -> engine.Node:
     """A paragraph query for an article's best paragraph: any of the query's words (the
     leaves not under a NOT), under the query's filters."""
-    restrictions = [c for c in node.children if type(c) is Restrict] \
-        if type(node) is AllOf else []
+    restrictions = _filters(node)
     words = [leaf for leaf in engine.positive_leaves(node) if type(leaf) is not Restrict]
     return AllOf([AnyOf(words)] + restrictions) if restrictions else AnyOf(words)
 
@@ -221,6 +218,11 @@ def best_paragraphs(articles: Articles, representatives: np.ndarray,
     first = _firsts(owners)
     best = dict(zip(owners[first].tolist(), docs[first].tolist()))
     return np.array([best.get(r, r) for r in representatives.tolist()], dtype=np.int64)
+
+
+def _filters(node: engine.Node) -> list:
+    """The restrictions the query ANDs at its top (``plan.restricted``: its filters)."""
+    return [c for c in node.children if type(c) is Restrict] if type(node) is AllOf else []
 
 
 def _firsts(ordered: np.ndarray) -> np.ndarray:
