@@ -132,9 +132,10 @@ def operations(index_dir, paths):
     return log
 
 
-def forked_writer(index_dir, paths, kill_at=None):
+def forked_writer(index_dir, paths, kill_at=None, kill_before=None):
     """The pid of a child process running write(), SIGKILLed just before its ``kill_at``-th file
-    operation if given; it exits with status 0 when done, 1 on an error."""
+    operation if given, or the first for which ``kill_before(operation, name)`` is true (its
+    own: not a helper's); it exits with status 0 when done, 1 on an error."""
     pid = os.fork()
     if pid:
         return pid
@@ -142,12 +143,13 @@ def forked_writer(index_dir, paths, kill_at=None):
     try:
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         signal.alarm(120)  # a child stuck after the fork dies rather than hangs the tests
-        if kill_at:
-            counted = itertools.count(1)
+        if kill_at or kill_before:
+            counted, writer = itertools.count(1), os.getpid()
 
             def hook(operation, name):
-                if next(counted) == kill_at:
-                    os.kill(os.getpid(), signal.SIGKILL)
+                if os.getpid() == writer and (next(counted) == kill_at or (
+                        kill_before and kill_before(operation, name))):
+                    os.kill(writer, signal.SIGKILL)
 
             durable.fault_hook = hook
         write(index_dir, paths)
@@ -277,6 +279,47 @@ class Faults:
 
 HINTS = {errno.ENOSPC: "free some space", errno.EROFS: "make it writable",
          errno.EACCES: "check the folder's permissions"}
+
+
+def test_a_writer_killed_while_its_helper_writes_leaves_nothing_running(tmp_path,
+                                                                        monkeypatch):
+    """The writer SIGKILLed as it writes its first segment, while the helper forked before
+    its reading writes one too: the helper ends by itself, the folder holds no index yet, and
+    the next run builds the whole index with no leftovers."""
+    monkeypatch.setattr(build, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(build, "PARALLEL_SPARE_CORES", None)
+    helpers = tmp_path / "helpers"
+    start = workers.Helper.start
+
+    def recorded(helper):
+        start(helper)
+        with open(helpers, "a") as out:
+            out.write(f"{helper.pid}\n")
+
+    monkeypatch.setattr(workers.Helper, "start", recorded)
+    expected = tmp_path / "expected"
+    build_index(FRESH, expected)
+    assert len(helpers.read_text().split()) == 1  # the early helper took part
+    index_dir = tmp_path / "ix"
+    assert killed(forked_writer(index_dir, FRESH, kill_before=lambda operation, name: (
+        operation == "create" and name.endswith(".pst"))))
+    started = helpers.read_text().split()
+    assert len(started) == 2  # the killed writer had one too
+    helper = int(started[-1])
+    deadline = time.monotonic() + 30
+    while _running(helper) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(helper)
+    _recover(index_dir, FRESH, [None, []], ids(expected))
+
+
+def _running(pid) -> bool:
+    """Whether the process exists and is not a zombie (an orphan's parent may never reap)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_write_errors_leave_the_index_intact_and_unlocked(states, tmp_path, monkeypatch):
