@@ -685,8 +685,8 @@ def _fail_here_stall_there(task):
 
 
 def test_a_helper_forked_early_takes_later_halves_in_order():
-    """A started Helper runs the second half of each ``run_split`` given it (sent pickled, all
-    at once or one at a time), the same process each time; closing it ends it."""
+    """A started Helper runs the second half of each ``run_split`` given it (sent pickled) and
+    shares ``map``'s tasks a task at a time, the same process each time; closing ends it."""
     here = os.getpid()
     with workers.Helper() as helper:
         assert not helper.started
@@ -698,10 +698,37 @@ def test_a_helper_forked_early_takes_later_halves_in_order():
     assert [task for task, _ in first] == list(range(8))
     assert [p for _, p in first] == [here] * 4 + [pid] * 4
     assert [task for task, _ in again] == [task * 2 for task in range(10, 16)]
-    assert [p for _, p in again] == [here] * 3 + [pid] * 3
+    # map shares the tasks out as they are done: this process from the first on, the helper
+    # from the last back (it gets the last task first)
+    pids = [p for _, p in again]
+    assert pids[0] == here and pids[-1] == pid and set(pids) == {here, pid}
+    assert pids == sorted(pids, key=lambda p: p == pid)
     assert not helper.started
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, 0)  # reaped
+
+
+def test_closing_a_helper_does_not_wait_for_processes_forked_since():
+    """A process forked after the helper holds its pipe's end too: closing tells the helper
+    to stop rather than waiting for an end of file that would not come."""
+
+    def too_long(*_):
+        raise TimeoutError("close() waited for the helper")
+
+    first, second = workers.Helper(), workers.Helper()
+    first.start()
+    second.start()  # holds a copy of the first one's pipe
+    pid = first.pid
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(20)
+    try:
+        first.close()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        second.close()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def test_a_helpers_error_comes_back_and_a_dead_helper_is_a_worker_error():

@@ -63,6 +63,7 @@ _RUN_HOLDERS = 1 << 18  # anchor holders whose pairs are listed at a time
 # Candidate pairs are verified with sets made for a chunk of them alone, of about this many
 # 3-grams (~50-70 bytes each in a set): ~5,000 pairs of news paragraphs, fewer long ones.
 _GRAMS_AT_A_TIME = 1 << 19
+_CHUNKS_A_WAY = 4  # ... and of at most a quarter of a process's (or worker's) share of pairs
 # Buckets of 3-gram hashes (by their top bits) for the bound on what a pair can share: most
 # candidate pairs share one rare 4-gram by chance, and the bound rules them out in bulk. About
 # two buckets a 3-gram of the average paragraph keep it tight; the table takes two bytes for
@@ -270,9 +271,11 @@ def _alike(pairs: np.ndarray, need: np.ndarray, values: np.ndarray, offsets: np.
 def _alike_in_chunks(pairs: np.ndarray, need: np.ndarray, values: np.ndarray,
                      offsets: np.ndarray, texts: Sequence[str], parallel: bool,
                      cluster: Optional["Cluster"]) -> List[int]:
-    """``_alike`` of ``pairs`` in chunks of about _GRAMS_AT_A_TIME 3-grams (those of both
-    paragraphs of each pair: what the sets made for a chunk hold at most): here, the second
-    half of the chunks in a forked helper (``parallel``), or on a cluster's workers."""
+    """``_alike`` of ``pairs`` in chunks of at most about _GRAMS_AT_A_TIME 3-grams (those of
+    both paragraphs of each pair: what the sets made for a chunk hold at most) and an equal
+    share of the pairs (a pair's Python work, its sets' intersection and, if alike, the
+    template check, is most of a chunk's time; the alike ones crowd together): here, the
+    second half of the pairs in a forked helper (``parallel``), or on a cluster's workers."""
 
     def alike(span) -> List[int]:
         lo, hi = span
@@ -291,15 +294,22 @@ def _alike_in_chunks(pairs: np.ndarray, need: np.ndarray, values: np.ndarray,
                 [texts[r] for r in mine.tolist()])
 
     volume = np.diff(offsets)[pairs].sum(axis=1)
-    budget = max(min(_GRAMS_AT_A_TIME, -(-int(volume.sum()) // _ways(parallel, cluster))), 1)
-    chunk = (np.cumsum(volume) - volume) // budget  # the chunk of each pair
+    ways = _ways(parallel, cluster)
+    budget = max(min(_GRAMS_AT_A_TIME, -(-int(volume.sum()) // ways)), 1)
+    per_chunk = max(-(-len(pairs) // (ways * _CHUNKS_A_WAY)), 1)
+    chunk = np.maximum((np.cumsum(volume) - volume) // budget,  # the chunk of each pair
+                       np.arange(len(pairs)) // per_chunk)
     bounds = [*np.flatnonzero(np.diff(chunk, prepend=-1)).tolist(), len(pairs)]
     spans = list(zip(bounds, bounds[1:]))
+
+    def pairs_in(span):
+        return span[1] - span[0]
+
     if cluster is not None:  # a chunk a slice: each carries its data
         found = cluster.map(spans, _alike_sent, "chunks of candidate pairs verified",
-                            prepare=sent, slices=len(spans))
+                            weight=pairs_in, prepare=sent, slices=len(spans))
     else:
-        found = workers.run_split(spans, alike, parallel)
+        found = workers.run_split(spans, alike, parallel, weight=pairs_in)
     return [lo + k for (lo, _), positions in zip(spans, found) for k in positions]
 
 

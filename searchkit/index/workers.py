@@ -191,43 +191,52 @@ class Helper:
         results_out.close()
         self.pid = pid
 
-    def share(self, work: Callable, mine: list, theirs: list, ready: Callable,
-              at_a_time: Optional[int] = None) -> list:
-        """``[work(ready(t)) for t in mine + theirs]``, ``theirs`` run by the helper, sent
-        ``at_a_time`` (default: all at once) while this process works on as large a share
-        of ``mine``: only that many of the helper's tasks are ever pickled or in the pipe."""
-        rounds = -(-len(theirs) // at_a_time) if at_a_time and theirs else 1
-        cuts = [len(mine) * r // rounds for r in range(rounds + 1)]
-        step = at_a_time or len(theirs)
-        done, found = [], []
+    def share(self, work: Callable, mine: list, theirs: list, ready: Callable) -> list:
+        """``[work(ready(t)) for t in mine + theirs]``, ``theirs`` sent to the helper at once
+        while this process works on ``mine``."""
         try:
-            for r in range(rounds):
-                sent = theirs[r * step:(r + 1) * step]
-                if sent:
-                    tasks = [pickle.dumps(ready(t), pickle.HIGHEST_PROTOCOL) for t in sent]
-                    try:
-                        self._tasks.send_bytes(
-                            pickle.dumps((work, tasks), pickle.HIGHEST_PROTOCOL))
-                    except BrokenPipeError:
-                        raise _stopped() from None
-                    tasks = None
-                done += [work(ready(task)) for task in mine[cuts[r]:cuts[r + 1]]]
-                if sent:
-                    found += self._results_of()
+            self._send(work, [ready(task) for task in theirs])
+            done = [work(ready(task)) for task in mine]
+            return done + self._results_of()
         except BaseException:
             self.stop()
             raise
-        return done + found
 
     def map(self, tasks: Sequence[T], work: Callable, what: str,
             weight: Optional[Callable[[T], int]] = None,
             prepare: Optional[Callable[[T], object]] = None, slices: Optional[int] = None):
-        """``cluster.Cluster.map`` over this process and the started helper: the second half
-        of the tasks (by ``weight``) run by the helper, one at a time (what a task carries
-        may be large: the memory for them does not grow with their number; ``what`` and
-        ``slices`` unused)."""
-        mine, theirs = by_weight(tasks, weight, 2) if len(tasks) > 1 else (list(tasks), [])
-        return self.share(work, mine, theirs, prepare or (lambda task: task), at_a_time=1)
+        """``cluster.Cluster.map`` over this process and the started helper, a task at a time
+        (what a task carries may be large: the memory for them does not grow with their
+        number): this process takes the tasks from the first on, the helper from the last
+        back, each sent as the helper finishes the one before, until they meet (``what``,
+        ``weight`` and ``slices`` unused: the work shares itself out)."""
+        ready = prepare or (lambda task: task)
+        found: list = [None] * len(tasks)
+        here, there = 0, len(tasks)  # the next task here; the helper's last one
+        out = None  # the task the helper has
+        try:
+            while here < there or out is not None:
+                if out is None and there - here > 1:  # the helper is free, a task is left
+                    there -= 1
+                    out = there
+                    self._send(work, [ready(tasks[out])])
+                elif out is not None and (here == there or self._results.poll()):
+                    found[out] = self._results_of()[0]  # (waiting only with nothing to do)
+                    out = None
+                else:
+                    found[here] = work(ready(tasks[here]))
+                    here += 1
+        except BaseException:
+            self.stop()
+            raise
+        return found
+
+    def _send(self, work: Callable, tasks: list) -> None:
+        pickled = [pickle.dumps(task, pickle.HIGHEST_PROTOCOL) for task in tasks]
+        try:
+            self._tasks.send_bytes(pickle.dumps((work, pickled), pickle.HIGHEST_PROTOCOL))
+        except BrokenPipeError:
+            raise _stopped() from None
 
     def _results_of(self) -> list:
         try:
@@ -239,8 +248,13 @@ class Helper:
         return found
 
     def close(self) -> None:
-        """Let the helper finish (it exits once no more tasks can come)."""
+        """Let the helper finish: told so, not left to see the pipe close (a process forked
+        since holds its end open too)."""
         if self.started:
+            try:
+                self._tasks.send_bytes(b"")
+            except OSError:  # it is gone already
+                pass
             self._tasks.close()
             self._results.close()
             _reap(self.pid)
@@ -265,6 +279,8 @@ def _serve(tasks, results) -> None:
         try:
             data = tasks.recv_bytes()
         except EOFError:
+            return
+        if not data:  # closed
             return
         try:
             work, pickled = pickle.loads(data)
