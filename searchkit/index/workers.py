@@ -17,7 +17,7 @@ import pickle
 import time
 import traceback
 from contextlib import contextmanager
-from typing import Callable, List, Optional, Sequence, TypeVar
+from typing import Callable, Iterable, List, Optional, Sequence, TypeVar
 
 import numpy as np
 
@@ -195,7 +195,7 @@ class Helper:
         """``[work(ready(t)) for t in mine + theirs]``, ``theirs`` sent to the helper at once
         while this process works on ``mine``."""
         try:
-            self._send(work, [ready(task) for task in theirs])
+            self._send(work, (ready(task) for task in theirs))  # each pickled once made
             done = [work(ready(task)) for task in mine]
             return done + self._results_of()
         except BaseException:
@@ -231,7 +231,7 @@ class Helper:
             raise
         return found
 
-    def _send(self, work: Callable, tasks: list) -> None:
+    def _send(self, work: Callable, tasks: Iterable) -> None:
         pickled = [pickle.dumps(task, pickle.HIGHEST_PROTOCOL) for task in tasks]
         try:
             self._tasks.send_bytes(pickle.dumps((work, pickled), pickle.HIGHEST_PROTOCOL))
