@@ -129,10 +129,7 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
     theirs = None  # the helper's copy is the one left
     try:
         results = [work(ready(task)) for task in mine]
-        try:
-            ok, found = pickle.loads(receive.recv_bytes())
-        except EOFError:
-            raise _stopped() from None
+        ok, found = _received(receive)
     except BaseException:
         _stop(pid)
         raise
@@ -239,10 +236,7 @@ class Helper:
             raise _stopped() from None
 
     def _results_of(self) -> list:
-        try:
-            ok, found = pickle.loads(self._results.recv_bytes())
-        except EOFError:
-            raise _stopped() from None
+        ok, found = _received(self._results)
         if not ok:
             raise found
         return found
@@ -271,6 +265,14 @@ class Helper:
 def _stopped() -> WorkerError:
     return WorkerError("a helper process writing the index stopped unexpectedly; run the "
                        "same command again")
+
+
+def _received(connection) -> tuple:
+    """What a helper sent back: (True, its results) or (False, its error)."""
+    try:
+        return pickle.loads(connection.recv_bytes())
+    except EOFError:
+        raise _stopped() from None
 
 
 def _serve(tasks, results) -> None:
