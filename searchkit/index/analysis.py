@@ -70,7 +70,8 @@ class FoldStopFilter(Filter):
             if known is None:
                 text = t.text.lower().translate(charmap)
                 known = (text, len(text) >= minsize and text not in stops)
-                if len(seen) < _MAX_REMEMBERED:
+                # (indexing asks once per distinct word already: textfield's cache)
+                if len(seen) < _MAX_REMEMBERED and t.mode != "index":
                     seen[t.text] = known
             t.text, kept = known
             if kept:

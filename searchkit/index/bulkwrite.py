@@ -200,35 +200,39 @@ def _text_postings(field, tokens: Tokens, ndocs: int):
     value_of_doc, counts, spellings, token_words = tokens
     term_of = field.term  # the field's own word -> term cache: a word is analysed once
     term_ids: Dict[bytes, int] = {}
-    word_term = np.empty(len(spellings), np.int64)
+    # (32-bit numbers by token: a batch has millions of tokens, of fewer distinct words)
+    word_term = np.empty(len(spellings), np.int32)
     for i, word in enumerate(spellings):
         term = term_of(word)
         word_term[i] = -1 if term is None else term_ids.setdefault(term, len(term_ids))
-    tids = word_term[token_words] if len(token_words) else np.zeros(0, np.int64)
+    tids = word_term[token_words] if len(token_words) else np.zeros(0, np.int32)
 
     # Positions as Whoosh's StopFilter(renumber=True) gives them: the first kept word keeps
     # its tokenizer position, each later kept word is one more than the kept one before it.
     ntexts = len(counts)
     starts = np.zeros(ntexts + 1, np.int64)
     np.cumsum(counts, out=starts[1:])
-    text_of_token = np.repeat(np.arange(ntexts), counts)
-    index_in_text = np.arange(len(tids)) - starts[text_of_token]
+    text_of_token = np.repeat(np.arange(ntexts, dtype=np.int32), counts)
     kept = tids >= 0
     kept_count = np.zeros(len(tids) + 1, np.int64)
     np.cumsum(kept, out=kept_count[1:])
-    rank = kept_count[1:] - 1 - kept_count[starts[:-1]][text_of_token]
-    text_of_token, index_in_text, rank, tids = (
-        text_of_token[kept], index_in_text[kept], rank[kept], tids[kept])
-    del kept, kept_count
+    kept_before_text = kept_count[starts[:-1]]  # by text
+    kept_count = kept_count[1:][kept]  # by kept token, from here on
+    index_in_text = np.flatnonzero(kept)
+    text_of_token, tids = text_of_token[kept], tids[kept]
+    del kept
+    index_in_text -= starts[text_of_token]
+    rank = (kept_count - 1 - kept_before_text[text_of_token]).astype(np.int32)
+    del kept_count
     first = np.zeros(ntexts, np.int64)
     first[text_of_token[rank == 0]] = index_in_text[rank == 0]
     positions = first[text_of_token] + rank
     text_lengths = np.bincount(text_of_token, minlength=ntexts)
-    del index_in_text, rank, first  # a batch has millions of tokens: temporaries go early
+    del index_in_text, rank, first
 
     # Postings of each distinct text: (text, term) groups of its tokens, positions in order.
     nterms = max(len(term_ids), 1)
-    key = text_of_token * nterms + tids
+    key = text_of_token.astype(np.int64) * nterms + tids
     del text_of_token, tids
     order = np.argsort(key, kind="stable")
     key = key[order]
@@ -239,11 +243,14 @@ def _text_postings(field, tokens: Tokens, ndocs: int):
     group_text = key[group_start] // nterms
     group_term = key[group_start] % nterms
     encoded = _encode_positions(field.format, positions, group_start, freqs)
+    del key, positions, group_start
 
     # Each document takes the postings of its text (a title is shared by its paragraphs).
     docnums, gather = _expand(value_of_doc, np.bincount(group_text, minlength=ntexts))
+    del group_text
     boost = field.format.field_boost
-    weights = freqs[gather].astype(np.float64) * boost * 1.0
+    doc_freqs = freqs[gather]
+    weights = doc_freqs.astype(np.float64) * boost * 1.0
     lengths = np.zeros(ndocs, np.int64)
     present = value_of_doc >= 0
     lengths[present] = text_lengths[value_of_doc[present]]
@@ -251,11 +258,12 @@ def _text_postings(field, tokens: Tokens, ndocs: int):
     # A block pickles its values with pickle's memo, so which values are the same object
     # shows in the bytes: Whoosh's field shares one object per single position but encodes
     # several positions anew for each document. Documents sharing a text do so too.
-    shared = (freqs[gather] > 1) & (np.bincount(gather, minlength=len(freqs))[gather] > 1)
+    shared = (doc_freqs > 1) & (np.bincount(gather, minlength=len(freqs))[gather] > 1)
     for i in np.flatnonzero(shared).tolist():
         values[i] = bytes(bytearray(values[i]))
-    term_list = list(term_ids)
-    postings = _sorted_postings(term_list, group_term[gather], docnums, weights, values)
+    tids = group_term[gather]
+    del encoded, freqs, group_term, gather, doc_freqs, shared  # (before the sort's copies)
+    postings = _sorted_postings(list(term_ids), tids, docnums, weights, values)
     return postings, lengths
 
 
@@ -273,10 +281,16 @@ def _encode_positions(fmt: Positions, positions, group_start, freqs) -> np.ndarr
         table[:] = [fmt.encode([p]) for p in range(top + 1)]
         encoded[single] = table[firsts[single]]
     encode = fmt.encode
-    as_list = positions.tolist()
-    for g in np.flatnonzero(~single).tolist():
-        s = int(group_start[g])
-        encoded[g] = encode(as_list[s:s + int(freqs[g])])
+    several = np.flatnonzero(~single)
+    sizes = freqs[several]
+    ends = np.cumsum(sizes)
+    # (only their positions as Python numbers: the batch's are millions)
+    as_list = positions[np.repeat(group_start[several] - (ends - sizes), sizes)
+                        + np.arange(int(ends[-1]) if len(ends) else 0)].tolist()
+    start = 0
+    for g, end in zip(several.tolist(), ends.tolist()):
+        encoded[g] = encode(as_list[start:end])
+        start = end
     return encoded
 
 
@@ -704,13 +718,15 @@ def write_segment(storage, schema, documents: Sequence[dict],
                   on_segment: Optional[OnSegment] = None, indexname: str = "MAIN",
                   segment_id: Optional[str] = None,
                   whoosh_bytes: bool = False,
-                  tokens: Optional[Dict[str, Tokens]] = None) -> W3Segment:
+                  tokens: Optional[Dict[str, Tokens]] = None,
+                  let_go: bool = False) -> W3Segment:
     """Write ``documents`` (dicts of field values, as given to Whoosh's ``add_document``) as
     one new segment's files in ``storage``; return the segment (not yet in any TOC).
     ``whoosh_bytes`` compresses every posting block and stored document as Whoosh does (the
     files are then Whoosh's byte for byte); by default small blocks are stored plain and the
     others compressed by ISA-L (``fast_compress``). ``tokens``: text fields already split
-    by ``tokenize`` (of these documents' values)."""
+    by ``tokenize`` (of these documents' values). ``let_go``: ``documents`` (a list) is
+    emptied once read, so that they are freed before the postings are made."""
     if not documents:
         raise ValueError("a segment needs at least one document")
     names = set()
@@ -731,6 +747,20 @@ def write_segment(storage, schema, documents: Sequence[dict],
         return out
 
     try:
+        # The stored documents first, while the batch's postings are not yet made.
+        stored_names = {n for n in columns_by_field if schema[n].stored}
+        stored = []
+        dumps, compress = pickle.dumps, zlib.compress if whoosh_bytes else fast_compress
+        for doc in documents:
+            fields = {n: doc[n] for n in sorted(doc) if n in stored_names and doc[n] is not None}
+            stored.append(compress(dumps(fields, 2), 3) if fields else None)
+        out = create(".%s%s" % ("_stored", W3Codec.COLUMN_EXT))
+        out.write(_varbytes_column(stored, doccount))
+        out.close()
+        del stored, doc
+        if let_go:
+            documents.clear()
+
         # Postings and lengths of each indexed field, in name order.
         postings: Dict[str, _Postings] = {}
         lengths: Dict[str, np.ndarray] = {}
@@ -750,15 +780,9 @@ def write_segment(storage, schema, documents: Sequence[dict],
         length_columns = {name: length_bytes(found) for name, found in lengths.items()
                           if found.any()}
 
-        # Per-document files, in the order Whoosh's per-document writer creates them.
-        stored_names = {n for n in columns_by_field if schema[n].stored}
-        stored = []
-        dumps, compress = pickle.dumps, zlib.compress if whoosh_bytes else fast_compress
-        for doc in documents:
-            fields = {n: doc[n] for n in sorted(doc) if n in stored_names and doc[n] is not None}
-            stored.append(compress(dumps(fields, 2), 3) if fields else None)
-        column_files = [("_stored", _varbytes_column(stored, doccount))]
-        del stored
+        # The other per-document files, in the order Whoosh's per-document writer creates
+        # them (after the stored documents).
+        column_files = []
         for name, values in columns_by_field.items():
             field = schema[name]
             if field.column_type is not None and any(v is not None for v in values):
@@ -826,7 +850,7 @@ def write_segment(storage, schema, documents: Sequence[dict],
 def _whoosh_column_order(files, columns_by_field, length_columns):
     """Whoosh's per-document writer creates a column when a document first gives it a value,
     fields in name order within a document: the order of the column files it writes."""
-    first_seen = {"_stored": (-1, "", 0)}
+    first_seen = {}
     for name, values in columns_by_field.items():
         at = next((i for i, v in enumerate(values) if v is not None), None)
         if at is not None:

@@ -55,7 +55,8 @@ def write_ranking_arrays(storage, segment, doc_count: int, fields: dict, columns
     as this codec's field writer does for Whoosh's segments, and ``bulkwrite`` for its own."""
     handle = segment.create_file(storage, rankarrays.EXTENSION)
     try:
-        handle.write(rankarrays.segment_file(doc_count, fields, columns))
+        for part in rankarrays.segment_file(doc_count, fields, columns):
+            handle.write(part)
     finally:
         handle.close()
 

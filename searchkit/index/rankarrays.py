@@ -68,8 +68,10 @@ def term_key(term: bytes) -> int:
 # -- writing ---------------------------------------------------------------------------------
 
 
-def segment_file(doc_count: int, fields: Dict[str, tuple], columns: Dict[str, list]) -> bytes:
-    """The file of a segment of ``doc_count`` documents, whoever wrote the segment (Whoosh's
+def segment_file(doc_count: int, fields: Dict[str, tuple],
+                 columns: Dict[str, list]) -> List[bytes]:
+    """The file of a segment of ``doc_count`` documents, in parts to write one after another
+    (``encode``), whoever wrote the segment (Whoosh's
     writer through ``codec``, or ``bulkwrite``). ``fields``: each searched field's postings
     in Whoosh's order and length bytes, ``(terms, starts, docs, weights, lengths)`` as
     ``field_arrays`` takes them (a field left out has no postings); ``columns``: the stored
@@ -137,8 +139,8 @@ def datetime_to_long(when) -> int:
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def encode(doc_count: int, arrays: Dict[str, np.ndarray]) -> bytes:
-    """The file's bytes."""
+def encode(doc_count: int, arrays: Dict[str, np.ndarray]) -> List[bytes]:
+    """The file's bytes, in parts (each array's own: no copy of them all at once)."""
     layout, chunks, offset = {}, [], 0
     for name, array in sorted(arrays.items()):
         array = np.ascontiguousarray(array)
@@ -148,11 +150,11 @@ def encode(doc_count: int, arrays: Dict[str, np.ndarray]) -> bytes:
         data = array.astype(dtype, copy=False).tobytes()
         layout[name] = [dtype, int(array.size), offset]
         padding = -len(data) % _ALIGN
-        chunks.append(data + b"\0" * padding)
+        chunks += [data, b"\0" * padding]
         offset += len(data) + padding
     header = json.dumps({"doc_count": doc_count, "arrays": layout}).encode("ascii")
     header += b" " * (-(len(MAGIC) + 4 + len(header)) % _ALIGN)
-    return MAGIC + struct.pack("<I", len(header)) + header + b"".join(chunks)
+    return [MAGIC + struct.pack("<I", len(header)) + header, *chunks]
 
 
 # -- reading ---------------------------------------------------------------------------------
