@@ -73,9 +73,11 @@ def test_groups_from_scratch_are_find_groups(paragraphs):
 def test_signatures_are_dedups_of_each_text(paragraphs):
     odd = [("odd#1", "Ça coûte 5 € — “quoted” O’Brien’s ﬁle"), ("odd#2", "")]
     built = dupindex.DupIndex.build(paragraphs + odd, dedup.DEFAULT_THRESHOLD)
-    expected = {pid: dedup.signature(text) for pid, text in paragraphs + odd}
-    assert built.signatures(expected) == expected
-    assert built.signatures(["odd#1", "unknown"]) == {"odd#1": expected["odd#1"]}
+    ids = [pid for pid, _ in paragraphs + odd][::-1]
+    assert [dupindex.signature(h) for h in built.exact_hashes(ids)] == [
+        dedup.signature(text) for _, text in (paragraphs + odd)[::-1]]
+    with pytest.raises(KeyError):
+        built.exact_hashes(["odd#1", "unknown"])
 
 
 @pytest.mark.parametrize("early", [False, True])

@@ -28,7 +28,6 @@ from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
-from .. import model
 from ..errors import (
     ClusterError,
     CorpusError,
@@ -48,11 +47,13 @@ from ..ingest.corpus import (
     read_bytes,
     read_file,
 )
-from ..model import Article, ArticleSummary, FileAction, IndexSummary, SkippedFile
+from ..model import FileAction, IndexSummary, SkippedFile
 from . import analysis, bulkwrite, dedup, dupindex, ledger, store, vocabulary, workers
 from . import cluster as cluster_module
 from .ledger import FileRecord, Ledger
-from .schema import document, make_schema
+from . import paragraphs as paragraphs_module
+from .paragraphs import ReadParagraphs
+from .schema import make_schema
 
 # Above this many paragraphs (read or written), a forked helper process takes half of the
 # files to read and of the segments to write, each segment its own (merging them afterwards
@@ -117,7 +118,7 @@ class _Plan:
     """What a run will change, worked out before the writer is opened."""
 
     ledger: Ledger = field(default_factory=dict)  # the index's files after this run
-    articles: List[Article] = field(default_factory=list)  # of the files (re)read
+    paragraphs: ReadParagraphs = field(default_factory=ReadParagraphs)  # of the files (re)read
     added: List[str] = field(default_factory=list)
     updated: List[str] = field(default_factory=list)
     removed: List[str] = field(default_factory=list)
@@ -222,8 +223,8 @@ def build_index(
 
         try:
             clock.lap("reading files")
-            paragraphs = [(a, p) for a in plan.articles for p in a.paragraphs]
-            new_ids = {p.id for _, p in paragraphs}
+            paragraphs = plan.paragraphs
+            new_ids = set(paragraphs.ids)
             replaced = set(plan.added + plan.updated + plan.removed)
             threshold = dedup_threshold if find_duplicates else None
             _started(progress, "grouping near-identical paragraphs")
@@ -236,8 +237,7 @@ def build_index(
                 def texts(ids):
                     return {f["id"]: f["text"] for _, f in _documents(writer, ids=ids)}
 
-                changed = dups.update([f["id"] for _, f in gone],
-                                      [(p.id, p.text) for _, p in paragraphs], texts)
+                changed = dups.update([f["id"] for _, f in gone], paragraphs.pairs(), texts)
                 groups = dups.groups()
                 regrouped = _documents(writer, ids=set(changed))
                 deleted = [n for n, _ in gone] + [n for n, _ in regrouped]
@@ -245,8 +245,7 @@ def build_index(
             else:  # every paragraph's group worked out again
                 kept, replaced_ids = ([], []) if fresh else _kept_documents(writer, replaced,
                                                                             new_ids)
-                everything = [(d["id"], d["text"]) for _, d in kept] + [
-                    (p.id, p.text) for _, p in paragraphs]
+                everything = [(d["id"], d["text"]) for _, d in kept] + paragraphs.pairs()
                 # (no helper beside a cluster's client: its threads would not survive a fork;
                 # the started one as a cluster of two, not one forked now from this process
                 # holding the paragraphs)
@@ -265,12 +264,15 @@ def build_index(
             clock.lap("grouping near duplicates")
             # New paragraphs, then old ones that joined or left a group: the order of Whoosh's
             # writer before (update_document), so that documents keep their numbers.
-            sources = paragraphs + [d for _, d in regrouped]
+            sources = list(range(len(paragraphs))) + [d for _, d in regrouped]
             stems = "" if fresh else (
                 store.read_committed(index_dir, generation, "stems") or b"").decode("utf-8")
             if stems:  # the stems of the words already indexed: no NLTK for them
                 analysis.use_stems(str(index_dir.resolve()), stems)
-            signatures = dups.signatures(new_ids) if dups is not None else {}
+            # (each new paragraph's dedup.signature, as a hash: a dict of them was ~100 bytes
+            # a paragraph)
+            signatures = dups.exact_hashes(paragraphs.ids) if dups is not None else None
+            new_ids = None
             written = []  # the kinds of this commit's own files, as they are written
 
             def write(kind, data):
@@ -280,8 +282,9 @@ def build_index(
             if dups is not None:  # to its file now: its arrays are freed before the writers start
                 write("dupindex", dups.to_bytes())
             dups = state = everything = None
-            segments, new_words, counting = _write_segments(writer, sources, groups, signatures,
-                                                            progress, cluster, helper)
+            segments, new_words, counting = _write_segments(writer, paragraphs, sources, groups,
+                                                            signatures, progress, cluster,
+                                                            helper)
             helper.close()  # its memory, before the rest of the commit
             clock.lap("writing segments")
             clock.note("of which counting the vocabulary (all processes)", counting)
@@ -409,8 +412,10 @@ def _plan(
         if helper is not None and many and spare:
             helper.start()  # before this process holds what it reads
         parallel = spare and len(jobs) >= PARALLEL_READ_FILES
+        # (in two helpers: this process keeps the paragraphs read and none of the reading's
+        # garbage among them, for the rest of the build)
         read = workers.run_split(jobs, _read_job(options), parallel,
-                                 weight=lambda job: job.stat_size)
+                                 weight=lambda job: job.stat_size, here=False)
         if tick:
             tick(len(files), len(files))
     results = dict(zip(map(id, jobs), read))
@@ -418,7 +423,7 @@ def _plan(
         if isinstance(step, _Unreadable):
             _skip(plan, *step)
             continue
-        result = results.get(id(step))
+        result = results.pop(id(step), None)  # (its paragraphs go to plan.paragraphs)
         if isinstance(result, FileRecord):  # its bytes are the ones indexed
             step = _Unchanged(step.path, result, step.absolute)
         if isinstance(step, _Unchanged):
@@ -435,8 +440,8 @@ def _plan(
             continue
         keys[key] = absolute
         plan.read += 1
-        found, block_kinds, print_, size = result
-        plan.articles += found.articles
+        found, block_kinds, print_, size, columns = result
+        plan.paragraphs.extend(found.articles, columns)
         plan.block_kinds.update(block_kinds)
         plan.warnings += [f"{path}: {warning}" for warning in found.warnings]
         plan.ledger[absolute] = FileRecord(
@@ -444,7 +449,7 @@ def _plan(
             size=size,
             key=key,
             article_ids=tuple(a.id for a in found.articles),
-            paragraphs=sum(len(a.paragraphs) for a in found.articles),
+            paragraphs=len(columns.ids),
             context=step.digest,
             stat=step.stat,
         )
@@ -539,9 +544,9 @@ def _read_on(cluster: cluster_module.Cluster, jobs: List[_ReadStep], options: Re
 def _read_job(options: ReadOptions, elsewhere: bool = False):
     """Reads one planned file (in this process, a forked helper, or ``elsewhere``: on a
     cluster's worker): its record with the new stat if its bytes are those indexed already,
-    else (its articles, the kinds of its blocks, its fingerprint, its size); or why it cannot
-    be read. ``elsewhere``, a file it cannot read, or whose size or time is not the stat's
-    here, is ``_NotRead`` instead."""
+    else (its articles, the kinds of its blocks, its fingerprint, its size, its paragraphs as
+    ``paragraphs.Columns``); or why it cannot be read. ``elsewhere``, a file it cannot read,
+    or whose size or time is not the stat's here, is ``_NotRead`` instead."""
 
     def read(step: _ReadStep):
         path = Path(step.absolute)  # the same file wherever the working folder is
@@ -560,11 +565,11 @@ def _read_job(options: ReadOptions, elsewhere: bool = False):
             found = read_file(path, step.read_as, data, step.entry, options)
         except CorpusError as error:
             return str(error)
-        # Only the paragraphs are written: the blocks are counted and let go (their memory,
-        # and a helper process's time sending them back).
+        # Only the paragraphs are written, as columns: the blocks are counted and let go
+        # (their memory, and a helper process's time sending them back).
         kinds = Counter(b.kind for a in found.articles for b in a.blocks)
-        articles = [model.replace(a, blocks=()) for a in found.articles]
-        return replace(found, articles=articles), kinds, print_, len(data)
+        articles, columns = paragraphs_module.split_off(found.articles)
+        return replace(found, articles=articles), kinds, print_, len(data), columns
 
     return read
 
@@ -593,22 +598,19 @@ def _free_key(key: str, absolute: str, keys: Dict[str, str]) -> str:
 def _summary(index_dir: Path, plan: _Plan, started: float, committed: bool = True,
              unread: Optional[Counter] = None, **grouping) -> IndexSummary:
     kinds = plan.block_kinds
-    paragraph_kinds = Counter(p.kind for a in plan.articles for p in a.paragraphs)
+    paragraph_kinds = plan.paragraphs.kind_counts()
     return IndexSummary(
         index_dir=str(index_dir),
         files=plan.read,
-        articles=len(plan.articles),
-        paragraphs=sum(len(a.paragraphs) for a in plan.articles),
+        articles=len(plan.paragraphs.articles),
+        paragraphs=len(plan.paragraphs),
         blocks_by_kind=dict(sorted(kinds.items())),
         paragraphs_by_kind=dict(sorted(paragraph_kinds.items())),
         unread_files=dict(sorted((unread or {}).items())),
         skipped_files=tuple(plan.skipped),
         warnings=tuple(plan.warnings),
         seconds=time.monotonic() - started,
-        article_summaries=tuple(
-            ArticleSummary(a.id, len(a.paragraphs), a.source, a.source_from, a.date, a.date_from)
-            for a in plan.articles
-        ),
+        article_summaries=plan.paragraphs.summaries(),
         added=len(plan.added),
         updated=len(plan.updated),
         removed=len(plan.removed),
@@ -668,32 +670,33 @@ def _documents(writer, paths=(), ids=()) -> List[Tuple[int, dict]]:
         return [(n, reader.stored_fields(n)) for n in sorted(docnums)]
 
 
-def _batches(sources: list, ways: int) -> List[list]:
+def _batches(paragraphs: ReadParagraphs, sources: list, ways: int) -> List[list]:
     """The paragraphs to write, in order, cut into segments of about BATCH_COST that take
     about as long to write (a multiple of ``ways`` of them, for the processes sharing the
     work): a segment's time and memory go with its paragraphs and its text (a BBC paragraph
     has twice a Reuters one's words, a whole wire story many times)."""
-    count = -(-sum(map(_writing_cost, sources)) // BATCH_COST)
+
+    def cost(source) -> int:
+        """In characters of text: its own, and 150 more for what is written per paragraph
+        whatever its length (measured on BBC and Reuters)."""
+        return 150 + len(source["text"] if isinstance(source, dict)
+                         else paragraphs.texts[source])
+
+    count = -(-sum(map(cost, sources)) // BATCH_COST)
     count += -count % ways
-    return workers.by_weight(sources, _writing_cost, count)
+    return workers.by_weight(sources, cost, count)
 
 
-def _writing_cost(source) -> int:
-    """What writing a paragraph costs, in characters of text: its own, and 150 more for
-    what is written per paragraph whatever its length (measured on BBC and Reuters)."""
-    return 150 + len(source["text"] if isinstance(source, dict) else source[1].text)
-
-
-def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: Dict[str, str],
-                    progress: Optional[Stage],
+def _write_segments(writer, paragraphs: ReadParagraphs, sources: list, groups: Dict[str, str],
+                    signatures: Optional[np.ndarray], progress: Optional[Stage],
                     cluster: Optional[cluster_module.Cluster] = None,
                     helper: Optional[workers.Helper] = None):
-    """Write ``sources`` ((article, paragraph) pairs, or stored fields of old paragraphs) as
-    new segments of the writer's index, with their groups (and the signatures grouping
-    worked out, by id); on the ``cluster``'s workers if one is given, else half of them by
-    ``helper`` if it was started (or a helper forked now). Returns the segments (not yet
-    committed), the vocabulary of the paragraphs written and the seconds spent counting
-    it."""
+    """Write ``sources`` (numbers of ``paragraphs``, or stored fields of old paragraphs) as
+    new segments of the writer's index, with their groups (and the signatures' hashes that
+    grouping worked out, by paragraph number); on the ``cluster``'s workers if one is given,
+    else half of them by ``helper`` if it was started (or a helper forked now). Returns the
+    segments (not yet committed), the vocabulary of the paragraphs written and the seconds
+    spent counting it."""
     if not sources:
         return [], vocabulary.Vocabulary(), 0.0
     tick = progress("indexing", len(sources)) if progress else None
@@ -706,19 +709,21 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: D
         if tick:
             tick(done[0], len(sources))
 
+    def prepare(batch):
+        return _documents_to_write(paragraphs, batch, groups, signatures)
+
     if cluster is None:
         parallel = _parallel(len(sources))
         written = workers.run_split(
-            _batches(sources, 2 if parallel else 1), _SegmentWriting(writer, count), parallel,
-            prepare=lambda batch: _documents_to_write(batch, groups, signatures),
-            helper=helper)
+            _batches(paragraphs, sources, 2 if parallel else 1), _SegmentWriting(writer, count),
+            parallel, prepare=prepare, helper=helper)
     else:
         scratch = cluster_module.Scratch(writer, cluster)
         work = functools.partial(_write_batch_at, scratch.path, writer.schema, writer.indexname)
-        written = cluster.map(_batches(sources, cluster.ways), work, "segments written",
+        written = cluster.map(_batches(paragraphs, sources, cluster.ways), work,
+                              "segments written",
                               done=lambda found, _: count([w for w, _ in found]),
-                              prepare=lambda batch: _documents_to_write(batch, groups,
-                                                                        signatures))
+                              prepare=prepare)
         scratch.adopt([name for _, names in written for name in names])
         scratch.remove()
         written = [w for w, _ in written]
@@ -730,9 +735,10 @@ def _write_segments(writer, sources: list, groups: Dict[str, str], signatures: D
             sum(w[3] for w in written))
 
 
-def _documents_to_write(batch: list, groups: Dict[str, str], signatures: Dict[str, str]):
+def _documents_to_write(paragraphs: ReadParagraphs, batch: list, groups: Dict[str, str],
+                        signatures: Optional[np.ndarray]):
     """A batch's documents, and which of them are new (old ones are counted already)."""
-    docs = [_document(item, groups, signatures) for item in batch]
+    docs = [_document(paragraphs, item, groups, signatures) for item in batch]
     return docs, np.array([not isinstance(item, dict) for item in batch])
 
 
@@ -772,14 +778,15 @@ def _write_batch_at(folder: str, schema, indexname: str, task):
 
 
 def _write_batch(storage, schema, indexname: str, docs: List[dict], new: np.ndarray):
-    """Write ``docs`` as one segment: (the segment, the vocabulary of the new ones, the stems
-    this process worked out for it, the seconds spent counting)."""
+    """Write ``docs`` as one segment (the list is emptied on the way: a batch's documents are
+    freed before its postings are made): (the segment, the vocabulary of the new ones, the
+    stems this process worked out for it, the seconds spent counting)."""
     stems_before = analysis.stems_mark()
     texts = [d["text"] for d in docs]
     tokens = (bulkwrite.tokenize(schema["text"], texts)
               if bulkwrite.tokenizable(schema["text"]) else None)
     segment = bulkwrite.write_segment(storage, schema, docs, indexname=indexname,
-                                      tokens={"text": tokens} if tokens else None)
+                                      tokens={"text": tokens} if tokens else None, let_go=True)
     counting = time.monotonic()
     words = (vocabulary.count_tokens(tokens, new) if tokens else
              vocabulary.count(text for text, counted in zip(texts, new) if counted))
@@ -787,12 +794,13 @@ def _write_batch(storage, schema, indexname: str, docs: List[dict], new: np.ndar
     return segment, words, analysis.stems_since(stems_before), counting
 
 
-def _document(source, groups: Dict[str, str], signatures: Dict[str, str]) -> dict:
+def _document(paragraphs: ReadParagraphs, source, groups: Dict[str, str],
+              signatures: Optional[np.ndarray]) -> dict:
     if isinstance(source, dict):  # an old paragraph's stored fields
         return {**source, "dup_group": groups[source["id"]]}
-    article, paragraph = source
-    return {**document(article, paragraph, signatures.get(paragraph.id)),
-            "dup_group": groups[paragraph.id]}
+    pid = paragraphs.ids[source]
+    signature = None if signatures is None else dupindex.signature(signatures[source])
+    return {**paragraphs.document(source, signature), "dup_group": groups[pid]}
 
 
 def _verify_count(index_dir: Path, expected: int) -> None:

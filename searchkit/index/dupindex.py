@@ -381,19 +381,22 @@ class DupIndex:
         ids = self.ids
         return {ids[s]: ids[g] for s, g in enumerate(self.group.tolist()) if ids[s] is not None}
 
-    def signatures(self, ids: Iterable[str]) -> Dict[str, str]:
-        """Paragraph id -> ``dedup.signature`` of its text, for these paragraphs (those held;
-        from the hash of its normalised text, the same hash: the texts are not read again).
-        Slots are looked at from the last: new paragraphs are added there."""
-        wanted = set(ids)
-        found = {}
-        exact = self.exact
+    def exact_hashes(self, ids: Sequence[str]) -> np.ndarray:
+        """The hash of each of these paragraphs' normalised text (``signature`` makes it
+        ``dedup.signature`` of its text: the texts are not read again); KeyError for one not
+        held. Slots are looked at from the last: new paragraphs are added there."""
+        wanted = {pid: n for n, pid in enumerate(ids)}
+        found = np.zeros(len(ids), np.uint64)
+        left = len(wanted)
         for slot in range(len(self.ids) - 1, -1, -1):
-            if len(found) == len(wanted):
+            if not left:
                 break
-            pid = self.ids[slot]
-            if pid in wanted:
-                found[pid] = int(exact[slot]).to_bytes(8, "little").hex()
+            n = wanted.pop(self.ids[slot], None)
+            if n is not None:
+                found[n] = self.exact[slot]
+                left -= 1
+        if left:
+            raise KeyError(next(iter(wanted)))
         return found
 
     def __len__(self) -> int:
@@ -772,6 +775,11 @@ class DupIndex:
             if numbers.size and not (0 <= int(numbers.min()) and int(numbers.max()) < slots):
                 return None
         return index
+
+
+def signature(exact_hash) -> str:
+    """``dedup.signature`` of a text, from its hash in ``exact_hashes``."""
+    return int(exact_hash).to_bytes(8, "little").hex()
 
 
 def _limits() -> List[int]:

@@ -93,22 +93,48 @@ def idle_cores(sample: float = 0.05) -> Optional[float]:
 def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
               weight: Optional[Callable[[T], int]] = None,
               prepare: Optional[Callable[[T], object]] = None,
-              helper: Optional["Helper"] = None) -> List[R]:
+              helper: Optional["Helper"] = None, here: bool = True) -> List[R]:
     """``[work(t) for t in tasks]``, the second half in a forked helper when ``parallel``;
     with ``weight`` (a task's expected cost), the half of the total weight. ``prepare``:
     ``work`` takes ``prepare(t)`` instead; the helper's are made here before the fork and
     handed over pickled, so that the helper does not touch the objects they are made of
     (every page of this process it writes to, a reference count, is copied). A started
     ``helper`` takes the second half instead of one forked now (``work`` and the tasks are
-    then pickled)."""
+    then pickled). Without ``here``, a second helper forked now takes the first half: this
+    process only receives the results (none of the work's garbage is left among them)."""
     ready = prepare or (lambda task: task)
     if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [work(ready(task)) for task in tasks]
     mine, theirs = by_weight(tasks, weight, 2)
     if helper is not None and helper.started:
         return helper.share(work, mine, theirs, ready)
-    if prepare:
-        theirs = [pickle.dumps(prepare(task), pickle.HIGHEST_PROTOCOL) for task in theirs]
+
+    def handed(part):
+        return [pickle.dumps(prepare(task), pickle.HIGHEST_PROTOCOL) for task in part] \
+            if prepare else part
+
+    running = {}  # pid -> the end its results come from
+    try:
+        second = _forked(work, handed(theirs), prepare is not None, running)
+        theirs = None  # the helper's copy is the one left
+        if here:
+            results = [work(ready(task)) for task in mine]
+        else:
+            results = _results_of_child(
+                _forked(work, handed(mine), prepare is not None, running), running)
+        return results + _results_of_child(second, running)
+    except BaseException:
+        for pid in running:
+            _stop(pid)
+        raise
+    finally:
+        for receive in running.values():
+            receive.close()
+
+
+def _forked(work: Callable, tasks: list, pickled: bool, running: dict) -> int:
+    """A helper forked now that runs ``work`` over ``tasks`` (each pickled, if ``pickled``)
+    and sends the results back: its pid, in ``running`` with the end they come from."""
     receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
     pid = os.fork()
     if pid == 0:  # the helper
@@ -116,8 +142,8 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
         try:
             receive.close()
             try:
-                payload = (True, [work(_unpickled(theirs, k) if prepare else task)
-                                  for k, task in enumerate(theirs)])
+                payload = (True, [work(_unpickled(tasks, k) if pickled else task)
+                                  for k, task in enumerate(tasks)])
             except BaseException as error:  # noqa: B902 - handed to the parent
                 payload = (False, _portable(error))
             send.send_bytes(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL))
@@ -126,19 +152,19 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
         finally:
             os._exit(status)
     send.close()
-    theirs = None  # the helper's copy is the one left
-    try:
-        results = [work(ready(task)) for task in mine]
-        ok, found = _received(receive)
-    except BaseException:
-        _stop(pid)
-        raise
-    finally:
-        receive.close()
+    running[pid] = receive
+    return pid
+
+
+def _results_of_child(pid: int, running: dict) -> list:
+    receive = running[pid]
+    ok, found = _received(receive)
+    receive.close()
+    del running[pid]
     _reap(pid)
     if not ok:
         raise found
-    return results + found
+    return found
 
 
 class Helper:

@@ -1,0 +1,87 @@
+"""The paragraphs a build read, held as columns from the reading until they are written.
+
+A build holds every paragraph it read through the grouping and the writing. As records (a
+``Paragraph`` each, in its article's tuple) they took about twice their texts' memory on a
+large corpus; here each paragraph is an id, a text, a number and a kind in lists, and its
+article is held once, without its paragraphs. ``document`` makes a paragraph's Whoosh document
+when it is written.
+"""
+
+from array import array
+from collections import Counter
+from typing import Iterable, List, NamedTuple, Optional, Tuple
+
+from .. import model
+from ..model import Article, ArticleSummary, Paragraph
+from .schema import document
+
+
+class Columns(NamedTuple):
+    """Some articles' paragraphs as columns (``split_off``)."""
+
+    counts: List[int]  # each article's paragraphs
+    ids: List[str]
+    texts: List[str]
+    numbers: List[int]
+    kinds: List[str]
+
+
+def split_off(articles: Iterable[Article]) -> Tuple[List[Article], Columns]:
+    """The articles without their blocks and paragraphs, and the paragraphs as columns (a
+    reader's result, made where the file is read: its records never reach the build)."""
+    kept, columns = [], Columns([], [], [], [], [])
+    for found in articles:
+        kept.append(model.replace(found, blocks=(), paragraphs=()))
+        columns.counts.append(len(found.paragraphs))
+        for paragraph in found.paragraphs:
+            columns.ids.append(paragraph.id)
+            columns.texts.append(paragraph.text)
+            columns.numbers.append(paragraph.number)
+            columns.kinds.append(paragraph.kind)
+    return kept, columns
+
+
+class ReadParagraphs:
+    """Paragraphs in the order their articles were added, numbered from 0."""
+
+    def __init__(self):
+        self.articles: List[Article] = []  # each without its paragraphs
+        self.counts = array("l")  # each article's paragraphs
+        self.article = array("l")  # each paragraph's article (an index into articles)
+        self.ids: List[str] = []
+        self.texts: List[str] = []
+        self.numbers = array("l")
+        self.kinds: List[str] = []
+
+    def extend(self, articles: List[Article], columns: Columns) -> None:
+        """Add ``split_off``'s articles and their columns."""
+        first = len(self.articles)
+        self.articles += articles
+        self.counts.extend(columns.counts)
+        for at, count in enumerate(columns.counts, start=first):
+            self.article.extend([at] * count)
+        self.ids += columns.ids
+        self.texts += columns.texts
+        self.numbers.extend(columns.numbers)
+        self.kinds += columns.kinds
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def pairs(self) -> List[Tuple[str, str]]:
+        """(id, text) of each paragraph."""
+        return list(zip(self.ids, self.texts))
+
+    def document(self, n: int, signature: Optional[str] = None) -> dict:
+        """Paragraph ``n``'s Whoosh document (``schema.document``)."""
+        article = self.articles[self.article[n]]
+        paragraph = Paragraph(self.ids[n], article.id, self.numbers[n], self.kinds[n],
+                              self.texts[n])
+        return document(article, paragraph, signature)
+
+    def summaries(self) -> Tuple[ArticleSummary, ...]:
+        return tuple(ArticleSummary(a.id, n, a.source, a.source_from, a.date, a.date_from)
+                     for a, n in zip(self.articles, self.counts))
+
+    def kind_counts(self) -> Counter:
+        return Counter(self.kinds)
