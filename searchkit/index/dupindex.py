@@ -60,9 +60,10 @@ def _word_hash(word: str) -> int:
 # Python's word lists stay small.
 _CHARS_AT_A_TIME = 2_000_000
 _RUN_HOLDERS = 1 << 18  # anchor holders whose pairs are listed at a time
+_SLOT = np.int32  # the type of the anchors' holders (most of the index's own memory)
 # Candidate pairs are verified with sets made for a chunk of them alone, of about this many
-# 3-grams (~50-70 bytes each in a set): ~5,000 pairs of news paragraphs, fewer long ones.
-_GRAMS_AT_A_TIME = 1 << 19
+# 3-grams (~50-70 bytes each in a set): ~2,500 pairs of news paragraphs, fewer long ones.
+_GRAMS_AT_A_TIME = 1 << 18
 _CHUNKS_A_WAY = 4  # ... and of at most a quarter of a process's (or worker's) share of pairs
 # Buckets of 3-gram hashes (by their top bits) for the bound on what a pair can share: most
 # candidate pairs share one rare 4-gram by chance, and the bound rules them out in bulk. About
@@ -178,7 +179,8 @@ def _shared_runs(values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """(start, size) of each run of two or more equal values in sorted ``values``; most
     anchors are held once, so their runs are found with boolean arrays alone."""
     same = values[1:] == values[:-1]  # value i + 1 repeats value i
-    edges = np.diff(same.astype(np.int8), prepend=0, append=0)
+    end = np.zeros(1, np.int8)  # (a Python 0 would make every difference 64-bit)
+    edges = np.diff(same.astype(np.int8), prepend=end, append=end)
     del same
     starts = np.flatnonzero(edges == 1)
     return starts, np.flatnonzero(edges == -1) - starts + 1
@@ -348,12 +350,18 @@ def _components(count: int, links: np.ndarray) -> np.ndarray:
     return label
 
 
-def _unique_pairs(pairs: np.ndarray) -> np.ndarray:
-    if not len(pairs):
-        return pairs.reshape(0, 2)
-    pairs = np.sort(pairs, axis=1)
-    top = int(pairs.max()) + 1
-    keys = _distinct(pairs[:, 0] * top + pairs[:, 1])
+def _unique_pairs(parts: List[np.ndarray]) -> np.ndarray:
+    """The distinct pairs (i < j) of the (n, 2) arrays in ``parts``, emptied as they are
+    read: a build's candidates are millions of pairs, and an array of them at a time."""
+    top = max([int(p.max()) + 1 for p in parts if len(p)], default=1)
+    keys = []
+    while parts:
+        pairs = parts.pop()
+        low = np.minimum(pairs[:, 0], pairs[:, 1]).astype(np.int64)
+        keys.append(low * top + np.maximum(pairs[:, 0], pairs[:, 1]))
+        del pairs, low
+    keys = [k for k in keys if len(k)] or [np.zeros(0, np.int64)]
+    keys = _distinct(keys.pop() if len(keys) == 1 else np.concatenate(keys))
     return np.stack([keys // top, keys % top], axis=1)
 
 
@@ -371,7 +379,7 @@ class DupIndex:
         # are not short (a short one is a story of its own)
         self.story = np.zeros(0, np.int64)
         self.anchors = np.zeros(0, np.uint64)  # sorted by (anchor, slot)
-        self.holders = np.zeros(0, np.int64)  # the slot of each anchor entry
+        self.holders = np.zeros(0, _SLOT)  # the slot of each anchor entry
         self.edges = np.zeros((0, 2), np.int64)  # verified pairs of slots (i < j)
 
     # -- answers ------------------------------------------------------------------------
@@ -493,12 +501,13 @@ class DupIndex:
         self.short = np.r_[self.short, shingled.short]
         self.group = np.r_[self.group, new_slots]
         self.story = np.r_[self.story, new_slots]
-        pairs, closed = self._insert_anchors(shingled, new_slots, first)
+        pairs, closed = self._insert_anchors(shingled, first)
         # Anchors freed by the removals propose pairs unless the new paragraphs made them
         # common again.
         freed = freed[self._counts(freed) <= dedup.COMMON_SHINGLE]
-        candidates = _unique_pairs(np.concatenate([pairs, self._pairs_of_anchors(freed)]))
+        found = [pairs, self._pairs_of_anchors(freed)]
         del pairs
+        candidates = _unique_pairs(found)
         # Anchors now held by too many paragraphs propose their old holders no more.
         self._drop_unproposed(closed, touched, texts)
         # Exact copies of a new paragraph join its group (their groups are touched).
@@ -508,17 +517,20 @@ class DupIndex:
         self._verify(candidates, new_texts, shingled, first, texts, touched, parallel, cluster)
         self._regroup(touched, new_slots, gone_articles)
 
-    def _insert_anchors(self, shingled: _Shingled, new_slots: np.ndarray,
-                        first: int) -> Tuple[np.ndarray, np.ndarray]:
+    def _insert_anchors(self, shingled: _Shingled, first: int) -> Tuple[np.ndarray, np.ndarray]:
         """Hold the new paragraphs' anchors (``shingled`` lets go of them): the pairs with a
         new paragraph they propose, and the anchors they made too common to propose any."""
-        new_owner = np.repeat(new_slots, np.diff(shingled.anchor_offsets))
-        new_anchors = shingled.anchors
+        new_anchors, offsets = shingled.anchors, shingled.anchor_offsets
         shingled.anchors = shingled.anchor_offsets = None
         # Insert the new anchors into the sorted index (new slots sort after old ones, and
-        # the anchors come in slot order: a stable sort keeps them so).
+        # the anchors come in slot order: a stable sort keeps them so). Each one's slot from
+        # where it was before the sort: an array of their slots is not made twice.
         order = np.argsort(new_anchors, kind="stable")
-        new_anchors, new_owner = new_anchors[order], new_owner[order]
+        new_anchors = new_anchors[order]
+        new_owner = np.empty(len(order), _SLOT)
+        for lo in range(0, len(order), _RUN_HOLDERS):  # (a slice at a time: 64-bit answers)
+            found = order[lo:lo + _RUN_HOLDERS]
+            new_owner[lo:lo + len(found)] = np.searchsorted(offsets, found, "right") - 1 + first
         del order
         if not len(self.anchors):  # from scratch: the runs of the sorted anchors say it all
             self.anchors, self.holders = new_anchors, new_owner
@@ -719,7 +731,7 @@ class DupIndex:
         self.short = self.short[alive]
         self.group = renumber[self.group[alive]]
         self.story = renumber[self.story[alive]]
-        self.holders = renumber[self.holders]
+        self.holders = renumber[self.holders].astype(_SLOT)
         self.edges = renumber[self.edges]
 
     # -- on disk ------------------------------------------------------------------------
@@ -761,7 +773,7 @@ class DupIndex:
                 index.group = found["group"].astype(np.int64, copy=False)
                 index.story = found["story"].astype(np.int64, copy=False)
                 index.anchors = found["anchors"].astype(np.uint64, copy=False)
-                index.holders = found["holders"].astype(np.int64, copy=False)
+                index.holders = found["holders"].astype(_SLOT, copy=False)
                 index.edges = found["edges"].astype(np.int64, copy=False).reshape(-1, 2)
         except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError,
                 IndexError):
