@@ -73,10 +73,12 @@ class ReadParagraphs:
         return list(zip(self.ids, self.texts))
 
     def document(self, n: int, signature: Optional[str] = None) -> dict:
-        """Paragraph ``n``'s Whoosh document (``schema.document``)."""
+        """Paragraph ``n``'s Whoosh document (``schema.document``). Its text is let go of
+        here: a build writes each paragraph once, and a batch's texts are freed with it."""
         article = self.articles[self.article[n]]
         paragraph = Paragraph(self.ids[n], article.id, self.numbers[n], self.kinds[n],
                               self.texts[n])
+        self.texts[n] = None
         return document(article, paragraph, signature)
 
     def summaries(self) -> Tuple[ArticleSummary, ...]:

@@ -104,13 +104,20 @@ def count_tokens(tokens, counted: np.ndarray) -> Vocabulary:
         for word in found:
             piece_lower.append(lower_ids.setdefault(word.lower(), len(lower_ids)))
             piece_name.append(word[:1].isupper())
-    # Every token's words, with the text each is in.
-    per_token = pieces[token_spelling]
+    # Each text's distinct spellings first (its tokens repeat many), then their words.
+    nspellings = max(len(spellings), 1)
+    key = np.repeat(np.arange(len(per_text), dtype=np.int64) * nspellings, per_text)
+    key += token_spelling
+    key.sort()
+    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+    text, spelling = key // nspellings, key % nspellings
+    del key
+    per_pair = pieces[spelling]
     first_piece = np.cumsum(pieces) - pieces
-    token_text = np.repeat(np.arange(len(per_text)), per_text)
-    text_of = np.repeat(token_text, per_token)
-    within = np.arange(len(text_of)) - np.repeat(np.cumsum(per_token) - per_token, per_token)
-    piece = np.repeat(first_piece[token_spelling], per_token) + within
+    text_of = np.repeat(text, per_pair)
+    within = np.arange(len(text_of)) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    piece = np.repeat(first_piece[spelling], per_pair) + within
+    del text, spelling, per_pair, within
     lower = np.array(piece_lower, np.int64)[piece]
     names = np.array(piece_name, bool)[piece]
     words = list(lower_ids)
