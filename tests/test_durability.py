@@ -668,6 +668,33 @@ def test_the_helpers_tasks_are_prepared_here_and_handed_over():
     assert workers.run_split([1, 2], str, False, prepare=lambda task: task + 1) == ["2", "3"]
 
 
+def test_work_kept_out_of_this_process_runs_in_two_helpers_in_order():
+    """Without ``here``, both halves run in helpers forked for them: the results come back
+    in the tasks' order, none made here; an error in either arrives as it was raised (a
+    full disk stays a full disk); a killed one is WorkerError."""
+    here = os.getpid()
+    found = workers.run_split(list(range(8)), _with_pid, True, here=False)
+    assert [task for task, _ in found] == list(range(8))
+    pids = [pid for _, pid in found]
+    assert here not in pids and len(set(pids[:4])) == len(set(pids[4:])) == 1
+    assert pids[0] != pids[-1]
+    prepared = workers.run_split([1, 2, 3, 4], _with_pid, True, here=False,
+                                 prepare=lambda task: task * 10)
+    assert [task for task, _ in prepared] == [10, 20, 30, 40]
+    for tasks in ([5, 6, 7, 8], [1, 2, 3, 5]):  # the failing task in the first half, or last
+        with pytest.raises(OSError) as raised:
+            workers.run_split(tasks, _fail, True, here=False)
+        assert raised.value.errno == errno.ENOSPC
+    with pytest.raises(workers.WorkerError, match="stopped unexpectedly"):
+        workers.run_split([0, 1], _killed_in_the_second_half, True, here=False)
+
+
+def _killed_in_the_second_half(task):
+    if task == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return task
+
+
 def _with_pid(task):
     return task, os.getpid()
 

@@ -237,7 +237,8 @@ def build_index(
                 def texts(ids):
                     return {f["id"]: f["text"] for _, f in _documents(writer, ids=ids)}
 
-                changed = dups.update([f["id"] for _, f in gone], paragraphs.pairs(), texts)
+                changed = dups.update([f["id"] for _, f in gone], list(paragraphs.pairs()),
+                                      texts)
                 groups = dups.groups()
                 regrouped = _documents(writer, ids=set(changed))
                 deleted = [n for n, _ in gone] + [n for n, _ in regrouped]
@@ -245,7 +246,7 @@ def build_index(
             else:  # every paragraph's group worked out again
                 kept, replaced_ids = ([], []) if fresh else _kept_documents(writer, replaced,
                                                                             new_ids)
-                everything = [(d["id"], d["text"]) for _, d in kept] + paragraphs.pairs()
+                everything = paragraphs.pairs([(d["id"], d["text"]) for _, d in kept])
                 # (no helper beside a cluster's client: its threads would not survive a fork;
                 # the started one as a cluster of two, not one forked now from this process
                 # holding the paragraphs)
@@ -264,7 +265,9 @@ def build_index(
             clock.lap("grouping near duplicates")
             # New paragraphs, then old ones that joined or left a group: the order of Whoosh's
             # writer before (update_document), so that documents keep their numbers.
-            sources = list(range(len(paragraphs))) + [d for _, d in regrouped]
+            # (a range where they are all new: a number each was 4 MB on a large corpus)
+            sources = range(len(paragraphs)) if not regrouped else [
+                *range(len(paragraphs)), *(d for _, d in regrouped)]
             stems = "" if fresh else (
                 store.read_committed(index_dir, generation, "stems") or b"").decode("utf-8")
             if stems:  # the stems of the words already indexed: no NLTK for them

@@ -31,7 +31,8 @@ import io
 import itertools
 import zipfile
 from collections import defaultdict
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import (TYPE_CHECKING, Callable, Collection, Dict, Iterable, List, Optional,
+                    Sequence, Tuple)
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def _word_hash(word: str) -> int:
 # Characters of text shingled at a time (~10,000 news paragraphs, ~3,000 wire stories whole):
 # Python's word lists stay small.
 _CHARS_AT_A_TIME = 2_000_000
-_RUN_HOLDERS = 1 << 18  # anchor holders whose pairs are listed at a time
+_RUN_HOLDERS = 1 << 16  # anchor holders (and their pairs) listed at a time
 _SLOT = np.int32  # the type of the anchors' holders (most of the index's own memory)
 # Candidate pairs are verified with sets made for a chunk of them alone, of about this many
 # 3-grams (~50-70 bytes each in a set): ~2,500 pairs of news paragraphs, fewer long ones.
@@ -188,15 +189,23 @@ def _shared_runs(values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 
 def _pairs_within(holders: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """All pairs (i < j by position) within each run ``holders[starts[g]:starts[g]+sizes[g]]``
-    (holders ascending within a run): an (n, 2) array. Runs are taken about _RUN_HOLDERS
-    holders at a time, so that the arrays made on the way stay small."""
+    (holders ascending within a run): an (n, 2) array, made at once. Runs are taken about
+    _RUN_HOLDERS holders and pairs at a time, so that the arrays made on the way stay small."""
     runs = sizes > 1
     starts, sizes = starts[runs], sizes[runs]
-    cuts = np.searchsorted(np.cumsum(sizes), np.arange(_RUN_HOLDERS, sizes.sum(), _RUN_HOLDERS))
+    counts = sizes * (sizes - 1) // 2  # pairs of each run
+    work = np.cumsum(sizes + counts)
+    cuts = np.searchsorted(work, np.arange(_RUN_HOLDERS, work[-1] if len(work) else 0,
+                                           _RUN_HOLDERS))
     bounds = [0, *np.unique(cuts).tolist(), len(sizes)]
-    found = [_pairs_in_runs(holders, starts[lo:hi], sizes[lo:hi])
-             for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
-    return np.concatenate(found) if found else np.zeros((0, 2), np.int64)
+    pairs = np.empty((int(counts.sum()), 2), holders.dtype)
+    at = 0
+    for lo, hi in zip(bounds, bounds[1:]):
+        if hi > lo:
+            found = _pairs_in_runs(holders, starts[lo:hi], sizes[lo:hi])
+            pairs[at:at + len(found)] = found
+            at += len(found)
+    return pairs
 
 
 def _pairs_in_runs(holders: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -413,7 +422,7 @@ class DupIndex:
     # -- building -----------------------------------------------------------------------
 
     @classmethod
-    def build(cls, paragraphs: Sequence[Tuple[str, str]], threshold: float,
+    def build(cls, paragraphs: Collection[Tuple[str, str]], threshold: float,
               parallel: bool = False, cluster: Optional["Cluster"] = None) -> "DupIndex":
         """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled and
         the candidate pairs verified in two processes; ``cluster``: both done by a
@@ -507,14 +516,13 @@ class DupIndex:
         freed = freed[self._counts(freed) <= dedup.COMMON_SHINGLE]
         found = [pairs, self._pairs_of_anchors(freed)]
         del pairs
-        candidates = _unique_pairs(found)
         # Anchors now held by too many paragraphs propose their old holders no more.
         self._drop_unproposed(closed, touched, texts)
         # Exact copies of a new paragraph join its group (their groups are touched).
         if len(ids):
             same = np.isin(self.exact[:first], shingled.exact)
             touched |= set(self.group[:first][same & self._alive(first)].tolist())
-        self._verify(candidates, new_texts, shingled, first, texts, touched, parallel, cluster)
+        self._verify(found, new_texts, shingled, first, texts, touched, parallel, cluster)
         self._regroup(touched, new_slots, gone_articles)
 
     def _insert_anchors(self, shingled: _Shingled, first: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -581,12 +589,14 @@ class DupIndex:
                 touched.add(int(self.group[a]))
         self.edges = np.delete(self.edges, drop, axis=0)
 
-    def _verify(self, candidates: np.ndarray, new_texts: List[str], shingled: _Shingled,
+    def _verify(self, proposed: List[np.ndarray], new_texts: List[str], shingled: _Shingled,
                 first: int, texts: Texts, touched: set, parallel: bool = False,
                 cluster: Optional["Cluster"] = None) -> None:
-        """Verify candidate pairs of slots; add the alike ones that are no template pair
-        (``dedup.template_pair``) as edges (``cluster``: on its workers, each chunk sent
-        with the 3-grams and texts of its paragraphs)."""
+        """Verify the candidate pairs of slots in ``proposed`` (arrays of pairs, the list
+        emptied: of a build's million candidates, only a few percent reach the sets); add the
+        alike ones that are no template pair (``dedup.template_pair``) as edges (``cluster``:
+        on its workers, each chunk sent with the 3-grams and texts of its paragraphs)."""
+        candidates = _unique_pairs(proposed)
         if not len(candidates):
             return
         # Pairs that cannot be alike by their sizes alone (the shared shingles are at most the

@@ -329,11 +329,11 @@ def _unpickled(pickled: list, k: int):
 
 
 def by_weight(tasks: Sequence[T], weight: Optional[Callable[[T], int]],
-              parts: int) -> List[list]:
-    """``tasks`` cut into at most ``parts`` runs of about equal total ``weight`` (a task's
-    expected cost, at least 1; without it, 1 each), in order. A run ends with the task that
-    crosses its share of the total; a cut that would fall after the last task falls before
-    it, so that every cut leaves tasks on both sides."""
+              parts: int) -> List[Sequence[T]]:
+    """``tasks`` cut into at most ``parts`` runs (slices) of about equal total ``weight`` (a
+    task's expected cost, at least 1; without it, 1 each), in order. A run ends with the task
+    that crosses its share of the total; a cut that would fall after the last task falls
+    before it, so that every cut leaves tasks on both sides."""
     if not tasks:
         return []
     parts = max(1, min(parts, len(tasks)))
@@ -341,7 +341,7 @@ def by_weight(tasks: Sequence[T], weight: Optional[Callable[[T], int]],
     cumulative = np.cumsum(np.maximum(np.array(weights, np.float64), 1))
     cuts = np.searchsorted(cumulative, cumulative[-1] * np.arange(1, parts) / parts)
     bounds = [0, *sorted({min(int(c) + 1, len(tasks) - 1) for c in cuts}), len(tasks)]
-    return [list(tasks[lo:hi]) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+    return [tasks[lo:hi] for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
 
 
 def _portable(error: BaseException) -> BaseException:
