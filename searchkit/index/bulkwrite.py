@@ -761,9 +761,14 @@ def write_segment(storage, schema, documents: Sequence[dict],
         if let_go:
             documents.clear()
 
-        # Postings and lengths of each indexed field, in name order.
+        # Postings of each indexed field, in name order, written as they are made: a field's
+        # are let go of once written, but for what the ranking arrays take.
+        trm = create(W3Codec.TERMS_EXT)
+        pst = create(W3Codec.POSTS_EXT)
+        terms = _TermIndex(trm)
         postings: Dict[str, _Postings] = {}
         lengths: Dict[str, np.ndarray] = {}
+        length_columns: Dict[str, np.ndarray] = {}
         for name, values in columns_by_field.items():
             field = schema[name]
             if not field.indexed:
@@ -774,11 +779,21 @@ def write_segment(storage, schema, documents: Sequence[dict],
                 found, doc_lengths = _text_postings(field, tokenize(field, values), doccount)
             else:
                 found, doc_lengths = _other_postings(field, values)
-            postings[name] = found
             if field.scorable:
                 lengths[name] = doc_lengths
-        length_columns = {name: length_bytes(found) for name, found in lengths.items()
-                          if found.any()}
+                if doc_lengths.any():
+                    length_columns[name] = length_bytes(doc_lengths)
+            if len(found.docnums):
+                terms.fieldmap[name] = len(terms.fieldmap)
+                _write_postings(pst, terms, terms.fieldmap[name], found, field.format,
+                                length_columns.get(name), codec._blocklimit,
+                                codec._compression, whoosh_bytes)
+            if name in RANKED_FIELDS:
+                found.values = None
+                postings[name] = found
+            del found
+        terms.close()
+        pst.close()
 
         # The other per-document files, in the order Whoosh's per-document writer creates
         # them (after the stored documents).
@@ -803,25 +818,11 @@ def write_segment(storage, schema, documents: Sequence[dict],
                 last = int(np.flatnonzero(found)[-1])
                 column_files.append((_lenfield(name), found[: last + 1].tobytes()))
         column_files = _whoosh_column_order(column_files, columns_by_field, length_columns)
-
-        trm = create(W3Codec.TERMS_EXT)
-        pst = create(W3Codec.POSTS_EXT)
         for name, data in column_files:
             out = create(".%s%s" % (name, W3Codec.COLUMN_EXT))
             out.write(data)
             out.close()
         del column_files
-
-        terms = _TermIndex(trm)
-        for name, found in postings.items():
-            if not len(found.docnums):
-                continue
-            terms.fieldmap[name] = len(terms.fieldmap)
-            _write_postings(pst, terms, terms.fieldmap[name], found, schema[name].format,
-                            length_columns.get(name), codec._blocklimit, codec._compression,
-                            whoosh_bytes)
-        terms.close()
-        pst.close()
         # The ranking arrays, from the same postings, as Whoosh's writer would have them
         # written (codec); in the storage, so that the commit sums and records them too.
         fields = {name: (found.terms, found.offsets, found.docnums, found.weights,
