@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 import samples
+import searchkit
 from hypothesis import given
 from hypothesis import strategies as st
 from conftest import DATA, S000, S001, S002, S003, S004, SEEDS, needs_data
@@ -240,3 +241,30 @@ def test_a_title_from_the_manifest_for_a_file_of_several_articles_is_not_used(tm
     (tmp_path / "manifest.json").write_text(json.dumps({"many.txt": {"title": "One title"}}))
     articles = read_corpus([tmp_path]).articles
     assert [a.title for a in articles] == TITLES_002
+
+
+@pytest.mark.parametrize("helpers", [False, True], ids=["one process", "read in helpers"])
+def test_a_builds_summary_counts_what_reading_the_files_gives(helpers, tmp_path, monkeypatch):
+    """The build holds what it read as columns (read in two helpers when there are many
+    files): its summary gives every article and paragraph reading the files gives, and
+    every paragraph is in the index with its text."""
+    from searchkit.index import build, store
+
+    if helpers:
+        monkeypatch.setattr(build, "PARALLEL_READ_FILES", 2)
+        monkeypatch.setattr(build, "PARALLEL_SPARE_CORES", None)
+    corpus = read_corpus([SEEDS])
+    summary = searchkit.build_index([SEEDS], tmp_path / "ix")
+    assert (summary.files, summary.articles, summary.paragraphs) == (
+        corpus.files, len(corpus.articles), corpus.paragraphs)
+    assert summary.blocks_by_kind == corpus.blocks_by_kind
+    assert summary.paragraphs_by_kind == Counter(
+        p.kind for a in corpus.articles for p in a.paragraphs) == {"body": 324, "caption": 17}
+    assert [(s.id, s.paragraphs, s.source, s.source_from, s.date, s.date_from)
+            for s in summary.article_summaries] == [
+        (a.id, len(a.paragraphs), a.source, a.source_from, a.date, a.date_from)
+        for a in corpus.articles]
+    with store.open_index(tmp_path / "ix").searcher() as searcher:
+        stored = {f["id"]: f for f in searcher.reader().all_stored_fields()}
+    assert {p.id: (p.text, p.kind, p.number) for a in corpus.articles for p in a.paragraphs} \
+        == {pid: (f["text"], f["kind"], f["paragraph"]) for pid, f in stored.items()}
