@@ -10,8 +10,9 @@ segments in the same commit.
 New paragraphs are written as whole segments by ``bulkwrite`` (in batches of about
 BATCH_COST, so that the writer's memory does not grow with the corpus), beside the Whoosh
 writer that holds the lock, deletes replaced paragraphs and merges small segments; the commit
-puts both in one TOC. With a core to spare, reading the files and writing the segments are
-shared with a forked helper process (``workers``). Segment files are created through the
+puts both in one TOC. With a core to spare, two helper processes read the files (this one
+keeps their paragraphs, as columns: ``paragraphs``), and a helper forked before the reading
+shares the grouping and the writing (``workers``). Segment files are created through the
 index's storage, which journals each before creating it (a stopped run's are removed by the
 next writer) and sums them into the commit's record.
 """
@@ -24,7 +25,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -265,15 +266,15 @@ def build_index(
             clock.lap("grouping near duplicates")
             # New paragraphs, then old ones that joined or left a group: the order of Whoosh's
             # writer before (update_document), so that documents keep their numbers.
-            # (a range where they are all new: a number each was 4 MB on a large corpus)
+            # (a range where they are all new, not a number object for each)
             sources = range(len(paragraphs)) if not regrouped else [
                 *range(len(paragraphs)), *(d for _, d in regrouped)]
             stems = "" if fresh else (
                 store.read_committed(index_dir, generation, "stems") or b"").decode("utf-8")
             if stems:  # the stems of the words already indexed: no NLTK for them
                 analysis.use_stems(str(index_dir.resolve()), stems)
-            # (each new paragraph's dedup.signature, as a hash: a dict of them was ~100 bytes
-            # a paragraph)
+            # (each new paragraph's dedup.signature as a hash in an array, not a string in a
+            # dict)
             signatures = dups.exact_hashes(paragraphs.ids) if dups is not None else None
             new_ids = None
             written = []  # the kinds of this commit's own files, as they are written
@@ -673,7 +674,7 @@ def _documents(writer, paths=(), ids=()) -> List[Tuple[int, dict]]:
         return [(n, reader.stored_fields(n)) for n in sorted(docnums)]
 
 
-def _batches(paragraphs: ReadParagraphs, sources: list, ways: int) -> List[list]:
+def _batches(paragraphs: ReadParagraphs, sources: Sequence, ways: int) -> List[Sequence]:
     """The paragraphs to write, in order, cut into segments of about BATCH_COST that take
     about as long to write (a multiple of ``ways`` of them, for the processes sharing the
     work): a segment's time and memory go with its paragraphs and its text (a BBC paragraph
@@ -690,7 +691,8 @@ def _batches(paragraphs: ReadParagraphs, sources: list, ways: int) -> List[list]
     return workers.by_weight(sources, cost, count)
 
 
-def _write_segments(writer, paragraphs: ReadParagraphs, sources: list, groups: Dict[str, str],
+def _write_segments(writer, paragraphs: ReadParagraphs, sources: Sequence,
+                    groups: Dict[str, str],
                     signatures: Optional[np.ndarray], progress: Optional[Stage],
                     cluster: Optional[cluster_module.Cluster] = None,
                     helper: Optional[workers.Helper] = None):

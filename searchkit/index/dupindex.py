@@ -592,10 +592,10 @@ class DupIndex:
     def _verify(self, proposed: List[np.ndarray], new_texts: List[str], shingled: _Shingled,
                 first: int, texts: Texts, touched: set, parallel: bool = False,
                 cluster: Optional["Cluster"] = None) -> None:
-        """Verify the candidate pairs of slots in ``proposed`` (arrays of pairs, the list
-        emptied: of a build's million candidates, only a few percent reach the sets); add the
-        alike ones that are no template pair (``dedup.template_pair``) as edges (``cluster``:
-        on its workers, each chunk sent with the 3-grams and texts of its paragraphs)."""
+        """Verify the candidate pairs of slots in ``proposed`` (arrays of pairs; the list is
+        emptied, so that the many candidates ruled out in bulk are let go of); add the alike
+        ones that are no template pair (``dedup.template_pair``) as edges (``cluster``: on its
+        workers, each chunk sent with the 3-grams and texts of its paragraphs)."""
         candidates = _unique_pairs(proposed)
         if not len(candidates):
             return

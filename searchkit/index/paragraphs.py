@@ -1,10 +1,10 @@
 """The paragraphs a build read, held as columns from the reading until they are written.
 
 A build holds every paragraph it read through the grouping and the writing. As records (a
-``Paragraph`` each, in its article's tuple) they took about twice their texts' memory on a
-large corpus; here each paragraph is an id, a text, a number and a kind in lists, and its
-article is held once, without its paragraphs. ``document`` makes a paragraph's Whoosh document
-when it is written.
+``Paragraph`` each, in its article's tuple) they took far more memory than their texts; here
+each paragraph is an id, a text, a number and a kind in lists, and its article is held once,
+without its paragraphs. ``document`` makes a paragraph's Whoosh document when it is written
+(bench/README.md: the build's memory).
 """
 
 from array import array
@@ -69,8 +69,8 @@ class ReadParagraphs:
         return len(self.ids)
 
     def pairs(self, before: Sequence[Tuple[str, str]] = ()) -> "Pairs":
-        """(id, text) of ``before``, then of each paragraph, made as they are read (a list of
-        them all was 7 MB on a large corpus)."""
+        """(id, text) of ``before``, then of each paragraph, made as they are read rather
+        than held in a list."""
         return Pairs(before, self)
 
     def document(self, n: int, signature: Optional[str] = None) -> dict:
