@@ -71,12 +71,11 @@ def term_key(term: bytes) -> int:
 def segment_file(doc_count: int, fields: Dict[str, tuple],
                  columns: Dict[str, list]) -> List[bytes]:
     """The file of a segment of ``doc_count`` documents, in parts to write one after another
-    (``encode``), whoever wrote the segment (Whoosh's
-    writer through ``codec``, or ``bulkwrite``). ``fields``: each searched field's postings
-    in Whoosh's order and length bytes, ``(terms, starts, docs, weights, lengths)`` as
-    ``field_arrays`` takes them (a field left out has no postings); ``columns``: the stored
-    values of ``COLUMN_FIELDS`` by document (None where a document has none; a column left
-    out has none)."""
+    (``encode``), whoever wrote the segment (Whoosh's writer through ``codec``, or
+    ``bulkwrite``). ``fields``: each searched field's postings in Whoosh's order and length
+    bytes, ``(terms, starts, docs, weights, lengths)`` as ``field_arrays`` takes them (a field
+    left out has no postings); ``columns``: the stored values of ``COLUMN_FIELDS`` by
+    document (None where a document has none; a column left out has none)."""
     arrays = {}
     for field in SCORED_FIELDS:
         found = fields.get(field) or ([], [0], [], [], np.zeros(doc_count, np.uint8))
