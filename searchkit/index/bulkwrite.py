@@ -607,7 +607,7 @@ def _write_postings(pst: _Out, terms: _TermIndex, fieldid: int, postings: _Posti
     info["minid"] = docs[term_start]
     info["maxid"] = docs[offsets[1:] - 1]
 
-    blocks = _Blocks(fmt, postings, lengths is None, level, whoosh_bytes,
+    blocks = _Blocks(fmt, postings, level, whoosh_bytes,
                      block_start=block_start, block_end=block_end, deltas=deltas,
                      weights32=weights32, max_weight=max_weight, all_one=all_one,
                      all_same=all_same, min_byte=min_byte, max_byte=max_byte)
@@ -639,7 +639,7 @@ class _Blocks:
     all 1 or all the same, its length bytes; by posting, its document number's delta and its
     weight."""
 
-    def __init__(self, fmt, postings: "_Postings", no_lengths: bool, level: int,
+    def __init__(self, fmt, postings: "_Postings", level: int,
                  whoosh_bytes: bool, *, block_start, block_end, deltas, weights32, max_weight,
                  all_one, all_same, min_byte, max_byte):
         self.block_start, self.block_end = block_start, block_end
@@ -651,10 +651,6 @@ class _Blocks:
         self.level = level
         self.compress = zlib.compress if whoosh_bytes else fast_compress
         self.compress_from = 0 if whoosh_bytes else COMPRESS_FROM
-        # A one-posting term of a field without values or lengths (every ID field's
-        # paragraph id, most groups) is a function of its document and weight: made once.
-        self.simple = self.values is None and no_lengths
-        self.made: Dict[tuple, bytes] = {}
 
     def terms(self, first_block: int, blocks_of_term) -> list:
         """The bytes of consecutive terms, one piece per term: ``blocks_of_term`` blocks each,
@@ -699,17 +695,9 @@ class _Blocks:
 
         pieces = []
         k = 0
-        made, simple = self.made, self.simple
         for nblocks in blocks_of_term.tolist():
-            if nblocks == 1 and simple and bends[k] - bstarts[k] == 1:
-                key = (doc_list[bstarts[k]], bmax[k])
-                piece = made.get(key)
-                if piece is None:
-                    piece = made[key] = WHOOSH3_HEADER_MAGIC + block(k, True)
-            else:
-                piece = WHOOSH3_HEADER_MAGIC + b"".join(
-                    [block(k + j, j == nblocks - 1) for j in range(nblocks)])
-            pieces.append(piece)
+            pieces.append(WHOOSH3_HEADER_MAGIC + b"".join(
+                [block(k + j, j == nblocks - 1) for j in range(nblocks)]))
             k += nblocks
         return pieces
 
