@@ -264,19 +264,18 @@ def build_index(
             for docnum in deleted:
                 writer.delete_document(docnum)  # replaced, or regrouped (written again below)
             clock.lap("grouping near duplicates")
-            # New paragraphs, then old ones that joined or left a group: the order of Whoosh's
-            # writer before (update_document), so that documents keep their numbers.
-            # (a range where they are all new, not a number object for each)
+            # New paragraphs (by number: a range where there are no others), then old ones that
+            # joined or left a group: the order of Whoosh's writer before (update_document), so
+            # that documents keep their numbers.
             sources = range(len(paragraphs)) if not regrouped else [
                 *range(len(paragraphs)), *(d for _, d in regrouped)]
             stems = "" if fresh else (
                 store.read_committed(index_dir, generation, "stems") or b"").decode("utf-8")
             if stems:  # the stems of the words already indexed: no NLTK for them
                 analysis.use_stems(str(index_dir.resolve()), stems)
-            # (each new paragraph's dedup.signature as a hash in an array, not a string in a
-            # dict)
+            # Each new paragraph's dedup.signature, as a hash in an array (not strings in a dict).
             signatures = dups.exact_hashes(paragraphs.ids) if dups is not None else None
-            new_ids = None
+            new_ids = None  # (its memory: not needed from here on)
             written = []  # the kinds of this commit's own files, as they are written
 
             def write(kind, data):
