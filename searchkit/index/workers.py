@@ -157,13 +157,9 @@ def _forked(work: Callable, tasks: list, pickled: bool, running: dict) -> int:
 
 
 def _results_of_child(pid: int, running: dict) -> list:
-    receive = running[pid]
-    ok, found = _received(receive)
-    receive.close()
-    del running[pid]
+    found = _received(running[pid])  # (raising, it is still running: run_split stops it)
+    running.pop(pid).close()
     _reap(pid)
-    if not ok:
-        raise found
     return found
 
 
@@ -262,10 +258,7 @@ class Helper:
             raise _stopped() from None
 
     def _results_of(self) -> list:
-        ok, found = _received(self._results)
-        if not ok:
-            raise found
-        return found
+        return _received(self._results)
 
     def close(self) -> None:
         """Let the helper finish: told so, not left to see the pipe close (a process forked
@@ -293,12 +286,15 @@ def _stopped() -> WorkerError:
                        "same command again")
 
 
-def _received(connection) -> tuple:
-    """What a helper sent back: (True, its results) or (False, its error)."""
+def _received(connection) -> list:
+    """The results a helper sent back; the error it sent instead, raised here."""
     try:
-        return pickle.loads(connection.recv_bytes())
+        ok, found = pickle.loads(connection.recv_bytes())
     except EOFError:
         raise _stopped() from None
+    if not ok:
+        raise found
+    return found
 
 
 def _serve(tasks, results) -> None:
