@@ -734,6 +734,11 @@ def write_segment(storage, schema, documents: Sequence[dict],
         created.append(out)
         return out
 
+    def write_column(name: str, data: bytes) -> None:
+        out = create(".%s%s" % (name, W3Codec.COLUMN_EXT))
+        out.write(data)
+        out.close()
+
     try:
         # The stored documents first, while the batch's postings are not yet made.
         stored_names = {n for n in columns_by_field if schema[n].stored}
@@ -742,9 +747,7 @@ def write_segment(storage, schema, documents: Sequence[dict],
         for doc in documents:
             fields = {n: doc[n] for n in sorted(doc) if n in stored_names and doc[n] is not None}
             stored.append(compress(dumps(fields, 2), 3) if fields else None)
-        out = create(".%s%s" % ("_stored", W3Codec.COLUMN_EXT))
-        out.write(_varbytes_column(stored, doccount))
-        out.close()
+        write_column("_stored", _varbytes_column(stored, doccount))
         del stored, doc
         if let_go:
             documents.clear()
@@ -807,9 +810,7 @@ def write_segment(storage, schema, documents: Sequence[dict],
                 column_files.append((_lenfield(name), found[: last + 1].tobytes()))
         column_files = _whoosh_column_order(column_files, columns_by_field, length_columns)
         for name, data in column_files:
-            out = create(".%s%s" % (name, W3Codec.COLUMN_EXT))
-            out.write(data)
-            out.close()
+            write_column(name, data)
         del column_files
         # The ranking arrays, from the same postings, as Whoosh's writer would have them
         # written (codec); in the storage, so that the commit sums and records them too.
