@@ -404,15 +404,13 @@ class DupIndex:
         held. Slots are looked at from the last: new paragraphs are added there."""
         wanted = {pid: n for n, pid in enumerate(ids)}
         found = np.zeros(len(ids), np.uint64)
-        left = len(wanted)
         for slot in range(len(self.ids) - 1, -1, -1):
-            if not left:
+            if not wanted:
                 break
             n = wanted.pop(self.ids[slot], None)
             if n is not None:
                 found[n] = self.exact[slot]
-                left -= 1
-        if left:
+        if wanted:
             raise KeyError(next(iter(wanted)))
         return found
 
