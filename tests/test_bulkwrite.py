@@ -200,11 +200,15 @@ def test_a_stock_reader_reads_back_what_whooshs_writer_wrote(make, tmp_path):
         assert ours["lengths"][name][0] == sum(rounded) > 0
 
 
-def test_small_blocks_are_stored_uncompressed_at_a_small_cost_in_size(tmp_path):
+def test_small_blocks_stored_uncompressed_cost_less_than_positions_pickled_as_bytes(
+        tmp_path):
+    """Small blocks are stored plain (a few bytes more each), and a block's positions are
+    pickled as bytes rather than as Whoosh's calls to _codecs.encode (far fewer bytes): the
+    postings file comes out smaller than Whoosh's."""
     docs = documents_of([SEEDS])
     plain = segment_files(bulk_segment(docs, tmp_path / "a", whoosh_bytes=True))["pst"]
     fast = segment_files(bulk_segment(docs, tmp_path / "b"))["pst"]
-    assert fast != plain and len(fast) < 1.15 * len(plain)  # the seeds' blocks are small
+    assert len(fast) < len(plain)
     for size in (1, 100, 511, 512, 513, 5000, 70000):
         data = bytes(random.Random(size).choices(b"abcdefgh ", k=size))
         packed = bulkwrite.fast_compress(data, 3)

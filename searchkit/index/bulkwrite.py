@@ -15,9 +15,11 @@ bytes operations:
   the same postings, lengths and stored values as for a segment of Whoosh's writer
   (``codec.write_ranking_arrays``), so that the engine cannot tell either.
 
-The files are Whoosh's W3 files byte for byte (tests/test_bulkwrite.py compares them with
-Whoosh's own writer's): a stock Whoosh reader opens the segment, and a search, a merge or
-``optimize`` cannot tell who wrote it. What had to be copied exactly: positions after a
+With ``whoosh_bytes`` the files are Whoosh's W3 files byte for byte (tests/test_bulkwrite.py
+compares them with Whoosh's own writer's); by default only the blocks' pickles and the
+compression of blocks and stored documents differ (``write_segment``), and read back the same.
+Either way a stock Whoosh reader opens the segment, and a search, a merge or ``optimize``
+cannot tell who wrote it. What had to be copied exactly: positions after a
 leading stop word (StopFilter numbers the kept words on), the length each posting's block
 statistics use (the one-byte length column read back), fields in name order, stored fields'
 keys in name order, Whoosh's weights as float32 inside blocks but as given in the block's
@@ -93,6 +95,9 @@ COMPRESS_FROM = 256
 # Postings turned into blocks at a time (whole terms): Python lists of all of a field's
 # postings would add several times their arrays' size to the writer's peak.
 _POSTINGS_AT_A_TIME = 1 << 16
+# The pickle protocol of a block's data: Whoosh's 2 pickles each posting's positions (bytes)
+# as a call to _codecs.encode, which its reader makes again; 3 has bytes of its own.
+BLOCK_PROTOCOL = 3
 
 
 def fast_compress(data: bytes, level: int) -> bytes:
@@ -651,6 +656,7 @@ class _Blocks:
         self.level = level
         self.compress = zlib.compress if whoosh_bytes else fast_compress
         self.compress_from = 0 if whoosh_bytes else COMPRESS_FROM
+        self.protocol = 2 if whoosh_bytes else BLOCK_PROTOCOL
 
     def terms(self, first_block: int, blocks_of_term) -> list:
         """The bytes of consecutive terms, one piece per term: ``blocks_of_term`` blocks each,
@@ -669,7 +675,7 @@ class _Blocks:
         bsame = self.all_same[blocks].tolist()
         bmin, bmaxlen = self.min_byte[blocks].tolist(), self.max_byte[blocks].tolist()
         fixed, level, dumps = self.fixed, self.level, pickle.dumps
-        compress, compress_from = self.compress, self.compress_from
+        compress, compress_from, protocol = self.compress, self.compress_from, self.protocol
 
         def block(k: int, last: bool) -> bytes:
             s, e = bstarts[k], bends[k]
@@ -685,7 +691,7 @@ class _Blocks:
                 mini_values = None
             else:
                 mini_values = b"".join(value_list[s:e])
-            data = dumps((tuple(delta_list[s:e]), mini_weights, mini_values), 2)
+            data = dumps((tuple(delta_list[s:e]), mini_weights, mini_values), protocol)
             comp = level if len(data) >= compress_from else 0
             if comp:
                 data = compress(data, comp)
@@ -711,8 +717,9 @@ def write_segment(storage, schema, documents: Sequence[dict],
     """Write ``documents`` (dicts of field values, as given to Whoosh's ``add_document``) as
     one new segment's files in ``storage``; return the segment (not yet in any TOC).
     ``whoosh_bytes`` compresses every posting block and stored document as Whoosh does (the
-    files are then Whoosh's byte for byte); by default small blocks are stored plain and the
-    others compressed by ISA-L (``fast_compress``). ``tokens``: text fields already split
+    files are then Whoosh's byte for byte); by default a block's data is pickled with
+    BLOCK_PROTOCOL, and small blocks are stored plain and the others compressed by ISA-L
+    (``fast_compress``). ``tokens``: text fields already split
     by ``tokenize`` (of these documents' values). ``let_go``: ``documents`` (a list) is
     emptied once read, so that they are freed before the postings are made."""
     if not documents:
