@@ -588,6 +588,8 @@ def _skip(plan: _Plan, path: Path, reason: str, before, absolute: str) -> None:
 
 def _free_key(key: str, absolute: str, keys: Dict[str, str]) -> str:
     """``key``, qualified by the file's folder names while another indexed file has it."""
+    if keys.get(key, absolute) == absolute:  # (most files: their folders are not needed)
+        return key
     parents = Path(absolute).parent.parts[::-1]
     candidate = key
     for parent in parents:
