@@ -57,15 +57,17 @@ def _word_hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
-# Characters of text shingled at a time (~10,000 news paragraphs, ~3,000 wire stories whole):
-# Python's word lists stay small.
-_CHARS_AT_A_TIME = 2_000_000
+# Characters of text shingled at a time (~2,500 news paragraphs, ~750 wire stories whole):
+# Python's word lists stay small, and so do the arrays a chunk's n-grams are sorted in.
+_CHARS_AT_A_TIME = 500_000
 _RUN_HOLDERS = 1 << 16  # anchor holders (and their pairs) listed at a time
 _SLOT = np.int32  # the type of the anchors' holders (most of the index's own memory)
 # Candidate pairs are verified with sets made for a chunk of them alone, of about this many
 # 3-grams (~50-70 bytes each in a set): ~2,500 pairs of news paragraphs, fewer long ones.
 _GRAMS_AT_A_TIME = 1 << 18
-_CHUNKS_A_WAY = 4  # ... and of at most a quarter of a process's (or worker's) share of pairs
+# ... and of at most a sixteenth of a process's (or worker's) share of pairs: a helper sent
+# one chunk at a time waits less for this process to finish one of its own.
+_CHUNKS_A_WAY = 16
 # Buckets of 3-gram hashes (by their top bits) for the bound on what a pair can share: most
 # candidate pairs share one rare 4-gram by chance, and the bound rules them out in bulk. About
 # two buckets a 3-gram of the average paragraph keep it tight; the table takes two bytes for
