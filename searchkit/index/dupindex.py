@@ -532,13 +532,11 @@ class DupIndex:
         shingled.anchors = shingled.anchor_offsets = None
         # Insert the new anchors into the sorted index (new slots sort after old ones, and
         # the anchors come in slot order: a stable sort keeps them so). Each one's slot from
-        # where it was before the sort: an array of their slots is not made twice.
+        # where it was before the sort, as _SLOT numbers (not a search for each).
         order = np.argsort(new_anchors, kind="stable")
         new_anchors = new_anchors[order]
-        new_owner = np.empty(len(order), _SLOT)
-        for lo in range(0, len(order), _RUN_HOLDERS):  # (a slice at a time: 64-bit answers)
-            found = order[lo:lo + _RUN_HOLDERS]
-            new_owner[lo:lo + len(found)] = np.searchsorted(offsets, found, "right") - 1 + first
+        new_owner = np.repeat(np.arange(first, first + len(offsets) - 1, dtype=_SLOT),
+                              np.diff(offsets))[order]
         del order
         if not len(self.anchors):  # from scratch: the runs of the sorted anchors say it all
             self.anchors, self.holders = new_anchors, new_owner
