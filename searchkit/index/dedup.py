@@ -101,7 +101,8 @@ def is_list(text: str, word_count: int) -> bool:
 
 def figures(found: Sequence[str]) -> Tuple[str, ...]:
     """The words of a paragraph that hold digits, sorted."""
-    return tuple(sorted(w for w in found if any(c.isdigit() for c in w)))
+    # (a word of letters alone is told at once, without a look at each of its characters)
+    return tuple(sorted(w for w in found if not w.isalpha() and any(map(str.isdigit, w))))
 
 
 def figures_replaced(a: Sequence[str], b: Sequence[str]) -> bool:
@@ -126,6 +127,8 @@ def _lists_differ(a: Sequence[str], b: Sequence[str]) -> bool:
 def template_pair(a: str, b: str) -> bool:
     """Whether two different paragraphs share a template rather than a text (see the module
     docstring): two lists, or figures replaced. Exact copies are never a template pair."""
+    if a == b:  # (the words of a reprint need not be found to know it)
+        return False
     wa, wb = words(a), words(b)
     if wa == wb:
         return False
