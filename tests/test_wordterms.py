@@ -8,9 +8,10 @@ import sys
 from whoosh.analysis import STOP_WORDS, RegexTokenizer
 from whoosh.support.charset import accent_map
 
-from conftest import committed
+from conftest import SEEDS, committed
 
 from searchkit.index import analysis, wordterms
+from searchkit.index.schema import make_schema
 
 ODD = [
     "Lukashenko’s “dialogue” with the opposition, U.S.-led forces and the E.U.",
@@ -40,6 +41,23 @@ def test_tokens_are_whooshs_tokenizers():
         expected = [(t.text, t.startchar, t.endchar) for t in tokenizer(text, chars=True)]
         assert [(m.group(), m.start(), m.end()) for m in wordterms.TOKEN.finditer(text)] == \
             expected, text
+
+
+def test_words_split_without_the_special_cases_are_the_tokens():
+    """split_words tries TOKEN's special cases (9/11, C++, C#) only where a "/", "+" or
+    "#" is: the same tokens, on texts with and without them."""
+    rng = random.Random(2)
+    plain = string.ascii_letters + string.digits + " .,*_-'’éÉß北\t\n&;"
+    texts = ODD + [
+        "".join(rng.choice(plain + special) for _ in range(rng.randint(0, 60)))
+        for special in ("", "/", "+", "#", "/+#") for _ in range(1000)
+    ] + [p.read_text(encoding="utf-8") for p in sorted(SEEDS.rglob("*.txt"))]
+    assert any("/" not in t and "+" not in t and "#" not in t and wordterms.TOKEN.findall(t)
+               for t in texts)
+    for text in texts:
+        assert wordterms.split_words(text) == wordterms.TOKEN.findall(text), text
+    field = make_schema()["text"]
+    assert field.word_splitter() is wordterms.split_words  # the bulk writer's split
 
 
 def test_query_terms_are_the_analyzers(seed_index):

@@ -188,7 +188,7 @@ def tokenizable(field) -> bool:
 def tokenize(field, values: list) -> Tokens:
     """The tokens of a WordCachingText field's values (``None`` for a document without)."""
     value_of_doc, texts = _distinct(values)
-    findall = field.word_pattern().findall
+    findall = field.word_splitter()
     counts = np.zeros(len(texts), np.int64)
     ids: Dict[str, int] = defaultdict(itertools.count().__next__)  # spelling -> its id
     spelling_ids = array("q")  # not a list of every token's string: a batch has millions

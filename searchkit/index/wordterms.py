@@ -29,6 +29,9 @@ TOKEN = re.compile(
     r"|(?<![\w*&+#])[^\W\d_](?:\+\+?|#)(?![\w+#])"
     r"|[\w*]+(?:(?:\.|&(?!\w+;))?[\w*]+)*"
 )
+# TOKEN's last alternative alone: its first two match only where there is a "/", a "+" or
+# a "#", which most paragraphs lack, and the engine tries all three at every character.
+_PLAIN_TOKEN = re.compile(r"[\w*]+(?:(?:\.|&(?!\w+;))?[\w*]+)*")
 MIN_SIZE = 2  # shorter tokens are dropped like stop words
 
 _tables = json.loads((Path(__file__).with_name("foldmap.json")).read_text(encoding="ascii"))
@@ -59,6 +62,13 @@ def fold(token: str) -> Tuple[str, bool]:
     return known
 
 
+def split_words(text: str) -> List[str]:
+    """``TOKEN.findall(text)``, faster for a text without "/", "+" or "#"."""
+    if "/" in text or "+" in text or "#" in text:
+        return TOKEN.findall(text)
+    return _PLAIN_TOKEN.findall(text)
+
+
 def term_of(token: str) -> Optional[str]:
     """The term the index holds for one token, or None if the analyzer drops it."""
     text, kept = fold(token)
@@ -68,7 +78,7 @@ def term_of(token: str) -> Optional[str]:
 def terms(text: str) -> List[str]:
     """The terms of ``text`` in order, stop words left out (what a query word searches)."""
     found = []
-    for token in TOKEN.findall(text):
+    for token in split_words(text):
         term = term_of(token)
         if term is not None:
             found.append(term)
