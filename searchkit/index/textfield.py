@@ -28,7 +28,7 @@ from whoosh.analysis import CompositeAnalyzer, RegexTokenizer
 from whoosh.fields import TEXT
 from whoosh.formats import Positions
 
-from . import wordterms
+from . import analysis, wordterms
 
 # Distinct words kept per field; past this the table starts again (bounded memory on any
 # corpus; BBC + Reuters have ~80k distinct spellings).
@@ -50,6 +50,7 @@ class WordCachingText(TEXT):
         state.pop("_terms", None)  # a cache, not part of the schema
         state.pop("_words", None)
         state.pop("_one_position", None)
+        state.pop("_index_analyzer", None)
         return state
 
     def _splitter(self):
@@ -74,6 +75,9 @@ class WordCachingText(TEXT):
                     words = expression
             self._words = words
             self._terms = {}
+            # The index's own analyzer: a word's term is wordterms.indexed_term's, without the
+            # analyzer's chain of generators
+            self._index_analyzer = words is not None and analyzer == analysis.text_analyzer()
             self._one_position = {}  # position -> the encoded value of a term seen once there
         return words
 
@@ -105,6 +109,10 @@ class WordCachingText(TEXT):
         terms = self._terms
         if len(terms) >= MAX_CACHED_WORDS:
             terms.clear()
+        if self._index_analyzer:
+            found = wordterms.indexed_term(word)
+            term = terms[word] = None if found is None else found.encode("utf-8")
+            return term
         found = [t.text for t in self.analyzer(word, mode="index") if not t.stopped]
         if len(found) > 1:  # cannot happen for a single token; keep Whoosh honest anyway
             raise ValueError(f"the analyzer split the token {word!r} into {found!r}")

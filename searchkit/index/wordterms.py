@@ -53,13 +53,17 @@ def fold(token: str) -> Tuple[str, bool]:
     too short): what ``analysis.FoldStopFilter`` makes of it."""
     known = _folded.get(token)
     if known is None:
-        text = token.lower()
-        if not text.isascii():
-            text = text.translate(ACCENT_MAP)
-        known = (text, len(text) >= MIN_SIZE and text not in STOP_WORDS)
+        known = _fold(token)
         if len(_folded) < _MAX_REMEMBERED:
             _folded[token] = known
     return known
+
+
+def _fold(token: str) -> Tuple[str, bool]:
+    text = token.lower()
+    if not text.isascii():
+        text = text.translate(ACCENT_MAP)
+    return text, len(text) >= MIN_SIZE and text not in STOP_WORDS
 
 
 def split_words(text: str) -> List[str]:
@@ -72,6 +76,13 @@ def split_words(text: str) -> List[str]:
 def term_of(token: str) -> Optional[str]:
     """The term the index holds for one token, or None if the analyzer drops it."""
     text, kept = fold(token)
+    return stem(text) if kept else None
+
+
+def indexed_term(token: str) -> Optional[str]:
+    """``term_of``, for the indexer: a token's folding is not remembered (the indexer asks
+    once for each distinct token, and keeps the answer itself)."""
+    text, kept = _fold(token)
     return stem(text) if kept else None
 
 
