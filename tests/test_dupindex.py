@@ -95,6 +95,55 @@ def test_texts_shingled_in_two_processes_give_the_same_index(paragraphs, monkeyp
     assert shared.to_bytes() == serial.to_bytes()
 
 
+def test_texts_shingled_where_they_were_read_give_the_same_index(paragraphs, monkeypatch):
+    """A build's reading helpers hash the paragraphs each read (shingled_parts of its half,
+    in several chunks): the grouping takes their parts, joined in order, as its own."""
+    monkeypatch.setattr(dupindex, "_CHARS_AT_A_TIME", 50_000)
+    serial = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD)
+    texts = [t for _, t in paragraphs]
+    half = len(texts) // 3
+    parts = dupindex.shingled_parts(texts[:half]) + dupindex.shingled_parts(texts[half:])
+    assert len(parts) > 2
+    given = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD, parts=parts)
+    assert given.to_bytes() == serial.to_bytes()
+    assert parts == []  # let go of once joined
+    with pytest.raises(ValueError):
+        dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD,
+                                parts=dupindex.shingled_parts(texts[:half]))
+
+
+def test_a_build_read_in_helpers_groups_with_the_paragraphs_they_hashed(
+        tmp_path, monkeypatch):
+    """Read in two helpers, a fresh build's paragraphs are hashed there for the grouping:
+    the same groups and near-duplicate index as a build in one process."""
+    from searchkit.index import build
+
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    write_templates(folder / "templates")
+    samples.write_wire(folder / "wire", stories=40)
+    monkeypatch.setattr(build, "PARALLEL_READ_FILES", 10**9)  # read in this process
+    searchkit.build_index([folder], tmp_path / "one")
+    given = []
+    grouping = dupindex.DupIndex.build
+
+    def spied(*args, parts=None, **options):
+        given.append(parts is not None and len(parts) > 0)
+        return grouping(*args, parts=parts, **options)
+
+    monkeypatch.setattr(dupindex.DupIndex, "build", spied)
+    monkeypatch.setattr(build, "PARALLEL_READ_FILES", 2)
+    monkeypatch.setattr(build, "PARALLEL_SPARE_CORES", None)
+    searchkit.build_index([folder], tmp_path / "two")
+    assert given == [True]
+    assert stored_groups(tmp_path / "two") == stored_groups(tmp_path / "one")
+    assert len(set(stored_groups(tmp_path / "one").values())) < len(
+        stored_groups(tmp_path / "one"))  # real groups
+    kept = [store.read_committed(ix, store.latest_generation(ix), "dupindex")
+            for ix in (tmp_path / "one", tmp_path / "two")]
+    assert kept[0] == kept[1] is not None
+
+
 @pytest.mark.parametrize("common", [dedup.COMMON_SHINGLE, 2])
 def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, common):
     """Random removals, additions and replacements; with a stock-phrase limit of 2, anchors

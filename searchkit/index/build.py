@@ -133,6 +133,8 @@ class _Plan:
     warnings: List[str] = field(default_factory=list)
     actions: List[FileAction] = field(default_factory=list)
     block_kinds: Counter = field(default_factory=Counter)  # of the files read
+    # The paragraphs' n-grams (dupindex.shingled_parts, in order), hashed where they were read
+    shingled: Optional[list] = None
 
     @property
     def changes(self) -> bool:
@@ -207,7 +209,7 @@ def build_index(
             fresh = replace_all or not any(s.doc_count_all() for s in toc.segments)
             known = {} if fresh else store.read_ledger(index_dir, generation)
             plan = _plan(files, manifests, known, paths, prune, options, progress, cluster,
-                         helper)
+                         helper, shingle=fresh and find_duplicates and cluster is None)
             plan.skipped[:0] = not_found
             plan.warnings[:0] = warnings
             if not (fresh or plan.changes or new_threshold):
@@ -255,9 +257,12 @@ def build_index(
                 # the started one as a cluster of two, not one forked now from this process
                 # holding the paragraphs)
                 parallel = cluster is None and _parallel(len(everything))
+                # (the paragraphs hashed where they were read: a fresh build keeps none)
+                parts, plan.shingled = plan.shingled, None
                 dups = None if threshold is None else dupindex.DupIndex.build(
                     everything, threshold, parallel=parallel,
-                    cluster=cluster or (helper if parallel and helper.started else None))
+                    cluster=cluster or (helper if parallel and helper.started else None),
+                    parts=parts)
                 groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
                 regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
                 for path in sorted(replaced) if not fresh else ():
@@ -367,10 +372,12 @@ def _plan(
     progress: Optional[Stage],
     cluster: Optional[cluster_module.Cluster] = None,
     helper: Optional[workers.Helper] = None,
+    shingle: bool = False,
 ) -> _Plan:
     """Compare every file with the ledger (``None``: none could be trusted, so every file is
     read again) and read the new and changed ones. ``helper`` is started if they are enough
-    to be written in two processes."""
+    to be written in two processes. ``shingle``: the paragraphs read will be grouped from
+    scratch; read in two helpers, each hashes its own for it (``_Plan.shingled``)."""
     plan = _Plan()
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
@@ -420,8 +427,15 @@ def _plan(
         parallel = spare and len(jobs) >= PARALLEL_READ_FILES
         # (in two helpers: this process keeps the paragraphs read and none of the reading's
         # garbage among them, for the rest of the build)
-        read = workers.run_split(jobs, _read_job(options), parallel,
-                                 weight=_reading_cost, here=False)
+        if parallel and shingle:
+            halves = workers.run_split(workers.by_weight(jobs, _reading_cost, 2),
+                                       _read_and_shingle(options), parallel, here=False)
+            read = [result for results, _ in halves for result in results]
+            plan.shingled = [part for _, parts in halves for part in parts]
+            del halves
+        else:
+            read = workers.run_split(jobs, _read_job(options), parallel,
+                                     weight=_reading_cost, here=False)
         if tick:
             tick(len(files), len(files))
     results = dict(zip(map(id, jobs), read))
@@ -441,6 +455,7 @@ def _plan(
         key = before.key if before is not None else _free_key(step.key, absolute, keys)
         if key != step.read_as:  # an earlier file of the same name could not be read after all
             result = _read_job(options)(step._replace(read_as=key))
+            plan.shingled = None  # (its bytes, read again, may not be those hashed)
         if isinstance(result, str):
             _skip(plan, path, result, before, absolute)
             continue
@@ -549,6 +564,19 @@ def _read_on(cluster: cluster_module.Cluster, jobs: List[_ReadStep], options: Re
 
 def _reading_cost(job: _ReadStep) -> int:
     return job.stat_size + BYTES_A_FILE
+
+
+def _read_and_shingle(options: ReadOptions):
+    """``_read_job`` over some files, and the n-grams of the paragraphs read."""
+    read = _read_job(options)
+
+    def work(jobs: List[_ReadStep]):
+        results = [read(job) for job in jobs]
+        texts = [text for result in results if type(result) is tuple
+                 for text in result[-1].texts]
+        return results, dupindex.shingled_parts(texts)
+
+    return work
 
 
 def _read_job(options: ReadOptions, elsewhere: bool = False):

@@ -81,20 +81,23 @@ class _Shingled:
     """The n-grams of some texts: per text its sorted distinct 3-gram and anchor hashes."""
 
     def __init__(self, texts: Sequence[str], parallel: bool = False,
-                 cluster: Optional["Cluster"] = None):
+                 cluster: Optional["Cluster"] = None, parts: Optional[list] = None):
         """``parallel``: a forked helper process shingles half of the chunks; ``cluster``:
-        the workers of a ``cluster.Cluster`` shingle them."""
-        count = max(-(-sum(map(len, texts)) // _CHARS_AT_A_TIME), _ways(parallel, cluster))
-        chunks = workers.by_weight(texts, len, count)  # each about as much text
-        if cluster is not None:
-            parts = cluster.map(chunks, self._chunk, "paragraph slices hashed")
-        else:
-            parts = workers.run_split(chunks, self._chunk, parallel)
+        the workers of a ``cluster.Cluster`` shingle them; ``parts``: ``shingled_parts``
+        made of these texts already (the list is emptied)."""
+        if parts is None:
+            count = max(-(-sum(map(len, texts)) // _CHARS_AT_A_TIME), _ways(parallel, cluster))
+            chunks = _chunks(texts, count)
+            parts = (cluster.map(chunks, self._chunk, "paragraph slices hashed")
+                     if cluster is not None else workers.run_split(chunks, self._chunk, parallel))
         self.count = len(texts)
         self.exact = _concat([p[0] for p in parts], np.uint64)
         self.short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
         self.shingles, self.shingle_offsets = _concat_csr([(p[1], p[2]) for p in parts])
         self.anchors, self.anchor_offsets = _concat_csr([(p[3], p[4]) for p in parts])
+        parts.clear()  # (the arrays joined: let go of, whoever else holds the list)
+        if len(self.exact) != self.count:
+            raise ValueError("the parts given are not of these texts")
 
     @classmethod
     def _chunk(cls, texts: Sequence[str]):
@@ -145,6 +148,17 @@ class _Shingled:
         offsets = np.zeros(len(counts) + 1, np.int64)
         np.cumsum(np.bincount(owner, minlength=len(counts)), out=offsets[1:])
         return gram, offsets
+
+
+def _chunks(texts: Sequence[str], count: int) -> List[Sequence[str]]:
+    return workers.by_weight(texts, len, count)  # each about as much text
+
+
+def shingled_parts(texts: Sequence[str]) -> list:
+    """The n-grams of ``texts``, as ``DupIndex.build`` takes them (``parts``) from a process
+    that holds the texts (a build's reading helpers hash the paragraphs they read)."""
+    count = -(-sum(map(len, texts)) // _CHARS_AT_A_TIME)
+    return [_Shingled._chunk(chunk) for chunk in _chunks(texts, count)]
 
 
 def _ways(parallel: bool, cluster: Optional["Cluster"]) -> int:
@@ -423,14 +437,16 @@ class DupIndex:
 
     @classmethod
     def build(cls, paragraphs: Collection[Tuple[str, str]], threshold: float,
-              parallel: bool = False, cluster: Optional["Cluster"] = None) -> "DupIndex":
+              parallel: bool = False, cluster: Optional["Cluster"] = None,
+              parts: Optional[list] = None) -> "DupIndex":
         """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled and
         the candidate pairs verified in two processes; ``cluster``: both done by a
-        ``cluster.Cluster``'s workers, or by this process and a started ``workers.Helper``)."""
+        ``cluster.Cluster``'s workers, or by this process and a started ``workers.Helper``;
+        ``parts``: the texts shingled already, ``shingled_parts`` of them in order)."""
         index = cls(threshold)
         texts = [t for _, t in paragraphs]
         with workers.no_garbage_collection():
-            shingled = _Shingled(texts, parallel, cluster)
+            shingled = _Shingled(texts, parallel, cluster, parts)
             index._add([pid for pid, _ in paragraphs], texts, shingled, lambda ids: {},
                        set(), np.zeros(0, np.uint64), set(), parallel, cluster)
         return index
