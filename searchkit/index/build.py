@@ -572,6 +572,7 @@ def _read_and_shingle(options: ReadOptions):
 
     def work(jobs: List[_ReadStep]):
         results = [read(job) for job in jobs]
+        # (a file read is a tuple, its paragraphs' columns last; the rest are not read)
         texts = [text for result in results if type(result) is tuple
                  for text in result[-1].texts]
         return results, dupindex.shingled_parts(texts)

@@ -51,6 +51,7 @@ class WordCachingText(TEXT):
         state.pop("_words", None)
         state.pop("_one_position", None)
         state.pop("_index_analyzer", None)
+        state.pop("_split", None)
         return state
 
     def _splitter(self):
@@ -74,6 +75,10 @@ class WordCachingText(TEXT):
                 elif not expression.groups:
                     words = expression
             self._words = words
+            self._split = None if words is None else (
+                wordterms.split_words
+                if (words.pattern, words.flags) == (wordterms.TOKEN.pattern, wordterms.TOKEN.flags)
+                else words.findall)
             self._terms = {}
             # The index's own analyzer: a word's term is wordterms.indexed_term's, without the
             # analyzer's chain of generators
@@ -89,12 +94,8 @@ class WordCachingText(TEXT):
     def word_splitter(self):
         """``word_pattern().findall``, or for the index's own tokenizer the same split made
         faster (``wordterms.split_words``); None where the shortcut does not apply."""
-        words = self._splitter()
-        if words is None:
-            return None
-        if (words.pattern, words.flags) == (wordterms.TOKEN.pattern, wordterms.TOKEN.flags):
-            return wordterms.split_words
-        return words.findall
+        self._splitter()
+        return self._split
 
     def term(self, word: str):
         """The UTF-8 term the analyzer indexes ``word`` (one word of ``word_pattern``) as, or
