@@ -144,6 +144,34 @@ def test_a_build_read_in_helpers_groups_with_the_paragraphs_they_hashed(
     assert kept[0] == kept[1] is not None
 
 
+def test_files_skipped_among_those_read_in_helpers_leave_the_hashes_in_step(
+        tmp_path, monkeypatch):
+    """A file that cannot be read, among those the helpers read: they hash only the
+    paragraphs of the files read, and the grouping lines them up with those paragraphs."""
+    from searchkit.index import build
+
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    names = sorted(p.name for p in folder.glob("*.txt"))
+    for name in (names[1], names[len(names) // 2]):  # one in each helper's half
+        (folder / name).write_bytes(b"\x00\x01\x02binary\x00" * 200)  # skipped: not text
+    monkeypatch.setattr(build, "PARALLEL_READ_FILES", 10**9)  # read in this process
+    searchkit.build_index([folder], tmp_path / "one")
+    given = []
+    grouping = dupindex.DupIndex.build
+
+    def spied(*args, parts=None, **options):
+        given.append(None if parts is None else len(parts))
+        return grouping(*args, parts=parts, **options)
+
+    monkeypatch.setattr(dupindex.DupIndex, "build", spied)
+    monkeypatch.setattr(build, "PARALLEL_READ_FILES", 2)
+    monkeypatch.setattr(build, "PARALLEL_SPARE_CORES", None)
+    summary = searchkit.build_index([folder], tmp_path / "two")
+    assert len(summary.skipped_files) == 2 and given[0] > 0
+    assert stored_groups(tmp_path / "two") == stored_groups(tmp_path / "one")
+
+
 @pytest.mark.parametrize("common", [dedup.COMMON_SHINGLE, 2])
 def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, common):
     """Random removals, additions and replacements; with a stock-phrase limit of 2, anchors

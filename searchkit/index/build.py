@@ -455,7 +455,9 @@ def _plan(
         key = before.key if before is not None else _free_key(step.key, absolute, keys)
         if key != step.read_as:  # an earlier file of the same name could not be read after all
             result = _read_job(options)(step._replace(read_as=key))
-            plan.shingled = None  # (its bytes, read again, may not be those hashed)
+            # (its bytes, read again, may not be those hashed; a fresh build, the only one
+            # hashed while read, has no earlier keys to free)
+            plan.shingled = None
         if isinstance(result, str):
             _skip(plan, path, result, before, absolute)
             continue
