@@ -24,14 +24,15 @@ from typing import Dict, Iterable, List, Optional, Tuple
 # numbers (9/11, 24/7: not 12/05/2020, whose numbers stay apart); a letter with "+", "++" or
 # "#" (C++, C#, A+). "*" is kept in words as whoosh-reloaded's RegexTokenizer default keeps
 # it. No capturing group: the bulk writer and the query side split text with ``findall``.
+_WORD_RUN = r"[\w*]+(?:(?:\.|&(?!\w+;))?[\w*]+)*"
 TOKEN = re.compile(
     r"(?<![\w/])\d{1,2}/\d{1,2}(?![\w/])"
     r"|(?<![\w*&+#])[^\W\d_](?:\+\+?|#)(?![\w+#])"
-    r"|[\w*]+(?:(?:\.|&(?!\w+;))?[\w*]+)*"
+    r"|" + _WORD_RUN
 )
 # TOKEN's last alternative alone: its first two match only where there is a "/", a "+" or
 # a "#", which most paragraphs lack, and the engine tries all three at every character.
-_PLAIN_TOKEN = re.compile(r"[\w*]+(?:(?:\.|&(?!\w+;))?[\w*]+)*")
+_PLAIN_TOKEN = re.compile(_WORD_RUN)
 MIN_SIZE = 2  # shorter tokens are dropped like stop words
 
 _tables = json.loads((Path(__file__).with_name("foldmap.json")).read_text(encoding="ascii"))
