@@ -86,8 +86,7 @@ class _Shingled:
         the workers of a ``cluster.Cluster`` shingle them; ``parts``: ``shingled_parts``
         made of these texts already (the list is emptied)."""
         if parts is None:
-            count = max(-(-sum(map(len, texts)) // _CHARS_AT_A_TIME), _ways(parallel, cluster))
-            chunks = _chunks(texts, count)
+            chunks = _chunks(texts, _ways(parallel, cluster))
             parts = (cluster.map(chunks, self._chunk, "paragraph slices hashed")
                      if cluster is not None else workers.run_split(chunks, self._chunk, parallel))
         self.count = len(texts)
@@ -150,15 +149,16 @@ class _Shingled:
         return gram, offsets
 
 
-def _chunks(texts: Sequence[str], count: int) -> List[Sequence[str]]:
+def _chunks(texts: Sequence[str], ways: int) -> List[Sequence[str]]:
+    """``texts`` in slices of about _CHARS_AT_A_TIME characters, at least one a way."""
+    count = max(-(-sum(map(len, texts)) // _CHARS_AT_A_TIME), ways)
     return workers.by_weight(texts, len, count)  # each about as much text
 
 
 def shingled_parts(texts: Sequence[str]) -> list:
     """The n-grams of ``texts``, as ``DupIndex.build`` takes them (``parts``) from a process
     that holds the texts (a build's reading helpers hash the paragraphs they read)."""
-    count = -(-sum(map(len, texts)) // _CHARS_AT_A_TIME)
-    return [_Shingled._chunk(chunk) for chunk in _chunks(texts, count)]
+    return [_Shingled._chunk(chunk) for chunk in _chunks(texts, 1)]
 
 
 def _ways(parallel: bool, cluster: Optional["Cluster"]) -> int:
