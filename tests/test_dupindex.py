@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import reuters
 import samples
+from hypothesis import example, given
+from hypothesis import strategies as st
 from conftest import DATA, S000, S001, S002, S003, S004, SEEDS
 from test_dedup_templates import template_files
 from whoosh import index as whoosh_index
@@ -78,6 +80,28 @@ def test_signatures_are_dedups_of_each_text(paragraphs):
         dedup.signature(text) for _, text in (paragraphs + odd)[::-1]]
     with pytest.raises(KeyError):
         built.exact_hashes(["odd#1", "unknown"])
+
+
+_WORDY = st.text(st.sampled_from("aZ_9 '`.\x00\t-") | st.characters(), max_size=60)
+
+
+@given(st.lists(_WORDY | st.builds("".join, st.lists(st.sampled_from(["ab", "Xy", "12"]),
+                                                     min_size=3, max_size=12)), max_size=8))
+@example(["", "a b", "Caf\u00e9 O'Brien\u2019s \ufb01le", "abcdefgh abcdefghi abcdefghijklmnop",
+          "abcdefghijklmnopq abcdefghijklmnopq ABCDEFGHIJKLMNOPQ", "\x00x\x00 y_z 7",
+          "O'Brien's rock`n`roll"])
+def test_words_are_hashed_by_arrays_as_dedup_reads_them(texts):
+    """Each text's words are dedup.words' (the ASCII ones read by a table); equal words, and
+    only those, share a hash wherever they stand, whatever their length (a hash from the
+    bytes up to 16, blake2b beyond)."""
+    exact, counts, hashes = dupindex._hashed_words(texts)
+    words = [dedup.words(text) for text in texts]
+    assert counts.tolist() == [len(found) for found in words]
+    assert [dupindex.signature(h) for h in exact] == [dedup.signature(t) for t in texts]
+    flat = [word for found in words for word in found]
+    alone = [int(dupindex._hashed_words([word])[2][0]) for word in flat]
+    assert hashes.tolist() == alone
+    assert len(set(alone)) == len(set(flat))
 
 
 @pytest.mark.parametrize("early", [False, True])

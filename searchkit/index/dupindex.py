@@ -28,9 +28,7 @@ Pure code, no Whoosh: texts of old paragraphs are asked for through a callback.
 
 import hashlib
 import io
-import itertools
 import zipfile
-from collections import defaultdict
 from typing import (TYPE_CHECKING, Callable, Collection, Dict, Iterable, List, Optional,
                     Sequence, Tuple)
 
@@ -43,7 +41,7 @@ if TYPE_CHECKING:
 
 # Bump when the hashing or the stored arrays change: a kept index of another version is
 # ignored (the next run groups from scratch).
-VERSION = 2
+VERSION = 3
 _M3 = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], np.uint64)
 _M4 = np.array([0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53,
                 0x94D049BB133111EB], np.uint64)
@@ -52,9 +50,77 @@ _DOMAIN4 = np.uint64(0x5851F42D4C957F2D)  # 4-grams never equal 3-grams by const
 Texts = Callable[[List[str]], Dict[str, str]]  # ids -> their texts (old paragraphs)
 
 
-def _word_hash(word: str) -> int:
-    data = word.encode("utf-8", "surrogatepass")
+def _bytes_hash(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+# A text's words as bytes with a table instead of a regular expression (most news is ASCII,
+# where NFKC changes nothing and \w is [A-Za-z0-9_]): lower case kept, the rest a space.
+_ASCII_WORD_BYTES = bytes(c | 0x20 if chr(c).isalpha() else c if chr(c).isalnum() or c == 0x5F
+                          else 0x20 for c in range(128)) + b" " * 128
+_ASCII_APOSTROPHES = b"'`"  # (dedup's other quote marks are not ASCII)
+_WORD_BYTES_HASHED = 16  # a word this long or shorter is hashed from its bytes as numbers
+_LOW_BYTES = np.array([(1 << 8 * n) - 1 for n in range(8)] + [(1 << 64) - 1], np.uint64)
+
+
+def _word_bytes(text: str) -> bytes:
+    """``dedup.words(text)`` as UTF-8, separated by one or more spaces."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORD_BYTES, _ASCII_APOSTROPHES)
+    return " ".join(dedup.words(text)).encode("utf-8", "surrogatepass")
+
+
+def _hashed_words(texts: Sequence[str]):
+    """(the hash of each text's words, ``dedup.words``, joined by a space; its word count;
+    the hash of each of its words, text after text), each word read once by arrays."""
+    pieces = [_word_bytes(text) for text in texts]
+    lengths = np.fromiter(map(len, pieces), np.int64, len(pieces))
+    text_start = np.zeros(len(pieces) + 1, np.int64)
+    np.cumsum(lengths + 1, out=text_start[1:])
+    joined = b" ".join(pieces) + bytes(_WORD_BYTES_HASHED + 1)
+    del pieces
+    data = np.frombuffer(joined, np.uint8)
+    is_word = (data != 0x20) & (data != 0)
+    edges = np.diff(is_word.view(np.int8), prepend=np.int8(0))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    del edges
+    text_of = np.searchsorted(text_start, starts, "right") - 1
+    counts = np.bincount(text_of, minlength=len(texts))
+    # Each text's words joined by one space, texts run together: its hash as dedup's.
+    is_word[ends[:-1][text_of[1:] == text_of[:-1]]] = True  # the space before a text's next
+    single = data[is_word].tobytes()
+    del is_word
+    sizes = np.bincount(text_of, weights=ends - starts, minlength=len(texts)).astype(np.int64)
+    sizes += np.maximum(counts - 1, 0)
+    bounds = np.r_[0, np.cumsum(sizes)].tolist()
+    exact = np.fromiter((_bytes_hash(single[a:b]) for a, b in zip(bounds, bounds[1:])),
+                        np.uint64, len(texts))
+    return exact, counts, _words_hashed(joined, starts, ends)
+
+
+def _words_hashed(joined: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The hash of each word ``joined[start:end]``: from its bytes as two 64-bit numbers if
+    it has at most _WORD_BYTES_HASHED of them (``joined`` ends in that many zeros), else its
+    blake2b."""
+    sizes = ends - starts
+    # Eight bytes from each offset (little-endian, whatever the machine's order).
+    eights = np.ndarray((len(joined) - 7,), "<u8", joined, 0, (1,))
+    low = eights[starts] & _LOW_BYTES[np.minimum(sizes, 8)]
+    high = eights[starts + 8] & _LOW_BYTES[np.clip(sizes - 8, 0, 8)]
+    hashes = _mix(_mix(high + sizes.astype(np.uint64)) ^ low)
+    longer = np.flatnonzero(sizes > _WORD_BYTES_HASHED)
+    if len(longer):
+        hashes[longer] = [_bytes_hash(joined[a:b])
+                          for a, b in zip(starts[longer].tolist(), ends[longer].tolist())]
+    return hashes
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a bijection of 64-bit numbers that spreads every bit."""
+    with np.errstate(over="ignore"):
+        values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return values ^ (values >> np.uint64(31))
 
 
 # Characters of text shingled at a time (~5,000 news paragraphs, ~1,500 wire stories whole):
@@ -100,16 +166,7 @@ class _Shingled:
 
     @classmethod
     def _chunk(cls, texts: Sequence[str]):
-        words_of = [dedup.words(text) for text in texts]
-        exact = np.fromiter(
-            (_word_hash(" ".join(found)) for found in words_of), np.uint64, len(texts))
-        counts = np.fromiter(map(len, words_of), np.int64, len(texts))
-        vocabulary: Dict[str, int] = defaultdict(itertools.count().__next__)  # word -> its id
-        ids = np.fromiter(map(vocabulary.__getitem__, itertools.chain.from_iterable(words_of)),
-                          np.int64, int(counts.sum()))
-        del words_of
-        hashes = np.fromiter(map(_word_hash, vocabulary), np.uint64, len(vocabulary))
-        tokens = hashes[ids]
+        exact, counts, tokens = _hashed_words(texts)
         shingles, shingle_offsets = cls._grams(tokens, counts, 3, _M3, 0)
         grams4, offsets4 = cls._grams(tokens, counts, 4, _M4, _DOMAIN4)
         # A paragraph without 4-grams is proposed by its 3-grams (find_groups' `or sets[i]`).
