@@ -98,6 +98,9 @@ _POSTINGS_AT_A_TIME = 1 << 16
 # The pickle protocol of a block's data: Whoosh's 2 pickles each posting's positions (bytes)
 # as a call to _codecs.encode, which its reader makes again; 3 has bytes of its own.
 BLOCK_PROTOCOL = 3
+# ... and of a stored document: Whoosh's 2 pickles a date's bytes as that same call, and a
+# string's length in four bytes where 4 takes one for a short one.
+STORED_PROTOCOL = 4
 
 
 def fast_compress(data: bytes, level: int) -> bytes:
@@ -718,8 +721,8 @@ def write_segment(storage, schema, documents: Sequence[dict],
     one new segment's files in ``storage``; return the segment (not yet in any TOC).
     ``whoosh_bytes`` compresses every posting block and stored document as Whoosh does (the
     files are then Whoosh's byte for byte); by default a block's data is pickled with
-    BLOCK_PROTOCOL, and small blocks are stored plain and the others compressed by ISA-L
-    (``fast_compress``). ``tokens``: text fields already split by ``tokenize`` (of these
+    BLOCK_PROTOCOL and a stored document with STORED_PROTOCOL, and small blocks are stored
+    plain and the others, and stored documents, compressed by ISA-L (``fast_compress``). ``tokens``: text fields already split by ``tokenize`` (of these
     documents' values). ``let_go``: ``documents`` (a list) is emptied once read, so that
     they are freed before the postings are made."""
     if not documents:
@@ -751,9 +754,10 @@ def write_segment(storage, schema, documents: Sequence[dict],
         stored_names = {n for n in columns_by_field if schema[n].stored}
         stored = []
         dumps, compress = pickle.dumps, zlib.compress if whoosh_bytes else fast_compress
+        protocol = 2 if whoosh_bytes else STORED_PROTOCOL
         for doc in documents:
             fields = {n: doc[n] for n in sorted(doc) if n in stored_names and doc[n] is not None}
-            stored.append(compress(dumps(fields, 2), 3) if fields else None)
+            stored.append(compress(dumps(fields, protocol), 3) if fields else None)
         write_column("_stored", _varbytes_column(stored, doccount))
         del stored, doc
         if let_go:
