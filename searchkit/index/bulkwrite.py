@@ -77,6 +77,7 @@ from whoosh.formats import Existence, Positions
 from whoosh.util import IDCHARS
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from .arrays import stable_order
 from .codec import write_ranking_arrays
 from .rankarrays import SCORED_FIELDS
 from .textfield import WordCachingText
@@ -161,7 +162,7 @@ def _sorted_postings(term_list, tids, docnums, weights, values) -> _Postings:
     rank = np.empty(len(term_list), np.int64)
     rank[order_of_term] = np.arange(len(term_list))
     ranks = rank[tids]
-    order = np.argsort(ranks, kind="stable")
+    order = stable_order(ranks, len(term_list))
     offsets = np.zeros(len(term_list) + 1, np.int64)
     np.cumsum(np.bincount(ranks, minlength=len(term_list)), out=offsets[1:])
     return _Postings(
@@ -242,7 +243,7 @@ def _text_postings(field, tokens: Tokens, ndocs: int):
     nterms = max(len(term_ids), 1)
     key = text_of_token.astype(np.int64) * nterms + tids
     del text_of_token, tids
-    order = np.argsort(key, kind="stable")
+    order = stable_order(key, ntexts * nterms)
     key = key[order]
     positions = positions[order]
     del order

@@ -35,6 +35,7 @@ from typing import (TYPE_CHECKING, Callable, Collection, Dict, Iterable, List, O
 import numpy as np
 
 from . import dedup, workers
+from .arrays import stable_order
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -176,7 +177,7 @@ class _Shingled:
         owner = np.r_[np.repeat(np.arange(len(texts)), np.diff(offsets4))[take4],
                       np.repeat(np.arange(len(texts)), np.diff(shingle_offsets))[take3]]
         anchors = np.r_[grams4[take4], shingles[take3]]
-        order = np.argsort(owner, kind="stable")
+        order = stable_order(owner, len(texts))
         anchor_offsets = np.zeros(len(texts) + 1, np.int64)
         np.cumsum(np.bincount(owner, minlength=len(texts)), out=anchor_offsets[1:])
         return (exact, shingles, shingle_offsets, anchors[order], anchor_offsets,
