@@ -25,6 +25,7 @@ in the fields a record lacks (its title is never used: it cannot name every reco
 
 import os
 import re
+from stat import S_ISREG
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -550,11 +551,22 @@ def file_stat(path: Path, options: ReadOptions = ReadOptions()) -> os.stat_resul
     return stat
 
 
+# Opening a named pipe for reading waits for a writer; without waiting, its stat says what it is.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
 def read_bytes(path: Path, options: ReadOptions = ReadOptions()) -> bytes:
-    """A file's bytes, after checking its size; CorpusError says why it cannot be read."""
+    """A file's bytes, after checking its size (by the open file's stat: one look-up of its
+    path); CorpusError says why it cannot be read."""
     try:
-        check_size(path, path.stat().st_size, options)
-        return path.read_bytes()
+        with open(os.open(path, _OPEN_FLAGS), "rb", buffering=0) as file:
+            stat = os.fstat(file.fileno())
+            if not S_ISREG(stat.st_mode):
+                raise CorpusError("cannot read it: not a regular file")
+            check_size(path, stat.st_size, options)
+            data = file.read()
+        check_size(path, len(data), options)  # (in case it grew since)
+        return data
     except PermissionError:
         raise CorpusError(
             "cannot read it: permission denied; check the file's permissions"
