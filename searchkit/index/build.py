@@ -844,7 +844,9 @@ def _document(paragraphs: ReadParagraphs, source, groups: Dict[str, str],
         return {**source, "dup_group": groups[source["id"]]}
     pid = paragraphs.ids[source]
     signature = None if signatures is None else dupindex.signature(signatures[source])
-    return {**paragraphs.document(source, signature), "dup_group": groups[pid]}
+    doc = paragraphs.document(source, signature)
+    doc["dup_group"] = groups[pid]
+    return doc
 
 
 def _verify_count(index_dir: Path, expected: int) -> None:

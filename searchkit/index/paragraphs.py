@@ -12,8 +12,8 @@ from collections import Counter
 from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import model
-from ..model import Article, ArticleSummary, Paragraph
-from .schema import document
+from ..model import Article, ArticleSummary
+from .schema import article_fields, paragraph_document
 
 
 class Columns(NamedTuple):
@@ -52,6 +52,7 @@ class ReadParagraphs:
         self.texts: List[str] = []
         self.numbers = array("l")
         self.kinds: List[str] = []
+        self._fields_of: Tuple[int, dict] = (-1, {})  # an article's fields, made last
 
     def extend(self, articles: List[Article], columns: Columns) -> None:
         """Add ``split_off``'s articles and their columns."""
@@ -76,11 +77,12 @@ class ReadParagraphs:
     def document(self, n: int, signature: Optional[str] = None) -> dict:
         """Paragraph ``n``'s Whoosh document (``schema.document``). Its text is let go of
         here: a build writes each paragraph once, and a batch's texts are freed with it."""
-        article = self.articles[self.article[n]]
-        paragraph = Paragraph(self.ids[n], article.id, self.numbers[n], self.kinds[n],
-                              self.texts[n])
-        self.texts[n] = None
-        return document(article, paragraph, signature)
+        at = self.article[n]
+        if self._fields_of[0] != at:  # (paragraphs are written article after article)
+            self._fields_of = (at, article_fields(self.articles[at]))
+        text, self.texts[n] = self.texts[n], None
+        return paragraph_document(self._fields_of[1], self.ids[n], self.numbers[n],
+                                  self.kinds[n], text, signature)
 
     def summaries(self) -> Tuple[ArticleSummary, ...]:
         return tuple(ArticleSummary(a.id, n, a.source, a.source_from, a.date, a.date_from)

@@ -55,29 +55,38 @@ def make_schema() -> Schema:
 def document(article, paragraph, signature: Optional[str] = None) -> dict:
     """The Whoosh document of one paragraph (its ``dup_group`` is set when groups are known);
     ``signature``: its ``dedup.signature`` where already known."""
-    from . import dedup  # the indexer's: a search needs none of it
+    return paragraph_document(article_fields(article), paragraph.id, paragraph.number,
+                              paragraph.kind, paragraph.text, signature)
 
-    doc = dict(
-        id=paragraph.id,
+
+def article_fields(article) -> dict:
+    """The fields a paragraph's document takes from its article (made once for all of its
+    paragraphs: ``paragraph_document``)."""
+    fields = dict(
         article_id=article.id,
         doc_id=article.doc_id,
         path=article.path,
-        paragraph=paragraph.number,
-        kind=paragraph.kind,
         title=article.title,
         source_from=article.source_from,
         date_from=article.date_from,
-        text=paragraph.text,
-        dup_signature=signature or dedup.signature(paragraph.text),
+        # An unknown source is "": every segment then has a source column (Whoosh's
+        # multi-segment column reader misplaces the documents of a segment without one).
+        source=article.source or "",
     )
-    # An unknown source is "": every segment then has a source column (Whoosh's multi-segment
-    # column reader misplaces the documents of a segment without one).
-    doc["source"] = article.source or ""
     if article.url:
-        doc["url"] = article.url
+        fields["url"] = article.url
     if article.date:  # undated articles have no date field at all
-        doc["date"] = datetime(article.date.year, article.date.month, article.date.day)
-    return doc
+        fields["date"] = datetime(article.date.year, article.date.month, article.date.day)
+    return fields
+
+
+def paragraph_document(article_fields: dict, pid: str, number: int, kind: str, text: str,
+                       signature: Optional[str] = None) -> dict:
+    """``document`` of a paragraph given by its fields, with its article's ``article_fields``."""
+    from . import dedup  # the indexer's: a search needs none of it
+
+    return {**article_fields, "id": pid, "paragraph": number, "kind": kind, "text": text,
+            "dup_signature": signature or dedup.signature(text)}
 
 
 def matches(candidate) -> bool:
