@@ -3,17 +3,17 @@
 A build holds every paragraph it read through the grouping and the writing. As records (a
 ``Paragraph`` each, in its article's tuple) they took far more memory than their texts; here
 each paragraph is an id, a text, a number and a kind in lists, and its article is held once,
-without its paragraphs. ``document`` makes a paragraph's Whoosh document when it is written
-(bench/README.md: the build's memory).
+without its paragraphs. A paragraph is made a Whoosh document when it is written (``take``;
+bench/README.md: the build's memory).
 """
 
 from array import array
 from collections import Counter
-from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Iterable, List, NamedTuple, Sequence, Tuple
 
 from .. import model
 from ..model import Article, ArticleSummary
-from .schema import article_fields, paragraph_document
+from .schema import article_fields
 
 
 class Columns(NamedTuple):
@@ -52,7 +52,6 @@ class ReadParagraphs:
         self.texts: List[str] = []
         self.numbers = array("l")
         self.kinds: List[str] = []
-        self._fields_of: Tuple[int, dict] = (-1, {})  # an article's fields, made last
 
     def extend(self, articles: List[Article], columns: Columns) -> None:
         """Add ``split_off``'s articles and their columns."""
@@ -74,15 +73,16 @@ class ReadParagraphs:
         than held in a list."""
         return Pairs(before, self)
 
-    def document(self, n: int, signature: Optional[str] = None) -> dict:
-        """Paragraph ``n``'s Whoosh document (``schema.document``). Its text is let go of
-        here: a build writes each paragraph once, and a batch's texts are freed with it."""
-        at = self.article[n]
-        if self._fields_of[0] != at:  # (paragraphs are written article after article)
-            self._fields_of = (at, article_fields(self.articles[at]))
+    def take(self, n: int) -> Tuple[int, str, int, str, str]:
+        """Paragraph ``n``'s (article number, id, number, kind, text) for its Whoosh document
+        (``schema.paragraph_document``). Its text is let go of here: a build writes each
+        paragraph once, and a batch's texts are freed with it."""
         text, self.texts[n] = self.texts[n], None
-        return paragraph_document(self._fields_of[1], self.ids[n], self.numbers[n],
-                                  self.kinds[n], text, signature)
+        return self.article[n], self.ids[n], self.numbers[n], self.kinds[n], text
+
+    def article_fields(self, article: int) -> dict:
+        """``schema.article_fields`` of article number ``article``."""
+        return article_fields(self.articles[article])
 
     def summaries(self) -> Tuple[ArticleSummary, ...]:
         return tuple(ArticleSummary(a.id, n, a.source, a.source_from, a.date, a.date_from)
