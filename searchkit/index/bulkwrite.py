@@ -723,9 +723,10 @@ def write_segment(storage, schema, documents: Sequence[dict],
     ``whoosh_bytes`` compresses every posting block and stored document as Whoosh does (the
     files are then Whoosh's byte for byte); by default a block's data is pickled with
     BLOCK_PROTOCOL and a stored document with STORED_PROTOCOL, and small blocks are stored
-    plain and the others, and stored documents, compressed by ISA-L (``fast_compress``). ``tokens``: text fields already split by ``tokenize`` (of these
-    documents' values). ``let_go``: ``documents`` (a list) is emptied once read, so that
-    they are freed before the postings are made."""
+    plain and the others, and stored documents, compressed by ISA-L (``fast_compress``).
+    ``tokens``: text fields already split by ``tokenize`` (of these documents' values).
+    ``let_go``: ``documents`` (a list) is emptied once read, so that they are freed before
+    the postings are made."""
     if not documents:
         raise ValueError("a segment needs at least one document")
     names = set()
