@@ -5,7 +5,9 @@ field lengths and totals, stored fields and columns, read back by a stock Whoosh
 Also the ranking arrays it hands over at the end of a segment."""
 
 import itertools
+import pickle
 import random
+import struct
 import zlib
 from datetime import datetime
 from pathlib import Path
@@ -216,6 +218,28 @@ def test_small_blocks_stored_uncompressed_cost_less_than_positions_pickled_as_by
         packed = bulkwrite.fast_compress(data, 3)
         assert zlib.decompress(packed) == data  # what Whoosh's reader does
         assert len(packed) <= 1.1 * len(zlib.compress(data, 3)) + 8  # about zlib's size
+
+
+def test_terms_of_one_posting_are_the_blocks_pickle_makes(tmp_path, monkeypatch):
+    """A term of one posting with weight 1 and no value (an id's) is written from numpy rows,
+    not pickled: the same bytes, whatever the size of its document number, its weight's bits
+    and its length bytes; a segment's postings file is the same either way."""
+    docs = np.array([0, 1, 255, 256, 65535, 65536, 2**31 - 1], np.int64)
+    weights = np.array([1.0, 1.0000000001, 1.0, 1.0, 1.0, 1.0, 1.0])
+    low = np.array([0, 1, 7, 0, 255, 3, 0])
+    high = np.array([0, 2, 255, 9, 255, 3, 0])
+    made = bulkwrite._lone_postings(docs, weights, low, high, bulkwrite.BLOCK_PROTOCOL)
+    for n, piece in enumerate(made):
+        d, w, lo, hi = int(docs[n]), float(weights[n]), int(low[n]), int(high[n])
+        data = pickle.dumps(((d,), None, None), bulkwrite.BLOCK_PROTOCOL)
+        header = pickle.dumps((1, d, w, 0, lo, hi), 2)
+        assert piece == b"W3Bl" + struct.pack("!i", -len(header + data)) + header + data
+    with pytest.raises(ValueError):
+        bulkwrite._lone_postings(np.array([2**31]), weights[:1], low[:1], high[:1], 3)
+    seeds = documents_of([SEEDS]) + odd_documents()
+    fast = segment_files(bulk_segment(seeds, tmp_path / "a"))
+    monkeypatch.setattr(bulkwrite, "_LONE_DATA_MOST", bulkwrite.COMPRESS_FROM)  # none by rows
+    assert segment_files(bulk_segment(seeds, tmp_path / "b")) == fast
 
 
 def test_the_ranking_arrays_are_what_a_reader_reads_back(tmp_path):

@@ -661,6 +661,9 @@ class _Blocks:
         self.compress = zlib.compress if whoosh_bytes else fast_compress
         self.compress_from = 0 if whoosh_bytes else COMPRESS_FROM
         self.protocol = 2 if whoosh_bytes else BLOCK_PROTOCOL
+        # (every Whoosh block is compressed; ours of one posting are not, as _lone_postings's)
+        self.lone_template = (not whoosh_bytes and self.fixed == 0
+                              and COMPRESS_FROM > _LONE_DATA_MOST)
 
     def terms(self, first_block: int, blocks_of_term) -> list:
         """The bytes of consecutive terms, one piece per term: ``blocks_of_term`` blocks each,
@@ -703,13 +706,73 @@ class _Blocks:
             size = len(header) + len(data)
             return _pack_int(-size if last else size) + header + data
 
+        # Terms of one posting, weight 1 and no value (an id's): their bytes by arrays.
+        made: Dict[int, bytes] = {}
+        if self.lone_template:
+            term_block = first_block + np.cumsum(blocks_of_term) - blocks_of_term
+            lone = np.flatnonzero((blocks_of_term == 1) & self.all_one[term_block] & (
+                self.block_end[term_block] - self.block_start[term_block] == 1))
+            at = term_block[lone]
+            made = dict(zip(lone.tolist(), _lone_postings(
+                self.docs[self.block_start[at]], self.max_weight[at], self.min_byte[at],
+                self.max_byte[at], protocol)))
+            if len(made) == len(blocks_of_term):
+                return list(made.values())
         pieces = []
         k = 0
-        for nblocks in blocks_of_term.tolist():
-            pieces.append(WHOOSH3_HEADER_MAGIC + b"".join(
+        for term, nblocks in enumerate(blocks_of_term.tolist()):
+            lone_piece = made.get(term)
+            pieces.append(lone_piece or WHOOSH3_HEADER_MAGIC + b"".join(
                 [block(k + j, j == nblocks - 1) for j in range(nblocks)]))
             k += nblocks
         return pieces
+
+
+_LONE_DATA_END = b"\x85q\x00NN\x87q\x01."  # (the delta,), None, None: tuples memoised
+_LONE_DATA_MOST = 2 + 5 + len(_LONE_DATA_END)  # the longest such block data's bytes
+_LONE_HEADER_END = b"tq\x00."
+_PICKLED_INT = ((1 << 8, b"K", "<u1"), (1 << 16, b"M", "<u2"), (1 << 31, b"J", "<i4"))
+
+
+def _lone_postings(docs, max_weight, min_byte, max_byte, protocol: int) -> List[bytes]:
+    """The bytes ``_Blocks.terms`` makes for terms of one posting, weight 1 and no value
+    (so small a block is not compressed), as numpy rows: each block's two pickles written
+    by hand, their numbers where pickle puts them (a document number as BININT1, BININT2 or
+    BININT by its size, the weight as a big-endian BINFLOAT, the length bytes as BININT1)."""
+    pieces: List[Optional[bytes]] = [None] * len(docs)
+    low = 0
+    for high, opcode, kind in _PICKLED_INT:
+        at = np.flatnonzero((docs >= low) & (docs < high))
+        low = high
+        if not len(at):
+            continue
+        width = np.dtype(kind).itemsize
+        data = 2 + 1 + width + len(_LONE_DATA_END)
+        header = 3 + 2 + 1 + width + 9 + 2 + 2 + 2 + len(_LONE_HEADER_END)
+        row = np.zeros((len(at), 8 + header + data), np.uint8)
+        row[:, :4] = np.frombuffer(WHOOSH3_HEADER_MAGIC, np.uint8)
+        row[:, 4:8] = np.frombuffer(struct.pack("!i", -(header + data)), np.uint8)
+        h = 8
+        row[:, h:h + 6] = np.frombuffer(b"\x80\x02(K\x01" + opcode, np.uint8)
+        row[:, h + 6:h + 6 + width] = docs[at].astype(kind)[:, None].view(np.uint8)
+        h += 6 + width
+        row[:, h] = ord("G")
+        row[:, h + 1:h + 9] = max_weight[at].astype(">f8")[:, None].view(np.uint8)
+        row[:, h + 9:h + 15] = np.frombuffer(b"K\x00K\x00K\x00", np.uint8)  # comp 0
+        row[:, h + 12] = min_byte[at]
+        row[:, h + 14] = max_byte[at]
+        row[:, h + 15:8 + header] = np.frombuffer(_LONE_HEADER_END, np.uint8)
+        d = 8 + header
+        row[:, d:d + 3] = np.frombuffer(bytes([0x80, protocol]) + opcode, np.uint8)
+        row[:, d + 3:d + 3 + width] = docs[at].astype(kind)[:, None].view(np.uint8)
+        row[:, d + 3 + width:] = np.frombuffer(_LONE_DATA_END, np.uint8)
+        size = row.shape[1]
+        raw = row.tobytes()
+        for n, start in zip(at.tolist(), range(0, len(raw), size)):
+            pieces[n] = raw[start:start + size]
+    if any(piece is None for piece in pieces):  # a document number beyond BININT's
+        raise ValueError("a segment of more than 2**31 documents")
+    return pieces
 
 
 def write_segment(storage, schema, documents: Sequence[dict],
