@@ -706,18 +706,9 @@ class _Blocks:
             size = len(header) + len(data)
             return _pack_int(-size if last else size) + header + data
 
-        # Terms of one posting, weight 1 and no value (an id's): their bytes by arrays.
-        made: Dict[int, bytes] = {}
-        if self.lone_template:
-            term_block = first_block + np.cumsum(blocks_of_term) - blocks_of_term
-            lone = np.flatnonzero((blocks_of_term == 1) & self.all_one[term_block] & (
-                self.block_end[term_block] - self.block_start[term_block] == 1))
-            at = term_block[lone]
-            made = dict(zip(lone.tolist(), _lone_postings(
-                self.docs[self.block_start[at]], self.max_weight[at], self.min_byte[at],
-                self.max_byte[at], protocol)))
-            if len(made) == len(blocks_of_term):
-                return list(made.values())
+        made = self._lone(first_block, blocks_of_term)
+        if len(made) == len(blocks_of_term):
+            return list(made.values())
         pieces = []
         k = 0
         for term, nblocks in enumerate(blocks_of_term.tolist()):
@@ -726,6 +717,19 @@ class _Blocks:
                 [block(k + j, j == nblocks - 1) for j in range(nblocks)]))
             k += nblocks
         return pieces
+
+    def _lone(self, first_block: int, blocks_of_term) -> Dict[int, bytes]:
+        """The bytes of those of ``terms``' terms that have one posting, weight 1 and no value
+        (an id's), made by arrays, by their place among them."""
+        if not self.lone_template:
+            return {}
+        term_block = first_block + np.cumsum(blocks_of_term) - blocks_of_term
+        lone = np.flatnonzero((blocks_of_term == 1) & self.all_one[term_block] & (
+            self.block_end[term_block] - self.block_start[term_block] == 1))
+        at = term_block[lone]
+        return dict(zip(lone.tolist(), _lone_postings(
+            self.docs[self.block_start[at]], self.max_weight[at], self.min_byte[at],
+            self.max_byte[at], self.protocol)))
 
 
 _LONE_DATA_END = b"\x85q\x00NN\x87q\x01."  # (the delta,), None, None: tuples memoised
