@@ -661,7 +661,8 @@ class _Blocks:
         self.compress = zlib.compress if whoosh_bytes else fast_compress
         self.compress_from = 0 if whoosh_bytes else COMPRESS_FROM
         self.protocol = 2 if whoosh_bytes else BLOCK_PROTOCOL
-        # (every Whoosh block is compressed; ours of one posting are not, as _lone_postings's)
+        # Terms of one posting written from rows (_lone_postings): not where every block is
+        # compressed, as Whoosh's are, nor if blocks that small were.
         self.lone_template = (not whoosh_bytes and self.fixed == 0
                               and COMPRESS_FROM > _LONE_DATA_MOST)
 
@@ -756,13 +757,15 @@ def _lone_postings(docs, max_weight, min_byte, max_byte, protocol: int) -> List[
         row = np.zeros((len(at), 8 + header + data), np.uint8)
         row[:, :4] = np.frombuffer(WHOOSH3_HEADER_MAGIC, np.uint8)
         row[:, 4:8] = np.frombuffer(struct.pack("!i", -(header + data)), np.uint8)
+        # The header: PROTO 2, MARK, 1, the document, BINFLOAT weight, 0 (not compressed),
+        # the length bytes, TUPLE, BINPUT 0, STOP. The data: PROTO, (document,), None, None.
         h = 8
         row[:, h:h + 6] = np.frombuffer(b"\x80\x02(K\x01" + opcode, np.uint8)
         row[:, h + 6:h + 6 + width] = docs[at].astype(kind)[:, None].view(np.uint8)
         h += 6 + width
         row[:, h] = ord("G")
         row[:, h + 1:h + 9] = max_weight[at].astype(">f8")[:, None].view(np.uint8)
-        row[:, h + 9:h + 15] = np.frombuffer(b"K\x00K\x00K\x00", np.uint8)  # comp 0
+        row[:, h + 9:h + 15] = np.frombuffer(b"K\x00K\x00K\x00", np.uint8)
         row[:, h + 12] = min_byte[at]
         row[:, h + 14] = max_byte[at]
         row[:, h + 15:8 + header] = np.frombuffer(_LONE_HEADER_END, np.uint8)
@@ -770,7 +773,7 @@ def _lone_postings(docs, max_weight, min_byte, max_byte, protocol: int) -> List[
         row[:, d:d + 3] = np.frombuffer(bytes([0x80, protocol]) + opcode, np.uint8)
         row[:, d + 3:d + 3 + width] = docs[at].astype(kind)[:, None].view(np.uint8)
         row[:, d + 3 + width:] = np.frombuffer(_LONE_DATA_END, np.uint8)
-        size = row.shape[1]
+        size = row.shape[1]  # each row: magic, -size, header, data
         raw = row.tobytes()
         for n, start in zip(at.tolist(), range(0, len(raw), size)):
             pieces[n] = raw[start:start + size]

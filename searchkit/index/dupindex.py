@@ -56,7 +56,8 @@ def _bytes_hash(data: bytes) -> int:
 
 
 # A text's words as bytes with a table instead of a regular expression (most news is ASCII,
-# where NFKC changes nothing and \w is [A-Za-z0-9_]): lower case kept, the rest a space.
+# where NFKC changes nothing and \w is [A-Za-z0-9_]): letters lower-cased, digits and "_"
+# kept, anything else a space.
 _ASCII_WORD_BYTES = bytes(c | 0x20 if chr(c).isalpha() else c if chr(c).isalnum() or c == 0x5F
                           else 0x20 for c in range(128)) + b" " * 128
 _ASCII_APOSTROPHES = b"'`"  # (dedup's other quote marks are not ASCII)
@@ -81,7 +82,7 @@ def _hashed_words(texts: Sequence[str]):
     joined = b" ".join(pieces) + bytes(_WORD_BYTES_HASHED + 1)
     del pieces
     data = np.frombuffer(joined, np.uint8)
-    is_word = (data != 0x20) & (data != 0)
+    is_word = (data != 0x20) & (data != 0)  # (the zeros at the end are no word)
     edges = np.diff(is_word.view(np.int8), prepend=np.int8(0))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     del edges
@@ -125,7 +126,7 @@ def _mix(values: np.ndarray) -> np.ndarray:
 
 
 # Characters of text shingled at a time (~5,000 news paragraphs, ~1,500 wire stories whole):
-# Python's word lists stay small, and so do the arrays a chunk's n-grams are sorted in.
+# the arrays a chunk's words and n-grams are read and sorted in stay small.
 _CHARS_AT_A_TIME = 1_000_000
 _RUN_HOLDERS = 1 << 16  # anchor holders (and their pairs) listed at a time
 _SLOT = np.int32  # the type of the anchors' holders (most of the index's own memory)

@@ -80,12 +80,13 @@ def article_fields(article) -> dict:
     return fields
 
 
-def paragraph_document(article_fields: dict, pid: str, number: int, kind: str, text: str,
+def paragraph_document(of_article: dict, pid: str, number: int, kind: str, text: str,
                        signature: Optional[str] = None) -> dict:
-    """``document`` of a paragraph given by its fields, with its article's ``article_fields``."""
+    """``document`` of a paragraph given by its fields, with its article's (``of_article``,
+    ``article_fields``)."""
     from . import dedup  # the indexer's: a search needs none of it
 
-    return {**article_fields, "id": pid, "paragraph": number, "kind": kind, "text": text,
+    return {**of_article, "id": pid, "paragraph": number, "kind": kind, "text": text,
             "dup_signature": signature or dedup.signature(text)}
 
 

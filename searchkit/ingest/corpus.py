@@ -25,10 +25,10 @@ in the fields a record lacks (its title is never used: it cannot name every reco
 
 import os
 import re
-from stat import S_ISREG
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from stat import S_ISREG
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from ..config import (
