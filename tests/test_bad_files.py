@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from conftest import as_user_nobody
 
 from searchkit.cli.commands import main
-from searchkit.ingest.corpus import ReadOptions, check_size, find_files, read_corpus, read_file
+from searchkit.ingest.corpus import (ReadOptions, check_size, find_files, read_bytes,
+                                     read_corpus, read_file)
 from searchkit.errors import CorpusError
 
 GOOD = (
@@ -68,6 +69,17 @@ def test_files_over_the_size_limit(tmp_path):
     check_size(tmp_path / "big.txt", 1000, ReadOptions(max_bytes=1000))  # at the limit: fine
     with pytest.raises(CorpusError, match=r"too large \(96.0 MB, the limit is 64.0 MB\)"):
         check_size(tmp_path / "big.txt", 96 * 1024 * 1024, ReadOptions())
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX's")
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    """Opening a pipe to read waits for a writer: the file is opened without waiting, and its
+    stat says it is no file."""
+    os.mkfifo(tmp_path / "pipe.txt")
+    with pytest.raises(CorpusError, match="^cannot read it: not a regular file$"):
+        read_bytes(tmp_path / "pipe.txt", ReadOptions())
+    (tmp_path / "ok.txt").write_bytes(GOOD.encode())
+    assert read_bytes(tmp_path / "ok.txt", ReadOptions()) == GOOD.encode()
 
 
 def test_the_default_limit_lets_scifact_through():
