@@ -26,7 +26,6 @@ in them (whether two articles share a story may have changed). The result is the
 Pure code, no Whoosh: texts of old paragraphs are asked for through a callback.
 """
 
-import hashlib
 import io
 import zipfile
 from typing import (TYPE_CHECKING, Callable, Collection, Dict, Iterable, List, Optional,
@@ -36,6 +35,7 @@ import numpy as np
 
 from . import dedup, workers
 from .arrays import stable_order
+from .rankarrays import bytes_hash
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -49,10 +49,6 @@ _M4 = np.array([0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53,
 _DOMAIN4 = np.uint64(0x5851F42D4C957F2D)  # 4-grams never equal 3-grams by construction
 
 Texts = Callable[[List[str]], Dict[str, str]]  # ids -> their texts (old paragraphs)
-
-
-def _bytes_hash(data: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
 # A text's words as bytes with a table instead of a regular expression (most news is ASCII,
@@ -95,7 +91,7 @@ def _hashed_words(texts: Sequence[str]):
     sizes = np.bincount(text_of, weights=ends - starts, minlength=len(texts)).astype(np.int64)
     sizes += np.maximum(counts - 1, 0)
     bounds = np.r_[0, np.cumsum(sizes)].tolist()
-    exact = np.fromiter((_bytes_hash(single[a:b]) for a, b in zip(bounds, bounds[1:])),
+    exact = np.fromiter((bytes_hash(single[a:b]) for a, b in zip(bounds, bounds[1:])),
                         np.uint64, len(texts))
     return exact, counts, _words_hashed(joined, starts, ends)
 
@@ -112,7 +108,7 @@ def _words_hashed(joined: bytes, starts: np.ndarray, ends: np.ndarray) -> np.nda
     hashes = _mix(_mix(high + sizes.astype(np.uint64)) ^ low)
     longer = np.flatnonzero(sizes > _WORD_BYTES_HASHED)
     if len(longer):
-        hashes[longer] = [_bytes_hash(joined[a:b])
+        hashes[longer] = [bytes_hash(joined[a:b])
                           for a, b in zip(starts[longer].tolist(), ends[longer].tolist())]
     return hashes
 

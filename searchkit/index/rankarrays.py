@@ -56,8 +56,12 @@ class DamagedArrays(ValueError):
 
 def text_hash(text: str) -> int:
     """A 64-bit hash (BLAKE2b) of a string: equal values, equal hashes, in any process."""
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
+    return bytes_hash(text.encode("utf-8", "surrogatepass"))
+
+
+def bytes_hash(data: bytes) -> int:
+    """``text_hash`` of the string whose UTF-8 is ``data``."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
 def term_key(term: bytes) -> int:
