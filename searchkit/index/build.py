@@ -807,16 +807,16 @@ class _Batch(NamedTuple):
     def documents(self) -> Tuple[List[dict], np.ndarray]:
         """The documents, and which of them are new (old ones are counted already); the rows
         are let go of."""
-        docs = []
-        for row in self.rows:
+        docs, new = [], np.ones(len(self.rows), bool)
+        for n, row in enumerate(self.rows):
             if isinstance(row, dict):
                 docs.append(row)
+                new[n] = False
                 continue
             article, pid, number, kind, text, signature, group = row
             doc = paragraph_document(self.articles[article], pid, number, kind, text, signature)
             doc["dup_group"] = group
             docs.append(doc)
-        new = np.array([not isinstance(row, dict) for row in self.rows])
         self.rows.clear()
         return docs, new
 

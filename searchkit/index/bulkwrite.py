@@ -754,6 +754,7 @@ def _lone_postings(docs, max_weight, min_byte, max_byte, protocol: int) -> List[
         width = np.dtype(kind).itemsize
         data = 2 + 1 + width + len(_LONE_DATA_END)
         header = 3 + 2 + 1 + width + 9 + 2 + 2 + 2 + len(_LONE_HEADER_END)
+        doc_bytes = docs[at].astype(kind)[:, None].view(np.uint8)
         row = np.zeros((len(at), 8 + header + data), np.uint8)
         row[:, :4] = np.frombuffer(WHOOSH3_HEADER_MAGIC, np.uint8)
         row[:, 4:8] = np.frombuffer(struct.pack("!i", -(header + data)), np.uint8)
@@ -761,7 +762,7 @@ def _lone_postings(docs, max_weight, min_byte, max_byte, protocol: int) -> List[
         # the length bytes, TUPLE, BINPUT 0, STOP. The data: PROTO, (document,), None, None.
         h = 8
         row[:, h:h + 6] = np.frombuffer(b"\x80\x02(K\x01" + opcode, np.uint8)
-        row[:, h + 6:h + 6 + width] = docs[at].astype(kind)[:, None].view(np.uint8)
+        row[:, h + 6:h + 6 + width] = doc_bytes
         h += 6 + width
         row[:, h] = ord("G")
         row[:, h + 1:h + 9] = max_weight[at].astype(">f8")[:, None].view(np.uint8)
@@ -771,7 +772,7 @@ def _lone_postings(docs, max_weight, min_byte, max_byte, protocol: int) -> List[
         row[:, h + 15:8 + header] = np.frombuffer(_LONE_HEADER_END, np.uint8)
         d = 8 + header
         row[:, d:d + 3] = np.frombuffer(bytes([0x80, protocol]) + opcode, np.uint8)
-        row[:, d + 3:d + 3 + width] = docs[at].astype(kind)[:, None].view(np.uint8)
+        row[:, d + 3:d + 3 + width] = doc_bytes
         row[:, d + 3 + width:] = np.frombuffer(_LONE_DATA_END, np.uint8)
         size = row.shape[1]  # each row: magic, -size, header, data
         raw = row.tobytes()
