@@ -34,7 +34,7 @@ from typing import (TYPE_CHECKING, Callable, Collection, Dict, Iterable, List, O
 import numpy as np
 
 from . import dedup, workers
-from .arrays import stable_order
+from .arrays import stable_argsort, stable_order
 from .rankarrays import bytes_hash
 
 if TYPE_CHECKING:
@@ -142,7 +142,8 @@ _BOUND_PAIRS = 1 << 14  # pairs whose bound is taken at a time
 
 
 class _Shingled:
-    """The n-grams of some texts: per text its sorted distinct 3-gram and anchor hashes."""
+    """The n-grams of some texts: per text its sorted distinct 3-gram hashes; the anchors of
+    all, sorted, and the text holding each."""
 
     def __init__(self, texts: Sequence[str], parallel: bool = False,
                  cluster: Optional["Cluster"] = None, parts: Optional[list] = None):
@@ -157,8 +158,16 @@ class _Shingled:
         self.exact = _concat([p[0] for p in parts], np.uint64)
         self.short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
         self.shingles, self.shingle_offsets = _concat_csr([(p[1], p[2]) for p in parts])
-        self.anchors, self.anchor_offsets = _concat_csr([(p[3], p[4]) for p in parts])
+        # Every anchor, sorted, and the text holding it (ties in text order): each part's
+        # anchors come sorted, which numpy's stable sort merges as runs.
+        firsts = np.cumsum([0] + [len(p[0]) for p in parts])
+        self.anchors = _concat([p[3] for p in parts], np.uint64)
+        self.anchor_owner = _concat([p[4].astype(_SLOT) + first
+                                     for p, first in zip(parts, firsts.tolist())], _SLOT)
         parts.clear()  # (the arrays joined: let go of, whoever else holds the list)
+        if len(firsts) > 2:
+            order = np.argsort(self.anchors, kind="stable")
+            self.anchors, self.anchor_owner = self.anchors[order], self.anchor_owner[order]
         if len(self.exact) != self.count:
             raise ValueError("the parts given are not of these texts")
 
@@ -174,11 +183,13 @@ class _Shingled:
         owner = np.r_[np.repeat(np.arange(len(texts)), np.diff(offsets4))[take4],
                       np.repeat(np.arange(len(texts)), np.diff(shingle_offsets))[take3]]
         anchors = np.r_[grams4[take4], shingles[take3]]
+        # Sorted by anchor, then by text (the index's order; a text's anchors are distinct).
         order = stable_order(owner, len(texts))
-        anchor_offsets = np.zeros(len(texts) + 1, np.int64)
-        np.cumsum(np.bincount(owner, minlength=len(texts)), out=anchor_offsets[1:])
-        return (exact, shingles, shingle_offsets, anchors[order], anchor_offsets,
-                counts < dedup.SHORT_WORDS)
+        anchors, owner = anchors[order], owner[order]
+        order = stable_argsort(anchors)
+        owner_type = np.uint16 if len(texts) <= 1 << 16 else _SLOT  # (sent from a helper)
+        return (exact, shingles, shingle_offsets, anchors[order],
+                owner[order].astype(owner_type), counts < dedup.SHORT_WORDS)
 
     @staticmethod
     def _grams(tokens, counts, n, multipliers, domain):
@@ -599,16 +610,11 @@ class DupIndex:
     def _insert_anchors(self, shingled: _Shingled, first: int) -> Tuple[np.ndarray, np.ndarray]:
         """Hold the new paragraphs' anchors (``shingled`` lets go of them): the pairs with a
         new paragraph they propose, and the anchors they made too common to propose any."""
-        new_anchors, offsets = shingled.anchors, shingled.anchor_offsets
-        shingled.anchors = shingled.anchor_offsets = None
-        # Insert the new anchors into the sorted index (new slots sort after old ones, and
-        # the anchors come in slot order: a stable sort keeps them so). Each one's slot from
-        # where it was before the sort, as _SLOT numbers (not a search for each).
-        order = np.argsort(new_anchors, kind="stable")
-        new_anchors = new_anchors[order]
-        new_owner = np.repeat(np.arange(first, first + len(offsets) - 1, dtype=_SLOT),
-                              np.diff(offsets))[order]
-        del order
+        # Inserted into the sorted index (new slots sort after old ones, and the anchors
+        # come sorted, ties in slot order).
+        new_anchors, new_owner = shingled.anchors, shingled.anchor_owner
+        shingled.anchors = shingled.anchor_owner = None
+        new_owner += first
         if not len(self.anchors):  # from scratch: the runs of the sorted anchors say it all
             self.anchors, self.holders = new_anchors, new_owner
             starts, sizes = _shared_runs(new_anchors)
@@ -646,8 +652,12 @@ class DupIndex:
         involved = _distinct(self.edges[mine].ravel())
         found = texts([self.ids[s] for s in involved.tolist()])
         shingled = _Shingled([found[self.ids[s]] for s in involved.tolist()])
-        offsets = shingled.anchor_offsets
-        anchors_of = {s: shingled.anchors[offsets[k]:offsets[k + 1]]
+        by_text = stable_order(shingled.anchor_owner, len(involved))
+        anchors = shingled.anchors[by_text]
+        offsets = np.zeros(len(involved) + 1, np.int64)
+        np.cumsum(np.bincount(shingled.anchor_owner, minlength=len(involved)),
+                  out=offsets[1:])
+        anchors_of = {s: anchors[offsets[k]:offsets[k + 1]]
                       for k, s in enumerate(involved.tolist())}
         drop = []
         for e in np.flatnonzero(mine).tolist():
