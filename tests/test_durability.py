@@ -13,6 +13,7 @@ SEARCHKIT_FAULT_TRIALS set the numbers of trials: 12 and 6 by default, twice as 
 import errno
 import itertools
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -669,24 +670,34 @@ def test_the_helpers_tasks_are_prepared_here_and_handed_over():
 
 
 def test_work_kept_out_of_this_process_runs_in_two_helpers_in_order():
-    """Without ``here``, both halves run in helpers forked for them: the results come back
-    in the tasks' order, none made here; an error in either arrives as it was raised (a
-    full disk stays a full disk); a killed one is WorkerError."""
+    """``run_in_helpers``: two helpers take the tasks in turn (here each one's first task
+    waits for the other's), the results come back in the tasks' order, none made here, each
+    told as it arrives; an error in either arrives as it was raised (a full disk stays a full
+    disk); a killed one is WorkerError; not parallel, everything runs here."""
     here = os.getpid()
-    found = workers.run_split(list(range(8)), _with_pid, True, here=False)
+    both_started = multiprocessing.get_context("fork").Barrier(2)
+
+    def first_two_wait(task):
+        if task < 2:
+            both_started.wait(timeout=60)
+        return task, os.getpid()
+
+    arrived = []
+    found = workers.run_in_helpers(list(range(8)), first_two_wait, True, arrived.append)
     assert [task for task, _ in found] == list(range(8))
-    pids = [pid for _, pid in found]
-    assert here not in pids and len(set(pids[:4])) == len(set(pids[4:])) == 1
-    assert pids[0] != pids[-1]
-    prepared = workers.run_split([1, 2, 3, 4], _with_pid, True, here=False,
-                                 prepare=lambda task: task * 10)
-    assert [task for task, _ in prepared] == [10, 20, 30, 40]
-    for tasks in ([5, 6, 7, 8], [1, 2, 3, 5]):  # the failing task in the first half, or last
+    assert sorted(arrived) == list(range(8))
+    pids = {pid for _, pid in found}
+    assert here not in pids and len(pids) == 2
+    for tasks in ([5, 6, 7, 8], [1, 2, 3, 5]):  # the failing task first, or last
         with pytest.raises(OSError) as raised:
-            workers.run_split(tasks, _fail, True, here=False)
+            workers.run_in_helpers(tasks, _fail, True)
         assert raised.value.errno == errno.ENOSPC
     with pytest.raises(workers.WorkerError, match="stopped unexpectedly"):
-        workers.run_split([0, 1], _killed_in_the_second_half, True, here=False)
+        workers.run_in_helpers([0, 1, 2], _killed_in_the_second_half, True)
+    arrived.clear()
+    assert workers.run_in_helpers([1, 2], _with_pid, False, arrived.append) == [
+        (1, here), (2, here)]
+    assert arrived == [0, 1]
 
 
 def _killed_in_the_second_half(task):

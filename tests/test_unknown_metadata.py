@@ -12,6 +12,7 @@ import pytest
 from conftest import invoke as run
 
 import searchkit
+from searchkit.index import build
 
 
 def write_bare(folder, count, start=0):
@@ -207,6 +208,26 @@ def test_indexing_reports_its_steps(tmp_path):
         "reading", "grouping near-identical paragraphs", "indexing", "counting words",
         "committing"]
     assert dict(stages)["committing"] == 0  # a step without counts
+
+
+@pytest.mark.parametrize("in_helpers", [False, True])
+def test_the_reading_bar_counts_files_as_they_are_read(tmp_path, monkeypatch, in_helpers):
+    """Read here or by two helpers, the files are counted a piece at a time as their results
+    come in: the count only grows, passes through values between none and all, ends at all."""
+    if in_helpers:
+        monkeypatch.setattr(build, "PARALLEL_READ_FILES", 2)
+        monkeypatch.setattr(build, "PARALLEL_SPARE_CORES", None)
+    write_bare(tmp_path / "corpus", 24)
+    counts = []
+
+    def progress(label, total):
+        return (lambda done, total: counts.append((done, total))) if label == "reading" \
+            else (lambda done, total: None)
+
+    searchkit.build_index([tmp_path / "corpus"], tmp_path / "ix", progress=progress)
+    done = [d for d, _ in counts]
+    assert {t for _, t in counts} == {24} and done == sorted(done) and done[-1] == 24
+    assert len({d for d in done if 0 < d < 24}) >= build.READ_PIECES_FEWEST - 1
 
 
 def test_on_a_terminal_indexing_shows_each_step_with_its_time(tmp_path):

@@ -69,14 +69,19 @@ PARALLEL_SPARE_CORES: Optional[float] = 1.5
 # bulk writer's time and memory go with it; a corpus of any size is written as segments of
 # about this much.
 BATCH_COST = 6_500_000
-# From this many files to read on, a helper process reads half of them.
+# From this many files to read on, two helper processes read them.
 PARALLEL_READ_FILES = 200
 # Bytes of a file for a paragraph, about (news): the helper that will group and write half
 # of what is read is forked before the reading from PARALLEL_FROM times this many.
 BYTES_A_PARAGRAPH = 400
 # What reading a file costs besides its bytes, in bytes' worth (measured on BBC and Reuters):
-# the reading is shared out by this and the files' sizes, so that each half takes as long.
+# the reading is cut into pieces by this and the files' sizes.
 BYTES_A_FILE = 3_200
+# Files read at a time by a reading helper (their bytes, BYTES_A_FILE each besides): the
+# faster helper takes more pieces, and each piece's results come back as it is read. Smaller
+# pieces left this process's heap in more pieces (the peak ~20 MB higher at 1 MB each).
+READ_PIECE_BYTES = 1 << 22
+READ_PIECES_FEWEST = 8  # (a small corpus's reading shared out as evenly)
 
 Stage = Callable[[str, int], Progress]  # (label, total) -> progress callback
 
@@ -389,12 +394,12 @@ def _plan(
     tick = progress("reading", len(files)) if progress else None
     # Compare every file and note what to read, in order (the keys as if every read succeeds);
     # read those files (in two processes when there are many); then apply it all in order.
-    steps = []
+    steps, jobs = [], []  # every file's step; those of the files to read
     optimistic = dict(keys)
     read_at = time.time_ns()
-    for done, (path, key, absolute) in enumerate(files, start=1):
-        if tick and done % 100 == 0:
-            tick(done, len(files))
+    for compared, (path, key, absolute) in enumerate(files, start=1):
+        if tick and compared % 100 == 0:  # the bar counts the files settled: left, or read
+            tick(compared - len(jobs), len(files))
         seen.add(absolute)
         before = old.get(absolute)
         entry = manifests.get(absolute)
@@ -412,9 +417,9 @@ def _plan(
             continue
         read_as = before.key if before is not None else _free_key(key, absolute, optimistic)
         optimistic[read_as] = absolute
-        steps.append(_ReadStep(path, key, before, absolute, entry, context, digest, stat_key,
-                               stat.st_size, stat.st_mtime_ns, read_as))
-    jobs = [step for step in steps if isinstance(step, _ReadStep)]
+        jobs.append(_ReadStep(path, key, before, absolute, entry, context, digest, stat_key,
+                              stat.st_size, stat.st_mtime_ns, read_as))
+        steps.append(jobs[-1])
     if cluster is not None:
         if tick:
             tick(len(files), len(files))  # compared: the cluster's bar counts the reading
@@ -426,16 +431,22 @@ def _plan(
             helper.start()  # before this process holds what it reads
         parallel = spare and len(jobs) >= PARALLEL_READ_FILES
         # (in two helpers: this process keeps the paragraphs read and none of the reading's
-        # garbage among them, for the rest of the build)
-        if parallel and shingle:
-            halves = workers.run_split(workers.by_weight(jobs, _reading_cost, 2),
-                                       _read_and_shingle(options), parallel, here=False)
-            read = [result for results, _ in halves for result in results]
-            plan.shingled = [part for _, parts in halves for part in parts]
-            del halves
-        else:
-            read = workers.run_split(jobs, _read_job(options), parallel,
-                                     weight=_reading_cost, here=False)
+        # garbage among them, for the rest of the build; their results come a piece at a time)
+        pieces = workers.by_weight(jobs, _reading_cost, max(
+            READ_PIECES_FEWEST, -(-sum(map(_reading_cost, jobs)) // READ_PIECE_BYTES)))
+        settled = [len(files) - len(jobs)]
+
+        def arrived(k: int) -> None:
+            settled[0] += len(pieces[k])
+            if tick:
+                tick(settled[0], len(files))
+
+        hashed = parallel and shingle
+        found = workers.run_in_helpers(pieces, _read_piece(options, hashed), parallel, arrived)
+        read = [result for results, _ in found for result in results]
+        if hashed:
+            plan.shingled = [part for _, parts in found for part in parts]
+        del found
         if tick:
             tick(len(files), len(files))
     results = dict(zip(map(id, jobs), read))
@@ -568,12 +579,15 @@ def _reading_cost(job: _ReadStep) -> int:
     return job.stat_size + BYTES_A_FILE
 
 
-def _read_and_shingle(options: ReadOptions):
-    """``_read_job`` over some files, and the n-grams of the paragraphs read."""
+def _read_piece(options: ReadOptions, hashed: bool):
+    """``_read_job`` over some files: (its results, the n-grams of the paragraphs read if
+    ``hashed``, else None)."""
     read = _read_job(options)
 
     def work(jobs: List[_ReadStep]):
         results = [read(job) for job in jobs]
+        if not hashed:
+            return results, None
         # (a file read is a tuple, its paragraphs' columns last; the rest are not read)
         texts = [text for result in results if type(result) is tuple
                  for text in result[-1].texts]

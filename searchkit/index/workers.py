@@ -1,6 +1,7 @@
 """Independent tasks over two cores: this process takes the first half, a forked helper the
 second, and the results come back in order. The helper is forked for the work, or is a
-``Helper`` forked earlier, while this process was small.
+``Helper`` forked earlier, while this process was small. Or two helpers forked for the work
+take the tasks in turn, and this process only receives the results (``run_in_helpers``).
 
 The helper is forked, so it starts with everything this process holds (no task data is
 sent to it, unless its tasks are prepared here: see ``run_split``) and sends back only its
@@ -12,6 +13,7 @@ raises WorkerError. Without ``fork`` (not Linux or macOS) everything runs here.
 import ctypes
 import gc
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import time
@@ -93,15 +95,14 @@ def idle_cores(sample: float = 0.05) -> Optional[float]:
 def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
               weight: Optional[Callable[[T], int]] = None,
               prepare: Optional[Callable[[T], object]] = None,
-              helper: Optional["Helper"] = None, here: bool = True) -> List[R]:
+              helper: Optional["Helper"] = None) -> List[R]:
     """``[work(t) for t in tasks]``, the second half in a forked helper when ``parallel``;
     with ``weight`` (a task's expected cost), the half of the total weight. ``prepare``:
     ``work`` takes ``prepare(t)`` instead; the helper's are made here before the fork and
     handed over pickled, so that the helper does not touch the objects they are made of
     (every page of this process it writes to, a reference count, is copied). A started
     ``helper`` takes the second half instead of one forked now (``work`` and the tasks are
-    then pickled). Without ``here``, a second helper forked now takes the first half: this
-    process only receives the results (none of the work's garbage is left among them)."""
+    then pickled)."""
     ready = prepare or (lambda task: task)
     if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [work(ready(task)) for task in tasks]
@@ -117,11 +118,7 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
     try:
         second = _forked(work, handed(theirs), prepare is not None, running)
         theirs = None  # the helper's copy is the one left
-        if here:
-            results = [work(ready(task)) for task in mine]
-        else:
-            results = _results_of_child(
-                _forked(work, handed(mine), prepare is not None, running), running)
+        results = [work(ready(task)) for task in mine]
         return results + _results_of_child(second, running)
     except BaseException:
         for pid in running:
@@ -130,6 +127,83 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
     finally:
         for receive in running.values():
             receive.close()
+
+
+def run_in_helpers(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
+                   done: Optional[Callable[[int], None]] = None) -> List[R]:
+    """``[work(t) for t in tasks]``, when ``parallel`` in two helpers forked now: each takes
+    the next task not yet taken as it finishes one (the faster one does more) and sends its
+    result back at once. This process only receives them (none of the work's garbage is left
+    among them), while the helpers go on. ``done(k)``: task k's result has arrived."""
+    if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        found = []
+        for k, task in enumerate(tasks):
+            found.append(work(task))
+            if done:
+                done(k)
+        return found
+    context = multiprocessing.get_context("fork")
+    taken = context.Value("q", 0)  # the next task to take (with its lock)
+    found = [None] * len(tasks)
+    running = {}  # the end results come from -> its helper's pid
+    try:
+        for _ in range(2):
+            receive, send = context.Pipe(duplex=False)
+            pid = os.fork()
+            if pid == 0:  # a helper
+                status = 1
+                try:
+                    receive.close()
+                    status = _take_tasks(tasks, work, taken, send)
+                    send.close()
+                finally:
+                    os._exit(status)
+            send.close()
+            running[receive] = pid
+        arrived = 0
+        waiting = list(running)  # until each end is closed: all sent, or its helper died
+        while waiting:
+            for receive in multiprocessing.connection.wait(waiting):
+                try:
+                    ok, k, result = pickle.loads(receive.recv_bytes())
+                except EOFError:
+                    waiting.remove(receive)
+                    continue
+                if not ok:
+                    raise result
+                found[k] = result
+                arrived += 1
+                if done:
+                    done(k)
+        if arrived < len(tasks):
+            raise _stopped()  # a helper died with a task taken
+        return found
+    except BaseException:
+        for pid in running.values():
+            _stop(pid)
+        raise
+    finally:
+        for receive, pid in running.items():
+            receive.close()
+            _reap(pid)
+
+
+def _take_tasks(tasks: Sequence, work: Callable, taken, send) -> int:
+    """A helper of ``run_in_helpers``: take tasks until none is left or one fails, each
+    result sent as made (or the error); the helper's exit status."""
+    while True:
+        with taken.get_lock():
+            k = taken.value
+            taken.value += 1
+        if k >= len(tasks):
+            return 0
+        try:
+            payload = (True, k, work(tasks[k]))
+        except BaseException as error:  # noqa: B902 - handed to the parent
+            payload = (False, k, _portable(error))
+        send.send_bytes(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL))
+        if not payload[0]:
+            return 1
 
 
 def _forked(work: Callable, tasks: list, pickled: bool, running: dict) -> int:
