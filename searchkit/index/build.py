@@ -298,6 +298,11 @@ def build_index(
             if dups is not None:  # to its file now: its arrays are freed before the writers start
                 write("dupindex", dups.to_bytes())
             dups = state = everything = None
+            # In one process the writing keeps freed arrays under REUSED_BELOW for reuse (no
+            # page faults): its peak stays under the grouping's, where two writing processes'
+            # peaks would add up.
+            if not helper.started:
+                workers.return_freed_arrays(workers.REUSED_BELOW)
             segments, new_words, counting = _write_segments(writer, paragraphs, sources, groups,
                                                             signatures, progress, cluster,
                                                             helper)

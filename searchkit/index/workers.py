@@ -35,14 +35,21 @@ class WorkerError(SearchkitError):
     """The helper process stopped without its results."""
 
 
-def return_freed_arrays() -> None:
-    """Have glibc give every allocation of 1 MB or more its own mapping, returned to the
-    system when freed. By default glibc raises that threshold as large blocks are freed and
-    serves later ones from its heap, which keeps what they freed: a build's many temporary
-    arrays then add up to its peak memory. No-op where there is no glibc."""
+# Arrays from this size on are mapped with huge pages by numpy: a new one costs few page
+# faults, where one just under it, mapped anew each time, costs a fault every 4 KB.
+REUSED_BELOW = 4 << 20
+
+
+def return_freed_arrays(from_size: int = 1 << 20) -> None:
+    """Have glibc give every allocation of ``from_size`` bytes or more its own mapping,
+    returned to the system when freed. By default glibc raises that threshold as large
+    blocks are freed and serves later ones from its heap, which keeps what they freed: a
+    build's many temporary arrays then add up to its peak memory. (A smaller block is
+    served from the heap, where a freed one is reused without page faults.) No-op where
+    there is no glibc."""
     try:
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+        libc.mallopt(_M_MMAP_THRESHOLD, from_size)
     except (OSError, AttributeError):
         pass
 
