@@ -121,8 +121,10 @@ def test_texts_shingled_in_two_processes_give_the_same_index(paragraphs, monkeyp
 
 def test_texts_shingled_where_they_were_read_give_the_same_index(paragraphs, monkeypatch):
     """A build's reading helpers hash the paragraphs each read (shingled_parts of its half,
-    in several chunks): the grouping takes their parts, joined in order, as its own."""
+    in several chunks, each worked out in slices): the grouping takes their parts, joined in
+    order, as its own."""
     monkeypatch.setattr(dupindex, "_CHARS_AT_A_TIME", 50_000)
+    monkeypatch.setattr(dupindex, "_CHARS_A_SLICE", 12_000)
     serial = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD)
     texts = [t for _, t in paragraphs]
     half = len(texts) // 3

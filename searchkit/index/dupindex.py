@@ -124,6 +124,10 @@ def _mix(values: np.ndarray) -> np.ndarray:
 # Characters of text shingled at a time (~5,000 news paragraphs, ~1,500 wire stories whole):
 # the arrays a chunk's words and n-grams are read and sorted in stay small.
 _CHARS_AT_A_TIME = 1_000_000
+# ... and worked out in slices of this many, whose arrays (under a megabyte) glibc reuses
+# from its heap instead of mapping (and faulting in) new memory for each; the slices' results
+# are joined before the next chunk, so that none is left in the heap for long.
+_CHARS_A_SLICE = 250_000
 _RUN_HOLDERS = 1 << 16  # anchor holders (and their pairs) listed at a time
 _SLOT = np.int32  # the type of the anchors' holders (most of the index's own memory)
 # Candidate pairs are verified with sets made for a chunk of them alone, of about this many
@@ -155,24 +159,21 @@ class _Shingled:
             parts = (cluster.map(chunks, self._chunk, "paragraph slices hashed")
                      if cluster is not None else workers.run_split(chunks, self._chunk, parallel))
         self.count = len(texts)
-        self.exact = _concat([p[0] for p in parts], np.uint64)
-        self.short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
-        self.shingles, self.shingle_offsets = _concat_csr([(p[1], p[2]) for p in parts])
-        # Every anchor, sorted, and the text holding it (ties in text order): each part's
-        # anchors come sorted, which numpy's stable sort merges as runs.
-        firsts = np.cumsum([0] + [len(p[0]) for p in parts])
-        self.anchors = _concat([p[3] for p in parts], np.uint64)
-        self.anchor_owner = _concat([p[4].astype(_SLOT) + first
-                                     for p, first in zip(parts, firsts.tolist())], _SLOT)
-        parts.clear()  # (the arrays joined: let go of, whoever else holds the list)
-        if len(firsts) > 2:
-            order = np.argsort(self.anchors, kind="stable")
-            self.anchors, self.anchor_owner = self.anchors[order], self.anchor_owner[order]
+        (self.exact, self.shingles, self.shingle_offsets, self.anchors, self.anchor_owner,
+         self.short) = _joined(parts)
         if len(self.exact) != self.count:
             raise ValueError("the parts given are not of these texts")
 
     @classmethod
     def _chunk(cls, texts: Sequence[str]):
+        """The n-grams of a chunk of texts, worked out a slice at a time (see
+        _CHARS_A_SLICE); its texts as small numbers (it may be sent from a helper)."""
+        found = _joined([cls._slice(part) for part in _chunks(texts, 1, _CHARS_A_SLICE)])
+        owner_type = np.uint16 if len(texts) <= 1 << 16 else _SLOT
+        return (*found[:4], found[4].astype(owner_type), found[5])
+
+    @classmethod
+    def _slice(cls, texts: Sequence[str]):
         exact, counts, tokens = _hashed_words(texts)
         shingles, shingle_offsets = cls._grams(tokens, counts, 3, _M3, 0)
         grams4, offsets4 = cls._grams(tokens, counts, 4, _M4, _DOMAIN4)
@@ -187,9 +188,8 @@ class _Shingled:
         order = stable_order(owner, len(texts))
         anchors, owner = anchors[order], owner[order]
         order = stable_argsort(anchors)
-        owner_type = np.uint16 if len(texts) <= 1 << 16 else _SLOT  # (sent from a helper)
-        return (exact, shingles, shingle_offsets, anchors[order],
-                owner[order].astype(owner_type), counts < dedup.SHORT_WORDS)
+        return (exact, shingles, shingle_offsets, anchors[order], owner[order].astype(_SLOT),
+                counts < dedup.SHORT_WORDS)
 
     @staticmethod
     def _grams(tokens, counts, n, multipliers, domain):
@@ -215,10 +215,30 @@ class _Shingled:
         return gram, offsets
 
 
-def _chunks(texts: Sequence[str], ways: int) -> List[Sequence[str]]:
-    """``texts`` in slices of about _CHARS_AT_A_TIME characters, at least one a way."""
-    count = max(-(-sum(map(len, texts)) // _CHARS_AT_A_TIME), ways)
+def _chunks(texts: Sequence[str], ways: int, chars: Optional[int] = None) -> List[Sequence[str]]:
+    """``texts`` in slices of about ``chars`` (_CHARS_AT_A_TIME) characters, at least one a
+    way."""
+    count = max(-(-sum(map(len, texts)) // (chars or _CHARS_AT_A_TIME)), ways)
     return workers.by_weight(texts, len, count)  # each about as much text
+
+
+def _joined(parts: list):
+    """The n-grams of consecutive slices of texts (``_Shingled._slice``'s parts; the list is
+    emptied) as those of all: (exact hashes, 3-grams and their offsets, anchors and their
+    texts, short flags). Every anchor sorted, ties in text order: each part's anchors come
+    sorted, which numpy's stable sort merges as runs."""
+    firsts = np.cumsum([0] + [len(p[0]) for p in parts])
+    exact = _concat([p[0] for p in parts], np.uint64)
+    short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
+    shingles, offsets = _concat_csr([(p[1], p[2]) for p in parts])
+    anchors = _concat([p[3] for p in parts], np.uint64)
+    owner = _concat([p[4].astype(_SLOT, copy=False) + first
+                     for p, first in zip(parts, firsts.tolist())], _SLOT)
+    parts.clear()  # (the arrays joined: let go of, whoever else holds the list)
+    if len(firsts) > 2:
+        order = np.argsort(anchors, kind="stable")
+        anchors, owner = anchors[order], owner[order]
+    return exact, shingles, offsets, anchors, owner, short
 
 
 def shingled_parts(texts: Sequence[str]) -> list:
