@@ -624,10 +624,12 @@ def test_helper_processes_only_on_a_machine_with_a_core_to_spare(tmp_path, monke
 def test_parallel_writing_goes_through_the_durable_storage(tmp_path, monkeypatch, early_helper):
     """Above PARALLEL_FROM paragraphs, helper processes write segments (one forked then, or
     the one forked before the reading, which groups too): their files are fsynced and summed
-    at the commit like the others, and optimize merges them into one."""
+    like the others (by the early helper, while this process writes the commit's own files),
+    and optimize merges them into one."""
     monkeypatch.setattr(build, "BYTES_A_PARAGRAPH", 400 if early_helper else 10**12)
     monkeypatch.setattr(build, "PARALLEL_FROM", 10)
     monkeypatch.setattr(build, "PARALLEL_SPARE_CORES", None)  # whatever the machine's load
+    monkeypatch.setattr(durable, "synced_entry", _noting_where_synced)
     index_dir = tmp_path / "ix"
     build_index([SEEDS], index_dir)
     report = store.check(index_dir)
@@ -636,11 +638,28 @@ def test_parallel_writing_goes_through_the_durable_storage(tmp_path, monkeypatch
     segment_files = [n for n in os.listdir(index_dir) if durable.SEGMENT_FILE.match(n)]
     assert sum(n.endswith(".rank") for n in segment_files) == report.segments
     assert sorted(n for n in sums if durable.SEGMENT_FILE.match(n)) == sorted(segment_files)
+    synced = [line.split() for line in (index_dir / SYNCED_BY).read_text().splitlines()]
+    here = str(os.getpid())
+    assert sorted(n for _, n in synced if durable.SEGMENT_FILE.match(n)) == sorted(
+        segment_files)  # each once
+    assert {name for pid, name in synced if pid != here} == (
+        set(segment_files) if early_helper else set())
     result = CliRunner().invoke(main, ["optimize", "--index", str(index_dir)])
     assert result.exit_code == 0, result.stderr
     assert re.search(rf"{report.segments} segments -> 1, 341 paragraphs", result.stderr)
     after = store.check(index_dir)
     assert after.ok and after.segments == 1 and after.paragraphs == 341
+
+
+SYNCED_BY = "synced-by.txt"  # (not a file the index's check knows)
+_synced_entry = durable.synced_entry
+
+
+def _noting_where_synced(folder, name, on_disk=None):
+    """durable.synced_entry, each file's name noted in the folder with the process's id."""
+    with open(os.path.join(folder, SYNCED_BY), "a") as notes:
+        notes.write(f"{os.getpid()} {name}\n")
+    return _synced_entry(folder, name, on_disk)
 
 
 def test_work_is_shared_by_weight_and_comes_back_in_order():

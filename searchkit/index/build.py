@@ -49,7 +49,7 @@ from ..ingest.corpus import (
     read_file,
 )
 from ..model import FileAction, IndexSummary, SkippedFile
-from . import analysis, bulkwrite, dedup, dupindex, ledger, store, vocabulary, workers
+from . import analysis, bulkwrite, dedup, dupindex, durable, ledger, store, vocabulary, workers
 from . import cluster as cluster_module
 from .ledger import FileRecord, Ledger
 from . import paragraphs as paragraphs_module
@@ -306,7 +306,14 @@ def build_index(
             segments, new_words, counting = _write_segments(writer, paragraphs, sources, groups,
                                                             signatures, progress, cluster,
                                                             helper)
-            helper.close()  # its memory, before the rest of the commit
+            # The new segments' files synced and summed for the commit by the helper, while
+            # this process writes the commit's own files.
+            summing = helper.started and bool(segments)
+            if summing:
+                folder = writer.storage.folder
+                prefixes = tuple(s.segment_id() + "." for s in segments)
+                helper.start_work(functools.partial(durable.synced_entries, folder),
+                                  [sorted(n for n in os.listdir(folder) if n.startswith(prefixes))])
             clock.lap("writing segments")
             clock.note("of which counting the vocabulary (all processes)", counting)
             words = vocabulary.merge([words, new_words])
@@ -322,6 +329,9 @@ def build_index(
             write("stems", analysis.stems_table(new_words.words if stems else words.words,
                                                 stems).encode("utf-8"))
             clock.lap("vocabulary and stems tables")
+            if summing:
+                writer.storage.summed.update(helper.finish_work()[0])
+            helper.close()  # its memory, before the rest of the commit
             indexed_paths = ([] if fresh else recorded.get("indexed_paths", [])) + [
                 str(p) for p in paths]
             store.write_settings(writer, {

@@ -129,6 +129,9 @@ class DurableStorage(FileStorage):
         self.durable = durable
         self.created: List = []  # StructFiles opened for writing, closed by an aborting writer
         self.recorded: Dict[str, integrity.Entry] = {}  # committed files read so far
+        # New segment files synced and summed before the commit (``synced_entry``), as they
+        # will stay (a segment file is written once): the commit records these entries.
+        self.summed: Dict[str, integrity.Entry] = {}
         self.recorded_segments: Set[str] = set()
 
     def adopt(self, record: integrity.Record) -> None:
@@ -342,6 +345,18 @@ class _Aside:
         return self._storage.open_file(self._name, **kwargs)
 
 
+def synced_entry(folder: str, name: str, on_disk: Optional[str] = None) -> integrity.Entry:
+    """The commit record's entry of the file ``name`` of ``folder`` (``on_disk``: the name it
+    has until the commit), synced first."""
+    path = os.path.join(folder, on_disk or name)
+    return integrity.summarize(path, sync=True, before_sync=lambda: _io("fsync", name))
+
+
+def synced_entries(folder: str, names: List[str]) -> Dict[str, integrity.Entry]:
+    """``synced_entry`` of each of ``names`` (a build's helper takes its segments')."""
+    return {name: synced_entry(folder, name) for name in names}
+
+
 def commit_toc(storage: DurableStorage, temp_name: str, toc_name: str, generation: int) -> None:
     """The commit point, made durable: sync and sum the generation's files, record them, sync
     the folder, rename the TOC into place, sync the folder again, then sweep."""
@@ -352,24 +367,21 @@ def commit_toc(storage: DurableStorage, temp_name: str, toc_name: str, generatio
     except IndexDamagedError:
         known = {}
     names = set(os.listdir(folder))
-
-    def summed(name, on_disk=None):
-        path = os.path.join(folder, on_disk or name)
-        return integrity.summarize(path, sync=True, before_sync=lambda: _io("fsync", name))
+    known = {**known, **storage.summed}
 
     entries = {}
     for segment in segments:
         prefix = segment.segment_id() + "."
         for name in sorted(n for n in names if n.startswith(prefix)):
-            entries[name] = known.get(name) or summed(name)
+            entries[name] = known.get(name) or synced_entry(folder, name)
     listing = side_file("segments", generation)
     write_new(folder, listing, segments_record(segments, generation))
     names.add(listing)
     for kind in SIDE_FILES:
         name = side_file(kind, generation)
         if name in names:
-            entries[name] = summed(name)
-    entries[toc_name] = summed(toc_name, on_disk=temp_name)
+            entries[name] = synced_entry(folder, name)
+    entries[toc_name] = synced_entry(folder, toc_name, on_disk=temp_name)
     data = integrity.encode(integrity.Record(generation, entries))
     write_new(folder, record_file(generation), data, sync=True)
     fsync_dir(folder)

@@ -331,6 +331,22 @@ class Helper:
             raise
         return found
 
+    def start_work(self, work: Callable, tasks: list) -> None:
+        """``[work(t) for t in tasks]`` begun in the helper while this process goes on:
+        ``finish_work`` waits for the results."""
+        try:
+            self._send(work, tasks)
+        except BaseException:
+            self.stop()
+            raise
+
+    def finish_work(self) -> list:
+        try:
+            return self._results_of()
+        except BaseException:
+            self.stop()
+            raise
+
     def _send(self, work: Callable, tasks: Iterable) -> None:
         pickled = [pickle.dumps(task, pickle.HIGHEST_PROTOCOL) for task in tasks]
         try:
