@@ -237,7 +237,8 @@ def _joined(parts: list):
     parts.clear()  # (the arrays joined: let go of, whoever else holds the list)
     if len(firsts) > 2:
         order = np.argsort(anchors, kind="stable")
-        anchors, owner = anchors[order], owner[order]
+        owner = owner[order]  # (one array's old copy let go of before the next is made)
+        anchors = anchors[order]
     return exact, shingles, offsets, anchors, owner, short
 
 
@@ -473,7 +474,10 @@ def _unique_pairs(parts: List[np.ndarray]) -> np.ndarray:
         del pairs, low
     keys = [k for k in keys if len(k)] or [np.zeros(0, np.int64)]
     keys = _distinct(keys.pop() if len(keys) == 1 else np.concatenate(keys))
-    return np.stack([keys // top, keys % top], axis=1)
+    pairs = np.empty((len(keys), 2), _SLOT)  # (slots: half the bytes of int64 pairs)
+    pairs[:, 0] = keys // top
+    pairs[:, 1] = keys % top
+    return pairs
 
 
 class DupIndex:
@@ -700,12 +704,15 @@ class DupIndex:
             return
         # Pairs that cannot be alike by their sizes alone (the shared shingles are at most the
         # smaller set) are left out before any set is made, and so are known edges.
-        small, large = np.sort(self.sizes[candidates], axis=1).T
+        sizes = self.sizes.astype(_SLOT)
+        one, other = sizes[candidates[:, 0]], sizes[candidates[:, 1]]
+        small, large = np.minimum(one, other), np.maximum(one, other)
+        del one, other
         denominator = np.maximum(small, large / 2)
         keep = (small >= dedup.MIN_SHINGLES) & (small / denominator >= self.threshold)
         if len(self.edges):
             top = len(self.ids)
-            keep &= ~np.isin(candidates[:, 0] * top + candidates[:, 1],
+            keep &= ~np.isin(candidates[:, 0].astype(np.int64) * top + candidates[:, 1],
                              self.edges[:, 0] * top + self.edges[:, 1])
         candidates, denominator = candidates[keep], denominator[keep]
         del small, large, keep  # a million pairs' worth each: the grouping's peak is near
@@ -718,7 +725,7 @@ class DupIndex:
         need -= (need - 1) / denominator >= self.threshold
         # Each slot's shingles: a new paragraph's from `shingled`, an old one's from its text.
         old = _distinct(candidates[candidates < first])
-        rows = np.full(len(self.ids), -1, np.int64)
+        rows = np.full(len(self.ids), -1, _SLOT)
         rows[first:first + shingled.count] = np.arange(shingled.count)
         values, offsets = shingled.shingles, shingled.shingle_offsets
         text_of = new_texts  # by row
