@@ -24,7 +24,7 @@ from searchkit.index import bulkwrite, vocabulary
 from searchkit.index.codec import BuildCodec
 from searchkit.ingest.corpus import ReadOptions, find_files, read_bytes, read_file
 from searchkit.errors import CorpusError
-from searchkit.index.schema import document, make_schema
+from searchkit.index.schema import article_fields, make_schema, paragraph_document
 
 BBC = DATA / "bbc" / "politics"
 SCIFACT = DATA / "scifact" / "corpus.jsonl"
@@ -42,8 +42,11 @@ def documents_of(paths, limit=None):
         except CorpusError:
             continue
         for article in result.articles:
+            fields = article_fields(article)
             for paragraph in article.paragraphs:
-                docs.append({**document(article, paragraph), "dup_group": paragraph.id})
+                docs.append({**paragraph_document(fields, paragraph.id, paragraph.number,
+                                                  paragraph.kind, paragraph.text),
+                             "dup_group": paragraph.id})
     return docs
 
 

@@ -52,13 +52,6 @@ def make_schema() -> Schema:
     )
 
 
-def document(article, paragraph, signature: Optional[str] = None) -> dict:
-    """The Whoosh document of one paragraph (its ``dup_group`` is set when groups are known);
-    ``signature``: its ``dedup.signature`` where already known."""
-    return paragraph_document(article_fields(article), paragraph.id, paragraph.number,
-                              paragraph.kind, paragraph.text, signature)
-
-
 def article_fields(article) -> dict:
     """The fields a paragraph's document takes from its article (made once for all of its
     paragraphs: ``paragraph_document``)."""
@@ -82,8 +75,9 @@ def article_fields(article) -> dict:
 
 def paragraph_document(of_article: dict, pid: str, number: int, kind: str, text: str,
                        signature: Optional[str] = None) -> dict:
-    """``document`` of a paragraph given by its fields, with its article's (``of_article``,
-    ``article_fields``)."""
+    """The Whoosh document of one paragraph, given by its fields, with its article's
+    (``of_article``, ``article_fields``); its ``dup_group`` is set when groups are known.
+    ``signature``: its ``dedup.signature`` where already known."""
     from . import dedup  # the indexer's: a search needs none of it
 
     return {**of_article, "id": pid, "paragraph": number, "kind": kind, "text": text,
