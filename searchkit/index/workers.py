@@ -155,17 +155,7 @@ def run_in_helpers(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
     running = {}  # the end results come from -> its helper's pid
     try:
         for _ in range(2):
-            receive, send = context.Pipe(duplex=False)
-            pid = os.fork()
-            if pid == 0:  # a helper
-                status = 1
-                try:
-                    receive.close()
-                    status = _take_tasks(tasks, work, taken, send)
-                    send.close()
-                finally:
-                    os._exit(status)
-            send.close()
+            pid, receive = _fork(lambda send: _take_tasks(tasks, work, taken, send))
             running[receive] = pid
         arrived = 0
         waiting = list(running)  # until each end is closed: all sent, or its helper died
@@ -195,46 +185,57 @@ def run_in_helpers(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
             _reap(pid)
 
 
-def _take_tasks(tasks: Sequence, work: Callable, taken, send) -> int:
+def _take_tasks(tasks: Sequence, work: Callable, taken, send) -> None:
     """A helper of ``run_in_helpers``: take tasks until none is left or one fails, each
-    result sent as made (or the error); the helper's exit status."""
+    result sent as made (or the error)."""
     while True:
         with taken.get_lock():
             k = taken.value
             taken.value += 1
         if k >= len(tasks):
-            return 0
+            return
         try:
             payload = (True, k, work(tasks[k]))
         except BaseException as error:  # noqa: B902 - handed to the parent
             payload = (False, k, _portable(error))
         send.send_bytes(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL))
         if not payload[0]:
-            return 1
+            return
 
 
 def _forked(work: Callable, tasks: list, pickled: bool, running: dict) -> int:
     """A helper forked now that runs ``work`` over ``tasks`` (each pickled, if ``pickled``)
     and sends the results back: its pid, in ``running`` with the end they come from."""
+
+    def child(send) -> None:
+        try:
+            payload = (True, [work(_unpickled(tasks, k) if pickled else task)
+                              for k, task in enumerate(tasks)])
+        except BaseException as error:  # noqa: B902 - handed to the parent
+            payload = (False, _portable(error))
+        send.send_bytes(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL))
+
+    pid, receive = _fork(child)
+    running[pid] = receive
+    return pid
+
+
+def _fork(child: Callable) -> tuple:
+    """A helper forked now that runs ``child(send)`` (``send``: the end of a pipe to this
+    process) and exits: (its pid, the end its results come from)."""
     receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
     pid = os.fork()
     if pid == 0:  # the helper
         status = 1
         try:
             receive.close()
-            try:
-                payload = (True, [work(_unpickled(tasks, k) if pickled else task)
-                                  for k, task in enumerate(tasks)])
-            except BaseException as error:  # noqa: B902 - handed to the parent
-                payload = (False, _portable(error))
-            send.send_bytes(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL))
+            child(send)
             send.close()
             status = 0
         finally:
             os._exit(status)
     send.close()
-    running[pid] = receive
-    return pid
+    return pid, receive
 
 
 def _results_of_child(pid: int, running: dict) -> list:
