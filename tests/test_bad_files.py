@@ -71,6 +71,39 @@ def test_files_over_the_size_limit(tmp_path):
         check_size(tmp_path / "big.txt", 96 * 1024 * 1024, ReadOptions())
 
 
+def _bytes_read_by_this_process() -> int:
+    with open("/proc/self/io") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("rchar:"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="needs Linux's /proc/self/io")
+def test_a_file_that_grew_since_its_stat_is_read_no_further_than_its_limit(
+        tmp_path, monkeypatch):
+    """A file longer than its stat says (it grew after it, or its file system lies about it)
+    is read up to the limit and refused, not read to its end first."""
+    path = tmp_path / "growing.txt"
+    path.write_bytes(GOOD.encode() * 60_000)  # ~5.5 MB
+    real_fstat = os.fstat
+
+    def stale_fstat(fd):
+        found = real_fstat(fd)
+        return os.stat_result((*found[:6], 100, *found[7:10]))  # st_size: 100 bytes
+
+    monkeypatch.setattr(os, "fstat", stale_fstat)
+    before = _bytes_read_by_this_process()
+    with pytest.raises(CorpusError) as error:
+        read_bytes(path, ReadOptions(max_bytes=10_000))
+    read = _bytes_read_by_this_process() - before
+    monkeypatch.undo()
+    assert str(error.value).startswith(
+        "too large (it grew past the limit of 10,000 bytes while it was read); ")
+    assert read < 20_000
+    # Within the limit it is read whole, whatever its stat said.
+    assert read_bytes(path, ReadOptions(max_bytes=10_000_000)) == path.read_bytes()
+    monkeypatch.setattr(os, "fstat", stale_fstat)
+    assert read_bytes(path, ReadOptions(max_bytes=10_000_000)) == path.read_bytes()
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX's")
 def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
     """Opening a pipe to read waits for a writer: the file is opened without waiting, and its

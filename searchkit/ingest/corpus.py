@@ -564,8 +564,13 @@ def read_bytes(path: Path, options: ReadOptions = ReadOptions()) -> bytes:
             if not S_ISREG(stat.st_mode):
                 raise CorpusError("cannot read it: not a regular file")
             check_size(path, stat.st_size, options)
-            data = file.read()
-        check_size(path, len(data), options)  # (in case it grew since)
+            data = _read_at_most(file, stat.st_size, options.max_bytes)
+        if len(data) > options.max_bytes:
+            raise CorpusError(
+                f"too large (it grew past the limit of {_megabytes(options.max_bytes)} while "
+                "it was read); split it into smaller files, or raise the limit (--max-size MB)"
+            )
+        check_size(path, len(data), options)  # (in case it shrank to nothing since)
         return data
     except PermissionError:
         raise CorpusError(
@@ -573,6 +578,22 @@ def read_bytes(path: Path, options: ReadOptions = ReadOptions()) -> bytes:
         ) from None
     except OSError as error:
         raise CorpusError(f"cannot read it: {error.strerror or error}") from None
+
+
+def _read_at_most(file, expected: int, limit: int) -> bytes:
+    """The file's bytes to its end, or its first ``limit`` and one more if it has more than
+    ``limit`` now: a file that grows while it is read (a log, a lying file system) is read no
+    further. Where its stat's ``expected`` size is right, one read and one that finds the end
+    (as ``read()``)."""
+    parts = [file.read(expected + 1)]
+    size = len(parts[0])
+    while size <= limit:
+        more = file.read(min(limit + 1 - size, 1 << 20))
+        if not more:
+            break
+        parts.append(more)
+        size += len(more)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def no_article_files(paths: List[Path], skipped: List[SkippedFile],
