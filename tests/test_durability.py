@@ -765,6 +765,43 @@ def test_a_helper_forked_early_takes_later_halves_in_order():
         os.waitpid(pid, 0)  # reaped
 
 
+def _timed(made):
+    started = time.monotonic()
+    return made, os.getpid(), started, time.monotonic()
+
+
+def test_a_started_helper_is_handed_its_half_a_task_at_a_time():
+    """The helper's half of a ``run_split`` with ``prepare`` is prepared here a task at a
+    time: a task is made ready only once the helper has sent back the results of the one two
+    before it (what is in hand for the helper does not grow with the tasks' number); an error
+    making one ready is raised, and the helper stopped."""
+    here = os.getpid()
+    made = {}
+
+    def prepare(task):
+        made[task] = time.monotonic()
+        return task
+
+    with workers.Helper() as helper:
+        helper.start()
+        found = workers.run_split(list(range(10)), _timed, True, prepare=prepare, helper=helper)
+        assert [task for task, *_ in found] == list(range(10))
+        assert [pid == here for _, pid, *_ in found] == [True] * 5 + [False] * 5
+        theirs = found[5:]
+        for earlier, (task, *_) in zip(theirs, theirs[2:]):
+            assert made[task] > earlier[3]  # after the helper's task two before it ended
+
+        def fails_for_the_helper(task):
+            if task == 7:
+                raise ValueError("cannot make task 7")
+            return task
+
+        with pytest.raises(ValueError, match="cannot make task 7"):
+            workers.run_split(list(range(10)), _timed, True, prepare=fails_for_the_helper,
+                              helper=helper)
+        assert not helper.started
+
+
 def test_closing_a_helper_does_not_wait_for_processes_forked_since():
     """A process forked after the helper holds its pipe's end too: closing tells the helper
     to stop rather than waiting for an end of file that would not come."""

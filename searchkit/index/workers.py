@@ -16,6 +16,8 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import queue
+import threading
 import time
 import traceback
 from contextlib import contextmanager
@@ -293,15 +295,50 @@ class Helper:
         self.pid = pid
 
     def share(self, work: Callable, mine: list, theirs: list, ready: Callable) -> list:
-        """``[work(ready(t)) for t in mine + theirs]``, ``theirs`` sent to the helper at once
-        while this process works on ``mine``."""
+        """``[work(ready(t)) for t in mine + theirs]``: this process works on ``mine`` while a
+        thread hands ``theirs`` to the helper one at a time, each made ready while the helper
+        works on the one before (so that what is in hand for it does not grow with their
+        number, and it starts as soon as its first is ready)."""
+        found: list = [None] * len(theirs)
+        failed: List[BaseException] = []
+        feeding = threading.Thread(target=self._feed, args=(work, theirs, ready, found, failed),
+                                   name="searchkit-helper-feed", daemon=True)
+        feeding.start()
         try:
-            self._send(work, (ready(task) for task in theirs))  # each pickled once made
             done = [work(ready(task)) for task in mine]
-            return done + self._results_of()
+        except BaseException:
+            self.stop()  # (the thread's wait for a result ends with the helper)
+            feeding.join()
+            raise
+        feeding.join()
+        if failed:
+            self.stop()
+            raise failed[0]
+        try:
+            return done + [_unpacked(data)[0] for data in found]
         except BaseException:
             self.stop()
             raise
+
+    def _feed(self, work: Callable, tasks: list, ready: Callable, found: list,
+              failed: list) -> None:
+        """``share``'s thread: each task sent while the helper works on the one before (its
+        reading thread takes it: ``_serve``), what the helper sends back for it put in
+        ``found`` as it came (unpickled by ``share``: in this thread, its objects would be
+        put in a heap of its own); an error (the helper gone, or making a task ready) in
+        ``failed``."""
+        try:
+            if tasks:
+                self._send_message(self._message(work, [ready(tasks[0])]))
+            for k in range(len(tasks)):
+                if k + 1 < len(tasks):
+                    self._send_message(self._message(work, [ready(tasks[k + 1])]))
+                try:
+                    found[k] = self._results.recv_bytes()
+                except EOFError:
+                    raise _stopped() from None
+        except BaseException as error:  # noqa: B902 - raised by share
+            failed.append(error)
 
     def map(self, tasks: Sequence[T], work: Callable, what: str,
             weight: Optional[Callable[[T], int]] = None,
@@ -349,9 +386,16 @@ class Helper:
             raise
 
     def _send(self, work: Callable, tasks: Iterable) -> None:
+        self._send_message(self._message(work, tasks))
+
+    @staticmethod
+    def _message(work: Callable, tasks: Iterable) -> bytes:
         pickled = [pickle.dumps(task, pickle.HIGHEST_PROTOCOL) for task in tasks]
+        return pickle.dumps((work, pickled), pickle.HIGHEST_PROTOCOL)
+
+    def _send_message(self, message: bytes) -> None:
         try:
-            self._tasks.send_bytes(pickle.dumps((work, pickled), pickle.HIGHEST_PROTOCOL))
+            self._tasks.send_bytes(message)
         except BrokenPipeError:
             raise _stopped() from None
 
@@ -387,33 +431,73 @@ def _stopped() -> WorkerError:
 def _received(connection) -> list:
     """The results a helper sent back; the error it sent instead, raised here."""
     try:
-        ok, found = pickle.loads(connection.recv_bytes())
+        data = connection.recv_bytes()
     except EOFError:
         raise _stopped() from None
+    return _unpacked(data)
+
+
+def _unpacked(data: bytes) -> list:
+    """The results in what a helper sent back; the error it sent instead, raised here."""
+    ok, found = pickle.loads(data)
     if not ok:
         raise found
     return found
 
 
 def _serve(tasks, results) -> None:
-    """The helper's loop: run each list of tasks sent, send back their results."""
+    """The helper's loop: run each list of tasks sent, send back their results. A thread
+    reads the next list while it works, another sends the results of the one before: it
+    neither waits for this process to send the next list nor to take the results (of at most
+    one list read ahead: ``share`` sends the next only once it has the results before)."""
+    incoming: queue.Queue = queue.Queue(maxsize=1)
+    outgoing: queue.Queue = queue.Queue()
+    reading = threading.Thread(target=_read_ahead, args=(tasks, incoming), daemon=True)
+    sending = threading.Thread(target=_send_on, args=(results, outgoing), daemon=True)
+    reading.start()
+    sending.start()
+    try:
+        while True:
+            data = incoming.get()
+            if not data:  # closed
+                return
+            try:
+                work, pickled = pickle.loads(data)
+                data = None
+                payload = (True, [work(_unpickled(pickled, k)) for k in range(len(pickled))])
+            except BaseException as error:  # noqa: B902 - handed to the parent
+                payload = (False, _portable(error))
+            pickled = None
+            outgoing.put(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL))
+            payload = None
+            _trim()
+    finally:
+        outgoing.put(None)
+        sending.join()
+
+
+def _read_ahead(tasks, incoming: queue.Queue) -> None:
+    """The helper's reading thread: each message as it comes, b"" at the end."""
     while True:
         try:
             data = tasks.recv_bytes()
-        except EOFError:
+        except (EOFError, OSError):
+            data = b""
+        incoming.put(data)
+        if not data:
             return
-        if not data:  # closed
+
+
+def _send_on(results, outgoing: queue.Queue) -> None:
+    """The helper's sending thread: each payload put in ``outgoing``, until None."""
+    while True:
+        payload = outgoing.get()
+        if payload is None:
             return
         try:
-            work, pickled = pickle.loads(data)
-            data = None
-            payload = (True, [work(_unpickled(pickled, k)) for k in range(len(pickled))])
-        except BaseException as error:  # noqa: B902 - handed to the parent
-            payload = (False, _portable(error))
-        pickled = None
-        results.send_bytes(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL))
-        payload = None
-        _trim()
+            results.send_bytes(payload)
+        except OSError:  # this process is gone: nothing to send to
+            return
 
 
 def _unpickled(pickled: list, k: int):
