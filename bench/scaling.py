@@ -1,0 +1,218 @@
+"""How the build's time and memory grow with the corpus, against SQLite FTS5 at each size.
+
+    python bench/scaling.py [--copies 1,2,4] [--processes 2]
+
+The corpus at size k is `large` (BBC + Reuters-21578 split into paragraphs, as bench/speed.py
+writes it) and k - 1 enciphered copies of it, each in a made-up language of its own: the
+letters of every word's stem replaced by that copy's (``enciphered``), its ending kept, so
+that each copy adds as many paragraphs, articles, files, postings, terms and near-duplicate
+groups again, and none is a near duplicate of another copy's. The copies are written to a
+temporary folder, deleted at the end.
+
+At each size: searchkit's library build (``build_index``, in a fresh process, with its helper
+processes whatever the machine's load, or in one with ``--processes 1``), its seconds and
+stages, its peak memory (the sum of PSS over the process tree, sampled every 50 ms, as
+bench/speed.py samples it) and its own process's memory by stage (after the reading, and its
+high-water marks in the grouping and in the writing); then FTS5 loaded from the paragraphs
+searchkit stored, read a row at a time (bench/speed.py loads them from a list in memory), its
+seconds and peak. The table gives each size's figures, and the growth of each memory figure
+per 100,000 paragraphs between the smallest and the largest size.
+"""
+
+import argparse
+import json
+import random
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from speed import (DATA, FTS5_SCHEMA, SEARCHKIT_BUILD, corpus_paths,  # noqa: E402
+                   run_json, run_json_sampled)
+
+from nltk.stem.snowball import EnglishStemmer  # noqa: E402
+
+from searchkit.index.wordterms import STOP_WORDS  # noqa: E402
+
+# bench/speed.py's build, noting this process's memory by stage: its size after the reading,
+# and its high-water marks in the grouping and in the writing (reset between them through
+# /proc/self/clear_refs), from the build's own functions wrapped.
+_NOTE_STAGES = """
+from searchkit.index import build as stages
+memory = {}
+def status(key):
+    fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return int(fields[key].split()[0]) // 1024
+def reset():
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+def noted(name, before, after):
+    run = getattr(stages, name)
+    def wrapped(*args, **kwargs):
+        before()
+        found = run(*args, **kwargs)
+        after()
+        return found
+    setattr(stages, name, wrapped)
+def read():
+    memory["after the reading"] = status("VmRSS")
+    reset()
+def writing():
+    memory["the grouping's peak"] = status("VmHWM")
+    reset()
+noted("_plan", lambda: None, read)
+noted("_write_segments", writing,
+      lambda: memory.setdefault("the writing's peak", status("VmHWM")))
+"""
+STAGED_BUILD = SEARCHKIT_BUILD.replace(
+    "summary = searchkit.build_index", _NOTE_STAGES + "summary = searchkit.build_index").replace(
+    "print(json.dumps({", "print(json.dumps({'memory': memory, ")
+
+_WORD = re.compile(rb"[A-Za-z]+")
+
+# searchkit's stored paragraphs (id, title, text, group), a JSON list a line, in id order.
+DUMP = """
+import json, sys
+from whoosh.index import open_dir
+with open_dir(sys.argv[1]).searcher() as s, open(sys.argv[2], "w") as out:
+    for f in sorted(s.all_stored_fields(), key=lambda f: f["id"]):
+        out.write(json.dumps([f["id"], f["title"], f["text"], f["dup_group"]]) + "\\n")
+print(sum(1 for _ in open(sys.argv[2])))
+"""
+
+# bench/speed.py's FTS5 build, the rows read a line at a time rather than loaded whole (there,
+# a list in memory): what it holds is SQLite's own.
+FTS5_BUILD = """
+import json, resource, sqlite3, sys, time
+started = time.perf_counter()
+con = sqlite3.connect(sys.argv[2])
+con.executescript(sys.argv[3])
+with con, open(sys.argv[1]) as lines:
+    rows = (json.loads(line) for line in lines)
+    con.executemany("INSERT INTO t(rowid, id, title, text, dup_group) VALUES (?, ?, ?, ?, ?)",
+                    ((n, *row) for n, row in enumerate(rows, start=1)))
+with con, open(sys.argv[1]) as lines:
+    con.executemany("INSERT INTO grp VALUES (?, ?)",
+                    ((json.loads(line)[3], n) for n, line in enumerate(lines, start=1)))
+    con.execute("CREATE INDEX grp_key ON grp(dup_group)")
+    con.execute("INSERT INTO t(t) VALUES ('optimize')")
+con.close()
+print(json.dumps({"seconds": time.perf_counter() - started}))
+"""
+
+
+def enciphered(copy: int):
+    """A function writing each ASCII word of a text (bytes) in copy ``copy``'s made-up
+    language: its stem's letters replaced by that copy's (vowels by vowels, consonants by
+    consonants, so that the stemmer finds the same regions in it), its ending and case kept
+    (in copy 1, "Talks" -> "Gejbs"), stop words left as they are."""
+    rng = random.Random(copy)
+    vowels, consonants = "aeiou", "bcdfghjklmnpqrstvz"  # (w, x and y kept: the stemmer's)
+    letters = {**dict(zip(vowels, rng.sample(vowels, len(vowels)))),
+               **dict(zip(consonants, rng.sample(consonants, len(consonants))))}
+    table = bytes.maketrans("".join(letters).encode(), "".join(letters.values()).encode())
+    stem = EnglishStemmer().stem
+    made = {word.encode(): word.encode() for word in STOP_WORDS if word.isascii()}
+
+    def word(match) -> bytes:
+        found = match.group()
+        lower = found.lower()
+        if lower not in made:
+            root = stem(lower.decode()).encode()
+            root = root if lower.startswith(root) else lower
+            made[lower] = root.translate(table) + lower[len(root):]
+        out = made[lower]
+        if len(found) > 1 and found.isupper():
+            return out.upper()
+        return out[:1].upper() + out[1:] if found[:1].isupper() else out
+
+    return lambda text: _WORD.sub(word, text)
+
+
+def write_copy(sources: list, folder: Path, copy: int) -> list:
+    """Copy ``copy`` of the corpus folders ``sources`` under ``folder`` (its folders): its
+    article files enciphered, anything else (a manifest) as it is."""
+    cipher, made = enciphered(copy), []
+    for source in sources:
+        target = folder / f"copy{copy}" / source.name
+        for path in sorted(source.rglob("*")):
+            out = target / path.relative_to(source)
+            if path.is_dir():
+                continue
+            out.parent.mkdir(parents=True, exist_ok=True)
+            data = path.read_bytes()
+            out.write_bytes(cipher(data) if path.suffix == ".txt" else data)
+        made.append(target)
+    return made
+
+
+def measure(paths: list, processes: int, scratch: Path) -> dict:
+    index, rows, db = scratch / "index", scratch / "rows.jsonl", scratch / "fts5.db"
+    spec = {"paths": [str(p) for p in paths], "index": str(index), "processes": processes}
+    built = run_json_sampled(["-c", STAGED_BUILD, json.dumps(spec)])
+    paragraphs = run_json(["-c", DUMP, str(index), str(rows)])  # (it prints their number)
+    fts5 = run_json_sampled(["-c", FTS5_BUILD, str(rows), str(db), FTS5_SCHEMA])
+    for path in (rows, db):
+        path.unlink()
+    return {"paragraphs": paragraphs, "searchkit": built, "fts5": fts5}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--copies", default="1,2,4",
+                        help="corpus sizes, in copies of `large` (default 1,2,4)")
+    parser.add_argument("--processes", type=int, choices=(1, 2), default=2)
+    args = parser.parse_args()
+    sizes = sorted({int(k) for k in args.copies.split(",")})
+    if not (DATA / "bbc").is_dir():
+        sys.exit(f"needs the corpora in {DATA} (see its README)")
+    with tempfile.TemporaryDirectory(prefix="searchkit-scaling-") as folder:
+        scratch = Path(folder)
+        large = corpus_paths("large", scratch / "large")
+        found, copies = {}, {}
+        for size in sizes:
+            for copy in range(1, size):
+                if copy not in copies:
+                    copies[copy] = write_copy(large, scratch, copy)
+            paths = large + [path for copy in range(1, size) for path in copies[copy]]
+            print(f"building {size} x large ...", file=sys.stderr)
+            found[size] = measure(paths, args.processes, scratch)
+    report(found, args.processes)
+
+
+def report(found: dict, processes: int) -> None:
+    print(f"searchkit ({processes} process{'es' if processes > 1 else ''}) and FTS5, "
+          "each size's build in a fresh process")
+    stages = list(found[min(found)]["searchkit"]["memory"])
+    print("| size | paragraphs | searchkit build | paragraphs/s | peak (PSS) | "
+          "stages: reading, grouping, writing | this process: "
+          f"{', '.join(stages)} | FTS5 build | FTS5 peak |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for size, row in found.items():
+        built, fts5 = row["searchkit"], row["fts5"]
+        seconds = dict(built["stages"])
+        print(f"| {size} x large | {row['paragraphs']:,} | {built['seconds']:.1f} s | "
+              f"{row['paragraphs'] / built['seconds']:,.0f} | "
+              f"{built['peak_pss_kb'] / 1024:.0f} MB | "
+              f"{seconds.get('reading files', 0):.1f}, "
+              f"{seconds.get('grouping near duplicates', 0):.1f}, "
+              f"{seconds.get('writing segments', 0):.1f} s | "
+              f"{', '.join(str(built['memory'][s]) for s in stages)} MB | "
+              f"{fts5['seconds']:.1f} s | {fts5['peak_pss_kb'] / 1024:.0f} MB |")
+    if len(found) < 2:
+        return
+    low, high = found[min(found)], found[max(found)]
+    added = (high["paragraphs"] - low["paragraphs"]) / 100_000
+    growth = {"searchkit's peak": (high["searchkit"]["peak_pss_kb"]
+                                   - low["searchkit"]["peak_pss_kb"]) / 1024,
+              "FTS5's peak": (high["fts5"]["peak_pss_kb"] - low["fts5"]["peak_pss_kb"]) / 1024}
+    for stage in stages:
+        growth[f"this process, {stage}"] = (high["searchkit"]["memory"][stage]
+                                            - low["searchkit"]["memory"][stage])
+    print("growth per 100,000 paragraphs: " + "; ".join(
+        f"{name} {mb / added:.0f} MB" for name, mb in growth.items()))
+
+
+if __name__ == "__main__":
+    main()
