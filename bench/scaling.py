@@ -84,7 +84,7 @@ print(sum(1 for _ in open(sys.argv[2])))
 # bench/speed.py's FTS5 build, the rows read a line at a time rather than loaded whole (there,
 # a list in memory): what it holds is SQLite's own.
 FTS5_BUILD = """
-import json, resource, sqlite3, sys, time
+import json, sqlite3, sys, time
 started = time.perf_counter()
 con = sqlite3.connect(sys.argv[2])
 con.executescript(sys.argv[3])
