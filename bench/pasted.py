@@ -164,7 +164,9 @@ def build(args, tmp: Path) -> tuple:
             {"paths": paths, "index": str(tmp / "compared"), "processes": 2})])
     speed.subprocess.run([speed.PY, "-c", speed.DUMP, str(index), str(rows_file)], check=True,
                          capture_output=True)
-    speed.run_json(["-c", speed.FTS5_BUILD, str(rows_file), str(db), speed.FTS5_SCHEMA])
+    staged = tmp / "paragraphs.db"
+    speed.run_json(["-c", speed.STAGE, str(rows_file), str(staged)])
+    speed.run_json(["-c", speed.FTS5_BUILD, str(staged), str(db), speed.FTS5_SCHEMA])
     speed.log("built searchkit's index and FTS5's")
     return index, db, json.loads(rows_file.read_text())
 

@@ -14,9 +14,9 @@ processes whatever the machine's load, or in one with ``--processes 1``), its se
 stages, its peak memory (the sum of PSS over the process tree, sampled every 50 ms, as
 bench/speed.py samples it) and its own process's memory by stage (after the reading, and its
 high-water marks in the grouping and in the writing); then FTS5 loaded from the paragraphs
-searchkit stored, read a row at a time (bench/speed.py loads them from a list in memory), its
-seconds and peak. The table gives each size's figures, and the growth of each memory figure
-per 100,000 paragraphs between the smallest and the largest size.
+searchkit stored, as bench/speed.py loads them (from a table of a database of their own, a
+row at a time), its seconds and peak. The table gives each size's figures, and the growth of
+each memory figure per 100,000 paragraphs between the smallest and the largest size.
 """
 
 import argparse
@@ -28,8 +28,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed import (DATA, FTS5_SCHEMA, SEARCHKIT_BUILD, corpus_paths,  # noqa: E402
-                   run_json, run_json_sampled)
+from speed import (DATA, DUMP, FTS5_BUILD, FTS5_SCHEMA, SEARCHKIT_BUILD, STAGE,  # noqa: E402
+                   corpus_paths, run_json, run_json_sampled)
 
 from nltk.stem.snowball import EnglishStemmer  # noqa: E402
 
@@ -70,36 +70,6 @@ STAGED_BUILD = SEARCHKIT_BUILD.replace(
     "print(json.dumps({", "print(json.dumps({'memory': memory, ")
 
 _WORD = re.compile(rb"[A-Za-z]+")
-
-# searchkit's stored paragraphs (id, title, text, group), a JSON list a line, in id order.
-DUMP = """
-import json, sys
-from whoosh.index import open_dir
-with open_dir(sys.argv[1]).searcher() as s, open(sys.argv[2], "w") as out:
-    for f in sorted(s.all_stored_fields(), key=lambda f: f["id"]):
-        out.write(json.dumps([f["id"], f["title"], f["text"], f["dup_group"]]) + "\\n")
-print(sum(1 for _ in open(sys.argv[2])))
-"""
-
-# bench/speed.py's FTS5 build, the rows read a line at a time rather than loaded whole (there,
-# a list in memory): what it holds is SQLite's own.
-FTS5_BUILD = """
-import json, sqlite3, sys, time
-started = time.perf_counter()
-con = sqlite3.connect(sys.argv[2])
-con.executescript(sys.argv[3])
-with con, open(sys.argv[1]) as lines:
-    rows = (json.loads(line) for line in lines)
-    con.executemany("INSERT INTO t(rowid, id, title, text, dup_group) VALUES (?, ?, ?, ?, ?)",
-                    ((n, *row) for n, row in enumerate(rows, start=1)))
-with con, open(sys.argv[1]) as lines:
-    con.executemany("INSERT INTO grp VALUES (?, ?)",
-                    ((json.loads(line)[3], n) for n, line in enumerate(lines, start=1)))
-    con.execute("CREATE INDEX grp_key ON grp(dup_group)")
-    con.execute("INSERT INTO t(t) VALUES ('optimize')")
-con.close()
-print(json.dumps({"seconds": time.perf_counter() - started}))
-"""
 
 
 def enciphered(copy: int):
@@ -148,12 +118,14 @@ def write_copy(sources: list, folder: Path, copy: int) -> list:
 
 
 def measure(paths: list, processes: int, scratch: Path) -> dict:
-    index, rows, db = scratch / "index", scratch / "rows.jsonl", scratch / "fts5.db"
+    index, rows, db = scratch / "index", scratch / "rows.json", scratch / "fts5.db"
+    staged = scratch / "rows.db"
     spec = {"paths": [str(p) for p in paths], "index": str(index), "processes": processes}
     built = run_json_sampled(["-c", STAGED_BUILD, json.dumps(spec)])
     paragraphs = run_json(["-c", DUMP, str(index), str(rows)])  # (it prints their number)
-    fts5 = run_json_sampled(["-c", FTS5_BUILD, str(rows), str(db), FTS5_SCHEMA])
-    for path in (rows, db):
+    run_json(["-c", STAGE, str(rows), str(staged)])
+    fts5 = run_json_sampled(["-c", FTS5_BUILD, str(staged), str(db), FTS5_SCHEMA])
+    for path in (rows, staged, db):
         path.unlink()
     return {"paragraphs": paragraphs, "searchkit": built, "fts5": fts5}
 
