@@ -23,8 +23,7 @@ Steps, each in a fresh process so that one engine's caches and imports do not he
    every 50 ms over the build's process tree: the sum of PSS (a page shared by a forked helper
    and its parent counted once) and, for reference, of RSS. searchkit's own stage timings
    (IndexSummary.stage_seconds) say where its build went.
-   Then the commands a user types: a BBC build from the command line, the same command on the
-   unchanged BBC, and a run after one file of the corpus changed, on the index just built.
+   The index's size on disk is taken as built.
 2. queries: a fixed set of 200 queries (seed 0; 1-4 words mixing common, mid and rare words,
    headline prefixes, a few quoted phrases) written to queries.txt in the temp folder and
    printed with --show-queries. searchkit: one Searcher, `search(q, limit=10)` (collapse on,
@@ -37,6 +36,9 @@ Steps, each in a fresh process so that one engine's caches and imports do not he
    the FTS5 equivalent (`python -c`: import sqlite3, open, one query with snippets, print), and
    `python -c pass` as the floor; medians of --cold-runs. Then `python -X importtime` of the
    searchkit command: which top-level packages its start-up imports cost.
+4. the commands a user types (after the queries): a BBC build from the command line, the same
+   command on the unchanged BBC, and a run after one file of the corpus changed, on the index
+   built in step 1.
 The machine is shared and noisy: compare the ratios, measured in one run, not absolute times.
 """
 
@@ -714,9 +716,11 @@ def run_bench(args, tmp: Path) -> None:
                     ["-c", TUTORIAL_BUILD, json.dumps({"paths": paths, "index": tutorial})]))
         log(f"build run {run}: " + ", ".join(
             f"{k} {v[-1]['seconds']:.1f} s" for k, v in builds.items()))
+    # The index as built, before the command-line runs update it (one file changed).
+    sizes = size_on_disk(index), size_on_disk(db)
+    queries = None if args.builds_only else measure_queries(args, tmp, index, db, rows_file)
     commands = {} if args.no_commands else command_line_runs(paths, index)
     log("command-line runs done")
-    queries = None if args.builds_only else measure_queries(args, tmp, index, db, rows_file)
 
     med = {k: {m: statistics.median(b[m] for b in v) for m in v[0]
                if m not in ("paragraphs", "stages")}
@@ -731,7 +735,7 @@ def run_bench(args, tmp: Path) -> None:
     row("build time (one process)", one["seconds"], fts["seconds"], fmt_s)
     row("paragraphs/s (two processes)", paragraphs / sk["seconds"], paragraphs / fts["seconds"],
         lambda x: f"{x:,.0f}")
-    row("index size", size_on_disk(index), size_on_disk(db), fmt_mb)
+    row("index size", *sizes, fmt_mb)
     row("peak memory of the build, all processes (PSS)", sk["peak_pss_kb"] * 1024,
         fts["peak_pss_kb"] * 1024, fmt_mb)
     row("peak memory of the build, one process (PSS)", one["peak_pss_kb"] * 1024,
