@@ -308,13 +308,12 @@ class Helper:
             done = [work(ready(task)) for task in mine]
         except BaseException:
             self.stop()  # (the thread's wait for a result ends with the helper)
-            feeding.join()
             raise
-        feeding.join()
-        if failed:
-            self.stop()
-            raise failed[0]
+        finally:
+            feeding.join()
         try:
+            if failed:
+                raise failed[0]
             return done + [_unpacked(data)[0] for data in found]
         except BaseException:
             self.stop()
@@ -333,10 +332,7 @@ class Helper:
             for k in range(len(tasks)):
                 if k + 1 < len(tasks):
                     self._send_message(self._message(work, [ready(tasks[k + 1])]))
-                try:
-                    found[k] = self._results.recv_bytes()
-                except EOFError:
-                    raise _stopped() from None
+                found[k] = _received_bytes(self._results)
         except BaseException as error:  # noqa: B902 - raised by share
             failed.append(error)
 
@@ -430,11 +426,15 @@ def _stopped() -> WorkerError:
 
 def _received(connection) -> list:
     """The results a helper sent back; the error it sent instead, raised here."""
+    return _unpacked(_received_bytes(connection))
+
+
+def _received_bytes(connection) -> bytes:
+    """What a helper sent back, as it came; WorkerError if it stopped without sending it."""
     try:
-        data = connection.recv_bytes()
+        return connection.recv_bytes()
     except EOFError:
         raise _stopped() from None
-    return _unpacked(data)
 
 
 def _unpacked(data: bytes) -> list:
