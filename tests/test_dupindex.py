@@ -17,7 +17,7 @@ from test_dedup_templates import template_files
 from whoosh import index as whoosh_index
 
 import searchkit
-from searchkit.index import dedup, dupindex, durable, store, vocabulary, workers
+from searchkit.index import anchorspill, dedup, dupindex, durable, store, vocabulary, workers
 from searchkit.ingest.corpus import ReadOptions, find_files, read_bytes, read_file
 
 
@@ -136,6 +136,63 @@ def test_texts_shingled_where_they_were_read_give_the_same_index(paragraphs, mon
     with pytest.raises(ValueError):
         dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD,
                                 parts=dupindex.shingled_parts(texts[:half]))
+
+
+def test_anchors_kept_on_disk_give_the_same_index(paragraphs, tmp_path, monkeypatch):
+    """With a scratch folder, a grouping from scratch keeps its anchors on disk, in buckets
+    by their top bits sorted one at a time, in unnamed files: the same index as one held in
+    memory, written and updated."""
+    monkeypatch.setattr(dupindex, "_CHARS_AT_A_TIME", 50_000)  # several parts to add
+    monkeypatch.setattr(anchorspill, "BUCKET_ANCHORS", 2_000)  # and many buckets
+    buckets = []
+    made = anchorspill.AnchorBuckets.__init__
+
+    def spied(self, *args):
+        made(self, *args)
+        buckets.append(self)
+
+    monkeypatch.setattr(anchorspill.AnchorBuckets, "__init__", spied)
+    held = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD)
+    assert buckets == []
+    spilled = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD,
+                                      scratch=str(tmp_path))
+    assert buckets[0].bits >= 4 and len(spilled.anchors) == 0
+    assert spilled.groups() == held.groups()
+    assert spilled.to_bytes() == held.to_bytes()
+    assert list(tmp_path.iterdir()) == []
+    gone = [pid for pid, _ in paragraphs[::7]]
+    for index in (held, spilled):
+        index.update(gone, paragraphs[3:9], lambda ids: dict(paragraphs))
+    assert spilled.on_disk is None and spilled.to_bytes() == held.to_bytes()
+
+
+_ANCHOR_VALUES = st.sampled_from([0, 1, 2**62 + 5, 2**63 - 1, 2**63, 2**64 - 1])
+
+
+@given(slices=st.lists(st.lists(_ANCHOR_VALUES | st.integers(0, 2**64 - 1), max_size=30),
+                       max_size=6),
+       bits=st.integers(0, 3))
+def test_anchor_buckets_give_every_anchor_sorted_ties_in_slot_order(tmp_path_factory, slices,
+                                                                   bits):
+    folder = str(tmp_path_factory.mktemp("scratch"))
+    buckets = anchorspill.AnchorBuckets(folder, 0)
+    buckets.bits, buckets.pieces = bits, [[] for _ in range(1 << bits)]
+    everything, first = [], 0
+    for values in slices:
+        anchors = np.array(values, np.uint64)
+        holders = first + np.arange(len(values)) // 2  # (two anchors a paragraph)
+        order = np.lexsort((holders, anchors))
+        buckets.add(anchors[order], holders[order])
+        everything += zip(values, holders.tolist())
+        first += len(values)
+    found = list(buckets.sorted())
+    assert len(found) == 1 << bits
+    anchors = np.concatenate([a for a, _ in found]).tolist()
+    holders = np.concatenate([h for _, h in found]).tolist()
+    assert list(zip(anchors, holders)) == sorted(everything)
+    assert buckets.result.load()[0].tolist() == anchors
+    assert buckets.result.load()[1].tolist() == holders
+    buckets.result.close()
 
 
 def test_a_build_read_in_helpers_groups_with_the_paragraphs_they_hashed(

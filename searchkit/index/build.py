@@ -267,7 +267,7 @@ def build_index(
                 dups = None if threshold is None else dupindex.DupIndex.build(
                     everything, threshold, parallel=parallel,
                     cluster=cluster or (helper if parallel and helper.started else None),
-                    parts=parts)
+                    parts=parts, scratch=str(index_dir))
                 groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
                 regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
                 for path in sorted(replaced) if not fresh else ():
@@ -296,7 +296,8 @@ def build_index(
                 written.append(kind)
 
             if dups is not None:  # to its file now: its arrays are freed before the writers start
-                write("dupindex", dups.to_bytes())
+                write("dupindex", dups.write)
+                dups.close()
             dups = state = everything = None
             # In one process the writing keeps freed arrays under REUSED_BELOW for reuse (no
             # page faults): its peak stays under the grouping's, where two writing processes'

@@ -28,12 +28,13 @@ Pure code, no Whoosh: texts of old paragraphs are asked for through a callback.
 
 import io
 import zipfile
-from typing import (TYPE_CHECKING, Callable, Collection, Dict, Iterable, List, Optional,
+from typing import (TYPE_CHECKING, BinaryIO, Callable, Collection, Dict, Iterable, List, Optional,
                     Sequence, Tuple)
 
 import numpy as np
 
 from . import dedup, workers
+from .anchorspill import ANCHOR, HOLDER, AnchorBuckets, SortedAnchors
 from .arrays import stable_argsort, stable_order
 from .rankarrays import bytes_hash
 
@@ -150,17 +151,21 @@ class _Shingled:
     all, sorted, and the text holding each."""
 
     def __init__(self, texts: Sequence[str], parallel: bool = False,
-                 cluster: Optional["Cluster"] = None, parts: Optional[list] = None):
+                 cluster: Optional["Cluster"] = None, parts: Optional[list] = None,
+                 scratch: Optional[str] = None):
         """``parallel``: a forked helper process shingles half of the chunks; ``cluster``:
         the workers of a ``cluster.Cluster`` shingle them; ``parts``: ``shingled_parts``
-        made of these texts already (the list is emptied)."""
+        made of these texts already (the list is emptied); ``scratch``: a folder where the
+        anchors are kept on disk (``spilled``) instead of in ``anchors``."""
         if parts is None:
             chunks = _chunks(texts, _ways(parallel, cluster))
             parts = (cluster.map(chunks, self._chunk, "paragraph slices hashed")
                      if cluster is not None else workers.run_split(chunks, self._chunk, parallel))
         self.count = len(texts)
+        self.spilled = None if scratch is None else AnchorBuckets(
+            scratch, sum(len(p[3]) for p in parts))
         (self.exact, self.shingles, self.shingle_offsets, self.anchors, self.anchor_owner,
-         self.short) = _joined(parts)
+         self.short) = _joined(parts, self.spilled)
         if len(self.exact) != self.count:
             raise ValueError("the parts given are not of these texts")
 
@@ -222,20 +227,27 @@ def _chunks(texts: Sequence[str], ways: int, chars: Optional[int] = None) -> Lis
     return workers.by_weight(texts, len, count)  # each about as much text
 
 
-def _joined(parts: list):
+def _joined(parts: list, spill: Optional[AnchorBuckets] = None):
     """The n-grams of consecutive slices of texts (``_Shingled._slice``'s parts; the list is
     emptied) as those of all: (exact hashes, 3-grams and their offsets, anchors and their
     texts, short flags). Every anchor sorted, ties in text order: each part's anchors come
-    sorted, which numpy's stable sort merges as runs."""
+    sorted, which numpy's stable sort merges as runs. With ``spill``, the anchors go there
+    instead, a part at a time (both anchors and texts None)."""
     firsts = np.cumsum([0] + [len(p[0]) for p in parts])
+    if spill is not None:
+        for k, first in enumerate(firsts[:-1].tolist()):
+            spill.add(parts[k][3], parts[k][4].astype(_SLOT) + first)
+            parts[k] = (*parts[k][:3], None, None, parts[k][5])
     exact = _concat([p[0] for p in parts], np.uint64)
     short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
     shingles, offsets = _concat_csr([(p[1], p[2]) for p in parts])
-    anchors = _concat([p[3] for p in parts], np.uint64)
-    owner = _concat([p[4].astype(_SLOT, copy=False) + first
-                     for p, first in zip(parts, firsts.tolist())], _SLOT)
+    anchors = owner = None
+    if spill is None:
+        anchors = _concat([p[3] for p in parts], np.uint64)
+        owner = _concat([p[4].astype(_SLOT, copy=False) + first
+                         for p, first in zip(parts, firsts.tolist())], _SLOT)
     parts.clear()  # (the arrays joined: let go of, whoever else holds the list)
-    if len(firsts) > 2:
+    if len(firsts) > 2 and spill is None:
         order = np.argsort(anchors, kind="stable")
         owner = owner[order]  # (one array's old copy let go of before the next is made)
         anchors = anchors[order]
@@ -495,6 +507,8 @@ class DupIndex:
         self.story = np.zeros(0, np.int64)
         self.anchors = np.zeros(0, np.uint64)  # sorted by (anchor, slot)
         self.holders = np.zeros(0, _SLOT)  # the slot of each anchor entry
+        # ... or both on disk, as a build from scratch leaves them until they are written
+        self.on_disk: Optional[SortedAnchors] = None
         self.edges = np.zeros((0, 2), np.int64)  # verified pairs of slots (i < j)
 
     # -- answers ------------------------------------------------------------------------
@@ -528,15 +542,17 @@ class DupIndex:
     @classmethod
     def build(cls, paragraphs: Collection[Tuple[str, str]], threshold: float,
               parallel: bool = False, cluster: Optional["Cluster"] = None,
-              parts: Optional[list] = None) -> "DupIndex":
+              parts: Optional[list] = None, scratch: Optional[str] = None) -> "DupIndex":
         """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled and
         the candidate pairs verified in two processes; ``cluster``: both done by a
         ``cluster.Cluster``'s workers, or by this process and a started ``workers.Helper``;
-        ``parts``: the texts shingled already, ``shingled_parts`` of them in order)."""
+        ``parts``: the texts shingled already, ``shingled_parts`` of them in order;
+        ``scratch``: a folder where the anchors are sorted and kept on disk until ``write``,
+        unnamed files gone with them, ``close`` or the process)."""
         index = cls(threshold)
         texts = [t for _, t in paragraphs]
         with workers.no_garbage_collection():
-            shingled = _Shingled(texts, parallel, cluster, parts)
+            shingled = _Shingled(texts, parallel, cluster, parts, scratch)
             index._add([pid for pid, _ in paragraphs], texts, shingled, lambda ids: {},
                        set(), np.zeros(0, np.uint64), set(), parallel, cluster)
         return index
@@ -551,6 +567,9 @@ class DupIndex:
         added_ids = {pid for pid, _ in added}
         gone = {pid for pid in removed if pid in before} | (added_ids & before.keys())
         new_texts = [t for _, t in added]
+        if self.on_disk is not None:
+            self.anchors, self.holders = self.on_disk.load()
+            self.close()
         with workers.no_garbage_collection():
             touched, freed = self._remove(gone)
             self._add([pid for pid, _ in added], new_texts, _Shingled(new_texts), texts,
@@ -620,7 +639,7 @@ class DupIndex:
         # Anchors freed by the removals propose pairs unless the new paragraphs made them
         # common again.
         freed = freed[self._counts(freed) <= dedup.COMMON_SHINGLE]
-        found = [pairs, self._pairs_of_anchors(freed)]
+        found = [*pairs, self._pairs_of_anchors(freed)]
         del pairs
         # Anchors now held by too many paragraphs propose their old holders no more.
         self._drop_unproposed(closed, touched, texts)
@@ -631,9 +650,19 @@ class DupIndex:
         self._verify(found, new_texts, shingled, first, texts, touched, parallel, cluster)
         self._regroup(touched, new_slots, gone_articles)
 
-    def _insert_anchors(self, shingled: _Shingled, first: int) -> Tuple[np.ndarray, np.ndarray]:
+    def _insert_anchors(self, shingled: _Shingled,
+                        first: int) -> Tuple[List[np.ndarray], np.ndarray]:
         """Hold the new paragraphs' anchors (``shingled`` lets go of them): the pairs with a
-        new paragraph they propose, and the anchors they made too common to propose any."""
+        new paragraph they propose (arrays of them), and the anchors they made too common to
+        propose any."""
+        if shingled.spilled is not None:  # from scratch, on disk: a bucket at a time
+            found = []
+            for anchors, holders in shingled.spilled.sorted():
+                starts, sizes = _shared_runs(anchors)
+                few = sizes <= dedup.COMMON_SHINGLE
+                found.append(_pairs_within(holders, starts[few], sizes[few]))
+            self.on_disk, shingled.spilled = shingled.spilled.result, None
+            return found, np.zeros(0, np.uint64)
         # Inserted into the sorted index (new slots sort after old ones, and the anchors
         # come sorted, ties in slot order).
         new_anchors, new_owner = shingled.anchors, shingled.anchor_owner
@@ -643,7 +672,7 @@ class DupIndex:
             self.anchors, self.holders = new_anchors, new_owner
             starts, sizes = _shared_runs(new_anchors)
             few = sizes <= dedup.COMMON_SHINGLE
-            return (_pairs_within(self.holders, starts[few], sizes[few]),
+            return ([_pairs_within(self.holders, starts[few], sizes[few])],
                     np.zeros(0, np.uint64))  # nothing held before: nothing closed
         distinct = _distinct(new_anchors)
         old_counts = self._counts(distinct)
@@ -657,7 +686,7 @@ class DupIndex:
             pairs = pairs[(pairs >= first).any(axis=1)]
         closed = distinct[(old_counts <= dedup.COMMON_SHINGLE)
                           & (new_counts > dedup.COMMON_SHINGLE)]
-        return pairs, closed
+        return [pairs], closed
 
     def _alive(self, upto: int) -> np.ndarray:
         return np.array([pid is not None for pid in self.ids[:upto]], bool)
@@ -852,17 +881,40 @@ class DupIndex:
 
     # -- on disk ------------------------------------------------------------------------
 
-    def to_bytes(self) -> bytes:
-        """The index as an uncompressed ``.npz`` (a commit's ``dupindex-N.npz``)."""
+    def write(self, out: BinaryIO) -> None:
+        """The index as an uncompressed ``.npz`` into ``out`` (a commit's
+        ``dupindex-N.npz``), its anchors copied a piece at a time if they are on disk."""
         ids = "\0".join("" if pid is None else pid for pid in self.ids).encode("utf-8",
                                                                                 "surrogatepass")
-        alive = np.array([pid is not None for pid in self.ids], bool)
+        arrays = dict(version=np.array([VERSION]), threshold=np.array([self.threshold]),
+                      limits=np.array(_limits()), ids=np.frombuffer(ids, np.uint8),
+                      alive=np.array([pid is not None for pid in self.ids], bool),
+                      exact=self.exact, sizes=self.sizes, short=self.short, group=self.group,
+                      story=self.story, anchors=self.anchors, holders=self.holders,
+                      edges=self.edges)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+            for name, array in arrays.items():
+                # (force_zip64: a member's size is not known before it is written)
+                with archive.open(name + ".npy", "w", force_zip64=True) as member:
+                    if self.on_disk is None or name not in ("anchors", "holders"):
+                        np.lib.format.write_array(member, array, allow_pickle=False)
+                        continue
+                    np.lib.format.write_array_header_1_0(member, {
+                        "descr": (ANCHOR if name == "anchors" else HOLDER).str,
+                        "fortran_order": False, "shape": (self.on_disk.count,)})
+                    self.on_disk.copy_to(name, member)
+
+    def to_bytes(self) -> bytes:
+        """``write``'s bytes."""
         buffer = io.BytesIO()
-        np.savez(buffer, version=np.array([VERSION]), threshold=np.array([self.threshold]),
-                 limits=np.array(_limits()), ids=np.frombuffer(ids, np.uint8), alive=alive,
-                 exact=self.exact, sizes=self.sizes, short=self.short, group=self.group,
-                 story=self.story, anchors=self.anchors, holders=self.holders, edges=self.edges)
+        self.write(buffer)
         return buffer.getvalue()
+
+    def close(self) -> None:
+        """Let go of the scratch files of anchors on disk, if any (``build``'s ``scratch``)."""
+        if self.on_disk is not None:
+            self.on_disk.close()
+            self.on_disk = None
 
     @classmethod
     def from_bytes(cls, data: bytes, threshold: float) -> Optional["DupIndex"]:

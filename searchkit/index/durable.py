@@ -27,7 +27,7 @@ import os
 import re
 import shutil
 import time
-from typing import Dict, List, Optional, Set, Tuple
+from typing import BinaryIO, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from whoosh.codec.whoosh3 import W3Codec, W3Segment
 from whoosh.filedb.filestore import FileStorage
@@ -287,16 +287,21 @@ def fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def write_new(folder: str, name: str, data: bytes, sync: bool = False) -> None:
-    """Create ``name`` (journaled first) holding ``data``; ``sync``: fsync it too. The files of a
-    commit are written so before it and fsynced by ``commit_toc``. A file of that name that
-    searchkit did not write is never overwritten: IndexFolderError."""
+def write_new(folder: str, name: str, data: Union[bytes, Callable[[BinaryIO], None]],
+              sync: bool = False) -> None:
+    """Create ``name`` (journaled first) holding ``data`` (or what ``data(file)`` writes into
+    it); ``sync``: fsync it too. The files of a commit are written so before it and fsynced by
+    ``commit_toc``. A file of that name that searchkit did not write is never overwritten:
+    IndexFolderError."""
     remove_leftover(folder, name)
     note(folder, name)
     _io("create", name)
     with open(os.path.join(folder, name), "xb") as handle:
         _io("write", name)
-        handle.write(data)
+        if callable(data):
+            data(handle)
+        else:
+            handle.write(data)
         if sync:
             handle.flush()
             _io("fsync", name)

@@ -24,7 +24,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import BinaryIO, Callable, Optional, Tuple, Union
 
 from whoosh import writing
 from whoosh.index import TOC, FileIndex
@@ -64,9 +64,10 @@ def state(index_dir: Path) -> Tuple[int, Optional[int]]:
     return generation, sum(s.doc_count() for s in toc.segments)
 
 
-def write_committed(index_dir: Path, generation: int, kind: str, data: bytes) -> None:
+def write_committed(index_dir: Path, generation: int, kind: str,
+                    data: Union[bytes, Callable[[BinaryIO], None]]) -> None:
     """Write commit ``generation``'s side file of ``kind`` (``durable.SIDE_FILES``) before
-    that commit (it fsyncs and records them)."""
+    that commit (it fsyncs and records them); ``data``: its bytes, or what writes them."""
     durable.write_new(str(index_dir), durable.side_file(kind, generation), data)
 
 

@@ -1,0 +1,125 @@
+"""A build's near-duplicate anchors kept on disk, so that its memory does not grow with them.
+
+Grouping from scratch needs every paragraph's anchors sorted (the runs of equal ones propose
+the candidate pairs), and the near-duplicate index keeps them sorted for later runs. Held in
+memory, they and their sort were most of a build's peak, and grew with the corpus
+(bench/README.md: how the build grows). Here each slice of paragraphs' sorted anchors is cut
+by the anchors' top bits into buckets on a scratch file (``AnchorBuckets``); the grouping
+then sorts one bucket at a time, and the buckets in turn are the whole index's anchors in
+order (``SortedAnchors``), copied from disk into the index's file as it is written.
+
+The scratch files are unnamed files in the index folder (``tempfile.TemporaryFile``): on
+disk rather than in a memory-backed /tmp, and gone with the process whatever stops it.
+"""
+
+import tempfile
+from typing import BinaryIO, Iterator, List, Tuple
+
+import numpy as np
+
+ANCHOR = np.dtype("<u8")
+HOLDER = np.dtype("<i4")  # dupindex's slot type
+# Anchors sorted at a time: a bucket's anchors, holders and sort order take ~20 bytes each.
+BUCKET_ANCHORS = 1 << 19
+_MOST_BITS = 16
+_COPY_BYTES = 1 << 20  # read and written at a time
+
+
+def _scratch(folder: str) -> BinaryIO:
+    return tempfile.TemporaryFile(dir=folder)
+
+
+def _read_into(source: BinaryIO, array: np.ndarray) -> None:
+    if source.readinto(memoryview(array).cast("B")) != array.nbytes:
+        raise OSError("a scratch file of the build ended early")
+
+
+class AnchorBuckets:
+    """Anchors with their holders (slots), added a slice of paragraphs at a time in slot
+    order, each slice's anchors sorted (ties in slot order), kept in buckets by their top
+    ``bits``."""
+
+    def __init__(self, folder: str, expected: int):
+        """``expected``: about how many anchors will be added (it sets the buckets' number)."""
+        self.bits = min(max(int(np.ceil(np.log2(max(expected / BUCKET_ANCHORS, 1)))), 0),
+                        _MOST_BITS)
+        self.folder, self.file = folder, _scratch(folder)
+        self.pieces: List[List[Tuple[int, int]]] = [[] for _ in range(1 << self.bits)]
+        self.count = 0
+
+    def add(self, anchors: np.ndarray, holders: np.ndarray) -> None:
+        """A slice's anchors (sorted) and their holders."""
+        if not len(anchors):
+            return
+        edges = np.arange(1, 1 << self.bits, dtype=np.uint64) << np.uint64(64 - self.bits) \
+            if self.bits else np.zeros(0, np.uint64)
+        cuts = [0, *np.searchsorted(anchors, edges).tolist(), len(anchors)]
+        anchors = anchors.astype(ANCHOR, copy=False)
+        holders = holders.astype(HOLDER, copy=False)
+        for bucket, (lo, hi) in enumerate(zip(cuts, cuts[1:])):
+            if hi > lo:
+                self.pieces[bucket].append((self.file.tell(), hi - lo))
+                self.file.write(anchors[lo:hi].tobytes())
+                self.file.write(holders[lo:hi].tobytes())
+        self.count += len(anchors)
+
+    def sorted(self) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+        """Each bucket's anchors sorted, ties in slot order, and their holders, in bucket
+        order, while they are written to a ``SortedAnchors`` (``self.result``); the
+        scratch file is closed at the end."""
+        self.result = SortedAnchors(self.folder)
+        try:
+            for pieces in self.pieces:
+                total = sum(n for _, n in pieces)
+                anchors, holders = np.empty(total, ANCHOR), np.empty(total, HOLDER)
+                at = 0
+                for offset, n in pieces:  # (in the order added: slot order)
+                    self.file.seek(offset)
+                    _read_into(self.file, anchors[at:at + n])
+                    _read_into(self.file, holders[at:at + n])
+                    at += n
+                order = np.argsort(anchors, kind="stable")
+                anchors, holders = anchors[order], holders[order]
+                del order
+                self.result.append(anchors, holders)
+                yield anchors, holders
+        finally:
+            self.file.close()
+
+
+class SortedAnchors:
+    """All anchors sorted, and their holders, on two scratch files (the index's arrays of
+    those names), until they are written into the index's file (``copy_to``)."""
+
+    def __init__(self, folder: str):
+        self.anchors, self.holders = _scratch(folder), _scratch(folder)
+        self.count = 0
+
+    def append(self, anchors: np.ndarray, holders: np.ndarray) -> None:
+        self.anchors.write(anchors.astype(ANCHOR, copy=False).tobytes())
+        self.holders.write(holders.astype(HOLDER, copy=False).tobytes())
+        self.count += len(anchors)
+
+    def copy_to(self, name: str, out: BinaryIO) -> None:
+        """The array ``name`` ("anchors" or "holders") as bytes into ``out``."""
+        source = getattr(self, name)
+        source.seek(0)
+        while True:
+            piece = source.read(_COPY_BYTES)
+            if not piece:
+                return
+            out.write(piece)
+
+    def load(self) -> Tuple[np.ndarray, np.ndarray]:
+        """Both arrays in memory (a later update of the same index works on them there)."""
+        found = []
+        for source, dtype in ((self.anchors, ANCHOR), (self.holders, HOLDER)):
+            array = np.empty(self.count, dtype)
+            source.seek(0)
+            _read_into(source, array)
+            found.append(array)
+        return found[0], found[1]
+
+    def close(self) -> None:
+        self.anchors.close()
+        self.holders.close()
