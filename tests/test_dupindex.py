@@ -172,11 +172,9 @@ _ANCHOR_VALUES = st.sampled_from([0, 1, 2**62 + 5, 2**63 - 1, 2**63, 2**64 - 1])
 @given(slices=st.lists(st.lists(_ANCHOR_VALUES | st.integers(0, 2**64 - 1), max_size=30),
                        max_size=6),
        bits=st.integers(0, 3))
-def test_anchor_buckets_give_every_anchor_sorted_ties_in_slot_order(tmp_path_factory, slices,
-                                                                   bits):
-    folder = str(tmp_path_factory.mktemp("scratch"))
-    buckets = anchorspill.AnchorBuckets(folder, 0)
-    buckets.bits, buckets.pieces = bits, [[] for _ in range(1 << bits)]
+def test_anchor_buckets_give_anchors_sorted_ties_in_slot_order(tmp_path_factory, slices, bits):
+    buckets = anchorspill.AnchorBuckets(str(tmp_path_factory.mktemp("scratch")),
+                                        anchorspill.BUCKET_ANCHORS << bits)
     everything, first = [], 0
     for values in slices:
         anchors = np.array(values, np.uint64)

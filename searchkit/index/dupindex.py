@@ -27,9 +27,10 @@ Pure code, no Whoosh: texts of old paragraphs are asked for through a callback.
 """
 
 import io
+import itertools
 import zipfile
-from typing import (TYPE_CHECKING, BinaryIO, Callable, Collection, Dict, Iterable, List, Optional,
-                    Sequence, Tuple)
+from typing import (TYPE_CHECKING, BinaryIO, Callable, Collection, Dict, Iterable, Iterator,
+                    List, Optional, Sequence, Tuple)
 
 import numpy as np
 
@@ -368,12 +369,12 @@ def _bucket_counts(values: np.ndarray, offsets: np.ndarray):
     return counts, full
 
 
-def _could_be_alike(pairs: np.ndarray, need: np.ndarray, values: np.ndarray,
-                    offsets: np.ndarray) -> np.ndarray:
-    """Whether each pair (rows of ``values``/``offsets``) may share ``need`` 3-grams, by a
-    bound taken for all pairs at once: two rows share at most the smaller of their counts
-    in each bucket of hashes. False only where the pair cannot be alike."""
-    counts, full = _bucket_counts(values, offsets)
+def _could_be_alike(pairs: np.ndarray, need: np.ndarray,
+                    bound: Tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Whether each pair (rows of ``_bucket_counts``' ``bound``) may share ``need`` 3-grams,
+    by a bound taken for all pairs at once: two rows share at most the smaller of their
+    counts in each bucket of hashes. False only where the pair cannot be alike."""
+    counts, full = bound
     possible = np.empty(len(pairs), bool)
     for at in range(0, len(pairs), _BOUND_PAIRS):
         a, b = pairs[at:at + _BOUND_PAIRS].T
@@ -639,7 +640,7 @@ class DupIndex:
         # Anchors freed by the removals propose pairs unless the new paragraphs made them
         # common again.
         freed = freed[self._counts(freed) <= dedup.COMMON_SHINGLE]
-        found = [*pairs, self._pairs_of_anchors(freed)]
+        found = itertools.chain(pairs, [self._pairs_of_anchors(freed)])
         del pairs
         # Anchors now held by too many paragraphs propose their old holders no more.
         self._drop_unproposed(closed, touched, texts)
@@ -651,18 +652,13 @@ class DupIndex:
         self._regroup(touched, new_slots, gone_articles)
 
     def _insert_anchors(self, shingled: _Shingled,
-                        first: int) -> Tuple[List[np.ndarray], np.ndarray]:
+                        first: int) -> Tuple[Iterable[np.ndarray], np.ndarray]:
         """Hold the new paragraphs' anchors (``shingled`` lets go of them): the pairs with a
-        new paragraph they propose (arrays of them), and the anchors they made too common to
-        propose any."""
+        new paragraph they propose (arrays of them, made as they are asked for if the anchors
+        are on disk), and the anchors they made too common to propose any."""
         if shingled.spilled is not None:  # from scratch, on disk: a bucket at a time
-            found = []
-            for anchors, holders in shingled.spilled.sorted():
-                starts, sizes = _shared_runs(anchors)
-                few = sizes <= dedup.COMMON_SHINGLE
-                found.append(_pairs_within(holders, starts[few], sizes[few]))
-            self.on_disk, shingled.spilled = shingled.spilled.result, None
-            return found, np.zeros(0, np.uint64)
+            spilled, shingled.spilled = shingled.spilled, None
+            return self._pairs_by_bucket(spilled), np.zeros(0, np.uint64)
         # Inserted into the sorted index (new slots sort after old ones, and the anchors
         # come sorted, ties in slot order).
         new_anchors, new_owner = shingled.anchors, shingled.anchor_owner
@@ -687,6 +683,15 @@ class DupIndex:
         closed = distinct[(old_counts <= dedup.COMMON_SHINGLE)
                           & (new_counts > dedup.COMMON_SHINGLE)]
         return [pairs], closed
+
+    def _pairs_by_bucket(self, spilled: AnchorBuckets) -> Iterator[np.ndarray]:
+        """The pairs each bucket of anchors proposes, made as they are asked for; the sorted
+        anchors are this index's (``on_disk``) once all are."""
+        for anchors, holders in spilled.sorted():
+            starts, sizes = _shared_runs(anchors)
+            few = sizes <= dedup.COMMON_SHINGLE
+            yield _pairs_within(holders, starts[few], sizes[few])
+        self.on_disk = spilled.result
 
     def _alive(self, upto: int) -> np.ndarray:
         return np.array([pid is not None for pid in self.ids[:upto]], bool)
@@ -721,39 +726,20 @@ class DupIndex:
                 touched.add(int(self.group[a]))
         self.edges = np.delete(self.edges, drop, axis=0)
 
-    def _verify(self, proposed: List[np.ndarray], new_texts: List[str], shingled: _Shingled,
-                first: int, texts: Texts, touched: set, parallel: bool = False,
-                cluster: Optional["Cluster"] = None) -> None:
-        """Verify the candidate pairs of slots in ``proposed`` (arrays of pairs; the list is
-        emptied, so that the many candidates ruled out in bulk are let go of); add the alike
-        ones that are no template pair (``dedup.template_pair``) as edges (``cluster``: on its
-        workers, each chunk sent with the 3-grams and texts of its paragraphs)."""
-        candidates = _unique_pairs(proposed)
-        if not len(candidates):
-            return
-        # Pairs that cannot be alike by their sizes alone (the shared shingles are at most the
-        # smaller set) are left out before any set is made, and so are known edges.
-        sizes = self.sizes.astype(_SLOT)
-        one, other = sizes[candidates[:, 0]], sizes[candidates[:, 1]]
-        small, large = np.minimum(one, other), np.maximum(one, other)
-        del one, other
-        denominator = np.maximum(small, large / 2)
-        keep = (small >= dedup.MIN_SHINGLES) & (small / denominator >= self.threshold)
-        if len(self.edges):
-            top = len(self.ids)
-            keep &= ~np.isin(candidates[:, 0].astype(np.int64) * top + candidates[:, 1],
-                             self.edges[:, 0] * top + self.edges[:, 1])
-        candidates, denominator = candidates[keep], denominator[keep]
-        del small, large, keep  # a million pairs' worth each: the grouping's peak is near
-        if not len(candidates):
-            return
-        # The fewest shared shingles that make a pair alike (dedup.similarity's division,
-        # in the same floating point).
-        need = np.ceil(self.threshold * denominator)
-        need += need / denominator < self.threshold
-        need -= (need - 1) / denominator >= self.threshold
+    def _verify(self, proposed: Iterable[np.ndarray], new_texts: List[str],
+                shingled: _Shingled, first: int, texts: Texts, touched: set,
+                parallel: bool = False, cluster: Optional["Cluster"] = None) -> None:
+        """Verify the candidate pairs of slots in ``proposed`` (arrays of pairs, taken one at
+        a time: a build's come a bucket of anchors at a time, and most are ruled out in bulk
+        before the next is made); add the alike ones that are no template pair
+        (``dedup.template_pair``) as edges (``cluster``: on its workers, each chunk sent with
+        the 3-grams and texts of its paragraphs)."""
+        old = np.zeros(0, np.int64)
+        if first:  # an update's few pairs: the old paragraphs among them shingled again
+            candidates, _ = self._sized(_unique_pairs(list(proposed)))
+            proposed = [candidates]
+            old = _distinct(candidates[candidates < first])
         # Each slot's shingles: a new paragraph's from `shingled`, an old one's from its text.
-        old = _distinct(candidates[candidates < first])
         rows = np.full(len(self.ids), -1, _SLOT)
         rows[first:first + shingled.count] = np.arange(shingled.count)
         values, offsets = shingled.shingles, shingled.shingle_offsets
@@ -765,8 +751,13 @@ class DupIndex:
             rows[old] = shingled.count + np.arange(len(old))
             values, offsets = _concat_csr([(values, offsets),
                                            (again.shingles, again.shingle_offsets)])
-        possible = _could_be_alike(rows[candidates], need, values, offsets)
-        candidates, need = candidates[possible], need[possible]
+        bound = _bucket_counts(values, offsets)
+        possible = []
+        for pairs in proposed:
+            pairs, need = self._sized(_unique_pairs([pairs]))
+            possible.append(pairs[_could_be_alike(rows[pairs], need, bound)])
+            del pairs, need  # (a bucket's candidates: most are let go of here)
+        candidates, need = self._sized(_unique_pairs(possible))
         if not len(candidates):
             return
         order = np.argsort(candidates[:, 0], kind="stable")
@@ -778,6 +769,26 @@ class DupIndex:
             self.edges = np.concatenate([self.edges, np.array(added, np.int64)])
             for a, b in added:
                 touched.update((int(self.group[a]), int(self.group[b])))
+
+    def _sized(self, candidates: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The candidate pairs not ruled out by their sizes alone (the shared shingles are at
+        most the smaller set) nor known as edges, and the fewest shared shingles that make
+        each alike (dedup.similarity's division, in the same floating point)."""
+        one, other = self.sizes[candidates[:, 0]], self.sizes[candidates[:, 1]]
+        small, large = np.minimum(one, other), np.maximum(one, other)
+        del one, other
+        denominator = np.maximum(small, large / 2)
+        keep = (small >= dedup.MIN_SHINGLES) & (small / denominator >= self.threshold)
+        if len(self.edges):
+            top = len(self.ids)
+            keep &= ~np.isin(candidates[:, 0].astype(np.int64) * top + candidates[:, 1],
+                             self.edges[:, 0] * top + self.edges[:, 1])
+        candidates, denominator = candidates[keep], denominator[keep]
+        del small, large, keep
+        need = np.ceil(self.threshold * denominator)
+        need += need / denominator < self.threshold
+        need -= (need - 1) / denominator >= self.threshold
+        return candidates, need
 
     def _regroup(self, touched_groups: set, new_slots: np.ndarray, gone_articles: set) -> None:
         """Work out again the groups of the touched groups' members and the new slots: their
