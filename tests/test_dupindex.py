@@ -193,6 +193,33 @@ def test_anchor_buckets_give_anchors_sorted_ties_in_slot_order(tmp_path_factory,
     buckets.result.close()
 
 
+def test_parts_handed_over_in_any_order_are_joined_in_order(paragraphs, tmp_path,
+                                                            monkeypatch):
+    """A build's reading helpers send each slice's parts as they finish it: kept on disk,
+    they are lined up by slice, the same n-grams and anchors as the parts joined in memory."""
+    monkeypatch.setattr(dupindex, "_CHARS_AT_A_TIME", 20_000)  # several parts a slice
+    monkeypatch.setattr(anchorspill, "BUCKET_ANCHORS", 5_000)
+    texts = [t for _, t in paragraphs]
+    cuts = [0, len(texts) // 5, len(texts) // 2, len(texts) - 3, len(texts)]
+    slices = [dupindex.shingled_parts(texts[a:b]) for a, b in zip(cuts, cuts[1:])]
+    spilled = anchorspill.SpilledParts(str(tmp_path), len(slices), 40_000)
+    for k in (2, 0, 3, 1):
+        spilled.add(k, slices[k])
+    held = dupindex._Shingled(texts, parts=[part for parts in slices for part in parts])
+    kept = dupindex._Shingled(texts, parts=spilled)
+    for name in ("exact", "shingles", "shingle_offsets", "short"):
+        assert np.array_equal(getattr(kept, name), getattr(held, name))
+    sorted_buckets = list(kept.spilled.sorted())
+    assert np.array_equal(np.concatenate([a for a, _ in sorted_buckets]), held.anchors)
+    assert np.array_equal(np.concatenate([h for _, h in sorted_buckets]), held.anchor_owner)
+    kept.spilled.result.close()
+    assert list(tmp_path.iterdir()) == []
+    missing = anchorspill.SpilledParts(str(tmp_path), 2, 100)
+    missing.add(1, slices[1])
+    with pytest.raises(ValueError):
+        dupindex._Shingled(texts, parts=missing)
+
+
 def test_a_build_read_in_helpers_groups_with_the_paragraphs_they_hashed(
         tmp_path, monkeypatch):
     """Read in two helpers, a fresh build's paragraphs are hashed there for the grouping:
@@ -209,7 +236,7 @@ def test_a_build_read_in_helpers_groups_with_the_paragraphs_they_hashed(
     grouping = dupindex.DupIndex.build
 
     def spied(*args, parts=None, **options):
-        given.append(parts is not None and len(parts) > 0)
+        given.append(isinstance(parts, anchorspill.SpilledParts) and parts.count > 0)
         return grouping(*args, parts=parts, **options)
 
     monkeypatch.setattr(dupindex.DupIndex, "build", spied)
@@ -242,7 +269,7 @@ def test_files_skipped_among_those_read_in_helpers_leave_the_hashes_in_step(
     grouping = dupindex.DupIndex.build
 
     def spied(*args, parts=None, **options):
-        given.append(None if parts is None else len(parts))
+        given.append(None if parts is None else parts.count)
         return grouping(*args, parts=parts, **options)
 
     monkeypatch.setattr(dupindex.DupIndex, "build", spied)

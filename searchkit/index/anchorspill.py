@@ -6,7 +6,10 @@ memory, they and their sort were most of a build's peak, and grew with the corpu
 (bench/README.md: how the build grows). Here each slice of paragraphs' sorted anchors is cut
 by the anchors' top bits into buckets on a scratch file (``AnchorBuckets``); the grouping
 then sorts one bucket at a time, and the buckets in turn are the whole index's anchors in
-order (``SortedAnchors``), copied from disk into the index's file as it is written.
+order (``SortedAnchors``), copied from disk into the index's file as it is written. A build
+whose reading helpers hash the paragraphs they read hands each slice's n-grams over as it
+arrives (``SpilledParts``): its anchors go straight to the buckets, its 3-grams to a file
+until the grouping, so that the reading holds neither.
 
 The scratch files are unnamed files in the index folder (``tempfile.TemporaryFile``): on
 disk rather than in a memory-backed /tmp, and gone with the process whatever stops it.
@@ -123,3 +126,58 @@ class SortedAnchors:
     def close(self) -> None:
         self.anchors.close()
         self.holders.close()
+
+
+class SpilledParts:
+    """``dupindex.shingled_parts`` of consecutive slices of texts, handed over as they are
+    made, slice by slice in any order (a build's reading helpers send them as they read):
+    their anchors go to ``AnchorBuckets``, their 3-grams to a scratch file, until the
+    grouping takes them (``joined``). A part is (exact hashes, 3-grams, their offsets,
+    anchors sorted, their texts in the part, short flags)."""
+
+    def __init__(self, folder: str, slices: int, expected: int):
+        """``slices``: how many slices of texts there are; ``expected``: about how many
+        anchors they have."""
+        self.slices = slices
+        self.anchors = AnchorBuckets(folder, expected)
+        self.shingles = _scratch(folder)
+        self.waiting: dict = {}  # slice number -> its parts, until those before it came
+        self.next = 0  # the slice to add next
+        self.count = 0  # texts added
+        self.exact: List[np.ndarray] = []
+        self.short: List[np.ndarray] = []
+        self.sizes: List[np.ndarray] = []  # each text's 3-grams
+
+    def add(self, number: int, parts: list) -> None:
+        """The parts of slice ``number`` (from 0)."""
+        self.waiting[number] = parts
+        while self.next in self.waiting:
+            for exact, shingles, offsets, anchors, owner, short in self.waiting.pop(self.next):
+                self.anchors.add(anchors, owner.astype(HOLDER) + self.count)
+                self.shingles.write(shingles.astype(ANCHOR, copy=False).tobytes())
+                self.exact.append(exact)
+                self.short.append(short)
+                self.sizes.append(np.diff(offsets))
+                self.count += len(exact)
+            self.next += 1
+
+    def joined(self):
+        """(exact hashes, 3-grams and their offsets, the ``AnchorBuckets``, short flags) of
+        every text, once every slice is added; the 3-grams read back into memory."""
+        if self.waiting or self.next != self.slices:
+            raise ValueError("the parts of some slices of texts are missing")
+        offsets = np.zeros(self.count + 1, np.int64)
+        np.cumsum(np.concatenate(self.sizes or [np.zeros(0, np.int64)]), out=offsets[1:])
+        shingles = np.empty(int(offsets[-1]), ANCHOR)
+        self.shingles.seek(0)
+        _read_into(self.shingles, shingles)
+        self.shingles.close()
+        joined = (np.concatenate(self.exact or [np.zeros(0, np.uint64)]), shingles, offsets,
+                  self.anchors, np.concatenate(self.short or [np.zeros(0, bool)]))
+        self.exact = self.short = self.sizes = []
+        return joined
+
+    def close(self) -> None:
+        """Let go of the scratch files (the parts are not used)."""
+        self.shingles.close()
+        self.anchors.file.close()

@@ -49,7 +49,8 @@ from ..ingest.corpus import (
     read_file,
 )
 from ..model import FileAction, IndexSummary, SkippedFile
-from . import analysis, bulkwrite, dedup, dupindex, durable, ledger, store, vocabulary, workers
+from . import (analysis, anchorspill, bulkwrite, dedup, dupindex, durable, ledger, store,
+               vocabulary, workers)
 from . import cluster as cluster_module
 from .ledger import FileRecord, Ledger
 from . import paragraphs as paragraphs_module
@@ -77,6 +78,8 @@ BYTES_A_PARAGRAPH = 400
 # What reading a file costs besides its bytes, in bytes' worth (measured on BBC and Reuters):
 # the reading is cut into pieces by this and the files' sizes.
 BYTES_A_FILE = 3_200
+# About how many bytes of a file make an anchor for the grouping (BBC and Reuters: 7.3).
+BYTES_AN_ANCHOR = 8
 # Files read at a time by a reading helper (their bytes, BYTES_A_FILE each besides): the
 # faster helper takes more pieces, and each piece's results come back as it is read. Smaller
 # pieces left this process's heap in more pieces (the peak ~20 MB higher at 1 MB each).
@@ -138,8 +141,8 @@ class _Plan:
     warnings: List[str] = field(default_factory=list)
     actions: List[FileAction] = field(default_factory=list)
     block_kinds: Counter = field(default_factory=Counter)  # of the files read
-    # The paragraphs' n-grams (dupindex.shingled_parts, in order), hashed where they were read
-    shingled: Optional[list] = None
+    # The paragraphs' n-grams (dupindex.shingled_parts), hashed where they were read
+    shingled: Optional[anchorspill.SpilledParts] = None
 
     @property
     def changes(self) -> bool:
@@ -214,7 +217,8 @@ def build_index(
             fresh = replace_all or not any(s.doc_count_all() for s in toc.segments)
             known = {} if fresh else store.read_ledger(index_dir, generation)
             plan = _plan(files, manifests, known, paths, prune, options, progress, cluster,
-                         helper, shingle=fresh and find_duplicates and cluster is None)
+                         helper, shingle=fresh and find_duplicates and cluster is None,
+                         scratch=str(index_dir))
             plan.skipped[:0] = not_found
             plan.warnings[:0] = warnings
             if not (fresh or plan.changes or new_threshold):
@@ -394,11 +398,13 @@ def _plan(
     cluster: Optional[cluster_module.Cluster] = None,
     helper: Optional[workers.Helper] = None,
     shingle: bool = False,
+    scratch: str = "",
 ) -> _Plan:
     """Compare every file with the ledger (``None``: none could be trusted, so every file is
     read again) and read the new and changed ones. ``helper`` is started if they are enough
     to be written in two processes. ``shingle``: the paragraphs read will be grouped from
-    scratch; read in two helpers, each hashes its own for it (``_Plan.shingled``)."""
+    scratch; read in two helpers, each hashes its own for it (``_Plan.shingled``, kept on
+    disk in the folder ``scratch``)."""
     plan = _Plan()
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
@@ -457,11 +463,19 @@ def _plan(
             if tick:
                 tick(settled[0], len(files))
 
-        hashed = parallel and shingle
-        found = workers.run_in_helpers(pieces, _read_piece(options, hashed), parallel, arrived)
-        read = [result for results, _ in found for result in results]
-        if hashed:
-            plan.shingled = [part for _, parts in found for part in parts]
+        # (the paragraphs' n-grams, if hashed where read, kept on disk as they come)
+        plan.shingled = anchorspill.SpilledParts(
+            scratch, len(pieces), sum(job.stat_size for job in jobs) // BYTES_AN_ANCHOR
+        ) if parallel and shingle else None
+
+        def keep(k: int, found):
+            if plan.shingled is not None:
+                plan.shingled.add(k, found[1])
+            return found[0]
+
+        found = workers.run_in_helpers(pieces, _read_piece(options, plan.shingled is not None),
+                                       parallel, arrived, keep)
+        read = [result for results in found for result in results]
         del found
         if tick:
             tick(len(files), len(files))
@@ -484,7 +498,9 @@ def _plan(
             result = _read_job(options)(step._replace(read_as=key))
             # (its bytes, read again, may not be those hashed; a fresh build, the only one
             # hashed while read, has no earlier keys to free)
-            plan.shingled = None
+            if plan.shingled is not None:
+                plan.shingled.close()
+                plan.shingled = None
         if isinstance(result, str):
             _skip(plan, path, result, before, absolute)
             continue

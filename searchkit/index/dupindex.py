@@ -30,12 +30,12 @@ import io
 import itertools
 import zipfile
 from typing import (TYPE_CHECKING, BinaryIO, Callable, Collection, Dict, Iterable, Iterator,
-                    List, Optional, Sequence, Tuple)
+                    List, Optional, Sequence, Tuple, Union)
 
 import numpy as np
 
 from . import dedup, workers
-from .anchorspill import ANCHOR, HOLDER, AnchorBuckets, SortedAnchors
+from .anchorspill import ANCHOR, HOLDER, AnchorBuckets, SortedAnchors, SpilledParts
 from .arrays import stable_argsort, stable_order
 from .rankarrays import bytes_hash
 
@@ -152,17 +152,25 @@ class _Shingled:
     all, sorted, and the text holding each."""
 
     def __init__(self, texts: Sequence[str], parallel: bool = False,
-                 cluster: Optional["Cluster"] = None, parts: Optional[list] = None,
-                 scratch: Optional[str] = None):
+                 cluster: Optional["Cluster"] = None,
+                 parts: Union[None, list, SpilledParts] = None, scratch: Optional[str] = None):
         """``parallel``: a forked helper process shingles half of the chunks; ``cluster``:
         the workers of a ``cluster.Cluster`` shingle them; ``parts``: ``shingled_parts``
-        made of these texts already (the list is emptied); ``scratch``: a folder where the
-        anchors are kept on disk (``spilled``) instead of in ``anchors``."""
+        made of these texts already (the list is emptied), or ``SpilledParts`` of them;
+        ``scratch``: a folder where the anchors are kept on disk (``spilled``) instead of in
+        ``anchors``."""
+        self.count = len(texts)
+        if isinstance(parts, SpilledParts):  # hashed where read, kept on disk
+            (self.exact, self.shingles, self.shingle_offsets, self.spilled,
+             self.short) = parts.joined()
+            self.anchors = self.anchor_owner = None
+            if len(self.exact) != self.count:
+                raise ValueError("the parts given are not of these texts")
+            return
         if parts is None:
             chunks = _chunks(texts, _ways(parallel, cluster))
             parts = (cluster.map(chunks, self._chunk, "paragraph slices hashed")
                      if cluster is not None else workers.run_split(chunks, self._chunk, parallel))
-        self.count = len(texts)
         self.spilled = None if scratch is None else AnchorBuckets(
             scratch, sum(len(p[3]) for p in parts))
         (self.exact, self.shingles, self.shingle_offsets, self.anchors, self.anchor_owner,
@@ -543,11 +551,13 @@ class DupIndex:
     @classmethod
     def build(cls, paragraphs: Collection[Tuple[str, str]], threshold: float,
               parallel: bool = False, cluster: Optional["Cluster"] = None,
-              parts: Optional[list] = None, scratch: Optional[str] = None) -> "DupIndex":
+              parts: Union[None, list, SpilledParts] = None,
+              scratch: Optional[str] = None) -> "DupIndex":
         """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled and
         the candidate pairs verified in two processes; ``cluster``: both done by a
         ``cluster.Cluster``'s workers, or by this process and a started ``workers.Helper``;
-        ``parts``: the texts shingled already, ``shingled_parts`` of them in order;
+        ``parts``: the texts shingled already, ``shingled_parts`` of them in order or
+        ``SpilledParts`` of them;
         ``scratch``: a folder where the anchors are sorted and kept on disk until ``write``,
         unnamed files gone with them, ``close`` or the process)."""
         index = cls(threshold)

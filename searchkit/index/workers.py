@@ -139,15 +139,18 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
 
 
 def run_in_helpers(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
-                   done: Optional[Callable[[int], None]] = None) -> List[R]:
+                   done: Optional[Callable[[int], None]] = None,
+                   keep: Optional[Callable[[int, R], R]] = None) -> List[R]:
     """``[work(t) for t in tasks]``, when ``parallel`` in two helpers forked now: each takes
     the next task not yet taken as it finishes one (the faster one does more) and sends its
     result back at once. This process only receives them (none of the work's garbage is left
-    among them), while the helpers go on. ``done(k)``: task k's result has arrived."""
+    among them), while the helpers go on. ``done(k)``: task k's result has arrived;
+    ``keep(k, result)``: what of it is kept in the list (the rest handed on as it comes)."""
+    keep = keep or (lambda _k, result: result)
     if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         found = []
         for k, task in enumerate(tasks):
-            found.append(work(task))
+            found.append(keep(k, work(task)))
             if done:
                 done(k)
         return found
@@ -170,7 +173,7 @@ def run_in_helpers(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
                     continue
                 if not ok:
                     raise result
-                found[k] = result
+                found[k] = keep(k, result)
                 arrived += 1
                 if done:
                     done(k)
