@@ -250,6 +250,12 @@ def test_a_build_read_in_helpers_groups_with_the_paragraphs_they_hashed(
     kept = [store.read_committed(ix, store.latest_generation(ix), "dupindex")
             for ix in (tmp_path / "one", tmp_path / "two")]
     assert kept[0] == kept[1] is not None
+    # (the texts, kept on disk in the order their pieces arrived, written in the files' order)
+    stored = []
+    for ix in (tmp_path / "one", tmp_path / "two"):
+        with whoosh_index.open_dir(str(ix)).searcher() as searcher:
+            stored.append(sorted(map(sorted, map(dict.items, searcher.all_stored_fields()))))
+    assert stored[0] == stored[1]
 
 
 def test_files_skipped_among_those_read_in_helpers_leave_the_hashes_in_step(

@@ -55,6 +55,7 @@ from . import cluster as cluster_module
 from .ledger import FileRecord, Ledger
 from . import paragraphs as paragraphs_module
 from .paragraphs import ReadParagraphs
+from .textfile import pack
 from .schema import make_schema, paragraph_document
 
 # Above this many paragraphs (read or written), a forked helper process takes half of the
@@ -216,9 +217,12 @@ def build_index(
             # stopped before its commit left).
             fresh = replace_all or not any(s.doc_count_all() for s in toc.segments)
             known = {} if fresh else store.read_ledger(index_dir, generation)
-            plan = _plan(files, manifests, known, paths, prune, options, progress, cluster,
-                         helper, shingle=fresh and find_duplicates and cluster is None,
-                         scratch=str(index_dir))
+            try:  # (the paragraphs read are kept in scratch files in the index folder)
+                plan = _plan(files, manifests, known, paths, prune, options, progress, cluster,
+                             helper, shingle=fresh and find_duplicates and cluster is None,
+                             scratch=str(index_dir))
+            except OSError as error:
+                raise store.scratch_error(index_dir, error) or error from None
             plan.skipped[:0] = not_found
             plan.warnings[:0] = warnings
             if not (fresh or plan.changes or new_threshold):
@@ -311,6 +315,7 @@ def build_index(
             segments, new_words, counting = _write_segments(writer, paragraphs, sources, groups,
                                                             signatures, progress, cluster,
                                                             helper)
+            paragraphs.close()  # (their texts' scratch file)
             # The new segments' files synced and summed for the commit by the helper, while
             # this process writes the commit's own files.
             summing = helper.started and bool(segments)
@@ -405,7 +410,7 @@ def _plan(
     to be written in two processes. ``shingle``: the paragraphs read will be grouped from
     scratch; read in two helpers, each hashes its own for it (``_Plan.shingled``, kept on
     disk in the folder ``scratch``)."""
-    plan = _Plan()
+    plan = _Plan(paragraphs=ReadParagraphs(scratch or None))
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
     # What changes how a file's bytes are read (which files are found, or may be, is not).
@@ -469,9 +474,13 @@ def _plan(
         ) if parallel and shingle else None
 
         def keep(k: int, found):
+            """The texts and n-grams of piece k to disk as it arrives (this process keeps
+            neither, and frees them while the pieces still coming reuse their memory)."""
             if plan.shingled is not None:
                 plan.shingled.add(k, found[1])
-            return found[0]
+            return [(*result[:-1], result[-1]._replace(
+                        texts=plan.paragraphs.text_file.store(result[-1].texts)))
+                    if type(result) is tuple else result for result in found[0]]
 
         found = workers.run_in_helpers(pieces, _read_piece(options, plan.shingled is not None),
                                        parallel, arrived, keep)
@@ -618,12 +627,14 @@ def _read_piece(options: ReadOptions, hashed: bool):
 
     def work(jobs: List[_ReadStep]):
         results = [read(job) for job in jobs]
-        if not hashed:
-            return results, None
         # (a file read is a tuple, its paragraphs' columns last; the rest are not read)
         texts = [text for result in results if type(result) is tuple
                  for text in result[-1].texts]
-        return results, dupindex.shingled_parts(texts)
+        parts = dupindex.shingled_parts(texts) if hashed else None
+        # The texts sent packed: no string for each in this process to pickle, nor in the
+        # one that keeps them to make.
+        return [(*result[:-1], result[-1]._replace(texts=pack(result[-1].texts)))
+                if type(result) is tuple else result for result in results], parts
 
     return work
 
@@ -768,8 +779,8 @@ def _batches(paragraphs: ReadParagraphs, sources: Sequence, ways: int) -> List[S
     def cost(source) -> int:
         """In characters of text: its own, and 150 more for what is written per paragraph
         whatever its length (measured on BBC and Reuters)."""
-        return 150 + len(source["text"] if isinstance(source, dict)
-                         else paragraphs.texts[source])
+        return 150 + (len(source["text"]) if isinstance(source, dict)
+                      else paragraphs.text_file.lengths[source])
 
     count = -(-sum(map(cost, sources)) // BATCH_COST)
     count += -count % ways
@@ -830,11 +841,12 @@ def _documents_to_write(paragraphs: ReadParagraphs, batch: list, groups: Dict[st
     """A batch as it goes where it is written (this process, a helper, a cluster's worker)."""
     articles: Dict[int, int] = {}  # an article (by number) -> its place in the batch's list
     rows: list = []
+    read = iter(paragraphs.rows([s for s in batch if not isinstance(s, dict)]))
     for source in batch:
         if isinstance(source, dict):  # an old paragraph's stored fields
             rows.append({**source, "dup_group": groups[source["id"]]})
             continue
-        article, pid, number, kind, text = paragraphs.take(source)
+        article, pid, number, kind, text = next(read)
         signature = None if signatures is None else dupindex.signature(signatures[source])
         rows.append((articles.setdefault(article, len(articles)), pid, number, kind, text,
                      signature, groups[pid]))

@@ -38,6 +38,7 @@ from . import dedup, workers
 from .anchorspill import ANCHOR, HOLDER, AnchorBuckets, SortedAnchors, SpilledParts
 from .arrays import stable_argsort, stable_order
 from .rankarrays import bytes_hash
+from .textfile import Texts as TextsOnDisk
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -231,9 +232,12 @@ class _Shingled:
 
 def _chunks(texts: Sequence[str], ways: int, chars: Optional[int] = None) -> List[Sequence[str]]:
     """``texts`` in slices of about ``chars`` (_CHARS_AT_A_TIME) characters, at least one a
-    way."""
-    count = max(-(-sum(map(len, texts)) // (chars or _CHARS_AT_A_TIME)), ways)
-    return workers.by_weight(texts, len, count)  # each about as much text
+    way (of ``Texts`` on disk: slices read as they are gone through)."""
+    lengths = (texts.lengths if isinstance(texts, TextsOnDisk)
+               else [len(text) for text in texts])
+    count = max(-(-sum(lengths) // (chars or _CHARS_AT_A_TIME)), ways)
+    return [texts[run.start:run.stop]  # each about as much text
+            for run in workers.by_weight(range(len(texts)), lengths.__getitem__, count)]
 
 
 def _joined(parts: list, spill: Optional[AnchorBuckets] = None):
@@ -559,12 +563,16 @@ class DupIndex:
         ``parts``: the texts shingled already, ``shingled_parts`` of them in order or
         ``SpilledParts`` of them;
         ``scratch``: a folder where the anchors are sorted and kept on disk until ``write``,
-        unnamed files gone with them, ``close`` or the process)."""
+        unnamed files gone with them, ``close`` or the process). ``paragraphs`` may have
+        ``ids`` and ``texts`` (a build's, ``texts`` read from disk as they are needed)."""
         index = cls(threshold)
-        texts = [t for _, t in paragraphs]
+        ids = getattr(paragraphs, "ids", None) or [pid for pid, _ in paragraphs]
+        texts = getattr(paragraphs, "texts", None)
+        if texts is None:
+            texts = [text for _, text in paragraphs]
         with workers.no_garbage_collection():
             shingled = _Shingled(texts, parallel, cluster, parts, scratch)
-            index._add([pid for pid, _ in paragraphs], texts, shingled, lambda ids: {},
+            index._add(list(ids), texts, shingled, lambda ids: {},
                        set(), np.zeros(0, np.uint64), set(), parallel, cluster)
         return index
 

@@ -399,6 +399,12 @@ _WRITE_ERRORS = {
 }
 
 
+def scratch_error(index_dir, error: OSError) -> Optional[IndexWriteError]:
+    """What to say of ``error`` met writing a build's scratch files in ``index_dir`` before
+    the index is locked, if it is a write error (a full disk...); None if it is another."""
+    return _write_error(index_dir, error) if error.errno in _WRITE_ERRORS else None
+
+
 def _write_error(index_dir, error: OSError, landed: bool = False) -> IndexWriteError:
     what, todo = _WRITE_ERRORS.get(error.errno) or (error.strerror or str(error), "check the disk")
     where = f" ({os.path.basename(error.filename)})" if error.filename else ""

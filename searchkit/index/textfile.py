@@ -1,0 +1,137 @@
+"""A build's paragraph texts kept on disk from their reading until they are written.
+
+Held as strings, the texts were the largest part of what a build keeps of every paragraph
+it read (bench/README.md: how the build grows). A reading helper sends a piece's texts
+packed (``pack``: one UTF-8 string of bytes, no string object for each text in the process
+that keeps them); ``TextFile`` stores them as they arrive in an unnamed scratch file in the
+index folder (on disk rather than in a memory-backed /tmp, gone with the process whatever
+stops it), numbers them in the build's order, and ``Texts`` reads them back: one by number, a
+run of them in as few reads as they were stored in.
+"""
+
+import os
+import tempfile
+from array import array
+from collections.abc import Sequence
+from itertools import accumulate
+from typing import Iterator, List, NamedTuple, Optional, Union
+
+_TEXTS_A_READ = 4096  # texts read at a time when a run of them is gone through
+
+
+class PackedTexts(NamedTuple):
+    """Texts as one string of UTF-8 bytes (``pack``)."""
+
+    data: bytes
+    sizes: array  # each text's bytes
+    lengths: array  # each text's characters
+
+
+def pack(texts: List[str]) -> PackedTexts:
+    encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
+    return PackedTexts(b"".join(encoded), array("q", map(len, encoded)),
+                       array("q", map(len, texts)))
+
+
+class StoredTexts(NamedTuple):
+    """Packed texts stored in a ``TextFile``, not yet numbered."""
+
+    start: int  # where the first is in the file
+    sizes: array
+    lengths: array
+
+
+class TextFile:
+    """Texts stored in packs (``store``), numbered from 0 in the order they are added
+    (``extend``); read back with ``texts``."""
+
+    def __init__(self, folder: Optional[str] = None):
+        self.folder = folder
+        self.file = None  # made with the first texts
+        self.written = 0
+        self.starts = array("q")  # each text's place in the file
+        self.sizes = array("q")  # ... its bytes
+        self.lengths = array("q")  # ... its characters
+
+    def store(self, packed: PackedTexts) -> StoredTexts:
+        """Write ``packed`` to the file (to be added later, in order)."""
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(dir=self.folder, buffering=0)
+        view = memoryview(packed.data)
+        while view:  # (a raw file may write less than it is given)
+            view = view[self.file.write(view):]
+        stored = StoredTexts(self.written, packed.sizes, packed.lengths)
+        self.written += len(packed.data)
+        return stored
+
+    def extend(self, texts: Union[StoredTexts, PackedTexts]) -> None:
+        """Number these texts after those added before (stored first if need be)."""
+        stored = texts if isinstance(texts, StoredTexts) else self.store(texts)
+        self.starts.extend(accumulate(stored.sizes[:-1], initial=stored.start)
+                           if len(stored.sizes) else ())
+        self.sizes.extend(stored.sizes)
+        self.lengths.extend(stored.lengths)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def read(self, lo: int, hi: int) -> List[str]:
+        """Texts ``lo`` to ``hi`` (excluded), each run stored together in one read."""
+        found: List[str] = []
+        at = lo
+        while at < hi:
+            start = end = self.starts[at]
+            last = at
+            while last < hi and self.starts[last] == end:
+                end += self.sizes[last]
+                last += 1
+            data = os.pread(self.file.fileno(), end - start, start)
+            if len(data) != end - start:
+                raise OSError("a scratch file of the build ended early")
+            bounds = [0, *accumulate(self.sizes[at:last])]
+            found += [data[a:b].decode("utf-8", "surrogatepass")
+                      for a, b in zip(bounds, bounds[1:])]
+            at = last
+        return found
+
+    def texts(self) -> "Texts":
+        return Texts(self, 0, len(self))
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+class Texts(Sequence):
+    """Texts ``lo`` to ``hi`` of a ``TextFile``, read as they are asked for; a slice is
+    another ``Texts``, read when it is gone through. Pickled, a list (as a helper gets it)."""
+
+    def __init__(self, source: TextFile, lo: int, hi: int):
+        self.source, self.lo, self.hi = source, lo, hi
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def __getitem__(self, k: Union[int, slice]):
+        if isinstance(k, slice):
+            lo, hi, step = k.indices(len(self))
+            if step != 1:
+                raise ValueError("texts are sliced by runs")
+            return Texts(self.source, self.lo + lo, self.lo + max(hi, lo))
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        return self.source.read(self.lo + k, self.lo + k + 1)[0]
+
+    def __iter__(self) -> Iterator[str]:
+        for at in range(self.lo, self.hi, _TEXTS_A_READ):
+            yield from self.source.read(at, min(at + _TEXTS_A_READ, self.hi))
+
+    @property
+    def lengths(self) -> array:
+        """Each text's characters."""
+        return self.source.lengths[self.lo:self.hi]
+
+    def __reduce__(self):
+        return list, (list(self),)
