@@ -15,11 +15,11 @@ _TEXT = st.text(st.characters(blacklist_categories=("Cs",)) | st.sampled_from(
 @given(packs=st.lists(st.lists(_TEXT, max_size=5), max_size=6), order=st.randoms(),
        cut=st.integers(0, 40))
 def test_texts_stored_in_any_order_are_read_in_the_order_added(tmp_path_factory, packs, order,
-                                                                cut):
+                                                               cut):
     column = TextFile(str(tmp_path_factory.mktemp("scratch")))
     arrival = list(range(len(packs)))
     order.shuffle(arrival)  # (a build's pieces arrive in any order)
-    stored = {k: column.store(pack(packs[k])) for k in arrival}
+    stored = {k: column.store([pack(packs[k])])[0] for k in arrival}
     for k in range(len(packs)):
         column.extend(stored[k])
     expected = [text for texts in packs for text in texts]
@@ -31,6 +31,8 @@ def test_texts_stored_in_any_order_are_read_in_the_order_added(tmp_path_factory,
     if expected:
         assert texts[-1] == expected[-1]
     assert pickle.loads(pickle.dumps(texts[cut:])) == expected[cut:]  # (as a helper gets it)
+    picked = sorted(order.sample(range(len(expected)), min(cut, len(expected))))
+    assert texts.pick(picked) == [expected[n] for n in picked]
     column.close()
 
 
@@ -38,7 +40,7 @@ def test_a_run_of_texts_is_read_in_as_many_reads_as_it_was_stored_in(tmp_path, m
     import os
 
     column = TextFile(str(tmp_path))
-    first, second = column.store(pack(["a", "bb"])), column.store(pack(["ccc"]))
+    first, second = column.store([pack(["a", "bb"]), pack(["ccc"])])
     column.extend(second)
     column.extend(pack(["dddd", "e"]))  # (stored as it is added)
     column.extend(first)

@@ -62,8 +62,8 @@ class AnchorBuckets:
         for bucket, (lo, hi) in enumerate(zip(cuts, cuts[1:])):
             if hi > lo:
                 self.pieces[bucket].append((self.file.tell(), hi - lo))
-                self.file.write(anchors[lo:hi].tobytes())
-                self.file.write(holders[lo:hi].tobytes())
+                self.file.write(memoryview(anchors[lo:hi]))
+                self.file.write(memoryview(holders[lo:hi]))
         self.count += len(anchors)
 
     def sorted(self) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
@@ -99,8 +99,8 @@ class SortedAnchors:
         self.count = 0
 
     def append(self, anchors: np.ndarray, holders: np.ndarray) -> None:
-        self.anchors.write(anchors.astype(ANCHOR, copy=False).tobytes())
-        self.holders.write(holders.astype(HOLDER, copy=False).tobytes())
+        self.anchors.write(memoryview(anchors.astype(ANCHOR, copy=False)))
+        self.holders.write(memoryview(holders.astype(HOLDER, copy=False)))
         self.count += len(anchors)
 
     def copy_to(self, name: str, out: BinaryIO) -> None:
@@ -154,7 +154,7 @@ class SpilledParts:
         while self.next in self.waiting:
             for exact, shingles, offsets, anchors, owner, short in self.waiting.pop(self.next):
                 self.anchors.add(anchors, owner.astype(HOLDER) + self.count)
-                self.shingles.write(shingles.astype(ANCHOR, copy=False).tobytes())
+                self.shingles.write(memoryview(shingles.astype(ANCHOR, copy=False)))
                 self.exact.append(exact)
                 self.short.append(short)
                 self.sizes.append(np.diff(offsets))

@@ -478,9 +478,14 @@ def _plan(
             neither, and frees them while the pieces still coming reuse their memory)."""
             if plan.shingled is not None:
                 plan.shingled.add(k, found[1])
-            return [(*result[:-1], result[-1]._replace(
-                        texts=plan.paragraphs.text_file.store(result[-1].texts)))
-                    if type(result) is tuple else result for result in found[0]]
+            results = found[0]
+            files = [n for n, result in enumerate(results) if type(result) is tuple]
+            stored = plan.paragraphs.text_file.store([results[n][-1].texts for n in files])
+            for n, texts in zip(files, stored):
+                columns = results[n][-1]
+                results[n] = (*results[n][:-1], paragraphs_module.Columns(
+                    columns.counts, columns.ids, texts, columns.numbers, columns.kinds))
+            return results
 
         found = workers.run_in_helpers(pieces, _read_piece(options, plan.shingled is not None),
                                        parallel, arrived, keep)

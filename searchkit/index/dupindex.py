@@ -403,8 +403,16 @@ def _alike(pairs: np.ndarray, need: np.ndarray, values: np.ndarray, offsets: np.
     sets = {}
     for row in _distinct(pairs.ravel()).tolist():
         sets[row] = frozenset(values[offsets[row]:offsets[row + 1]].tolist())
-    return [k for k, ((a, b), n) in enumerate(zip(pairs.tolist(), need.tolist()))
-            if len(sets[a] & sets[b]) >= n and not dedup.template_pair(texts[a], texts[b])]
+    close = [(k, a, b) for k, ((a, b), n) in enumerate(zip(pairs.tolist(), need.tolist()))
+             if len(sets[a] & sets[b]) >= n]
+    rows = sorted({row for _, a, b in close for row in (a, b)})
+    text = dict(zip(rows, _texts_of(texts, rows)))
+    return [k for k, a, b in close if not dedup.template_pair(text[a], text[b])]
+
+
+def _texts_of(texts: Sequence[str], rows: List[int]) -> List[str]:
+    """``texts`` by these rows (ascending); read together where they are on disk."""
+    return texts.pick(rows) if isinstance(texts, TextsOnDisk) else [texts[r] for r in rows]
 
 
 def _alike_in_chunks(pairs: np.ndarray, need: np.ndarray, values: np.ndarray,
@@ -430,7 +438,7 @@ def _alike_in_chunks(pairs: np.ndarray, need: np.ndarray, values: np.ndarray,
         np.cumsum(ends - starts, out=own[1:])
         grams = values[np.repeat(starts - own[:-1], ends - starts) + np.arange(own[-1])]
         return (np.searchsorted(mine, pairs[lo:hi]), need[lo:hi], grams, own,
-                [texts[r] for r in mine.tolist()])
+                _texts_of(texts, mine.tolist()))
 
     volume = np.diff(offsets)[pairs].sum(axis=1)
     ways = _ways(parallel, cluster)

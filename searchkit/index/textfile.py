@@ -17,6 +17,10 @@ from itertools import accumulate
 from typing import Iterator, List, NamedTuple, Optional, Union
 
 _TEXTS_A_READ = 4096  # texts read at a time when a run of them is gone through
+# Texts picked by number are read together while the bytes between them are this few
+# (a page or so) and the read this short.
+_GAP_READ = 8192
+_MOST_READ = 1 << 20
 
 
 class PackedTexts(NamedTuple):
@@ -53,20 +57,22 @@ class TextFile:
         self.sizes = array("q")  # ... its bytes
         self.lengths = array("q")  # ... its characters
 
-    def store(self, packed: PackedTexts) -> StoredTexts:
-        """Write ``packed`` to the file (to be added later, in order)."""
+    def store(self, packs: List[PackedTexts]) -> List[StoredTexts]:
+        """Write these packs to the file, in one write (to be added later, in order)."""
         if self.file is None:
             self.file = tempfile.TemporaryFile(dir=self.folder, buffering=0)
-        view = memoryview(packed.data)
+        stored = []
+        for packed in packs:
+            stored.append(StoredTexts(self.written, packed.sizes, packed.lengths))
+            self.written += len(packed.data)
+        view = memoryview(b"".join(packed.data for packed in packs))
         while view:  # (a raw file may write less than it is given)
             view = view[self.file.write(view):]
-        stored = StoredTexts(self.written, packed.sizes, packed.lengths)
-        self.written += len(packed.data)
         return stored
 
     def extend(self, texts: Union[StoredTexts, PackedTexts]) -> None:
         """Number these texts after those added before (stored first if need be)."""
-        stored = texts if isinstance(texts, StoredTexts) else self.store(texts)
+        stored = texts if isinstance(texts, StoredTexts) else self.store([texts])[0]
         self.starts.extend(accumulate(stored.sizes[:-1], initial=stored.start)
                            if len(stored.sizes) else ())
         self.sizes.extend(stored.sizes)
@@ -88,10 +94,33 @@ class TextFile:
             data = os.pread(self.file.fileno(), end - start, start)
             if len(data) != end - start:
                 raise OSError("a scratch file of the build ended early")
-            bounds = [0, *accumulate(self.sizes[at:last])]
-            found += [data[a:b].decode("utf-8", "surrogatepass")
-                      for a, b in zip(bounds, bounds[1:])]
+            text = data.decode("utf-8", "surrogatepass")  # (cut by characters: one decode)
+            bounds = [0, *accumulate(self.lengths[at:last])]
+            found += [text[a:b] for a, b in zip(bounds, bounds[1:])]
             at = last
+        return found
+
+    def pick(self, numbers: Sequence[int]) -> List[str]:
+        """Texts by these numbers (ascending), neighbours in the file read together."""
+        found: List[str] = []
+        k = 0
+        while k < len(numbers):
+            start = self.starts[numbers[k]]
+            end = start + self.sizes[numbers[k]]
+            last = k + 1
+            while last < len(numbers):
+                at = self.starts[numbers[last]]
+                following = at + self.sizes[numbers[last]]
+                if not (end <= at <= end + _GAP_READ and following - start <= _MOST_READ):
+                    break
+                end, last = following, last + 1
+            data = os.pread(self.file.fileno(), end - start, start)
+            if len(data) != end - start:
+                raise OSError("a scratch file of the build ended early")
+            for n in numbers[k:last]:
+                at = self.starts[n] - start
+                found.append(data[at:at + self.sizes[n]].decode("utf-8", "surrogatepass"))
+            k = last
         return found
 
     def texts(self) -> "Texts":
@@ -127,6 +156,10 @@ class Texts(Sequence):
     def __iter__(self) -> Iterator[str]:
         for at in range(self.lo, self.hi, _TEXTS_A_READ):
             yield from self.source.read(at, min(at + _TEXTS_A_READ, self.hi))
+
+    def pick(self, numbers: Sequence[int]) -> List[str]:
+        """``TextFile.pick`` of these texts by their numbers here."""
+        return self.source.pick([self.lo + n for n in numbers])
 
     @property
     def lengths(self) -> array:
