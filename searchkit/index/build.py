@@ -447,10 +447,23 @@ def _plan(
         jobs.append(_ReadStep(path, key, before, absolute, entry, context, digest, stat_key,
                               stat.st_size, stat.st_mtime_ns, read_as))
         steps.append(jobs[-1])
+    # Each file's result applied in the files' order as soon as it and those before it came
+    # (this process lets go of a piece's results while the next ones arrive).
+    results: Dict[int, object] = {}  # id(step) -> its result, until applied
+    applied = [0]  # steps applied
+
+    def apply_ready() -> None:
+        while applied[0] < len(steps):
+            step = steps[applied[0]]
+            if isinstance(step, _ReadStep) and id(step) not in results:
+                return
+            _apply(plan, step, results.pop(id(step), None), keys, options)
+            applied[0] += 1
+
     if cluster is not None:
         if tick:
             tick(len(files), len(files))  # compared: the cluster's bar counts the reading
-        read = _read_on(cluster, jobs, options, plan, progress)
+        results.update(zip(map(id, jobs), _read_on(cluster, jobs, options, plan, progress)))
     else:
         many = sum(job.stat_size for job in jobs) >= PARALLEL_FROM * BYTES_A_PARAGRAPH
         spare = (len(jobs) >= PARALLEL_READ_FILES or many) and _core_to_spare()
@@ -473,69 +486,25 @@ def _plan(
             scratch, len(pieces), sum(job.stat_size for job in jobs) // BYTES_AN_ANCHOR
         ) if parallel and shingle else None
 
-        def keep(k: int, found):
-            """The texts and n-grams of piece k to disk as it arrives (this process keeps
-            neither, and frees them while the pieces still coming reuse their memory)."""
+        def keep(k: int, found) -> None:
+            """Piece k's texts and n-grams to disk as it arrives, its files applied."""
             if plan.shingled is not None:
                 plan.shingled.add(k, found[1])
-            results = found[0]
-            files = [n for n, result in enumerate(results) if type(result) is tuple]
-            stored = plan.paragraphs.text_file.store([results[n][-1].texts for n in files])
+            read = found[0]
+            files = [n for n, result in enumerate(read) if type(result) is tuple]
+            stored = plan.paragraphs.text_file.store([read[n][-1].texts for n in files])
             for n, texts in zip(files, stored):
-                columns = results[n][-1]
-                results[n] = (*results[n][:-1], paragraphs_module.Columns(
+                columns = read[n][-1]
+                read[n] = (*read[n][:-1], paragraphs_module.Columns(
                     columns.counts, columns.ids, texts, columns.numbers, columns.kinds))
-            return results
+            results.update(zip(map(id, pieces[k]), read))
+            apply_ready()
 
-        found = workers.run_in_helpers(pieces, _read_piece(options, plan.shingled is not None),
-                                       parallel, arrived, keep)
-        read = [result for results in found for result in results]
-        del found
+        workers.run_in_helpers(pieces, _read_piece(options, plan.shingled is not None),
+                               parallel, arrived, keep)
         if tick:
             tick(len(files), len(files))
-    results = dict(zip(map(id, jobs), read))
-    for step in steps:
-        if isinstance(step, _Unreadable):
-            _skip(plan, *step)
-            continue
-        result = results.pop(id(step), None)  # (its paragraphs go to plan.paragraphs)
-        if isinstance(result, FileRecord):  # its bytes are the ones indexed
-            step = _Unchanged(step.path, result, step.absolute)
-        if isinstance(step, _Unchanged):
-            plan.ledger[step.absolute] = step.record
-            plan.unchanged += 1
-            plan.actions.append(FileAction(str(step.path), "unchanged"))
-            continue
-        path, before, absolute = step.path, step.before, step.absolute
-        key = before.key if before is not None else _free_key(step.key, absolute, keys)
-        if key != step.read_as:  # an earlier file of the same name could not be read after all
-            result = _read_job(options)(step._replace(read_as=key))
-            # (its bytes, read again, may not be those hashed; a fresh build, the only one
-            # hashed while read, has no earlier keys to free)
-            if plan.shingled is not None:
-                plan.shingled.close()
-                plan.shingled = None
-        if isinstance(result, str):
-            _skip(plan, path, result, before, absolute)
-            continue
-        keys[key] = absolute
-        plan.read += 1
-        found, block_kinds, print_, size, columns = result
-        plan.paragraphs.extend(found.articles, columns)
-        plan.block_kinds.update(block_kinds)
-        plan.warnings += [f"{path}: {warning}" for warning in found.warnings]
-        plan.ledger[absolute] = FileRecord(
-            fingerprint=print_,
-            size=size,
-            key=key,
-            article_ids=tuple(a.id for a in found.articles),
-            paragraphs=len(columns.ids),
-            context=step.digest,
-            stat=step.stat,
-        )
-        action = "added" if before is None else "updated"
-        (plan.added if before is None else plan.updated).append(absolute)
-        plan.actions.append(FileAction(str(path), action, found.encoding_how))
+    apply_ready()
     given = [os.path.abspath(p) for p in paths]
     for absolute, record in sorted(old.items()):
         if absolute in seen:
@@ -551,6 +520,51 @@ def _plan(
             plan.missing.append(absolute)
             plan.actions.append(FileAction(absolute, "missing", "gone; --prune removes it"))
     return plan
+
+
+def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions) -> None:
+    """Apply one file's step (and its result, if it was read) to the plan: the ledger, the
+    paragraphs read, the actions. ``keys``: key -> the file that has it, as applied so far."""
+    if isinstance(step, _Unreadable):
+        _skip(plan, *step)
+        return
+    if isinstance(result, FileRecord):  # its bytes are the ones indexed
+        step = _Unchanged(step.path, result, step.absolute)
+    if isinstance(step, _Unchanged):
+        plan.ledger[step.absolute] = step.record
+        plan.unchanged += 1
+        plan.actions.append(FileAction(str(step.path), "unchanged"))
+        return
+    path, before, absolute = step.path, step.before, step.absolute
+    key = before.key if before is not None else _free_key(step.key, absolute, keys)
+    if key != step.read_as:  # an earlier file of the same name could not be read after all
+        result = _read_job(options)(step._replace(read_as=key))
+        # (its bytes, read again, may not be those hashed; a fresh build, the only one
+        # hashed while read, has no earlier keys to free)
+        if plan.shingled is not None:
+            plan.shingled.close()
+            plan.shingled = None
+    if isinstance(result, str):
+        _skip(plan, path, result, before, absolute)
+        return
+    keys[key] = absolute
+    plan.read += 1
+    found, block_kinds, print_, size, columns = result
+    plan.paragraphs.extend(found.articles, columns)
+    plan.block_kinds.update(block_kinds)
+    plan.warnings += [f"{path}: {warning}" for warning in found.warnings]
+    plan.ledger[absolute] = FileRecord(
+        fingerprint=print_,
+        size=size,
+        key=key,
+        article_ids=tuple(a.id for a in found.articles),
+        paragraphs=len(columns.ids),
+        context=step.digest,
+        stat=step.stat,
+    )
+    action = "added" if before is None else "updated"
+    (plan.added if before is None else plan.updated).append(absolute)
+    plan.actions.append(FileAction(str(path), action, found.encoding_how))
 
 
 class _Unreadable(NamedTuple):
