@@ -47,23 +47,21 @@ class AnchorBuckets:
         self.bits = min(max(int(np.ceil(np.log2(max(expected / BUCKET_ANCHORS, 1)))), 0),
                         _MOST_BITS)
         self.folder, self.file = folder, _scratch(folder)
-        self.pieces: List[List[Tuple[int, int]]] = [[] for _ in range(1 << self.bits)]
+        # Each slice: where it starts in the file (its anchors, then its holders), and where
+        # each bucket starts among its anchors (an array a slice, not a record a bucket).
+        self.starts: List[int] = []
+        self.cuts: List[np.ndarray] = []
         self.count = 0
 
     def add(self, anchors: np.ndarray, holders: np.ndarray) -> None:
         """A slice's anchors (sorted) and their holders."""
         if not len(anchors):
             return
-        edges = np.arange(1, 1 << self.bits, dtype=np.uint64) << np.uint64(64 - self.bits) \
-            if self.bits else np.zeros(0, np.uint64)
-        cuts = [0, *np.searchsorted(anchors, edges).tolist(), len(anchors)]
-        anchors = anchors.astype(ANCHOR, copy=False)
-        holders = holders.astype(HOLDER, copy=False)
-        for bucket, (lo, hi) in enumerate(zip(cuts, cuts[1:])):
-            if hi > lo:
-                self.pieces[bucket].append((self.file.tell(), hi - lo))
-                self.file.write(memoryview(anchors[lo:hi]))
-                self.file.write(memoryview(holders[lo:hi]))
+        edges = np.arange(1, 1 << self.bits, dtype=np.uint64) << np.uint64(64 - self.bits)
+        self.starts.append(self.file.tell())
+        self.cuts.append(np.r_[0, np.searchsorted(anchors, edges), len(anchors)])
+        self.file.write(memoryview(anchors.astype(ANCHOR, copy=False)))
+        self.file.write(memoryview(holders.astype(HOLDER, copy=False)))
         self.count += len(anchors)
 
     def sorted(self) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
@@ -72,15 +70,18 @@ class AnchorBuckets:
         scratch file is closed at the end."""
         self.result = SortedAnchors(self.folder)
         try:
-            for pieces in self.pieces:
-                total = sum(n for _, n in pieces)
+            for bucket in range(1 << self.bits):
+                total = sum(int(cuts[bucket + 1] - cuts[bucket]) for cuts in self.cuts)
                 anchors, holders = np.empty(total, ANCHOR), np.empty(total, HOLDER)
                 at = 0
-                for offset, n in pieces:  # (in the order added: slot order)
-                    self.file.seek(offset)
-                    _read_into(self.file, anchors[at:at + n])
-                    _read_into(self.file, holders[at:at + n])
-                    at += n
+                for start, cuts in zip(self.starts, self.cuts):  # (slot order)
+                    lo, hi, size = int(cuts[bucket]), int(cuts[bucket + 1]), int(cuts[-1])
+                    if hi > lo:
+                        self.file.seek(start + lo * ANCHOR.itemsize)
+                        _read_into(self.file, anchors[at:at + hi - lo])
+                        self.file.seek(start + size * ANCHOR.itemsize + lo * HOLDER.itemsize)
+                        _read_into(self.file, holders[at:at + hi - lo])
+                        at += hi - lo
                 order = np.argsort(anchors, kind="stable")
                 anchors, holders = anchors[order], holders[order]
                 del order
