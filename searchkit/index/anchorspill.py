@@ -16,7 +16,7 @@ disk rather than in a memory-backed /tmp, and gone with the process whatever sto
 """
 
 import tempfile
-from typing import BinaryIO, Iterator, List, Tuple
+from typing import BinaryIO, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -28,7 +28,7 @@ _MOST_BITS = 16
 _COPY_BYTES = 1 << 20  # read and written at a time
 
 
-def _scratch(folder: str) -> BinaryIO:
+def _scratch(folder: Optional[str]) -> BinaryIO:
     return tempfile.TemporaryFile(dir=folder)
 
 
@@ -42,7 +42,7 @@ class AnchorBuckets:
     order, each slice's anchors sorted (ties in slot order), kept in buckets by their top
     ``bits``."""
 
-    def __init__(self, folder: str, expected: int):
+    def __init__(self, folder: Optional[str], expected: int):
         """``expected``: about how many anchors will be added (it sets the buckets' number)."""
         self.bits = min(max(int(np.ceil(np.log2(max(expected / BUCKET_ANCHORS, 1)))), 0),
                         _MOST_BITS)
@@ -95,7 +95,7 @@ class SortedAnchors:
     """All anchors sorted, and their holders, on two scratch files (the index's arrays of
     those names), until they are written into the index's file (``copy_to``)."""
 
-    def __init__(self, folder: str):
+    def __init__(self, folder: Optional[str]):
         self.anchors, self.holders = _scratch(folder), _scratch(folder)
         self.count = 0
 
@@ -136,7 +136,7 @@ class SpilledParts:
     grouping takes them (``joined``). A part is (exact hashes, 3-grams, their offsets,
     anchors sorted, their texts in the part, short flags)."""
 
-    def __init__(self, folder: str, slices: int, expected: int):
+    def __init__(self, folder: Optional[str], slices: int, expected: int):
         """``slices``: how many slices of texts there are; ``expected``: about how many
         anchors they have."""
         self.slices = slices

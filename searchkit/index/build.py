@@ -403,14 +403,14 @@ def _plan(
     cluster: Optional[cluster_module.Cluster] = None,
     helper: Optional[workers.Helper] = None,
     shingle: bool = False,
-    scratch: str = "",
+    scratch: Optional[str] = None,
 ) -> _Plan:
     """Compare every file with the ledger (``None``: none could be trusted, so every file is
     read again) and read the new and changed ones. ``helper`` is started if they are enough
     to be written in two processes. ``shingle``: the paragraphs read will be grouped from
-    scratch; read in two helpers, each hashes its own for it (``_Plan.shingled``, kept on
-    disk in the folder ``scratch``)."""
-    plan = _Plan(paragraphs=ReadParagraphs(scratch or None))
+    scratch; read in two helpers, each hashes its own for it (``_Plan.shingled``). What is
+    read is kept on disk in the folder ``scratch`` (else the system's temporary folder)."""
+    plan = _Plan(paragraphs=ReadParagraphs(scratch))
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
     # What changes how a file's bytes are read (which files are found, or may be, is not).
