@@ -183,14 +183,15 @@ def test_anchor_buckets_give_anchors_sorted_ties_in_slot_order(tmp_path_factory,
         buckets.add(anchors[order], holders[order])
         everything += zip(values, holders.tolist())
         first += len(values)
-    found = list(buckets.sorted())
+    result = anchorspill.SortedAnchors(str(tmp_path_factory.mktemp("sorted")))
+    found = list(buckets.sorted(into=result))
     assert len(found) == 1 << bits
     anchors = np.concatenate([a for a, _ in found]).tolist()
     holders = np.concatenate([h for _, h in found]).tolist()
     assert list(zip(anchors, holders)) == sorted(everything)
-    assert buckets.result.load()[0].tolist() == anchors
-    assert buckets.result.load()[1].tolist() == holders
-    buckets.result.close()
+    assert result.load()[0].tolist() == anchors
+    assert result.load()[1].tolist() == holders
+    result.close()
 
 
 def test_parts_handed_over_in_any_order_are_joined_in_order(paragraphs, tmp_path,
@@ -209,10 +210,11 @@ def test_parts_handed_over_in_any_order_are_joined_in_order(paragraphs, tmp_path
     kept = dupindex._Shingled(texts, parts=spilled)
     for name in ("exact", "shingles", "shingle_offsets", "short"):
         assert np.array_equal(getattr(kept, name), getattr(held, name))
-    sorted_buckets = list(kept.spilled.sorted())
+    result = anchorspill.SortedAnchors(str(tmp_path))
+    sorted_buckets = list(kept.spilled.sorted(into=result))
     assert np.array_equal(np.concatenate([a for a, _ in sorted_buckets]), held.anchors)
     assert np.array_equal(np.concatenate([h for _, h in sorted_buckets]), held.anchor_owner)
-    kept.spilled.result.close()
+    result.close()
     assert list(tmp_path.iterdir()) == []
     missing = anchorspill.SpilledParts(str(tmp_path), 2, 100)
     missing.add(1, slices[1])

@@ -64,11 +64,9 @@ class AnchorBuckets:
         self.file.write(memoryview(holders.astype(HOLDER, copy=False)))
         self.count += len(anchors)
 
-    def sorted(self) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    def sorted(self, into: "SortedAnchors") -> Iterator[Tuple[np.ndarray, np.ndarray]]:
         """Each bucket's anchors sorted, ties in slot order, and their holders, in bucket
-        order, while they are written to a ``SortedAnchors`` (``self.result``); the
-        scratch file is closed at the end."""
-        self.result = SortedAnchors(self.folder)
+        order, while they are appended to ``into``; the scratch file is closed at the end."""
         try:
             for bucket in range(1 << self.bits):
                 total = sum(int(cuts[bucket + 1] - cuts[bucket]) for cuts in self.cuts)
@@ -85,10 +83,13 @@ class AnchorBuckets:
                 order = np.argsort(anchors, kind="stable")
                 anchors, holders = anchors[order], holders[order]
                 del order
-                self.result.append(anchors, holders)
+                into.append(anchors, holders)
                 yield anchors, holders
         finally:
-            self.file.close()
+            self.close()
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class SortedAnchors:
@@ -181,4 +182,4 @@ class SpilledParts:
     def close(self) -> None:
         """Let go of the scratch files (the parts are not used)."""
         self.shingles.close()
-        self.anchors.file.close()
+        self.anchors.close()

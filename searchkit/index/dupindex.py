@@ -165,17 +165,16 @@ class _Shingled:
             (self.exact, self.shingles, self.shingle_offsets, self.spilled,
              self.short) = parts.joined()
             self.anchors = self.anchor_owner = None
-            if len(self.exact) != self.count:
-                raise ValueError("the parts given are not of these texts")
-            return
-        if parts is None:
-            chunks = _chunks(texts, _ways(parallel, cluster))
-            parts = (cluster.map(chunks, self._chunk, "paragraph slices hashed")
-                     if cluster is not None else workers.run_split(chunks, self._chunk, parallel))
-        self.spilled = None if scratch is None else AnchorBuckets(
-            scratch, sum(len(p[3]) for p in parts))
-        (self.exact, self.shingles, self.shingle_offsets, self.anchors, self.anchor_owner,
-         self.short) = _joined(parts, self.spilled)
+        else:
+            if parts is None:
+                chunks = _chunks(texts, _ways(parallel, cluster))
+                parts = (cluster.map(chunks, self._chunk, "paragraph slices hashed")
+                         if cluster is not None
+                         else workers.run_split(chunks, self._chunk, parallel))
+            self.spilled = None if scratch is None else AnchorBuckets(
+                scratch, sum(len(p[3]) for p in parts))
+            (self.exact, self.shingles, self.shingle_offsets, self.anchors, self.anchor_owner,
+             self.short) = _joined(parts, self.spilled)
         if len(self.exact) != self.count:
             raise ValueError("the parts given are not of these texts")
 
@@ -244,8 +243,8 @@ def _joined(parts: list, spill: Optional[AnchorBuckets] = None):
     """The n-grams of consecutive slices of texts (``_Shingled._slice``'s parts; the list is
     emptied) as those of all: (exact hashes, 3-grams and their offsets, anchors and their
     texts, short flags). Every anchor sorted, ties in text order: each part's anchors come
-    sorted, which numpy's stable sort merges as runs. With ``spill``, the anchors go there
-    instead, a part at a time (both anchors and texts None)."""
+    sorted, which numpy's stable sort merges as runs. With ``spill``, the anchors and their
+    texts go there instead, a part at a time (and are None here)."""
     firsts = np.cumsum([0] + [len(p[0]) for p in parts])
     if spill is not None:
         for k, first in enumerate(firsts[:-1].tolist()):
@@ -713,11 +712,12 @@ class DupIndex:
     def _pairs_by_bucket(self, spilled: AnchorBuckets) -> Iterator[np.ndarray]:
         """The pairs each bucket of anchors proposes, made as they are asked for; the sorted
         anchors are this index's (``on_disk``) once all are."""
-        for anchors, holders in spilled.sorted():
+        result = SortedAnchors(spilled.folder)
+        for anchors, holders in spilled.sorted(into=result):
             starts, sizes = _shared_runs(anchors)
             few = sizes <= dedup.COMMON_SHINGLE
             yield _pairs_within(holders, starts[few], sizes[few])
-        self.on_disk = spilled.result
+        self.on_disk = result
 
     def _alive(self, upto: int) -> np.ndarray:
         return np.array([pid is not None for pid in self.ids[:upto]], bool)

@@ -91,10 +91,8 @@ class TextFile:
             while last < hi and self.starts[last] == end:
                 end += self.sizes[last]
                 last += 1
-            data = os.pread(self.file.fileno(), end - start, start)
-            if len(data) != end - start:
-                raise OSError("a scratch file of the build ended early")
-            text = data.decode("utf-8", "surrogatepass")  # (cut by characters: one decode)
+            # (one decode, cut by characters)
+            text = self._bytes(start, end).decode("utf-8", "surrogatepass")
             bounds = [0, *accumulate(self.lengths[at:last])]
             found += [text[a:b] for a, b in zip(bounds, bounds[1:])]
             at = last
@@ -114,14 +112,18 @@ class TextFile:
                 if not (end <= at <= end + _GAP_READ and following - start <= _MOST_READ):
                     break
                 end, last = following, last + 1
-            data = os.pread(self.file.fileno(), end - start, start)
-            if len(data) != end - start:
-                raise OSError("a scratch file of the build ended early")
+            data = self._bytes(start, end)
             for n in numbers[k:last]:
                 at = self.starts[n] - start
                 found.append(data[at:at + self.sizes[n]].decode("utf-8", "surrogatepass"))
             k = last
         return found
+
+    def _bytes(self, start: int, end: int) -> bytes:
+        data = os.pread(self.file.fileno(), end - start, start)
+        if len(data) != end - start:
+            raise OSError("a scratch file of the build ended early")
+        return data
 
     def texts(self) -> "Texts":
         return Texts(self, 0, len(self))
