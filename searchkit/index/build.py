@@ -193,22 +193,28 @@ def build_index(
     store.make_folder(index_dir)  # fail before the reading, not after it
     if cluster is not None:
         cluster.check_paths(index_dir.resolve(), [p.resolve() for p in paths if p.exists()])
-    unread: Counter = Counter()
-    files, not_found = find_files(paths, options.follow_links, unread)
-    if not files and not prune:
-        raise no_article_files(paths, not_found, unread)
-    warnings: List[str] = []
-    manifests = manifests_for(paths, files, warnings, options.follow_links)
-
-    ix, replace_all = _open_or_create(index_dir, rebuild, wait)
-    recorded = store.read_settings(index_dir)  # even a rebuild keeps the chosen threshold
-    if dedup_threshold is None:
-        dedup_threshold = recorded.get("dedup_threshold", dedup.DEFAULT_THRESHOLD)
-    new_threshold = dedup_threshold != recorded.get("dedup_threshold", dedup_threshold)
-
-    # Half the grouping and the segments' writing, if they are many: forked by _plan before
-    # the reading, while this process is small.
+    # Half the reading's grouping and the segments' writing, if they are many, in a helper
+    # forked while this process is small: before the files are found and compared when the
+    # build is fresh (every file will be read), else by _plan once it knows what to read.
+    # (What this process holds at the fork the helper keeps a copy of, as each process writes
+    # to its pages: a list and a record of every file grew its memory with the corpus.)
     with workers.Helper() as helper:
+        if cluster is None and (rebuild or not store.exists(index_dir)) \
+                and _many_files_likely(paths, PARALLEL_READ_FILES):
+            helper.start()
+        unread: Counter = Counter()
+        files, not_found = find_files(paths, options.follow_links, unread)
+        if not files and not prune:
+            raise no_article_files(paths, not_found, unread)
+        warnings: List[str] = []
+        manifests = manifests_for(paths, files, warnings, options.follow_links)
+
+        ix, replace_all = _open_or_create(index_dir, rebuild, wait)
+        recorded = store.read_settings(index_dir)  # even a rebuild keeps the chosen threshold
+        if dedup_threshold is None:
+            dedup_threshold = recorded.get("dedup_threshold", dedup.DEFAULT_THRESHOLD)
+        new_threshold = dedup_threshold != recorded.get("dedup_threshold", dedup_threshold)
+
         for _attempt in range(3):
             toc = ix._read_toc()
             generation = toc.generation
@@ -243,8 +249,9 @@ def build_index(
         try:
             clock.lap("reading files")
             paragraphs = plan.paragraphs
-            new_ids = set(paragraphs.ids)
-            replaced = set(plan.added + plan.updated + plan.removed)
+            # (what an update replaces: a fresh build, with none, holds no set of every id)
+            new_ids = set() if fresh else set(paragraphs.ids)
+            replaced = set() if fresh else set(plan.added + plan.updated + plan.removed)
             threshold = dedup_threshold if find_duplicates else None
             _started(progress, "grouping near-identical paragraphs")
             state = None if fresh or new_threshold else _kept_state(index_dir, generation,
@@ -278,7 +285,7 @@ def build_index(
                     parts=parts, scratch=str(index_dir))
                 groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
                 regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
-                for path in sorted(replaced) if not fresh else ():
+                for path in sorted(replaced):
                     writer.delete_by_term("path", path)
                 deleted = replaced_ids + [n for n, _ in regrouped]
                 words = vocabulary.count(d["text"] for _, d in kept)
@@ -372,6 +379,30 @@ def build_index(
         unread=unread,
         stage_seconds=clock.laps(),
     )
+
+
+def _many_files_likely(paths: List[Path], enough: int) -> bool:
+    """Whether ``paths`` hold ``enough`` files or more, by a walk that stops there or after
+    four times as many entries (any file not hidden counts; links are not followed): a
+    guess, made before the files are found, that the build will be large."""
+    folders = [str(p) for p in paths if p.is_dir()]
+    files = looked = 0
+    while folders and looked < 4 * enough:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    looked += 1
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        files += 1
+                        if files >= enough:
+                            return True
+        except OSError:  # (unreadable: find_files says so)
+            continue
+    return False
 
 
 def _started(progress: Optional[Stage], label: str) -> None:
@@ -468,7 +499,9 @@ def _plan(
         many = sum(job.stat_size for job in jobs) >= PARALLEL_FROM * BYTES_A_PARAGRAPH
         spare = (len(jobs) >= PARALLEL_READ_FILES or many) and _core_to_spare()
         if helper is not None and many and spare:
-            helper.start()  # before this process holds what it reads
+            helper.start()  # before this process holds what it reads (if not started yet)
+        elif helper is not None:
+            helper.close()  # (started early for a fresh build that turned out small)
         parallel = spare and len(jobs) >= PARALLEL_READ_FILES
         # (in two helpers: this process keeps the paragraphs read and none of the reading's
         # garbage among them, for the rest of the build; their results come a piece at a time)
