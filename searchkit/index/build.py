@@ -246,6 +246,7 @@ def build_index(
                 f"the index in {index_dir} keeps changing under this run; try again later"
             )
 
+        files = manifests = known = None  # (compared: a record each, let go of for what follows)
         try:
             clock.lap("reading files")
             paragraphs = plan.paragraphs
