@@ -208,8 +208,19 @@ def test_parts_handed_over_in_any_order_are_joined_in_order(paragraphs, tmp_path
         spilled.add(k, slices[k])
     held = dupindex._Shingled(texts, parts=[part for parts in slices for part in parts])
     kept = dupindex._Shingled(texts, parts=spilled)
-    for name in ("exact", "shingles", "shingle_offsets", "short"):
+    for name in ("exact", "shingle_offsets", "short"):
         assert np.array_equal(getattr(kept, name), getattr(held, name))
+    assert np.array_equal(kept.shingles[:], held.shingles)  # (read back from disk)
+    # The 3-grams of some rows, neighbours and rows far apart, read as held in memory.
+    offsets = held.shingle_offsets
+    for rows in ([0], [1, 2, 3], [0, 5, len(texts) - 1], list(range(0, len(texts), 3)),
+                 [len(texts) // 2, len(texts) // 2 + 40, len(texts) - 2]):
+        rows = np.array(rows)
+        grams, own = kept.shingles.of_rows(rows)
+        assert own.tolist() == [0, *np.cumsum(offsets[rows + 1] - offsets[rows]).tolist()]
+        assert grams.tolist() == [g for r in rows.tolist()
+                                  for g in held.shingles[offsets[r]:offsets[r + 1]].tolist()]
+    kept.close()
     result = anchorspill.SortedAnchors(str(tmp_path))
     sorted_buckets = list(kept.spilled.sorted(into=result))
     assert np.array_equal(np.concatenate([a for a, _ in sorted_buckets]), held.anchors)

@@ -9,12 +9,14 @@ then sorts one bucket at a time, and the buckets in turn are the whole index's a
 order (``SortedAnchors``), copied from disk into the index's file as it is written. A build
 whose reading helpers hash the paragraphs they read hands each slice's n-grams over as it
 arrives (``SpilledParts``): its anchors go straight to the buckets, its 3-grams to a file
-until the grouping, so that the reading holds neither.
+that the grouping's verification reads as it needs them (``SpilledGrams``), so that neither
+the reading nor the grouping holds them all.
 
 The scratch files are unnamed files in the index folder (``tempfile.TemporaryFile``): on
 disk rather than in a memory-backed /tmp, and gone with the process whatever stops it.
 """
 
+import os
 import tempfile
 from typing import BinaryIO, Iterator, List, Optional, Tuple
 
@@ -22,10 +24,15 @@ import numpy as np
 
 ANCHOR = np.dtype("<u8")
 HOLDER = np.dtype("<i4")  # dupindex's slot type
+# About how many characters of text make an anchor (BBC and Reuters: 6.5): it sets the number
+# of buckets where the anchors are not counted before they are added.
+CHARACTERS_AN_ANCHOR = 6
 # Anchors sorted at a time: a bucket's anchors, holders and sort order take ~20 bytes each.
 BUCKET_ANCHORS = 1 << 19
 _MOST_BITS = 16
 _COPY_BYTES = 1 << 20  # read and written at a time
+# 3-grams of texts asked for together are read in one piece while this few lie between them.
+_GAP_GRAMS = 1 << 10
 
 
 def _scratch(folder: Optional[str]) -> BinaryIO:
@@ -130,6 +137,50 @@ class SortedAnchors:
         self.holders.close()
 
 
+class SpilledGrams:
+    """Texts' 3-gram hashes on a scratch file, text after text (``offsets``, in memory: where
+    each text's begin), read back as they are asked for: a range of them (``grams[lo:hi]``),
+    or the 3-grams of some texts (``of_rows``)."""
+
+    def __init__(self, file: BinaryIO, offsets: np.ndarray):
+        self.file, self.offsets = file, offsets
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def __getitem__(self, span: slice) -> np.ndarray:
+        lo, hi, step = span.indices(len(self))
+        if step != 1:
+            raise ValueError("3-grams are read in ranges")
+        return self._read(lo, max(hi, lo))
+
+    def of_rows(self, rows: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The 3-grams of texts ``rows`` (ascending), one after the other, and where each
+        text's begin among them; texts near each other in the file read together."""
+        lo, hi = self.offsets[rows], self.offsets[rows + 1]
+        own = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(hi - lo, out=own[1:])
+        found = np.empty(int(own[-1]), ANCHOR)
+        apart = np.flatnonzero(lo[1:] - hi[:-1] > _GAP_GRAMS) + 1
+        for a, b in zip([0, *apart.tolist()], [*apart.tolist(), len(rows)]):
+            first = int(lo[a])
+            grams = self._read(first, int(hi[b - 1]))
+            # (a row's k-th 3-gram: grams[lo - first + k] -> found[own + k])
+            at = np.repeat(lo[a:b] - first - own[a:b], hi[a:b] - lo[a:b])
+            found[own[a]:own[b]] = grams[at + np.arange(own[a], own[b])]
+        return found, own
+
+    def _read(self, lo: int, hi: int) -> np.ndarray:
+        size = (hi - lo) * ANCHOR.itemsize
+        data = os.pread(self.file.fileno(), size, lo * ANCHOR.itemsize) if size else b""
+        if len(data) != size:
+            raise OSError("a scratch file of the build ended early")
+        return np.frombuffer(data, ANCHOR)
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class SpilledParts:
     """``dupindex.shingled_parts`` of consecutive slices of texts, handed over as they are
     made, slice by slice in any order (a build's reading helpers send them as they read):
@@ -164,18 +215,16 @@ class SpilledParts:
             self.next += 1
 
     def joined(self):
-        """(exact hashes, 3-grams and their offsets, the ``AnchorBuckets``, short flags) of
-        every text, once every slice is added; the 3-grams read back into memory."""
+        """(exact hashes, 3-grams (``SpilledGrams``) and their offsets, the
+        ``AnchorBuckets``, short flags) of every text, once every slice is added."""
         if self.waiting or self.next != self.slices:
             raise ValueError("the parts of some slices of texts are missing")
         offsets = np.zeros(self.count + 1, np.int64)
         np.cumsum(np.concatenate(self.sizes or [np.zeros(0, np.int64)]), out=offsets[1:])
-        shingles = np.empty(int(offsets[-1]), ANCHOR)
-        self.shingles.seek(0)
-        _read_into(self.shingles, shingles)
-        self.shingles.close()
-        joined = (np.concatenate(self.exact or [np.zeros(0, np.uint64)]), shingles, offsets,
-                  self.anchors, np.concatenate(self.short or [np.zeros(0, bool)]))
+        self.shingles.flush()  # (read back by offset, past the file's buffer)
+        joined = (np.concatenate(self.exact or [np.zeros(0, np.uint64)]),
+                  SpilledGrams(self.shingles, offsets), offsets, self.anchors,
+                  np.concatenate(self.short or [np.zeros(0, bool)]))
         self.exact = self.short = self.sizes = []
         return joined
 

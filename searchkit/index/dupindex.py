@@ -35,7 +35,8 @@ from typing import (TYPE_CHECKING, BinaryIO, Callable, Collection, Dict, Iterabl
 import numpy as np
 
 from . import dedup, workers
-from .anchorspill import ANCHOR, HOLDER, AnchorBuckets, SortedAnchors, SpilledParts
+from .anchorspill import (ANCHOR, CHARACTERS_AN_ANCHOR, HOLDER, AnchorBuckets, SortedAnchors,
+                          SpilledGrams, SpilledParts)
 from .arrays import stable_argsort, stable_order
 from .rankarrays import bytes_hash
 from .textfile import Texts as TextsOnDisk
@@ -161,22 +162,49 @@ class _Shingled:
         ``scratch``: a folder where the anchors are kept on disk (``spilled``) instead of in
         ``anchors``."""
         self.count = len(texts)
-        if isinstance(parts, SpilledParts):  # hashed where read, kept on disk
+        if scratch is not None and not isinstance(parts, SpilledParts):
+            parts = self._spilled(texts, parts, parallel, cluster, scratch)
+        self.spilled: Optional[AnchorBuckets] = None
+        # The 3-grams: in memory, or on disk (SpilledGrams) as a build keeps them.
+        self.shingles: Union[np.ndarray, SpilledGrams]
+        if isinstance(parts, SpilledParts):  # kept on disk
             (self.exact, self.shingles, self.shingle_offsets, self.spilled,
              self.short) = parts.joined()
             self.anchors = self.anchor_owner = None
         else:
             if parts is None:
-                chunks = _chunks(texts, _ways(parallel, cluster))
-                parts = (cluster.map(chunks, self._chunk, "paragraph slices hashed")
-                         if cluster is not None
-                         else workers.run_split(chunks, self._chunk, parallel))
-            self.spilled = None if scratch is None else AnchorBuckets(
-                scratch, sum(len(p[3]) for p in parts))
+                parts = self._made(texts, parallel, cluster)
             (self.exact, self.shingles, self.shingle_offsets, self.anchors, self.anchor_owner,
-             self.short) = _joined(parts, self.spilled)
+             self.short) = _joined(parts)
         if len(self.exact) != self.count:
             raise ValueError("the parts given are not of these texts")
+
+    @classmethod
+    def _made(cls, texts: Sequence[str], parallel: bool, cluster: Optional["Cluster"]):
+        chunks = _chunks(texts, _ways(parallel, cluster))
+        return (cluster.map(chunks, cls._chunk, "paragraph slices hashed")
+                if cluster is not None else workers.run_split(chunks, cls._chunk, parallel))
+
+    @classmethod
+    def _spilled(cls, texts: Sequence[str], parts: Optional[list], parallel: bool,
+                 cluster: Optional["Cluster"], scratch: str) -> SpilledParts:
+        """The texts' n-grams (``parts``, if made already) on disk: in this process alone,
+        each chunk's as it is made."""
+        expected = sum(_lengths(texts)) // CHARACTERS_AN_ANCHOR
+        if parts is None and cluster is None and not parallel:
+            chunks = _chunks(texts, 1)
+            spilled = SpilledParts(scratch, len(chunks), expected)
+            for k, chunk in enumerate(chunks):
+                spilled.add(k, [cls._chunk(chunk)])
+            return spilled
+        spilled = SpilledParts(scratch, 1, expected)
+        spilled.add(0, cls._made(texts, parallel, cluster) if parts is None else parts)
+        return spilled
+
+    def close(self) -> None:
+        """Let go of the 3-grams' scratch file, if any."""
+        if isinstance(self.shingles, SpilledGrams):
+            self.shingles.close()
 
     @classmethod
     def _chunk(cls, texts: Sequence[str]):
@@ -229,37 +257,33 @@ class _Shingled:
         return gram, offsets
 
 
+def _lengths(texts: Sequence[str]) -> Sequence[int]:
+    return texts.lengths if isinstance(texts, TextsOnDisk) else [len(text) for text in texts]
+
+
 def _chunks(texts: Sequence[str], ways: int, chars: Optional[int] = None) -> List[Sequence[str]]:
     """``texts`` in slices of about ``chars`` (_CHARS_AT_A_TIME) characters, at least one a
     way (of ``Texts`` on disk: slices read as they are gone through)."""
-    lengths = (texts.lengths if isinstance(texts, TextsOnDisk)
-               else [len(text) for text in texts])
+    lengths = _lengths(texts)
     count = max(-(-sum(lengths) // (chars or _CHARS_AT_A_TIME)), ways)
     return [texts[run.start:run.stop]  # each about as much text
             for run in workers.by_weight(range(len(texts)), lengths.__getitem__, count)]
 
 
-def _joined(parts: list, spill: Optional[AnchorBuckets] = None):
+def _joined(parts: list):
     """The n-grams of consecutive slices of texts (``_Shingled._slice``'s parts; the list is
     emptied) as those of all: (exact hashes, 3-grams and their offsets, anchors and their
     texts, short flags). Every anchor sorted, ties in text order: each part's anchors come
-    sorted, which numpy's stable sort merges as runs. With ``spill``, the anchors and their
-    texts go there instead, a part at a time (and are None here)."""
+    sorted, which numpy's stable sort merges as runs."""
     firsts = np.cumsum([0] + [len(p[0]) for p in parts])
-    if spill is not None:
-        for k, first in enumerate(firsts[:-1].tolist()):
-            spill.add(parts[k][3], parts[k][4].astype(_SLOT) + first)
-            parts[k] = (*parts[k][:3], None, None, parts[k][5])
     exact = _concat([p[0] for p in parts], np.uint64)
     short = _concat([p[5] for p in parts], bool)  # fewer than dedup.SHORT_WORDS words
     shingles, offsets = _concat_csr([(p[1], p[2]) for p in parts])
-    anchors = owner = None
-    if spill is None:
-        anchors = _concat([p[3] for p in parts], np.uint64)
-        owner = _concat([p[4].astype(_SLOT, copy=False) + first
-                         for p, first in zip(parts, firsts.tolist())], _SLOT)
+    anchors = _concat([p[3] for p in parts], np.uint64)
+    owner = _concat([p[4].astype(_SLOT, copy=False) + first
+                     for p, first in zip(parts, firsts.tolist())], _SLOT)
     parts.clear()  # (the arrays joined: let go of, whoever else holds the list)
-    if len(firsts) > 2 and spill is None:
+    if len(firsts) > 2:
         order = np.argsort(anchors, kind="stable")
         owner = owner[order]  # (one array's old copy let go of before the next is made)
         anchors = anchors[order]
@@ -399,14 +423,28 @@ def _alike(pairs: np.ndarray, need: np.ndarray, values: np.ndarray, offsets: np.
     """The positions of the alike ``pairs`` (rows of ``values``/``offsets``, the sorted
     3-gram hashes, and of ``texts``): at least ``need`` shared 3-grams, and no template pair.
     Sets are made for these rows alone."""
-    sets = {}
-    for row in _distinct(pairs.ravel()).tolist():
-        sets[row] = frozenset(values[offsets[row]:offsets[row + 1]].tolist())
+    members = _distinct(pairs.ravel())
+    grams, own = _grams_of(values, offsets, members)
+    bounds = own.tolist()
+    sets = {row: frozenset(grams[bounds[k]:bounds[k + 1]].tolist())
+            for k, row in enumerate(members.tolist())}
     close = [(k, a, b) for k, ((a, b), n) in enumerate(zip(pairs.tolist(), need.tolist()))
              if len(sets[a] & sets[b]) >= n]
     rows = sorted({row for _, a, b in close for row in (a, b)})
     text = dict(zip(rows, _texts_of(texts, rows)))
     return [k for k, a, b in close if not dedup.template_pair(text[a], text[b])]
+
+
+def _grams_of(values: Union[np.ndarray, SpilledGrams], offsets: np.ndarray,
+              rows: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The 3-grams of these rows (ascending), one after the other, and where each row's
+    begin among them; read from disk together if they are there."""
+    if isinstance(values, SpilledGrams):
+        return values.of_rows(rows)
+    starts, ends = offsets[rows], offsets[rows + 1]
+    own = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(ends - starts, out=own[1:])
+    return values[np.repeat(starts - own[:-1], ends - starts) + np.arange(own[-1])], own
 
 
 def _texts_of(texts: Sequence[str], rows: List[int]) -> List[str]:
@@ -432,10 +470,7 @@ def _alike_in_chunks(pairs: np.ndarray, need: np.ndarray, values: np.ndarray,
         paragraphs alone, renumbered."""
         lo, hi = span
         mine = _distinct(pairs[lo:hi].ravel())
-        starts, ends = offsets[mine], offsets[mine + 1]
-        own = np.zeros(len(mine) + 1, np.int64)
-        np.cumsum(ends - starts, out=own[1:])
-        grams = values[np.repeat(starts - own[:-1], ends - starts) + np.arange(own[-1])]
+        grams, own = _grams_of(values, offsets, mine)
         return (np.searchsorted(mine, pairs[lo:hi]), need[lo:hi], grams, own,
                 _texts_of(texts, mine.tolist()))
 
@@ -579,8 +614,11 @@ class DupIndex:
             texts = [text for _, text in paragraphs]
         with workers.no_garbage_collection():
             shingled = _Shingled(texts, parallel, cluster, parts, scratch)
-            index._add(list(ids), texts, shingled, lambda ids: {},
-                       set(), np.zeros(0, np.uint64), set(), parallel, cluster)
+            try:
+                index._add(list(ids), texts, shingled, lambda ids: {},
+                           set(), np.zeros(0, np.uint64), set(), parallel, cluster)
+            finally:
+                shingled.close()
         return index
 
     def update(self, removed: Iterable[str], added: Sequence[Tuple[str, str]],
