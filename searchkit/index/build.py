@@ -266,7 +266,9 @@ def build_index(
 
                 changed = dups.update([f["id"] for _, f in gone], list(paragraphs.pairs()),
                                       texts)
-                groups = dups.groups()
+                every_group = dups.groups()
+                groups = _Groups(lambda n, pid: every_group[pid], every_group,
+                                 Counter(every_group.values()))
                 regrouped = _documents(writer, ids=set(changed))
                 deleted = [n for n, _ in gone] + [n for n, _ in regrouped]
                 words = vocabulary.subtract(words, vocabulary.count(f["text"] for _, f in gone))
@@ -284,8 +286,9 @@ def build_index(
                     everything, threshold, parallel=parallel,
                     cluster=cluster or (helper if parallel and helper.started else None),
                     parts=parts, scratch=str(index_dir))
-                groups = dups.groups() if dups else {pid: pid for pid, _ in everything}
-                regrouped = [(n, d) for n, d in kept if d.get("dup_group") != groups[d["id"]]]
+                key_slots = dups.key_slots() if dups else np.arange(len(everything))
+                groups = _groups_by_slot(key_slots, kept, paragraphs)
+                regrouped = [(n, d) for n, d in kept if d["id"] in groups.old]
                 for path in sorted(replaced):
                     writer.delete_by_term("path", path)
                 deleted = replaced_ids + [n for n, _ in regrouped]
@@ -369,7 +372,7 @@ def build_index(
     if fresh:
         _verify_count(index_dir, len(paragraphs))
     clock.lap("ledger, settings and commit")
-    sizes = Counter(groups.values())
+    sizes = groups.sizes
     return _summary(
         index_dir,
         plan,
@@ -530,7 +533,8 @@ def _plan(
             for n, texts in zip(files, stored):
                 columns = read[n][-1]
                 read[n] = (*read[n][:-1], paragraphs_module.Columns(
-                    columns.counts, columns.ids, texts, columns.numbers, columns.kinds))
+                    columns.counts, columns.ids, texts, columns.numbers, columns.kinds,
+                    columns.articles, columns.article_ids))
             results.update(zip(map(id, pieces[k]), read))
             apply_ready()
 
@@ -584,15 +588,15 @@ def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions
     keys[key] = absolute
     plan.read += 1
     found, block_kinds, print_, size, columns = result
-    plan.paragraphs.extend(found.articles, columns)
+    plan.paragraphs.extend(columns)
     plan.block_kinds.update(block_kinds)
     plan.warnings += [f"{path}: {warning}" for warning in found.warnings]
     plan.ledger[absolute] = FileRecord(
         fingerprint=print_,
         size=size,
         key=key,
-        article_ids=tuple(a.id for a in found.articles),
-        paragraphs=len(columns.ids),
+        article_ids=columns.article_ids,
+        paragraphs=len(columns.ids.sizes),
         context=step.digest,
         stat=step.stat,
     )
@@ -719,8 +723,8 @@ def _read_job(options: ReadOptions, elsewhere: bool = False):
         # Only the paragraphs are written, as columns: the blocks are counted and let go
         # (their memory, and a helper process's time sending them back).
         kinds = Counter(b.kind for a in found.articles for b in a.blocks)
-        articles, columns = paragraphs_module.split_off(found.articles)
-        return replace(found, articles=articles), kinds, print_, len(data), columns
+        columns = paragraphs_module.split_off(found.articles)
+        return replace(found, articles=[]), kinds, print_, len(data), columns
 
     return read
 
@@ -755,7 +759,7 @@ def _summary(index_dir: Path, plan: _Plan, started: float, committed: bool = Tru
     return IndexSummary(
         index_dir=str(index_dir),
         files=plan.read,
-        articles=len(plan.paragraphs.articles),
+        articles=plan.paragraphs.article_count,
         paragraphs=len(plan.paragraphs),
         blocks_by_kind=dict(sorted(kinds.items())),
         paragraphs_by_kind=dict(sorted(paragraph_kinds.items())),
@@ -789,6 +793,38 @@ def _kept_documents(writer, replaced_paths, new_ids) -> Tuple[List[Tuple[int, di
             else:
                 kept.append((docnum, fields))
     return kept, replaced
+
+
+class _Groups(NamedTuple):
+    """Each paragraph's group key: of this run's paragraphs by number and id, of the old ones
+    to write again (those whose group changed) by id; and how many paragraphs each group
+    has."""
+
+    new: Callable[[int, str], str]
+    old: Dict[str, str]
+    sizes: Counter
+
+
+def _groups_by_slot(key_slot: np.ndarray, kept: List[Tuple[int, dict]],
+                    paragraphs: ReadParagraphs) -> _Groups:
+    """The groups of a grouping whose slots are the ``kept`` paragraphs, then this run's:
+    ``key_slot`` is the slot of each one's group key (no dict of every paragraph's id)."""
+    first = len(kept)
+
+    def key(slot: int) -> str:
+        return kept[slot][1]["id"] if slot < first else paragraphs.ids[slot - first]
+
+    def new(n: int, pid: str) -> str:
+        slot = int(key_slot[first + n])
+        return pid if slot == first + n else key(slot)  # (most are their own group's key)
+
+    old = {}
+    for k, (_, fields) in enumerate(kept):
+        group = key(int(key_slot[k]))
+        if fields.get("dup_group") != group:
+            old[fields["id"]] = group
+    sizes = np.bincount(key_slot)
+    return _Groups(new, old, Counter(dict(enumerate(sizes[sizes > 0].tolist()))))
 
 
 def _kept_state(index_dir: Path, generation: int, threshold: Optional[float]):
@@ -841,7 +877,7 @@ def _batches(paragraphs: ReadParagraphs, sources: Sequence, ways: int) -> List[S
 
 
 def _write_segments(writer, paragraphs: ReadParagraphs, sources: Sequence,
-                    groups: Dict[str, str],
+                    groups: _Groups,
                     signatures: Optional[np.ndarray], progress: Optional[Stage],
                     cluster: Optional[cluster_module.Cluster] = None,
                     helper: Optional[workers.Helper] = None):
@@ -889,7 +925,7 @@ def _write_segments(writer, paragraphs: ReadParagraphs, sources: Sequence,
             sum(w[3] for w in written))
 
 
-def _documents_to_write(paragraphs: ReadParagraphs, batch: list, groups: Dict[str, str],
+def _documents_to_write(paragraphs: ReadParagraphs, batch: list, groups: _Groups,
                         signatures: Optional[np.ndarray]) -> "_Batch":
     """A batch as it goes where it is written (this process, a helper, a cluster's worker)."""
     articles: Dict[int, int] = {}  # an article (by number) -> its place in the batch's list
@@ -897,12 +933,12 @@ def _documents_to_write(paragraphs: ReadParagraphs, batch: list, groups: Dict[st
     read = iter(paragraphs.rows([s for s in batch if not isinstance(s, dict)]))
     for source in batch:
         if isinstance(source, dict):  # an old paragraph's stored fields
-            rows.append({**source, "dup_group": groups[source["id"]]})
+            rows.append({**source, "dup_group": groups.old[source["id"]]})
             continue
         article, pid, number, kind, text = next(read)
         signature = None if signatures is None else dupindex.signature(signatures[source])
         rows.append((articles.setdefault(article, len(articles)), pid, number, kind, text,
-                     signature, groups[pid]))
+                     signature, groups.new(source, pid)))
     return _Batch([paragraphs.article_fields(a) for a in articles], rows)
 
 

@@ -573,6 +573,11 @@ class DupIndex:
         ids = self.ids
         return {ids[s]: ids[g] for s, g in enumerate(self.group.tolist()) if ids[s] is not None}
 
+    def key_slots(self) -> np.ndarray:
+        """By slot, the slot of its group's key (``groups`` without a dict of every id:
+        slot s's key is the id of slot ``key_slots()[s]``)."""
+        return self.group
+
     def exact_hashes(self, ids: Sequence[str]) -> np.ndarray:
         """The hash of each of these paragraphs' normalised text (``signature`` makes it
         ``dedup.signature`` of its text: the texts are not read again); KeyError for one not

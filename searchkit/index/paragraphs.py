@@ -2,14 +2,18 @@
 
 A build holds every paragraph it read through the grouping and the writing. As records (a
 ``Paragraph`` each, in its article's tuple) they took far more memory than their texts; here
-each paragraph is an id, a number and a kind in lists, its text in a scratch file
-(``textfile``), and its article is held once, without its paragraphs. A paragraph is made a
-Whoosh document when it is written (``rows``; bench/README.md: the build's memory).
+each paragraph is a number and a kind, its id in a buffer of bytes, its text in a scratch file
+(``textfile``), and its article is held once, without its paragraphs, pickled with the other
+articles of its file. Where a helper read them, they reach this process packed that way: no
+object for each id or article field in the process that keeps them (bench/README.md: the
+build's memory). A paragraph is made a Whoosh document when it is written (``rows``).
 """
 
+import pickle
 from array import array
 from collections import Counter
-from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from itertools import accumulate, islice
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .. import model
 from ..model import Article, ArticleSummary
@@ -18,29 +22,68 @@ from .textfile import PackedTexts, StoredTexts, TextFile, Texts, pack
 
 
 class Columns(NamedTuple):
-    """Some articles' paragraphs as columns (``split_off``)."""
+    """A file's articles and their paragraphs as columns (``split_off``)."""
 
     counts: List[int]  # each article's paragraphs
-    ids: List[str]
+    ids: PackedTexts
     # (packed where a helper read them, and stored in the scratch file as they arrive)
     texts: Union[List[str], PackedTexts, StoredTexts]
     numbers: List[int]
     kinds: List[str]
+    articles: bytes  # the articles without their blocks and paragraphs, pickled
+    article_ids: Tuple[str, ...]
 
 
-def split_off(articles: Iterable[Article]) -> Tuple[List[Article], Columns]:
-    """The articles without their blocks and paragraphs, and the paragraphs as columns (a
+def split_off(articles: Iterable[Article]) -> Columns:
+    """The articles without their blocks and paragraphs, and the paragraphs, as columns (a
     reader's result, made where the file is read: its records never reach the build)."""
-    kept, columns = [], Columns([], [], [], [], [])
+    kept: List[Article] = []
+    counts: List[int] = []
+    ids: List[str] = []
+    texts: List[str] = []
+    numbers: List[int] = []
+    kinds: List[str] = []
     for found in articles:
         kept.append(model.replace(found, blocks=(), paragraphs=()))
-        columns.counts.append(len(found.paragraphs))
+        counts.append(len(found.paragraphs))
         for paragraph in found.paragraphs:
-            columns.ids.append(paragraph.id)
-            columns.texts.append(paragraph.text)
-            columns.numbers.append(paragraph.number)
-            columns.kinds.append(paragraph.kind)
-    return kept, columns
+            ids.append(paragraph.id)
+            texts.append(paragraph.text)
+            numbers.append(paragraph.number)
+            kinds.append(paragraph.kind)
+    return Columns(counts, pack(ids), texts, numbers, kinds,
+                   pickle.dumps(kept, pickle.HIGHEST_PROTOCOL), tuple(a.id for a in kept))
+
+
+class _Buffer:
+    """Byte strings added in order, held as one growing buffer (no object for each)."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.ends = array("q")  # where each ends
+
+    def add(self, data: bytes, sizes: Iterable[int]) -> None:
+        """Byte strings of these sizes, one after the other in ``data``."""
+        self.ends.extend(islice(accumulate(sizes, initial=len(self.data)), 1, None))
+        self.data += data
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def bytes_of(self, n: int) -> bytearray:
+        return self.data[self.ends[n - 1] if n else 0:self.ends[n]]
+
+
+class Strings(_Buffer):
+    """Strings added packed (``textfile.pack``): each made when it is asked for."""
+
+    def __getitem__(self, n: int) -> str:
+        if not -len(self) <= n < len(self):
+            raise IndexError(n)
+        return self.bytes_of(n % len(self)).decode("utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self.__getitem__, range(len(self)))
 
 
 class ReadParagraphs:
@@ -48,22 +91,27 @@ class ReadParagraphs:
 
     def __init__(self, scratch: Optional[str] = None):
         """``scratch``: the folder of the texts' scratch file (else the system's)."""
-        self.articles: List[Article] = []  # each without its paragraphs
+        self.files = _Buffer()  # each file's articles (without paragraphs), pickled
+        self.file_of = array("l")  # each article's file
+        self.first_of = array("l")  # each file's first article
         self.counts = array("l")  # each article's paragraphs
-        self.article = array("l")  # each paragraph's article (an index into articles)
-        self.ids: List[str] = []
+        self.article = array("l")  # each paragraph's article (a number among them)
+        self.ids = Strings()
         self.text_file = TextFile(scratch)
         self.numbers = array("l")
         self.kinds: List[str] = []
+        self._unpickled: Tuple[int, List[Article]] = (-1, [])  # the last file's articles
 
-    def extend(self, articles: List[Article], columns: Columns) -> None:
-        """Add ``split_off``'s articles and their columns."""
-        first = len(self.articles)
-        self.articles += articles
+    def extend(self, columns: Columns) -> None:
+        """Add a file's articles and paragraphs (``split_off``)."""
+        first = len(self.counts)
+        self.first_of.append(first)
+        self.file_of.extend([len(self.files)] * len(columns.counts))
+        self.files.add(columns.articles, (len(columns.articles),))
         self.counts.extend(columns.counts)
         for at, count in enumerate(columns.counts, start=first):
             self.article.extend([at] * count)
-        self.ids += columns.ids
+        self.ids.add(columns.ids.data, columns.ids.sizes)
         texts = columns.texts
         self.text_file.extend(texts if isinstance(texts, (PackedTexts, StoredTexts))
                               else pack(texts))
@@ -99,13 +147,24 @@ class ReadParagraphs:
         """Let go of the texts' scratch file (the paragraphs are written)."""
         self.text_file.close()
 
+    @property
+    def article_count(self) -> int:
+        return len(self.counts)
+
     def article_fields(self, article: int) -> dict:
         """``schema.article_fields`` of article number ``article``."""
-        return article_fields(self.articles[article])
+        file = self.file_of[article]
+        if self._unpickled[0] != file:  # (a batch asks for its articles in order)
+            self._unpickled = (file, self._articles_of(file))
+        return article_fields(self._unpickled[1][article - self.first_of[file]])
+
+    def _articles_of(self, file: int) -> List[Article]:
+        return pickle.loads(self.files.bytes_of(file))  # (pickled by split_off)
 
     def summaries(self) -> Tuple[ArticleSummary, ...]:
+        articles = (a for file in range(len(self.files)) for a in self._articles_of(file))
         return tuple(ArticleSummary(a.id, n, a.source, a.source_from, a.date, a.date_from)
-                     for a, n in zip(self.articles, self.counts))
+                     for a, n in zip(articles, self.counts))
 
     def kind_counts(self) -> Counter:
         return Counter(self.kinds)
@@ -126,7 +185,7 @@ class Pairs:
 
     @property
     def ids(self) -> List[str]:
-        return [pid for pid, _ in self.before] + self.paragraphs.ids
+        return [pid for pid, _ in self.before] + list(self.paragraphs.ids)
 
     @property
     def texts(self) -> Sequence[str]:
