@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import time
+from collections import Counter
 from types import SimpleNamespace
 
 import pytest
@@ -75,6 +76,29 @@ def test_new_files_are_added_and_join_duplicate_groups(corpus, tmp_path):
         groups = searcher.duplicate_groups()
     assert any({m.id.split("#")[0] for m in g.members} == {S004, "reprint"} for g in groups)
     same_as_a_rebuild(index_dir, [corpus], tmp_path)
+
+
+def test_the_summary_counts_the_groups_the_index_holds(corpus, tmp_path):
+    """A build's summary counts the near-duplicate groups of more than one paragraph, and
+    their paragraphs, as the index holds them: from scratch, after an update that regroups
+    only what it must, and after one that groups every paragraph again (a new threshold)."""
+
+    def held(index_dir):
+        sizes = Counter(group for _, _, group in contents(index_dir).values())
+        return sum(1 for n in sizes.values() if n > 1), sum(n for n in sizes.values() if n > 1)
+
+    index_dir = tmp_path / "ix"
+    copy = corpus / "reprint.txt"
+    copy.write_text(next(corpus.glob(f"{S004}*")).read_text().replace("Monday", "Tuesday"))
+    first = searchkit.build_index([corpus], index_dir)
+    assert (first.duplicate_groups, first.paragraphs_in_groups) == held(index_dir)
+    assert first.duplicate_groups > 0
+    (corpus / "again.txt").write_text(next(corpus.glob(f"{S001}*")).read_text())
+    update = searchkit.build_index([corpus], index_dir)
+    assert (update.duplicate_groups, update.paragraphs_in_groups) == held(index_dir)
+    assert update.paragraphs_in_groups > first.paragraphs_in_groups
+    regrouped = searchkit.build_index([corpus], index_dir, dedup_threshold=0.95)
+    assert (regrouped.duplicate_groups, regrouped.paragraphs_in_groups) == held(index_dir)
 
 
 def test_vanished_files_stay_until_pruned(corpus, tmp_path):

@@ -267,8 +267,8 @@ def build_index(
                 changed = dups.update([f["id"] for _, f in gone], list(paragraphs.pairs()),
                                       texts)
                 every_group = dups.groups()
-                groups = _Groups(lambda n, pid: every_group[pid], every_group,
-                                 Counter(every_group.values()))
+                groups = _Groups(lambda n, pid: every_group[pid], every_group, np.fromiter(
+                    Counter(every_group.values()).values(), np.int64))
                 regrouped = _documents(writer, ids=set(changed))
                 deleted = [n for n, _ in gone] + [n for n, _ in regrouped]
                 words = vocabulary.subtract(words, vocabulary.count(f["text"] for _, f in gone))
@@ -372,13 +372,13 @@ def build_index(
     if fresh:
         _verify_count(index_dir, len(paragraphs))
     clock.lap("ledger, settings and commit")
-    sizes = groups.sizes
+    shared = groups.sizes[groups.sizes > 1]
     return _summary(
         index_dir,
         plan,
         started,
-        duplicate_groups=sum(1 for n in sizes.values() if n > 1),
-        paragraphs_in_groups=sum(n for n in sizes.values() if n > 1),
+        duplicate_groups=len(shared),
+        paragraphs_in_groups=int(shared.sum()),
         regrouped=len(regrouped),
         unread=unread,
         stage_seconds=clock.laps(),
@@ -802,7 +802,7 @@ class _Groups(NamedTuple):
 
     new: Callable[[int, str], str]
     old: Dict[str, str]
-    sizes: Counter
+    sizes: np.ndarray  # of each group (in no order)
 
 
 def _groups_by_slot(key_slot: np.ndarray, kept: List[Tuple[int, dict]],
@@ -824,7 +824,7 @@ def _groups_by_slot(key_slot: np.ndarray, kept: List[Tuple[int, dict]],
         if fields.get("dup_group") != group:
             old[fields["id"]] = group
     sizes = np.bincount(key_slot)
-    return _Groups(new, old, Counter(dict(enumerate(sizes[sizes > 0].tolist()))))
+    return _Groups(new, old, sizes[sizes > 0])
 
 
 def _kept_state(index_dir: Path, generation: int, threshold: Optional[float]):
