@@ -10,6 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import S000, S001, S004, SEEDS
+from hypothesis import given
+from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
 import searchkit
@@ -256,3 +258,25 @@ def test_a_stat_is_recorded_only_for_files_changed_well_before_the_read():
     coarse = 1_700_000_000 * 10**9  # whole seconds (FAT, some network file systems)
     assert ledger.stat_key(stat(coarse), coarse + 2 * ledger.FINE_RACY_NS) == ""
     assert ledger.stat_key(stat(coarse), coarse + ledger.RACY_NS) != ""
+
+
+_PATH = st.text(st.characters(blacklist_categories=("Cs",)) | st.sampled_from(
+    ["\ud800", "é", "/", '"', "\\"]), min_size=1, max_size=8)
+_RECORD = st.builds(ledger.FileRecord, fingerprint=st.text(max_size=4), size=st.integers(0, 9),
+                    key=_PATH, article_ids=st.lists(_PATH, max_size=3).map(tuple),
+                    paragraphs=st.integers(0, 9), context=st.text(max_size=3),
+                    stat=st.text(max_size=3))
+
+
+@given(records=st.lists(st.tuples(_PATH, _RECORD), max_size=8), generation=st.integers(0, 99))
+def test_a_ledger_kept_as_bytes_is_written_as_one_of_records(records, generation):
+    """A build keeps each file's ledger record as its bytes (ledger.Entries): the ledger's
+    file is the one its records make, files in path order, a path given twice with its last
+    record."""
+    entries, held = ledger.Entries(), {}
+    for path, record in records:
+        entries[path] = record
+        held[path] = record
+    written = ledger.to_bytes(generation, entries)
+    assert written == ledger.to_bytes(generation, held)
+    assert ledger.from_bytes(written) == held

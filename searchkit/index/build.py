@@ -52,7 +52,7 @@ from ..model import FileAction, IndexSummary, SkippedFile
 from . import (analysis, anchorspill, bulkwrite, dedup, dupindex, durable, ledger, store,
                vocabulary, workers)
 from . import cluster as cluster_module
-from .ledger import FileRecord, Ledger
+from .ledger import Entries, FileRecord, Ledger
 from . import paragraphs as paragraphs_module
 from .paragraphs import ReadParagraphs
 from .textfile import pack
@@ -130,7 +130,7 @@ class _Stages:
 class _Plan:
     """What a run will change, worked out before the writer is opened."""
 
-    ledger: Ledger = field(default_factory=dict)  # the index's files after this run
+    ledger: Entries = field(default_factory=Entries)  # the index's files after this run
     paragraphs: ReadParagraphs = field(default_factory=ReadParagraphs)  # of the files (re)read
     added: List[str] = field(default_factory=list)
     updated: List[str] = field(default_factory=list)

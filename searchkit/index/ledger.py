@@ -18,8 +18,9 @@ always describes the committed index.
 import hashlib
 import json
 import os
+from array import array
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, Iterator, Tuple, Union
 
 # A file modified less than this long before it was read gets no recorded stat: a change
 # within the file system's timestamp granularity could leave its stat as it was. Timestamps
@@ -69,8 +70,42 @@ def stat_key(stat: os.stat_result, read_at_ns: int) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
 
 
-def to_bytes(generation: int, ledger: Ledger) -> bytes:
-    # vars(), not asdict(): the same fields, without asdict's deep copy of every record
+class Entries:
+    """A ledger being made (``entries[path] = record``), each record kept as the bytes it is
+    written as: a build records every file it reads, and a record object (its fingerprint,
+    key, digests as strings) a file grew its memory with the corpus. A path given twice keeps
+    its last record."""
+
+    def __init__(self):
+        self.data = bytearray()  # each entry: its path's JSON, ": ", its record's JSON
+        self.ends = array("q")
+        self.path_ends = array("q")  # where each entry's path ends
+
+    def __setitem__(self, path: str, record: FileRecord) -> None:
+        key = json.dumps(path).encode("ascii")
+        self.path_ends.append(len(self.data) + len(key))
+        # vars(), not asdict(): the same fields, without asdict's deep copy
+        self.data += key + b": " + json.dumps(vars(record)).encode("ascii")
+        self.ends.append(len(self.data))
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def entries(self) -> Iterator[Tuple[str, bytes]]:
+        """Each path (as its JSON) and its entry, in the order they were given."""
+        start = 0
+        for path_end, end in zip(self.path_ends, self.ends):
+            yield self.data[start:path_end].decode("ascii"), bytes(self.data[start:end])
+            start = end
+
+
+def to_bytes(generation: int, ledger: Union[Ledger, Entries]) -> bytes:
+    """The ledger of commit ``generation`` as its file holds it: JSON, files in path order."""
+    if isinstance(ledger, Entries):
+        latest = dict(ledger.entries())  # (a path given again: its last record)
+        files = b", ".join(entry for _, entry in sorted(
+            latest.items(), key=lambda item: json.loads(item[0])))
+        return b'{"generation": %d, "files": {%s}}' % (generation, files)
     data = {"generation": generation, "files": {p: vars(r) for p, r in sorted(ledger.items())}}
     return json.dumps(data).encode("utf-8")
 
