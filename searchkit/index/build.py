@@ -25,7 +25,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 
@@ -54,7 +55,7 @@ from . import (analysis, anchorspill, bulkwrite, dedup, dupindex, durable, ledge
 from . import cluster as cluster_module
 from .ledger import Entries, FileRecord, Ledger
 from . import paragraphs as paragraphs_module
-from .paragraphs import ReadParagraphs
+from .paragraphs import ReadParagraphs, Strings
 from .textfile import pack
 from .schema import make_schema, paragraph_document
 
@@ -126,6 +127,21 @@ class _Stages:
         return tuple(self._seconds.items())
 
 
+class _Actions:
+    """What a run did with each file (``FileAction``), kept as strings in buffers of bytes
+    until the summary makes them (a run may see a great many files)."""
+
+    def __init__(self):
+        self.fields = (Strings(), Strings(), Strings())  # path, action, detail
+
+    def append(self, action: FileAction) -> None:
+        for column, value in zip(self.fields, (action.path, action.action, action.detail)):
+            column.append(value)
+
+    def __iter__(self) -> Iterator[FileAction]:
+        return (FileAction(*values) for values in zip(*self.fields))
+
+
 @dataclass
 class _Plan:
     """What a run will change, worked out before the writer is opened."""
@@ -140,7 +156,7 @@ class _Plan:
     read: int = 0
     skipped: List[SkippedFile] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
-    actions: List[FileAction] = field(default_factory=list)
+    actions: _Actions = field(default_factory=_Actions)
     block_kinds: Counter = field(default_factory=Counter)  # of the files read
     # The paragraphs' n-grams (dupindex.shingled_parts), hashed where they were read
     shingled: Optional[anchorspill.SpilledParts] = None

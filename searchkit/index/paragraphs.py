@@ -75,7 +75,12 @@ class _Buffer:
 
 
 class Strings(_Buffer):
-    """Strings added packed (``textfile.pack``): each made when it is asked for."""
+    """Strings added packed (``textfile.pack``) or one by one: each made when it is asked
+    for."""
+
+    def append(self, text: str) -> None:
+        data = text.encode("utf-8", "surrogatepass")
+        self.add(data, (len(data),))
 
     def __getitem__(self, n: int) -> str:
         if not -len(self) <= n < len(self):
