@@ -268,14 +268,17 @@ _RECORD = st.builds(ledger.FileRecord, fingerprint=st.text(max_size=4), size=st.
                     stat=st.text(max_size=3))
 
 
-@given(records=st.lists(st.tuples(_PATH, _RECORD), max_size=8), generation=st.integers(0, 99))
+@given(records=st.dictionaries(_PATH, st.tuples(_RECORD, st.booleans()), max_size=8),
+       generation=st.integers(0, 99))
 def test_a_ledger_kept_as_bytes_is_written_as_one_of_records(records, generation):
-    """A build keeps each file's ledger record as its bytes (ledger.Entries): the ledger's
-    file is the one its records make, files in path order, a path given twice with its last
-    record."""
+    """A build keeps each new ledger record as its bytes, an unchanged file's as it is
+    (ledger.Entries): the ledger's file is the one its records make, files in path order."""
     entries, held = ledger.Entries(), {}
-    for path, record in records:
-        entries[path] = record
+    for path, (record, new) in records.items():
+        if new:
+            entries[path] = record
+        else:
+            entries.keep(path, record)
         held[path] = record
     written = ledger.to_bytes(generation, entries)
     assert written == ledger.to_bytes(generation, held)

@@ -128,18 +128,18 @@ class _Stages:
 
 
 class _Actions:
-    """What a run did with each file (``FileAction``), kept as strings in buffers of bytes
+    """What a run did with each file (``FileAction``), kept as strings in a buffer of bytes
     until the summary makes them (a run may see a great many files)."""
 
     def __init__(self):
-        self.fields = (Strings(), Strings(), Strings())  # path, action, detail
+        self.actions = Strings()  # each: its path, action and detail, NUL between them
 
     def append(self, action: FileAction) -> None:
-        for column, value in zip(self.fields, (action.path, action.action, action.detail)):
-            column.append(value)
+        self.actions.append(f"{action.path}\0{action.action}\0{action.detail}")
 
     def __iter__(self) -> Iterator[FileAction]:
-        return (FileAction(*values) for values in zip(*self.fields))
+        # (a path or an action has no NUL; the detail, last, is kept whole)
+        return (FileAction(*action.split("\0", 2)) for action in self.actions)
 
 
 @dataclass
@@ -565,12 +565,12 @@ def _plan(
             continue
         under = any(absolute == g or absolute.startswith(g.rstrip(os.sep) + os.sep) for g in given)
         if not (under or not os.path.exists(absolute)):
-            plan.ledger[absolute] = record  # indexed from elsewhere: not this run's business
+            plan.ledger.keep(absolute, record)  # indexed from elsewhere: not this run's business
         elif prune:
             plan.removed.append(absolute)
             plan.actions.append(FileAction(absolute, "removed"))
         else:
-            plan.ledger[absolute] = record
+            plan.ledger.keep(absolute, record)
             plan.missing.append(absolute)
             plan.actions.append(FileAction(absolute, "missing", "gone; --prune removes it"))
     return plan
@@ -585,7 +585,7 @@ def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions
     if isinstance(result, FileRecord):  # its bytes are the ones indexed
         step = _Unchanged(step.path, result, step.absolute)
     if isinstance(step, _Unchanged):
-        plan.ledger[step.absolute] = step.record
+        plan.ledger.keep(step.absolute, step.record)
         plan.unchanged += 1
         plan.actions.append(FileAction(str(step.path), "unchanged"))
         return
@@ -748,7 +748,7 @@ def _read_job(options: ReadOptions, elsewhere: bool = False):
 def _skip(plan: _Plan, path: Path, reason: str, before, absolute: str) -> None:
     """Note a file that cannot be read; an earlier version of it stays in the index."""
     if before is not None:
-        plan.ledger[absolute] = before
+        plan.ledger.keep(absolute, before)
         reason += " (its earlier version stays in the index)"
     plan.skipped.append(SkippedFile(str(path), reason))
     plan.actions.append(FileAction(str(path), "skipped", reason))

@@ -20,7 +20,7 @@ import json
 import os
 from array import array
 from dataclasses import dataclass
-from typing import Dict, Iterator, Tuple, Union
+from typing import Dict, Tuple, Union
 
 # A file modified less than this long before it was read gets no recorded stat: a change
 # within the file system's timestamp granularity could leave its stat as it was. Timestamps
@@ -71,42 +71,42 @@ def stat_key(stat: os.stat_result, read_at_ns: int) -> str:
 
 
 class Entries:
-    """A ledger being made (``entries[path] = record``), each record kept as the bytes it is
-    written as: a build records every file it reads, and a record object (its fingerprint,
-    key, digests as strings) a file grew its memory with the corpus. A path given twice keeps
-    its last record."""
+    """A ledger being made: records held already (an unchanged file's, from the last ledger)
+    kept as they are (``keep``), those made by this run (``entries[path] = record``) as the
+    bytes they are written as, in one growing buffer: a build reads every file anew, and a
+    record object (its fingerprint, key, digests as strings) a file grew its memory with the
+    corpus. Each path is given once."""
 
     def __init__(self):
-        self.data = bytearray()  # each entry: its path's JSON, ": ", its record's JSON
+        self.kept: Ledger = {}
+        self.data = bytearray()  # each new entry: its path's JSON, ": ", its record's JSON
         self.ends = array("q")
-        self.path_ends = array("q")  # where each entry's path ends
+
+    def keep(self, path: str, record: FileRecord) -> None:
+        self.kept[path] = record
 
     def __setitem__(self, path: str, record: FileRecord) -> None:
-        key = json.dumps(path).encode("ascii")
-        self.path_ends.append(len(self.data) + len(key))
         # vars(), not asdict(): the same fields, without asdict's deep copy
-        self.data += key + b": " + json.dumps(vars(record)).encode("ascii")
+        self.data += json.dumps({path: vars(record)})[1:-1].encode("ascii")
         self.ends.append(len(self.data))
 
     def __len__(self) -> int:
-        return len(self.ends)
+        return len(self.kept) + len(self.ends)
 
-    def entries(self) -> Iterator[Tuple[str, bytes]]:
-        """Each path (as its JSON) and its entry, in the order they were given."""
-        start = 0
-        for path_end, end in zip(self.path_ends, self.ends):
-            yield self.data[start:path_end].decode("ascii"), bytes(self.data[start:end])
-            start = end
+    def records(self) -> Dict[str, dict]:
+        """Every path's record as a dict of its fields."""
+        found = {path: vars(record) for path, record in self.kept.items()}
+        starts = [0, *self.ends[:-1]]
+        new = b", ".join(self.data[a:b] for a, b in zip(starts, self.ends))
+        found.update(json.loads(b"{" + new + b"}"))
+        return found
 
 
 def to_bytes(generation: int, ledger: Union[Ledger, Entries]) -> bytes:
     """The ledger of commit ``generation`` as its file holds it: JSON, files in path order."""
-    if isinstance(ledger, Entries):
-        latest = dict(ledger.entries())  # (a path given again: its last record)
-        files = b", ".join(entry for _, entry in sorted(
-            latest.items(), key=lambda item: json.loads(item[0])))
-        return b'{"generation": %d, "files": {%s}}' % (generation, files)
-    data = {"generation": generation, "files": {p: vars(r) for p, r in sorted(ledger.items())}}
+    files = ledger.records() if isinstance(ledger, Entries) else {
+        path: vars(record) for path, record in ledger.items()}
+    data = {"generation": generation, "files": dict(sorted(files.items()))}
     return json.dumps(data).encode("utf-8")
 
 
