@@ -159,8 +159,8 @@ class _Shingled:
         """``parallel``: a forked helper process shingles half of the chunks; ``cluster``:
         the workers of a ``cluster.Cluster`` shingle them; ``parts``: ``shingled_parts``
         made of these texts already (the list is emptied), or ``SpilledParts`` of them;
-        ``scratch``: a folder where the anchors are kept on disk (``spilled``) instead of in
-        ``anchors``."""
+        ``scratch``: a folder where the anchors (``spilled``, not ``anchors``) and the
+        3-grams (``shingles``, a ``SpilledGrams``) are kept on disk (``close``)."""
         self.count = len(texts)
         if scratch is not None and not isinstance(parts, SpilledParts):
             parts = self._spilled(texts, parts, parallel, cluster, scratch)
@@ -610,7 +610,8 @@ class DupIndex:
         ``parts``: the texts shingled already, ``shingled_parts`` of them in order or
         ``SpilledParts`` of them;
         ``scratch``: a folder where the anchors are sorted and kept on disk until ``write``,
-        unnamed files gone with them, ``close`` or the process). ``paragraphs`` may have
+        and the 3-grams until the pairs are verified, unnamed files gone with them, ``close``
+        or the process). ``paragraphs`` may have
         ``ids`` and ``texts`` (a build's, ``texts`` read from disk as they are needed)."""
         index = cls(threshold)
         ids = getattr(paragraphs, "ids", None) or [pid for pid, _ in paragraphs]
