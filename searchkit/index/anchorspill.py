@@ -16,11 +16,12 @@ The scratch files are unnamed files in the index folder (``tempfile.TemporaryFil
 disk rather than in a memory-backed /tmp, and gone with the process whatever stops it.
 """
 
-import os
 import tempfile
 from typing import BinaryIO, Iterator, List, Optional, Tuple
 
 import numpy as np
+
+from .textfile import read_at
 
 ANCHOR = np.dtype("<u8")
 HOLDER = np.dtype("<i4")  # dupindex's slot type
@@ -171,11 +172,8 @@ class SpilledGrams:
         return found, own
 
     def _read(self, lo: int, hi: int) -> np.ndarray:
-        size = (hi - lo) * ANCHOR.itemsize
-        data = os.pread(self.file.fileno(), size, lo * ANCHOR.itemsize) if size else b""
-        if len(data) != size:
-            raise OSError("a scratch file of the build ended early")
-        return np.frombuffer(data, ANCHOR)
+        return np.frombuffer(read_at(self.file, lo * ANCHOR.itemsize, hi * ANCHOR.itemsize),
+                             ANCHOR)
 
     def close(self) -> None:
         self.file.close()

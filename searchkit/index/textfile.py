@@ -23,6 +23,15 @@ _GAP_READ = 8192
 _MOST_READ = 1 << 20
 
 
+def read_at(file, start: int, end: int) -> bytes:
+    """Bytes ``start`` to ``end`` of a build's scratch ``file``, read by offset (from threads
+    and forked processes alike); OSError if the file ends before."""
+    data = os.pread(file.fileno(), end - start, start)
+    if len(data) != end - start:
+        raise OSError("a scratch file of the build ended early")
+    return data
+
+
 class PackedTexts(NamedTuple):
     """Texts as one string of UTF-8 bytes (``pack``)."""
 
@@ -92,7 +101,7 @@ class TextFile:
                 end += self.sizes[last]
                 last += 1
             # (one decode, cut by characters)
-            text = self._bytes(start, end).decode("utf-8", "surrogatepass")
+            text = read_at(self.file, start, end).decode("utf-8", "surrogatepass")
             bounds = [0, *accumulate(self.lengths[at:last])]
             found += [text[a:b] for a, b in zip(bounds, bounds[1:])]
             at = last
@@ -112,18 +121,12 @@ class TextFile:
                 if not (end <= at <= end + _GAP_READ and following - start <= _MOST_READ):
                     break
                 end, last = following, last + 1
-            data = self._bytes(start, end)
+            data = read_at(self.file, start, end)
             for n in numbers[k:last]:
                 at = self.starts[n] - start
                 found.append(data[at:at + self.sizes[n]].decode("utf-8", "surrogatepass"))
             k = last
         return found
-
-    def _bytes(self, start: int, end: int) -> bytes:
-        data = os.pread(self.file.fileno(), end - start, start)
-        if len(data) != end - start:
-            raise OSError("a scratch file of the build ended early")
-        return data
 
     def texts(self) -> "Texts":
         return Texts(self, 0, len(self))
