@@ -18,7 +18,6 @@ always describes the committed index.
 import hashlib
 import json
 import os
-from array import array
 from dataclasses import dataclass
 from typing import Dict, Tuple, Union
 
@@ -79,26 +78,21 @@ class Entries:
 
     def __init__(self):
         self.kept: Ledger = {}
-        self.data = bytearray()  # each new entry: its path's JSON, ": ", its record's JSON
-        self.ends = array("q")
+        # the new records as the members of a JSON object: "path": {its fields}, ...
+        self.data = bytearray()
 
     def keep(self, path: str, record: FileRecord) -> None:
         self.kept[path] = record
 
     def __setitem__(self, path: str, record: FileRecord) -> None:
         # vars(), not asdict(): the same fields, without asdict's deep copy
-        self.data += json.dumps({path: vars(record)})[1:-1].encode("ascii")
-        self.ends.append(len(self.data))
-
-    def __len__(self) -> int:
-        return len(self.kept) + len(self.ends)
+        member = json.dumps({path: vars(record)})[1:-1].encode("ascii")
+        self.data += b", " + member if self.data else member
 
     def records(self) -> Dict[str, dict]:
         """Every path's record as a dict of its fields."""
         found = {path: vars(record) for path, record in self.kept.items()}
-        starts = [0, *self.ends[:-1]]
-        new = b", ".join(self.data[a:b] for a, b in zip(starts, self.ends))
-        found.update(json.loads(b"{" + new + b"}"))
+        found.update(json.loads(b"{" + self.data + b"}"))
         return found
 
 
