@@ -119,7 +119,8 @@ def test_texts_shingled_in_two_processes_give_the_same_index(paragraphs, monkeyp
     assert shared.to_bytes() == serial.to_bytes()
 
 
-def test_texts_shingled_where_they_were_read_give_the_same_index(paragraphs, monkeypatch):
+def test_texts_shingled_where_they_were_read_give_the_same_index(paragraphs, monkeypatch,
+                                                                 tmp_path):
     """A build's reading helpers hash the paragraphs each read (shingled_parts of its half,
     in several chunks, each worked out in slices): the grouping takes their parts, joined in
     order, as its own."""
@@ -133,6 +134,12 @@ def test_texts_shingled_where_they_were_read_give_the_same_index(paragraphs, mon
     given = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD, parts=parts)
     assert given.to_bytes() == serial.to_bytes()
     assert parts == []  # let go of once joined
+    parts = dupindex.shingled_parts(texts[:half]) + dupindex.shingled_parts(texts[half:])
+    kept = dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD, parts=parts,
+                                   scratch=str(tmp_path))
+    assert kept.to_bytes() == serial.to_bytes()
+    assert parts == []  # on disk, and let go of
+    kept.close()
     with pytest.raises(ValueError):
         dupindex.DupIndex.build(paragraphs, dedup.DEFAULT_THRESHOLD,
                                 parts=dupindex.shingled_parts(texts[:half]))

@@ -197,8 +197,10 @@ class _Shingled:
             for k, chunk in enumerate(chunks):
                 spilled.add(k, [cls._chunk(chunk)])
             return spilled
+        parts = cls._made(texts, parallel, cluster) if parts is None else parts
         spilled = SpilledParts(scratch, 1, expected)
-        spilled.add(0, cls._made(texts, parallel, cluster) if parts is None else parts)
+        spilled.add(0, parts)
+        parts.clear()  # (on disk now: let go of, whoever else holds the list)
         return spilled
 
     def close(self) -> None:
