@@ -547,10 +547,7 @@ def _plan(
             files = [n for n, result in enumerate(read) if type(result) is tuple]
             stored = plan.paragraphs.text_file.store([read[n][-1].texts for n in files])
             for n, texts in zip(files, stored):
-                columns = read[n][-1]
-                read[n] = (*read[n][:-1], paragraphs_module.Columns(
-                    columns.counts, columns.ids, texts, columns.numbers, columns.kinds,
-                    columns.articles, columns.article_ids))
+                read[n] = (*read[n][:-1], read[n][-1]._replace(texts=texts))
             results.update(zip(map(id, pieces[k]), read))
             apply_ready()
 
