@@ -5,6 +5,8 @@ a rebuild would, asking only for the texts it must."""
 import io
 import random
 import shutil
+import zipfile
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -335,6 +337,9 @@ def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, co
         assert index.groups() == expected, step
         assert changed == {i: k for i, k in expected.items()
                            if i in before and i not in added + replaced and before[i] != k}
+        assert index.keys_of_last(len(added + replaced)) == [expected[i]
+                                                             for i in added + replaced]
+        assert sorted(index.group_sizes()) == sorted(Counter(expected.values()).values())
     # only texts of paragraphs in pairs to verify (and, for short ones, their stories') were
     # asked for, never the whole index's (a third of it, on the small corpus without the data)
     assert asked and max(asked) < len(held) / 2
@@ -435,6 +440,26 @@ def test_a_hostile_index_is_not_used(paragraphs):
     index = dupindex.DupIndex.build(paragraphs[:100], 0.6)
     index.story = index.story + len(index.ids)  # stories of slots no paragraph has
     assert dupindex.DupIndex.from_bytes(index.to_bytes(), 0.6) is None
+    data = dupindex.DupIndex.build(paragraphs[:100], 0.6).to_bytes()
+    for cut in range(0, len(data), max(len(data) // 97, 1)):  # cut short anywhere
+        assert dupindex.DupIndex.from_bytes(data[:cut], 0.6) is None
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    lying = io.BytesIO()  # anchors said to be a terabyte: nothing that size is made
+    np.lib.format.write_array_header_1_0(
+        lying, {"descr": "<u8", "fortran_order": False, "shape": (10**12,)})
+    members["anchors.npy"] = lying.getvalue() + bytes(8)
+    made = io.BytesIO()
+    with zipfile.ZipFile(made, "w", zipfile.ZIP_STORED) as archive:
+        for name, member in members.items():
+            archive.writestr(name, member)
+    assert dupindex.DupIndex.from_bytes(made.getvalue(), 0.6) is None
+    directory = next(at for at in range(len(data)) if data.startswith(b"PK\x01\x02", at)
+                     and data[at + 46:at + 57] == b"anchors.npy")  # its central record
+    for offset in (len(data) - 3, 10**9):  # its member said to start past the end
+        moved = bytearray(data)
+        moved[directory + 42:directory + 46] = (offset).to_bytes(4, "little")
+        assert dupindex.DupIndex.from_bytes(bytes(moved), 0.6) is None
 
 
 def committed_words(index_dir):

@@ -282,9 +282,8 @@ def build_index(
 
                 changed = dups.update([f["id"] for _, f in gone], list(paragraphs.pairs()),
                                       texts)
-                every_group = dups.groups()
-                groups = _Groups(lambda n, pid: every_group[pid], every_group, np.fromiter(
-                    Counter(every_group.values()).values(), np.int64))
+                new_keys = dups.keys_of_last(len(paragraphs))
+                groups = _Groups(lambda n, pid: new_keys[n], changed, dups.group_sizes())
                 regrouped = _documents(writer, ids=set(changed))
                 deleted = [n for n, _ in gone] + [n for n, _ in regrouped]
                 words = vocabulary.subtract(words, vocabulary.count(f["text"] for _, f in gone))

@@ -28,6 +28,7 @@ Pure code, no Whoosh: texts of old paragraphs are asked for through a callback.
 
 import io
 import itertools
+import struct
 import zipfile
 from typing import (TYPE_CHECKING, BinaryIO, Callable, Collection, Dict, Iterable, Iterator,
                     List, Optional, Sequence, Tuple, Union)
@@ -134,6 +135,10 @@ _CHARS_AT_A_TIME = 1_000_000
 _CHARS_A_SLICE = 250_000
 _RUN_HOLDERS = 1 << 16  # anchor holders (and their pairs) listed at a time
 _SLOT = np.int32  # the type of the anchors' holders (most of the index's own memory)
+# Room for anchors after those read from a file (at least, and a 64th of them): an update that
+# adds fewer puts them in place instead of copying millions.
+_ROOM = 1 << 16
+_NPY_HEADER_MOST = 10_016  # bytes: numpy's bound on the header it reads, and its preamble
 # Candidate pairs are verified with sets made for a chunk of them alone, of about this many
 # 3-grams (~50-70 bytes each in a set): ~2,500 pairs of news paragraphs, fewer long ones.
 _GRAMS_AT_A_TIME = 1 << 18
@@ -501,6 +506,38 @@ def _alike_sent(chunk) -> List[int]:
     return _alike(*chunk)
 
 
+def _without(values: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """``values`` without the entries at positions ``drop`` (ascending), the others moved
+    down in place: a view of the same memory (fresh memory for a copy of millions of
+    anchors costs more, in page faults, than moving them)."""
+    if not len(drop):
+        return values
+    bounds = [*drop.tolist(), len(values)]
+    end = bounds[0]
+    for start, stop in zip(bounds, bounds[1:]):
+        values[end:end + stop - start - 1] = values[start + 1:stop]
+        end += stop - start - 1
+    return values[:end]
+
+
+def _inserted(values: np.ndarray, at: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """``np.insert(values, at, new)`` (``at`` ascending), in place where ``values`` (an
+    index's own array, its memory shared with no other) is the front of memory with room
+    for ``new`` after it: entries ``_without`` took out, or ``_read_with_room``'s."""
+    base, count = values.base, len(values)
+    if not (isinstance(base, np.ndarray) and base.ndim == 1 and base.dtype == values.dtype
+            and base.flags.writeable and base.ctypes.data == values.ctypes.data
+            and len(base) >= count + len(new)):
+        return np.insert(values, at, new)
+    grown = base[:count + len(new)]
+    bounds = [*at.tolist(), count]
+    for k in range(len(new) - 1, -1, -1):  # the last run first: each moves up by k + 1
+        start, stop = bounds[k], bounds[k + 1]
+        grown[start + k + 1:stop + k + 1] = values[start:stop]
+        grown[start + k] = new[k]
+    return grown
+
+
 def _links(slots: np.ndarray, pairs: np.ndarray, exact: Optional[np.ndarray] = None):
     """The pairs of slots within ``slots`` (sorted) as positions in it; with ``exact`` (by
     slot), exact copies among them too, each run of one hash chained."""
@@ -575,6 +612,16 @@ class DupIndex:
         ids = self.ids
         return {ids[s]: ids[g] for s, g in enumerate(self.group.tolist()) if ids[s] is not None}
 
+    def keys_of_last(self, count: int) -> List[str]:
+        """The group keys of the last ``count`` paragraphs added, in the order given."""
+        ids = self.ids
+        return [ids[g] for g in self.group[len(ids) - count:].tolist()] if count else []
+
+    def group_sizes(self) -> np.ndarray:
+        """How many paragraphs each group has (in no order)."""
+        sizes = np.bincount(self.group[self._alive(len(self.ids))])
+        return sizes[sizes > 0]
+
     def key_slots(self) -> np.ndarray:
         """By slot, the slot of its group's key (``groups`` without a dict of every id:
         slot s's key is the id of slot ``key_slots()[s]``)."""
@@ -635,21 +682,29 @@ class DupIndex:
         already is replaced). ``texts(ids)`` gives the texts of paragraphs held (asked for
         only where a pair must be verified again). Returns the paragraphs held before and
         after whose group key changed: id -> new key."""
-        before = self.groups()
-        added_ids = {pid for pid, _ in added}
-        gone = {pid for pid in removed if pid in before} | (added_ids & before.keys())
+        wanted = {pid for pid, _ in added}.union(removed)
+        gone = {s: pid for s, pid in enumerate(self.ids) if pid in wanted}  # slot -> id
+        gone_slots = np.fromiter(gone, np.int64, len(gone))
+        held, key_before = len(self.ids), self.group.copy()
         new_texts = [t for _, t in added]
         if self.on_disk is not None:
             self.anchors, self.holders = self.on_disk.load()
             self.close()
         with workers.no_garbage_collection():
-            touched, freed = self._remove(gone)
+            touched, freed = self._remove(gone_slots)
             self._add([pid for pid, _ in added], new_texts, _Shingled(new_texts), texts,
-                      touched, freed, {dedup.article_of(pid) for pid in gone})
+                      touched, freed, {dedup.article_of(pid) for pid in gone.values()})
+        # The paragraphs held before and still held (slots not freed, before the compaction
+        # renumbers them) whose key's slot moved, or was freed, and whose key's id differs.
+        moved = (self.group[:held] != key_before) | np.isin(key_before, gone_slots)
+        changed = {}
+        for slot in np.flatnonzero(moved).tolist():
+            pid, old, new = self.ids[slot], int(key_before[slot]), int(self.group[slot])
+            key = self.ids[new]
+            if pid is not None and gone.get(old, self.ids[old]) != key:
+                changed[pid] = key
         self._compact_if_sparse()
-        after = self.groups()
-        return {pid: key for pid, key in after.items()
-                if pid in before and pid not in added_ids and before[pid] != key}
+        return changed
 
     # -- internals ----------------------------------------------------------------------
 
@@ -664,18 +719,17 @@ class DupIndex:
         right = np.searchsorted(self.anchors, anchors, side="right")
         return left, right - left
 
-    def _remove(self, ids: set) -> Tuple[set, np.ndarray]:
-        """Forget paragraphs: (the groups to work out again, the anchors now held by few
-        enough paragraphs to propose their holders' pairs again)."""
-        if not ids:
+    def _remove(self, slots: np.ndarray) -> Tuple[set, np.ndarray]:
+        """Forget the paragraphs of these slots: (the groups to work out again, the anchors
+        now held by few enough paragraphs to propose their holders' pairs again)."""
+        if not len(slots):
             return set(), np.zeros(0, np.uint64)
-        slots = np.array([s for s, pid in enumerate(self.ids) if pid in ids], np.int64)
         dead = np.zeros(len(self.ids), bool)
         dead[slots] = True
-        gone_anchors = _distinct(self.anchors[dead[self.holders]])
+        drop = np.flatnonzero(dead[self.holders])
+        gone_anchors = _distinct(self.anchors[drop])
         old_counts = self._counts(gone_anchors)
-        keep = ~dead[self.holders]
-        self.anchors, self.holders = self.anchors[keep], self.holders[keep]
+        self.anchors, self.holders = _without(self.anchors, drop), _without(self.holders, drop)
         new_counts = self._counts(gone_anchors)
         touched = set(self.group[slots].tolist())  # their groups are worked out again
         # and those of their exact copies: a short one's pairs are with the first of them
@@ -744,8 +798,8 @@ class DupIndex:
         distinct = _distinct(new_anchors)
         old_counts = self._counts(distinct)
         at = np.searchsorted(self.anchors, new_anchors, side="right")
-        self.anchors = np.insert(self.anchors, at, new_anchors)
-        self.holders = np.insert(self.holders, at, new_owner)
+        self.anchors = _inserted(self.anchors, at, new_anchors)
+        self.holders = _inserted(self.holders, at, new_owner)
         new_counts = self._counts(distinct)
         # Pairs with a new paragraph through anchors held by few enough paragraphs.
         pairs = self._pairs_of_anchors(distinct[new_counts <= dedup.COMMON_SHINGLE])
@@ -980,7 +1034,7 @@ class DupIndex:
                 # (force_zip64: a member's size is not known before it is written)
                 with archive.open(name + ".npy", "w", force_zip64=True) as member:
                     if self.on_disk is None or name not in ("anchors", "holders"):
-                        np.lib.format.write_array(member, array, allow_pickle=False)
+                        _write_array(member, array)
                         continue
                     np.lib.format.write_array_header_1_0(member, {
                         "descr": (ANCHOR if name == "anchors" else HOLDER).str,
@@ -1008,6 +1062,8 @@ class DupIndex:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 if any(m.compress_type != zipfile.ZIP_STORED for m in archive.infolist()):
                     return None
+                anchors = _read_with_room(data, archive, "anchors", ANCHOR)
+                holders = _read_with_room(data, archive, "holders", HOLDER)
             with np.load(io.BytesIO(data), allow_pickle=False) as found:
                 if (found["version"].tolist() != [VERSION]
                         or found["threshold"].tolist() != [threshold]
@@ -1023,11 +1079,10 @@ class DupIndex:
                 index.short = found["short"].astype(bool, copy=False)
                 index.group = found["group"].astype(np.int64, copy=False)
                 index.story = found["story"].astype(np.int64, copy=False)
-                index.anchors = found["anchors"].astype(np.uint64, copy=False)
-                index.holders = found["holders"].astype(_SLOT, copy=False)
+                index.anchors, index.holders = anchors, holders
                 index.edges = found["edges"].astype(np.int64, copy=False).reshape(-1, 2)
         except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError,
-                IndexError):
+                IndexError, struct.error):
             return None
         slots = len(index.ids)
         if not (len(ids) == len(alive) == slots == len(index.exact) == len(index.group)
@@ -1038,6 +1093,38 @@ class DupIndex:
             if numbers.size and not (0 <= int(numbers.min()) and int(numbers.max()) < slots):
                 return None
         return index
+
+
+def _write_array(out: BinaryIO, array: np.ndarray) -> None:
+    """``np.lib.format.write_array``'s bytes, the array's own memory written (it copies
+    an array into new bytes 16 MB at a time to write to any file but a real one)."""
+    array = np.ascontiguousarray(array)
+    np.lib.format.write_array_header_1_0(out, np.lib.format.header_data_from_array_1_0(array))
+    if array.size:
+        out.write(memoryview(array).cast("B"))
+
+
+def _read_with_room(data: bytes, archive: zipfile.ZipFile, name: str,
+                    dtype: np.dtype) -> np.ndarray:
+    """Member ``name`` of ``write``'s archive in ``data``, a 1-d array of ``dtype``
+    (ValueError if not), copied to the front of memory with room after it for the anchors an
+    update adds (``_inserted``)."""
+    info = archive.getinfo(name + ".npy")  # stored: its bytes are in data as they are
+    local = info.header_offset
+    name_size, extra_size = struct.unpack("<HH", data[local + 26:local + 30])
+    start = local + 30 + name_size + extra_size
+    member = io.BytesIO(data[start:start + min(info.file_size, _NPY_HEADER_MOST)])
+    version = np.lib.format.read_magic(member)
+    header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+              else np.lib.format.read_array_header_2_0)
+    shape, fortran, found = header(member)
+    if (found != dtype or fortran or len(shape) != 1
+            or member.tell() + shape[0] * dtype.itemsize > info.file_size):
+        raise ValueError(f"{name}: not an array of {dtype}")
+    held = np.frombuffer(data, dtype, shape[0], start + member.tell())
+    values = np.empty(len(held) + max(len(held) // 64, _ROOM), dtype)[:len(held)]
+    values[:] = held
+    return values
 
 
 def signature(exact_hash) -> str:
