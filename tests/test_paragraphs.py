@@ -1,11 +1,15 @@
 """The paragraphs a build read, held as columns: ids in one buffer of bytes, each file's
 articles pickled, made again only when they are asked for."""
 
+import sys
+import threading
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from searchkit.index import paragraphs as paragraphs_module
 from searchkit.index.paragraphs import ReadParagraphs, Strings, split_off
 from searchkit.index.schema import article_fields
 from searchkit.index.textfile import pack
@@ -30,13 +34,21 @@ def test_strings_added_packed_read_back_as_given(packs):
         assert strings[-1] == expected[-1]
 
 
-def test_articles_and_paragraphs_read_back_as_the_files_gave_them(tmp_path):
-    """Every seed file's articles and paragraphs, added file by file: each article's stored
-    fields, each paragraph's row and the summaries are those of the articles read."""
+def seed_articles():
+    for path in sorted(SEEDS.iterdir()):
+        yield read_file(path, path.stem, path.read_bytes(), None, ReadOptions()).articles
+
+
+@pytest.mark.parametrize("written_from", [1, 3000, 1 << 20])
+def test_articles_and_paragraphs_read_back_as_the_files_gave_them(
+        tmp_path, monkeypatch, written_from):
+    """Every seed file's articles and paragraphs, added file by file (their articles written
+    to the scratch file with every file, every few, or when first asked for): each article's
+    stored fields, each paragraph's row and the summaries are those of the articles read."""
+    monkeypatch.setattr(paragraphs_module, "_WRITTEN_FROM", written_from)
     paragraphs = ReadParagraphs(str(tmp_path))
     articles = []
-    for path in sorted(SEEDS.iterdir()):
-        found = read_file(path, path.stem, path.read_bytes(), None, ReadOptions()).articles
+    for found in seed_articles():
         articles += found
         paragraphs.extend(split_off(found))
     assert paragraphs.article_count == len(articles) > 5
@@ -53,3 +65,34 @@ def test_articles_and_paragraphs_read_back_as_the_files_gave_them(tmp_path):
         ArticleSummary(a.id, len(a.paragraphs), a.source, a.source_from, a.date, a.date_from)
         for a in articles)
     paragraphs.close()
+
+
+def test_articles_asked_for_by_two_threads_at_once(tmp_path):
+    """As the writing's two makers of batches ask: both get every article's fields right,
+    the first asking while they are still to be written to the scratch file."""
+    files = list(seed_articles())
+    articles = [a for found in files for a in found]
+    orders = [list(range(len(articles))), list(range(len(articles)))[::-1]]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # the threads take turns often: a race shows
+    try:
+        for _ in range(50):
+            paragraphs = ReadParagraphs(str(tmp_path))
+            for found in files:
+                paragraphs.extend(split_off(found))
+            together = threading.Barrier(2)
+            got = [[], []]
+
+            def ask(k):
+                together.wait()
+                got[k] += [paragraphs.article_fields(n) for n in orders[k]]
+
+            threads = [threading.Thread(target=ask, args=(k,)) for k in (0, 1)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert got == [[article_fields(articles[n]) for n in order] for order in orders]
+            paragraphs.close()
+    finally:
+        sys.setswitchinterval(interval)

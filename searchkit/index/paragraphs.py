@@ -4,12 +4,15 @@ A build holds every paragraph it read through the grouping and the writing. As r
 ``Paragraph`` each, in its article's tuple) they took far more memory than their texts; here
 each paragraph is a number and a kind, its id in a buffer of bytes, its text in a scratch file
 (``textfile``), and its article is held once, without its paragraphs, pickled with the other
-articles of its file. Where a helper read them, they reach this process packed that way: no
-object for each id or article field in the process that keeps them (bench/README.md: the
-build's memory). A paragraph is made a Whoosh document when it is written (``rows``).
+articles of its file in a scratch file of their own. Where a helper read them, they reach this
+process packed that way: no object for each id or article field in the process that keeps
+them (bench/README.md: the build's memory). A paragraph is made a Whoosh document when it is
+written (``rows``).
 """
 
 import pickle
+import tempfile
+import threading
 from array import array
 from collections import Counter
 from itertools import accumulate, islice
@@ -18,7 +21,7 @@ from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tup
 from .. import model
 from ..model import Article, ArticleSummary
 from .schema import article_fields
-from .textfile import PackedTexts, StoredTexts, TextFile, Texts, pack
+from .textfile import PackedTexts, StoredTexts, TextFile, Texts, pack, read_at
 
 
 class Columns(NamedTuple):
@@ -74,6 +77,42 @@ class _Buffer:
         return self.data[self.ends[n - 1] if n else 0:self.ends[n]]
 
 
+class _OnDisk(_Buffer):
+    """``_Buffer``'s byte strings kept in an unnamed scratch file in ``folder`` (else the
+    system's), where each ends in memory; written a megabyte at a time."""
+
+    def __init__(self, folder: Optional[str] = None):
+        self.folder, self.file, self.ends = folder, None, array("q")
+        self.data = bytearray()  # not yet written (a file's own buffer would be a forked
+        # helper's too, and written again by it)
+        self.writing = threading.Lock()  # (the writing's batches are made by two threads)
+
+    def add(self, data: bytes, sizes: Iterable[int]) -> None:
+        self.ends.extend(islice(accumulate(sizes, initial=self.ends[-1] if self.ends else 0),
+                                1, None))
+        self.data += data
+        if len(self.data) >= _WRITTEN_FROM:
+            self._write()
+
+    def bytes_of(self, n: int) -> bytes:
+        if self.data:
+            with self.writing:
+                if self.data:
+                    self._write()
+        return read_at(self.file, self.ends[n - 1] if n else 0, self.ends[n])
+
+    def _write(self) -> None:
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(dir=self.folder, buffering=0)
+        view = memoryview(bytes(self.data))
+        while view:  # (a raw file may write less than it is given)
+            view = view[self.file.write(view):]
+        self.data.clear()  # (only now: another thread reads once it finds it empty)
+
+
+_WRITTEN_FROM = 1 << 20
+
+
 class Strings(_Buffer):
     """Strings added packed (``textfile.pack``) or one by one: each made when it is asked
     for."""
@@ -96,7 +135,7 @@ class ReadParagraphs:
 
     def __init__(self, scratch: Optional[str] = None):
         """``scratch``: the folder of the texts' scratch file (else the system's)."""
-        self.files = _Buffer()  # each file's articles (without paragraphs), pickled
+        self.files = _OnDisk(scratch)  # each file's articles (without paragraphs), pickled
         self.file_of = array("l")  # each article's file
         self.first_of = array("l")  # each file's first article
         self.counts = array("l")  # each article's paragraphs
@@ -159,9 +198,10 @@ class ReadParagraphs:
     def article_fields(self, article: int) -> dict:
         """``schema.article_fields`` of article number ``article``."""
         file = self.file_of[article]
-        if self._unpickled[0] != file:  # (a batch asks for its articles in order)
-            self._unpickled = (file, self._articles_of(file))
-        return article_fields(self._unpickled[1][article - self.first_of[file]])
+        known = self._unpickled  # (once: another thread may replace it, making its batch)
+        if known[0] != file:  # (a batch asks for its articles in order)
+            known = self._unpickled = (file, self._articles_of(file))
+        return article_fields(known[1][article - self.first_of[file]])
 
     def _articles_of(self, file: int) -> List[Article]:
         return pickle.loads(self.files.bytes_of(file))  # (pickled by split_off)
