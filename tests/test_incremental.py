@@ -3,6 +3,7 @@ equals a rebuild from scratch of the same files."""
 
 import json
 import os
+import random
 import shutil
 import time
 from collections import Counter
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
 import searchkit
-from searchkit.index import build, ledger
+from searchkit.index import build, ledger, textfile
 
 
 @pytest.fixture
@@ -281,5 +282,29 @@ def test_a_ledger_kept_as_bytes_is_written_as_one_of_records(records, generation
             entries.keep(path, record)
         held[path] = record
     written = ledger.to_bytes(generation, entries)
-    assert written == ledger.to_bytes(generation, held)
+    assert written == ledger.to_bytes(generation, held) == json.dumps(
+        {"generation": generation,
+         "files": {path: vars(held[path]) for path in sorted(held)}}).encode("utf-8")
     assert ledger.from_bytes(written) == held
+
+
+def test_a_large_ledger_is_written_from_its_scratch_file_as_its_records_make_it(
+        tmp_path, monkeypatch):
+    """Records written to the scratch file a few at a time, read back a few at a time, in
+    path order where they were given in another; kept ones written a few at a time."""
+    monkeypatch.setattr(textfile, "_WRITTEN_FROM", 1000)
+    monkeypatch.setattr(textfile, "_STRINGS_A_READ", 7)
+    monkeypatch.setattr(ledger, "_KEPT_A_WRITE", 3)
+    rng = random.Random(5)
+    entries, held = ledger.Entries(str(tmp_path)), {}
+    for n in rng.sample(range(3000), 3000):
+        record = ledger.FileRecord(f"{n:064x}", n, f"k{n}", (f"k{n}#1",), n % 7)
+        path = f"/news/{n % 13}/{n}é.txt"
+        if n % 5 and n % 7:
+            entries[path] = record
+        else:
+            entries.keep(path, record)
+        held[path] = record
+    assert ledger.to_bytes(4, entries) == json.dumps(
+        {"generation": 4, "files": {path: vars(held[path]) for path in sorted(held)}}
+    ).encode("utf-8")

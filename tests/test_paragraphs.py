@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from searchkit.index import paragraphs as paragraphs_module
+from searchkit.index import textfile
 from searchkit.index.paragraphs import ReadParagraphs, Strings, split_off
 from searchkit.index.schema import article_fields
 from searchkit.index.textfile import pack
@@ -45,7 +45,7 @@ def test_articles_and_paragraphs_read_back_as_the_files_gave_them(
     """Every seed file's articles and paragraphs, added file by file (their articles written
     to the scratch file with every file, every few, or when first asked for): each article's
     stored fields, each paragraph's row and the summaries are those of the articles read."""
-    monkeypatch.setattr(paragraphs_module, "_WRITTEN_FROM", written_from)
+    monkeypatch.setattr(textfile, "_WRITTEN_FROM", written_from)
     paragraphs = ReadParagraphs(str(tmp_path))
     articles = []
     for found in seed_articles():

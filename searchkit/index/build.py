@@ -358,7 +358,8 @@ def build_index(
             # out, is written already), the commit point last: whatever stops this run, the
             # committed generation has its ledger, near-duplicate index, vocabulary, stems and
             # settings.
-            write("ledger", ledger.to_bytes(writer.generation, plan.ledger))
+            write("ledger", functools.partial(ledger.write, generation=writer.generation,
+                                              ledger=plan.ledger))
             _started(progress, "counting words")
             write("vocabulary", vocabulary.to_bytes(words))
             # Only the words written may be new to the table (it keeps every word it ever had).
@@ -460,7 +461,7 @@ def _plan(
     to be written in two processes. ``shingle``: the paragraphs read will be grouped from
     scratch; read in two helpers, each hashes its own for it (``_Plan.shingled``). What is
     read is kept on disk in the folder ``scratch`` (else the system's temporary folder)."""
-    plan = _Plan(paragraphs=ReadParagraphs(scratch))
+    plan = _Plan(ledger=Entries(scratch), paragraphs=ReadParagraphs(scratch))
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
     # What changes how a file's bytes are read (which files are found, or may be, is not).

@@ -15,11 +15,15 @@ commit that makes generation N, which records it), so the ledger of the current 
 always describes the committed index.
 """
 
+import bisect
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass
-from typing import Dict, Tuple, Union
+from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
+
+from .textfile import ScratchBytes
 
 # A file modified less than this long before it was read gets no recorded stat: a change
 # within the file system's timestamp granularity could leave its stat as it was. Timestamps
@@ -72,36 +76,66 @@ def stat_key(stat: os.stat_result, read_at_ns: int) -> str:
 class Entries:
     """A ledger being made: records held already (an unchanged file's, from the last ledger)
     kept as they are (``keep``), those made by this run (``entries[path] = record``) as the
-    bytes they are written as, in one growing buffer: a build reads every file anew, and a
-    record object (its fingerprint, key, digests as strings) a file grew its memory with the
-    corpus. Each path is given once."""
+    bytes they are written as, in a scratch file in ``folder`` (else the system's): a build
+    reads every file anew, and what it held of each file grew its memory with the corpus.
+    Each path is given once."""
 
-    def __init__(self):
+    def __init__(self, folder: Optional[str] = None):
         self.kept: Ledger = {}
-        # the new records as the members of a JSON object: "path": {its fields}, ...
-        self.data = bytearray()
+        self.paths: List[str] = []  # of the new records, in the order given
+        self.members = ScratchBytes(folder)  # each new record as its JSON object member
 
     def keep(self, path: str, record: FileRecord) -> None:
         self.kept[path] = record
 
     def __setitem__(self, path: str, record: FileRecord) -> None:
-        # vars(), not asdict(): the same fields, without asdict's deep copy
-        member = json.dumps({path: vars(record)})[1:-1].encode("ascii")
-        self.data += b", " + member if self.data else member
+        member = _members({path: record})
+        self.paths.append(path)
+        self.members.add(member, (len(member),))
 
-    def records(self) -> Dict[str, dict]:
-        """Every path's record as a dict of its fields."""
-        found = {path: vars(record) for path, record in self.kept.items()}
-        found.update(json.loads(b"{" + self.data + b"}"))
-        return found
+
+def _members(records: Ledger) -> bytes:
+    """``"path": {its fields}, ...``, as json.dumps writes them inside the ledger's files."""
+    # vars(), not asdict(): the same fields, without asdict's deep copy
+    return json.dumps({path: vars(record) for path, record in records.items()})[1:-1].encode(
+        "ascii")
+
+
+def write(out: BinaryIO, generation: int, ledger: Union[Ledger, Entries]) -> None:
+    """The ledger of commit ``generation`` into ``out`` as its file holds it: JSON, files in
+    path order (as ``json.dumps`` writes the dict), each record written as it is reached."""
+    out.write(b'{"generation": %d, "files": {' % generation)
+    for k, piece in enumerate(_pieces(ledger)):
+        out.write(b", " + piece if k else piece)
+    out.write(b"}}")
+
+
+def _pieces(ledger: Union[Ledger, Entries]) -> Iterator[bytes]:
+    """The ledger's files' members in path order: a new record's as it was kept, the kept
+    records between two new ones by one json.dumps a few thousand."""
+    kept, new = (ledger.kept, ledger.paths) if isinstance(ledger, Entries) else (ledger, [])
+    kept_paths = sorted(kept)
+    new_order = sorted(range(len(new)), key=new.__getitem__)
+    members = ledger.members.in_order(new_order) if new else iter(())
+    at = 0
+    for n in [*new_order, None]:  # (None: the kept records after the last new one)
+        upto = len(kept_paths) if n is None else bisect.bisect(kept_paths, new[n], at)
+        for start in range(at, upto, _KEPT_A_WRITE):
+            run = kept_paths[start:min(upto, start + _KEPT_A_WRITE)]
+            yield _members({path: kept[path] for path in run})
+        at = upto
+        if n is not None:
+            yield next(members)
+
+
+_KEPT_A_WRITE = 4096
 
 
 def to_bytes(generation: int, ledger: Union[Ledger, Entries]) -> bytes:
-    """The ledger of commit ``generation`` as its file holds it: JSON, files in path order."""
-    files = ledger.records() if isinstance(ledger, Entries) else {
-        path: vars(record) for path, record in ledger.items()}
-    data = {"generation": generation, "files": dict(sorted(files.items()))}
-    return json.dumps(data).encode("utf-8")
+    """``write``'s bytes."""
+    buffer = io.BytesIO()
+    write(buffer, generation, ledger)
+    return buffer.getvalue()
 
 
 def from_bytes(data: bytes) -> Ledger:

@@ -11,8 +11,6 @@ written (``rows``).
 """
 
 import pickle
-import tempfile
-import threading
 from array import array
 from collections import Counter
 from itertools import accumulate, islice
@@ -21,7 +19,7 @@ from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tup
 from .. import model
 from ..model import Article, ArticleSummary
 from .schema import article_fields
-from .textfile import PackedTexts, StoredTexts, TextFile, Texts, pack, read_at
+from .textfile import PackedTexts, ScratchBytes, StoredTexts, TextFile, Texts, pack
 
 
 class Columns(NamedTuple):
@@ -77,42 +75,6 @@ class _Buffer:
         return self.data[self.ends[n - 1] if n else 0:self.ends[n]]
 
 
-class _OnDisk(_Buffer):
-    """``_Buffer``'s byte strings kept in an unnamed scratch file in ``folder`` (else the
-    system's), where each ends in memory; written a megabyte at a time."""
-
-    def __init__(self, folder: Optional[str] = None):
-        self.folder, self.file, self.ends = folder, None, array("q")
-        self.data = bytearray()  # not yet written (a file's own buffer would be a forked
-        # helper's too, and written again by it)
-        self.writing = threading.Lock()  # (the writing's batches are made by two threads)
-
-    def add(self, data: bytes, sizes: Iterable[int]) -> None:
-        self.ends.extend(islice(accumulate(sizes, initial=self.ends[-1] if self.ends else 0),
-                                1, None))
-        self.data += data
-        if len(self.data) >= _WRITTEN_FROM:
-            self._write()
-
-    def bytes_of(self, n: int) -> bytes:
-        if self.data:
-            with self.writing:
-                if self.data:
-                    self._write()
-        return read_at(self.file, self.ends[n - 1] if n else 0, self.ends[n])
-
-    def _write(self) -> None:
-        if self.file is None:
-            self.file = tempfile.TemporaryFile(dir=self.folder, buffering=0)
-        view = memoryview(bytes(self.data))
-        while view:  # (a raw file may write less than it is given)
-            view = view[self.file.write(view):]
-        self.data.clear()  # (only now: another thread reads once it finds it empty)
-
-
-_WRITTEN_FROM = 1 << 20
-
-
 class Strings(_Buffer):
     """Strings added packed (``textfile.pack``) or one by one: each made when it is asked
     for."""
@@ -135,7 +97,7 @@ class ReadParagraphs:
 
     def __init__(self, scratch: Optional[str] = None):
         """``scratch``: the folder of the texts' scratch file (else the system's)."""
-        self.files = _OnDisk(scratch)  # each file's articles (without paragraphs), pickled
+        self.files = ScratchBytes(scratch)  # each file's articles (no paragraphs), pickled
         self.file_of = array("l")  # each article's file
         self.first_of = array("l")  # each file's first article
         self.counts = array("l")  # each article's paragraphs

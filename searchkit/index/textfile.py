@@ -6,15 +6,17 @@ packed (``pack``: one UTF-8 string of bytes, no string object for each text in t
 that keeps them); ``TextFile`` stores them as they arrive in an unnamed scratch file in the
 index folder (on disk rather than in a memory-backed /tmp, gone with the process whatever
 stops it), numbers them in the build's order, and ``Texts`` reads them back: one by number, a
-run of them in as few reads as they were stored in.
+run of them in as few reads as they were stored in. ``ScratchBytes`` keeps other byte strings
+of every file so (its articles pickled, its ledger record).
 """
 
 import os
 import tempfile
+import threading
 from array import array
 from collections.abc import Sequence
-from itertools import accumulate
-from typing import Iterator, List, NamedTuple, Optional, Union
+from itertools import accumulate, islice
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Union
 
 _TEXTS_A_READ = 4096  # texts read at a time when a run of them is gone through
 # Texts picked by number are read together while the bytes between them are this few
@@ -134,6 +136,72 @@ class TextFile:
     def close(self) -> None:
         if self.file is not None:
             self.file.close()
+
+
+class ScratchBytes:
+    """Byte strings added in order, kept in an unnamed scratch file in ``folder`` (else the
+    system's) and read back by number (``bytes_of``, ``in_order``); where each ends is held
+    in memory. Written a megabyte at a time, from a buffer of its own (a file object's would
+    be a forked helper's too, and written again by it)."""
+
+    def __init__(self, folder: Optional[str] = None):
+        self.folder, self.file, self.ends = folder, None, array("q")
+        self.data = bytearray()  # not yet written
+        self.writing = threading.Lock()  # (a build's batches are made by two threads)
+
+    def add(self, data: bytes, sizes: Iterable[int]) -> None:
+        """Byte strings of these sizes, one after the other in ``data``."""
+        self.ends.extend(islice(accumulate(sizes, initial=self.ends[-1] if self.ends else 0),
+                                1, None))
+        self.data += data
+        if len(self.data) >= _WRITTEN_FROM:
+            self._write()
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def bytes_of(self, n: int) -> bytes:
+        self._written()
+        return read_at(self.file, self.ends[n - 1] if n else 0, self.ends[n])
+
+    def in_order(self, numbers: Iterable[int]) -> Iterator[bytes]:
+        """The byte strings of these numbers, in their order; neighbours in the file read
+        together (at most about a megabyte a read)."""
+        self._written()
+        ends, pending = self.ends, []
+        for n in numbers:
+            if pending and (ends[pending[-1]] != (ends[n - 1] if n else 0)
+                            or len(pending) >= _STRINGS_A_READ):
+                yield from self._read_run(pending)
+                pending = []
+            pending.append(n)
+        yield from self._read_run(pending)
+
+    def _read_run(self, run: List[int]) -> Iterator[bytes]:
+        if not run:
+            return
+        start = self.ends[run[0] - 1] if run[0] else 0
+        data = read_at(self.file, start, self.ends[run[-1]])
+        for n in run:
+            yield data[(self.ends[n - 1] if n else 0) - start:self.ends[n] - start]
+
+    def _written(self) -> None:
+        if self.data:
+            with self.writing:
+                if self.data:
+                    self._write()
+
+    def _write(self) -> None:
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(dir=self.folder, buffering=0)
+        view = memoryview(bytes(self.data))
+        while view:  # (a raw file may write less than it is given)
+            view = view[self.file.write(view):]
+        self.data.clear()  # (only now: another thread reads once it finds it empty)
+
+
+_WRITTEN_FROM = 1 << 20
+_STRINGS_A_READ = 4096
 
 
 class Texts(Sequence):
