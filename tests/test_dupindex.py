@@ -77,11 +77,14 @@ def test_groups_from_scratch_are_find_groups(paragraphs):
 def test_signatures_are_dedups_of_each_text(paragraphs):
     odd = [("odd#1", "Ça coûte 5 € — “quoted” O’Brien’s ﬁle"), ("odd#2", "")]
     built = dupindex.DupIndex.build(paragraphs + odd, dedup.DEFAULT_THRESHOLD)
-    ids = [pid for pid, _ in paragraphs + odd][::-1]
-    assert [dupindex.signature(h) for h in built.exact_hashes(ids)] == [
-        dedup.signature(text) for _, text in (paragraphs + odd)[::-1]]
-    with pytest.raises(KeyError):
-        built.exact_hashes(["odd#1", "unknown"])
+    assert [dupindex.signature(h) for h in built.exact_of_last(len(paragraphs) + 2)] == [
+        dedup.signature(text) for _, text in paragraphs + odd]
+    assert not len(built.exact_of_last(0))
+    texts = dict(paragraphs)
+    built.update(["odd#2"], [("odd#1", "Ça coûte"), ("odd#3", "cinq €")],
+                 lambda wanted: {pid: texts[pid] for pid in wanted})
+    assert [dupindex.signature(h) for h in built.exact_of_last(2)] == [
+        dedup.signature("Ça coûte"), dedup.signature("cinq €")]
 
 
 _WORDY = st.text(st.sampled_from("aZ_9 '`.\x00\t-") | st.characters(), max_size=60)

@@ -321,7 +321,7 @@ def build_index(
             if stems:  # the stems of the words already indexed: no NLTK for them
                 analysis.use_stems(str(index_dir.resolve()), stems)
             # Each new paragraph's dedup.signature, as a hash in an array (not strings in a dict).
-            signatures = dups.exact_hashes(paragraphs.ids) if dups is not None else None
+            signatures = dups.exact_of_last(len(paragraphs)) if dups is not None else None
             new_ids = None  # (its memory: not needed from here on)
             written = []  # the kinds of this commit's own files, as they are written
 

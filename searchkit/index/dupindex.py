@@ -615,7 +615,7 @@ class DupIndex:
     def keys_of_last(self, count: int) -> List[str]:
         """The group keys of the last ``count`` paragraphs added, in the order given."""
         ids = self.ids
-        return [ids[g] for g in self.group[len(ids) - count:].tolist()] if count else []
+        return [ids[g] for g in self.group[len(ids) - count:].tolist()]
 
     def group_sizes(self) -> np.ndarray:
         """How many paragraphs each group has (in no order)."""
@@ -627,21 +627,11 @@ class DupIndex:
         slot s's key is the id of slot ``key_slots()[s]``)."""
         return self.group
 
-    def exact_hashes(self, ids: Sequence[str]) -> np.ndarray:
-        """The hash of each of these paragraphs' normalised text (``signature`` makes it
-        ``dedup.signature`` of its text: the texts are not read again); KeyError for one not
-        held. Slots are looked at from the last: new paragraphs are added there."""
-        wanted = {pid: n for n, pid in enumerate(ids)}
-        found = np.zeros(len(ids), np.uint64)
-        for slot in range(len(self.ids) - 1, -1, -1):
-            if not wanted:
-                break
-            n = wanted.pop(self.ids[slot], None)
-            if n is not None:
-                found[n] = self.exact[slot]
-        if wanted:
-            raise KeyError(next(iter(wanted)))
-        return found
+    def exact_of_last(self, count: int) -> np.ndarray:
+        """The hash of each of the last ``count`` paragraphs added, in the order given, of its
+        normalised text (``signature`` makes it ``dedup.signature`` of its text: the texts are
+        not read again)."""
+        return self.exact[len(self.exact) - count:]
 
     def __len__(self) -> int:
         return sum(1 for i in self.ids if i is not None)
@@ -1128,7 +1118,7 @@ def _read_with_room(data: bytes, archive: zipfile.ZipFile, name: str,
 
 
 def signature(exact_hash) -> str:
-    """``dedup.signature`` of a text, from its hash in ``exact_hashes``."""
+    """``dedup.signature`` of a text, from its hash in ``exact_of_last``."""
     return int(exact_hash).to_bytes(8, "little").hex()
 
 
