@@ -686,6 +686,13 @@ def test_the_helpers_tasks_are_prepared_here_and_handed_over():
     assert [made for made, _ in found] == [(task * 10, here) for task in range(6)]
     assert [pid == here for _, pid in found] == [True] * 3 + [False] * 3
     assert workers.run_split([1, 2], str, False, prepare=lambda task: task + 1) == ["2", "3"]
+    # ``each`` of every result, here, in the tasks' order: its answers kept instead
+    seen = []
+    kept = workers.run_split(list(range(6)), lambda task: (task, os.getpid()), True,
+                             each=lambda found: seen.append(found) or found[0] * 2)
+    assert kept == [task * 2 for task in range(6)]
+    assert [task for task, _ in seen] == list(range(6)) and seen[0][1] == here != seen[-1][1]
+    assert workers.run_split([1, 2], str, False, each=len) == [1, 1]
 
 
 def test_work_kept_out_of_this_process_runs_in_two_helpers_in_order():
@@ -749,11 +756,14 @@ def test_a_helper_forked_early_takes_later_halves_in_order():
         assert not helper.started
         helper.start()
         pid = helper.pid
-        first = workers.run_split(list(range(8)), _with_pid, True, helper=helper)
+        seen = []
+        first = workers.run_split(list(range(8)), _with_pid, True, helper=helper,
+                                  each=lambda found: seen.append(os.getpid()) or found)
         again = helper.map(list(range(10, 16)), _with_pid, "tasks",
                            prepare=lambda task: task * 2)
     assert [task for task, _ in first] == list(range(8))
     assert [p for _, p in first] == [here] * 4 + [pid] * 4
+    assert seen == [here] * 8  # ``each`` of the helper's results too, here
     assert [task for task, _ in again] == [task * 2 for task in range(10, 16)]
     # map shares the tasks out as they are done: this process from the first on, the helper
     # from the last back (it gets the last task first)

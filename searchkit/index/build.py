@@ -915,11 +915,23 @@ def _write_segments(writer, paragraphs: ReadParagraphs, sources: Sequence,
     def prepare(batch):
         return _documents_to_write(paragraphs, batch, groups, signatures)
 
+    words, counting = vocabulary.Vocabulary(), [0.0]
+
+    def absorb(written):
+        """A batch's vocabulary added to the run's as it comes (held for every batch, their
+        words would grow with their number, whatever the corpus's vocabulary), the stems a
+        helper worked out remembered (so that the stems table needs no NLTK)."""
+        segment, batch_words, stems, seconds = written
+        vocabulary.add(words, batch_words)
+        analysis.remember_stems(stems)
+        counting[0] += seconds
+        return segment
+
     if cluster is None:
         parallel = _parallel(len(sources))
-        written = workers.run_split(
+        segments = workers.run_split(
             _batches(paragraphs, sources, 2 if parallel else 1), _SegmentWriting(writer, count),
-            parallel, prepare=prepare, helper=helper)
+            parallel, prepare=prepare, helper=helper, each=absorb)
     else:
         scratch = cluster_module.Scratch(writer, cluster)
         work = functools.partial(_write_batch_at, scratch.path, writer.schema, writer.indexname)
@@ -929,13 +941,10 @@ def _write_segments(writer, paragraphs: ReadParagraphs, sources: Sequence,
                               prepare=prepare)
         scratch.adopt([name for _, names in written for name in names])
         scratch.remove()
-        written = [w for w, _ in written]
-    for _segment, _words, stems, _seconds in written:
-        analysis.remember_stems(stems)  # the helper's, so that the stems table needs no NLTK
+        segments = [absorb(w) for w, _ in written]
     if tick:
         tick(len(sources), len(sources))
-    return ([w[0] for w in written], vocabulary.merge([w[1] for w in written]),
-            sum(w[3] for w in written))
+    return segments, words, counting[0]
 
 
 def _documents_to_write(paragraphs: ReadParagraphs, batch: list, groups: _Groups,

@@ -135,18 +135,26 @@ def count_tokens(tokens, counted: np.ndarray) -> Vocabulary:
                       _folded_counts(per_paragraph(names)))
 
 
+def add(whole: Vocabulary, part: Vocabulary) -> None:
+    """Count the paragraphs of ``part`` (not among those of ``whole``) in ``whole``."""
+    whole.paragraphs += part.paragraphs
+    whole._by_letter.clear()
+    for counts, more in ((whole.words, part.words), (whole.names, part.names)):
+        for word, n in more.items():
+            counts[word] = counts.get(word, 0) + n
+
+
 def merge(parts: Iterable[Vocabulary]) -> Vocabulary:
     """The vocabulary of several disjoint sets of paragraphs (counts are per paragraph, so
     they add up)."""
     parts = sorted(parts, key=lambda part: -len(part.words))
     if not parts:
         return Vocabulary()
-    words, names = dict(parts[0].words), dict(parts[0].names)  # the largest, copied at once
+    # (the largest copied at once)
+    whole = Vocabulary(parts[0].paragraphs, dict(parts[0].words), dict(parts[0].names))
     for part in parts[1:]:
-        for counts, more in ((words, part.words), (names, part.names)):
-            for word, n in more.items():
-                counts[word] = counts.get(word, 0) + n
-    return Vocabulary(sum(part.paragraphs for part in parts), words, names)
+        add(whole, part)
+    return whole
 
 
 def subtract(whole: Vocabulary, part: Vocabulary) -> Vocabulary:

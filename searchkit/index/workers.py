@@ -104,20 +104,23 @@ def idle_cores(sample: float = 0.05) -> Optional[float]:
 def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
               weight: Optional[Callable[[T], int]] = None,
               prepare: Optional[Callable[[T], object]] = None,
-              helper: Optional["Helper"] = None) -> List[R]:
+              helper: Optional["Helper"] = None,
+              each: Optional[Callable[[R], R]] = None) -> List[R]:
     """``[work(t) for t in tasks]``, the second half in a forked helper when ``parallel``;
     with ``weight`` (a task's expected cost), the half of the total weight. ``prepare``:
     ``work`` takes ``prepare(t)`` instead; the helper's are made here before the fork and
     handed over pickled, so that the helper does not touch the objects they are made of
     (every page of this process it writes to, a reference count, is copied). A started
     ``helper`` takes the second half instead of one forked now (``work`` and the tasks are
-    then pickled)."""
+    then pickled). ``each``: applied here to each result as it is made or unpickled, and its
+    answer kept instead (what each result holds need not be held for all of them at once)."""
     ready = prepare or (lambda task: task)
+    keep = each or (lambda result: result)
     if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [work(ready(task)) for task in tasks]
+        return [keep(work(ready(task))) for task in tasks]
     mine, theirs = by_weight(tasks, weight, 2)
     if helper is not None and helper.started:
-        return helper.share(work, mine, theirs, ready)
+        return helper.share(work, mine, theirs, ready, keep)
 
     def handed(part):
         return [pickle.dumps(prepare(task), pickle.HIGHEST_PROTOCOL) for task in part] \
@@ -127,8 +130,8 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
     try:
         second = _forked(work, handed(theirs), prepare is not None, running)
         theirs = None  # the helper's copy is the one left
-        results = [work(ready(task)) for task in mine]
-        return results + _results_of_child(second, running)
+        results = [keep(work(ready(task))) for task in mine]
+        return results + [keep(result) for result in _results_of_child(second, running)]
     except BaseException:
         for pid in running:
             _stop(pid)
@@ -297,18 +300,19 @@ class Helper:
         results_out.close()
         self.pid = pid
 
-    def share(self, work: Callable, mine: list, theirs: list, ready: Callable) -> list:
-        """``[work(ready(t)) for t in mine + theirs]``: this process works on ``mine`` while a
-        thread hands ``theirs`` to the helper one at a time, each made ready while the helper
-        works on the one before (so that what is in hand for it does not grow with their
-        number, and it starts as soon as its first is ready)."""
+    def share(self, work: Callable, mine: list, theirs: list, ready: Callable,
+              keep: Callable = lambda result: result) -> list:
+        """``[keep(work(ready(t))) for t in mine + theirs]``: this process works on ``mine``
+        while a thread hands ``theirs`` to the helper one at a time, each made ready while the
+        helper works on the one before (so that what is in hand for it does not grow with
+        their number, and it starts as soon as its first is ready)."""
         found: list = [None] * len(theirs)
         failed: List[BaseException] = []
         feeding = threading.Thread(target=self._feed, args=(work, theirs, ready, found, failed),
                                    name="searchkit-helper-feed", daemon=True)
         feeding.start()
         try:
-            done = [work(ready(task)) for task in mine]
+            done = [keep(work(ready(task))) for task in mine]
         except BaseException:
             self.stop()  # (the thread's wait for a result ends with the helper)
             raise
@@ -317,7 +321,7 @@ class Helper:
         try:
             if failed:
                 raise failed[0]
-            return done + [_unpacked(data)[0] for data in found]
+            return done + [keep(_unpacked(data)[0]) for data in found]
         except BaseException:
             self.stop()
             raise
