@@ -305,14 +305,25 @@ class Helper:
         """``[keep(work(ready(t))) for t in mine + theirs]``: this process works on ``mine``
         while a thread hands ``theirs`` to the helper one at a time, each made ready while the
         helper works on the one before (so that what is in hand for it does not grow with
-        their number, and it starts as soon as its first is ready)."""
+        their number, and it starts as soon as its first is ready). The helper's results are
+        unpickled and kept here between this process's own tasks, as they have come."""
         found: list = [None] * len(theirs)
         failed: List[BaseException] = []
         feeding = threading.Thread(target=self._feed, args=(work, theirs, ready, found, failed),
                                    name="searchkit-helper-feed", daemon=True)
+        kept: list = []  # of the helper's results, in order
+
+        def keep_arrived() -> None:
+            while len(kept) < len(found) and found[len(kept)] is not None:
+                kept.append(keep(_unpacked(found[len(kept)])[0]))
+                found[len(kept) - 1] = _TAKEN  # (its bytes let go of)
+
         feeding.start()
         try:
-            done = [keep(work(ready(task))) for task in mine]
+            done = []
+            for task in mine:
+                done.append(keep(work(ready(task))))
+                keep_arrived()
         except BaseException:
             self.stop()  # (the thread's wait for a result ends with the helper)
             raise
@@ -321,7 +332,8 @@ class Helper:
         try:
             if failed:
                 raise failed[0]
-            return done + [keep(_unpacked(data)[0]) for data in found]
+            keep_arrived()
+            return done + kept
         except BaseException:
             self.stop()
             raise
@@ -434,6 +446,9 @@ def _stopped() -> WorkerError:
 def _received(connection) -> list:
     """The results a helper sent back; the error it sent instead, raised here."""
     return _unpacked(_received_bytes(connection))
+
+
+_TAKEN = b""  # a helper's result, once unpickled and kept
 
 
 def _received_bytes(connection) -> bytes:
