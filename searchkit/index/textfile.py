@@ -161,12 +161,11 @@ class ScratchBytes:
         return len(self.ends)
 
     def bytes_of(self, n: int) -> bytes:
-        self._written()
-        return read_at(self.file, self.ends[n - 1] if n else 0, self.ends[n])
+        return next(self.in_order([n]))
 
     def in_order(self, numbers: Iterable[int]) -> Iterator[bytes]:
         """The byte strings of these numbers, in their order; neighbours in the file read
-        together (at most about a megabyte a read)."""
+        together, a few thousand at a time."""
         self._written()
         ends, pending = self.ends, []
         for n in numbers:
@@ -180,8 +179,8 @@ class ScratchBytes:
     def _read_run(self, run: List[int]) -> Iterator[bytes]:
         if not run:
             return
-        start = self.ends[run[0] - 1] if run[0] else 0
-        data = read_at(self.file, start, self.ends[run[-1]])
+        start, end = self.ends[run[0] - 1] if run[0] else 0, self.ends[run[-1]]
+        data = read_at(self.file, start, end) if end > start else b""
         for n in run:
             yield data[(self.ends[n - 1] if n else 0) - start:self.ends[n] - start]
 
