@@ -105,7 +105,7 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
               weight: Optional[Callable[[T], int]] = None,
               prepare: Optional[Callable[[T], object]] = None,
               helper: Optional["Helper"] = None,
-              each: Optional[Callable[[R], R]] = None) -> List[R]:
+              each: Optional[Callable[[R], object]] = None) -> list:
     """``[work(t) for t in tasks]``, the second half in a forked helper when ``parallel``;
     with ``weight`` (a task's expected cost), the half of the total weight. ``prepare``:
     ``work`` takes ``prepare(t)`` instead; the helper's are made here before the fork and
