@@ -311,11 +311,13 @@ def test_files_skipped_among_those_read_in_helpers_leave_the_hashes_in_step(
     assert stored_groups(tmp_path / "two") == stored_groups(tmp_path / "one")
 
 
-@pytest.mark.parametrize("common", [dedup.COMMON_SHINGLE, 2])
-def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, common):
+@pytest.mark.parametrize("common, moved", [(dedup.COMMON_SHINGLE, 1 << 20), (2, 3)])
+def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, common, moved):
     """Random removals, additions and replacements; with a stock-phrase limit of 2, anchors
-    keep crossing it both ways (pairs proposed again, pairs no longer proposed)."""
+    keep crossing it both ways (pairs proposed again, pairs no longer proposed). Anchors are
+    taken out and put in one run at a time, or (past ``moved`` of them) by a copy."""
     monkeypatch.setattr(dedup, "COMMON_SHINGLE", common)
+    monkeypatch.setattr(dupindex, "_MOVED_ONE_BY_ONE", moved)
     rng = random.Random(common)
     texts = dict(paragraphs)
     ids = sorted(texts)

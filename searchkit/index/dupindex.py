@@ -139,6 +139,9 @@ _SLOT = np.int32  # the type of the anchors' holders (most of the index's own me
 # adds fewer puts them in place instead of copying millions.
 _ROOM = 1 << 16
 _NPY_HEADER_MOST = 10_016  # bytes: numpy's bound on the header it reads, and its preamble
+# Anchors taken out or put in one run at a time (a Python step each) up to this many; past it,
+# by numpy's copy of the whole array (an update of many files).
+_MOVED_ONE_BY_ONE = 1 << 12
 # Candidate pairs are verified with sets made for a chunk of them alone, of about this many
 # 3-grams (~50-70 bytes each in a set): ~2,500 pairs of news paragraphs, fewer long ones.
 _GRAMS_AT_A_TIME = 1 << 18
@@ -509,9 +512,13 @@ def _alike_sent(chunk) -> List[int]:
 def _without(values: np.ndarray, drop: np.ndarray) -> np.ndarray:
     """``values`` without the entries at positions ``drop`` (ascending), the others moved
     down in place: a view of the same memory (fresh memory for a copy of millions of
-    anchors costs more, in page faults, than moving them)."""
+    anchors costs more, in page faults, than moving them), unless there are many."""
     if not len(drop):
         return values
+    if len(drop) > _MOVED_ONE_BY_ONE:
+        keep = np.ones(len(values), bool)
+        keep[drop] = False
+        return values[keep]
     bounds = [*drop.tolist(), len(values)]
     end = bounds[0]
     for start, stop in zip(bounds, bounds[1:]):
@@ -527,7 +534,7 @@ def _inserted(values: np.ndarray, at: np.ndarray, new: np.ndarray) -> np.ndarray
     base, count = values.base, len(values)
     if not (isinstance(base, np.ndarray) and base.ndim == 1 and base.dtype == values.dtype
             and base.flags.writeable and base.ctypes.data == values.ctypes.data
-            and len(base) >= count + len(new)):
+            and len(base) >= count + len(new) and len(new) <= _MOVED_ONE_BY_ONE):
         return np.insert(values, at, new)
     grown = base[:count + len(new)]
     bounds = [*at.tolist(), count]
