@@ -13,13 +13,13 @@ written (``rows``).
 import pickle
 from array import array
 from collections import Counter
-from itertools import accumulate, islice
 from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .. import model
 from ..model import Article, ArticleSummary
 from .schema import article_fields
-from .textfile import PackedTexts, ScratchBytes, StoredTexts, TextFile, Texts, pack
+from .textfile import (ByteStrings, PackedTexts, ScratchBytes, StoredTexts, TextFile,
+                       Texts, pack)
 
 
 class Columns(NamedTuple):
@@ -56,26 +56,7 @@ def split_off(articles: Iterable[Article]) -> Columns:
                    pickle.dumps(kept, pickle.HIGHEST_PROTOCOL), tuple(a.id for a in kept))
 
 
-class _Buffer:
-    """Byte strings added in order, held as one growing buffer (no object for each)."""
-
-    def __init__(self):
-        self.data = bytearray()
-        self.ends = array("q")  # where each ends
-
-    def add(self, data: bytes, sizes: Iterable[int]) -> None:
-        """Byte strings of these sizes, one after the other in ``data``."""
-        self.ends.extend(islice(accumulate(sizes, initial=len(self.data)), 1, None))
-        self.data += data
-
-    def __len__(self) -> int:
-        return len(self.ends)
-
-    def bytes_of(self, n: int) -> bytearray:
-        return self.data[self.ends[n - 1] if n else 0:self.ends[n]]
-
-
-class Strings(_Buffer):
+class Strings(ByteStrings):
     """Strings added packed (``textfile.pack``) or one by one: each made when it is asked
     for."""
 

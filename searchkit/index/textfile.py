@@ -16,7 +16,7 @@ import threading
 from array import array
 from collections.abc import Sequence
 from itertools import accumulate, islice
-from typing import Iterable, Iterator, List, NamedTuple, Optional, Union
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 _TEXTS_A_READ = 4096  # texts read at a time when a run of them is gone through
 # Texts picked by number are read together while the bytes between them are this few
@@ -138,27 +138,46 @@ class TextFile:
             self.file.close()
 
 
-class ScratchBytes:
-    """Byte strings added in order, kept in an unnamed scratch file in ``folder`` (else the
-    system's) and read back by number (``bytes_of``, ``in_order``); where each ends is held
-    in memory. Written a megabyte at a time, from a buffer of its own (a file object's would
-    be a forked helper's too, and written again by it)."""
+class ByteStrings:
+    """Byte strings added in order, held as one growing buffer (no object for each)."""
 
-    def __init__(self, folder: Optional[str] = None):
-        self.folder, self.file, self.ends = folder, None, array("q")
-        self.data = bytearray()  # not yet written
-        self.writing = threading.Lock()  # (a build's batches are made by two threads)
+    def __init__(self):
+        self.data = bytearray()
+        self.ends = array("q")  # where each ends among all added
 
     def add(self, data: bytes, sizes: Iterable[int]) -> None:
         """Byte strings of these sizes, one after the other in ``data``."""
         self.ends.extend(islice(accumulate(sizes, initial=self.ends[-1] if self.ends else 0),
                                 1, None))
         self.data += data
-        if len(self.data) >= _WRITTEN_FROM:
-            self._write()
 
     def __len__(self) -> int:
         return len(self.ends)
+
+    def span(self, n: int) -> Tuple[int, int]:
+        """Where byte string ``n`` starts and ends among all added."""
+        return self.ends[n - 1] if n else 0, self.ends[n]
+
+    def bytes_of(self, n: int) -> bytes:
+        start, end = self.span(n)
+        return self.data[start:end]
+
+
+class ScratchBytes(ByteStrings):
+    """``ByteStrings`` kept in an unnamed scratch file in ``folder`` (else the system's) and
+    read back by number (``bytes_of``, ``in_order``); where each ends is held in memory.
+    Written a megabyte at a time, from ``data``, those not yet written (a file object's
+    buffer would be a forked helper's too, and written again by it)."""
+
+    def __init__(self, folder: Optional[str] = None):
+        super().__init__()
+        self.folder, self.file = folder, None
+        self.writing = threading.Lock()  # (a build's batches are made by two threads)
+
+    def add(self, data: bytes, sizes: Iterable[int]) -> None:
+        super().add(data, sizes)
+        if len(self.data) >= _WRITTEN_FROM:
+            self._write()
 
     def bytes_of(self, n: int) -> bytes:
         return next(self.in_order([n]))
@@ -167,9 +186,9 @@ class ScratchBytes:
         """The byte strings of these numbers, in their order; neighbours in the file read
         together, a few thousand at a time."""
         self._written()
-        ends, pending = self.ends, []
+        pending: List[int] = []
         for n in numbers:
-            if pending and (ends[pending[-1]] != (ends[n - 1] if n else 0)
+            if pending and (self.ends[pending[-1]] != self.span(n)[0]
                             or len(pending) >= _STRINGS_A_READ):
                 yield from self._read_run(pending)
                 pending = []
@@ -179,10 +198,11 @@ class ScratchBytes:
     def _read_run(self, run: List[int]) -> Iterator[bytes]:
         if not run:
             return
-        start, end = self.ends[run[0] - 1] if run[0] else 0, self.ends[run[-1]]
+        start, end = self.span(run[0])[0], self.ends[run[-1]]
         data = read_at(self.file, start, end) if end > start else b""
         for n in run:
-            yield data[(self.ends[n - 1] if n else 0) - start:self.ends[n] - start]
+            first, last = self.span(n)
+            yield data[first - start:last - start]
 
     def _written(self) -> None:
         if self.data:
