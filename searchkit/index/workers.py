@@ -301,7 +301,7 @@ class Helper:
         self.pid = pid
 
     def share(self, work: Callable, mine: list, theirs: list, ready: Callable,
-              keep: Callable = lambda result: result) -> list:
+              keep: Callable) -> list:
         """``[keep(work(ready(t))) for t in mine + theirs]``: this process works on ``mine``
         while a thread hands ``theirs`` to the helper one at a time, each made ready while the
         helper works on the one before (so that what is in hand for it does not grow with
