@@ -407,8 +407,8 @@ def test_paragraphs_without_anchors_are_grouped(texts):
 def test_very_long_near_copies_join_though_the_bounds_counts_overflow():
     """Candidate pairs are ruled out in bulk by a bound on the 3-grams they can share, from
     counts per bucket of hashes (as many buckets as the average paragraph needs) that stop
-    at 255: among 2,000 short paragraphs, two of 40,000 words overflow every bucket, and
-    the copy with one word in a hundred changed must still join."""
+    at 15 (four bits each): among 2,000 short paragraphs, two of 40,000 words overflow every
+    bucket, and the copy with one word in a hundred changed must still join."""
     rng = random.Random(7)
 
     def words(count):

@@ -150,11 +150,12 @@ _GRAMS_AT_A_TIME = 1 << 18
 _CHUNKS_A_WAY = 16
 # Buckets of 3-gram hashes (by their top bits) for the bound on what a pair can share: most
 # candidate pairs share one rare 4-gram by chance, and the bound rules them out in bulk. About
-# two buckets a 3-gram of the average paragraph keep it tight; the table takes two bytes for
-# each 3-gram held (a quarter of the hashes' own size).
+# two buckets a 3-gram of the average paragraph keep it tight; the table takes a byte for each
+# 3-gram held, its counts four bits each (no paragraph of news has 15 3-grams in one bucket).
 _BUCKET_BITS = (7, 11)  # the fewest and the most
 _BOUND_ROWS = 1 << 12  # rows whose bucket counts are made at a time (a bincount's bins)
 _BOUND_PAIRS = 1 << 14  # pairs whose bound is taken at a time
+_SATURATED = 15  # a bucket's count at most (four bits)
 
 
 class _Shingled:
@@ -394,14 +395,15 @@ def _distinct(values: np.ndarray) -> np.ndarray:
 
 def _bucket_counts(values: np.ndarray, offsets: np.ndarray):
     """Each row's 3-gram hashes counted in buckets by their top bits (about two buckets a
-    3-gram of the average row), as uint8, and which rows have 255 or more in some bucket
-    (their counts are not exact)."""
+    3-gram of the average row), two buckets a byte (``_SATURATED`` at most each: bucket 2k
+    in the low four bits of byte k), and which rows have that many in some bucket (their
+    counts are not exact)."""
     rows = len(offsets) - 1
     fewest, most = _BUCKET_BITS
     bits = min(max(int(np.ceil(np.log2(max(2 * len(values) / max(rows, 1), 1)))), fewest),
                most)
     width = 1 << bits
-    counts = np.zeros((rows, width), np.uint8)
+    counts = np.zeros((rows, width // 2), np.uint8)
     full = np.zeros(rows, bool)
     for first in range(0, rows, _BOUND_ROWS):
         last = min(first + _BOUND_ROWS, rows)
@@ -409,8 +411,9 @@ def _bucket_counts(values: np.ndarray, offsets: np.ndarray):
         owner = np.repeat(np.arange(last - first), np.diff(offsets[first:last + 1]))
         found = np.bincount(owner * width + (grams >> np.uint64(64 - bits)).astype(np.int64),
                             minlength=(last - first) * width).reshape(last - first, width)
-        full[first:last] = found.max(axis=1, initial=0) >= 255
-        counts[first:last] = np.minimum(found, 255)
+        full[first:last] = found.max(axis=1, initial=0) >= _SATURATED
+        found = np.minimum(found, _SATURATED).astype(np.uint8)
+        counts[first:last] = found[:, 0::2] | (found[:, 1::2] << 4)
     return counts, full
 
 
@@ -423,7 +426,15 @@ def _could_be_alike(pairs: np.ndarray, need: np.ndarray,
     possible = np.empty(len(pairs), bool)
     for at in range(0, len(pairs), _BOUND_PAIRS):
         a, b = pairs[at:at + _BOUND_PAIRS].T
-        bound = np.minimum(counts[a], counts[b]).sum(axis=1, dtype=np.int64)
+        one, other = counts[a], counts[b]  # (copies: worked on in place)
+        shared = one & 0x0F
+        np.minimum(shared, other & 0x0F, out=shared)
+        one &= 0xF0
+        other &= 0xF0
+        np.minimum(one, other, out=one)
+        one >>= 4
+        shared += one  # (a byte's two buckets: 30 at most)
+        bound = shared.sum(axis=1, dtype=np.int64)
         possible[at:at + _BOUND_PAIRS] = (bound >= need[at:at + _BOUND_PAIRS]) | full[a] | full[b]
     return possible
 
