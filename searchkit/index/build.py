@@ -609,7 +609,7 @@ def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions
         size=size,
         key=key,
         article_ids=columns.article_ids,
-        paragraphs=len(columns.ids.sizes),
+        paragraphs=sum(columns.counts),
         context=step.digest,
         stat=step.stat,
     )

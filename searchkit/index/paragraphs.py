@@ -2,58 +2,69 @@
 
 A build holds every paragraph it read through the grouping and the writing. As records (a
 ``Paragraph`` each, in its article's tuple) they took far more memory than their texts; here
-each paragraph is a number and a kind, its id in a buffer of bytes, its text in a scratch file
-(``textfile``), and its article is held once, without its paragraphs, pickled with the other
+each paragraph is its kind (a byte) and its text in a scratch file (``textfile``): its id and
+number follow from its article's id and where it is among the article's paragraphs. Its article
+is held once, its id in a buffer of bytes, and without its paragraphs pickled with the other
 articles of its file in a scratch file of their own. Where a helper read them, they reach this
-process packed that way: no object for each id or article field in the process that keeps
-them (bench/README.md: the build's memory). A paragraph is made a Whoosh document when it is
-written (``rows``).
+process packed that way: no object for each paragraph or article field in the process that
+keeps them (bench/README.md: the build's memory). A paragraph is made a Whoosh document when
+it is written (``rows``).
 """
 
 import pickle
 from array import array
+from bisect import bisect_right
 from collections import Counter
+from itertools import accumulate
 from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from .. import model
-from ..model import Article, ArticleSummary
+from ..model import INDEXED_KINDS, Article, ArticleSummary
 from .schema import article_fields
 from .textfile import (ByteStrings, PackedTexts, ScratchBytes, StoredTexts, TextFile,
                        Texts, pack)
+
+
+_KIND_CODES = {kind: code for code, kind in enumerate(INDEXED_KINDS)}
 
 
 class Columns(NamedTuple):
     """A file's articles and their paragraphs as columns (``split_off``)."""
 
     counts: List[int]  # each article's paragraphs
-    ids: PackedTexts
     # (packed where a helper read them, and stored in the scratch file as they arrive)
     texts: Union[List[str], PackedTexts, StoredTexts]
-    numbers: List[int]
-    kinds: List[str]
+    kinds: bytes  # each paragraph's kind, as its place in INDEXED_KINDS
     articles: bytes  # the articles without their blocks and paragraphs, pickled
     article_ids: Tuple[str, ...]
 
 
+def paragraph_id(article_id: str, number: int) -> str:
+    """The id of an article's paragraph ``number`` (``corpus.paragraphs_of`` numbers them
+    from 1)."""
+    return f"{article_id}#{number}"
+
+
 def split_off(articles: Iterable[Article]) -> Columns:
     """The articles without their blocks and paragraphs, and the paragraphs, as columns (a
-    reader's result, made where the file is read: its records never reach the build)."""
+    reader's result, made where the file is read: its records never reach the build). Each
+    article's paragraphs must be numbered from 1 in order, with ``paragraph_id`` ids, as the
+    reader makes them: that is all the columns keep of their ids and numbers."""
     kept: List[Article] = []
     counts: List[int] = []
-    ids: List[str] = []
     texts: List[str] = []
-    numbers: List[int] = []
-    kinds: List[str] = []
+    kinds = bytearray()
     for found in articles:
         kept.append(model.replace(found, blocks=(), paragraphs=()))
         counts.append(len(found.paragraphs))
-        for paragraph in found.paragraphs:
-            ids.append(paragraph.id)
+        for number, paragraph in enumerate(found.paragraphs, start=1):
+            if paragraph.number != number or paragraph.id != paragraph_id(found.id, number):
+                raise ValueError(f"paragraph {paragraph.id!r} is not number {number} of "
+                                 f"article {found.id!r}")
             texts.append(paragraph.text)
-            numbers.append(paragraph.number)
-            kinds.append(paragraph.kind)
-    return Columns(counts, pack(ids), texts, numbers, kinds,
-                   pickle.dumps(kept, pickle.HIGHEST_PROTOCOL), tuple(a.id for a in kept))
+            kinds.append(_KIND_CODES[paragraph.kind])
+    return Columns(counts, texts, bytes(kinds), pickle.dumps(kept, pickle.HIGHEST_PROTOCOL),
+                   tuple(a.id for a in kept))
 
 
 class Strings(ByteStrings):
@@ -81,12 +92,11 @@ class ReadParagraphs:
         self.files = ScratchBytes(scratch)  # each file's articles (no paragraphs), pickled
         self.file_of = array("l")  # each article's file
         self.first_of = array("l")  # each file's first article
+        self.article_ids = Strings()  # each article's id
         self.counts = array("l")  # each article's paragraphs
-        self.article = array("l")  # each paragraph's article (a number among them)
-        self.ids = Strings()
+        self.starts = array("l")  # each article's first paragraph
         self.text_file = TextFile(scratch)
-        self.numbers = array("l")
-        self.kinds: List[str] = []
+        self.kinds = bytearray()  # each paragraph's kind (Columns.kinds)
         self._unpickled: Tuple[int, List[Article]] = (-1, [])  # the last file's articles
 
     def extend(self, columns: Columns) -> None:
@@ -95,18 +105,27 @@ class ReadParagraphs:
         self.first_of.append(first)
         self.file_of.extend([len(self.files)] * len(columns.counts))
         self.files.add(columns.articles, (len(columns.articles),))
+        packed = pack(columns.article_ids)
+        self.article_ids.add(packed.data, packed.sizes)
+        if columns.counts:
+            self.starts.extend(accumulate(columns.counts[:-1], initial=len(self)))
         self.counts.extend(columns.counts)
-        for at, count in enumerate(columns.counts, start=first):
-            self.article.extend([at] * count)
-        self.ids.add(columns.ids.data, columns.ids.sizes)
         texts = columns.texts
         self.text_file.extend(texts if isinstance(texts, (PackedTexts, StoredTexts))
                               else pack(texts))
-        self.numbers.extend(columns.numbers)
         self.kinds += columns.kinds
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.kinds)
+
+    @property
+    def ids(self) -> "ParagraphIds":
+        """Every paragraph's id, made as it is asked for."""
+        return ParagraphIds(self)
+
+    def article_of(self, n: int) -> int:
+        """The article (a number among them) of paragraph ``n``."""
+        return bisect_right(self.starts, n) - 1
 
     def pairs(self, before: Sequence[Tuple[str, str]] = ()) -> "Pairs":
         """(id, text) of ``before``, then of each paragraph, made as they are read rather
@@ -127,8 +146,17 @@ class ReadParagraphs:
         texts = (self.texts[first:first + len(numbers)]
                  if list(numbers) == list(range(first, first + len(numbers)))
                  else [self.texts[n] for n in numbers])
-        return [(self.article[n], self.ids[n], self.numbers[n], self.kinds[n], text)
-                for n, text in zip(numbers, texts)]
+        rows = []
+        article, start, end, article_id = -1, 0, 0, ""
+        for n, text in zip(numbers, texts):
+            if not start <= n < end:  # (in a batch's run of numbers: the next article)
+                article = self.article_of(n)
+                start, article_id = self.starts[article], self.article_ids[article]
+                end = start + self.counts[article]
+            number = n - start + 1
+            rows.append((article, paragraph_id(article_id, number), number,
+                         INDEXED_KINDS[self.kinds[n]], text))
+        return rows
 
     def close(self) -> None:
         """Let go of the texts' scratch file (the paragraphs are written)."""
@@ -155,7 +183,8 @@ class ReadParagraphs:
                      for a, n in zip(articles, self.counts))
 
     def kind_counts(self) -> Counter:
-        return Counter(self.kinds)
+        return Counter({kind: self.kinds.count(code) for code, kind in enumerate(INDEXED_KINDS)
+                        if code in self.kinds})
 
 
 class Pairs:
@@ -172,7 +201,11 @@ class Pairs:
         yield from zip(self.paragraphs.ids, self.paragraphs.texts)
 
     @property
-    def ids(self) -> List[str]:
+    def ids(self) -> Sequence[str]:
+        """Every id (those read in this run made as they are asked for, unless there are
+        others before)."""
+        if not self.before:
+            return self.paragraphs.ids
         return [pid for pid, _ in self.before] + list(self.paragraphs.ids)
 
     @property
@@ -181,3 +214,24 @@ class Pairs:
         if not self.before:
             return self.paragraphs.texts
         return [text for _, text in self]
+
+
+class ParagraphIds:
+    """``ReadParagraphs.ids``: each paragraph's id from its article's (``paragraph_id``)."""
+
+    def __init__(self, paragraphs: ReadParagraphs):
+        self.paragraphs = paragraphs
+
+    def __len__(self) -> int:
+        return len(self.paragraphs)
+
+    def __getitem__(self, n: int) -> str:
+        if not 0 <= n < len(self):
+            raise IndexError(n)
+        article = self.paragraphs.article_of(n)
+        return paragraph_id(self.paragraphs.article_ids[article],
+                            n - self.paragraphs.starts[article] + 1)
+
+    def __iter__(self) -> Iterator[str]:
+        for article_id, count in zip(self.paragraphs.article_ids, self.paragraphs.counts):
+            yield from (paragraph_id(article_id, number) for number in range(1, count + 1))
