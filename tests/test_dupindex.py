@@ -20,6 +20,7 @@ from whoosh import index as whoosh_index
 
 import searchkit
 from searchkit.index import anchorspill, dedup, dupindex, durable, store, vocabulary, workers
+from searchkit.index.paragraphs import ReadParagraphs, split_off
 from searchkit.ingest.corpus import ReadOptions, find_files, read_bytes, read_file
 
 
@@ -122,6 +123,35 @@ def test_texts_shingled_in_two_processes_give_the_same_index(paragraphs, monkeyp
                                          cluster=helper if early else None)
         assert helper.started  # still there for more work
     assert shared.to_bytes() == serial.to_bytes()
+
+
+def test_paragraphs_as_a_build_holds_them_give_the_same_index(tmp_path):
+    """A build's paragraphs, as ``paragraphs.ReadParagraphs`` holds them (each id made from
+    its article's when asked for, the articles known by number), group as their (id, text)
+    pairs do; and the index, updated, as the pairs' updated."""
+    read = ReadParagraphs(str(tmp_path))
+    pairs = []
+    files, _ = find_files([SEEDS, samples.write_folder(tmp_path / "samples"),
+                           write_templates(tmp_path / "templates")])
+    for path, key, _real in files:
+        articles = read_file(path, key, read_bytes(path, ReadOptions()), None,
+                             ReadOptions()).articles
+        read.extend(split_off(articles))
+        pairs += [(p.id, p.text) for a in articles for p in a.paragraphs]
+    held = dupindex.DupIndex.build(read.pairs(), dedup.DEFAULT_THRESHOLD, scratch=str(tmp_path))
+    listed = dupindex.DupIndex.build(pairs, dedup.DEFAULT_THRESHOLD)
+    assert len({g for g in listed.groups().values()}) < len(pairs)  # some groups shared
+    assert held.groups() == listed.groups() == dedup.find_groups(pairs, dedup.DEFAULT_THRESHOLD)
+    assert held.to_bytes() == listed.to_bytes()
+    changed, text = [(pairs[0][0], pairs[1][1])], dict(pairs)
+
+    def texts(ids):
+        return {pid: text[pid] for pid in ids}
+
+    assert held.update([pairs[2][0]], changed, texts) == listed.update([pairs[2][0]], changed,
+                                                                       texts)
+    assert held.to_bytes() == listed.to_bytes()
+    read.close()
 
 
 def test_texts_shingled_where_they_were_read_give_the_same_index(paragraphs, monkeypatch,

@@ -609,7 +609,9 @@ class DupIndex:
 
     def __init__(self, threshold: float):
         self.threshold = threshold
-        self.ids: List[Optional[str]] = []  # by slot; None: a free slot
+        # by slot; None: a free slot (a build's may be a sequence that makes each when asked
+        # for, with none free: ``update`` makes it a list)
+        self.ids: Sequence[Optional[str]] = []
         self.exact = np.zeros(0, np.uint64)  # by slot
         self.sizes = np.zeros(0, np.int64)  # by slot: its distinct 3-grams
         self.short = np.zeros(0, bool)  # by slot: fewer than dedup.SHORT_WORDS words
@@ -671,14 +673,16 @@ class DupIndex:
         or the process). ``paragraphs`` may have
         ``ids`` and ``texts`` (a build's, ``texts`` read from disk as they are needed)."""
         index = cls(threshold)
-        ids = getattr(paragraphs, "ids", None) or [pid for pid, _ in paragraphs]
+        ids = getattr(paragraphs, "ids", None)
+        if ids is None:
+            ids = [pid for pid, _ in paragraphs]
         texts = getattr(paragraphs, "texts", None)
         if texts is None:
             texts = [text for _, text in paragraphs]
         with workers.no_garbage_collection():
             shingled = _Shingled(texts, parallel, cluster, parts, scratch)
             try:
-                index._add(list(ids), texts, shingled, lambda ids: {},
+                index._add(ids, texts, shingled, lambda ids: {},
                            set(), np.zeros(0, np.uint64), set(), parallel, cluster)
             finally:
                 shingled.close()
@@ -690,6 +694,8 @@ class DupIndex:
         already is replaced). ``texts(ids)`` gives the texts of paragraphs held (asked for
         only where a pair must be verified again). Returns the paragraphs held before and
         after whose group key changed: id -> new key."""
+        if not isinstance(self.ids, list):  # (a build's sequence: a list, to mark free slots)
+            self.ids = list(self.ids)
         wanted = {pid for pid, _ in added}.union(removed)
         gone = {s: pid for s, pid in enumerate(self.ids) if pid in wanted}  # slot -> id
         gone_slots = np.fromiter(gone, np.int64, len(gone))
@@ -755,7 +761,7 @@ class DupIndex:
         starts, sizes = self._holders_of(_distinct(anchors))
         return _pairs_within(self.holders, starts, sizes)
 
-    def _add(self, ids: List[str], new_texts: List[str], shingled: _Shingled, texts: Texts,
+    def _add(self, ids: Sequence[str], new_texts: List[str], shingled: _Shingled, texts: Texts,
              touched: set, freed: np.ndarray, gone_articles: set,
              parallel: bool = False, cluster: Optional["Cluster"] = None) -> None:
         """Hold new paragraphs; verify their pairs and those of the ``freed`` anchors still
@@ -763,7 +769,7 @@ class DupIndex:
         paragraphs, ``gone_articles``, shared)."""
         first = len(self.ids)
         new_slots = np.arange(first, first + len(ids))
-        self.ids += ids
+        self.ids = ids if not first else [*self.ids, *ids]
         self.exact = np.r_[self.exact, shingled.exact]
         self.sizes = np.r_[self.sizes, np.diff(shingled.shingle_offsets)]
         self.short = np.r_[self.short, shingled.short]
@@ -828,6 +834,8 @@ class DupIndex:
         self.on_disk = result
 
     def _alive(self, upto: int) -> np.ndarray:
+        if not isinstance(self.ids, list):  # (a build's sequence: none free)
+            return np.ones(upto, bool)
         return np.array([pid is not None for pid in self.ids[:upto]], bool)
 
     def _drop_unproposed(self, closed: np.ndarray, touched: set, texts: Texts) -> None:
@@ -954,13 +962,17 @@ class DupIndex:
         joined = pairs[self._share_a_story(pairs, article, alive)]
         label = _components(len(slots), _links(slots, np.concatenate(
             [np.stack([slots, self.story[slots]], axis=1), joined])))
-        ids = [self.ids[s] for s in slots.tolist()]
-        best: Dict[int, int] = {}  # component -> position of its smallest id
-        for position, component in enumerate(label.tolist()):
+        # Each component's key: its smallest id (most are a paragraph alone: its own).
+        key = np.arange(len(slots))
+        shared = np.flatnonzero(np.bincount(label)[label] > 1)
+        best: Dict[int, Tuple[str, int]] = {}  # component -> its smallest id, its position
+        for position, component in zip(shared.tolist(), label[shared].tolist()):
+            pid = self.ids[int(slots[position])]
             known = best.get(component)
-            if known is None or ids[position] < ids[known]:
-                best[component] = position
-        self.group[slots] = slots[[best[c] for c in label.tolist()]]
+            if known is None or pid < known[0]:
+                best[component] = (pid, position)
+        key[shared] = [best[c][1] for c in label[shared].tolist()]
+        self.group[slots] = slots[key]
 
     def _members(self, groups: set, alive: np.ndarray) -> np.ndarray:
         return np.flatnonzero(np.isin(self.group, list(groups)) & alive)
@@ -968,6 +980,8 @@ class DupIndex:
     def _article_numbers(self) -> Tuple[np.ndarray, Dict[str, int]]:
         """Each slot's article as a number (a free slot's: one past the last), and the
         numbers."""
+        if hasattr(self.ids, "article_numbers"):  # (a build's ids know their articles)
+            return self.ids.article_numbers()
         numbers: Dict[str, int] = {}
         found = [None if pid is None else numbers.setdefault(dedup.article_of(pid),
                                                               len(numbers))
@@ -1033,7 +1047,7 @@ class DupIndex:
                                                                                 "surrogatepass")
         arrays = dict(version=np.array([VERSION]), threshold=np.array([self.threshold]),
                       limits=np.array(_limits()), ids=np.frombuffer(ids, np.uint8),
-                      alive=np.array([pid is not None for pid in self.ids], bool),
+                      alive=self._alive(len(self.ids)),
                       exact=self.exact, sizes=self.sizes, short=self.short, group=self.group,
                       story=self.story, anchors=self.anchors, holders=self.holders,
                       edges=self.edges)

@@ -16,7 +16,9 @@ from array import array
 from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate
-from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy as np
 
 from .. import model
 from ..model import INDEXED_KINDS, Article, ArticleSummary
@@ -235,3 +237,9 @@ class ParagraphIds:
     def __iter__(self) -> Iterator[str]:
         for article_id, count in zip(self.paragraphs.article_ids, self.paragraphs.counts):
             yield from (paragraph_id(article_id, number) for number in range(1, count + 1))
+
+    def article_numbers(self) -> Tuple[np.ndarray, Dict[str, int]]:
+        """Each paragraph's article, as a number, and the numbers of the articles' ids."""
+        counts = np.frombuffer(self.paragraphs.counts, np.int_)
+        numbers = {article_id: n for n, article_id in enumerate(self.paragraphs.article_ids)}
+        return np.repeat(np.arange(len(counts)), counts), numbers
