@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from searchkit import model
 from searchkit.index import textfile
 from searchkit.index.paragraphs import ReadParagraphs, Strings, split_off
 from searchkit.index.schema import article_fields
@@ -65,6 +66,17 @@ def test_articles_and_paragraphs_read_back_as_the_files_gave_them(
         ArticleSummary(a.id, len(a.paragraphs), a.source, a.source_from, a.date, a.date_from)
         for a in articles)
     paragraphs.close()
+
+
+def test_paragraphs_numbered_otherwise_than_the_reader_numbers_them_are_refused():
+    """The columns keep no paragraph's id or number: they are made again from the article's
+    id and the paragraph's place, which is all a reader's paragraphs carry."""
+    article = next(a for found in seed_articles() for a in found if len(a.paragraphs) > 1)
+    first, second = article.paragraphs[:2]
+    assert split_off([article]).counts == [len(article.paragraphs)]
+    for paragraphs in ([second, first], [model.replace(first, id=first.id + "x")]):
+        with pytest.raises(ValueError, match="is not number 1 of article"):
+            split_off([model.replace(article, paragraphs=tuple(paragraphs))])
 
 
 def test_articles_asked_for_by_two_threads_at_once(tmp_path):

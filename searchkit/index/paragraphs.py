@@ -4,8 +4,8 @@ A build holds every paragraph it read through the grouping and the writing. As r
 ``Paragraph`` each, in its article's tuple) they took far more memory than their texts; here
 each paragraph is its kind (a byte) and its text in a scratch file (``textfile``): its id and
 number follow from its article's id and where it is among the article's paragraphs. Its article
-is held once, its id in a buffer of bytes, and without its paragraphs pickled with the other
-articles of its file in a scratch file of their own. Where a helper read them, they reach this
+is held once: its id in a buffer of bytes, its fields (without its paragraphs) pickled with the
+other articles of its file in a scratch file of their own. Where a helper read them, they reach this
 process packed that way: no object for each paragraph or article field in the process that
 keeps them (bench/README.md: the build's memory). A paragraph is made a Whoosh document when
 it is written (``rows``).
