@@ -144,10 +144,11 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
 def run_in_helpers(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
                    done: Optional[Callable[[int], None]] = None,
                    keep: Optional[Callable[[int, R], R]] = None) -> List[R]:
-    """``[work(t) for t in tasks]``, when ``parallel`` in two helpers forked now: each takes
-    the next task not yet taken as it finishes one (the faster one does more) and sends its
-    result back at once. This process only receives them (none of the work's garbage is left
-    among them), while the helpers go on. ``done(k)``: task k's result has arrived;
+    """``[work(t) for t in tasks]``, when ``parallel`` in two helpers forked now (the tasks
+    pickled for them): each takes the next task not yet taken as it finishes one (the faster
+    one does more) and sends its result back at once. This process only receives them (none
+    of the work's garbage is left among them), while the helpers go on. ``done(k)``: task k's
+    result has arrived;
     ``keep(k, result)``: what of it is kept in the list (the rest handed on as it comes)."""
     keep = keep or (lambda _k, result: result)
     if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
@@ -161,9 +162,13 @@ def run_in_helpers(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
     taken = context.Value("q", 0)  # the next task to take (with its lock)
     found = [None] * len(tasks)
     running = {}  # the end results come from -> its helper's pid
+    # (pickled for the helpers: a helper that took the objects themselves would write their
+    # reference counts, and so copy every page they are on, in the end most of those of
+    # every task)
+    packed = [pickle.dumps(task, pickle.HIGHEST_PROTOCOL) for task in tasks]
     try:
         for _ in range(2):
-            pid, receive = _fork(lambda send: _take_tasks(tasks, work, taken, send))
+            pid, receive = _fork(lambda send: _take_tasks(packed, work, taken, send))
             running[receive] = pid
         arrived = 0
         waiting = list(running)  # until each end is closed: all sent, or its helper died
@@ -193,9 +198,9 @@ def run_in_helpers(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
             _reap(pid)
 
 
-def _take_tasks(tasks: Sequence, work: Callable, taken, send) -> None:
-    """A helper of ``run_in_helpers``: take tasks until none is left or one fails, each
-    result sent as made (or the error)."""
+def _take_tasks(tasks: Sequence[bytes], work: Callable, taken, send) -> None:
+    """A helper of ``run_in_helpers``: take tasks (pickled) until none is left or one fails,
+    each result sent as made (or the error)."""
     while True:
         with taken.get_lock():
             k = taken.value
@@ -203,7 +208,7 @@ def _take_tasks(tasks: Sequence, work: Callable, taken, send) -> None:
         if k >= len(tasks):
             return
         try:
-            payload = (True, k, work(tasks[k]))
+            payload = (True, k, work(pickle.loads(tasks[k])))
         except BaseException as error:  # noqa: B902 - handed to the parent
             payload = (False, k, _portable(error))
         send.send_bytes(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL))
@@ -232,6 +237,9 @@ def _fork(child: Callable) -> tuple:
     """A helper forked now that runs ``child(send)`` (``send``: the end of a pipe to this
     process) and exits: (its pid, the end its results come from)."""
     receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
+    # (this process's objects kept out of the helper's garbage collections: one walks every
+    # object it holds, writing to it, and so copies the pages they are on)
+    gc.freeze()
     pid = os.fork()
     if pid == 0:  # the helper
         status = 1
@@ -242,6 +250,7 @@ def _fork(child: Callable) -> tuple:
             status = 0
         finally:
             os._exit(status)
+    gc.unfreeze()
     send.close()
     return pid, receive
 
