@@ -1,13 +1,17 @@
 """How the build's time and memory grow with the corpus, against SQLite FTS5 at each size.
 
-    python bench/scaling.py [--copies 1,2,4] [--processes 2]
+    python bench/scaling.py [--copies 1,2,4] [--processes 2] [--same-words]
 
 The corpus at size k is `large` (BBC + Reuters-21578 split into paragraphs, as bench/speed.py
 writes it) and k - 1 enciphered copies of it, each in a made-up language of its own: the
 letters of every word's stem replaced by that copy's (``enciphered``), its ending kept, so
 that each copy adds as many paragraphs, articles, files, postings, terms and near-duplicate
 groups again, and none is a near duplicate of another copy's. The copies are written to a
-temporary folder, deleted at the end.
+temporary folder, deleted at the end. With ``--same-words`` each copy is written in the
+corpus's own words instead, shuffled: every word replaced by another of the corpus's words, the
+same one everywhere in the copy (``reworded``), so that a copy adds as many paragraphs, postings
+and near-duplicate groups again but no new word: what grows with the paragraphs, apart from
+what grows with the vocabulary.
 
 At each size: searchkit's library build (``build_index``, in a fresh process, with its helper
 processes whatever the machine's load, or in one with ``--processes 1``), its seconds and
@@ -100,10 +104,34 @@ def enciphered(copy: int):
     return lambda text: _WORD.sub(word, text)
 
 
-def write_copy(sources: list, folder: Path, copy: int) -> list:
+def reworded(copy: int, sources: list):
+    """A function writing each ASCII word of a text (bytes) as another word of the article
+    files under ``sources`` (a permutation of their words but stop words, lower-cased, made
+    for copy ``copy``), its case kept: the copy's vocabulary is the corpus's."""
+    words = set()
+    for source in sources:
+        for path in source.rglob("*.txt"):
+            words.update(w.lower() for w in _WORD.findall(path.read_bytes()))
+    words = sorted(words - {w.encode() for w in STOP_WORDS if w.isascii()})
+    shuffled = words[:]
+    random.Random(copy).shuffle(shuffled)
+    made = dict(zip(words, shuffled))
+
+    def word(match) -> bytes:
+        found = match.group()
+        out = made.get(found.lower(), found)
+        if len(found) > 1 and found.isupper():
+            return out.upper()
+        return out[:1].upper() + out[1:] if found[:1].isupper() else out
+
+    return lambda text: _WORD.sub(word, text)
+
+
+def write_copy(sources: list, folder: Path, copy: int, same_words: bool = False) -> list:
     """Copy ``copy`` of the corpus folders ``sources`` under ``folder`` (its folders): its
-    article files enciphered, anything else (a manifest) as it is."""
-    cipher, made = enciphered(copy), []
+    article files enciphered (``same_words``: reworded), anything else (a manifest) as it
+    is."""
+    cipher, made = (reworded(copy, sources) if same_words else enciphered(copy)), []
     for source in sources:
         target = folder / f"copy{copy}" / source.name
         for path in sorted(source.rglob("*")):
@@ -135,6 +163,8 @@ def main() -> None:
     parser.add_argument("--copies", default="1,2,4",
                         help="corpus sizes, in copies of `large` (default 1,2,4)")
     parser.add_argument("--processes", type=int, choices=(1, 2), default=2)
+    parser.add_argument("--same-words", action="store_true",
+                        help="copies in the corpus's own words, shuffled (no new words)")
     args = parser.parse_args()
     sizes = sorted({int(k) for k in args.copies.split(",")})
     if not (DATA / "bbc").is_dir():
@@ -146,16 +176,17 @@ def main() -> None:
         for size in sizes:
             for copy in range(1, size):
                 if copy not in copies:
-                    copies[copy] = write_copy(large, scratch, copy)
+                    copies[copy] = write_copy(large, scratch, copy, args.same_words)
             paths = large + [path for copy in range(1, size) for path in copies[copy]]
             print(f"building {size} x large ...", file=sys.stderr)
             found[size] = measure(paths, args.processes, scratch)
-    report(found, args.processes)
+    report(found, args.processes, args.same_words)
 
 
-def report(found: dict, processes: int) -> None:
+def report(found: dict, processes: int, same_words: bool) -> None:
     print(f"searchkit ({processes} process{'es' if processes > 1 else ''}) and FTS5, "
-          "each size's build in a fresh process")
+          "each size's build in a fresh process; the copies "
+          + ("in the corpus's own words, shuffled" if same_words else "enciphered"))
     stages = list(found[min(found)]["searchkit"]["memory"])
     print("| size | paragraphs | searchkit build | paragraphs/s | peak (PSS) | "
           "stages: reading, grouping, writing | this process: "
