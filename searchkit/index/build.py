@@ -464,10 +464,7 @@ def _plan(
     plan = _Plan(ledger=Entries(scratch), paragraphs=ReadParagraphs(scratch))
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
-    # What changes how a file's bytes are read (which files are found, or may be, is not).
-    reading_context = {k: v for k, v in asdict(options).items()
-                       if k not in ("max_bytes", "follow_links")}
-    options_text = json.dumps(reading_context, sort_keys=True, default=str)
+    options_text = json.dumps(_reading_context(options), sort_keys=True, default=str)
     seen = set()
     tick = progress("reading", len(files)) if progress else None
     # Compare every file and note what to read, in order (the keys as if every read succeeds);
@@ -481,7 +478,6 @@ def _plan(
         seen.add(absolute)
         before = old.get(absolute)
         entry = manifests.get(absolute)
-        context = {"manifest": entry, "options": reading_context}
         digest = ledger.context_digest(options_text, entry)
         try:
             stat = file_stat(path, options)
@@ -495,7 +491,7 @@ def _plan(
             continue
         read_as = before.key if before is not None else _free_key(key, absolute, optimistic)
         optimistic[read_as] = absolute
-        jobs.append(_ReadStep(path, key, before, absolute, entry, context, digest, stat_key,
+        jobs.append(_ReadStep(path, key, before, absolute, entry, digest, stat_key,
                               stat.st_size, stat.st_mtime_ns, read_as))
         steps.append(jobs[-1])
     # Each file's result applied in the files' order as soon as it and those before it came
@@ -643,8 +639,7 @@ class _ReadStep(NamedTuple):
     before: Optional[FileRecord]  # its ledger record
     absolute: str
     entry: Optional[dict]  # its manifest entry
-    context: dict  # what besides its bytes shapes its articles
-    digest: str  # of the context
+    digest: str  # of what besides its bytes shapes its articles (_reading_context and entry)
     stat: str  # ledger.stat_key
     stat_size: int  # its size and modification time by the stat here
     stat_mtime_ns: int
@@ -716,6 +711,8 @@ def _read_job(options: ReadOptions, elsewhere: bool = False):
     ``paragraphs.Columns``); or why it cannot be read. ``elsewhere``, a file it cannot read,
     or whose size or time is not the stat's here, is ``_NotRead`` instead."""
 
+    reading_context = _reading_context(options)
+
     def read(step: _ReadStep):
         path = Path(step.absolute)  # the same file wherever the working folder is
         try:
@@ -727,7 +724,8 @@ def _read_job(options: ReadOptions, elsewhere: bool = False):
         except (CorpusError, OSError) as error:
             return _NotRead(str(error)) if elsewhere else str(error)
         try:
-            print_ = ledger.fingerprint(data, step.context)
+            print_ = ledger.fingerprint(data, {"manifest": step.entry,
+                                               "options": reading_context})
             if step.before is not None and step.before.fingerprint == print_:
                 return replace(step.before, context=step.digest, stat=step.stat)
             found = read_file(path, step.read_as, data, step.entry, options)
@@ -740,6 +738,12 @@ def _read_job(options: ReadOptions, elsewhere: bool = False):
         return replace(found, articles=[]), kinds, print_, len(data), columns
 
     return read
+
+
+def _reading_context(options: ReadOptions) -> dict:
+    """What of the options changes how a file's bytes are read (which files are found, or may
+    be, does not)."""
+    return {k: v for k, v in asdict(options).items() if k not in ("max_bytes", "follow_links")}
 
 
 def _skip(plan: _Plan, path: Path, reason: str, before, absolute: str) -> None:
