@@ -148,8 +148,8 @@ def run_in_helpers(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
     pickled for them): each takes the next task not yet taken as it finishes one (the faster
     one does more) and sends its result back at once. This process only receives them (none
     of the work's garbage is left among them), while the helpers go on. ``done(k)``: task k's
-    result has arrived;
-    ``keep(k, result)``: what of it is kept in the list (the rest handed on as it comes)."""
+    result has arrived; ``keep(k, result)``: what of it is kept in the list (the rest handed
+    on as it comes)."""
     keep = keep or (lambda _k, result: result)
     if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         found = []
