@@ -34,6 +34,19 @@ def read_at(file, start: int, end: int) -> bytes:
     return data
 
 
+def _scratch_file(folder: Optional[str]):
+    """An unnamed scratch file in ``folder`` (else the system's), unbuffered."""
+    return tempfile.TemporaryFile(dir=folder, buffering=0)
+
+
+def _write_all(file, data: bytes) -> None:
+    """All of ``data`` to the end of a scratch file (a raw file may write less than it is
+    given)."""
+    view = memoryview(data)
+    while view:
+        view = view[file.write(view):]
+
+
 class PackedTexts(NamedTuple):
     """Texts as one string of UTF-8 bytes (``pack``)."""
 
@@ -71,14 +84,12 @@ class TextFile:
     def store(self, packs: List[PackedTexts]) -> List[StoredTexts]:
         """Write these packs to the file, in one write (to be added later, in order)."""
         if self.file is None:
-            self.file = tempfile.TemporaryFile(dir=self.folder, buffering=0)
+            self.file = _scratch_file(self.folder)
         stored = []
         for packed in packs:
             stored.append(StoredTexts(self.written, packed.sizes, packed.lengths))
             self.written += len(packed.data)
-        view = memoryview(b"".join(packed.data for packed in packs))
-        while view:  # (a raw file may write less than it is given)
-            view = view[self.file.write(view):]
+        _write_all(self.file, b"".join(packed.data for packed in packs))
         return stored
 
     def extend(self, texts: Union[StoredTexts, PackedTexts]) -> None:
@@ -212,10 +223,8 @@ class ScratchBytes(ByteStrings):
 
     def _write(self) -> None:
         if self.file is None:
-            self.file = tempfile.TemporaryFile(dir=self.folder, buffering=0)
-        view = memoryview(bytes(self.data))
-        while view:  # (a raw file may write less than it is given)
-            view = view[self.file.write(view):]
+            self.file = _scratch_file(self.folder)
+        _write_all(self.file, bytes(self.data))
         self.data.clear()  # (only now: another thread reads once it finds it empty)
 
 
