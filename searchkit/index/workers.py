@@ -198,7 +198,7 @@ def run_in_helpers(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
             _reap(pid)
 
 
-def _take_tasks(tasks: Sequence[bytes], work: Callable, taken, send) -> None:
+def _take_tasks(tasks: List[bytes], work: Callable, taken, send) -> None:
     """A helper of ``run_in_helpers``: take tasks (pickled) until none is left or one fails,
     each result sent as made (or the error)."""
     while True:
@@ -208,7 +208,7 @@ def _take_tasks(tasks: Sequence[bytes], work: Callable, taken, send) -> None:
         if k >= len(tasks):
             return
         try:
-            payload = (True, k, work(pickle.loads(tasks[k])))
+            payload = (True, k, work(_unpickled(tasks, k)))
         except BaseException as error:  # noqa: B902 - handed to the parent
             payload = (False, k, _portable(error))
         send.send_bytes(pickle.dumps(payload, pickle.HIGHEST_PROTOCOL))
