@@ -726,6 +726,36 @@ def test_work_kept_out_of_this_process_runs_in_two_helpers_in_order():
     assert arrived == [0, 1]
 
 
+def test_helpers_forked_early_take_the_tasks_in_turn():
+    """Started ``Helpers`` take ``run_in_helpers``' tasks instead of two forked for them:
+    both work (each is sent its next task as it finishes one), the results come back in the
+    tasks' order, each told as it arrives; an error in either is raised here and stops both;
+    a killed one is WorkerError."""
+    with workers.Helpers() as helpers:
+        helpers.start()
+        pids = {helper.pid for helper in helpers.each}
+        arrived = []
+        found = workers.run_in_helpers(list(range(12)), _timed, True, arrived.append,
+                                       helpers=helpers)
+        assert [task for task, *_ in found] == list(range(12))
+        assert sorted(arrived) == list(range(12))
+        assert {pid for _, pid, *_ in found} == pids  # none here, none forked now
+        kept = workers.run_in_helpers([3, 4], _with_pid, True,
+                                      keep=lambda k, result: (k, result[0]), helpers=helpers)
+        assert kept == [(0, 3), (1, 4)]  # the same helpers again
+        with pytest.raises(OSError) as raised:
+            workers.run_in_helpers([1, 5, 2, 3], _fail, True, helpers=helpers)
+        assert raised.value.errno == errno.ENOSPC and not helpers.started
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, 0)  # reaped
+    with workers.Helpers() as helpers:
+        helpers.start()
+        os.kill(helpers.each[1].pid, signal.SIGKILL)
+        with pytest.raises(workers.WorkerError, match="stopped unexpectedly"):
+            workers.run_in_helpers(list(range(6)), _with_pid, True, helpers=helpers)
+
+
 def _killed_in_the_second_half(task):
     if task == 1:
         os.kill(os.getpid(), signal.SIGKILL)

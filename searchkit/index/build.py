@@ -210,14 +210,16 @@ def build_index(
     if cluster is not None:
         cluster.check_paths(index_dir.resolve(), [p.resolve() for p in paths if p.exists()])
     # Half the reading's grouping and the segments' writing, if they are many, in a helper
-    # forked while this process is small: before the files are found and compared when the
-    # build is fresh (every file will be read), else by _plan once it knows what to read.
-    # (What this process holds at the fork the helper keeps a copy of, as each process writes
-    # to its pages: a list and a record of every file grew its memory with the corpus.)
-    with workers.Helper() as helper:
+    # forked while this process is small, and the files' reading in two more: before the
+    # files are found and compared when the build is fresh (every file will be read), else
+    # by _plan once it knows what to read. (What this process holds at a fork the helper
+    # keeps a copy of, as each process writes to its pages: a list and a record of every
+    # file grew its memory with the corpus.)
+    with workers.Helper() as helper, workers.Helpers() as readers:
         if cluster is None and (rebuild or not store.exists(index_dir)) \
                 and _many_files_likely(paths, PARALLEL_READ_FILES):
             helper.start()
+            readers.start()
         unread: Counter = Counter()
         files, not_found = find_files(paths, options.follow_links, unread)
         if not files and not prune:
@@ -241,7 +243,7 @@ def build_index(
             known = {} if fresh else store.read_ledger(index_dir, generation)
             try:  # (the paragraphs read are kept in scratch files in the index folder)
                 plan = _plan(files, manifests, known, paths, prune, options, progress, cluster,
-                             helper, shingle=fresh and find_duplicates and cluster is None,
+                             helper, readers, shingle=fresh and find_duplicates and cluster is None,
                              scratch=str(index_dir))
             except OSError as error:
                 raise store.scratch_error(index_dir, error) or error from None
@@ -453,6 +455,7 @@ def _plan(
     progress: Optional[Stage],
     cluster: Optional[cluster_module.Cluster] = None,
     helper: Optional[workers.Helper] = None,
+    readers: Optional[workers.Helpers] = None,
     shingle: bool = False,
     scratch: Optional[str] = None,
 ) -> _Plan:
@@ -460,7 +463,8 @@ def _plan(
     read again) and read the new and changed ones. ``helper`` is started if they are enough
     to be written in two processes. ``shingle``: the paragraphs read will be grouped from
     scratch; read in two helpers, each hashes its own for it (``_Plan.shingled``). What is
-    read is kept on disk in the folder ``scratch`` (else the system's temporary folder)."""
+    read is kept on disk in the folder ``scratch`` (else the system's temporary folder).
+    ``readers``, started, read the files if they are many, else are closed first."""
     plan = _Plan(ledger=Entries(scratch), paragraphs=ReadParagraphs(scratch))
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
@@ -547,8 +551,13 @@ def _plan(
             results.update(zip(map(id, pieces[k]), read))
             apply_ready()
 
-        workers.run_in_helpers(pieces, _read_piece(options, plan.shingled is not None),
-                               parallel, arrived, keep)
+        if readers is not None and not parallel:
+            readers.close()
+        workers.run_in_helpers(
+            pieces, functools.partial(_read_piece, options, plan.shingled is not None),
+            parallel, arrived, keep, readers)
+        if readers is not None:
+            readers.close()
         if tick:
             tick(len(files), len(files))
     apply_ready()
@@ -685,23 +694,19 @@ def _reading_cost(job: _ReadStep) -> int:
     return job.stat_size + BYTES_A_FILE
 
 
-def _read_piece(options: ReadOptions, hashed: bool):
+def _read_piece(options: ReadOptions, hashed: bool, jobs: List[_ReadStep]):
     """``_read_job`` over some files: (its results, the n-grams of the paragraphs read if
     ``hashed``, else None)."""
     read = _read_job(options)
-
-    def work(jobs: List[_ReadStep]):
-        results = [read(job) for job in jobs]
-        # (a file read is a tuple, its paragraphs' columns last; the rest are not read)
-        texts = [text for result in results if type(result) is tuple
-                 for text in result[-1].texts]
-        parts = dupindex.shingled_parts(texts) if hashed else None
-        # The texts sent packed: no string for each in this process to pickle, nor in the
-        # one that keeps them to make.
-        return [(*result[:-1], result[-1]._replace(texts=pack(result[-1].texts)))
-                if type(result) is tuple else result for result in results], parts
-
-    return work
+    results = [read(job) for job in jobs]
+    # (a file read is a tuple, its paragraphs' columns last; the rest are not read)
+    texts = [text for result in results if type(result) is tuple
+             for text in result[-1].texts]
+    parts = dupindex.shingled_parts(texts) if hashed else None
+    # The texts sent packed: no string for each in this process to pickle, nor in the one
+    # that keeps them to make.
+    return [(*result[:-1], result[-1]._replace(texts=pack(result[-1].texts)))
+            if type(result) is tuple else result for result in results], parts
 
 
 def _read_job(options: ReadOptions, elsewhere: bool = False):

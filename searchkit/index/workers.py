@@ -1,7 +1,8 @@
 """Independent tasks over two cores: this process takes the first half, a forked helper the
 second, and the results come back in order. The helper is forked for the work, or is a
-``Helper`` forked earlier, while this process was small. Or two helpers forked for the work
-take the tasks in turn, and this process only receives the results (``run_in_helpers``).
+``Helper`` forked earlier, while this process was small. Or two helpers, forked for the work
+or earlier (``Helpers``), take the tasks in turn, and this process only receives the results
+(``run_in_helpers``).
 
 The helper is forked, so it starts with everything this process holds (no task data is
 sent to it, unless its tasks are prepared here: see ``run_split``) and sends back only its
@@ -10,6 +11,7 @@ here (an OSError with its errno, so a full disk stays a full disk); a helper tha
 raises WorkerError. Without ``fork`` (not Linux or macOS) everything runs here.
 """
 
+import collections
 import ctypes
 import gc
 import multiprocessing
@@ -143,13 +145,15 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
 
 def run_in_helpers(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
                    done: Optional[Callable[[int], None]] = None,
-                   keep: Optional[Callable[[int, R], R]] = None) -> List[R]:
+                   keep: Optional[Callable[[int, R], R]] = None,
+                   helpers: Optional["Helpers"] = None) -> List[R]:
     """``[work(t) for t in tasks]``, when ``parallel`` in two helpers forked now (the tasks
     pickled for them): each takes the next task not yet taken as it finishes one (the faster
     one does more) and sends its result back at once. This process only receives them (none
     of the work's garbage is left among them), while the helpers go on. ``done(k)``: task k's
     result has arrived; ``keep(k, result)``: what of it is kept in the list (the rest handed
-    on as it comes)."""
+    on as it comes). Started ``helpers`` take the tasks instead of two forked now (``work``
+    is then pickled too)."""
     keep = keep or (lambda _k, result: result)
     if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         found = []
@@ -158,6 +162,8 @@ def run_in_helpers(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
             if done:
                 done(k)
         return found
+    if helpers is not None and helpers.started:
+        return helpers.share_out(tasks, work, done, keep)
     context = multiprocessing.get_context("fork")
     taken = context.Value("q", 0)  # the next task to take (with its lock)
     found = [None] * len(tasks)
@@ -445,6 +451,74 @@ class Helper:
             self._results.close()
             _stop(self.pid)
             self.pid = None
+
+
+class Helpers:
+    """Helpers (``Helper``) forked together by ``start``, while this process is small, to
+    take ``run_in_helpers``' tasks later: each then holds what its tasks need and little
+    else, where helpers forked for the work would copy the pages of this process they write
+    to (a reference count, a freed slot reused), in the end most of what it holds."""
+
+    def __init__(self, count: int = 2):
+        self.each = [Helper() for _ in range(count)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, *_):
+        if kind is None:
+            self.close()
+        else:
+            self.stop()
+
+    @property
+    def started(self) -> bool:
+        return all(helper.started for helper in self.each)
+
+    def start(self) -> None:
+        for helper in self.each:
+            helper.start()
+
+    def close(self) -> None:
+        for helper in self.each:
+            helper.close()
+
+    def stop(self) -> None:
+        for helper in self.each:
+            helper.stop()
+
+    def share_out(self, tasks: Sequence[T], work: Callable[[T], R],
+                  done: Optional[Callable[[int], None]], keep: Callable[[int, R], R]) -> list:
+        """``run_in_helpers`` in these helpers: each is sent a task as it sends back the
+        results of the one before the one it works on (its next is at hand when it ends one;
+        what is sent out does not grow with the tasks' number)."""
+        found: list = [None] * len(tasks)
+        sent = {helper._results: collections.deque() for helper in self.each}  # task numbers
+        by_end = {helper._results: helper for helper in self.each}
+        following = iter(range(len(tasks)))
+
+        def send_next(end) -> None:
+            k = next(following, None)
+            if k is not None:
+                by_end[end]._send(work, [tasks[k]])
+                sent[end].append(k)
+
+        try:
+            for end in sent:
+                send_next(end)
+                send_next(end)
+            while any(sent.values()):
+                for end in multiprocessing.connection.wait([e for e in sent if sent[e]]):
+                    result = by_end[end]._results_of()[0]
+                    k = sent[end].popleft()
+                    send_next(end)
+                    found[k] = keep(k, result)
+                    if done:
+                        done(k)
+            return found
+        except BaseException:
+            self.stop()
+            raise
 
 
 def _stopped() -> WorkerError:
