@@ -469,7 +469,6 @@ def _plan(
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
     options_text = json.dumps(_reading_context(options), sort_keys=True, default=str)
-    seen = set()
     tick = progress("reading", len(files)) if progress else None
     # Compare every file and note what to read, in order (the keys as if every read succeeds);
     # read those files (in two processes when there are many); then apply it all in order.
@@ -479,7 +478,6 @@ def _plan(
     for compared, (path, key, absolute) in enumerate(files, start=1):
         if tick and compared % 100 == 0:  # the bar counts the files settled: left, or read
             tick(compared - len(jobs), len(files))
-        seen.add(absolute)
         before = old.get(absolute)
         entry = manifests.get(absolute)
         digest = ledger.context_digest(options_text, entry)
@@ -561,6 +559,7 @@ def _plan(
         if tick:
             tick(len(files), len(files))
     apply_ready()
+    seen = {step.absolute for step in steps} if old else set()
     given = [os.path.abspath(p) for p in paths]
     for absolute, record in sorted(old.items()):
         if absolute in seen:
@@ -626,7 +625,7 @@ def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions
 class _Unreadable(NamedTuple):
     """A file that cannot be read (its stat says why)."""
 
-    path: Path
+    path: str  # as found
     reason: str
     before: Optional[FileRecord]  # its ledger record
     absolute: str
@@ -635,7 +634,7 @@ class _Unreadable(NamedTuple):
 class _Unchanged(NamedTuple):
     """A file whose stat (or bytes) are those indexed."""
 
-    path: Path
+    path: str  # as found
     record: FileRecord  # its ledger record, as this run keeps it
     absolute: str
 
@@ -643,7 +642,7 @@ class _Unchanged(NamedTuple):
 class _ReadStep(NamedTuple):
     """A file whose bytes must be read: new, or changed by its stat."""
 
-    path: Path
+    path: str  # as found
     key: str  # its key by name
     before: Optional[FileRecord]  # its ledger record
     absolute: str
@@ -751,7 +750,7 @@ def _reading_context(options: ReadOptions) -> dict:
     return {k: v for k, v in asdict(options).items() if k not in ("max_bytes", "follow_links")}
 
 
-def _skip(plan: _Plan, path: Path, reason: str, before, absolute: str) -> None:
+def _skip(plan: _Plan, path: str, reason: str, before, absolute: str) -> None:
     """Note a file that cannot be read; an earlier version of it stays in the index."""
     if before is not None:
         plan.ledger.keep(absolute, before)

@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from stat import S_ISREG
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 
 from ..config import (
     ARTICLE_SUFFIXES,
@@ -146,7 +146,7 @@ def display_path(path) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def _bad_name(path: Path) -> bool:
+def _bad_name(path: str) -> bool:
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:  # Python keeps undecodable bytes as lone surrogates
@@ -154,7 +154,7 @@ def _bad_name(path: Path) -> bool:
     return False
 
 
-def _skip_bad_name(path: Path) -> SkippedFile:
+def _skip_bad_name(path: str) -> SkippedFile:
     return SkippedFile(
         display_path(path),
         "its name is not valid UTF-8 (the bytes shown as \\x..); rename the file and index again",
@@ -173,7 +173,7 @@ def _outside(path: Path, target: Path, what: str) -> SkippedFile:
 
 
 def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: bool,
-          unread: Counter) -> List[Tuple[Path, str, str]]:
+          unread: Counter) -> List[Tuple[str, str, str]]:
     """Article files under ``folder``: (path, real path, path relative to ``folder`` without
     its suffix), hidden entries left out, symbolic links followed while they stay inside
     ``roots`` (the folders being indexed) or everywhere with ``follow``. Unreadable folders,
@@ -209,7 +209,7 @@ def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: b
             key = relative + entry.name[: len(entry.name) - len(suffix)]
             real = _article_file(entry, real_root, follow, roots, skipped)
             if real is not None:
-                found.append((Path(entry.path), real, key))
+                found.append((entry.path, real, key))
         pending.extend(reversed(folders))  # depth first, in name order
     return found
 
@@ -263,9 +263,11 @@ def _suffix(name: str) -> str:
 
 
 class FoundFile(NamedTuple):
-    """An article file to read: its path as found, its key and its real path (no links)."""
+    """An article file to read: its path as found, its key and its real path (no links). (Its
+    path a string, not a Path: a build holds one of each file found, and a Path is ~400 bytes
+    more.)"""
 
-    path: Path
+    path: str
     key: str
     real: str
 
@@ -285,7 +287,7 @@ def find_files(
     unread = Counter() if unread is None else unread
     for given in paths:
         if given.is_file():
-            candidates = [(given, printable_key(given.stem), str(given.resolve()))]
+            candidates = [(str(given), printable_key(given.stem), str(given.resolve()))]
         elif given.is_dir():
             candidates = [(path, printable_key(key), real)
                           for path, real, key in _walk(given, skipped, roots, follow_links, unread)]
@@ -306,7 +308,7 @@ def find_files(
             if key in earlier:  # same relative name under two folders: qualify it
                 key = f"{given.resolve().name}/{key}"
             if key in keys:  # "story.html" and "story.txt" side by side: keep the suffix
-                key = f"{key}{printable_key(path.suffix)}"
+                key = f"{key}{printable_key(_suffix(os.path.basename(path)))}"
             unique, n = key, 2
             while unique in keys:  # "a\\x0ab" beside "a<newline>b", say
                 unique, n = f"{key}~{n}", n + 1
@@ -541,10 +543,10 @@ def paragraphs_of(article_id: str, blocks, options: ReadOptions = ReadOptions())
 
 # ---- reading many files -----------------------------------------------------------------------
 
-def file_stat(path: Path, options: ReadOptions = ReadOptions()) -> os.stat_result:
+def file_stat(path: Union[str, Path], options: ReadOptions = ReadOptions()) -> os.stat_result:
     """A file's stat, after checking its size; CorpusError says why it cannot be read."""
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError as error:
         raise CorpusError(f"cannot read it: {error.strerror or error}") from None
     check_size(path, stat.st_size, options)
@@ -616,7 +618,8 @@ def manifests_for(paths: List[Path], files, warnings: List[str], follow_links: b
     manifest that is a symbolic link leading outside ``paths`` is ignored unless
     ``follow_links``)."""
     roots = None if follow_links else [p.resolve() for p in paths if p.exists()]
-    folders = {p for p in paths if p.is_dir()} | {f.path.parent for f in files}
+    folders = {p for p in paths if p.is_dir()} | {
+        Path(folder) for folder in {os.path.dirname(f.path) for f in files}}
     return load_manifests(sorted(folders), warnings, roots, {f.real for f in files})
 
 
