@@ -60,6 +60,19 @@ def test_the_fast_field_gives_whooshs_postings(name, corpus):
         assert list(fast.index(text)) == list(whoosh_text.index(text)), text[:80]
 
 
+def test_a_full_cache_starts_again_and_changes_nothing(monkeypatch):
+    """Past MAX_CACHED_WORDS distinct words the field's table starts again: the postings are
+    Whoosh's still, and the table never holds more than the limit."""
+    from searchkit.index import textfield
+
+    monkeypatch.setattr(textfield, "MAX_CACHED_WORDS", 7)
+    fast = schema.make_schema()[schema.TEXT_FIELD]
+    whoosh_text = TEXT(stored=True, analyzer=fast.analyzer)
+    for text in TRICKY + paragraphs_of(SEEDS, 20):
+        assert list(fast.index(text)) == list(whoosh_text.index(text)), text[:80]
+        assert len(fast._terms) <= 7
+
+
 def test_positions_skip_stop_words_as_whoosh_renumbers_them():
     field = WordCachingText(analyzer=analysis.text_analyzer())
     postings = {term: field.format.decode_positions(value)

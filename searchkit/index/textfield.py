@@ -31,8 +31,9 @@ from whoosh.formats import Positions
 from . import analysis, wordterms
 
 # Distinct words kept per field; past this the table starts again (bounded memory on any
-# corpus; BBC + Reuters have ~80k distinct spellings).
-MAX_CACHED_WORDS = 500_000
+# corpus; BBC + Reuters have ~80k distinct spellings, and a word's term is worked out again
+# in microseconds: a table far larger than a corpus's common words buys little).
+MAX_CACHED_WORDS = 100_000
 _NOT_CACHED = object()
 # RegexTokenizer's default expression (whoosh-reloaded's keeps "*" in words; Whoosh 2.7's
 # did not) -> the same without its capturing group.
