@@ -506,6 +506,20 @@ def test_all_formats_are_found_in_a_folder(tmp_path):
     assert skipped == []
 
 
+def test_files_found_in_the_working_folder_are_named_as_paths_write_them(tmp_path, monkeypatch):
+    """A walk of "." gives "a.txt" and "sub/b.md", as a Path would write them, not "./a.txt":
+    the names a build reports its files by."""
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "a.txt").write_text(STORY)
+    (corpus / "sub" / "b.md").write_text(STORY)
+    monkeypatch.chdir(corpus)
+    files, _ = find_files(["."])
+    assert [file.path for file in files] == ["a.txt", "sub/b.md"]
+    summary = searchkit.build_index(["."], tmp_path / "ix")
+    assert sorted(action.path for action in summary.file_actions) == ["a.txt", "sub/b.md"]
+
+
 def test_same_name_with_two_suffixes_gets_two_keys(tmp_path):
     (tmp_path / "story.txt").write_text(STORY)
     (tmp_path / "story.html").write_text(HTML_PAGE)

@@ -200,7 +200,7 @@ def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: b
         for entry in entries:
             if _is_folder(entry):
                 if _walk_into(entry, follow, roots, visited, skipped):
-                    folders.append((entry.path, f"{relative}{entry.name}/"))
+                    folders.append((_path_of(entry, root), f"{relative}{entry.name}/"))
                 continue
             suffix = _suffix(entry.name)
             if suffix.lower() not in ARTICLE_SUFFIXES:
@@ -209,9 +209,14 @@ def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: b
             key = relative + entry.name[: len(entry.name) - len(suffix)]
             real = _article_file(entry, real_root, follow, roots, skipped)
             if real is not None:
-                found.append((entry.path, real, key))
+                found.append((_path_of(entry, root), real, key))
         pending.extend(reversed(folders))  # depth first, in name order
     return found
+
+
+def _path_of(entry: os.DirEntry, root: str) -> str:
+    """The entry's path as a Path would write it: "a.txt", not "./a.txt", in a walk of "."."""
+    return entry.name if root == os.curdir else entry.path
 
 
 def _is_folder(entry: os.DirEntry) -> bool:
@@ -264,8 +269,8 @@ def _suffix(name: str) -> str:
 
 class FoundFile(NamedTuple):
     """An article file to read: its path as found, its key and its real path (no links). (Its
-    path a string, not a Path: a build holds one of each file found, and a Path is ~400 bytes
-    more.)"""
+    path a string, not a Path: a build holds one of each file found, and a Path is far larger.)
+    """
 
     path: str
     key: str
@@ -340,7 +345,7 @@ def unread_note(unread: Dict[str, int]) -> str:
 
 # ---- reading one file -------------------------------------------------------------------------
 
-def check_size(path: Path, size: int, options: ReadOptions = ReadOptions()) -> None:
+def check_size(path: Union[str, Path], size: int, options: ReadOptions = ReadOptions()) -> None:
     """CorpusError if a file of ``size`` bytes is not to be read (empty, or over the limit)."""
     if size == 0:
         raise CorpusError("empty file (0 bytes)")
@@ -369,7 +374,7 @@ def _format(path: Path) -> str:
 
 
 def read_file(
-    path: Path,
+    path: Union[str, Path],
     key: str,
     data: bytes,
     manifest_entry: Optional[dict] = None,
@@ -557,7 +562,7 @@ def file_stat(path: Union[str, Path], options: ReadOptions = ReadOptions()) -> o
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
-def read_bytes(path: Path, options: ReadOptions = ReadOptions()) -> bytes:
+def read_bytes(path: Union[str, Path], options: ReadOptions = ReadOptions()) -> bytes:
     """A file's bytes, after checking its size (by the open file's stat: one look-up of its
     path); CorpusError says why it cannot be read."""
     try:
