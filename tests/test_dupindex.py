@@ -297,8 +297,13 @@ def test_a_build_read_in_helpers_groups_with_the_paragraphs_they_hashed(
     monkeypatch.setattr(dupindex.DupIndex, "build", spied)
     monkeypatch.setattr(build, "PARALLEL_READ_FILES", 2)
     monkeypatch.setattr(build, "PARALLEL_SPARE_CORES", None)
+    shared_out = []  # pieces read by the helpers forked before the files were found
+    share_out = workers.Helpers.share_out
+    monkeypatch.setattr(workers.Helpers, "share_out",
+                        lambda helpers, tasks, *rest: shared_out.append(len(tasks))
+                        or share_out(helpers, tasks, *rest))
     searchkit.build_index([folder], tmp_path / "two")
-    assert given == [True]
+    assert given == [True] and len(shared_out) == 1 and shared_out[0] > 2
     assert stored_groups(tmp_path / "two") == stored_groups(tmp_path / "one")
     assert len(set(stored_groups(tmp_path / "one").values())) < len(
         stored_groups(tmp_path / "one"))  # real groups

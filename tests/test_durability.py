@@ -741,11 +741,13 @@ def test_helpers_forked_early_take_the_tasks_in_turn():
         assert sorted(arrived) == list(range(12))
         assert {pid for _, pid, *_ in found} == pids  # none here, none forked now
         kept = workers.run_in_helpers([3, 4], _with_pid, True,
-                                      keep=lambda k, result: (k, result[0]), helpers=helpers)
-        assert kept == [(0, 3), (1, 4)]  # the same helpers again
+                                      keep=lambda k, result: (k, *result), helpers=helpers)
+        assert [(k, task) for k, task, _ in kept] == [(0, 3), (1, 4)]
+        assert {pid for *_, pid in kept} == pids  # the same helpers again, one task each
         with pytest.raises(OSError) as raised:
             workers.run_in_helpers([1, 5, 2, 3], _fail, True, helpers=helpers)
-        assert raised.value.errno == errno.ENOSPC and not helpers.started
+        assert raised.value.errno == errno.ENOSPC
+        assert all(helper.pid is None for helper in helpers.each)  # both stopped
     for pid in pids:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, 0)  # reaped

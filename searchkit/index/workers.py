@@ -270,7 +270,8 @@ def _results_of_child(pid: int, running: dict) -> list:
 
 class Helper:
     """A helper process forked by ``start`` and kept for the second halves of later work
-    (``run_split``, or ``map`` as a cluster of two): forked while this process is small, it
+    (``run_split``, or ``map`` as a cluster of two; or, one of ``Helpers``, tasks of
+    ``run_in_helpers``): forked while this process is small, it
     holds its tasks and their results and little else. (A helper forked when the tasks come
     shares every page this process has by then, and each page either process writes to
     afterwards, a reference count or a freed slot reused, is copied into both.) ``work``
@@ -504,9 +505,9 @@ class Helpers:
                 sent[end].append(k)
 
         try:
-            for end in sent:
-                send_next(end)
-                send_next(end)
+            for _ in range(2):  # (in turn: with two tasks, one each)
+                for end in sent:
+                    send_next(end)
             while any(sent.values()):
                 for end in multiprocessing.connection.wait([e for e in sent if sent[e]]):
                     result = by_end[end]._results_of()[0]
