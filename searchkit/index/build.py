@@ -209,12 +209,10 @@ def build_index(
     store.make_folder(index_dir)  # fail before the reading, not after it
     if cluster is not None:
         cluster.check_paths(index_dir.resolve(), [p.resolve() for p in paths if p.exists()])
-    # Half the reading's grouping and the segments' writing, if they are many, in a helper
-    # forked while this process is small, and the files' reading in two more: before the
-    # files are found and compared when the build is fresh (every file will be read), else
-    # by _plan once it knows what to read. (What this process holds at a fork the helper
-    # keeps a copy of, as each process writes to its pages: a list and a record of every
-    # file grew its memory with the corpus.)
+    # Half the reading's grouping and the segments' writing, if they are many, in a helper,
+    # and the files' reading in two more, forked while this process is small (a helper
+    # copies what this process holds as either writes to its pages): before the files are
+    # found when the build is fresh (every file will be read), else by _plan.
     with workers.Helper() as helper, workers.Helpers() as readers:
         if cluster is None and (rebuild or not store.exists(index_dir)) \
                 and _many_files_likely(paths, PARALLEL_READ_FILES):
@@ -464,7 +462,8 @@ def _plan(
     to be written in two processes. ``shingle``: the paragraphs read will be grouped from
     scratch; read in two helpers, each hashes its own for it (``_Plan.shingled``). What is
     read is kept on disk in the folder ``scratch`` (else the system's temporary folder).
-    ``readers``, started, read the files if they are many, else are closed first."""
+    ``readers``, started, read the files if they are many (else are closed first), and are
+    closed once they are read."""
     plan = _Plan(ledger=Entries(scratch), paragraphs=ReadParagraphs(scratch))
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it

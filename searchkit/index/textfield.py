@@ -31,8 +31,7 @@ from whoosh.formats import Positions
 from . import analysis, wordterms
 
 # Distinct words kept per field; past this the table starts again (bounded memory on any
-# corpus; BBC + Reuters have ~80k distinct spellings, and a word's term is worked out again
-# in microseconds: a table far larger than a corpus's common words buys little).
+# corpus: a word's term is quick to work out again, and a corpus's common words fit).
 MAX_CACHED_WORDS = 100_000
 _NOT_CACHED = object()
 # RegexTokenizer's default expression (whoosh-reloaded's keeps "*" in words; Whoosh 2.7's
