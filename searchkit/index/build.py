@@ -20,6 +20,7 @@ next writer) and sums them into the commit's record.
 import functools
 import json
 import os
+import pickle
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
@@ -56,7 +57,7 @@ from . import cluster as cluster_module
 from .ledger import Entries, FileRecord, Ledger
 from . import paragraphs as paragraphs_module
 from .paragraphs import ReadParagraphs, Strings
-from .textfile import pack
+from .textfile import ScratchBytes, pack
 from .schema import make_schema, paragraph_document
 
 # Above this many paragraphs (read or written), a forked helper process takes half of the
@@ -352,6 +353,7 @@ def build_index(
                                   [sorted(n for n in os.listdir(folder) if n.startswith(prefixes))])
             clock.lap("writing segments")
             clock.note("of which counting the vocabulary (all processes)", counting)
+            new_words = new_words.merged()
             words = vocabulary.merge([words, new_words])
 
             # The commit's own files first (the near-duplicate index, unless grouping was left
@@ -905,10 +907,10 @@ def _write_segments(writer, paragraphs: ReadParagraphs, sources: Sequence,
     new segments of the writer's index, with their groups (and the signatures' hashes that
     grouping worked out, by paragraph number); on the ``cluster``'s workers if one is given,
     else half of them by ``helper`` if it was started (or a helper forked now). Returns the
-    segments (not yet committed), the vocabulary of the paragraphs written and the seconds
-    spent counting it."""
+    segments (not yet committed), the vocabulary of the paragraphs written (``_SpilledWords``)
+    and the seconds spent counting it."""
     if not sources:
-        return [], vocabulary.Vocabulary(), 0.0
+        return [], _SpilledWords(), 0.0
     tick = progress("indexing", len(sources)) if progress else None
     if tick:
         tick(0, len(sources))  # the bar (and its rate) starts now, not at the first segment
@@ -922,15 +924,12 @@ def _write_segments(writer, paragraphs: ReadParagraphs, sources: Sequence,
     def prepare(batch):
         return _documents_to_write(paragraphs, batch, groups, signatures)
 
-    words, counting = vocabulary.Vocabulary(), [0.0]
+    words, counting = _SpilledWords(writer.storage.folder), [0.0]
 
     def absorb(written):
-        """A batch's vocabulary added to the run's as it comes (held for every batch, their
-        words would grow with their number, whatever the corpus's vocabulary), the stems a
-        helper worked out remembered (so that the stems table needs no NLTK)."""
+        """A batch's vocabulary and stems to the scratch file as they come."""
         segment, batch_words, stems, seconds = written
-        vocabulary.add(words, batch_words)
-        analysis.remember_stems(stems)
+        words.add(batch_words, stems)
         counting[0] += seconds
         return segment
 
@@ -952,6 +951,32 @@ def _write_segments(writer, paragraphs: ReadParagraphs, sources: Sequence,
     if tick:
         tick(len(sources), len(sources))
     return segments, words, counting[0]
+
+
+class _SpilledWords:
+    """Each written batch's vocabulary and the stems worked out for it, kept in a scratch file
+    in ``folder`` (else the system's) until ``merged`` once the writing is done: held, merged
+    as they came, they added the corpus's whole vocabulary to the writing's memory."""
+
+    def __init__(self, folder: Optional[str] = None):
+        self.parts = ScratchBytes(folder)
+
+    def add(self, words: vocabulary.Vocabulary, stems: Dict[str, str]) -> None:
+        data = pickle.dumps((words, stems), pickle.HIGHEST_PROTOCOL)
+        self.parts.add(data, (len(data),))
+
+    def merged(self) -> vocabulary.Vocabulary:
+        """The vocabulary of every batch; their stems remembered (the stems table then needs
+        no NLTK for them)."""
+        whole = vocabulary.Vocabulary()
+        try:
+            for data in self.parts.in_order(range(len(self.parts))):
+                words, stems = pickle.loads(data)
+                vocabulary.add(whole, words)
+                analysis.remember_stems(stems)
+        finally:
+            self.parts.close()
+        return whole
 
 
 def _documents_to_write(paragraphs: ReadParagraphs, batch: list, groups: _Groups,

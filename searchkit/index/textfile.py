@@ -215,6 +215,10 @@ class ScratchBytes(ByteStrings):
             first, last = self.span(n)
             yield data[first - start:last - start]
 
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
     def _written(self) -> None:
         if self.data:
             with self.writing:

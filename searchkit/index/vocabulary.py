@@ -146,10 +146,13 @@ def add(whole: Vocabulary, part: Vocabulary) -> None:
 
 def merge(parts: Iterable[Vocabulary]) -> Vocabulary:
     """The vocabulary of several disjoint sets of paragraphs (counts are per paragraph, so
-    they add up)."""
-    parts = sorted(parts, key=lambda part: -len(part.words))
+    they add up): the one part that is not empty itself, if there is only one."""
+    parts = sorted((part for part in parts if part.paragraphs or part.words or part.names),
+                   key=lambda part: -len(part.words))
     if not parts:
         return Vocabulary()
+    if len(parts) == 1:
+        return parts[0]  # (a fresh build's: not copied, the whole corpus's words twice)
     # (the largest copied at once)
     whole = Vocabulary(parts[0].paragraphs, dict(parts[0].words), dict(parts[0].names))
     for part in parts[1:]:
