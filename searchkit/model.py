@@ -2,8 +2,10 @@
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, Dict, Optional, Tuple
+
 
 class Record:
     """What searchkit's records are made of: their fields are the class's annotations (with
@@ -61,6 +63,33 @@ class Record:
         return f"{type(self).__name__}({shown})"
 
 
+class LazyRecords(Sequence):
+    """Records made from compact rows as they are asked for (``_record``): a run's summary
+    lists every file and article it saw, and an object each grew the run's end with the
+    corpus. Compares, hashes and shows as the tuple of its records."""
+
+    def _record(self, n: int) -> Record:
+        raise NotImplementedError
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return tuple(self[n] for n in range(*k.indices(len(self))))
+        if not -len(self) <= k < len(self):
+            raise IndexError(k)
+        return self._record(k % len(self))
+
+    def __eq__(self, other):
+        if not isinstance(other, (tuple, LazyRecords)):
+            return NotImplemented
+        return tuple(self) == tuple(other)
+
+    def __hash__(self):
+        return hash(tuple(self))
+
+    def __repr__(self):
+        return repr(tuple(self))
+
+
 def fields_of(record) -> Tuple[str, ...]:
     """The field names of a record or record class, in order."""
     return record._fields
@@ -78,6 +107,8 @@ def to_dict(value, dict_factory=dict):
     if isinstance(value, Record):
         return dict_factory([(name, to_dict(item, dict_factory))
                              for name, item in value.__dict__.items()])
+    if isinstance(value, LazyRecords):
+        return tuple(to_dict(item, dict_factory) for item in value)
     if isinstance(value, (list, tuple)):
         return type(value)(to_dict(item, dict_factory) for item in value)
     if isinstance(value, dict):
@@ -304,7 +335,7 @@ class IndexSummary(Record):
     duplicate_groups: int = 0  # groups of near-identical paragraphs (2 or more) in the index
     paragraphs_in_groups: int = 0
     regrouped: int = 0  # paragraphs already in the index whose group changed
-    article_summaries: Tuple[ArticleSummary, ...] = ()
+    article_summaries: Sequence = ()  # of ArticleSummary (a tuple, or LazyRecords)
     # What happened to each file, by count: new files added, changed ones re-read, files that
     # disappeared removed (--prune) or left in the index (missing), the rest left alone.
     added: int = 0
@@ -312,7 +343,7 @@ class IndexSummary(Record):
     removed: int = 0
     missing: int = 0
     unchanged: int = 0
-    file_actions: Tuple["FileAction", ...] = ()
+    file_actions: Sequence = ()  # of FileAction (a tuple, or LazyRecords)
     committed: bool = True  # False when there was nothing to change
     # Paragraphs by kind (body, caption), passages of split paragraphs included: they add up
     # to ``paragraphs``, where ``blocks_by_kind`` counts the blocks the files were made of.

@@ -16,6 +16,7 @@ from searchkit.ingest import encoding
 from searchkit.ingest.blocks import split_articles, strip_markdown
 from searchkit.ingest.encoding import lines
 from searchkit.ingest.corpus import read_corpus
+from searchkit.model import ArticleSummary, replace, to_dict
 
 TITLES_002 = [
     "Belarus Opposition Leader Meets EU to urge sanctions",
@@ -264,6 +265,15 @@ def test_a_builds_summary_counts_what_reading_the_files_gives(helpers, tmp_path,
             for s in summary.article_summaries] == [
         (a.id, len(a.paragraphs), a.source, a.source_from, a.date, a.date_from)
         for a in corpus.articles]
+    # (the summary's records are made as they are asked for: a sequence that is their tuple)
+    made = tuple(ArticleSummary(a.id, len(a.paragraphs), a.source, a.source_from, a.date,
+                                a.date_from) for a in corpus.articles)
+    articles = summary.article_summaries
+    assert articles == made and len(articles) == len(made) and articles[-1] == made[-1]
+    assert articles[2:5] == made[2:5] and hash(articles) == hash(made)
+    assert to_dict(summary)["article_summaries"] == tuple(to_dict(s) for s in made)
+    assert summary == replace(summary) and len(summary.file_actions) == corpus.files
+    assert {action.action for action in summary.file_actions} == {"added"}
     with store.open_index(tmp_path / "ix").searcher() as searcher:
         stored = {f["id"]: f for f in searcher.reader().all_stored_fields()}
     assert {p.id: (p.text, p.kind, p.number) for a in corpus.articles for p in a.paragraphs} \

@@ -27,6 +27,7 @@ from ..model import (  # noqa: F401  (dumps: render.dumps for the commands)
     Hit,
     IndexStats,
     IndexSummary,
+    LazyRecords,
     Record,
     ResultGroup,
     SearchResults,
@@ -62,8 +63,9 @@ def printable(text: str) -> str:
 
 
 def _printable_data(value):
-    """``value`` with every string in it made printable: strings, records, tuples, lists and
-    dicts (keys too); a value with nothing to change is returned as it is."""
+    """``value`` with every string in it made printable: strings, records, tuples, lists,
+    ``LazyRecords`` (as a tuple) and dicts (keys too); a value with nothing to change is
+    returned as it is."""
     if isinstance(value, str):
         return printable(value)
     if isinstance(value, Record):
@@ -74,6 +76,8 @@ def _printable_data(value):
             if new is not old:
                 changed[name] = new
         return replace(value, **changed) if changed else value
+    if isinstance(value, LazyRecords):  # (its records made anew each time: made once here)
+        return tuple(_printable_data(item) for item in value)
     if isinstance(value, (tuple, list)):
         items = [_printable_data(item) for item in value]
         same = all(new is old for new, old in zip(items, value))

@@ -26,8 +26,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import (Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence,
-                    Tuple)
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -50,7 +49,7 @@ from ..ingest.corpus import (
     read_bytes,
     read_file,
 )
-from ..model import FileAction, IndexSummary, SkippedFile
+from ..model import FileAction, IndexSummary, LazyRecords, SkippedFile
 from . import (analysis, anchorspill, bulkwrite, dedup, dupindex, durable, ledger, store,
                vocabulary, workers)
 from . import cluster as cluster_module
@@ -128,9 +127,9 @@ class _Stages:
         return tuple(self._seconds.items())
 
 
-class _Actions:
-    """What a run did with each file (``FileAction``), kept as strings in a buffer of bytes
-    until the summary makes them (a run may see a great many files)."""
+class _Actions(LazyRecords):
+    """What a run did with each file (``FileAction``), kept as strings in a buffer of bytes,
+    each made when asked for (a run may see a great many files)."""
 
     def __init__(self):
         self.actions = Strings()  # each: its path, action and detail, NUL between them
@@ -138,9 +137,12 @@ class _Actions:
     def append(self, action: FileAction) -> None:
         self.actions.append(f"{action.path}\0{action.action}\0{action.detail}")
 
-    def __iter__(self) -> Iterator[FileAction]:
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def _record(self, n: int) -> FileAction:
         # (a path or an action has no NUL; the detail, last, is kept whole)
-        return (FileAction(*action.split("\0", 2)) for action in self.actions)
+        return FileAction(*self.actions[n].split("\0", 2))
 
 
 @dataclass
@@ -795,7 +797,7 @@ def _summary(index_dir: Path, plan: _Plan, started: float, committed: bool = Tru
         removed=len(plan.removed),
         missing=len(plan.missing),
         unchanged=plan.unchanged,
-        file_actions=tuple(plan.actions),
+        file_actions=plan.actions,
         committed=committed,
         **grouping,
     )

@@ -11,17 +11,19 @@ keeps them (bench/README.md: the build's memory). A paragraph is made a Whoosh d
 it is written (``rows``).
 """
 
+import json
 import pickle
 from array import array
 from bisect import bisect_right
 from collections import Counter
+from datetime import date
 from itertools import accumulate
 from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .. import model
-from ..model import INDEXED_KINDS, Article, ArticleSummary
+from ..model import INDEXED_KINDS, Article, ArticleSummary, LazyRecords
 from .schema import article_fields
 from .textfile import (ByteStrings, PackedTexts, ScratchBytes, StoredTexts, TextFile,
                        Texts, pack)
@@ -179,14 +181,38 @@ class ReadParagraphs:
     def _articles_of(self, file: int) -> List[Article]:
         return pickle.loads(self.files.bytes_of(file))  # (pickled by split_off)
 
-    def summaries(self) -> Tuple[ArticleSummary, ...]:
+    def summaries(self) -> "ArticleSummaries":
+        found = ArticleSummaries()
         articles = (a for file in range(len(self.files)) for a in self._articles_of(file))
-        return tuple(ArticleSummary(a.id, n, a.source, a.source_from, a.date, a.date_from)
-                     for a, n in zip(articles, self.counts))
+        for a, n in zip(articles, self.counts):
+            found.append(ArticleSummary(a.id, n, a.source, a.source_from, a.date, a.date_from))
+        return found
 
     def kind_counts(self) -> Counter:
         return Counter({kind: self.kinds.count(code) for code, kind in enumerate(INDEXED_KINDS)
                         if code in self.kinds})
+
+
+class ArticleSummaries(LazyRecords):
+    """``ArticleSummary`` records kept as JSON rows in a buffer of bytes, each made when asked
+    for."""
+
+    def __init__(self):
+        self.rows = Strings()
+
+    def append(self, summary: ArticleSummary) -> None:
+        when = None if summary.date is None else summary.date.isoformat()
+        self.rows.append(json.dumps([summary.id, summary.paragraphs, summary.source,
+                                     summary.source_from, when, summary.date_from],
+                                    ensure_ascii=False))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _record(self, n: int) -> ArticleSummary:
+        id_, paragraphs, source, source_from, when, date_from = json.loads(self.rows[n])
+        return ArticleSummary(id_, paragraphs, source, source_from,
+                              None if when is None else date.fromisoformat(when), date_from)
 
 
 class Pairs:
