@@ -471,11 +471,46 @@ def _plan(
     plan = _Plan(ledger=Entries(scratch), paragraphs=ReadParagraphs(scratch))
     old = dict(known or {})
     keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
-    options_text = json.dumps(_reading_context(options), sort_keys=True, default=str)
     tick = progress("reading", len(files)) if progress else None
     # Compare every file and note what to read, in order (the keys as if every read succeeds);
     # read those files (in two processes when there are many); then apply it all in order.
-    steps, jobs = [], []  # every file's step; those of the files to read
+    steps, jobs = _compare(files, manifests, old, keys, options, tick)
+    # Each file's result applied in the files' order as soon as it and those before it came
+    # (this process lets go of a piece's results while the next ones arrive).
+    results: Dict[int, object] = {}  # id(step) -> its result, until applied
+    applied = [0]  # steps applied
+
+    def apply_ready() -> None:
+        while applied[0] < len(steps):
+            step = steps[applied[0]]
+            if isinstance(step, _ReadStep) and id(step) not in results:
+                return
+            _apply(plan, step, results.pop(id(step), None), keys, options)
+            applied[0] += 1
+
+    def received(found: Iterable[Tuple[int, object]]) -> None:
+        results.update(found)
+        apply_ready()
+
+    if cluster is not None:
+        if tick:
+            tick(len(files), len(files))  # compared: the cluster's bar counts the reading
+        results.update(zip(map(id, jobs), _read_on(cluster, jobs, options, plan, progress)))
+    else:
+        _read_here(plan, jobs, len(files), options, tick, helper, readers, shingle, scratch,
+                   received)
+    apply_ready()
+    _settle_the_rest(plan, old, {step.absolute for step in steps} if old else set(), paths,
+                     prune)
+    return plan
+
+
+def _compare(files: List[FoundFile], manifests: Dict[str, dict], old: Dict[str, FileRecord],
+             keys: Dict[str, str], options: ReadOptions, tick) -> Tuple[list, List["_ReadStep"]]:
+    """Every file's step (``_Unreadable``, ``_Unchanged`` or ``_ReadStep``), in order, and
+    those of the files to read, each with the key its articles get if every read succeeds."""
+    options_text = json.dumps(_reading_context(options), sort_keys=True, default=str)
+    steps, jobs = [], []
     optimistic = dict(keys)
     read_at = time.time_ns()
     for compared, (path, key, absolute) in enumerate(files, start=1):
@@ -499,70 +534,64 @@ def _plan(
         jobs.append(_ReadStep(path, key, before, absolute, entry, digest, stat_key,
                               stat.st_size, stat.st_mtime_ns, read_as))
         steps.append(jobs[-1])
-    # Each file's result applied in the files' order as soon as it and those before it came
-    # (this process lets go of a piece's results while the next ones arrive).
-    results: Dict[int, object] = {}  # id(step) -> its result, until applied
-    applied = [0]  # steps applied
+    return steps, jobs
 
-    def apply_ready() -> None:
-        while applied[0] < len(steps):
-            step = steps[applied[0]]
-            if isinstance(step, _ReadStep) and id(step) not in results:
-                return
-            _apply(plan, step, results.pop(id(step), None), keys, options)
-            applied[0] += 1
 
-    if cluster is not None:
+def _read_here(plan: _Plan, jobs: List["_ReadStep"], total: int, options: ReadOptions, tick,
+               helper: Optional[workers.Helper], readers: Optional[workers.Helpers],
+               shingle: bool, scratch: Optional[str], received: Callable) -> None:
+    """Read ``jobs`` on this machine, in two helpers when they are many (``readers`` if
+    started), handing each piece's (id(step), result) pairs to ``received`` as it comes; the
+    ``helper`` started if they are enough to be written in two processes, else closed."""
+    many = sum(job.stat_size for job in jobs) >= PARALLEL_FROM * BYTES_A_PARAGRAPH
+    spare = (len(jobs) >= PARALLEL_READ_FILES or many) and _core_to_spare()
+    if helper is not None and many and spare:
+        helper.start()  # before this process holds what it reads (if not started yet)
+    elif helper is not None:
+        helper.close()  # (started early for a fresh build that turned out small)
+    parallel = spare and len(jobs) >= PARALLEL_READ_FILES
+    # (in two helpers: this process keeps the paragraphs read and none of the reading's
+    # garbage among them, for the rest of the build; their results come a piece at a time)
+    pieces = workers.by_weight(jobs, _reading_cost, max(
+        READ_PIECES_FEWEST, -(-sum(map(_reading_cost, jobs)) // READ_PIECE_BYTES)))
+    settled = [total - len(jobs)]
+
+    def arrived(k: int) -> None:
+        settled[0] += len(pieces[k])
         if tick:
-            tick(len(files), len(files))  # compared: the cluster's bar counts the reading
-        results.update(zip(map(id, jobs), _read_on(cluster, jobs, options, plan, progress)))
-    else:
-        many = sum(job.stat_size for job in jobs) >= PARALLEL_FROM * BYTES_A_PARAGRAPH
-        spare = (len(jobs) >= PARALLEL_READ_FILES or many) and _core_to_spare()
-        if helper is not None and many and spare:
-            helper.start()  # before this process holds what it reads (if not started yet)
-        elif helper is not None:
-            helper.close()  # (started early for a fresh build that turned out small)
-        parallel = spare and len(jobs) >= PARALLEL_READ_FILES
-        # (in two helpers: this process keeps the paragraphs read and none of the reading's
-        # garbage among them, for the rest of the build; their results come a piece at a time)
-        pieces = workers.by_weight(jobs, _reading_cost, max(
-            READ_PIECES_FEWEST, -(-sum(map(_reading_cost, jobs)) // READ_PIECE_BYTES)))
-        settled = [len(files) - len(jobs)]
+            tick(settled[0], total)
 
-        def arrived(k: int) -> None:
-            settled[0] += len(pieces[k])
-            if tick:
-                tick(settled[0], len(files))
+    # (the paragraphs' n-grams, if hashed where read, kept on disk as they come)
+    plan.shingled = anchorspill.SpilledParts(
+        scratch, len(pieces), sum(job.stat_size for job in jobs) // BYTES_AN_ANCHOR
+    ) if parallel and shingle else None
 
-        # (the paragraphs' n-grams, if hashed where read, kept on disk as they come)
-        plan.shingled = anchorspill.SpilledParts(
-            scratch, len(pieces), sum(job.stat_size for job in jobs) // BYTES_AN_ANCHOR
-        ) if parallel and shingle else None
+    def keep(k: int, found) -> None:
+        """Piece k's texts and n-grams to disk as it arrives, its files applied."""
+        if plan.shingled is not None:
+            plan.shingled.add(k, found[1])
+        read = found[0]
+        files = [n for n, result in enumerate(read) if type(result) is tuple]
+        stored = plan.paragraphs.text_file.store([read[n][-1].texts for n in files])
+        for n, texts in zip(files, stored):
+            read[n] = (*read[n][:-1], read[n][-1]._replace(texts=texts))
+        received(zip(map(id, pieces[k]), read))
 
-        def keep(k: int, found) -> None:
-            """Piece k's texts and n-grams to disk as it arrives, its files applied."""
-            if plan.shingled is not None:
-                plan.shingled.add(k, found[1])
-            read = found[0]
-            files = [n for n, result in enumerate(read) if type(result) is tuple]
-            stored = plan.paragraphs.text_file.store([read[n][-1].texts for n in files])
-            for n, texts in zip(files, stored):
-                read[n] = (*read[n][:-1], read[n][-1]._replace(texts=texts))
-            results.update(zip(map(id, pieces[k]), read))
-            apply_ready()
+    if readers is not None and not parallel:
+        readers.close()
+    workers.run_in_helpers(
+        pieces, functools.partial(_read_piece, options, plan.shingled is not None),
+        parallel, arrived, keep, readers)
+    if readers is not None:
+        readers.close()
+    if tick:
+        tick(total, total)
 
-        if readers is not None and not parallel:
-            readers.close()
-        workers.run_in_helpers(
-            pieces, functools.partial(_read_piece, options, plan.shingled is not None),
-            parallel, arrived, keep, readers)
-        if readers is not None:
-            readers.close()
-        if tick:
-            tick(len(files), len(files))
-    apply_ready()
-    seen = {step.absolute for step in steps} if old else set()
+
+def _settle_the_rest(plan: _Plan, old: Dict[str, FileRecord], seen: set, paths: List[Path],
+                     prune: bool) -> None:
+    """The ledger's files this run did not see: kept if indexed from elsewhere, else removed
+    (``prune``) or kept and noted missing."""
     given = [os.path.abspath(p) for p in paths]
     for absolute, record in sorted(old.items()):
         if absolute in seen:
@@ -577,7 +606,6 @@ def _plan(
             plan.ledger.keep(absolute, record)
             plan.missing.append(absolute)
             plan.actions.append(FileAction(absolute, "missing", "gone; --prune removes it"))
-    return plan
 
 
 def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions) -> None:
