@@ -34,17 +34,25 @@ def read_at(file, start: int, end: int) -> bytes:
     return data
 
 
-def _scratch_file(folder: Optional[str]):
-    """An unnamed scratch file in ``folder`` (else the system's), unbuffered."""
-    return tempfile.TemporaryFile(dir=folder, buffering=0)
+class _ScratchFile:
+    """An unnamed scratch file in ``folder`` (else the system's), unbuffered, made with the
+    first bytes appended to it."""
 
+    def __init__(self, folder: Optional[str] = None):
+        self.folder, self.file = folder, None
 
-def _write_all(file, data: bytes) -> None:
-    """All of ``data`` to the end of a scratch file (a raw file may write less than it is
-    given)."""
-    view = memoryview(data)
-    while view:
-        view = view[file.write(view):]
+    def _append(self, data: bytes) -> None:
+        """All of ``data`` to the end of the file (a raw file may write less than it is
+        given)."""
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(dir=self.folder, buffering=0)
+        view = memoryview(data)
+        while view:
+            view = view[self.file.write(view):]
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
 
 
 class PackedTexts(NamedTuple):
@@ -69,13 +77,12 @@ class StoredTexts(NamedTuple):
     lengths: array
 
 
-class TextFile:
+class TextFile(_ScratchFile):
     """Texts stored in packs (``store``), numbered from 0 in the order they are added
     (``extend``); read back with ``texts``."""
 
     def __init__(self, folder: Optional[str] = None):
-        self.folder = folder
-        self.file = None  # made with the first texts
+        super().__init__(folder)
         self.written = 0
         self.starts = array("q")  # each text's place in the file
         self.sizes = array("q")  # ... its bytes
@@ -83,13 +90,11 @@ class TextFile:
 
     def store(self, packs: List[PackedTexts]) -> List[StoredTexts]:
         """Write these packs to the file, in one write (to be added later, in order)."""
-        if self.file is None:
-            self.file = _scratch_file(self.folder)
         stored = []
         for packed in packs:
             stored.append(StoredTexts(self.written, packed.sizes, packed.lengths))
             self.written += len(packed.data)
-        _write_all(self.file, b"".join(packed.data for packed in packs))
+        self._append(b"".join(packed.data for packed in packs))
         return stored
 
     def extend(self, texts: Union[StoredTexts, PackedTexts]) -> None:
@@ -144,10 +149,6 @@ class TextFile:
     def texts(self) -> "Texts":
         return Texts(self, 0, len(self))
 
-    def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-
 
 class ByteStrings:
     """Byte strings added in order, held as one growing buffer (no object for each)."""
@@ -174,15 +175,15 @@ class ByteStrings:
         return self.data[start:end]
 
 
-class ScratchBytes(ByteStrings):
+class ScratchBytes(ByteStrings, _ScratchFile):
     """``ByteStrings`` kept in an unnamed scratch file in ``folder`` (else the system's) and
     read back by number (``bytes_of``, ``in_order``); where each ends is held in memory.
     Written a megabyte at a time, from ``data``, those not yet written (a file object's
     buffer would be a forked helper's too, and written again by it)."""
 
     def __init__(self, folder: Optional[str] = None):
-        super().__init__()
-        self.folder, self.file = folder, None
+        ByteStrings.__init__(self)
+        _ScratchFile.__init__(self, folder)
         self.writing = threading.Lock()  # (a build's batches are made by two threads)
 
     def add(self, data: bytes, sizes: Iterable[int]) -> None:
@@ -215,10 +216,6 @@ class ScratchBytes(ByteStrings):
             first, last = self.span(n)
             yield data[first - start:last - start]
 
-    def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-
     def _written(self) -> None:
         if self.data:
             with self.writing:
@@ -226,9 +223,7 @@ class ScratchBytes(ByteStrings):
                     self._write()
 
     def _write(self) -> None:
-        if self.file is None:
-            self.file = _scratch_file(self.folder)
-        _write_all(self.file, bytes(self.data))
+        self._append(bytes(self.data))
         self.data.clear()  # (only now: another thread reads once it finds it empty)
 
 
