@@ -268,7 +268,20 @@ def _results_of_child(pid: int, running: dict) -> list:
     return found
 
 
-class Helper:
+class _Closing:
+    """As a ``with`` block: ``close`` at its end, or ``stop`` if it ended with an error."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, *_):
+        if kind is None:
+            self.close()
+        else:
+            self.stop()
+
+
+class Helper(_Closing):
     """A helper process forked by ``start`` and kept for the second halves of later work
     (``run_split``, or ``map`` as a cluster of two; or, one of ``Helpers``, tasks of
     ``run_in_helpers``): forked while this process is small, it
@@ -282,15 +295,6 @@ class Helper:
     def __init__(self):
         self.pid: Optional[int] = None
         self._tasks = self._results = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, *_):
-        if kind is None:
-            self.close()
-        else:
-            self.stop()
 
     @property
     def started(self) -> bool:
@@ -454,7 +458,7 @@ class Helper:
             self.pid = None
 
 
-class Helpers:
+class Helpers(_Closing):
     """Helpers (``Helper``) forked together by ``start``, while this process is small, to
     take ``run_in_helpers``' tasks later: each then holds what its tasks need and little
     else, where helpers forked for the work would copy the pages of this process they write
@@ -462,15 +466,6 @@ class Helpers:
 
     def __init__(self, count: int = 2):
         self.each = [Helper() for _ in range(count)]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, *_):
-        if kind is None:
-            self.close()
-        else:
-            self.stop()
 
     @property
     def started(self) -> bool:
