@@ -495,11 +495,11 @@ def _plan(
     if cluster is not None:
         if tick:
             tick(len(files), len(files))  # compared: the cluster's bar counts the reading
-        results.update(zip(map(id, jobs), _read_on(cluster, jobs, options, plan, progress)))
+        received(zip(map(id, jobs), _read_on(cluster, jobs, options, plan, progress)))
     else:
         _read_here(plan, jobs, len(files), options, tick, helper, readers, shingle, scratch,
                    received)
-    apply_ready()
+    apply_ready()  # (the steps after the last file read, or of a run that reads none)
     _settle_the_rest(plan, old, {step.absolute for step in steps} if old else set(), paths,
                      prune)
     return plan

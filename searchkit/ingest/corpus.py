@@ -148,7 +148,7 @@ def display_path(path) -> str:
 
 def _bad_name(path: str) -> bool:
     try:
-        str(path).encode("utf-8")
+        path.encode("utf-8")
     except UnicodeEncodeError:  # Python keeps undecodable bytes as lone surrogates
         return True
     return False
