@@ -4,6 +4,7 @@ pages."""
 import json
 import re
 from collections import Counter
+from datetime import date
 
 import pytest
 import samples
@@ -15,7 +16,7 @@ from conftest import DATA, S000, S001, S002, S003, S004, SEEDS, needs_data
 from searchkit.ingest import encoding
 from searchkit.ingest.blocks import split_articles, strip_markdown
 from searchkit.ingest.encoding import lines
-from searchkit.ingest.corpus import read_corpus
+from searchkit.ingest.corpus import find_files, manifests_for, read_corpus
 from searchkit.model import ArticleSummary, replace, to_dict
 
 TITLES_002 = [
@@ -234,6 +235,27 @@ def test_a_first_line_is_a_paragraph_when_the_title_comes_from_elsewhere(tmp_pat
         assert all(re.findall(r"\w+", b.text.lower()) == re.findall(r"\w+", article.title.lower())
                    for b in article.blocks if b.kind == "headline")
     assert corpus.blocks_by_kind == {"body": 9, "headline": 2}
+
+
+def test_files_found_and_their_manifest_entries_share_what_is_alike(tmp_path):
+    """A build holds every file found and its manifest entry: the walk's path is the file's
+    real path where no link is on the way, and entries of the same fields are one dict."""
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(f"Story {name}\n\nIts text.\n")
+    (tmp_path / "manifest.json").write_text(json.dumps({
+        "a.txt": {"source": "Wire", "date": "2020-01-02"},
+        "b.txt": {"date": "2020-01-02", "source": "Wire"},
+        "c.txt": {"source": "Wire", "date": "2020-01-03"},
+    }))
+    files, _ = find_files([tmp_path])
+    assert all(file.real is file.path for file in files)
+    entries = manifests_for([tmp_path], files, [])
+    a, b, c = (entries[file.real] for file in files)
+    assert a is b and a == {"source": "Wire", "date": date(2020, 1, 2)}
+    assert c == {"source": "Wire", "date": date(2020, 1, 3)}
+    assert all(any(key is file.real for file in files) for key in entries)
+    dated = {article.id: article.date for article in read_corpus([tmp_path]).articles}
+    assert dated == {"a": date(2020, 1, 2), "b": date(2020, 1, 2), "c": date(2020, 1, 3)}
 
 
 def test_a_title_from_the_manifest_for_a_file_of_several_articles_is_not_used(tmp_path):

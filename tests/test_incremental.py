@@ -142,6 +142,21 @@ def test_a_changed_manifest_reindexes_its_files(corpus, tmp_path):
         assert searcher.stats().sources["Wire Service"] == 1
 
 
+def test_files_of_the_same_manifest_entry_are_reindexed_by_their_own(corpus, tmp_path):
+    index_dir = tmp_path / "ix"
+    names = sorted(path.name for path in corpus.iterdir())
+    entries = {name: {"source": "Wire Service", "date": "2020-01-02"} for name in names}
+    (corpus / "manifest.json").write_text(json.dumps(entries))
+    searchkit.build_index([corpus], index_dir)
+    entries[names[1]] = {"source": "Wire Service", "date": "2020-01-03"}
+    (corpus / "manifest.json").write_text(json.dumps(entries))
+    summary = searchkit.build_index([corpus], index_dir)
+    assert (summary.updated, summary.unchanged) == (1, 4)
+    assert [a.path for a in summary.file_actions if a.action == "updated"] == [
+        str(corpus / names[1])]
+    same_as_a_rebuild(index_dir, [corpus], tmp_path)
+
+
 def test_the_same_file_by_another_path_is_not_indexed_twice(corpus, tmp_path, monkeypatch):
     index_dir = tmp_path / "ix"
     searchkit.build_index([corpus], index_dir)

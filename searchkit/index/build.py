@@ -513,12 +513,15 @@ def _compare(files: List[FoundFile], manifests: Dict[str, dict], old: Dict[str, 
     steps, jobs = [], []
     optimistic = dict(keys)
     read_at = time.time_ns()
+    digests: Dict[int, str] = {}  # id of a manifest entry (files alike share one) -> digest
     for compared, (path, key, absolute) in enumerate(files, start=1):
         if tick and compared % 100 == 0:  # the bar counts the files settled: left, or read
             tick(compared - len(jobs), len(files))
         before = old.get(absolute)
         entry = manifests.get(absolute)
-        digest = ledger.context_digest(options_text, entry)
+        digest = digests.get(id(entry))
+        if digest is None:
+            digest = digests[id(entry)] = ledger.context_digest(options_text, entry)
         try:
             stat = file_stat(path, options)
         except CorpusError as error:

@@ -209,7 +209,9 @@ def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: b
             key = relative + entry.name[: len(entry.name) - len(suffix)]
             real = _article_file(entry, real_root, follow, roots, skipped)
             if real is not None:
-                found.append((_path_of(entry, root), real, key))
+                path = _path_of(entry, root)
+                # (one string where the path found is the real one: a build holds each)
+                found.append((path, path if real == path else real, key))
         pending.extend(reversed(folders))  # depth first, in name order
     return found
 
@@ -625,7 +627,7 @@ def manifests_for(paths: List[Path], files, warnings: List[str], follow_links: b
     roots = None if follow_links else [p.resolve() for p in paths if p.exists()]
     folders = {p for p in paths if p.is_dir()} | {
         Path(folder) for folder in {os.path.dirname(f.path) for f in files}}
-    return load_manifests(sorted(folders), warnings, roots, {f.real for f in files})
+    return load_manifests(sorted(folders), warnings, roots, {f.real: f.real for f in files})
 
 
 def read_corpus(

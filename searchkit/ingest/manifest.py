@@ -17,7 +17,8 @@ over 64 MB, or JSON nested deeper than safeload.MAX_DEPTH, it is ignored with a 
 import csv
 import os
 from pathlib import Path
-from typing import AbstractSet, Dict, List, Optional, Tuple
+from types import MappingProxyType
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from ..config import DEFAULT_MAX_BYTES
 from .metadata import iso_date, validated_fields
@@ -45,11 +46,14 @@ def _read_rows(path: Path) -> List[Tuple[str, dict]]:
 
 def load_manifests(folders: List[Path], warnings: List[str],
                    roots: Optional[List[Path]] = None,
-                   known: AbstractSet[str] = frozenset()) -> Entries:
+                   known: Mapping[str, str] = MappingProxyType({})) -> Entries:
     """Entries of every manifest found directly in ``folders``; with ``roots``, a manifest that
     is a symbolic link leading outside them is ignored, with a warning. ``known``: real paths
-    of files known to exist (found by a walk), which need no look-up on disk."""
+    of files known to exist (found by a walk), which need no look-up on disk, each to itself
+    (the entries are keyed by those strings). Entries of the same fields are one dict (not to
+    be changed): a build holds the entries of every file, and most repeat a source and date."""
     entries: Entries = {}
+    alike: Dict[tuple, dict] = {}  # the fields, sorted -> their one dict
     for folder in folders:
         real_folder = os.path.realpath(folder)
         for name in MANIFEST_NAMES:
@@ -73,18 +77,20 @@ def load_manifests(folders: List[Path], warnings: List[str],
                 if target is None:
                     warnings.append(f"{where}: no such file next to the manifest; entry ignored")
                     continue
-                entries[target], problems = validated_fields(raw, where, dates=iso_date,
-                                                             unknown_warned=True)
+                fields, problems = validated_fields(raw, where, dates=iso_date,
+                                                    unknown_warned=True)
+                entries[target] = alike.setdefault(tuple(sorted(fields.items())), fields)
                 warnings += problems
     return entries
 
 
-def _target(folder: Path, real_folder: str, file_name, known: AbstractSet[str]) -> Optional[str]:
+def _target(folder: Path, real_folder: str, file_name,
+            known: Mapping[str, str]) -> Optional[str]:
     """The real path of the file a manifest entry names, or None if there is no such file."""
     if not file_name:
         return None
-    direct = os.path.join(real_folder, file_name)
-    if direct in known and "/" not in file_name and file_name not in (".", ".."):
+    direct = known.get(os.path.join(real_folder, file_name))
+    if direct is not None and "/" not in file_name and file_name not in (".", ".."):
         return direct  # a plain name of a file the walk found (not a link: that is resolved)
     try:
         target = (folder / file_name).resolve()
