@@ -49,13 +49,13 @@ from ..ingest.corpus import (
     read_bytes,
     read_file,
 )
-from ..model import FileAction, IndexSummary, LazyRecords, SkippedFile
+from ..model import FileAction, IndexSummary, SkippedFile
 from . import (analysis, anchorspill, bulkwrite, dedup, dupindex, durable, ledger, store,
                vocabulary, workers)
 from . import cluster as cluster_module
 from .ledger import Entries, FileRecord, Ledger
 from . import paragraphs as paragraphs_module
-from .paragraphs import ReadParagraphs, Strings
+from .paragraphs import ReadParagraphs, RowRecords
 from .textfile import ScratchBytes, pack
 from .schema import make_schema, paragraph_document
 
@@ -127,22 +127,16 @@ class _Stages:
         return tuple(self._seconds.items())
 
 
-class _Actions(LazyRecords):
+class _Actions(RowRecords):
     """What a run did with each file (``FileAction``), kept as strings in a buffer of bytes,
     each made when asked for (a run may see a great many files)."""
 
-    def __init__(self):
-        self.actions = Strings()  # each: its path, action and detail, NUL between them
+    def _row(self, action: FileAction) -> str:
+        return f"{action.path}\0{action.action}\0{action.detail}"
 
-    def append(self, action: FileAction) -> None:
-        self.actions.append(f"{action.path}\0{action.action}\0{action.detail}")
-
-    def __len__(self) -> int:
-        return len(self.actions)
-
-    def _record(self, n: int) -> FileAction:
+    def _from_row(self, row: str) -> FileAction:
         # (a path or an action has no NUL; the detail, last, is kept whole)
-        return FileAction(*self.actions[n].split("\0", 2))
+        return FileAction(*row.split("\0", 2))
 
 
 @dataclass

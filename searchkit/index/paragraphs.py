@@ -193,24 +193,39 @@ class ReadParagraphs:
                         if code in self.kinds})
 
 
-class ArticleSummaries(LazyRecords):
-    """``ArticleSummary`` records kept as JSON rows in a buffer of bytes, each made when asked
-    for."""
+class RowRecords(LazyRecords):
+    """Records kept as one string each (``_row``) in a buffer of bytes, each made again from
+    its row (``_from_row``) when asked for."""
 
     def __init__(self):
         self.rows = Strings()
 
-    def append(self, summary: ArticleSummary) -> None:
-        when = None if summary.date is None else summary.date.isoformat()
-        self.rows.append(json.dumps([summary.id, summary.paragraphs, summary.source,
-                                     summary.source_from, when, summary.date_from],
-                                    ensure_ascii=False))
+    def append(self, record) -> None:
+        self.rows.append(self._row(record))
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _record(self, n: int) -> ArticleSummary:
-        id_, paragraphs, source, source_from, when, date_from = json.loads(self.rows[n])
+    def _record(self, n: int):
+        return self._from_row(self.rows[n])
+
+    def _row(self, record) -> str:
+        raise NotImplementedError
+
+    def _from_row(self, row: str):
+        raise NotImplementedError
+
+
+class ArticleSummaries(RowRecords):
+    """``ArticleSummary`` records, as JSON rows."""
+
+    def _row(self, summary: ArticleSummary) -> str:
+        when = None if summary.date is None else summary.date.isoformat()
+        return json.dumps([summary.id, summary.paragraphs, summary.source, summary.source_from,
+                           when, summary.date_from], ensure_ascii=False)
+
+    def _from_row(self, row: str) -> ArticleSummary:
+        id_, paragraphs, source, source_from, when, date_from = json.loads(row)
         return ArticleSummary(id_, paragraphs, source, source_from,
                               None if when is None else date.fromisoformat(when), date_from)
 
