@@ -540,7 +540,8 @@ def _read_here(plan: _Plan, jobs: List["_ReadStep"], total: int, options: ReadOp
     """Read ``jobs`` on this machine, in two helpers when they are many (``readers`` if
     started), handing each piece's (id(step), result) pairs to ``received`` as it comes; the
     ``helper`` started if they are enough to be written in two processes, else closed."""
-    many = sum(job.stat_size for job in jobs) >= PARALLEL_FROM * BYTES_A_PARAGRAPH
+    size = sum(job.stat_size for job in jobs)
+    many = size >= PARALLEL_FROM * BYTES_A_PARAGRAPH
     spare = (len(jobs) >= PARALLEL_READ_FILES or many) and _core_to_spare()
     if helper is not None and many and spare:
         helper.start()  # before this process holds what it reads (if not started yet)
@@ -560,7 +561,7 @@ def _read_here(plan: _Plan, jobs: List["_ReadStep"], total: int, options: ReadOp
 
     # (the paragraphs' n-grams, if hashed where read, kept on disk as they come)
     plan.shingled = anchorspill.SpilledParts(
-        scratch, len(pieces), sum(job.stat_size for job in jobs) // BYTES_AN_ANCHOR
+        scratch, len(pieces), size // BYTES_AN_ANCHOR
     ) if parallel and shingle else None
 
     def keep(k: int, found) -> None:
