@@ -258,6 +258,25 @@ def test_files_found_and_their_manifest_entries_share_what_is_alike(tmp_path):
     assert dated == {"a": date(2020, 1, 2), "b": date(2020, 1, 2), "c": date(2020, 1, 3)}
 
 
+def test_files_of_the_same_layout_under_two_folders_keep_apart(tmp_path):
+    """Outlets' folders of the same layout: the files of each folder after the first are
+    keyed by its own real name (the second given through a link here), and none is lost."""
+    for outlet in ("first", "second", "third"):
+        for day in ("01", "02"):
+            (tmp_path / outlet / day).mkdir(parents=True)
+            for n in range(3):
+                (tmp_path / outlet / day / f"{n}.txt").write_text(f"{outlet} {day} {n}\n")
+    (tmp_path / "link").symlink_to(tmp_path / "second")
+    files, skipped = find_files([tmp_path / "first", tmp_path / "link", tmp_path / "third"])
+    assert not skipped
+    keys = [file.key for file in files]
+    days_and_names = [f"{day}/{n}" for day in ("01", "02") for n in range(3)]
+    assert keys == days_and_names + [f"{outlet}/{key}" for outlet in ("second", "third")
+                                     for key in days_and_names]
+    assert all(file.real.startswith(str(tmp_path / file.key.partition("/")[0]) + "/")
+               for file in files[6:])
+
+
 def test_a_title_from_the_manifest_for_a_file_of_several_articles_is_not_used(tmp_path):
     text = (SEEDS / next(p.name for p in SEEDS.iterdir() if p.name.startswith(S002)))
     (tmp_path / "many.txt").write_text(text.read_text(encoding="utf-8"))

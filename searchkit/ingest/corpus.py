@@ -306,6 +306,7 @@ def find_files(
             continue
         earlier = {file.key for file in found.values()}  # keys from the paths given before
         keys = set(earlier)
+        qualifier = None  # (its real name, resolved once: a copied layout clashes file by file)
         for path, key, real in candidates:
             if _bad_name(path):
                 skipped.append(_skip_bad_name(path))
@@ -313,7 +314,8 @@ def find_files(
             if real in found:
                 continue  # named twice
             if key in earlier:  # same relative name under two folders: qualify it
-                key = f"{given.resolve().name}/{key}"
+                qualifier = qualifier or given.resolve().name
+                key = f"{qualifier}/{key}"
             if key in keys:  # "story.html" and "story.txt" side by side: keep the suffix
                 key = f"{key}{printable_key(_suffix(os.path.basename(path)))}"
             unique, n = key, 2
