@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -226,6 +227,36 @@ def test_a_damaged_ledger_stops_an_index_run_instead_of_pruning_nothing(built, t
     with searchkit.open_index(index_dir) as searcher:
         assert not searcher.search("Putin", limit=100, collapse=False).total or all(
             S001 not in hit.id for hit in searcher.search("Putin", limit=100).hits)
+
+
+@pytest.mark.parametrize("damage", ["anchor flipped", "truncated"])
+def test_a_damaged_grouping_stops_an_update_in_one_line(built, tmp_path, damage):
+    """An update reads the kept grouping where it lies, mapped rather than copied: any changed
+    byte (in its anchors, which it reads only where it needs them, too) or another size ends
+    the run in one line naming the file, and the run changes nothing."""
+    mine = tmp_path / "corpus"
+    shutil.copytree(built.parent / "corpus", mine)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([mine], index_dir)
+    generation = store.latest_generation(index_dir)
+    grouping = index_dir / durable.side_file("dupindex", generation)
+    data = bytearray(grouping.read_bytes())
+    if damage == "truncated":
+        del data[-10:]
+    else:
+        with zipfile.ZipFile(grouping) as archive:
+            member = archive.getinfo("anchors.npy")
+        start = data.index(b"\x93NUMPY", member.header_offset)
+        assert member.file_size > 200
+        data[start + member.file_size - 1] ^= 0xFF  # its last anchor's top byte
+    grouping.write_bytes(bytes(data))
+    (mine / "added.txt").write_text("A story added.\n\nIts one paragraph of a few words.\n")
+    result = invoke("index", mine, "--index", index_dir)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"Error: the index in {index_dir} is damaged "
+                                    f"({grouping.name}: "), result.stderr
+    assert "--rebuild" in result.stderr and result.stderr.count("\n") == 1
+    assert store.latest_generation(index_dir) == generation
 
 
 # -- empty indexes -----------------------------------------------------------------------------

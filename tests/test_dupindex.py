@@ -19,7 +19,8 @@ from test_dedup_templates import template_files
 from whoosh import index as whoosh_index
 
 import searchkit
-from searchkit.index import anchorspill, dedup, dupindex, durable, store, vocabulary, workers
+from searchkit.index import (anchorindex, anchorspill, dedup, dupindex, durable, store, vocabulary,
+                             workers)
 from searchkit.index.paragraphs import ReadParagraphs, split_off
 from searchkit.ingest.corpus import ReadOptions, find_files, read_bytes, read_file
 
@@ -346,13 +347,17 @@ def test_files_skipped_among_those_read_in_helpers_leave_the_hashes_in_step(
     assert stored_groups(tmp_path / "two") == stored_groups(tmp_path / "one")
 
 
-@pytest.mark.parametrize("common, moved", [(dedup.COMMON_SHINGLE, 1 << 20), (2, 3)])
-def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, common, moved):
+@pytest.mark.parametrize("common, piece, block", [(dedup.COMMON_SHINGLE, 1 << 18, 512),
+                                                  (2, 3, 4)])
+def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, common, piece,
+                                                     block):
     """Random removals, additions and replacements; with a stock-phrase limit of 2, anchors
-    keep crossing it both ways (pairs proposed again, pairs no longer proposed). Anchors are
-    taken out and put in one run at a time, or (past ``moved`` of them) by a copy."""
+    keep crossing it both ways (pairs proposed again, pairs no longer proposed). The anchors'
+    entries are scanned and written ``piece`` at a time and looked up by blocks of ``block``
+    (3 and 4: runs of one anchor span pieces and blocks, and blocks pieces)."""
     monkeypatch.setattr(dedup, "COMMON_SHINGLE", common)
-    monkeypatch.setattr(dupindex, "_MOVED_ONE_BY_ONE", moved)
+    monkeypatch.setattr(anchorindex, "PIECE", piece)
+    monkeypatch.setattr(anchorindex, "BLOCK", block)
     rng = random.Random(common)
     texts = dict(paragraphs)
     ids = sorted(texts)
@@ -380,6 +385,9 @@ def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, co
         assert index.keys_of_last(len(added + replaced)) == [expected[i]
                                                              for i in added + replaced]
         assert sorted(index.group_sizes()) == sorted(Counter(expected.values()).values())
+        kept = dupindex.DupIndex.from_bytes(index.to_bytes(), 0.6)  # its entries as read
+        assert kept.groups() == expected and kept.to_bytes() == index.to_bytes()
+        index = kept
     # only texts of paragraphs in pairs to verify (and, for short ones, their stories') were
     # asked for, never the whole index's (a third of it, on the small corpus without the data)
     assert asked and max(asked) < len(held) / 2

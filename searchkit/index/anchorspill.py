@@ -21,10 +21,9 @@ from typing import BinaryIO, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from .anchorindex import ANCHOR, HOLDER
 from .textfile import read_at
 
-ANCHOR = np.dtype("<u8")
-HOLDER = np.dtype("<i4")  # dupindex's slot type
 # About how many characters of text make an anchor (BBC and Reuters: 6.5): it sets the number
 # of buckets where the anchors are not counted before they are added.
 CHARACTERS_AN_ANCHOR = 6

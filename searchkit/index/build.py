@@ -883,8 +883,8 @@ def _kept_state(index_dir: Path, generation: int, threshold: Optional[float]):
     again."""
     if threshold is None:
         return None
-    data = store.read_committed(index_dir, generation, "dupindex")
-    dups = None if data is None else dupindex.DupIndex.from_bytes(data, threshold)
+    mapped = store.map_committed(index_dir, generation, "dupindex")
+    dups = None if mapped is None else dupindex.DupIndex.from_map(mapped, threshold)
     data = store.read_committed(index_dir, generation, "vocabulary") if dups else None
     if data is None:
         return None

@@ -30,6 +30,10 @@ from typing import Callable, Dict, NamedTuple, Optional
 from ..errors import IndexDamagedError
 
 PAGE_SIZE = 16384  # bytes per CRC: a cold search reads a few dozen pages of each file
+_CHECKED_AT_A_TIME = 1 << 20  # bytes of a mapped file checked (and given back) at a time
+# A page touched in a mapped file maps this much around it at most (the kernel's large folios,
+# up to 2 MB): given back together.
+_MAPPED_TOGETHER = 1 << 21
 RECORD = "checksums-{}.json"
 # Each commit's own files beside Whoosh's, by kind ({} is the generation).
 SIDE_FILES = {"settings": "searchkit-{}.json", "ledger": "files-{}.json",
@@ -300,6 +304,20 @@ def read_committed(folder: str, generation: int, name: str) -> Optional[bytes]:
         raise _damaged(folder, name, str(error)) from None
 
 
+def map_committed(folder: str, generation: int, name: str) -> Optional["CheckedMap"]:
+    """File ``name`` of commit ``generation`` mapped into memory, every page checked first
+    (``CheckedMap.check_all``); None if the commit has no such file; IndexDamagedError if it
+    is not the committed one. A large file is then read where it is needed, not copied."""
+    entry = load_record(folder, generation).files.get(name)
+    if entry is None:
+        return None
+    try:
+        mapped = CheckedMap(os.path.join(folder, name), entry,
+                            lambda what: _damaged(folder, name, what))
+    except FileNotFoundError:
+        raise _damaged(folder, name, "missing") from None
+    mapped.check_all()
+    return mapped
 
 
 def _damaged(folder: str, name: str, what: str) -> IndexDamagedError:
@@ -348,3 +366,19 @@ class CheckedMap:
             if not checked[page]:
                 data = view[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
                 _verify_page(data, page, self._crcs, checked, self._damaged)
+
+    def check_all(self) -> None:
+        """Verify every page, a piece at a time, each piece's memory given back after it."""
+        for start in range(0, len(self.buffer), _CHECKED_AT_A_TIME):
+            end = min(start + _CHECKED_AT_A_TIME, len(self.buffer))
+            self.check(start, end)
+            self.let_go(start, end)
+
+    def let_go(self, start: int, end: int) -> None:
+        """Give back the memory of bytes ``start`` to ``end`` and of the rest of the
+        _MAPPED_TOGETHER around them (read from the file again if touched again): a scan of a
+        large file then holds a piece of it at a time."""
+        if hasattr(mmap, "MADV_DONTNEED") and end > start:
+            first = start - start % _MAPPED_TOGETHER
+            last = min(end - end % -_MAPPED_TOGETHER, len(self.buffer))
+            self.buffer.madvise(mmap.MADV_DONTNEED, first, last - first)

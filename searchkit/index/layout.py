@@ -90,6 +90,12 @@ def has_commit(index_dir, generation: int) -> bool:
     return os.path.exists(os.path.join(str(index_dir), f"_MAIN_{generation}.toc"))
 
 
+def map_committed(index_dir, generation: int, kind: str) -> Optional[integrity.CheckedMap]:
+    """``read_committed``, mapped into memory rather than read (``integrity.map_committed``)."""
+    return integrity.map_committed(str(index_dir), generation,
+                                   integrity.side_file(kind, generation))
+
+
 def read_committed(index_dir, generation: int, kind: str) -> Optional[bytes]:
     """The bytes of commit ``generation``'s settings, ledger, vocabulary, stems, segments
     list or near-duplicate index (``kind``) as committed; None if the commit has none;

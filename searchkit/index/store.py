@@ -41,6 +41,7 @@ from .layout import (
     exists,
     has_commit,
     latest_generation,
+    map_committed,
     read_committed,
     read_settings,
 )
