@@ -135,35 +135,37 @@ class Anchors:
 
     def holders_below(self, count: int) -> bool:
         """Whether every holder is a slot below ``count`` (and none negative)."""
-        for _, holders in self.pieces():
+        for holders in self.pieces("holders"):
             if len(holders) and not (0 <= int(holders.min()) and int(holders.max()) < count):
                 return False
         return True
 
-    def pieces(self) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
-        """Every entry in order, a piece at a time: (anchors, holders)."""
+    def pieces(self, column: str = "anchors") -> Iterator[np.ndarray]:
+        """Every entry's anchor (``column`` "anchors") or holder ("holders"), in order, a
+        piece at a time: a piece of the base as it is where nothing was taken out of it or
+        put in, and given back once the next is asked for."""
         base, count = self.base_anchors, len(self.base_anchors)
         added = 0
         for lo in range(0, max(count, 1), PIECE):
             hi = min(lo + PIECE, count)
-            anchors = np.array(base[lo:hi])
-            holders = self._slots(self.base_holders[lo:hi])
-            self._let_go(base[lo:hi])
-            self._let_go(self.base_holders[lo:hi])
+            anchors = base[lo:hi]
+            piece = anchors if column == "anchors" else self._slots(self.base_holders[lo:hi])
             drop = self.dropped[np.searchsorted(self.dropped, lo):
                                 np.searchsorted(self.dropped, hi)] - lo
             if len(drop):
-                anchors, holders = np.delete(anchors, drop), np.delete(holders, drop)
+                anchors, piece = np.delete(anchors, drop), np.delete(piece, drop)
             # The entries put in before the next piece's first anchor (an equal one's after
             # every entry of the base that has it, whichever piece those are in).
             end = (len(self.added_anchors) if hi >= count
                    else int(np.searchsorted(self.added_anchors, base[hi], side="left")))
             if end > added:
                 at = np.searchsorted(anchors, self.added_anchors[added:end], side="right")
-                anchors = np.insert(anchors, at, self.added_anchors[added:end])
-                holders = np.insert(holders, at, self.added_holders[added:end])
+                put = self.added_anchors if column == "anchors" else self.added_holders
+                piece = np.insert(piece, at, put[added:end])
                 added = end
-            yield anchors, holders.astype(HOLDER, copy=False)
+            yield piece
+            self._let_go(base[lo:hi])
+            self._let_go(self.base_holders[lo:hi])
 
     def _bound(self, anchors: np.ndarray, side: str) -> np.ndarray:
         """``np.searchsorted(base_anchors, anchors, side)``, reading the blocks of the base the
@@ -197,7 +199,7 @@ class Anchors:
         return self._fence
 
     def _slots(self, holders: np.ndarray) -> np.ndarray:
-        """Base holders as slots now (a copy)."""
+        """Base holders as slots now."""
         if self.slot_of is None:
-            return np.array(holders, HOLDER)
+            return holders
         return self.slot_of[holders].astype(HOLDER)

@@ -1013,8 +1013,8 @@ class DupIndex:
         if self.on_disk is not None:
             self.on_disk.copy_to(name, out)
             return
-        for anchors, holders in self.anchors.pieces():
-            out.write(memoryview(anchors if name == "anchors" else holders))
+        for piece in self.anchors.pieces(name):
+            out.write(memoryview(piece))
 
     def to_bytes(self) -> bytes:
         """``write``'s bytes."""
