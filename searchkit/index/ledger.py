@@ -139,20 +139,29 @@ def to_bytes(generation: int, ledger: Union[Ledger, Entries]) -> bytes:
 
 
 def from_bytes(data: bytes) -> Ledger:
-    """The ledger in ``data``; ValueError if it is not one."""
+    """The ledger in ``data``; ValueError if it is not one. Each file's record is made as
+    soon as its object is read (not every object first, then the records: the ledger of a
+    large index held twice), and records with the same reading context share its string."""
+    contexts: Dict[str, str] = {}
+
+    def record(r: dict):
+        if "fingerprint" not in r:  # (the ledger's own object, and the files')
+            return r
+        context = str(r.get("context", ""))
+        return FileRecord(
+            fingerprint=str(r["fingerprint"]),
+            size=int(r["size"]),
+            key=str(r["key"]),
+            article_ids=tuple(map(str, r["article_ids"])),
+            paragraphs=int(r["paragraphs"]),
+            context=contexts.setdefault(context, context),
+            stat=str(r.get("stat", "")),
+        )
+
     try:
-        raw = json.loads(data.decode("utf-8"))
-        return {
-            path: FileRecord(
-                fingerprint=str(r["fingerprint"]),
-                size=int(r["size"]),
-                key=str(r["key"]),
-                article_ids=tuple(map(str, r["article_ids"])),
-                paragraphs=int(r["paragraphs"]),
-                context=str(r.get("context", "")),
-                stat=str(r.get("stat", "")),
-            )
-            for path, r in raw["files"].items()
-        }
+        files = json.loads(data.decode("utf-8"), object_hook=record)["files"]
+        if not all(type(r) is FileRecord for r in files.values()):
+            raise TypeError("a file without a record")
+        return files
     except (KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"not a file ledger ({type(error).__name__})") from None
