@@ -19,8 +19,10 @@ stages, its peak memory (the sum of PSS over the process tree, sampled every 50 
 bench/speed.py samples it) and its own process's memory by stage (after the reading, and its
 high-water marks in the grouping and in the writing); then FTS5 loaded from the paragraphs
 searchkit stored, as bench/speed.py loads them (from a table of a database of their own, a
-row at a time), its seconds and peak. The table gives each size's figures, and the growth of
-each memory figure per 100,000 paragraphs between the smallest and the largest size.
+row at a time), its seconds and peak; then an update of searchkit's index after one file
+changed (a paragraph added to a Reuters story), in a fresh process too: its seconds and peak.
+The table gives each size's figures, and the growth of each memory figure per 100,000
+paragraphs between the smallest and the largest size.
 """
 
 import argparse
@@ -72,6 +74,9 @@ noted("_write_segments", writing,
 STAGED_BUILD = SEARCHKIT_BUILD.replace(
     "summary = searchkit.build_index", _NOTE_STAGES + "summary = searchkit.build_index").replace(
     "print(json.dumps({", "print(json.dumps({'memory': memory, ")
+
+# The same run on the index built, after one file changed: an update.
+UPDATE = SEARCHKIT_BUILD.replace("rebuild=True", "rebuild=False")
 
 _WORD = re.compile(rb"[A-Za-z]+")
 
@@ -155,7 +160,14 @@ def measure(paths: list, processes: int, scratch: Path) -> dict:
     fts5 = run_json_sampled(["-c", FTS5_BUILD, str(staged), str(db), FTS5_SCHEMA])
     for path in (rows, staged, db):
         path.unlink()
-    return {"paragraphs": paragraphs, "searchkit": built, "fts5": fts5}
+    changed = sorted(next(p for p in paths if scratch in p.parents).glob("*.txt"))[0]
+    original = changed.read_bytes()
+    changed.write_bytes(original + b"\n\nA paragraph added to measure an update.\n")
+    try:
+        updated = run_json_sampled(["-c", UPDATE, json.dumps(spec)])
+    finally:
+        changed.write_bytes(original)
+    return {"paragraphs": paragraphs, "searchkit": built, "fts5": fts5, "update": updated}
 
 
 def main() -> None:
@@ -190,8 +202,8 @@ def report(found: dict, processes: int, same_words: bool) -> None:
     stages = list(found[min(found)]["searchkit"]["memory"])
     print("| size | paragraphs | searchkit build | paragraphs/s | peak (PSS) | "
           "stages: reading, grouping, writing | this process: "
-          f"{', '.join(stages)} | FTS5 build | FTS5 peak |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"{', '.join(stages)} | FTS5 build | FTS5 peak | one changed file: update, peak |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for size, row in found.items():
         built, fts5 = row["searchkit"], row["fts5"]
         seconds = dict(built["stages"])
@@ -202,14 +214,17 @@ def report(found: dict, processes: int, same_words: bool) -> None:
               f"{seconds.get('grouping near duplicates', 0):.1f}, "
               f"{seconds.get('writing segments', 0):.1f} s | "
               f"{', '.join(str(built['memory'][s]) for s in stages)} MB | "
-              f"{fts5['seconds']:.1f} s | {fts5['peak_pss_kb'] / 1024:.0f} MB |")
+              f"{fts5['seconds']:.1f} s | {fts5['peak_pss_kb'] / 1024:.0f} MB | "
+              f"{row['update']['seconds']:.1f} s, {row['update']['peak_pss_kb'] / 1024:.0f} MB |")
     if len(found) < 2:
         return
     low, high = found[min(found)], found[max(found)]
     added = (high["paragraphs"] - low["paragraphs"]) / 100_000
     growth = {"searchkit's peak": (high["searchkit"]["peak_pss_kb"]
                                    - low["searchkit"]["peak_pss_kb"]) / 1024,
-              "FTS5's peak": (high["fts5"]["peak_pss_kb"] - low["fts5"]["peak_pss_kb"]) / 1024}
+              "FTS5's peak": (high["fts5"]["peak_pss_kb"] - low["fts5"]["peak_pss_kb"]) / 1024,
+              "a one-file update's peak": (high["update"]["peak_pss_kb"]
+                                           - low["update"]["peak_pss_kb"]) / 1024}
     for stage in stages:
         growth[f"this process, {stage}"] = (high["searchkit"]["memory"][stage]
                                             - low["searchkit"]["memory"][stage])
