@@ -3,6 +3,7 @@ after any sequence of removals and additions; an indexing run that adds a file r
 a rebuild would, asking only for the texts it must."""
 
 import io
+import mmap
 import random
 import shutil
 import zipfile
@@ -464,6 +465,37 @@ def test_very_long_near_copies_join_though_the_bounds_counts_overflow():
     groups = dupindex.DupIndex.build(paragraphs, 0.9).groups()
     assert groups == dedup.find_groups(paragraphs, 0.9)
     assert groups["long#1"] == groups["copy#1"] == "copy#1"
+
+
+def test_a_committed_index_is_updated_where_it_lies(paragraphs, tmp_path):
+    """An update reads a committed grouping mapped, its anchors' entries left in the file (read
+    only, never copied whole): the same update as of the grouping read into memory, and the
+    file as it was."""
+    from searchkit.index import integrity
+
+    built = dupindex.DupIndex.build(paragraphs[:600], 0.6)
+    data = built.to_bytes()
+    name = "dupindex-1.npz"
+    (tmp_path / name).write_bytes(data)
+    entry = integrity.summarize(str(tmp_path / name))
+    mapped = dupindex.DupIndex.from_map(
+        integrity.CheckedMap(str(tmp_path / name), entry, ValueError), 0.6)
+    held = dupindex.DupIndex.from_bytes(data, 0.6)
+    entries = mapped.anchors
+    for array in (entries.base_anchors, entries.base_holders):
+        while isinstance(array, (np.ndarray, memoryview)):  # (views of views of the map)
+            array = array.base if isinstance(array, np.ndarray) else array.obj
+        assert isinstance(array, mmap.mmap)
+    assert len(entries) > 1000
+    assert not (entries.base_anchors.flags.writeable or entries.base_holders.flags.writeable)
+    texts = dict(paragraphs)
+    gone = [pid for pid, _ in paragraphs[:600:9]]
+    for index in (mapped, held):
+        index.update(gone, paragraphs[600:640], lambda ids: {i: texts[i] for i in ids})
+    assert mapped.groups() == held.groups() == dedup.find_groups(
+        [(i, texts[i]) for i, _ in paragraphs[:640] if i not in gone])
+    assert mapped.to_bytes() == held.to_bytes()
+    assert (tmp_path / name).read_bytes() == data
 
 
 def test_kept_as_bytes_for_its_threshold(paragraphs):
