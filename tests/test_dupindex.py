@@ -20,9 +20,10 @@ from test_dedup_templates import template_files
 from whoosh import index as whoosh_index
 
 import searchkit
-from searchkit.index import (anchorindex, anchorspill, dedup, dupindex, durable, store, vocabulary,
-                             workers)
+from searchkit.index import (anchorindex, anchorspill, dedup, dupindex, durable, slotids, store,
+                             vocabulary, workers)
 from searchkit.index.paragraphs import ReadParagraphs, split_off
+from searchkit.index.slotids import SlotIds
 from searchkit.ingest.corpus import ReadOptions, find_files, read_bytes, read_file
 
 
@@ -496,6 +497,58 @@ def test_a_committed_index_is_updated_where_it_lies(paragraphs, tmp_path):
         [(i, texts[i]) for i, _ in paragraphs[:640] if i not in gone])
     assert mapped.to_bytes() == held.to_bytes()
     assert (tmp_path / name).read_bytes() == data
+
+
+_ID = st.text(st.sampled_from("ab#/é\ud800x"), max_size=6)
+
+
+@pytest.mark.parametrize("piece", [1, 3, 1 << 20])
+@given(read=st.lists(st.tuples(_ID, st.booleans()), max_size=12),
+       steps=st.lists(st.tuples(st.booleans(), st.integers(0, 30), _ID), max_size=12))
+def test_slot_ids_are_the_list_of_ids_they_replace(piece, read, steps):
+    """An update's ids (one buffer as read, and those added since) answer as a list of the
+    ids, None for a freed slot, would: by slot, all at once, by id, by article, as bytes
+    (the buffer read ``piece`` bytes or so at a time)."""
+    slotids._BYTES_AT_A_TIME, before = piece, slotids._BYTES_AT_A_TIME
+    try:
+        _compare_slot_ids(read, steps)
+    finally:
+        slotids._BYTES_AT_A_TIME = before
+
+
+def _compare_slot_ids(read, steps):
+    model = [pid if live else None for pid, live in read]
+    ids = SlotIds.of(model)
+    for add, slot, pid in steps:
+        if add:
+            ids.extend([pid])
+            model.append(pid)
+        elif slot < len(model):
+            ids.free(slot)
+            model[slot] = None
+    assert len(ids) == len(model) and list(ids) == model
+    assert [ids[s] for s in range(len(model))] == model
+    assert ids.alive(len(model)).tolist() == [pid is not None for pid in model]
+    wanted = {pid for pid, _ in read[::2]} | {pid for _, _, pid in steps[::3]}
+    first = {}
+    for slot, pid in enumerate(model):
+        if pid in wanted:
+            first[slot] = pid
+    assert ids.slots_of(wanted) == first
+    article, numbers = ids.article_numbers()
+    expected = {}
+    for slot, pid in enumerate(model):
+        if pid is not None:
+            name = dedup.article_of(pid)
+            assert article[slot] == expected.setdefault(name, len(expected))
+    assert numbers == expected and (article[[p is None for p in model]] == len(numbers)).all()
+    joined = "\0".join("" if pid is None else pid for pid in model)
+    assert ids.joined() == joined.encode("utf-8", "surrogatepass")
+    again = SlotIds(ids.joined(), ids.alive(len(ids)))
+    assert list(again) == model
+    assert list(ids.held()) == [pid for pid in model if pid is not None]
+    with pytest.raises(ValueError):
+        SlotIds(b"a\0b", np.ones(3, bool))
 
 
 def test_kept_as_bytes_for_its_threshold(paragraphs):

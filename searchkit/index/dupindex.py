@@ -41,6 +41,7 @@ from .anchorspill import (CHARACTERS_AN_ANCHOR, AnchorBuckets, SortedAnchors, Sp
                           SpilledParts)
 from .arrays import stable_argsort, stable_order
 from .rankarrays import bytes_hash
+from .slotids import SlotIds
 from .textfile import Texts as TextsOnDisk
 
 if TYPE_CHECKING:
@@ -570,7 +571,7 @@ class DupIndex:
     def __init__(self, threshold: float):
         self.threshold = threshold
         # by slot; None: a free slot (a build's may be a sequence that makes each when asked
-        # for, with none free: ``update`` makes it a list)
+        # for, with none free: ``update`` makes it SlotIds)
         self.ids: Sequence[Optional[str]] = []
         self.exact = np.zeros(0, np.uint64)  # by slot
         self.sizes = np.zeros(0, np.int64)  # by slot: its distinct 3-grams
@@ -613,7 +614,7 @@ class DupIndex:
         return self.exact[len(self.exact) - count:]
 
     def __len__(self) -> int:
-        return sum(1 for i in self.ids if i is not None)
+        return int(self._alive(len(self.ids)).sum())
 
     # -- building -----------------------------------------------------------------------
 
@@ -653,10 +654,10 @@ class DupIndex:
         already is replaced). ``texts(ids)`` gives the texts of paragraphs held (asked for
         only where a pair must be verified again). Returns the paragraphs held before and
         after whose group key changed: id -> new key."""
-        if not isinstance(self.ids, list):  # (a build's sequence: a list, to mark free slots)
-            self.ids = list(self.ids)
+        if not isinstance(self.ids, SlotIds):  # (a build's sequence, to mark free slots)
+            self.ids = SlotIds.of(self.ids)
         wanted = {pid for pid, _ in added}.union(removed)
-        gone = {s: pid for s, pid in enumerate(self.ids) if pid in wanted}  # slot -> id
+        gone = self.ids.slots_of(wanted)  # slot -> id
         gone_slots = np.fromiter(gone, np.int64, len(gone))
         held, key_before = len(self.ids), self.group.copy()
         new_texts = [t for _, t in added]
@@ -703,7 +704,7 @@ class DupIndex:
         freed = gone_anchors[(old_counts > dedup.COMMON_SHINGLE)
                              & (new_counts <= dedup.COMMON_SHINGLE) & (new_counts > 1)]
         for slot in slots.tolist():
-            self.ids[slot] = None
+            self.ids.free(slot)
         self.group[slots] = slots
         return touched, freed
 
@@ -718,7 +719,10 @@ class DupIndex:
         paragraphs, ``gone_articles``, shared)."""
         first = len(self.ids)
         new_slots = np.arange(first, first + len(ids))
-        self.ids = ids if not first else [*self.ids, *ids]
+        if isinstance(self.ids, SlotIds):  # (an update's)
+            self.ids.extend(ids)
+        else:
+            self.ids = ids
         self.exact = np.r_[self.exact, shingled.exact]
         self.sizes = np.r_[self.sizes, np.diff(shingled.shingle_offsets)]
         self.short = np.r_[self.short, shingled.short]
@@ -781,9 +785,9 @@ class DupIndex:
         self.on_disk = result
 
     def _alive(self, upto: int) -> np.ndarray:
-        if not isinstance(self.ids, list):  # (a build's sequence: none free)
+        if not isinstance(self.ids, SlotIds):  # (a build's sequence: none free)
             return np.ones(upto, bool)
-        return np.array([pid is not None for pid in self.ids[:upto]], bool)
+        return self.ids.alive(upto)
 
     def _drop_unproposed(self, closed: np.ndarray, touched: set, texts: Texts) -> None:
         """Edges between old holders of ``closed`` anchors that no anchor held by few enough
@@ -925,7 +929,7 @@ class DupIndex:
     def _article_numbers(self) -> Tuple[np.ndarray, Dict[str, int]]:
         """Each slot's article as a number (a free slot's: one past the last), and the
         numbers."""
-        if hasattr(self.ids, "article_numbers"):  # (a build's ids know their articles)
+        if hasattr(self.ids, "article_numbers"):  # (a build's ids know them, an update's too)
             return self.ids.article_numbers()
         numbers: Dict[str, int] = {}
         found = [None if pid is None else numbers.setdefault(dedup.article_of(pid),
@@ -968,13 +972,13 @@ class DupIndex:
 
     def _compact_if_sparse(self) -> None:
         """Renumber the slots once a quarter of them are free."""
-        free = sum(1 for pid in self.ids if pid is None)
+        free = len(self.ids) - len(self)
         if free * 4 <= len(self.ids):
             return
         alive = self._alive(len(self.ids))
         renumber = np.full(len(self.ids), -1, np.int64)
         renumber[alive] = np.arange(int(alive.sum()))
-        self.ids = [pid for pid in self.ids if pid is not None]
+        self.ids = self.ids.held()
         self.exact = self.exact[alive]
         self.sizes = self.sizes[alive]
         self.short = self.short[alive]
@@ -988,8 +992,8 @@ class DupIndex:
     def write(self, out: BinaryIO) -> None:
         """The index as an uncompressed ``.npz`` into ``out`` (a commit's
         ``dupindex-N.npz``), its anchors' entries written a piece at a time."""
-        ids = "\0".join("" if pid is None else pid for pid in self.ids).encode("utf-8",
-                                                                                "surrogatepass")
+        ids = self.ids.joined() if isinstance(self.ids, SlotIds) else "\0".join(
+            "" if pid is None else pid for pid in self.ids).encode("utf-8", "surrogatepass")
         arrays = dict(version=np.array([VERSION]), threshold=np.array([self.threshold]),
                       limits=np.array(_limits()), ids=np.frombuffer(ids, np.uint8),
                       alive=self._alive(len(self.ids)),
@@ -1065,9 +1069,7 @@ class DupIndex:
                     or found["anchors"].dtype != ANCHOR or found["holders"].dtype != HOLDER):
                 return None
             index = cls(threshold)
-            ids = found["ids"].tobytes().decode("utf-8", "surrogatepass").split("\0")
-            alive = found["alive"].astype(bool)
-            index.ids = [pid if live else None for pid, live in zip(ids, alive.tolist())]
+            index.ids = SlotIds(found["ids"].tobytes(), found["alive"].astype(bool))
             # (copies: the index's own arrays, which an update changes; the anchors' entries
             # stay where they are, read only)
             index.exact = found["exact"].astype(np.uint64)
@@ -1084,7 +1086,7 @@ class DupIndex:
                 IndexError, struct.error):
             return None
         slots = len(index.ids)
-        if not (len(ids) == len(alive) == slots == len(index.exact) == len(index.group)
+        if not (slots == len(index.exact) == len(index.group)
                 == len(index.sizes) == len(index.short) == len(index.story)
                 and len(found["anchors"]) == len(found["holders"])):
             return None
