@@ -104,19 +104,18 @@ class SlotIds(Sequence[Optional[str]]):
     def joined(self) -> bytes:
         """Every slot's id, "\\0" between two ("" for a free slot), as the index's file has
         them."""
-        read = self._joined
-        dead = np.flatnonzero(~self._alive)
-        if len(dead):  # the bytes of the free slots' ids left out, their separators kept
-            view, pieces, at = memoryview(read), [], 0
-            for start, end in zip(self._starts[dead].tolist(),
-                                  (self._starts[dead + 1] - 1).tolist()):
-                pieces.append(view[at:start])
-                at = end
-            pieces.append(view[at:])
-            read = b"".join(pieces)
+        view, pieces, at = memoryview(self._joined), [], 0
+        dead = np.flatnonzero(~self._alive)  # their bytes left out, their separators kept
+        for start, end in zip(self._starts[dead].tolist(), (self._starts[dead + 1] - 1).tolist()):
+            pieces.append(view[at:start])
+            at = end
+        pieces.append(view[at:] if len(self._alive) else b"")
         added = [b"" if pid is None else pid.encode("utf-8", "surrogatepass")
                  for pid in self._added]
-        return b"\0".join([read, *added] if len(self._alive) else added)
+        if len(self._alive) and added:
+            pieces.append(b"\0")
+        pieces.append(b"\0".join(added))
+        return b"".join(pieces)  # (one copy of the buffer)
 
     def held(self) -> "SlotIds":
         """The ids held, in slot order, each in a slot of its own (a compaction's)."""
