@@ -137,7 +137,7 @@ _CHARS_AT_A_TIME = 1_000_000
 # are joined before the next chunk, so that none is left in the heap for long.
 _CHARS_A_SLICE = 250_000
 _RUN_HOLDERS = 1 << 16  # anchor holders (and their pairs) listed at a time
-_SLOT = np.int32  # the type of the anchors' holders (most of the index's own memory)
+_SLOT = np.int32  # a slot in arrays of pairs and rows (as anchorindex.HOLDER, an entry's holder)
 _NPY_HEADER_MOST = 10_016  # bytes: numpy's bound on the header it reads, and its preamble
 # Candidate pairs are verified with sets made for a chunk of them alone, of about this many
 # 3-grams (~50-70 bytes each in a set): ~2,500 pairs of news paragraphs, fewer long ones.
