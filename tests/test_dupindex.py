@@ -499,6 +499,42 @@ def test_a_committed_index_is_updated_where_it_lies(paragraphs, tmp_path):
     assert (tmp_path / name).read_bytes() == data
 
 
+def test_an_update_of_a_committed_index_copies_none_of_its_anchors_whole(tmp_path, monkeypatch):
+    """Reading a committed index, updating it and writing its next file hold a piece of the
+    anchors' entries at a time, never all of them: what they allocate at most (tracemalloc,
+    numpy's arrays included) stays well under the entries' bytes, left in the file."""
+    import tracemalloc
+
+    from searchkit.index import integrity
+
+    monkeypatch.setattr(anchorindex, "PIECE", 1 << 12)
+    rng = random.Random(3)
+    words = [f"w{n}" for n in range(5000)]
+    paragraphs = [(f"a{n // 5}#{n % 5 + 1}", " ".join(rng.choice(words) for _ in range(40)))
+                  for n in range(20_000)]
+    path = tmp_path / "dupindex-1.npz"
+    with open(path, "wb") as out:
+        dupindex.DupIndex.build(paragraphs, 0.6).write(out)
+    entry = integrity.summarize(str(path))
+    texts = dict(paragraphs)
+    added = [(f"b{n}#1", " ".join(rng.choice(words) for _ in range(40))) for n in range(20)]
+    tracemalloc.start()
+    try:
+        index = dupindex.DupIndex.from_map(
+            integrity.CheckedMap(str(path), entry, ValueError), 0.6)
+        entries_bytes = len(index.anchors) * 12
+        index.update([pid for pid, _ in paragraphs[:50]], added,
+                     lambda ids: {i: texts[i] for i in ids})
+        with open(tmp_path / "dupindex-2.npz", "wb") as out:
+            index.write(out)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert entries_bytes > 8_000_000 and peak < entries_bytes / 2, (peak, entries_bytes)
+    kept = dupindex.DupIndex.from_bytes((tmp_path / "dupindex-2.npz").read_bytes(), 0.6)
+    assert kept.groups() == dedup.find_groups(paragraphs[50:] + added)
+
+
 _ID = st.text(st.sampled_from("ab#/é\ud800x"), max_size=6)
 
 
