@@ -929,7 +929,7 @@ class DupIndex:
     def _article_numbers(self) -> Tuple[np.ndarray, Dict[str, int]]:
         """Each slot's article as a number (a free slot's: one past the last), and the
         numbers."""
-        if hasattr(self.ids, "article_numbers"):  # (a build's ids know them, an update's too)
+        if hasattr(self.ids, "article_numbers"):  # (a build's ids know their articles)
             return self.ids.article_numbers()
         numbers: Dict[str, int] = {}
         found = [None if pid is None else numbers.setdefault(dedup.article_of(pid),

@@ -2,10 +2,10 @@
 read with the index in one buffer of UTF-8 (as its file has them, "\\0" between two), with
 where each starts and whether its slot is still held, and those added since in a list. As a
 list of strings, the ids of a kept index took ~70 bytes a paragraph; here ~25. Asked for one
-at a time, or read through a piece of the buffer at a time (``slots_of``, ``article_numbers``).
+at a time, or read through a piece of the buffer at a time (``slots_of``, ``__iter__``).
 """
 
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -84,22 +84,6 @@ class SlotIds(Sequence[Optional[str]]):
         read = len(self._alive)
         found.update((read + k, pid) for k, pid in enumerate(self._added) if pid in wanted)
         return found
-
-    def article_numbers(self) -> Tuple[np.ndarray, Dict[str, int]]:
-        """Each slot's article as a number (a free slot's: one past the last), and the
-        numbers (``dedup.article_of``: the id before its last "#")."""
-        numbers: Dict[bytes, int] = {}
-        found = [numbers.setdefault(raw.rpartition(b"#")[0] or raw, len(numbers)) if live
-                 else -1 for raw, live in zip(self._pieces(), self._alive.tolist())]
-        for pid in self._added:
-            if pid is None:
-                found.append(-1)
-                continue
-            raw = pid.encode("utf-8", "surrogatepass")
-            found.append(numbers.setdefault(raw.rpartition(b"#")[0] or raw, len(numbers)))
-        article = np.array(found, np.int64)
-        article[article < 0] = len(numbers)
-        return article, {_text(raw): n for raw, n in numbers.items()}
 
     def joined(self) -> bytes:
         """Every slot's id, "\\0" between two ("" for a free slot), as the index's file has
