@@ -259,6 +259,28 @@ def test_a_damaged_grouping_stops_an_update_in_one_line(built, tmp_path, damage)
     assert store.latest_generation(index_dir) == generation
 
 
+def test_a_damaged_grouping_stops_optimize_in_one_line(built, tmp_path):
+    """Optimize carries the grouping file into its commit a piece at a time: a changed byte in
+    its middle ends the run in one line naming the file, and the run changes nothing."""
+    mine = tmp_path / "corpus"
+    shutil.copytree(built.parent / "corpus", mine)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([mine], index_dir)
+    (mine / "added.txt").write_text("A story added.\n\nIts one paragraph of a few words.\n")
+    searchkit.build_index([mine], index_dir)  # a second segment: optimize has work to do
+    generation = store.latest_generation(index_dir)
+    grouping = index_dir / durable.side_file("dupindex", generation)
+    data = bytearray(grouping.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    grouping.write_bytes(bytes(data))
+    result = invoke("optimize", "--index", index_dir)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"Error: the index in {index_dir} is damaged "
+                                    f"({grouping.name}: "), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert store.latest_generation(index_dir) == generation
+
+
 # -- empty indexes -----------------------------------------------------------------------------
 
 

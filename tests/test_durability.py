@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+import tracemalloc
 import traceback
 from collections import Counter
 from pathlib import Path
@@ -30,7 +31,7 @@ from click.testing import CliRunner
 from conftest import S000, S001, S002, S003, S004, SEEDS, as_user_nobody
 from samples import write_wire
 
-from searchkit.index import build, durable, store, workers
+from searchkit.index import build, durable, integrity, store, workers
 from searchkit import open_index
 from searchkit.cli.commands import main
 from searchkit.errors import IndexLockedError, IndexWriteError
@@ -912,6 +913,29 @@ def test_optimize_records_the_previous_commits_files_not_a_leftover(tmp_path, mo
     assert store.latest_generation(index_dir) == before + 1
     for kind, data in kept.items():
         assert store.read_committed(index_dir, before + 1, kind) == data, kind
+
+
+def test_a_carried_side_file_is_copied_a_piece_at_a_time(tmp_path, monkeypatch):
+    """What optimize's commit carries (the grouping file of a large index is hundreds of MB)
+    is copied through checked reads of a piece each, never held whole."""
+    folder = tmp_path / "corpus"
+    write_wire(folder, stories=300)
+    index_dir = tmp_path / "ix"
+    build_index([folder], index_dir)
+    generation = store.latest_generation(index_dir)
+    committed = store.read_committed(index_dir, generation, "dupindex")
+    assert len(committed) > 100_000
+    monkeypatch.setattr(integrity, "_CHECKED_AT_A_TIME", 4096)
+    copy = store.committed_copy(index_dir, generation, "dupindex")
+    with open(tmp_path / "carried", "wb") as out:
+        tracemalloc.start()
+        try:
+            copy(out)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert (tmp_path / "carried").read_bytes() == committed
+    assert peak < len(committed) / 4, (peak, len(committed))
 
 
 def test_a_searcher_opened_before_commits_keeps_working(states, tmp_path):

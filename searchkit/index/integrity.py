@@ -25,7 +25,7 @@ import re
 import sys
 import zlib
 from array import array
-from typing import Callable, Dict, NamedTuple, Optional
+from typing import BinaryIO, Callable, Dict, NamedTuple, Optional
 
 from ..errors import IndexDamagedError
 
@@ -302,6 +302,31 @@ def read_committed(folder: str, generation: int, name: str) -> Optional[bytes]:
         return read_whole(os.path.join(folder, name), entry)
     except ValueError as error:
         raise _damaged(folder, name, str(error)) from None
+
+
+def committed_copy(folder: str, generation: int,
+                   name: str) -> Optional[Callable[[BinaryIO], None]]:
+    """What writes the bytes of file ``name`` of commit ``generation`` into a file, a piece at
+    a time, each page checked as it is read (IndexDamagedError if they are not the committed
+    ones): a large file is carried into a new commit without being held whole. None if the
+    commit has no such file."""
+    entry = load_record(folder, generation).files.get(name)
+    if entry is None:
+        return None
+
+    def damage(what: str) -> IndexDamagedError:
+        return _damaged(folder, name, what)
+
+    def copy(out: BinaryIO) -> None:
+        try:
+            source = CheckedFile(os.path.join(folder, name), entry, damage)
+        except FileNotFoundError:
+            raise damage("missing") from None
+        with source:
+            for piece in iter(lambda: source.read(_CHECKED_AT_A_TIME), b""):
+                out.write(piece)
+
+    return copy
 
 
 def map_committed(folder: str, generation: int, name: str) -> Optional["CheckedMap"]:

@@ -90,6 +90,13 @@ def has_commit(index_dir, generation: int) -> bool:
     return os.path.exists(os.path.join(str(index_dir), f"_MAIN_{generation}.toc"))
 
 
+def committed_copy(index_dir, generation: int, kind: str):
+    """What writes commit ``generation``'s side file of ``kind`` into a file a piece at a time
+    (``integrity.committed_copy``), or None if the commit has none."""
+    return integrity.committed_copy(str(index_dir), generation,
+                                    integrity.side_file(kind, generation))
+
+
 def map_committed(index_dir, generation: int, kind: str) -> Optional[integrity.CheckedMap]:
     """``read_committed``, mapped into memory rather than read (``integrity.map_committed``)."""
     return integrity.map_committed(str(index_dir), generation,

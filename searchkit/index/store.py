@@ -38,6 +38,7 @@ from .codec import BuildCodec
 from .layout import (
     SETTINGS,
     check_compatible,
+    committed_copy,
     exists,
     has_commit,
     latest_generation,
@@ -342,9 +343,10 @@ def commit(writer, clear: bool = False, mergetype=None, segments=(), without=(),
                if kind != "segments"]  # durable.commit_toc writes each commit's own list
     for kind in carried:
         if base >= 0 and kind not in without and kind not in written:
-            data = read_committed(folder, base, kind)
-            if data is not None:
-                write_committed(folder, writer.generation, kind, data)
+            # (copied a piece at a time: a large index's grouping file is hundreds of MB)
+            copy = committed_copy(folder, base, kind)
+            if copy is not None:
+                write_committed(folder, writer.generation, kind, copy)
     policy = mergetype or (writing.CLEAR if clear else INCREMENTAL_MERGE)
 
     def with_segments(writer_, existing):
