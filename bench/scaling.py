@@ -1,6 +1,6 @@
 """How the build's time and memory grow with the corpus, against SQLite FTS5 at each size.
 
-    python bench/scaling.py [--copies 1,2,4] [--processes 2] [--same-words]
+    python bench/scaling.py [--copies 1,2,4] [--processes 2] [--same-words] [--optimize]
 
 The corpus at size k is `large` (BBC + Reuters-21578 split into paragraphs, as bench/speed.py
 writes it) and k - 1 enciphered copies of it, each in a made-up language of its own: the
@@ -23,12 +23,19 @@ row at a time), its seconds and peak; then an update of searchkit's index after 
 changed (a paragraph added to a Reuters story), in a fresh process too: its seconds and peak.
 The table gives each size's figures, and the growth of each memory figure per 100,000
 paragraphs between the smallest and the largest size.
+
+With ``--optimize``, the updated index (its build's segments and the update's, the changed
+file's old paragraphs deleted) is then merged into one segment twice, each in a fresh process
+from the same copy: by `searchkit optimize`'s bulk merge (``store.optimize``) and by Whoosh's
+own merge (its OPTIMIZE policy through the same writer, as `optimize` merged before): the
+seconds and peak of each, and the bulk merge's growth per 100,000 paragraphs.
 """
 
 import argparse
 import json
 import random
 import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -77,6 +84,20 @@ STAGED_BUILD = SEARCHKIT_BUILD.replace(
 
 # The same run on the index built, after one file changed: an update.
 UPDATE = SEARCHKIT_BUILD.replace("rebuild=True", "rebuild=False")
+# The index merged into one segment: by store.optimize (bulk), or by Whoosh's own merge.
+OPTIMIZE = """
+import json, sys, time
+from whoosh import writing
+from searchkit.index import store
+started = time.perf_counter()
+if sys.argv[2] == "bulk":
+    segments = store.optimize(sys.argv[1]).segments_before
+else:
+    writer = store.open_writer(store.open_index(sys.argv[1]))
+    segments = len(writer.segments)
+    store.commit(writer, mergetype=writing.OPTIMIZE)
+print(json.dumps({"seconds": time.perf_counter() - started, "segments": segments}))
+"""
 
 _WORD = re.compile(rb"[A-Za-z]+")
 
@@ -150,7 +171,7 @@ def write_copy(sources: list, folder: Path, copy: int, same_words: bool = False)
     return made
 
 
-def measure(paths: list, processes: int, scratch: Path) -> dict:
+def measure(paths: list, processes: int, scratch: Path, optimize: bool = False) -> dict:
     index, rows, db = scratch / "index", scratch / "rows.json", scratch / "fts5.db"
     staged = scratch / "rows.db"
     spec = {"paths": [str(p) for p in paths], "index": str(index), "processes": processes}
@@ -167,7 +188,15 @@ def measure(paths: list, processes: int, scratch: Path) -> dict:
         updated = run_json_sampled(["-c", UPDATE, json.dumps(spec)])
     finally:
         changed.write_bytes(original)
-    return {"paragraphs": paragraphs, "searchkit": built, "fts5": fts5, "update": updated}
+    found = {"paragraphs": paragraphs, "searchkit": built, "fts5": fts5, "update": updated}
+    if optimize:
+        for how in ("bulk", "whoosh"):
+            merged = scratch / f"index-{how}"
+            shutil.copytree(index, merged)
+            print(f"  optimize ({how}) ...", file=sys.stderr)
+            found[f"optimize {how}"] = run_json_sampled(["-c", OPTIMIZE, str(merged), how])
+            shutil.rmtree(merged)
+    return found
 
 
 def main() -> None:
@@ -177,6 +206,8 @@ def main() -> None:
     parser.add_argument("--processes", type=int, choices=(1, 2), default=2)
     parser.add_argument("--same-words", action="store_true",
                         help="copies in the corpus's own words, shuffled (no new words)")
+    parser.add_argument("--optimize", action="store_true",
+                        help="then merge each index into one segment, in bulk and by Whoosh")
     args = parser.parse_args()
     sizes = sorted({int(k) for k in args.copies.split(",")})
     if not (DATA / "bbc").is_dir():
@@ -191,7 +222,7 @@ def main() -> None:
                     copies[copy] = write_copy(large, scratch, copy, args.same_words)
             paths = large + [path for copy in range(1, size) for path in copies[copy]]
             print(f"building {size} x large ...", file=sys.stderr)
-            found[size] = measure(paths, args.processes, scratch)
+            found[size] = measure(paths, args.processes, scratch, args.optimize)
     report(found, args.processes, args.same_words)
 
 
@@ -216,6 +247,16 @@ def report(found: dict, processes: int, same_words: bool) -> None:
               f"{', '.join(str(built['memory'][s]) for s in stages)} MB | "
               f"{fts5['seconds']:.1f} s | {fts5['peak_pss_kb'] / 1024:.0f} MB | "
               f"{row['update']['seconds']:.1f} s, {row['update']['peak_pss_kb'] / 1024:.0f} MB |")
+    if "optimize bulk" in found[min(found)]:
+        print("\n| size | segments merged | bulk merge: seconds, peak | Whoosh's merge: seconds, "
+              "peak | bulk merge's speed over Whoosh's |")
+        print("|---|---|---|---|---|")
+        for size, row in found.items():
+            bulk, whoosh = row["optimize bulk"], row["optimize whoosh"]
+            print(f"| {size} x large | {bulk['segments']} | {bulk['seconds']:.1f} s, "
+                  f"{bulk['peak_pss_kb'] / 1024:.0f} MB | {whoosh['seconds']:.1f} s, "
+                  f"{whoosh['peak_pss_kb'] / 1024:.0f} MB | "
+                  f"{whoosh['seconds'] / bulk['seconds']:.1f}x |")
     if len(found) < 2:
         return
     low, high = found[min(found)], found[max(found)]
@@ -225,6 +266,10 @@ def report(found: dict, processes: int, same_words: bool) -> None:
               "FTS5's peak": (high["fts5"]["peak_pss_kb"] - low["fts5"]["peak_pss_kb"]) / 1024,
               "a one-file update's peak": (high["update"]["peak_pss_kb"]
                                            - low["update"]["peak_pss_kb"]) / 1024}
+    if "optimize bulk" in low:
+        for how in ("bulk", "whoosh"):
+            growth[f"optimize ({how})'s peak"] = (high[f"optimize {how}"]["peak_pss_kb"]
+                                                  - low[f"optimize {how}"]["peak_pss_kb"]) / 1024
     for stage in stages:
         growth[f"this process, {stage}"] = (high["searchkit"]["memory"][stage]
                                             - low["searchkit"]["memory"][stage])

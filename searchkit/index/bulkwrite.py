@@ -442,10 +442,16 @@ def _varbytes_column(values: list, doccount: int, with_offsets: bool = True,
     """A VarBytesColumn's file: the values, their lengths, offsets past the cutoff."""
     data = b"".join(v for v in values if v)
     lengths = np.fromiter((len(v) if v else 0 for v in values), np.int64, len(values))
-    lengths = np.r_[lengths, np.zeros(doccount - len(values), np.int64)]
+    return data + varbytes_tail(lengths, doccount, with_offsets, cutoff)
+
+
+def varbytes_tail(lengths: np.ndarray, doccount: int, with_offsets: bool = True,
+                  cutoff: int = _VARBYTES_OFFSETS_CUTOFF) -> bytes:
+    """What follows the values in a VarBytesColumn's file, given their ``lengths``."""
+    lengths = np.r_[lengths, np.zeros(doccount - len(lengths), np.int64)]
     offsets = np.cumsum(lengths) - lengths
     lcode = _growable_typecode(int(lengths.max(initial=0)))
-    out = [data, _array_bytes(lengths, lcode)]
+    out = [_array_bytes(lengths, lcode)]
     if with_offsets and doccount > cutoff:
         ocode = _growable_typecode(int(offsets.max(initial=0)))
         out += [_array_bytes(offsets, ocode), lcode.encode(), ocode.encode(), b"X"]

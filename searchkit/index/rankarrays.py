@@ -143,14 +143,14 @@ def datetime_to_long(when) -> int:
 
 
 def encode(doc_count: int, arrays: Dict[str, np.ndarray]) -> List[bytes]:
-    """The file's bytes, in parts (each array's own: no copy of them all at once)."""
+    """The file's bytes, in parts (each array's own, viewed where it needs no conversion)."""
     layout, chunks, offset = {}, [], 0
     for name, array in sorted(arrays.items()):
         array = np.ascontiguousarray(array)
         dtype = "<" + array.dtype.str[1:]  # little-endian ("|u1" for bytes: no order)
         if dtype not in _DTYPES:
             raise ValueError(f"{name}: dtype {array.dtype} is not kept in ranking arrays")
-        data = array.astype(dtype, copy=False).tobytes()
+        data = memoryview(array.astype(dtype, copy=False)).cast("B")
         layout[name] = [dtype, int(array.size), offset]
         padding = -len(data) % _ALIGN
         chunks += [data, b"\0" * padding]
@@ -208,6 +208,10 @@ class SegmentArrays:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
+
+    def size(self, name: str) -> int:
+        """How many items array ``name`` holds (its bytes neither checked nor read)."""
+        return self._unchecked[name].size
 
     def span(self, name: str) -> Tuple[int, int]:
         """Where array ``name`` lies in the file: (first byte, end)."""

@@ -1,0 +1,456 @@
+"""Merge segments into one in bulk: what Whoosh's optimize writes, a block at a time.
+
+Whoosh merges segments by adding each one's live documents to a new segment
+(``SegmentWriter.add_reader``): every stored document unpickled and pickled again, every
+posting a tuple through its pool and its writer, in Python. This module writes the same
+segment from the old ones' files:
+
+* postings: each field's terms in order, a term's blocks read from each old segment in turn,
+  their documents renumbered (deleted ones left out) with numpy, and written as the bulk
+  writer writes a batch's (``bulkwrite._write_postings``), a chunk of terms at a time;
+* stored documents: each live document's compressed pickle copied as it is;
+* field lengths, sortable columns: each live document's, as Whoosh's reader gives them to its
+  writer;
+* ranking arrays: each field's from the merged postings, the per-document ones joined from the
+  old segments' own (``rankarrays``).
+
+What it holds grows with the index by the ranking arrays of the scored fields (8 bytes a
+posting), a few bytes a document, and the postings of the commonest term (a chunk of terms
+ends between two terms); the other postings pass a chunk at a time.
+tests/test_bulkmerge.py compares the segment with Whoosh's own merge of the same segments.
+"""
+
+import heapq
+import io
+import itertools
+import zlib
+from array import array
+from collections import defaultdict
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3Segment, _lenfield
+from whoosh.columns import VarBytesColumn
+from whoosh.reading import SegmentReader
+
+from ..errors import IndexDamagedError
+from . import rankarrays, safepickle
+from .bulkwrite import (
+    RANKED_FIELDS,
+    _column_file,
+    _LENGTH_LIMITS,
+    _Out,
+    _Postings,
+    _TermIndex,
+    _VARBYTES_OFFSETS_CUTOFF,
+    _write_postings,
+    new_segment_id,
+    varbytes_tail,
+)
+from .codec import LENGTHS_COLUMN
+
+_POSTINGS_AT_A_TIME = 1 << 18  # postings gathered before a chunk of terms is written,
+_TERMS_AT_A_TIME = 1 << 14  # or terms (an id field's have one posting each)
+_DAMAGED = "a posting block of this index is damaged"
+
+
+def merge_segments(storage, schema, segments: Sequence, arrays_of: Callable,
+                   indexname: str = "MAIN", whoosh_bytes: bool = False) -> Optional[W3Segment]:
+    """Write one new segment in ``storage`` holding the live documents of ``segments`` in
+    order, as Whoosh's writer would after ``add_reader`` of each; return it (not yet in any
+    TOC), or None if no document is live. ``arrays_of(segment)``: its ranking arrays
+    (``rankarrays.SegmentArrays``). ``whoosh_bytes``: posting blocks compressed as Whoosh
+    compresses them (see ``bulkwrite.write_segment``)."""
+    readers = [SegmentReader(storage, schema, segment) for segment in segments]
+    try:
+        return _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_bytes)
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+def _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_bytes):
+    live, new_number, doccount = _renumbering(segments)
+    if not doccount:
+        return None
+    arrays = [arrays_of(segment) for segment in segments]
+    codec = W3Codec()
+    segment = W3Segment(codec, indexname, segid=new_segment_id())
+    created: List[_Out] = []
+
+    def create(ext: str) -> _Out:
+        out = _Out(storage, segment.make_filename(ext))
+        created.append(out)
+        return out
+
+    def write_column(name: str, data: bytes) -> None:
+        out = create(".%s%s" % (name, W3Codec.COLUMN_EXT))
+        out.write(data)
+        out.close()
+
+    try:
+        stored = create(".%s%s" % ("_stored", W3Codec.COLUMN_EXT))
+        _write_varbytes(stored, _raw_values(readers, live, "_stored", VarBytesColumn()),
+                        doccount)
+
+        lengths, totals = {}, {}
+        for name in sorted(schema.names()):
+            if schema[name].scorable:
+                old = [_length_bytes(reader, name)[kept] for reader, kept in zip(readers, live)]
+                joined = np.concatenate(old)
+                if joined.any():
+                    lengths[name] = joined  # (length_to_byte(byte_to_length(b)) is b)
+                    totals[name] = int(_LENGTH_LIMITS[joined].sum())
+
+        trm = create(W3Codec.TERMS_EXT)
+        pst = create(W3Codec.POSTS_EXT)
+        terms = _TermIndex(trm)
+        ranked = {}
+        for name in sorted(schema.names()):
+            field = schema[name]
+            if not field.indexed:
+                continue
+            bound = (sum(a.size(name + ".docs") for a in arrays) if name in RANKED_FIELDS
+                     else None)
+            found = _merge_field(pst, terms, name, field.format, readers, new_number,
+                                 lengths.get(name), codec, whoosh_bytes, bound)
+            if found is not None:
+                ranked[name] = found
+        terms.close()
+        pst.close()
+
+        # The columns in the order Whoosh's per-document writer creates them: when a document
+        # first gives one a value (a segment with the column gives every document one), a
+        # field's length before its column.
+        columns = []
+        for name in sorted(schema.names()):
+            column = schema[name].column_type
+            if column is not None:
+                first = _first_with(readers, live, name)
+                if first is not None:
+                    columns.append(((first, name, 1), name, column))
+            if name in lengths:
+                columns.append(((int(np.flatnonzero(lengths[name])[0]), name, 0), name, None))
+        for _, name, column in sorted(columns, key=lambda c: c[0]):
+            if column is None:
+                found = lengths[name]
+                write_column(_lenfield(name), found[: int(np.flatnonzero(found)[-1]) + 1])
+            elif type(column) is VarBytesColumn:
+                _write_varbytes(create(".%s%s" % (name, W3Codec.COLUMN_EXT)),
+                                _raw_values(readers, live, name, column), doccount,
+                                column.allow_offsets, column.write_offsets_cutoff)
+            else:
+                values = list(_raw_values(readers, live, name, column))
+                write_column(name, _column_file(column, values, doccount))
+
+        arrays = _document_arrays(arrays, live)
+        for name in RANKED_FIELDS:
+            terms_, starts, docs, weights = ranked.get(name) or ([], [0], [], [])
+            field_lengths = lengths.get(name, np.zeros(doccount, np.uint8))
+            for key, values in rankarrays.field_arrays(terms_, starts, docs, weights,
+                                                       field_lengths).items():
+                arrays[f"{name}.{key}"] = values
+        out = create(rankarrays.EXTENSION)
+        for part in rankarrays.encode(doccount, arrays):
+            out.write(part)
+        out.close()
+    except BaseException:
+        for out in created:
+            try:
+                out.file.close()
+            except Exception:
+                pass
+        raise
+    segment.set_doc_count(doccount)
+    segment._fieldlengths = defaultdict(int, totals)  # as bulkwrite sets it
+    return segment
+
+
+def _renumbering(segments):
+    """(each segment's live documents as a boolean array, the new number of each of its
+    documents (-1 if deleted) in one array with each segment's after the one before, the
+    number of live documents)."""
+    live, numbers, base = [], [], 0
+    for segment in segments:
+        kept = np.ones(segment.doc_count_all(), bool)
+        deleted = np.fromiter(segment.deleted_docs(), np.int64)
+        kept[deleted] = False
+        number = np.cumsum(kept) - 1 + base
+        number[~kept] = -1
+        live.append(kept)
+        numbers.append(number)
+        base += int(kept.sum())
+    return live, numbers, base
+
+
+def _length_bytes(reader, name: str) -> np.ndarray:
+    """Each document's length byte of field ``name`` in one segment (0: none)."""
+    perdoc = reader._perdoc
+    doccount = reader.doc_count_all()
+    column = _lenfield(name)
+    if not perdoc.has_column(column):
+        return np.zeros(doccount, np.uint8)
+    values = perdoc.column_reader(column, LENGTHS_COLUMN)
+    return np.fromiter(map(values.__getitem__, range(doccount)), np.uint8, doccount)
+
+
+def _first_with(readers, live, name: str) -> Optional[int]:
+    """The new number of the first document with a value of column ``name``."""
+    base = 0
+    for reader, kept in zip(readers, live):
+        count = int(kept.sum())
+        if count and reader.has_column(name):
+            return base
+        base += count
+    return None
+
+
+def _raw_values(readers, live, name: str, column) -> Iterator[Optional[object]]:
+    """The live documents' raw values of column ``name``, in order (None where a segment has
+    no such column)."""
+    for reader, kept in zip(readers, live):
+        numbers = np.flatnonzero(kept).tolist()
+        if name == "_stored":
+            found = reader._perdoc.column_reader(name, column)
+        elif reader.has_column(name):
+            found = reader.column_reader(name, column)
+            if hasattr(found, "raw_column"):
+                found = found.raw_column()
+        else:
+            yield from itertools.repeat(None, len(numbers))
+            continue
+        yield from map(found.__getitem__, numbers)
+
+
+def _write_varbytes(out: _Out, values: Iterator[Optional[bytes]], doccount: int,
+                    with_offsets: bool = True, cutoff: int = _VARBYTES_OFFSETS_CUTOFF) -> None:
+    """A VarBytesColumn's file written as its values come (``bulkwrite._varbytes_column``)."""
+    lengths = array("q")
+    for value in values:
+        if value:
+            out.write(value)
+        lengths.append(len(value) if value else 0)
+    out.write(varbytes_tail(np.frombuffer(lengths, np.int64), doccount, with_offsets, cutoff))
+    out.close()
+
+
+def _field_terms(reader, k: int, name: str):
+    """(term, k, term info) of each term of field ``name`` in one segment, in order."""
+    terms = reader._terms
+    if name not in terms.indexed_field_names():
+        return
+    for (fieldname, term), info in terms.items_from(name, b""):
+        if fieldname != name:
+            return
+        yield term, k, info
+
+
+def _merge_field(pst, terms: _TermIndex, name: str, fmt, readers, new_number, lengths,
+                 codec, whoosh_bytes: bool, bound: Optional[int]):
+    """Write field ``name``'s merged postings, a chunk of terms at a time. With ``bound`` (how
+    many postings the old segments' ranking arrays hold of it), return (terms, starts, docs,
+    weights) of all of them for the ranking arrays."""
+    offsets = np.cumsum([0] + [len(n) for n in new_number])
+    numbers = np.concatenate(new_number)
+    fixed = fmt.fixed_value_size()
+    chunk = _Chunk(fixed)
+    keep = bound is not None
+    kept_terms, kept_counts = [], []
+    kept_docs = np.empty(bound or 0, np.uint32)
+    kept_weights = np.empty(bound or 0, np.float32)
+    filled = 0
+    streams = [_field_terms(reader, k, name) for k, reader in enumerate(readers)]
+
+    def flush():
+        nonlocal filled
+        postings = chunk.postings(numbers, offsets)
+        chunk.clear()
+        if postings is None:
+            return
+        if name not in terms.fieldmap:
+            terms.fieldmap[name] = len(terms.fieldmap)
+        _write_postings(pst, terms, terms.fieldmap[name], postings, fmt, lengths,
+                        codec._blocklimit, codec._compression, whoosh_bytes)
+        if keep:
+            end = filled + len(postings.docnums)
+            if end > bound:
+                raise ValueError(f"the ranking arrays of {name!r} of a segment are damaged")
+            kept_terms.extend(postings.terms)
+            kept_counts.append(np.diff(postings.offsets))
+            kept_docs[filled:end] = postings.docnums
+            kept_weights[filled:end] = postings.weights
+            filled = end
+
+    by_term = heapq.merge(*streams, key=lambda item: item[0])
+    for term, holders in itertools.groupby(by_term, key=lambda item: item[0]):
+        chunk.start_term(term)
+        for _, k, info in holders:
+            chunk.add_term_postings(readers[k]._terms._postfile, k, info)
+        if chunk.size >= _POSTINGS_AT_A_TIME or len(chunk.terms) >= _TERMS_AT_A_TIME:
+            flush()
+    flush()
+    if not keep or not kept_terms:
+        return None
+    starts = np.zeros(len(kept_terms) + 1, np.int64)
+    np.cumsum(np.concatenate(kept_counts), out=starts[1:])
+    return kept_terms, starts, kept_docs[:filled], kept_weights[:filled]
+
+
+class _Chunk:
+    """Postings of a run of terms as read from the old segments' blocks: the blocks' document
+    deltas, weights and values one after another, with each block's segment and term."""
+
+    def __init__(self, fixed):
+        self.fixed = fixed
+        self.clear()
+
+    def clear(self):
+        self.terms: List[bytes] = []
+        self.deltas = array("q")
+        self.weights = array("d")
+        self.values: list = []
+        self.block_sizes: List[int] = []
+        self.block_segment: List[int] = []
+        self.block_term: List[int] = []
+        self.size = 0
+
+    def start_term(self, term: bytes) -> None:
+        self.terms.append(term)
+
+    def add_term_postings(self, postfile, k: int, info) -> None:
+        """Segment ``k``'s postings of the current term (``info``: its term info)."""
+        try:
+            if self.fixed == 0 and info.doc_frequency() == 1 and not info.is_inlined():
+                # One posting and no value (an id's): all of it is in the term info.
+                self._add_block(k, (info.min_id(),), 1, (info.weight(),), None)
+            elif info.is_inlined():
+                ids, weights, values = info.inlined_postings()
+                self._add_block(k, np.diff(ids, prepend=0).tolist(), len(ids), weights, values)
+            else:
+                self._add_blocks(postfile, k, info)
+        except IndexDamagedError:
+            raise
+        except Exception:  # noqa: BLE001 - whatever a malformed block makes the readers raise
+            raise ValueError(_DAMAGED) from None
+
+    def _add_blocks(self, postfile, k: int, info) -> None:
+        start, length = info.extent()
+        if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it unpacked
+            (length,) = length
+        data = memoryview(postfile.get(start, length))
+        if bytes(data[:4]) != WHOOSH3_HEADER_MAGIC:
+            raise ValueError(_DAMAGED)
+        at = 4
+        while at < length:
+            size = int.from_bytes(data[at:at + 4], "big", signed=True)
+            end = at + 4 + abs(size)
+            stream = io.BytesIO(data[at + 4:end])
+            count, _, _, compression, _, _ = safepickle.load(stream)
+            block = data[at + 4 + stream.tell():end]
+            if compression:
+                block = zlib.decompress(block)
+            ids, weights, values = safepickle.loads(bytes(block))
+            self._add_block(k, ids, count, weights, values)
+            at = end
+            if size < 0:
+                break
+
+    def _add_block(self, k, ids, count, weights, values) -> None:
+        if len(ids) != count:
+            raise ValueError(_DAMAGED)
+        self.deltas.extend(ids)
+        if weights is None:
+            self.weights.extend(itertools.repeat(1.0, count))
+        elif isinstance(weights, float):
+            self.weights.extend(itertools.repeat(weights, count))
+        elif len(weights) == count:
+            self.weights.extend(weights)
+        else:
+            raise ValueError(_DAMAGED)
+        if self.fixed is None or self.fixed < 0:
+            if len(values) != count:
+                raise ValueError(_DAMAGED)
+            self.values += values
+        elif self.fixed > 0:
+            if len(values) != count * self.fixed:
+                raise ValueError(_DAMAGED)
+            self.values += [values[i:i + self.fixed]
+                            for i in range(0, len(values), self.fixed)]
+        self.block_sizes.append(count)
+        self.block_segment.append(k)
+        self.block_term.append(len(self.terms) - 1)
+        self.size += count
+
+    def postings(self, numbers: np.ndarray, offsets: np.ndarray) -> Optional[_Postings]:
+        """The chunk's live postings, renumbered (``numbers``: the new number of each old
+        document, segment ``k``'s from ``offsets[k]``); None if none is live."""
+        if not self.size:
+            return None
+        sizes = np.array(self.block_sizes, np.int64)
+        deltas = np.frombuffer(self.deltas, np.int64)
+        first = np.cumsum(sizes) - sizes
+        running = np.cumsum(deltas)
+        old = running - np.repeat(running[first] - deltas[first], sizes)
+        segment = np.repeat(np.array(self.block_segment, np.int64), sizes)
+        limits = np.diff(offsets)[segment]
+        if old.size and (old.min() < 0 or np.any(old >= limits)):
+            raise ValueError(_DAMAGED)
+        new = numbers[offsets[segment] + old]
+        alive = new >= 0
+        term_of = np.repeat(np.array(self.block_term, np.int64), sizes)[alive]
+        counts = np.bincount(term_of, minlength=len(self.terms))
+        held = np.flatnonzero(counts)
+        if not held.size:
+            return None
+        starts = np.zeros(held.size + 1, np.int64)
+        np.cumsum(counts[held], out=starts[1:])
+        values = None
+        if self.fixed != 0:
+            values = np.empty(len(deltas), object)
+            values[:] = self.values
+            values = values[alive]
+        return _Postings([self.terms[i] for i in held.tolist()], starts, new[alive],
+                         np.frombuffer(self.weights, np.float64)[alive], values)
+
+
+def _document_arrays(arrays: Sequence, live: Sequence[np.ndarray]) -> Dict[str, np.ndarray]:
+    """The per-document ranking arrays of the live documents, in order, as
+    ``rankarrays.document_arrays`` makes them from their stored values."""
+    joined = {name: np.concatenate([a[name][kept] for a, kept in zip(arrays, live)])
+              for name in ("date", "group", "doc_id")}
+    for name in ("source", "kind", "article_id", "doc_id"):
+        codes, table = [], {}
+        for a, kept in zip(arrays, live):
+            strings = a.strings(name)
+            to_joined = np.array([table.setdefault(s, len(table)) for s in strings], np.int64)
+            found = a[name + ".code"][kept].astype(np.int64)
+            if found.size and int(found.max()) >= len(strings):
+                raise ValueError(f"the table of {name!r} of a segment is damaged")
+            codes.append(to_joined[found])
+        codes = np.concatenate(codes)
+        # string_table numbers values as they first appear
+        distinct, first = np.unique(codes, return_index=True)
+        order = distinct[np.argsort(first, kind="stable")]
+        renumber = np.zeros(len(table), np.uint32)
+        renumber[order] = np.arange(order.size, dtype=np.uint32)
+        strings = list(table)
+        encoded = [strings[i].encode("utf-8", "surrogatepass") for i in order.tolist()]
+        text_at = np.zeros(len(encoded) + 1, np.uint64)
+        np.cumsum([len(e) for e in encoded], out=text_at[1:])
+        joined[name + ".code"] = renumber[codes]
+        joined[name + ".text"] = np.frombuffer(b"".join(encoded), np.uint8)
+        joined[name + ".text_at"] = text_at
+    texts, sizes = [], []
+    for a, kept in zip(arrays, live):  # every paragraph's id, in document order
+        text, at = a["id.text"], a["id.text_at"].astype(np.int64)
+        if at.size and (np.any(np.diff(at) < 0) or at[-1] > text.size):
+            raise ValueError("the table of 'id' of a segment is damaged")
+        starts, size = at[:-1][kept], np.diff(at)[kept]
+        within = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+        texts.append(text[np.repeat(starts, size) + within])
+        sizes.append(size)
+    sizes = np.concatenate(sizes)
+    joined["id.text"] = np.concatenate(texts)
+    joined["id.text_at"] = np.zeros(sizes.size + 1, np.uint64)
+    np.cumsum(sizes, out=joined["id.text_at"][1:])
+    return joined

@@ -1,0 +1,124 @@
+"""The bulk merge (``bulkmerge``) writes the segment Whoosh's own optimize writes of the same
+segments: every term's postings (documents, weights, positions, block statistics), every
+field's lengths and totals, stored fields, columns and ranking arrays, deleted documents left
+out; on the seeds, odd text, a BBC slice and a SciFact slice."""
+
+from pathlib import Path
+
+import pytest
+from test_bulkwrite import corpora, documents_of, everything
+from whoosh import writing
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC
+
+from conftest import SEEDS
+from searchkit.index import bulkmerge, bulkwrite, rankarrays
+from searchkit.index.codec import BuildCodec
+from searchkit.index.schema import make_schema
+
+
+def segments_with_deletions(docs, folder):
+    """An index of ``docs`` in three bulk-written segments, some documents of each deleted
+    (every seventh, and the whole of a short run), as updates leave them."""
+    storage = FileStorage(str(folder)).create()
+    ix = storage.create_index(make_schema())
+    thirds = [docs[: len(docs) // 3], docs[len(docs) // 3: len(docs) // 2],
+              docs[len(docs) // 2:]]
+    segments = []
+    for part in thirds:
+        segment = bulkwrite.write_segment(storage, ix.schema, part)
+        for docnum in range(0, len(part), 7):
+            segment.delete_document(docnum)
+        segments.append(segment)
+    for docnum in range(min(5, segments[1].doc_count_all())):
+        segments[1].delete_document(docnum)
+    TOC(ix.schema, segments, 1).write(storage, "MAIN")
+    return storage
+
+
+def whooshs_merge(folder):
+    ix = FileStorage(str(folder)).open_index()
+    writer = ix.writer(compound=False, codec=BuildCodec())
+    writer.commit(mergetype=writing.OPTIMIZE)
+    return ix
+
+
+def bulk_merge(folder, **options):
+    storage = FileStorage(str(folder))
+    ix = storage.open_index()
+    segments = ix._read_toc().segments
+
+    def arrays_of(segment):
+        return rankarrays.SegmentArrays(str(Path(folder) / (segment.segment_id()
+                                                            + rankarrays.EXTENSION)))
+
+    merged = bulkmerge.merge_segments(storage, ix.schema, segments, arrays_of, **options)
+    TOC(ix.schema, [merged], ix.latest_generation() + 1).write(storage, "MAIN")
+    return ix
+
+
+def merged_files(ix):
+    (segment,) = ix._read_toc().segments
+    folder = Path(ix.storage.folder)
+    return {p.name.split(".", 1)[1]: p.read_bytes()
+            for p in folder.glob(segment.segment_id() + ".*")}
+
+
+def merged_both_ways(docs, tmp_path, **options):
+    import shutil
+
+    segments_with_deletions(docs, tmp_path / "whoosh")
+    shutil.copytree(tmp_path / "whoosh", tmp_path / "bulk")
+    return whooshs_merge(tmp_path / "whoosh"), bulk_merge(tmp_path / "bulk", **options)
+
+
+@pytest.mark.parametrize("make", corpora())
+def test_a_stock_reader_reads_what_whooshs_merge_wrote(make, tmp_path):
+    docs = make()
+    theirs_ix, ours_ix = merged_both_ways(docs, tmp_path)
+    theirs, ours = everything(tmp_path / "whoosh"), everything(tmp_path / "bulk")
+    assert ours["doc_count"] == theirs["doc_count"] < len(docs)
+    assert ours["terms"].keys() == theirs["terms"].keys()
+    for key, value in theirs["terms"].items():
+        assert ours["terms"][key] == value, key
+    assert ours["lengths"] == theirs["lengths"]
+    assert ours["stored"] == theirs["stored"]
+    assert ours["columns"] == theirs["columns"]
+    mine, whooshs = merged_files(ours_ix), merged_files(theirs_ix)
+    assert sorted(mine) == sorted(whooshs)
+    assert mine["rank"] == whooshs["rank"]
+
+
+@pytest.mark.parametrize("make", corpora()[:2])
+def test_with_whooshs_compression_the_postings_are_whooshs_byte_for_byte(make, tmp_path):
+    theirs_ix, ours_ix = merged_both_ways(make(), tmp_path, whoosh_bytes=True)
+    mine, whooshs = merged_files(ours_ix), merged_files(theirs_ix)
+    for name in whooshs:
+        if name != "_stored.col":  # Whoosh pickles each stored document anew
+            assert mine[name] == whooshs[name], name
+
+
+@pytest.mark.parametrize("at_a_time", [1, 5])
+def test_terms_merged_a_few_postings_at_a_time_give_the_same_files(
+        at_a_time, tmp_path, monkeypatch):
+    docs = documents_of([SEEDS])
+    segments_with_deletions(docs, tmp_path / "whole")
+    import shutil
+
+    shutil.copytree(tmp_path / "whole", tmp_path / "sliced")
+    whole = merged_files(bulk_merge(tmp_path / "whole"))
+    monkeypatch.setattr(bulkmerge, "_POSTINGS_AT_A_TIME", at_a_time)
+    sliced = merged_files(bulk_merge(tmp_path / "sliced"))
+    assert sorted(sliced) == sorted(whole)
+    for name in whole:
+        assert sliced[name] == whole[name], name
+
+
+def test_segments_with_no_live_document_merge_into_none(tmp_path):
+    docs = documents_of([SEEDS])[:20]
+    storage = FileStorage(str(tmp_path)).create()
+    ix = storage.create_index(make_schema())
+    segment = bulkwrite.write_segment(storage, ix.schema, docs)
+    for docnum in range(len(docs)):
+        segment.delete_document(docnum)
+    assert bulkmerge.merge_segments(storage, ix.schema, [segment], lambda s: None) is None
