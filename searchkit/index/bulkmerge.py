@@ -74,96 +74,129 @@ def _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_byte
     if not doccount:
         return None
     arrays = [arrays_of(segment) for segment in segments]
-    codec = W3Codec()
-    segment = W3Segment(codec, indexname, segid=new_segment_id())
-    created: List[_Out] = []
+    for segment, found in zip(segments, arrays):
+        if found.doc_count != segment.doc_count_all():
+            raise ValueError(f"{segment.segment_id()}: its ranking arrays do not fit it")
+    merge = _Merge(storage, schema, readers, live, doccount, indexname)
+    try:
+        merge.stored_documents()
+        lengths, totals = merge.lengths()
+        ranked = merge.postings(new_number, lengths, arrays, whoosh_bytes)
+        merge.columns(lengths)
+        merge.ranking_arrays(_document_arrays(arrays, live), ranked, lengths)
+    except BaseException:
+        merge.abandon()
+        raise
+    segment = merge.segment
+    segment.set_doc_count(doccount)
+    segment._fieldlengths = defaultdict(int, totals)  # as bulkwrite sets it
+    return segment
 
-    def create(ext: str) -> _Out:
-        out = _Out(storage, segment.make_filename(ext))
-        created.append(out)
+
+class _Merge:
+    """The new segment's files, written one kind after another."""
+
+    def __init__(self, storage, schema, readers, live, doccount: int, indexname: str):
+        self.storage, self.schema, self.readers, self.live = storage, schema, readers, live
+        self.doccount = doccount
+        self.codec = W3Codec()
+        self.segment = W3Segment(self.codec, indexname, segid=new_segment_id())
+        self.created: List[_Out] = []
+
+    def create(self, ext: str) -> _Out:
+        out = _Out(self.storage, self.segment.make_filename(ext))
+        self.created.append(out)
         return out
 
-    def write_column(name: str, data: bytes) -> None:
-        out = create(".%s%s" % (name, W3Codec.COLUMN_EXT))
-        out.write(data)
-        out.close()
+    def create_column(self, name: str) -> _Out:
+        return self.create(".%s%s" % (name, W3Codec.COLUMN_EXT))
 
-    try:
-        stored = create(".%s%s" % ("_stored", W3Codec.COLUMN_EXT))
-        _write_varbytes(stored, _raw_values(readers, live, "_stored", VarBytesColumn()),
-                        doccount)
-
-        lengths, totals = {}, {}
-        for name in sorted(schema.names()):
-            if schema[name].scorable:
-                old = [_length_bytes(reader, name)[kept] for reader, kept in zip(readers, live)]
-                joined = np.concatenate(old)
-                if joined.any():
-                    lengths[name] = joined  # (length_to_byte(byte_to_length(b)) is b)
-                    totals[name] = int(_LENGTH_LIMITS[joined].sum())
-
-        trm = create(W3Codec.TERMS_EXT)
-        pst = create(W3Codec.POSTS_EXT)
-        terms = _TermIndex(trm)
-        ranked = {}
-        for name in sorted(schema.names()):
-            field = schema[name]
-            if not field.indexed:
-                continue
-            bound = (sum(a.size(name + ".docs") for a in arrays) if name in RANKED_FIELDS
-                     else None)
-            found = _merge_field(pst, terms, name, field.format, readers, new_number,
-                                 lengths.get(name), codec, whoosh_bytes, bound)
-            if found is not None:
-                ranked[name] = found
-        terms.close()
-        pst.close()
-
-        # The columns in the order Whoosh's per-document writer creates them: when a document
-        # first gives one a value (a segment with the column gives every document one), a
-        # field's length before its column.
-        columns = []
-        for name in sorted(schema.names()):
-            column = schema[name].column_type
-            if column is not None:
-                first = _first_with(readers, live, name)
-                if first is not None:
-                    columns.append(((first, name, 1), name, column))
-            if name in lengths:
-                columns.append(((int(np.flatnonzero(lengths[name])[0]), name, 0), name, None))
-        for _, name, column in sorted(columns, key=lambda c: c[0]):
-            if column is None:
-                found = lengths[name]
-                write_column(_lenfield(name), found[: int(np.flatnonzero(found)[-1]) + 1])
-            elif type(column) is VarBytesColumn:
-                _write_varbytes(create(".%s%s" % (name, W3Codec.COLUMN_EXT)),
-                                _raw_values(readers, live, name, column), doccount,
-                                column.allow_offsets, column.write_offsets_cutoff)
-            else:
-                values = list(_raw_values(readers, live, name, column))
-                write_column(name, _column_file(column, values, doccount))
-
-        arrays = _document_arrays(arrays, live)
-        for name in RANKED_FIELDS:
-            terms_, starts, docs, weights = ranked.get(name) or ([], [0], [], [])
-            field_lengths = lengths.get(name, np.zeros(doccount, np.uint8))
-            for key, values in rankarrays.field_arrays(terms_, starts, docs, weights,
-                                                       field_lengths).items():
-                arrays[f"{name}.{key}"] = values
-        out = create(rankarrays.EXTENSION)
-        for part in rankarrays.encode(doccount, arrays):
-            out.write(part)
-        out.close()
-    except BaseException:
-        for out in created:
+    def abandon(self) -> None:
+        for out in self.created:
             try:
                 out.file.close()
             except Exception:
                 pass
-        raise
-    segment.set_doc_count(doccount)
-    segment._fieldlengths = defaultdict(int, totals)  # as bulkwrite sets it
-    return segment
+
+    def stored_documents(self) -> None:
+        _write_varbytes(self.create_column("_stored"),
+                        _raw_values(self.readers, self.live, "_stored", VarBytesColumn()),
+                        self.doccount)
+
+    def lengths(self):
+        """({field: each live document's length byte}, {field: its total length}), for the
+        fields that have any."""
+        lengths, totals = {}, {}
+        for name in sorted(self.schema.names()):
+            if self.schema[name].scorable:
+                joined = np.concatenate([_length_bytes(reader, name)[kept]
+                                         for reader, kept in zip(self.readers, self.live)])
+                if joined.any():
+                    lengths[name] = joined  # (length_to_byte(byte_to_length(b)) is b)
+                    totals[name] = int(_LENGTH_LIMITS[joined].sum())
+        return lengths, totals
+
+    def postings(self, new_number, lengths, arrays, whoosh_bytes: bool) -> dict:
+        """Every field's postings and the term index; the ranked fields' postings, returned."""
+        pst = self.create(W3Codec.POSTS_EXT)
+        terms = _TermIndex(self.create(W3Codec.TERMS_EXT))
+        ranked = {}
+        for name in sorted(self.schema.names()):
+            field = self.schema[name]
+            if not field.indexed:
+                continue
+            bound = (sum(a.size(name + ".docs") for a in arrays) if name in RANKED_FIELDS
+                     else None)
+            found = _merge_field(pst, terms, name, field.format, self.readers, new_number,
+                                 lengths.get(name), self.codec, whoosh_bytes, bound)
+            if found is not None:
+                ranked[name] = found
+        terms.close()
+        pst.close()
+        return ranked
+
+    def columns(self, lengths) -> None:
+        """The length and sortable columns, in the order Whoosh's per-document writer creates
+        them: when a document first gives one a value (a segment with the column gives every
+        document one), a field's length before its column."""
+        readers, live, doccount = self.readers, self.live, self.doccount
+        order = []
+        for name in sorted(self.schema.names()):
+            column = self.schema[name].column_type
+            if column is not None:
+                first = _first_with(readers, live, name)
+                if first is not None:
+                    order.append(((first, name, 1), name, column))
+            if name in lengths:
+                order.append(((int(np.flatnonzero(lengths[name])[0]), name, 0), name, None))
+        for _, name, column in sorted(order, key=lambda c: c[0]):
+            if column is None:
+                out = self.create_column(_lenfield(name))
+                found = lengths[name]
+                out.write(found[: int(np.flatnonzero(found)[-1]) + 1].tobytes())
+                out.close()
+            elif type(column) is VarBytesColumn:
+                _write_varbytes(self.create_column(name),
+                                _raw_values(readers, live, name, column), doccount,
+                                column.allow_offsets, column.write_offsets_cutoff)
+            else:
+                out = self.create_column(name)
+                out.write(_column_file(column, list(_raw_values(readers, live, name, column)),
+                                       doccount))
+                out.close()
+
+    def ranking_arrays(self, arrays, ranked, lengths) -> None:
+        """The ``.rank`` file: the per-document ``arrays``, with the ranked fields'."""
+        for name in RANKED_FIELDS:
+            terms, starts, docs, weights = ranked.get(name) or ([], [0], [], [])
+            field_lengths = lengths.get(name, np.zeros(self.doccount, np.uint8))
+            for key, values in rankarrays.field_arrays(terms, starts, docs, weights,
+                                                       field_lengths).items():
+                arrays[f"{name}.{key}"] = values
+        out = self.create(rankarrays.EXTENSION)
+        for part in rankarrays.encode(self.doccount, arrays):
+            out.write(part)
+        out.close()
 
 
 def _renumbering(segments):
