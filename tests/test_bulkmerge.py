@@ -122,3 +122,40 @@ def test_segments_with_no_live_document_merge_into_none(tmp_path):
     for docnum in range(len(docs)):
         segment.delete_document(docnum)
     assert bulkmerge.merge_segments(storage, ix.schema, [segment], lambda s: None) is None
+
+
+def test_updates_merge_their_small_segments_in_bulk_and_find_what_a_fresh_build_finds(
+        tmp_path):
+    """Once MERGE_AT small segments have piled up, an update merges them (bulkmerge) with
+    the paragraphs of a changed file deleted: the index then searches as a fresh build of
+    the same files does, and `check` finds nothing wrong."""
+    import shutil
+
+    import searchkit
+    from samples import write_wire
+    from searchkit.index import durable, store
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    write_wire(corpus / "wire", stories=20)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    stories = sorted((corpus / "wire").glob("*.txt"))
+    for n in range(durable.MERGE_AT + 1):
+        (corpus / f"added-{n}.txt").write_text(
+            f"Added story {n}\n\nThe council met on day {n} to discuss the harbour.\n")
+        if n == 2:  # a changed file: its old paragraphs deleted
+            stories[0].write_text(stories[0].read_text() + "\n\nA late paragraph.\n")
+        searchkit.build_index([corpus], index_dir)
+    generation = store.latest_generation(index_dir)
+    segments = durable.read_toc(str(index_dir), generation).segments
+    assert len(segments) < durable.MERGE_AT, [s.doc_count_all() for s in segments]
+    assert store.check(index_dir).ok
+    fresh = tmp_path / "fresh"
+    searchkit.build_index([corpus], fresh)
+    for query in ("harbour council", "Belarus", '"late paragraph"', "said", "title:story"):
+        found = {(h.id, round(h.score, 4))
+                 for h in searchkit.search(query, index_dir, limit=500, collapse=False).hits}
+        expected = {(h.id, round(h.score, 4))
+                    for h in searchkit.search(query, fresh, limit=500, collapse=False).hits}
+        assert found == expected and found, query

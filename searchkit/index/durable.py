@@ -33,7 +33,6 @@ from whoosh.codec.whoosh3 import W3Codec, W3Segment
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
 from whoosh.index import _CURRENT_TOC_VERSION, TOC
-from whoosh.reading import SegmentReader
 from whoosh.system import _FLOAT_SIZE, _INT_SIZE, _LONG_SIZE
 from whoosh.util import random_name
 
@@ -673,9 +672,9 @@ def sweep(folder: str, keep_scratch: bool = False) -> List[str]:
 def INCREMENTAL_MERGE(writer, segments):
     """Merge policy for incremental commits: drop segments whose documents are all deleted;
     once MERGE_AT segments of at most SMALL_SEGMENT_DOCS documents have piled up, or one is
-    mostly deleted, merge those small or mostly-deleted segments into the segment being
-    written, smallest first, until MERGE_BUDGET_DOCS documents are re-read; leave the others
-    alone. Bounds the work of one commit whatever the size of the index."""
+    mostly deleted, merge those small or mostly-deleted segments into one (``merged``),
+    smallest first, until MERGE_BUDGET_DOCS documents are re-read; leave the others alone.
+    Bounds the work of one commit whatever the size of the index."""
     gone = [s for s in segments if s.doc_count() == 0]
     candidates = sorted(
         (s for s in segments
@@ -685,19 +684,39 @@ def INCREMENTAL_MERGE(writer, segments):
         key=lambda s: s.doc_count_all(),
     )
     mostly_deleted = any(s.doc_count() * 2 <= s.doc_count_all() for s in candidates)
-    merged = []
+    chosen = []
     if len(candidates) >= MERGE_AT or mostly_deleted:
         budget = MERGE_BUDGET_DOCS
         for segment in candidates:
             if segment.doc_count_all() > budget:
                 break
-            merged.append(segment)
+            chosen.append(segment)
             budget -= segment.doc_count_all()
-    for segment in merged:
-        reader = SegmentReader(writer.storage, writer.schema, segment)
-        try:
-            writer.add_reader(reader)
-        finally:
-            reader.close()
-    dropped = {s.segment_id() for s in gone + merged}
-    return [s for s in segments if s.segment_id() not in dropped]
+    picked = {s.segment_id() for s in chosen}
+    dropped = picked | {s.segment_id() for s in gone}
+    kept = [s for s in segments if s.segment_id() not in dropped]
+    # (in their order in the index, as Whoosh's writer would have re-read them)
+    together = merged(writer, [s for s in segments if s.segment_id() in picked]) if chosen else None
+    return kept + ([together] if together is not None else [])
+
+
+def merged(writer, segments) -> Optional[W3Segment]:
+    """The live paragraphs of ``segments`` (of the commit the writer started from) merged
+    into one new segment in the writer's storage (``bulkmerge``), or None if none is live."""
+    from . import bulkmerge, rankarrays
+
+    folder = writer.storage.folder
+    base = writer.generation - 1
+
+    def arrays_of(segment):
+        name = segment.segment_id() + rankarrays.EXTENSION
+        checked = integrity.map_committed(folder, base, name)
+        if checked is None:
+            raise damaged(folder, f"{name}: a file its commit's record does not name")
+        return rankarrays.SegmentArrays(os.path.join(folder, name), checked)
+
+    try:
+        return bulkmerge.merge_segments(writer.storage, writer.schema, segments, arrays_of,
+                                        indexname=writer.indexname)
+    except ValueError as error:  # the files' bytes are as committed, but not as written
+        raise damaged(folder, str(error)) from None

@@ -457,7 +457,7 @@ def optimize(index_dir: Path, wait: float = LOCK_WAIT) -> OptimizeSummary:
     try:
         # What Whoosh's own OPTIMIZE writes, in bulk (bulkmerge); the same paragraphs: the
         # same bookkeeping (side files carried)
-        merged = _merged(writer)
+        merged = durable.merged(writer, writer.segments)
         commit(writer, mergetype=writing.CLEAR, segments=[merged] if merged else ())
     except BaseException as error:
         cancel(writer, error)
@@ -470,28 +470,6 @@ def optimize(index_dir: Path, wait: float = LOCK_WAIT) -> OptimizeSummary:
         paragraphs=sum(s.doc_count() for s in toc.segments),
         seconds=time.monotonic() - started,
     )
-
-
-def _merged(writer):
-    """The live paragraphs of the writer's segments merged into one new segment (None if
-    there are none), each segment's ranking arrays read from the commit it started from."""
-    from . import bulkmerge, rankarrays
-
-    folder = writer.storage.folder
-    base = writer.generation - 1
-
-    def arrays_of(segment):
-        name = segment.segment_id() + rankarrays.EXTENSION
-        checked = integrity.map_committed(folder, base, name)
-        if checked is None:
-            raise integrity.damaged(folder, f"{name}: a file its commit's record does not name")
-        return rankarrays.SegmentArrays(os.path.join(folder, name), checked)
-
-    try:
-        return bulkmerge.merge_segments(writer.storage, writer.schema, writer.segments,
-                                        arrays_of, indexname=writer.indexname)
-    except ValueError as error:  # the files' bytes are as committed, but not as written
-        raise integrity.damaged(folder, str(error)) from None
 
 
 def check(index_dir: Path) -> CheckReport:
