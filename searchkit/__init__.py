@@ -125,12 +125,13 @@ def check(index_dir: Optional[PathLike] = None) -> CheckReport:
     return verify(Path(index_dir or default_index_dir()))
 
 
-def optimize(index_dir: Optional[PathLike] = None, wait: float = LOCK_WAIT) -> OptimizeSummary:
+def optimize(index_dir: Optional[PathLike] = None, wait: float = LOCK_WAIT,
+             progress=None) -> OptimizeSummary:
     """Merge the index's segments into one, waiting at most ``wait`` seconds for a running
-    writer (``searchkit optimize``)."""
+    writer (``searchkit optimize``); ``progress`` as ``build_index``'s."""
     from .index.store import optimize as merge
 
-    return merge(Path(index_dir or default_index_dir()), wait=wait)
+    return merge(Path(index_dir or default_index_dir()), wait=wait, progress=progress)
 
 
 def __getattr__(name: str) -> Any:

@@ -159,3 +159,26 @@ def test_updates_merge_their_small_segments_in_bulk_and_find_what_a_fresh_build_
         expected = {(h.id, round(h.score, 4))
                     for h in searchkit.search(query, fresh, limit=500, collapse=False).hits}
         assert found == expected and found, query
+
+
+def test_optimize_reports_each_step_of_its_merge(tmp_path):
+    import shutil
+
+    import searchkit
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    (corpus / "added.txt").write_text("Added\n\nA second segment's one paragraph.\n")
+    searchkit.build_index([corpus], index_dir)
+    seen = []
+
+    def progress(label, _total):
+        return lambda done, total: seen.append((label, done, total))
+
+    assert searchkit.optimize(index_dir, progress=progress).merged
+    merging = [(done, total) for label, done, total in seen if label == "merging segments"]
+    indexed = sum(1 for name in make_schema().names() if make_schema()[name].indexed)
+    assert merging == [(n, indexed + 3) for n in range(1, indexed + 4)]
+    assert seen[-1][0] == "committing"

@@ -402,7 +402,11 @@ def optimize_command(index_dir, wait):
     """
     from ..index import store
 
-    done = store.optimize(index_dir, wait=wait)
+    progress = _Progress()
+    try:
+        done = store.optimize(index_dir, wait=wait, progress=progress)
+    finally:
+        progress.close()
     if not done.merged:
         click.echo(
             f"nothing to optimize: {done.index_dir} is "

@@ -55,21 +55,25 @@ _DAMAGED = "a posting block of this index is damaged"
 
 
 def merge_segments(storage, schema, segments: Sequence, arrays_of: Callable,
-                   indexname: str = "MAIN", whoosh_bytes: bool = False) -> Optional[W3Segment]:
+                   indexname: str = "MAIN", whoosh_bytes: bool = False,
+                   tick: Optional[Callable[[int, int], None]] = None) -> Optional[W3Segment]:
     """Write one new segment in ``storage`` holding the live documents of ``segments`` in
     order, as Whoosh's writer would after ``add_reader`` of each; return it (not yet in any
     TOC), or None if no document is live. ``arrays_of(segment)``: its ranking arrays
     (``rankarrays.SegmentArrays``). ``whoosh_bytes``: posting blocks compressed as Whoosh
-    compresses them (see ``bulkwrite.write_segment``)."""
+    compresses them (see ``bulkwrite.write_segment``). ``tick(done, total)``: told of each
+    step done (the stored documents, each field's postings, the columns, the ranking
+    arrays)."""
     readers = [SegmentReader(storage, schema, segment) for segment in segments]
     try:
-        return _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_bytes)
+        return _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_bytes,
+                      tick)
     finally:
         for reader in readers:
             reader.close()
 
 
-def _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_bytes):
+def _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_bytes, tick):
     live, new_number, doccount = _renumbering(segments)
     if not doccount:
         return None
@@ -77,7 +81,7 @@ def _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_byte
     for segment, found in zip(segments, arrays):
         if found.doc_count != segment.doc_count_all():
             raise ValueError(f"{segment.segment_id()}: its ranking arrays do not fit it")
-    merge = _Merge(storage, schema, readers, live, doccount, indexname)
+    merge = _Merge(storage, schema, readers, live, doccount, indexname, tick)
     try:
         merge.stored_documents()
         lengths, totals = merge.lengths()
@@ -96,9 +100,12 @@ def _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_byte
 class _Merge:
     """The new segment's files, written one kind after another."""
 
-    def __init__(self, storage, schema, readers, live, doccount: int, indexname: str):
+    def __init__(self, storage, schema, readers, live, doccount: int, indexname: str, tick):
         self.storage, self.schema, self.readers, self.live = storage, schema, readers, live
         self.doccount = doccount
+        self.steps = 3 + sum(1 for name in schema.names() if schema[name].indexed)
+        self.done = 0
+        self.tick = tick
         self.codec = W3Codec()
         self.segment = W3Segment(self.codec, indexname, segid=new_segment_id())
         self.created: List[_Out] = []
@@ -111,6 +118,11 @@ class _Merge:
     def create_column(self, name: str) -> _Out:
         return self.create(".%s%s" % (name, W3Codec.COLUMN_EXT))
 
+    def step_done(self) -> None:
+        self.done += 1
+        if self.tick is not None:
+            self.tick(self.done, self.steps)
+
     def abandon(self) -> None:
         for out in self.created:
             try:
@@ -122,6 +134,7 @@ class _Merge:
         _write_varbytes(self.create_column("_stored"),
                         _raw_values(self.readers, self.live, "_stored", VarBytesColumn()),
                         self.doccount)
+        self.step_done()
 
     def lengths(self):
         """({field: each live document's length byte}, {field: its total length}), for the
@@ -151,6 +164,7 @@ class _Merge:
                                  lengths.get(name), self.codec, whoosh_bytes, bound)
             if found is not None:
                 ranked[name] = found
+            self.step_done()
         terms.close()
         pst.close()
         return ranked
@@ -184,6 +198,7 @@ class _Merge:
                 out.write(_column_file(column, list(_raw_values(readers, live, name, column)),
                                        doccount))
                 out.close()
+        self.step_done()
 
     def ranking_arrays(self, arrays, ranked, lengths) -> None:
         """The ``.rank`` file: the per-document ``arrays``, with the ranked fields'."""
@@ -197,6 +212,7 @@ class _Merge:
         for part in rankarrays.encode(self.doccount, arrays):
             out.write(part)
         out.close()
+        self.step_done()
 
 
 def _renumbering(segments):

@@ -700,9 +700,10 @@ def INCREMENTAL_MERGE(writer, segments):
     return kept + ([together] if together is not None else [])
 
 
-def merged(writer, segments) -> Optional[W3Segment]:
+def merged(writer, segments, tick=None) -> Optional[W3Segment]:
     """The live paragraphs of ``segments`` (of the commit the writer started from) merged
-    into one new segment in the writer's storage (``bulkmerge``), or None if none is live."""
+    into one new segment in the writer's storage (``bulkmerge``; ``tick`` as its), or None
+    if none is live."""
     from . import bulkmerge, rankarrays
 
     folder = writer.storage.folder
@@ -717,6 +718,6 @@ def merged(writer, segments) -> Optional[W3Segment]:
 
     try:
         return bulkmerge.merge_segments(writer.storage, writer.schema, segments, arrays_of,
-                                        indexname=writer.indexname)
+                                        indexname=writer.indexname, tick=tick)
     except ValueError as error:  # the files' bytes are as committed, but not as written
         raise damaged(folder, str(error)) from None

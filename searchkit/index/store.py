@@ -422,10 +422,11 @@ def _write_error(index_dir, error: OSError, landed: bool = False) -> IndexWriteE
     )
 
 
-def optimize(index_dir: Path, wait: float = LOCK_WAIT) -> OptimizeSummary:
+def optimize(index_dir: Path, wait: float = LOCK_WAIT, progress=None) -> OptimizeSummary:
     """Merge all segments into one, under the lock (waiting at most ``wait`` seconds). An index
     of one segment with no deleted paragraphs (or of none) is left as it is, but for the
-    leftovers of a stopped run (an optimize killed after its commit, say)."""
+    leftovers of a stopped run (an optimize killed after its commit, say). ``progress``: as
+    ``build_index``'s, given the merge's steps and then the commit."""
     started = time.monotonic()
     ix = open_index(index_dir)
 
@@ -457,7 +458,10 @@ def optimize(index_dir: Path, wait: float = LOCK_WAIT) -> OptimizeSummary:
     try:
         # What Whoosh's own OPTIMIZE writes, in bulk (bulkmerge); the same paragraphs: the
         # same bookkeeping (side files carried)
-        merged = durable.merged(writer, writer.segments)
+        tick = progress("merging segments", 1) if progress else None
+        merged = durable.merged(writer, writer.segments, tick)
+        if progress:
+            progress("committing", 0)(0, 0)
         commit(writer, mergetype=writing.CLEAR, segments=[merged] if merged else ())
     except BaseException as error:
         cancel(writer, error)
