@@ -187,6 +187,18 @@ def test_markup_named_on_the_command_line_is_refused(tmp_path, name, text, reaso
     assert stats.paragraphs == 2
 
 
+def test_wire_copy_with_names_in_angle_brackets_is_read(tmp_path):
+    """Reuters brackets company names ("<Texaco Inc>"); a short story can be a fifth names,
+    and it is still text, not markup."""
+    path = tmp_path / "1013.txt"
+    path.write_text("<MARK RESOURCES INC> YEAR LOSS\n\nShr not given\n\nLoss 54.9 mln\n\n"
+                    "Note: 1986 results include accounts of 89 pct owned <Precambrian Shield "
+                    "Resources Ltd>, acquired November 5, 1986\n")
+    result = run("index", path, "--index", tmp_path / "ix")
+    assert result.exit_code == 0, result.stderr
+    assert searchkit.search("Precambrian", tmp_path / "ix").total == 1
+
+
 def test_text_that_merely_starts_with_a_tag_is_read(tmp_path):
     path = tmp_path / "note.md"
     path.write_text("<!-- draft -->\nHarbour note\n\nThe harbour opened at dawn, the pilots "

@@ -419,9 +419,13 @@ def read_file(
 
 
 # Markup searchkit does not read: a file opening with an XML declaration or a document type,
-# or with a tag when tags fill a fifth of its start.
+# or with a tag when tags fill a fifth of its start and some tag is closed. A tag is a name
+# and attributes given values: wire copy's bracketed names ("<Texaco Inc> said") are text.
 _DECLARED_MARKUP = re.compile(r"<(?:\?xml|!DOCTYPE)", re.I)
-_TAG = re.compile(r"<[^<>]{0,200}>")
+_TAG = re.compile(r"</?[A-Za-z][\w:.-]{0,60}"
+                  r"(?:\s+[\w:.-]{1,60}\s*=\s*(?:\"[^\"<>]{0,200}\"|'[^'<>]{0,200}'|[^\s<>]{1,200}))*"
+                  r"\s*/?>")
+_CLOSING_TAG = re.compile(r"</[A-Za-z][\w:.-]{0,60}\s*>")
 
 
 def _refuse_markup(text: str) -> None:
@@ -429,7 +433,7 @@ def _refuse_markup(text: str) -> None:
     otherwise become thousands of "paragraphs" of tags."""
     head = text.lstrip()[:65536]
     if not _DECLARED_MARKUP.match(head):
-        if not re.match(r"<[A-Za-z]", head):
+        if not _TAG.match(head) or not _CLOSING_TAG.search(head):
             return
         if sum(len(tag) for tag in _TAG.findall(head)) * 5 < len(head):
             return
