@@ -73,7 +73,7 @@ KEEP_SUPERSEDED_SECONDS = 120.0
 
 # Incremental commits leave segments of over SMALL_SEGMENT_DOCS documents alone. Once
 # MERGE_AT small ones have piled up (or one is mostly deleted), the small ones are merged into
-# the segment being written, smallest first, re-reading at most MERGE_BUDGET_DOCS documents.
+# one (bulkmerge), smallest first, re-reading at most MERGE_BUDGET_DOCS documents.
 # Merging re-reads documents, slower than writing new ones: the budget bounds what it adds to a
 # commit, where Whoosh's MERGE_SMALL may one day re-read the whole index. Big segments pile up
 # one per big run: `searchkit optimize` merges everything.

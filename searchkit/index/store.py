@@ -343,7 +343,7 @@ def commit(writer, clear: bool = False, mergetype=None, segments=(), without=(),
                if kind != "segments"]  # durable.commit_toc writes each commit's own list
     for kind in carried:
         if base >= 0 and kind not in without and kind not in written:
-            # (copied a piece at a time: a large index's grouping file is hundreds of MB)
+            # (copied a piece at a time: a large index's grouping file is never held whole)
             copy = committed_copy(folder, base, kind)
             if copy is not None:
                 write_committed(folder, writer.generation, kind, copy)
