@@ -223,6 +223,8 @@ def _renumbering(segments):
     for segment in segments:
         kept = np.ones(segment.doc_count_all(), bool)
         deleted = np.fromiter(segment.deleted_docs(), np.int64)
+        if deleted.size and (deleted.min() < 0 or deleted.max() >= kept.size):
+            raise ValueError(f"{segment.segment_id()}: its deleted paragraphs are not its own")
         kept[deleted] = False
         number = np.cumsum(kept) - 1 + base
         number[~kept] = -1
