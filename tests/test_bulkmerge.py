@@ -6,7 +6,9 @@ out; on the seeds, odd text, a BBC slice and a SciFact slice."""
 from pathlib import Path
 
 import pytest
-from test_bulkwrite import corpora, documents_of, everything
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_bulkwrite import corpora, documents_of, everything, odd_documents
 from whoosh import writing
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
@@ -182,3 +184,44 @@ def test_optimize_reports_each_step_of_its_merge(tmp_path):
     indexed = sum(1 for name in make_schema().names() if make_schema()[name].indexed)
     assert merging == [(n, indexed + 3) for n in range(1, indexed + 4)]
     assert seen[-1][0] == "committing"
+
+
+ODD = odd_documents()
+
+
+@settings(max_examples=max(settings().max_examples // 4, 5),
+          suppress_health_check=list(HealthCheck))
+@given(cuts=st.lists(st.integers(1, len(ODD) - 1), max_size=4, unique=True),
+       deleted=st.sets(st.integers(0, len(ODD) - 1)), chunk=st.sampled_from([3, 1 << 18]))
+def test_any_segments_and_deletions_merge_as_whoosh_merges_them(
+        cuts, deleted, chunk, tmp_path_factory):
+    """The odd documents cut into segments anywhere, any of them deleted (a whole segment, or
+    all), merged a few postings or many at a time: what a stock reader reads is Whoosh's."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("merge")
+    storage = FileStorage(str(folder / "whoosh")).create()
+    ix = storage.create_index(make_schema())
+    bounds = [0, *sorted(cuts), len(ODD)]
+    segments = []
+    for start, end in zip(bounds, bounds[1:]):
+        segment = bulkwrite.write_segment(storage, ix.schema, ODD[start:end])
+        for docnum in range(start, end):
+            if docnum in deleted:
+                segment.delete_document(docnum - start)
+        segments.append(segment)
+    TOC(ix.schema, segments, 1).write(storage, "MAIN")
+    shutil.copytree(folder / "whoosh", folder / "bulk")
+    if len(deleted) == len(ODD):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(bulkmerge, "_POSTINGS_AT_A_TIME", chunk)
+            assert bulkmerge.merge_segments(FileStorage(str(folder / "bulk")), ix.schema,
+                                            segments, lambda s: None) is None
+        return
+    whoosh_ix = whooshs_merge(folder / "whoosh")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bulkmerge, "_POSTINGS_AT_A_TIME", chunk)
+        bulk_ix = bulk_merge(folder / "bulk")
+    theirs, ours = everything(folder / "whoosh"), everything(folder / "bulk")
+    assert ours == theirs
+    assert merged_files(bulk_ix)["rank"] == merged_files(whoosh_ix)["rank"]
