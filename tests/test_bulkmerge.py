@@ -3,6 +3,8 @@ segments: every term's postings (documents, weights, positions, block statistics
 field's lengths and totals, stored fields, columns and ranking arrays, deleted documents left
 out; on the seeds, odd text, a BBC slice and a SciFact slice."""
 
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import pytest
@@ -225,3 +227,40 @@ def test_any_segments_and_deletions_merge_as_whoosh_merges_them(
     theirs, ours = everything(folder / "whoosh"), everything(folder / "bulk")
     assert ours == theirs
     assert merged_files(bulk_ix)["rank"] == merged_files(whoosh_ix)["rank"]
+
+
+def test_a_posting_block_that_inflates_without_end_stops_the_merge_in_one_line(
+        tmp_path, monkeypatch):
+    """A hostile index's block may inflate to gigabytes: the merge stops reading it past a
+    bound and says the index is damaged, in one line."""
+    import shutil
+
+    import searchkit
+
+    bombs = []
+
+    def inflating(data, level):  # one posting block, then 200 MB of zeros pickle never reads
+        if bombs or not data.startswith(b"\x80%c" % bulkwrite.BLOCK_PROTOCOL):
+            return zlib.compress(data, level)
+        bombs.append(data)
+        return zlib.compress(data + b"\0" * (200 << 20), 1)
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    (corpus / "added.txt").write_text("Added\n\n" + "".join(  # blocks large enough to compress
+        f"The harbour council met on day {n}.\n\n" for n in range(300)))
+    monkeypatch.setattr(bulkwrite, "fast_compress", inflating)
+    searchkit.build_index([corpus], index_dir)
+    monkeypatch.undo()
+    assert bombs
+    tracemalloc.start()
+    try:
+        with pytest.raises(searchkit.SearchkitError, match="damaged") as raised:
+            searchkit.optimize(index_dir)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "posting block" in str(raised.value) and "\n" not in str(raised.value)
+    assert peak < 3 * bulkmerge._BLOCK_MOST, peak
