@@ -16,7 +16,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 
 from conftest import SEEDS
-from searchkit.index import bulkmerge, bulkwrite, rankarrays
+from searchkit.index import bulkmerge, bulkwrite, rankarrays, safepickle
 from searchkit.index.codec import BuildCodec
 from searchkit.index.schema import make_schema
 
@@ -262,5 +262,5 @@ def test_a_posting_block_that_inflates_without_end_stops_the_merge_in_one_line(
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert "posting block" in str(raised.value) and "\n" not in str(raised.value)
-    assert peak < 3 * bulkmerge._BLOCK_MOST, peak
+    assert "inflates past" in str(raised.value) and "\n" not in str(raised.value)
+    assert peak < 3 * safepickle.INFLATED_MOST, peak

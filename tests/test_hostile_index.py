@@ -325,3 +325,44 @@ def test_every_unpickling_name_of_whoosh_is_covered():
     assert holders == set(NOT_REACHED)
     for (module, name), function in safepickle.PATCHED.items():
         assert getattr(importlib.import_module(module), name) is function
+
+
+def test_compressed_parts_that_inflate_without_end_stop_in_one_line(tmp_path, monkeypatch):
+    """Posting blocks and stored documents are zlib streams: a hostile one may inflate to
+    gigabytes. Searching (words, a phrase), showing and merging read at most
+    safepickle.INFLATED_MOST bytes of one and stop in one line."""
+    import tracemalloc
+    import zlib
+
+    from searchkit.index import bulkwrite, safepickle
+
+    zeros = zlib.compressobj(1)
+    leading = zeros.compress(b"\0" * (safepickle.INFLATED_MOST + 1))
+
+    def inflating(data, level):  # each block and stored document, after 64 MB of zeros
+        rest = zeros.copy()
+        return leading + rest.compress(data) + rest.flush()
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEEDS / f"{S000}.txt", corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    (corpus / "harbour.txt").write_text("Harbour\n\n" + "".join(
+        f"The harbour council met on day {n}.\n\n" for n in range(300)))
+    monkeypatch.setattr(bulkwrite, "fast_compress", inflating)
+    searchkit.build_index([corpus], index_dir)
+    monkeypatch.undo()
+    tracemalloc.start()
+    try:
+        for run in (lambda: searchkit.search("harbour council", index_dir),
+                    lambda: searchkit.search('"harbour council"', index_dir),
+                    lambda: searchkit.optimize(index_dir)):
+            with pytest.raises(searchkit.SearchkitError, match="inflates past") as raised:
+                run()
+            assert "\n" not in str(raised.value)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * safepickle.INFLATED_MOST, peak
+    assert searchkit.search("Belarus", index_dir).total  # the rest still searches

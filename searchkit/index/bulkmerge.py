@@ -23,7 +23,6 @@ tests/test_bulkmerge.py compares the segment with Whoosh's own merge of the same
 import heapq
 import io
 import itertools
-import zlib
 from array import array
 from collections import defaultdict
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
@@ -52,7 +51,6 @@ from .codec import LENGTHS_COLUMN
 _POSTINGS_AT_A_TIME = 1 << 18  # postings gathered before a chunk of terms is written,
 _TERMS_AT_A_TIME = 1 << 14  # or terms (an id field's have one posting each)
 _DAMAGED = "a posting block of this index is damaged"
-_BLOCK_MOST = 1 << 26  # bytes a posting block may inflate to (128 postings and positions)
 
 
 def merge_segments(storage, schema, segments: Sequence, arrays_of: Callable,
@@ -400,10 +398,7 @@ class _Chunk:
             count, _, _, compression, _, _ = safepickle.load(stream)
             block = data[at + 4 + stream.tell():end]
             if compression:  # (bounded: a hostile block may inflate without end)
-                inflate = zlib.decompressobj()
-                block = inflate.decompress(block, _BLOCK_MOST)
-                if inflate.unconsumed_tail or not inflate.eof:
-                    raise ValueError(_DAMAGED)
+                block = safepickle.inflate(block)
             ids, weights, values = safepickle.loads(bytes(block))
             self._add_block(k, ids, count, weights, values)
             at = end

@@ -28,6 +28,7 @@ its own classes in stored fields gets them refused while searchkit is imported.
 import io
 import pickle
 import re
+import zlib
 from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 from datetime import datetime
 from typing import Callable, Dict, Tuple
@@ -227,7 +228,35 @@ def loads_plain(data):
 
 
 # (module, name) of each name Whoosh calls to unpickle a segment's data, and what it becomes.
+# What a compressed part of an index (a posting block, a stored document) may inflate to: a
+# hostile one may inflate without end.
+INFLATED_MOST = 1 << 26
+INFLATES_TOO_FAR = ("a compressed part of this index inflates past 64 MB; it is damaged or "
+                    "not from searchkit")
+
+
+def inflate(data, most: int = INFLATED_MOST) -> bytes:
+    """``zlib.decompress`` of data from an index, at most ``most`` bytes of it
+    (IndexDamagedError beyond; zlib.error if it is no zlib stream)."""
+    inflating = zlib.decompressobj()
+    found = inflating.decompress(data, most)
+    if inflating.unconsumed_tail:
+        raise IndexDamagedError(INFLATES_TOO_FAR)
+    if not inflating.eof:
+        raise zlib.error("incomplete or truncated stream")
+    return found
+
+
+class _BoundedZlib:
+    """zlib as Whoosh's W3 codec uses it, its posting blocks inflated through ``inflate``."""
+
+    compress = staticmethod(zlib.compress)
+    decompress = staticmethod(inflate)
+    error = zlib.error
+
+
 PATCHED = {
+    ("whoosh.codec.whoosh3", "zlib"): _BoundedZlib,
     ("whoosh.filedb.structfile", "load_pickle"): load,
     ("whoosh.codec.whoosh3", "loads"): loads,
     ("whoosh.formats", "loads"): loads,
@@ -236,7 +265,8 @@ PATCHED = {
 
 
 def install() -> None:
-    """Make Whoosh unpickle segment data through the allow-list (idempotent)."""
+    """Make Whoosh unpickle segment data through the allow-list, and inflate its posting
+    blocks within bounds (idempotent)."""
     import importlib
 
     for (module, name), function in PATCHED.items():

@@ -93,7 +93,7 @@ class StoredFields:
         if self._checked is not None:
             self._checked.check(offset, offset + length)
         try:
-            fields = safepickle.loads_plain(zlib.decompress(self._map[offset : offset + length]))
+            fields = safepickle.loads_plain(safepickle.inflate(self._map[offset : offset + length]))
         except (zlib.error, pickle.UnpicklingError, ValueError, EOFError) as error:
             raise DamagedStoredFields(f"{self.path}: document {docnum}: {error}") from None
         if not isinstance(fields, dict):
