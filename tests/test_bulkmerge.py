@@ -264,3 +264,32 @@ def test_a_posting_block_that_inflates_without_end_stops_the_merge_in_one_line(
         tracemalloc.stop()
     assert "inflates past" in str(raised.value) and "\n" not in str(raised.value)
     assert peak < 3 * safepickle.INFLATED_MOST, peak
+
+
+def test_segments_whose_rare_terms_hold_their_postings_inline_merge_as_the_others(
+        tmp_path, monkeypatch):
+    """Whoosh's writer can keep a rare term's postings in its term info (searchkit's writers
+    do not, and Whoosh's own merge fails on them): the bulk merge reads them there, and
+    merges the segments as it merges the same segments written without."""
+    from whoosh.codec.whoosh3 import W3TermInfo
+
+    monkeypatch.setattr(W3TermInfo, "set_inline", W3TermInfo.set_inlined, raising=False)
+    docs = documents_of([SEEDS])[:90]
+    for name, inline in (("inline", 2), ("blocks", 1)):
+        ix = FileStorage(str(tmp_path / name)).create().create_index(make_schema())
+        for part in (docs[:40], docs[40:]):
+            writer = ix.writer(compound=False, codec=BuildCodec(inlinelimit=inline))
+            for doc in part:
+                writer.add_document(**doc)
+            writer.commit(mergetype=writing.NO_MERGE)
+        writer = ix.writer(compound=False, codec=BuildCodec())
+        for docnum in (3, 41, 42, 70):
+            writer.delete_document(docnum)
+        writer.commit(mergetype=writing.NO_MERGE)
+        with ix.reader() as reader:
+            assert len(reader.leaf_readers()) == 2
+            assert any(leaf.term_info(*term).is_inlined()
+                       for leaf, _ in reader.leaf_readers()
+                       for term in leaf.all_terms()) == (inline > 1)
+        bulk_merge(tmp_path / name)
+    assert everything(tmp_path / "inline") == everything(tmp_path / "blocks")

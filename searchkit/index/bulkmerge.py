@@ -23,12 +23,19 @@ tests/test_bulkmerge.py compares the segment with Whoosh's own merge of the same
 import heapq
 import io
 import itertools
+import struct
 from array import array
 from collections import defaultdict
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3Segment, _lenfield
+from whoosh.codec.whoosh3 import (
+    WHOOSH3_HEADER_MAGIC,
+    W3Codec,
+    W3Segment,
+    W3TermInfo,
+    _lenfield,
+)
 from whoosh.columns import VarBytesColumn
 from whoosh.reading import SegmentReader
 
@@ -51,6 +58,7 @@ from .codec import LENGTHS_COLUMN
 _POSTINGS_AT_A_TIME = 1 << 18  # postings gathered before a chunk of terms is written,
 _TERMS_AT_A_TIME = 1 << 14  # or terms (an id field's have one posting each)
 _DAMAGED = "a posting block of this index is damaged"
+_DAMAGED_TERMS = "a term index of this index is damaged"
 
 
 def merge_segments(storage, schema, segments: Sequence, arrays_of: Callable,
@@ -284,15 +292,48 @@ def _write_varbytes(out: _Out, values: Iterator[Optional[bytes]], doccount: int,
     out.close()
 
 
+_LENGTHS = struct.Struct("!ii")  # a term index record's key and value lengths
+_INFO = struct.Struct("!BfIBBfII")  # W3TermInfo's fields, then (not inlined) "!qi": extent
+_EXTENT = struct.Struct("!qi")
+
+
 def _field_terms(reader, k: int, name: str):
-    """(term, k, term info) of each term of field ``name`` in one segment, in order."""
+    """(term, k, document frequency, first document, weight, (offset, length) of its postings
+    or a W3TermInfo of postings inlined) of each term of field ``name`` in one segment, in
+    order: its records, which lie together in the term index, read in one piece."""
     terms = reader._terms
-    if name not in terms.indexed_field_names():
+    number = terms._fieldmap.get(name)
+    if number is None:
         return
-    for (fieldname, term), info in terms.items_from(name, b""):
-        if fieldname != name:
-            return
-        yield term, k, info
+    index = terms._tindex
+    start = index.closest_key_pos(struct.pack("!H", number))
+    if start is None:
+        return
+    end = index.closest_key_pos(struct.pack("!H", number + 1)) if number < 65535 else None
+    end = index.endofdata if end is None else end
+    if not index.startofdata <= start <= end <= index.endofdata:
+        raise ValueError(_DAMAGED_TERMS)
+    data = index.dbfile.get(start, end - start)
+    at, size = 0, len(data)
+    unpack_lengths, unpack_info, unpack_extent = _LENGTHS.unpack_from, _INFO.unpack_from, \
+        _EXTENT.unpack_from
+    while at < size:
+        if at + 8 > size:
+            raise ValueError(_DAMAGED_TERMS)
+        key_length, value_length = unpack_lengths(data, at)
+        key_at = at + 8
+        value_at = key_at + key_length
+        at = value_at + value_length
+        if key_length < 2 or value_length < _INFO.size or at > size:
+            raise ValueError(_DAMAGED_TERMS)
+        flags, weight, df, _, _, _, first, _ = unpack_info(data, value_at)
+        if flags:  # postings inlined (Whoosh's writer may; searchkit's do not)
+            where = W3TermInfo.from_bytes(data[value_at:at])
+        elif value_length == _INFO.size + _EXTENT.size:
+            where = unpack_extent(data, value_at + _INFO.size)
+        else:
+            raise ValueError(_DAMAGED_TERMS)
+        yield data[key_at + 2:value_at], k, df, first, weight, where
 
 
 def _merge_field(pst, terms: _TermIndex, name: str, fmt, readers, new_number, lengths,
@@ -334,8 +375,8 @@ def _merge_field(pst, terms: _TermIndex, name: str, fmt, readers, new_number, le
     by_term = heapq.merge(*streams, key=lambda item: item[0])
     for term, holders in itertools.groupby(by_term, key=lambda item: item[0]):
         chunk.start_term(term)
-        for _, k, info in holders:
-            chunk.add_term_postings(readers[k]._terms._postfile, k, info)
+        for _, k, df, first, weight, where in holders:
+            chunk.add_term_postings(readers[k]._terms._postfile, k, df, first, weight, where)
         if chunk.size >= _POSTINGS_AT_A_TIME or len(chunk.terms) >= _TERMS_AT_A_TIME:
             flush()
     flush()
@@ -367,26 +408,26 @@ class _Chunk:
     def start_term(self, term: bytes) -> None:
         self.terms.append(term)
 
-    def add_term_postings(self, postfile, k: int, info) -> None:
-        """Segment ``k``'s postings of the current term (``info``: its term info)."""
+    def add_term_postings(self, postfile, k: int, df: int, first: int, weight: float,
+                          where) -> None:
+        """Segment ``k``'s postings of the current term: ``df`` of them, the first in document
+        ``first``, ``weight`` in all, at ``where`` (offset, length) in ``postfile``, or in the
+        term info ``where``."""
         try:
-            if self.fixed == 0 and info.doc_frequency() == 1 and not info.is_inlined():
-                # One posting and no value (an id's): all of it is in the term info.
-                self._add_block(k, (info.min_id(),), 1, (info.weight(),), None)
-            elif info.is_inlined():
-                ids, weights, values = info.inlined_postings()
+            if isinstance(where, W3TermInfo):
+                ids, weights, values = where.inlined_postings()
                 self._add_block(k, np.diff(ids, prepend=0).tolist(), len(ids), weights, values)
+            elif self.fixed == 0 and df == 1:
+                # One posting and no value (an id's): all of it is in the term info.
+                self._add_block(k, (first,), 1, (weight,), None)
             else:
-                self._add_blocks(postfile, k, info)
+                self._add_blocks(postfile, k, *where)
         except IndexDamagedError:
             raise
         except Exception:  # noqa: BLE001 - whatever a malformed block makes the readers raise
             raise ValueError(_DAMAGED) from None
 
-    def _add_blocks(self, postfile, k: int, info) -> None:
-        start, length = info.extent()
-        if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it unpacked
-            (length,) = length
+    def _add_blocks(self, postfile, k: int, start: int, length: int) -> None:
         data = memoryview(postfile.get(start, length))
         if bytes(data[:4]) != WHOOSH3_HEADER_MAGIC:
             raise ValueError(_DAMAGED)
