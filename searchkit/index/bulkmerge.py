@@ -315,8 +315,8 @@ def _field_terms(reader, k: int, name: str):
         raise ValueError(_DAMAGED_TERMS)
     data = index.dbfile.get(start, end - start)
     at, size = 0, len(data)
-    unpack_lengths, unpack_info, unpack_extent = _LENGTHS.unpack_from, _INFO.unpack_from, \
-        _EXTENT.unpack_from
+    unpack_lengths, unpack_info = _LENGTHS.unpack_from, _INFO.unpack_from
+    unpack_extent = _EXTENT.unpack_from
     while at < size:
         if at + 8 > size:
             raise ValueError(_DAMAGED_TERMS)
@@ -489,6 +489,9 @@ class _Chunk:
         new = numbers[offsets[segment] + old]
         alive = new >= 0
         term_of = np.repeat(np.array(self.block_term, np.int64), sizes)[alive]
+        docs = new[alive]
+        if np.any((np.diff(docs) <= 0) & (term_of[1:] == term_of[:-1])):
+            raise ValueError(_DAMAGED)  # a term's documents out of order, or twice
         counts = np.bincount(term_of, minlength=len(self.terms))
         held = np.flatnonzero(counts)
         if not held.size:
@@ -500,7 +503,7 @@ class _Chunk:
             values = np.empty(len(deltas), object)
             values[:] = self.values
             values = values[alive]
-        return _Postings([self.terms[i] for i in held.tolist()], starts, new[alive],
+        return _Postings([self.terms[i] for i in held.tolist()], starts, docs,
                          np.frombuffer(self.weights, np.float64)[alive], values)
 
 
