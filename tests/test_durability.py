@@ -916,7 +916,7 @@ def test_optimize_records_the_previous_commits_files_not_a_leftover(tmp_path, mo
 
 
 def test_a_carried_side_file_is_copied_a_piece_at_a_time(tmp_path, monkeypatch):
-    """What optimize's commit carries (the grouping file of a large index is hundreds of MB)
+    """What optimize's commit carries (the grouping file of a large index, say)
     is copied through checked reads of a piece each, never held whole."""
     folder = tmp_path / "corpus"
     write_wire(folder, stories=300)
