@@ -11,12 +11,13 @@ segment from the old ones' files:
 * stored documents: each live document's compressed pickle copied as it is;
 * field lengths, sortable columns: each live document's, as Whoosh's reader gives them to its
   writer;
-* ranking arrays: each field's from the merged postings, the per-document ones joined from the
-  old segments' own (``rankarrays``).
+* ranking arrays: the per-document ones joined from the old segments' own, then each ranked
+  field's from its merged postings as they come (``rankarrays.Writer``, through unnamed
+  scratch files in the index folder).
 
-What it holds grows with the index by the ranking arrays of the scored fields (8 bytes a
-posting), a few bytes a document, and the postings of the commonest term (a chunk of terms
-ends between two terms); the other postings pass a chunk at a time.
+What it holds grows with the index by a few bytes a paragraph (the per-document arrays, the
+renumbering, the lengths) and by the postings of the commonest term (a chunk of terms ends
+between two terms); every other posting passes a chunk at a time.
 tests/test_bulkmerge.py compares the segment with Whoosh's own merge of the same segments.
 """
 
@@ -24,6 +25,7 @@ import heapq
 import io
 import itertools
 import struct
+import tempfile
 from array import array
 from collections import defaultdict
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
@@ -92,9 +94,10 @@ def _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_byte
     try:
         merge.stored_documents()
         lengths, totals = merge.lengths()
-        ranked = merge.postings(new_number, lengths, arrays, whoosh_bytes)
+        merge.ranking.doc_arrays(_document_arrays(arrays, live))
+        merge.postings(new_number, lengths, whoosh_bytes)
         merge.columns(lengths)
-        merge.ranking_arrays(_document_arrays(arrays, live), ranked, lengths)
+        merge.ranking_arrays()
     except BaseException:
         merge.abandon()
         raise
@@ -116,6 +119,7 @@ class _Merge:
         self.codec = W3Codec()
         self.segment = W3Segment(self.codec, indexname, segid=new_segment_id())
         self.created: List[_Out] = []
+        self.ranking = _RankingArrays(doccount, storage.folder)
 
     def create(self, ext: str) -> _Out:
         out = _Out(self.storage, self.segment.make_filename(ext))
@@ -131,6 +135,7 @@ class _Merge:
             self.tick(self.done, self.steps)
 
     def abandon(self) -> None:
+        self.ranking.close()
         for out in self.created:
             try:
                 out.file.close()
@@ -156,25 +161,24 @@ class _Merge:
                     totals[name] = int(_LENGTH_LIMITS[joined].sum())
         return lengths, totals
 
-    def postings(self, new_number, lengths, arrays, whoosh_bytes: bool) -> dict:
-        """Every field's postings and the term index; the ranked fields' postings, returned."""
+    def postings(self, new_number, lengths, whoosh_bytes: bool) -> None:
+        """Every field's postings and the term index; the ranked fields' ranking arrays."""
         pst = self.create(W3Codec.POSTS_EXT)
         terms = _TermIndex(self.create(W3Codec.TERMS_EXT))
-        ranked = {}
         for name in sorted(self.schema.names()):
             field = self.schema[name]
             if not field.indexed:
                 continue
-            bound = (sum(a.size(name + ".docs") for a in arrays) if name in RANKED_FIELDS
-                     else None)
-            found = _merge_field(pst, terms, name, field.format, self.readers, new_number,
-                                 lengths.get(name), self.codec, whoosh_bytes, bound)
-            if found is not None:
-                ranked[name] = found
+            ranked = None
+            if name in RANKED_FIELDS:
+                ranked = self.ranking.field(name, lengths.get(name))
+            _merge_field(pst, terms, name, field.format, self.readers, new_number,
+                         lengths.get(name), self.codec, whoosh_bytes, ranked)
+            if ranked is not None:
+                ranked.finish()
             self.step_done()
         terms.close()
         pst.close()
-        return ranked
 
     def columns(self, lengths) -> None:
         """The length and sortable columns, in the order Whoosh's per-document writer creates
@@ -207,19 +211,67 @@ class _Merge:
                 out.close()
         self.step_done()
 
-    def ranking_arrays(self, arrays, ranked, lengths) -> None:
-        """The ``.rank`` file: the per-document ``arrays``, with the ranked fields'."""
-        for name in RANKED_FIELDS:
-            terms, starts, docs, weights = ranked.get(name) or ([], [0], [], [])
-            field_lengths = lengths.get(name, np.zeros(self.doccount, np.uint8))
-            for key, values in rankarrays.field_arrays(terms, starts, docs, weights,
-                                                       field_lengths).items():
-                arrays[f"{name}.{key}"] = values
-        out = self.create(rankarrays.EXTENSION)
-        for part in rankarrays.encode(self.doccount, arrays):
-            out.write(part)
-        out.close()
+    def ranking_arrays(self) -> None:
+        self.ranking.finish(self.create(rankarrays.EXTENSION))
         self.step_done()
+
+
+class _RankingArrays:
+    """The new segment's ranking arrays, written as they come (``rankarrays.Writer``): the
+    per-document ones first, then each ranked field's postings chunk by chunk."""
+
+    def __init__(self, doccount: int, folder: str):
+        self.doccount, self.folder = doccount, folder
+        self.writer = rankarrays.Writer(doccount, folder)
+
+    def doc_arrays(self, arrays: Dict[str, np.ndarray]) -> None:
+        for name, values in sorted(arrays.items()):
+            self.writer.add(name, values)
+
+    def field(self, name: str, lengths: Optional[np.ndarray]) -> "_RankedField":
+        return _RankedField(self.writer, name, self.folder,
+                            np.zeros(self.doccount, np.uint8) if lengths is None else lengths)
+
+    def finish(self, out: _Out) -> None:
+        self.writer.finish(out)
+        out.close()
+
+    def close(self) -> None:
+        self.writer.body.close()
+
+
+class _RankedField:
+    """One ranked field's arrays: its documents straight into the file, its weights into a
+    scratch file until the small arrays that lie between them in the file are written."""
+
+    def __init__(self, writer, name: str, folder: str, lengths: np.ndarray):
+        self.writer, self.name, self.lengths = writer, name, lengths
+        self.terms: List[bytes] = []
+        self.counts: List[np.ndarray] = []
+        self.weights = tempfile.TemporaryFile(dir=folder)
+        writer.begin(f"{name}.docs", "<u4")
+
+    def add(self, postings: _Postings) -> None:
+        self.terms.extend(postings.terms)
+        self.counts.append(np.diff(postings.offsets))
+        self.writer.write(postings.docnums.astype(np.uint32))
+        self.weights.write(memoryview(postings.weights.astype("<f4")).cast("B"))
+
+    def finish(self) -> None:
+        writer, name = self.writer, self.name
+        writer.end()
+        starts = np.zeros(len(self.terms) + 1, np.int64)
+        if self.counts:
+            np.cumsum(np.concatenate(self.counts), out=starts[1:])
+        arrays = rankarrays.field_arrays(self.terms, starts, [], [], self.lengths)
+        for key in ("key", "lengths", "starts", "term_at", "terms"):  # (after docs, by name)
+            writer.add(f"{name}.{key}", arrays[key])
+        writer.begin(f"{name}.weights", "<f4")
+        self.weights.seek(0)
+        for piece in iter(lambda: self.weights.read(1 << 20), b""):
+            writer.write(np.frombuffer(piece, "<f4"))
+        writer.end()
+        self.weights.close()
 
 
 def _renumbering(segments):
@@ -337,23 +389,15 @@ def _field_terms(reader, k: int, name: str):
 
 
 def _merge_field(pst, terms: _TermIndex, name: str, fmt, readers, new_number, lengths,
-                 codec, whoosh_bytes: bool, bound: Optional[int]):
-    """Write field ``name``'s merged postings, a chunk of terms at a time. With ``bound`` (how
-    many postings the old segments' ranking arrays hold of it), return (terms, starts, docs,
-    weights) of all of them for the ranking arrays."""
+                 codec, whoosh_bytes: bool, ranked: Optional[_RankedField]) -> None:
+    """Write field ``name``'s merged postings, a chunk of terms at a time, and hand each
+    chunk to ``ranked`` if given."""
     offsets = np.cumsum([0] + [len(n) for n in new_number])
     numbers = np.concatenate(new_number)
-    fixed = fmt.fixed_value_size()
-    chunk = _Chunk(fixed)
-    keep = bound is not None
-    kept_terms, kept_counts = [], []
-    kept_docs = np.empty(bound or 0, np.uint32)
-    kept_weights = np.empty(bound or 0, np.float32)
-    filled = 0
+    chunk = _Chunk(fmt.fixed_value_size())
     streams = [_field_terms(reader, k, name) for k, reader in enumerate(readers)]
 
     def flush():
-        nonlocal filled
         postings = chunk.postings(numbers, offsets)
         chunk.clear()
         if postings is None:
@@ -362,15 +406,8 @@ def _merge_field(pst, terms: _TermIndex, name: str, fmt, readers, new_number, le
             terms.fieldmap[name] = len(terms.fieldmap)
         _write_postings(pst, terms, terms.fieldmap[name], postings, fmt, lengths,
                         codec._blocklimit, codec._compression, whoosh_bytes)
-        if keep:
-            end = filled + len(postings.docnums)
-            if end > bound:
-                raise ValueError(f"the ranking arrays of {name!r} of a segment are damaged")
-            kept_terms.extend(postings.terms)
-            kept_counts.append(np.diff(postings.offsets))
-            kept_docs[filled:end] = postings.docnums
-            kept_weights[filled:end] = postings.weights
-            filled = end
+        if ranked is not None:
+            ranked.add(postings)
 
     by_term = heapq.merge(*streams, key=lambda item: item[0])
     for term, holders in itertools.groupby(by_term, key=lambda item: item[0]):
@@ -380,11 +417,6 @@ def _merge_field(pst, terms: _TermIndex, name: str, fmt, readers, new_number, le
         if chunk.size >= _POSTINGS_AT_A_TIME or len(chunk.terms) >= _TERMS_AT_A_TIME:
             flush()
     flush()
-    if not keep or not kept_terms:
-        return None
-    starts = np.zeros(len(kept_terms) + 1, np.int64)
-    np.cumsum(np.concatenate(kept_counts), out=starts[1:])
-    return kept_terms, starts, kept_docs[:filled], kept_weights[:filled]
 
 
 class _Chunk:

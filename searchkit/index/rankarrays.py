@@ -34,7 +34,8 @@ import hashlib
 import json
 import mmap
 import struct
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+import tempfile
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -47,6 +48,10 @@ SCORED_FIELDS = ("text", "title")
 COLUMN_FIELDS = ("date", "source", "kind", "dup_group", "doc_id", "id", "article_id")
 _ALIGN = 16
 _MAX_HEADER = 1 << 20
+# Every header is padded to this many bytes, so that a file written an array at a time
+# (Writer) can give its header last and still have encode's bytes.
+HEADER_ROOM = 4096 - len(MAGIC) - 4
+_COPIED_AT_A_TIME = 1 << 20
 _DTYPES = {"<u1", "<u4", "<u8", "<f4", "<f8", "<i8"}
 
 
@@ -146,18 +151,83 @@ def encode(doc_count: int, arrays: Dict[str, np.ndarray]) -> List[bytes]:
     """The file's bytes, in parts (each array's own, viewed where it needs no conversion)."""
     layout, chunks, offset = {}, [], 0
     for name, array in sorted(arrays.items()):
-        array = np.ascontiguousarray(array)
-        dtype = "<" + array.dtype.str[1:]  # little-endian ("|u1" for bytes: no order)
-        if dtype not in _DTYPES:
-            raise ValueError(f"{name}: dtype {array.dtype} is not kept in ranking arrays")
-        data = memoryview(array.astype(dtype, copy=False)).cast("B")
-        layout[name] = [dtype, int(array.size), offset]
-        padding = -len(data) % _ALIGN
-        chunks += [data, b"\0" * padding]
-        offset += len(data) + padding
+        data = _little_endian(name, array)
+        layout[name] = [data.format_dtype, int(data.array.size), offset]
+        padding = -data.nbytes % _ALIGN
+        chunks += [data.view, b"\0" * padding]
+        offset += data.nbytes + padding
+    return [_header(doc_count, layout), *chunks]
+
+
+class _LittleEndian(NamedTuple):
+    array: np.ndarray
+    format_dtype: str
+    view: memoryview
+    nbytes: int
+
+
+def _little_endian(name: str, array) -> _LittleEndian:
+    array = np.ascontiguousarray(array)
+    dtype = "<" + array.dtype.str[1:]  # little-endian ("|u1" for bytes: no order)
+    if dtype not in _DTYPES:
+        raise ValueError(f"{name}: dtype {array.dtype} is not kept in ranking arrays")
+    array = array.astype(dtype, copy=False)
+    return _LittleEndian(array, dtype, memoryview(array).cast("B"), array.nbytes)
+
+
+def _header(doc_count: int, layout: dict) -> bytes:
+    """The magic bytes, the header's length and the header, padded to HEADER_ROOM (or, if it
+    is longer, to the arrays' alignment)."""
     header = json.dumps({"doc_count": doc_count, "arrays": layout}).encode("ascii")
-    header += b" " * (-(len(MAGIC) + 4 + len(header)) % _ALIGN)
-    return [MAGIC + struct.pack("<I", len(header)) + header, *chunks]
+    header += b" " * max(HEADER_ROOM - len(header), -(len(MAGIC) + 4 + len(header)) % _ALIGN)
+    return MAGIC + struct.pack("<I", len(header)) + header
+
+
+class Writer:
+    """A ranking-arrays file written an array, or an array a piece at a time, in ``encode``'s
+    order, giving ``encode``'s bytes: the arrays into an unnamed scratch file in ``folder`` as
+    they come, then the header and the arrays into the file (``finish``)."""
+
+    def __init__(self, doc_count: int, folder: str):
+        self.doc_count = doc_count
+        self.body = tempfile.TemporaryFile(dir=folder)
+        self.layout: Dict[str, list] = {}
+        self.offset = 0
+        self.current: Optional[list] = None
+
+    def add(self, name: str, array) -> None:
+        data = _little_endian(name, array)
+        self.begin(name, data.format_dtype)
+        self.write(data.array)
+        self.end()
+
+    def begin(self, name: str, dtype: str) -> None:
+        if self.current is not None or (self.layout and name <= max(self.layout)):
+            raise ValueError(f"{name}: arrays are written one at a time, in name order")
+        self.current = [name, dtype, 0]
+
+    def write(self, values) -> None:
+        """Some of the current array's values, after those written before."""
+        name, dtype, count = self.current
+        data = _little_endian(name, np.asarray(values, dtype=dtype))
+        self.body.write(data.view)
+        self.current[2] = count + data.array.size
+
+    def end(self) -> None:
+        name, dtype, count = self.current
+        self.layout[name] = [dtype, count, self.offset]
+        size = count * np.dtype(dtype).itemsize
+        self.body.write(b"\0" * (-size % _ALIGN))
+        self.offset += size + -size % _ALIGN
+        self.current = None
+
+    def finish(self, out) -> None:
+        """Write the file into ``out`` (its ``write``), a piece at a time."""
+        out.write(_header(self.doc_count, self.layout))
+        self.body.seek(0)
+        for piece in iter(lambda: self.body.read(_COPIED_AT_A_TIME), b""):
+            out.write(piece)
+        self.body.close()
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -208,10 +278,6 @@ class SegmentArrays:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
-
-    def size(self, name: str) -> int:
-        """How many items array ``name`` holds (its bytes neither checked nor read)."""
-        return self._unchecked[name].size
 
     def span(self, name: str) -> Tuple[int, int]:
         """Where array ``name`` lies in the file: (first byte, end)."""
