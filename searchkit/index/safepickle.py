@@ -227,12 +227,11 @@ def loads_plain(data):
     return PlainUnpickler(io.BufferedReader(io.BytesIO(data))).load()
 
 
-# (module, name) of each name Whoosh calls to unpickle a segment's data, and what it becomes.
 # What a compressed part of an index (a posting block, a stored document) may inflate to: a
 # hostile one may inflate without end.
 INFLATED_MOST = 1 << 26
-INFLATES_TOO_FAR = ("a compressed part of this index inflates past 64 MB; it is damaged or "
-                    "not from searchkit")
+INFLATES_TOO_FAR = (f"a compressed part of this index inflates past {INFLATED_MOST >> 20} MB; "
+                    "it is damaged or not from searchkit")
 
 
 def inflate(data, most: int = INFLATED_MOST) -> bytes:
@@ -255,6 +254,8 @@ class _BoundedZlib:
     error = zlib.error
 
 
+# (module, name) of each name Whoosh calls to unpickle a segment's data (and of the zlib its W3
+# codec inflates posting blocks with), and what it becomes.
 PATCHED = {
     ("whoosh.codec.whoosh3", "zlib"): _BoundedZlib,
     ("whoosh.filedb.structfile", "load_pickle"): load,
