@@ -83,7 +83,7 @@ def merge_segments(storage, schema, segments: Sequence, arrays_of: Callable,
 
 
 def _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_bytes, tick):
-    live, new_number, doccount = _renumbering(segments)
+    live, new_number, doccount = _renumbering(segments)  # (new_number: numbers, offsets)
     if not doccount:
         return None
     arrays = [arrays_of(segment) for segment in segments]
@@ -275,9 +275,9 @@ class _RankedField:
 
 
 def _renumbering(segments):
-    """(each segment's live documents as a boolean array, the new number of each of its
-    documents (-1 if deleted) in one array with each segment's after the one before, the
-    number of live documents)."""
+    """(each segment's live documents as a boolean array; (the new number of each old
+    document (-1 if deleted) in one array, each segment's after the one before, and where
+    each segment's start in it); the number of live documents)."""
     live, numbers, base = [], [], 0
     for segment in segments:
         kept = np.ones(segment.doc_count_all(), bool)
@@ -290,7 +290,8 @@ def _renumbering(segments):
         live.append(kept)
         numbers.append(number)
         base += int(kept.sum())
-    return live, numbers, base
+    offsets = np.cumsum([0] + [len(kept) for kept in live])
+    return live, (np.concatenate(numbers) if numbers else np.zeros(0, np.int64), offsets), base
 
 
 def _length_bytes(reader, name: str) -> np.ndarray:
@@ -391,9 +392,8 @@ def _field_terms(reader, k: int, name: str):
 def _merge_field(pst, terms: _TermIndex, name: str, fmt, readers, new_number, lengths,
                  codec, whoosh_bytes: bool, ranked: Optional[_RankedField]) -> None:
     """Write field ``name``'s merged postings, a chunk of terms at a time, and hand each
-    chunk to ``ranked`` if given."""
-    offsets = np.cumsum([0] + [len(n) for n in new_number])
-    numbers = np.concatenate(new_number)
+    chunk to ``ranked`` if given. ``new_number``: ``_renumbering``'s."""
+    numbers, offsets = new_number
     chunk = _Chunk(fmt.fixed_value_size())
     streams = [_field_terms(reader, k, name) for k, reader in enumerate(readers)]
 
