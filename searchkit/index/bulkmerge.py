@@ -237,7 +237,7 @@ class _RankingArrays:
         out.close()
 
     def close(self) -> None:
-        self.writer.body.close()
+        self.writer.close()
 
 
 class _RankedField:

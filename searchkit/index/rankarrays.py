@@ -35,7 +35,7 @@ import json
 import mmap
 import struct
 import tempfile
-from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -151,28 +151,21 @@ def encode(doc_count: int, arrays: Dict[str, np.ndarray]) -> List[bytes]:
     """The file's bytes, in parts (each array's own, viewed where it needs no conversion)."""
     layout, chunks, offset = {}, [], 0
     for name, array in sorted(arrays.items()):
-        data = _little_endian(name, array)
-        layout[name] = [data.format_dtype, int(data.array.size), offset]
-        padding = -data.nbytes % _ALIGN
-        chunks += [data.view, b"\0" * padding]
-        offset += data.nbytes + padding
+        array, dtype = _little_endian(name, array)
+        layout[name] = [dtype, int(array.size), offset]
+        padding = -array.nbytes % _ALIGN
+        chunks += [memoryview(array).cast("B"), b"\0" * padding]
+        offset += array.nbytes + padding
     return [_header(doc_count, layout), *chunks]
 
 
-class _LittleEndian(NamedTuple):
-    array: np.ndarray
-    format_dtype: str
-    view: memoryview
-    nbytes: int
-
-
-def _little_endian(name: str, array) -> _LittleEndian:
+def _little_endian(name: str, array) -> Tuple[np.ndarray, str]:
+    """(``array`` contiguous and little-endian, as a view where it already is; its dtype)."""
     array = np.ascontiguousarray(array)
     dtype = "<" + array.dtype.str[1:]  # little-endian ("|u1" for bytes: no order)
     if dtype not in _DTYPES:
         raise ValueError(f"{name}: dtype {array.dtype} is not kept in ranking arrays")
-    array = array.astype(dtype, copy=False)
-    return _LittleEndian(array, dtype, memoryview(array).cast("B"), array.nbytes)
+    return array.astype(dtype, copy=False), dtype
 
 
 def _header(doc_count: int, layout: dict) -> bytes:
@@ -196,9 +189,9 @@ class Writer:
         self.current: Optional[list] = None
 
     def add(self, name: str, array) -> None:
-        data = _little_endian(name, array)
-        self.begin(name, data.format_dtype)
-        self.write(data.array)
+        array, dtype = _little_endian(name, array)
+        self.begin(name, dtype)
+        self.write(array)
         self.end()
 
     def begin(self, name: str, dtype: str) -> None:
@@ -209,9 +202,9 @@ class Writer:
     def write(self, values) -> None:
         """Some of the current array's values, after those written before."""
         name, dtype, count = self.current
-        data = _little_endian(name, np.asarray(values, dtype=dtype))
-        self.body.write(data.view)
-        self.current[2] = count + data.array.size
+        array, _ = _little_endian(name, np.asarray(values, dtype=dtype))
+        self.body.write(memoryview(array).cast("B"))
+        self.current[2] = count + array.size
 
     def end(self) -> None:
         name, dtype, count = self.current
@@ -227,6 +220,10 @@ class Writer:
         self.body.seek(0)
         for piece in iter(lambda: self.body.read(_COPIED_AT_A_TIME), b""):
             out.write(piece)
+        self.close()
+
+    def close(self) -> None:
+        """Let the scratch file go (finished or not)."""
         self.body.close()
 
 
