@@ -3,6 +3,7 @@ segments: every term's postings (documents, weights, positions, block statistics
 field's lengths and totals, stored fields, columns and ranking arrays, deleted documents left
 out; on the seeds, odd text, a BBC slice and a SciFact slice."""
 
+import shutil
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -12,12 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_bulkwrite import (assert_read_the_same, corpora, documents_of, everything,
                             odd_documents)
+from samples import write_wire
 from whoosh import writing
+from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 
+import searchkit
 from conftest import SEEDS
-from searchkit.index import bulkmerge, bulkwrite, rankarrays, safepickle
+from searchkit.index import bulkmerge, bulkwrite, durable, rankarrays, safepickle, store
 from searchkit.index.codec import BuildCodec
 from searchkit.index.schema import make_schema
 
@@ -70,8 +74,6 @@ def merged_files(ix):
 
 
 def merged_both_ways(docs, tmp_path, **options):
-    import shutil
-
     segments_with_deletions(docs, tmp_path / "whoosh")
     shutil.copytree(tmp_path / "whoosh", tmp_path / "bulk")
     return whooshs_merge(tmp_path / "whoosh"), bulk_merge(tmp_path / "bulk", **options)
@@ -103,8 +105,6 @@ def test_terms_merged_a_few_postings_at_a_time_give_the_same_files(
         at_a_time, tmp_path, monkeypatch):
     docs = documents_of([SEEDS])
     segments_with_deletions(docs, tmp_path / "whole")
-    import shutil
-
     shutil.copytree(tmp_path / "whole", tmp_path / "sliced")
     whole = merged_files(bulk_merge(tmp_path / "whole"))
     monkeypatch.setattr(bulkmerge, "_POSTINGS_AT_A_TIME", at_a_time)
@@ -129,12 +129,6 @@ def test_updates_merge_their_small_segments_in_bulk_and_find_what_a_fresh_build_
     """Once MERGE_AT small segments have piled up, an update merges them (bulkmerge) with
     the paragraphs of a changed file deleted: the index then searches as a fresh build of
     the same files does, and `check` finds nothing wrong."""
-    import shutil
-
-    import searchkit
-    from samples import write_wire
-    from searchkit.index import durable, store
-
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
     write_wire(corpus / "wire", stories=20)
@@ -162,9 +156,6 @@ def test_updates_merge_their_small_segments_in_bulk_and_find_what_a_fresh_build_
 
 
 def test_optimize_reports_each_step_of_its_merge(tmp_path):
-    import shutil
-
-    import searchkit
 
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
@@ -195,8 +186,6 @@ def test_any_segments_and_deletions_merge_as_whoosh_merges_them(
         cuts, deleted, chunk, tmp_path_factory):
     """The odd documents cut into segments anywhere, any of them deleted (a whole segment, or
     all), merged a few postings or many at a time: what a stock reader reads is Whoosh's."""
-    import shutil
-
     folder = tmp_path_factory.mktemp("merge")
     storage = FileStorage(str(folder / "whoosh")).create()
     ix = storage.create_index(make_schema())
@@ -229,10 +218,6 @@ def test_a_posting_block_that_inflates_without_end_stops_the_merge_in_one_line(
         tmp_path, monkeypatch):
     """A hostile index's block may inflate to gigabytes: the merge stops reading it past a
     bound and says the index is damaged, in one line."""
-    import shutil
-
-    import searchkit
-
     bombs = []
 
     def inflating(data, level):  # one posting block, then 200 MB of zeros pickle never reads
@@ -267,8 +252,6 @@ def test_segments_whose_rare_terms_hold_their_postings_inline_merge_as_the_other
     """Whoosh's writer can keep a rare term's postings in its term info (searchkit's writers
     do not, and Whoosh's own merge fails on them): the bulk merge reads them there, and
     merges the segments as it merges the same segments written without."""
-    from whoosh.codec.whoosh3 import W3TermInfo
-
     monkeypatch.setattr(W3TermInfo, "set_inline", W3TermInfo.set_inlined, raising=False)
     docs = documents_of([SEEDS])[:90]
     for name, inline in (("inline", 2), ("blocks", 1)):
