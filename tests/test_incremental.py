@@ -244,6 +244,59 @@ def test_an_unchanged_corpus_is_not_read_again(corpus, tmp_path, monkeypatch):
     assert read == [story.name]  # its stat changed: read; the others were not
 
 
+MARKUP = '<?xml version="1.0"?>\n<rss><item><title>Cocoa</title></item></rss>\n'
+
+
+def test_a_refused_file_is_reported_again_but_not_read_again(corpus, tmp_path, monkeypatch):
+    feed = corpus / "feed.txt"
+    feed.write_text(MARKUP)
+    _settled(corpus)
+    index_dir = tmp_path / "ix"
+    first = searchkit.build_index([corpus], index_dir)
+    read = reads(monkeypatch)
+    again = searchkit.build_index([corpus], index_dir)
+    assert again.skipped_files == first.skipped_files
+    assert [(s.path, s.reason.split(",")[0]) for s in again.skipped_files] == [
+        (str(feed), "markup (SGML or XML)")]
+    assert ("skipped" in {a.action for a in again.file_actions if a.path == str(feed)})
+    assert (again.unchanged, again.committed, read) == (5, False, [])
+    assert searchkit.check(index_dir).ok
+
+    feed.write_text("Cocoa Harvest Ends\n\nThe zanzibarian cocoa harvest ended early.\n")
+    fixed = searchkit.build_index([corpus], index_dir)
+    assert read == ["feed.txt"]  # its stat changed: read, and now indexed
+    assert (fixed.added, fixed.updated, fixed.skipped_files) == (1, 0, ())
+    assert [i.split("#")[0] for i in found(index_dir, "zanzibarian")] == ["feed"]
+    same_as_a_rebuild(index_dir, [corpus], tmp_path)
+
+
+def test_a_refused_file_that_is_gone_is_neither_removed_nor_missing(corpus, tmp_path):
+    feed = corpus / "feed.txt"
+    feed.write_text(MARKUP)
+    _settled(corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    feed.unlink()
+    for prune in (False, True):
+        gone = searchkit.build_index([corpus], index_dir, prune=prune)
+        assert (gone.removed, gone.missing, gone.skipped_files, gone.committed) == (
+            0, 0, (), False)
+        assert str(feed) not in {a.path for a in gone.file_actions}
+
+
+def test_a_refused_new_version_keeps_the_indexed_one(corpus, tmp_path):
+    _settled(corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    story = next(corpus.glob(f"{S001}*"))
+    story.write_text(MARKUP)
+    _settled(corpus)
+    for _ in range(2):  # its earlier version's record is kept: read again, still refused
+        summary = searchkit.build_index([corpus], index_dir)
+        assert "earlier version stays in the index" in summary.skipped_files[0].reason
+        assert f"{S001}#6" in found(index_dir, "Merkel")
+
+
 def test_a_change_that_keeps_size_and_modification_time_is_seen(corpus, tmp_path):
     _settled(corpus)
     index_dir = tmp_path / "ix"
@@ -281,7 +334,12 @@ _PATH = st.text(st.characters(blacklist_categories=("Cs",)) | st.sampled_from(
 _RECORD = st.builds(ledger.FileRecord, fingerprint=st.text(max_size=4), size=st.integers(0, 9),
                     key=_PATH, article_ids=st.lists(_PATH, max_size=3).map(tuple),
                     paragraphs=st.integers(0, 9), context=st.text(max_size=3),
-                    stat=st.text(max_size=3))
+                    stat=st.text(max_size=3), refused=st.sampled_from(["", "empty", "é"]))
+
+
+def _as_written(record):
+    """A record's fields as the ledger's file holds them: "refused" where a file was."""
+    return {k: v for k, v in vars(record).items() if k != "refused" or v}
 
 
 @given(records=st.dictionaries(_PATH, st.tuples(_RECORD, st.booleans()), max_size=8),
@@ -299,7 +357,7 @@ def test_a_ledger_kept_as_bytes_is_written_as_one_of_records(records, generation
     written = ledger.to_bytes(generation, entries)
     assert written == ledger.to_bytes(generation, held) == json.dumps(
         {"generation": generation,
-         "files": {path: vars(held[path]) for path in sorted(held)}}).encode("utf-8")
+         "files": {path: _as_written(held[path]) for path in sorted(held)}}).encode("utf-8")
     assert ledger.from_bytes(written) == held
 
 
@@ -321,5 +379,5 @@ def test_a_large_ledger_is_written_from_its_scratch_file_as_its_records_make_it(
             entries.keep(path, record)
         held[path] = record
     assert ledger.to_bytes(4, entries) == json.dumps(
-        {"generation": 4, "files": {path: vars(held[path]) for path in sorted(held)}}
+        {"generation": 4, "files": {path: _as_written(held[path]) for path in sorted(held)}}
     ).encode("utf-8")

@@ -464,7 +464,8 @@ def _plan(
     closed once they are read."""
     plan = _Plan(ledger=Entries(scratch), paragraphs=ReadParagraphs(scratch))
     old = dict(known or {})
-    keys = {record.key: path for path, record in old.items()}  # key -> the file that has it
+    # key -> the file that has it (a refused file has none)
+    keys = {record.key: path for path, record in old.items() if not record.refused}
     tick = progress("reading", len(files)) if progress else None
     # Compare every file and note what to read, in order (the keys as if every read succeeds);
     # read those files (in two processes when there are many); then apply it all in order.
@@ -501,8 +502,9 @@ def _plan(
 
 def _compare(files: List[FoundFile], manifests: Dict[str, dict], old: Dict[str, FileRecord],
              keys: Dict[str, str], options: ReadOptions, tick) -> Tuple[list, List["_ReadStep"]]:
-    """Every file's step (``_Unreadable``, ``_Unchanged`` or ``_ReadStep``), in order, and
-    those of the files to read, each with the key its articles get if every read succeeds."""
+    """Every file's step (``_Unreadable``, ``_Unchanged``, ``_StillRefused`` or
+    ``_ReadStep``), in order, and those of the files to read, each with the key its articles
+    get if every read succeeds."""
     options_text = json.dumps(_reading_context(options), sort_keys=True, default=str)
     steps, jobs = [], []
     optimistic = dict(keys)
@@ -512,6 +514,9 @@ def _compare(files: List[FoundFile], manifests: Dict[str, dict], old: Dict[str, 
         if tick and compared % 100 == 0:  # the bar counts the files settled: left, or read
             tick(compared - len(jobs), len(files))
         before = old.get(absolute)
+        refused = before if before is not None and before.refused else None
+        if refused is not None:  # (nothing of it is indexed: read, it is a new file)
+            before = None
         entry = manifests.get(absolute)
         digest = digests.get(id(entry))
         if digest is None:
@@ -525,6 +530,10 @@ def _compare(files: List[FoundFile], manifests: Dict[str, dict], old: Dict[str, 
         if before is not None and stat_key and before.stat == stat_key \
                 and before.context == digest:
             steps.append(_Unchanged(path, before, absolute))
+            continue
+        if refused is not None and stat_key and refused.stat == stat_key \
+                and refused.context == digest:
+            steps.append(_StillRefused(path, refused, absolute))
             continue
         read_as = before.key if before is not None else _free_key(key, absolute, optimistic)
         optimistic[read_as] = absolute
@@ -597,6 +606,8 @@ def _settle_the_rest(plan: _Plan, old: Dict[str, FileRecord], seen: set, paths: 
         under = any(absolute == g or absolute.startswith(g.rstrip(os.sep) + os.sep) for g in given)
         if not (under or not os.path.exists(absolute)):
             plan.ledger.keep(absolute, record)  # indexed from elsewhere: not this run's business
+        elif record.refused:
+            continue  # nothing of it was indexed: nothing to remove, none to miss
         elif prune:
             plan.removed.append(absolute)
             plan.actions.append(FileAction(absolute, "removed"))
@@ -611,6 +622,10 @@ def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions
     paragraphs read, the actions. ``keys``: key -> the file that has it, as applied so far."""
     if isinstance(step, _Unreadable):
         _skip(plan, *step)
+        return
+    if isinstance(step, _StillRefused):  # reported again, not read again
+        plan.ledger.keep(step.absolute, step.record)
+        _skip(plan, step.path, step.record.refused, None, step.absolute)
         return
     if isinstance(result, FileRecord):  # its bytes are the ones indexed
         step = _Unchanged(step.path, result, step.absolute)
@@ -630,6 +645,11 @@ def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions
             plan.shingled = None
     if isinstance(result, str):
         _skip(plan, path, result, before, absolute)
+        if before is None and step.stat:  # remembered: not read again while its stat holds
+            plan.ledger[absolute] = FileRecord(fingerprint="", size=step.stat_size, key="",
+                                               article_ids=(), paragraphs=0,
+                                               context=step.digest, stat=step.stat,
+                                               refused=result)
         return
     keys[key] = absolute
     plan.read += 1
@@ -657,6 +677,14 @@ class _Unreadable(NamedTuple):
     path: str  # as found
     reason: str
     before: Optional[FileRecord]  # its ledger record
+    absolute: str
+
+
+class _StillRefused(NamedTuple):
+    """A file refused when last read whose stat is as it was then."""
+
+    path: str  # as found
+    record: FileRecord  # its ledger record, with why it was refused
     absolute: str
 
 

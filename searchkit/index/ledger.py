@@ -43,6 +43,9 @@ class FileRecord:
     paragraphs: int
     context: str = ""  # digest of the reading context (manifest entry, options)
     stat: str = ""  # stat_key of the file when it was read; "" when it must be hashed
+    # Why the file could not be indexed, for a file refused when read (markup, binary, empty
+    # ...): nothing of it is indexed, and while its stat is as recorded it is not read again.
+    refused: str = ""
 
 
 Ledger = Dict[str, FileRecord]
@@ -96,9 +99,19 @@ class Entries:
 
 def _members(records: Ledger) -> bytes:
     """``"path": {its fields}, ...``, as json.dumps writes them inside the ledger's files."""
-    # vars(), not asdict(): the same fields, without asdict's deep copy
-    return json.dumps({path: vars(record) for path, record in records.items()})[1:-1].encode(
+    return json.dumps({path: _fields(record) for path, record in records.items()})[1:-1].encode(
         "ascii")
+
+
+def _fields(record: FileRecord) -> dict:
+    """A record's fields, as its JSON object holds them: "refused" only for a refused file
+    (every other file's record as before it was a field)."""
+    fields = vars(record)  # (not asdict(): the same fields, without asdict's deep copy)
+    if record.refused:
+        return fields
+    fields = dict(fields)
+    del fields["refused"]
+    return fields
 
 
 def write(out: BinaryIO, generation: int, ledger: Union[Ledger, Entries]) -> None:
@@ -156,6 +169,7 @@ def from_bytes(data: bytes) -> Ledger:
             paragraphs=int(r["paragraphs"]),
             context=contexts.setdefault(context, context),
             stat=str(r.get("stat", "")),
+            refused=str(r.get("refused", "")),
         )
 
     try:
