@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -277,6 +278,45 @@ def test_a_damaged_grouping_stops_optimize_in_one_line(built, tmp_path):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.startswith(f"Error: the index in {index_dir} is damaged "
                                     f"({grouping.name}: "), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert store.latest_generation(index_dir) == generation
+
+
+def _first_term_flags(data: bytearray) -> None:
+    """The first term record's flags say its postings are inline: the rest of its term info
+    is read as a pickle that it is not."""
+    key_length = struct.unpack_from("!i", data, 13)[0]  # (after the term index's header)
+    data[13 + 8 + key_length] = 1
+
+
+def _stored_column_type(data: bytearray) -> None:
+    data[-1] = ord("Z")  # the stored column's array type: no such type
+
+
+@pytest.mark.parametrize("extension, change", [(".trm", _first_term_flags),
+                                               ("._stored.col", _stored_column_type)])
+def test_segments_that_cannot_be_merged_stop_optimize_in_one_line(built, tmp_path,
+                                                                  extension, change):
+    """A segment recorded as it is, whose bytes Whoosh's readers fail on in other ways than
+    the merge's own checks (an unpickling error, a struct error): one line, nothing
+    committed."""
+    mine = tmp_path / "corpus"
+    shutil.copytree(built.parent / "corpus", mine)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([mine], index_dir)
+    (mine / "added.txt").write_text("A story added.\n\nIts one paragraph of a few words.\n")
+    searchkit.build_index([mine], index_dir)
+    generation = store.latest_generation(index_dir)
+    newest = durable.read_toc(str(index_dir), generation).segments[-1]
+    path = index_dir / newest.make_filename(extension)
+    data = bytearray(path.read_bytes())
+    change(data)
+    path.write_bytes(bytes(data))
+    reseal(index_dir)
+    result = invoke("optimize", "--index", index_dir)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"Error: the index in {index_dir} is damaged ("), \
+        result.stderr
     assert result.stderr.count("\n") == 1
     assert store.latest_generation(index_dir) == generation
 

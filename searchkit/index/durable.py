@@ -719,5 +719,10 @@ def merged(writer, segments, tick=None) -> Optional[W3Segment]:
     try:
         return bulkmerge.merge_segments(writer.storage, writer.schema, segments, arrays_of,
                                         indexname=writer.indexname, tick=tick)
+    except (OSError, MemoryError, IndexDamagedError):
+        raise  # (a full disk stays a full disk)
     except ValueError as error:  # the files' bytes are as committed, but not as written
         raise damaged(folder, str(error)) from None
+    except Exception as error:  # struct, pickle, index errors of Whoosh's readers on them
+        raise damaged(folder, f"its segments cannot be merged ({type(error).__name__})") \
+            from None
