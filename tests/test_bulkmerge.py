@@ -272,3 +272,32 @@ def test_segments_whose_rare_terms_hold_their_postings_inline_merge_as_the_other
                        for term in leaf.all_terms()) == (inline > 1)
         bulk_merge(tmp_path / name)
     assert everything(tmp_path / "inline") == everything(tmp_path / "blocks")
+
+
+def test_a_merge_stopped_midway_leaves_no_file_open(tmp_path, monkeypatch):
+    """Stopped in a ranked field's postings (its weights in an unnamed scratch file), the
+    merge closes every file it made before the error reaches its caller (the old segments'
+    ranking arrays, mapped, are the caller's)."""
+    segments_with_deletions(odd_documents(), tmp_path)
+    old_files = {p.name for p in tmp_path.iterdir()}
+    written = bulkmerge._write_postings
+
+    def fails_in_text(pst, terms, fieldid, postings, *rest):
+        if terms.fieldmap.get("text") == fieldid:
+            raise ValueError("stopped in the text field")
+        return written(pst, terms, fieldid, postings, *rest)
+
+    def made_and_open():
+        found = []
+        for fd in Path("/proc/self/fd").iterdir():
+            try:
+                found.append(str(fd.readlink()))
+            except OSError:
+                pass
+        return [p for p in found if p.startswith(str(tmp_path))
+                and (p.endswith(" (deleted)") or Path(p).name not in old_files)]
+
+    monkeypatch.setattr(bulkmerge, "_write_postings", fails_in_text)
+    with pytest.raises(ValueError, match="stopped in the text field") as raised:
+        bulk_merge(tmp_path)
+    assert made_and_open() == [], raised.value

@@ -223,14 +223,17 @@ class _RankingArrays:
     def __init__(self, doccount: int, folder: str):
         self.doccount, self.folder = doccount, folder
         self.writer = rankarrays.Writer(doccount, folder)
+        self.current: Optional[_RankedField] = None
 
     def doc_arrays(self, arrays: Dict[str, np.ndarray]) -> None:
         for name, values in sorted(arrays.items()):
             self.writer.add(name, values)
 
     def field(self, name: str, lengths: Optional[np.ndarray]) -> "_RankedField":
-        return _RankedField(self.writer, name, self.folder,
-                            np.zeros(self.doccount, np.uint8) if lengths is None else lengths)
+        self.current = _RankedField(
+            self.writer, name, self.folder,
+            np.zeros(self.doccount, np.uint8) if lengths is None else lengths)
+        return self.current
 
     def finish(self, out: _Out) -> None:
         self.writer.finish(out)
@@ -238,6 +241,8 @@ class _RankingArrays:
 
     def close(self) -> None:
         self.writer.close()
+        if self.current is not None:
+            self.current.weights.close()  # (a merge stopped midway: its scratch file)
 
 
 class _RankedField:
