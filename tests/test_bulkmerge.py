@@ -100,14 +100,19 @@ def test_with_whooshs_compression_the_postings_are_whooshs_byte_for_byte(make, t
             assert mine[name] == whooshs[name], name
 
 
-@pytest.mark.parametrize("at_a_time", [1, 5])
+@pytest.mark.parametrize("at_a_time, record_bytes, documents", [(1, 8, 1), (5, 77, 7)])
 def test_terms_merged_a_few_postings_at_a_time_give_the_same_files(
-        at_a_time, tmp_path, monkeypatch):
+        at_a_time, record_bytes, documents, tmp_path, monkeypatch):
+    """A few postings at a time, the term records read a few bytes at a time (fewer than a
+    record's: each read is as long as the record needs), the per-document ranking arrays
+    joined a few documents at a time."""
     docs = documents_of([SEEDS])
     segments_with_deletions(docs, tmp_path / "whole")
     shutil.copytree(tmp_path / "whole", tmp_path / "sliced")
     whole = merged_files(bulk_merge(tmp_path / "whole"))
     monkeypatch.setattr(bulkmerge, "_POSTINGS_AT_A_TIME", at_a_time)
+    monkeypatch.setattr(bulkmerge, "_RECORDS_AT_A_TIME", record_bytes)
+    monkeypatch.setattr(bulkmerge, "_DOCS_AT_A_TIME", documents)
     sliced = merged_files(bulk_merge(tmp_path / "sliced"))
     assert sorted(sliced) == sorted(whole)
     for name in whole:

@@ -15,9 +15,11 @@ segment from the old ones' files:
   field's from its merged postings as they come (``rankarrays.Writer``, through unnamed
   scratch files in the index folder).
 
-What it holds grows with the index by a few bytes a paragraph (the per-document arrays, the
-renumbering, the lengths) and by the postings of the commonest term (a chunk of terms ends
-between two terms); every other posting passes a chunk at a time.
+What it holds grows with the index: for each old paragraph, its new number, whether it is
+live and its length in each scored field; for each term, its hash and place in the new term
+index (an id field has a term for each paragraph); each distinct value of the string columns
+(an article's id); and the postings of the commonest term (a chunk of terms ends between two
+terms). Every other posting, term record and per-document array passes a piece at a time.
 tests/test_bulkmerge.py compares the segment with Whoosh's own merge of the same segments.
 """
 
@@ -38,7 +40,7 @@ from whoosh.codec.whoosh3 import (
     W3TermInfo,
     _lenfield,
 )
-from whoosh.columns import VarBytesColumn
+from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.reading import SegmentReader
 
 from ..errors import IndexDamagedError
@@ -59,6 +61,9 @@ from .codec import LENGTHS_COLUMN
 
 _POSTINGS_AT_A_TIME = 1 << 18  # postings gathered before a chunk of terms is written,
 _TERMS_AT_A_TIME = 1 << 14  # or terms (an id field's have one posting each)
+# Bytes of a field's term records read at a time from each segment (held for each segment
+# while the field is merged: a field's whole records, an id's, grow with the index)
+_RECORDS_AT_A_TIME = 1 << 18
 _DAMAGED = "a posting block of this index is damaged"
 _DAMAGED_TERMS = "a term index of this index is damaged"
 
@@ -94,7 +99,7 @@ def _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_byte
     try:
         merge.stored_documents()
         lengths, totals = merge.lengths()
-        merge.ranking.doc_arrays(_document_arrays(arrays, live))
+        _write_document_arrays(merge.ranking.writer, arrays, live)
         merge.postings(new_number, lengths, whoosh_bytes)
         merge.columns(lengths)
         merge.ranking_arrays()
@@ -206,8 +211,9 @@ class _Merge:
                                 column.allow_offsets, column.write_offsets_cutoff)
             else:
                 out = self.create_column(name)
-                out.write(_column_file(column, list(_raw_values(readers, live, name, column)),
-                                       doccount))
+                values = _raw_values(readers, live, name, column)
+                out.write(_numeric_column(column, values, doccount) if _packed_alike(column)
+                          else _column_file(column, list(values), doccount))
                 out.close()
         self.step_done()
 
@@ -224,10 +230,6 @@ class _RankingArrays:
         self.doccount, self.folder = doccount, folder
         self.writer = rankarrays.Writer(doccount, folder)
         self.current: Optional[_RankedField] = None
-
-    def doc_arrays(self, arrays: Dict[str, np.ndarray]) -> None:
-        for name, values in sorted(arrays.items()):
-            self.writer.add(name, values)
 
     def field(self, name: str, lengths: Optional[np.ndarray]) -> "_RankedField":
         self.current = _RankedField(
@@ -338,6 +340,25 @@ def _raw_values(readers, live, name: str, column) -> Iterator[Optional[object]]:
         yield from map(found.__getitem__, numbers)
 
 
+def _packed_alike(column) -> bool:
+    """Whether numpy packs this column's values as its file holds them (a NumericColumn of
+    a typecode of the same size in both)."""
+    return (type(column) is NumericColumn
+            and np.dtype(">" + column._typecode).itemsize
+            == struct.calcsize("!" + column._typecode))
+
+
+def _numeric_column(column: NumericColumn, values: Iterator[Optional[object]],
+                    doccount: int) -> bytes:
+    """``bulkwrite._numeric_column``'s bytes, made in an array (not a Python number and its
+    packed bytes for each document)."""
+    default = column._default
+    found = np.fromiter((default if v is None else v for v in values),
+                        np.dtype(">" + column._typecode), doccount)
+    given = np.flatnonzero(found != default)
+    return found[: int(given[-1]) + 1 if given.size else 0].tobytes()
+
+
 def _write_varbytes(out: _Out, values: Iterator[Optional[bytes]], doccount: int,
                     with_offsets: bool = True, cutoff: int = _VARBYTES_OFFSETS_CUTOFF) -> None:
     """A VarBytesColumn's file written as its values come (``bulkwrite._varbytes_column``)."""
@@ -358,7 +379,8 @@ _EXTENT = struct.Struct("!qi")
 def _field_terms(reader, k: int, name: str):
     """(term, k, document frequency, first document, weight, (offset, length) of its postings
     or a W3TermInfo of postings inlined) of each term of field ``name`` in one segment, in
-    order: its records, which lie together in the term index, read in one piece."""
+    order: its records, which lie together in the term index, read _RECORDS_AT_A_TIME bytes
+    at a time."""
     terms = reader._terms
     number = terms._fieldmap.get(name)
     if number is None:
@@ -371,19 +393,29 @@ def _field_terms(reader, k: int, name: str):
     end = index.endofdata if end is None else end
     if not index.startofdata <= start <= end <= index.endofdata:
         raise ValueError(_DAMAGED_TERMS)
-    data = index.dbfile.get(start, end - start)
-    at, size = 0, len(data)
     unpack_lengths, unpack_info = _LENGTHS.unpack_from, _INFO.unpack_from
     unpack_extent = _EXTENT.unpack_from
-    while at < size:
-        if at + 8 > size:
+    data, at, base = b"", 0, start  # the records read, the next one's place in them, theirs
+
+    def have(size: int) -> None:
+        """The next ``size`` bytes of the records in ``data`` from ``at``, read if need be."""
+        nonlocal data, at, base
+        if at + size <= len(data):
+            return
+        base += at
+        if base + size > end:
             raise ValueError(_DAMAGED_TERMS)
+        data, at = index.dbfile.get(base, min(max(size, _RECORDS_AT_A_TIME), end - base)), 0
+
+    while base + at < end:
+        have(8)
         key_length, value_length = unpack_lengths(data, at)
+        if key_length < 2 or value_length < _INFO.size:
+            raise ValueError(_DAMAGED_TERMS)
+        have(8 + key_length + value_length)
         key_at = at + 8
         value_at = key_at + key_length
         at = value_at + value_length
-        if key_length < 2 or value_length < _INFO.size or at > size:
-            raise ValueError(_DAMAGED_TERMS)
         flags, weight, df, _, _, _, first, _ = unpack_info(data, value_at)
         if flags:  # postings inlined (Whoosh's writer may; searchkit's do not)
             where = W3TermInfo.from_bytes(data[value_at:at])
@@ -544,44 +576,109 @@ class _Chunk:
                          np.frombuffer(self.weights, np.float64)[alive], values)
 
 
-def _document_arrays(arrays: Sequence, live: Sequence[np.ndarray]) -> Dict[str, np.ndarray]:
+_PLAIN_ARRAYS = ("date", "group", "doc_id")
+_STRING_TABLES = ("source", "kind", "article_id", "doc_id")
+_DOCS_AT_A_TIME = 1 << 16  # documents whose per-document arrays are joined at a time
+
+
+def _write_document_arrays(writer, arrays: Sequence, live: Sequence[np.ndarray]) -> None:
     """The per-document ranking arrays of the live documents, in order, as
-    ``rankarrays.document_arrays`` makes them from their stored values."""
-    joined = {name: np.concatenate([a[name][kept] for a, kept in zip(arrays, live)])
-              for name in ("date", "group", "doc_id")}
-    for name in ("source", "kind", "article_id", "doc_id"):
-        codes, table = [], {}
-        for a, kept in zip(arrays, live):
-            strings = a.strings(name)
-            to_joined = np.array([table.setdefault(s, len(table)) for s in strings], np.int64)
-            found = a[name + ".code"][kept].astype(np.int64)
-            if found.size and int(found.max()) >= len(strings):
-                raise ValueError(f"the table of {name!r} of a segment is damaged")
-            codes.append(to_joined[found])
-        codes = np.concatenate(codes)
-        # string_table numbers values as they first appear
-        distinct, first = np.unique(codes, return_index=True)
-        order = distinct[np.argsort(first, kind="stable")]
-        renumber = np.zeros(len(table), np.uint32)
-        renumber[order] = np.arange(order.size, dtype=np.uint32)
-        strings = list(table)
-        encoded = [strings[i].encode("utf-8", "surrogatepass") for i in order.tolist()]
+    ``rankarrays.document_arrays`` makes them from their stored values, into ``writer``
+    (``rankarrays.Writer``) a piece of each segment at a time."""
+    tables = {name: _StringTable(arrays, live, name) for name in _STRING_TABLES}
+    names = [*_PLAIN_ARRAYS, "id.text", "id.text_at",
+             *(f"{name}.{part}" for name in _STRING_TABLES
+               for part in ("code", "text", "text_at"))]
+    for name in sorted(names):
+        table, _, part = name.partition(".")
+        if name in _PLAIN_ARRAYS:
+            writer.begin(name, "<" + np.result_type(*(a[name] for a in arrays)).str[1:])
+            for a, lo, hi, kept in _pieces(arrays, live):
+                writer.write(a[name][lo:hi][kept])
+            writer.end()
+        elif name == "id.text":
+            writer.begin(name, "<u1")
+            for a, lo, hi, kept in _pieces(arrays, live):
+                text, at = _id_table(a, lo, hi)
+                # (the live ones' bytes picked by a mask, a byte for each byte of the ids'
+                # text: an index of them took eight for each, several times)
+                writer.write(text[at[0]:at[-1]][np.repeat(kept, np.diff(at))])
+            writer.end()
+        elif name == "id.text_at":
+            writer.begin(name, "<u8")
+            writer.write(np.zeros(1, np.uint64))
+            written = 0
+            for a, lo, hi, kept in _pieces(arrays, live):
+                _, at = _id_table(a, lo, hi)
+                ends = np.cumsum(np.diff(at)[kept]) + written
+                writer.write(ends.astype(np.uint64))
+                written = int(ends[-1]) if ends.size else written
+            writer.end()
+        elif part == "code":
+            writer.begin(name, "<u4")
+            for codes in tables[table].codes():
+                writer.write(codes)
+            writer.end()
+        else:
+            writer.add(name, tables[table].arrays()[part])
+
+
+def _pieces(arrays: Sequence, live: Sequence[np.ndarray]):
+    """(a segment's arrays, first document, end, which of them are live), piece by piece."""
+    for a, kept in zip(arrays, live):
+        for lo in range(0, kept.size, _DOCS_AT_A_TIME):
+            hi = min(lo + _DOCS_AT_A_TIME, kept.size)
+            yield a, lo, hi, kept[lo:hi]
+
+
+def _id_table(a, lo: int, hi: int) -> tuple:
+    """A segment's table of ids: its text, and where the ids of documents ``lo`` to ``hi``
+    begin in it (and the last one ends)."""
+    text, at = a["id.text"], a["id.text_at"][lo:hi + 1].astype(np.int64)
+    if at.size != hi - lo + 1 or at[0] < 0 or np.any(np.diff(at) < 0) or at[-1] > text.size:
+        raise ValueError("the table of 'id' of a segment is damaged")
+    return text, at
+
+
+class _StringTable:
+    """A string column's table of the live documents (``rankarrays.string_table``'s: values
+    numbered as they first appear), worked out a piece at a time: each old segment's codes
+    through the joined table of every segment's strings."""
+
+    def __init__(self, arrays: Sequence, live: Sequence[np.ndarray], name: str):
+        self.segments, self.live, self.name = arrays, live, name
+        self.joined: Dict[str, int] = {}  # string -> its place among every segment's
+        self.to_joined = []  # by segment, its codes' places in ``joined``
+        for a in arrays:
+            self.to_joined.append(np.array([self.joined.setdefault(s, len(self.joined))
+                                            for s in a.strings(name)], np.int64))
+        self.number = np.full(len(self.joined), -1, np.int64)  # place -> its new code
+        self.order: List[int] = []  # the places, by new code
+        for codes in self._joined_codes():
+            distinct, first = np.unique(codes, return_index=True)
+            new = distinct[np.argsort(first, kind="stable")]
+            new = new[self.number[new] < 0]
+            self.number[new] = np.arange(len(self.order), len(self.order) + new.size)
+            self.order.extend(new.tolist())
+
+    def _joined_codes(self) -> Iterator[np.ndarray]:
+        for k, (a, kept) in enumerate(zip(self.segments, self.live)):
+            for lo in range(0, kept.size, _DOCS_AT_A_TIME):
+                found = a[self.name + ".code"][lo:lo + _DOCS_AT_A_TIME][
+                    kept[lo:lo + _DOCS_AT_A_TIME]].astype(np.int64)
+                if found.size and int(found.max()) >= self.to_joined[k].size:
+                    raise ValueError(f"the table of {self.name!r} of a segment is damaged")
+                yield self.to_joined[k][found]
+
+    def codes(self) -> Iterator[np.ndarray]:
+        """The live documents' new codes, a piece at a time."""
+        for codes in self._joined_codes():
+            yield self.number[codes].astype(np.uint32)
+
+    def arrays(self) -> Dict[str, np.ndarray]:
+        """The table's "text" and "text_at"."""
+        strings = list(self.joined)
+        encoded = [strings[i].encode("utf-8", "surrogatepass") for i in self.order]
         text_at = np.zeros(len(encoded) + 1, np.uint64)
         np.cumsum([len(e) for e in encoded], out=text_at[1:])
-        joined[name + ".code"] = renumber[codes]
-        joined[name + ".text"] = np.frombuffer(b"".join(encoded), np.uint8)
-        joined[name + ".text_at"] = text_at
-    texts, sizes = [], []
-    for a, kept in zip(arrays, live):  # every paragraph's id, in document order
-        text, at = a["id.text"], a["id.text_at"].astype(np.int64)
-        if at.size and (np.any(np.diff(at) < 0) or at[-1] > text.size):
-            raise ValueError("the table of 'id' of a segment is damaged")
-        starts, size = at[:-1][kept], np.diff(at)[kept]
-        within = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
-        texts.append(text[np.repeat(starts, size) + within])
-        sizes.append(size)
-    sizes = np.concatenate(sizes)
-    joined["id.text"] = np.concatenate(texts)
-    joined["id.text_at"] = np.zeros(sizes.size + 1, np.uint64)
-    np.cumsum(sizes, out=joined["id.text_at"][1:])
-    return joined
+        return {"text": np.frombuffer(b"".join(encoded), np.uint8), "text_at": text_at}
