@@ -781,9 +781,9 @@ def _fail_here_stall_there(task):
     time.sleep(60)
 
 
-def test_a_helper_forked_early_takes_later_halves_in_order():
-    """A started Helper runs the second half of each ``run_split`` given it (sent pickled) and
-    shares ``map``'s tasks a task at a time, the same process each time; closing ends it."""
+def test_a_helper_forked_early_takes_later_tasks_in_order():
+    """A started Helper takes the tasks of each ``run_split`` given it (sent pickled) from the
+    last back, and ``map``'s a task at a time, the same process each time; closing ends it."""
     here = os.getpid()
     with workers.Helper() as helper:
         assert not helper.started
@@ -795,7 +795,8 @@ def test_a_helper_forked_early_takes_later_halves_in_order():
         again = helper.map(list(range(10, 16)), _with_pid, "tasks",
                            prepare=lambda task: task * 2)
     assert [task for task, _ in first] == list(range(8))
-    assert [p for _, p in first] == [here] * 4 + [pid] * 4
+    pids = [p for _, p in first]  # this process from the first on, the helper from the last
+    assert pids[0] == here and pids[-1] == pid and pids == sorted(pids, key=lambda p: p == pid)
     assert seen == [here] * 8  # ``each`` of the helper's results too, here
     assert [task for task, _ in again] == [task * 2 for task in range(10, 16)]
     # map shares the tasks out as they are done: this process from the first on, the helper
@@ -813,8 +814,8 @@ def _timed(made):
     return made, os.getpid(), started, time.monotonic()
 
 
-def test_a_started_helper_is_handed_its_half_a_task_at_a_time():
-    """The helper's half of a ``run_split`` with ``prepare`` is prepared here a task at a
+def test_a_started_helper_is_handed_its_tasks_one_at_a_time():
+    """The helper's tasks of a ``run_split`` with ``prepare`` are prepared here a task at a
     time: a task is made ready only once the helper has sent back the results of the one two
     before it (what is in hand for the helper does not grow with the tasks' number); an error
     making one ready is raised, and the helper stopped."""
@@ -829,8 +830,9 @@ def test_a_started_helper_is_handed_its_half_a_task_at_a_time():
         helper.start()
         found = workers.run_split(list(range(10)), _timed, True, prepare=prepare, helper=helper)
         assert [task for task, *_ in found] == list(range(10))
-        assert [pid == here for _, pid, *_ in found] == [True] * 5 + [False] * 5
-        theirs = found[5:]
+        mine = [pid == here for _, pid, *_ in found]
+        assert mine[0] and not mine[-1] and mine == sorted(mine, reverse=True)
+        theirs = [f for f in reversed(found) if f[1] != here]  # in the order it took them
         for earlier, (task, *_) in zip(theirs, theirs[2:]):
             assert made[task] > earlier[3]  # after the helper's task two before it ended
 
@@ -843,6 +845,25 @@ def test_a_started_helper_is_handed_its_half_a_task_at_a_time():
             workers.run_split(list(range(10)), _timed, True, prepare=fails_for_the_helper,
                               helper=helper)
         assert not helper.started
+
+
+def _slow_here(task):
+    number, parent = task
+    if os.getpid() == parent:
+        time.sleep(0.5)
+    return number, os.getpid()
+
+
+def test_a_started_helper_takes_more_tasks_where_this_process_is_slower():
+    """``run_split``'s tasks are shared as they are done, not cut in halves: the helper,
+    whose tasks take no time, does all but the one or two this process is busy with."""
+    here = os.getpid()
+    with workers.Helper() as helper:
+        helper.start()
+        found = workers.run_split([(n, here) for n in range(12)], _slow_here, True,
+                                  helper=helper)
+    assert [number for number, _ in found] == list(range(12))
+    assert 1 <= sum(pid == here for _, pid in found) <= 3
 
 
 def test_closing_a_helper_does_not_wait_for_processes_forked_since():

@@ -113,16 +113,17 @@ def run_split(tasks: Sequence[T], work: Callable[[T], R], parallel: bool,
     ``work`` takes ``prepare(t)`` instead; the helper's are made here before the fork and
     handed over pickled, so that the helper does not touch the objects they are made of
     (every page of this process it writes to, a reference count, is copied). A started
-    ``helper`` takes the second half instead of one forked now (``work`` and the tasks are
-    then pickled). ``each``: applied here to each result as it is made or unpickled, and its
+    ``helper`` takes tasks from the last back instead, as many as it gets through while this
+    process works from the first on (``Helper.share``; ``work`` and the tasks are then
+    pickled). ``each``: applied here to each result as it is made or unpickled, and its
     answer kept instead (what each result holds need not be held for all of them at once)."""
     ready = prepare or (lambda task: task)
     keep = each or (lambda result: result)
     if not parallel or len(tasks) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [keep(work(ready(task))) for task in tasks]
-    mine, theirs = by_weight(tasks, weight, 2)
     if helper is not None and helper.started:
-        return helper.share(work, mine, theirs, ready, keep)
+        return helper.share(work, list(tasks), ready, keep)
+    mine, theirs = by_weight(tasks, weight, 2)
 
     def handed(part):
         return [pickle.dumps(prepare(task), pickle.HIGHEST_PROTOCOL) for task in part] \
@@ -281,6 +282,35 @@ class _Closing:
             self.stop()
 
 
+class _Claims:
+    """Tasks taken from both ends, by this process from the first on and for the helper from
+    the last back, each once."""
+
+    def __init__(self, count: int):
+        self._lock = threading.Lock()
+        self._here, self._there = 0, count  # the next task here; the helper's last one
+        self._count = count
+
+    def next_here(self) -> Optional[int]:
+        with self._lock:
+            if self._here >= self._there:
+                return None
+            self._here += 1
+            return self._here - 1
+
+    def next_there(self, leave: int = 0) -> Optional[int]:
+        """The helper's next task, unless no more than ``leave`` are left."""
+        with self._lock:
+            if self._there - self._here <= leave:
+                return None
+            self._there -= 1
+            return self._there
+
+    def theirs(self) -> range:
+        """The helper's tasks so far, in the order it took them."""
+        return range(self._count - 1, self._there - 1, -1)
+
+
 class Helper(_Closing):
     """A helper process forked by ``start`` and kept for the second halves of later work
     (``run_split``, or ``map`` as a cluster of two; or, one of ``Helpers``, tasks of
@@ -320,29 +350,36 @@ class Helper(_Closing):
         results_out.close()
         self.pid = pid
 
-    def share(self, work: Callable, mine: list, theirs: list, ready: Callable,
-              keep: Callable) -> list:
-        """``[keep(work(ready(t))) for t in mine + theirs]``: this process works on ``mine``
-        while a thread hands ``theirs`` to the helper one at a time, each made ready while the
-        helper works on the one before (so that what is in hand for it does not grow with
-        their number, and it starts as soon as its first is ready). The helper's results are
-        unpickled and kept here between this process's own tasks, as they have come."""
-        found: list = [None] * len(theirs)
+    def share(self, work: Callable, tasks: list, ready: Callable, keep: Callable) -> list:
+        """``[keep(work(ready(t))) for t in tasks]``: this process takes the tasks from the first
+        on while a thread hands the helper tasks from the last back, until they meet (the
+        faster does more: with half each, this process, which also makes the helper's tasks
+        ready, would finish last). Each of the helper's is made ready
+        while it works on the one before (what is in hand for it does not grow with their
+        number, and it starts as soon as its first is ready); its results are unpickled and
+        kept here between this process's own tasks, as they have come."""
+        results: list = [None] * len(tasks)
+        arrived: list = [None] * len(tasks)  # the helper's results' bytes, until kept
         failed: List[BaseException] = []
-        feeding = threading.Thread(target=self._feed, args=(work, theirs, ready, found, failed),
-                                   name="searchkit-helper-feed", daemon=True)
-        kept: list = []  # of the helper's results, in order
+        claimed = _Claims(len(tasks))
+        # (the helper's first task taken before this process takes any: it gets the last)
+        feeding = threading.Thread(
+            target=self._feed, name="searchkit-helper-feed", daemon=True,
+            args=(work, tasks, ready, claimed, claimed.next_there(), arrived, failed))
 
         def keep_arrived() -> None:
-            while len(kept) < len(found) and found[len(kept)] is not None:
-                kept.append(keep(_unpacked(found[len(kept)])[0]))
-                found[len(kept) - 1] = _TAKEN  # (its bytes let go of)
+            for k in claimed.theirs():
+                if arrived[k] is not None and arrived[k] is not _TAKEN:
+                    results[k] = keep(_unpacked(arrived[k])[0])
+                    arrived[k] = _TAKEN  # (its bytes let go of)
 
         feeding.start()
         try:
-            done = []
-            for task in mine:
-                done.append(keep(work(ready(task))))
+            while True:
+                k = claimed.next_here()
+                if k is None:
+                    break
+                results[k] = keep(work(ready(tasks[k])))
                 keep_arrived()
         except BaseException:
             self.stop()  # (the thread's wait for a result ends with the helper)
@@ -353,25 +390,33 @@ class Helper(_Closing):
             if failed:
                 raise failed[0]
             keep_arrived()
-            return done + kept
+            return results
         except BaseException:
             self.stop()
             raise
 
-    def _feed(self, work: Callable, tasks: list, ready: Callable, found: list,
-              failed: list) -> None:
-        """``share``'s thread: each task sent while the helper works on the one before (its
-        reading thread takes it: ``_serve``), what the helper sends back for it put in
-        ``found`` as it came (unpickled by ``share``: in this thread, its objects would be
-        put in a heap of its own); an error (the helper gone, or making a task ready) in
-        ``failed``."""
+    def _feed(self, work: Callable, tasks: list, ready: Callable, claimed: "_Claims",
+              working: Optional[int], arrived: list, failed: list) -> None:
+        """``share``'s thread: the helper's task ``working`` sent, then its next one claimed
+        and sent while it works on the one before (its reading thread takes it: ``_serve``),
+        what the helper sends back for each put in ``arrived`` as it came (unpickled by
+        ``share``: in this thread, its objects would be put in a heap of its own); an error
+        (the helper gone, or making a task ready) in ``failed``."""
         try:
-            if tasks:
-                self._send_message(self._message(work, [ready(tasks[0])]))
-            for k in range(len(tasks)):
-                if k + 1 < len(tasks):
-                    self._send_message(self._message(work, [ready(tasks[k + 1])]))
-                found[k] = _received_bytes(self._results)
+            if working is not None:
+                self._send_message(self._message(work, [ready(tasks[working])]))
+            while working is not None:
+                # The next one taken and sent ahead, but for the last task left: this process,
+                # busy with a task begun before the helper's, likely finishes first.
+                following = claimed.next_there(leave=1)
+                if following is not None:
+                    self._send_message(self._message(work, [ready(tasks[following])]))
+                arrived[working] = _received_bytes(self._results)
+                if following is None:
+                    following = claimed.next_there()
+                    if following is not None:
+                        self._send_message(self._message(work, [ready(tasks[following])]))
+                working = following
         except BaseException as error:  # noqa: B902 - raised by share
             failed.append(error)
 
