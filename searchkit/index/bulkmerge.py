@@ -593,12 +593,12 @@ def _write_document_arrays(writer, arrays: Sequence, live: Sequence[np.ndarray])
         table, _, part = name.partition(".")
         if name in _PLAIN_ARRAYS:
             writer.begin(name, "<" + np.result_type(*(a[name] for a in arrays)).str[1:])
-            for a, lo, hi, kept in _pieces(arrays, live):
+            for _, a, lo, hi, kept in _pieces(arrays, live):
                 writer.write(a[name][lo:hi][kept])
             writer.end()
         elif name == "id.text":
             writer.begin(name, "<u1")
-            for a, lo, hi, kept in _pieces(arrays, live):
+            for _, a, lo, hi, kept in _pieces(arrays, live):
                 text, at = _id_table(a, lo, hi)
                 # (the live ones' bytes picked by a mask, a byte for each byte of the ids'
                 # text: an index of them took eight for each, several times)
@@ -608,7 +608,7 @@ def _write_document_arrays(writer, arrays: Sequence, live: Sequence[np.ndarray])
             writer.begin(name, "<u8")
             writer.write(np.zeros(1, np.uint64))
             written = 0
-            for a, lo, hi, kept in _pieces(arrays, live):
+            for _, a, lo, hi, kept in _pieces(arrays, live):
                 _, at = _id_table(a, lo, hi)
                 ends = np.cumsum(np.diff(at)[kept]) + written
                 writer.write(ends.astype(np.uint64))
@@ -620,15 +620,16 @@ def _write_document_arrays(writer, arrays: Sequence, live: Sequence[np.ndarray])
                 writer.write(codes)
             writer.end()
         else:
-            writer.add(name, tables[table].arrays()[part])
+            writer.add(name, tables[table].table()[part])
 
 
 def _pieces(arrays: Sequence, live: Sequence[np.ndarray]):
-    """(a segment's arrays, first document, end, which of them are live), piece by piece."""
-    for a, kept in zip(arrays, live):
+    """(a segment's number, its arrays, first document, end, which of them are live), piece
+    by piece."""
+    for k, (a, kept) in enumerate(zip(arrays, live)):
         for lo in range(0, kept.size, _DOCS_AT_A_TIME):
             hi = min(lo + _DOCS_AT_A_TIME, kept.size)
-            yield a, lo, hi, kept[lo:hi]
+            yield k, a, lo, hi, kept[lo:hi]
 
 
 def _id_table(a, lo: int, hi: int) -> tuple:
@@ -654,6 +655,7 @@ class _StringTable:
                                             for s in a.strings(name)], np.int64))
         self.number = np.full(len(self.joined), -1, np.int64)  # place -> its new code
         self.order: List[int] = []  # the places, by new code
+        self._table: Optional[Dict[str, np.ndarray]] = None
         for codes in self._joined_codes():
             distinct, first = np.unique(codes, return_index=True)
             new = distinct[np.argsort(first, kind="stable")]
@@ -662,23 +664,25 @@ class _StringTable:
             self.order.extend(new.tolist())
 
     def _joined_codes(self) -> Iterator[np.ndarray]:
-        for k, (a, kept) in enumerate(zip(self.segments, self.live)):
-            for lo in range(0, kept.size, _DOCS_AT_A_TIME):
-                found = a[self.name + ".code"][lo:lo + _DOCS_AT_A_TIME][
-                    kept[lo:lo + _DOCS_AT_A_TIME]].astype(np.int64)
-                if found.size and int(found.max()) >= self.to_joined[k].size:
-                    raise ValueError(f"the table of {self.name!r} of a segment is damaged")
-                yield self.to_joined[k][found]
+        for k, a, lo, hi, kept in _pieces(self.segments, self.live):
+            found = a[self.name + ".code"][lo:hi][kept].astype(np.int64)
+            if found.size and int(found.max()) >= self.to_joined[k].size:
+                raise ValueError(f"the table of {self.name!r} of a segment is damaged")
+            yield self.to_joined[k][found]
 
     def codes(self) -> Iterator[np.ndarray]:
         """The live documents' new codes, a piece at a time."""
         for codes in self._joined_codes():
             yield self.number[codes].astype(np.uint32)
 
-    def arrays(self) -> Dict[str, np.ndarray]:
-        """The table's "text" and "text_at"."""
+    def table(self) -> Dict[str, np.ndarray]:
+        """The table's "text" and "text_at" (made once)."""
+        if self._table is not None:
+            return self._table
         strings = list(self.joined)
         encoded = [strings[i].encode("utf-8", "surrogatepass") for i in self.order]
         text_at = np.zeros(len(encoded) + 1, np.uint64)
         np.cumsum([len(e) for e in encoded], out=text_at[1:])
-        return {"text": np.frombuffer(b"".join(encoded), np.uint8), "text_at": text_at}
+        self._table = {"text": np.frombuffer(b"".join(encoded), np.uint8),
+                       "text_at": text_at}
+        return self._table
