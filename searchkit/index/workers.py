@@ -1,8 +1,8 @@
-"""Independent tasks over two cores: this process takes the first half, a forked helper the
-second, and the results come back in order. The helper is forked for the work, or is a
-``Helper`` forked earlier, while this process was small. Or two helpers, forked for the work
-or earlier (``Helpers``), take the tasks in turn, and this process only receives the results
-(``run_in_helpers``).
+"""Independent tasks over two cores: this process takes the first half, a helper forked for the
+work the second, and the results come back in order. Or a ``Helper`` forked earlier, while this
+process was small, takes tasks from the last back while this process takes them from the first,
+until they meet. Or two helpers, forked for the work or earlier (``Helpers``), take the tasks in
+turn, and this process only receives the results (``run_in_helpers``).
 
 The helper is forked, so it starts with everything this process holds (no task data is
 sent to it, unless its tasks are prepared here: see ``run_split``) and sends back only its
@@ -312,7 +312,7 @@ class _Claims:
 
 
 class Helper(_Closing):
-    """A helper process forked by ``start`` and kept for the second halves of later work
+    """A helper process forked by ``start`` and kept for its share of later work
     (``run_split``, or ``map`` as a cluster of two; or, one of ``Helpers``, tasks of
     ``run_in_helpers``): forked while this process is small, it
     holds its tasks and their results and little else. (A helper forked when the tasks come
@@ -354,10 +354,10 @@ class Helper(_Closing):
         """``[keep(work(ready(t))) for t in tasks]``: this process takes the tasks from the first
         on while a thread hands the helper tasks from the last back, until they meet (the
         faster does more: with half each, this process, which also makes the helper's tasks
-        ready, would finish last). Each of the helper's is made ready
-        while it works on the one before (what is in hand for it does not grow with their
-        number, and it starts as soon as its first is ready); its results are unpickled and
-        kept here between this process's own tasks, as they have come."""
+        ready, would finish last). Each of the helper's is made ready while it works on the
+        one before (what is in hand for it does not grow with their number, and it starts as
+        soon as its first is ready); its results are unpickled and kept here between this
+        process's own tasks, as they have come."""
         results: list = [None] * len(tasks)
         arrived: list = [None] * len(tasks)  # the helper's results' bytes, until kept
         failed: List[BaseException] = []
