@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
 import searchkit
+from searchkit.errors import CorpusError
 from searchkit.index import build, ledger, textfile
 
 
@@ -282,6 +283,29 @@ def test_a_refused_file_that_is_gone_is_neither_removed_nor_missing(corpus, tmp_
         assert (gone.removed, gone.missing, gone.skipped_files, gone.committed) == (
             0, 0, (), False)
         assert str(feed) not in {a.path for a in gone.file_actions}
+
+
+def test_a_file_that_could_not_be_read_is_not_remembered(corpus, tmp_path, monkeypatch):
+    """Refused for its bytes, a file is remembered; one whose bytes could not be read (no
+    permission, an I/O error) is tried again: a later run may be let read it."""
+    story = corpus / "later.txt"
+    story.write_text("Cocoa Harvest Ends\n\nThe zanzibarian cocoa harvest ended early.\n")
+    _settled(corpus)
+    original = build.read_bytes
+
+    def fails_for_it(path, options):
+        if path.name == story.name:
+            raise CorpusError("cannot read it: Input/output error")
+        return original(path, options)
+
+    monkeypatch.setattr(build, "read_bytes", fails_for_it)
+    index_dir = tmp_path / "ix"
+    first = searchkit.build_index([corpus], index_dir)
+    assert [s.reason for s in first.skipped_files] == ["cannot read it: Input/output error"]
+    monkeypatch.setattr(build, "read_bytes", original)
+    again = searchkit.build_index([corpus], index_dir)
+    assert (again.added, again.skipped_files) == (1, ())
+    assert [i.split("#")[0] for i in found(index_dir, "zanzibarian")] == ["later"]
 
 
 def test_a_refused_new_version_keeps_the_indexed_one(corpus, tmp_path, monkeypatch):

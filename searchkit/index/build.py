@@ -643,6 +643,9 @@ def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions
         if plan.shingled is not None:
             plan.shingled.close()
             plan.shingled = None
+    if isinstance(result, _Unopened):  # not remembered: a later run may be let read it
+        _skip(plan, path, result.reason, before, absolute)
+        return
     if isinstance(result, str):
         _skip(plan, path, result, before, absolute)
         if before is None and step.stat:  # remembered: not read again while its stat holds
@@ -711,6 +714,12 @@ class _ReadStep(NamedTuple):
     read_as: str  # the key its articles get
 
 
+class _Unopened(NamedTuple):
+    """A file whose bytes could not be read here (permission, an I/O error): why."""
+
+    reason: str
+
+
 class _NotRead(NamedTuple):
     """A file another machine could not read, or saw otherwise than this one: read here."""
 
@@ -737,7 +746,8 @@ def _read_on(cluster: cluster_module.Cluster, jobs: List[_ReadStep], options: Re
     again = [n for n, result in enumerate(read) if isinstance(result, _NotRead)]
     for n in again:
         read[n] = _read_job(options)(jobs[n])
-    here = sum(1 for n in again if not isinstance(read[n], str))  # (the rest are skipped)
+    here = sum(1 for n in again  # (the rest are skipped)
+               if not isinstance(read[n], (str, _Unopened)))
     if here:
         plan.warnings.append(
             f"{here} file{'s' if here > 1 else ''} a worker could not read or saw otherwise "
@@ -769,7 +779,8 @@ def _read_job(options: ReadOptions, elsewhere: bool = False):
     """Reads one planned file (in this process, a forked helper, or ``elsewhere``: on a
     cluster's worker): its record with the new stat if its bytes are those indexed already,
     else (its articles, the kinds of its blocks, its fingerprint, its size, its paragraphs as
-    ``paragraphs.Columns``); or why it cannot be read. ``elsewhere``, a file it cannot read,
+    ``paragraphs.Columns``); or why it cannot be read (``_Unopened`` if its bytes could not
+    be read, a string if they were and are refused). ``elsewhere``, a file it cannot read,
     or whose size or time is not the stat's here, is ``_NotRead`` instead."""
 
     reading_context = _reading_context(options)
@@ -783,7 +794,7 @@ def _read_job(options: ReadOptions, elsewhere: bool = False):
                 if (seen.st_size, seen.st_mtime_ns) != (step.stat_size, step.stat_mtime_ns):
                     return _NotRead("another size or time than this machine's stat")
         except (CorpusError, OSError) as error:
-            return _NotRead(str(error)) if elsewhere else str(error)
+            return _NotRead(str(error)) if elsewhere else _Unopened(str(error))
         try:
             print_ = ledger.fingerprint(data, {"manifest": step.entry,
                                                "options": reading_context})
