@@ -365,7 +365,7 @@ _RECORD = st.builds(ledger.FileRecord, fingerprint=st.text(max_size=4), size=st.
 
 def _as_written(record):
     """A record's fields as the ledger's file holds them: "refused" where a file was."""
-    return {k: v for k, v in vars(record).items() if k != "refused" or v}
+    return {k: v for k, v in record._asdict().items() if k != "refused" or v}
 
 
 @given(records=st.dictionaries(_PATH, st.tuples(_RECORD, st.booleans()), max_size=8),

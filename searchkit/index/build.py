@@ -799,7 +799,7 @@ def _read_job(options: ReadOptions, elsewhere: bool = False):
             print_ = ledger.fingerprint(data, {"manifest": step.entry,
                                                "options": reading_context})
             if step.before is not None and step.before.fingerprint == print_:
-                return replace(step.before, context=step.digest, stat=step.stat)
+                return step.before._replace(context=step.digest, stat=step.stat)
             found = read_file(path, step.read_as, data, step.entry, options)
         except CorpusError as error:
             return str(error)

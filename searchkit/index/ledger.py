@@ -20,8 +20,7 @@ import hashlib
 import io
 import json
 import os
-from dataclasses import dataclass
-from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple, Union
+from typing import BinaryIO, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from .textfile import ScratchBytes
 
@@ -32,9 +31,9 @@ RACY_NS = 2_000_000_000
 FINE_RACY_NS = 100_000_000
 
 
-@dataclass(frozen=True)
-class FileRecord:
-    """One indexed file (the ledger's key is its absolute path)."""
+class FileRecord(NamedTuple):
+    """One indexed file (the ledger's key is its absolute path). A tuple: an index may have
+    a great many files, and an object with a dict of its fields took ~200 bytes more each."""
 
     fingerprint: str
     size: int
@@ -49,6 +48,7 @@ class FileRecord:
 
 
 Ledger = Dict[str, FileRecord]
+_FIELDS = FileRecord._fields  # "refused" last
 
 
 def fingerprint(data: bytes, context: dict) -> str:
@@ -106,12 +106,7 @@ def _members(records: Ledger) -> bytes:
 def _fields(record: FileRecord) -> dict:
     """A record's fields, as its JSON object holds them: "refused" only for a refused file
     (every other file's record as before it was a field)."""
-    fields = vars(record)  # (not asdict(): the same fields, without asdict's deep copy)
-    if record.refused:
-        return fields
-    fields = dict(fields)
-    del fields["refused"]
-    return fields
+    return dict(zip(_FIELDS if record.refused else _FIELDS[:-1], record))
 
 
 def write(out: BinaryIO, generation: int, ledger: Union[Ledger, Entries]) -> None:
@@ -161,11 +156,13 @@ def from_bytes(data: bytes) -> Ledger:
         if "fingerprint" not in r:  # (the ledger's own object, and the files')
             return r
         context = str(r.get("context", ""))
+        key, ids = str(r["key"]), r["article_ids"]
         return FileRecord(
             fingerprint=str(r["fingerprint"]),
             size=int(r["size"]),
-            key=str(r["key"]),
-            article_ids=tuple(map(str, r["article_ids"])),
+            key=key,
+            # (most files hold one article, named as the file: its id is the key's string)
+            article_ids=(key,) if ids == [key] else tuple(map(str, ids)),
             paragraphs=int(r["paragraphs"]),
             context=contexts.setdefault(context, context),
             stat=str(r.get("stat", "")),
