@@ -32,8 +32,8 @@ FINE_RACY_NS = 100_000_000
 
 
 class FileRecord(NamedTuple):
-    """One indexed file (the ledger's key is its absolute path). A tuple: an index may have
-    a great many files, and an object with a dict of its fields took ~200 bytes more each."""
+    """One indexed file (the ledger's key is its absolute path). A tuple, not an object with
+    a dict: an update holds one for each of an index's files."""
 
     fingerprint: str
     size: int
