@@ -856,14 +856,14 @@ def _slow_here(task):
 
 def test_a_started_helper_takes_more_tasks_where_this_process_is_slower():
     """``run_split``'s tasks are shared as they are done, not cut in halves: the helper,
-    whose tasks take no time, does all but the one or two this process is busy with."""
+    whose tasks take no time, does most of them while this process is busy with its own."""
     here = os.getpid()
     with workers.Helper() as helper:
         helper.start()
         found = workers.run_split([(n, here) for n in range(12)], _slow_here, True,
                                   helper=helper)
     assert [number for number, _ in found] == list(range(12))
-    assert 1 <= sum(pid == here for _, pid in found) <= 3
+    assert sum(pid == here for _, pid in found) < 6  # (the helper starved for seconds: 6+)
 
 
 def test_closing_a_helper_does_not_wait_for_processes_forked_since():
