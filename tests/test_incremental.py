@@ -287,7 +287,7 @@ def test_a_refused_file_that_is_gone_is_neither_removed_nor_missing(corpus, tmp_
 
 def test_a_file_that_could_not_be_read_is_not_remembered(corpus, tmp_path, monkeypatch):
     """Refused for its bytes, a file is remembered; one whose bytes could not be read (no
-    permission, an I/O error) is tried again: a later run may be let read it."""
+    permission, an I/O error) is tried again: a later run may be allowed to read it."""
     story = corpus / "later.txt"
     story.write_text("Cocoa Harvest Ends\n\nThe zanzibarian cocoa harvest ended early.\n")
     _settled(corpus)

@@ -643,7 +643,7 @@ def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions
         if plan.shingled is not None:
             plan.shingled.close()
             plan.shingled = None
-    if isinstance(result, _Unopened):  # not remembered: a later run may be let read it
+    if isinstance(result, _Unopened):  # not remembered: a later run may be let in
         _skip(plan, path, result.reason, before, absolute)
         return
     if isinstance(result, str):
