@@ -40,7 +40,7 @@ from whoosh.codec.whoosh3 import (
     W3TermInfo,
     _lenfield,
 )
-from whoosh.columns import NumericColumn, VarBytesColumn
+from whoosh.columns import VarBytesColumn
 from whoosh.reading import SegmentReader
 
 from ..errors import IndexDamagedError
@@ -211,9 +211,8 @@ class _Merge:
                                 column.allow_offsets, column.write_offsets_cutoff)
             else:
                 out = self.create_column(name)
-                values = _raw_values(readers, live, name, column)
-                out.write(_numeric_column(column, values, doccount) if _packed_alike(column)
-                          else _column_file(column, list(values), doccount))
+                out.write(_column_file(column, _raw_values(readers, live, name, column),
+                                       doccount))
                 out.close()
         self.step_done()
 
@@ -338,25 +337,6 @@ def _raw_values(readers, live, name: str, column) -> Iterator[Optional[object]]:
             yield from itertools.repeat(None, len(numbers))
             continue
         yield from map(found.__getitem__, numbers)
-
-
-def _packed_alike(column) -> bool:
-    """Whether numpy packs this column's values as its file holds them (a NumericColumn of
-    a typecode of the same size in both)."""
-    return (type(column) is NumericColumn
-            and np.dtype(">" + column._typecode).itemsize
-            == struct.calcsize("!" + column._typecode))
-
-
-def _numeric_column(column: NumericColumn, values: Iterator[Optional[object]],
-                    doccount: int) -> bytes:
-    """``bulkwrite._numeric_column``'s bytes, made in an array (not a Python number and its
-    packed bytes for each document)."""
-    default = column._default
-    found = np.fromiter((default if v is None else v for v in values),
-                        np.dtype(">" + column._typecode), doccount)
-    given = np.flatnonzero(found != default)
-    return found[: int(given[-1]) + 1 if given.size else 0].tobytes()
 
 
 def _write_varbytes(out: _Out, values: Iterator[Optional[bytes]], doccount: int,

@@ -61,7 +61,7 @@ import zlib
 from array import array
 from collections import defaultdict
 from hashlib import md5
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 from isal import isal_zlib
@@ -460,25 +460,30 @@ def varbytes_tail(lengths: np.ndarray, doccount: int, with_offsets: bool = True,
     return b"".join(out)
 
 
-def _numeric_column(column: NumericColumn, values: list) -> bytes:
-    """A NumericColumn's file: each value up to the last one that is not the default (the
-    rest read as the default)."""
-    default = column._default
-    pack = struct.Struct("!" + column._typecode).pack
-    last = -1
-    for docnum, value in enumerate(values):
-        if value is not None and value != default:
-            last = docnum
-    return b"".join(pack(default if v is None else v) for v in values[: last + 1])
+def _numeric_column(column: NumericColumn, values: Iterable, doccount: int) -> bytes:
+    """A NumericColumn's file: each of the ``doccount`` values (None: the default) up to the
+    last one that is not the default (the rest read as the default), packed in an array
+    where numpy packs the typecode as struct does (not a Python number and its bytes each)."""
+    default, typecode = column._default, column._typecode
+    dtype = np.dtype(">" + typecode)
+    if dtype.itemsize != struct.calcsize("!" + typecode):
+        pack = struct.Struct("!" + typecode).pack
+        found = [default if v is None else v for v in values]
+        last = max((n for n, v in enumerate(found) if v != default), default=-1)
+        return b"".join(map(pack, found[: last + 1]))
+    found = np.fromiter((default if v is None else v for v in values), dtype, doccount)
+    given = np.flatnonzero(found != default)
+    return found[: int(given[-1]) + 1 if given.size else 0].tobytes()
 
 
-def _column_file(column, values: list, doccount: int) -> bytes:
-    """The file of a column with ``values`` by document (None: no value given)."""
+def _column_file(column, values: Iterable, doccount: int) -> bytes:
+    """The file of a column with ``values`` by document (None: no value given; a list for a
+    VarBytesColumn)."""
     if type(column) is VarBytesColumn:
         return _varbytes_column(values, doccount, column.allow_offsets,
                                 column.write_offsets_cutoff)
     if type(column) is NumericColumn:
-        return _numeric_column(column, values)
+        return _numeric_column(column, values, doccount)
     from io import BytesIO
 
     from whoosh.filedb.structfile import StructFile
