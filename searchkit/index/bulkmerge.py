@@ -579,18 +579,18 @@ def _write_document_arrays(writer, arrays: Sequence, live: Sequence[np.ndarray])
         elif name == "id.text":
             writer.begin(name, "<u1")
             for _, a, lo, hi, kept in _pieces(arrays, live):
-                text, at = _id_table(a, lo, hi)
+                text, sizes = _id_table(a, lo, hi)
                 # (the live ones' bytes picked by a mask, a byte for each byte of the ids'
                 # text: an index of them took eight for each, several times)
-                writer.write(text[at[0]:at[-1]][np.repeat(kept, np.diff(at))])
+                writer.write(text[np.repeat(kept, sizes)])
             writer.end()
         elif name == "id.text_at":
             writer.begin(name, "<u8")
             writer.write(np.zeros(1, np.uint64))
             written = 0
             for _, a, lo, hi, kept in _pieces(arrays, live):
-                _, at = _id_table(a, lo, hi)
-                ends = np.cumsum(np.diff(at)[kept]) + written
+                _, sizes = _id_table(a, lo, hi)
+                ends = np.cumsum(sizes[kept]) + written
                 writer.write(ends.astype(np.uint64))
                 written = int(ends[-1]) if ends.size else written
             writer.end()
@@ -613,12 +613,13 @@ def _pieces(arrays: Sequence, live: Sequence[np.ndarray]):
 
 
 def _id_table(a, lo: int, hi: int) -> tuple:
-    """A segment's table of ids: its text, and where the ids of documents ``lo`` to ``hi``
-    begin in it (and the last one ends)."""
+    """The ids of a segment's documents ``lo`` to ``hi``: their text, one after another, and
+    each one's size."""
     text, at = a["id.text"], a["id.text_at"][lo:hi + 1].astype(np.int64)
-    if at.size != hi - lo + 1 or at[0] < 0 or np.any(np.diff(at) < 0) or at[-1] > text.size:
+    sizes = np.diff(at)
+    if at.size != hi - lo + 1 or at[0] < 0 or np.any(sizes < 0) or at[-1] > text.size:
         raise ValueError("the table of 'id' of a segment is damaged")
-    return text, at
+    return text[at[0]:at[-1]], sizes
 
 
 class _StringTable:
