@@ -465,6 +465,15 @@ def _grams_of(values: Union[np.ndarray, SpilledGrams], offsets: np.ndarray,
     return values[np.repeat(starts - own[:-1], ends - starts) + np.arange(own[-1])], own
 
 
+def _appended(held: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """``new`` after ``held``, in ``held``'s type; ``new`` itself if nothing is held (a
+    build's: no second copy of what ``_Shingled`` holds until the pairs are verified), so
+    for arrays never changed in place."""
+    if not len(held):
+        return new.astype(held.dtype, copy=False)
+    return np.concatenate([held, new.astype(held.dtype, copy=False)])
+
+
 def _texts_of(texts: Sequence[str], rows: List[int]) -> List[str]:
     """``texts`` by these rows (ascending); read together where they are on disk."""
     return texts.pick(rows) if isinstance(texts, TextsOnDisk) else [texts[r] for r in rows]
@@ -723,10 +732,10 @@ class DupIndex:
             self.ids.extend(ids)
         else:
             self.ids = ids
-        self.exact = np.r_[self.exact, shingled.exact]
-        self.sizes = np.r_[self.sizes, np.diff(shingled.shingle_offsets)]
-        self.short = np.r_[self.short, shingled.short]
-        self.group = np.r_[self.group, new_slots]
+        self.exact = _appended(self.exact, shingled.exact)
+        self.sizes = _appended(self.sizes, np.diff(shingled.shingle_offsets))
+        self.short = _appended(self.short, shingled.short)
+        self.group = np.r_[self.group, new_slots]  # (copies: both are changed in place)
         self.story = np.r_[self.story, new_slots]
         pairs, closed = self._insert_anchors(shingled, first)
         # Anchors freed by the removals propose pairs unless the new paragraphs made them
@@ -848,7 +857,9 @@ class DupIndex:
             pairs, need = self._sized(_unique_pairs([pairs]))
             possible.append(pairs[_could_be_alike(rows[pairs], need, bound)])
             del pairs, need  # (a bucket's candidates: most are let go of here)
+        del bound  # (a byte for every two buckets of every paragraph: not held while verifying)
         candidates, need = self._sized(_unique_pairs(possible))
+        del possible
         if not len(candidates):
             return
         order = np.argsort(candidates[:, 0], kind="stable")
