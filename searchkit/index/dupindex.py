@@ -920,8 +920,11 @@ class DupIndex:
         inside[slots] = True
         pairs = pairs[inside[pairs].all(axis=1)]
         joined = pairs[self._share_a_story(pairs, article, alive)]
+        story = self.story[slots]
+        apart = story != slots  # (a paragraph that is its own story has no link to it)
         label = _components(len(slots), _links(slots, np.concatenate(
-            [np.stack([slots, self.story[slots]], axis=1), joined])))
+            [np.stack([slots[apart], story[apart]], axis=1), joined])))
+        del story, apart
         # Each component's key: its smallest id (most are a paragraph alone: its own).
         key = np.arange(len(slots))
         shared = np.flatnonzero(np.bincount(label)[label] > 1)
