@@ -466,9 +466,9 @@ def _grams_of(values: Union[np.ndarray, SpilledGrams], offsets: np.ndarray,
 
 
 def _appended(held: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """``new`` after ``held``, in ``held``'s type; ``new`` itself if nothing is held (a
-    build's: no second copy of what ``_Shingled`` holds until the pairs are verified), so
-    for arrays never changed in place."""
+    """``new`` after ``held``, in ``held``'s type: ``new`` itself if nothing is held (a
+    build's first add: no second copy of what ``_Shingled`` holds until the pairs are
+    verified), so only for arrays never changed in place."""
     if not len(held):
         return new.astype(held.dtype, copy=False)
     return np.concatenate([held, new.astype(held.dtype, copy=False)])
@@ -859,7 +859,6 @@ class DupIndex:
             del pairs, need  # (a bucket's candidates: most are let go of here)
         del bound  # (a byte for every two buckets of every paragraph: not held while verifying)
         candidates, need = self._sized(_unique_pairs(possible))
-        del possible
         if not len(candidates):
             return
         order = np.argsort(candidates[:, 0], kind="stable")
