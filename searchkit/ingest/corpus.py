@@ -574,12 +574,15 @@ def read_bytes(path: Union[str, Path], options: ReadOptions = ReadOptions()) -> 
     """A file's bytes, after checking its size (by the open file's stat: one look-up of its
     path); CorpusError says why it cannot be read."""
     try:
-        with open(os.open(path, _OPEN_FLAGS), "rb", buffering=0) as file:
-            stat = os.fstat(file.fileno())
+        descriptor = os.open(path, _OPEN_FLAGS)  # (no file object: a build opens thousands)
+        try:
+            stat = os.fstat(descriptor)
             if not S_ISREG(stat.st_mode):
                 raise CorpusError("cannot read it: not a regular file")
             check_size(path, stat.st_size, options)
-            data = _read_at_most(file, stat.st_size, options.max_bytes)
+            data = _read_at_most(descriptor, stat.st_size, options.max_bytes)
+        finally:
+            os.close(descriptor)
         if len(data) > options.max_bytes:
             raise CorpusError(
                 f"too large (it grew past the limit of {_megabytes(options.max_bytes)} while "
@@ -595,19 +598,25 @@ def read_bytes(path: Union[str, Path], options: ReadOptions = ReadOptions()) -> 
         raise CorpusError(f"cannot read it: {error.strerror or error}") from None
 
 
-def _read_at_most(file, expected: int, limit: int) -> bytes:
-    """The file's bytes to its end, or its first ``limit`` and one more if it has more than
-    ``limit`` now: a file that grows while it is read (a log, a lying file system) is read no
-    further. Where its stat's ``expected`` size is right, one read and one that finds the end
-    (as ``read()``)."""
-    parts = [file.read(expected + 1)]
-    size = len(parts[0])
+# A read that finds a file's end costs the buffer it asks for (a 1 MB one, far more than the
+# read of a small file): the end is looked for with a small one.
+_END_PROBE = 4096
+
+
+def _read_at_most(descriptor: int, expected: int, limit: int) -> bytes:
+    """The open file's bytes to its end, or its first ``limit`` and one more if it has more
+    than ``limit`` now: a file that grows while it is read (a log, a lying file system) is
+    read no further. Where its stat's ``expected`` size is right, one read and one that finds
+    the end."""
+    parts = [os.read(descriptor, expected + 1)]
+    size, step = len(parts[0]), _END_PROBE
     while size <= limit:
-        more = file.read(min(limit + 1 - size, 1 << 20))
+        more = os.read(descriptor, min(limit + 1 - size, step))
         if not more:
             break
         parts.append(more)
         size += len(more)
+        step = 1 << 20
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
