@@ -41,7 +41,6 @@ _MD_CODE = re.compile(r"`([^`]+)`")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _MD_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _OTHER_SPACE = re.compile(r"[^\S ]")  # whitespace but a space: a tab, a newline, ...
-_ASCII_SPACES = "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.split() splits ASCII text at
 
 # A photo credit: "Kay Nietfeld / POOL / AFP", "Drew Angerer/Getty Images/AFP", "TUT.BY / AFP".
 _NAME = r"[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*){0,3}"
@@ -91,11 +90,11 @@ def strip_markdown(text: str) -> str:
 
 
 def _single_spaced(text: str) -> bool:
-    """No two spaces in a row and no whitespace but spaces (checked fast on long ASCII text)."""
+    """No two spaces in a row and no whitespace but spaces."""
     if "  " in text:
         return False
-    if text.isascii():
-        return not any(space in text for space in _ASCII_SPACES)
+    if text.isprintable():  # (every whitespace character but the space is unprintable)
+        return True
     return _OTHER_SPACE.search(text) is None
 
 
@@ -112,17 +111,23 @@ def _lines(text: str) -> Iterator[List[_Line]]:
     blanks = 0
     current: List[_Line] = []
     for number, raw in enumerate(line_texts(text), start=1):
-        raw = raw.replace("\u00a0", " ").replace("\ufeff", "").rstrip()
-        if not raw.strip():
+        raw = raw.replace("\u00a0", " ").replace("\ufeff", "").strip()
+        if not raw:
             blanks += 1
             if current:
                 yield current
                 current = []
             continue
-        heading = _MD_HEADING.match(raw.strip())
+        # (each Markdown pattern tried only on lines that start with its mark)
+        heading = _MD_HEADING.match(raw) if raw[0] == "#" else None
         level = len(heading.group(1)) if heading else 0
-        body = heading.group(2) if heading else _MD_LIST_ITEM.sub("", raw.strip())
-        current.append(_Line(raw.strip(), strip_markdown(body), number, blanks, level))
+        if heading:
+            body = heading.group(2)
+        elif raw[0] in "-*+" or raw[0].isdecimal():
+            body = _MD_LIST_ITEM.sub("", raw)
+        else:
+            body = raw
+        current.append(_Line(raw, strip_markdown(body), number, blanks, level))
         blanks = 0
         if len(current) > 2 * MAX_PARAGRAPHS_PER_FILE:  # held until the group ends: bounded too
             raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
@@ -135,7 +140,7 @@ def _is_hard_wrapped(group: List[_Line]) -> bool:
     return (
         len(group) > 1
         and all(_WRAP_MIN <= len(line.raw) <= _WRAP_MAX for line in group[:-1])
-        and not any(_CREDIT_LINE.match(line.text) for line in group)
+        and not any(_is_credit_line(line.text) for line in group)
         and not any(line.heading_level or _MD_LIST_ITEM.match(line.raw) for line in group)
     )
 
@@ -190,6 +195,12 @@ def _looks_like_heading(text: str) -> bool:
     )
 
 
+def _is_credit_line(text: str) -> bool:
+    """A photo credit alone; it has a slash, which most lines lack (matching runs the
+    credit's names over every line that starts with a capital)."""
+    return "/" in text and _CREDIT_LINE.match(text) is not None
+
+
 def _is_caption(line: _Line, next_line) -> bool:
     if _CAPTION_OPENINGS.match(line.text):
         return True
@@ -199,7 +210,7 @@ def _is_caption(line: _Line, next_line) -> bool:
     return (
         next_line is not None
         and next_line.blanks_before == 0
-        and bool(_CREDIT_LINE.match(next_line.text))
+        and _is_credit_line(next_line.text)
         and _ends_sentence(line.text)
     )
 
@@ -223,7 +234,7 @@ def _kind_of_line(line: _Line, next_line) -> str:
         return TAG
     if _is_caption(line, next_line):
         return CAPTION
-    if _CREDIT_LINE.match(text):
+    if _is_credit_line(text):
         return CREDIT
     if _BYLINE.match(text) and len(text) <= _HEADING_MAX_CHARS and not _ends_sentence(text):
         return BYLINE
