@@ -91,6 +91,28 @@ def test_csv_manifest_and_its_mistakes_are_reported_not_fatal(tmp_path):
     assert any("missing.txt" in w and "no such file" in w for w in corpus.warnings)
 
 
+def test_repeated_manifest_entries_are_each_checked_by_their_values_types(tmp_path):
+    """Entries that repeat share their checked fields; one equal in value but not in type
+    (1, 1.0, True) is checked on its own, and each bad entry is warned of."""
+    names = ["one", "float", "bool", "again", "bad_date", "bad_date_again", "list"]
+    for name in names:
+        (tmp_path / f"{name}.txt").write_text("Workers walked out on Wednesday.\n",
+                                              encoding="utf-8")
+    values = [1, 1.0, True, 1, "1", "1", [1]]
+    (tmp_path / "manifest.json").write_text(json.dumps({
+        f"{name}.txt": {"source": value, "date": "2020-13-01" if "bad" in name else "2020-08-18"}
+        for name, value in zip(names, values)}), encoding="utf-8")
+    corpus = read_corpus([tmp_path])
+    found = {a.id: (a.source, a.source_from, a.date) for a in corpus.articles}
+    august = date(2020, 8, 18)
+    assert found["one"] == found["again"] == ("1", "manifest", august)
+    assert found["float"] == ("1.0", "manifest", august)
+    assert found["bool"][:2] == found["list"][:2] == (None, "unknown")
+    assert found["bad_date"] == found["bad_date_again"] == ("1", "manifest", None)
+    warned = sorted(w.split("[")[1].split("]")[0] for w in corpus.warnings)
+    assert warned == ["bad_date.txt", "bad_date_again.txt", "bool.txt", "list.txt"]
+
+
 def test_broken_manifest_is_ignored_with_a_warning(tmp_path):
     shutil.copy(next(SEEDS.glob(f"{S000}*")), tmp_path)
     (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")

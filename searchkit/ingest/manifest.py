@@ -54,6 +54,9 @@ def load_manifests(folders: List[Path], warnings: List[str],
     be changed): a build holds the entries of every file, and most repeat a source and date."""
     entries: Entries = {}
     alike: Dict[tuple, dict] = {}  # the fields, sorted -> their one dict
+    # An entry's raw fields (with their types: 1 and True are equal keys) -> their checked
+    # dict, where they gave no warning: most entries repeat a source and a date.
+    checked: Dict[tuple, dict] = {}
     for folder in folders:
         real_folder = os.path.realpath(folder)
         for name in MANIFEST_NAMES:
@@ -77,10 +80,19 @@ def load_manifests(folders: List[Path], warnings: List[str],
                 if target is None:
                     warnings.append(f"{where}: no such file next to the manifest; entry ignored")
                     continue
-                fields, problems = validated_fields(raw, where, dates=iso_date,
-                                                    unknown_warned=True)
-                entries[target] = alike.setdefault(tuple(sorted(fields.items())), fields)
-                warnings += problems
+                try:
+                    key = tuple((k, type(v), v) for k, v in raw.items())
+                    fields = checked.get(key)
+                except TypeError:  # a list or an object among its values: warned of below
+                    key, fields = (), None
+                if fields is None:
+                    fields, problems = validated_fields(raw, where, dates=iso_date,
+                                                        unknown_warned=True)
+                    fields = alike.setdefault(tuple(sorted(fields.items())), fields)
+                    warnings += problems
+                    if key and not problems:
+                        checked[key] = fields
+                entries[target] = fields
     return entries
 
 
