@@ -187,6 +187,25 @@ def test_vocabulary_is_counted_over_the_whole_index(tmp_path):
     assert words.words["the"] > words.names.get("the", 0) > 0
 
 
+def test_an_update_counts_a_changed_files_words_as_a_rebuild_does(tmp_path):
+    """Words are counted within the index's tokens wherever they are counted: "8/9.5" is the
+    tokens "8/9" and "5" (no "9.5"), when the file is written and when it is taken out."""
+    corpus, index_dir, fresh = tmp_path / "corpus", tmp_path / "ix", tmp_path / "fresh"
+    corpus.mkdir()
+    (corpus / "odds.txt").write_text("Betting odds\n\nThe odds were 8/9.5 and C++ at AT&T.\n"
+                                     "\nA second paragraph with 9.5 in it.\n", encoding="utf-8")
+    (corpus / "other.txt").write_text("Other story\n\nThe score was 5 to 9.5 at home.\n",
+                                      encoding="utf-8")
+    searchkit.build_index([corpus], index_dir)
+    (corpus / "odds.txt").write_text("Betting odds\n\nA second paragraph with 9.5 in it.\n",
+                                     encoding="utf-8")
+    searchkit.build_index([corpus], index_dir)
+    searchkit.build_index([corpus], fresh)
+    updated = vocabulary.from_bytes(committed(index_dir, "vocabulary"))
+    assert updated == vocabulary.from_bytes(committed(fresh, "vocabulary"))
+    assert (updated.words["9.5"], updated.words["5"], updated.words.get("c")) == (2, 1, None)
+
+
 def test_close_words_are_within_the_edit_distance_most_frequent_first():
     words = vocabulary.Vocabulary(100, {
         "merkel": 40, "merkle": 2, "market": 30, "merkels": 5, "murkel": 5, "mercel": 9,

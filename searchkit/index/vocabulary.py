@@ -15,7 +15,10 @@ from collections import Counter
 from typing import Dict, Iterable, List, Optional
 
 import numpy as np
-_WORD = re.compile(r"\w+(?:\.?\w+)*")  # as the index's tokenizer splits words
+
+from .wordterms import split_words
+
+_WORD = re.compile(r"\w+(?:\.?\w+)*")  # a word within one of the index's tokens
 
 
 def folded(word: str) -> str:
@@ -72,7 +75,9 @@ class Vocabulary:
 
 
 def count(texts: Iterable[str]) -> Vocabulary:
-    """Paragraph counts of every word and name. Words are told apart by lower case here and
+    """Paragraph counts of every word and name: the words ``_WORD`` finds within each of the
+    index's tokens ("8/9.5" is the tokens "8/9" and "5": no "9.5"), as ``count_tokens``
+    counts them from the bulk writer's. Words are told apart by lower case here and
     folded once at the end (a paragraph holding both "Lukašenka" and "Lukasenka" counts twice:
     rare, and it saves folding every word of every paragraph)."""
     words: Counter = Counter()
@@ -80,7 +85,7 @@ def count(texts: Iterable[str]) -> Vocabulary:
     paragraphs = 0
     for text in texts:
         paragraphs += 1
-        found = set(_WORD.findall(text))
+        found = set(_WORD.findall(" ".join(set(split_words(text)))))
         words.update({w.lower() for w in found})
         names.update({w.lower() for w in found if w[:1].isupper()})
     return Vocabulary(paragraphs, _folded_counts(words), _folded_counts(names))
