@@ -54,8 +54,9 @@ def load_manifests(folders: List[Path], warnings: List[str],
     be changed): a build holds the entries of every file, and most repeat a source and date."""
     entries: Entries = {}
     alike: Dict[tuple, dict] = {}  # the fields, sorted -> their one dict
-    # An entry's raw fields (with their types: 1 and True are equal keys) -> their checked
-    # dict, where they gave no warning: most entries repeat a source and a date.
+    # An entry's raw fields, all text, -> their checked dict, where they gave no warning: most
+    # entries repeat a source and a date. (Other values are checked each time: 1, 1.0 and
+    # True, or 0.0 and -0.0, are equal keys but not the same text.)
     checked: Dict[tuple, dict] = {}
     for folder in folders:
         real_folder = os.path.realpath(folder)
@@ -80,11 +81,8 @@ def load_manifests(folders: List[Path], warnings: List[str],
                 if target is None:
                     warnings.append(f"{where}: no such file next to the manifest; entry ignored")
                     continue
-                try:
-                    key = tuple((k, type(v), v) for k, v in raw.items())
-                    fields = checked.get(key)
-                except TypeError:  # a list or an object among its values: warned of below
-                    key, fields = (), None
+                key = tuple(raw.items()) if all(type(v) is str for v in raw.values()) else ()
+                fields = checked.get(key) if key else None
                 if fields is None:
                     fields, problems = validated_fields(raw, where, dates=iso_date,
                                                         unknown_warned=True)
