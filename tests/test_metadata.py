@@ -91,15 +91,15 @@ def test_csv_manifest_and_its_mistakes_are_reported_not_fatal(tmp_path):
     assert any("missing.txt" in w and "no such file" in w for w in corpus.warnings)
 
 
-def test_repeated_manifest_entries_are_each_checked_by_their_values_types(tmp_path):
+def test_repeated_manifest_entries_share_their_checks_only_as_the_same_text(tmp_path):
     """Entries that repeat share their checked fields; one equal in value but not in text
     (1, 1.0, True; 0.0, -0.0) is checked on its own, and each bad entry is warned of."""
     names = ["one", "float", "bool", "again", "bad_date", "bad_date_again", "list", "zero",
-             "minus_zero"]
+             "minus_zero", "wire", "wire_again"]
     for name in names:
         (tmp_path / f"{name}.txt").write_text("Workers walked out on Wednesday.\n",
                                               encoding="utf-8")
-    values = [1, 1.0, True, 1, "1", "1", [1], 0.0, -0.0]
+    values = [1, 1.0, True, 1, "1", "1", [1], 0.0, -0.0, "Reuters", "Reuters"]
     (tmp_path / "manifest.json").write_text(json.dumps({
         f"{name}.txt": {"source": value, "date": "2020-13-01" if "bad" in name else "2020-08-18"}
         for name, value in zip(names, values)}), encoding="utf-8")
@@ -109,6 +109,7 @@ def test_repeated_manifest_entries_are_each_checked_by_their_values_types(tmp_pa
     assert found["one"] == found["again"] == ("1", "manifest", august)
     assert found["float"] == ("1.0", "manifest", august)
     assert (found["zero"][0], found["minus_zero"][0]) == ("0.0", "-0.0")
+    assert found["wire"] == found["wire_again"] == ("Reuters", "manifest", august)
     assert found["bool"][:2] == found["list"][:2] == (None, "unknown")
     assert found["bad_date"] == found["bad_date_again"] == ("1", "manifest", None)
     warned = sorted(w.split("[")[1].split("]")[0] for w in corpus.warnings)
