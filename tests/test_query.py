@@ -206,6 +206,31 @@ def test_an_update_counts_a_changed_files_words_as_a_rebuild_does(tmp_path):
     assert (updated.words["9.5"], updated.words["5"], updated.words.get("c")) == (2, 1, None)
 
 
+def test_a_build_in_many_segments_writes_the_vocabulary_and_stems_of_one(tmp_path, monkeypatch):
+    """The words and stems each segment's writing found are kept apart by first letter until
+    the tables are written, a letter at a time: the tables are those of one piece."""
+    from searchkit.index import analysis, build, store
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "odd.txt").write_text(
+        "Odd words\n\nÜberlingen, Ørsted and Åland met 1999's 9.5 and AT&T in São Paulo.\n\n"
+        "Zürich, żubr, Ελλάδα and Москва are words of other alphabets too.\n", encoding="utf-8")
+    one, many = tmp_path / "one", tmp_path / "many"
+    searchkit.build_index([SEEDS, corpus], one)
+    monkeypatch.setattr(build, "BATCH_COST", 20_000)  # a segment of a few paragraphs each
+    summary = searchkit.build_index([SEEDS, corpus], many)
+    assert [len(store.open_index(ix)._segments()) > 1 for ix in (one, many)] == [False, True]
+    assert vocabulary.from_bytes(committed(many, "vocabulary")) == vocabulary.from_bytes(
+        committed(one, "vocabulary"))
+    table = committed(many, "stems").decode("utf-8")
+    assert table == committed(one, "stems").decode("utf-8")
+    words = sorted(analysis.parse_stems(table))
+    assert {"uberlingen", "ørsted", "aland", "zurich", "москва"} <= set(words)
+    assert table == "\n" + "".join(f"{w}\t{analysis.parse_stems(table)[w]}\n" for w in words)
+    assert summary.paragraphs == vocabulary.from_bytes(committed(many, "vocabulary")).paragraphs
+
+
 def test_close_words_are_within_the_edit_distance_most_frequent_first():
     words = vocabulary.Vocabulary(100, {
         "merkel": 40, "merkle": 2, "market": 30, "merkels": 5, "murkel": 5, "mercel": 9,

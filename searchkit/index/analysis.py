@@ -15,7 +15,7 @@ from whoosh.support.charset import accent_map
 from . import wordterms
 from .layout import ANALYZER
 from .wordterms import parse_stems, stems_table, use_stems  # noqa: F401  (for others)
-from .wordterms import remember_stems, stems_mark, stems_since  # noqa: F401  (the indexer's)
+from .wordterms import stems_mark, stems_since, write_stems_table  # noqa: F401  (the indexer's)
 
 _MAX_REMEMBERED = wordterms._MAX_REMEMBERED
 

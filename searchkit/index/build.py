@@ -26,7 +26,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (BinaryIO, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional,
+                    Sequence, Tuple)
 
 import numpy as np
 
@@ -349,8 +350,6 @@ def build_index(
                                   [sorted(n for n in os.listdir(folder) if n.startswith(prefixes))])
             clock.lap("writing segments")
             clock.note("of which counting the vocabulary (all processes)", counting)
-            new_words = new_words.merged()
-            words = vocabulary.merge([words, new_words])
 
             # The commit's own files first (the near-duplicate index, unless grouping was left
             # out, is written already), the commit point last: whatever stops this run, the
@@ -359,10 +358,18 @@ def build_index(
             write("ledger", functools.partial(ledger.write, generation=writer.generation,
                                               ledger=plan.ledger))
             _started(progress, "counting words")
-            write("vocabulary", vocabulary.to_bytes(words))
-            # Only the words written may be new to the table (it keeps every word it ever had).
-            write("stems", analysis.stems_table(new_words.words if stems else words.words,
-                                                stems).encode("utf-8"))
+            try:
+                # Only the words written may be new to the table (it keeps every word it ever
+                # had); without one, every word is.
+                table = new_words.write_stems
+                if stems:
+                    found, known = new_words.words_and_stems()
+                    table = analysis.stems_table(found, stems, known).encode("utf-8")
+                new_words.add(words, {})  # (the words of the paragraphs kept, if any)
+                write("vocabulary", new_words.write_vocabulary)
+                write("stems", table)
+            finally:
+                new_words.close()
             clock.lap("vocabulary and stems tables")
             if summing:
                 writer.storage.summed.update(helper.finish_work()[0])
@@ -1022,28 +1029,68 @@ def _write_segments(writer, paragraphs: ReadParagraphs, sources: Sequence,
 
 class _SpilledWords:
     """Each written batch's vocabulary and the stems worked out for it, kept in a scratch file
-    in ``folder`` (else the system's) until ``merged`` once the writing is done: held, merged
-    as they came, they added the corpus's whole vocabulary to the writing's memory."""
+    in ``folder`` (else the system's) by the first letter of their words until the vocabulary
+    and stems tables are written, a letter at a time: merged whole, they held the corpus's
+    whole vocabulary, a table of every word and its stem, at the end of the build."""
+
+    KINDS = ("words", "names", "stems")
 
     def __init__(self, folder: Optional[str] = None):
         self.parts = ScratchBytes(folder)
+        self.paragraphs = 0
+        # kind -> a first letter -> the numbers of its pieces (a dict each) in ``parts``
+        self.pieces: Dict[str, Dict[str, List[int]]] = {kind: {} for kind in self.KINDS}
 
     def add(self, words: vocabulary.Vocabulary, stems: Dict[str, str]) -> None:
-        data = pickle.dumps((words, stems), pickle.HIGHEST_PROTOCOL)
-        self.parts.add(data, (len(data),))
+        self.paragraphs += words.paragraphs
+        for kind, found in zip(self.KINDS, (words.words, words.names, stems)):
+            by_letter: Dict[str, dict] = {}
+            for word, value in found.items():
+                by_letter.setdefault(word[:1], {})[word] = value
+            for letter, piece in by_letter.items():
+                data = pickle.dumps(piece, pickle.HIGHEST_PROTOCOL)
+                self.pieces[kind].setdefault(letter, []).append(len(self.parts))
+                self.parts.add(data, (len(data),))
 
-    def merged(self) -> vocabulary.Vocabulary:
-        """The vocabulary of every batch; their stems remembered (the stems table then needs
-        no NLTK for them)."""
-        whole = vocabulary.Vocabulary()
-        try:
-            for data in self.parts.in_order(range(len(self.parts))):
-                words, stems = pickle.loads(data)
-                vocabulary.add(whole, words)
-                analysis.remember_stems(stems)
-        finally:
-            self.parts.close()
+    def merged(self, kind: str, letter: str) -> dict:
+        """A kind's entries of words starting with ``letter``: counts added up, stems kept."""
+        whole: dict = {}
+        for data in self.parts.in_order(self.pieces[kind].get(letter, [])):
+            piece = pickle.loads(data)
+            if kind == "stems":
+                whole.update(piece)
+            elif not whole:
+                whole = piece
+            else:
+                for word, count in piece.items():
+                    whole[word] = whole.get(word, 0) + count
         return whole
+
+    def _letters(self, kind: str) -> Iterator[Tuple[str, dict]]:
+        for letter in sorted(self.pieces[kind]):
+            yield letter, self.merged(kind, letter)
+
+    def words_and_stems(self) -> Tuple[List[str], Dict[str, str]]:
+        """Every word, and the stems worked out (an update's few, for
+        ``analysis.stems_table``)."""
+        stems: Dict[str, str] = {}
+        for _, found in self._letters("stems"):
+            stems.update(found)
+        return [word for _, counts in self._letters("words") for word in counts], stems
+
+    def write_vocabulary(self, out: BinaryIO) -> None:
+        vocabulary.write(out, self.paragraphs,
+                         (counts for _, counts in self._letters("words")),
+                         (counts for _, counts in self._letters("names")))
+
+    def write_stems(self, out: BinaryIO) -> None:
+        """The stems table of every word (no earlier table), the stems the batches worked out
+        taken as they are."""
+        analysis.write_stems_table(out, ((counts, self.merged("stems", letter))
+                                         for letter, counts in self._letters("words")))
+
+    def close(self) -> None:
+        self.parts.close()
 
 
 def _documents_to_write(paragraphs: ReadParagraphs, batch: list, groups: _Groups,

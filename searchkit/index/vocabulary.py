@@ -8,11 +8,12 @@ updates the previous commit's counts (those of the paragraphs it removes subtrac
 it adds merged in: counts are per paragraph). Pure code, no Whoosh.
 """
 
+import io
 import json
 import re
 import unicodedata
 from collections import Counter
-from typing import Dict, Iterable, List, Optional
+from typing import BinaryIO, Dict, Iterable, List, Optional
 
 import numpy as np
 
@@ -186,9 +187,31 @@ def _folded_counts(counts: Counter) -> Dict[str, int]:
 
 
 def to_bytes(vocabulary: Vocabulary) -> bytes:
-    data = {"paragraphs": vocabulary.paragraphs, "words": vocabulary.words,
-            "names": vocabulary.names}
-    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+    out = io.BytesIO()
+    write(out, vocabulary.paragraphs, [vocabulary.words], [vocabulary.names])
+    return out.getvalue()
+
+
+def write(out: BinaryIO, paragraphs: int, words: Iterable[Dict[str, int]],
+          names: Iterable[Dict[str, int]]) -> None:
+    """A vocabulary's file (``to_bytes``) into ``out``, its words and names given in pieces
+    that share no word (a build's, a first letter at a time) and written as they come: a
+    corpus's whole vocabulary is never one dict."""
+    out.write(b'{"paragraphs": %d, "words": {' % paragraphs)
+    _write_members(out, words)
+    out.write(b'}, "names": {')
+    _write_members(out, names)
+    out.write(b"}}")
+
+
+def _write_members(out: BinaryIO, pieces: Iterable[Dict[str, int]]) -> None:
+    """The members of a JSON object holding every piece's, as json.dumps writes them."""
+    first = True
+    for piece in pieces:
+        if piece:
+            members = json.dumps(piece, ensure_ascii=False)[1:-1].encode("utf-8")
+            out.write(members if first else b", " + members)
+            first = False
 
 
 def from_bytes(data: bytes) -> Vocabulary:

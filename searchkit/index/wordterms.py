@@ -17,7 +17,7 @@ import re
 import sys
 from itertools import islice
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import BinaryIO, Dict, Iterable, List, Optional, Tuple
 
 # The index's words (docs/queries.md): runs of letters and digits, joined by a full stop (U.S,
 # 3.5) or "&" (AT&T, R&D; not an entity left in text, "&gt;"); a fraction or date of two short
@@ -143,14 +143,6 @@ def stems_since(mark: int) -> Dict[str, str]:
     return dict(islice(_known.items(), mark, None))
 
 
-def remember_stems(stems: Dict[str, str]) -> None:
-    """Remember stems worked out elsewhere (a helper process's)."""
-    for word, found in stems.items():
-        if len(_known) >= _MAX_REMEMBERED:
-            break
-        _known.setdefault(word, found)
-
-
 def _from_tables(word: str) -> Optional[str]:
     for table in _stem_tables.values():
         found = look_up(table, word)
@@ -202,20 +194,37 @@ def _english_stemmer():
     return EnglishStemmer()
 
 
-def stems_table(words: Iterable[str], previous: str = "") -> str:
+def stems_table(words: Iterable[str], previous: str = "",
+                known: Optional[Dict[str, str]] = None) -> str:
     """The stems table of ``words`` (as the analyzer sees them: lower case, accents folded;
     stop words need none) and of those in the ``previous`` table's text: a newline, then
-    "word<TAB>stem" lines sorted by word."""
+    "word<TAB>stem" lines sorted by word. ``known``: stems worked out for some of them
+    already (the others are looked up here)."""
     wanted = [w for w in words if len(w) >= MIN_SIZE and w not in STOP_WORDS]
     if previous.startswith("\n") and len(wanted) < 5000:  # an update's few words: looked up
         wanted = [w for w in wanted if look_up(previous, w) is None]
         if not wanted:
             return previous
     table = parse_stems(previous)
+    known = known or {}
     for word in wanted:
         if word not in table:
-            table[word] = stem(word)
+            table[word] = known.get(word) or stem(word)
     return "\n" + "".join(f"{word}\t{found}\n" for word, found in sorted(table.items()))
+
+
+def write_stems_table(out: BinaryIO,
+                      letters: Iterable[Tuple[Iterable[str], Dict[str, str]]]) -> None:
+    """``stems_table(words)``'s text (no previous table) into ``out`` as UTF-8, a first letter
+    at a time: ``letters`` gives the words of each first letter, in the letters' order, with
+    the stems worked out for some of them already (the others are looked up here), so that a
+    corpus's whole vocabulary is never one table in memory."""
+    out.write(b"\n")
+    for words, known in letters:
+        table = {word: known.get(word) or stem(word) for word in words
+                 if len(word) >= MIN_SIZE and word not in STOP_WORDS}
+        out.write("".join(f"{word}\t{found}\n"
+                          for word, found in sorted(table.items())).encode("utf-8"))
 
 
 def use_stems(key: str, text: str) -> None:
