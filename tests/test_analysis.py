@@ -86,6 +86,51 @@ def test_the_pickled_analyzer_carries_no_cache_and_works():
     assert words and all(not stopped for *_, stopped, _ in words)
 
 
+def test_a_build_past_the_words_a_process_remembers_needs_no_nltk_for_its_stems_table(
+        tmp_path, monkeypatch):
+    """With far fewer words remembered than the corpus has, a build's stems table is NLTK's
+    stems of every word of its vocabulary all the same, made without asking NLTK again (the
+    stems each segment's writing worked out reach it without the cache), and the cache stays
+    within its bound."""
+    import json
+    from collections import Counter
+
+    import searchkit
+    from nltk.stem.snowball import EnglishStemmer
+
+    from searchkit.index import analysis, build
+
+    monkeypatch.setattr(wordterms, "_MAX_REMEMBERED", 50)
+    monkeypatch.setattr(wordterms, "_known", {})  # (what earlier tests remembered, put back)
+    monkeypatch.setattr(wordterms, "_stem_tables", {})
+    monkeypatch.setattr(build, "BATCH_COST", 20_000)  # a segment of a few paragraphs each
+    asked: Counter = Counter()
+    nltk_stem, write_table = wordterms._nltk_stem, analysis.write_stems_table
+    asked_for_the_table = []
+
+    def counted(word):
+        asked[word] += 1
+        return nltk_stem(word)
+
+    def table_watched(*args, **kwargs):
+        before = sum(asked.values())
+        write_table(*args, **kwargs)
+        asked_for_the_table.append(sum(asked.values()) - before)
+
+    monkeypatch.setattr(wordterms, "_nltk_stem", counted)
+    monkeypatch.setattr(analysis, "write_stems_table", table_watched)
+    searchkit.build_index([SEEDS], tmp_path / "index")
+    table = analysis.parse_stems(committed(tmp_path / "index", "stems").decode("utf-8"))
+    words = json.loads(committed(tmp_path / "index", "vocabulary"))["words"]
+    stemmer = EnglishStemmer()
+    assert len(table) > 1500 and table == {
+        w: stemmer.stem(w) for w in words if len(w) >= wordterms.MIN_SIZE
+        and w not in STOP_WORDS}
+    assert set(asked) >= set(table) and asked_for_the_table == [0]
+    assert max(asked.values()) > 1  # (words past the bound: worked out again in a later segment)
+    assert len(wordterms._known) == 50
+
+
 def test_a_loaded_stems_table_answers_for_every_word_and_nltk_for_the_rest(seed_index):
     from nltk.stem.snowball import EnglishStemmer
 

@@ -1176,17 +1176,21 @@ def _write_batch(storage, schema, indexname: str, batch: _Batch):
     made): (the segment, the vocabulary of the new ones, the stems this process worked out
     for it, the seconds spent counting)."""
     docs, new = batch.documents()
-    stems_before = analysis.stems_mark()
-    texts = [d["text"] for d in docs]
-    tokens = (bulkwrite.tokenize(schema["text"], texts)
-              if bulkwrite.tokenizable(schema["text"]) else None)
-    segment = bulkwrite.write_segment(storage, schema, docs, indexname=indexname,
-                                      tokens={"text": tokens} if tokens else None, let_go=True)
-    counting = time.monotonic()
-    words = (vocabulary.count_tokens(tokens, new) if tokens else
-             vocabulary.count(text for text, counted in zip(texts, new) if counted))
-    counting = time.monotonic() - counting
-    return segment, words, analysis.stems_since(stems_before), counting
+    mark = analysis.stems_mark()
+    try:
+        texts = [d["text"] for d in docs]
+        tokens = (bulkwrite.tokenize(schema["text"], texts)
+                  if bulkwrite.tokenizable(schema["text"]) else None)
+        segment = bulkwrite.write_segment(storage, schema, docs, indexname=indexname,
+                                          tokens={"text": tokens} if tokens else None,
+                                          let_go=True)
+        counting = time.monotonic()
+        words = (vocabulary.count_tokens(tokens, new) if tokens else
+                 vocabulary.count(text for text, counted in zip(texts, new) if counted))
+        counting = time.monotonic() - counting
+    finally:
+        stems = analysis.stems_since(mark)  # (the recording ends, whatever happens)
+    return segment, words, stems, counting
 
 
 def _verify_count(index_dir: Path, expected: int) -> None:

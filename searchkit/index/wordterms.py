@@ -15,7 +15,7 @@ import json
 import os
 import re
 import sys
-from itertools import islice
+from itertools import count
 from pathlib import Path
 from typing import BinaryIO, Dict, Iterable, List, Optional, Tuple
 
@@ -40,9 +40,14 @@ ACCENT_MAP = {int(k): v for k, v in _tables["accent_map"].items()}
 STOP_WORDS = frozenset(_tables["stop_words"])
 del _tables
 
-_MAX_REMEMBERED = 1_000_000
+# Words a process remembers (its stems, its folded tokens; ~150 bytes a word each), whatever
+# the corpus's words: past it a word is worked out again where it comes again. The first
+# words met are kept, most of them the common ones.
+_MAX_REMEMBERED = 100_000
 _stemmer = None
 _known: Dict[str, str] = {}  # word -> stem, as looked up (a stem is a stem in any index)
+_recording: Dict[int, Dict[str, str]] = {}  # a mark -> the stems worked out since it
+_marks = count()
 # Each stems table read, by path, as its text: "\nword\tstem\n..." sorted by word, searched by
 # bisection (parsing a whole table would cost more than a search).
 _stem_tables: Dict[str, str] = {}
@@ -130,17 +135,23 @@ def stem(word: str) -> str:
         found = _from_tables(word) or _nltk_stem(word)
         if len(_known) < _MAX_REMEMBERED:
             _known[word] = found
+        for worked_out in _recording.values():
+            worked_out[word] = found
     return found
 
 
 def stems_mark() -> int:
-    """A mark for ``stems_since``: how many stems this process remembers."""
-    return len(_known)
+    """Record the stems this process works out from now on, remembered or not, until
+    ``stems_since`` this mark."""
+    mark = next(_marks)
+    _recording[mark] = {}
+    return mark
 
 
 def stems_since(mark: int) -> Dict[str, str]:
-    """The stems remembered after ``mark`` (for a helper process to hand them back)."""
-    return dict(islice(_known.items(), mark, None))
+    """The stems worked out since ``mark`` (a batch's, for the stems table: no NLTK for them
+    there, in whichever process it is written); the recording ends."""
+    return _recording.pop(mark, {})
 
 
 def _from_tables(word: str) -> Optional[str]:
