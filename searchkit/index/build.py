@@ -365,7 +365,7 @@ def build_index(
                 if stems:
                     found, known = new_words.words_and_stems()
                     table = analysis.stems_table(found, stems, known).encode("utf-8")
-                new_words.add(words, {})  # (the words of the paragraphs kept, if any)
+                new_words.add(*new_words.pieces_of(words, {}))  # (the paragraphs kept, if any)
                 write("vocabulary", new_words.write_vocabulary)
                 write("stems", table)
             finally:
@@ -1002,8 +1002,8 @@ def _write_segments(writer, paragraphs: ReadParagraphs, sources: Sequence,
 
     def absorb(written):
         """A batch's vocabulary and stems to the scratch file as they come."""
-        segment, batch_words, stems, seconds = written
-        words.add(batch_words, stems)
+        segment, batch_words, seconds = written
+        words.add(*batch_words)
         counting[0] += seconds
         return segment
 
@@ -1041,16 +1041,26 @@ class _SpilledWords:
         # kind -> a first letter -> the numbers of its pieces (a dict each) in ``parts``
         self.pieces: Dict[str, Dict[str, List[int]]] = {kind: {} for kind in self.KINDS}
 
-    def add(self, words: vocabulary.Vocabulary, stems: Dict[str, str]) -> None:
-        self.paragraphs += words.paragraphs
-        for kind, found in zip(self.KINDS, (words.words, words.names, stems)):
+    @classmethod
+    def pieces_of(cls, words: vocabulary.Vocabulary,
+                  stems: Dict[str, str]) -> Tuple[int, List[Tuple[str, str, bytes]]]:
+        """A batch's paragraphs, and its words, names and stems by first letter, pickled:
+        (kind, letter, piece), as ``add`` takes them (made where the batch is written)."""
+        pieces = []
+        for kind, found in zip(cls.KINDS, (words.words, words.names, stems)):
             by_letter: Dict[str, dict] = {}
             for word, value in found.items():
                 by_letter.setdefault(word[:1], {})[word] = value
-            for letter, piece in by_letter.items():
-                data = pickle.dumps(piece, pickle.HIGHEST_PROTOCOL)
-                self.pieces[kind].setdefault(letter, []).append(len(self.parts))
-                self.parts.add(data, (len(data),))
+            pieces += [(kind, letter, pickle.dumps(piece, pickle.HIGHEST_PROTOCOL))
+                       for letter, piece in by_letter.items()]
+        return words.paragraphs, pieces
+
+    def add(self, paragraphs: int, pieces: List[Tuple[str, str, bytes]]) -> None:
+        """A batch's ``pieces_of``."""
+        self.paragraphs += paragraphs
+        for kind, letter, data in pieces:
+            self.pieces[kind].setdefault(letter, []).append(len(self.parts))
+            self.parts.add(data, (len(data),))
 
     def merged(self, kind: str, letter: str) -> dict:
         """A kind's entries of words starting with ``letter``: counts added up, stems kept."""
@@ -1173,8 +1183,8 @@ def _write_batch_at(folder: str, schema, indexname: str, task):
 
 def _write_batch(storage, schema, indexname: str, batch: _Batch):
     """Write ``batch``'s documents as one segment (freed on the way, before its postings are
-    made): (the segment, the vocabulary of the new ones, the stems this process worked out
-    for it, the seconds spent counting)."""
+    made): (the segment, the vocabulary of the new ones and the stems this process worked
+    out for it as ``_SpilledWords.pieces_of``, the seconds spent counting)."""
     docs, new = batch.documents()
     mark = analysis.stems_mark()
     try:
@@ -1190,7 +1200,7 @@ def _write_batch(storage, schema, indexname: str, batch: _Batch):
         counting = time.monotonic() - counting
     finally:
         stems = analysis.stems_since(mark)  # (the recording ends, whatever happens)
-    return segment, words, stems, counting
+    return segment, _SpilledWords.pieces_of(words, stems), counting
 
 
 def _verify_count(index_dir: Path, expected: int) -> None:

@@ -41,6 +41,7 @@ class Columns(NamedTuple):
     kinds: bytes  # each paragraph's kind, as its place in INDEXED_KINDS
     articles: bytes  # the articles without their blocks and paragraphs, pickled
     article_ids: Tuple[str, ...]
+    summaries: PackedTexts  # each article's ``ArticleSummaries`` row
 
 
 def paragraph_id(article_id: str, number: int) -> str:
@@ -67,8 +68,10 @@ def split_off(articles: Iterable[Article]) -> Columns:
                                  f"article {found.id!r}")
             texts.append(paragraph.text)
             kinds.append(_KIND_CODES[paragraph.kind])
+    summaries = [ArticleSummary(a.id, n, a.source, a.source_from, a.date, a.date_from)
+                 for a, n in zip(kept, counts)]
     return Columns(counts, texts, bytes(kinds), pickle.dumps(kept, pickle.HIGHEST_PROTOCOL),
-                   tuple(a.id for a in kept))
+                   tuple(a.id for a in kept), pack(list(map(ArticleSummaries.row, summaries))))
 
 
 class Strings(ByteStrings):
@@ -101,6 +104,7 @@ class ReadParagraphs:
         self.starts = array("l")  # each article's first paragraph
         self.text_file = TextFile(scratch)
         self.kinds = bytearray()  # each paragraph's kind (Columns.kinds)
+        self.summary_rows = ScratchBytes(scratch)  # each article's (Columns.summaries)
         self._unpickled: Tuple[int, List[Article]] = (-1, [])  # the last file's articles
 
     def extend(self, columns: Columns) -> None:
@@ -118,6 +122,7 @@ class ReadParagraphs:
         self.text_file.extend(texts if isinstance(texts, (PackedTexts, StoredTexts))
                               else pack(texts))
         self.kinds += columns.kinds
+        self.summary_rows.add(columns.summaries.data, columns.summaries.sizes)
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -182,10 +187,10 @@ class ReadParagraphs:
         return pickle.loads(self.files.bytes_of(file))  # (pickled by split_off)
 
     def summaries(self) -> "ArticleSummaries":
+        """Every article's summary (its row made where its file was read)."""
         found = ArticleSummaries()
-        articles = (a for file in range(len(self.files)) for a in self._articles_of(file))
-        for a, n in zip(articles, self.counts):
-            found.append(ArticleSummary(a.id, n, a.source, a.source_from, a.date, a.date_from))
+        for row in self.summary_rows.in_order(range(len(self.summary_rows))):
+            found.rows.add(row, (len(row),))
         return found
 
     def kind_counts(self) -> Counter:
@@ -220,6 +225,10 @@ class ArticleSummaries(RowRecords):
     """``ArticleSummary`` records, as JSON rows."""
 
     def _row(self, summary: ArticleSummary) -> str:
+        return self.row(summary)
+
+    @staticmethod
+    def row(summary: ArticleSummary) -> str:
         when = None if summary.date is None else summary.date.isoformat()
         return json.dumps([summary.id, summary.paragraphs, summary.source, summary.source_from,
                            when, summary.date_from], ensure_ascii=False)
