@@ -141,31 +141,6 @@ def count_tokens(tokens, counted: np.ndarray) -> Vocabulary:
                       _folded_counts(per_paragraph(names)))
 
 
-def add(whole: Vocabulary, part: Vocabulary) -> None:
-    """Count the paragraphs of ``part`` (not among those of ``whole``) in ``whole``."""
-    whole.paragraphs += part.paragraphs
-    whole._by_letter.clear()
-    for counts, more in ((whole.words, part.words), (whole.names, part.names)):
-        for word, n in more.items():
-            counts[word] = counts.get(word, 0) + n
-
-
-def merge(parts: Iterable[Vocabulary]) -> Vocabulary:
-    """The vocabulary of several disjoint sets of paragraphs (counts are per paragraph, so
-    they add up): the one part that is not empty itself, if there is only one."""
-    parts = sorted((part for part in parts if part.paragraphs or part.words or part.names),
-                   key=lambda part: -len(part.words))
-    if not parts:
-        return Vocabulary()
-    if len(parts) == 1:
-        return parts[0]  # (a fresh build's: not copied, the whole corpus's words twice)
-    # (the largest copied at once)
-    whole = Vocabulary(parts[0].paragraphs, dict(parts[0].words), dict(parts[0].names))
-    for part in parts[1:]:
-        add(whole, part)
-    return whole
-
-
 def subtract(whole: Vocabulary, part: Vocabulary) -> Vocabulary:
     """``whole`` without the paragraphs of ``part`` (counted among them)."""
     words, names = dict(whole.words), dict(whole.names)

@@ -135,7 +135,7 @@ def stem(word: str) -> str:
         found = _from_tables(word) or _nltk_stem(word)
         if len(_known) < _MAX_REMEMBERED:
             _known[word] = found
-        for worked_out in _recording.values():
+        for worked_out in tuple(_recording.values()):  # (another thread may start one)
             worked_out[word] = found
     return found
 
