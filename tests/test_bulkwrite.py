@@ -333,7 +333,8 @@ def test_the_vocabulary_from_the_writers_tokens_is_counted_from_the_texts(make):
     odd = ["Lukašenka met Lukasenka.", "", "Oil, OIL and oil", "f*** the U.S.A. *stars*",
            "Oil, OIL and oil", "x.y.z a.*b 3.14 Ünïcode Ärger",
            "AT&T and R&D at 9/11, 24/7 and 12/05/2020; C++ and C# &gt; A+ £5m e-mail",
-           "May 7.5/9 P May 8/9.5 P"]  # (a fraction's token, then ".5": "9.5" no word)
+           "May 7.5/9 P May 8/9.5 P",  # (a fraction's token, then ".5": "9.5" no word)
+           "a *** b"]  # (a token of no word)
     texts = [d.get("text") or "" for d in docs] + odd
     counted = np.array([i % 3 != 1 for i in range(len(texts))])
     tokens = bulkwrite.tokenize(make_schema()["text"], texts)

@@ -110,24 +110,23 @@ def count_tokens(tokens, counted: np.ndarray) -> Vocabulary:
         for word in found:
             piece_lower.append(lower_ids.setdefault(word.lower(), len(lower_ids)))
             piece_name.append(word[:1].isupper())
-    # Each text's distinct spellings first (its tokens repeat many), then their words.
-    nspellings = max(len(spellings), 1)
-    key = np.repeat(np.arange(len(per_text), dtype=np.int64) * nspellings, per_text)
-    key += token_spelling
-    key.sort()
-    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
-    text, spelling = key // nspellings, key % nspellings
-    del key
-    per_pair = pieces[spelling]
+    # Each token's words, with the text it is in.
+    per_token = pieces[token_spelling]
     first_piece = np.cumsum(pieces) - pieces
-    text_of = np.repeat(text, per_pair)
-    within = np.arange(len(text_of)) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
-    piece = np.repeat(first_piece[spelling], per_pair) + within
-    del text, spelling, per_pair, within
+    text_of = np.repeat(np.repeat(np.arange(len(per_text)), per_text), per_token)
+    piece = first_piece[token_spelling]
+    if (per_token != 1).any():
+        piece = np.repeat(piece, per_token)  # (a spelling of several words, or of none)
+        piece += np.arange(len(piece)) - np.repeat(np.cumsum(per_token) - per_token, per_token)
+    del per_token
     lower = np.array(piece_lower, np.int64)[piece]
     names = np.array(piece_name, bool)[piece]
+    del piece
     words = list(lower_ids)
     nwords = max(len(words), 1)
+    # (text, word) pairs as one number, in 32 bits where they fit: numpy sorts them faster
+    key_type = np.int32 if len(per_text) * nwords < 2**31 else np.int64
+    text_of, lower = text_of.astype(key_type), lower.astype(key_type)
 
     def per_paragraph(mask: np.ndarray) -> Dict[str, int]:
         # Each (text, word) once, by sorting: np.unique's hash table is far slower here.
