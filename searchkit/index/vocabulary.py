@@ -153,11 +153,14 @@ def subtract(whole: Vocabulary, part: Vocabulary) -> Vocabulary:
     return Vocabulary(whole.paragraphs - part.paragraphs, words, names)
 
 
-def _folded_counts(counts: Counter) -> Dict[str, int]:
-    folds: Counter = Counter()
+def _folded_counts(counts: Dict[str, int]) -> Dict[str, int]:
+    """Counts of lower-case words by their folded form (an ASCII word is its own)."""
+    folds = {word: n for word, n in counts.items() if word.isascii()}
     for word, n in counts.items():
-        folds[folded(word)] += n
-    return dict(folds)
+        if not word.isascii():
+            word = folded(word)
+            folds[word] = folds.get(word, 0) + n
+    return folds
 
 
 def to_bytes(vocabulary: Vocabulary) -> bytes:
