@@ -71,7 +71,7 @@ def split_off(articles: Iterable[Article]) -> Columns:
     summaries = [ArticleSummary(a.id, n, a.source, a.source_from, a.date, a.date_from)
                  for a, n in zip(kept, counts)]
     return Columns(counts, texts, bytes(kinds), pickle.dumps(kept, pickle.HIGHEST_PROTOCOL),
-                   tuple(a.id for a in kept), pack(list(map(ArticleSummaries.row, summaries))))
+                   tuple(a.id for a in kept), pack(list(map(ArticleSummaries._row, summaries))))
 
 
 class Strings(ByteStrings):
@@ -224,11 +224,8 @@ class RowRecords(LazyRecords):
 class ArticleSummaries(RowRecords):
     """``ArticleSummary`` records, as JSON rows."""
 
-    def _row(self, summary: ArticleSummary) -> str:
-        return self.row(summary)
-
     @staticmethod
-    def row(summary: ArticleSummary) -> str:
+    def _row(summary: ArticleSummary) -> str:  # (also where a file is read: split_off)
         when = None if summary.date is None else summary.date.isoformat()
         return json.dumps([summary.id, summary.paragraphs, summary.source, summary.source_from,
                            when, summary.date_from], ensure_ascii=False)

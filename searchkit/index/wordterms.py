@@ -232,10 +232,7 @@ def write_stems_table(out: BinaryIO,
     corpus's whole vocabulary is never one table in memory."""
     out.write(b"\n")
     for words, known in letters:
-        table = {word: known.get(word) or stem(word) for word in words
-                 if len(word) >= MIN_SIZE and word not in STOP_WORDS}
-        out.write("".join(f"{word}\t{found}\n"
-                          for word, found in sorted(table.items())).encode("utf-8"))
+        out.write(stems_table(words, known=known)[1:].encode("utf-8"))  # (its lines)
 
 
 def use_stems(key: str, text: str) -> None:
