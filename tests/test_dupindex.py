@@ -47,16 +47,18 @@ def write_templates(folder):
     return folder
 
 
-def corpus(folder):
+def corpus(folder, business=True):
     """The seeds, the invented samples and wire stories (figures over one template), the
-    template files, and slices of BBC (entertainment/368 is a list of critics' picks) and
-    Reuters-21578 (earnings tables) where they are."""
+    template files, and slices of BBC (entertainment/368 is a list of critics' picks; with
+    ``business``, 3,000 paragraphs of its business news) and Reuters-21578 (earnings tables)
+    where they are."""
     found = paragraphs_of([SEEDS, samples.write_folder(folder / "samples"),
                            write_templates(folder / "templates")])
     samples.write_wire(folder / "wire", stories=150)
     found += paragraphs_of([folder / "wire"], "wire/")
     if (DATA / "bbc").is_dir():
-        found += paragraphs_of([DATA / "bbc" / "business"])[:3000]
+        if business:
+            found += paragraphs_of([DATA / "bbc" / "business"])[:3000]
         found += paragraphs_of(sorted((DATA / "bbc" / "entertainment").glob("3[5-7]*.txt")),
                                "entertainment/")
     if (DATA / "reuters21578").is_dir():
@@ -69,6 +71,13 @@ def corpus(folder):
 @pytest.fixture(scope="module")
 def paragraphs(tmp_path_factory):
     return corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def fewer_paragraphs(tmp_path_factory):
+    """The corpus without BBC's business news: for index layouts of a few entries a piece,
+    whose every step costs Python per piece."""
+    return corpus(tmp_path_factory.mktemp("fewer"), business=False)
 
 
 def test_groups_from_scratch_are_find_groups(paragraphs):
@@ -351,12 +360,14 @@ def test_files_skipped_among_those_read_in_helpers_leave_the_hashes_in_step(
 
 @pytest.mark.parametrize("common, piece, block", [(dedup.COMMON_SHINGLE, 1 << 18, 512),
                                                   (2, 3, 4)])
-def test_updates_give_the_groups_of_a_fresh_grouping(paragraphs, monkeypatch, common, piece,
+def test_updates_give_the_groups_of_a_fresh_grouping(request, monkeypatch, common, piece,
                                                      block):
     """Random removals, additions and replacements; with a stock-phrase limit of 2, anchors
     keep crossing it both ways (pairs proposed again, pairs no longer proposed). The anchors'
     entries are scanned and written ``piece`` at a time and looked up by blocks of ``block``
-    (3 and 4: runs of one anchor span pieces and blocks, and blocks pieces)."""
+    (3 and 4: runs of one anchor span pieces and blocks, and blocks pieces: on fewer
+    paragraphs)."""
+    paragraphs = request.getfixturevalue("paragraphs" if piece > 3 else "fewer_paragraphs")
     monkeypatch.setattr(dedup, "COMMON_SHINGLE", common)
     monkeypatch.setattr(anchorindex, "PIECE", piece)
     monkeypatch.setattr(anchorindex, "BLOCK", block)
