@@ -204,6 +204,94 @@ def test_searching_a_damaged_index_ends_in_one_line_naming_it(index_dir, damage)
     assert "simplify" not in line and "query" not in line, line
 
 
+READING_COMMANDS = (["search", "Belarus"], ["show", f"{S000}#4"], ["stats"], ["duplicates"])
+
+
+def one_line_naming(result, index_dir, damage):
+    return (result.exit_code == 1 and result.stdout == "" and "Traceback" not in result.output
+            and result.stderr.count("\n") == 1
+            and result.stderr.startswith(f"Error: the index in {index_dir} is damaged "
+                                         f"({damage}"))
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_a_file_of_the_commit_missing_or_cut_short_stops_every_command_at_once(
+        built, tmp_path, damage):
+    """Whichever file it is, and whether or not the command would read it: a plain word's
+    search (ranked from the ranking arrays alone), show, stats and duplicates."""
+    for name in current_files(built):
+        index_dir = tmp_path / name
+        shutil.copytree(built, index_dir, copy_function=shutil.copy)
+        if damage == "missing":
+            (index_dir / name).unlink()
+        else:
+            (index_dir / name).write_bytes((index_dir / name).read_bytes()[:-1])
+        for command in READING_COMMANDS:
+            result = invoke(*command, "--index", index_dir)
+            assert one_line_naming(result, index_dir, f"{name}: "), (name, command, result.output)
+            if name.startswith("MAIN_"):  # (small files are read whole, and say how)
+                assert damage in result.stderr, (name, command, result.stderr)
+
+
+def rewritten(tmp_path):
+    """An index of two commits of one file (the first version okapi, the second bongo), the
+    folder it was built from and the second commit's number."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Alpha\n\nThe first version mentions the okapi.\n")
+    searchkit.build_index([corpus], tmp_path / "ix")
+    (corpus / "a.txt").write_text("Alpha\n\nThe second version mentions the bongo.\n")
+    searchkit.build_index([corpus], tmp_path / "ix")
+    return tmp_path / "ix", corpus, store.latest_generation(tmp_path / "ix")
+
+
+def test_a_commit_whose_table_of_contents_is_lost_is_damage_that_a_rebuild_repairs(tmp_path):
+    """Its record says it was made: the commit before it is no longer the index, and must not
+    answer in its place; `index --rebuild`, the repair every message names, replaces it."""
+    index_dir, corpus, generation = rewritten(tmp_path)
+    (index_dir / f"_MAIN_{generation}.toc").unlink()
+    lost = f"_MAIN_{generation}.toc: missing"
+    for command in READING_COMMANDS + (["search", "okapi"], ["index", corpus]):
+        result = invoke(*command, "--index", index_dir)
+        assert one_line_naming(result, index_dir, lost), (command, result.output)
+    with pytest.raises(searchkit.IndexDamagedError, match=lost):
+        searchkit.open_index(index_dir)
+    assert f"problem: {lost}" in invoke("check", "--index", index_dir).stdout
+    assert invoke("index", corpus, "--index", index_dir, "--rebuild").exit_code == 0
+    found = invoke("search", "bongo", "--index", index_dir, "--format", "jsonl")
+    assert found.exit_code == 0 and json.loads(found.stdout)["text"].startswith("The second")
+    assert store.check(index_dir).ok
+    # the lost commit's files went with the rebuild's commit (its record named them)
+    assert not [n for n in os.listdir(index_dir) if n.endswith(f"-{generation}.json")]
+
+
+def test_a_first_commit_whose_table_of_contents_is_lost_is_not_an_empty_index(tmp_path):
+    index_dir, corpus, _ = rewritten(tmp_path)
+    for toc in index_dir.glob("_MAIN_*.toc"):
+        toc.unlink()
+    result = invoke("search", "bongo", "--index", index_dir)
+    assert one_line_naming(result, index_dir, "_MAIN_"), result.output
+    assert invoke("index", corpus, "--index", index_dir, "--rebuild").exit_code == 0
+    assert invoke("search", "bongo", "--index", index_dir).exit_code == 0
+
+
+@pytest.mark.parametrize("stopped", ["journaled", "aside"])
+def test_a_commit_stopped_before_its_table_of_contents_is_not_damage(tmp_path, stopped):
+    """A writer between its record and the rename of its table of contents (its files are in
+    its journal), or one stopped there whose journal line a power cut lost (its table of
+    contents is still under the temporary name): the commit before it is the index."""
+    index_dir, corpus, generation = rewritten(tmp_path)
+    toc = index_dir / f"_MAIN_{generation}.toc"
+    if stopped == "journaled":
+        toc.unlink()
+        durable.note(str(index_dir), f"checksums-{generation}.json")
+    else:
+        toc.rename(index_dir / f"_MAIN_{generation}.toc.x2k9f")
+    found = invoke("search", "okapi", "--index", index_dir, "--format", "jsonl")
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout)["text"].startswith("The first")
+
+
 def test_a_damaged_ledger_stops_an_index_run_instead_of_pruning_nothing(built, tmp_path):
     corpus = built.parent / "corpus"
     mine = tmp_path / "corpus"

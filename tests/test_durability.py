@@ -31,7 +31,7 @@ from click.testing import CliRunner
 from conftest import S000, S001, S002, S003, S004, SEEDS, as_user_nobody
 from samples import write_wire
 
-from searchkit.index import build, durable, integrity, store, workers
+from searchkit.index import build, durable, integrity, layout, store, workers
 from searchkit import open_index
 from searchkit.cli.commands import main
 from searchkit.errors import IndexLockedError, IndexWriteError
@@ -1001,7 +1001,7 @@ def test_superseded_generations_expire(states, tmp_path, monkeypatch):
             if durable.SEGMENT_FILE.match(n)} == live
     assert os.listdir(index_dir).count(f"checksums-{current[0]}.json") == 1
     assert len([n for n in os.listdir(index_dir) if n.startswith("checksums-")]) == 1
-    assert sorted(n for n in os.listdir(index_dir) if durable.SIDE_FILE.match(n)) == sorted(
+    assert sorted(n for n in os.listdir(index_dir) if layout.SIDE_FILE.match(n)) == sorted(
         durable.side_file(kind, current[0]) for kind in durable.SIDE_FILES)
 
 

@@ -175,11 +175,11 @@ def _emit(fmt, color: str = "auto", **renderers) -> None:
 def _build(paths, index_dir: Path, rebuild: bool, verbosity=0, **options) -> IndexSummary:
     """Index, with progress bars on a terminal and the summary after (none with verbosity -1;
     with 1, a line per file and per article read first)."""
-    from ..index import store
+    from ..index import layout
     from ..index.build import build_index
 
     progress = _Progress() if verbosity >= 0 else None
-    before = store.latest_generation(index_dir)
+    before = max(layout.generations(index_dir), default=-1)  # (damaged or not)
     try:
         summary = build_index(paths, index_dir, rebuild=rebuild, progress=progress, **options)
     except KeyboardInterrupt:

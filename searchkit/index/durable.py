@@ -27,7 +27,7 @@ import os
 import re
 import shutil
 import time
-from typing import BinaryIO, Callable, Dict, List, Optional, Set, Tuple, Union
+from typing import BinaryIO, Callable, Dict, List, Optional, Set, Union
 
 from whoosh.codec.whoosh3 import W3Codec, W3Segment
 from whoosh.filedb.filestore import FileStorage
@@ -48,25 +48,27 @@ from .integrity import (
     record_file,
     side_file,
 )
-from .layout import LEGACY_SETTINGS_FILE, TOC_FILE
+from .layout import (
+    JOURNAL,
+    JOURNAL_HEADER,
+    LEGACY_SETTINGS_FILE,
+    RECORD_FILE,
+    SEGMENT_FILE,
+    TOC_FILE,
+    generations,
+    journaled,
+    record_names,
+    searchkit_name,
+)
 
 safepickle.install()  # Whoosh reads segment data through the allow-list from here on
 
 INDEX_NAME = "MAIN"  # Whoosh's default index name
 LOCK_FILE = "MAIN_WRITELOCK"
-TEMP_TOC_FILE = re.compile(r"^_MAIN_([0-9]+)\.toc\..+$")
-SEGMENT_FILE = re.compile(r"^(MAIN_[0-9a-z]+)\.")  # as whoosh.index.TOC._segment_pattern
-RECORD_FILE = re.compile(r"^checksums-([0-9]+)\.json$")
 # Each commit's own files beside Whoosh's, by kind ({} is the generation).
 SIDE_FILES = integrity.SIDE_FILES
-SIDE_FILE = re.compile(
-    r"^(searchkit|files|vocabulary|stems|segments|dupindex)-([0-9]+)\.(json|tsv|npz)$")
 # Before schema 10: one settings file, vocabulary and stems table for all generations.
 LEGACY_FILES = (LEGACY_SETTINGS_FILE, "vocabulary.json", "stems.tsv")
-SCRATCH = re.compile(r"^[A-Za-z0-9_.-]+\.tmp$")  # writers' scratch folders, files written aside
-JOURNAL = "searchkit-writes.log"
-_JOURNAL_HEADER = (b'{"searchkit": "the files its writers created here; those no commit keeps '
-                   b'are removed by the next writer"}\n')
 
 # A generation a commit replaced stays readable this long (for searchers that opened it).
 KEEP_SUPERSEDED_SECONDS = 120.0
@@ -211,29 +213,9 @@ def note(folder: str, name: str) -> None:
     fd = os.open(os.path.join(folder, JOURNAL), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         line = (json.dumps(name) + "\n").encode("utf-8")
-        os.write(fd, line if os.fstat(fd).st_size else _JOURNAL_HEADER + line)
+        os.write(fd, line if os.fstat(fd).st_size else JOURNAL_HEADER + line)
     finally:
         os.close(fd)
-
-
-def journaled(folder: str) -> Set[str]:
-    """The names the journal holds (none if it is not searchkit's journal)."""
-    try:
-        with open(os.path.join(folder, JOURNAL), "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return set()
-    if not data.startswith(_JOURNAL_HEADER):
-        return set()
-    names = set()
-    for line in data.splitlines()[1:]:
-        try:
-            name = json.loads(line)
-        except ValueError:
-            continue  # a line cut short by a crash
-        if isinstance(name, str) and _searchkit_name(name):
-            names.add(name)
-    return names
 
 
 def _rewrite_journal(folder: str, names: Set[str]) -> None:
@@ -246,24 +228,14 @@ def _rewrite_journal(folder: str, names: Set[str]) -> None:
             pass
         return
     lines = [(json.dumps(name) + "\n").encode("utf-8") for name in sorted(names)]
-    replace_whole(folder, JOURNAL, _JOURNAL_HEADER + b"".join(lines))
-
-
-def _searchkit_name(name: str) -> bool:
-    """A name searchkit's writers give files (a journal or record naming anything else is not
-    trusted with it)."""
-    return (
-        "/" not in name and "\\" not in name and not name.startswith(".")
-        and bool(SEGMENT_FILE.match(name) or TOC_FILE.match(name) or TEMP_TOC_FILE.match(name)
-                 or RECORD_FILE.match(name) or SIDE_FILE.match(name) or SCRATCH.match(name))
-    )
+    replace_whole(folder, JOURNAL, JOURNAL_HEADER + b"".join(lines))
 
 
 def is_searchkits(folder: str) -> bool:
     """Whether ``folder`` holds searchkit's own journal: a writer started here."""
     try:
         with open(os.path.join(folder, JOURNAL), "rb") as handle:
-            return handle.read(len(_JOURNAL_HEADER)) == _JOURNAL_HEADER
+            return handle.read(len(JOURNAL_HEADER)) == JOURNAL_HEADER
     except OSError:
         return False
 
@@ -432,13 +404,7 @@ def check_files(folder: str, record: integrity.Record, toc) -> None:
         raise _damaged(folder, record_file(record.generation),
                        f"names other segments than its table of contents ({', '.join(missing)}"
                        f"{' missing' if missing else ''})")
-    for name, entry in record.files.items():
-        try:
-            size = os.path.getsize(os.path.join(folder, name))
-        except FileNotFoundError:
-            raise _damaged(folder, name, "missing") from None
-        if size != entry.size:
-            raise _damaged(folder, name, integrity.resized(size, entry))
+    integrity.check_sizes(folder, record)
 
 
 SKIP_SCHEMA = None  # read_toc's ``schema`` for callers that need the segments only
@@ -532,10 +498,6 @@ def _check_segments(segments) -> None:
 # -- leftovers ---------------------------------------------------------------------------------
 
 
-def generations(folder: str) -> List[int]:
-    return sorted(int(m.group(1)) for m in map(TOC_FILE.match, _listdir(folder)) if m)
-
-
 def _listdir(folder: str) -> List[str]:
     try:
         return os.listdir(folder)
@@ -585,7 +547,7 @@ def classify(folder: str, now: Optional[float] = None) -> Folder:
         if not match:
             continue
         generation = int(match.group(1))
-        files, this_version = _record_names(folder, name, generation)  # None: not a record
+        files, this_version = record_names(folder, name, generation)  # None: not a record
         if generation > current and name not in pending:
             if files is not None:
                 state.unreadable = True  # a commit whose TOC is gone: damage, touch nothing
@@ -601,38 +563,10 @@ def classify(folder: str, now: Optional[float] = None) -> Folder:
         state.unreadable = True
     if legacy == {False}:  # commits of an older searchkit, none kept: their shared files go
         old.update(LEGACY_FILES)
-    old = {n for n in old if _searchkit_name(n) or n in LEGACY_FILES}
+    old = {n for n in old if searchkit_name(n) or n in LEGACY_FILES}
     state.superseded = sorted((old & names) - needed)
     state.strays = sorted((pending & names) - needed - old)
     return state
-
-
-def committed_records(folder: str) -> List[int]:
-    """The generations of the records in ``folder`` that commits wrote (a stopped run's is
-    journaled; a file named like one that is not one is not searchkit's)."""
-    pending = journaled(folder)
-    return sorted(
-        int(m.group(1)) for m in map(RECORD_FILE.match, _listdir(folder))
-        if m and m.group(0) not in pending
-        and _record_names(folder, m.group(0), int(m.group(1)))[0] is not None)
-
-
-def _record_names(folder: str, name: str, generation: int) -> Tuple[Optional[Set[str]], bool]:
-    """(the files a commit record names, or None if it is not one searchkit wrote; whether it
-    is this version's). A record of searchkit before schema 10 named only the segment files:
-    its TOC and ledger go with it."""
-    try:
-        with open(os.path.join(folder, name), "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return None, False
-    try:
-        return set(integrity.decode(data, generation).files), True
-    except (ValueError, UnicodeError):
-        files = integrity.legacy_files(data, generation)
-        if files is None:
-            return None, False
-        return set(files) | {f"_MAIN_{generation}.toc", f"files-{generation}.json"}, False
 
 
 def sweep(folder: str, keep_scratch: bool = False) -> List[str]:

@@ -175,6 +175,18 @@ def verify(path: str, entry: Entry) -> Optional[str]:
     return None
 
 
+def check_sizes(folder: str, record: Record) -> None:
+    """IndexDamagedError unless every file ``record`` names is in ``folder`` at its committed
+    size (its bytes are checked as they are read)."""
+    for name, entry in record.files.items():
+        try:
+            size = os.path.getsize(os.path.join(folder, name))
+        except FileNotFoundError:
+            raise _damaged(folder, name, "missing") from None
+        if size != entry.size:
+            raise _damaged(folder, name, resized(size, entry))
+
+
 def read_whole(path: str, entry: Entry) -> bytes:
     """The file's bytes, if they are the ones committed; else ValueError saying how not."""
     try:

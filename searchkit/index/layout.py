@@ -7,7 +7,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Set, Tuple
 
 from ..errors import IndexDamagedError, IndexSettingsError
 from . import integrity
@@ -65,24 +65,133 @@ SETTINGS = {"schema_version": SCHEMA_VERSION, "analyzer": ANALYZER}
 
 LEGACY_SETTINGS_FILE = "searchkit.json"  # before schema 10: one settings file for all commits
 TOC_FILE = re.compile(r"^_MAIN_([0-9]+)\.toc$")  # Whoosh's table of contents of a commit
+TEMP_TOC_FILE = re.compile(r"^_MAIN_([0-9]+)\.toc\..+$")
+SEGMENT_FILE = re.compile(r"^(MAIN_[0-9a-z]+)\.")  # as whoosh.index.TOC._segment_pattern
+RECORD_FILE = re.compile(r"^checksums-([0-9]+)\.json$")  # a commit's record (integrity)
+SIDE_FILE = re.compile(
+    r"^(searchkit|files|vocabulary|stems|segments|dupindex)-([0-9]+)\.(json|tsv|npz)$")
+SCRATCH = re.compile(r"^[A-Za-z0-9_.-]+\.tmp$")  # writers' scratch folders, files written aside
+# The files searchkit's writers are about to create, one JSON string a line (durable.note).
+JOURNAL = "searchkit-writes.log"
+JOURNAL_HEADER = (b'{"searchkit": "the files its writers created here; those no commit keeps '
+                  b'are removed by the next writer"}\n')
+
+
+def _names(index_dir) -> List[str]:
+    try:
+        return os.listdir(index_dir)
+    except OSError:
+        return []
+
+
+def _numbers(pattern, names: List[str]) -> List[int]:
+    return sorted(int(m.group(1)) for m in map(pattern.match, names) if m)
 
 
 def generations(index_dir) -> List[int]:
     """The commit numbers whose table of contents is in ``index_dir``, oldest first."""
-    try:
-        names = os.listdir(index_dir)
-    except OSError:
-        return []
-    return sorted(int(m.group(1)) for m in map(TOC_FILE.match, names) if m)
+    return _numbers(TOC_FILE, _names(index_dir))
 
 
 def exists(index_dir) -> bool:
-    return Path(index_dir).is_dir() and bool(generations(index_dir))
+    """Whether ``index_dir`` holds an index: a commit's table of contents, or the record of a
+    commit whose table of contents is lost (opening it then says it is damaged)."""
+    names = _names(index_dir)
+    return Path(index_dir).is_dir() and bool(_numbers(TOC_FILE, names)
+                                             or _lost(str(index_dir), names, -1))
 
 
 def latest_generation(index_dir) -> int:
-    """The current commit's number, -1 without an index."""
-    return max(generations(index_dir), default=-1)
+    """The current commit's number, -1 without an index. IndexDamagedError if a newer commit
+    lost its table of contents: the commit before it is not what the index holds."""
+    names = _names(index_dir)
+    newest = max(_numbers(TOC_FILE, names), default=-1)
+    lost = _lost(str(index_dir), names, newest)
+    # (a writer drops its commit's names from the journal after renaming its table of
+    # contents into place: listed again, a commit made since the listing shows)
+    if lost and max(generations(index_dir), default=-1) < lost[-1]:
+        raise integrity.damaged(str(index_dir), f"_MAIN_{lost[-1]}.toc: missing")
+    return latest_generation(index_dir) if lost else newest
+
+
+def _lost(folder: str, names: List[str], newest: int) -> List[int]:
+    """The commits after ``newest`` whose record is among ``names`` but not their table of
+    contents, that no writer is making (none names the record in its journal) or stopped
+    making (its table of contents is still under the temporary name: its journal line may
+    have been lost in a power cut)."""
+    newer = [g for g in _numbers(RECORD_FILE, names) if g > newest]
+    if not newer:
+        return []
+    pending = journaled(folder)
+    pending |= {integrity.record_file(int(m.group(1)))
+                for m in map(TEMP_TOC_FILE.match, names) if m}
+    return [g for g in newer if integrity.record_file(g) not in pending
+            and record_names(folder, integrity.record_file(g), g)[0] is not None]
+
+
+def next_generation(index_dir) -> int:
+    """The number of the next commit: past every commit's table of contents and record,
+    lost or not, so that none of its files is named like one already there."""
+    names = _names(index_dir)
+    return max(_numbers(TOC_FILE, names) + _numbers(RECORD_FILE, names), default=-1) + 1
+
+
+def committed_records(folder: str) -> List[int]:
+    """The generations of the records in ``folder`` that commits wrote (a stopped run's is
+    journaled; a file named like one that is not one is not searchkit's)."""
+    pending = journaled(folder)
+    return sorted(
+        int(m.group(1)) for m in map(RECORD_FILE.match, _names(folder))
+        if m and m.group(0) not in pending
+        and record_names(folder, m.group(0), int(m.group(1)))[0] is not None)
+
+
+def record_names(folder: str, name: str, generation: int) -> Tuple[Optional[Set[str]], bool]:
+    """(the files a commit record names, or None if it is not one searchkit wrote; whether it
+    is this version's). A record of searchkit before schema 10 named only the segment files:
+    its TOC and ledger go with it."""
+    try:
+        with open(os.path.join(folder, name), "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None, False
+    try:
+        return set(integrity.decode(data, generation).files), True
+    except (ValueError, UnicodeError):
+        files = integrity.legacy_files(data, generation)
+        if files is None:
+            return None, False
+        return set(files) | {f"_MAIN_{generation}.toc", f"files-{generation}.json"}, False
+
+
+def journaled(folder: str) -> Set[str]:
+    """The names the writers' journal holds (none if it is not searchkit's journal)."""
+    try:
+        with open(os.path.join(folder, JOURNAL), "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return set()
+    if not data.startswith(JOURNAL_HEADER):
+        return set()
+    names = set()
+    for line in data.splitlines()[1:]:
+        try:
+            name = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash
+        if isinstance(name, str) and searchkit_name(name):
+            names.add(name)
+    return names
+
+
+def searchkit_name(name: str) -> bool:
+    """A name searchkit's writers give files (a journal or record naming anything else is not
+    trusted with it)."""
+    return (
+        "/" not in name and "\\" not in name and not name.startswith(".")
+        and bool(SEGMENT_FILE.match(name) or TOC_FILE.match(name) or TEMP_TOC_FILE.match(name)
+                 or RECORD_FILE.match(name) or SIDE_FILE.match(name) or SCRATCH.match(name))
+    )
 
 
 def has_commit(index_dir, generation: int) -> bool:

@@ -33,7 +33,7 @@ from ..config import LOCK_WAIT  # how long a writer waits for another one (--wai
 from ..errors import IndexDamagedError, IndexFolderError, IndexLockedError, IndexMissingError
 from ..errors import IndexSettingsError, IndexWriteError, SearchkitError
 from ..model import CheckReport, OptimizeSummary
-from . import durable, integrity, ledger
+from . import durable, integrity, layout, ledger
 from .codec import BuildCodec
 from .layout import (
     SETTINGS,
@@ -43,6 +43,7 @@ from .layout import (
     has_commit,
     latest_generation,
     map_committed,
+    next_generation,
     read_committed,
     read_settings,
 )
@@ -55,8 +56,8 @@ WRITER_LIMIT_MB = 512
 
 
 def state(index_dir: Path) -> Tuple[int, Optional[int]]:
-    """(the current commit's number or -1, its paragraphs or None if it cannot be read)."""
-    generation = latest_generation(index_dir)
+    """(the newest commit's number or -1, its paragraphs or None if it cannot be read)."""
+    generation = max(layout.generations(index_dir), default=-1)  # (damaged or not)
     if generation < 0:
         return generation, None
     try:
@@ -112,7 +113,7 @@ def check_folder(index_dir: Path, paths=()) -> None:
         return
     folder = str(index_dir)
     if durable.is_searchkits(folder) or (exists(index_dir) and any(
-            durable.RECORD_FILE.match(n) or durable.SIDE_FILE.match(n)
+            layout.RECORD_FILE.match(n) or layout.SIDE_FILE.match(n)
             or n == durable.LEGACY_FILES[0] for n in names)):
         return
     raise IndexFolderError(
@@ -141,6 +142,9 @@ class _Index(FileIndex):
 
     def _read_toc(self):
         return _retrying(self._read_latest_toc)
+
+    def latest_generation(self):
+        return latest_generation(self.storage.folder)  # (a commit's lost TOC is damage)
 
     def _read_latest_toc(self):
         generation = self.latest_generation()
@@ -235,7 +239,7 @@ def create_index(index_dir: Path, schema, wait: float = LOCK_WAIT):
         raise _write_error(index_dir, error) from None
     try:
         durable.sweep(folder)
-        generation = latest_generation(index_dir) + 1
+        generation = next_generation(index_dir)
         if generation == 0:
             try:
                 durable.fsync_dir(str(index_dir.resolve().parent))  # the new folder's entry
@@ -483,7 +487,7 @@ def check(index_dir: Path) -> CheckReport:
     stems table read. Files of a running writer, or left by a stopped run, are listed."""
     index_dir = Path(index_dir)
     folder = str(index_dir)
-    current = max(durable.generations(folder) + durable.committed_records(folder), default=-1)
+    current = max(layout.generations(folder) + layout.committed_records(folder), default=-1)
     if current < 0:
         return CheckReport(folder, -1, 0, 0, 0, problems=(f"no index in {index_dir}",),
                            repair=f"searchkit index PATHS --index {index_dir}")

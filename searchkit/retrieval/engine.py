@@ -35,7 +35,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..index import integrity, rankarrays, safepickle
-from ..index.layout import generations
+from ..index.layout import latest_generation
 from ..index.rankarrays import NO_DATE, DamagedArrays, SegmentArrays
 
 # Whoosh's length byte -> length (whoosh.util.numeric's table, from its formula).
@@ -174,9 +174,10 @@ class Generation:
     def __init__(self, folder: str, generation: Optional[int] = None):
         self.folder = folder
         if generation is None:
-            generation = max(generations(folder), default=-1)
+            generation = latest_generation(folder)
         self.generation = generation
         record = integrity.load_record(folder, self.generation)
+        integrity.check_sizes(folder, record)
         toc = integrity.read_committed(folder, self.generation, f"_MAIN_{self.generation}.toc")
         if toc is None:
             raise integrity.damaged(folder, f"{integrity.record_file(self.generation)}: does "
