@@ -68,4 +68,7 @@ def test_unknown_ids_are_a_one_line_error(seed_index, bad):
     result = show(seed_index, bad)
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: no ") and result.stderr.count("\n") == 1
-    assert "like 001_e9706742b5579535#6" in result.stderr
+    # ids of this index to copy: a paragraph's and its article's
+    paragraph, article = result.stderr.strip().split(", like ")[1].split(" or ")
+    assert paragraph.startswith(article + "#")
+    assert show(seed_index, paragraph).exit_code == 0 and show(seed_index, article).exit_code == 0

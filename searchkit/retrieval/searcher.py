@@ -223,19 +223,25 @@ class Searcher:
         if not filters.sources:
             return
         counts: Counter = Counter()  # known source (lower case, as source: matches) -> paragraphs
+        spellings: Counter = Counter()  # (lower case, as written) -> paragraphs
         for segment in self._generation.segments:
             names = segment.strings("source")
             for code, count in enumerate(np.bincount(segment.arrays["source.code"],
                                                      minlength=len(names)).tolist()):
                 if names[code]:  # "": unknown
                     counts[names[code].lower()] += count
+                    spellings[names[code].lower(), names[code]] += count
         for source in filters.sources:
             if source.lower() in counts:
                 continue
             if not counts:
                 raise QueryError(f"no source {source!r}: no article in the index has a known "
                                  "source (searchkit index --source NAME gives them one)")
+            written = {}  # each source as most of its paragraphs write it
+            for (lower, name), _ in sorted(spellings.items(), key=lambda item: item[1]):
+                written[lower] = name
             raise QueryError(f"no source {source!r} in the index; the closest: " + ", ".join(
+                written[name] for name in
                 plan.closest_names(source.lower(), set(counts), counts.__getitem__)))
 
     @_one_at_a_time
@@ -349,6 +355,16 @@ class Searcher:
         return corrected if len(self._matches(better.query)) > found else None
 
     # -- what hits show ------------------------------------------------------------------------
+
+    def _example_ids(self) -> str:
+        """", like <a paragraph id> or <its article's id>", of this index's first paragraph."""
+        for segment in self._generation.segments:
+            gone = set() if segment.deleted is None else set(segment.deleted.tolist())
+            first = next((d for d in range(segment.doc_count) if d not in gone), None)
+            if first is not None:
+                fields = self._fields(segment.offset + first)
+                return f", like {fields[ID_FIELD]} or {fields[ARTICLE_ID_FIELD]}"
+        return ""
 
     def _fields(self, docnum: int) -> dict:
         """The stored fields of a document (by global number)."""
@@ -521,10 +537,8 @@ class Searcher:
             if stored:
                 break
         else:
-            raise NotFoundError(
-                f"no paragraph or article {id!r} in {self.index_dir}; use an id from search "
-                "results, like 001_e9706742b5579535#6 or 002_978e6dbf49f5cf3e:2"
-            )
+            raise NotFoundError(f"no paragraph or article {id!r} in {self.index_dir}; use an "
+                                f"id from search results{self._example_ids()}")
         first = stored[0]
         return ArticleView(
             id=article_id,
