@@ -247,9 +247,28 @@ def test_manifest_beats_front_matter_which_beats_the_text(tmp_path):
 def test_malformed_front_matter_is_a_warning_and_stays_text(tmp_path):
     text = "---\ntitle: [unclosed\nsource: AFP\n---\nA story line that is long enough.\n"
     result = read(tmp_path, "bad.md", text.encode())
-    assert any("front matter is not valid YAML" in w for w in result.warnings)
-    blocks = [b.text for b in result.articles[0].blocks]
+    assert any("front matter is not valid YAML" in w and w.endswith("read as text")
+               for w in result.warnings)
+    (article,) = result.articles
+    blocks = [b.text for b in article.blocks]
     assert "title: [unclosed" in blocks and "A story line that is long enough." in blocks
+    assert "---" not in blocks and article.title == "title: [unclosed"  # (its first line)
+    assert [b.line for b in article.blocks] == [2, 3, 5]  # the file's
+
+
+def test_front_matter_yaml_refuses_for_a_colon_is_read_line_by_line(tmp_path):
+    text = ("---\ntitle: Putin: the interview\nsource: 'Interfax'\n# a comment\n"
+            "date: 2020-08-18\n---\n\nThe kinkajou spoke at length.\n")
+    result = read(tmp_path, "fm.md", text.encode())
+    assert result.warnings == [
+        "front matter is not valid YAML (line 2): mapping values are not allowed here; "
+        "read line by line as key: value"]
+    (article,) = result.articles
+    assert (article.title, article.source, article.date) == (
+        "Putin: the interview", "Interfax", date(2020, 8, 18))
+    assert (article.source_from, article.date_from) == ("front-matter", "front-matter")
+    assert [(b.text, b.line) for b in article.blocks] == [
+        ("The kinkajou spoke at length.", 8)]
 
 
 def test_a_file_of_front_matter_only_is_skipped(tmp_path):

@@ -59,6 +59,29 @@ def test_byline_outlet_and_published_line(tmp_path):
     assert (article.date, article.date_from) == (date(2020, 8, 19), "text")
 
 
+STORY = "Strikes spread to state factories\n\n{}\n\nWorkers at the plant walked out.\n"
+
+
+@pytest.mark.parametrize("lines, source, source_from, kept", [
+    (["Source: Reuters"], "Reuters", "text", []),
+    (["source : Associated Press"], "Associated Press", "text", []),
+    # the address of the story says who published it; the line, who wrote it first
+    (["Source: AFP", "Original url: https://www.example.org/2020/08/18/s"], "example.org", "url",
+     []),
+    (["By Jane Doe for Reuters", "Source: AFP"], "AFP", "text", []),
+    (["Source: https://www.example.org/2020/08/18/s"], "example.org", "url", []),
+    # a sentence about a source is the story's text
+    (["Source: the ministry, which revised the figures twice."], None, "unknown",
+     ["Source: the ministry, which revised the figures twice."]),
+])
+def test_a_source_line_names_the_source_below_the_address(tmp_path, lines, source,
+                                                          source_from, kept):
+    (tmp_path / "story.txt").write_text(STORY.format("\n\n".join(lines)), encoding="utf-8")
+    article = articles_by_id([tmp_path])["story"]
+    assert (article.source, article.source_from) == (source, source_from)
+    assert [p.text for p in article.paragraphs] == kept + ["Workers at the plant walked out."]
+
+
 def test_json_manifest_overrides_title_source_and_date(tmp_path):
     shutil.copy(next(SEEDS.glob(f"{S000}*")), tmp_path)
     shutil.copy(next(SEEDS.glob(f"{S001}*")), tmp_path)

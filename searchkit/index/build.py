@@ -40,6 +40,7 @@ from ..errors import (
     UsageError,
 )
 from ..ingest.corpus import (
+    READING_VERSION,
     FoundFile,
     Progress,
     ReadOptions,
@@ -821,8 +822,9 @@ def _read_job(options: ReadOptions, elsewhere: bool = False):
 
 def _reading_context(options: ReadOptions) -> dict:
     """What of the options changes how a file's bytes are read (which files are found, or may
-    be, does not)."""
-    return {k: v for k, v in asdict(options).items() if k not in ("max_bytes", "follow_links")}
+    be, does not), and the version of the reading."""
+    context = {k: v for k, v in asdict(options).items() if k not in ("max_bytes", "follow_links")}
+    return {**context, "reading": READING_VERSION}
 
 
 def _skip(plan: _Plan, path: str, reason: str, before, absolute: str) -> None:

@@ -16,7 +16,7 @@ from ..config import MAX_PARAGRAPHS_PER_FILE
 from ..errors import TooManyParagraphs
 from ..model import BODY, BYLINE, CAPTION, CREDIT, DATELINE, HEADLINE, SUBHEADING, TAG, URL, Block
 from .encoding import line_texts
-from .metadata import is_date_line
+from .metadata import is_date_line, source_named
 
 # Lines of a hard-wrapped paragraph (all but its last) are this long; a shorter or longer line
 # is a block of its own (a sub-heading right above its paragraph, a caption above its credit).
@@ -62,7 +62,10 @@ _BOILERPLATE = re.compile(
     re.I,
 )
 _BYLINE = re.compile(r"^by\s+\S", re.I)
-_ORIGINAL_URL = re.compile(r"^(?:original\s+)?(?:url|source|link)\s*:\s*(\S*)$", re.I)
+# "Original url: https://...", or the label alone above the address ("Source: Reuters" names
+# the source instead: metadata.source_named)
+_ORIGINAL_URL = re.compile(
+    r"^(?:original\s+)?(?:url|source|link)\s*:\s*(?:<?(?:https?://|www\.)\S*)?$", re.I)
 _BARE_URL = re.compile(r"^https?://\S+$")
 _SENTENCE_END = re.compile(r"[.!?:;…]$")
 _CLOSERS = "\"'”’)]*_ "
@@ -230,6 +233,8 @@ def _kind_of_line(line: _Line, next_line) -> str:
         return BODY
     if _ORIGINAL_URL.match(text) or _BARE_URL.match(text):
         return URL
+    if source_named(text):
+        return BYLINE
     if _BOILERPLATE.match(text):
         return TAG
     if _is_caption(line, next_line):

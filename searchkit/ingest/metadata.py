@@ -213,6 +213,24 @@ def outlet_from_url(url: str) -> Optional[str]:
     return host or None
 
 
+# "Source: Reuters" on a line of its own: the outlet the article names as its source
+_SOURCE_LINE = re.compile(r"^source\s*:\s*(?P<outlet>\w[^:]{0,59})$", re.I)
+_SOURCE_WORDS = 6  # more, and the line is a sentence about a source, not its name
+
+
+def source_named(line: str) -> Optional[str]:
+    """The outlet a "Source: Reuters" line names, or None (not such a line; an address; a
+    sentence)."""
+    match = _SOURCE_LINE.match(line.strip())
+    if not match:
+        return None
+    outlet = match.group("outlet").strip()
+    if outlet.lower().startswith("www.") or outlet.endswith((".", "!", "?", ";", ",")) \
+            or len(outlet.split()) > _SOURCE_WORDS:
+        return None
+    return outlet
+
+
 def outlet_from_byline(byline: str) -> Optional[str]:
     match = _BYLINE_OUTLET.search(byline.strip())
     return match.group("outlet") if match else None
@@ -243,7 +261,8 @@ def describe(
     Date: the manifest, what the file states about itself (``stated``: front matter, an HTML
     page's metadata, a JSON record; reported as ``stated_from``), a dated byline or dateline
     (or a "Published:" line), a date in the URL, a date in the file name, else None. Source:
-    the manifest, ``stated``, the URL's domain, a byline's outlet ("for AFP"), else
+    the manifest, ``stated``, the URL's domain, a "Source: NAME" line, a byline's outlet
+    ("for AFP"), else
     ``default_source`` (``index --source``), else None: a file's name says nothing of who
     published it. ``manifest`` and ``stated`` hold already validated fields (title, source,
     date, url).
@@ -296,6 +315,10 @@ def _source_of(blocks: List[Block], url: Optional[str], manifest: dict, stated: 
         return stated["source"], stated_from
     if url and outlet_from_url(url):
         return outlet_from_url(url), FROM_URL
+    named = next((n for n in (source_named(b.text) for b in blocks if b.kind == BYLINE) if n),
+                 None)
+    if named:
+        return named, FROM_TEXT
     outlet = next((o for o in (outlet_from_byline(b.text) for b in blocks if b.kind == BYLINE)
                    if o), None)
     if outlet:
