@@ -22,6 +22,8 @@ PICKS = [  # eleven critics' picks, as in BBC entertainment/368 (#9-#19)
 ]
 WIRE = ("The harbour authority said on Monday that the northern breakwater would be rebuilt "
         "over three years, at a cost the council has not yet agreed to share with the port.")
+SHARES = ("Shares of {company} rose {figure}% on {day} after the company reported quarterly "
+          "results that beat analysts' expectations. Traders said the rally could last.")
 OTHER = ("Fishermen who use the old quay said the work should start before the autumn storms, "
          "when the swell is at its worst and the boats stay in.")
 FILLERS = [f"Filler paragraph number {n} of the article, about tides and {n} ropes."
@@ -61,6 +63,10 @@ def template_files():
         "repeats.txt": "Repeats\n\nThe harbour has a long history of storms and repairs.\n\n"
         + "\n\n".join([OTHER] + FILLERS + [OTHER]) + "\n",
         "quoted.txt": "Quoted\n\n" + OTHER.replace("Fishermen", "Sailors") + "\n",
+        # market reports on one template: another company and figure each
+        **{f"shares-{n}.txt": "Market update\n\n"
+           + SHARES.format(company=company, figure=n + 2, day="Monday") + "\n"
+           for n, company in enumerate(["Nordfish", "Vantec", "Orimo", "Kalbank"])},
     }
 
 
@@ -86,6 +92,7 @@ def test_a_lists_items_are_not_copies_of_each_other(index):
 def test_figures_of_another_report_are_not_a_copy(index):
     _, groups = index
     assert frozenset({"alpha#1", "beta#1"}) not in groups
+    assert not [g for g in groups if any(pid.startswith("shares-") for pid in g)]
 
 
 def test_reprints_are_grouped_and_their_stock_sentence_with_them(index):
@@ -115,12 +122,29 @@ def test_members_are_listed_in_paragraph_order(index):
      "S Thompson, P Vickery; D Grewcock, B Kay; J Worsley, L Moody, M Corry."),
     ("Shr loss 75 cts vs loss 1.36 dlrs Net loss 1,234,000 vs loss 2,345,000",
      "Shr loss 12 cts vs loss 1.78 dlrs Net loss 987,000 vs loss 1,456,000"),
+    # another company, another figure (the day may change too: it is no name)
+    (SHARES.format(company="Nordfish", figure="3", day="Monday"),
+     SHARES.format(company="Vantec", figure="5", day="Tuesday")),
 ])
 def test_template_pairs(a, b):
     assert dedup.template_pair(a, b)
     assert not dedup.near_duplicates(a, b)
     assert dedup.near_duplicates(a, a)  # an exact copy of a list is still a copy
     assert dedup.near_duplicates(a, "LONDON (Reuters) - " + a)  # and a reprint of it
+
+
+@pytest.mark.parametrize("original, copy", [
+    (SHARES.format(company="Nordfish", figure="3", day="Monday"),  # a figure updated
+     SHARES.format(company="Nordfish", figure="4", day="Monday")),
+    (SHARES.format(company="Nordfish", figure="3", day="Monday"),  # a name corrected
+     SHARES.format(company="Nordfisk", figure="3", day="Monday")),
+    (SHARES.format(company="Nordfish", figure="3", day="Monday"),  # a sentence's first word
+     SHARES.format(company="Nordfish", figure="4", day="Monday").replace(
+         "Traders", "Dealers")),
+])
+def test_a_reprint_that_changes_a_figure_or_a_name_is_a_copy(original, copy):
+    assert not dedup.template_pair(original, copy)
+    assert dedup.near_duplicates(original, copy)
 
 
 @pytest.mark.parametrize("copy", [

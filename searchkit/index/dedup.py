@@ -20,12 +20,14 @@ pair by pair took minutes and gigabytes. The work is then linear in the paragrap
 Paragraphs that share a template, not a text, are kept apart (``template_pair``): two list
 items ("Tim Dams, Screen: Film - The Aviator; director - ..."), line-ups or other label lists
 are copies only when one holds the other whole (a dateline added); paragraphs whose figures
-were replaced ("Shr loss 75 cts vs loss 1.36 dlrs" / "... 12 cts vs loss 1.78 dlrs") are
+were replaced ("Shr loss 75 cts vs loss 1.36 dlrs" / "... 12 cts vs loss 1.78 dlrs"), or a
+figure and a name ("Shares of Vantec rose 5.1%" / "Shares of Orimo rose 3.9%"), are
 different reports. A paragraph of fewer than ``SHORT_WORDS`` words ("The case continues.",
 "2000 GMT") says too little to be a reprint by itself: it groups only with a copy in an
 article that shares a longer copy with its own, i.e. when the story around it was reprinted.
 """
 
+import difflib
 import hashlib
 import re
 import unicodedata
@@ -54,6 +56,13 @@ LIST_WORDS_PER_SEPARATOR = 6
 _SEPARATOR = re.compile(r"[;:|]|\s[-–—]\s")
 
 _WORD = re.compile(r"\w+")
+_AROUND_WORDS = "\"'“”‘’()[]{}«»,;.!?:-–—"  # what a name's token may carry around it
+_CLOSING = "\"'”’)]»"  # what may follow a sentence's last mark
+_REPLACED_WORDS = 3  # a name or figure replaced in place, not a sentence cut or a dateline
+_RESPELT = 0.6  # two names this alike (difflib's ratio) are one name spelt two ways
+_CALENDAR = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april "
+    "may june july august september october november december".split())
 _APOSTROPHES = re.compile(r"['’‘`´]")
 
 Shingles = FrozenSet[int]
@@ -124,16 +133,58 @@ def _lists_differ(a: Sequence[str], b: Sequence[str]) -> bool:
     return a not in b and b not in a
 
 
+def _marked_words(text: str) -> Tuple[List[str], List[bool], List[bool]]:
+    """A paragraph's words (lower case, without the marks around them) and, for each,
+    whether it is a name (capitalised, not starting a sentence, no day or month) and whether
+    it is a figure (holds a digit)."""
+    found, name, figure, starts = [], [], [], True
+    for token in text.split():
+        word = token.strip(_AROUND_WORDS)
+        found.append(_APOSTROPHES.sub("", word.lower()))  # (as ``words`` drops them)
+        name.append(not starts and word[:1].isupper() and word.lower() not in _CALENDAR)
+        figure.append(any(map(str.isdigit, word)))
+        starts = token.rstrip(_CLOSING).endswith((".", "!", "?", ":"))
+    return found, name, figure
+
+
+def subject_replaced(a: str, b: str) -> bool:
+    """Whether a name and a figure were both replaced in place, each by a few words holding
+    another ("Shares of Vantec rose 5.1%" / "Shares of Orimo rose 3.9%"): the same template
+    filled in for another subject. (A reprint that updates a figure keeps its names, one
+    that corrects a name keeps its figures; a dateline added and a sentence cut replace
+    nothing in place.)"""
+    if b < a:  # (an alignment may differ with the sides swapped: a pair's decision may not)
+        a, b = b, a
+    wa, name_a, figure_a = _marked_words(a)
+    wb, name_b, figure_b = _marked_words(b)
+    name = figure = False
+    matcher = difflib.SequenceMatcher(None, wa, wb, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "replace" and max(i2 - i1, j2 - j1) <= _REPLACED_WORDS:
+            name = name or _another_name([w for w, n in zip(wa[i1:i2], name_a[i1:i2]) if n],
+                                         [w for w, n in zip(wb[j1:j2], name_b[j1:j2]) if n])
+            figure = figure or any(figure_a[i1:i2]) and any(figure_b[j1:j2])
+    return name and figure
+
+
+def _another_name(old: List[str], new: List[str]) -> bool:
+    """Whether names were replaced by others, not respelt ("Jupiter" / "Juniper", "Labour's"
+    / "Labour": a reprint's correction)."""
+    return bool(old and new) and all(
+        difflib.SequenceMatcher(None, a, b).ratio() < _RESPELT for a in old for b in new)
+
+
 def template_pair(a: str, b: str) -> bool:
     """Whether two different paragraphs share a template rather than a text (see the module
-    docstring): two lists, or figures replaced. Exact copies are never a template pair."""
+    docstring): two lists, figures replaced, or a figure and a name. Exact copies are never a
+    template pair. (``find_groups`` makes the same test from what it keeps of each.)"""
     if a == b:  # (the words of a reprint need not be found to know it)
         return False
     wa, wb = words(a), words(b)
     if wa == wb:
         return False
     return (is_list(a, len(wa)) and is_list(b, len(wb)) and _lists_differ(wa, wb)
-            or figures_replaced(figures(wa), figures(wb)))
+            or figures_replaced(figures(wa), figures(wb)) or subject_replaced(a, b))
 
 
 def near_duplicates(a: str, b: str, threshold: float = DEFAULT_THRESHOLD,
@@ -215,7 +266,8 @@ def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
             ):
                 if (i in list_words and j in list_words
                         and _lists_differ(list_words[i], list_words[j])
-                        or figures_replaced(numbers[i], numbers[j])):
+                        or figures_replaced(numbers[i], numbers[j])
+                        or subject_replaced(paragraphs[i][1], paragraphs[j][1])):
                     continue  # a template filled in twice (exact copies are joined above)
                 if short[i] or short[j]:
                     later.append((i, j))
