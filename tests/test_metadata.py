@@ -62,6 +62,25 @@ def test_byline_outlet_and_published_line(tmp_path):
 STORY = "Strikes spread to state factories\n\n{}\n\nWorkers at the plant walked out.\n"
 
 
+def date_and_text(folder, lines):
+    (folder / "story.txt").write_text(STORY.format("\n\n".join(lines)), encoding="utf-8")
+    article = articles_by_id([folder])["story"]
+    return article.date, article.date_from, [p.text for p in article.paragraphs]
+
+
+@pytest.mark.parametrize("lines, when, date_from", [
+    (["Updated: 12 May 2021", "Published: 10 May 2021"], date(2021, 5, 10), "text"),
+    (["Last updated on 12 May 2021", "May 10, 2021"], date(2021, 5, 10), "byline"),
+    (["Published: 2020-08-18T10:30:00Z"], date(2020, 8, 18), "text"),
+    (["Posted on 2020-08-18T10:30:00.250+03:00"], date(2020, 8, 18), "text"),
+    # a revision's date alone is no publication date; the line is metadata all the same
+    (["Updated: 12 May 2021"], None, "unknown"),
+])
+def test_published_not_updated_lines_date_the_article(tmp_path, lines, when, date_from):
+    kept = ["Workers at the plant walked out."]
+    assert date_and_text(tmp_path, lines) == (when, date_from, kept)
+
+
 @pytest.mark.parametrize("lines, source, source_from, kept", [
     (["Source: Reuters"], "Reuters", "text", []),
     (["source : Associated Press"], "Associated Press", "text", []),

@@ -62,7 +62,8 @@ Progress = Callable[[int, int], None]  # (files done, files in all)
 # Bump when the same bytes and options make other articles (a line's kind, metadata found):
 # an index run reads every file again rather than keep what an older reading made of it.
 # 2: "Source: NAME" lines name the source; front matter YAML refuses read line by line.
-READING_VERSION = 2
+# 3: an "Updated:" line gives no date; a "Published:" line may hold an ISO date-time.
+READING_VERSION = 3
 
 _MIN_PASSAGE_WORDS = 20
 

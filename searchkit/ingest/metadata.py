@@ -2,7 +2,8 @@
 
 Pure functions over an article's classified blocks. A date that cannot be established from the
 article itself (a dated byline or dateline, a date in its URL, a stated publication date) or a
-manifest stays ``None``: a caption's photo date or "on Tuesday" is not a publication date.
+manifest stays ``None``: a caption's photo date, an "Updated:" line or "on Tuesday" is not a
+publication date.
 """
 
 import re
@@ -53,20 +54,24 @@ _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 _WEEKDAY = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
 
-# Whole-text date forms: "August 18, 2020", "18 August 2020", "2020-08-18", "2020/08/18".
+# The time of an ISO date-time: "T10:30:00Z", "T10:30:00.5+03:00".
+_ISO_TIME = r"(?:T\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?"
+# Whole-text date forms: "August 18, 2020", "18 August 2020", "2020-08-18", "2020/08/18",
+# "2020-08-18T10:30:00Z".
 _DATE_FORMS = [
     re.compile(_WEEKDAY + _MONTH + r"\s+" + _DAY + r",?\s+" + _YEAR, re.I),
     re.compile(_WEEKDAY + _DAY + r"\s+(?:of\s+)?" + _MONTH + r",?\s+" + _YEAR, re.I),
-    re.compile(_YEAR + r"[-/](?P<month>\d{1,2})[-/]" + _DAY.replace("(?:st|nd|rd|th)?", "")),
+    re.compile(_YEAR + r"[-/](?P<month>\d{1,2})[-/]" + _DAY.replace("(?:st|nd|rd|th)?", "")
+               + _ISO_TIME),
 ]
 # What may follow a date on a date line: "10:31 GMT", "| 3.15 pm".
 _TIME_OF_DAY = re.compile(
     r"[\s,|·–—-]*(?:(?:at\s+)?\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?\s*[A-Z]{0,4})?\s*"
 )
 # A line that states its own publication date: "Published: August 18, 2020 10:31 GMT".
-_PUBLISHED = re.compile(
-    r"^(?:published|posted|first published|updated)(?:\s+on)?\s*:?\s*(.+)$", re.I
-)
+_PUBLISHED = re.compile(r"^(?:published|posted|first published)(?:\s+on)?\s*:?\s*(.+)$", re.I)
+# A line that dates a revision ("Updated: 12 May 2021"): article metadata, not its publication.
+_UPDATED = re.compile(r"^(?:last\s+)?(?:updated|modified)(?:\s+on)?\s*:?\s*(.+)$", re.I)
 # Dates in URLs and file names: /2020/08/18/, 2020-08-18, 20200818.
 # Each stands apart from letters and digits, so that ids and hashes are not read as dates.
 _DATE_IN_PATH = [
@@ -176,11 +181,17 @@ def _only_time_follows(rest: str) -> bool:
 
 
 def is_date_line(text: str) -> bool:
-    """A line that gives a date and nothing else ("August 18, 2020", "Published: 2020-08-18")."""
-    return _stated_date(text) is not None
+    """A line that gives a date and nothing else ("August 18, 2020", "Published: 2020-08-18",
+    "Updated: 12 May 2021")."""
+    if _stated_date(text) is not None:
+        return True
+    updated = _UPDATED.match(text.strip())
+    return updated is not None and parse_date(updated.group(1)) is not None
 
 
 def _stated_date(text: str) -> Optional[Tuple[date, str]]:
+    """The publication date a date line states, with where it was found; None for any other
+    line, an "Updated: ..." line included."""
     found = parse_date(text)
     if found:
         return found, FROM_BYLINE
@@ -296,7 +307,8 @@ def _date_of(blocks: List[Block], file_stem: str, url: Optional[str], manifest: 
         return manifest["date"], FROM_MANIFEST
     if stated.get("date"):
         return stated["date"], stated_from
-    in_text = next((_stated_date(b.text) for b in blocks if b.kind == DATELINE), None)
+    in_text = next((found for found in (_stated_date(b.text) for b in blocks if b.kind == DATELINE)
+                    if found), None)
     if in_text:
         return in_text
     if url and date_in_path(url):
