@@ -81,6 +81,35 @@ def test_published_not_updated_lines_date_the_article(tmp_path, lines, when, dat
     assert date_and_text(tmp_path, lines) == (when, date_from, kept)
 
 
+@pytest.mark.parametrize("byline, when, source", [
+    ("By Jane Doe, August 18, 2020", date(2020, 8, 18), None),
+    ("By Jane Doe for AFP, August 18, 2020", date(2020, 8, 18), "AFP"),
+    ("By Jane Doe | AFP | August 18, 2020", date(2020, 8, 18), "AFP"),
+    ("By Jane Doe — Reuters — Tuesday, 18 August 2020 10:31 GMT", date(2020, 8, 18), "Reuters"),
+    ("By Jane Doe | Published: 2020-08-18T10:30:00Z", date(2020, 8, 18), None),
+    ("By Jane Doe for AFP", None, "AFP"),
+    ("By Jane Doe | Updated: 12 May 2021", None, None),
+    ("By Tuesday, August 18, 2020", None, None),  # a deadline, not a writer
+])
+def test_a_dated_byline_gives_the_date_and_its_outlet_the_source(tmp_path, byline, when, source):
+    (tmp_path / "story.txt").write_text(STORY.format(byline), encoding="utf-8")
+    article = articles_by_id([tmp_path])["story"]
+    assert (article.date, article.date_from) == (when, "byline" if when else "unknown")
+    assert (article.source, article.source_from) == (source, "byline" if source else "unknown")
+
+
+def test_a_date_in_the_story_is_not_the_byline_date(tmp_path):
+    """Only a date that ends a byline line dates the article: not one in a sentence under it,
+    in a caption, or in a sentence that starts with "By"."""
+    lines = ["By Jane Doe for AFP",
+             "By August 18, 2020, the plant had closed.",
+             "Workers leave the plant in Minsk on August 18, 2020. Kay Nietfeld / POOL / AFP",
+             "The law, passed on August 18, 2020, took effect on Thursday."]
+    when, date_from, paragraphs = date_and_text(tmp_path, lines)
+    assert (when, date_from) == (None, "unknown")
+    assert paragraphs == lines[1:] + ["Workers at the plant walked out."]
+
+
 @pytest.mark.parametrize("lines, source, source_from, kept", [
     (["Source: Reuters"], "Reuters", "text", []),
     (["source : Associated Press"], "Associated Press", "text", []),
@@ -89,6 +118,7 @@ def test_published_not_updated_lines_date_the_article(tmp_path, lines, when, dat
      []),
     (["By Jane Doe for Reuters", "Source: AFP"], "AFP", "text", []),
     (["Source: https://www.example.org/2020/08/18/s"], "example.org", "url", []),
+    (["Source: Reuters, August 18, 2020"], "Reuters", "text", []),
     # a sentence about a source is the story's text
     (["Source: the ministry, which revised the figures twice."], None, "unknown",
      ["Source: the ministry, which revised the figures twice."]),

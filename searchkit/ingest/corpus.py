@@ -63,7 +63,8 @@ Progress = Callable[[int, int], None]  # (files done, files in all)
 # an index run reads every file again rather than keep what an older reading made of it.
 # 2: "Source: NAME" lines name the source; front matter YAML refuses read line by line.
 # 3: an "Updated:" line gives no date; a "Published:" line may hold an ISO date-time.
-READING_VERSION = 3
+# 4: a byline's date dates the article, its outlet named after "|" or before the date.
+READING_VERSION = 4
 
 _MIN_PASSAGE_WORDS = 20
 

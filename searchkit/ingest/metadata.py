@@ -79,9 +79,13 @@ _DATE_IN_PATH = [
     re.compile(r"(?<![^\W_])" + _YEAR + r"[-_](?P<month>\d\d)[-_](?P<day>\d\d)(?![^\W_])"),
     re.compile(r"(?<![^\W_])" + _YEAR + r"(?P<month>[01]\d)(?P<day>[0-3]\d)(?![^\W_])"),
 ]
+# Marks between a byline's parts: "By Jane Doe, Reuters", "By Jane Doe | AFP | August 18, 2020".
+_BYLINE_SEPARATORS = r"(?:[,|·•–—]|\s-)"
+_BYLINE_SEPARATOR = re.compile(r"\s*" + _BYLINE_SEPARATORS + r"\s*")
 # "By Tatiana Kalinovskaya for AFP", "By Jane Doe (Reuters)", "By Jane Doe, Reuters".
 _BYLINE_OUTLET = re.compile(
-    r"(?:\bfor\s+(?:the\s+)?|\(|,\s*)(?P<outlet>[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3})\)?\s*$"
+    r"(?:\bfor\s+(?:the\s+)?|\(|" + _BYLINE_SEPARATORS + r"\s*)"
+    r"(?P<outlet>[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3})\)?\s*$"
 )
 
 
@@ -242,9 +246,35 @@ def source_named(line: str) -> Optional[str]:
     return outlet
 
 
+_BY = re.compile(r"^by\s+", re.I)
+
+
+def _byline_parts(byline: str) -> Tuple[str, Optional[date]]:
+    """A byline's names and the publication date it ends with, if any:
+    "By Jane Doe for AFP, August 18, 2020" -> ("By Jane Doe for AFP", 2020-08-18)."""
+    text = byline.strip()
+    if _stated_date(_BY.sub("", text)):  # "By Tuesday, August 18, 2020": a deadline
+        return text, None
+    for separator in _BYLINE_SEPARATOR.finditer(text):
+        stated = _stated_date(text[separator.end():])
+        if stated:
+            return text[:separator.start()], stated[0]
+    return text, None
+
+
 def outlet_from_byline(byline: str) -> Optional[str]:
-    match = _BYLINE_OUTLET.search(byline.strip())
+    match = _BYLINE_OUTLET.search(_byline_parts(byline)[0])
     return match.group("outlet") if match else None
+
+
+def _date_in_line(block: Block) -> Optional[Tuple[date, str]]:
+    """The publication date a dateline or a dated byline states, with where it was found."""
+    if block.kind == DATELINE:
+        return _stated_date(block.text)
+    if block.kind == BYLINE:
+        found = _byline_parts(block.text)[1]
+        return (found, FROM_BYLINE) if found else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -307,8 +337,7 @@ def _date_of(blocks: List[Block], file_stem: str, url: Optional[str], manifest: 
         return manifest["date"], FROM_MANIFEST
     if stated.get("date"):
         return stated["date"], stated_from
-    in_text = next((found for found in (_stated_date(b.text) for b in blocks if b.kind == DATELINE)
-                    if found), None)
+    in_text = next((found for found in map(_date_in_line, blocks) if found), None)
     if in_text:
         return in_text
     if url and date_in_path(url):
@@ -327,8 +356,8 @@ def _source_of(blocks: List[Block], url: Optional[str], manifest: dict, stated: 
         return stated["source"], stated_from
     if url and outlet_from_url(url):
         return outlet_from_url(url), FROM_URL
-    named = next((n for n in (source_named(b.text) for b in blocks if b.kind == BYLINE) if n),
-                 None)
+    named = next((n for n in (source_named(_byline_parts(b.text)[0]) for b in blocks
+                              if b.kind == BYLINE) if n), None)
     if named:
         return named, FROM_TEXT
     outlet = next((o for o in (outlet_from_byline(b.text) for b in blocks if b.kind == BYLINE)
