@@ -268,3 +268,26 @@ def test_a_manifest_date_must_be_yyyy_mm_dd(tmp_path, written):
         (tmp_path / "story.txt").unlink()
         stated_in_front_matter(tmp_path, written)
         assert read_corpus([tmp_path]).articles[0].date == date(2020, 8, 18)
+
+
+@pytest.mark.parametrize("state", [stated_in_front_matter, stated_in_a_manifest,
+                                   stated_in_a_record])
+@pytest.mark.parametrize("value, when", [
+    (1683280800, date(2023, 5, 5)),  # seconds: 2023-05-05 10:00 UTC
+    (1683280800000, date(2023, 5, 5)),  # milliseconds
+    (1683280800.5, date(2023, 5, 5)),
+    (1683327599, date(2023, 5, 5)),  # 23:59:59 UTC: the UTC date, whatever the local zone
+    (100000000, date(1973, 3, 3)),
+    # not Unix times: a year, a date written as a number, a string of digits
+    (2020, None),
+    (20200818, None),
+    ("1683280800", None),
+])
+def test_a_number_stated_as_a_date_is_a_unix_time(tmp_path, state, value, when):
+    state(tmp_path, json.dumps(value) if state is stated_in_front_matter else value)
+    corpus = read_corpus([tmp_path])
+    assert corpus.articles[0].date == when
+    refused = [w for w in corpus.warnings if "ignored: write it as YYYY-MM-DD" in w]
+    assert bool(refused) == (when is None), corpus.warnings
+    if isinstance(value, int) and when is None:
+        assert "a number is read as a Unix time" in refused[0]

@@ -64,7 +64,8 @@ Progress = Callable[[int, int], None]  # (files done, files in all)
 # 2: "Source: NAME" lines name the source; front matter YAML refuses read line by line.
 # 3: an "Updated:" line gives no date; a "Published:" line may hold an ISO date-time.
 # 4: a byline's date dates the article, its outlet named after "|" or before the date.
-READING_VERSION = 4
+# 5: a date given as a number is a Unix time.
+READING_VERSION = 5
 
 _MIN_PASSAGE_WORDS = 20
 

@@ -8,7 +8,7 @@ publication date.
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Iterable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
@@ -132,6 +132,7 @@ def parse_date_value(value) -> Optional[date]:
 
 
 FIELDS = ("title", "source", "date", "url")  # what a manifest or a file may state
+_NOT_A_UNIX_TIME = " (a number is read as a Unix time in seconds or milliseconds, from 1973 on)"
 _YYYY_MM_DD = re.compile(r"^\d{4}-\d\d-\d\d$")
 
 
@@ -146,13 +147,36 @@ def iso_date(value) -> Optional[date]:
         return None
 
 
+# A number stated as a date is a Unix time: seconds from this on, milliseconds from this times
+# 1000 on (both 1973-03-03); a smaller number (a year, 20200818) is not a time.
+_UNIX_SECONDS_MIN, _UNIX_MILLISECONDS_MIN = 10 ** 8, 10 ** 11
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _unix_time_date(value) -> Optional[date]:
+    """The UTC date of a Unix time given as a number, in seconds or milliseconds; else None."""
+    if not _is_number(value):
+        return None
+    seconds = value / 1000 if value >= _UNIX_MILLISECONDS_MIN else value
+    if not seconds >= _UNIX_SECONDS_MIN:  # (so written that NaN is refused too)
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc).date()
+    except (OverflowError, ValueError, OSError):  # past the year 9999
+        return None
+
+
 def validated_fields(data: dict, where: str, dates=parse_date_value,
                      unknown_warned: bool = False) -> Tuple[dict, List[str]]:
     """title, source, date and url from ``data``, with a warning for each value that cannot be
     used: a list or mapping, a bool, an url that is not http(s), a date ``dates`` cannot read
-    (``iso_date`` for manifests, whose format says YYYY-MM-DD). Text has its white space
-    collapsed and lone surrogates replaced. Other keys are ignored, with a warning if
-    ``unknown_warned``. The one validator of these fields, for manifests and files alike."""
+    (``iso_date`` for manifests, whose format says YYYY-MM-DD) that is not a Unix time given as
+    a number (``_unix_time_date``). Text has its white space collapsed and lone surrogates
+    replaced. Other keys are ignored, with a warning if ``unknown_warned``. The one validator
+    of these fields, for manifests and files alike."""
     fields, warnings = {}, []
     if unknown_warned:
         warnings += [f"{where}: unknown field {brief(key)} ignored (known: {', '.join(FIELDS)})"
@@ -162,9 +186,10 @@ def validated_fields(data: dict, where: str, dates=parse_date_value,
         if value is None or value == "":
             continue
         if key == "date":
-            found = dates(value)
+            found = _unix_time_date(value) or dates(value)
             if found is None:
-                warnings.append(f"{where}: date {brief(value)} ignored: write it as YYYY-MM-DD")
+                warnings.append(f"{where}: date {brief(value)} ignored: write it as YYYY-MM-DD"
+                                f"{_NOT_A_UNIX_TIME if _is_number(value) else ''}")
                 continue
             fields[key] = found
         elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
