@@ -188,6 +188,22 @@ def test_repeated_manifest_entries_share_their_checks_only_as_the_same_text(tmp_
     assert warned == ["bad_date.txt", "bad_date_again.txt", "bool.txt", "list.txt"]
 
 
+@pytest.mark.parametrize("name, text", [
+    ("manifest.csv", "file,source,date\nstory.txt,AFP,2020-08-18\n"),
+    ("manifest.json", '{"story.txt": {"source": "AFP", "date": "2020-08-18"}}'),
+])
+def test_a_manifest_with_a_byte_order_mark_is_read(tmp_path, name, text):
+    """Excel's "CSV UTF-8" and Notepad save UTF-8 with a byte order mark."""
+    (tmp_path / "story.txt").write_text("Ferry timetable\n\nThe winter timetable starts.\n",
+                                        encoding="utf-8")
+    (tmp_path / name).write_text(text, encoding="utf-8-sig")
+    corpus = read_corpus([tmp_path])
+    (article,) = corpus.articles
+    assert (article.source, article.source_from) == ("AFP", "manifest")
+    assert (article.date, article.date_from) == (date(2020, 8, 18), "manifest")
+    assert corpus.warnings == []
+
+
 def test_broken_manifest_is_ignored_with_a_warning(tmp_path):
     shutil.copy(next(SEEDS.glob(f"{S000}*")), tmp_path)
     (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")

@@ -9,7 +9,8 @@ the file holds one article)::
     manifest.csv    file,title,source,date,url
                     001_story.txt,,AFP,2020-08-18,
 
-Empty values are ignored. A manifest that cannot be read, or a bad value in it, gives a
+A manifest is UTF-8, with or without the byte order mark that Excel's "CSV UTF-8" and Notepad
+write. Empty values are ignored. A manifest that cannot be read, or a bad value in it, gives a
 warning and is skipped; indexing goes on. A manifest is read within bounds (see safeload.py):
 over 64 MB, or JSON nested deeper than safeload.MAX_DEPTH, it is ignored with a warning.
 """
@@ -33,11 +34,11 @@ def _read_rows(path: Path) -> List[Tuple[str, dict]]:
     if path.stat().st_size > DEFAULT_MAX_BYTES:
         raise ValueError(f"over {DEFAULT_MAX_BYTES // 1024 // 1024} MB")
     if path.suffix == ".json":
-        data = load_json(path.read_text(encoding="utf-8"))
+        data = load_json(path.read_text(encoding="utf-8-sig"))
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise ValueError('expected an object {"file name": {"source": ..., "date": ...}}')
         return list(data.items())
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or "file" not in reader.fieldnames:
             raise ValueError("expected a header row starting with 'file'")
