@@ -258,6 +258,23 @@ def test_files_found_and_their_manifest_entries_share_what_is_alike(tmp_path):
     assert dated == {"a": date(2020, 1, 2), "b": date(2020, 1, 2), "c": date(2020, 1, 3)}
 
 
+def test_manifests_are_not_counted_as_files_of_types_not_read(tmp_path):
+    """A manifest is read for its entries; other .csv and .json files are not read."""
+    corpus = tmp_path / "corpus"
+    (corpus / "wire").mkdir(parents=True)
+    (corpus / "a.txt").write_text("Ferry\n\nThe winter timetable starts.\n")
+    (corpus / "wire" / "b.txt").write_text("Zebra\n\nA new crossing opens.\n")
+    (corpus / "manifest.csv").write_text("file,source\na.txt,AFP\n")
+    (corpus / "wire" / "manifest.json").write_text('{"b.txt": {"source": "Reuters"}}')
+    (corpus / "figures.csv").write_text("year,ferries\n2020,4\n")
+    (corpus / "wire" / "feed.json").write_text("{}")
+    read = read_corpus([corpus])
+    assert {a.id: a.source for a in read.articles} == {"a": "AFP", "wire/b": "Reuters"}
+    assert read.unread == {".csv": 1, ".json": 1}
+    summary = searchkit.build_index([corpus], tmp_path / "ix")
+    assert summary.unread_files == {".csv": 1, ".json": 1}
+
+
 def test_files_of_the_same_layout_under_two_folders_keep_apart(tmp_path):
     """Outlets' folders of the same layout: the files of each folder after the first are
     keyed by its own real name (the second given through a link here), and none is lost."""

@@ -54,7 +54,7 @@ from ..model import (
 )
 from . import encoding as encodings
 from .blocks import same_title, split_articles
-from .manifest import load_manifests
+from .manifest import MANIFEST_NAMES, load_manifests
 from .metadata import describe
 from .passages import needs_split, split_passages
 
@@ -185,8 +185,9 @@ def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: b
     its suffix), hidden entries left out, symbolic links followed while they stay inside
     ``roots`` (the folders being indexed) or everywhere with ``follow``. Unreadable folders,
     broken links and links leading outside are added to ``skipped``, and the suffixes of files
-    of other types counted in ``unread``. Folders are listed with ``os.scandir``, whose entries
-    say what a file is without a ``stat`` of its own."""
+    of other types counted in ``unread`` (a manifest is read, for its entries: not counted).
+    Folders are listed with ``os.scandir``, whose entries say what a file is without a
+    ``stat`` of its own."""
     found = []
     visited = set()  # real paths of the folders walked: a link back up is walked once
     pending = [(str(folder), "")]  # (folder, its path relative to ``folder`` with a "/")
@@ -211,7 +212,8 @@ def _walk(folder: Path, skipped: List[SkippedFile], roots: List[Path], follow: b
                 continue
             suffix = _suffix(entry.name)
             if suffix.lower() not in ARTICLE_SUFFIXES:
-                unread[suffix.lower()] += 1
+                if entry.name not in MANIFEST_NAMES:
+                    unread[suffix.lower()] += 1
                 continue
             key = relative + entry.name[: len(entry.name) - len(suffix)]
             real = _article_file(entry, real_root, follow, roots, skipped)
