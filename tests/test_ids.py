@@ -2,6 +2,7 @@
 characters the file's name holds."""
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import invoke as run
@@ -75,3 +76,24 @@ def test_an_unknown_id_is_a_one_line_error(odd_names):
     result = run("show", "a#b#9", "--index", odd_names)
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1].startswith("Error: no paragraph or article")
+
+
+def article_ids(index):
+    """The article id of every paragraph's file: path -> article id."""
+    found = run("search", "story", "--index", index, "--format", "jsonl", "--limit", "50",
+                "--no-dedup")
+    assert found.exit_code == 0, found.stderr
+    return {Path(r["path"]).relative_to(index.parent).as_posix(): r["article_id"]
+            for r in map(json.loads, found.stdout.splitlines())}
+
+
+def test_a_clashing_id_is_qualified_by_the_indexed_folders_name_and_kept(tmp_path):
+    """A file keyed as one indexed by an earlier run gets its indexed folder's name in front,
+    as two folders given in one run do; ids already given stay."""
+    for outlet in ("p1", "p2"):
+        (tmp_path / outlet / "a").mkdir(parents=True)
+        (tmp_path / outlet / "a" / "x.txt").write_text(f"Title\n\nThe {outlet} story.\n")
+    index = tmp_path / "ix"
+    for outlet in ("p1", "p2", "p1", "p2"):
+        assert run("index", tmp_path / outlet, "--index", index, "-q").exit_code == 0
+    assert article_ids(index) == {"p1/a/x.txt": "a/x", "p2/a/x.txt": "p2/a/x"}

@@ -120,6 +120,29 @@ def test_vanished_files_stay_until_pruned(corpus, tmp_path):
     same_as_a_rebuild(index_dir, [corpus], tmp_path)  # the groups of 004 dissolved again
 
 
+def test_a_moved_folder_pruned_in_the_same_run_gets_the_ids_of_a_fresh_build(corpus, tmp_path):
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    moved = corpus.rename(tmp_path / "moved")
+    summary = searchkit.build_index([moved], index_dir, prune=True)
+    assert (summary.added, summary.removed) == (5, 5)
+    same_as_a_rebuild(index_dir, [moved], tmp_path)
+
+
+def test_a_moved_folder_kept_beside_its_old_files_keeps_its_ids_once_they_are_pruned(
+        tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus / "wire")
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    moved = corpus.rename(tmp_path / "moved")
+    searchkit.build_index([moved], index_dir)  # the old files stay, missing
+    ids = set(contents(index_dir))
+    assert f"moved/wire/{S000}#1" in ids and f"wire/{S000}#1" in ids
+    searchkit.build_index([moved], index_dir, prune=True)
+    assert set(contents(index_dir)) == {i for i in ids if i.startswith("moved/")}
+
+
 def test_prune_keeps_files_indexed_from_other_folders(corpus, tmp_path):
     index_dir = tmp_path / "ix"
     other = tmp_path / "other"

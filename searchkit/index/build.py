@@ -472,8 +472,12 @@ def _plan(
     closed once they are read."""
     plan = _Plan(ledger=Entries(scratch), paragraphs=ReadParagraphs(scratch))
     old = dict(known or {})
-    # key -> the file that has it (a refused file has none)
-    keys = {record.key: path for path, record in old.items() if not record.refused}
+    seen = {file.real for file in files} if old else set()
+    vanished = _vanished(old, seen, paths)
+    # key -> the file that has it (a refused file has none; nor has one this run prunes, so
+    # that a moved folder's files get the keys a fresh build gives them)
+    keys = {record.key: path for path, record in old.items()
+            if not record.refused and not (prune and path in vanished)}
     tick = progress("reading", len(files)) if progress else None
     # Compare every file and note what to read, in order (the keys as if every read succeeds);
     # read those files (in two processes when there are many); then apply it all in order.
@@ -503,8 +507,7 @@ def _plan(
         _read_here(plan, jobs, len(files), options, tick, helper, readers, shingle, scratch,
                    received)
     apply_ready()  # (the steps after the last file read, or of a run that reads none)
-    _settle_the_rest(plan, old, {step.absolute for step in steps} if old else set(), paths,
-                     prune)
+    _settle_the_rest(plan, old, seen, vanished, prune)
     return plan
 
 
@@ -603,16 +606,25 @@ def _read_here(plan: _Plan, jobs: List["_ReadStep"], total: int, options: ReadOp
         tick(total, total)
 
 
-def _settle_the_rest(plan: _Plan, old: Dict[str, FileRecord], seen: set, paths: List[Path],
-                     prune: bool) -> None:
-    """The ledger's files this run did not see: kept if indexed from elsewhere, else removed
-    (``prune``) or kept and noted missing."""
+def _vanished(old: Dict[str, FileRecord], seen: set, paths: List[Path]) -> set:
+    """The ledger's files this run did not see (``seen``: the real paths it found) that are its
+    business: under its ``paths``, or gone from disk (the rest were indexed from elsewhere)."""
     given = [os.path.abspath(p) for p in paths]
+    return {
+        absolute for absolute in old if absolute not in seen and (
+            any(absolute == g or absolute.startswith(g.rstrip(os.sep) + os.sep) for g in given)
+            or not os.path.exists(absolute))
+    }
+
+
+def _settle_the_rest(plan: _Plan, old: Dict[str, FileRecord], seen: set, vanished: set,
+                     prune: bool) -> None:
+    """The ledger's files this run did not see: kept if indexed from elsewhere, else
+    (``vanished``) removed (``prune``) or kept and noted missing."""
     for absolute, record in sorted(old.items()):
         if absolute in seen:
             continue
-        under = any(absolute == g or absolute.startswith(g.rstrip(os.sep) + os.sep) for g in given)
-        if not (under or not os.path.exists(absolute)):
+        if absolute not in vanished:
             plan.ledger.keep(absolute, record)  # indexed from elsewhere: not this run's business
         elif record.refused:
             continue  # nothing of it was indexed: nothing to remove, none to miss
@@ -837,17 +849,15 @@ def _skip(plan: _Plan, path: str, reason: str, before, absolute: str) -> None:
 
 
 def _free_key(key: str, absolute: str, keys: Dict[str, str]) -> str:
-    """``key``, qualified by the file's folder names while another indexed file has it."""
-    if keys.get(key, absolute) == absolute:  # (most files: their folders are not needed)
-        return key
-    parents = Path(absolute).parent.parts[::-1]
-    candidate = key
-    for parent in parents:
-        if keys.get(candidate, absolute) == absolute:
-            return candidate
+    """``key``, qualified while another indexed file has it by the names of the folders above
+    the key's own: the indexed folder's name first, as ``find_files`` qualifies the files of
+    two folders given at once ("p2/a/x"), then its parents'."""
+    above = Path(absolute).parent.parts[::-1][key.count("/"):]  # (the key's folders: its last)
+    for parent in above:
+        if keys.get(key, absolute) == absolute:  # (most files: no folder is needed)
+            return key
         key = f"{parent}/{key}"
-        candidate = key
-    return candidate
+    return key
 
 
 def _summary(index_dir: Path, plan: _Plan, started: float, committed: bool = True,
