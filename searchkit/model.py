@@ -337,7 +337,8 @@ class IndexSummary(Record):
     regrouped: int = 0  # paragraphs already in the index whose group changed
     article_summaries: Sequence = ()  # of ArticleSummary (a tuple, or LazyRecords)
     # What happened to each file, by count: new files added, changed ones re-read, files that
-    # disappeared removed (--prune) or left in the index (missing), the rest left alone.
+    # disappeared removed (--prune) or left in the index (missing), the rest left alone. A
+    # rebuild re-reads every file the index it replaces held (updated) and removes the rest.
     added: int = 0
     updated: int = 0
     removed: int = 0

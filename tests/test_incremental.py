@@ -206,9 +206,16 @@ def test_a_rebuild_holds_exactly_the_files_given(corpus, tmp_path):
     index_dir = tmp_path / "ix"
     searchkit.build_index([corpus], index_dir)
     one = next(corpus.glob(f"{S000}*"))
-    summary = searchkit.build_index([one], index_dir, rebuild=True)
-    assert (summary.added, summary.committed) == (1, True)
-    assert {i.split("#")[0] for i in contents(index_dir)} == {S000}
+    new = tmp_path / "new.txt"
+    new.write_text("A new story\n\nThe ferry timetable changes for the winter.\n")
+    summary = searchkit.build_index([one, new], index_dir, rebuild=True)
+    # counted against the index it replaced: its other files are gone, its one read again
+    assert (summary.added, summary.updated, summary.removed, summary.unchanged,
+            summary.committed) == (1, 1, 4, 0, True)
+    others = sorted(str(path) for path in corpus.iterdir() if path != one)
+    assert sorted((a.action, a.path) for a in summary.file_actions) == [
+        ("added", str(new)), *(("removed", path) for path in others), ("updated", str(one))]
+    assert {i.split("#")[0] for i in contents(index_dir)} == {S000, "new"}
     again = searchkit.build_index([corpus], index_dir)  # the ledger knows only that file now
     assert (again.added, again.unchanged) == (4, 1)
 
@@ -233,6 +240,9 @@ def test_cli_reports_what_changed(corpus, tmp_path):
     assert pruned.exit_code == 0
     assert "files: 0 added, 0 updated, 1 removed, 4 unchanged, 0 skipped" in pruned.stderr
     assert f"removed    {corpus / S000}.txt" in pruned.stderr
+    rebuilt = run("index", corpus / f"{S001}.txt", "--index", index_dir, "--rebuild")
+    assert rebuilt.exit_code == 0
+    assert "files: 0 added, 1 updated, 3 removed, 0 unchanged, 0 skipped" in rebuilt.stderr
 
 
 def _settled(folder):

@@ -151,6 +151,8 @@ class _Plan:
     updated: List[str] = field(default_factory=list)
     removed: List[str] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)
+    # The files the index a rebuild replaces holds: read again, they count as updated
+    replacing: frozenset = frozenset()
     unchanged: int = 0
     read: int = 0
     skipped: List[SkippedFile] = field(default_factory=list)
@@ -236,12 +238,16 @@ def build_index(
             recorded = store.read_settings(index_dir, generation)
             # A fresh build: a rebuild, or the first build of an empty index (one a first build
             # stopped before its commit left).
-            fresh = replace_all or not any(s.doc_count_all() for s in toc.segments)
+            holds = any(s.doc_count_all() for s in toc.segments)
+            fresh = replace_all or not holds
             known = {} if fresh else store.read_ledger(index_dir, generation)
+            # (a rebuild's summary counts what it did to the index it replaces)
+            replacing = (_files_held(index_dir, generation) if replace_all and holds
+                         else frozenset())
             try:  # (the paragraphs read are kept in scratch files in the index folder)
                 plan = _plan(files, manifests, known, paths, prune, options, progress, cluster,
                              helper, readers, shingle=fresh and find_duplicates and cluster is None,
-                             scratch=str(index_dir))
+                             scratch=str(index_dir), replacing=replacing)
             except OSError as error:
                 raise store.scratch_error(index_dir, error) or error from None
             plan.skipped[:0] = not_found
@@ -449,6 +455,16 @@ def _open_or_create(index_dir: Path, rebuild: bool, wait: float):
     return store.create_index(index_dir, make_schema(), wait), True
 
 
+def _files_held(index_dir: Path, generation: int) -> frozenset:
+    """The files commit ``generation`` holds articles of, by its ledger; none if the ledger
+    cannot be read (a rebuild, the repair, goes on without it)."""
+    try:
+        ledger_of = store.read_ledger(index_dir, generation)
+    except (SearchkitError, OSError):
+        return frozenset()
+    return frozenset(path for path, record in ledger_of.items() if not record.refused)
+
+
 def _plan(
     files: List[FoundFile],
     manifests: Dict[str, dict],
@@ -462,6 +478,7 @@ def _plan(
     readers: Optional[workers.Helpers] = None,
     shingle: bool = False,
     scratch: Optional[str] = None,
+    replacing: frozenset = frozenset(),
 ) -> _Plan:
     """Compare every file with the ledger (``None``: none could be trusted, so every file is
     read again) and read the new and changed ones. ``helper`` is started if they are enough
@@ -469,8 +486,10 @@ def _plan(
     scratch; read in two helpers, each hashes its own for it (``_Plan.shingled``). What is
     read is kept on disk in the folder ``scratch`` (else the system's temporary folder).
     ``readers``, started, read the files if they are many (else are closed first), and are
-    closed once they are read."""
-    plan = _Plan(ledger=Entries(scratch), paragraphs=ReadParagraphs(scratch))
+    closed once they are read. ``replacing``: the files the index a rebuild replaces holds
+    (counted as updated if read again, else as removed)."""
+    plan = _Plan(ledger=Entries(scratch), paragraphs=ReadParagraphs(scratch),
+                 replacing=replacing)
     old = dict(known or {})
     seen = {file.real for file in files} if old else set()
     vanished = _vanished(old, seen, paths)
@@ -620,7 +639,8 @@ def _vanished(old: Dict[str, FileRecord], seen: set, paths: List[Path]) -> set:
 def _settle_the_rest(plan: _Plan, old: Dict[str, FileRecord], seen: set, vanished: set,
                      prune: bool) -> None:
     """The ledger's files this run did not see: kept if indexed from elsewhere, else
-    (``vanished``) removed (``prune``) or kept and noted missing."""
+    (``vanished``) removed (``prune``) or kept and noted missing. The files of the index a
+    rebuild replaces that it did not read again: removed."""
     for absolute, record in sorted(old.items()):
         if absolute in seen:
             continue
@@ -635,6 +655,9 @@ def _settle_the_rest(plan: _Plan, old: Dict[str, FileRecord], seen: set, vanishe
             plan.ledger.keep(absolute, record)
             plan.missing.append(absolute)
             plan.actions.append(FileAction(absolute, "missing", "gone; --prune removes it"))
+    for absolute in sorted(plan.replacing.difference(plan.updated)):
+        plan.removed.append(absolute)
+        plan.actions.append(FileAction(absolute, "removed"))
 
 
 def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions) -> None:
@@ -689,9 +712,10 @@ def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions
         context=step.digest,
         stat=step.stat,
     )
-    action = "added" if before is None else "updated"
-    (plan.added if before is None else plan.updated).append(absolute)
-    plan.actions.append(FileAction(str(path), action, found.encoding_how))
+    renewed = before is not None or absolute in plan.replacing
+    (plan.updated if renewed else plan.added).append(absolute)
+    plan.actions.append(FileAction(str(path), "updated" if renewed else "added",
+                                   found.encoding_how))
 
 
 class _Unreadable(NamedTuple):
