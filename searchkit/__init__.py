@@ -17,6 +17,7 @@ Everything returned is a frozen record from ``searchkit.model``; every error is 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 
+from . import arguments
 from .config import LOCK_WAIT, SearchOptions, default_index_dir
 from .errors import (
     ClusterError,
@@ -90,12 +91,13 @@ def build_index(
     """Index the article files under ``paths``: add new files, re-index changed ones, leave
     unchanged ones alone (``prune``: remove those gone); see ``searchkit.index.build.build_index``
     for the other ``options`` (``progress``, ``options=ReadOptions(...)``, ``wait``,
-    ``cluster``: an entered ``searchkit.Cluster``, to build on a Dask cluster)."""
+    ``cluster``: an entered ``searchkit.Cluster``, to build on a Dask cluster). One path (a
+    str or a Path) is a list of that one."""
     from .index.build import build_index as build
 
     return build(
-        [Path(p) for p in paths],
-        Path(index_dir or default_index_dir()),
+        paths,
+        _index_dir(index_dir),
         rebuild=rebuild,
         dedup_threshold=dedup_threshold,
         prune=prune,
@@ -108,7 +110,7 @@ def open_index(index_dir: Optional[PathLike] = None,
     """A ``Searcher`` on the index (use it as a context manager, or call ``close()``)."""
     from .retrieval.searcher import Searcher
 
-    return Searcher(Path(index_dir or default_index_dir()), options)
+    return Searcher(_index_dir(index_dir), options)
 
 
 def search(query: str, index_dir: Optional[PathLike] = None, **options: Any) -> SearchResults:
@@ -122,7 +124,7 @@ def check(index_dir: Optional[PathLike] = None) -> CheckReport:
     """Verify the index's files and paragraphs against its last commit (``searchkit check``)."""
     from .index.store import check as verify
 
-    return verify(Path(index_dir or default_index_dir()))
+    return verify(_index_dir(index_dir))
 
 
 def optimize(index_dir: Optional[PathLike] = None, wait: float = LOCK_WAIT,
@@ -131,7 +133,15 @@ def optimize(index_dir: Optional[PathLike] = None, wait: float = LOCK_WAIT,
     writer (``searchkit optimize``); ``progress`` as ``build_index``'s."""
     from .index.store import optimize as merge
 
-    return merge(Path(index_dir or default_index_dir()), wait=wait, progress=progress)
+    return merge(_index_dir(index_dir), wait=arguments.number("wait", wait),
+                 progress=arguments.function("progress", progress))
+
+
+def _index_dir(index_dir: Optional[PathLike]) -> Path:
+    """The index folder given, or the default one for None (or "")."""
+    if index_dir is None or (isinstance(index_dir, str) and not index_dir):
+        return default_index_dir()
+    return arguments.path("index_dir", index_dir)
 
 
 def __getattr__(name: str) -> Any:

@@ -31,13 +31,13 @@ from typing import (BinaryIO, Callable, Dict, Iterable, Iterator, List, NamedTup
 
 import numpy as np
 
+from .. import arguments
 from ..errors import (
     ClusterError,
     CorpusError,
     IndexDamagedError,
     IndexLockedError,
     SearchkitError,
-    UsageError,
 )
 from ..ingest.corpus import (
     READING_VERSION,
@@ -196,16 +196,21 @@ def build_index(
     files, hash the paragraphs and verify their candidate pairs for the grouping, and write
     the segments.
     """
+    paths = arguments.paths("paths", paths)
+    index_dir = arguments.path("index_dir", index_dir)
+    for name, value in (("rebuild", rebuild), ("find_duplicates", find_duplicates),
+                        ("prune", prune)):
+        arguments.flag(name, value)
+    progress = arguments.function("progress", progress)
+    if dedup_threshold is not None:
+        dedup_threshold = arguments.number("dedup_threshold", dedup_threshold, most=1, above=True)
+    options = arguments.instance("options", options, ReadOptions, optional=True,
+                                 hint=", like ReadOptions(source='AFP')") or ReadOptions()
+    wait = arguments.number("wait", wait)
+    arguments.instance("cluster", cluster, cluster_module.Cluster, optional=True)
     started = time.monotonic()
     clock = _Stages()
     workers.return_freed_arrays()
-    if dedup_threshold is not None and not 0 < dedup_threshold <= 1:
-        raise UsageError(
-            f"the duplicate threshold must be above 0 and at most 1, not {dedup_threshold}"
-        )
-    options = options or ReadOptions()
-    index_dir = Path(index_dir)
-    paths = [Path(p) for p in paths]
     store.check_folder(index_dir, paths)
     store.make_folder(index_dir)  # fail before the reading, not after it
     if cluster is not None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, TypeVar
 
 from .. import __version__
+from .. import arguments
 from ..errors import ClusterError, IndexFolderError, UsageError
 from . import durable
 from .workers import by_weight
@@ -73,8 +74,8 @@ class Cluster:
             raise UsageError("give a scheduler address or a number of local workers, not both")
         if address is None and workers is None:
             raise UsageError("give a scheduler address or a number of local workers")
-        if workers is not None and workers < 1:
-            raise UsageError(f"a local cluster needs at least 1 worker, not {workers}")
+        address = arguments.text("address", address, optional=True)
+        workers = arguments.whole("workers", workers, optional=True)
         self.address = address
         self.local_workers = workers
         self.client = None

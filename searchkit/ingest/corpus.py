@@ -31,6 +31,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 
+from .. import arguments
 from ..config import (
     ARTICLE_SUFFIXES,
     DEFAULT_MAX_BYTES,
@@ -296,7 +297,8 @@ def find_files(
     characters written as escapes (``printable_key``). Paths that cannot be used are returned as
     skipped, with the reason; so are symbolic links that lead outside ``paths`` unless
     ``follow_links``. Files of types not read are counted by suffix in ``unread``."""
-    paths = [Path(p) for p in paths]
+    paths = arguments.paths("paths", paths)
+    arguments.flag("follow_links", follow_links)
     roots = [p.resolve() for p in paths if p.exists()]
     found: Dict[str, FoundFile] = {}  # real path -> the file
     skipped: List[SkippedFile] = []
@@ -358,8 +360,14 @@ def unread_note(unread: Dict[str, int]) -> str:
 
 # ---- reading one file -------------------------------------------------------------------------
 
+def _check_options(options) -> None:
+    arguments.instance("options", options, ReadOptions, hint=", like ReadOptions(source='AFP')")
+
+
 def check_size(path: Union[str, Path], size: int, options: ReadOptions = ReadOptions()) -> None:
     """CorpusError if a file of ``size`` bytes is not to be read (empty, or over the limit)."""
+    arguments.whole("size", size, least=0)
+    _check_options(options)
     if size == 0:
         raise CorpusError("empty file (0 bytes)")
     if size > options.max_bytes:
@@ -396,7 +404,10 @@ def read_file(
     """The articles of one file whose bytes are ``data``. CorpusError (a one-line reason that
     says what to do) if the file is to be skipped. Article ids: ``key`` for a file holding one
     article, ``key:1``, ``key:2``, ... for several, ``key:<record id>`` for JSON lines."""
-    path = Path(path)
+    path = arguments.path("path", path)
+    arguments.text("key", key)
+    arguments.instance("data", data, bytes)
+    arguments.instance("manifest_entry", manifest_entry, dict, optional=True)
     check_size(path, len(data), options)
     kind = _format(path)
     decoded = encodings.decode(data, options.encoding, html=kind == "html")
@@ -657,8 +668,11 @@ def manifests_for(paths: List[Path], files, warnings: List[str], follow_links: b
 def read_corpus(
     paths: Iterable[Path], progress: Optional[Progress] = None, options: ReadOptions = ReadOptions()
 ) -> Corpus:
-    """Read every article file under ``paths``. Raises CorpusError if none can be found."""
-    paths = [Path(p) for p in paths]
+    """Read every article file under ``paths`` (one path: that one). Raises CorpusError if none
+    can be found."""
+    paths = arguments.paths("paths", paths)
+    arguments.function("progress", progress)
+    _check_options(options)
     unread: Counter = Counter()
     files, skipped = find_files(paths, options.follow_links, unread)
     corpus = Corpus(skipped=list(skipped), unread=dict(unread))

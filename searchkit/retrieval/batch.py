@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
+from .. import arguments
 from ..errors import QueryFileError
 from ..ingest.safeload import load_json
 from ..model import DocumentHit
@@ -30,8 +31,9 @@ class BatchQuery:
 def read_queries(path: Path) -> Tuple[List[BatchQuery], List[str]]:
     """The queries of a query file, in file order, and a warning for each line left out.
     QueryFileError if the file cannot be read as UTF-8 text."""
+    path = arguments.path("path", path)
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise QueryFileError(
             f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "

@@ -29,12 +29,13 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Dict, List, Optional, Tuple
 
+from .. import arguments
 from ..errors import QueryError
 from ..index import wordterms
 from ..index.layout import FIELD_NAMES, TEXT_FIELD, TITLE_FIELD
 from ..index.rankarrays import datetime_to_long
 from ..index.vocabulary import folded
-from ..model import Record
+from ..model import INDEXED_KINDS, Record
 from . import translit
 from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term, idf
 
@@ -65,12 +66,21 @@ _SYNTAX = re.compile(r"""["():\[\]{}*?^~\\]|(?<![^\s(])[+-]""")
 
 
 class Filters(Record):
-    """Restrictions given beside the query text (command-line flags, REPL settings)."""
+    """Restrictions given beside the query text (command-line flags, REPL settings). A str is
+    read as the command line reads it: ``since="2020-08"`` is a date, ``sources="AFP"`` one
+    source; UsageError for what cannot be read so (a kind other than INDEXED_KINDS)."""
 
     since: Optional[date] = None
     until: Optional[date] = None
     sources: tuple = ()
     kinds: tuple = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        vars(self).update(since=arguments.day("since", self.since),
+                          until=arguments.day("until", self.until, end=True),
+                          sources=arguments.names("sources", self.sources),
+                          kinds=arguments.names("kinds", self.kinds, INDEXED_KINDS))
 
     @property
     def dated(self) -> bool:
@@ -124,7 +134,7 @@ def check_text(text: str) -> None:
     """QueryError for a query refused by its text alone (too long, too deep): before the
     index is opened, the parser or the stemmer run. (A wildcard too early in a word is read
     as text: ``typed``.)"""
-    check_size(text)
+    check_size(arguments.text("text", text))
 
 
 _FIELD_NAME = re.compile(r"(?<![\w:/])([^\W\d]\w*):(?=[^\s/])")

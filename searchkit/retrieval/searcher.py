@@ -19,6 +19,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from .. import arguments
 from ..config import SORTS, SearchOptions
 from ..errors import IndexDamagedError, IndexEmptyError, IndexMissingError, NotFoundError
 from ..errors import QueryError, SearchkitError
@@ -80,8 +81,8 @@ class Searcher:
     be shared between threads; their calls then run one at a time."""
 
     def __init__(self, index_dir: Path, options: SearchOptions = SearchOptions()):
-        self.index_dir = Path(index_dir)
-        self.options = options
+        self.index_dir = arguments.path("index_dir", index_dir)
+        self.options = arguments.instance("options", options, SearchOptions)
         self._lock = threading.RLock()
         if not layout.exists(self.index_dir):
             raise IndexMissingError(f"no index in {self.index_dir}; build one with: "
@@ -146,11 +147,10 @@ class Searcher:
         of rare names. ``syntax``: read the query language where it is deliberate and valid
         (the rest is text, with a note); False reads all of the query as text. A query that
         finds little comes with a ``suggestion`` if one finds more."""
-        limit = self.options.limit if limit is None else limit
-        if limit < 1 or page < 1:
-            raise QueryError(f"limit and page must be at least 1, not {limit} and {page}")
-        if sort not in SORTS:
-            raise QueryError(f"sort by one of {', '.join(SORTS)}, not {sort!r}")
+        limit = self._limit(limit)
+        page = arguments.whole("page", page)
+        sort = arguments.choice("sort", sort, SORTS)
+        _check_flags(collapse=collapse, facets=facets, variants=variants, syntax=syntax)
         self._check_filters(filters)
         prepared = self._plan(query, filters, variants, syntax)
         notes = prepared.notes
@@ -212,9 +212,13 @@ class Searcher:
         return int(np.count_nonzero(
             self._generation.column("date")[without_dates.docs] == NO_DATE))
 
+    def _limit(self, limit) -> int:
+        return self.options.limit if limit is None else arguments.whole("limit", limit)
+
     def _check_filters(self, filters: Filters) -> None:
-        """QueryError for filters nothing can pass: a start date after the end date, a source
-        the index does not have (with the closest it has)."""
+        """UsageError for what is no Filters; QueryError for filters nothing can pass: a start
+        date after the end date, a source the index does not have (with the closest it has)."""
+        _check_filters_type(filters)
         if filters.since and filters.until and filters.since > filters.until:
             raise QueryError(
                 f"the start date {filters.since} (since) is after the end date {filters.until} "
@@ -260,9 +264,9 @@ class Searcher:
         snippets, duplicate collapse or suggestions; ``syntax`` as for ``search`` (False for
         evaluation queries, which are natural language). QueryError for a query that cannot
         be run, as ``search``."""
-        limit = self.options.limit if limit is None else limit
-        if limit < 1:
-            raise QueryError(f"limit must be at least 1, not {limit}")
+        limit = self._limit(limit)
+        _check_flags(variants=variants, syntax=syntax)
+        _check_filters_type(filters)
         prepared = self._plan(query, filters, variants, syntax)
         try:
             if self._articles is None:
@@ -303,7 +307,7 @@ class Searcher:
 
     def _plan(self, text: str, filters: Filters, variants: bool,
               syntax: bool = True) -> plan.Plan:
-        typed = read_typed(plan.clean(text), syntax)
+        typed = read_typed(plan.clean(arguments.text("query", text)), syntax)
         if not re.search(r"\w", typed.text):
             raise QueryError(plan.nothing_to_search(text, []))
         text = typed.text
@@ -496,12 +500,14 @@ class Searcher:
     def duplicate_groups(self, min_size: int = 2, limit: Optional[int] = None):
         """The largest groups of near-identical paragraphs in the index (who copied what),
         largest first; members earliest date first, ``exact`` relative to the first."""
+        min_size = arguments.whole("min_size", min_size, least=2)
+        limit = arguments.whole("limit", limit, optional=True)
         generation = self._generation
         hashes = generation.column("group")
         deleted = generation.deleted_mask()
         live = hashes if deleted is None else hashes[~deleted]
         values, firsts, sizes = np.unique(live, return_index=True, return_counts=True)
-        big = np.flatnonzero(sizes >= max(2, min_size))
+        big = np.flatnonzero(sizes >= min_size)
         if not big.size:
             return ()
         # Largest first, ties by the group key (the group's smallest paragraph id): the keys of
@@ -528,7 +534,10 @@ class Searcher:
     @_one_at_a_time
     def show(self, id: str) -> ArticleView:
         """The article of paragraph ``id`` ("<article id>#<n>", marked) or article ``id``, as
-        any output printed it (a file name may hold '#', ':' or spaces)."""
+        any output printed it (a file name may hold '#', ':' or spaces). A Path is refused: an
+        id is no file's path (it leaves out the folder given and the suffix)."""
+        arguments.text("id", id, hint=" (a paragraph or article id as results show it, like "
+                       "hit.id)")
         for wanted in dict.fromkeys((id, id.strip())):
             docnum = self._document_numbered(wanted)
             marked = self._fields(docnum) if docnum is not None else None
@@ -591,6 +600,15 @@ class Searcher:
             undated_articles=sum(1 for _, w in articles.values() if w == NO_DATE),
             settings=layout.read_settings(self.index_dir, self._generation.generation),
         )
+
+
+def _check_flags(**flags) -> None:
+    for name, value in flags.items():
+        arguments.flag(name, value)
+
+
+def _check_filters_type(filters) -> None:
+    arguments.instance("filters", filters, Filters, hint=", like Filters(sources='AFP')")
 
 
 def _whoosh_faults(function, *args):
