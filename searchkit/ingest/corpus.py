@@ -62,11 +62,9 @@ from .passages import needs_split, split_passages
 Progress = Callable[[int, int], None]  # (files done, files in all)
 # Bump when the same bytes and options make other articles (a line's kind, metadata found):
 # an index run reads every file again rather than keep what an older reading made of it.
-# 2: "Source: NAME" lines name the source; front matter YAML refuses read line by line.
-# 3: an "Updated:" line gives no date; a "Published:" line may hold an ISO date-time.
-# 4: a byline's date dates the article, its outlet named after "|" or before the date.
-# 5: a date given as a number is a Unix time.
-READING_VERSION = 5
+# 2: "Source: NAME" lines name the source; front matter YAML refuses read line by line; an
+# "Updated:" line gives no date; a byline's date dates the article; a number is a Unix time.
+READING_VERSION = 2
 
 _MIN_PASSAGE_WORDS = 20
 
