@@ -147,12 +147,21 @@ def _marked_words(text: str) -> Tuple[List[str], List[bool], List[bool]]:
     return found, name, figure
 
 
-def subject_replaced(a: str, b: str) -> bool:
+def _capitalised(text: str) -> set:
+    return {w for w in _WORD.findall(text) if w[0].isupper()}
+
+
+def subject_replaced(a: str, b: str, figures_a: Sequence[str], figures_b: Sequence[str]) -> bool:
     """Whether a name and a figure were both replaced in place, each by a few words holding
     another ("Shares of Vantec rose 5.1%" / "Shares of Orimo rose 3.9%"): the same template
     filled in for another subject. (A reprint that updates a figure keeps its names, one
     that corrects a name keeps its figures; a dateline added and a sentence cut replace
-    nothing in place.)"""
+    nothing in place.) ``figures_a`` and ``figures_b``: ``figures`` of each."""
+    if not (Counter(figures_a) - Counter(figures_b) and Counter(figures_b) - Counter(figures_a)):
+        return False  # (most copies: no figure replaced, and no words to align)
+    capitals_a, capitals_b = _capitalised(a), _capitalised(b)
+    if not (capitals_a - capitals_b and capitals_b - capitals_a):
+        return False  # (nor a name)
     if b < a:  # (an alignment may differ with the sides swapped: a pair's decision may not)
         a, b = b, a
     wa, name_a, figure_a = _marked_words(a)
@@ -183,8 +192,9 @@ def template_pair(a: str, b: str) -> bool:
     wa, wb = words(a), words(b)
     if wa == wb:
         return False
+    fa, fb = figures(wa), figures(wb)
     return (is_list(a, len(wa)) and is_list(b, len(wb)) and _lists_differ(wa, wb)
-            or figures_replaced(figures(wa), figures(wb)) or subject_replaced(a, b))
+            or figures_replaced(fa, fb) or subject_replaced(a, b, fa, fb))
 
 
 def near_duplicates(a: str, b: str, threshold: float = DEFAULT_THRESHOLD,
@@ -267,7 +277,8 @@ def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
                 if (i in list_words and j in list_words
                         and _lists_differ(list_words[i], list_words[j])
                         or figures_replaced(numbers[i], numbers[j])
-                        or subject_replaced(paragraphs[i][1], paragraphs[j][1])):
+                        or subject_replaced(paragraphs[i][1], paragraphs[j][1], numbers[i],
+                                            numbers[j])):
                     continue  # a template filled in twice (exact copies are joined above)
                 if short[i] or short[j]:
                     later.append((i, j))
