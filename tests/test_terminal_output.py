@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import termios
+import unicodedata
 
 import pytest
 from click.testing import CliRunner
@@ -160,15 +161,13 @@ def test_the_repl_greets_and_confirms_its_settings(seed_index):
     ]
 
 
-def test_on_a_terminal_its_own_width_comes_first(seed_index):
-    """A 60-column terminal with COLUMNS=100 in the environment: 60 it is."""
+def on_a_terminal(columns, *args, environment=None):
+    """What ``searchkit ARGS`` shows on a terminal ``columns`` wide, without colour codes."""
     leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 60, 0, 0))
-    environment = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1"}
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     process = subprocess.run(
-        [sys.executable, "-m", "searchkit", "search", "Sergey Tikhanovsky", "--index",
-         str(seed_index), "-n", "3"],
-        stdout=follower, stderr=subprocess.DEVNULL, env=environment, timeout=120)
+        [sys.executable, "-m", "searchkit", *map(str, args)], stdout=follower,
+        stderr=subprocess.DEVNULL, env={**os.environ, **(environment or {})}, timeout=120)
     os.close(follower)
     chunks = []
     while True:
@@ -180,8 +179,14 @@ def test_on_a_terminal_its_own_width_comes_first(seed_index):
             break
         chunks.append(chunk)
     os.close(leader)
-    shown = ANSI.sub("", b"".join(chunks).decode())
     assert process.returncode == 0
+    return ANSI.sub("", b"".join(chunks).decode())
+
+
+def test_on_a_terminal_its_own_width_comes_first(seed_index):
+    """A 60-column terminal with COLUMNS=100 in the environment: 60 it is."""
+    shown = on_a_terminal(60, "search", "Sergey Tikhanovsky", "--index", seed_index, "-n", "3",
+                          environment={"COLUMNS": "100", "NO_COLOR": "1"})
     assert 50 < widest(shown) <= 60
 
 
@@ -191,3 +196,86 @@ def test_a_repl_filter_whose_search_fails_is_not_kept(seed_index):
         in transcript
     assert "searchkit [source=moscow times]> " not in transcript
     assert sum(1 for t in transcript if t.startswith("1-6 of 6 results")) == 2
+
+
+def columns_shown(line):
+    """Columns a terminal gives ``line``, measured apart from the code's own measure: East
+    Asian wide characters two, combining marks none, colour codes none."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF"
+               else 1 for c in ANSI.sub("", line))
+
+
+WIRE = ("The summit in 東京 was attended by many delegates from the region, who talked about "
+        "trade, harbours and the weather for hours, while 東京大学 students protested outside.")
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory):
+    """Five articles with CJK titles, sources and text and combining marks (x̂), one wire
+    paragraph printed by all five, long source names, one article undated: in an index."""
+    folder = tmp_path_factory.mktemp("wide")
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    manifest = {}
+    for n in range(5):
+        (corpus / f"tokyo{n}.txt").write_text(
+            f"東京で会議が開かれた {n} 東京 summit\n\n{WIRE}\n\nOutlet {n} adds: the harbour "
+            f"cafe served x\u0302 and 東京の料理 to delegates on day {n}.\n", encoding="utf-8")
+        if n:
+            manifest[f"tokyo{n}.txt"] = {"date": f"2020-08-1{n}", "source": (
+                "www.a-really-long-outlet-name-for-tests.example.co.uk" if n == 1
+                else f"東京新聞 Tokyo Shimbun Evening Edition {n}")}
+    (corpus / "manifest.json").write_text(json.dumps(manifest))
+    index = folder / "ix"
+    assert CliRunner().invoke(main, ["index", str(corpus), "--index", str(index)]).exit_code == 0
+    return index
+
+
+WIDE_OUTPUTS = {
+    "search table": ["search", "summit delegates", "--format", "table", "--facets"],
+    "search blocks": ["search", "summit delegates", "--format", "plain", "--facets"],
+    "show": ["show", "tokyo1#1"],
+    "duplicates table": ["duplicates", "--format", "table"],
+    "duplicates blocks": ["duplicates", "--format", "plain"],
+    "stats": ["stats"],
+}
+
+
+@pytest.mark.parametrize("columns", [40, 100])
+@pytest.mark.parametrize("output", WIDE_OUTPUTS)
+def test_every_line_fits_in_display_columns(run, wide, output, columns):
+    result = run(*WIDE_OUTPUTS[output], "--index", wide, columns=columns)
+    assert result.exit_code == 0, result.stderr
+    assert "東京" in result.stdout
+    folder = str(wide.parent)
+    for line in result.stdout.splitlines():
+        if folder not in line:  # a path (show's file, stats's index) is kept whole, to copy
+            assert columns_shown(line) <= columns, line
+
+
+def test_table_columns_line_up_under_wide_characters(run, wide):
+    result = run(*WIDE_OUTPUTS["search table"], "--index", wide, columns=100)
+    table = result.stdout.split("\n\n")[0].splitlines()
+    start = columns_shown(table[0].split("snippet")[0])  # where the snippet column starts
+    wide_titles = 0
+    for line in table[2:]:
+        if columns_shown(line) <= start:
+            continue  # a title's or a source's last line, under no snippet
+        before = next(line[:i] for i in range(len(line)) if columns_shown(line[:i]) >= start)
+        assert columns_shown(before) == start and before.endswith("  "), line
+        assert line[len(before)] != " ", line  # the snippet starts right there
+        wide_titles += "東京で" in before
+    assert wide_titles >= 5
+
+
+def test_stats_fits_a_narrow_terminal(seed_index):
+    shown = on_a_terminal(40, "stats", "--index", seed_index)
+    assert "nltk snowball" in shown
+    assert max(columns_shown(line) for line in shown.splitlines()
+               if str(seed_index) not in line) <= 40
+
+
+def test_stats_in_a_pipe_keeps_each_line_whole(run, wide):
+    lines = run("stats", "--index", wide).stdout.splitlines()
+    (analyzer,) = [line for line in lines if line.startswith("analyzer")]
+    assert analyzer.endswith("stemmer") and columns_shown(analyzer) > 60

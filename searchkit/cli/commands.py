@@ -591,7 +591,9 @@ def _search_query(query: str, index_dir: Path, fmt, color: str, options: dict) -
         if fmt == "jsonl":
             click.echo(render.summary_json(results))
         else:
-            click.echo(("\n" if results.hits else "") + render.facets_table(results.facets))
+            width = _width() if fmt == "table" else _text_width()
+            facets_text = render.facets_table(results.facets, width=width)
+            click.echo(("\n" if results.hits else "") + facets_text)
     click.echo(render.count_line(results, collapsed=options["collapse"]), err=True)
 
 
@@ -665,7 +667,7 @@ def stats_command(index_dir, fmt):
     if fmt == "json":
         click.echo(render.dumps(render.stats_record(stats), indent=2))
     else:
-        click.echo(render.stats_table(stats))
+        click.echo(render.stats_table(stats, width=_text_width()))
 
 
 @main.command("duplicates")

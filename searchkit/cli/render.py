@@ -14,7 +14,6 @@ import functools
 import json
 import os
 import re
-import unicodedata
 from datetime import date
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -130,12 +129,17 @@ def brackets(text: str) -> str:
 
 def cells(text: str) -> int:
     """Columns ``text`` takes on a terminal: colour codes none, East Asian wide characters
-    two, combining marks none."""
+    two, combining marks none; measured as tabulate measures its cells (wcwidth), so that
+    tables and wrapped text agree."""
     text = _ANSI.sub("", text)
     if text.isascii():
         return len(text)
-    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF"
-               else 1 for c in text)
+    from wcwidth import wcswidth, wcwidth  # imported on first use, as tabulate is
+
+    width = wcswidth(text)
+    if width < 0:  # a control character, which has no width: a tab (``printable`` keeps it)
+        width = sum(w if w >= 0 else 1 for w in map(wcwidth, text))
+    return width
 
 
 def wrap(text: str, width: Optional[int], indent: str = "", cut: bool = True) -> str:
@@ -427,7 +431,7 @@ def article_text(view: ArticleView, mark: Mark, context: Optional[int] = None,
     if view.duplicates:
         n = len(view.duplicates)
         places = f"{n} other place{'s' if n > 1 else ''}"
-        lines += ["", f"paragraph {view.marked} also appears in {places}:"]
+        lines += ["", wrap(f"paragraph {view.marked} also appears in {places}:", width)]
         lines += [wrap(f"  {_place(d)}{'' if d.exact else ' (edited)'}", width, "    ")
                   for d in view.duplicates]
     return "\n".join(lines)
@@ -516,15 +520,23 @@ def _top(counts: Dict[str, int], unknown: int, noun: str, most: int) -> List[Lis
     return rows
 
 
+def _counts_table(rows: List[List[object]], headers: List[str], width: Optional[int]) -> str:
+    """Names and their counts, the names wrapped to fit ``width`` columns (None: whole)."""
+    name_width = None
+    if width is not None:
+        name_width = max(width - _fixed_width(rows, 1, headers[1]) - GAP, MIN_SOURCE_WIDTH)
+    return tabulate(rows, headers=headers, maxcolwidths=[name_width, None],
+                    disable_numparse=True)
+
+
 @for_terminal
-def facets_table(facets: Facets, most: int = TOP_SOURCES) -> str:
+def facets_table(facets: Facets, most: int = TOP_SOURCES, width: Optional[int] = None) -> str:
     """Matching paragraphs per source (the ``most`` commonest, then how many more) and per
-    month."""
-    sources = tabulate(_top(facets.sources, facets.unknown_source, "source", most),
-                       headers=["source", "paragraphs"], disable_numparse=True)
+    month; sources wrapped to ``width`` columns (None: whole)."""
+    sources = _counts_table(_top(facets.sources, facets.unknown_source, "source", most),
+                            ["source", "paragraphs"], width)
     months = list(facets.months.items()) + ([["undated", facets.undated]] if facets.undated else [])
-    return sources + "\n\n" + tabulate(months, headers=["month", "paragraphs"],
-                                         disable_numparse=True)
+    return sources + "\n\n" + _counts_table(months, ["month", "paragraphs"], width)
 
 
 def stats_record(stats: IndexStats) -> Dict[str, object]:
@@ -534,9 +546,10 @@ def stats_record(stats: IndexStats) -> Dict[str, object]:
 
 
 @for_terminal
-def stats_table(stats: IndexStats, most: int = TOP_SOURCES) -> str:
+def stats_table(stats: IndexStats, most: int = TOP_SOURCES, width: Optional[int] = None) -> str:
     """What the index holds, its settings, and its ``most`` commonest sources (``--format
-    json`` lists them all)."""
+    json`` lists them all); wrapped at spaces to ``width`` columns, each value's lines under
+    it (None: one line each). The index's path stays whole, to be copied."""
     span = UNKNOWN
     if stats.first_date:
         span = f"{stats.first_date.isoformat()} to {stats.last_date.isoformat()}"
@@ -550,12 +563,12 @@ def stats_table(stats: IndexStats, most: int = TOP_SOURCES) -> str:
         ["schema", stats.settings.get("schema_version", "—")],
         ["analyzer", (stats.settings.get("analyzer") or {}).get("filters", "—")],
     ]
+    under = " " * (max(cells(label) for label, _ in summary) + GAP)  # a value's later lines
+    lines = [label.ljust(len(under)) + wrap(under + str(value), width, under,
+                                            cut=label != "index")[len(under):]
+             for label, value in summary]
     sources = _top(stats.sources, stats.unknown_source, "source", most)
-    return (
-        tabulate(summary, tablefmt="plain", disable_numparse=True)
-        + "\n\n"
-        + tabulate(sources, headers=["source", "articles"], disable_numparse=True)
-    )
+    return "\n".join(lines) + "\n\n" + _counts_table(sources, ["source", "articles"], width)
 
 
 @for_terminal

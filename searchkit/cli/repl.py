@@ -105,7 +105,8 @@ class Session:
             ":dedup": lambda: self._set("collapse", _choice(argument, ("on", "off")) == "on"),
             ":format": lambda: self._set("format", _choice(argument, ("table", "plain"))),
             ":plain": lambda: self._set("plain", _choice(argument, ("on", "off")) == "on"),
-            ":stats": lambda: self.write(render.stats_table(self.searcher().stats())),
+            ":stats": lambda: self.write(
+                render.stats_table(self.searcher().stats(), width=self._width())),
         }.get(name)
         if action is None:
             raise UsageError(f"unknown command {name}; :help lists the commands")
