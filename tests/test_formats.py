@@ -393,6 +393,49 @@ def test_html_the_extractor_cannot_read_falls_back_to_the_visible_text(tmp_path,
     assert result.warnings == [FALLBACK]
 
 
+def briefs(*stories):
+    return "".join(f"<article><h2>{headline}</h2>" + "".join(f"<p>{p}</p>" for p in paragraphs)
+                   + "</article>" for headline, paragraphs in stories)
+
+
+WHEAT = ("Wheat prices climb", [
+    "Wheat futures rose sharply on Tuesday as forecasters warned the drought could last into "
+    "the harvest.",
+    "Traders said stocks held by exporters were at their lowest level in nine years.",
+    "Millers in the region said they would pass the higher costs on to bakers before the end "
+    "of the month.",
+])
+STATUES = ("Museum returns statues", [
+    "The national museum handed back twelve bronze statues taken from a royal palace more than "
+    "a century ago.",
+    "Curators spent three years tracing the provenance of every piece.",
+])
+WALKOUT = ("Rail union calls off walkout", [
+    "The rail union called off a planned weekend walkout after the operator offered to reopen "
+    "talks on staffing.",
+])
+
+
+def test_html_page_of_several_articles_keeps_every_one(tmp_path):
+    """trafilatura takes the first <article>: the others were lost when it was long enough."""
+    teasers = briefs(("More from the desk", ["Subscribers read our weekly market letter."]),
+                     ("Also in the news", ["Sign up for alerts about the rail network."]))
+    page = ("<html><head><meta charset=utf-8><title>Briefing</title></head><body>"
+            "<nav><a href=/>Home</a> <a href=/news>News</a></nav>"
+            f"<main>{briefs(WHEAT, STATUES, WALKOUT)}</main><aside>{teasers}</aside>"
+            "<footer><p>Copyright 2024 The Daily Example. All rights reserved.</p></footer>"
+            "</body></html>")
+    result = read(tmp_path, "briefing.html", page.encode())
+    (article,) = result.articles  # one article per page, as for any page
+    stories = [text for _, paragraphs in (WHEAT, STATUES, WALKOUT) for text in paragraphs]
+    assert [t for t in texts(result) if t in stories] == stories  # all, in the page's order
+    everything = " ".join(b.text for b in article.blocks)
+    assert "Rail union calls off walkout" in everything  # (a sub-heading of the page)
+    for left_out in ("Home", "Copyright", "Subscribers", "Sign up"):
+        assert left_out not in everything
+    assert result.warnings == []
+
+
 # ---- JSON lines -------------------------------------------------------------------------------
 
 def jsonl(*records):

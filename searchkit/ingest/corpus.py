@@ -63,7 +63,8 @@ Progress = Callable[[int, int], None]  # (files done, files in all)
 # Bump when the same bytes and options make other articles (a line's kind, metadata found):
 # an index run reads every file again rather than keep what an older reading made of it.
 # 2: "Source: NAME" lines name the source; front matter YAML refuses read line by line; an
-# "Updated:" line gives no date; a byline's date dates the article; a number is a Unix time.
+# "Updated:" line gives no date; a byline's date dates the article; a number is a Unix time;
+# every <article> side by side on an HTML page is read.
 READING_VERSION = 2
 
 _MIN_PASSAGE_WORDS = 20

@@ -2,7 +2,9 @@
 
 trafilatura finds the main text (navigation, footers, comments, "related stories" left out) and
 the title, site name and URL (``<link rel=canonical>``, ``og:url``). The only module that
-imports it, and only when an HTML file is read: importing it takes a fifth of a second.
+imports it, and only when an HTML file is read: importing it takes a fifth of a second. Of
+several <article> elements side by side, trafilatura takes the first: those it left out are
+added back here.
 
 The date is read here, from the page's own statements only: ``<meta>`` tags
 (``article:published_time``, ``datePublished``, ``dc.date``, ``pubdate``, ...), JSON-LD
@@ -73,9 +75,10 @@ def read_html(text: str) -> HtmlPage:
     tree = trafilatura.load_html(text)
     if tree is None:  # a fragment ("<p>...</p>" alone): trafilatura wants a whole page
         tree = trafilatura.load_html(f"<html><body>{text}</body></html>")
-    document, published = None, None
+    document, published, side_by_side = None, None, []
     if tree is not None:
         published = _published_date(tree)
+        side_by_side = _articles_side_by_side(tree)  # (read before trafilatura may alter it)
         document = trafilatura.bare_extraction(
             tree,
             with_metadata=True,
@@ -87,6 +90,7 @@ def read_html(text: str) -> HtmlPage:
             date_extraction_params={"extensive_search": False, "original_date": True},
         )
     paragraphs = _paragraphs((document.text if document is not None else "") or "")
+    paragraphs = _with_articles_left_out(paragraphs, side_by_side)
     fields = _metadata(document) if document is not None else {}
     warnings = []
     if _words(paragraphs) < _MIN_WORDS:
@@ -107,6 +111,65 @@ def _paragraphs(text: str) -> List[str]:
     if len(found) > MAX_PARAGRAPHS_PER_FILE:
         raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
     return found
+
+
+# Elements whose text is an article's own: its headings and paragraphs.
+_ARTICLE_TEXT = ("h1", "h2", "h3", "h4", "h5", "h6", "p")
+_KEY_WORD = re.compile(r"\w+")
+
+
+def _articles_side_by_side(tree) -> List[List[List[str]]]:
+    """<article> elements that share a parent (a page of briefs), in groups of two or more;
+    each article as the text of its headings and paragraphs. A paragraph that is all links
+    (tags, "Read more") is left out, as trafilatura leaves link lists out."""
+    groups = {}
+    for article in tree.xpath("//article[not(ancestor::article)]"):
+        texts = []
+        for element in article.iter(*_ARTICLE_TEXT):
+            text = " ".join(element.text_content().split())
+            links = "".join(a.text_content() for a in element.iter("a"))
+            if text and (element.tag != "p" or len(links.split()) < len(text.split())):
+                texts.append(text)
+        if texts:
+            groups.setdefault(article.getparent(), []).append(texts)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def _with_articles_left_out(paragraphs: List[str], groups) -> List[str]:
+    """``paragraphs`` with the articles trafilatura left out of a group it took one article of.
+
+    trafilatura's main text is the first <article> of the page; the others come back only
+    when that one is short or another algorithm finds twice the text. An article none of
+    whose text is among ``paragraphs`` goes in after the article before it; a group none of
+    whose articles trafilatura took (teasers beside the story) stays out."""
+    if not groups:
+        return paragraphs
+    where = {_key(p): n for n, p in enumerate(paragraphs)}  # the last of equal paragraphs
+    after: dict = {}  # paragraph number -> articles to put after it (-1: before the first)
+    for group in groups:
+        found = [[where[k] for k in map(_key, texts) if k in where] for texts in group]
+        if not any(found):
+            continue
+        place = min(next(f for f in found if f)) - 1  # before the first article taken
+        for texts, numbers in zip(group, found):
+            if numbers:
+                place = max(numbers)
+            else:
+                after.setdefault(place, []).extend(texts)
+    if not after:
+        return paragraphs
+    merged = list(after.get(-1, []))
+    for n, paragraph in enumerate(paragraphs):
+        merged.append(paragraph)
+        merged.extend(after.get(n, []))
+    if len(merged) > MAX_PARAGRAPHS_PER_FILE:
+        raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
+    return merged
+
+
+def _key(text: str) -> str:
+    """The words of a text, whatever the case, spacing and punctuation."""
+    return " ".join(_KEY_WORD.findall(text.lower()))
 
 
 def _words(paragraphs: List[str]) -> int:
