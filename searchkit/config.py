@@ -19,6 +19,7 @@ CLUSTER_ENV = "SEARCHKIT_CLUSTER"
 # File types the indexer reads; anything else under a folder is ignored. Plain text and
 # Markdown (with optional YAML front matter), HTML article pages, JSON lines (one article a line).
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+MARKDOWN_SUFFIXES = (".md", ".markdown")  # their tables, code blocks and quotes are markup
 HTML_SUFFIXES = (".html", ".htm")
 JSONL_SUFFIXES = (".jsonl",)
 ARTICLE_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES

@@ -283,6 +283,52 @@ def test_bad_front_matter_values_are_warned_about_and_ignored(tmp_path):
     assert result.articles[0].date is None and result.articles[0].date_from == "unknown"
 
 
+# ---- Markdown ---------------------------------------------------------------------------------
+
+HARVEST = """# Harvest report
+
+Farmers said the harvest was the worst in a decade after months without rain.
+
+| Crop | 2023 | 2024 |
+|:-----|-----:|-----:|
+| **Wheat** | 4.1 | 2.7 |
+| Barley \\| oats | 1.9 | |
+
+> The drought is the worst we have seen, said the minister.
+>
+> > Aid will follow next week, she added.
+
+```python
+print("yield per hectare")
+
+x = 1
+```
+
+Officials promised aid to the worst-hit regions.
+"""
+
+
+def test_markdown_tables_code_and_quotes_are_read_as_text(tmp_path):
+    result = read(tmp_path, "harvest.md", HARVEST.encode())
+    (article,) = result.articles
+    assert article.title == "Harvest report"
+    assert [(b.kind, b.text, b.line) for b in article.blocks[1:]] == [
+        ("body", "Farmers said the harvest was the worst in a decade after months without rain.",
+         3),
+        ("body", "Crop; 2023; 2024", 5),
+        ("body", "Wheat; 4.1; 2.7", 7),
+        ("body", "Barley | oats; 1.9", 8),
+        ("body", "The drought is the worst we have seen, said the minister.", 10),
+        ("body", "Aid will follow next week, she added.", 12),
+        ("body", 'print("yield per hectare") x = 1', 15),
+        ("body", "Officials promised aid to the worst-hit regions.", 20),
+    ]
+    # In a .txt file a "|" or ">" line may be text: it is read as it is written.
+    paragraphs = texts(read(tmp_path, "harvest.txt", HARVEST.encode()))
+    assert "| Crop | 2023 | 2024 |" in paragraphs
+    assert "> The drought is the worst we have seen, said the minister." in paragraphs
+
+
 # ---- HTML -------------------------------------------------------------------------------------
 
 HTML_PAGE = """<!DOCTYPE html>

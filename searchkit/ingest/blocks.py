@@ -4,8 +4,10 @@ A block is a line, or a hard-wrapped paragraph joined back into one. Each block 
 headline, sub-heading, photo caption, credit, tag line, byline, dateline, URL or body. A file
 may hold several articles one after another; a new one starts at a Title Case headline that is
 set apart (two blank lines before it, or a photo caption or tag line right after it).
-Pure text in, data out: no files, no Whoosh. A text that would give more blocks than
-config.MAX_PARAGRAPHS_PER_FILE is refused (TooManyParagraphs) as its lines are read.
+In a Markdown file, a table row is a paragraph of its cells, a fenced code block one paragraph,
+and a block quote its text. Pure text in, data out: no files, no Whoosh. A text that would give
+more blocks than config.MAX_PARAGRAPHS_PER_FILE is refused (TooManyParagraphs) as its lines are
+read.
 """
 
 import re
@@ -40,6 +42,12 @@ _MD_EM = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
 _MD_CODE = re.compile(r"`([^`]+)`")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _MD_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_MD_QUOTE = re.compile(r"^(?:>\s?)+")
+_MD_FENCE = re.compile(r"^(`{3,}|~{3,})")
+# A table's delimiter row under its header: "|---|:---:|", "--- | ---".
+_MD_TABLE_DELIMITER = re.compile(r"^\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?$|^\|\s*:?-+:?\s*\|$")
+_MD_CELL_BORDER = re.compile(r"(?<!\\)\|")  # a "|" not escaped as "\|"
+_CELL_SEPARATOR = "; "
 _OTHER_SPACE = re.compile(r"[^\S ]")  # whitespace but a space: a tab, a newline, ...
 
 # A photo credit: "Kay Nietfeld / POOL / AFP", "Drew Angerer/Getty Images/AFP", "TUT.BY / AFP".
@@ -107,14 +115,35 @@ class _Line(NamedTuple):  # a tuple: a file may have a million of them
     number: int  # 1-based line number
     blanks_before: int  # blank lines right before it
     heading_level: int = 0  # Markdown "#" level, 0 if none
+    body: bool = False  # a paragraph whatever it looks like (a table row, a code block)
 
 
-def _lines(text: str) -> Iterator[List[_Line]]:
-    """Groups of consecutive non-blank lines, one group at a time."""
+def _lines(text: str, markdown: bool = False) -> Iterator[List[_Line]]:
+    """Groups of consecutive non-blank lines, one group at a time; ``markdown``: a fenced code
+    block is a group of one line, its fences dropped, and block quote markers go."""
     blanks = 0
     current: List[_Line] = []
+    fence, code, code_start = "", [], 0  # the code block being read: its opening fence, lines
     for number, raw in enumerate(line_texts(text), start=1):
         raw = raw.replace("\u00a0", " ").replace("\ufeff", "").strip()
+        if fence:
+            if raw.startswith(fence) and not raw.strip(fence[0]):  # the closing fence
+                if code:
+                    yield [_code_block(code, code_start, blanks)]
+                fence, code, blanks = "", [], 0
+            elif raw or code:
+                code_start = code_start or number
+                code.append(raw)
+            continue
+        if markdown and raw[:1] in ("`", "~", ">"):
+            opening = _MD_FENCE.match(raw)
+            if opening:
+                if current:
+                    yield current
+                    current = []
+                fence, code_start = opening.group(1), 0
+                continue
+            raw = _MD_QUOTE.sub("", raw)  # a quote's text; a bare ">" parts its paragraphs
         if not raw:
             blanks += 1
             if current:
@@ -136,6 +165,39 @@ def _lines(text: str) -> Iterator[List[_Line]]:
             raise TooManyParagraphs(MAX_PARAGRAPHS_PER_FILE)
     if current:
         yield current
+    if code:  # a code block left open runs to the end of the file
+        yield [_code_block(code, code_start, blanks)]
+
+
+def _code_block(lines: List[str], start: int, blanks_before: int) -> _Line:
+    """A fenced code block as one paragraph: its words are searched, its lines no paragraphs."""
+    text = " ".join(" ".join(lines).split())
+    return _Line(text, text, start, blanks_before, body=True)
+
+
+def _table_rows(group: List[_Line]) -> List[_Line]:
+    """``group`` with its Markdown tables read as text: each row a paragraph of its cells, the
+    delimiter row under the header dropped. A table ends at a line without a "|"."""
+    units: List[_Line] = []
+    n = 0
+    while n < len(group):
+        line = group[n]
+        n += 1
+        if not ("|" in line.raw and n < len(group) and _MD_TABLE_DELIMITER.match(group[n].raw)):
+            units.append(line)
+            continue
+        rows = [line]
+        n += 1  # past the delimiter row
+        while n < len(group) and "|" in group[n].raw:
+            rows.append(group[n])
+            n += 1
+        for row in rows:
+            cells = (strip_markdown(cell.replace("\\|", "|"))
+                     for cell in _MD_CELL_BORDER.split(row.raw))
+            text = _CELL_SEPARATOR.join(cell for cell in cells if cell)
+            if text:
+                units.append(_Line(text, text, row.number, row.blanks_before, body=True))
+    return units
 
 
 def _is_hard_wrapped(group: List[_Line]) -> bool:
@@ -144,15 +206,18 @@ def _is_hard_wrapped(group: List[_Line]) -> bool:
         len(group) > 1
         and all(_WRAP_MIN <= len(line.raw) <= _WRAP_MAX for line in group[:-1])
         and not any(_is_credit_line(line.text) for line in group)
-        and not any(line.heading_level or _MD_LIST_ITEM.match(line.raw) for line in group)
+        and not any(line.heading_level or line.body or _MD_LIST_ITEM.match(line.raw)
+                    for line in group)
     )
 
 
-def _units(text: str) -> List[_Line]:
+def _units(text: str, markdown: bool = False) -> List[_Line]:
     """The file's blocks before classification: lines, with hard-wrapped paragraphs joined;
     TooManyParagraphs past config.MAX_PARAGRAPHS_PER_FILE."""
     units = []
-    for group in _lines(text):
+    for group in _lines(text, markdown):
+        if markdown:
+            group = _table_rows(group)
         if _is_hard_wrapped(group):
             first = group[0]
             raw = " ".join(line.raw for line in group)
@@ -229,7 +294,7 @@ def _ends_like_caption(text: str) -> bool:
 def _kind_of_line(line: _Line, next_line) -> str:
     """The kind a line has on its own; heading-like lines are settled by their context."""
     text = line.text
-    if len(text) > _LONG_LINE_CHARS:
+    if line.body or len(text) > _LONG_LINE_CHARS:
         return BODY
     if _ORIGINAL_URL.match(text) or _BARE_URL.match(text):
         return URL
@@ -273,7 +338,8 @@ def _starts_article(line: _Line, next_kind, current: RawArticle) -> bool:
 
 
 def split_articles(
-    text: str, fallback_title: str, title: Optional[str] = None, single: bool = False
+    text: str, fallback_title: str, title: Optional[str] = None, single: bool = False,
+    markdown: bool = False,
 ) -> List[RawArticle]:
     """Classify every block of a file's text and split it into articles.
 
@@ -281,8 +347,10 @@ def split_articles(
     first block is the headline only if it repeats that title, else a paragraph like any other
     (a line that would otherwise have been the headline is a body paragraph), and the article
     is named ``title``. ``single``: the text is one article (an HTML page's main text).
+    ``markdown``: the text is Markdown (a .md file): its tables, code blocks and quotes are
+    read as text (in a .txt file a line of "|" or ">" may be text itself).
     """
-    units = _units(text)
+    units = _units(text, markdown)
     if not units:
         return []
     kinds = [
@@ -290,7 +358,7 @@ def split_articles(
         for i, unit in enumerate(units)
     ]
     first = units[0]
-    could_be_title = kinds[0] in (SUBHEADING, BODY, CREDIT, TAG) and (
+    could_be_title = kinds[0] in (SUBHEADING, BODY, CREDIT, TAG) and not first.body and (
         len(first.text) <= _LONG_LINE_CHARS and len(first.text.split()) <= _TITLE_MAX_WORDS
     )
     if title is not None:

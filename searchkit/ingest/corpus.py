@@ -38,6 +38,7 @@ from ..config import (
     DEFAULT_PASSAGE_WORDS,
     HTML_SUFFIXES,
     JSONL_SUFFIXES,
+    MARKDOWN_SUFFIXES,
     PASSAGE_CHARS_PER_WORD,
 )
 from ..errors import CorpusError
@@ -64,7 +65,8 @@ Progress = Callable[[int, int], None]  # (files done, files in all)
 # an index run reads every file again rather than keep what an older reading made of it.
 # 2: "Source: NAME" lines name the source; front matter YAML refuses read line by line; an
 # "Updated:" line gives no date; a byline's date dates the article; a number is a Unix time;
-# every <article> side by side on an HTML page is read.
+# every <article> side by side on an HTML page is read; Markdown tables, code blocks and quotes
+# are read as text.
 READING_VERSION = 2
 
 _MIN_PASSAGE_WORDS = 20
@@ -470,9 +472,11 @@ def _text_articles(text, path, key, manifest_entry, options, warnings) -> List[A
     warnings.extend(problems)
     stated_title = stated.pop("title", None)
     given_title = (manifest_entry or {}).get("title")
-    raw_articles = split_articles(text, path.stem, title=given_title or stated_title)
+    markdown = path.suffix.lower() in MARKDOWN_SUFFIXES
+    raw_articles = split_articles(text, path.stem, title=given_title or stated_title,
+                                  markdown=markdown)
     if given_title and len(raw_articles) > 1:  # the manifest's title names no one of several
-        raw_articles = split_articles(text, path.stem, title=stated_title)
+        raw_articles = split_articles(text, path.stem, title=stated_title, markdown=markdown)
     if not raw_articles:
         raise CorpusError("only front matter, no article text")
     return _articles(raw_articles, path, key, manifest_entry, stated, FROM_FRONT_MATTER, options)
