@@ -84,6 +84,8 @@ def names(name: str, value: Any, choices: Optional[Tuple[str, ...]] = None) -> T
 
 
 def path(name: str, value: Any) -> Path:
+    if isinstance(value, Path):  # (most calls, file by file: not parsed again)
+        return value
     if not isinstance(value, _PATH_TYPES):
         raise refused(name, "a path (a str or a Path)", value)
     return Path(value)

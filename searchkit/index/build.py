@@ -881,11 +881,13 @@ def _free_key(key: str, absolute: str, keys: Dict[str, str]) -> str:
     """``key``, qualified while another indexed file has it by the names of the folders above
     the key's own: the indexed folder's name first, as ``find_files`` qualifies the files of
     two folders given at once ("p2/a/x"), then its parents'."""
+    if keys.get(key, absolute) == absolute:  # (most files: no folder is needed)
+        return key
     above = Path(absolute).parent.parts[::-1][key.count("/"):]  # (the key's folders: its last)
     for parent in above:
-        if keys.get(key, absolute) == absolute:  # (most files: no folder is needed)
-            return key
         key = f"{parent}/{key}"
+        if keys.get(key, absolute) == absolute:
+            return key
     return key
 
 

@@ -298,7 +298,7 @@ def _kind_of_line(line: _Line, next_line) -> str:
         return BODY
     if _ORIGINAL_URL.match(text) or _BARE_URL.match(text):
         return URL
-    if source_named(text):
+    if text[:1] in "Ss" and source_named(text):
         return BYLINE
     if _BOILERPLATE.match(text):
         return TAG
