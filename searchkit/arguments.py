@@ -4,6 +4,7 @@ convenience: one path (str or Path) where paths are expected is that path; one s
 names are expected is that name; a date string as the command line reads it. Light (no numpy),
 so that every entry point can afford it."""
 
+import math
 import numbers
 import os
 from collections.abc import Iterable
@@ -41,8 +42,9 @@ def number(name: str, value: Any, least: float = 0.0, most: Optional[float] = No
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise refused(name, wanted, value)
     given = float(value)
-    if not (given > least if above else given >= least) or (most is not None and given > most):
-        raise refused(name, wanted, value)  # NaN too: it compares as neither
+    if not math.isfinite(given) or not (given > least if above else given >= least) or (
+            most is not None and given > most):
+        raise refused(name, wanted, value)
     return given
 
 
@@ -50,6 +52,12 @@ def flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise refused(name, "True or False", value)
     return value
+
+
+def flags(**given: Any) -> None:
+    """``flag`` of each one given by name."""
+    for name, value in given.items():
+        flag(name, value)
 
 
 def text(name: str, value: Any, optional: bool = False, hint: str = "") -> Optional[str]:

@@ -179,7 +179,7 @@ def _build(paths, index_dir: Path, rebuild: bool, verbosity=0, **options) -> Ind
     from ..index.build import build_index
 
     progress = _Progress() if verbosity >= 0 else None
-    before = max(layout.generations(index_dir), default=-1)  # (damaged or not)
+    before = layout.newest_generation(index_dir)
     try:
         summary = build_index(paths, index_dir, rebuild=rebuild, progress=progress, **options)
     except KeyboardInterrupt:
@@ -287,8 +287,8 @@ def main():
               help="Also follow symbolic links that lead outside the folders given (by default "
               "they are skipped, with the reason).")
 @click.option("--source", metavar="NAME",
-              help="The source of articles that state none (no manifest entry, metadata, URL "
-              "or byline names one); without it they have no source.")
+              help="The source of articles that state none (no manifest entry, metadata, URL, "
+              "'Source:' line or byline names one); without it they have no source.")
 @click.option("--cluster", "cluster_address", metavar="ADDRESS", envvar=CLUSTER_ENV,
               help="Build on the running Dask cluster whose scheduler is at ADDRESS (e.g. "
               f"tcp://10.0.0.5:8786; or set {CLUSTER_ENV}). Every worker must see the index "

@@ -564,8 +564,8 @@ def stats_table(stats: IndexStats, most: int = TOP_SOURCES, width: Optional[int]
         ["analyzer", (stats.settings.get("analyzer") or {}).get("filters", "—")],
     ]
     under = " " * (max(cells(label) for label, _ in summary) + GAP)  # a value's later lines
-    lines = [label.ljust(len(under)) + wrap(under + str(value), width, under,
-                                            cut=label != "index")[len(under):]
+    lines = [label.ljust(len(under)) + (str(value) if label == "index" else  # (to be copied)
+                                        wrap(under + str(value), width, under)[len(under):])
              for label, value in summary]
     sources = _top(stats.sources, stats.unknown_source, "source", most)
     return "\n".join(lines) + "\n\n" + _counts_table(sources, ["source", "articles"], width)

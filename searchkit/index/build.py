@@ -41,6 +41,7 @@ from ..errors import (
 )
 from ..ingest.corpus import (
     READING_VERSION,
+    checked_options,
     FoundFile,
     Progress,
     ReadOptions,
@@ -198,14 +199,11 @@ def build_index(
     """
     paths = arguments.paths("paths", paths)
     index_dir = arguments.path("index_dir", index_dir)
-    for name, value in (("rebuild", rebuild), ("find_duplicates", find_duplicates),
-                        ("prune", prune)):
-        arguments.flag(name, value)
+    arguments.flags(rebuild=rebuild, find_duplicates=find_duplicates, prune=prune)
     progress = arguments.function("progress", progress)
     if dedup_threshold is not None:
         dedup_threshold = arguments.number("dedup_threshold", dedup_threshold, most=1, above=True)
-    options = arguments.instance("options", options, ReadOptions, optional=True,
-                                 hint=", like ReadOptions(source='AFP')") or ReadOptions()
+    options = checked_options(options)
     wait = arguments.number("wait", wait)
     arguments.instance("cluster", cluster, cluster_module.Cluster, optional=True)
     started = time.monotonic()

@@ -186,15 +186,22 @@ def _another_name(old: List[str], new: List[str]) -> bool:
 def template_pair(a: str, b: str) -> bool:
     """Whether two different paragraphs share a template rather than a text (see the module
     docstring): two lists, figures replaced, or a figure and a name. Exact copies are never a
-    template pair. (``find_groups`` makes the same test from what it keeps of each.)"""
+    template pair."""
     if a == b:  # (the words of a reprint need not be found to know it)
         return False
     wa, wb = words(a), words(b)
     if wa == wb:
         return False
-    fa, fb = figures(wa), figures(wb)
-    return (is_list(a, len(wa)) and is_list(b, len(wb)) and _lists_differ(wa, wb)
-            or figures_replaced(fa, fb) or subject_replaced(a, b, fa, fb))
+    return _filled_in_twice(a, b, wa if is_list(a, len(wa)) else None,
+                            wb if is_list(b, len(wb)) else None, figures(wa), figures(wb))
+
+
+def _filled_in_twice(a: str, b: str, list_a, list_b, figures_a, figures_b) -> bool:
+    """``template_pair`` of two different paragraphs from what their words give: each one's
+    words if it is a list (else None), and its figures (``find_groups`` keeps both)."""
+    return (list_a is not None and list_b is not None and _lists_differ(list_a, list_b)
+            or figures_replaced(figures_a, figures_b)
+            or subject_replaced(a, b, figures_a, figures_b))
 
 
 def near_duplicates(a: str, b: str, threshold: float = DEFAULT_THRESHOLD,
@@ -274,11 +281,8 @@ def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
             if len(theirs) >= MIN_SHINGLES and _root(parent, i) != _root(parent, j) and (
                 _similarity(mine, theirs) >= threshold
             ):
-                if (i in list_words and j in list_words
-                        and _lists_differ(list_words[i], list_words[j])
-                        or figures_replaced(numbers[i], numbers[j])
-                        or subject_replaced(paragraphs[i][1], paragraphs[j][1], numbers[i],
-                                            numbers[j])):
+                if _filled_in_twice(paragraphs[i][1], paragraphs[j][1], list_words.get(i),
+                                    list_words.get(j), numbers[i], numbers[j]):
                     continue  # a template filled in twice (exact copies are joined above)
                 if short[i] or short[j]:
                     later.append((i, j))

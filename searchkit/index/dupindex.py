@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 
 # Bump when the hashing, the stored arrays or which pairs are alike change: a kept index of
 # another version is ignored (the next run groups from scratch).
-# 4: a figure and a name replaced in place make a template pair (dedup.subject_replaced).
 VERSION = 4
 _M3 = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], np.uint64)
 _M4 = np.array([0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53,

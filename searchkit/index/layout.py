@@ -97,8 +97,13 @@ def exists(index_dir) -> bool:
     """Whether ``index_dir`` holds an index: a commit's table of contents, or the record of a
     commit whose table of contents is lost (opening it then says it is damaged)."""
     names = _names(index_dir)
-    return Path(index_dir).is_dir() and bool(_numbers(TOC_FILE, names)
-                                             or _lost(str(index_dir), names, -1))
+    return bool(_numbers(TOC_FILE, names) or _lost(str(index_dir), names, -1))
+
+
+def newest_generation(index_dir) -> int:
+    """The number of the newest commit whose table of contents is there, -1 if none: the
+    current one unless a newer one lost it (``latest_generation``)."""
+    return max(generations(index_dir), default=-1)
 
 
 def latest_generation(index_dir) -> int:
@@ -107,11 +112,14 @@ def latest_generation(index_dir) -> int:
     names = _names(index_dir)
     newest = max(_numbers(TOC_FILE, names), default=-1)
     lost = _lost(str(index_dir), names, newest)
+    if not lost:
+        return newest
     # (a writer drops its commit's names from the journal after renaming its table of
     # contents into place: listed again, a commit made since the listing shows)
-    if lost and max(generations(index_dir), default=-1) < lost[-1]:
+    newest = newest_generation(index_dir)
+    if newest < lost[-1]:
         raise integrity.damaged(str(index_dir), f"_MAIN_{lost[-1]}.toc: missing")
-    return latest_generation(index_dir) if lost else newest
+    return newest
 
 
 def _lost(folder: str, names: List[str], newest: int) -> List[int]:

@@ -57,7 +57,7 @@ WRITER_LIMIT_MB = 512
 
 def state(index_dir: Path) -> Tuple[int, Optional[int]]:
     """(the newest commit's number or -1, its paragraphs or None if it cannot be read)."""
-    generation = max(layout.generations(index_dir), default=-1)  # (damaged or not)
+    generation = layout.newest_generation(index_dir)
     if generation < 0:
         return generation, None
     try:
@@ -367,7 +367,7 @@ def cancel(writer, error: Optional[BaseException] = None) -> None:
     if not writer.is_closed:
         _abort(writer)
     if isinstance(error, OSError):
-        landed = max(durable.generations(str(index_dir)), default=-1) >= writer.generation
+        landed = layout.newest_generation(index_dir) >= writer.generation
         raise _write_error(index_dir, error, landed=landed) from None
 
 

@@ -63,10 +63,6 @@ from .passages import needs_split, split_passages
 Progress = Callable[[int, int], None]  # (files done, files in all)
 # Bump when the same bytes and options make other articles (a line's kind, metadata found):
 # an index run reads every file again rather than keep what an older reading made of it.
-# 2: "Source: NAME" lines name the source; front matter YAML refuses read line by line; an
-# "Updated:" line gives no date; a byline's date dates the article; a number is a Unix time;
-# every <article> side by side on an HTML page is read; Markdown tables, code blocks and quotes
-# are read as text.
 READING_VERSION = 2
 
 _MIN_PASSAGE_WORDS = 20
@@ -361,14 +357,20 @@ def unread_note(unread: Dict[str, int]) -> str:
 
 # ---- reading one file -------------------------------------------------------------------------
 
-def _check_options(options) -> None:
-    arguments.instance("options", options, ReadOptions, hint=", like ReadOptions(source='AFP')")
+def checked_options(options) -> "ReadOptions":
+    """``options`` if they are ReadOptions (UsageError otherwise), ReadOptions() for None."""
+    return arguments.instance("options", options, ReadOptions, optional=True,
+                              hint=", like ReadOptions(source='AFP')") or ReadOptions()
 
 
 def check_size(path: Union[str, Path], size: int, options: ReadOptions = ReadOptions()) -> None:
     """CorpusError if a file of ``size`` bytes is not to be read (empty, or over the limit)."""
     arguments.whole("size", size, least=0)
-    _check_options(options)
+    _refuse_size(size, checked_options(options))
+
+
+def _refuse_size(size: int, options: ReadOptions) -> None:
+    """``check_size`` for the reading's own calls (file by file, its arguments known good)."""
     if size == 0:
         raise CorpusError("empty file (0 bytes)")
     if size > options.max_bytes:
@@ -409,7 +411,7 @@ def read_file(
     arguments.text("key", key)
     arguments.instance("data", data, bytes)
     arguments.instance("manifest_entry", manifest_entry, dict, optional=True)
-    check_size(path, len(data), options)
+    _refuse_size(len(data), checked_options(options))
     kind = _format(path)
     decoded = encodings.decode(data, options.encoding, html=kind == "html")
     text = decoded.text
@@ -585,7 +587,7 @@ def file_stat(path: Union[str, Path], options: ReadOptions = ReadOptions()) -> o
         stat = os.stat(path)
     except OSError as error:
         raise CorpusError(f"cannot read it: {error.strerror or error}") from None
-    check_size(path, stat.st_size, options)
+    _refuse_size(stat.st_size, options)
     return stat
 
 
@@ -602,7 +604,7 @@ def read_bytes(path: Union[str, Path], options: ReadOptions = ReadOptions()) -> 
             stat = os.fstat(descriptor)
             if not S_ISREG(stat.st_mode):
                 raise CorpusError("cannot read it: not a regular file")
-            check_size(path, stat.st_size, options)
+            _refuse_size(stat.st_size, options)
             data = _read_at_most(descriptor, stat.st_size, options.max_bytes)
         finally:
             os.close(descriptor)
@@ -611,7 +613,7 @@ def read_bytes(path: Union[str, Path], options: ReadOptions = ReadOptions()) -> 
                 f"too large (it grew past the limit of {_megabytes(options.max_bytes)} while "
                 "it was read); split it into smaller files, or raise the limit (--max-size MB)"
             )
-        check_size(path, len(data), options)  # (in case it shrank to nothing since)
+        _refuse_size(len(data), options)  # (in case it shrank to nothing since)
         return data
     except PermissionError:
         raise CorpusError(
@@ -675,7 +677,7 @@ def read_corpus(
     can be found."""
     paths = arguments.paths("paths", paths)
     arguments.function("progress", progress)
-    _check_options(options)
+    options = checked_options(options)
     unread: Counter = Counter()
     files, skipped = find_files(paths, options.follow_links, unread)
     corpus = Corpus(skipped=list(skipped), unread=dict(unread))

@@ -120,7 +120,7 @@ class Searcher:
 
     def is_current(self) -> bool:
         """False once another process has committed to the index: open a new Searcher."""
-        return max(layout.generations(self.index_dir), default=-1) == \
+        return layout.newest_generation(self.index_dir) == \
             self._generation.generation
 
     # -- searching -----------------------------------------------------------------------------
@@ -150,7 +150,7 @@ class Searcher:
         limit = self._limit(limit)
         page = arguments.whole("page", page)
         sort = arguments.choice("sort", sort, SORTS)
-        _check_flags(collapse=collapse, facets=facets, variants=variants, syntax=syntax)
+        arguments.flags(collapse=collapse, facets=facets, variants=variants, syntax=syntax)
         self._check_filters(filters)
         prepared = self._plan(query, filters, variants, syntax)
         notes = prepared.notes
@@ -226,15 +226,16 @@ class Searcher:
             )
         if not filters.sources:
             return
-        counts: Counter = Counter()  # known source (lower case, as source: matches) -> paragraphs
         spellings: Counter = Counter()  # (lower case, as written) -> paragraphs
         for segment in self._generation.segments:
             names = segment.strings("source")
             for code, count in enumerate(np.bincount(segment.arrays["source.code"],
                                                      minlength=len(names)).tolist()):
                 if names[code]:  # "": unknown
-                    counts[names[code].lower()] += count
                     spellings[names[code].lower(), names[code]] += count
+        counts: Counter = Counter()  # known source (lower case, as source: matches) -> paragraphs
+        for (lower, _), count in spellings.items():
+            counts[lower] += count
         for source in filters.sources:
             if source.lower() in counts:
                 continue
@@ -265,7 +266,7 @@ class Searcher:
         evaluation queries, which are natural language). QueryError for a query that cannot
         be run, as ``search``."""
         limit = self._limit(limit)
-        _check_flags(variants=variants, syntax=syntax)
+        arguments.flags(variants=variants, syntax=syntax)
         _check_filters_type(filters)
         prepared = self._plan(query, filters, variants, syntax)
         try:
@@ -600,11 +601,6 @@ class Searcher:
             undated_articles=sum(1 for _, w in articles.values() if w == NO_DATE),
             settings=layout.read_settings(self.index_dir, self._generation.generation),
         )
-
-
-def _check_flags(**flags) -> None:
-    for name, value in flags.items():
-        arguments.flag(name, value)
 
 
 def _check_filters_type(filters) -> None:

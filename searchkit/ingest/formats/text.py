@@ -47,10 +47,13 @@ def split_front_matter(text: str) -> Tuple[dict, str, List[str]]:
     import yaml  # only files that start with "---" need it
 
     block = text[head[0][1]:head[end - 1][1]]
-    # (its lines read as text: the "---" around them are no headline or paragraph)
-    as_text = "\n" + text[head[0][1]:head[end - 1][1]] + "\n" + text[head[end][1]:]
+
+    def as_text(warning: str) -> Tuple[dict, str, List[str]]:
+        """Its lines read as text: the "---" around them are no headline or paragraph."""
+        return {}, "\n" + block + "\n" + text[head[end][1]:], [warning]
+
     if len(block) > _MAX_CHARS:
-        return {}, as_text, [f"front matter over {_MAX_CHARS // 1024} KB; read as text"]
+        return as_text(f"front matter over {_MAX_CHARS // 1024} KB; read as text")
     warnings = []
     try:
         data = load_yaml(block)
@@ -61,10 +64,10 @@ def split_front_matter(text: str) -> Tuple[dict, str, List[str]]:
                   f"{getattr(error, 'problem', None) or error}"
         data = _line_by_line(block)
         if data is None:
-            return {}, as_text, [f"{problem}; read as text"]
+            return as_text(f"{problem}; read as text")
         warnings.append(f"{problem}; read line by line as key: value")
     except ValueError as error:  # beyond safeload's bounds, or a number Python refuses
-        return {}, as_text, [f"front matter not read: {error}; read as text"]
+        return as_text(f"front matter not read: {error}; read as text")
     if data is None:
         data = {}
     if not isinstance(data, dict):  # a "---" rule above and below some text: not front matter
