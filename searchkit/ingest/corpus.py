@@ -411,7 +411,8 @@ def read_file(
     arguments.text("key", key)
     arguments.instance("data", data, bytes)
     arguments.instance("manifest_entry", manifest_entry, dict, optional=True)
-    _refuse_size(len(data), checked_options(options))
+    options = checked_options(options)
+    _refuse_size(len(data), options)
     kind = _format(path)
     decoded = encodings.decode(data, options.encoding, html=kind == "html")
     text = decoded.text
