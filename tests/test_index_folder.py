@@ -54,6 +54,19 @@ def test_hidden_files_and_a_new_or_empty_folder_are_fine(tmp_path):
     assert (hidden / ".gitignore").read_text() == "*\n"
 
 
+def test_paths_of_no_articles_leave_no_index_folder_behind(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "list.csv").write_text("a,b\n")
+    for given in (tmp_path / "missing", tmp_path / "notes"):
+        folder = tmp_path / "new" / "ix"
+        with pytest.raises(searchkit.CorpusError, match="no article files"):
+            searchkit.build_index([given], folder)
+        assert not (tmp_path / "new").exists()
+        result = invoke("index", given, "--index", folder)
+        assert result.exit_code == 1 and "no article files" in result.stderr
+        assert not (tmp_path / "new").exists()
+
+
 def test_the_corpus_folder_is_never_the_index_folder_or_around_it(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)

@@ -210,7 +210,6 @@ def build_index(
     clock = _Stages()
     workers.return_freed_arrays()
     store.check_folder(index_dir, paths)
-    store.make_folder(index_dir)  # fail before the reading, not after it
     if cluster is not None:
         cluster.check_paths(index_dir.resolve(), [p.resolve() for p in paths if p.exists()])
     # Half the reading's grouping and the segments' writing, if they are many, in a helper,
@@ -226,6 +225,8 @@ def build_index(
         files, not_found = find_files(paths, options.follow_links, unread)
         if not files and not prune:
             raise no_article_files(paths, not_found, unread)
+        # (fail before the reading, not after it; no folder left behind for paths of nothing)
+        store.make_folder(index_dir)
         warnings: List[str] = []
         manifests = manifests_for(paths, files, warnings, options.follow_links)
 
