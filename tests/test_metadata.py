@@ -204,6 +204,44 @@ def test_a_manifest_with_a_byte_order_mark_is_read(tmp_path, name, text):
     assert corpus.warnings == []
 
 
+@pytest.mark.parametrize("name, text", [
+    ("manifest.csv", "file,source,date\nstory.txt,Agence France-Presse – Zürich,2020-08-18\n"),
+    ("manifest.json",
+     '{"story.txt": {"source": "Agence France-Presse – Zürich", "date": "2020-08-18"}}'),
+])
+def test_a_manifest_in_the_system_code_page_is_read_with_a_warning(tmp_path, name, text):
+    """Excel's plain "CSV" is saved in the system's code page (cp1252 in the West)."""
+    (tmp_path / "story.txt").write_text("Ferry timetable\n\nThe winter timetable starts.\n",
+                                        encoding="utf-8")
+    (tmp_path / name).write_bytes(text.encode("cp1252"))
+    corpus = read_corpus([tmp_path])
+    (article,) = corpus.articles
+    assert (article.source, article.source_from) == ("Agence France-Presse – Zürich",
+                                                     "manifest")
+    assert (article.date, article.date_from) == (date(2020, 8, 18), "manifest")
+    (warning,) = corpus.warnings
+    assert f"{name}: manifest not UTF-8" in warning and "cp1252" in warning
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig"])
+def test_a_manifest_with_a_byte_order_mark_is_read_without_a_warning(tmp_path, encoding):
+    (tmp_path / "story.txt").write_text("Ferry timetable\n\nThe winter timetable starts.\n",
+                                        encoding="utf-8")
+    (tmp_path / "manifest.csv").write_text("file,source\nstory.txt,Zürcher Zeitung\n",
+                                           encoding=encoding)
+    corpus = read_corpus([tmp_path])
+    assert corpus.articles[0].source == "Zürcher Zeitung" and corpus.warnings == []
+
+
+def test_a_manifest_that_is_not_text_is_ignored_with_a_warning(tmp_path):
+    shutil.copy(next(SEEDS.glob(f"{S000}*")), tmp_path)
+    (tmp_path / "manifest.csv").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    corpus = read_corpus([tmp_path])
+    assert len(corpus.articles) == 1
+    (warning,) = corpus.warnings
+    assert "manifest.csv: manifest ignored: binary file (a ZIP archive" in warning
+
+
 def test_broken_manifest_is_ignored_with_a_warning(tmp_path):
     shutil.copy(next(SEEDS.glob(f"{S000}*")), tmp_path)
     (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")

@@ -10,18 +10,23 @@ the file holds one article)::
                     001_story.txt,,AFP,2020-08-18,
 
 A manifest is UTF-8, with or without the byte order mark that Excel's "CSV UTF-8" and Notepad
-write. Empty values are ignored. A manifest that cannot be read, or a bad value in it, gives a
-warning and is skipped; indexing goes on. A manifest is read within bounds (see safeload.py):
+write; one in another encoding (Excel's plain "CSV" is the system's code page, cp1252 in the
+West) is decoded as article files are, with a warning naming the encoding. Empty values are
+ignored. A manifest that cannot be read, or a bad value in it, gives a warning and is skipped;
+indexing goes on. A manifest is read within bounds (see safeload.py):
 over 64 MB, or JSON nested deeper than safeload.MAX_DEPTH, it is ignored with a warning.
 """
 
 import csv
+import io
 import os
 from pathlib import Path
 from types import MappingProxyType
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from ..config import DEFAULT_MAX_BYTES
+from ..errors import CorpusError
+from .encoding import decode
 from .metadata import iso_date, validated_fields
 from .safeload import load_json
 
@@ -30,19 +35,23 @@ MANIFEST_NAMES = ("manifest.json", "manifest.csv")
 Entries = Dict[str, dict]  # a file's real path -> validated fields
 
 
-def _read_rows(path: Path) -> List[Tuple[str, dict]]:
+def _read_rows(path: Path, warnings: List[str]) -> List[Tuple[str, dict]]:
     if path.stat().st_size > DEFAULT_MAX_BYTES:
         raise ValueError(f"over {DEFAULT_MAX_BYTES // 1024 // 1024} MB")
+    decoded = decode(path.read_bytes())
+    if decoded.how != "utf-8" and not decoded.how.startswith("byte order mark"):
+        warnings.append(f"{path}: manifest not UTF-8, {decoded.how}; if its text looks "
+                        "wrong, save it as UTF-8")
+    text = decoded.text
     if path.suffix == ".json":
-        data = load_json(path.read_text(encoding="utf-8-sig"))
+        data = load_json(text)
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise ValueError('expected an object {"file name": {"source": ..., "date": ...}}')
         return list(data.items())
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "file" not in reader.fieldnames:
-            raise ValueError("expected a header row starting with 'file'")
-        return [(row.pop("file"), row) for row in reader]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames or "file" not in reader.fieldnames:
+        raise ValueError("expected a header row starting with 'file'")
+    return [(row.pop("file"), row) for row in reader]
 
 
 def load_manifests(folders: List[Path], warnings: List[str],
@@ -72,8 +81,8 @@ def load_manifests(folders: List[Path], warnings: List[str],
                                 "being indexed (--follow follows it)")
                 continue
             try:
-                rows = _read_rows(path)
-            except (OSError, ValueError, UnicodeDecodeError, csv.Error) as error:
+                rows = _read_rows(path, warnings)
+            except (OSError, ValueError, CorpusError, csv.Error) as error:
                 warnings.append(f"{path}: manifest ignored: {error}")
                 continue
             for file_name, raw in rows:
