@@ -71,6 +71,26 @@ def test_search_documents_depth_and_errors(corpus_index):
             searcher.search_documents("*", limit=10)
 
 
+@pytest.mark.parametrize("filters, message", [
+    (searchkit.Filters(sources=("Nowhere Times",)), "no source 'Nowhere Times'"),
+    (searchkit.Filters(since="2021-05", until="2020-01"), "after the end date"),
+])
+def test_search_documents_refuses_filters_nothing_can_pass(corpus_index, filters, message):
+    with Searcher(corpus_index) as searcher:
+        with pytest.raises(searchkit.QueryError, match=message):
+            searcher.search_documents("coffee", limit=10, filters=filters)
+
+
+def test_a_batch_with_an_unknown_source_is_refused_once(run, corpus_index, tmp_path):
+    queries = tmp_path / "q.tsv"
+    queries.write_text("q1\tcoffee\nq2\tbone density\n")
+    result = run("search", "--batch", queries, "--source", "Nowhere Times",
+                 "--index", corpus_index)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.count("no source 'Nowhere Times'") == 1, result.stderr
+    assert "warning" not in result.stderr
+
+
 def test_article_ids_are_doc_ids_outside_json_lines(searcher):
     hits = searcher.search_documents("dialogue with the opposition", limit=5)
     assert hits[0].doc_id == S000 == hits[0].article_id

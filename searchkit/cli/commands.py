@@ -625,6 +625,7 @@ def _search_batch(path: Path, index_dir: Path, limit, fmt, run_name, filters, ho
         click.echo(render.printable(f"warning: {warning}"), err=True)
     documents = failed = empty = 0
     with _open(index_dir) as searcher:
+        searcher.check_filters(filters)  # (the same for every query: refused once, not each)
         for query in queries:
             error = None
             try:

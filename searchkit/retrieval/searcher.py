@@ -151,7 +151,7 @@ class Searcher:
         page = arguments.whole("page", page)
         sort = arguments.choice("sort", sort, SORTS)
         arguments.flags(collapse=collapse, facets=facets, variants=variants, syntax=syntax)
-        self._check_filters(filters)
+        self.check_filters(filters)
         prepared = self._plan(query, filters, variants, syntax)
         notes = prepared.notes
         matches = self._matches(prepared.query, mark=True)
@@ -215,9 +215,11 @@ class Searcher:
     def _limit(self, limit) -> int:
         return self.options.limit if limit is None else arguments.whole("limit", limit)
 
-    def _check_filters(self, filters: Filters) -> None:
+    def check_filters(self, filters: Filters) -> None:
         """UsageError for what is no Filters; QueryError for filters nothing can pass: a start
-        date after the end date, a source the index does not have (with the closest it has)."""
+        date after the end date, a source the index does not have (with the closest it has).
+        ``search`` and ``search_documents`` check theirs; a batch of queries sharing filters
+        can check them once first."""
         _check_filters_type(filters)
         if filters.since and filters.until and filters.since > filters.until:
             raise QueryError(
@@ -264,10 +266,10 @@ class Searcher:
         with BM25F over articles (``articles``); its best paragraph is named too. No
         snippets, duplicate collapse or suggestions; ``syntax`` as for ``search`` (False for
         evaluation queries, which are natural language). QueryError for a query that cannot
-        be run, as ``search``."""
+        be run, or filters nothing can pass, as ``search``."""
         limit = self._limit(limit)
         arguments.flags(variants=variants, syntax=syntax)
-        _check_filters_type(filters)
+        self.check_filters(filters)
         prepared = self._plan(query, filters, variants, syntax)
         try:
             if self._articles is None:
