@@ -73,6 +73,12 @@ def date_and_text(folder, lines):
     (["Last updated on 12 May 2021", "May 10, 2021"], date(2021, 5, 10), "byline"),
     (["Published: 2020-08-18T10:30:00Z"], date(2020, 8, 18), "text"),
     (["Posted on 2020-08-18T10:30:00.250+03:00"], date(2020, 8, 18), "text"),
+    # one line of both, in either order
+    (["Published 10 May 2021, updated 12 May 2021"], date(2021, 5, 10), "text"),
+    (["First published on Mon 10 May 2021 10.00 BST; last modified on Wed 12 May 2021 08.15 "
+      "BST"], date(2021, 5, 10), "text"),
+    (["Updated: 12 May 2021 | Published: 10 May 2021"], date(2021, 5, 10), "text"),
+    (["Updated 12 May 2021 and modified 13 May 2021"], None, "unknown"),
     # a revision's date alone is no publication date; the line is metadata all the same
     (["Updated: 12 May 2021"], None, "unknown"),
 ])
@@ -89,6 +95,7 @@ def test_published_not_updated_lines_date_the_article(tmp_path, lines, when, dat
     ("By Jane Doe | Published: 2020-08-18T10:30:00Z", date(2020, 8, 18), None),
     ("By Jane Doe for AFP", None, "AFP"),
     ("By Jane Doe | Updated: 12 May 2021", None, None),
+    ("By Jane Doe | Published 10 May 2021, updated 12 May 2021", date(2021, 5, 10), None),
     ("By Tuesday, August 18, 2020", None, None),  # a deadline, not a writer
 ])
 def test_a_dated_byline_gives_the_date_and_its_outlet_the_source(tmp_path, byline, when, source):

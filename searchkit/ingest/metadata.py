@@ -52,7 +52,8 @@ _MONTHS = {
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
-_WEEKDAY = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
+_WEEKDAY = (r"(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+            r"|(?:mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?),?\s+)?")  # "Mon 10 May 2021"
 
 # The time of an ISO date-time: "T10:30:00Z", "T10:30:00.5+03:00".
 _ISO_TIME = r"(?:T\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?"
@@ -72,6 +73,10 @@ _TIME_OF_DAY = re.compile(
 _PUBLISHED = re.compile(r"^(?:published|posted|first published)(?:\s+on)?\s*:?\s*(.+)$", re.I)
 # A line that dates a revision ("Updated: 12 May 2021"): article metadata, not its publication.
 _UPDATED = re.compile(r"^(?:last\s+)?(?:updated|modified)(?:\s+on)?\s*:?\s*(.+)$", re.I)
+# Where a line of dates starts its next clause: "Published 10 May 2021, updated 12 May 2021".
+_NEXT_CLAUSE = re.compile(
+    r"(?:\s*[,;|·–—-][\s,;|·–—-]*(?:and\s+)?|\s+and\s+)"
+    r"(?=(?:first\s+)?published|posted|(?:last\s+)?(?:updated|modified))", re.I)
 # Dates in URLs and file names: /2020/08/18/, 2020-08-18, 20200818.
 # Each stands apart from letters and digits, so that ids and hashes are not read as dates.
 _DATE_IN_PATH = [
@@ -211,11 +216,12 @@ def _only_time_follows(rest: str) -> bool:
 
 def is_date_line(text: str) -> bool:
     """A line that gives a date and nothing else ("August 18, 2020", "Published: 2020-08-18",
-    "Updated: 12 May 2021")."""
+    "Updated: 12 May 2021", "Published 10 May 2021, updated 12 May 2021")."""
     if _stated_date(text) is not None:
         return True
     updated = _UPDATED.match(text.strip())
-    return updated is not None and parse_date(updated.group(1)) is not None
+    return updated is not None and (parse_date(updated.group(1)) is not None
+                                    or _dated_clauses(text) is not None)
 
 
 def _stated_date(text: str) -> Optional[Tuple[date, str]]:
@@ -229,7 +235,30 @@ def _stated_date(text: str) -> Optional[Tuple[date, str]]:
         found = parse_date(published.group(1))
         if found:
             return found, FROM_TEXT
+    if published or _UPDATED.match(text.strip()):
+        for clause, when in _dated_clauses(text) or ():
+            if clause is _PUBLISHED:
+                return when, FROM_TEXT
     return None
+
+
+def _dated_clauses(text: str) -> Optional[List[Tuple[re.Pattern, date]]]:
+    """(_PUBLISHED or _UPDATED, its date) of each clause of a line of such clauses and nothing
+    else ("Published 10 May 2021, updated 12 May 2021 | 3.15 pm"), else None."""
+    parts = _NEXT_CLAUSE.split(text.strip())
+    if len(parts) < 2:
+        return None
+    clauses = []
+    for part in parts:
+        for clause in (_PUBLISHED, _UPDATED):
+            match = clause.match(part)
+            when = match and parse_date(match.group(1))
+            if when:
+                clauses.append((clause, when))
+                break
+        else:
+            return None
+    return clauses
 
 
 def date_in_path(text: str) -> Optional[date]:
