@@ -94,6 +94,9 @@ def test_published_not_updated_lines_date_the_article(tmp_path, lines, when, dat
     ("By Jane Doe — Reuters — Tuesday, 18 August 2020 10:31 GMT", date(2020, 8, 18), "Reuters"),
     ("By Jane Doe | Published: 2020-08-18T10:30:00Z", date(2020, 8, 18), None),
     ("By Jane Doe for AFP", None, "AFP"),
+    ("By Jane Doe for AFP.", None, "AFP"),
+    ("By Jane Doe (Reuters).", None, "Reuters"),
+    ("By Jane Doe, August 18, 2020.", date(2020, 8, 18), None),
     ("By Jane Doe | Updated: 12 May 2021", None, None),
     ("By Jane Doe | Published 10 May 2021, updated 12 May 2021", date(2021, 5, 10), None),
     ("By Tuesday, August 18, 2020", None, None),  # a deadline, not a writer
@@ -103,6 +106,17 @@ def test_a_dated_byline_gives_the_date_and_its_outlet_the_source(tmp_path, bylin
     article = articles_by_id([tmp_path])["story"]
     assert (article.date, article.date_from) == (when, "byline" if when else "unknown")
     assert (article.source, article.source_from) == (source, "byline" if source else "unknown")
+
+
+@pytest.mark.parametrize("line, indexed", [
+    ("By Jane Doe.", False),
+    ("By Ólafur Arnalds and Jane Doe.", False),
+    ("By noon the crowd had grown.", True),
+    ("By 2030, emissions will fall.", True),
+])
+def test_a_byline_ending_in_a_full_stop_is_not_indexed(tmp_path, line, indexed):
+    when, date_from, paragraphs = date_and_text(tmp_path, [line])
+    assert (line in paragraphs) == indexed, paragraphs
 
 
 def test_a_date_in_the_story_is_not_the_byline_date(tmp_path):

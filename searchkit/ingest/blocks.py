@@ -70,6 +70,10 @@ _BOILERPLATE = re.compile(
     re.I,
 )
 _BYLINE = re.compile(r"^by\s+\S", re.I)
+# The words besides names and numbers in a byline ending in a full stop ("By Jane Doe for AFP."
+# is one; "By noon the crowd had grown." is not).
+_BYLINE_JOINING = frozenset(
+    "and for of the de da di del van von der den la le al el bin ibn | & / — – -".split())
 # "Original url: https://...", or the label alone above the address ("Source: Reuters" names
 # the source instead: metadata.source_named)
 _ORIGINAL_URL = re.compile(
@@ -233,6 +237,14 @@ def _ends_sentence(text: str) -> bool:
     return bool(_SENTENCE_END.search(text.rstrip(_CLOSERS)))
 
 
+def _named_byline(text: str) -> bool:
+    """A "By ..." line ending in a full stop whose words are names ("By Jane Doe.")."""
+    text = text.rstrip(_CLOSERS)
+    return text.endswith(".") and all(
+        any(c.isupper() or c.isdigit() for c in word) or word.strip(",;") in _BYLINE_JOINING
+        for word in text.split()[1:])
+
+
 def _is_heading_like(text: str) -> bool:
     """Short and not a sentence: a headline, sub-heading or label."""
     return (
@@ -306,7 +318,8 @@ def _kind_of_line(line: _Line, next_line) -> str:
         return CAPTION
     if _is_credit_line(text):
         return CREDIT
-    if _BYLINE.match(text) and len(text) <= _HEADING_MAX_CHARS and not _ends_sentence(text):
+    if _BYLINE.match(text) and len(text) <= _HEADING_MAX_CHARS and (
+            not _ends_sentence(text) or _named_byline(text)):
         return BYLINE
     if is_date_line(text):
         return DATELINE

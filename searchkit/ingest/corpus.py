@@ -63,7 +63,7 @@ from .passages import needs_split, split_passages
 Progress = Callable[[int, int], None]  # (files done, files in all)
 # Bump when the same bytes and options make other articles (a line's kind, metadata found):
 # an index run reads every file again rather than keep what an older reading made of it.
-READING_VERSION = 2
+READING_VERSION = 3
 
 _MIN_PASSAGE_WORDS = 20
 

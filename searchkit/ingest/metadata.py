@@ -306,7 +306,7 @@ _BY = re.compile(r"^by\s+", re.I)
 def _byline_parts(byline: str) -> Tuple[str, Optional[date]]:
     """A byline's names and the publication date it ends with, if any:
     "By Jane Doe for AFP, August 18, 2020" -> ("By Jane Doe for AFP", 2020-08-18)."""
-    text = byline.strip()
+    text = byline.strip().removesuffix(".")  # ("By Jane Doe for AFP." names AFP)
     if _stated_date(_BY.sub("", text)):  # "By Tuesday, August 18, 2020": a deadline
         return text, None
     for separator in _BYLINE_SEPARATOR.finditer(text):
