@@ -482,6 +482,28 @@ def test_html_page_of_several_articles_keeps_every_one(tmp_path):
     assert result.warnings == []
 
 
+def test_html_tables_are_read_as_rows_of_cells(tmp_path):
+    """trafilatura writes a table as Markdown's rows: a row of cells each, no delimiter row."""
+    page = ("<html><head><title>Election results in the north</title></head><body><article>"
+            "<h1>Election results in the north</h1>"
+            "<p>The count finished late on Sunday night after a long day of voting across the "
+            "region, officials said.</p>"
+            "<table><tr><th>Party</th><th>Votes</th><th>Seats</th></tr>"
+            "<tr><td>Northern Alliance</td><td>120,400</td><td>12</td></tr>"
+            "<tr><td>Green Coast</td><td>98,000</td><td>9</td></tr></table>"
+            "<p>Turnout was higher than at the last election, at 64 percent of registered "
+            "voters.</p><p>| A line of text that starts with a bar is text.</p>"
+            "</article></body></html>")
+    result = read(tmp_path, "results.html", page.encode())
+    assert texts(result) == [
+        "The count finished late on Sunday night after a long day of voting across the region, "
+        "officials said.",
+        "Party; Votes; Seats", "Northern Alliance; 120,400; 12", "Green Coast; 98,000; 9",
+        "Turnout was higher than at the last election, at 64 percent of registered voters.",
+        "| A line of text that starts with a bar is text.",
+    ]
+
+
 # ---- JSON lines -------------------------------------------------------------------------------
 
 def jsonl(*records):

@@ -492,8 +492,8 @@ def _html_articles(text, path, key, manifest_entry, options, warnings) -> List[A
     warnings.extend(page.warnings)
     stated = dict(page.fields)
     title = (manifest_entry or {}).get("title") or stated.pop("title", None)
-    raw_articles = split_articles("\n\n".join(page.paragraphs), path.stem, title=title,
-                                  single=True)
+    raw_articles = split_articles(page.text(), path.stem, title=title, single=True,
+                                  markdown=True)
     return _articles(raw_articles, path, key, manifest_entry, stated, FROM_HTML, options)
 
 

@@ -52,6 +52,17 @@ class HtmlPage:
     fields: dict
     warnings: List[str] = field(default_factory=list)
 
+    def text(self) -> str:
+        """The paragraphs as Markdown text, a blank line between them: trafilatura writes a
+        table's rows as Markdown's, a line each, kept together here as one table."""
+        parts = []
+        for n, paragraph in enumerate(self.paragraphs):
+            if n:
+                in_table = paragraph[:1] == self.paragraphs[n - 1][:1] == "|"
+                parts.append("\n" if in_table else "\n\n")
+            parts.append(paragraph)
+        return "".join(parts)
+
 
 def _quiet(name: str) -> None:
     """Keep a library's log messages off stderr (Python prints unhandled warnings there)."""
