@@ -130,6 +130,13 @@ def test_wrap_counts_columns_not_characters():
         assert max(cells(line) for line in lines) <= width
         assert all(line.startswith("   ") for line in lines[1:])
     assert wrap("x" * 50, 20, "  ").splitlines()[1] == "  " + "x" * 18  # a long word is cut
+    # Text without spaces fills each line: no line holds the marker alone.
+    japanese = "1. " + "日本語の文章です。" * 4
+    lines = wrap(japanese, 20, "   ").splitlines()
+    assert lines[0].startswith("1. 日本") and max(cells(line) for line in lines) <= 20
+    assert "".join(line.strip() for line in lines) == japanese
+    assert [cells(line) for line in wrap("1. \x1b[1m北京大学北京大学\x1b[0m", 8).splitlines()] == [
+        7, 8, 4]
     assert wrap("one line", None) == "one line"
     url = "https://example.com/" + "a" * 40
     assert wrap(f"url: {url} end", 20, "  ", cut=False).splitlines() == ["url:", f"  {url}",

@@ -163,16 +163,20 @@ def wrap(text: str, width: Optional[int], indent: str = "", cut: bool = True) ->
                 if used + need <= limit:
                     line, used, fresh = line + ("" if fresh else " ") + word, used + need, False
                     break
-                if not fresh:  # the word goes on the next line
+                free = limit - used - (0 if fresh else 1)
+                # The word goes on the next line, unless it is longer than a whole line (text
+                # without spaces: Chinese, Japanese) and to be cut: then it fills this one.
+                if not fresh and (not cut or size <= room
+                                  or cells(_ANSI.sub("", word)[:1]) > free):
                     lines.append(line)
                     line, used, limit, fresh = "", 0, room, True
                     continue
                 if not cut:
                     line, used, fresh = line + word, used + size, False
                     break
-                head, word = _cut(word, max(limit - used, 1))  # longer than a whole line
-                lines.append(line + head)
-                line, used, limit, size = "", 0, room, cells(word)
+                head, word = _cut(word, max(free, 1))
+                lines.append(line + ("" if fresh else " ") + head)
+                line, used, limit, size, fresh = "", 0, room, cells(word), True
                 if not word:
                     break
         lines.append(line)
