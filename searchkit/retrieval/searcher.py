@@ -215,6 +215,7 @@ class Searcher:
     def _limit(self, limit) -> int:
         return self.options.limit if limit is None else arguments.whole("limit", limit)
 
+    @_one_at_a_time
     def check_filters(self, filters: Filters) -> None:
         """UsageError for what is no Filters; QueryError for filters nothing can pass: a start
         date after the end date, a source the index does not have (with the closest it has).
