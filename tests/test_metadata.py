@@ -139,6 +139,8 @@ def test_a_date_in_the_story_is_not_the_byline_date(tmp_path):
      []),
     (["By Jane Doe for Reuters", "Source: AFP"], "AFP", "text", []),
     (["Source: https://www.example.org/2020/08/18/s"], "example.org", "url", []),
+    # an address without its scheme is an address line all the same (no source from it)
+    (["Link: tinyurl.com/4x7k2p", "URL: bbc.co.uk/news/world-123"], None, "unknown", []),
     (["Source: Reuters, August 18, 2020"], "Reuters", "text", []),
     # a sentence about a source is the story's text
     (["Source: the ministry, which revised the figures twice."], None, "unknown",

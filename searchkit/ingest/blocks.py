@@ -77,7 +77,8 @@ _BYLINE_JOINING = frozenset(
 # "Original url: https://...", or the label alone above the address ("Source: Reuters" names
 # the source instead: metadata.source_named)
 _ORIGINAL_URL = re.compile(
-    r"^(?:original\s+)?(?:url|source|link)\s*:\s*(?:<?(?:https?://|www\.)\S*)?$", re.I)
+    r"^(?:original\s+)?(?:url|source|link)\s*:\s*"
+    r"(?:<?(?:https?://|www\.)\S*|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/\S*)?$", re.I)
 _BARE_URL = re.compile(r"^https?://\S+$")
 _SENTENCE_END = re.compile(r"[.!?:;…]$")
 _CLOSERS = "\"'”’)]*_ "
