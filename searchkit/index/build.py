@@ -210,8 +210,6 @@ def build_index(
     clock = _Stages()
     workers.return_freed_arrays()
     store.check_folder(index_dir, paths)
-    if cluster is not None:
-        cluster.check_paths(index_dir.resolve(), [p.resolve() for p in paths if p.exists()])
     # Half the reading's grouping and the segments' writing, if they are many, in a helper,
     # and the files' reading in two more, forked while this process is small (a helper
     # copies what this process holds as either writes to its pages): before the files are
@@ -227,6 +225,8 @@ def build_index(
             raise no_article_files(paths, not_found, unread)
         # (fail before the reading, not after it; no folder left behind for paths of nothing)
         store.make_folder(index_dir)
+        if cluster is not None:
+            cluster.check_paths(index_dir.resolve(), [p.resolve() for p in paths if p.exists()])
         warnings: List[str] = []
         manifests = manifests_for(paths, files, warnings, options.follow_links)
 
