@@ -26,6 +26,10 @@ def notes(result):
     ("£", "£ cannot be searched for: only letters and digits are indexed"),
     ("date:0000", "date:0000 is not a date: write date:YYYY, date:YYYY-MM, date:YYYY-MM-DD"),
     ("-Putin", "the query only leaves paragraphs out; add words to search for"),
+    ("NOT Putin", "the query only leaves paragraphs out; add words to search for"),
+    ("NOT Putin AND NOT Merkel", "the query only leaves paragraphs out"),
+    ('-"Angela Merkel"', "the query only leaves paragraphs out"),
+    ("-(Putin OR Merkel)", "the query only leaves paragraphs out"),
 ])
 def test_a_query_with_nothing_to_search_for_says_why(seed_index, query, message):
     result = run("search", "--index", seed_index, "--", query)

@@ -89,6 +89,20 @@ def test_boolean_operators_and_fields(searcher):
     assert {h.article_id for h in titled.hits} == {f"{S002}:12"} and titled.total == 12
 
 
+def test_filters_alone_narrow_each_other_and_not_leaves_out(searcher):
+    """Filters without words list what passes all of them; NOT after them, as -word does,
+    leaves paragraphs out of that list."""
+    def total(query):
+        return searcher.search(query, collapse=False).total
+
+    assert (total("source:themoscowtimes.com"), total("kind:caption")) == (27, 17)
+    assert total("source:themoscowtimes.com kind:caption") == 1
+    assert total("source:themoscowtimes.com NOT Merkel") == total(
+        "source:themoscowtimes.com -Merkel") == 27 - total("source:themoscowtimes.com Merkel")
+    assert total("kind:caption NOT Trump") == total("kind:caption -Trump") == 17 - 3
+    assert total("kind:caption kind:body") == searcher.stats().paragraphs
+
+
 def test_no_hits_is_an_empty_answer(searcher):
     results = searcher.search("xylophone")
     assert (results.total, results.hits, results.note) == (0, (), None)

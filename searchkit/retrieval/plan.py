@@ -141,7 +141,7 @@ _FIELD_NAME = re.compile(r"(?<![\w:/])([^\W\d]\w*):(?=[^\s/])")
 # Characters the tokenizer never makes words of and that are no query syntax: £, €, ©, ...
 _QUERY_SYNTAX = set("+-~^<>=|`")
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_NEGATION = re.compile(r"(?:^|[\s(])[-!]\w|\bNOT\b|\bANDNOT\b")
+_NEGATION = re.compile(r"(?:^|[\s(])[-!][\w(\"]|\bNOT\b|\bANDNOT\b")
 
 
 def unquoted(text: str) -> str:

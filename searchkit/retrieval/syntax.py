@@ -140,7 +140,8 @@ class QueryBuilder:
                 words
             )
             parsed, notes = self._with_bonus(" ".join(words)), []
-        if isinstance(parsed[0], type(whoosh_query.NullQuery)):
+        if (isinstance(parsed[0], type(whoosh_query.NullQuery))
+                or next(_positive_leaves(parsed[0]), None) is None):  # "NOT Putin"
             raise QueryError(nothing_to_search(text, notes))
         return parsed, note, notes
 
@@ -256,7 +257,8 @@ def _with_variants(query, stems: Dict[str, list]):
 def _restrictions_required(query):
     """Under OR-ed words, NOT clauses and filters on metadata fields (kind:, source:, ...)
     narrow the results instead of widening them: "Trump kind:caption NOT Putin" means
-    Trump AND kind:caption AND NOT Putin. Whoosh's OrGroup would OR them all, so that
+    Trump AND kind:caption AND NOT Putin, and "source:AFP kind:body NOT Putin" (filters
+    alone) the AFP body paragraphs without Putin. Whoosh's OrGroup would OR them all, so that
     "a NOT b" matched nearly every paragraph.
     """
     if not query.is_leaf():
@@ -271,14 +273,15 @@ def _restrictions_required(query):
             filters.append(sub)
         else:
             wanted.append(sub)
-    if not wanted or not (negated or filters):
-        return query
-    result = whoosh_query.Or(wanted, boost=query.boost) if len(wanted) > 1 else wanted[0]
-    if filters:
-        by_field = {}
-        for sub in filters:  # kind:body kind:caption -> either; kind:body source:x -> both
-            by_field.setdefault(frozenset(_fields(sub)), []).append(sub)
-        result = whoosh_query.And([result] + [whoosh_query.Or(subs) for subs in by_field.values()])
+    if not (wanted or filters) or not (negated or filters):
+        return query  # (NOT clauses alone are refused by _parse: nothing is searched for)
+    parts = [whoosh_query.Or(wanted, boost=query.boost) if len(wanted) > 1 else wanted[0]
+             ] if wanted else []
+    by_field = {}
+    for sub in filters:  # kind:body kind:caption -> either; kind:body source:x -> both
+        by_field.setdefault(frozenset(_fields(sub)), []).append(sub)
+    parts += [whoosh_query.Or(subs) if len(subs) > 1 else subs[0] for subs in by_field.values()]
+    result = whoosh_query.And(parts) if len(parts) > 1 else parts[0]
     if negated:
         result = whoosh_query.AndNot(result, whoosh_query.Or(negated))
     return result
