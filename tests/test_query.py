@@ -161,6 +161,25 @@ def test_did_you_mean(searcher):
     assert searcher.search("xylophone").suggestion is None  # nothing close in the corpus
 
 
+def test_did_you_mean_keeps_the_words_the_corpus_holds(tmp_path):
+    """Only a word the corpus lacks is corrected: a rare word it holds, or the "hadn" of
+    "hadn't", swapped for a commoner neighbour finds more, and is no better for it."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ledger.txt").write_text(
+        "Inquiry\n\nThe quartermaster's ledger was lost. He hadn't slept.\n", encoding="utf-8")
+    for n in range(4):
+        (corpus / f"leader{n}.txt").write_text(
+            f"Story {n}\n\nThe party leader said he had a plan.\n", encoding="utf-8")
+    searchkit.build_index([corpus], tmp_path / "index")
+    with searchkit.open_index(tmp_path / "index") as searcher:
+        assert searcher.search("quartermaster ledger").suggestion is None
+        assert searcher.search("hadn't slept").suggestion is None
+        assert searcher.search("hadn’t slept").suggestion is None
+        assert searcher.search("ledgr").suggestion == "ledger"
+        assert searcher.search("quartermaster ledgr").suggestion is None  # finds no more
+
+
 def test_cli_names_variants_and_suggests(seed_index):
     run = CliRunner().invoke
     found = run(main, ["search", "Tsikhanouskaya", "--index", str(seed_index), "-n", "1"])

@@ -19,9 +19,11 @@ Two kinds of help, both from the corpus's own vocabulary:
   of 8+ letters) of it with the same first letter, at VARIANT_BOOST of the weight:
   "Tikhanovskaya" finds "Tkhanovskaya" and "Takhanovskaya", and ordinary words that open a
   sentence ("Sheep") are no names;
-- did you mean: when a query finds fewer than FEW_RESULTS paragraphs, each word is replaced by
-  the closest more frequent word of the corpus (within one edit for words of up to 5 letters,
-  two for longer ones; never a stop word), and the corrected query is offered if it finds more.
+- did you mean: when a query finds fewer than FEW_RESULTS paragraphs, each word the corpus does
+  not hold is replaced by the closest word of the corpus (within one edit for words of up to 5
+  letters, two for longer ones; never a stop word), and the corrected query is offered if it
+  finds more. A word the corpus holds is kept: any word swapped for a commoner one finds more,
+  so "quartermaster ledger" would get "quartermaster leader", and "hadn't" "had't".
 """
 
 import re
@@ -395,8 +397,8 @@ def _stem(word: str) -> str:
 
 
 def suggest(text: str, vocabulary) -> Optional[str]:
-    """The query with each rare or unknown word replaced by the closest more frequent word of
-    the corpus, or None if no word changed."""
+    """The query with each word the corpus does not hold replaced by the closest word of the
+    corpus (the most frequent of the closest), or None if no word changed."""
     checked = []
 
     def closest(match):
@@ -405,12 +407,11 @@ def suggest(text: str, vocabulary) -> Optional[str]:
         if word in OPERATORS or len(checked) > SUGGEST_WORDS:
             return word
         key = folded(word)
-        frequency = vocabulary.words.get(key, 0)
+        if vocabulary.words.get(key, 0):
+            return word
         maxdist = 1 if len(key) <= 5 else 2  # "Sheep" is not a misspelt "She"
         for option in vocabulary.close_to(key, maxdist):
-            if option in wordterms.STOP_WORDS:
-                continue  # never searched for, so never a correction
-            if vocabulary.words[option] > frequency:
+            if option not in wordterms.STOP_WORDS:  # never searched for, so never a correction
                 return option.capitalize() if word[:1].isupper() else option
         return word
 
