@@ -30,6 +30,8 @@ def notes(result):
     ("NOT Putin AND NOT Merkel", "the query only leaves paragraphs out"),
     ('-"Angela Merkel"', "the query only leaves paragraphs out"),
     ("-(Putin OR Merkel)", "the query only leaves paragraphs out"),
+    ("Merkel date:[2020-09 TO 2020-08-18]", "date:[2020-09 TO 2020-08-18] starts after it "
+                                            "ends: nothing can match; swap its dates"),
 ])
 def test_a_query_with_nothing_to_search_for_says_why(seed_index, query, message):
     result = run("search", "--index", seed_index, "--", query)

@@ -143,6 +143,12 @@ class QueryBuilder:
         if (isinstance(parsed[0], type(whoosh_query.NullQuery))
                 or next(_positive_leaves(parsed[0]), None) is None):  # "NOT Putin"
             raise QueryError(nothing_to_search(text, notes))
+        if _reversed_dates(parsed[0]):
+            written = next((m.group(0) for m in _FIELD_VALUE.finditer(unquoted(text))
+                            if m.group(1) == DATE_FIELD and _reversed_dates(
+                                self._parsers[0].parse(m.group(0)))), "a date: range")
+            raise QueryError(f"{written} starts after it ends: nothing can match; swap its "
+                             "dates")
         return parsed, note, notes
 
     def _left_out(self, text: str) -> list:
@@ -181,6 +187,16 @@ def _has_error(query) -> bool:
     if getattr(query, "error", None):
         return True
     return not query.is_leaf() and any(_has_error(child) for child in query.children())
+
+
+def _reversed_dates(query) -> bool:
+    """Whether ``query`` holds a date range that ends before it starts."""
+    for leaf in [query] if query.is_leaf() else query.leaves():
+        start, end = getattr(leaf, "start", None), getattr(leaf, "end", None)
+        if getattr(leaf, "fieldname", None) == DATE_FIELD and None not in (start, end):
+            if start > end:
+                return True
+    return False
 
 
 def _check_parsed(parsed, reader) -> None:
