@@ -30,6 +30,10 @@ def notes(result):
     ("NOT Putin AND NOT Merkel", "the query only leaves paragraphs out"),
     ('-"Angela Merkel"', "the query only leaves paragraphs out"),
     ("-(Putin OR Merkel)", "the query only leaves paragraphs out"),
+    ("Merkel source:moscowtimes.com", "no source 'moscowtimes.com' in the index; the closest: "
+                                      "themoscowtimes.com"),
+    ("Merkel kind:photo", "no kind 'photo': paragraphs are kind:body or kind:caption"),
+    ("Merkel kind:Caption", "no kind 'Caption': paragraphs are kind:body or kind:caption"),
     ("Merkel date:[2020-09 TO 2020-08-18]", "date:[2020-09 TO 2020-08-18] starts after it "
                                             "ends: nothing can match; swap its dates"),
 ])

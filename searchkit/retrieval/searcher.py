@@ -42,6 +42,7 @@ from ..index.layout import (
 )
 from ..index.rankarrays import NO_DATE, DamagedArrays, text_hash
 from ..model import (
+    INDEXED_KINDS,
     ArticleView,
     DocumentHit,
     Duplicate,
@@ -227,7 +228,11 @@ class Searcher:
                 f"the start date {filters.since} (since) is after the end date {filters.until} "
                 "(until): nothing can match; swap them"
             )
-        if not filters.sources:
+        self._check_sources(filters.sources)
+
+    def _check_sources(self, sources) -> None:
+        """QueryError for a source the index does not have, with the closest it has."""
+        if not sources:
             return
         spellings: Counter = Counter()  # (lower case, as written) -> paragraphs
         for segment in self._generation.segments:
@@ -239,7 +244,7 @@ class Searcher:
         counts: Counter = Counter()  # known source (lower case, as source: matches) -> paragraphs
         for (lower, _), count in spellings.items():
             counts[lower] += count
-        for source in filters.sources:
+        for source in sources:
             if source.lower() in counts:
                 continue
             if not counts:
@@ -324,6 +329,11 @@ class Searcher:
 
             _, searcher, builder = self._whoosh_searcher()
             prepared = _whoosh_faults(builder.prepare, text, filters, searcher.reader(), words)
+            kinds, sources = parsing.field_values(prepared.query)  # checked as --kind, --source
+            for kind in kinds:
+                if kind not in INDEXED_KINDS:
+                    raise QueryError(f"no kind {kind!r}: paragraphs are kind:body or kind:caption")
+            self._check_sources(sources)
             planned = _whoosh_faults(parsing.plan_of, prepared, searcher, SEARCH_SECONDS)
         planned.notes = typed.notes + planned.notes
         return planned

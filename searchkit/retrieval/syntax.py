@@ -199,6 +199,16 @@ def _reversed_dates(query) -> bool:
     return False
 
 
+def field_values(query) -> Tuple[tuple, tuple]:
+    """The kinds and the sources ``query`` asks for as kind:X and source:X (those it leaves out
+    aside), to be checked as --kind and --source are."""
+    values = {"kind": [], "source": []}
+    for leaf in _positive_leaves(query):
+        if isinstance(leaf, whoosh_query.Term) and leaf.fieldname in values:
+            values[leaf.fieldname].append(leaf.text)
+    return tuple(values["kind"]), tuple(values["source"])
+
+
 def _check_parsed(parsed, reader) -> None:
     leaves = [parsed] if parsed.is_leaf() else list(parsed.leaves())
     words = {getattr(leaf, "text", None) for leaf in leaves}  # each word is asked of each field
