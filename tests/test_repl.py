@@ -56,6 +56,20 @@ def test_filters_persist_and_show_in_the_prompt(seed_index):
     assert out[-2:] == ["searchkit> ", ""]  # the prompt is bare again; end of input ends it
 
 
+def test_a_filter_set_before_any_search_is_checked_and_said(seed_index):
+    out = session(seed_index, ":source nowhere.example", ":source themoscowtimes.com",
+                  ":since 2020-09", ":until 2020-08", "Merkel", ":clear")
+    assert ("error: no source 'nowhere.example' in the index; the closest: themoscowtimes.com"
+            in out)
+    assert "filters: source=themoscowtimes.com since=2020-09-01" in out
+    assert "error: the start date 2020-09-01 (since) is after the end date 2020-08-31 (until):" \
+        " nothing can match; swap them" in out
+    # Neither bad filter was kept: the search runs with the others (nothing in September).
+    assert "searchkit [source=themoscowtimes.com since=2020-09-01]> " in out
+    assert len(outputs(out, "error: no source")) == 1 and outputs(out, "no paragraphs match")
+    assert "filters: none" not in out  # :clear after a search searches again
+
+
 def test_limit_dedup_format_stats_help(seed_index):
     out = session(seed_index, ":help", ":format table", ":dedup off", ":limit 3",
                   "Sergey Tikhanovsky husband", ":dedup on", ":format plain",

@@ -61,10 +61,14 @@ class Session:
 
     @property
     def prompt(self) -> str:
+        shown = self._shown_filters()
+        return f"searchkit [{shown}]> " if shown else "searchkit> "
+
+    def _shown_filters(self) -> str:
         shown = [f"source={','.join(self.filters.sources)}"] if self.filters.sources else []
         shown += [f"since={self.filters.since}"] if self.filters.since else []
         shown += [f"until={self.filters.until}"] if self.filters.until else []
-        return f"searchkit [{' '.join(shown)}]> " if shown else "searchkit> "
+        return " ".join(shown)
 
     def searcher(self) -> Searcher:
         """The open index, reopened when another process has committed since."""
@@ -126,17 +130,20 @@ class Session:
         }[name])
 
     def _filter(self, clear: bool = False, **changes) -> None:
-        """Change the filters and search again; a search the new filters cannot run (an
-        unknown source, --since after --until) leaves them as they were."""
+        """Change the filters and search again (before any search, say what they are); filters
+        no search can run with (an unknown source, --since after --until) are not kept."""
         before = self.filters
         self.filters = Filters() if clear else replace(self.filters, **changes)
-        if self.query:
-            self.page = 1
-            try:
+        try:
+            if self.query:
+                self.page = 1
                 self._search()
-            except SearchkitError:
-                self.filters = before
-                raise
+            else:
+                self.searcher().check_filters(self.filters)
+                self.write(f"filters: {self._shown_filters() or 'none'}")
+        except SearchkitError:
+            self.filters = before
+            raise
 
     def _turn(self, page: int) -> None:
         if not self.query:

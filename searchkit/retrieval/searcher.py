@@ -220,8 +220,8 @@ class Searcher:
     def check_filters(self, filters: Filters) -> None:
         """UsageError for what is no Filters; QueryError for filters nothing can pass: a start
         date after the end date, a source the index does not have (with the closest it has).
-        ``search`` and ``search_documents`` check theirs; a batch of queries sharing filters
-        can check them once first."""
+        ``search`` and ``search_documents`` check theirs; a batch of queries sharing filters,
+        or a REPL's filter set before any search, can be checked without searching."""
         _check_filters_type(filters)
         if filters.since and filters.until and filters.since > filters.until:
             raise QueryError(
