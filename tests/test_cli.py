@@ -228,6 +228,22 @@ def test_index_quiet_and_verbose(run, tmp_path):
     assert both.exit_code == 2 and "contradict" in both.stderr
 
 
+def test_output_read_only_in_part_is_no_error(seed_index, tmp_path):
+    """searchkit ... | head: the reader stops and the rest of stdout goes nowhere, quietly."""
+    queries = tmp_path / "queries.tsv"
+    queries.write_text("".join(f"q{n}\tBelarus protests\n" for n in range(300)))
+    for args in (["search", "--batch", queries], ["search", "Belarus", "--format", "json",
+                                                   "--no-dedup", "-n", "300"]):
+        process = subprocess.Popen([sys.executable, "-m", "searchkit", *map(str, args),
+                                    "--index", str(seed_index)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert process.stdout.read(10)
+        process.stdout.close()  # before the rest (more than a pipe holds) is written
+        errors = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 0, errors
+        assert "Error" not in errors and "Traceback" not in errors
+
+
 def on_a_terminal(args, env=None):
     """Run the real command with its output on a pseudo-terminal; return what it printed."""
     leader, follower = pty.openpty()

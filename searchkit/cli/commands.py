@@ -48,10 +48,23 @@ class _Group(click.Group):
             raise _QueryProblem(render.printable(str(error))) from None
         except SearchkitError as error:  # may name a file, or quote an index's contents
             raise click.ClickException(render.printable(str(error))) from None
+        except BrokenPipeError:  # whoever read stdout stopped (| head): no error of ours
+            _drop_stdout()
+            ctx.exit(0)
         except OSError as error:  # e.g. an index folder that cannot be created or written
             where = f"{error.filename}: " if error.filename else ""
             raise click.ClickException(
                 render.printable(f"{where}{error.strerror or error}")) from None
+
+
+def _drop_stdout() -> None:
+    """Send what is left for stdout nowhere, so that flushing it at exit raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout with no file (captured in tests)
+        pass
 
 
 index_option = click.option(
