@@ -262,6 +262,9 @@ def test_dot_segments_sent_raw_reach_no_file(web_index, raw):
 BAD = [
     ("/?q=harbour&page=0", "page must be a whole number from 1"),
     ("/?q=harbour&page=two", "page must be a whole number"),
+    ("/?q=harbour&page=%E2%91%A0", "page must be a whole number"),  # digits int() refuses
+    ("/?q=harbour&n=%C2%B2", "n must be a whole number"),
+    ("/reuse?n=%C2%B9", "n must be a whole number"),
     ("/?q=harbour&n=5000", "n must be a whole number from 1 to 100"),
     ("/?q=harbour&sort=random", "sort must be one of score, date, -date"),
     ("/?q=harbour&kind=photo", "kind must be one of body, caption"),
@@ -276,6 +279,7 @@ BAD = [
     ("/?q=harbour&exact=yes", "exact must be one of 0, 1"),
     ("/reuse?min=1", "min must be a whole number from 2"),
     ("/article/harbour:w1?p=first", "p must be a whole number"),
+    ("/article/harbour:w1?p=%C2%B2", "p must be a whole number"),
     ("/article/harbour:w1?q=x", "unknown parameter"),
 ]
 

@@ -23,6 +23,7 @@ MAX_GROUPS = 100
 DEFAULT_GROUPS = 20
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_DIGITS = re.compile("[0-9]+")  # not str.isdigit: it takes "²" and "①", which int() refuses
 
 
 class BadRequest(ValueError):
@@ -60,7 +61,7 @@ class Params:
         value = self.text(name)
         if not value:
             return default
-        if not value.isdigit() or not least <= int(value) <= most:
+        if not _DIGITS.fullmatch(value) or not least <= int(value) <= most:
             raise BadRequest(f"{name} must be a whole number from {least} to {most}, "
                              f"not {value!r}")
         return int(value)
