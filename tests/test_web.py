@@ -13,7 +13,7 @@ import sys
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import pytest
 import websamples
@@ -177,6 +177,25 @@ def test_the_article_page_numbers_marks_and_tells_provenance(client):
 def test_an_article_id_with_a_hash_reaches_its_paragraph(client):
     answer = client.get("/article/" + quote(WIRE_ID, safe=":"))
     assert answer.status_code == 200 and 'id="p1" value="1" class="marked"' in answer.text
+
+
+def test_ids_with_dot_segments_are_linked_so_a_browser_reaches_them(tmp_path):
+    """A record's id is any text; a browser resolves "../" in a link before asking."""
+    ids = ["../../etc/passwd", "./x", "a/./b/../c"]
+    records = [{"id": name, "text": f"The pier number {n} closed."} for n, name in enumerate(ids)]
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / "ids.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    searchkit.build_index([tmp_path / "odd"], tmp_path / "index")
+    with TestClient(create_app(tmp_path / "index")) as client:
+        page = Page(client.get("/?q=pier").text)
+        links = {a["href"] for a in page.with_tag("a") if a["href"].startswith("/article/")}
+        reached = set()
+        for link in links:
+            answer = client.get(urljoin("http://127.0.0.1/?q=pier", link))  # as a browser does
+            assert answer.status_code == 200, link
+            reached |= set(re.findall(r"<dd><code>ids:([^<]*)</code></dd>", answer.text))
+    assert reached == set(ids)
 
 
 def test_the_reuse_page_tells_each_group_as_a_timeline(client):

@@ -172,5 +172,8 @@ def id_from_path(value: str) -> str:
 def article_url(article_id: str, paragraph: Optional[int] = None) -> str:
     """The article page of ``article_id`` (a file's name: may hold '#', '?', '%', '/' and
     spaces, all encoded), with ``paragraph`` marked and scrolled to."""
-    path = "/article/" + quote(article_id, safe="/:")
+    # A browser drops "." and ".." segments before asking (a record's id may hold them): such
+    # an id keeps its slashes encoded too, one segment that reaches the server as written.
+    dots = {".", ".."} & set(article_id.split("/"))
+    path = "/article/" + quote(article_id, safe=":" if dots else "/:")
     return f"{path}?p={paragraph}#p{paragraph}" if paragraph else path
