@@ -318,7 +318,8 @@ def test_bad_parameters_get_a_400_page_with_the_reason(client, url, reason):
     ("/api/search?q=harbour&format=xml", "format must be one of json, jsonl"),
     ("/api/search?q=harbour&page=-1", "page must be a whole number"),
     ("/api/duplicates?n=0", "n must be a whole number from 1"),
-    ("/api/stats?verbose=1", "unknown parameter 'verbose'"),
+    ("/api/stats?verbose=1", "unknown parameter 'verbose'; this page takes no parameters"),
+    ("/api/article/harbour:w1?p=1", "unknown parameter 'p'; this page takes no parameters"),
     ("/api/search?q=the", "stop word"),
 ])
 def test_bad_api_parameters_get_a_400_with_the_reason(client, url, reason):
@@ -338,6 +339,8 @@ def test_unknown_things_are_404_and_writing_is_refused(client):
     for method in ("post", "put", "delete"):
         answer = getattr(client, method)("/")
         assert answer.status_code == 405 and "GET and HEAD only" in answer.text
+        assert answer.headers["allow"] == "GET, HEAD"
+    assert client.post("/api/stats").headers["allow"] == "GET, HEAD"
 
 
 def test_a_new_commit_is_picked_up(tmp_path):

@@ -200,7 +200,9 @@ class _Site:
     async def not_found(self, request: Request, error) -> Response:
         api = request.url.path.startswith("/api/")
         if getattr(error, "status_code", 404) == 405:
-            return self.error(api, 405, "this server only reads: GET and HEAD only")
+            refused = self.error(api, 405, "this server only reads: GET and HEAD only")
+            refused.headers["allow"] = "GET, HEAD"  # what a 405 must name (RFC 9110)
+            return refused
         return self.error(api, 404, f"no page {request.url.path!r} here")
 
 

@@ -39,8 +39,8 @@ class Params:
         self.values: Dict[str, List[str]] = {}
         for name, value in pairs:
             if name not in known:
-                raise BadRequest(f"unknown parameter {name!r}; this page takes "
-                                 + ", ".join(known))
+                takes = ", ".join(known) if known else "no parameters"
+                raise BadRequest(f"unknown parameter {name!r}; this page takes {takes}")
             if _CONTROL.search(value):
                 raise BadRequest(f"{name}: control characters are not allowed")
             self.values.setdefault(name, []).append(value)
