@@ -198,6 +198,23 @@ def test_ids_with_dot_segments_are_linked_so_a_browser_reaches_them(tmp_path):
     assert reached == set(ids)
 
 
+def test_a_source_facet_links_only_to_a_search_that_can_be_asked(tmp_path):
+    """A source holding a control character (shown as its sign) cannot be asked for in a URL:
+    it is listed, not linked to a search the page would refuse."""
+    records = [{"source": source, "text": "The pier closed at noon."}
+               for source in ("Bell\u0007 Wire", "Plain Wire")]
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / "sources.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    searchkit.build_index([tmp_path / "odd"], tmp_path / "index")
+    with TestClient(create_app(tmp_path / "index")) as client:
+        html = client.get("/?q=pier").text
+        assert "<li>Bell\u2407 Wire <span" in html and "\x07" not in html
+        links = [a["href"] for a in Page(html).with_tag("a") if "source=" in a["href"]]
+        assert links == ["/?q=pier&source=Plain+Wire"]
+        assert client.get(links[0]).status_code == 200
+
+
 def test_the_reuse_page_tells_each_group_as_a_timeline(client):
     answer = client.get("/reuse")
     assert answer.status_code == 200

@@ -88,9 +88,11 @@ def result(group: Dict[str, object]) -> Dict[str, object]:
 
 def facets(request: SearchRequest, record: Dict[str, object]) -> Dict[str, object]:
     """The facets as links that narrow the search, and the filters in force as links that
-    remove them."""
-    sources = [{"name": name, "count": n, "chosen": name in request.sources,
-                "href": request.url(sources=request.sources + (name,))}
+    remove them (``record``: the facets as counted, names not yet made printable)."""
+    # A name holding control characters cannot be asked for in a URL (see params): no link.
+    sources = [{"name": render.printable(name), "count": n, "chosen": name in request.sources,
+                "href": request.url(sources=request.sources + (name,))
+                if render.printable(name) == name else None}
                for name, n in record["sources"].items()]
     months = [{"name": month, "count": n, "chosen": request.since == request.until == month,
                "href": request.url(since=month, until=month)}
@@ -116,7 +118,7 @@ def search_page(request: SearchRequest, results: SearchResults) -> Dict[str, obj
         "count": render.count_line(results, collapsed=True),
         "notes": [n for n in summary["notes"] if not n.startswith("did you mean: ")],
         "suggestion": suggestion and {"text": suggestion, "href": request.url(query=suggestion)},
-        "facets": facets(request, summary["facets"]),
+        "facets": facets(request, render.facets_record(results.facets)),
         "page": request.page, "pages": pages,
         "previous": request.url(page=request.page - 1) if request.page > 1 else None,
         "next": request.url(page=request.page + 1) if request.page < pages else None,
