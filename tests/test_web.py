@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -370,6 +371,22 @@ def test_a_new_commit_is_picked_up(tmp_path):
         searchkit.build_index([articles], tmp_path / "index")
         assert client.get("/api/search?q=lighthouse").json()["summary"]["total"] == 1
         assert "lighthouse" in client.get("/?q=lighthouse").text
+
+
+def test_an_index_deleted_while_served_is_missing_on_every_page(tmp_path):
+    articles = websamples.write_corpus(tmp_path / "articles")
+    searchkit.build_index([articles], tmp_path / "index")
+    urls = ["/", "/?q=%22northern+harbour%22", "/?q=harbour", "/reuse", "/api/stats",
+            "/article/harbour:c1"]
+    with TestClient(create_app(tmp_path / "index")) as client:
+        assert all(client.get(url).status_code == 200 for url in urls)
+        shutil.rmtree(tmp_path / "index")
+        for url in urls:
+            answer = client.get(url)
+            assert answer.status_code == 503 and "no index in" in answer.text, url
+            assert "damaged" not in answer.text, url
+        searchkit.build_index([articles], tmp_path / "index")
+        assert all(client.get(url).status_code == 200 for url in urls)
 
 
 def test_a_missing_index_is_a_clear_page(tmp_path):

@@ -9,12 +9,13 @@ from typing import Optional
 
 from .. import Searcher, open_index
 from ..config import SearchOptions
-from ..errors import SearchkitError
+from ..errors import IndexMissingError, SearchkitError
 
 
 class CurrentIndex:
     """``get()`` returns a Searcher on the index's latest commit. A new commit that cannot be
-    opened (a writer midway, damage) leaves the one already open in use, with a warning."""
+    opened (a writer midway, damage) leaves the one already open in use, with a warning; an
+    index no longer there is missing (IndexMissingError) until it is built again."""
 
     def __init__(self, index_dir: Path, searcher: Optional[Searcher] = None,
                  options: SearchOptions = SearchOptions()):
@@ -31,6 +32,13 @@ class CurrentIndex:
                 return old
             try:
                 fresh = open_index(self.index_dir, self.options)
+            except IndexMissingError:
+                # Deleted or moved: the files the open one reads lazily are gone too, so it
+                # would answer some pages and call the index damaged on others.
+                self._searcher = None
+                if old is not None:
+                    old.close()
+                raise
             except (SearchkitError, OSError) as error:
                 if old is None:
                     raise
