@@ -119,6 +119,15 @@ def test_the_url_holds_dates_kind_sort_and_pages(client):
     assert "no paragraphs match" in captions.text and "kind: caption" in captions.text
 
 
+def test_past_the_last_page_previous_leads_to_the_last_one(client):
+    last = client.get("/?q=harbour&n=2").text
+    pages = int(re.search(r"page 1 of (\d+)", last).group(1))
+    assert pages > 1
+    answer = client.get("/?q=harbour&n=2&page=500")
+    assert answer.status_code == 200 and "page 500 is empty" in answer.text
+    assert f'href="/?q=harbour&amp;n=2&amp;page={pages}" rel="prev"' in answer.text
+
+
 def test_notes_are_on_the_page(client):
     answer = client.get("/?q=harbor")  # no such word: a spelling the corpus has is offered
     assert answer.status_code == 200

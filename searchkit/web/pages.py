@@ -120,7 +120,8 @@ def search_page(request: SearchRequest, results: SearchResults) -> Dict[str, obj
         "suggestion": suggestion and {"text": suggestion, "href": request.url(query=suggestion)},
         "facets": facets(request, render.facets_record(results.facets)),
         "page": request.page, "pages": pages,
-        "previous": request.url(page=request.page - 1) if request.page > 1 else None,
+        # (past the last page, "previous" is the last one: not a walk back through empty ones)
+        "previous": request.url(page=min(request.page - 1, pages)) if request.page > 1 else None,
         "next": request.url(page=request.page + 1) if request.page < pages else None,
     }
 
