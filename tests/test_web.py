@@ -238,6 +238,21 @@ def test_the_reuse_page_tells_each_group_as_a_timeline(client):
     assert client.get("/reuse?min=3").text.count('<section class="group"') == 1
 
 
+def test_the_reuse_page_counts_no_unknown_source_as_a_source(tmp_path):
+    records = [{"id": f"r{n}", "text": "The pier closed at noon after the storm.", **extra}
+               for n, extra in enumerate([{}, {}, {"source": "Pier Post"}])]
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / "reprints.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    searchkit.build_index([tmp_path / "odd"], tmp_path / "index")
+    with TestClient(create_app(tmp_path / "index")) as client:
+        assert ">3 printings in 1 source and 2 of unknown source</h2>" in client.get("/reuse").text
+        (tmp_path / "odd" / "reprints.jsonl").write_text(
+            "\n".join(json.dumps(r) for r in records[:2]) + "\n", encoding="utf-8")
+        searchkit.build_index([tmp_path / "odd"], tmp_path / "index", prune=True)
+        assert ">2 printings, 2 of unknown source</h2>" in client.get("/reuse").text
+
+
 def test_the_api_gives_the_records_of_the_command_line(client, web_index):
     cli = invoke("search", "northern harbour", "--index", web_index, "--format", "jsonl",
                  "--facets")

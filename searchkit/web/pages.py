@@ -151,9 +151,10 @@ def reuse_page(groups: Sequence[DuplicateGroup], min_size: int, limit: int) -> D
     timelines = []
     for group in shown(duplicates_record(groups)):
         members = [place(m) for m in group["members"]]
+        known = {m["source"] for m in members if m["source"] is not None}
         timelines.append({"key": group["group"], "size": group["size"], "first": members[0],
-                          "reprints": members[1:],
-                          "sources": len({m["source"] for m in members})})
+                          "reprints": members[1:], "sources": len(known),
+                          "unknown": sum(m["source"] is None for m in members)})
     return {"groups": timelines, "min_size": min_size, "limit": limit}
 
 
