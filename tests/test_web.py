@@ -446,6 +446,15 @@ def test_serve_warns_off_loopback_and_says_why_it_cannot_listen(web_index):
     assert f"127.0.0.1:{port}" in result.stderr
 
 
+def test_open_says_so_when_no_browser_can_be_opened(monkeypatch, capsys):
+    from searchkit.web import server
+
+    monkeypatch.setattr(server.webbrowser, "open", lambda url: False)
+    server.open_browser("http://127.0.0.1:8000/")()
+    assert capsys.readouterr().err == ("searchkit: warning: no web browser could be opened; "
+                                       "open http://127.0.0.1:8000/ in one\n")
+
+
 def _read(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=30) as answer:
         assert answer.status == 200

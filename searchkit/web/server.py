@@ -3,6 +3,7 @@ address is known and printed, also for --port 0, and a port in use is a one-line
 uvicorn's server until Ctrl-C."""
 
 import socket
+import sys
 import threading
 import time
 import webbrowser
@@ -54,4 +55,9 @@ def run(app, listening: socket.socket, open_url: Callable[[], None] = lambda: No
 
 
 def open_browser(url: str) -> Callable[[], None]:
-    return lambda: webbrowser.open(url)
+    def opening() -> None:
+        if not webbrowser.open(url):  # no browser here (a server, a container): say so
+            print(f"searchkit: warning: no web browser could be opened; open {url} in one",
+                  file=sys.stderr)
+
+    return opening
