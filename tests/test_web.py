@@ -355,6 +355,25 @@ def test_bad_parameters_get_a_400_page_with_the_reason(client, url, reason):
         assert 'id="q" name="q" type="search" value="harbour"' in answer.text
 
 
+def test_a_refused_search_keeps_its_filters_for_the_next_query(client):
+    answer = client.get("/?q=the&source=Coastal+Daily&since=2021-03&kind=body&sort=-date"
+                        "&exact=1&n=5")
+    assert answer.status_code == 400 and "stop word" in answer.text
+    fields = [(a["name"], a.get("value", "")) for a in Page(answer.text).with_tag("input")]
+    sent = [(name, "harbour" if name == "q" else value) for name, value in fields]
+    again = client.get("/", params=sent)  # the box submitted with a better query
+    assert again.status_code == 200
+    assert 'value="2021-03" placeholder' in again.text and 'value="-date" selected' in again.text
+    assert "source: Coastal Daily" in again.text and 'name="exact" value="1" form="search" checked'\
+        in again.text
+    # A filter the library refused is in force too: a link removes it, the rest kept.
+    refused = client.get("/?q=harbour&source=Nowhere+Times&since=2021")
+    removal = [a["href"] for a in Page(refused.text).with_tag("a")
+               if a.get("title") == "remove this filter" and "since" in a["href"]]
+    assert removal == ["/?q=harbour&since=2021"]
+    assert client.get(removal[0]).status_code == 200
+
+
 @pytest.mark.parametrize("url, reason", [
     ("/api/search", "give q, the query"),
     ("/api/search?q=harbour&format=xml", "format must be one of json, jsonl"),

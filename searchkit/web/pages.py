@@ -97,14 +97,19 @@ def facets(request: SearchRequest, record: Dict[str, object]) -> Dict[str, objec
     months = [{"name": month, "count": n, "chosen": request.since == request.until == month,
                "href": request.url(since=month, until=month)}
               for month, n in record["months"].items()]
+    return {"sources": sources[:SOURCES_SHOWN], "more_sources": sources[SOURCES_SHOWN:],
+            "unknown_source": record["unknown_source"], "months": months,
+            "undated": record["undated"], "active": active_filters(request)}
+
+
+def active_filters(request: SearchRequest) -> List[Dict[str, str]]:
+    """The filters in force, each as a link that removes it."""
     active = [{"label": f"source: {s}",
                "href": request.url(sources=tuple(x for x in request.sources if x != s))}
               for s in request.sources]
     active += [{"label": f"{name}: {getattr(request, name)}", "href": request.url(**{name: ""})}
                for name in ("since", "until", "kind") if getattr(request, name)]
-    return {"sources": sources[:SOURCES_SHOWN], "more_sources": sources[SOURCES_SHOWN:],
-            "unknown_source": record["unknown_source"], "months": months,
-            "undated": record["undated"], "active": active}
+    return active
 
 
 def search_page(request: SearchRequest, results: SearchResults) -> Dict[str, object]:
@@ -163,5 +168,10 @@ def stats_page(record: Dict[str, object]) -> Dict[str, object]:
 
 
 def error_page(status: int, message: str, request: Optional[SearchRequest] = None):
-    return {"status": status, "message": render.printable(message),
-            "request": request or SearchRequest()}
+    """An error, with the search box; a refused search keeps its filters, in the box for the
+    next query and as links that remove them (one may be what was refused)."""
+    request = request or SearchRequest()
+    kept = [(name, value) for name, value in request.pairs()
+            if name in ("since", "until", "kind", "sort", "exact")]  # (source, n: the box's)
+    return {"status": status, "message": render.printable(message), "request": request,
+            "active": active_filters(request), "kept": kept}
