@@ -57,6 +57,9 @@ def test_printable_shows_controls_one_for_one():
     shown = printable(RETITLE + CLEAR + CSI8 + "\x07\x08\x7f\ud800 tab\tand\nnewline")
     assert shown == "␛]0;pwned␇␛[2J\ufffd31m␇␈␡\ufffd tab\tand\nnewline"
     assert printable("plain text, “quoted” — ü") == "plain text, “quoted” — ü"
+    # a right-to-left override would show "Wire gpj.exe" as "Wire exe.jpg"
+    assert printable("Wire \u202egpj.exe \u2067x\u2069") == "Wire \ufffdgpj.exe \ufffdx\ufffd"
+    assert printable("مرحبا שלום") == "مرحبا שלום"  # right-to-left text itself is text
 
 
 def test_the_index_summary_and_verbose_listing(hostile):

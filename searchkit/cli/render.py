@@ -40,9 +40,10 @@ from ..retrieval.typed import TEXT_NOTE
 
 Mark = Callable[[str], str]
 
-# C0 controls but tab and newline, DEL, C1 controls, and lone surrogates (which no encoding
-# can print).
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 controls but tab and newline, DEL, C1 controls, lone surrogates (which no encoding can
+# print), and the bidirectional embeddings, overrides and isolates (U+202A-202E, U+2066-2069),
+# with which a file's text could show a terminal's line in another order than it is written.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(match: "re.Match") -> str:
@@ -51,13 +52,14 @@ def _visible(match: "re.Match") -> str:
         return chr(0x2400 + code)  # the Control Pictures block: ESC -> ␛, BEL -> ␇
     if code == 0x7F:
         return "\u2421"  # ␡
-    return "\ufffd"  # C1 controls and lone surrogates: �
+    return "\ufffd"  # C1 controls, lone surrogates, bidirectional controls: �
 
 
 def printable(text: str) -> str:
     """``text`` safe to write to a terminal: C0 control characters (but tab and newline) and DEL
-    shown as their Control Pictures signs (␛, ␇, ␈, ...), C1 controls and lone surrogates as
-    U+FFFD; one character for one, so offsets into the text stay valid."""
+    shown as their Control Pictures signs (␛, ␇, ␈, ...), C1 controls, lone surrogates and
+    bidirectional controls as U+FFFD; one character for one, so offsets into the text stay
+    valid."""
     return _UNPRINTABLE.sub(_visible, text) if _UNPRINTABLE.search(text) else text
 
 
