@@ -151,6 +151,24 @@ def test_duplicates_command(seed_index):
     assert table.stdout.splitlines()[0].split()[:3] == ["size", "first", "(earliest)"]
 
 
+
+def test_a_files_articles_are_listed_in_number_order(tmp_path):
+    """A feed's 9th and 10th records both reprinting a story: :9 before :10, as #9 before #10."""
+    story = ("Belarusian security forces detained dozens of protesters on Tuesday as President "
+             "Alexander Lukashenko rejected calls to step down after a disputed election.")
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"title": f"t{n}", "text": story}) + "\n"
+                            for n in range(1, 12)))
+    searchkit.build_index([feed], tmp_path / "index")
+    in_order = [f"feed:{n}#1" for n in range(1, 12)]
+    with searchkit.open_index(tmp_path / "index") as searcher:
+        (group,) = searcher.duplicate_groups()
+        assert [m.id for m in group.members] == in_order
+        assert [d.id for d in searcher.show("feed:1#1").duplicates] == in_order[1:]
+    plain = CliRunner().invoke(main, ["duplicates", "--index", str(tmp_path / "index")])
+    assert [line.split("(")[-1] for line in plain.stdout.splitlines()[1:4]] == [
+        "feed:1#1)", "feed:2#1)", "feed:3#1)"]
+
 # Text made of a few words over and over (a hostile file, or a 50 MB one-line file split into
 # passages): every paragraph shares 4-grams with hundreds of others. Verifying every such pair
 # took minutes and gigabytes; each paragraph's best MAX_CANDIDATES partners are enough.

@@ -419,14 +419,15 @@ class Searcher:
 
     def _group_fields(self, group: str) -> list:
         """Stored fields of a group's members, earliest date first, undated last; then by
-        article, in paragraph order (#9 before #10)."""
+        article (its numbers as numbers: ``feed:9`` before ``feed:10``), in paragraph order
+        (#9 before #10)."""
         members = self._generation.group_members(text_hash(group))
         if members.size <= 1:
             return []  # a group of one (most paragraphs): it has no other members
         found = [f for f in map(self._fields, members.tolist()) if f[GROUP_FIELD] == group]
         return sorted(
             found, key=lambda f: (f.get(DATE_FIELD) is None, f.get(DATE_FIELD) or datetime.min,
-                                  f[ARTICLE_ID_FIELD], f[PARAGRAPH_FIELD])
+                                  _in_number_order(f[ARTICLE_ID_FIELD]), f[PARAGRAPH_FIELD])
         )
 
     def _facets(self, matches: engine.Matches) -> Facets:
@@ -659,6 +660,16 @@ def _paragraph_fields(fields: dict) -> dict:
         kind=fields[KIND_FIELD],
         text=fields[TEXT_FIELD],
     )
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _in_number_order(text: str) -> tuple:
+    """A sort key for ids that reads their runs of digits as numbers ("feed:9" before
+    "feed:10", as a file's articles are numbered); the text itself breaks ties ("01", "1")."""
+    parts = _DIGITS.split(text)  # text at even places, digits at odd ones: never compared mixed
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), text
 
 
 def _long_to_date(value: int) -> date:
