@@ -221,6 +221,8 @@ class Duplicate(Record):
     paragraph: int
     kind: str
     text: str
+    source_from: str  # how the source and the date were found, as a Hit's
+    date_from: str
     exact: bool  # the same text but for case, punctuation and quote marks
 
 

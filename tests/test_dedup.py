@@ -131,6 +131,33 @@ def test_cli_shows_the_other_places_and_no_dedup_shows_every_paragraph(seed_inde
     (copy,) = record["duplicates"]
     assert {"id", "source", "date", "title", "path", "text"} <= set(copy)
     assert (copy["id"], copy["exact"], copy["date"]) == (f"{S000}#34", True, None)
+    assert (copy["source_from"], copy["date_from"]) == ("unknown", "unknown")
+
+
+def test_every_place_says_how_its_source_and_date_were_found(tmp_path):
+    """Who printed a paragraph first rests on each place's date: each says where it came from."""
+    news = tmp_path / "news"
+    news.mkdir()
+    story = ("Belarusian security forces detained dozens of protesters on Tuesday as President "
+             "Alexander Lukashenko rejected calls to step down after a disputed election.")
+    (news / "wire.md").write_text(f"---\nsource: Reuters\ndate: 2020-08-18\n---\n\n{story}\n")
+    (news / "early.txt").write_text(
+        f"Belarus crackdown\n\nBy Staff Reporter for Earlybird News, August 17, 2020\n\n{story}\n")
+    (news / "late.txt").write_text(f"Belarus crackdown\n\n{story}\n")
+    searchkit.build_index([news], tmp_path / "index")
+    run = CliRunner().invoke
+    found = ["byline", "front-matter", "unknown"]
+    result = run(main, ["duplicates", "--index", str(tmp_path / "index"), "--format", "jsonl"])
+    members = json.loads(result.stdout)["members"]
+    assert [(m["id"], m["source_from"], m["date_from"]) for m in members] == [
+        ("early#1", "byline", "byline"), ("wire#1", "front-matter", "front-matter"),
+        ("late#1", "unknown", "unknown")]
+    result = run(main, ["search", "Lukashenko", "--index", str(tmp_path / "index"),
+                        "--format", "jsonl"])
+    record = json.loads(result.stdout)
+    assert sorted([record["date_from"]] + [d["date_from"] for d in record["duplicates"]]) == found
+    result = run(main, ["show", "late#1", "--index", str(tmp_path / "index"), "--format", "json"])
+    assert [d["date_from"] for d in json.loads(result.stdout)["duplicates"]] == found[:2]
 
 
 def test_duplicates_command(seed_index):

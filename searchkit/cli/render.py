@@ -314,8 +314,10 @@ def record(item, keys: Sequence[str] = (), **renamed: str) -> Dict[str, object]:
     return {key: fields[renamed.get(key, key)] for key in keys or fields}
 
 
-# The fields a hit and a duplicate share (a duplicate adds ``exact``), in their JSON order.
-_PARAGRAPH_KEYS = tuple(name for name in fields_of(Duplicate) if name != "exact")
+# The fields a hit and a duplicate share, in their JSON order (a duplicate's end with how its
+# source and date were found and ``exact``).
+_PARAGRAPH_KEYS = tuple(name for name in fields_of(Duplicate)
+                        if name not in ("source_from", "date_from", "exact"))
 _HIT_KEYS = ("rank", "score", *_PARAGRAPH_KEYS, "source_from", "date_from")
 
 

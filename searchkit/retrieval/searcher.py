@@ -644,7 +644,8 @@ def _damaged(index_dir: Path, error: Exception) -> IndexDamagedError:
 
 
 def _duplicate(fields: dict, exact: bool) -> Duplicate:
-    return Duplicate(exact=exact, **_paragraph_fields(fields))
+    return Duplicate(source_from=fields[SOURCE_FROM_FIELD], date_from=fields[DATE_FROM_FIELD],
+                     exact=exact, **_paragraph_fields(fields))
 
 
 def _paragraph_fields(fields: dict) -> dict:
