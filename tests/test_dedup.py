@@ -88,6 +88,8 @@ def test_a_stricter_threshold_regroups_the_index(tmp_path):
     assert frozenset({f"{S000}#19", f"{S000}#34"}) in groups  # exact copies stay together
     searchkit.build_index([seed_file(S000)], tmp_path)  # the index keeps its threshold
     assert groups_in(tmp_path) == groups
+    stats = CliRunner().invoke(main, ["stats", "--index", str(tmp_path)]).stdout
+    assert "dedup threshold  0.99" in stats.splitlines()  # which it says
 
 
 def test_one_result_per_group_with_its_copies(searcher):

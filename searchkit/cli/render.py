@@ -570,6 +570,7 @@ def stats_table(stats: IndexStats, most: int = TOP_SOURCES, width: Optional[int]
         ["built", stats.settings.get("built", "—")],
         ["schema", stats.settings.get("schema_version", "—")],
         ["analyzer", (stats.settings.get("analyzer") or {}).get("filters", "—")],
+        ["dedup threshold", stats.settings.get("dedup_threshold", "—")],
     ]
     under = " " * (max(cells(label) for label, _ in summary) + GAP)  # a value's later lines
     lines = [label.ljust(len(under)) + (str(value) if label == "index" else  # (to be copied)
