@@ -406,6 +406,25 @@ def test_html_date_from_json_ld_and_source_from_the_url(tmp_path):
     assert (article.source, article.source_from) == ("news.example.com", "url")
 
 
+
+def test_html_date_of_the_article_not_of_a_video_on_its_page(tmp_path):
+    """A news page's JSON-LD dates its embedded video (or picture) too, often first."""
+    video = ('{"@type": "VideoObject", "name": "Archive: the march of 2019", '
+             '"datePublished": "2019-03-01"}')
+    article = '{"@type": ["schema:NewsArticle"], "datePublished": "2020-08-19"}'
+    for ld in (f"{video}</script><script type='application/ld+json'>{article}",
+               f'{{"@graph": [{video}, {article}]}}'):
+        page = HTML_PAGE.replace('<meta property="article:published_time" '
+                                 'content="2020-08-18T10:31:00+03:00">',
+                                 f'<script type="application/ld+json">{ld}</script>')
+        (found,) = read(tmp_path, "page.html", page.encode()).articles
+        assert (found.date, found.date_from) == (date(2020, 8, 19), "html-metadata")
+    alone = HTML_PAGE.replace('<meta property="article:published_time" '
+                              'content="2020-08-18T10:31:00+03:00">',
+                              f'<script type="application/ld+json">{video}</script>')
+    (found,) = read(tmp_path, "page.html", alone.encode()).articles  # a video's page
+    assert found.date == date(2019, 3, 1)
+
 def test_html_page_without_article_text_is_skipped(tmp_path):
     page = (
         "<html><head><title>Menu</title></head>"

@@ -292,6 +292,8 @@ def _published_date(tree):
             found = parse_date_value(element.get("content") or "")
             if found:
                 return found
+    # A page's JSON-LD may date its embedded video or picture too: the article's date first.
+    stated = []  # (whether an article states it, its date), in the page's order
     for script in tree.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
@@ -299,10 +301,12 @@ def _published_date(tree):
             data = load_json(script.text or "")
         except ValueError:  # not JSON, or beyond safeload's bounds
             continue
-        for value in _jsonld_values(data, _PUBLISHED_JSONLD):
+        for value, holder in _jsonld_values(data, _PUBLISHED_JSONLD):
             found = parse_date_value(value)
             if found:
-                return found
+                stated.append((_is_article(holder), found))
+    if stated:
+        return next((found for article, found in stated if article), stated[0][1])
     for element in tree.iter():
         if not isinstance(element.tag, str):
             continue  # comments, processing instructions
@@ -316,14 +320,27 @@ def _published_date(tree):
     return None
 
 
-def _jsonld_values(data, key: str, depth: int = 0) -> Iterator[str]:
-    """Every value of ``key`` in a JSON-LD structure (objects, lists, @graph), outermost first."""
+def _is_article(thing: dict) -> bool:
+    """Whether a JSON-LD object is an article (``NewsArticle``, ``BlogPosting``, ``Report``,
+    ...; "schema:" or a schema.org URL in front), not a video, picture or web page."""
+    types = thing.get("@type")
+    for name in types if isinstance(types, list) else [types]:
+        if isinstance(name, str):
+            name = name.rpartition("/")[2].rpartition(":")[2]
+            if name.endswith(("Article", "Posting")) or name == "Report":
+                return True
+    return False
+
+
+def _jsonld_values(data, key: str, depth: int = 0) -> Iterator[Tuple[str, dict]]:
+    """Every value of ``key`` in a JSON-LD structure (objects, lists, @graph), outermost first,
+    with the object holding it."""
     if depth > 8:
         return
     if isinstance(data, dict):
         value = data.get(key)
         if isinstance(value, str):
-            yield value
+            yield value, data
         for child in data.values():
             if isinstance(child, (dict, list)):
                 yield from _jsonld_values(child, key, depth + 1)
