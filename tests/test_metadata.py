@@ -332,6 +332,30 @@ def test_metadata_is_validated_alike_wherever_it_is_stated(tmp_path, state):
     assert all(any(reason in w for w in corpus.warnings) for reason in REFUSED), corpus.warnings
 
 
+@pytest.mark.parametrize("state", [stated_in_front_matter, stated_in_a_manifest,
+                                   stated_in_a_record])
+@pytest.mark.parametrize("written", ["0001-01-01", "9999-12-31"])
+def test_a_placeholder_date_is_no_publication_date(tmp_path, state, written):
+    """What databases and exports write for "no date" would list the article first or last."""
+    state(tmp_path, written)
+    corpus = read_corpus([tmp_path])
+    assert (corpus.articles[0].date, corpus.articles[0].date_from) == (None, "unknown")
+    assert any(written in w and "ignored: no publication date" in w
+               for w in corpus.warnings), corpus.warnings
+
+
+def test_an_html_page_stating_a_placeholder_date_has_its_url_date(tmp_path):
+    page = ('<html><head><title>Talks in Minsk</title>'
+            '<meta property="article:published_time" content="0001-01-01T00:00:00Z">'
+            '<link rel="canonical" href="https://example.com/2020/08/18/talks"></head><body>'
+            '<article><h1>Talks in Minsk</h1><p>Leaders met in Minsk on Tuesday to discuss the '
+            'crisis, and agreed to meet again within a month, officials said.</p></article>'
+            '</body></html>')
+    (tmp_path / "talks.html").write_text(page, encoding="utf-8")
+    (article,) = read_corpus([tmp_path]).articles
+    assert (article.date, article.date_from) == (date(2020, 8, 18), "url")
+
+
 @pytest.mark.parametrize("written", ["20200818", "2020-W34-2", "August 18, 2020"])
 def test_a_manifest_date_must_be_yyyy_mm_dd(tmp_path, written):
     """As its format says; a file's own metadata may also write a date out."""

@@ -136,6 +136,16 @@ def parse_date_value(value) -> Optional[date]:
                              flags=re.I))
 
 
+# The years a stated date may have: 0001-01-01 and 9999-12-31 are what databases and exports
+# write for "no date", and would be listed as the first and last to print a paragraph.
+PUBLICATION_YEARS = range(1500, 2200)
+
+
+def plausible_date(day: Optional[date]) -> Optional[date]:
+    """``day`` if it may be a publication date (its year in PUBLICATION_YEARS), else None."""
+    return day if day is not None and day.year in PUBLICATION_YEARS else None
+
+
 FIELDS = ("title", "source", "date", "url")  # what a manifest or a file may state
 _NOT_A_UNIX_TIME = " (a number is read as a Unix time in seconds or milliseconds, from 1973 on)"
 _YYYY_MM_DD = re.compile(r"^\d{4}-\d\d-\d\d$")
@@ -192,6 +202,11 @@ def validated_fields(data: dict, where: str, dates=parse_date_value,
             continue
         if key == "date":
             found = _unix_time_date(value) or dates(value)
+            if found is not None and not plausible_date(found):
+                shown = value.isoformat() if isinstance(value, date) else brief(value)  # (YAML's)
+                warnings.append(f"{where}: date {shown} ignored: no publication date (a year "
+                                f"from {PUBLICATION_YEARS[0]} to {PUBLICATION_YEARS[-1]})")
+                continue
             if found is None:
                 warnings.append(f"{where}: date {brief(value)} ignored: write it as YYYY-MM-DD"
                                 f"{_NOT_A_UNIX_TIME if _is_number(value) else ''}")

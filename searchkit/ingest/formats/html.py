@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from ...config import MAX_PARAGRAPHS_PER_FILE
 from ...errors import CorpusError, TooManyParagraphs
 from ..encoding import line_texts
-from ..metadata import parse_date_value
+from ..metadata import parse_date_value, plausible_date
 from ..safeload import load_json
 
 # <meta name|property|itemprop=...> keys that state when the article was published.
@@ -289,7 +289,7 @@ def _published_date(tree):
             element.get("property") or element.get("name") or element.get("itemprop") or ""
         ).strip().lower()
         if key in _PUBLISHED_META:
-            found = parse_date_value(element.get("content") or "")
+            found = plausible_date(parse_date_value(element.get("content") or ""))
             if found:
                 return found
     # A page's JSON-LD may date its embedded video or picture too: the article's date first.
@@ -302,7 +302,7 @@ def _published_date(tree):
         except ValueError:  # not JSON, or beyond safeload's bounds
             continue
         for value, holder in _jsonld_values(data, _PUBLISHED_JSONLD):
-            found = parse_date_value(value)
+            found = plausible_date(parse_date_value(value))
             if found:
                 stated.append((_is_article(holder), found))
     if stated:
@@ -314,7 +314,8 @@ def _published_date(tree):
             element.tag == "time" and element.get("pubdate") is not None
         )
         if marked:
-            found = parse_date_value(element.get("datetime") or element.get("content") or "")
+            found = plausible_date(parse_date_value(element.get("datetime")
+                                                    or element.get("content") or ""))
             if found:
                 return found
     return None
