@@ -329,6 +329,22 @@ def test_markdown_tables_code_and_quotes_are_read_as_text(tmp_path):
     assert "> The drought is the worst we have seen, said the minister." in paragraphs
 
 
+def test_a_wire_storys_credits_are_no_paragraphs(tmp_path):
+    """They end most of an agency's stories alike: indexed, they made near-duplicates of
+    unrelated stories."""
+    lines = ["Reporting by Andrei Makhovsky; Additional reporting by Anna Ringstrom in "
+             "Stockholm; Editing by Gareth Jones",
+             "(Reporting by Jane Doe; editing by John Smith)",
+             "Writing by Jane Doe and John Smith, editing by Alex Richardson.",
+             "Reporting by the BBC revealed that the minister had misled parliament.",
+             "Editing by hand is slow, said Jane Doe."]
+    text = "Ferry strike ends\n\nThe strike ended on Monday.\n\n" + "\n\n".join(lines) + "\n"
+    (article,) = read(tmp_path, "strike.txt", text.encode()).articles
+    assert [(b.kind, b.text) for b in article.blocks[2:]] == [
+        ("credit", lines[0]), ("credit", lines[1]), ("credit", lines[2]),
+        ("body", lines[3]), ("body", lines[4])]
+
+
 # ---- HTML -------------------------------------------------------------------------------------
 
 HTML_PAGE = """<!DOCTYPE html>

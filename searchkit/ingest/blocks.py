@@ -74,6 +74,12 @@ _BYLINE = re.compile(r"^by\s+\S", re.I)
 # is one; "By noon the crowd had grown." is not).
 _BYLINE_JOINING = frozenset(
     "and for of the de da di del van von der den la le al el bin ibn | & / — – -".split())
+_CREDIT_JOINING = _BYLINE_JOINING | {"in", "at", "from"}  # "Reporting by Jane Doe in Minsk"
+# A wire story's closing credits: "Reporting by Jane Doe in Minsk; Editing by John Smith".
+_CREDIT_ROLE = (r"(?:(?:additional|further)\s+)?(?:reporting|writing|editing|compiled|compiling"
+                r"|research|graphics|production|translation|translated)")
+_WIRE_CREDIT = re.compile(_CREDIT_ROLE + r"(?:\s+and\s+\w+)?\s+by\s+(?P<names>\S.*)$", re.I)
+_NEXT_CREDIT = re.compile(r";|,\s*(?=" + _CREDIT_ROLE + r"\b)", re.I)  # "..., editing by"
 # "Original url: https://...", or the label alone above the address ("Source: Reuters" names
 # the source instead: metadata.source_named)
 _ORIGINAL_URL = re.compile(
@@ -282,6 +288,19 @@ def _is_credit_line(text: str) -> bool:
     return "/" in text and _CREDIT_LINE.match(text) is not None
 
 
+def _is_wire_credit(text: str) -> bool:
+    """Credits of a wire story: each of its clauses (between ";") a role "by" names. They
+    end most stories of an agency alike, and would make near-duplicates of unrelated ones."""
+    clauses = _NEXT_CREDIT.split(text.strip().strip("()").rstrip("."))
+    for clause in clauses:
+        credit = _WIRE_CREDIT.match(clause.strip())
+        if credit is None or not all(
+                any(c.isupper() for c in word) or word.strip(",") in _CREDIT_JOINING
+                for word in credit.group("names").split()):
+            return False
+    return True
+
+
 def _is_caption(line: _Line, next_line) -> bool:
     if _CAPTION_OPENINGS.match(line.text):
         return True
@@ -317,7 +336,7 @@ def _kind_of_line(line: _Line, next_line) -> str:
         return TAG
     if _is_caption(line, next_line):
         return CAPTION
-    if _is_credit_line(text):
+    if _is_credit_line(text) or (" by " in text and _is_wire_credit(text)):
         return CREDIT
     if _BYLINE.match(text) and len(text) <= _HEADING_MAX_CHARS and (
             not _ends_sentence(text) or _named_byline(text)):
