@@ -503,3 +503,50 @@ def test_ctrl_c_during_index_says_what_state_the_index_is_in(tmp_path, monkeypat
         assert again.exit_code == 0, (at, again.stderr)
         assert ids(index_dir) == expected and store.check(index_dir).ok
     assert len(states) >= 2, states  # before the first commit, and after the run's commit
+
+
+def test_ctrl_c_before_the_build_begins_says_the_index_is_as_it_was(built, tmp_path,
+                                                                      monkeypatch):
+    """Ctrl-C while the command still gets ready (its modules imported, its options read): the
+    same report and status as later in the run, not click's bare "Aborted!"."""
+    from searchkit.ingest import corpus as reading
+
+    index_dir = tmp_path / "ix"
+    shutil.copytree(built, index_dir)
+    generation = store.latest_generation(index_dir)
+
+    def ctrl_c(**_options):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reading, "ReadOptions", ctrl_c)
+    result = invoke("index", built.parent / "corpus", "--index", index_dir)
+    assert result.exit_code == 130 and "Aborted" not in result.stderr, result.stderr
+    assert result.stderr == (f"interrupted: the index in {index_dir} is as it was before this "
+                             f"run ({len(ids(index_dir))} paragraphs); run the same command "
+                             "again to resume\n")
+    assert store.latest_generation(index_dir) == generation
+
+
+def test_ctrl_c_during_optimize_says_what_state_the_index_is_in(built, tmp_path, monkeypatch):
+    mine = tmp_path / "corpus"
+    shutil.copytree(built.parent / "corpus", mine)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([mine], index_dir)
+    (mine / "added.txt").write_text("A story added.\n\nIts one paragraph of a few words.\n")
+    searchkit.build_index([mine], index_dir)  # a second segment: optimize has work to do
+    expected = ids(index_dir)
+
+    def ctrl_c(operation, name):
+        monkeypatch.setattr(durable, "fault_hook", None)  # (once: not while it cleans up)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(durable, "fault_hook", ctrl_c)  # at its first file operation
+    result = invoke("optimize", "--index", index_dir)
+    assert result.exit_code == 130 and "Aborted" not in result.stderr, result.stderr
+    assert result.stderr == (f"interrupted: the index in {index_dir} is as it was before this "
+                             f"run ({len(expected)} paragraphs); run the same command again "
+                             "to resume\n")
+    assert ids(index_dir) == expected and store.check(index_dir).ok
+    again = invoke("optimize", "--index", index_dir)
+    assert again.exit_code == 0 and again.stderr.startswith("optimized "), again.stderr
+    assert ids(index_dir) == expected

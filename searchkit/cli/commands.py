@@ -1,7 +1,7 @@
 """The command line: thin click commands over the library. Results go to stdout; progress,
 notes and errors to stderr. Exit codes: 0 success (also "no results"), 1 a searchkit error,
 2 a usage error or a query that cannot be run as typed, 3 an index run that skipped
-some files, 130 an index run stopped by Ctrl-C."""
+some files, 130 an index or optimize run stopped by Ctrl-C."""
 
 import contextlib
 import os
@@ -198,8 +198,7 @@ def _build(paths, index_dir: Path, rebuild: bool, verbosity=0, **options) -> Ind
     except KeyboardInterrupt:
         if progress:
             progress.close()
-        click.echo(_interrupted(index_dir, before), err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        _stop_interrupted(index_dir, before)
     finally:
         if progress:
             progress.close()
@@ -212,11 +211,21 @@ def _build(paths, index_dir: Path, rebuild: bool, verbosity=0, **options) -> Ind
     return summary
 
 
-def _interrupted(index_dir: Path, before: int) -> str:
-    """What Ctrl-C left of an `index` run: the state the index is in, and how to go on."""
+def _stop_interrupted(index_dir: Path, before: Optional[int] = None) -> None:
+    """Say what Ctrl-C left of a run that writes the index (None: it wrote nothing yet), and
+    exit with the status that says so."""
+    click.echo(_interrupted(index_dir, before), err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _interrupted(index_dir: Path, before: Optional[int]) -> str:
+    """What Ctrl-C left of an `index` or `optimize` run: the state the index is in, and how to
+    go on (``before``: the commit the run started from; None if it wrote nothing yet)."""
     from ..index import store
 
     generation, paragraphs = store.state(index_dir)
+    if before is None:
+        before = generation
     if generation < 0:
         state = f"no index was written in {index_dir}"
     elif generation == before:
@@ -342,15 +351,22 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
                 != click.core.ParameterSource.ENVIRONMENT:
             raise click.UsageError("--cluster and --workers contradict each other; give one")
         cluster_address = None  # --workers overrides $SEARCHKIT_CLUSTER
-    options = _read_options(encoding, fields, max_size, follow, source)
-    with _cluster(cluster_address, workers, verbosity) as cluster:
-        summary = _build(
-            list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, verbosity,
-            dedup_threshold=dedup_threshold, prune=prune, wait=wait, options=options,
-            cluster=cluster,
-        )
-        if cluster is not None and verbosity > 0:
-            click.echo(render.cluster_work(cluster.done), err=True)
+    before = None  # the commit this run starts from, once known
+    try:
+        from ..index import layout
+
+        before = layout.newest_generation(index_dir)
+        options = _read_options(encoding, fields, max_size, follow, source)
+        with _cluster(cluster_address, workers, verbosity) as cluster:
+            summary = _build(
+                list(paths) or [DEFAULT_CORPUS_DIR], index_dir, rebuild, verbosity,
+                dedup_threshold=dedup_threshold, prune=prune, wait=wait, options=options,
+                cluster=cluster,
+            )
+            if cluster is not None and verbosity > 0:
+                click.echo(render.cluster_work(cluster.done), err=True)
+    except KeyboardInterrupt:  # also while modules are imported, or a cluster starts or stops
+        _stop_interrupted(index_dir, before)
     if summary.skipped_files:
         sys.exit(EXIT_SKIPPED)
 
@@ -413,11 +429,16 @@ def optimize_command(index_dir, wait):
     \b
     Example:  searchkit optimize --index news-index
     """
-    from ..index import store
-
     progress = _Progress()
+    before = None
     try:
+        from ..index import layout, store
+
+        before = layout.newest_generation(index_dir)
         done = store.optimize(index_dir, wait=wait, progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        _stop_interrupted(index_dir, before)
     finally:
         progress.close()
     if not done.merged:
