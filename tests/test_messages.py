@@ -177,6 +177,19 @@ def test_counts_read_well_and_add_up(tmp_path):
     assert batch.stderr.startswith("1 query, 1 document ranked")
 
 
+def test_the_summary_says_how_many_paragraphs_indexed_earlier_changed_group(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    quote = "The minister said the harbour strike would end before the spring tides came in.\n"
+    (corpus / "later.txt").write_text(f"A later story\n\n{quote}", encoding="utf-8")
+    assert run("index", corpus, "--index", tmp_path / "ix").exit_code == 0
+    (corpus / "early.txt").write_text(f"An early story\n\n{quote}", encoding="utf-8")
+    result = run("index", corpus, "--index", tmp_path / "ix")
+    assert result.exit_code == 0, result.stderr
+    assert ("near-identical paragraphs: 1 group holding 2 paragraphs (1 paragraph indexed "
+            "earlier changed group)\n") in result.stderr  # its group's key is early#1's now
+
+
 def test_an_article_id_with_context_still_shows_the_article(seed_index):
     result = run("show", S000, "--index", seed_index, "--context", "1")
     assert result.exit_code == 0 and result.stdout.startswith("Europeans are urging")

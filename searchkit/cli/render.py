@@ -637,7 +637,7 @@ def _index_summary(summary: IndexSummary) -> str:
             f"kept as article metadata or skipped: {others or 'nothing'}",
             f"near-identical paragraphs: {_counted(summary.duplicate_groups, 'group')} holding "
             f"{_counted(summary.paragraphs_in_groups, 'paragraph')}"
-            + (f" ({summary.regrouped} indexed earlier changed group)"
+            + (f" ({_counted(summary.regrouped, 'paragraph')} indexed earlier changed group)"
                if summary.regrouped else ""),
         ]
     if summary.missing:
