@@ -142,6 +142,18 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(run, tmp_path):
     assert json.loads(found.stdout.splitlines()[0])["article_id"] == S001
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_a_named_pipe_given_is_skipped_as_what_it_is(run, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(next(SEEDS.glob(f"{S001}*")), corpus)
+    os.mkfifo(tmp_path / "pipe.txt")  # there, but nothing to read: no file, no folder
+    result = run("index", corpus, tmp_path / "pipe.txt", "--index", tmp_path / "ix")
+    assert result.exit_code == 3, result.stderr
+    assert (f"  {tmp_path / 'pipe.txt'}: not a file or folder (a device, a pipe or a "
+            "socket)\n") in result.stderr
+
+
 def test_first_search_builds_the_default_index_from_seeds(run, tmp_path, monkeypatch):
     shutil.copytree(SEEDS, tmp_path / "seeds")
     monkeypatch.chdir(tmp_path)

@@ -309,6 +309,10 @@ def find_files(
         elif given.is_symlink():
             skipped.append(SkippedFile(display_path(given), "broken symbolic link; fix it"))
             continue
+        elif given.exists():  # /dev/stdin, a named pipe: reading one could wait for ever
+            skipped.append(SkippedFile(display_path(given), "not a file or folder (a device, "
+                                                            "a pipe or a socket)"))
+            continue
         else:
             skipped.append(SkippedFile(display_path(given), "no such file or folder"))
             continue
