@@ -7,6 +7,7 @@ import random
 import shutil
 import time
 from collections import Counter
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -243,6 +244,28 @@ def test_cli_reports_what_changed(corpus, tmp_path):
     rebuilt = run("index", corpus / f"{S001}.txt", "--index", index_dir, "--rebuild")
     assert rebuilt.exit_code == 0
     assert "files: 0 added, 1 updated, 3 removed, 0 unchanged, 0 skipped" in rebuilt.stderr
+
+
+def test_verbose_names_files_gone_as_it_names_the_others(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from searchkit.cli.commands import main
+
+    monkeypatch.chdir(tmp_path)
+    corpus = Path("corpus")
+    corpus.mkdir()
+    for name in ("kept", "gone", "pruned"):
+        (corpus / f"{name}.txt").write_text(f"The {name} story\n\nA paragraph of words.\n")
+    assert CliRunner().invoke(main, ["index", "corpus", "--index", "ix"]).exit_code == 0
+    (corpus / "gone.txt").unlink()
+    missing = CliRunner().invoke(main, ["index", "corpus", "--index", "ix", "-v"])
+    assert missing.stderr.splitlines()[:3] == [
+        "unchanged  corpus/kept.txt", "unchanged  corpus/pruned.txt",
+        "missing    corpus/gone.txt  (gone; --prune removes it)"]
+    (corpus / "pruned.txt").unlink()
+    pruned = CliRunner().invoke(main, ["index", "corpus", "--index", "ix", "-v", "--prune"])
+    assert pruned.stderr.splitlines()[:3] == [
+        "unchanged  corpus/kept.txt", "removed    corpus/gone.txt", "removed    corpus/pruned.txt"]
 
 
 def _settled(folder):

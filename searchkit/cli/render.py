@@ -660,11 +660,16 @@ def _index_summary(summary: IndexSummary) -> str:
 
 @for_terminal
 def file_actions(summary: IndexSummary) -> str:
-    """One line per file, for ``index --verbose``: what was done with it and how."""
+    """One line per file, for ``index --verbose``: what was done with it and how. A file that
+    is gone is named from the ledger, where its path is absolute: near, as the others are."""
     return "\n".join(
-        f"{a.action:9}  {a.path}" + (f"  ({a.detail})" if a.detail else "")
+        f"{a.action:9}  {_near(a.path) if a.action in GONE else a.path}"
+        + (f"  ({a.detail})" if a.detail else "")
         for a in summary.file_actions
     )
+
+
+GONE = ("removed", "missing")
 
 
 @for_terminal
