@@ -268,6 +268,31 @@ def test_verbose_names_files_gone_as_it_names_the_others(tmp_path, monkeypatch):
         "unchanged  corpus/kept.txt", "removed    corpus/gone.txt", "removed    corpus/pruned.txt"]
 
 
+def test_prune_keeps_the_files_of_a_folder_that_cannot_be_listed(tmp_path, monkeypatch):
+    """As a file that cannot be read keeps its earlier version, so do the files of a folder
+    that cannot be listed (permissions, a network drive gone): they are not gone."""
+    corpus = tmp_path / "corpus"
+    (corpus / "locked").mkdir(parents=True)
+    (corpus / "open.txt").write_text("The open story\n\nA paragraph about the harbour.\n")
+    (corpus / "locked" / "kept.txt").write_text("The kept story\n\nA paragraph on tides.\n")
+    searchkit.build_index([corpus], tmp_path / "ix")
+    (corpus / "open.txt").unlink()
+    listing = os.scandir
+
+    def scandir(path="."):
+        if os.path.basename(str(path)) == "locked":  # what a folder without read permission does
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    summary = searchkit.build_index([corpus], tmp_path / "ix", prune=True)
+    assert [(s.path, s.reason.split(" (")[0]) for s in summary.skipped_files] == [
+        (str(corpus / "locked"), "cannot read this folder")]
+    assert (summary.removed, summary.missing) == (1, 0)  # open.txt, which is gone
+    with searchkit.open_index(tmp_path / "ix") as searcher:
+        assert [hit.article_id for hit in searcher.search("tides").hits] == ["locked/kept"]
+
+
 def _settled(folder):
     """Wait until every file's last change is older than a stat the ledger may trust."""
     newest = max(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in folder.rglob("*"))

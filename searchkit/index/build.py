@@ -251,7 +251,8 @@ def build_index(
             try:  # (the paragraphs read are kept in scratch files in the index folder)
                 plan = _plan(files, manifests, known, paths, prune, options, progress, cluster,
                              helper, readers, shingle=fresh and find_duplicates and cluster is None,
-                             scratch=str(index_dir), replacing=replacing)
+                             scratch=str(index_dir), replacing=replacing,
+                             unlisted=_unlisted(not_found))
             except OSError as error:
                 raise store.scratch_error(index_dir, error) or error from None
             plan.skipped[:0] = not_found
@@ -483,6 +484,7 @@ def _plan(
     shingle: bool = False,
     scratch: Optional[str] = None,
     replacing: frozenset = frozenset(),
+    unlisted: Tuple[str, ...] = (),
 ) -> _Plan:
     """Compare every file with the ledger (``None``: none could be trusted, so every file is
     read again) and read the new and changed ones. ``helper`` is started if they are enough
@@ -491,12 +493,13 @@ def _plan(
     read is kept on disk in the folder ``scratch`` (else the system's temporary folder).
     ``readers``, started, read the files if they are many (else are closed first), and are
     closed once they are read. ``replacing``: the files the index a rebuild replaces holds
-    (counted as updated if read again, else as removed)."""
+    (counted as updated if read again, else as removed). ``unlisted``: the real paths of the
+    folders that could not be listed (their indexed files are kept, as an unreadable file is)."""
     plan = _Plan(ledger=Entries(scratch), paragraphs=ReadParagraphs(scratch),
                  replacing=replacing)
     old = dict(known or {})
     seen = {file.real for file in files} if old else set()
-    vanished = _vanished(old, seen, paths)
+    vanished = _vanished(old, seen, paths, unlisted)
     # key -> the file that has it (a refused file has none; nor has one this run prunes, so
     # that a moved folder's files get the keys a fresh build gives them)
     keys = {record.key: path for path, record in old.items()
@@ -629,14 +632,27 @@ def _read_here(plan: _Plan, jobs: List["_ReadStep"], total: int, options: ReadOp
         tick(total, total)
 
 
-def _vanished(old: Dict[str, FileRecord], seen: set, paths: List[Path]) -> set:
+def _unlisted(skipped: List[SkippedFile]) -> Tuple[str, ...]:
+    """The real paths of the folders ``find_files`` skipped: those it could not list (a link
+    to a folder outside is skipped as the link, and its files are not this run's business)."""
+    return tuple(os.path.realpath(s.path) for s in skipped
+                 if os.path.isdir(s.path) and not os.path.islink(s.path))
+
+
+def _under(path: str, folders: List[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+
+
+def _vanished(old: Dict[str, FileRecord], seen: set, paths: List[Path],
+              unlisted: Tuple[str, ...] = ()) -> set:
     """The ledger's files this run did not see (``seen``: the real paths it found) that are its
-    business: under its ``paths``, or gone from disk (the rest were indexed from elsewhere)."""
+    business: under its ``paths``, or gone from disk (the rest were indexed from elsewhere).
+    One still there in a folder that could not be listed (``unlisted``) is not: it stays."""
     given = [os.path.abspath(p) for p in paths]
     return {
         absolute for absolute in old if absolute not in seen and (
-            any(absolute == g or absolute.startswith(g.rstrip(os.sep) + os.sep) for g in given)
-            or not os.path.exists(absolute))
+            not os.path.exists(absolute)
+            or (_under(absolute, given) and not _under(absolute, list(unlisted))))
     }
 
 
