@@ -441,6 +441,7 @@ def test_html_date_of_the_article_not_of_a_video_on_its_page(tmp_path):
     (found,) = read(tmp_path, "page.html", alone.encode()).articles  # a video's page
     assert found.date == date(2019, 3, 1)
 
+
 def test_html_page_without_article_text_is_skipped(tmp_path):
     page = (
         "<html><head><title>Menu</title></head>"
