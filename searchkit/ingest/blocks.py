@@ -79,6 +79,7 @@ _CREDIT_JOINING = _BYLINE_JOINING | {"in", "at", "from"}  # "Reporting by Jane D
 _CREDIT_ROLE = (r"(?:(?:additional|further)\s+)?(?:reporting|writing|editing|compiled|compiling"
                 r"|research|graphics|production|translation|translated)")
 _WIRE_CREDIT = re.compile(_CREDIT_ROLE + r"(?:\s+and\s+\w+)?\s+by\s+(?P<names>\S.*)$", re.I)
+_CREDIT_START = re.compile(r"\(?" + _CREDIT_ROLE + r"\b", re.I)
 _NEXT_CREDIT = re.compile(r";|,\s*(?=" + _CREDIT_ROLE + r"\b)", re.I)  # "..., editing by"
 # "Original url: https://...", or the label alone above the address ("Source: Reuters" names
 # the source instead: metadata.source_named)
@@ -336,7 +337,7 @@ def _kind_of_line(line: _Line, next_line) -> str:
         return TAG
     if _is_caption(line, next_line):
         return CAPTION
-    if _is_credit_line(text) or (" by " in text and _is_wire_credit(text)):
+    if _is_credit_line(text) or (_CREDIT_START.match(text) and _is_wire_credit(text)):
         return CREDIT
     if _BYLINE.match(text) and len(text) <= _HEADING_MAX_CHARS and (
             not _ends_sentence(text) or _named_byline(text)):

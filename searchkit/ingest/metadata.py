@@ -232,29 +232,35 @@ def _only_time_follows(rest: str) -> bool:
 def is_date_line(text: str) -> bool:
     """A line that gives a date and nothing else ("August 18, 2020", "Published: 2020-08-18",
     "Updated: 12 May 2021", "Published 10 May 2021, updated 12 May 2021")."""
-    if _stated_date(text) is not None:
-        return True
-    updated = _UPDATED.match(text.strip())
-    return updated is not None and (parse_date(updated.group(1)) is not None
-                                    or _dated_clauses(text) is not None)
+    return _date_line(text)[1]
 
 
 def _stated_date(text: str) -> Optional[Tuple[date, str]]:
     """The publication date a date line states, with where it was found; None for any other
     line, an "Updated: ..." line included."""
+    return _date_line(text)[0]
+
+
+def _date_line(text: str) -> Tuple[Optional[Tuple[date, str]], bool]:
+    """(``_stated_date``, ``is_date_line``) of a line, worked out together: a build asks both
+    of every line."""
     found = parse_date(text)
     if found:
-        return found, FROM_BYLINE
-    published = _PUBLISHED.match(text.strip())
+        return (found, FROM_BYLINE), True
+    stripped = text.strip()
+    published = _PUBLISHED.match(stripped)
     if published:
         found = parse_date(published.group(1))
         if found:
-            return found, FROM_TEXT
-    if published or _UPDATED.match(text.strip()):
-        for clause, when in _dated_clauses(text) or ():
-            if clause is _PUBLISHED:
-                return when, FROM_TEXT
-    return None
+            return (found, FROM_TEXT), True
+    updated = None if published else _UPDATED.match(stripped)
+    if updated and parse_date(updated.group(1)):
+        return None, True
+    clauses = (published or updated) and _dated_clauses(stripped)
+    if clauses:
+        when = next((when for clause, when in clauses if clause is _PUBLISHED), None)
+        return ((when, FROM_TEXT) if when else None), True
+    return None, False
 
 
 def _dated_clauses(text: str) -> Optional[List[Tuple[re.Pattern, date]]]:
