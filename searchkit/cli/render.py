@@ -658,6 +658,9 @@ def _index_summary(summary: IndexSummary) -> str:
     return "\n".join(lines)
 
 
+GONE = ("removed", "missing")  # the actions of files named from the ledger
+
+
 @for_terminal
 def file_actions(summary: IndexSummary) -> str:
     """One line per file, for ``index --verbose``: what was done with it and how. A file that
@@ -667,9 +670,6 @@ def file_actions(summary: IndexSummary) -> str:
         + (f"  ({a.detail})" if a.detail else "")
         for a in summary.file_actions
     )
-
-
-GONE = ("removed", "missing")
 
 
 @for_terminal
