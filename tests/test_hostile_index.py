@@ -366,3 +366,156 @@ def test_compressed_parts_that_inflate_without_end_stop_in_one_line(tmp_path, mo
         tracemalloc.stop()
     assert peak < 3 * safepickle.INFLATED_MOST, peak
     assert searchkit.search("Belarus", index_dir).total  # the rest still searches
+
+
+# -- names in the folder that are not its files ------------------------------------------------
+
+
+def _index_of_two_commits(tmp_path):
+    """An index of two commits (the second adds a file), and its corpus."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEEDS / f"{S000}.txt", corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    return corpus, index_dir
+
+
+def _record(index_dir, **entries):
+    """Add ``entries`` to the current commit's record as given (forged, not summed)."""
+    from searchkit.index import integrity
+
+    generation = durable.generations(str(index_dir))[-1]
+    path = index_dir / durable.record_file(generation)
+    files = dict(integrity.decode(path.read_bytes(), generation).files)
+    files.update(entries)
+    path.write_bytes(integrity.encode(integrity.Record(generation, files)))
+
+
+def _fifo(path):
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+
+
+def _link(path, target):
+    path.unlink(missing_ok=True)
+    path.symlink_to(target)
+
+
+def _nothing(index_dir, name):
+    from searchkit.index import integrity
+
+    return {name: integrity.Entry(integrity.hashlib.sha256(b"").hexdigest(), 0, b"")}
+
+
+NOT_FILES = {
+    # what is planted: a FIFO waits for a writer when opened, /dev/zero never ends
+    "the record a link to /dev/zero": lambda ix: _link(ix / "checksums-1.json", "/dev/zero"),
+    "the record a FIFO": lambda ix: _fifo(ix / "checksums-1.json"),
+    "the record a folder": lambda ix: (os.remove(ix / "checksums-1.json"),
+                                       os.mkdir(ix / "checksums-1.json")),
+    "the journal a link to /dev/zero": lambda ix: _link(ix / "searchkit-writes.log",
+                                                       "/dev/zero"),
+    "the journal a FIFO": lambda ix: _fifo(ix / "searchkit-writes.log"),
+    "the lock a FIFO": lambda ix: _fifo(ix / durable.LOCK_FILE),
+    "the stems table a FIFO the record names": lambda ix: (
+        _fifo(ix / "stems-1.tsv"), _record(ix, **_nothing(ix, "stems-1.tsv"))),
+    "a segment file a FIFO the record names": lambda ix: (
+        _fifo(next(ix.glob("MAIN_*.source.col"))),
+        _record(ix, **_nothing(ix, next(ix.glob("MAIN_*.source.col")).name))),
+    "the record naming /dev/zero": lambda ix: _record(ix, **_nothing(ix, "../" * 20 +
+                                                                     "dev/zero")),
+}
+
+
+@pytest.mark.parametrize("planted", sorted(NOT_FILES))
+def test_a_fifo_a_device_or_a_folder_in_place_of_a_file_ends_each_command_at_once(
+        tmp_path, planted):
+    """Whatever stands where a file of the index should be, every command ends at once (a
+    limit on its memory and time makes the test fail rather than hang or fill the machine),
+    in at most one line and no traceback."""
+    import resource
+    import subprocess
+
+    corpus, index_dir = _index_of_two_commits(tmp_path)
+    NOT_FILES[planted](index_dir)
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31))
+
+    for args in (["search", "Belarus"], ["check"], ["index", str(corpus)]):
+        done = subprocess.run([sys.executable, "-m", "searchkit", *args, "--index",
+                               str(index_dir)], capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL, preexec_fn=limited)
+        assert "Traceback" not in done.stderr, (args, done.stderr)
+        if done.returncode:  # (a summary of an index run that went well takes lines)
+            assert done.returncode == 1, (args, done.stderr)
+            if args != ["check"]:  # (its report is on stdout)
+                assert len(done.stderr.splitlines()) == 1, (args, done.stderr)
+
+
+DEEP = "[" * 100_000
+
+
+@pytest.mark.parametrize("name", ["checksums-1.json", "searchkit-1.json", "files-1.json",
+                                  "vocabulary-1.json", "segments-1.json",
+                                  "searchkit-writes.log"])
+def test_json_nested_without_end_is_damage_in_one_line(tmp_path, name):
+    """A file of the index holding JSON nested 100,000 deep (Python's reader stops with a
+    RecursionError) is damage like any other: one line, no traceback, in every command."""
+    corpus, index_dir = _index_of_two_commits(tmp_path)
+    with open(index_dir / name, "a" if name.endswith(".log") else "w") as handle:
+        handle.write(DEEP + "\n")
+    if name != "checksums-1.json":
+        reseal(index_dir)  # (the record's sums agree: the content itself is read)
+    runner = CliRunner()
+    for args in (["search", "Belarus"], ["stats"], ["check"], ["index", str(corpus)],
+                 ["optimize"]):
+        result = runner.invoke(main, [*args, "--index", str(index_dir)])
+        assert not isinstance(result.exception, RecursionError), (name, args)
+        assert result.exit_code in (0, 1), (name, args, result.output)
+        if result.exit_code and args != ["check"]:
+            assert len(result.stderr.splitlines()) == 1, (name, args, result.stderr)
+
+
+def test_links_out_of_the_folder_are_never_written_through(tmp_path):
+    """The journal, its rewrite aside and the lock are files searchkit writes: planted as links
+    to files outside (or to where one would be made), an index run writes none of them and
+    stops in one line."""
+    corpus, index_dir = _index_of_two_commits(tmp_path)
+    (corpus / "more.txt").write_text("More\n\nA paragraph about Belarus.\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    kept = outside / "kept.txt"
+    kept.write_text("the user's file\n")
+    for name, target in (("searchkit-writes.log", kept),
+                         ("searchkit-writes.log.tmp", outside / "made-aside"),
+                         (durable.LOCK_FILE, outside / "made-lock")):
+        index = tmp_path / f"ix-{name}"
+        shutil.copytree(index_dir, index, symlinks=True)
+        _link(index / name, target)
+        result = CliRunner().invoke(main, ["index", str(corpus), "--index", str(index)])
+        assert "Traceback" not in result.output
+        assert sorted(p.name for p in outside.iterdir()) == ["kept.txt"], name
+        assert kept.read_text() == "the user's file\n", name
+        if result.exit_code:
+            assert result.stderr.count("\n") == 1 and "is not searchkit's" in result.stderr
+
+
+def test_a_file_named_like_a_segments_is_not_recorded_nor_removed_with_it(tmp_path,
+                                                                           monkeypatch):
+    """A copy of a segment file beside it (``MAIN_x.pst.bak``) is no file searchkit wrote:
+    a commit does not record it with the segment, so a merge and the sweep after it leave
+    it."""
+    corpus, index_dir = _index_of_two_commits(tmp_path)
+    postings = next(index_dir.glob("MAIN_*.pst"))
+    backup = postings.with_name(postings.name + ".bak")
+    backup.write_bytes(postings.read_bytes())
+    (corpus / "more.txt").write_text("More\n\nA paragraph about Belarus.\n")
+    searchkit.build_index([corpus], index_dir)  # a commit keeping that segment
+    record = (index_dir / durable.record_file(durable.generations(str(index_dir))[-1]))
+    assert backup.name not in record.read_text()
+    monkeypatch.setattr(durable, "KEEP_SUPERSEDED_SECONDS", 0.0)
+    searchkit.optimize(index_dir)  # the segment merged away, its files swept
+    durable.sweep(str(index_dir))
+    assert not postings.exists() and backup.exists()

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import time
 from typing import BinaryIO, Callable, Dict, List, Optional, Set, Union
 
@@ -35,6 +36,7 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.index import _CURRENT_TOC_VERSION, TOC
 from whoosh.system import _FLOAT_SIZE, _INT_SIZE, _LONG_SIZE
 from whoosh.util import random_name
+from whoosh.util.filelock import FcntlLock
 
 from ..errors import IndexDamagedError, IndexFolderError
 from . import integrity, safepickle
@@ -182,6 +184,9 @@ class DurableStorage(FileStorage):
         _io("rename", newname)
         super().rename_file(oldname, newname, safe=safe)
 
+    def lock(self, name):
+        return _OwnLock(self.folder, name)
+
     def temp_storage(self, name=None):
         name = name or "%s.tmp" % random_name()
         if self.durable:
@@ -203,6 +208,30 @@ class DurableStorage(FileStorage):
         self.created = []
 
 
+class _OwnLock(FcntlLock):
+    """Whoosh's lock on a file of the folder, which must be a regular file there (not a link
+    out of the folder, which its creation would follow, nor a FIFO, whose opening waits)."""
+
+    def __init__(self, folder: str, name: str):
+        super().__init__(os.path.join(folder, name))
+        self._folder, self._name = folder, name
+
+    def acquire(self, blocking=False):
+        import fcntl
+
+        self.fd = _open_own(self._folder, self._name, os.O_CREAT | os.O_WRONLY)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except OSError as error:
+            os.close(self.fd)
+            self.fd = None
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            return False
+        self.locked = True
+        return True
+
+
 # -- the journal -------------------------------------------------------------------------------
 
 
@@ -210,12 +239,34 @@ def note(folder: str, name: str) -> None:
     """Journal that searchkit is about to create ``name`` in ``folder`` (a writer holds the
     lock). Not fsynced: a line lost in a power cut only leaves a file that is never removed."""
     _io("write", JOURNAL)
-    fd = os.open(os.path.join(folder, JOURNAL), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = _open_own(folder, JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         line = (json.dumps(name) + "\n").encode("utf-8")
         os.write(fd, line if os.fstat(fd).st_size else JOURNAL_HEADER + line)
     finally:
         os.close(fd)
+
+
+def _open_own(folder: str, name: str, flags: int, mode: int = 0o777) -> int:
+    """``os.open`` of searchkit's own file ``name`` of ``folder`` to write it: a symbolic link
+    (which would have it write outside the folder), a FIFO or a device there is not searchkit's:
+    IndexFolderError."""
+    path = os.path.join(folder, name)
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | nonblocking, mode)
+    except OSError as error:  # (a link; a FIFO no one reads)
+        if error.errno not in (errno.ELOOP, errno.ENXIO):
+            raise
+        fd = None
+    if fd is not None:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            if nonblocking:
+                os.set_blocking(fd, True)
+            return fd
+        os.close(fd)
+    raise IndexFolderError(f"{path} is not searchkit's, but named as one of its files; move it "
+                           "out of the index folder")
 
 
 def _rewrite_journal(folder: str, names: Set[str]) -> None:
@@ -234,7 +285,7 @@ def _rewrite_journal(folder: str, names: Set[str]) -> None:
 def is_searchkits(folder: str) -> bool:
     """Whether ``folder`` holds searchkit's own journal: a writer started here."""
     try:
-        with open(os.path.join(folder, JOURNAL), "rb") as handle:
+        with open(os.path.join(folder, JOURNAL), "rb", opener=integrity.regular) as handle:
             return handle.read(len(JOURNAL_HEADER)) == JOURNAL_HEADER
     except OSError:
         return False
@@ -299,7 +350,7 @@ def replace_whole(folder: str, name: str, data: bytes) -> None:
     path = os.path.join(folder, name)
     aside = name + ".tmp"
     _io("create", aside)
-    with open(path + ".tmp", "wb") as handle:
+    with open(path + ".tmp", "xb") as handle:  # (never through a link planted there)
         _io("write", aside)
         handle.write(data)
         handle.flush()
@@ -344,11 +395,16 @@ def commit_toc(storage: DurableStorage, temp_name: str, toc_name: str, generatio
         known = {}
     names = set(os.listdir(folder))
     known = {**known, **storage.summed}
+    # A segment's files are those its writer journaled or an earlier commit recorded: a file
+    # named like one that searchkit did not write (a copy, a backup) is not recorded, and so
+    # never removed with the segment.
+    written = journaled(folder)
 
     entries = {}
     for segment in segments:
         prefix = segment.segment_id() + "."
-        for name in sorted(n for n in names if n.startswith(prefix)):
+        for name in sorted(n for n in names if n.startswith(prefix)
+                           and (n in known or n in written)):
             entries[name] = known.get(name) or synced_entry(folder, name)
     listing = side_file("segments", generation)
     write_new(folder, listing, segments_record(segments, generation))
@@ -577,7 +633,7 @@ def sweep(folder: str, keep_scratch: bool = False) -> List[str]:
     state = classify(folder)
     removed, kept = [], set()
     aside = os.path.join(folder, JOURNAL + ".tmp")
-    if os.path.exists(aside):  # a journal rewrite a crash cut short
+    if os.path.lexists(aside):  # a journal rewrite a crash cut short
         _io("delete", JOURNAL + ".tmp")
         os.remove(aside)
     # Records last: until then, a record names what is left of its commit.

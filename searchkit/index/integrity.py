@@ -16,12 +16,14 @@ searches that never import Whoosh read them with it.
 """
 
 import base64
+import errno
 import hashlib
 import io
 import json
 import mmap
 import os
 import re
+import stat
 import sys
 import zlib
 from array import array
@@ -42,6 +44,31 @@ SIDE_FILES = {"settings": "searchkit-{}.json", "ledger": "files-{}.json",
 _FIELDS = ("algorithm", "files", "generation", "page_size")
 _CRC = "I" if array("I").itemsize == 4 else "L"  # an unsigned 32-bit int
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# The names a commit's files have (a record naming a path or odd characters is not searchkit's).
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+# A commit record is larger than this for no index (~190 GB of files at 4 bytes a page).
+RECORD_MOST = 1 << 26
+
+
+class NotAFile(OSError):
+    """A name in an index folder that is not a regular file (a FIFO, a device, a folder)."""
+
+
+def regular(path, flags: int) -> int:
+    """``os.open(path, flags)`` of a file of an index folder, as an ``opener`` of ``open``:
+    NotAFile unless it is a regular file, found before anything is read (opening a FIFO
+    would wait for a writer, and a device such as /dev/zero never ends)."""
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags | nonblocking)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotAFile(errno.EINVAL, "not a regular file", path)
+        if nonblocking:
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 class Entry(NamedTuple):
@@ -72,7 +99,7 @@ def summarize(path: str, sync: bool = False, before_sync: Optional[Callable] = N
     digest = hashlib.sha256()
     crcs = array(_CRC)
     size = 0
-    with open(path, "rb") as handle:
+    with open(path, "rb", opener=regular) as handle:
         for page in iter(lambda: handle.read(PAGE_SIZE), b""):
             digest.update(page)
             crcs.append(zlib.crc32(page))
@@ -113,7 +140,10 @@ def _digest(body: dict) -> str:
 def decode(data: bytes, generation: int) -> Record:
     """The record of ``generation`` from its file's bytes; ValueError if they are not exactly
     what ``encode`` writes for one."""
-    body = json.loads(data.decode("ascii"))
+    try:
+        body = json.loads(data.decode("ascii"))
+    except RecursionError:
+        raise ValueError("not a commit record (nested too deep)") from None
     if not isinstance(body, dict) or sorted(body) != sorted(_FIELDS + ("digest",)):
         raise ValueError("not a commit record")
     digest = body.pop("digest")
@@ -124,6 +154,8 @@ def decode(data: bytes, generation: int) -> Record:
         raise ValueError("it is not this commit's record")
     files = {}
     for name, entry in body["files"].items():
+        if not _FILE_NAME.fullmatch(name):
+            raise ValueError("it names a file outside the index folder or not searchkit's")
         if not isinstance(entry, dict) or sorted(entry) != ["pages", "sha256", "size"]:
             raise ValueError(f"a bad entry for {name}")
         pages = base64.b64decode(entry["pages"], validate=True)
@@ -152,7 +184,7 @@ def legacy_files(data: bytes, generation: int) -> Optional[Dict[str, str]]:
                 isinstance(v, str) for v in files.values()):
             return None
         return dict(files)
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
 
@@ -190,10 +222,12 @@ def check_sizes(folder: str, record: Record) -> None:
 def read_whole(path: str, entry: Entry) -> bytes:
     """The file's bytes, if they are the ones committed; else ValueError saying how not."""
     try:
-        with open(path, "rb") as handle:
+        with open(path, "rb", opener=regular) as handle:
             data = handle.read(entry.size + 1)
     except FileNotFoundError:
         raise ValueError("missing") from None
+    except NotAFile:
+        raise ValueError("not a regular file") from None
     if len(data) != entry.size:
         raise ValueError(f"{len(data):,} bytes where its commit wrote {entry.size:,}")
     if hashlib.sha256(data).hexdigest() != entry.sha256:
@@ -207,7 +241,10 @@ class CheckedFile(io.FileIO):
     Wrapped in a BufferedReader, it is checked once per buffer fill, at C speed between."""
 
     def __init__(self, path: str, entry: Entry, damaged: Callable[[str], Exception]):
-        super().__init__(path, "r")
+        try:
+            super().__init__(path, "r", opener=regular)
+        except NotAFile:
+            raise damaged("not a regular file") from None
         self._damaged = damaged
         self._crcs = entry.page_crcs()
         self._checked = bytearray(len(self._crcs))
@@ -285,15 +322,19 @@ def load_record(folder: str, generation: int) -> Record:
     name = record_file(generation)
     path = os.path.join(folder, name)
     try:
-        with open(path, "rb") as handle:
+        with open(path, "rb", opener=regular) as handle:
             info = os.fstat(handle.fileno())
             key = (os.path.abspath(folder), generation, info.st_ino, info.st_size,
                    info.st_mtime_ns)
             if key in _records:
                 return _records[key]
-            data = handle.read()
+            data = handle.read(RECORD_MOST + 1)
     except FileNotFoundError:
         raise _damaged(folder, name, f"missing (the record of commit {generation})") from None
+    except NotAFile:
+        raise _damaged(folder, name, "not a regular file") from None
+    if len(data) > RECORD_MOST:
+        raise _damaged(folder, name, "too large to be a commit record")
     try:
         record = decode(data, generation)
     except (ValueError, UnicodeError) as error:
@@ -380,7 +421,11 @@ class CheckedMap:
     the map then read it at memory speed)."""
 
     def __init__(self, path: str, entry: Entry, damaged: Callable[[str], Exception]):
-        with open(path, "rb") as handle:
+        try:
+            handle = open(path, "rb", opener=regular)
+        except NotAFile:
+            raise damaged("not a regular file") from None
+        with handle:
             size = os.fstat(handle.fileno()).st_size
             if size != entry.size:
                 raise damaged(resized(size, entry))

@@ -71,6 +71,7 @@ RECORD_FILE = re.compile(r"^checksums-([0-9]+)\.json$")  # a commit's record (in
 SIDE_FILE = re.compile(
     r"^(searchkit|files|vocabulary|stems|segments|dupindex)-([0-9]+)\.(json|tsv|npz)$")
 SCRATCH = re.compile(r"^[A-Za-z0-9_.-]+\.tmp$")  # writers' scratch folders, files written aside
+_NAME_CHARACTERS = re.compile(r"[A-Za-z0-9_.-]+")  # of every name a writer gives a file
 # The files searchkit's writers are about to create, one JSON string a line (durable.note).
 JOURNAL = "searchkit-writes.log"
 JOURNAL_HEADER = (b'{"searchkit": "the files its writers created here; those no commit keeps '
@@ -159,9 +160,11 @@ def record_names(folder: str, name: str, generation: int) -> Tuple[Optional[Set[
     is this version's). A record of searchkit before schema 10 named only the segment files:
     its TOC and ledger go with it."""
     try:
-        with open(os.path.join(folder, name), "rb") as handle:
-            data = handle.read()
+        with open(os.path.join(folder, name), "rb", opener=integrity.regular) as handle:
+            data = handle.read(integrity.RECORD_MOST + 1)
     except OSError:
+        return None, False
+    if len(data) > integrity.RECORD_MOST:
         return None, False
     try:
         return set(integrity.decode(data, generation).files), True
@@ -175,17 +178,17 @@ def record_names(folder: str, name: str, generation: int) -> Tuple[Optional[Set[
 def journaled(folder: str) -> Set[str]:
     """The names the writers' journal holds (none if it is not searchkit's journal)."""
     try:
-        with open(os.path.join(folder, JOURNAL), "rb") as handle:
-            data = handle.read()
+        with open(os.path.join(folder, JOURNAL), "rb", opener=integrity.regular) as handle:
+            data = handle.read(integrity.RECORD_MOST + 1)
     except OSError:
         return set()
-    if not data.startswith(JOURNAL_HEADER):
-        return set()
+    if not data.startswith(JOURNAL_HEADER) or len(data) > integrity.RECORD_MOST:
+        return set()  # (no writer journals that much: not its journal)
     names = set()
     for line in data.splitlines()[1:]:
         try:
             name = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue  # a line cut short by a crash
         if isinstance(name, str) and searchkit_name(name):
             names.add(name)
@@ -196,7 +199,7 @@ def searchkit_name(name: str) -> bool:
     """A name searchkit's writers give files (a journal or record naming anything else is not
     trusted with it)."""
     return (
-        "/" not in name and "\\" not in name and not name.startswith(".")
+        bool(_NAME_CHARACTERS.fullmatch(name)) and not name.startswith(".")
         and bool(SEGMENT_FILE.match(name) or TOC_FILE.match(name) or TEMP_TOC_FILE.match(name)
                  or RECORD_FILE.match(name) or SIDE_FILE.match(name) or SCRATCH.match(name))
     )
@@ -228,6 +231,9 @@ def read_committed(index_dir, generation: int, kind: str) -> Optional[bytes]:
                                     integrity.side_file(kind, generation))
 
 
+_SETTINGS_MOST = 1 << 20  # a settings file holds a few lines: one larger is cut (and not JSON)
+
+
 def read_settings(index_dir, generation: Optional[int] = None) -> dict:
     """The settings commit ``generation`` (by default the current one) was made with; {}
     without an index. An index of searchkit before schema 10 gives its one settings file's."""
@@ -239,15 +245,17 @@ def read_settings(index_dir, generation: Optional[int] = None) -> dict:
         data = read_committed(index_dir, generation, "settings")
     except IndexDamagedError:
         try:  # an index of an older searchkit: its settings say to rebuild it
-            legacy = json.loads((Path(folder) / LEGACY_SETTINGS_FILE).read_text("utf-8"))
-        except (OSError, ValueError):
+            with open(Path(folder) / LEGACY_SETTINGS_FILE, "rb",
+                      opener=integrity.regular) as handle:
+                legacy = json.loads(handle.read(_SETTINGS_MOST).decode("utf-8"))
+        except (OSError, ValueError, RecursionError):
             legacy = None
         if isinstance(legacy, dict) and legacy.get("schema_version") != SCHEMA_VERSION:
             return legacy
         raise
     try:
         settings = json.loads(data.decode("utf-8")) if data is not None else None
-    except ValueError:
+    except (ValueError, RecursionError):
         settings = None
     if not isinstance(settings, dict):
         raise integrity.damaged(

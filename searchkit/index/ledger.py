@@ -174,5 +174,5 @@ def from_bytes(data: bytes) -> Ledger:
         if not all(type(r) is FileRecord for r in files.values()):
             raise TypeError("a file without a record")
         return files
-    except (KeyError, TypeError, AttributeError) as error:
+    except (KeyError, TypeError, AttributeError, RecursionError) as error:
         raise ValueError(f"not a file ledger ({type(error).__name__})") from None

@@ -608,7 +608,7 @@ def _writer_running(index_dir: Path) -> bool:
     try:
         if not lock.acquire(blocking=False):
             return True
-    except OSError:
+    except (OSError, IndexFolderError):
         return False
     lock.release()
     return False

@@ -193,7 +193,10 @@ def _write_members(out: BinaryIO, pieces: Iterable[Dict[str, int]]) -> None:
 
 def from_bytes(data: bytes) -> Vocabulary:
     """The vocabulary in ``data``; ValueError if it is not one."""
-    raw = json.loads(data.decode("utf-8"))
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("not a vocabulary (nested too deep)") from None
     if not (isinstance(raw, dict) and isinstance(raw.get("paragraphs"), int)
             and all(isinstance(raw.get(k), dict) for k in ("words", "names"))):
         raise ValueError("not a vocabulary")

@@ -209,7 +209,7 @@ class Generation:
                 offset += doc_count
         except OSError as error:
             raise DamagedIndex(f"cannot read {name}: {error.strerror or error}") from None
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             if isinstance(error, (DamagedIndex, DamagedArrays)):
                 raise DamagedIndex(str(error)) from None
             raise DamagedIndex(f"{name} is damaged") from None
