@@ -99,6 +99,24 @@ def test_check_finds_any_damaged_byte_of_any_file_of_the_commit(built, tmp_path,
         assert report.repair.endswith(f"--index {index_dir} --rebuild"), report.repair
 
 
+@pytest.mark.parametrize("damage", ["truncated rank", "segments listed wrong"])
+def test_check_finds_the_ranking_files_damaged_though_the_record_agrees(index_dir, damage):
+    """What the ranking engine reads, damaged and resealed (the record rewritten to match, as
+    someone crafting an index would): a search says the index is damaged, and so does check."""
+    if damage == "truncated rank":
+        name = _truncate(index_dir, ".rank")
+    else:
+        name = durable.side_file("segments", store.latest_generation(index_dir))
+        listed = json.loads((index_dir / name).read_text())
+        listed["segments"][0]["doc_count"] += 1
+        (index_dir / name).write_text(json.dumps(listed))
+    reseal(index_dir)
+    assert invoke("search", "Belarus", "--index", index_dir).exit_code == 1
+    report = store.check(index_dir)
+    assert not report.ok and any(problem.startswith(name) for problem in report.problems), (
+        report.problems)
+
+
 def test_check_names_the_damage_and_the_repair_on_the_command_line(built, index_dir):
     pst = next(n for n in current_files(index_dir) if n.endswith(".pst"))
     (index_dir / pst).write_bytes((index_dir / pst).read_bytes()[:-10])

@@ -484,7 +484,7 @@ def check(index_dir: Path) -> CheckReport:
     """Verify the current commit: every file its record names is there with every byte as
     committed, the record itself and the table of contents are what searchkit writes, each
     segment's paragraphs are readable and counted as recorded, the ledger, vocabulary and
-    stems table read. Files of a running writer, or left by a stopped run, are listed."""
+    stems table read, and so are the ranking engine's segments list and arrays. Files of a running writer, or left by a stopped run, are listed."""
     index_dir = Path(index_dir)
     folder = str(index_dir)
     current = max(layout.generations(folder) + layout.committed_records(folder), default=-1)
@@ -556,6 +556,7 @@ def _check_commit(index_dir: Path, current: int, record):
         paragraphs += segment.doc_count()
     if paragraphs:
         problems += _check_side_files(index_dir, current, paragraphs)
+    problems += _check_ranking_files(index_dir, current, toc)
     if not problems:
         try:
             with ix.searcher() as searcher:
@@ -593,6 +594,38 @@ def _check_side_files(index_dir: Path, current: int, paragraphs: int) -> list:
                 problems.append(f"{name}: not a {kind} table ({error})")
     except IndexDamagedError as error:
         problems.append(_damage(error))
+    return problems
+
+
+def _check_ranking_files(index_dir: Path, current: int, toc) -> list:
+    """What is wrong with the files the ranking engine reads instead of Whoosh's: the segments
+    list (the TOC's segments as JSON) and each segment's ranking arrays."""
+    from .rankarrays import EXTENSION, DamagedArrays, SegmentArrays
+
+    name = durable.side_file("segments", current)
+    try:
+        data = read_committed(index_dir, current, "segments")
+    except IndexDamagedError as error:
+        return [_damage(error)]
+    if data is None:
+        return [f"{durable.record_file(current)}: does not name {name}"]
+    try:
+        listed = json.loads(data.decode("ascii"))
+    except (ValueError, RecursionError):
+        listed = None
+    if listed != json.loads(durable.segments_record(toc.segments, current)):
+        return [f"{name}: not the segments its table of contents holds"]
+    problems = []
+    for segment in toc.segments:
+        rank = segment.segment_id() + EXTENSION
+        try:
+            arrays = SegmentArrays(os.path.join(str(index_dir), rank))
+        except (DamagedArrays, OSError) as error:
+            problems.append(f"{rank}: {error}")
+            continue
+        if arrays.doc_count != segment.doc_count_all():
+            problems.append(f"{rank}: {arrays.doc_count} paragraphs where its segment has "
+                            f"{segment.doc_count_all()}")
     return problems
 
 
