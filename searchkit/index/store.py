@@ -484,7 +484,8 @@ def check(index_dir: Path) -> CheckReport:
     """Verify the current commit: every file its record names is there with every byte as
     committed, the record itself and the table of contents are what searchkit writes, each
     segment's paragraphs are readable and counted as recorded, the ledger, vocabulary and
-    stems table read, and so are the ranking engine's segments list and arrays. Files of a running writer, or left by a stopped run, are listed."""
+    stems table read, and so are the ranking engine's segments list and arrays. Files of a
+    running writer, or left by a stopped run, are listed."""
     index_dir = Path(index_dir)
     folder = str(index_dir)
     current = max(layout.generations(folder) + layout.committed_records(folder), default=-1)
