@@ -523,8 +523,8 @@ def test_ctrl_c_during_index_says_what_state_the_index_is_in(tmp_path, monkeypat
     assert len(states) >= 2, states  # before the first commit, and after the run's commit
 
 
-def test_ctrl_c_before_the_build_begins_says_the_index_is_as_it_was(built, tmp_path,
-                                                                      monkeypatch):
+def test_ctrl_c_before_the_build_begins_says_the_index_is_as_it_was(
+        built, tmp_path, monkeypatch):
     """Ctrl-C while the command still gets ready (its modules imported, its options read): the
     same report and status as later in the run, not click's bare "Aborted!"."""
     from searchkit.ingest import corpus as reading
