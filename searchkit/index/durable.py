@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import time
 from typing import BinaryIO, Callable, Dict, List, Optional, Set, Union
 
@@ -252,19 +251,13 @@ def _open_own(folder: str, name: str, flags: int, mode: int = 0o777) -> int:
     (which would have it write outside the folder), a FIFO or a device there is not searchkit's:
     IndexFolderError."""
     path = os.path.join(folder, name)
-    nonblocking = getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | nonblocking, mode)
+        return integrity.regular(path, flags | getattr(os, "O_NOFOLLOW", 0), mode)
+    except integrity.NotAFile:
+        pass
     except OSError as error:  # (a link; a FIFO no one reads)
         if error.errno not in (errno.ELOOP, errno.ENXIO):
             raise
-        fd = None
-    if fd is not None:
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            if nonblocking:
-                os.set_blocking(fd, True)
-            return fd
-        os.close(fd)
     raise IndexFolderError(f"{path} is not searchkit's, but named as one of its files; move it "
                            "out of the index folder")
 

@@ -54,12 +54,12 @@ class NotAFile(OSError):
     """A name in an index folder that is not a regular file (a FIFO, a device, a folder)."""
 
 
-def regular(path, flags: int) -> int:
-    """``os.open(path, flags)`` of a file of an index folder, as an ``opener`` of ``open``:
-    NotAFile unless it is a regular file, found before anything is read (opening a FIFO
-    would wait for a writer, and a device such as /dev/zero never ends)."""
+def regular(path, flags: int, mode: int = 0o777) -> int:
+    """``os.open(path, flags, mode)`` of a file of an index folder, as an ``opener`` of
+    ``open``: NotAFile unless it is a regular file, found before anything is read (opening a
+    FIFO would wait for a writer, and a device such as /dev/zero never ends)."""
     nonblocking = getattr(os, "O_NONBLOCK", 0)
-    fd = os.open(path, flags | nonblocking)
+    fd = os.open(path, flags | nonblocking, mode)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise NotAFile(errno.EINVAL, "not a regular file", path)
