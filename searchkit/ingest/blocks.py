@@ -245,12 +245,17 @@ def _ends_sentence(text: str) -> bool:
     return bool(_SENTENCE_END.search(text.rstrip(_CLOSERS)))
 
 
+def _names_only(words: List[str], joining: frozenset, numbers: bool = False) -> bool:
+    """Whether each word is a name (it has a capital letter), one of the ``joining`` words,
+    or with ``numbers`` holds a digit (a byline's date)."""
+    return all(any(c.isupper() or (numbers and c.isdigit()) for c in word)
+               or word.strip(",;") in joining for word in words)
+
+
 def _named_byline(text: str) -> bool:
     """A "By ..." line ending in a full stop whose words are names ("By Jane Doe.")."""
     text = text.rstrip(_CLOSERS)
-    return text.endswith(".") and all(
-        any(c.isupper() or c.isdigit() for c in word) or word.strip(",;") in _BYLINE_JOINING
-        for word in text.split()[1:])
+    return text.endswith(".") and _names_only(text.split()[1:], _BYLINE_JOINING, numbers=True)
 
 
 def _is_heading_like(text: str) -> bool:
@@ -294,10 +299,8 @@ def _is_wire_credit(text: str) -> bool:
     end most stories of an agency alike, and would make near-duplicates of unrelated ones."""
     clauses = _NEXT_CREDIT.split(text.strip().strip("()").rstrip("."))
     for clause in clauses:
-        credit = _WIRE_CREDIT.match(clause.strip())
-        if credit is None or not all(
-                any(c.isupper() for c in word) or word.strip(",") in _CREDIT_JOINING
-                for word in credit.group("names").split()):
+        credit = _WIRE_CREDIT.match(clause.strip())  # (";" split off: no word ends in one)
+        if credit is None or not _names_only(credit.group("names").split(), _CREDIT_JOINING):
             return False
     return True
 
