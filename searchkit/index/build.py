@@ -639,7 +639,7 @@ def _unlisted(skipped: List[SkippedFile]) -> Tuple[str, ...]:
                  if os.path.isdir(s.path) and not os.path.islink(s.path))
 
 
-def _under(path: str, folders: List[str]) -> bool:
+def _under(path: str, folders: Sequence[str]) -> bool:
     return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
 
 
@@ -652,7 +652,7 @@ def _vanished(old: Dict[str, FileRecord], seen: set, paths: List[Path],
     return {
         absolute for absolute in old if absolute not in seen and (
             not os.path.exists(absolute)
-            or (_under(absolute, given) and not _under(absolute, list(unlisted))))
+            or (_under(absolute, given) and not _under(absolute, unlisted)))
     }
 
 
