@@ -89,11 +89,13 @@ def result(group: Dict[str, object]) -> Dict[str, object]:
 def facets(request: SearchRequest, record: Dict[str, object]) -> Dict[str, object]:
     """The facets as links that narrow the search, and the filters in force as links that
     remove them (``record``: the facets as counted, names not yet made printable)."""
-    # A name holding control characters cannot be asked for in a URL (see params): no link.
-    sources = [{"name": render.printable(name), "count": n, "chosen": name in request.sources,
-                "href": request.url(sources=request.sources + (name,))
-                if render.printable(name) == name else None}
-               for name, n in record["sources"].items()]
+    sources = []
+    for name, n in record["sources"].items():
+        shown = render.printable(name)
+        # A name holding control characters cannot be asked for in a URL (see params): no link.
+        sources.append({"name": shown, "count": n, "chosen": name in request.sources,
+                        "href": request.url(sources=request.sources + (name,))
+                        if shown == name else None})
     months = [{"name": month, "count": n, "chosen": request.since == request.until == month,
                "href": request.url(since=month, until=month)}
               for month, n in record["months"].items()]
