@@ -366,15 +366,22 @@ def test_a_damaged_grouping_stops_an_update_in_one_line(built, tmp_path, damage)
     assert store.latest_generation(index_dir) == generation
 
 
-def test_a_damaged_grouping_stops_optimize_in_one_line(built, tmp_path):
-    """Optimize carries the grouping file into its commit a piece at a time: a changed byte in
-    its middle ends the run in one line naming the file, and the run changes nothing."""
+def two_segments(built, tmp_path):
+    """An index of the corpus in two segments (a file added by a second run): optimize has
+    work to do."""
     mine = tmp_path / "corpus"
     shutil.copytree(built.parent / "corpus", mine)
     index_dir = tmp_path / "ix"
     searchkit.build_index([mine], index_dir)
     (mine / "added.txt").write_text("A story added.\n\nIts one paragraph of a few words.\n")
-    searchkit.build_index([mine], index_dir)  # a second segment: optimize has work to do
+    searchkit.build_index([mine], index_dir)
+    return index_dir
+
+
+def test_a_damaged_grouping_stops_optimize_in_one_line(built, tmp_path):
+    """Optimize carries the grouping file into its commit a piece at a time: a changed byte in
+    its middle ends the run in one line naming the file, and the run changes nothing."""
+    index_dir = two_segments(built, tmp_path)
     generation = store.latest_generation(index_dir)
     grouping = index_dir / durable.side_file("dupindex", generation)
     data = bytearray(grouping.read_bytes())
@@ -546,12 +553,7 @@ def test_ctrl_c_before_the_build_begins_says_the_index_is_as_it_was(
 
 
 def test_ctrl_c_during_optimize_says_what_state_the_index_is_in(built, tmp_path, monkeypatch):
-    mine = tmp_path / "corpus"
-    shutil.copytree(built.parent / "corpus", mine)
-    index_dir = tmp_path / "ix"
-    searchkit.build_index([mine], index_dir)
-    (mine / "added.txt").write_text("A story added.\n\nIts one paragraph of a few words.\n")
-    searchkit.build_index([mine], index_dir)  # a second segment: optimize has work to do
+    index_dir = two_segments(built, tmp_path)
     expected = ids(index_dir)
 
     def ctrl_c(operation, name):
