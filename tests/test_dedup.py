@@ -92,6 +92,43 @@ def test_a_stricter_threshold_regroups_the_index(tmp_path):
     assert "dedup threshold  0.99" in stats.splitlines()  # which it says
 
 
+# A story edited a few words at a time, each printing from the one before: each is a near
+# copy of the next, the first and third are not.
+CHAIN_WORDS = ("the harbour authority said late on its website that the northern pier would "
+               "reopen for ferries and fishing boats once divers had finished checking every "
+               "pillar for cracks").split()
+CHAIN_EDITS = [(), ((3, "early"), (13, "yachts")), ((9, "southern"), (19, "inspecting")),
+               ((6, "notice"), (22, "pier"))]
+
+
+def chain_texts():
+    texts, edited = [], list(CHAIN_WORDS)
+    for edits in CHAIN_EDITS:
+        for position, word in edits:
+            edited[position] = word
+        texts.append(" ".join(edited).capitalize() + ".")
+    return texts
+
+
+def test_a_chain_of_edited_copies_groups_as_stars_not_end_to_end(tmp_path):
+    a, b, c, d = chain_texts()
+    assert all(dedup.near_duplicates(x, y) for x, y in ((a, b), (b, c), (c, d)))
+    assert not dedup.near_duplicates(a, c) and not dedup.near_duplicates(b, d)
+    for name, text in zip("abcd", (a, b, c, d)):
+        (tmp_path / "corpus").mkdir(exist_ok=True)
+        (tmp_path / "corpus" / f"{name}.txt").write_text(f"Story {name}\n\n{text}\n")
+    searchkit.build_index([tmp_path / "corpus"], tmp_path / "index")
+    assert groups_in(tmp_path / "index") == {frozenset({"a#1", "b#1"}),
+                                             frozenset({"c#1", "d#1"})}
+    with searchkit.open_index(tmp_path / "index") as searcher:
+        (first, second) = searcher.search(c).groups
+    assert {first.leader.id, *(d.id for d in first.duplicates)} == {"c#1", "d#1"}
+    assert {second.leader.id, *(d.id for d in second.duplicates)} == {"a#1", "b#1"}
+    (tmp_path / "corpus" / "a.txt").unlink()  # b now leads: c is alike to it, d is not
+    searchkit.build_index([tmp_path / "corpus"], tmp_path / "index", prune=True)
+    assert groups_in(tmp_path / "index") == {frozenset({"b#1", "c#1"})}
+
+
 def test_one_result_per_group_with_its_copies(searcher):
     results = searcher.search("two hundred people gathered detention center", limit=3)
     leader = results.groups[0]

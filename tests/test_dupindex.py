@@ -16,6 +16,7 @@ import samples
 from hypothesis import example, given
 from hypothesis import strategies as st
 from conftest import DATA, S000, S001, S002, S003, S004, SEEDS
+from test_dedup import chain_texts
 from test_dedup_templates import template_files
 from whoosh import index as whoosh_index
 
@@ -447,6 +448,32 @@ def test_short_paragraphs_regroup_when_their_story_does(tmp_path):
         assert loaded.groups() == expected
         index = loaded
     assert index.groups()["reprint#2"] == "court#2"
+
+
+def test_a_chains_stars_follow_its_links_as_they_change():
+    """a~b~c~d, a and c not alike: groups a+b and c+d; each change regroups the whole chain
+    (b leads once a is gone) though most of it was not touched."""
+    texts = dict(zip(["a#1", "b#1", "c#1", "d#1"], chain_texts()))
+    texts.update({"e#1": texts["d#1"], "z#1": "Nothing like the others at all in any way."})
+    index = dupindex.DupIndex.build(sorted(texts.items()), dedup.DEFAULT_THRESHOLD)
+    assert index.groups() == dedup.find_groups(sorted(texts.items())) == {
+        "a#1": "a#1", "b#1": "a#1", "c#1": "c#1", "d#1": "c#1", "e#1": "c#1", "z#1": "z#1"}
+    steps = [(["a#1"], []), ([], [("a#1", texts["a#1"])]), (["c#1"], []),
+             ([], [("c#1", texts["c#1"]), ("0#1", texts["d#1"])])]
+    for step, (removed, added) in enumerate(steps):
+        before = index.groups()
+        changed = index.update(removed, added, lambda wanted: {i: texts[i] for i in wanted})
+        for pid in removed:
+            del texts[pid]
+        texts.update(added)
+        expected = dedup.find_groups(sorted(texts.items()))
+        assert index.groups() == expected, step
+        assert changed == {i: k for i, k in expected.items() if i in before
+                           and i not in dict(added) and before[i] != k}, step
+        index = dupindex.DupIndex.from_bytes(index.to_bytes(), dedup.DEFAULT_THRESHOLD)
+        assert index.groups() == expected, step
+    assert expected == {"0#1": "0#1", "a#1": "a#1", "b#1": "a#1", "c#1": "0#1", "d#1": "0#1",
+                        "e#1": "0#1", "z#1": "z#1"}  # a copy of d first: c joins it
 
 
 @pytest.mark.parametrize("texts", [

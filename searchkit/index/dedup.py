@@ -4,9 +4,10 @@ Pure functions, no Whoosh. A paragraph's shingles are its word 3-grams after nor
 (lower case, quote marks and punctuation dropped). Two paragraphs are near
 duplicates when their shared shingles cover ``threshold`` of the shorter one, counted against at
 least half the longer one: a dateline, credit, lead-in or tail added, or a sentence cut, keeps a
-copy whole; a single sentence reused inside a long paragraph is not a copy. Groups are the
-connected components of that relation, keyed by their smallest paragraph id, so that they depend
-only on which paragraphs exist, never on the order they were indexed in.
+copy whole; a single sentence reused inside a long paragraph is not a copy. The connected
+components of that relation are split into stars (``stars``): each group is a paragraph and
+the paragraphs alike to it, keyed by their smallest paragraph id, so that groups depend only on
+which paragraphs exist, never on the order they were indexed in.
 
 Candidates come from an inverted index of word 4-grams, and are verified exactly (no
 sampling, so no pair above the threshold is missed by chance; bench/dedup_quality.py found no
@@ -289,9 +290,63 @@ def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
                 else:
                     join(i, j)
     _join_short_copies(later, ids, parent, join)
+    return _split(paragraphs, [_root(parent, i) for i in range(len(ids))], threshold, n)
 
-    # A group's root is its first member (join keeps the smaller index): its smallest id.
-    return {ids[i]: ids[_root(parent, i)] for i in range(len(ids))}
+
+def _split(paragraphs, roots: List[int], threshold: float, n: int) -> Dict[str, str]:
+    """Each paragraph's group key, its component (by ``roots``: its first member, the one
+    with the smallest id) split by ``stars``."""
+    members: Dict[int, List[int]] = defaultdict(list)
+    for i, root in enumerate(roots):
+        members[root].append(i)
+    groups: Dict[str, str] = {}
+    for root, component in members.items():
+        if len(component) > 2:
+            groups.update(stars([paragraphs[i] for i in component], threshold, n))
+        else:  # (two are alike, or they would not have been joined)
+            groups.update((paragraphs[i][0], paragraphs[root][0]) for i in component)
+    return groups
+
+
+def stars(component: Sequence[Tuple[str, str]], threshold: float = DEFAULT_THRESHOLD,
+          n: int = SHINGLE_WORDS) -> Dict[str, str]:
+    """The groups of one connected component's ``(id, text)`` pairs, as stars: in id order,
+    each paragraph not yet placed is a group's key, with every paragraph not yet placed that
+    is alike to it (``near_duplicates``' test, but for the rule on short paragraphs, which
+    joined the component already). A chain's ends need not be alike: earnings lines or a
+    bond's terms, each differing from the next by a figure, made one group of hundreds of
+    different reports."""
+    component = sorted(component, key=lambda paragraph: paragraph[0])
+    found = [words(text) for _, text in component]
+    sets = [_ngrams(w, n) for w in found]
+    lists = [w if is_list(text, len(w)) else None for w, (_, text) in zip(found, component)]
+    numbers = [figures(w) for w in found]
+    holders: Dict[int, List[int]] = defaultdict(list)  # shingle -> the paragraphs with it
+    copies: Dict[Tuple[str, ...], List[int]] = defaultdict(list)  # words -> exact copies
+    for k, (own, these) in enumerate(zip(sets, found)):
+        for shingle in own:
+            holders[shingle].append(k)
+        copies[tuple(these)].append(k)
+    placed = [False] * len(component)
+    groups: Dict[str, str] = {}
+    for centre, (key, text) in enumerate(component):
+        if placed[centre]:
+            continue
+        mine = sets[centre]
+        shared = Counter(k for shingle in mine for k in holders[shingle] if not placed[k])
+        alike = {k for k in copies[tuple(found[centre])] if not placed[k]}
+        if len(mine) >= MIN_SHINGLES:
+            alike.update(
+                k for k, count in shared.items() if k not in alike
+                and len(sets[k]) >= MIN_SHINGLES
+                and count / max(min(len(mine), len(sets[k])),
+                                max(len(mine), len(sets[k])) / 2) >= threshold
+                and not _filled_in_twice(text, component[k][1], lists[centre], lists[k],
+                                         numbers[centre], numbers[k]))
+        for k in alike:
+            placed[k] = True
+            groups[component[k][0]] = key
+    return groups
 
 
 def article_of(pid: str) -> str:

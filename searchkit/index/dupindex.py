@@ -6,20 +6,22 @@ a three-word paragraph) held by at most ``dedup.COMMON_SHINGLE`` paragraphs and 
 shingles are alike (``dedup.similarity`` at least the threshold, both with at least
 ``dedup.MIN_SHINGLES``) unless ``dedup.template_pair`` calls them a template filled in twice.
 A pair with a paragraph of fewer than ``dedup.SHORT_WORDS`` words joins only when its two
-articles share a group of longer paragraphs (a story reprinted), as in ``find_groups``. A group
-is a connected component, keyed by its smallest paragraph id. Here the n-grams are hashed with
+articles share a group of longer paragraphs (a story reprinted), as in ``find_groups``. The
+connected components of those links are split into groups as ``dedup.stars`` does, each keyed
+by its smallest paragraph id. Here the n-grams are hashed with
 a stable 64-bit hash (``find_groups`` uses Python's, which differs between processes), so they
 can be kept on disk.
 
 ``DupIndex`` is what a later run needs to regroup only what it must: for every paragraph
-(a slot) its id, the hash of its normalised text, whether it is short, its group and its
-story (its component among the longer paragraphs alone); the anchors as an inverted index
-(sorted anchor hashes and their slots); and the verified pairs (the edges). ``update`` takes
-the paragraphs removed and added: it verifies the pairs that became candidates (a new
-paragraph's, or those an anchor proposes again now that it is held by fewer paragraphs),
-drops the edges of removed paragraphs and of pairs no anchor proposes any more, and works out
-again only the groups those changes touch, and those of the short pairs whose articles were
-in them (whether two articles share a story may have changed). The result is the one
+(a slot) its id, the hash of its normalised text, whether it is short, its group, its
+component and its story (its component among the longer paragraphs alone); the anchors as an
+inverted index (sorted anchor hashes and their slots); and the verified pairs (the edges).
+``update`` takes the paragraphs removed and added: it verifies the pairs that became
+candidates (a new paragraph's, or those an anchor proposes again now that it is held by fewer
+paragraphs), drops the edges of removed paragraphs and of pairs no anchor proposes any more,
+and works out again only the components those changes touch, and those of the short pairs
+whose articles were in them (whether two articles share a story may have changed), and the
+groups of those components. The result is the one
 ``build`` gives over the same paragraphs (tests/test_dupindex.py checks it against
 ``dedup.find_groups`` too).
 
@@ -30,6 +32,7 @@ import io
 import itertools
 import struct
 import zipfile
+from collections import Counter
 from typing import (TYPE_CHECKING, BinaryIO, Callable, Collection, Dict, Iterable, Iterator,
                     List, Optional, Sequence, Tuple, Union)
 
@@ -50,7 +53,7 @@ if TYPE_CHECKING:
 
 # Bump when the hashing, the stored arrays or which pairs are alike change: a kept index of
 # another version is ignored (the next run groups from scratch).
-VERSION = 4
+VERSION = 5
 _M3 = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], np.uint64)
 _M4 = np.array([0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53,
                 0x94D049BB133111EB], np.uint64)
@@ -586,6 +589,9 @@ class DupIndex:
         self.sizes = np.zeros(0, np.int64)  # by slot: its distinct 3-grams
         self.short = np.zeros(0, bool)  # by slot: fewer than dedup.SHORT_WORDS words
         self.group = np.zeros(0, np.int64)  # by slot: the slot of its group's key
+        # by slot: the smallest slot of its component, which its group is one star of
+        # (``dedup.stars``): what a change makes to be worked out again
+        self.component = np.zeros(0, np.int64)
         # by slot: the smallest slot of its story, its component among the paragraphs that
         # are not short (a short one is a story of its own)
         self.story = np.zeros(0, np.int64)
@@ -705,9 +711,9 @@ class DupIndex:
         gone_anchors, taken = np.unique(self.anchors.take_out(dead), return_counts=True)
         new_counts = self._counts(gone_anchors)
         old_counts = new_counts + taken
-        touched = set(self.group[slots].tolist())  # their groups are worked out again
+        touched = set(self.component[slots].tolist())  # their groups are worked out again
         # and those of their exact copies: a short one's pairs are with the first of them
-        touched |= set(self.group[np.isin(self.exact, self.exact[slots])].tolist())
+        touched |= set(self.component[np.isin(self.exact, self.exact[slots])].tolist())
         lost = dead[self.edges].any(axis=1)
         self.edges = self.edges[~lost]
         freed = gone_anchors[(old_counts > dedup.COMMON_SHINGLE)
@@ -715,6 +721,7 @@ class DupIndex:
         for slot in slots.tolist():
             self.ids.free(slot)
         self.group[slots] = slots
+        self.component[slots] = slots
         return touched, freed
 
     def _pairs_of_anchors(self, anchors: np.ndarray) -> np.ndarray:
@@ -735,7 +742,8 @@ class DupIndex:
         self.exact = _appended(self.exact, shingled.exact)
         self.sizes = _appended(self.sizes, np.diff(shingled.shingle_offsets))
         self.short = _appended(self.short, shingled.short)
-        self.group = np.r_[self.group, new_slots]  # (copies: both are changed in place)
+        self.group = np.r_[self.group, new_slots]  # (copies: all are changed in place)
+        self.component = np.r_[self.component, new_slots]
         self.story = np.r_[self.story, new_slots]
         pairs, closed = self._insert_anchors(shingled, first)
         # Anchors freed by the removals propose pairs unless the new paragraphs made them
@@ -748,9 +756,14 @@ class DupIndex:
         # Exact copies of a new paragraph join its group (their groups are touched).
         if len(ids):
             same = np.isin(self.exact[:first], shingled.exact)
-            touched |= set(self.group[:first][same & self._alive(first)].tolist())
+            touched |= set(self.component[:first][same & self._alive(first)].tolist())
         self._verify(found, new_texts, shingled, first, texts, touched, parallel, cluster)
-        self._regroup(touched, new_slots, gone_articles)
+
+        def texts_of(slots: List[int]) -> List[str]:
+            found = texts([self.ids[s] for s in slots if s < first])
+            return [new_texts[s - first] if s >= first else found[self.ids[s]] for s in slots]
+
+        self._regroup(touched, new_slots, gone_articles, texts_of)
 
     def _insert_anchors(self, shingled: _Shingled,
                         first: int) -> Tuple[Iterable[np.ndarray], np.ndarray]:
@@ -823,7 +836,7 @@ class DupIndex:
             shared = np.intersect1d(anchors_of[a], anchors_of[b], assume_unique=True)
             if not (self._counts(shared) <= dedup.COMMON_SHINGLE).any():
                 drop.append(e)
-                touched.add(int(self.group[a]))
+                touched.add(int(self.component[a]))
         self.edges = np.delete(self.edges, drop, axis=0)
 
     def _verify(self, proposed: Iterable[np.ndarray], new_texts: List[str],
@@ -869,7 +882,7 @@ class DupIndex:
         if added:
             self.edges = np.concatenate([self.edges, np.array(added, np.int64)])
             for a, b in added:
-                touched.update((int(self.group[a]), int(self.group[b])))
+                touched.update((int(self.component[a]), int(self.component[b])))
 
     def _sized(self, candidates: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """The candidate pairs not ruled out by their sizes alone (the shared shingles are at
@@ -891,13 +904,15 @@ class DupIndex:
         need -= (need - 1) / denominator >= self.threshold
         return candidates, need
 
-    def _regroup(self, touched_groups: set, new_slots: np.ndarray, gone_articles: set) -> None:
-        """Work out again the groups of the touched groups' members and the new slots: their
-        stories first; then, with them, the groups of the short pairs that touch them or whose
-        two articles have paragraphs among them or in ``gone_articles`` (whether those two
-        share a story may have changed)."""
+    def _regroup(self, touched: set, new_slots: np.ndarray, gone_articles: set,
+                 texts_of: Callable[[List[int]], List[str]]) -> None:
+        """Work out again the components of the touched components' members and the new
+        slots: their stories first; then, with them, the components of the short pairs that
+        touch them or whose two articles have paragraphs among them or in ``gone_articles``
+        (whether those two share a story may have changed); then their groups, from the
+        texts (``texts_of`` slots) of the components of more than two."""
         alive = self._alive(len(self.ids))
-        slots = np.union1d(self._members(touched_groups, alive), new_slots[alive[new_slots]])
+        slots = np.union1d(self._members(touched, alive), new_slots[alive[new_slots]])
         if not len(slots):
             return
         longer = slots[~self.short[slots]]
@@ -914,8 +929,8 @@ class DupIndex:
         inside = np.zeros(len(self.ids), bool)
         inside[slots] = True
         again = inside[pairs].any(axis=1) | changed[article[pairs]].all(axis=1)
-        slots = np.union1d(slots, self._members(set(self.group[pairs[again]].ravel().tolist()),
-                                                alive))
+        slots = np.union1d(slots, self._members(
+            set(self.component[pairs[again]].ravel().tolist()), alive))
         inside[slots] = True
         pairs = pairs[inside[pairs].all(axis=1)]
         joined = pairs[self._share_a_story(pairs, article, alive)]
@@ -934,10 +949,27 @@ class DupIndex:
             if known is None or pid < known[0]:
                 best[component] = (pid, position)
         key[shared] = [best[c][1] for c in label[shared].tolist()]
-        self.group[slots] = slots[key]
+        self.component[slots] = self.group[slots] = slots[key]
+        self._split(slots[np.bincount(label)[label] > 2], texts_of)
 
-    def _members(self, groups: set, alive: np.ndarray) -> np.ndarray:
-        return np.flatnonzero(np.isin(self.group, list(groups)) & alive)
+    def _split(self, slots: np.ndarray, texts_of: Callable[[List[int]], List[str]]) -> None:
+        """The groups of the components these slots (whole components) make up."""
+        component = self.component[slots].tolist()
+        texts = Counter(c for c, _ in set(zip(component, self.exact[slots].tolist())))
+        slots = slots[[texts[c] > 1 for c in component]]  # (exact copies alone: one group)
+        components: Dict[int, List[Tuple[str, str]]] = {}
+        slot_of: Dict[str, int] = {}
+        held = slots.tolist()
+        for slot, component, text in zip(held, self.component[slots].tolist(), texts_of(held)):
+            pid = self.ids[slot]
+            components.setdefault(component, []).append((pid, text))
+            slot_of[pid] = slot
+        for members in components.values():
+            for pid, key in dedup.stars(members, self.threshold).items():
+                self.group[slot_of[pid]] = slot_of[key]
+
+    def _members(self, components: set, alive: np.ndarray) -> np.ndarray:
+        return np.flatnonzero(np.isin(self.component, list(components)) & alive)
 
     def _article_numbers(self) -> Tuple[np.ndarray, Dict[str, int]]:
         """Each slot's article as a number (a free slot's: one past the last), and the
@@ -996,6 +1028,7 @@ class DupIndex:
         self.sizes = self.sizes[alive]
         self.short = self.short[alive]
         self.group = renumber[self.group[alive]]
+        self.component = renumber[self.component[alive]]
         self.story = renumber[self.story[alive]]
         self.anchors.renumber(renumber)
         self.edges = renumber[self.edges]
@@ -1011,7 +1044,7 @@ class DupIndex:
                       limits=np.array(_limits()), ids=np.frombuffer(ids, np.uint8),
                       alive=self._alive(len(self.ids)),
                       exact=self.exact, sizes=self.sizes, short=self.short, group=self.group,
-                      story=self.story, anchors=None, holders=None, edges=self.edges)
+                      component=self.component, story=self.story, anchors=None, holders=None, edges=self.edges)
         with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
             for name, array in arrays.items():
                 # (force_zip64: a member's size is not known before it is written)
@@ -1089,6 +1122,7 @@ class DupIndex:
             index.sizes = found["sizes"].astype(np.int64)
             index.short = found["short"].astype(bool)
             index.group = found["group"].astype(np.int64)
+            index.component = found["component"].astype(np.int64)
             index.story = found["story"].astype(np.int64)
             index.anchors = Anchors(found["anchors"], found["holders"], let_go)
             index.edges = found["edges"].astype(np.int64).reshape(-1, 2)
@@ -1099,18 +1133,18 @@ class DupIndex:
                 IndexError, struct.error):
             return None
         slots = len(index.ids)
-        if not (slots == len(index.exact) == len(index.group)
+        if not (slots == len(index.exact) == len(index.group) == len(index.component)
                 == len(index.sizes) == len(index.short) == len(index.story)
                 and len(found["anchors"]) == len(found["holders"])):
             return None
-        for numbers in (index.group, index.story, index.edges):
+        for numbers in (index.group, index.component, index.story, index.edges):
             if numbers.size and not (0 <= int(numbers.min()) and int(numbers.max()) < slots):
                 return None
         return index if index.anchors.holders_below(slots) else None
 
 
 _MEMBERS = ("version", "threshold", "limits", "ids", "alive", "exact", "sizes", "short",
-            "group", "story", "anchors", "holders", "edges")
+            "group", "component", "story", "anchors", "holders", "edges")
 
 
 def _write_array(out: BinaryIO, array: np.ndarray) -> None:
