@@ -1044,7 +1044,8 @@ class DupIndex:
                       limits=np.array(_limits()), ids=np.frombuffer(ids, np.uint8),
                       alive=self._alive(len(self.ids)),
                       exact=self.exact, sizes=self.sizes, short=self.short, group=self.group,
-                      component=self.component, story=self.story, anchors=None, holders=None, edges=self.edges)
+                      component=self.component, story=self.story, anchors=None, holders=None,
+                      edges=self.edges)
         with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
             for name, array in arrays.items():
                 # (force_zip64: a member's size is not known before it is written)
