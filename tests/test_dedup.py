@@ -139,6 +139,16 @@ def test_one_result_per_group_with_its_copies(searcher):
     assert (results.total, results.total_groups) == (102, 100)
 
 
+def test_reprints_are_each_paragraphs_other_places(searcher):
+    for article in (S000, f"{S002}:2", f"{S000}#18"):
+        view = searcher.show(article)
+        expected = {p.number: searcher.show(p.id).duplicates for p in view.paragraphs}
+        assert searcher.reprints(article) == {n: d for n, d in expected.items() if d}
+    assert searcher.reprints(S000)  # (000 repeats its own paragraphs)
+    with pytest.raises(searchkit.NotFoundError):
+        searcher.reprints("nope")
+
+
 def test_limit_counts_groups_not_paragraphs(searcher):
     collapsed = searcher.search("Tikhanovsky detention", limit=10)
     flat = searcher.search("Tikhanovsky detention", limit=10, collapse=False)

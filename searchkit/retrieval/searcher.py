@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -551,18 +551,7 @@ class Searcher:
         """The article of paragraph ``id`` ("<article id>#<n>", marked) or article ``id``, as
         any output printed it (a file name may hold '#', ':' or spaces). A Path is refused: an
         id is no file's path (it leaves out the folder given and the suffix)."""
-        arguments.text("id", id, hint=" (a paragraph or article id as results show it, like "
-                       "hit.id)")
-        for wanted in dict.fromkeys((id, id.strip())):
-            docnum = self._document_numbered(wanted)
-            marked = self._fields(docnum) if docnum is not None else None
-            article_id = marked[ARTICLE_ID_FIELD] if marked else wanted
-            stored = [self._fields(d) for d in self._article_documents(article_id)]
-            if stored:
-                break
-        else:
-            raise NotFoundError(f"no paragraph or article {id!r} in {self.index_dir}; use an "
-                                f"id from search results{self._example_ids()}")
+        article_id, marked, stored = self._article(id)
         first = stored[0]
         return ArticleView(
             id=article_id,
@@ -580,6 +569,29 @@ class Searcher:
             marked=marked[PARAGRAPH_FIELD] if marked else None,
             duplicates=self._duplicates(marked) if marked else (),
         )
+
+    @_one_at_a_time
+    def reprints(self, id: str) -> Dict[int, Tuple[Duplicate, ...]]:
+        """The other places of each paragraph of article ``id`` (or of paragraph ``id``'s
+        article) that appeared elsewhere, by its number: ``show(p.id).duplicates`` of each
+        paragraph ``p``, the article read once."""
+        _, _, stored = self._article(id)
+        return {f[PARAGRAPH_FIELD]: found for f in stored if (found := self._duplicates(f))}
+
+    def _article(self, id: str) -> Tuple[str, Optional[dict], List[dict]]:
+        """The id of the article of ``id`` (``show``'s), the stored fields of the paragraph
+        ``id`` names (or None) and of the article's paragraphs in order."""
+        arguments.text("id", id, hint=" (a paragraph or article id as results show it, like "
+                       "hit.id)")
+        for wanted in dict.fromkeys((id, id.strip())):
+            docnum = self._document_numbered(wanted)
+            marked = self._fields(docnum) if docnum is not None else None
+            article_id = marked[ARTICLE_ID_FIELD] if marked else wanted
+            stored = [self._fields(d) for d in self._article_documents(article_id)]
+            if stored:
+                return article_id, marked, stored
+        raise NotFoundError(f"no paragraph or article {id!r} in {self.index_dir}; use an "
+                            f"id from search results{self._example_ids()}")
 
     @_one_at_a_time
     def stats(self) -> IndexStats:

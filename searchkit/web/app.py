@@ -50,9 +50,9 @@ STATIC = {"style.css": "text/css; charset=utf-8", "searchkit.js": "text/javascri
           "favicon.svg": "image/svg+xml"}
 JSON = "application/json; charset=utf-8"
 JSONL = "application/x-ndjson; charset=utf-8"
-# Paragraphs up to which the article page looks up where else each one appeared (one lookup
-# each); a longer article (a split-up dump) lists the marked paragraph's places only.
-MAX_REPRINT_LOOKUPS = 300
+# Paragraphs up to which the article page lists where else each one appeared (each one's
+# group looked up); a longer article (a split-up dump) lists the marked paragraph's only.
+MAX_REPRINT_LOOKUPS = 5000
 _BAD = (BadRequest, QueryError, UsageError)
 
 
@@ -119,11 +119,10 @@ class _Site:
         searcher = self.current.get()
         view = searcher.show(f"{article_id}#{number}" if number else article_id)
         looked_up = len(view.paragraphs) <= MAX_REPRINT_LOOKUPS
-        reprints = {view.marked: view.duplicates} if view.marked else {}
         if looked_up:
-            for paragraph in view.paragraphs:
-                if paragraph.number not in reprints:
-                    reprints[paragraph.number] = searcher.show(paragraph.id).duplicates
+            reprints = searcher.reprints(view.id)
+        else:
+            reprints = {view.marked: view.duplicates} if view.marked else {}
         context = pages.article_page(view, reprints, looked_up)
         return self.page("article.html", {"request": SearchRequest(), **context})
 
