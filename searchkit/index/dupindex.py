@@ -753,7 +753,7 @@ class DupIndex:
         del pairs
         # Anchors now held by too many paragraphs propose their old holders no more.
         self._drop_unproposed(closed, touched, texts)
-        # Exact copies of a new paragraph join its group (their groups are touched).
+        # Exact copies of a new paragraph join its group (their components are touched).
         if len(ids):
             same = np.isin(self.exact[:first], shingled.exact)
             touched |= set(self.component[:first][same & self._alive(first)].tolist())
@@ -954,15 +954,15 @@ class DupIndex:
 
     def _split(self, slots: np.ndarray, texts_of: Callable[[List[int]], List[str]]) -> None:
         """The groups of the components these slots (whole components) make up."""
-        component = self.component[slots].tolist()
-        texts = Counter(c for c, _ in set(zip(component, self.exact[slots].tolist())))
-        slots = slots[[texts[c] > 1 for c in component]]  # (exact copies alone: one group)
+        keys = self.component[slots].tolist()
+        distinct = Counter(k for k, _ in set(zip(keys, self.exact[slots].tolist())))
+        slots = slots[[distinct[k] > 1 for k in keys]]  # (exact copies alone: one group)
         components: Dict[int, List[Tuple[str, str]]] = {}
         slot_of: Dict[str, int] = {}
         held = slots.tolist()
-        for slot, component, text in zip(held, self.component[slots].tolist(), texts_of(held)):
+        for slot, key, text in zip(held, self.component[slots].tolist(), texts_of(held)):
             pid = self.ids[slot]
-            components.setdefault(component, []).append((pid, text))
+            components.setdefault(key, []).append((pid, text))
             slot_of[pid] = slot
         for members in components.values():
             for pid, key in dedup.stars(members, self.threshold).items():
