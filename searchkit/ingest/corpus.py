@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from stat import S_ISREG
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple, Union
 
 from .. import arguments
 from ..config import (
@@ -296,13 +296,16 @@ def find_files(
     ``follow_links``. Files of types not read are counted by suffix in ``unread``."""
     paths = arguments.paths("paths", paths)
     arguments.flag("follow_links", follow_links)
-    roots = [p.resolve() for p in paths if p.exists()]
+    resolved = {p: p.resolve() for p in paths if p.exists()}
+    roots = list(resolved.values())
     found: Dict[str, FoundFile] = {}  # real path -> the file
+    earlier: Set[str] = set()  # the keys of the files of the paths given before
     skipped: List[SkippedFile] = []
     unread = Counter() if unread is None else unread
     for given in paths:
         if given.is_file():
-            candidates = [(str(given), printable_key(given.stem), str(given.resolve()))]
+            real = resolved.get(given) or given.resolve()
+            candidates = [(str(given), printable_key(given.stem), str(real))]
         elif given.is_dir():
             candidates = [(path, printable_key(key), real)
                           for path, real, key in _walk(given, skipped, roots, follow_links, unread)]
@@ -316,8 +319,7 @@ def find_files(
         else:
             skipped.append(SkippedFile(display_path(given), "no such file or folder"))
             continue
-        earlier = {file.key for file in found.values()}  # keys from the paths given before
-        keys = set(earlier)
+        keys: Set[str] = set()  # this path's
         qualifier = None  # (its real name, resolved once: a copied layout clashes file by file)
         for path, key, real in candidates:
             if _bad_name(path):
@@ -328,13 +330,14 @@ def find_files(
             if key in earlier:  # same relative name under two folders: qualify it
                 qualifier = qualifier or given.resolve().name
                 key = f"{qualifier}/{key}"
-            if key in keys:  # "story.html" and "story.txt" side by side: keep the suffix
+            if key in keys or key in earlier:  # "story.html" and "story.txt": keep the suffix
                 key = f"{key}{printable_key(_suffix(os.path.basename(path)))}"
             unique, n = key, 2
-            while unique in keys:  # "a\\x0ab" beside "a<newline>b", say
+            while unique in keys or unique in earlier:  # "a\\x0ab" beside "a<newline>b", say
                 unique, n = f"{key}~{n}", n + 1
             keys.add(unique)
             found[real] = FoundFile(path, unique, real)
+        earlier |= keys
     return sorted(found.values(), key=lambda file: file.key), skipped
 
 
