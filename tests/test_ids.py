@@ -97,3 +97,19 @@ def test_a_clashing_id_is_qualified_by_the_indexed_folders_name_and_kept(tmp_pat
     for outlet in ("p1", "p2", "p1", "p2"):
         assert run("index", tmp_path / outlet, "--index", index, "-q").exit_code == 0
     assert article_ids(index) == {"p1/a/x.txt": "a/x", "p2/a/x.txt": "p2/a/x"}
+
+
+def test_files_given_one_by_one_are_qualified_by_their_folders_in_one_run_or_two(tmp_path):
+    """``index cnn/story.txt bbc/story.txt``: "story" and "bbc/story" (not "story.txt/story"),
+    as two runs, one file each, key them."""
+    for outlet in ("cnn", "bbc", "afp"):
+        (tmp_path / outlet).mkdir()
+        (tmp_path / outlet / "story.txt").write_text(f"Title\n\nThe {outlet} story.\n")
+    files = [tmp_path / outlet / "story.txt" for outlet in ("cnn", "bbc", "afp")]
+    once, twice = tmp_path / "once", tmp_path / "twice"
+    assert run("index", *files, "--index", once, "-q").exit_code == 0
+    for file in files:
+        assert run("index", file, "--index", twice, "-q").exit_code == 0
+    expected = {"cnn/story.txt": "story", "bbc/story.txt": "bbc/story",
+                "afp/story.txt": "afp/story"}
+    assert article_ids(once) == article_ids(twice) == expected
