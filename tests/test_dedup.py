@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import S000, S001, S002, S003, S004, SEEDS
 
 import searchkit
-from searchkit.index import dedup
+from searchkit.index import dedup, dupindex
 from searchkit.cli.commands import main
 
 
@@ -127,6 +127,25 @@ def test_a_chain_of_edited_copies_groups_as_stars_not_end_to_end(tmp_path):
     (tmp_path / "corpus" / "a.txt").unlink()  # b now leads: c is alike to it, d is not
     searchkit.build_index([tmp_path / "corpus"], tmp_path / "index", prune=True)
     assert groups_in(tmp_path / "index") == {frozenset({"b#1", "c#1"})}
+
+
+def test_an_index_grouped_by_an_earlier_version_is_regrouped_by_the_next_run(tmp_path,
+                                                                            monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in zip("abcd", chain_texts()):
+        (corpus / f"{name}.txt").write_text(f"Story {name}\n\n{text}\n")
+    with monkeypatch.context() as before:  # chains as one group, as version 4 grouped them
+        before.setattr(dupindex, "VERSION", 4)
+        before.setattr(dedup, "stars", lambda members, *_: {
+            pid: min(p for p, _ in members) for pid, _ in members})
+        searchkit.build_index([corpus], tmp_path / "index")
+    assert groups_in(tmp_path / "index") == {frozenset({"a#1", "b#1", "c#1", "d#1"})}
+    summary = searchkit.build_index([corpus], tmp_path / "index")  # no file changed
+    assert summary.committed and summary.regrouped == 2  # (c and d: a new key)
+    assert groups_in(tmp_path / "index") == {frozenset({"a#1", "b#1"}),
+                                             frozenset({"c#1", "d#1"})}
+    assert not searchkit.build_index([corpus], tmp_path / "index").committed
 
 
 def test_one_result_per_group_with_its_copies(searcher):

@@ -244,6 +244,9 @@ def build_index(
             # stopped before its commit left).
             holds = any(s.doc_count_all() for s in toc.segments)
             fresh = replace_all or not holds
+            # (grouped by another version of the grouping: every group worked out again)
+            regroup = new_threshold or find_duplicates and not fresh and recorded.get(
+                "grouping") != dupindex.VERSION
             known = {} if fresh else store.read_ledger(index_dir, generation)
             # (a rebuild's summary counts what it did to the index it replaces)
             replacing = (_files_held(index_dir, generation) if replace_all and holds
@@ -257,7 +260,7 @@ def build_index(
                 raise store.scratch_error(index_dir, error) or error from None
             plan.skipped[:0] = not_found
             plan.warnings[:0] = warnings
-            if not (fresh or plan.changes or new_threshold):
+            if not (fresh or plan.changes or regroup):
                 store.tidy(ix, wait)
                 clock.lap("reading files")
                 return _summary(index_dir, plan, started, committed=False, unread=unread,
@@ -281,8 +284,8 @@ def build_index(
             replaced = set() if fresh else set(plan.added + plan.updated + plan.removed)
             threshold = dedup_threshold if find_duplicates else None
             _started(progress, "grouping near-identical paragraphs")
-            state = None if fresh or new_threshold else _kept_state(index_dir, generation,
-                                                                    threshold)
+            state = None if fresh or regroup else _kept_state(index_dir, generation,
+                                                              threshold)
             if state is not None:  # regroup only what this run's changes touch
                 dups, words = state
                 gone = _documents(writer, paths=replaced, ids=new_ids)
@@ -392,6 +395,7 @@ def build_index(
                 "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "indexed_paths": list(dict.fromkeys(indexed_paths)),
                 "dedup_threshold": dedup_threshold,
+                "grouping": dupindex.VERSION if find_duplicates else None,
             })
             written.append("settings")
             # A commit without grouping has no near-duplicate index: the previous one's would
