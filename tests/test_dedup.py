@@ -129,8 +129,8 @@ def test_a_chain_of_edited_copies_groups_as_stars_not_end_to_end(tmp_path):
     assert groups_in(tmp_path / "index") == {frozenset({"b#1", "c#1"})}
 
 
-def test_an_index_grouped_by_an_earlier_version_is_regrouped_by_the_next_run(tmp_path,
-                                                                            monkeypatch):
+def test_an_index_grouped_by_an_earlier_version_is_regrouped_by_the_next_run(
+        tmp_path, monkeypatch):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name, text in zip("abcd", chain_texts()):

@@ -525,5 +525,7 @@ def test_on_a_loopback_address_only_requests_for_this_machine_are_answered(web_i
                      "", "[::1].attacker.example:80"):
             answer = client.get("/api/stats", headers={"host": host})
             assert answer.status_code == 400, host
-            assert "only requests for this machine" in answer.text
+            assert "only requests for this machine" in answer.json()["error"]
             assert "default-src 'none'" in answer.headers["content-security-policy"]
+            page = client.get("/", headers={"host": host})
+            assert page.status_code == 400 and page.text.startswith("400: this server answers")

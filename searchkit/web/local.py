@@ -4,7 +4,7 @@ them from being read by another site through DNS rebinding (a name of theirs mad
 
 import ipaddress
 
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
@@ -44,9 +44,12 @@ class LoopbackHostOnly:
             headers = dict(scope["headers"])
             host = host_of(headers.get(b"host", b"").decode("latin-1"))
             if not is_loopback(host):
-                refused = PlainTextResponse(
-                    "400: this server answers only requests for this machine's own address "
-                    "(open the address `searchkit serve` printed)\n", status_code=400)
+                message = ("this server answers only requests for this machine's own address "
+                           "(open the address `searchkit serve` printed)")
+                if scope.get("path", "").startswith("/api/"):  # (as every answer there)
+                    refused = JSONResponse({"error": message}, status_code=400)
+                else:
+                    refused = PlainTextResponse(f"400: {message}\n", status_code=400)
                 await refused(scope, receive, send)
                 return
         await self.app(scope, receive, send)
