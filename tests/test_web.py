@@ -189,6 +189,22 @@ def test_an_article_id_with_a_hash_reaches_its_paragraph(client):
     assert answer.status_code == 200 and 'id="p1" value="1" class="marked"' in answer.text
 
 
+def test_an_article_named_like_a_paragraph_lists_its_own_reprints(tmp_path):
+    """story#12.txt is article "story#12", and "story#12" is also story.txt's paragraph 12."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    quote_line = "The northern pier reopened to ferries after divers checked every pillar."
+    (corpus / "story.txt").write_text(
+        "Story\n\n" + "\n\n".join(f"Paragraph {n} of the long story." for n in range(1, 14)))
+    (corpus / "story#12.txt").write_text(f"Pier\n\n{quote_line}\n")
+    (corpus / "copy.txt").write_text(f"Copy\n\n{quote_line}\n")
+    searchkit.build_index([corpus], tmp_path / "index")
+    with TestClient(create_app(tmp_path / "index")) as client:
+        page = client.get("/article/" + quote("story#12", safe=""), params={"p": 1})
+    assert page.status_code == 200 and "divers checked every pillar" in page.text
+    assert 'href="/article/copy?p=1#p1"' in page.text  # its paragraph's other place
+
+
 def test_ids_with_dot_segments_are_linked_so_a_browser_reaches_them(tmp_path):
     """A record's id is any text; a browser resolves "../" in a link before asking."""
     ids = ["../../etc/passwd", "./x", "a/./b/../c"]

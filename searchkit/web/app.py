@@ -120,7 +120,8 @@ class _Site:
         view = searcher.show(f"{article_id}#{number}" if number else article_id)
         looked_up = len(view.paragraphs) <= MAX_REPRINT_LOOKUPS
         if looked_up:
-            reprints = searcher.reprints(view.id)
+            # (by a paragraph's id: an article "story#12" is also story's paragraph 12)
+            reprints = searcher.reprints(view.paragraphs[0].id)
         else:
             reprints = {view.marked: view.duplicates} if view.marked else {}
         context = pages.article_page(view, reprints, looked_up)
