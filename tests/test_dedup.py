@@ -114,18 +114,19 @@ def test_a_chain_of_edited_copies_groups_as_stars_not_end_to_end(tmp_path):
     a, b, c, d = chain_texts()
     assert all(dedup.near_duplicates(x, y) for x, y in ((a, b), (b, c), (c, d)))
     assert not dedup.near_duplicates(a, c) and not dedup.near_duplicates(b, d)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
     for name, text in zip("abcd", (a, b, c, d)):
-        (tmp_path / "corpus").mkdir(exist_ok=True)
-        (tmp_path / "corpus" / f"{name}.txt").write_text(f"Story {name}\n\n{text}\n")
-    searchkit.build_index([tmp_path / "corpus"], tmp_path / "index")
+        (corpus / f"{name}.txt").write_text(f"Story {name}\n\n{text}\n")
+    searchkit.build_index([corpus], tmp_path / "index")
     assert groups_in(tmp_path / "index") == {frozenset({"a#1", "b#1"}),
                                              frozenset({"c#1", "d#1"})}
     with searchkit.open_index(tmp_path / "index") as searcher:
         (first, second) = searcher.search(c).groups
-    assert {first.leader.id, *(d.id for d in first.duplicates)} == {"c#1", "d#1"}
-    assert {second.leader.id, *(d.id for d in second.duplicates)} == {"a#1", "b#1"}
-    (tmp_path / "corpus" / "a.txt").unlink()  # b now leads: c is alike to it, d is not
-    searchkit.build_index([tmp_path / "corpus"], tmp_path / "index", prune=True)
+    assert {first.leader.id, *(copy.id for copy in first.duplicates)} == {"c#1", "d#1"}
+    assert {second.leader.id, *(copy.id for copy in second.duplicates)} == {"a#1", "b#1"}
+    (corpus / "a.txt").unlink()  # b now leads: c is alike to it, d is not
+    searchkit.build_index([corpus], tmp_path / "index", prune=True)
     assert groups_in(tmp_path / "index") == {frozenset({"b#1", "c#1"})}
 
 
