@@ -476,6 +476,37 @@ def test_a_chains_stars_follow_its_links_as_they_change():
                         "e#1": "0#1", "z#1": "z#1"}  # a copy of d first: c joins it
 
 
+def test_stars_follow_the_dates_given_as_they_change():
+    """Leaders in date order, undated last: built, updated and reloaded as find_groups."""
+    texts = dict(zip(["a#1", "b#1", "c#1", "d#1"], chain_texts()))
+    texts["e#1"] = texts["b#1"] + " Reuters"  # (alike to b, a and c: a copy of b)
+    days = {"a#1": 5, "b#1": dedup.UNDATED, "c#1": 3, "d#1": 4, "e#1": 6}
+
+    def in_order(pairs):
+        return [days[pid] for pid, _ in pairs]
+
+    held = sorted(texts.items())
+    index = dupindex.DupIndex.build(held, dedup.DEFAULT_THRESHOLD, dates=in_order(held))
+    expected = dedup.find_groups(held, dates=days)
+    assert index.groups() == expected == {"a#1": "a#1", "b#1": "b#1", "c#1": "b#1",
+                                          "d#1": "b#1", "e#1": "b#1"}  # c leads; a alone
+    steps = [(["c#1"], [], {}), ([], [("c#1", texts["c#1"])], {"c#1": 7}),
+             ([], [("b#1", texts["b#1"])], {"b#1": 1})]
+    for step, (removed, added, moved) in enumerate(steps):
+        days.update(moved)
+        for pid in removed:
+            del texts[pid]
+        texts.update(added)
+        index.update(removed, added, lambda wanted: {i: texts[i] for i in wanted},
+                     in_order(added))
+        expected = dedup.find_groups(sorted(texts.items()), dates=days)
+        assert index.groups() == expected, step
+        index = dupindex.DupIndex.from_bytes(index.to_bytes(), dedup.DEFAULT_THRESHOLD)
+        assert index.groups() == expected, step
+    assert expected == {"a#1": "a#1", "b#1": "a#1", "c#1": "a#1", "d#1": "d#1",
+                        "e#1": "a#1"}  # b first: a, c and e with it
+
+
 @pytest.mark.parametrize("texts", [
     [], ["Minsk"], ["Minsk talks", "Minsk talks"],
     ["The talks in Minsk went on late into the night."],
@@ -692,8 +723,9 @@ def test_adding_files_regroups_as_a_rebuild_would(tmp_path, monkeypatch):
     asked = []
     update = dupindex.DupIndex.update
 
-    def counting(self, removed, added, texts):
-        return update(self, removed, added, lambda wanted: asked.append(wanted) or texts(wanted))
+    def counting(self, removed, added, texts, dates=None):
+        return update(self, removed, added, lambda wanted: asked.append(wanted) or texts(wanted),
+                      dates)
 
     monkeypatch.setattr(dupindex.DupIndex, "update", counting)
     for stem in (S003, S002):

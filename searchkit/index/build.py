@@ -294,7 +294,7 @@ def build_index(
                     return {f["id"]: f["text"] for _, f in _documents(writer, ids=ids)}
 
                 changed = dups.update([f["id"] for _, f in gone], list(paragraphs.pairs()),
-                                      texts)
+                                      texts, paragraphs.day_numbers())
                 new_keys = dups.keys_of_last(len(paragraphs))
                 groups = _Groups(lambda n, pid: new_keys[n], changed, dups.group_sizes())
                 regrouped = _documents(writer, ids=set(changed))
@@ -313,7 +313,9 @@ def build_index(
                 dups = None if threshold is None else dupindex.DupIndex.build(
                     everything, threshold, parallel=parallel,
                     cluster=cluster or (helper if parallel and helper.started else None),
-                    parts=parts, scratch=str(index_dir))
+                    parts=parts, scratch=str(index_dir), dates=np.concatenate([np.fromiter(
+                        (dedup.day_number(d.get("date")) for _, d in kept), np.int64,
+                        len(kept)), paragraphs.day_numbers()]))
                 key_slots = dups.key_slots() if dups else np.arange(len(everything))
                 groups = _groups_by_slot(key_slots, kept, paragraphs)
                 regrouped = [(n, d) for n, d in kept if d["id"] in groups.old]

@@ -5,9 +5,9 @@ Pure functions, no Whoosh. A paragraph's shingles are its word 3-grams after nor
 duplicates when their shared shingles cover ``threshold`` of the shorter one, counted against at
 least half the longer one: a dateline, credit, lead-in or tail added, or a sentence cut, keeps a
 copy whole; a single sentence reused inside a long paragraph is not a copy. The connected
-components of that relation are split into stars (``stars``): each group is a paragraph and
-the paragraphs alike to it, keyed by their smallest paragraph id, so that groups depend only on
-which paragraphs exist, never on the order they were indexed in.
+components of that relation are split into stars (``stars``): each group is a paragraph (the
+earliest printing left) and the paragraphs alike to it, keyed by their smallest paragraph id,
+so that groups depend only on which paragraphs exist, never on the order they were indexed in.
 
 Candidates come from an inverted index of word 4-grams, and are verified exactly (no
 sampling, so no pair above the threshold is missed by chance; bench/dedup_quality.py found no
@@ -34,8 +34,9 @@ import re
 import unicodedata
 from array import array
 from collections import Counter, defaultdict
+from datetime import date
 from itertools import chain
-from typing import Dict, FrozenSet, Iterable, List, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..config import DEFAULT_DEDUP_THRESHOLD
 from .workers import no_garbage_collection
@@ -46,6 +47,7 @@ SHINGLE_WORDS = 3
 CANDIDATE_WORDS = 4
 DEFAULT_THRESHOLD = DEFAULT_DEDUP_THRESHOLD
 MIN_SHINGLES = 3  # shorter paragraphs group only with exact copies
+UNDATED = 1 << 62  # day_number of an undated paragraph's article: after every date
 COMMON_SHINGLE = 32
 MAX_CANDIDATES = 32  # per paragraph; ordinary news has a handful (see candidates())
 SHORT_WORDS = 8  # fewer words: grouped only along with a longer copy of the same story
@@ -230,14 +232,23 @@ def find_groups(
     paragraphs: Sequence[Tuple[str, str]],
     threshold: float = DEFAULT_THRESHOLD,
     n: int = SHINGLE_WORDS,
+    dates: Optional[Mapping[str, int]] = None,
 ) -> Dict[str, str]:
     """Map each paragraph id of ``(id, text)`` pairs to its group key (the smallest id in its
-    group; a paragraph without near duplicates is its own group)."""
+    group; a paragraph without near duplicates is its own group). ``dates``: paragraph id ->
+    its article's day (``day_number``), which orders the paragraphs that lead groups
+    (``stars``); those it lacks are undated."""
     with no_garbage_collection():  # millions of short-lived tuples: it would double the time
-        return _find_groups(paragraphs, threshold, n)
+        return _find_groups(paragraphs, threshold, n, dates or {})
 
 
-def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
+def day_number(day: Optional[date]) -> int:
+    """A date as ``stars`` orders paragraphs: its day's ordinal, UNDATED (after every day)
+    for None."""
+    return UNDATED if day is None else day.toordinal()
+
+
+def _find_groups(paragraphs, threshold: float, n: int, dates) -> Dict[str, str]:
     # In id order: the candidates chosen, so the groups, never depend on the order given.
     paragraphs = sorted(paragraphs, key=lambda paragraph: paragraph[0])
     ids = [pid for pid, _ in paragraphs]
@@ -290,10 +301,11 @@ def _find_groups(paragraphs, threshold: float, n: int) -> Dict[str, str]:
                 else:
                     join(i, j)
     _join_short_copies(later, ids, parent, join)
-    return _split(paragraphs, [_root(parent, i) for i in range(len(ids))], threshold, n)
+    return _split(paragraphs, [_root(parent, i) for i in range(len(ids))], threshold, n, dates)
 
 
-def _split(paragraphs, roots: List[int], threshold: float, n: int) -> Dict[str, str]:
+def _split(paragraphs, roots: List[int], threshold: float, n: int,
+           dates: Mapping[str, int]) -> Dict[str, str]:
     """Each paragraph's group key, its component (by ``roots``: its first member, the one
     with the smallest id) split by ``stars``."""
     members: Dict[int, List[int]] = defaultdict(list)
@@ -302,21 +314,25 @@ def _split(paragraphs, roots: List[int], threshold: float, n: int) -> Dict[str, 
     groups: Dict[str, str] = {}
     for root, component in members.items():
         if len(component) > 2:
-            groups.update(stars([paragraphs[i] for i in component], threshold, n))
+            groups.update(stars([paragraphs[i] for i in component], threshold, n, dates))
         else:  # (two are alike, or they would not have been joined)
             groups.update((paragraphs[i][0], paragraphs[root][0]) for i in component)
     return groups
 
 
 def stars(component: Sequence[Tuple[str, str]], threshold: float = DEFAULT_THRESHOLD,
-          n: int = SHINGLE_WORDS) -> Dict[str, str]:
-    """The groups of one connected component's ``(id, text)`` pairs, as stars: in id order,
-    each paragraph not yet placed is a group's key, with every paragraph not yet placed that
-    is alike to it (``near_duplicates``' test, but for the rule on short paragraphs, which
-    joined the component already). A chain's ends need not be alike: earnings lines or a
-    bond's terms, each differing from the next by a figure, made one group of hundreds of
-    different reports."""
-    component = sorted(component, key=lambda paragraph: paragraph[0])
+          n: int = SHINGLE_WORDS, dates: Optional[Mapping[str, int]] = None) -> Dict[str, str]:
+    """The groups of one connected component's ``(id, text)`` pairs, as stars: earliest
+    printing first (by ``dates``, as ``find_groups`` takes them; then by id), each paragraph
+    not yet placed leads a group of every paragraph not yet placed that is alike to it
+    (``near_duplicates``' test, but for the rule on short paragraphs, which joined the
+    component already), keyed by its smallest id. A chain's ends need not be alike: earnings
+    lines or a bond's terms, each differing from the next by a figure, made one group of
+    hundreds of different reports; and a copy of a copy is the original's only if alike to
+    it."""
+    dates = dates or {}
+    component = sorted(component, key=lambda paragraph: (dates.get(paragraph[0], UNDATED),
+                                                         paragraph[0]))
     found = [words(text) for _, text in component]
     sets = [_ngrams(w, n) for w in found]
     lists = [w if is_list(text, len(w)) else None for w, (_, text) in zip(found, component)]
@@ -329,7 +345,7 @@ def stars(component: Sequence[Tuple[str, str]], threshold: float = DEFAULT_THRES
         copies[tuple(these)].append(k)
     placed = [False] * len(component)
     groups: Dict[str, str] = {}
-    for centre, (key, text) in enumerate(component):
+    for centre, (_, text) in enumerate(component):
         if placed[centre]:
             continue
         mine = sets[centre]
@@ -343,6 +359,7 @@ def stars(component: Sequence[Tuple[str, str]], threshold: float = DEFAULT_THRES
                                 max(len(mine), len(sets[k])) / 2) >= threshold
                 and not _filled_in_twice(text, component[k][1], lists[centre], lists[k],
                                          numbers[centre], numbers[k]))
+        key = min(component[k][0] for k in alike)
         for k in alike:
             placed[k] = True
             groups[component[k][0]] = key

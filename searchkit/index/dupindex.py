@@ -13,9 +13,10 @@ a stable 64-bit hash (``find_groups`` uses Python's, which differs between proce
 can be kept on disk.
 
 ``DupIndex`` is what a later run needs to regroup only what it must: for every paragraph
-(a slot) its id, the hash of its normalised text, whether it is short, its group, its
-component and its story (its component among the longer paragraphs alone); the anchors as an
-inverted index (sorted anchor hashes and their slots); and the verified pairs (the edges).
+(a slot) its id, the hash of its normalised text, whether it is short, its article's date
+(which orders the stars), its group, its component and its story (its component among the
+longer paragraphs alone); the anchors as an inverted index (sorted anchor hashes and their
+slots); and the verified pairs (the edges).
 ``update`` takes the paragraphs removed and added: it verifies the pairs that became
 candidates (a new paragraph's, or those an anchor proposes again now that it is held by fewer
 paragraphs), drops the edges of removed paragraphs and of pairs no anchor proposes any more,
@@ -592,6 +593,7 @@ class DupIndex:
         # by slot: the smallest slot of its component, which its group is one star of
         # (``dedup.stars``): what a change makes to be worked out again
         self.component = np.zeros(0, np.int64)
+        self.dates = np.zeros(0, np.int64)  # by slot: its article's dedup.day_number
         # by slot: the smallest slot of its story, its component among the paragraphs that
         # are not short (a short one is a story of its own)
         self.story = np.zeros(0, np.int64)
@@ -637,7 +639,8 @@ class DupIndex:
     def build(cls, paragraphs: Collection[Tuple[str, str]], threshold: float,
               parallel: bool = False, cluster: Optional["Cluster"] = None,
               parts: Union[None, list, SpilledParts] = None,
-              scratch: Optional[str] = None) -> "DupIndex":
+              scratch: Optional[str] = None,
+              dates: Optional[Sequence[int]] = None) -> "DupIndex":
         """The grouping of (id, text) pairs from scratch (``parallel``: the texts shingled and
         the candidate pairs verified in two processes; ``cluster``: both done by a
         ``cluster.Cluster``'s workers, or by this process and a started ``workers.Helper``;
@@ -646,7 +649,8 @@ class DupIndex:
         ``scratch``: a folder where the anchors are sorted and kept on disk until ``write``,
         and the 3-grams until the pairs are verified, unnamed files gone with them, ``close``
         or the process). ``paragraphs`` may have
-        ``ids`` and ``texts`` (a build's, ``texts`` read from disk as they are needed)."""
+        ``ids`` and ``texts`` (a build's, ``texts`` read from disk as they are needed).
+        ``dates``: each paragraph's ``dedup.day_number``, in order (else all undated)."""
         index = cls(threshold)
         ids = getattr(paragraphs, "ids", None)
         if ids is None:
@@ -658,17 +662,18 @@ class DupIndex:
             shingled = _Shingled(texts, parallel, cluster, parts, scratch)
             try:
                 index._add(ids, texts, shingled, lambda ids: {},
-                           set(), np.zeros(0, np.uint64), set(), parallel, cluster)
+                           set(), np.zeros(0, np.uint64), set(), parallel, cluster, dates)
             finally:
                 shingled.close()
         return index
 
     def update(self, removed: Iterable[str], added: Sequence[Tuple[str, str]],
-               texts: Texts) -> Dict[str, str]:
+               texts: Texts, dates: Optional[Sequence[int]] = None) -> Dict[str, str]:
         """Remove paragraphs (by id; unknown ids are ignored) and add others (an id held
-        already is replaced). ``texts(ids)`` gives the texts of paragraphs held (asked for
-        only where a pair must be verified again). Returns the paragraphs held before and
-        after whose group key changed: id -> new key."""
+        already is replaced; ``dates`` as ``build``'s, of ``added``). ``texts(ids)`` gives
+        the texts of paragraphs held (asked for only where a pair must be verified again).
+        Returns the paragraphs held before and after whose group key changed: id -> new
+        key."""
         if not isinstance(self.ids, SlotIds):  # (a build's sequence, to mark free slots)
             self.ids = SlotIds.of(self.ids)
         wanted = {pid for pid, _ in added}.union(removed)
@@ -682,7 +687,8 @@ class DupIndex:
         with workers.no_garbage_collection():
             touched, freed = self._remove(gone_slots)
             self._add([pid for pid, _ in added], new_texts, _Shingled(new_texts), texts,
-                      touched, freed, {dedup.article_of(pid) for pid in gone.values()})
+                      touched, freed, {dedup.article_of(pid) for pid in gone.values()},
+                      dates=dates)
         # The paragraphs held before and still held (slots not freed, before the compaction
         # renumbers them) whose key's slot moved, or was freed, and whose key's id differs.
         moved = (self.group[:held] != key_before) | np.isin(key_before, gone_slots)
@@ -729,7 +735,8 @@ class DupIndex:
 
     def _add(self, ids: Sequence[str], new_texts: List[str], shingled: _Shingled, texts: Texts,
              touched: set, freed: np.ndarray, gone_articles: set,
-             parallel: bool = False, cluster: Optional["Cluster"] = None) -> None:
+             parallel: bool = False, cluster: Optional["Cluster"] = None,
+             dates: Optional[Sequence[int]] = None) -> None:
         """Hold new paragraphs; verify their pairs and those of the ``freed`` anchors still
         held by few enough paragraphs; regroup ``touched`` (and what the articles of removed
         paragraphs, ``gone_articles``, shared)."""
@@ -744,6 +751,8 @@ class DupIndex:
         self.short = _appended(self.short, shingled.short)
         self.group = np.r_[self.group, new_slots]  # (copies: all are changed in place)
         self.component = np.r_[self.component, new_slots]
+        self.dates = _appended(self.dates, np.full(len(ids), dedup.UNDATED, np.int64)
+                               if dates is None else np.asarray(dates, np.int64))
         self.story = np.r_[self.story, new_slots]
         pairs, closed = self._insert_anchors(shingled, first)
         # Anchors freed by the removals propose pairs unless the new paragraphs made them
@@ -965,7 +974,8 @@ class DupIndex:
             components.setdefault(key, []).append((pid, text))
             slot_of[pid] = slot
         for members in components.values():
-            for pid, key in dedup.stars(members, self.threshold).items():
+            dates = {pid: int(self.dates[slot_of[pid]]) for pid, _ in members}
+            for pid, key in dedup.stars(members, self.threshold, dates=dates).items():
                 self.group[slot_of[pid]] = slot_of[key]
 
     def _members(self, components: set, alive: np.ndarray) -> np.ndarray:
@@ -1029,6 +1039,7 @@ class DupIndex:
         self.short = self.short[alive]
         self.group = renumber[self.group[alive]]
         self.component = renumber[self.component[alive]]
+        self.dates = self.dates[alive]
         self.story = renumber[self.story[alive]]
         self.anchors.renumber(renumber)
         self.edges = renumber[self.edges]
@@ -1044,8 +1055,8 @@ class DupIndex:
                       limits=np.array(_limits()), ids=np.frombuffer(ids, np.uint8),
                       alive=self._alive(len(self.ids)),
                       exact=self.exact, sizes=self.sizes, short=self.short, group=self.group,
-                      component=self.component, story=self.story, anchors=None, holders=None,
-                      edges=self.edges)
+                      component=self.component, dates=self.dates, story=self.story,
+                      anchors=None, holders=None, edges=self.edges)
         with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
             for name, array in arrays.items():
                 # (force_zip64: a member's size is not known before it is written)
@@ -1124,6 +1135,7 @@ class DupIndex:
             index.short = found["short"].astype(bool)
             index.group = found["group"].astype(np.int64)
             index.component = found["component"].astype(np.int64)
+            index.dates = found["dates"].astype(np.int64)
             index.story = found["story"].astype(np.int64)
             index.anchors = Anchors(found["anchors"], found["holders"], let_go)
             index.edges = found["edges"].astype(np.int64).reshape(-1, 2)
@@ -1135,7 +1147,7 @@ class DupIndex:
             return None
         slots = len(index.ids)
         if not (slots == len(index.exact) == len(index.group) == len(index.component)
-                == len(index.sizes) == len(index.short) == len(index.story)
+                == len(index.dates) == len(index.sizes) == len(index.short) == len(index.story)
                 and len(found["anchors"]) == len(found["holders"])):
             return None
         for numbers in (index.group, index.component, index.story, index.edges):
@@ -1145,7 +1157,7 @@ class DupIndex:
 
 
 _MEMBERS = ("version", "threshold", "limits", "ids", "alive", "exact", "sizes", "short",
-            "group", "component", "story", "anchors", "holders", "edges")
+            "group", "component", "dates", "story", "anchors", "holders", "edges")
 
 
 def _write_array(out: BinaryIO, array: np.ndarray) -> None:

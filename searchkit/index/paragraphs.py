@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import model
 from ..model import INDEXED_KINDS, Article, ArticleSummary, LazyRecords
+from .dedup import day_number
 from .schema import article_fields
 from .textfile import (ByteStrings, PackedTexts, ScratchBytes, StoredTexts, TextFile,
                        Texts, pack)
@@ -42,6 +43,7 @@ class Columns(NamedTuple):
     articles: bytes  # the articles without their blocks and paragraphs, pickled
     article_ids: Tuple[str, ...]
     summaries: PackedTexts  # each article's ``ArticleSummaries`` row
+    days: Tuple[int, ...]  # each article's ``dedup.day_number``
 
 
 def paragraph_id(article_id: str, number: int) -> str:
@@ -71,7 +73,8 @@ def split_off(articles: Iterable[Article]) -> Columns:
     summaries = [ArticleSummary(a.id, n, a.source, a.source_from, a.date, a.date_from)
                  for a, n in zip(kept, counts)]
     return Columns(counts, texts, bytes(kinds), pickle.dumps(kept, pickle.HIGHEST_PROTOCOL),
-                   tuple(a.id for a in kept), pack(list(map(ArticleSummaries._row, summaries))))
+                   tuple(a.id for a in kept), pack(list(map(ArticleSummaries._row, summaries))),
+                   tuple(day_number(a.date) for a in kept))
 
 
 class Strings(ByteStrings):
@@ -101,6 +104,7 @@ class ReadParagraphs:
         self.first_of = array("l")  # each file's first article
         self.article_ids = Strings()  # each article's id
         self.counts = array("l")  # each article's paragraphs
+        self.days = array("q")  # each article's dedup.day_number
         self.starts = array("l")  # each article's first paragraph
         self.text_file = TextFile(scratch)
         self.kinds = bytearray()  # each paragraph's kind (Columns.kinds)
@@ -118,6 +122,7 @@ class ReadParagraphs:
         if columns.counts:
             self.starts.extend(accumulate(columns.counts[:-1], initial=len(self)))
         self.counts.extend(columns.counts)
+        self.days.extend(columns.days)
         texts = columns.texts
         self.text_file.extend(texts if isinstance(texts, (PackedTexts, StoredTexts))
                               else pack(texts))
@@ -192,6 +197,10 @@ class ReadParagraphs:
         for row in self.summary_rows.in_order(range(len(self.summary_rows))):
             found.rows.add(row, (len(row),))
         return found
+
+    def day_numbers(self) -> np.ndarray:
+        """Each paragraph's ``dedup.day_number`` (its article's date), in order."""
+        return np.repeat(np.asarray(self.days, np.int64), np.asarray(self.counts, np.int64))
 
     def kind_counts(self) -> Counter:
         return Counter({kind: self.kinds.count(code) for code, kind in enumerate(INDEXED_KINDS)
