@@ -62,6 +62,10 @@ def test_date_in_the_query_is_the_same_filter(dated):
         in_query = searcher.search(text, limit=100)
         assert [h.id for h in in_query.hits] == [h.id for h in flags.hits], text
         assert in_query.undated_left_out == flags.undated_left_out
+    # with no words to match, no undated paragraph was left out that they would have matched
+    assert searcher.search("date:1987-04", limit=100).undated_left_out == 0
+    assert searcher.search("source:" + dated.source.lower(), limit=100,
+                           filters=Filters(since=date(1987, 4, 1))).undated_left_out == 0
     open_range = searcher.search("oil date:[1987-10-01 TO]", limit=100)
     assert open_range.hits and all(h.date >= date(1987, 10, 1) for h in open_range.hits)
 

@@ -50,7 +50,7 @@ from .plan import (
 class Prepared:
     query: object  # the Whoosh query to run, filters included
     note: Optional[str]  # how the text was reinterpreted, if it was
-    date_limited: bool  # a date restriction (flag or date: in the text) leaves out the undated
+    date_limited: bool  # a date restriction (flag or date:) left out undated matches of words
     undated_query: object  # the same query without its date restrictions, for counting those
     variants: Dict[str, Tuple[str, ...]]  # query word -> the spellings of it also searched
     # ``query`` is any_words OR all_words (boosted by ALL_WORDS_BONUS) when the text's words
@@ -103,14 +103,17 @@ class QueryBuilder:
         in_text_dates = DATE_FIELD in _fields(parsed)
         final = restricted(parsed)
         undated = final
-        if filters.dated or in_text_dates:
+        # (with no words, every undated paragraph "would have matched": nothing to tell)
+        date_limited = (filters.dated or in_text_dates) and any(
+            getattr(leaf, "fieldname", None) in SEARCH_FIELDS for leaf in _positive_leaves(parsed))
+        if date_limited:
             without = [r for r in restrictions if DATE_FIELD not in _fields(r)]
             base = _without_dates(parsed)
             undated = whoosh_query.And([base] + without) if without else base
         return Prepared(
             final,
             note,
-            filters.dated or in_text_dates,
+            date_limited,
             undated,
             found,
             any_words=restricted(any_words) if all_words else final,
