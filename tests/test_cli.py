@@ -426,3 +426,24 @@ def test_dedup_is_the_users_word_and_collapse_the_codes():
     assert "collapse" in inspect.signature(Searcher.search).parameters
     assert "one word for users, one for code" in (SEEDS.parent / "docs" / "commands.md").read_text(
         encoding="utf-8")
+
+
+def test_ctrl_c_while_python_loads_the_command_line_is_one_line(tmp_path):
+    """The first ~0.1 s of a run are spent importing: a Ctrl-C there (made here by the
+    import itself) ends with a line and status 130, as it does later, not a traceback."""
+    script = (
+        "import builtins\n"
+        "load = builtins.__import__\n"
+        "def interrupted(name, *args, **kwargs):\n"
+        "    if name.endswith('commands'):\n"
+        "        raise KeyboardInterrupt\n"
+        "    return load(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupted\n"
+        "from searchkit.cli import run\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 130
+    assert done.stderr == "searchkit: stopped by Ctrl-C before it began; nothing was changed\n"
+    assert done.stdout == ""
