@@ -156,6 +156,18 @@ def test_the_earliest_printing_leads_its_group(tmp_path, monkeypatch):
     assert groups_in(tmp_path / "index") == {frozenset({"a#1", "b#1", "c#1"})}
 
 
+def test_undated_printings_lead_in_the_order_their_group_is_listed(tmp_path):
+    """s9, s10, s11 (no dates): s9 is listed first, so it leads; by the ids' text s10 would."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in zip(("s9", "s10", "s11"), chain_texts()):
+        (corpus / f"{name}.txt").write_text(f"Story {name}\n\n{text}\n")
+    searchkit.build_index([corpus], tmp_path / "index")
+    with searchkit.open_index(tmp_path / "index") as searcher:
+        (group,) = searcher.duplicate_groups()
+    assert [m.id for m in group.members] == ["s9#1", "s10#1"]
+
+
 def test_an_index_grouped_by_an_earlier_version_is_regrouped_by_the_next_run(
         tmp_path, monkeypatch):
     corpus = tmp_path / "corpus"

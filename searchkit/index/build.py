@@ -53,8 +53,8 @@ from ..ingest.corpus import (
     read_file,
 )
 from ..model import FileAction, IndexSummary, SkippedFile
-from . import (analysis, anchorspill, bulkwrite, dedup, dupindex, durable, ledger, store,
-               vocabulary, workers)
+from . import (analysis, anchorspill, bulkwrite, dedup, dupindex, durable, ledger, listing,
+               store, vocabulary, workers)
 from . import cluster as cluster_module
 from .ledger import Entries, FileRecord, Ledger
 from . import paragraphs as paragraphs_module
@@ -314,7 +314,7 @@ def build_index(
                     everything, threshold, parallel=parallel,
                     cluster=cluster or (helper if parallel and helper.started else None),
                     parts=parts, scratch=str(index_dir), dates=np.concatenate([np.fromiter(
-                        (dedup.day_number(d.get("date")) for _, d in kept), np.int64,
+                        (listing.day_number(d.get("date")) for _, d in kept), np.int64,
                         len(kept)), paragraphs.day_numbers()]))
                 key_slots = dups.key_slots() if dups else np.arange(len(everything))
                 groups = _groups_by_slot(key_slots, kept, paragraphs)

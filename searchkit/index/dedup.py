@@ -34,11 +34,11 @@ import re
 import unicodedata
 from array import array
 from collections import Counter, defaultdict
-from datetime import date
 from itertools import chain
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..config import DEFAULT_DEDUP_THRESHOLD
+from .listing import UNDATED, listing_order
 from .workers import no_garbage_collection
 
 SHINGLE_WORDS = 3
@@ -47,7 +47,6 @@ SHINGLE_WORDS = 3
 CANDIDATE_WORDS = 4
 DEFAULT_THRESHOLD = DEFAULT_DEDUP_THRESHOLD
 MIN_SHINGLES = 3  # shorter paragraphs group only with exact copies
-UNDATED = 1 << 62  # day_number of an undated paragraph's article: after every date
 COMMON_SHINGLE = 32
 MAX_CANDIDATES = 32  # per paragraph; ordinary news has a handful (see candidates())
 SHORT_WORDS = 8  # fewer words: grouped only along with a longer copy of the same story
@@ -236,16 +235,10 @@ def find_groups(
 ) -> Dict[str, str]:
     """Map each paragraph id of ``(id, text)`` pairs to its group key (the smallest id in its
     group; a paragraph without near duplicates is its own group). ``dates``: paragraph id ->
-    its article's day (``day_number``), which orders the paragraphs that lead groups
+    its article's day (``listing.day_number``), which orders the paragraphs that lead groups
     (``stars``); those it lacks are undated."""
     with no_garbage_collection():  # millions of short-lived tuples: it would double the time
         return _find_groups(paragraphs, threshold, n, dates or {})
-
-
-def day_number(day: Optional[date]) -> int:
-    """A date as ``stars`` orders paragraphs: its day's ordinal, UNDATED (after every day)
-    for None."""
-    return UNDATED if day is None else day.toordinal()
 
 
 def _find_groups(paragraphs, threshold: float, n: int, dates) -> Dict[str, str]:
@@ -323,7 +316,8 @@ def _split(paragraphs, roots: List[int], threshold: float, n: int,
 def stars(component: Sequence[Tuple[str, str]], threshold: float = DEFAULT_THRESHOLD,
           n: int = SHINGLE_WORDS, dates: Optional[Mapping[str, int]] = None) -> Dict[str, str]:
     """The groups of one connected component's ``(id, text)`` pairs, as stars: earliest
-    printing first (by ``dates``, as ``find_groups`` takes them; then by id), each paragraph
+    printing first (by ``dates``, as ``find_groups`` takes them; then as ``listing_order``
+    lists a group's members), each paragraph
     not yet placed leads a group of every paragraph not yet placed that is alike to it
     (``near_duplicates``' test, but for the rule on short paragraphs, which joined the
     component already), keyed by its smallest id. A chain's ends need not be alike: earnings
@@ -331,8 +325,8 @@ def stars(component: Sequence[Tuple[str, str]], threshold: float = DEFAULT_THRES
     hundreds of different reports; and a copy of a copy is the original's only if alike to
     it."""
     dates = dates or {}
-    component = sorted(component, key=lambda paragraph: (dates.get(paragraph[0], UNDATED),
-                                                         paragraph[0]))
+    component = sorted(component, key=lambda paragraph: listing_order(
+        paragraph[0], dates.get(paragraph[0], UNDATED)))
     found = [words(text) for _, text in component]
     sets = [_ngrams(w, n) for w in found]
     lists = [w if is_list(text, len(w)) else None for w, (_, text) in zip(found, component)]

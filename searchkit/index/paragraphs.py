@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import model
 from ..model import INDEXED_KINDS, Article, ArticleSummary, LazyRecords
-from .dedup import day_number
+from .listing import day_number
 from .schema import article_fields
 from .textfile import (ByteStrings, PackedTexts, ScratchBytes, StoredTexts, TextFile,
                        Texts, pack)
@@ -43,7 +43,7 @@ class Columns(NamedTuple):
     articles: bytes  # the articles without their blocks and paragraphs, pickled
     article_ids: Tuple[str, ...]
     summaries: PackedTexts  # each article's ``ArticleSummaries`` row
-    days: Tuple[int, ...]  # each article's ``dedup.day_number``
+    days: Tuple[int, ...]  # each article's ``listing.day_number``
 
 
 def paragraph_id(article_id: str, number: int) -> str:
@@ -104,7 +104,7 @@ class ReadParagraphs:
         self.first_of = array("l")  # each file's first article
         self.article_ids = Strings()  # each article's id
         self.counts = array("l")  # each article's paragraphs
-        self.days = array("q")  # each article's dedup.day_number
+        self.days = array("q")  # each article's listing.day_number
         self.starts = array("l")  # each article's first paragraph
         self.text_file = TextFile(scratch)
         self.kinds = bytearray()  # each paragraph's kind (Columns.kinds)
@@ -199,7 +199,7 @@ class ReadParagraphs:
         return found
 
     def day_numbers(self) -> np.ndarray:
-        """Each paragraph's ``dedup.day_number`` (its article's date), in order."""
+        """Each paragraph's ``listing.day_number`` (its article's date), in order."""
         return np.repeat(np.asarray(self.days, np.int64), np.asarray(self.counts, np.int64))
 
     def kind_counts(self) -> Counter:

@@ -24,6 +24,7 @@ from ..config import SORTS, SearchOptions
 from ..errors import IndexDamagedError, IndexEmptyError, IndexMissingError, NotFoundError
 from ..errors import QueryError, SearchkitError
 from ..index import integrity, layout, vocabulary, wordterms
+from ..index.listing import in_number_order
 from ..index.layout import (
     ARTICLE_ID_FIELD,
     DATE_FIELD,
@@ -431,7 +432,7 @@ class Searcher:
         found = [f for f in map(self._fields, members.tolist()) if f[GROUP_FIELD] == group]
         return sorted(
             found, key=lambda f: (f.get(DATE_FIELD) is None, f.get(DATE_FIELD) or datetime.min,
-                                  _in_number_order(f[ARTICLE_ID_FIELD]), f[PARAGRAPH_FIELD])
+                                  in_number_order(f[ARTICLE_ID_FIELD]), f[PARAGRAPH_FIELD])
         )
 
     def _facets(self, matches: engine.Matches) -> Facets:
@@ -677,16 +678,6 @@ def _paragraph_fields(fields: dict) -> dict:
         kind=fields[KIND_FIELD],
         text=fields[TEXT_FIELD],
     )
-
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-def _in_number_order(text: str) -> tuple:
-    """A sort key for ids that reads their runs of digits as numbers ("feed:9" before
-    "feed:10", as a file's articles are numbered); the text itself breaks ties ("01", "1")."""
-    parts = _DIGITS.split(text)  # text at even places, digits at odd ones: never compared mixed
-    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), text
 
 
 def _long_to_date(value: int) -> date:
