@@ -681,6 +681,11 @@ def test_a_hostile_index_is_not_used(paragraphs):
     index = dupindex.DupIndex.build(paragraphs[:100], 0.6)
     index.story = index.story + len(index.ids)  # stories of slots no paragraph has
     assert dupindex.DupIndex.from_bytes(index.to_bytes(), 0.6) is None
+    for name in ("exact", "sizes", "short", "group", "component", "dates", "story"):
+        index = dupindex.DupIndex.build(paragraphs[:100], 0.6)
+        by_slot = getattr(index, name)  # a value a slot, made a table of the right length
+        setattr(index, name, np.stack([by_slot, by_slot], axis=1))
+        assert dupindex.DupIndex.from_bytes(index.to_bytes(), 0.6) is None, name
     data = dupindex.DupIndex.build(paragraphs[:100], 0.6).to_bytes()
     for cut in range(0, len(data), max(len(data) // 97, 1)):  # cut short anywhere
         assert dupindex.DupIndex.from_bytes(data[:cut], 0.6) is None

@@ -590,10 +590,10 @@ class DupIndex:
         self.sizes = np.zeros(0, np.int64)  # by slot: its distinct 3-grams
         self.short = np.zeros(0, bool)  # by slot: fewer than dedup.SHORT_WORDS words
         self.group = np.zeros(0, np.int64)  # by slot: the slot of its group's key
-        # by slot: the smallest slot of its component, which its group is one star of
-        # (``dedup.stars``): what a change makes to be worked out again
+        # by slot: the slot of its component's smallest id (its group is one star of it,
+        # ``dedup.stars``): what a change makes to be worked out again
         self.component = np.zeros(0, np.int64)
-        self.dates = np.zeros(0, np.int64)  # by slot: its article's dedup.day_number
+        self.dates = np.zeros(0, np.int64)  # by slot: its article's listing.day_number
         # by slot: the smallest slot of its story, its component among the paragraphs that
         # are not short (a short one is a story of its own)
         self.story = np.zeros(0, np.int64)
@@ -650,7 +650,7 @@ class DupIndex:
         and the 3-grams until the pairs are verified, unnamed files gone with them, ``close``
         or the process). ``paragraphs`` may have
         ``ids`` and ``texts`` (a build's, ``texts`` read from disk as they are needed).
-        ``dates``: each paragraph's ``dedup.day_number``, in order (else all undated)."""
+        ``dates``: each paragraph's ``listing.day_number``, in order (else all undated)."""
         index = cls(threshold)
         ids = getattr(paragraphs, "ids", None)
         if ids is None:
@@ -1146,6 +1146,10 @@ class DupIndex:
                 IndexError, struct.error):
             return None
         slots = len(index.ids)
+        by_slot = (index.exact, index.sizes, index.short, index.group, index.component,
+                   index.dates, index.story)
+        if any(values.ndim != 1 for values in by_slot):  # (a table would pass by its length)
+            return None
         if not (slots == len(index.exact) == len(index.group) == len(index.component)
                 == len(index.dates) == len(index.sizes) == len(index.short) == len(index.story)
                 and len(found["anchors"]) == len(found["holders"])):
