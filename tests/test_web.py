@@ -205,6 +205,25 @@ def test_an_article_named_like_a_paragraph_lists_its_own_reprints(tmp_path):
     assert 'href="/article/copy?p=1#p1"' in page.text  # its paragraph's other place
 
 
+def test_an_article_whose_paragraphs_appeared_in_too_many_places_lists_the_marked_ones(
+        tmp_path, monkeypatch):
+    from searchkit.web import app
+
+    lines = [f"Market line {k} says the index closed {k} points higher on the day in busy "
+             "trade." for k in range(3)]
+    (tmp_path / "corpus").mkdir()
+    for name in ("dump", "copy"):
+        (tmp_path / "corpus" / f"{name}.txt").write_text(
+            name.title() + "\n\n" + "\n\n".join(lines) + "\n")
+    searchkit.build_index([tmp_path / "corpus"], tmp_path / "index")
+    with TestClient(create_app(tmp_path / "index")) as client:
+        assert client.get("/article/dump").text.count('<details class="also"') == 3
+        monkeypatch.setattr(app, "MAX_PLACES_LISTED", 2)  # three places: too many
+        page = client.get("/article/dump", params={"p": 2}).text
+    assert page.count('<details class="also"') == 1 and 'href="/article/copy?p=2#p2"' in page
+    assert "appeared in too many other places to list" in page
+
+
 def test_ids_with_dot_segments_are_linked_so_a_browser_reaches_them(tmp_path):
     """A record's id is any text; a browser resolves "../" in a link before asking."""
     ids = ["../../etc/passwd", "./x", "a/./b/../c"]

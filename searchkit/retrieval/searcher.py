@@ -581,7 +581,20 @@ class Searcher:
         article) that appeared elsewhere, by its number: ``show(p.id).duplicates`` of each
         paragraph ``p``, the article read once."""
         _, _, stored = self._article(id)
-        return {f[PARAGRAPH_FIELD]: found for f in stored if (found := self._duplicates(f))}
+        # (group, signature) -> (id, place) of each member: a dump's paragraphs repeat a few
+        # groups, each member's record made once
+        made: Dict[Tuple[str, str], Tuple[Tuple[str, Duplicate], ...]] = {}
+        found = {}
+        for fields in stored:
+            wanted = fields[GROUP_FIELD], fields[SIGNATURE_FIELD]
+            if wanted not in made:
+                made[wanted] = tuple(
+                    (other[ID_FIELD], _duplicate(other, exact=other[SIGNATURE_FIELD] == wanted[1]))
+                    for other in self._group_fields(wanted[0]))
+            places = tuple(place for pid, place in made[wanted] if pid != fields[ID_FIELD])
+            if places:
+                found[fields[PARAGRAPH_FIELD]] = places
+        return found
 
     def _article(self, id: str) -> Tuple[str, Optional[dict], List[dict]]:
         """The id of the article of ``id`` (``show``'s), the stored fields of the paragraph

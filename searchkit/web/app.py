@@ -51,8 +51,10 @@ STATIC = {"style.css": "text/css; charset=utf-8", "searchkit.js": "text/javascri
 JSON = "application/json; charset=utf-8"
 JSONL = "application/x-ndjson; charset=utf-8"
 # Paragraphs up to which the article page lists where else each one appeared (each one's
-# group looked up); a longer article (a split-up dump) lists the marked paragraph's only.
+# group looked up), and places it lists at most: a longer article, or one whose paragraphs
+# appeared in more places (a split-up dump of a feed's lines), lists the marked one's only.
 MAX_REPRINT_LOOKUPS = 5000
+MAX_PLACES_LISTED = 5000
 _BAD = (BadRequest, QueryError, UsageError)
 
 
@@ -122,7 +124,8 @@ class _Site:
         if looked_up:
             # (by a paragraph's id: an article "story#12" is also story's paragraph 12)
             reprints = searcher.reprints(view.paragraphs[0].id)
-        else:
+            looked_up = sum(map(len, reprints.values())) <= MAX_PLACES_LISTED
+        if not looked_up:
             reprints = {view.marked: view.duplicates} if view.marked else {}
         context = pages.article_page(view, reprints, looked_up)
         return self.page("article.html", {"request": SearchRequest(), **context})
