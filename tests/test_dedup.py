@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import S000, S001, S002, S003, S004, SEEDS
 
 import searchkit
-from searchkit.index import dedup, dupindex
+from searchkit.index import dedup, dupindex, listing
 from searchkit.cli.commands import main
 
 
@@ -166,6 +166,67 @@ def test_undated_printings_lead_in_the_order_their_group_is_listed(tmp_path):
     with searchkit.open_index(tmp_path / "index") as searcher:
         (group,) = searcher.duplicate_groups()
     assert [m.id for m in group.members] == ["s9#1", "s10#1"]
+
+
+def stars_pair_by_pair(component, threshold, dates):
+    """dedup.stars written out: every leader tested against every paragraph left."""
+    component = sorted(component, key=lambda paragraph: listing.listing_order(
+        paragraph[0], dates.get(paragraph[0], dedup.UNDATED)))
+    placed, groups = set(), {}
+    for leader, text in component:
+        if leader in placed:
+            continue
+        mine = dedup.shingles(text)
+        alike = [pid for pid, other in component if pid not in placed and (
+            dedup.words(other) == dedup.words(text) or min(len(mine), len(dedup.shingles(
+                other))) >= dedup.MIN_SHINGLES and dedup.similarity(mine, dedup.shingles(
+                    other)) >= threshold and not dedup.template_pair(text, other))]
+        placed.update(alike)
+        groups.update((pid, min(alike)) for pid in alike)
+    return groups
+
+
+def test_stars_are_each_leader_against_every_paragraph_left():
+    """Random components (edited copies of copies, formula lines, cuts) at several
+    thresholds: the prefix filter's leaders take what testing every pair would give."""
+    rng = random.Random(11)
+    vocabulary = ("the council said on tuesday that pier would reopen ferries fishing boats "
+                  "divers checking pillar cracks market bank assistance").split()
+
+    def text():
+        if rng.random() < 0.3:
+            return (f"Shr loss {rng.randrange(1, 30)} cts vs {rng.choice(['loss', 'profit'])} "
+                    f"{rng.randrange(1, 30)} cts")
+        return " ".join(rng.choice(vocabulary) for _ in range(rng.randrange(3, 40)))
+
+    for case in range(300):
+        component = {}
+        for n in range(rng.randrange(3, 30)):
+            words = rng.choice([text()] + list(component.values())[-4:]).split()
+            for _ in range(rng.randrange(0, 4)):
+                words[rng.randrange(len(words))] = rng.choice(vocabulary)
+            component[f"a{rng.randrange(40)}#{n}"] = " ".join(words[:rng.randrange(1, 50)])
+        dates = {pid: rng.choice([1, 2, dedup.UNDATED]) for pid in component}
+        threshold = rng.choice([0.3, 0.6, 0.8])
+        pairs = list(component.items())
+        assert dedup.stars(pairs, threshold, dates=dates) == stars_pair_by_pair(
+            pairs, threshold, dates), case
+
+
+def test_a_long_chain_is_split_looking_at_few_paragraphs_a_leader(monkeypatch):
+    """Each of 2,000 paragraphs shares a sentence with all and a window of words with its
+    neighbours: a leader looks at its neighbours, not at every holder of the sentence."""
+    rng = random.Random(3)
+    stream = [f"w{rng.randrange(50_000)}" for _ in range(2_020)]
+    opening = "the company said in a statement issued to the exchange on the day"
+    chain = [(f"c{n:05d}#1", f"{opening} {' '.join(stream[n:n + 20])}") for n in range(2_000)]
+    looked_at = []
+    candidates = dedup._candidates
+    monkeypatch.setattr(dedup, "_candidates", lambda *args: looked_at.append(
+        len(found := candidates(*args))) or found)
+    groups = dedup.stars(chain)
+    assert len(set(groups.values())) == 200  # each leader takes the next ten or so
+    assert sum(looked_at) < 10 * len(chain)  # (6,787; every holder of every shingle: millions)
 
 
 def test_an_index_grouped_by_an_earlier_version_is_regrouped_by_the_next_run(

@@ -33,6 +33,7 @@ import hashlib
 import re
 import unicodedata
 from array import array
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from itertools import chain
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -331,26 +332,29 @@ def stars(component: Sequence[Tuple[str, str]], threshold: float = DEFAULT_THRES
     sets = [_ngrams(w, n) for w in found]
     lists = [w if is_list(text, len(w)) else None for w, (_, text) in zip(found, component)]
     numbers = [figures(w) for w in found]
-    holders: Dict[int, List[int]] = defaultdict(list)  # shingle -> the paragraphs with it
+    sizes = [len(own) for own in sets]
+    # shingle -> the paragraphs with it, fewest shingles first, and their sizes
+    holders: Dict[int, List[int]] = defaultdict(list)
     copies: Dict[Tuple[str, ...], List[int]] = defaultdict(list)  # words -> exact copies
-    for k, (own, these) in enumerate(zip(sets, found)):
-        for shingle in own:
+    for k in sorted(range(len(component)), key=sizes.__getitem__):
+        for shingle in sets[k]:
             holders[shingle].append(k)
-        copies[tuple(these)].append(k)
+        copies[tuple(found[k])].append(k)
+    held_sizes = {shingle: [sizes[k] for k in ks] for shingle, ks in holders.items()}
+    distinct_sizes = sorted(set(sizes))
     placed = [False] * len(component)
     groups: Dict[str, str] = {}
     for centre, (_, text) in enumerate(component):
         if placed[centre]:
             continue
         mine = sets[centre]
-        shared = Counter(k for shingle in mine for k in holders[shingle] if not placed[k])
         alike = {k for k in copies[tuple(found[centre])] if not placed[k]}
         if len(mine) >= MIN_SHINGLES:
             alike.update(
-                k for k, count in shared.items() if k not in alike
-                and len(sets[k]) >= MIN_SHINGLES
-                and count / max(min(len(mine), len(sets[k])),
-                                max(len(mine), len(sets[k])) / 2) >= threshold
+                k for k in _candidates(mine, holders, held_sizes, distinct_sizes, threshold)
+                if not placed[k] and k not in alike and sizes[k] >= MIN_SHINGLES
+                and len(mine & sets[k]) / max(min(len(mine), sizes[k]),
+                                              max(len(mine), sizes[k]) / 2) >= threshold
                 and not _filled_in_twice(text, component[k][1], lists[centre], lists[k],
                                          numbers[centre], numbers[k]))
         key = min(component[k][0] for k in alike)
@@ -358,6 +362,32 @@ def stars(component: Sequence[Tuple[str, str]], threshold: float = DEFAULT_THRES
             placed[k] = True
             groups[component[k][0]] = key
     return groups
+
+
+def _candidates(mine: Shingles, holders: Dict[int, List[int]], held_sizes: Dict[int, List[int]],
+                distinct_sizes: List[int], threshold: float) -> set:
+    """The paragraphs that may be alike to one with shingles ``mine``: every one that is
+    (``similarity`` at least ``threshold``), without a look at most holders of its commonest
+    shingles (a prefix filter). One of ``s`` shingles alike to it shares at least
+    ``least(s)`` of ``mine``, so one of its rarest ``len(mine) - least(s) + 1``: a shingle of
+    rank ``i`` (rarest first) is looked up for the sizes whose ``least`` is at most
+    ``len(mine) - i``, and a shingle that every paragraph of a long chain holds, for almost
+    none of them."""
+    count = len(mine)
+
+    def least(size: int) -> int:  # (rounded down, and a hair more: float division decides)
+        return max(1, int(threshold * max(min(count, size), max(count, size) / 2)
+                          * (1 - 1e-9)))
+
+    needs = [least(size) for size in distinct_sizes]  # never fewer for a larger size
+    found = set()
+    for rank, shingle in enumerate(sorted(mine, key=lambda s: len(holders[s]))):
+        largest = bisect_right(needs, count - rank)  # sizes [0, largest) need this one
+        if not largest:
+            break
+        end = bisect_right(held_sizes[shingle], distinct_sizes[largest - 1])
+        found.update(holders[shingle][:end])
+    return found
 
 
 def article_of(pid: str) -> str:
