@@ -328,8 +328,10 @@ def find_files(
             if real in found:
                 continue  # named twice
             if key in earlier:  # same relative name under two folders: qualify it
-                qualifier = qualifier or (given.resolve().name if given.is_dir()
-                                          else given.resolve().parent.name)
+                # (a file given by itself: its folder's, as a later run's would be: the
+                # folder it is in, a link's target's; the root has no name: its own)
+                qualifier = qualifier or (given.resolve().name if given.is_dir() else
+                                          given.resolve().parent.name or given.resolve().name)
                 key = f"{qualifier}/{key}"
             if key in keys or key in earlier:  # "story.html" and "story.txt": keep the suffix
                 key = f"{key}{printable_key(_suffix(os.path.basename(path)))}"

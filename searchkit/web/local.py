@@ -46,7 +46,8 @@ class LoopbackHostOnly:
             if not is_loopback(host):
                 message = ("this server answers only requests for this machine's own address "
                            "(open the address `searchkit serve` printed)")
-                if scope.get("path", "").startswith("/api/"):  # (as every answer there)
+                path = scope.get("path", "")
+                if path == "/api" or path.startswith("/api/"):  # (as every answer there)
                     refused = JSONResponse({"error": message}, status_code=400)
                 else:
                     refused = PlainTextResponse(f"400: {message}\n", status_code=400)
