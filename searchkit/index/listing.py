@@ -28,4 +28,4 @@ def listing_order(pid: str, day: int = UNDATED) -> tuple:
     members as they are listed: earliest first, then by article (``in_number_order``) and
     paragraph number."""
     article, _, number = pid.rpartition("#")
-    return (day, in_number_order(article or pid), int(number) if number.isdigit() else 0, pid)
+    return (day, in_number_order(article or pid), int(number) if number.isdecimal() else 0, pid)
