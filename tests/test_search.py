@@ -197,6 +197,7 @@ def test_locked_index_is_reported_and_left_intact(seed_index, tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("*", "'*' alone would match every paragraph"),
     ("z*", "nothing to search for in 'z*' (read as text, not as query syntax: z*)"),
+    ("z* OR the", "nothing to search for in 'z* OR the' (read as text, not as query syntax"),
     ("text:[a TO z]", "'[a TO z]' matches more than 256 different words; narrow the range"),
     ("x" * 1001, "the most is 1000"),
     ("(" * 17 + "putin" + ")" * 17, "parentheses nested 17 deep"),

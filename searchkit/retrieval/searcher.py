@@ -320,8 +320,7 @@ class Searcher:
         typed = read_typed(plan.clean(arguments.text("query", text)), syntax)
         if not re.search(r"\w", typed.text):
             raise QueryError(plan.nothing_to_search(text, []))
-        if (typed.notes and plan.is_plain(typed.text)
-                and not any(map(wordterms.terms, typed.text.split()))):  # "z*" read as "z"
+        if typed.notes and not any(map(wordterms.terms, typed.text.split())):  # "z*": "z"
             raise QueryError(f"nothing to search for in {text!r} ({typed.notes[0]}); give "
                              "words (stop words are not indexed)")
         text = typed.text
