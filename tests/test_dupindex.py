@@ -418,6 +418,25 @@ def test_templates_stay_apart_and_a_reprinted_storys_stock_sentence_joins(tmp_pa
     assert groups["other#2"] == "other#2"  # a stock sentence in another story
 
 
+def updated_as_find_groups(index, texts, removed, added, dates=None):
+    """``index.update`` and ``texts`` changed alike (``dates``: by id, the added ones' too),
+    checked against ``find_groups``: the groups, what changed, and both once the index is
+    written and read back. Returns the index read back and the groups."""
+    before = index.groups()
+    changed = index.update(removed, added, lambda wanted: {i: texts[i] for i in wanted},
+                           None if dates is None else [dates[pid] for pid, _ in added])
+    for pid in removed:
+        del texts[pid]
+    texts.update(added)
+    expected = dedup.find_groups(sorted(texts.items()), dates=dates)
+    assert index.groups() == expected
+    assert changed == {i: k for i, k in expected.items() if i in before
+                       and i not in dict(added) and before[i] != k}
+    loaded = dupindex.DupIndex.from_bytes(index.to_bytes(), dedup.DEFAULT_THRESHOLD)
+    assert loaded.groups() == expected
+    return loaded, expected
+
+
 def test_short_paragraphs_regroup_when_their_story_does(tmp_path):
     """Whether two articles' short paragraphs join depends on paragraphs elsewhere: on a
     longer copy the two share (its removal splits them, though neither changed), and on the
@@ -434,19 +453,8 @@ def test_short_paragraphs_regroup_when_their_story_does(tmp_path):
         (["acourt#2"], []),
         (["court#1", "reprint#1", "acourt#1"], [("court#1", court), ("reprint#1", court)]),
     ]
-    for step, (removed, added) in enumerate(steps):
-        before = index.groups()
-        changed = index.update(removed, added, lambda wanted: {i: texts[i] for i in wanted})
-        for pid in removed:
-            del texts[pid]
-        texts.update(added)
-        expected = dedup.find_groups(sorted(texts.items()))
-        assert index.groups() == expected, step
-        assert changed == {i: k for i, k in expected.items() if i in before
-                           and i not in dict(added) and before[i] != k}, step
-        loaded = dupindex.DupIndex.from_bytes(index.to_bytes(), dedup.DEFAULT_THRESHOLD)
-        assert loaded.groups() == expected
-        index = loaded
+    for removed, added in steps:
+        index, _ = updated_as_find_groups(index, texts, removed, added)
     assert index.groups()["reprint#2"] == "court#2"
 
 
@@ -460,18 +468,8 @@ def test_a_chains_stars_follow_its_links_as_they_change():
         "a#1": "a#1", "b#1": "a#1", "c#1": "c#1", "d#1": "c#1", "e#1": "c#1", "z#1": "z#1"}
     steps = [(["a#1"], []), ([], [("a#1", texts["a#1"])]), (["c#1"], []),
              ([], [("c#1", texts["c#1"]), ("0#1", texts["d#1"])])]
-    for step, (removed, added) in enumerate(steps):
-        before = index.groups()
-        changed = index.update(removed, added, lambda wanted: {i: texts[i] for i in wanted})
-        for pid in removed:
-            del texts[pid]
-        texts.update(added)
-        expected = dedup.find_groups(sorted(texts.items()))
-        assert index.groups() == expected, step
-        assert changed == {i: k for i, k in expected.items() if i in before
-                           and i not in dict(added) and before[i] != k}, step
-        index = dupindex.DupIndex.from_bytes(index.to_bytes(), dedup.DEFAULT_THRESHOLD)
-        assert index.groups() == expected, step
+    for removed, added in steps:
+        index, expected = updated_as_find_groups(index, texts, removed, added)
     assert expected == {"0#1": "0#1", "a#1": "a#1", "b#1": "a#1", "c#1": "0#1", "d#1": "0#1",
                         "e#1": "0#1", "z#1": "z#1"}  # a copy of d first: c joins it
 
@@ -481,28 +479,17 @@ def test_stars_follow_the_dates_given_as_they_change():
     texts = dict(zip(["a#1", "b#1", "c#1", "d#1"], chain_texts()))
     texts["e#1"] = texts["b#1"] + " Reuters"  # (alike to b, a and c: a copy of b)
     days = {"a#1": 5, "b#1": dedup.UNDATED, "c#1": 3, "d#1": 4, "e#1": 6}
-
-    def in_order(pairs):
-        return [days[pid] for pid, _ in pairs]
-
     held = sorted(texts.items())
-    index = dupindex.DupIndex.build(held, dedup.DEFAULT_THRESHOLD, dates=in_order(held))
+    index = dupindex.DupIndex.build(held, dedup.DEFAULT_THRESHOLD,
+                                    dates=[days[pid] for pid, _ in held])
     expected = dedup.find_groups(held, dates=days)
     assert index.groups() == expected == {"a#1": "a#1", "b#1": "b#1", "c#1": "b#1",
                                           "d#1": "b#1", "e#1": "b#1"}  # c leads; a alone
     steps = [(["c#1"], [], {}), ([], [("c#1", texts["c#1"])], {"c#1": 7}),
              ([], [("b#1", texts["b#1"])], {"b#1": 1})]
-    for step, (removed, added, moved) in enumerate(steps):
+    for removed, added, moved in steps:
         days.update(moved)
-        for pid in removed:
-            del texts[pid]
-        texts.update(added)
-        index.update(removed, added, lambda wanted: {i: texts[i] for i in wanted},
-                     in_order(added))
-        expected = dedup.find_groups(sorted(texts.items()), dates=days)
-        assert index.groups() == expected, step
-        index = dupindex.DupIndex.from_bytes(index.to_bytes(), dedup.DEFAULT_THRESHOLD)
-        assert index.groups() == expected, step
+        index, expected = updated_as_find_groups(index, texts, removed, added, days)
     assert expected == {"a#1": "a#1", "b#1": "a#1", "c#1": "a#1", "d#1": "d#1",
                         "e#1": "a#1"}  # b first: a, c and e with it
 
