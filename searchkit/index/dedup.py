@@ -353,8 +353,7 @@ def stars(component: Sequence[Tuple[str, str]], threshold: float = DEFAULT_THRES
             alike.update(
                 k for k in _candidates(mine, holders, held_sizes, distinct_sizes, threshold)
                 if not placed[k] and k not in alike and sizes[k] >= MIN_SHINGLES
-                and len(mine & sets[k]) / max(min(len(mine), sizes[k]),
-                                              max(len(mine), sizes[k]) / 2) >= threshold
+                and similarity(mine, sets[k]) >= threshold
                 and not _filled_in_twice(text, component[k][1], lists[centre], lists[k],
                                          numbers[centre], numbers[k]))
         key = min(component[k][0] for k in alike)
