@@ -646,7 +646,7 @@ def _unlisted(skipped: List[SkippedFile]) -> Tuple[str, ...]:
 
 
 def _under(path: str, folders: Sequence[str]) -> bool:
-    return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+    return any(store.inside(path, folder) for folder in folders)
 
 
 def _vanished(old: Dict[str, FileRecord], seen: set, paths: List[Path],

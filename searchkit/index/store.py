@@ -84,6 +84,11 @@ def write_settings(writer, extra: dict) -> None:
     write_committed(writer.storage.folder, writer.generation, "settings", settings_data(extra))
 
 
+def inside(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or under it (both real paths, as strings)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def check_folder(index_dir: Path, paths=()) -> None:
     """IndexFolderError unless ``index_dir`` may hold an index built from ``paths``: it is new,
     empty (hidden entries aside) or searchkit's, and neither inside one of ``paths`` nor
@@ -92,11 +97,11 @@ def check_folder(index_dir: Path, paths=()) -> None:
     where = os.path.realpath(index_dir)
     for path in paths:
         source = os.path.realpath(path)
-        if where == source or where.startswith(source.rstrip(os.sep) + os.sep):
+        if inside(where, source):
             raise IndexFolderError(
                 f"the index folder {index_dir} is inside {path}, which is being indexed; "
                 "keep the index elsewhere (--index DIR)")
-        if source.startswith(where.rstrip(os.sep) + os.sep):
+        if inside(source, where):  # (the same folder: refused above)
             raise IndexFolderError(
                 f"{path} is inside the index folder {index_dir}; index files kept elsewhere")
     try:
