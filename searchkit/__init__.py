@@ -15,7 +15,7 @@ Everything returned is a frozen record from ``searchkit.model``; every error is 
 """
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Union
 
 from . import arguments
 from .config import LOCK_WAIT, SearchOptions, default_index_dir
@@ -62,6 +62,8 @@ if TYPE_CHECKING:  # imported when first asked for (__getattr__): numpy, the fil
 __version__ = "0.1.0"
 
 PathLike = Union[str, Path]
+# ``progress(label, total)`` at each stage of a build or optimize returns ``step(done, total)``.
+Stage = Callable[[str, int], Callable[[int, int], None]]
 
 __all__ = [
     "build_index", "open_index", "search", "check", "optimize",
@@ -81,17 +83,21 @@ _LAZY = {"Filters": "retrieval.plan", "ReadOptions": "ingest.corpus",
 
 
 def build_index(
-    paths: Iterable[PathLike],
+    paths: Union[PathLike, Iterable[PathLike]],
     index_dir: Optional[PathLike] = None,
     rebuild: bool = False,
     dedup_threshold: Optional[float] = None,
     prune: bool = False,
-    **options: Any,
+    progress: Optional[Stage] = None,
+    options: Optional["ReadOptions"] = None,
+    wait: float = LOCK_WAIT,
+    cluster: Optional["Cluster"] = None,
+    find_duplicates: bool = True,
 ) -> IndexSummary:
     """Index the article files under ``paths``: add new files, re-index changed ones, leave
     unchanged ones alone (``prune``: remove those gone); see ``searchkit.index.build.build_index``
-    for the other ``options`` (``progress``, ``options=ReadOptions(...)``, ``wait``,
-    ``cluster``: an entered ``searchkit.Cluster``, to build on a Dask cluster). One path (a
+    for ``progress``, ``options=ReadOptions(...)``, ``wait``, ``cluster`` (an entered
+    ``searchkit.Cluster``, to build on a Dask cluster) and ``find_duplicates``. One path (a
     str or a Path) is a list of that one."""
     from .index.build import build_index as build
 
@@ -101,7 +107,11 @@ def build_index(
         rebuild=rebuild,
         dedup_threshold=dedup_threshold,
         prune=prune,
-        **options,
+        progress=progress,
+        options=options,
+        wait=wait,
+        cluster=cluster,
+        find_duplicates=find_duplicates,
     )
 
 
@@ -128,7 +138,7 @@ def check(index_dir: Optional[PathLike] = None) -> CheckReport:
 
 
 def optimize(index_dir: Optional[PathLike] = None, wait: float = LOCK_WAIT,
-             progress=None) -> OptimizeSummary:
+             progress: Optional[Stage] = None) -> OptimizeSummary:
     """Merge the index's segments into one, waiting at most ``wait`` seconds for a running
     writer (``searchkit optimize``); ``progress`` as ``build_index``'s."""
     from .index.store import optimize as merge
@@ -154,5 +164,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'searchkit' has no attribute {name!r}")
 
 
-def __dir__() -> list:
+def __dir__() -> List[str]:
     return sorted(set(globals()) | set(_LAZY))

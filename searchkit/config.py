@@ -6,6 +6,7 @@ override in turn (click reads the variables through ``envvar=``).
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import arguments
 from .model import Record
@@ -76,12 +77,13 @@ class SearchOptions(Record):
     bm25_k1: float = 0.9
     bm25_b: float = 0.9
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        vars(self).update(
-            limit=arguments.whole("limit", self.limit),
-            snippet_fragments=arguments.whole("snippet_fragments", self.snippet_fragments),
-            snippet_maxchars=arguments.whole("snippet_maxchars", self.snippet_maxchars),
-            title_weight=arguments.number("title_weight", self.title_weight),
-            bm25_k1=arguments.number("bm25_k1", self.bm25_k1),
-            bm25_b=arguments.number("bm25_b", self.bm25_b, most=1))
+    if not TYPE_CHECKING:  # type checkers take the fields above for the arguments
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            vars(self).update(
+                limit=arguments.whole("limit", self.limit),
+                snippet_fragments=arguments.whole("snippet_fragments", self.snippet_fragments),
+                snippet_maxchars=arguments.whole("snippet_maxchars", self.snippet_maxchars),
+                title_weight=arguments.number("title_weight", self.title_weight),
+                bm25_k1=arguments.number("bm25_k1", self.bm25_k1),
+                bm25_b=arguments.number("bm25_b", self.bm25_b, most=1))

@@ -4,9 +4,16 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Type, TypeVar, Union
+
+if TYPE_CHECKING:  # (typing has it from Python 3.11; type checkers ship typing_extensions)
+    from typing_extensions import dataclass_transform
+else:
+    def dataclass_transform(**_):
+        return lambda cls: cls
 
 
+@dataclass_transform(frozen_default=True)  # type checkers see each record's fields as arguments
 class Record:
     """What searchkit's records are made of: their fields are the class's annotations (with
     defaults), set once when made; they compare and hash by value and show as
@@ -24,7 +31,7 @@ class Record:
         cls._defaults = {name: cls.__dict__[name] for name in cls._fields
                          if name in cls.__dict__}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         fields = self._fields
         if len(args) == len(fields) and not kwargs:  # every field in order: a build's blocks
             object.__setattr__(self, "__dict__", dict(zip(fields, args)))
@@ -90,17 +97,20 @@ class LazyRecords(Sequence):
         return repr(tuple(self))
 
 
-def fields_of(record) -> Tuple[str, ...]:
+_Record = TypeVar("_Record", bound=Record)
+
+
+def fields_of(record: Union[Record, Type[Record]]) -> Tuple[str, ...]:
     """The field names of a record or record class, in order."""
     return record._fields
 
 
-def replace(record: Record, **changes) -> Record:
+def replace(record: _Record, **changes: Any) -> _Record:
     """A copy of ``record`` with some fields changed."""
     return type(record)(**{**record.__dict__, **changes})
 
 
-def to_dict(value, dict_factory=dict):
+def to_dict(value: Any, dict_factory: Callable[[list], Any] = dict) -> Any:
     """``value`` with every record in it as a dict of its fields (made by ``dict_factory``
     from (name, value) pairs), recursively through tuples, lists and dicts, as
     ``dataclasses.asdict`` does."""

@@ -1,6 +1,7 @@
 """The public API: what ``import searchkit`` offers, to people and to type checkers."""
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,74 @@ def test_check_and_optimize_from_the_package(tmp_path):
     assert isinstance(done, searchkit.OptimizeSummary) and done.merged
     assert done.segments_before == 2 and done.segments_after == 1
     assert searchkit.check(index).segments == 1
+
+
+# A program using the public API: a strict type checker must find these types in searchkit
+# (not Any) and flag exactly the lines marked "wrong".
+TYPED_PROGRAM = '''
+from datetime import date
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+import searchkit
+from searchkit import model
+
+
+def first(index: Path) -> Tuple[str, Optional[date], int]:
+    options = searchkit.SearchOptions(limit=3, bm25_k1=1.2)
+    with searchkit.open_index(index, options) as searcher:
+        filters = searchkit.Filters(since="2020-08", sources="AFP", kinds=("body",))
+        results = searcher.search("Putin", filters=filters, facets=True)
+        hit = results.hits[0]
+        facets: Optional[searchkit.Facets] = results.facets
+        places: Tuple[searchkit.Duplicate, ...] = results.groups[0].duplicates
+        view: searchkit.ArticleView = searcher.show(hit.id)
+        reprints: Dict[int, Tuple[searchkit.Duplicate, ...]] = searcher.reprints(view.id)
+        groups: Tuple[searchkit.DuplicateGroup, ...] = searcher.duplicate_groups(limit=2)
+        documents: Tuple[searchkit.DocumentHit, ...] = searcher.search_documents("Putin")
+        stats: searchkit.IndexStats = searcher.stats()
+        print(facets, places, reprints, groups, documents, stats.articles)
+        return hit.id, model.replace(hit, rank=2).date, len(model.fields_of(searchkit.Hit))
+
+
+def build(paths: Tuple[Path, ...]) -> int:
+    def stage(label: str, total: int):  # type: ignore[no-untyped-def]
+        return lambda done, total: None
+    summary = searchkit.build_index(paths, "ix", options=searchkit.ReadOptions(source="X"),
+                                    progress=stage, wait=1.5)
+    merged = searchkit.optimize("ix", wait=0, progress=None)
+    return summary.added + merged.segments_after + searchkit.check("ix").segments
+
+
+def mistakes(searcher: searchkit.Searcher) -> None:
+    with searchkit.open_index("ix") as opened:
+        rank: str = opened.search("x").hits[0].rank  # wrong: an int
+    searcher.search("x", limt=3)  # wrong: no such argument
+    searcher.show(3)  # wrong: an id is a str
+    searchkit.SearchOptions(bm25=1.0)  # wrong: no such option
+    searchkit.Filters(sources=3)  # wrong: names
+    hit = searcher.search("x").hits[0]
+    hit.rank = 2  # wrong: read-only
+    searchkit.build_index(["a"], "ix", wait="1")  # wrong: seconds are a number
+'''
+
+
+def test_a_type_checker_sees_the_public_types(tmp_path):
+    """``mypy --strict`` on a program using the public API: every public name has the types a
+    user needs, and a mistake is flagged where it is made (a name typed Any would flag none)."""
+    program = tmp_path / "program.py"
+    program.write_text(TYPED_PROGRAM, encoding="utf-8")
+    # An editable install is found through an import hook mypy does not run: point it at the
+    # source (an installed package is found in site-packages as it is).
+    environment = dict(os.environ, MYPYPATH=str(PACKAGE.parent)) \
+        if (PACKAGE.parent / "pyproject.toml").exists() else None
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
+         "--no-incremental", "--cache-dir", os.devnull, "--hide-error-context",
+         "--no-error-summary", program.name],
+        cwd=tmp_path, capture_output=True, text=True, env=environment)
+    flagged = sorted({int(line.split(":")[1]) for line in checked.stdout.splitlines()
+                      if ": error:" in line})
+    wrong = [number for number, line in enumerate(TYPED_PROGRAM.split("\n"), start=1)
+             if "# wrong" in line]
+    assert flagged == wrong, checked.stdout + checked.stderr

@@ -29,7 +29,7 @@ Two kinds of help, both from the corpus's own vocabulary:
 import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 from .. import arguments
 from ..errors import QueryError
@@ -74,11 +74,13 @@ class Filters(Record):
 
     since: Optional[date] = None
     until: Optional[date] = None
-    sources: tuple = ()
-    kinds: tuple = ()
+    sources: Tuple[str, ...] = ()
+    kinds: Tuple[str, ...] = ()
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, since: Union[date, str, None] = None, until: Union[date, str, None] = None,
+                 sources: Union[str, Iterable[str]] = (),
+                 kinds: Union[str, Iterable[str]] = ()) -> None:
+        super().__init__(since, until, sources, kinds)
         vars(self).update(since=arguments.day("since", self.since),
                           until=arguments.day("until", self.until, end=True),
                           sources=arguments.names("sources", self.sources),

@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Concatenate, Dict, List, Optional, ParamSpec, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -65,13 +65,20 @@ SEARCH_SECONDS = 5.0  # what Whoosh matches for a query may take at most (then a
 _DAY_MICROSECONDS = 86_400_000_000
 
 
-def _one_at_a_time(method):
+_Arguments = ParamSpec("_Arguments")
+_Returned = TypeVar("_Returned")
+
+
+def _one_at_a_time(method: Callable[Concatenate["Searcher", _Arguments], _Returned]
+                   ) -> Callable[Concatenate["Searcher", _Arguments], _Returned]:
     """Run ``method`` under the Searcher's lock: Whoosh's readers share file positions and
     caches between calls, and two threads searching through one of them at once read each
-    other's bytes (wrong results, or a failure that looked like the query's)."""
+    other's bytes (wrong results, or a failure that looked like the query's). Typed so that
+    type checkers still see each method's own signature."""
 
     @functools.wraps(method)
-    def locked(self, *args, **kwargs):
+    def locked(self: "Searcher", *args: _Arguments.args,
+               **kwargs: _Arguments.kwargs) -> _Returned:
         with self._lock:
             return method(self, *args, **kwargs)
 
@@ -82,7 +89,7 @@ class Searcher:
     """An open index. Reuse one for many queries: opening costs far more than a search. It may
     be shared between threads; their calls then run one at a time."""
 
-    def __init__(self, index_dir: Path, options: SearchOptions = SearchOptions()):
+    def __init__(self, index_dir: Union[str, Path], options: SearchOptions = SearchOptions()):
         self.index_dir = arguments.path("index_dir", index_dir)
         self.options = arguments.instance("options", options, SearchOptions)
         self._lock = threading.RLock()
@@ -108,10 +115,10 @@ class Searcher:
         self._whoosh = None  # (index, searcher, query builder), once needed
         self._articles = None  # the evaluator over articles, once needed
 
-    def __enter__(self):
+    def __enter__(self) -> "Searcher":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @_one_at_a_time
@@ -516,7 +523,8 @@ class Searcher:
 
 
     @_one_at_a_time
-    def duplicate_groups(self, min_size: int = 2, limit: Optional[int] = None):
+    def duplicate_groups(self, min_size: int = 2,
+                         limit: Optional[int] = None) -> Tuple[DuplicateGroup, ...]:
         """The largest groups of near-identical paragraphs in the index (who copied what),
         largest first; members earliest date first, ``exact`` relative to the first."""
         min_size = arguments.whole("min_size", min_size, least=2)
