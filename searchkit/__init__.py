@@ -22,6 +22,7 @@ from .config import LOCK_WAIT, SearchOptions, default_index_dir
 from .errors import (
     ClusterError,
     CorpusError,
+    IndexChangedError,
     IndexDamagedError,
     IndexEmptyError,
     IndexFolderError,
@@ -71,8 +72,8 @@ __all__ = [
     "Article", "ArticleView", "CheckReport", "DocumentHit", "Duplicate", "DuplicateGroup",
     "Facets", "Hit", "IndexStats", "IndexSummary", "OptimizeSummary",
     "Paragraph", "ResultGroup", "SearchResults", "Snippet",
-    "SearchkitError", "CorpusError", "IndexDamagedError", "IndexEmptyError", "IndexFolderError",
-    "IndexLockedError", "IndexMissingError",
+    "SearchkitError", "CorpusError", "IndexChangedError", "IndexDamagedError", "IndexEmptyError",
+    "IndexFolderError", "IndexLockedError", "IndexMissingError",
     "IndexSettingsError", "IndexWriteError", "NotFoundError", "QueryError", "QueryFileError",
     "UsageError", "ClusterError",
 ]

@@ -17,6 +17,11 @@ class IndexDamagedError(SearchkitError):
     """A file of the index is missing, damaged or holds what searchkit does not write."""
 
 
+class IndexChangedError(SearchkitError):
+    """The index was updated since a Searcher opened it, and the files of the commit the
+    Searcher reads are gone (they are kept a while after a newer commit): open it again."""
+
+
 class IndexEmptyError(SearchkitError):
     """The index holds no paragraphs (a first build that was stopped, or nothing to index)."""
 

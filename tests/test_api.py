@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import SEEDS
 
 import searchkit
@@ -130,3 +131,23 @@ def test_a_type_checker_sees_the_public_types(tmp_path):
     wrong = [number for number, line in enumerate(TYPED_PROGRAM.split("\n"), start=1)
              if "# wrong" in line]
     assert flagged == wrong, checked.stdout + checked.stderr
+
+
+def test_a_searcher_left_open_across_updates_says_to_open_it_again(tmp_path, monkeypatch):
+    """A Searcher reads the commit it opened; once newer commits have removed that commit's
+    files (a long-running process), it says so rather than calling the index damaged."""
+    from searchkit.index import durable
+
+    index = tmp_path / "ix"
+    seeds = sorted(SEEDS.iterdir())
+    searchkit.build_index(seeds[:2], index)
+    with searchkit.open_index(index) as searcher:
+        assert searcher.search("Putin").total > 0 and searcher.is_current()
+        monkeypatch.setattr(durable, "KEEP_SUPERSEDED_SECONDS", 0.0)  # as if hours went by
+        for more in (3, 4):
+            searchkit.build_index(seeds[:more], index)
+        assert not searcher.is_current()
+        with pytest.raises(searchkit.IndexChangedError, match="open it again"):
+            searcher.stats()
+    with searchkit.open_index(index) as reopened:
+        assert reopened.is_current() and reopened.search("Putin").total > 0

@@ -21,7 +21,8 @@ import numpy as np
 
 from .. import arguments
 from ..config import SORTS, SearchOptions
-from ..errors import IndexDamagedError, IndexEmptyError, IndexMissingError, NotFoundError
+from ..errors import IndexChangedError, IndexDamagedError, IndexEmptyError, IndexMissingError
+from ..errors import NotFoundError
 from ..errors import QueryError, SearchkitError
 from ..index import integrity, layout, vocabulary, wordterms
 from ..index.listing import in_number_order
@@ -80,7 +81,15 @@ def _one_at_a_time(method: Callable[Concatenate["Searcher", _Arguments], _Return
     def locked(self: "Searcher", *args: _Arguments.args,
                **kwargs: _Arguments.kwargs) -> _Returned:
         with self._lock:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except IndexDamagedError:
+                if self._still_there():
+                    raise
+                raise IndexChangedError(
+                    f"the index in {self.index_dir} was updated since this Searcher opened it, "
+                    "and the files it was reading are gone: open it again "
+                    "(searchkit.open_index)") from None
 
     return locked
 
@@ -131,6 +140,14 @@ class Searcher:
         """False once another process has committed to the index: open a new Searcher."""
         return layout.newest_generation(self.index_dir) == \
             self._generation.generation
+
+    def _still_there(self) -> bool:
+        """Whether the commit this Searcher reads is still the index's own: files missing from
+        it then are damage, not a newer commit's clean-up of an older one."""
+        try:
+            return self.is_current()
+        except OSError:  # the folder itself is gone
+            return False
 
     # -- searching -----------------------------------------------------------------------------
 
