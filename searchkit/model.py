@@ -126,6 +126,20 @@ def to_dict(value: Any, dict_factory: Callable[[list], Any] = dict) -> Any:
     return value
 
 
+def jsonable(value: Any) -> Any:
+    """``to_dict(value)`` as ``json.dumps`` takes it: dates as "YYYY-MM-DD" text, tuples as
+    lists."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Record):
+        return {name: jsonable(item) for name, item in value.__dict__.items()}
+    if isinstance(value, (list, tuple, LazyRecords)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {jsonable(k): jsonable(v) for k, v in value.items()}
+    return value
+
+
 # Block kinds. Only INDEXED_KINDS become searchable paragraphs; the others are article metadata
 # (headline, byline, dateline, url) or are counted as skipped (subheading, credit, tag).
 HEADLINE = "headline"

@@ -1,7 +1,9 @@
 """The public API: what ``import searchkit`` offers, to people and to type checkers."""
 
 import ast
+import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 from conftest import SEEDS
 
 import searchkit
+from searchkit import model
 
 PACKAGE = Path(searchkit.__file__).parent
 
@@ -151,3 +154,20 @@ def test_a_searcher_left_open_across_updates_says_to_open_it_again(tmp_path, mon
             searcher.stats()
     with searchkit.open_index(index) as reopened:
         assert reopened.is_current() and reopened.search("Putin").total > 0
+
+
+def test_records_go_to_json_and_through_pickle(searcher):
+    results = searcher.search("Merkel", limit=3, facets=True)
+    dated = next(hit for hit in results.hits if hit.date is not None)
+    assert model.to_dict(results)["groups"][0]["leader"]["date"] == results.hits[0].date
+    for record in (results, searcher.show(dated.id), searcher.stats(),
+                   searcher.duplicate_groups(limit=2)):
+        assert pickle.loads(pickle.dumps(record)) == record
+        text = json.dumps(model.jsonable(record))
+        assert json.loads(text) == model.jsonable(record)
+    leaders = [group["leader"] for group in json.loads(json.dumps(model.jsonable(results)))
+               ["groups"]]
+    assert {"id": dated.id, "date": dated.date.isoformat()} in [
+        {"id": leader["id"], "date": leader["date"]} for leader in leaders]
+    assert json.loads(json.dumps(model.jsonable(searcher.stats())))["last_date"] == \
+        searcher.stats().last_date.isoformat()
