@@ -168,6 +168,20 @@ def test_check_optimize_and_cluster_refuse_wrong_arguments(seed_index):
             call()
 
 
+@pytest.mark.parametrize("given, message", [
+    (dict(fields=["text"]), "fields must be a dict of searchkit names to record keys"),
+    (dict(follow_links=1), "follow_links must be True or False, not 1"),
+    (dict(max_bytes="5"), "max_bytes must be a whole number of 1 or more, not '5'"),
+    (dict(max_bytes=True), "max_bytes must be a whole number of 1 or more, not True"),
+    (dict(max_bytes=0), "max_bytes must be a whole number of 1 or more, not 0"),
+    (dict(passage_words=5), "passage_words must be a whole number of 20 or more, not 5"),
+    (dict(source=5), "source must be a name or None, not 5"),
+    (dict(encoding=b"utf-8"), "encoding must be a str, not b'utf-8'")])
+def test_read_options_refuse_wrong_arguments_by_name(given, message):
+    with pytest.raises(searchkit.UsageError, match=_opening(message)):
+        searchkit.ReadOptions(**given)
+
+
 def test_reading_without_indexing_checks_its_arguments(tmp_path):
     assert len(read_corpus(str(SEEDS)).articles) == len(read_corpus([SEEDS]).articles) > 0
     assert find_files(SEEDS) == find_files([SEEDS])

@@ -70,7 +70,9 @@ _MIN_PASSAGE_WORDS = 20
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How files are read. Invalid values raise CorpusError (its message says what to change).
+    """How files are read. A value of the wrong type or out of range raises UsageError, an
+    encoding or field name searchkit does not know CorpusError (the message says what to
+    change).
 
     ``encoding``: decode every file with this encoding instead of detecting it (``--encoding``).
     ``max_bytes``: larger files are skipped unread (see config.DEFAULT_MAX_BYTES for why 64 MB).
@@ -94,18 +96,15 @@ class ReadOptions:
     def __post_init__(self):
         from .formats.jsonl import check_fields
 
-        if self.encoding is not None:
-            encodings.check_encoding_name(self.encoding)
-        if not isinstance(self.max_bytes, int) or self.max_bytes < 1:
-            raise CorpusError(f"the size limit must be a positive number of bytes, not "
-                              f"{self.max_bytes!r}")
-        if not isinstance(self.passage_words, int) or self.passage_words < _MIN_PASSAGE_WORDS:
-            raise CorpusError(
-                f"passages must allow at least {_MIN_PASSAGE_WORDS} words, not "
-                f"{self.passage_words!r}"
-            )
+        arguments.whole("max_bytes", self.max_bytes)
+        arguments.whole("passage_words", self.passage_words, least=_MIN_PASSAGE_WORDS)
+        arguments.flag("follow_links", self.follow_links)
         if self.source is not None and not (isinstance(self.source, str) and self.source.strip()):
-            raise CorpusError(f"a source must be a name, not {self.source!r}")
+            raise arguments.refused("source", "a name or None", self.source)
+        arguments.instance("fields", self.fields, dict,
+                           hint=" of searchkit names to record keys, like {'text': 'body'}")
+        if self.encoding is not None:
+            encodings.check_encoding_name(arguments.text("encoding", self.encoding))
         problem = check_fields(dict(self.fields))
         if problem:
             raise CorpusError(problem + "; write it as --field NAME=KEY, e.g. --field text=body")
