@@ -13,6 +13,20 @@ else:
         return lambda cls: cls
 
 
+class _FieldsSignature:
+    """A record class's signature for ``help()`` and ``inspect``: its fields with their types
+    and defaults, made when first asked for (``inspect`` is not imported with searchkit)."""
+
+    def __get__(self, record, cls):
+        from inspect import Parameter, Signature
+
+        annotations = cls.__dict__.get("__annotations__", {})
+        return Signature([
+            Parameter(name, Parameter.POSITIONAL_OR_KEYWORD, annotation=annotations.get(name),
+                      default=cls._defaults.get(name, Parameter.empty))
+            for name in cls._fields])
+
+
 @dataclass_transform(frozen_default=True)  # type checkers see each record's fields as arguments
 class Record:
     """What searchkit's records are made of: their fields are the class's annotations (with
@@ -24,6 +38,7 @@ class Record:
     __slots__ = ("__dict__",)
     _fields: Tuple[str, ...] = ()
     _defaults: Dict[str, Any] = {}
+    __signature__ = _FieldsSignature()
 
     def __init_subclass__(cls, **options):
         super().__init_subclass__(**options)

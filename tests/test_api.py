@@ -171,3 +171,22 @@ def test_records_go_to_json_and_through_pickle(searcher):
         {"id": leader["id"], "date": leader["date"]} for leader in leaders]
     assert json.loads(json.dumps(model.jsonable(searcher.stats())))["last_date"] == \
         searcher.stats().last_date.isoformat()
+
+
+def test_help_shows_what_each_public_name_takes():
+    """``help()`` and ``inspect`` show a record's fields with their types and defaults (not
+    ``*args, **kwargs``), and every public name and Searcher method says what it does."""
+    import inspect
+    import pydoc
+
+    hit = inspect.signature(searchkit.Hit)
+    assert tuple(hit.parameters) == model.fields_of(searchkit.Hit)
+    assert hit.parameters["group"].default == "" and hit.parameters["rank"].annotation is int
+    assert "SearchOptions(limit: int = 10," in pydoc.render_doc(
+        searchkit.SearchOptions, renderer=pydoc.plaintext)
+    since = inspect.signature(searchkit.Filters).parameters["since"]
+    assert since.default is None and str in since.annotation.__args__
+    searcher_methods = [m for n, m in vars(searchkit.Searcher).items()
+                        if callable(m) and not n.startswith("_")]
+    for public in [getattr(searchkit, name) for name in searchkit.__all__] + searcher_methods:
+        assert inspect.getdoc(public), public

@@ -76,6 +76,7 @@ class Filters(Record):
     until: Optional[date] = None
     sources: Tuple[str, ...] = ()
     kinds: Tuple[str, ...] = ()
+    __signature__ = None  # help() shows what __init__ takes (a str too), not the fields
 
     def __init__(self, since: Union[date, str, None] = None, until: Union[date, str, None] = None,
                  sources: Union[str, Iterable[str]] = (),

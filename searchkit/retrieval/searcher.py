@@ -132,6 +132,7 @@ class Searcher:
 
     @_one_at_a_time
     def close(self) -> None:
+        """Close the files opened for query syntax (a call after it opens them again)."""
         if self._whoosh is not None:
             self._whoosh[1].close()
             self._whoosh = None
