@@ -33,8 +33,8 @@ from ..model import (  # noqa: F401  (dumps: render.dumps for the commands)
     Snippet,
     dumps,
     fields_of,
+    jsonable,
     replace,
-    to_dict,
 )
 from ..retrieval.typed import TEXT_NOTE
 
@@ -300,17 +300,11 @@ def hits_plain(results: SearchResults, mark: Mark, width: Optional[int] = None) 
     return "\n\n".join(blocks)
 
 
-def _json_fields(pairs) -> Dict[str, object]:
-    """``to_dict``'s dicts with dates as YYYY-MM-DD."""
-    return {name: value.isoformat() if isinstance(value, date) else value
-            for name, value in pairs}
-
-
 def record(item, keys: Sequence[str] = (), **renamed: str) -> Dict[str, object]:
     """The JSON form of a record: its fields (nested ones too) with dates as YYYY-MM-DD;
     ``keys``: only these, in this order (the order docs/commands.md shows); ``renamed``: a JSON
     name -> the field it holds."""
-    fields = to_dict(item, dict_factory=_json_fields)
+    fields = jsonable(item)
     return {key: fields[renamed.get(key, key)] for key in keys or fields}
 
 
