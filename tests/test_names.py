@@ -98,3 +98,20 @@ def test_a_long_name_with_a_consonant_left_out_is_a_typo_of_it():
     vocabulary = Vocabulary(1000, words, dict(words))
     assert plan.name_variants("Kowalczyk", vocabulary) == {"Kowalczyk": ("kowalcyk",)}
     assert plan.name_variants("Aleksandr", vocabulary) == {}  # a patronymic is another name
+
+
+def test_a_variant_is_listed_once_and_names_are_keyed_once_per_vocabulary(monkeypatch):
+    from searchkit.index.vocabulary import Vocabulary
+    from searchkit.retrieval import plan, translit
+
+    words = {"johannesson": 2, "johansson": 3, "jonsson": 2, "jonson": 2, "ivanov": 2}
+    vocabulary = Vocabulary(1000, words, dict(words))
+    keyed, real_key = [], translit._key
+    monkeypatch.setattr(translit, "_key", lambda name: keyed.append(name) or real_key(name))
+    # ("j" is among the first letters a "j" name may be spelt with, twice: listed once)
+    assert plan.name_variants("Johannesson", vocabulary) == {"Johannesson": ("johansson",)}
+    assert sorted(set(keyed)) == sorted(words)  # every name that may be a spelling of it
+    keyed.clear()
+    # The next query's name is keyed; the vocabulary's names were, with the vocabulary.
+    assert plan.name_variants("Jonsson", vocabulary) == {"Jonsson": ("jonson",)}
+    assert set(keyed) <= {"jonsson"}

@@ -40,6 +40,10 @@ class Vocabulary:
         self.words = {} if words is None else words  # word -> paragraphs with it
         self.names = {} if names is None else names  # -> paragraphs with it capitalised
         self._by_letter: Dict[tuple, List[str]] = {}
+        self._by_length: Dict[tuple, Dict[int, List[str]]] = {}
+        # What a query side works out once from the words and keeps while the vocabulary is
+        # open (translit's names by key), so that a query does not work it out again.
+        self.memo: Dict[tuple, object] = {}
 
     def __eq__(self, other):
         if not isinstance(other, Vocabulary):
@@ -55,10 +59,16 @@ class Vocabulary:
         from rapidfuzz.distance import Levenshtein
 
         pool = self.names if names else self.words
-        close = process.extract(
-            word, self._starting(names, word[:1]), scorer=Levenshtein.distance,
-            score_cutoff=maxdist, limit=None,
-        )
+        lengths = self._by_length.get((names, word[:1]))
+        if lengths is None:
+            lengths = self._by_length[(names, word[:1])] = {}
+            for other in self._starting(names, word[:1]):
+                lengths.setdefault(len(other), []).append(other)
+        # (a word of another length by more than maxdist is more than maxdist edits away)
+        candidates = [other for size in range(len(word) - maxdist, len(word) + maxdist + 1)
+                      for other in lengths.get(size, ())]
+        close = process.extract(word, candidates, scorer=Levenshtein.distance,
+                                score_cutoff=maxdist, limit=None)
         found = [other for other, _distance, _at in close if other != word]
         return sorted(found, key=lambda w: (-pool[w], w))
 

@@ -25,9 +25,13 @@ _RULES = [(re.compile(pattern), replacement) for pattern, replacement, _example 
 _VOWELS = re.compile(r"(?<=.)[aeiou]+")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def key(name: str) -> str:
     """The name's transliteration key: folded, lower case, rewritten by the rules."""
+    return _key(name)
+
+
+def _key(name: str) -> str:
     text = folded(name)
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
@@ -64,26 +68,38 @@ def _alike(own: str, bones: str, other_key: str) -> bool:
         Levenshtein.distance(own, other_key, score_cutoff=1) == 1
 
 
+def _keyed(vocabulary, letter: str) -> tuple:
+    """The names of ``vocabulary`` starting with ``letter``, their keys, and the names by key,
+    worked out on first use and kept with the vocabulary (its ``memo``)."""
+    found = vocabulary.memo.get(("translit", letter))
+    if found is None:
+        names = vocabulary.names_starting(letter)
+        keys = [_key(name) for name in names]
+        by_key: dict = {}
+        for name, name_key in zip(names, keys):
+            by_key.setdefault(name_key, []).append(name)
+        found = vocabulary.memo[("translit", letter)] = (names, keys, by_key)
+    return found
+
+
 def spellings(name: str, vocabulary, maxdist: int) -> tuple:
     """The names of ``vocabulary`` spelt as ``name`` (folded) is, by romanisation: those with
     its key, and those with the same first letter whose keys are within ``maxdist`` edits of
     its key (none for keys under CLOSE_FROM letters) but differ in vowels only (the same
     skeleton) or, in a long name, by a consonant left out (``_alike``). Two tuples, ``name``
     itself left out of both."""
+    from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
 
     own = key(name)
     bones = skeleton(own)
-    same, close = [], []
-    for letter in _FIRSTS.get(name[:1], name[:1]):
-        for other in vocabulary.names_starting(letter):
-            if other == name:
-                continue
-            other_key = key(other)
-            if other_key == own:
-                same.append(other)
-            elif other[:1] == name[:1] and len(own) >= CLOSE_FROM and \
-                    Levenshtein.distance(own, other_key, score_cutoff=maxdist) <= maxdist and \
-                    _alike(own, bones, other_key):
-                close.append(other)
+    same = [other for letter in dict.fromkeys(_FIRSTS.get(name[:1], name[:1]))  # (j twice)
+            for other in _keyed(vocabulary, letter)[2].get(own, ()) if other != name]
+    close = []
+    if len(own) >= CLOSE_FROM:
+        names, keys, _ = _keyed(vocabulary, name[:1])
+        for other_key, _distance, at in process.extract(
+                own, keys, scorer=Levenshtein.distance, score_cutoff=maxdist, limit=None):
+            if other_key != own and names[at] != name and _alike(own, bones, other_key):
+                close.append(names[at])
     return tuple(sorted(same)), tuple(sorted(close))
