@@ -29,6 +29,15 @@ file's old paragraphs deleted) is then merged into one segment twice, each in a 
 from the same copy: by `searchkit optimize`'s bulk merge (``store.optimize``) and by Whoosh's
 own merge (its OPTIMIZE policy through the same writer, as `optimize` merged before): the
 seconds and peak of each, and the bulk merge's growth per 100,000 paragraphs.
+
+With ``--queries``, each size's index then answers bench/speed.py's query sets, drawn once
+from the smallest size's paragraphs so that every size answers the same questions (with 1 x
+among the sizes, questions about `large`'s own paragraphs): 200 short queries
+(p50 / p95 over the fastest of two passes, beside FTS5 doing the same work, as speed.py
+measures it), 200 pasted sentences (p50, success@1: the source paragraph's group first) and a
+cold one-query `searchkit search` process (median of five), and the index's segments. With
+enciphered copies these queries find `large`'s paragraphs among ever more of other words
+(numbers are not enciphered); with ``--same-words`` every word's postings grow with the size.
 """
 
 import argparse
@@ -41,8 +50,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from speed import (DATA, DUMP, FTS5_BUILD, FTS5_SCHEMA, SEARCHKIT_BUILD, STAGE,  # noqa: E402
-                   corpus_paths, run_json, run_json_sampled)
+from speed import (COLD_WORD, DATA, DUMP, FTS5_BUILD, FTS5_COLD, FTS5_QUERIES,  # noqa: E402
+                   FTS5_SCHEMA, SEARCHKIT_BUILD, SEARCHKIT_QUERIES, STAGE, corpus_paths,
+                   fastest, make_pasted, make_queries, percentile, run_json, run_json_sampled,
+                   time_process)
 
 from nltk.stem.snowball import EnglishStemmer  # noqa: E402
 
@@ -171,7 +182,8 @@ def write_copy(sources: list, folder: Path, copy: int, same_words: bool = False)
     return made
 
 
-def measure(paths: list, processes: int, scratch: Path, optimize: bool = False) -> dict:
+def measure(paths: list, processes: int, scratch: Path, optimize: bool = False,
+            queries: bool = False) -> dict:
     index, rows, db = scratch / "index", scratch / "rows.json", scratch / "fts5.db"
     staged = scratch / "rows.db"
     spec = {"paths": [str(p) for p in paths], "index": str(index), "processes": processes}
@@ -179,8 +191,10 @@ def measure(paths: list, processes: int, scratch: Path, optimize: bool = False) 
     paragraphs = run_json(["-c", DUMP, str(index), str(rows)])  # (it prints their number)
     run_json(["-c", STAGE, str(rows), str(staged)])
     fts5 = run_json_sampled(["-c", FTS5_BUILD, str(staged), str(db), FTS5_SCHEMA])
-    for path in (rows, staged, db):
-        path.unlink()
+    staged.unlink()
+    asked = answered(index, db, rows, scratch) if queries else None
+    rows.unlink()
+    db.unlink()
     changed = sorted(next(p for p in paths if scratch in p.parents).glob("*.txt"))[0]
     original = changed.read_bytes()
     changed.write_bytes(original + b"\n\nA paragraph added to measure an update.\n")
@@ -188,7 +202,8 @@ def measure(paths: list, processes: int, scratch: Path, optimize: bool = False) 
         updated = run_json_sampled(["-c", UPDATE, json.dumps(spec)])
     finally:
         changed.write_bytes(original)
-    found = {"paragraphs": paragraphs, "searchkit": built, "fts5": fts5, "update": updated}
+    found = {"paragraphs": paragraphs, "searchkit": built, "fts5": fts5, "update": updated,
+             "queries": asked}
     if optimize:
         for how in ("bulk", "whoosh"):
             merged = scratch / f"index-{how}"
@@ -196,6 +211,42 @@ def measure(paths: list, processes: int, scratch: Path, optimize: bool = False) 
             print(f"  optimize ({how}) ...", file=sys.stderr)
             found[f"optimize {how}"] = run_json_sampled(["-c", OPTIMIZE, str(merged), how])
             shutil.rmtree(merged)
+    return found
+
+
+def answered(index: Path, db: Path, rows_file: Path, scratch: Path) -> dict:
+    """The query sets' latencies on this size's index and FTS5's database (the sets drawn at
+    the smallest size, from its paragraphs, and kept in ``scratch``)."""
+    short, pasted = scratch / "queries.json", scratch / "pasted.json"
+    if not short.exists():
+        rows = json.loads(rows_file.read_text())
+        short.write_text(json.dumps(make_queries(rows)))
+        pasted.write_text(json.dumps(make_pasted(rows)))
+    sentences = json.loads(pasted.read_text())
+    (scratch / "sentences.json").write_text(json.dumps([text for text, _ in sentences]))
+    group_of = {row[0]: row[3] for row in json.loads(rows_file.read_text())}
+    passes = {"searchkit": [], "fts5": [], "searchkit pasted": [], "fts5 pasted": []}
+    for _ in range(2):
+        passes["searchkit"].append(run_json(["-c", SEARCHKIT_QUERIES, str(index), str(short)]))
+        passes["fts5"].append(run_json(["-c", FTS5_QUERIES, str(db), str(short), "same"]))
+        passes["searchkit pasted"].append(run_json(
+            ["-c", SEARCHKIT_QUERIES, str(index), str(scratch / "sentences.json")]))
+        passes["fts5 pasted"].append(run_json(
+            ["-c", FTS5_QUERIES, str(db), str(scratch / "sentences.json"), "words"]))
+    times = fastest(passes)
+    found = {name: (percentile(ts, 0.5), percentile(ts, 0.95)) for name, ts in times.items()}
+    for name in ("searchkit pasted", "fts5 pasted"):
+        found[name + " success"] = sum(
+            1 for groups, (_, pid) in zip(passes[name][0]["groups"], sentences)
+            if groups and groups[0] == group_of[pid]) / len(sentences)
+    found["cold"] = sorted(time_process(
+        ["-m", "searchkit", "search", COLD_WORD, "--index", str(index), "-n", "10",
+         "--format", "plain"]) for _ in range(5))[2]
+    from searchkit.index import durable, layout, store
+    found["segments"] = len(durable.read_toc(store.storage(index),
+                                             layout.newest_generation(index)).segments)
+    found["fts5 cold"] = sorted(
+        time_process(["-c", FTS5_COLD, str(db), COLD_WORD]) for _ in range(5))[2]
     return found
 
 
@@ -208,6 +259,8 @@ def main() -> None:
                         help="copies in the corpus's own words, shuffled (no new words)")
     parser.add_argument("--optimize", action="store_true",
                         help="then merge each index into one segment, in bulk and by Whoosh")
+    parser.add_argument("--queries", action="store_true",
+                        help="then time speed.py's query sets on each size's index and FTS5's")
     args = parser.parse_args()
     sizes = sorted({int(k) for k in args.copies.split(",")})
     if not (DATA / "bbc").is_dir():
@@ -222,7 +275,8 @@ def main() -> None:
                     copies[copy] = write_copy(large, scratch, copy, args.same_words)
             paths = large + [path for copy in range(1, size) for path in copies[copy]]
             print(f"building {size} x large ...", file=sys.stderr)
-            found[size] = measure(paths, args.processes, scratch, args.optimize)
+            found[size] = measure(paths, args.processes, scratch, args.optimize,
+                                  args.queries)
     report(found, args.processes, args.same_words)
 
 
@@ -257,6 +311,20 @@ def report(found: dict, processes: int, same_words: bool) -> None:
                   f"{bulk['peak_pss_kb'] / 1024:.0f} MB | {whoosh['seconds']:.1f} s, "
                   f"{whoosh['peak_pss_kb'] / 1024:.0f} MB | "
                   f"{whoosh['seconds'] / bulk['seconds']:.1f}x |")
+    if found[min(found)]["queries"]:
+        print("\n| size | short queries p50 / p95 | FTS5 (same work) p50 / p95 | ratio of p50s "
+              "| pasted p50, success@1 | FTS5 pasted p50, success@1 | cold search | FTS5 cold "
+              "| segments |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        ms = 1000
+        for size, row in found.items():
+            q = row["queries"]
+            print(f"| {size} x large | {q['searchkit'][0] * ms:.1f} / {q['searchkit'][1] * ms:.1f}"
+                  f" ms | {q['fts5'][0] * ms:.1f} / {q['fts5'][1] * ms:.1f} ms | "
+                  f"{q['searchkit'][0] / q['fts5'][0]:.2f}x | "
+                  f"{q['searchkit pasted'][0] * ms:.1f} ms, {q['searchkit pasted success']:.3f} | "
+                  f"{q['fts5 pasted'][0] * ms:.1f} ms, {q['fts5 pasted success']:.3f} | "
+                  f"{q['cold'] * ms:.0f} ms | {q['fts5 cold'] * ms:.0f} ms | {q['segments']} |")
     if len(found) < 2:
         return
     low, high = found[min(found)], found[max(found)]
