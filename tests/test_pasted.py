@@ -240,3 +240,67 @@ def test_scifact_queries_that_look_like_syntax_are_never_refused_or_empty(tmp_pa
         assert set(ranked) == set(queries) and all(ranked.values())
         first = [q for q in qrels if ranked[q][0] in qrels[q]]
         assert len(first) >= 0.6 * len(qrels), (how, len(first), len(qrels))
+
+
+# -- text as it is copied: from a PDF, an e-mail, a web page -------------------------------------
+
+COPIED = {
+    "harbour.txt": ("Harbour winter",
+                    ['"It was a hard winter - harder than any we have known," the harbour master '
+                     "said, and the boats stayed in until March.",
+                     "The dockers signed a settlement with the port authority after long-term "
+                     "contracts were promised to every crew."]),
+    "union.txt": ("Port talks will not delay strike",
+                  ["The union said the talks would not delay the strike planned for Monday, and "
+                   "pickets would stand at every gate."]),
+    "ferry.txt": ("Ferry service",
+                  ["The ferry service will not run on Sunday; the delay was blamed on the "
+                   "weather."]),
+    "report.txt": ("Report on the northern ports",
+                   ["Inspectors who visited eleven northern ports over the autumn found cracked "
+                    "quays, rusting cranes, flooded warehouses and ladders missing from the lower "
+                    "berths, and they warned that several harbours could close within three "
+                    "winters unless owners repaired them.",
+                    "Their report, published on Thursday, asks the ministry for emergency grants, "
+                    "tighter inspection rules, training for young welders, better lighting on "
+                    "night shifts and a register of every vessel moored longer than six months; "
+                    "fishermen, ferry operators and yacht clubs broadly welcomed its tone."]),
+}
+
+
+@pytest.fixture(scope="module")
+def copied(tmp_path_factory):
+    root = tmp_path_factory.mktemp("copied")
+    write_stories(root / "corpus", COPIED)
+    searchkit.build_index([root / "corpus"], root / "ix")
+    with searchkit.open_index(root / "ix") as opened:
+        yield opened
+
+
+def test_a_quotation_broken_across_lines_is_still_a_phrase(copied):
+    """A line break inside a pasted quotation: its dash stays text, excluding nothing."""
+    for query in ('"It was a hard winter - harder than any we\nhave known," the harbour master',
+                  '> "It was a hard winter - harder than any we have\n> known," the harbour '
+                  "master said"):
+        results = copied.search(query)
+        assert first_text(results).startswith('"It was a hard winter'), query
+        assert copied.search(query.replace("\n", " ")).hits[0].id == results.hits[0].id
+
+
+@pytest.mark.parametrize("query", [
+    "signed a settle-\nment with the port",
+    "> The dockers signed a settle-\n> ment with the port",
+    "signed a settle\u00adment with the\u00a0port",  # a soft hyphen, a non-breaking space
+])
+def test_a_word_hyphenated_at_a_line_end_is_joined(copied, query):
+    results = copied.search(query)
+    assert first_text(results).startswith("The dockers signed")
+    snippet = results.hits[0].snippet
+    assert "settlement" in {snippet.text[a:b] for a, b in snippet.highlights}
+
+
+def test_a_compound_hyphenated_at_a_line_end_keeps_its_hyphen(copied):
+    """"longterm" is no word of the index: "long-\\nterm" is long-term."""
+    results = copied.search("long-\nterm contracts")
+    snippet = results.hits[0].snippet
+    assert {"long", "term"} <= {snippet.text[a:b] for a, b in snippet.highlights}

@@ -59,7 +59,7 @@ from ..model import (
 from . import articles, engine, plan
 from .plan import FEW_RESULTS, Filters, has_names
 from .snippets import Snippets
-from .typed import read as read_typed
+from .typed import read as read_typed, unwrapped
 from .storedfields import STORED_SUFFIX, DamagedStoredFields, StoredFields
 
 SEARCH_SECONDS = 5.0  # what Whoosh matches for a query may take at most (then a QueryError)
@@ -342,7 +342,8 @@ class Searcher:
 
     def _plan(self, text: str, filters: Filters, variants: bool,
               syntax: bool = True) -> plan.Plan:
-        typed = read_typed(plan.clean(arguments.text("query", text)), syntax)
+        cleaned = unwrapped(plan.clean(arguments.text("query", text)), self._indexed)
+        typed = read_typed(cleaned, syntax)
         if not re.search(r"\w", typed.text):
             raise QueryError(plan.nothing_to_search(text, []))
         if typed.notes and not any(map(wordterms.terms, typed.text.split())):  # "z*": "z"
@@ -366,6 +367,11 @@ class Searcher:
             planned = _whoosh_faults(parsing.plan_of, prepared, searcher, SEARCH_SECONDS)
         planned.notes = typed.notes + planned.notes
         return planned
+
+    def _indexed(self, word: str) -> bool:
+        """Whether the index has ``word``; a stop word, never searched, counts as had."""
+        term = wordterms.term_of(word)
+        return term is None or self._generation.lookup(TEXT_FIELD, term)[0] > 0
 
     def _matches(self, node, mark: bool = False) -> engine.Matches:
         try:

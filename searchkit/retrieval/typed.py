@@ -18,10 +18,12 @@ as text (blanked: the analyzer indexes no such character anyway), with a note sa
 
 Field names are left to Whoosh's parser (an unknown one is a word, with a note of its own).
 With ``syntax=False`` (``--plain``) every character is text and no note is given.
+
+Before that, ``unwrapped`` puts text copied from a PDF, an e-mail or a chat on one line.
 """
 
 import re
-from typing import List, Tuple
+from typing import Callable, List, Tuple
 
 from ..index import wordterms
 from ..index.layout import FIELD_NAMES
@@ -39,11 +41,29 @@ _SIGNS = re.compile(r"(?<![^\s(])[+-]+")
 _RANGE = re.compile(r"(?<![\w:/])([^\W\d]\w*):[\[{][^\]}]*[\]}]")
 _BOOST = re.compile(r"(?<=[\w\")])\^\d+(?:\.\d+)?(?![\w.])")
 _SLOP = re.compile(r'(?<=")~\d+(?!\w)')
+_REPLY_MARKS = re.compile(r"^[ \t]*(?:>[ \t]*)+", re.M)  # "> " before each line of a reply
+_LINE_END_HYPHEN = re.compile(r"([^\W\d_]+)-[ \t]*\r?\n[ \t]*([^\W\d_]+)")
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")  # soft hyphen, zero widths
 
 
 class Typed(Record):
     text: str  # the query with every character that is not valid syntax blanked
     notes: Tuple[str, ...]  # what was taken as text (one line), if anything
+
+
+def unwrapped(text: str, known: Callable[[str], bool]) -> str:
+    """``text`` as one line of words: invisible characters (soft hyphens, zero-width spaces)
+    and reply marks (">") at line starts dropped, a word hyphenated at a line end joined where
+    ``known`` (the index has the word; else the hyphen stays: long-term), every run of white
+    space (line breaks, non-breaking spaces) one space, so that a quotation broken across
+    lines is still a phrase."""
+    text = _REPLY_MARKS.sub("", _INVISIBLE.sub("", text))
+
+    def joined(match):
+        word = match.group(1) + match.group(2)
+        return word if known(word) else match.group(1) + "-" + match.group(2)
+
+    return re.sub(r"\s+", " ", _LINE_END_HYPHEN.sub(joined, text))
 
 
 def read(text: str, syntax: bool = True) -> Typed:
