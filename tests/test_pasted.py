@@ -304,3 +304,12 @@ def test_a_compound_hyphenated_at_a_line_end_keeps_its_hyphen(copied):
     results = copied.search("long-\nterm contracts")
     snippet = results.hits[0].snippet
     assert {"long", "term"} <= {snippet.text[a:b] for a, b in snippet.highlights}
+
+
+def test_a_headline_in_capitals_above_the_text_obeys_no_operator(copied):
+    results = copied.search("PORT TALKS WILL NOT DELAY STRIKE\nThe union said the talks would "
+                            "not delay the strike")
+    assert first_text(results).startswith("The union said")
+    assert not results.notes
+    typed = copied.search("ferry NOT delay")  # typed, NOT still excludes
+    assert typed.total and all("delay" not in h.text for h in typed.hits)

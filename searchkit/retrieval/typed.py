@@ -13,8 +13,8 @@ as text (blanked: the analyzer indexes no such character anyway), with a note sa
 - balanced double quotes and balanced parentheses with words inside (a quotation of
   QUOTATION_WORDS words or more is also searched as its words: pasted, it may have lost one);
 - a range only after a field name (``date:[2020-08 TO]``), a boost after a word (``oil^2``);
-- AND, OR, ANDNOT, ANDMAYBE between two operands and NOT before one, unless the text is
-  written in capitals (a pasted headline).
+- AND, OR, ANDNOT, ANDMAYBE between two operands and NOT before one, unless they stand
+  among 3 words or more written in capitals (a pasted headline, alone or above its story).
 
 Field names are left to Whoosh's parser (an unknown one is a word, with a note of its own).
 With ``syntax=False`` (``--plain``) every character is text and no note is given.
@@ -229,19 +229,35 @@ def _wildcards(text: str, chars: list, kept: list, taken: list) -> None:
                     chars[offset + i] = " "
 
 
+def _in_capitals(words: List[str]) -> List[bool]:
+    """For each word, whether it stands in a run of words without lower case that holds 3
+    words or more besides operators: a headline, pasted alone or above its story."""
+    flags = [False] * len(words)
+    start = 0
+    for end in range(len(words) + 1):
+        if end < len(words) and words[end] == words[end].upper():
+            continue
+        run = words[start:end]
+        if sum(w not in OPERATORS and re.search(r"[^\W\d_]{2,}", w) is not None
+               for w in run) >= 3:
+            flags[start:end] = [True] * len(run)
+        start = end + 1
+    return flags
+
+
 def _operators(text: str, kept: list) -> Tuple[str, List[str]]:
-    """The text with operator words that have nothing to act on, or that stand in a text
+    """The text with operator words that have nothing to act on, or that stand among words
     written in capitals, lower-cased (they are then stop words or plain words)."""
     # Phrases and ranges are operands; only words outside them may be operators.
     words = [(m.start(), m.group() if not kept[m.start()] else '""')
              for m in re.finditer(r'"[^"]*"|[^\s()"]+|[()]', text)]
-    others = [w for _, w in words if w not in OPERATORS and re.search(r"[^\W\d_]{2,}", w)]
-    shouting = len(others) >= 3 and not any(re.search(r"[a-z]", w) for w in others)
+    shouted = _in_capitals([w for _, w in words])
     taken = []
     chars = list(text)
     for n, (start, word) in enumerate(words):
         if word not in OPERATORS:
             continue
+        shouting = shouted[n]
         before = words[n - 1][1] if n else None
         after = words[n + 1][1] if n + 1 < len(words) else None
         operand_before = before is not None and before not in OPERATORS and before != "("
