@@ -143,13 +143,13 @@ def test_an_encoding_that_garbles_utf8_is_warned_about(tmp_path):
 
 
 def test_a_refused_query_costs_no_index_and_no_stemmer(seed_index, tmp_path):
-    result = run("search", "x" * 1001, "--index", tmp_path / "no-index-here")
+    result = run("search", "x" * 5001, "--index", tmp_path / "no-index-here")
     assert result.exit_code == 2  # refused before the index is looked for
-    assert "the query is 1001 characters long; the most is 1000" in result.stderr
+    assert "the query is 5001 characters long; the most is 5000" in result.stderr
     script = (
         "import sys, searchkit\n"
         f"searcher = searchkit.open_index({str(seed_index)!r})\n"
-        "try:\n    searcher.search('zzyzxqw ' * 130)\nexcept searchkit.QueryError:\n    pass\n"
+        "try:\n    searcher.search('zzyzxqw ' * 630)\nexcept searchkit.QueryError:\n    pass\n"
         "print('nltk' in sys.modules)\n")
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=120)

@@ -12,6 +12,7 @@ from samples import write_stories
 
 import searchkit
 from searchkit.cli import repl
+from searchkit.retrieval import plan
 
 ARTICLES = {
     "terror.txt": ("The war on terror",
@@ -313,3 +314,21 @@ def test_a_headline_in_capitals_above_the_text_obeys_no_operator(copied):
     assert not results.notes
     typed = copied.search("ferry NOT delay")  # typed, NOT still excludes
     assert typed.total and all("delay" not in h.text for h in typed.hits)
+
+
+def test_a_pasted_story_of_many_words_searches_its_rarest(copied):
+    """Over MAX_CLAUSES different words (quotes and dashes too): read as text, searched for
+    the rarest of them, never refused."""
+    story = "\n\n".join(COPIED["report.txt"][1])
+    words = "Inspectors \"who visited - eleven\" ports " + story
+    assert plan.distinct_terms(words) > plan.MAX_CLAUSES
+    for query in (story, words, story.upper()):
+        results = copied.search(query)
+        assert first_text(results).startswith(("Inspectors who", "Their report"))
+        assert results.notes == (f"a long text: searched for its {plan.MAX_CLAUSES} rarest "
+                                 f"words of {plan.distinct_terms(story)}",)
+    result = invoke("search", "--index", copied.index_dir, "--format", "jsonl", "--", story)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[0])["text"].startswith(("Inspectors who",
+                                                                        "Their report"))
+    assert "note: a long text: searched for its" in result.stderr

@@ -199,9 +199,8 @@ def test_locked_index_is_reported_and_left_intact(seed_index, tmp_path):
     ("z*", "nothing to search for in 'z*' (read as text, not as query syntax: z*)"),
     ("z* OR the", "nothing to search for in 'z* OR the' (read as text, not as query syntax"),
     ("text:[a TO z]", "'[a TO z]' matches more than 256 different words; narrow the range"),
-    ("x" * 1001, "the most is 1000"),
+    ("x" * 5001, "the most is 5000"),
     ("(" * 17 + "putin" + ")" * 17, "parentheses nested 17 deep"),
-    (" ".join(f"w{n}" for n in range(65)), "the query has 65 words; the most is 64"),
 ])
 def test_queries_that_are_refused(searcher, text, message):
     with pytest.raises(searchkit.QueryError, match=re.escape(message)):

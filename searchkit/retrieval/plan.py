@@ -29,7 +29,7 @@ Two kinds of help, both from the corpus's own vocabulary:
 import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
-from typing import Dict, Iterable, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from .. import arguments
 from ..errors import QueryError
@@ -41,7 +41,7 @@ from ..model import INDEXED_KINDS, Record
 from . import translit
 from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term, idf
 
-MAX_QUERY_CHARS = 1000
+MAX_QUERY_CHARS = 5000  # a pasted paragraph or two (MAX_CLAUSES bounds the words searched)
 MAX_WORD_CHARS = 100
 MAX_CLAUSES = 64
 MAX_DEPTH = 16
@@ -232,19 +232,35 @@ def has_names(text: str) -> bool:
 # ("term", field, text, boost), ("or", parts, boost), ("and", parts, boost).
 
 
+def distinct_terms(text: str) -> int:
+    """How many different terms the words of ``text`` search."""
+    return len({t for word in text.split() for t in wordterms.terms(word)})
+
+
 def plain_plan(text: str, filters: Filters, title_weight: float,
-               vocabulary=None) -> Plan:
-    """The plan of text without query syntax (``is_plain``)."""
+               vocabulary=None, frequency: Optional[Callable[[str], int]] = None) -> Plan:
+    """The plan of text without query syntax (``is_plain``). A text of over MAX_CLAUSES
+    different terms (a pasted paragraph) searches the MAX_CLAUSES of them in fewest
+    paragraphs by ``frequency`` (a term's paragraph count), with a note; without
+    ``frequency`` it is refused."""
     words = [terms for terms in map(wordterms.terms, text.split()) if terms]
     if not words:
         raise QueryError(nothing_to_search(text, []))
+    distinct = dict.fromkeys(t for terms in words for t in terms)
+    notes: Tuple[str, ...] = ()
+    if len(distinct) > MAX_CLAUSES:
+        if frequency is None:
+            raise QueryError(f"the query has {len(distinct)} words; the most is {MAX_CLAUSES}")
+        counts = {t: frequency(t) for t in distinct}
+        # A term no paragraph has matches nothing: the rarest that match say most.
+        kept = set(sorted(distinct, key=lambda t: (counts[t] == 0, counts[t]))[:MAX_CLAUSES])
+        words = [w for w in ([t for t in terms if t in kept] for terms in words) if w]
+        notes = (f"a long text: searched for its {MAX_CLAUSES} rarest words of "
+                 f"{len(distinct)}",)
     fields = ((TEXT_FIELD, 1.0), (TITLE_FIELD, title_weight))
     any_words = _normalized("or", [("term", f, t, b) for terms in words
                                    for f, b in fields for t in terms])
     all_words = _normalized("and", [_word_all(terms, fields) for terms in words])
-    distinct = {t for terms in words for t in terms}
-    if len(distinct) > MAX_CLAUSES:
-        raise QueryError(f"the query has {len(distinct)} words; the most is {MAX_CLAUSES}")
     found = name_variants(text, vocabulary) if vocabulary else {}
     stems = variant_stems(found, vocabulary) if found else {}
     query = _node(any_words, stems)
@@ -257,7 +273,7 @@ def plain_plan(text: str, filters: Filters, title_weight: float,
     if filters.dated:
         undated = restricted(query, [r for r in restrictions if r.column != "date"])
     return Plan(restricted(query, restrictions), None, filters.dated, undated, found,
-                text_notes(text))
+                notes + text_notes(text))
 
 
 def _word_all(terms: List[str], fields) -> tuple:

@@ -344,6 +344,9 @@ class Searcher:
               syntax: bool = True) -> plan.Plan:
         cleaned = unwrapped(plan.clean(arguments.text("query", text)), self._indexed)
         typed = read_typed(cleaned, syntax)
+        if syntax and not plan.is_plain(typed.text) and \
+                plan.distinct_terms(typed.text) > plan.MAX_CLAUSES:
+            typed = read_typed(cleaned, False)  # a pasted paragraph: its syntax is punctuation
         if not re.search(r"\w", typed.text):
             raise QueryError(plan.nothing_to_search(text, []))
         if typed.notes and not any(map(wordterms.terms, typed.text.split())):  # "z*": "z"
@@ -353,7 +356,8 @@ class Searcher:
         # The vocabulary (a JSON file) is read only when a query names a name or finds little.
         words = self._vocabulary() if variants and has_names(text) else None
         if plan.is_plain(text):
-            planned = plan.plain_plan(text, filters, self.options.title_weight, words)
+            planned = plan.plain_plan(text, filters, self.options.title_weight, words,
+                                      self._frequency)
         else:
             from . import syntax as parsing  # Whoosh's parser: only for text with query syntax
 
@@ -368,10 +372,14 @@ class Searcher:
         planned.notes = typed.notes + planned.notes
         return planned
 
+    def _frequency(self, term: str) -> int:
+        """How many paragraphs hold ``term`` (a term of the text field)."""
+        return self._generation.lookup(TEXT_FIELD, term)[0]
+
     def _indexed(self, word: str) -> bool:
         """Whether the index has ``word``; a stop word, never searched, counts as had."""
         term = wordterms.term_of(word)
-        return term is None or self._generation.lookup(TEXT_FIELD, term)[0] > 0
+        return term is None or self._frequency(term) > 0
 
     def _matches(self, node, mark: bool = False) -> engine.Matches:
         try:

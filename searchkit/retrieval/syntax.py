@@ -214,7 +214,10 @@ def field_values(query) -> Tuple[tuple, tuple]:
 
 def _check_parsed(parsed, reader) -> None:
     leaves = [parsed] if parsed.is_leaf() else list(parsed.leaves())
-    words = {getattr(leaf, "text", None) for leaf in leaves}  # each word is asked of each field
+    words = set()  # each word is asked of each field; a phrase asks each of its words
+    for leaf in leaves:
+        words.update(getattr(leaf, "words", None) or [getattr(leaf, "text", None)])
+    words.discard(None)
     if len(words) > MAX_CLAUSES:
         raise QueryError(f"the query has {len(words)} words; the most is {MAX_CLAUSES}")
     for leaf in leaves:
