@@ -316,6 +316,14 @@ def test_a_headline_in_capitals_above_the_text_obeys_no_operator(copied):
     assert typed.total and all("delay" not in h.text for h in typed.hits)
 
 
+def test_a_web_address_beside_the_text_is_no_overlong_word(copied):
+    address = ("https://news.example.com/ports/harbour-winter-4271536?utm_source=social"
+               "&utm_medium=share&utm_campaign=winter_ports&ref=front_page_top_story")
+    assert len(address) > plan.MAX_WORD_CHARS
+    results = copied.search("the harbour master said, and the boats stayed in\n" + address)
+    assert first_text(results).startswith('"It was a hard winter')
+
+
 def test_a_pasted_story_of_many_words_searches_its_rarest(copied):
     """Over MAX_CLAUSES different words (quotes and dashes too): read as text, searched for
     the rarest of them, never refused."""

@@ -200,6 +200,7 @@ def test_locked_index_is_reported_and_left_intact(seed_index, tmp_path):
     ("z* OR the", "nothing to search for in 'z* OR the' (read as text, not as query syntax"),
     ("text:[a TO z]", "'[a TO z]' matches more than 256 different words; narrow the range"),
     ("x" * 5001, "the most is 5000"),
+    ("https://example.com/" + "x" * 101, "a word of 101 characters; the most is 100"),
     ("(" * 17 + "putin" + ")" * 17, "parentheses nested 17 deep"),
 ])
 def test_queries_that_are_refused(searcher, text, message):

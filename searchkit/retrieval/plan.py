@@ -124,7 +124,8 @@ def check_size(text: str) -> None:
         raise QueryError(
             f"the query is {len(text)} characters long; the most is {MAX_QUERY_CHARS}"
         )
-    longest = max((len(word) for word in text.split()), default=0)
+    # words as the index makes them: a web address pasted beside a quotation is many
+    longest = max((len(word) for word in wordterms.TOKEN.findall(text)), default=0)
     if longest > MAX_WORD_CHARS:
         raise QueryError(f"a word of {longest} characters; the most is {MAX_WORD_CHARS}")
     depth = deepest = 0
