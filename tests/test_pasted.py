@@ -340,3 +340,21 @@ def test_a_pasted_story_of_many_words_searches_its_rarest(copied):
     assert json.loads(result.stdout.splitlines()[0])["text"].startswith(("Inspectors who",
                                                                         "Their report"))
     assert "note: a long text: searched for its" in result.stderr
+
+
+def test_the_command_line_reads_the_text_from_standard_input_after_a_dash(copied):
+    """`searchkit search -`: text as it was copied (quotes of both kinds, line breaks) without
+    a shell's quoting."""
+    from click.testing import CliRunner
+
+    from searchkit.cli import main
+
+    pasted = '> "It was a hard winter - harder than any\n> we have known," the harbour master\n'
+    result = CliRunner().invoke(main, ["search", "--index", str(copied.index_dir), "--format",
+                                       "jsonl", "-"], input=pasted.encode("utf-8"))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[0])["text"].startswith('"It was a hard winter')
+    too_long = CliRunner().invoke(main, ["search", "--index", str(copied.index_dir), "-"],
+                                  input=b"harbour " * 3000)
+    assert too_long.exit_code == 2
+    assert "the text on standard input is over 5000 characters long" in too_long.stderr

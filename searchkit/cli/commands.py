@@ -556,7 +556,8 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
     date:2020-08, date:[2020-08-01 TO 2020-08-31]) work too, where they are valid: the rest
     is searched as text, with a note (--plain reads all of QUERY as text). Rare names also
     match their close spellings (--exact turns that off); a query that finds little suggests
-    a better one.
+    a better one. QUERY - reads the query from standard input (pasted text, line breaks
+    and quotes included).
     A paragraph reprinted in several places is one result that lists the other places,
     earliest first; -n counts such results.
 
@@ -590,12 +591,29 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
                       dict(variants=not exact, syntax=syntax))
         return
     if not query:
-        raise click.UsageError("give a QUERY to search for (or --batch QUERIES)")
+        raise click.UsageError("give a QUERY to search for (- reads it from standard input), "
+                               "or --batch QUERIES")
     if fmt == "trec":
         raise click.UsageError("--format trec is for --batch runs; give --batch QUERIES")
-    _search_query(" ".join(query), index_dir, fmt, color, dict(
+    text = _stdin_query() if query == ("-",) else " ".join(query)
+    _search_query(text, index_dir, fmt, color, dict(
         limit=limit, collapse=not no_dedup, filters=filters, sort=sort, page=page,
         facets=facets, variants=not exact, syntax=not plain))
+
+
+def _stdin_query() -> str:
+    """The query text on standard input (``searchkit search -``): text pasted as it was copied,
+    line breaks, quotes and all, which a shell's quoting would mangle."""
+    from ..retrieval.plan import MAX_QUERY_CHARS
+
+    if sys.stdin.isatty():
+        click.echo("Paste the text, then press Ctrl-D on a line of its own.", err=True)
+    most = MAX_QUERY_CHARS * 4  # bytes: no character of UTF-8 takes more than 4
+    data = sys.stdin.buffer.read(most + 1)
+    if len(data) > most:
+        raise QueryError(f"the text on standard input is over {MAX_QUERY_CHARS} characters "
+                         f"long; the most is {MAX_QUERY_CHARS}")
+    return data.decode("utf-8", errors="replace")
 
 
 def _search_query(query: str, index_dir: Path, fmt, color: str, options: dict) -> None:
