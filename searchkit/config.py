@@ -58,6 +58,7 @@ DEFAULT_DEDUP_THRESHOLD = 0.6
 
 # Result orders: best first, oldest first, newest first (undated paragraphs last either way).
 SORTS = ("score", "date", "-date")
+MAX_QUERY_CHARS = 5000  # characters of a query at most: a pasted paragraph or two
 
 
 def default_index_dir() -> Path:

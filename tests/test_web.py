@@ -370,7 +370,8 @@ BAD = [
     ("/?q=harbour&debug=1", "unknown parameter &#39;debug&#39;"),
     ("/?q=harbour&source=Nowhere+Times", "no source &#39;Nowhere Times&#39;"),
     ("/?q=the+and+of", "stop word"),
-    ("/?q=" + "harbour+" * 200, "q is longer than 1000 characters"),
+    ("/?q=" + "harbour+" * 700, "q is longer than 5000 characters"),
+    ("/?q=harbour&source=Coastal%0ADaily", "source: control characters"),
     ("/?q=harbour%00", "control characters"),
     ("/?q=harbour&exact=yes", "exact must be one of 0, 1"),
     ("/reuse?min=1", "min must be a whole number from 2"),
@@ -378,6 +379,18 @@ BAD = [
     ("/article/harbour:w1?p=%C2%B2", "p must be a whole number"),
     ("/article/harbour:w1?q=x", "unknown parameter"),
 ]
+
+
+def test_a_query_pasted_with_line_breaks_and_of_many_words_is_searched(client):
+    """A paragraph copied with its line breaks, longer than any typed question (the library's
+    limit, not the page's own)."""
+    pasted = "northern\r\nharbour\t" + " ".join(f"padding{n}" for n in range(120))
+    assert len(pasted) > 1000
+    answer = client.get("/api/search", params={"q": pasted, "format": "jsonl"})
+    assert answer.status_code == 200, answer.text
+    first = client.get("/api/search", params={"q": "northern harbour", "format": "jsonl"})
+    assert json.loads(answer.text.splitlines()[0])["id"] == \
+        json.loads(first.text.splitlines()[0])["id"]
 
 
 @pytest.mark.parametrize("url, reason", BAD)

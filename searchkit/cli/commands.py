@@ -604,7 +604,7 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
 def _stdin_query() -> str:
     """The query text on standard input (``searchkit search -``): text pasted as it was copied,
     line breaks, quotes and all, which a shell's quoting would mangle."""
-    from ..retrieval.plan import MAX_QUERY_CHARS
+    from ..config import MAX_QUERY_CHARS
 
     if sys.stdin.isatty():
         click.echo("Paste the text, then press Ctrl-D on a line of its own.", err=True)

@@ -32,6 +32,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from .. import arguments
+from ..config import MAX_QUERY_CHARS
 from ..errors import QueryError
 from ..index import wordterms
 from ..index.layout import FIELD_NAMES, TEXT_FIELD, TITLE_FIELD
@@ -41,7 +42,6 @@ from ..model import INDEXED_KINDS, Record
 from . import translit
 from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term, idf
 
-MAX_QUERY_CHARS = 5000  # a pasted paragraph or two (MAX_CLAUSES bounds the words searched)
 MAX_WORD_CHARS = 100
 MAX_CLAUSES = 64
 MAX_DEPTH = 16

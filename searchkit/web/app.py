@@ -33,6 +33,7 @@ from .params import (
     MAX_GROUPS,
     SEARCH_PARAMS,
     BadRequest,
+    QUERY_CHARS,
     Params,
     SearchRequest,
     id_from_path,
@@ -212,7 +213,8 @@ class _Site:
 def _typed(request: Request) -> str:
     """The query of a request that could not be answered, if it is one to show again."""
     try:
-        return Params([("q", request.query_params.get("q", ""))], ("q",)).text("q")
+        return Params([("q", request.query_params.get("q", ""))], ("q",)).text(
+            "q", most=QUERY_CHARS)
     except BadRequest:
         return ""
 

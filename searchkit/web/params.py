@@ -10,10 +10,11 @@ from datetime import date
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode
 
+from ..config import MAX_QUERY_CHARS as QUERY_CHARS
 from ..config import SORTS
 from ..model import INDEXED_KINDS
 
-MAX_QUERY_CHARS = 1000  # longer than any question typed; a URL that long is not a search
+MAX_VALUE_CHARS = 1000  # longer than any name typed (the query's limit is the library's)
 MAX_ID_CHARS = 1000
 MAX_PAGE = 10_000  # deeper than anyone pages; keeps the work of one request bounded
 MAX_LIMIT = 100
@@ -23,6 +24,7 @@ MAX_GROUPS = 100
 DEFAULT_GROUPS = 20
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # but \t \n \r
 _DIGITS = re.compile("[0-9]+")  # not str.isdigit: it takes "²" and "①", which int() refuses
 
 
@@ -41,14 +43,15 @@ class Params:
             if name not in known:
                 takes = ", ".join(known) if known else "no parameters"
                 raise BadRequest(f"unknown parameter {name!r}; this page takes {takes}")
-            if _CONTROL.search(value):
+            # a query is pasted text: its tabs and line breaks are white space
+            if (_CONTROL_IN_TEXT if name == "q" else _CONTROL).search(value):
                 raise BadRequest(f"{name}: control characters are not allowed")
             self.values.setdefault(name, []).append(value)
         for name, values in self.values.items():
             if len(values) > 1 and name not in repeatable:
                 raise BadRequest(f"{name} is given {len(values)} times; give it once")
 
-    def text(self, name: str, default: str = "", most: int = MAX_QUERY_CHARS) -> str:
+    def text(self, name: str, default: str = "", most: int = MAX_VALUE_CHARS) -> str:
         value = self.values.get(name, [default])[0].strip()
         if len(value) > most:
             raise BadRequest(f"{name} is longer than {most} characters")
@@ -119,11 +122,12 @@ class SearchRequest:
         sources = params.all("source")
         if len(sources) > MAX_SOURCES:
             raise BadRequest(f"at most {MAX_SOURCES} sources at once")
-        if any(len(s) > MAX_QUERY_CHARS for s in sources):
-            raise BadRequest(f"a source is longer than {MAX_QUERY_CHARS} characters")
+        if any(len(s) > MAX_VALUE_CHARS for s in sources):
+            raise BadRequest(f"a source is longer than {MAX_VALUE_CHARS} characters")
         request = cls(
-            query=params.text("q"), sources=sources, since=params.text("since", most=10),
-            until=params.text("until", most=10), kind=params.choice("kind", INDEXED_KINDS),
+            query=params.text("q", most=QUERY_CHARS), sources=sources,
+            since=params.text("since", most=10), until=params.text("until", most=10),
+            kind=params.choice("kind", INDEXED_KINDS),
             sort=params.choice("sort", SORTS, SORTS[0]),
             page=params.number("page", 1, 1, MAX_PAGE),
             limit=params.number("n", DEFAULT_LIMIT, 1, MAX_LIMIT), exact=params.flag("exact"))
