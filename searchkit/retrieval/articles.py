@@ -87,8 +87,6 @@ class ArticleEvaluator(engine.Evaluator):
     def __init__(self, generation: Generation, articles: Articles, k1: float, b: float):
         super().__init__(generation, k1, b)
         self.articles = articles
-        # One segment spanning every document: a node's matches are representatives.
-        self._whole = engine.Segment("articles", 0, generation.doc_count_all, None, {}, None)
         # Per query: the paragraphs its filters let through (None: every live one), and the
         # articles' lengths over them.
         self._paragraphs: Optional[np.ndarray] = None
@@ -102,7 +100,7 @@ class ArticleEvaluator(engine.Evaluator):
                              for f in self.articles.whole}
         try:
             node = self._over_articles(node)
-            docs, scores = self._evaluate(node, 0, self._whole, self._terms)
+            docs, scores = self._evaluate(node, self._terms)
         except IndexError:
             raise engine.DamagedIndex("the ranking arrays are damaged") from None
         finally:
@@ -117,11 +115,8 @@ class ArticleEvaluator(engine.Evaluator):
             return None
         passing = self.articles.live.copy()
         for restriction in restrictions:
-            passing &= self._passing(restriction)
+            passing &= self._restriction(restriction)
         return passing
-
-    def _passing(self, node: Restrict) -> np.ndarray:
-        return np.concatenate([self._restriction(node, s) for s in self.generation.segments])
 
     def _over_articles(self, node: engine.Node) -> engine.Node:
         """The tree with its restrictions and Whoosh's scores turned into articles'."""
@@ -135,7 +130,7 @@ class ArticleEvaluator(engine.Evaluator):
         if kind is NoneOf:
             return NoneOf(self._over_articles(node.child))
         if kind is Restrict:
-            docs = np.flatnonzero(self._passing(node))
+            docs = np.flatnonzero(self._restriction(node))
             return self._best_of(docs, np.full(docs.size, node.boost))
         if kind is Scored:
             return self._best_of(node.docs, node.scores)
@@ -155,12 +150,7 @@ class ArticleEvaluator(engine.Evaluator):
         keep = (self._paragraphs if self._paragraphs is not None else self.articles.live)[docs]
         return docs[keep], values[keep]
 
-    def _estimate(self, node: engine.Node, index: int, segment: engine.Segment) -> int:
-        if type(node) is Term:
-            return self.generation.lookup(node.field, node.text)[0]
-        return super()._estimate(node, index, segment)
-
-    def _term(self, node: Term, index: int, segment: engine.Segment, cache: dict):
+    def _term(self, node: Term, cache: dict):
         """The term's articles and their BM25F scores (before its boost)."""
         docs, weights, frequency = self._postings(node.field, node.text, cache)
         articles, tf = self.articles.gathered(*self._counted(docs, weights), node.field)

@@ -2,8 +2,9 @@
 Lucene's idf, exactly as Whoosh's searcher scores with ``weighting``.
 
 A query reaches the engine as a tree of ``Node``s (built from plain words by ``plan``, or from
-a query Whoosh's parser read by ``whooshplan``). Each node is evaluated per segment into the
-documents it matches (ascending) and their scores, with the algebra of Whoosh's matchers:
+a query Whoosh's parser read by ``whooshplan``). Each node is evaluated into the documents it
+matches over all segments (global numbers, ascending) and their scores, with the algebra of
+Whoosh's matchers:
 
 * ``Term`` on a searched field: Whoosh's BM25F, ``idf * (w * (K1 + 1)) / (w + K1 * ((1 - B) +
   B * length / average length))``, times the term's boost; ``idf`` is Lucene's (``weighting``
@@ -366,19 +367,15 @@ class Evaluator:
         """The documents ``node`` matches (deleted ones left out) and their scores; with
         ``mark``, which text-field terms matched where, for snippets."""
         cache = self._terms
-        docs, scores = [], []
-        for index, segment in enumerate(self.generation.segments):
-            try:
-                found, score = self._evaluate(node, index, segment, cache)
-            except IndexError:  # a document number past the segment's end
-                raise DamagedIndex(f"{segment.id}: its ranking arrays are damaged") from None
-            if segment.deleted is not None and found.size:
-                keep = ~np.isin(found, segment.deleted, assume_unique=True)
-                found, score = found[keep], score[keep]
-            docs.append(found + segment.offset)
-            scores.append(score)
-        result = Matches(np.concatenate(docs) if docs else _EMPTY[0],
-                         np.concatenate(scores) if scores else _EMPTY[1])
+        try:
+            docs, scores = self._evaluate(node, cache)
+        except IndexError:  # a document number past its segment's end
+            raise DamagedIndex("the ranking arrays are damaged") from None
+        deleted = self.generation.deleted_mask()
+        if deleted is not None and docs.size:
+            keep = ~deleted[docs]
+            docs, scores = docs[keep], scores[keep]
+        result = Matches(docs, scores)
         if mark:
             result.marked = self._marks(node, cache)
         return result
@@ -387,54 +384,52 @@ class Evaluator:
         marks = []
         for leaf in positive_leaves(node):
             if isinstance(leaf, Term) and leaf.field == "text":
-                docs = [self._term(leaf, i, s, cache)[0] + s.offset
-                        for i, s in enumerate(self.generation.segments)]
-                found = np.concatenate(docs) if docs else _EMPTY[0]
+                found = self._term(leaf, cache)[0]
                 if found.size:
                     marks.append((frozenset({leaf.text}), found))
             elif isinstance(leaf, Scored) and leaf.words:
                 marks.append((leaf.words, leaf.docs))
         return marks
 
-    def _evaluate(self, node: Node, index: int, segment: Segment, cache: dict):
+    def _evaluate(self, node: Node, cache: dict):
+        """The node's matches over every segment at once (global document numbers): a query's
+        tree is walked once, however many segments the index has."""
         kind = type(node)
         if kind is Term:
-            docs, scores = self._term(node, index, segment, cache)
+            docs, scores = self._term(node, cache)
             return docs, scores * node.boost if node.boost != 1.0 else scores
         if kind is AnyOf:
-            parts = [self._evaluate(c, index, segment, cache) for c in node.children]
-            docs, scores = _union(parts, segment.doc_count)
+            parts = [self._evaluate(c, cache) for c in node.children]
+            docs, scores = _union(parts, self.generation.doc_count_all)
         elif kind is AllOf:
-            docs, scores = self._all_of(node.children, index, segment, cache)
+            docs, scores = self._all_of(node.children, cache)
         elif kind is Without:
-            docs, scores = self._evaluate(node.positive, index, segment, cache)
+            docs, scores = self._evaluate(node.positive, cache)
             if docs.size:
-                excluded, _ = self._evaluate(node.negative, index, segment, cache)
+                excluded, _ = self._evaluate(node.negative, cache)
                 keep = ~np.isin(docs, excluded, assume_unique=True)
                 docs, scores = docs[keep], scores[keep]
             return docs, scores
         elif kind is Maybe:
-            docs, scores = self._evaluate(node.required, index, segment, cache)
+            docs, scores = self._evaluate(node.required, cache)
             if docs.size:
-                extra_docs, extra = self._evaluate(node.optional, index, segment, cache)
+                extra_docs, extra = self._evaluate(node.optional, cache)
                 _, mine, theirs = np.intersect1d(docs, extra_docs, assume_unique=True,
                                                  return_indices=True)
                 scores = scores.copy()
                 scores[mine] += extra[theirs]
             return docs, scores
         elif kind is NoneOf:
-            excluded, _ = self._evaluate(node.child, index, segment, cache)
-            keep = np.ones(segment.doc_count, dtype=bool)
+            excluded, _ = self._evaluate(node.child, cache)
+            keep = np.ones(self.generation.doc_count_all, dtype=bool)
             keep[excluded] = False
             docs = np.flatnonzero(keep)
             return docs, np.ones(docs.size)  # Whoosh's InverseMatcher: 1.0, its boost unused
         elif kind is Restrict:
-            docs = np.flatnonzero(self._restriction(node, segment))
+            docs = np.flatnonzero(self._restriction(node))
             scores = np.ones(docs.size)
         elif kind is Scored:
-            lo, hi = np.searchsorted(node.docs, [segment.offset,
-                                                 segment.offset + segment.doc_count])
-            return node.docs[lo:hi] - segment.offset, node.scores[lo:hi]
+            return node.docs, node.scores
         elif kind is Nothing:
             return _EMPTY
         else:
@@ -443,13 +438,13 @@ class Evaluator:
             scores = scores * node.boost
         return docs, scores
 
-    def _all_of(self, children, index: int, segment: Segment, cache: dict):
+    def _all_of(self, children, cache: dict):
         """The intersection of the parts, the rarest first, stopping once it is empty (the
         all-words bonus of a long query is usually empty after a few of its words)."""
-        ordered = sorted(children, key=lambda c: self._estimate(c, index, segment))
+        ordered = sorted(children, key=self._estimate)
         docs = scores = None
         for child in ordered:
-            other_docs, other_scores = self._evaluate(child, index, segment, cache)
+            other_docs, other_scores = self._evaluate(child, cache)
             if docs is None:
                 docs, scores = other_docs, other_scores
             else:
@@ -460,38 +455,43 @@ class Evaluator:
                 return _EMPTY
         return (docs, scores) if docs is not None else _EMPTY
 
-    def _estimate(self, node: Node, index: int, segment: Segment) -> int:
-        """How many documents of the segment ``node`` may match, at most (cheaply)."""
+    def _estimate(self, node: Node) -> int:
+        """How many documents ``node`` may match, at most (cheaply)."""
         kind = type(node)
         if kind is Term:
-            number = self.generation.lookup(node.field, node.text)[1][index]
-            if number < 0:
-                return 0
-            starts = segment.arrays[node.field + ".starts"]
-            return int(starts[number + 1]) - int(starts[number])
+            return self.generation.lookup(node.field, node.text)[0]
         if kind is AnyOf:
-            return sum(self._estimate(c, index, segment) for c in node.children)
+            return sum(self._estimate(c) for c in node.children)
         if kind is AllOf:
-            return min((self._estimate(c, index, segment) for c in node.children), default=0)
+            return min((self._estimate(c) for c in node.children), default=0)
         if kind is Nothing:
             return 0
-        return segment.doc_count
+        return self.generation.doc_count_all
 
-    def _term(self, node: Term, index: int, segment: Segment, cache: dict):
-        """The term's documents in the segment and their BM25F scores (before its boost)."""
-        key = (node.field, node.text, index)
+    def _term(self, node: Term, cache: dict):
+        """The term's documents (global numbers) and their BM25F scores (before its boost)."""
+        key = (node.field, node.text)
         found = cache.get(key)
         if found is None:
             df, numbers = self.generation.lookup(node.field, node.text)
-            if numbers[index] < 0:
-                found = _EMPTY
-            else:
-                docs, weights = segment.arrays.postings(node.field, numbers[index])
-                weight = idf(self.generation.doc_count_all, df)
-                k1 = self.k1
+            weight = idf(self.generation.doc_count_all, df)
+            k1 = self.k1
+            docs_parts, scores_parts = [], []
+            for segment, number in zip(self.generation.segments, numbers):
+                if number < 0:
+                    continue
+                docs, weights = segment.arrays.postings(node.field, number)
                 tf = weights.astype(np.float64)
-                norm = self.generation.norms(segment, node.field, k1, self.b)[docs]
-                found = (docs.astype(np.int64), weight * ((tf * (k1 + 1)) / (tf + norm)))
+                try:
+                    norm = self.generation.norms(segment, node.field, k1, self.b)[docs]
+                except IndexError:
+                    raise DamagedIndex(f"{segment.id}: its ranking arrays are damaged") \
+                        from None
+                docs_parts.append(docs.astype(np.int64) + segment.offset)
+                scores_parts.append(weight * ((tf * (k1 + 1)) / (tf + norm)))
+            found = _EMPTY
+            if docs_parts:
+                found = (np.concatenate(docs_parts), np.concatenate(scores_parts))
                 for array in found:
                     array.flags.writeable = False  # shared by later queries
             if self._cached + found[0].size > _CACHED_POSTINGS:
@@ -501,7 +501,12 @@ class Evaluator:
             self._cached += found[0].size
         return found
 
-    def _restriction(self, node: Restrict, segment: Segment) -> np.ndarray:
+    def _restriction(self, node: Restrict) -> np.ndarray:
+        """A boolean mask over every document (global numbers)."""
+        masks = [self._segment_restriction(node, s) for s in self.generation.segments]
+        return np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
+
+    def _segment_restriction(self, node: Restrict, segment: Segment) -> np.ndarray:
         """A boolean mask over the segment's documents."""
         arrays = segment.arrays
         if node.column == "date":
