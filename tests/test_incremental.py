@@ -106,6 +106,35 @@ def test_the_summary_counts_the_groups_the_index_holds(corpus, tmp_path):
     assert (regrouped.duplicate_groups, regrouped.paragraphs_in_groups) == held(index_dir)
 
 
+def test_ties_are_ranked_as_in_a_fresh_build(tmp_path):
+    """Paragraphs that score alike (a reprint's exact copies) or share a date come in a fresh
+    build's order (by file, article and paragraph), not in the order they were indexed: the
+    copy shown first, with its source, and --sort date's order are those of a fresh build."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        (folder / f"{name}.txt").write_text(
+            f"Harbour strike ends\n\nSource: Wire {name}\n\nPublished: 3 March 2005\n\n"
+            "Dock workers at the harbour ended their strike after a pay deal was agreed.\n\n"
+            f"Other news of {name}.\n",
+            encoding="utf-8")
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([folder], index_dir)
+    # (a's paragraphs written again after b's and c's)
+    (folder / "a.txt").write_text((folder / "a.txt").read_text().replace("Other", "More"))
+    assert searchkit.build_index([folder], index_dir).updated == 1
+    fresh = tmp_path / "fresh"
+    searchkit.build_index([folder], fresh)
+
+    def answers(index):
+        with searchkit.open_index(index) as searcher:
+            return [[(h.id, h.source) for h in searcher.search(query, sort=sort).hits]
+                    for query in ("harbour strike", "news") for sort in ("score", "date")]
+
+    assert answers(index_dir) == answers(fresh)
+    assert answers(index_dir)[0][0] == ("a#1", "Wire a")
+
+
 def test_vanished_files_stay_until_pruned(corpus, tmp_path):
     index_dir = tmp_path / "ix"
     copy = corpus / "reprint.txt"

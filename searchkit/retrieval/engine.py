@@ -307,6 +307,44 @@ class Generation:
         deleted = self.deleted_mask()
         return members[~deleted[members]] if deleted is not None else members
 
+    def in_build_order(self, docs: np.ndarray) -> np.ndarray:
+        """Sort keys of ``docs`` (global numbers) that order them as a fresh build of the same
+        files numbers them (``build_order``), which an index updated in place does only by
+        chance."""
+        docs = np.asarray(docs, dtype=np.int64)
+        if len(docs) > _FEW_TIES:  # (every document's place, worked out once)
+            return self._build_places()[docs]
+        ids: List[str] = [""] * len(docs)
+        owners = np.searchsorted([s.offset for s in self.segments], docs, side="right") - 1
+        for number in np.unique(owners).tolist():
+            segment = self.segments[number]
+            at = np.flatnonzero(owners == number)
+            for i, pid in zip(at.tolist(), segment.arrays.strings_of(
+                    "id", docs[at] - segment.offset)):
+                ids[i] = pid
+        places = np.empty(len(docs), dtype=np.int64)
+        places[sorted(range(len(ids)), key=lambda i: build_order(ids[i]))] = np.arange(
+            len(ids))
+        return places
+
+    def _build_places(self) -> np.ndarray:
+        """Every document's place in ``build_order``, its article's worked out once."""
+        if "build order" not in self._columns:
+            ids = [pid for s in self.segments for pid in s.strings("id")]
+            articles, numbers = [], np.zeros(len(ids), dtype=np.int64)
+            for i, pid in enumerate(ids):
+                article, _, number = pid.rpartition("#")
+                articles.append(article)
+                numbers[i] = _number(number)
+            names = sorted(set(articles), key=lambda a: (*_article_order(a), a))
+            place = dict(zip(names, range(len(names))))
+            order = np.lexsort((numbers, np.fromiter((place[a] for a in articles), np.int64,
+                                                     len(articles))))
+            places = np.empty(len(ids), dtype=np.int64)
+            places[order] = np.arange(len(ids))
+            self._columns["build order"] = places
+        return self._columns["build order"]
+
     def deleted_mask(self) -> Optional[np.ndarray]:
         """True for each deleted document (global numbers); None if there are none."""
         if "deleted" not in self._columns:
@@ -565,10 +603,33 @@ def positive_leaves(node: Node):
 # -- ranking ------------------------------------------------------------------------------------
 
 
+# Ties among more documents than this are ordered by every document's place, worked out once.
+_FEW_TIES = 2000
+_ARTICLE_NUMBER = re.compile(r"(.*):([0-9]+)", re.DOTALL)
+
+
+def build_order(pid: str) -> tuple:
+    """Where a fresh build puts paragraph ``pid``: its file by key (the article id without
+    ``:<n>``), then its article and itself by number."""
+    article, _, number = pid.rpartition("#")
+    return (*_article_order(article), _number(number), pid)
+
+
+def _article_order(article: str) -> Tuple[str, int]:
+    numbered = _ARTICLE_NUMBER.fullmatch(article)
+    return (numbered.group(1), _number(numbered.group(2))) if numbered else (article, 0)
+
+
+def _number(digits: str) -> int:
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 18 else 0
+
+
 def ranked(matches: Matches, count: int, dates: Optional[np.ndarray] = None,
-           newest_first: bool = False) -> np.ndarray:
-    """Positions in ``matches`` of the best ``count``, in order: by score, highest first,
-    ties by document number (Whoosh's order); with ``dates``, by date instead (undated last)."""
+           newest_first: bool = False, ties=None) -> np.ndarray:
+    """Positions in ``matches`` of the best ``count``, in order: by score, highest first;
+    with ``dates``, by date instead (undated last). Ties go by document number (Whoosh's
+    order), or as ``ties(docs)`` ranks their documents (``Generation.in_build_order``: a
+    fresh build's, whatever order the documents were indexed in)."""
     n = len(matches)
     if n == 0 or count <= 0:
         return np.zeros(0, dtype=np.int64)
@@ -579,24 +640,51 @@ def ranked(matches: Matches, count: int, dates: Optional[np.ndarray] = None,
             candidates = np.flatnonzero(scores >= cut)  # ties at the cut all come along
         else:
             candidates = np.arange(n)
-        order = np.lexsort((matches.docs[candidates], -scores[candidates]))
-        return candidates[order][:count]
-    values = dates[matches.docs]
-    undated = values == NO_DATE
-    key = (np.uint64(NO_DATE) - values) if newest_first else values
-    order = np.lexsort((matches.docs, key, undated))
-    return order[:count]
+        keys = [-scores[candidates]]
+    else:
+        values = dates[matches.docs]
+        candidates = np.arange(n)
+        keys = [(np.uint64(NO_DATE) - values) if newest_first else values,
+                values == NO_DATE]
+    order = np.lexsort((matches.docs[candidates], *keys))
+    if ties is not None:
+        order = _ties_broken(order, [k[order] for k in keys], count,
+                             lambda at: ties(matches.docs[candidates[at]]))
+    return candidates[order][:count]
+
+
+def _ties_broken(order: np.ndarray, keys: List[np.ndarray], count: int, ties) -> np.ndarray:
+    """``order`` (sorted by ``keys``, given in that order) with the runs of equal keys among
+    its first ``count`` reordered as ``ties(positions in order)`` ranks them."""
+    same = np.ones(len(order) - 1, dtype=bool)
+    for key in keys:
+        same &= key[1:] == key[:-1]
+    # (the run at the cut counts whole: which of its members make the first count)
+    end = min(count, len(order))
+    while end < len(order) and same[end - 1]:
+        end += 1
+    runs = np.concatenate([[0], np.cumsum(~same[:end - 1])])
+    tied = np.zeros(end, dtype=bool)
+    tied[1:] |= same[:end - 1]
+    tied[:-1] |= same[:end - 1]
+    if not tied.any():
+        return order
+    at = np.flatnonzero(tied)
+    rank = np.zeros(end, dtype=np.int64)
+    rank[at] = ties(order[at])
+    return np.concatenate([order[:end][np.lexsort((rank, runs))], order[end:]])
 
 
 def leaders(matches: Matches, count: int, groups: Optional[np.ndarray],
-            dates: Optional[np.ndarray] = None, newest_first: bool = False) -> np.ndarray:
+            dates: Optional[np.ndarray] = None, newest_first: bool = False,
+            ties=None) -> np.ndarray:
     """Positions in ``matches`` of the best document of each of the first ``count`` groups
     (``groups``: a code per global document; None: every document is its own group)."""
     if groups is None:
-        return ranked(matches, count, dates, newest_first)
+        return ranked(matches, count, dates, newest_first, ties)
     fetch = count * 3  # most groups are single paragraphs
     while True:
-        order = ranked(matches, fetch, dates, newest_first)
+        order = ranked(matches, fetch, dates, newest_first, ties)
         codes = groups[matches.docs[order]]
         _, first = np.unique(codes, return_index=True)
         firsts = order[np.sort(first)]

@@ -218,7 +218,8 @@ class Searcher:
         generation = self._generation
         groups = generation.column("group") if collapse else None
         dates = generation.column("date") if sort != "score" else None
-        order = engine.leaders(matches, page * limit, groups, dates, sort == "-date")
+        order = engine.leaders(matches, page * limit, groups, dates, sort == "-date",
+                               generation.in_build_order)
         order = order[(page - 1) * limit:]
         docnums = matches.docs[order]
         shown = []
@@ -311,7 +312,7 @@ class Searcher:
             found = self._articles.matches(prepared.query)
         except (engine.DamagedIndex, DamagedArrays) as error:
             raise _damaged(self.index_dir, error) from None
-        best = engine.ranked(found, limit)
+        best = engine.ranked(found, limit, ties=self._generation.in_build_order)
         representatives = found.docs[best]
         paragraphs = articles.best_paragraphs(
             self._articles.articles, representatives,
