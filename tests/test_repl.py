@@ -131,6 +131,34 @@ def test_the_index_changed_mid_session_is_seen(tmp_path):
     assert "also in 1 other" in outputs(out, "1. ")[-1]
 
 
+def test_pages_and_show_after_the_index_changed_say_so(tmp_path):
+    """:show N of results whose paragraph an update removed, and :more across an update, say
+    that the index changed since the search."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name in ("a", "b"):
+        (folder / f"{name}.txt").write_text(
+            f"Strike {name}\n\nDock workers ended their strike at harbour {name}.\n\n"
+            f"The harbour of {name} reopened.\n", encoding="utf-8")
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([folder], index_dir)
+
+    def remove_a(line):
+        def typed():
+            (folder / "a.txt").unlink()
+            searchkit.build_index([folder], index_dir, prune=True)
+            return line
+        return typed
+
+    out = session(index_dir, ":limit 1", "harbour", remove_a(":show 1"), ":more")
+    assert "error: result 1 is no longer in the index: it changed since that search; " \
+        "search again" in out
+    assert "the index changed since that search: this page is of the new index" in out
+    assert outputs(out, "2. ")
+    out = session(index_dir, ":limit 1", "harbour", ":more")
+    assert not [text for text in out if "changed" in text]
+
+
 def test_a_missing_index_is_an_error_before_the_prompt(tmp_path):
     with pytest.raises(searchkit.IndexMissingError):
         session(tmp_path / "none", "Merkel")

@@ -12,7 +12,7 @@ from typing import Callable, Optional, Union
 
 from .. import __version__
 from ..config import SearchOptions
-from ..errors import QueryError, SearchkitError, UsageError
+from ..errors import NotFoundError, QueryError, SearchkitError, UsageError
 from ..model import replace
 from ..retrieval.plan import Filters, date_bound
 from ..retrieval.searcher import Searcher
@@ -58,6 +58,7 @@ class Session:
         self.page = 1
         self.results = None
         self._searcher: Optional[Searcher] = None
+        self._searched: Optional[Searcher] = None  # the open index the last results came from
 
     @property
     def prompt(self) -> str:
@@ -149,10 +150,13 @@ class Session:
         if not self.query:
             raise UsageError("no search yet; type some words first")
         self.page = page
+        if self.searcher() is not self._searched:
+            self.write("the index changed since that search: this page is of the new index")
         self._search()
 
     def _search(self) -> None:
-        results = self.searcher().search(
+        self._searched = self.searcher()
+        results = self._searched.search(
             self.query, limit=self.limit, collapse=self.collapse, filters=self.filters,
             page=self.page, syntax=not self.plain,
         )
@@ -171,7 +175,13 @@ class Session:
         hits = {hit.rank: hit for hit in (self.results.hits if self.results else ())}
         if rank not in hits:
             raise UsageError(f"no result {rank} on this page; :show takes a number shown above")
-        view = self.searcher().show(hits[rank].id)
+        try:
+            view = self.searcher().show(hits[rank].id)
+        except NotFoundError:
+            if self.searcher() is self._searched:
+                raise
+            raise NotFoundError(f"result {rank} is no longer in the index: it changed since "
+                                "that search; search again") from None
         self.write(render.article_text(view, self.mark, width=self._width()))
 
 
