@@ -1,5 +1,6 @@
 """Scripted REPL sessions: every command, bad input, Ctrl-C, and an index changed mid-session."""
 
+import shutil
 
 import pytest
 from conftest import S003, S004, SEEDS
@@ -129,6 +130,27 @@ def test_the_index_changed_mid_session_is_seen(tmp_path):
     assert counts == ["1 of 1 result (1 matching paragraph, near-identical ones shown once)",
                       "1 of 1 result (2 matching paragraphs, near-identical ones shown once)"]
     assert "also in 1 other" in outputs(out, "1. ")[-1]
+
+
+def test_an_index_deleted_and_built_again_mid_session_is_seen(tmp_path):
+    """A folder built again from scratch has commit numbers of its own, the same as the one
+    open: its answers, not the deleted index's."""
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([next(SEEDS.glob(f"{S003}*"))], index_dir)
+    with searchkit.open_index(index_dir) as searcher:
+        assert searcher.is_current()
+
+        def built_again():
+            shutil.rmtree(index_dir)
+            searchkit.build_index([next(SEEDS.glob(f"{S004}*"))], index_dir)
+            assert not searcher.is_current()
+            return '"prevent destructive forces"'
+
+        out = session(index_dir, '"prevent destructive forces"', built_again, ":stats")
+    counts = [text for text in out if "matching" in text]
+    assert counts == ["1 of 1 result (1 matching paragraph, near-identical ones shown once)",
+                      "1 of 1 result (1 matching paragraph, near-identical ones shown once)"]
+    assert S003 in outputs(out, "1. ")[0] and S004 in outputs(out, "1. ")[1]
 
 
 def test_pages_and_show_after_the_index_changed_say_so(tmp_path):

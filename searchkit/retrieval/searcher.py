@@ -10,6 +10,7 @@ parsing query syntax and matching phrases, wildcards and field queries.
 
 import bisect
 import functools
+import os
 import re
 import threading
 from collections import Counter
@@ -66,6 +67,16 @@ SEARCH_SECONDS = 5.0  # what Whoosh matches for a query may take at most (then a
 _DAY_MICROSECONDS = 86_400_000_000
 
 
+def _commit_identity(index_dir: Path, generation: int) -> Optional[tuple]:
+    """Which file the record of commit ``generation`` is (None if there is none): a record
+    is written once, so another file there is another index's."""
+    try:
+        found = os.stat(index_dir / integrity.record_file(generation))
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino, found.st_ctime_ns, found.st_size
+
+
 _Arguments = ParamSpec("_Arguments")
 _Returned = TypeVar("_Returned")
 
@@ -106,8 +117,12 @@ class Searcher:
             raise IndexMissingError(f"no index in {self.index_dir}; build one with: "
                                     f"searchkit index PATHS --index {self.index_dir}")
         layout.check_compatible(self.index_dir)
+        # (which files, taken before they are read: a folder put in place meanwhile is then
+        # seen as another index by is_current)
+        generation = layout.latest_generation(self.index_dir)
+        self._commit = _commit_identity(self.index_dir, generation)
         try:
-            self._generation = engine.Generation(str(self.index_dir))
+            self._generation = engine.Generation(str(self.index_dir), generation)
         except (engine.DamagedIndex, DamagedArrays) as error:
             raise _damaged(self.index_dir, error) from None
         if not self._generation.doc_count:
@@ -138,9 +153,12 @@ class Searcher:
             self._whoosh = None
 
     def is_current(self) -> bool:
-        """False once another process has committed to the index: open a new Searcher."""
-        return layout.newest_generation(self.index_dir) == \
-            self._generation.generation
+        """False once another process has committed to the index, or put another index in
+        its place (a folder deleted and built again has commit numbers of its own): open a
+        new Searcher."""
+        generation = self._generation.generation
+        return layout.newest_generation(self.index_dir) == generation and \
+            _commit_identity(self.index_dir, generation) == self._commit
 
     def _still_there(self) -> bool:
         """Whether the commit this Searcher reads is still the index's own: files missing from
