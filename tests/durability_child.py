@@ -4,6 +4,7 @@
     python durability_child.py fsize BYTES ARGS...      `searchkit ARGS`, files limited to BYTES
     python durability_child.py interrupt K ARGS...      `searchkit ARGS`, Ctrl-C at the K-th
                                                         operation (or while reading, K=0)
+    python durability_child.py interrupt -1 ARGS...     `searchkit ARGS`, Ctrl-C as it ends
 
 File operations are those of searchkit's index storage (durable.fault_hook): creating, writing,
 renaming, deleting and fsyncing files, making and removing folders.
@@ -44,6 +45,12 @@ def main(argv):
             if len(count) == max(kill_at, 1):
                 os.kill(os.getpid(), signal.SIGINT)
 
+        if kill_at < 0:  # the command's work done, as Python exits
+            try:
+                cli(argv[2:])
+            finally:
+                os.kill(os.getpid(), signal.SIGINT)
+            return
         if kill_at:
             durable.fault_hook = interrupt
         else:  # while the first file is read, before anything is written

@@ -530,6 +530,23 @@ def test_ctrl_c_during_index_says_what_state_the_index_is_in(tmp_path, monkeypat
     assert len(states) >= 2, states  # before the first commit, and after the run's commit
 
 
+def test_ctrl_c_after_a_run_ended_does_not_say_it_was_stopped(tmp_path):
+    """Ctrl-C as an index or optimize run that committed and said so exits: its status is
+    the run's, not 130 (which tells a script the run was stopped)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEEDS / f"{S000}.txt", corpus)
+    index_dir = tmp_path / "ix"
+    run = interrupted(-1, "index", corpus, "--index", index_dir)
+    assert run.returncode == 0, run.stderr
+    assert "files: 1 added" in run.stderr
+    shutil.copy(SEEDS / f"{S001}.txt", corpus)
+    assert interrupted(-1, "index", corpus, "--index", index_dir).returncode == 0
+    run = interrupted(-1, "optimize", "--index", index_dir)
+    assert run.returncode == 0 and "optimized" in run.stderr, run.stderr
+    assert store.check(index_dir).ok
+
+
 def test_ctrl_c_before_the_build_begins_says_the_index_is_as_it_was(
         built, tmp_path, monkeypatch):
     """Ctrl-C while the command still gets ready (its modules imported, its options read): the
