@@ -51,8 +51,8 @@ _VOWEL_STARTS = "aeiouyj"
 CLOSE_FROM = 6
 TYPO_FROM = 8
 _FIRSTS = {"k": "kcqxh", "c": "ckqt", "q": "qkc", "x": "xk", "h": "hk", "d": "dj", "z": "zj",
-           "v": "vw", "w": "wv", "f": "fp", "p": "pf", "t": "tc", "g": "g", "j": "jdz" +
-           _VOWEL_STARTS}
+           "v": "vw", "w": "wv", "f": "fp", "p": "pf", "t": "tc", "g": "g", "j": "dz" +
+           _VOWEL_STARTS}  # (j is among the vowel starts)
 _FIRSTS.update({vowel: _VOWEL_STARTS for vowel in _VOWEL_STARTS if vowel != "j"})
 
 
@@ -93,7 +93,7 @@ def spellings(name: str, vocabulary, maxdist: int) -> tuple:
 
     own = key(name)
     bones = skeleton(own)
-    same = [other for letter in dict.fromkeys(_FIRSTS.get(name[:1], name[:1]))  # (j twice)
+    same = [other for letter in _FIRSTS.get(name[:1], name[:1])
             for other in _keyed(vocabulary, letter)[2].get(own, ()) if other != name]
     close = []
     if len(own) >= CLOSE_FROM:
