@@ -310,10 +310,12 @@ class Generation:
     def in_build_order(self, docs: np.ndarray) -> np.ndarray:
         """Sort keys of ``docs`` (global numbers) that order them as a fresh build of the same
         files numbers them (``build_order``), which an index updated in place does only by
-        chance."""
+        chance; more than _FEW_TIES of them keep their order (a filter alone ties every
+        paragraph it lets through, and reading every id would cost such a query more than
+        its search)."""
         docs = np.asarray(docs, dtype=np.int64)
-        if len(docs) > _FEW_TIES:  # (every document's place, worked out once)
-            return self._build_places()[docs]
+        if len(docs) > _FEW_TIES:
+            return np.arange(len(docs))
         ids: List[str] = [""] * len(docs)
         owners = np.searchsorted([s.offset for s in self.segments], docs, side="right") - 1
         for number in np.unique(owners).tolist():
@@ -326,24 +328,6 @@ class Generation:
         places[sorted(range(len(ids)), key=lambda i: build_order(ids[i]))] = np.arange(
             len(ids))
         return places
-
-    def _build_places(self) -> np.ndarray:
-        """Every document's place in ``build_order``, its article's worked out once."""
-        if "build order" not in self._columns:
-            ids = [pid for s in self.segments for pid in s.strings("id")]
-            articles, numbers = [], np.zeros(len(ids), dtype=np.int64)
-            for i, pid in enumerate(ids):
-                article, _, number = pid.rpartition("#")
-                articles.append(article)
-                numbers[i] = _number(number)
-            names = sorted(set(articles), key=lambda a: (*_article_order(a), a))
-            place = dict(zip(names, range(len(names))))
-            order = np.lexsort((numbers, np.fromiter((place[a] for a in articles), np.int64,
-                                                     len(articles))))
-            places = np.empty(len(ids), dtype=np.int64)
-            places[order] = np.arange(len(ids))
-            self._columns["build order"] = places
-        return self._columns["build order"]
 
     def deleted_mask(self) -> Optional[np.ndarray]:
         """True for each deleted document (global numbers); None if there are none."""
@@ -603,7 +587,7 @@ def positive_leaves(node: Node):
 # -- ranking ------------------------------------------------------------------------------------
 
 
-# Ties among more documents than this are ordered by every document's place, worked out once.
+# Ties among more documents than this stay in document-number order (Generation.in_build_order).
 _FEW_TIES = 2000
 _ARTICLE_NUMBER = re.compile(r"(.*):([0-9]+)", re.DOTALL)
 
