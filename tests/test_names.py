@@ -115,3 +115,13 @@ def test_a_variant_is_listed_once_and_names_are_keyed_once_per_vocabulary(monkey
     # The next query's name is keyed; the vocabulary's names were, with the vocabulary.
     assert plan.name_variants("Jonsson", vocabulary) == {"Jonsson": ("jonson",)}
     assert set(keyed) <= {"jonsson"}
+
+
+def test_text_longer_than_a_typed_query_searches_its_names_as_written(searcher):
+    """A pasted sentence is found by its other words; its names are not varied (no notes of
+    spellings a reader did not ask for), while the same name typed alone is."""
+    pasted = searcher.search("Svetlana Tikhanovskaya spoke to reporters after the vote count "
+                             "in the capital")
+    assert pasted.variants == {}
+    assert pasted.hits[0].text == "Svetlana Tikhanovskaya spoke to reporters after the vote count."
+    assert searcher.search("Svetlana Tikhanovskaya spoke to reporters").variants

@@ -43,6 +43,7 @@ from . import translit
 from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term, idf
 
 MAX_WORD_CHARS = 100
+VARIED_WORDS_MOST = 8  # a query of more words is text pasted, not typed
 MAX_CLAUSES = 64
 MAX_DEPTH = 16
 MIN_PREFIX = 3
@@ -222,9 +223,13 @@ def is_plain(text: str) -> bool:
 
 
 def has_names(text: str) -> bool:
-    """Whether ``text`` holds a capitalised word that may be a name with spelling variants
-    (only then does a search need the vocabulary for them)."""
-    return any(name not in OPERATORS for name in _NAME.findall(text))
+    """Whether ``text`` is a query whose names are searched in their other spellings too:
+    it holds a capitalised word that may be a name, and is no longer than a query typed
+    (VARIED_WORDS_MOST words; longer text is pasted from an article, and its other words
+    find its source: its names are searched as written). Only then does a search need the
+    vocabulary for them."""
+    return len(text.split()) <= VARIED_WORDS_MOST and \
+        any(name not in OPERATORS for name in _NAME.findall(text))
 
 
 # -- plain text -> tree ------------------------------------------------------------------------
