@@ -3,8 +3,11 @@ read as words with a note, never refused or silently empty (issue 17's examples)
 
 import csv
 import json
+import os
 import random
 import re
+import subprocess
+import sys
 
 import pytest
 from conftest import DATA, invoke, needs_data
@@ -12,6 +15,7 @@ from samples import write_stories
 
 import searchkit
 from searchkit.cli import repl
+from searchkit.config import MAX_QUERY_CHARS
 from searchkit.retrieval import plan
 
 ARTICLES = {
@@ -300,6 +304,13 @@ def test_a_word_hyphenated_at_a_line_end_is_joined(copied, query):
     assert "settlement" in {snippet.text[a:b] for a, b in snippet.highlights}
 
 
+def test_words_an_invisible_character_parts_stay_apart_unless_the_index_joins_them(copied):
+    """The index splits words at a soft hyphen or a zero-width space: "port\u00adauthority"
+    is the words port and authority ("portauthority" is no word of the index)."""
+    for query in ("the port\u00adauthority", "the port\u200bauthority"):
+        assert first_text(copied.search(query)).startswith("The dockers signed"), query
+
+
 def test_a_compound_hyphenated_at_a_line_end_keeps_its_hyphen(copied):
     """"longterm" is no word of the index: "long-\\nterm" is long-term."""
     results = copied.search("long-\nterm contracts")
@@ -314,6 +325,9 @@ def test_a_headline_in_capitals_above_the_text_obeys_no_operator(copied):
     assert not results.notes
     typed = copied.search("ferry NOT delay")  # typed, NOT still excludes
     assert typed.total and all("delay" not in h.text for h in typed.hits)
+    # words in capitals joined by operators are no headline: the operators hold
+    joined = copied.search("strike AND (FERRY OR UNION OR PORT)")
+    assert joined.total and all("strike" in h.text for h in joined.hits)
 
 
 def test_a_web_address_beside_the_text_is_no_overlong_word(copied):
@@ -358,3 +372,19 @@ def test_the_command_line_reads_the_text_from_standard_input_after_a_dash(copied
                                   input=b"harbour " * 3000)
     assert too_long.exit_code == 2
     assert "the text on standard input is over 5000 characters long" in too_long.stderr
+
+
+def test_standard_input_closed_or_ending_in_a_line_break(copied):
+    """A paste of the most characters, with the line break Ctrl-D asks for after it, is
+    searched; a closed standard input is one line, not a traceback."""
+    exact = ("harbour " * (MAX_QUERY_CHARS // 8 + 1))[:MAX_QUERY_CHARS - 1] + "r"
+    found = subprocess.run([sys.executable, "-m", "searchkit", "search", "--index",
+                            str(copied.index_dir), "-"], input=(exact + "\n").encode(),
+                           capture_output=True)
+    assert found.returncode == 0, found.stderr
+    closed = subprocess.run([sys.executable, "-m", "searchkit", "search", "--index",
+                             str(copied.index_dir), "-"], stdin=subprocess.DEVNULL,
+                            capture_output=True, preexec_fn=lambda: os.close(0))
+    assert closed.stderr.decode().strip().splitlines()[-1] == (
+        "Error: cannot read the query from standard input: it is closed")
+    assert b"Traceback" not in closed.stderr

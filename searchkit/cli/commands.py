@@ -615,10 +615,16 @@ def _stdin_query() -> str:
     line breaks, quotes and all, which a shell's quoting would mangle."""
     from ..config import MAX_QUERY_CHARS
 
-    if sys.stdin.isatty():
-        click.echo("Paste the text, then press Ctrl-D on a line of its own.", err=True)
     most = MAX_QUERY_CHARS * 4  # bytes: no character of UTF-8 takes more than 4
-    data = sys.stdin.buffer.read(most + 1)
+    try:
+        if sys.stdin is None:  # (started with standard input closed)
+            raise OSError("it is closed")
+        if sys.stdin.isatty():
+            click.echo("Paste the text, then press Ctrl-D on a line of its own.", err=True)
+        data = sys.stdin.buffer.read(most + 1)
+    except OSError as error:
+        raise QueryError("cannot read the query from standard input: "
+                         f"{error.strerror or error}") from None
     if len(data) > most:
         raise QueryError(f"the text on standard input is over {MAX_QUERY_CHARS} characters "
                          f"long; the most is {MAX_QUERY_CHARS}")

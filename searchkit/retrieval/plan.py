@@ -111,9 +111,9 @@ class Plan:
 
 
 def clean(text: str) -> str:
-    """The query text with lone surrogates (from a broken terminal or file) made valid, after
-    checking its size."""
-    text = _SURROGATE.sub("\ufffd", text)
+    """The query text with lone surrogates (from a broken terminal or file) made valid and
+    the white space around it left out (a paste's last line break), after checking its size."""
+    text = _SURROGATE.sub("\ufffd", text).strip()
     check_text(text)
     if not text.strip():
         raise QueryError("the query is empty; give some words to search for")
@@ -141,7 +141,7 @@ def check_text(text: str) -> None:
     """QueryError for a query refused by its text alone (too long, too deep): before the
     index is opened, the parser or the stemmer run. (A wildcard too early in a word is read
     as text: ``typed``.)"""
-    check_size(arguments.text("text", text))
+    check_size(arguments.text("text", text).strip())  # (as ``clean`` keeps it)
 
 
 _FIELD_NAME = re.compile(r"(?<![\w:/])([^\W\d]\w*):(?=[^\s/])")

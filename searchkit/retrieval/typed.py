@@ -43,7 +43,9 @@ _BOOST = re.compile(r"(?<=[\w\")])\^\d+(?:\.\d+)?(?![\w.])")
 _SLOP = re.compile(r'(?<=")~\d+(?!\w)')
 _REPLY_MARKS = re.compile(r"^[ \t]*(?:>[ \t]*)+", re.M)  # "> " before each line of a reply
 _LINE_END_HYPHEN = re.compile(r"([^\W\d_]+)-[ \t]*\r?\n[ \t]*([^\W\d_]+)")
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")  # soft hyphen, zero widths
+_INVISIBLES = "[\u00ad\u200b-\u200d\u2060\ufeff]"  # a soft hyphen, zero widths
+_INVISIBLE = re.compile(_INVISIBLES)
+_BROKEN_BY_INVISIBLE = re.compile(r"([^\W\d_]+)" + _INVISIBLES + r"+([^\W\d_]+)")
 
 
 class Typed(Record):
@@ -52,18 +54,21 @@ class Typed(Record):
 
 
 def unwrapped(text: str, known: Callable[[str], bool]) -> str:
-    """``text`` as one line of words: invisible characters (soft hyphens, zero-width spaces)
-    and reply marks (">") at line starts dropped, a word hyphenated at a line end joined where
-    ``known`` (the index has the word; else the hyphen stays: long-term), every run of white
+    """``text`` as one line of words: reply marks (">") at line starts dropped; a word broken
+    by an invisible character (a soft hyphen, a zero-width space) or hyphenated at a line end
+    joined where ``known`` (the index has the joined word), else kept apart (the index splits
+    words at an invisible character; a line end's hyphen stays: long-term); every run of white
     space (line breaks, non-breaking spaces) one space, so that a quotation broken across
     lines is still a phrase."""
-    text = _REPLY_MARKS.sub("", _INVISIBLE.sub("", text))
+    text = _REPLY_MARKS.sub("", text)
 
-    def joined(match):
+    def joined(match, apart):
         word = match.group(1) + match.group(2)
-        return word if known(word) else match.group(1) + "-" + match.group(2)
+        return word if known(word) else match.group(1) + apart + match.group(2)
 
-    return re.sub(r"\s+", " ", _LINE_END_HYPHEN.sub(joined, text))
+    text = _BROKEN_BY_INVISIBLE.sub(lambda match: joined(match, " "), text)
+    text = _LINE_END_HYPHEN.sub(lambda match: joined(match, "-"), _INVISIBLE.sub(" ", text))
+    return re.sub(r"\s+", " ", text)
 
 
 def read(text: str, syntax: bool = True) -> Typed:
@@ -230,17 +235,21 @@ def _wildcards(text: str, chars: list, kept: list, taken: list) -> None:
 
 
 def _in_capitals(words: List[str]) -> List[bool]:
-    """For each word, whether it stands in a run of words without lower case that holds 3
-    words or more besides operators: a headline, pasted alone or above its story."""
+    """For each word, whether it stands in a run of words without lower case in which 3
+    words side by side are no operators: a headline, pasted alone or above its story (not
+    abbreviations joined by operators: USSR OR USA OR EEC)."""
     flags = [False] * len(words)
     start = 0
     for end in range(len(words) + 1):
         if end < len(words) and words[end] == words[end].upper():
             continue
-        run = words[start:end]
-        if sum(w not in OPERATORS and re.search(r"[^\W\d_]{2,}", w) is not None
-               for w in run) >= 3:
-            flags[start:end] = [True] * len(run)
+        side_by_side = longest = 0
+        for word in words[start:end]:
+            plain = word not in OPERATORS and re.search(r"[^\W\d_]{2,}", word) is not None
+            side_by_side = side_by_side + 1 if plain else 0
+            longest = max(longest, side_by_side)
+        if longest >= 3:
+            flags[start:end] = [True] * (end - start)
         start = end + 1
     return flags
 
