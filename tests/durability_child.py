@@ -45,9 +45,12 @@ def main(argv):
             if len(count) == max(kill_at, 1):
                 os.kill(os.getpid(), signal.SIGINT)
 
-        if kill_at < 0:  # the command's work done, as Python exits
+        if kill_at < 0:  # the command's work done, as Python exits (the console script)
+            from searchkit.cli import run
+
+            sys.argv = ["searchkit", *argv[2:]]
             try:
-                cli(argv[2:])
+                run()
             finally:
                 os.kill(os.getpid(), signal.SIGINT)
             return

@@ -3,6 +3,7 @@
 ``commands`` holds the click commands, ``render`` the output formats (fitted to the terminal,
 text from files made safe to print), ``repl`` the read-search-print loop."""
 
+import signal
 import sys
 
 
@@ -14,7 +15,12 @@ def run() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("searchkit: stopped by Ctrl-C before it began; nothing was changed\n")
         raise SystemExit(130) from None
-    main(prog_name="searchkit")
+    try:
+        main(prog_name="searchkit")
+    finally:
+        # The command has said how it ended: a Ctrl-C while Python exits would end the
+        # process by the signal, status 130, as if it had stopped an index run.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def __getattr__(name: str):

@@ -5,7 +5,6 @@ some files, 130 an index or optimize run stopped by Ctrl-C."""
 
 import contextlib
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -368,15 +367,8 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
                 click.echo(render.cluster_work(cluster.done), err=True)
     except KeyboardInterrupt:  # also while modules are imported, or a cluster starts or stops
         _stop_interrupted(index_dir, before)
-    _finished()
     if summary.skipped_files:
         sys.exit(EXIT_SKIPPED)
-
-
-def _finished() -> None:
-    """The run is over and said so: a Ctrl-C while Python exits (a tenth of a second) would
-    end it by the signal, status 130, as if it had stopped the run."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
@@ -449,7 +441,6 @@ def optimize_command(index_dir, wait):
         _stop_interrupted(index_dir, before)
     finally:
         progress.close()
-    _finished()
     if not done.merged:
         click.echo(
             f"nothing to optimize: {done.index_dir} is "
