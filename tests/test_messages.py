@@ -43,6 +43,15 @@ def test_a_query_with_nothing_to_search_for_says_why(seed_index, query, message)
     assert result.stderr.strip().splitlines()[-1].startswith(f"Error: {message}")
 
 
+@pytest.mark.parametrize("query", ["s* " * 1500, "?! " * 1500, "the " * 1200])
+def test_a_long_query_with_nothing_to_search_for_is_named_in_a_short_line(seed_index, query):
+    """A pasted text of thousands of characters is not repeated whole in its error."""
+    result = run("search", "--index", seed_index, "--", query)
+    assert result.exit_code == 2
+    line, = result.stderr.strip().splitlines()
+    assert line.startswith("Error: ") and len(line) < 300, line
+
+
 @pytest.mark.parametrize("query, note", [
     ("£ Merkel", "£ cannot be searched for (only letters and digits are indexed); searched for "
                  "the rest"),

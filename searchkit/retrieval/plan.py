@@ -151,6 +151,12 @@ _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _NEGATION = re.compile(r"(?:^|[\s(])[-!][\w(\"]|\bNOT\b|\bANDNOT\b")
 
 
+def quoted(text: str, most: int = 80) -> str:
+    """``text`` as a message names it: quoted, and cut to ``most`` characters (a pasted text
+    may be thousands; a message is one line)."""
+    return repr(text if len(text) <= most else text[:most - 1] + "…")
+
+
 def unquoted(text: str) -> str:
     """The text with its quoted phrases blanked out (a phrase holds no syntax)."""
     return re.sub(r'"[^"]*"', lambda m: " " * len(m.group()), text)
@@ -201,7 +207,7 @@ def nothing_to_search(text: str, left_out: list) -> str:
                 "give words")
     if "*" in text:
         return "'*' alone would match every paragraph; give words to search for"
-    return f"nothing to search for in {text!r}; give words (stop words are not indexed)"
+    return f"nothing to search for in {quoted(text)}; give words (stop words are not indexed)"
 
 
 def closest_names(name: str, known, frequency, most: int = 3) -> list:

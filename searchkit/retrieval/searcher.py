@@ -369,8 +369,8 @@ class Searcher:
         if not re.search(r"\w", typed.text):
             raise QueryError(plan.nothing_to_search(text, []))
         if typed.notes and not any(map(wordterms.terms, typed.text.split())):  # "z*": "z"
-            raise QueryError(f"nothing to search for in {text!r} ({typed.notes[0]}); give "
-                             "words (stop words are not indexed)")
+            raise QueryError(f"nothing to search for in {plan.quoted(text)} ({typed.notes[0]}); "
+                             "give words (stop words are not indexed)")
         text = typed.text
         # The vocabulary (a JSON file) is read only when a query names a name or finds little.
         words = self._vocabulary() if variants and has_names(text) else None

@@ -40,6 +40,7 @@ from .plan import (
     date_bound,
     name_variants,
     nothing_to_search,
+    quoted,
     text_notes,
     unquoted,
     variant_stems,
@@ -136,7 +137,7 @@ class QueryBuilder:
             words = re.findall(r"\w+", text.lower())
             if not words:
                 raise QueryError(
-                    f"cannot read the query {text!r}; search for words, "
+                    f"cannot read the query {quoted(text)}; search for words, "
                     'a "quoted phrase", AND / OR / NOT, or field:value'
                 ) from None
             note = "could not read the query as written; searched for the words: " + " ".join(
