@@ -42,8 +42,8 @@ from ..index.rankarrays import NO_DATE, DamagedArrays, SegmentArrays
 # Whoosh's length byte -> length (whoosh.util.numeric's table, from its formula).
 BYTE_TO_LENGTH = np.array([int(round((pow(1.033, i) - 1) * 27)) for i in range(256)],
                           dtype=np.float64)
-_DENSE_SHARE = 8  # a union or intersection over more than 1/8 of a segment's documents is
-# counted in an array the size of the segment rather than sorted
+_DENSE_SHARE = 8  # a union over more than 1/8 of the index's documents is counted in an
+# array the size of the index rather than sorted
 _CACHED_POSTINGS = 1_000_000  # terms' scored postings kept between queries (bounds memory)
 
 
@@ -381,8 +381,8 @@ class Evaluator:
         self.generation = generation
         self.k1 = k1
         self.b = b
-        # (field, term, segment) -> its documents and BM25F scores: the same in every query
-        self._terms: Dict[Tuple[str, str, int], Tuple[np.ndarray, np.ndarray]] = {}
+        # (field, term) -> its documents and BM25F scores: the same in every query
+        self._terms: Dict[Tuple[str, str], Tuple[np.ndarray, np.ndarray]] = {}
         self._cached = 0  # postings in it
 
     def matches(self, node: Node, mark: bool = False) -> Matches:
