@@ -170,6 +170,7 @@ def test_check_optimize_and_cluster_refuse_wrong_arguments(seed_index):
 
 @pytest.mark.parametrize("given, message", [
     (dict(fields=["text"]), "fields must be a dict of searchkit names to record keys"),
+    (dict(fields={"text": 5}), "fields must be a dict of searchkit names to record keys"),
     (dict(follow_links=1), "follow_links must be True or False, not 1"),
     (dict(max_bytes="5"), "max_bytes must be a whole number of 1 or more, not '5'"),
     (dict(max_bytes=True), "max_bytes must be a whole number of 1 or more, not True"),

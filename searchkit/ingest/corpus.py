@@ -101,8 +101,10 @@ class ReadOptions:
         arguments.flag("follow_links", self.follow_links)
         if self.source is not None and not (isinstance(self.source, str) and self.source.strip()):
             raise arguments.refused("source", "a name or None", self.source)
-        arguments.instance("fields", self.fields, dict,
-                           hint=" of searchkit names to record keys, like {'text': 'body'}")
+        hint = " of searchkit names to record keys, like {'text': 'body'}"
+        arguments.instance("fields", self.fields, dict, hint=hint)
+        if not all(isinstance(v, str) for pair in self.fields.items() for v in pair):
+            raise arguments.refused("fields", "a dict" + hint, self.fields)
         if self.encoding is not None:
             encodings.check_encoding_name(arguments.text("encoding", self.encoding))
         problem = check_fields(dict(self.fields))
