@@ -113,3 +113,31 @@ def test_files_given_one_by_one_are_qualified_by_their_folders_in_one_run_or_two
     expected = {"cnn/story.txt": "story", "bbc/story.txt": "bbc/story",
                 "afp/story.txt": "afp/story"}
     assert article_ids(once) == article_ids(twice) == expected
+
+
+@pytest.mark.parametrize("together", [True, False])
+def test_a_file_named_like_another_files_article_gets_ids_of_its_own(tmp_path, together):
+    """wire.jsonl's records are the articles "wire:1", "wire:2", ...: a file named wire:2.txt,
+    indexed in the same run or before the JSON lines came, is keyed apart, and every article
+    is found by an id of its own (two articles of one id made an index every search called
+    damaged)."""
+    import searchkit
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "wire:2.txt").write_text("Cranes\n\nThe cranes stood idle at the quay.\n",
+                                       encoding="utf-8")
+    records = [{"title": f"Record {n}", "text": f"Record {n} speaks of harbour {n}word."}
+               for n in range(1, 4)]
+    lines = "".join(json.dumps(record) + "\n" for record in records)
+    if not together:
+        searchkit.build_index([corpus], tmp_path / "ix")
+    (corpus / "wire.jsonl").write_text(lines, encoding="utf-8")
+    searchkit.build_index([corpus], tmp_path / "ix")
+    assert searchkit.check(tmp_path / "ix").ok
+    with searchkit.open_index(tmp_path / "ix") as searcher:
+        ids = [searcher.search(word).hits[0].article_id
+               for word in ("cranes", "1word", "2word", "3word")]
+        assert len(set(ids)) == 4, ids
+        for article_id in ids:
+            assert searcher.show(article_id).id == article_id

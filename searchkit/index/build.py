@@ -508,8 +508,8 @@ def _plan(
     vanished = _vanished(old, seen, paths, unlisted)
     # key -> the file that has it (a refused file has none; nor has one this run prunes, so
     # that a moved folder's files get the keys a fresh build gives them)
-    keys = {record.key: path for path, record in old.items()
-            if not record.refused and not (prune and path in vanished)}
+    keys = _Keys({record.key: path for path, record in old.items()
+                  if not record.refused and not (prune and path in vanished)})
     tick = progress("reading", len(files)) if progress else None
     # Compare every file and note what to read, in order (the keys as if every read succeeds);
     # read those files (in two processes when there are many); then apply it all in order.
@@ -544,13 +544,13 @@ def _plan(
 
 
 def _compare(files: List[FoundFile], manifests: Dict[str, dict], old: Dict[str, FileRecord],
-             keys: Dict[str, str], options: ReadOptions, tick) -> Tuple[list, List["_ReadStep"]]:
+             keys: "_Keys", options: ReadOptions, tick) -> Tuple[list, List["_ReadStep"]]:
     """Every file's step (``_Unreadable``, ``_Unchanged``, ``_StillRefused`` or
     ``_ReadStep``), in order, and those of the files to read, each with the key its articles
     get if every read succeeds."""
     options_text = json.dumps(_reading_context(options), sort_keys=True, default=str)
     steps, jobs = [], []
-    optimistic = dict(keys)
+    optimistic = keys.copy()
     read_at = time.time_ns()
     digests: Dict[int, str] = {}  # id of a manifest entry (files alike share one) -> digest
     for compared, (path, key, absolute) in enumerate(files, start=1):
@@ -579,7 +579,7 @@ def _compare(files: List[FoundFile], manifests: Dict[str, dict], old: Dict[str, 
             steps.append(_StillRefused(path, refused, absolute))
             continue
         read_as = before.key if before is not None else _free_key(key, absolute, optimistic)
-        optimistic[read_as] = absolute
+        optimistic.claim(read_as, absolute)
         jobs.append(_ReadStep(path, key, before, absolute, entry, digest, stat_key,
                               stat.st_size, stat.st_mtime_ns, read_as))
         steps.append(jobs[-1])
@@ -686,7 +686,7 @@ def _settle_the_rest(plan: _Plan, old: Dict[str, FileRecord], seen: set, vanishe
         plan.actions.append(FileAction(absolute, "removed"))
 
 
-def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions) -> None:
+def _apply(plan: _Plan, step, result, keys: "_Keys", options: ReadOptions) -> None:
     """Apply one file's step (and its result, if it was read) to the plan: the ledger, the
     paragraphs read, the actions. ``keys``: key -> the file that has it, as applied so far."""
     if isinstance(step, _Unreadable):
@@ -723,7 +723,7 @@ def _apply(plan: _Plan, step, result, keys: Dict[str, str], options: ReadOptions
                                                context=step.digest, stat=step.stat,
                                                refused=result)
         return
-    keys[key] = absolute
+    keys.claim(key, absolute)
     plan.read += 1
     found, block_kinds, print_, size, columns = result
     plan.paragraphs.extend(columns)
@@ -898,18 +898,61 @@ def _skip(plan: _Plan, path: str, reason: str, before, absolute: str) -> None:
     plan.actions.append(FileAction(str(path), "skipped", reason))
 
 
-def _free_key(key: str, absolute: str, keys: Dict[str, str]) -> str:
-    """``key``, qualified while another indexed file has it by the names of the folders above
-    the key's own: the indexed folder's name first, as ``find_files`` qualifies the files of
-    two folders given at once ("p2/a/x"), then its parents'."""
-    if keys.get(key, absolute) == absolute:  # (most files: no folder is needed)
+class _Keys:
+    """The keys files have (key -> the real path of the file that has it). A file of several
+    articles gives them ids "key:1", "key:2" (a JSON-lines record's own id after the colon):
+    no key may start with another file's key and a colon, else two articles could share an
+    id (``taken``)."""
+
+    def __init__(self, owners: Dict[str, str]):
+        self.owners = dict(owners)
+        self.before_colons: Dict[str, str] = {}  # "a" of a key "a:5" -> the file that has it
+        for key, absolute in self.owners.items():
+            self._note(key, absolute)
+
+    def _note(self, key: str, absolute: str) -> None:
+        for colon in _colons(key):
+            self.before_colons.setdefault(key[:colon], absolute)
+
+    def copy(self) -> "_Keys":
+        found = _Keys({})
+        found.owners, found.before_colons = dict(self.owners), dict(self.before_colons)
+        return found
+
+    def claim(self, key: str, absolute: str) -> None:
+        self.owners[key] = absolute
+        self._note(key, absolute)
+
+    def taken(self, key: str, absolute: str) -> bool:
+        """Whether another file has ``key``, a key that starts with it and a colon, or a key
+        it starts with before a colon."""
+        if self.owners.get(key, absolute) != absolute or \
+                self.before_colons.get(key, absolute) != absolute:
+            return True
+        return any(self.owners.get(key[:colon], absolute) != absolute
+                   for colon in _colons(key))
+
+
+def _colons(key: str) -> List[int]:
+    return [at for at, char in enumerate(key) if char == ":"] if ":" in key else []
+
+
+def _free_key(key: str, absolute: str, keys: _Keys) -> str:
+    """``key``, qualified while another indexed file has it (or it would share ids with
+    another's: ``_Keys.taken``) by the names of the folders above the key's own: the indexed
+    folder's name first, as ``find_files`` qualifies the files of two folders given at once
+    ("p2/a/x"), then its parents'; past the root, by a number ("x~2")."""
+    if not keys.taken(key, absolute):  # (most files: no folder is needed)
         return key
     above = Path(absolute).parent.parts[::-1][key.count("/"):]  # (the key's folders: its last)
     for parent in above:
         key = f"{parent}/{key}"
-        if keys.get(key, absolute) == absolute:
+        if not keys.taken(key, absolute):
             return key
-    return key
+    unique, n = key, 2
+    while keys.taken(unique, absolute):
+        unique, n = f"{key}~{n}", n + 1
+    return unique
 
 
 def _summary(index_dir: Path, plan: _Plan, started: float, committed: bool = True,
