@@ -21,6 +21,7 @@ from ..config import (
     DEFAULT_MAX_BYTES,
     INDEX_ENV,
     LOCK_WAIT,
+    MAX_QUERY_CHARS,
     SORTS,
     SearchOptions,
 )
@@ -604,8 +605,6 @@ def search_command(query, index_dir, limit, fmt, batch_file, run_name, color, no
 def _stdin_query() -> str:
     """The query text on standard input (``searchkit search -``): text pasted as it was copied,
     line breaks, quotes and all, which a shell's quoting would mangle."""
-    from ..config import MAX_QUERY_CHARS
-
     most = MAX_QUERY_CHARS * 4  # bytes: no character of UTF-8 takes more than 4
     try:
         if sys.stdin is None:  # (started with standard input closed)

@@ -115,7 +115,7 @@ def clean(text: str) -> str:
     the white space around it left out (a paste's last line break), after checking its size."""
     text = _SURROGATE.sub("\ufffd", text).strip()
     check_text(text)
-    if not text.strip():
+    if not text:
         raise QueryError("the query is empty; give some words to search for")
     return text
 
