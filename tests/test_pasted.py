@@ -325,6 +325,9 @@ def test_a_headline_in_capitals_above_the_text_obeys_no_operator(copied):
     assert not results.notes
     typed = copied.search("ferry NOT delay")  # typed, NOT still excludes
     assert typed.total and all("delay" not in h.text for h in typed.hits)
+    # two words side by side on each side of the NOT: a headline still
+    short = copied.search("TALKS WILL NOT DELAY STRIKE")
+    assert first_text(short).startswith("The union said") and not short.notes
     # words in capitals joined by operators are no headline: the operators hold
     joined = copied.search("strike AND (FERRY OR UNION OR PORT)")
     assert joined.total and all("strike" in h.text for h in joined.hits)

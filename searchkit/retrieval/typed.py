@@ -14,7 +14,8 @@ as text (blanked: the analyzer indexes no such character anyway), with a note sa
   QUOTATION_WORDS words or more is also searched as its words: pasted, it may have lost one);
 - a range only after a field name (``date:[2020-08 TO]``), a boost after a word (``oil^2``);
 - AND, OR, ANDNOT, ANDMAYBE between two operands and NOT before one, unless they stand
-  among 3 words or more written in capitals (a pasted headline, alone or above its story).
+  among 3 words or more written in capitals, two of them side by side (a pasted headline,
+  alone or above its story; not USSR OR USA OR EEC).
 
 Field names are left to Whoosh's parser (an unknown one is a word, with a note of its own).
 With ``syntax=False`` (``--plain``) every character is text and no note is given.
@@ -235,20 +236,17 @@ def _wildcards(text: str, chars: list, kept: list, taken: list) -> None:
 
 
 def _in_capitals(words: List[str]) -> List[bool]:
-    """For each word, whether it stands in a run of words without lower case in which 3
-    words side by side are no operators: a headline, pasted alone or above its story (not
-    abbreviations joined by operators: USSR OR USA OR EEC)."""
+    """For each word, whether it stands in a run of words without lower case that holds 3
+    words or more besides operators, two of them side by side: a headline, pasted alone or
+    above its story (not abbreviations joined by operators: USSR OR USA OR EEC)."""
     flags = [False] * len(words)
     start = 0
     for end in range(len(words) + 1):
         if end < len(words) and words[end] == words[end].upper():
             continue
-        side_by_side = longest = 0
-        for word in words[start:end]:
-            plain = word not in OPERATORS and re.search(r"[^\W\d_]{2,}", word) is not None
-            side_by_side = side_by_side + 1 if plain else 0
-            longest = max(longest, side_by_side)
-        if longest >= 3:
+        plain = [w not in OPERATORS and re.search(r"[^\W\d_]{2,}", w) is not None
+                 for w in words[start:end]]
+        if sum(plain) >= 3 and any(a and b for a, b in zip(plain, plain[1:])):
             flags[start:end] = [True] * (end - start)
         start = end + 1
     return flags
