@@ -3,6 +3,7 @@ wrote, on an index of several segments with deleted documents."""
 
 import json
 import math
+import random
 import re
 import shutil
 import subprocess
@@ -24,7 +25,7 @@ from searchkit.retrieval.plan import Filters
 from searchkit.retrieval.storedfields import StoredFields
 
 from conftest import SEEDS, reseal
-from enginecheck import Check, sample_queries, syntax_queries
+from enginecheck import Check, plain_words, sample_queries, syntax_queries
 
 ARTICLES = {
     "wire-1.txt": """---
@@ -267,6 +268,44 @@ def test_syntax_queries_rank_as_whoosh_or_by_their_meaning(layered):
             differences.append(found)
     assert not differences, differences[:5]
     assert compared > 160
+
+
+def test_phrases_cut_from_paragraphs_rank_as_whoosh(layered):
+    """Phrases of two to four words cut from the paragraphs, as they stand, reversed (found
+    nowhere, or elsewhere), with a slop, a word repeated, in the title: the engine's test of
+    the words' positions finds and scores what Whoosh's phrase matcher does."""
+    _, searcher, check = layered
+    rng = random.Random(4)
+    texts = [words for words in (plain_words(t).split() for t in _texts(check))
+             if len(words) >= 4]
+    queries = []
+    for number in range(160):
+        words = rng.choice(texts)
+        size = rng.randint(2, 4)
+        start = rng.randrange(len(words) - size + 1)
+        span = words[start:start + size]
+        shape = number % 5
+        if shape == 1:
+            span.reverse()
+        elif shape == 2:
+            span.insert(1, span[0])
+        phrase = '"' + " ".join(span) + '"'
+        if shape == 3:
+            phrase += f"~{rng.randint(2, 4)}"
+        elif shape == 4:
+            phrase = f"title:{phrase} {rng.choice(span)}"
+        queries.append(phrase)
+    differences, found = [], 0
+    for text in queries:
+        difference = check.compare(text)
+        if difference:
+            differences.append(difference)
+        try:
+            found += searcher.search(text).total > 0
+        except QueryError:  # stop words only, refused alike by both (compare checks that)
+            pass
+    assert not differences, differences[:5]
+    assert found > 100  # most phrases cut from the text find it
 
 
 def test_results_group_count_and_facet_what_the_ranking_matched(layered):

@@ -18,8 +18,10 @@ Whoosh's matchers:
   every document but the child's, scoring 1.0;
 * ``Restrict``: a filter on a column (date range, sources, kinds), scoring 1.0 times its boost,
   as Whoosh's constant-score range and unscored ID terms do;
-* ``Scored``: documents and scores Whoosh computed itself (phrases, wildcards and other
-  syntax the arrays cannot answer), combined like any other node.
+* ``Scored``: documents and scores computed outside the tree and combined like any other
+  node: by Whoosh itself (wildcards and other syntax the arrays cannot answer), or for a
+  phrase by this engine's intersection of its words, kept where Whoosh's postings put them
+  next to one another (``syntax``).
 
 Deleted documents are left out at the end (every node's matches are a set operation on the
 leaves', so that is the same as leaving them out of each leaf). Sums may be added in another

@@ -387,7 +387,11 @@ class Searcher:
                 if kind not in INDEXED_KINDS:
                     raise QueryError(f"no kind {kind!r}: paragraphs are kind:body or kind:caption")
             self._check_sources(sources)
-            planned = _whoosh_faults(parsing.plan_of, prepared, searcher, SEARCH_SECONDS)
+            try:
+                planned = _whoosh_faults(parsing.plan_of, prepared, searcher, self._matches,
+                                         SEARCH_SECONDS)
+            except engine.DamagedIndex as error:
+                raise _damaged(self.index_dir, error) from None
         planned.notes = typed.notes + planned.notes
         return planned
 
@@ -716,7 +720,7 @@ def _whoosh_faults(function, *args):
         return function(*args)
     except RecursionError:
         raise QueryError("the query is nested too deeply; simplify it") from None
-    except SearchkitError:  # e.g. the index is damaged: not the query's fault
+    except (SearchkitError, engine.DamagedIndex):  # the index is damaged: not the query's fault
         raise
     except Exception as error:  # a fault inside Whoosh on an odd combination of operators
         raise QueryError(

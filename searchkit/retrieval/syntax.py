@@ -18,7 +18,7 @@ import re
 import time as clock
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Callable, Dict, Iterable, Optional, Tuple
 
 import numpy as np
 from whoosh import query as whoosh_query
@@ -334,11 +334,13 @@ def _fields(query) -> set:
 # -- Whoosh's query -> the engine's tree ---------------------------------------------------------
 
 
-def plan_of(prepared: Prepared, searcher, seconds: float) -> Plan:
+def plan_of(prepared: Prepared, searcher, matches: Callable[[engine.Node], engine.Matches],
+            seconds: float) -> Plan:
     """The engine's plan of a query Whoosh's parser read. ``searcher``: a Whoosh searcher
-    (with BM25F) for the parts only Whoosh can match; ``seconds``: how long they may take."""
+    (with BM25F) for the parts only Whoosh can match, on the commit ``matches`` (the engine's
+    evaluation) reads; ``seconds``: how long they may take."""
     deadline = clock.monotonic() + seconds
-    convert = _Converter(searcher, deadline, seconds)
+    convert = _Converter(searcher, matches, deadline, seconds)
     return Plan(
         convert(prepared.query),
         prepared.note,
@@ -351,17 +353,19 @@ def plan_of(prepared: Prepared, searcher, seconds: float) -> Plan:
 
 class _Converter:
     """Whoosh's Or, And, AndNot, Not and Terms of the searched fields become the engine's
-    nodes; any other part (a phrase, a wildcard, a range, a field query) is matched and scored
-    by Whoosh itself and handed over as its documents and scores."""
+    nodes; a phrase of a searched field is the engine's intersection of its words tested on
+    their positions; any other part (a wildcard, a range, a field query) is matched and
+    scored by Whoosh itself and handed over as its documents and scores."""
 
     def _check_time(self) -> None:
         if clock.monotonic() > self.deadline:
             raise QueryError(f"the search took over {self.seconds:g} s and was stopped; "
                              "narrow the query")
 
-    def __init__(self, searcher, deadline: float, seconds: float):
+    def __init__(self, searcher, matches, deadline: float, seconds: float):
         self.seconds = seconds
         self.searcher = searcher
+        self.matches = matches
         self.deadline = deadline
         self._known = {}
 
@@ -381,7 +385,49 @@ class _Converter:
             return engine.Maybe(self(query.a), self(query.b))
         if kind is whoosh_query.Not:
             return engine.NoneOf(self(query.query))
+        if kind is whoosh_query.Phrase and query.fieldname in SEARCH_FIELDS and \
+                len(query.words) > 1 and all(isinstance(w, str) for w in query.words):
+            return self._phrase(query)
         return self._scored(query)
+
+    def _phrase(self, query) -> engine.Scored:
+        """What Whoosh's phrase matches and scores, found without its matcher walking each
+        segment's postings: the engine's intersection of the words (scored as Whoosh scores a
+        phrase: the sum of its words' scores, times its boost), kept where the words' positions,
+        read for those documents alone, follow one another as Whoosh's ``SpanNear2`` asks."""
+        try:
+            return self._known[query]
+        except KeyError:
+            pass
+        field, words, slop = query.fieldname, list(query.words), query.slop
+        found = self.matches(engine.AllOf([engine.Term(field, word) for word in words]))
+        docs, keep = found.docs, np.zeros(len(found), dtype=bool)
+        checked = 0
+        for leaf, offset in self.searcher.leaf_searchers():
+            low, high = np.searchsorted(docs, [offset, offset + leaf.doc_count_all()]).tolist()
+            if low == high:
+                continue
+            reader = leaf.reader()
+            postings = [reader.postings(field, word) for word in words]
+            for at in range(low, high):
+                doc = int(docs[at]) - offset
+                positions = []
+                for matcher in postings:
+                    if matcher.is_active():
+                        matcher.skip_to(doc)
+                    if not matcher.is_active() or matcher.id() != doc:
+                        raise engine.DamagedIndex("the ranking arrays do not agree with the "
+                                                  "postings")
+                    positions.append(matcher.value_as("positions"))
+                keep[at] = _in_sequence(positions, slop)
+                checked += 1
+                if checked % 1024 == 0:
+                    self._check_time()
+        scores = found.scores[keep]
+        phrase = self._known[query] = engine.Scored(
+            docs[keep], scores * query.boost if query.boost != 1.0 else scores,
+            _text_words(query, self.searcher.reader()))
+        return phrase
 
     def _scored(self, query) -> engine.Scored:
         """The documents Whoosh matches for ``query`` and their scores."""
@@ -412,6 +458,18 @@ class _Converter:
         except TypeError:
             pass
         return found
+
+
+def _in_sequence(positions: list, slop: int) -> bool:
+    """Whether each word's positions (one list per word of a phrase) follow the last word's
+    within ``slop`` (1: next to it), as Whoosh's SpanNear2 (ordered, at least one apart)
+    joins spans: a span (start, end) takes a next word at p where end < p <= end + slop."""
+    spans = {(p, p) for p in positions[0]}
+    for following in positions[1:]:
+        if not spans:
+            return False
+        spans = {(start, p) for start, end in spans for p in following if end < p <= end + slop}
+    return bool(spans)
 
 
 def _text_words(query, reader) -> frozenset:
