@@ -380,11 +380,14 @@ class IndexSummary(Record):
     # What happened to each file, by count: new files added, changed ones re-read, files that
     # disappeared removed (--prune) or left in the index (missing), the rest left alone. A
     # rebuild re-reads every file the index it replaces held (updated) and removes the rest.
+    # Files moved or renamed since they were indexed are read again at their new paths and
+    # replace their old selves (moved).
     added: int = 0
     updated: int = 0
     removed: int = 0
     missing: int = 0
     unchanged: int = 0
+    moved: int = 0
     file_actions: Sequence = ()  # of FileAction (a tuple, or LazyRecords)
     committed: bool = True  # False when there was nothing to change
     # Paragraphs by kind (body, caption), passages of split paragraphs included: they add up
@@ -399,7 +402,7 @@ class FileAction(Record):
     """What an indexing run did with one file, and how (its encoding, or why it was skipped)."""
 
     path: str
-    action: str  # added, updated, unchanged, removed, missing, skipped
+    action: str  # added, updated, moved, unchanged, removed, missing, skipped
     detail: str = ""
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
 import searchkit
+from searchkit.cli import render
 from searchkit.errors import CorpusError
 from searchkit.index import build, ledger, textfile
 
@@ -152,25 +153,71 @@ def test_vanished_files_stay_until_pruned(corpus, tmp_path):
 
 def test_a_moved_folder_pruned_in_the_same_run_gets_the_ids_of_a_fresh_build(corpus, tmp_path):
     index_dir = tmp_path / "ix"
-    searchkit.build_index([corpus], index_dir)
+    searchkit.build_index([corpus], index_dir)  # (files changed just now: no stat to know)
     moved = corpus.rename(tmp_path / "moved")
     summary = searchkit.build_index([moved], index_dir, prune=True)
-    assert (summary.added, summary.removed) == (5, 5)
+    assert (summary.added, summary.removed, summary.moved) == (5, 5, 0)
     same_as_a_rebuild(index_dir, [moved], tmp_path)
 
 
-def test_a_moved_folder_kept_beside_its_old_files_keeps_its_ids_once_they_are_pruned(
-        tmp_path):
+def test_a_moved_folder_replaces_its_old_files(tmp_path):
+    """A folder renamed (its files the same by inode, size and modification time): each file
+    is read again at its new path and its old self goes, as in a fresh build of the folder;
+    nothing is listed twice, and nothing needs pruning."""
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus / "wire")
+    _settled(corpus)
     index_dir = tmp_path / "ix"
     searchkit.build_index([corpus], index_dir)
     moved = corpus.rename(tmp_path / "moved")
-    searchkit.build_index([moved], index_dir)  # the old files stay, missing
+    summary = searchkit.build_index([moved], index_dir)
+    assert (summary.moved, summary.added, summary.removed, summary.missing) == (5, 0, 0, 0)
+    assert "files: 0 added, 0 updated, 5 moved, 0 removed, 0 unchanged, 0 skipped" in \
+        render.index_summary(summary)
+    assert {(a.action, a.detail) for a in summary.file_actions} == {
+        ("moved", f"from {corpus / 'wire' / p.name}") for p in SEEDS.iterdir()
+        if p.suffix == ".txt"}
+    same_as_a_rebuild(index_dir, [moved], tmp_path)
+    with searchkit.open_index(index_dir) as searcher:
+        groups = searcher.search("Lukashenko", limit=50).groups
+    places = [p.path for g in groups for p in (g.leader, *g.duplicates)]
+    assert places and all(p.startswith(str(moved)) for p in places)
+
+
+def test_a_renamed_file_gets_its_new_name_and_a_changed_one_is_new(corpus, tmp_path):
+    _settled(corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    renamed = next(corpus.glob(f"{S000}*")).rename(corpus / "renamed.txt")
+    edited = next(corpus.glob(f"{S001}*"))
+    text = edited.read_text()
+    edited.unlink()
+    (corpus / "edited.txt").write_text(text + "\nThe envoy declined to comment.\n")
+    summary = searchkit.build_index([corpus], index_dir)
+    assert (summary.moved, summary.added, summary.missing) == (1, 1, 1)
     ids = set(contents(index_dir))
-    assert f"moved/wire/{S000}#1" in ids and f"wire/{S000}#1" in ids
-    searchkit.build_index([moved], index_dir, prune=True)
-    assert set(contents(index_dir)) == {i for i in ids if i.startswith("moved/")}
+    assert any(i.startswith("renamed#") for i in ids)
+    assert not any(i.startswith(f"{S000}#") for i in ids)
+    assert any(i.startswith(f"{S001}#") for i in ids)  # gone from disk, not moved: kept
+    searchkit.build_index([corpus], index_dir, prune=True)
+    same_as_a_rebuild(index_dir, [corpus], tmp_path)
+
+
+def test_a_folder_copied_elsewhere_and_deleted_keeps_its_old_files_until_pruned(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus / "wire")
+    _settled(corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    copied = tmp_path / "copied"
+    shutil.copytree(corpus, copied)  # new files, by their inodes
+    shutil.rmtree(corpus)
+    summary = searchkit.build_index([copied], index_dir)  # the old files stay, missing
+    assert (summary.added, summary.moved, summary.missing) == (5, 0, 5)
+    ids = set(contents(index_dir))
+    assert f"copied/wire/{S000}#1" in ids and f"wire/{S000}#1" in ids
+    searchkit.build_index([copied], index_dir, prune=True)
+    assert set(contents(index_dir)) == {i for i in ids if i.startswith("copied/")}
 
 
 def test_prune_keeps_files_indexed_from_other_folders(corpus, tmp_path):

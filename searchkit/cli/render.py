@@ -608,9 +608,11 @@ def index_summary(summary: IndexSummary) -> str:
 
 @for_terminal
 def _index_summary(summary: IndexSummary) -> str:
+    moved = f"{summary.moved} moved, " if summary.moved else ""
     files = (
-        f"files: {summary.added} added, {summary.updated} updated, {summary.removed} removed, "
-        f"{summary.unchanged} unchanged, {len(summary.skipped_files)} skipped"
+        f"files: {summary.added} added, {summary.updated} updated, {moved}"
+        f"{summary.removed} removed, {summary.unchanged} unchanged, "
+        f"{len(summary.skipped_files)} skipped"
     )
     if not summary.committed:
         lines = [f"{summary.index_dir} is up to date ({summary.seconds:.1f} s); {files}"]

@@ -152,6 +152,10 @@ class _Plan:
     updated: List[str] = field(default_factory=list)
     removed: List[str] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)
+    # Indexed files found again at another path (``_moves``): new path -> old path; and the
+    # new paths of those read there (the rest: their old paths removed)
+    moves: Dict[str, str] = field(default_factory=dict)
+    moved: List[str] = field(default_factory=list)
     # The files the index a rebuild replaces holds: read again, they count as updated
     replacing: frozenset = frozenset()
     unchanged: int = 0
@@ -165,7 +169,12 @@ class _Plan:
 
     @property
     def changes(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
+        return bool(self.added or self.updated or self.removed or self.moved)
+
+    def replaced_paths(self) -> set:
+        """The files whose paragraphs in the index this run replaces or removes (by path)."""
+        return set(self.added + self.updated + self.removed +
+                   [self.moves[path] for path in self.moved])
 
 
 @workers.no_garbage_collection()
@@ -281,7 +290,7 @@ def build_index(
             paragraphs = plan.paragraphs
             # (what an update replaces: a fresh build, with none, holds no set of every id)
             new_ids = set() if fresh else set(paragraphs.ids)
-            replaced = set() if fresh else set(plan.added + plan.updated + plan.removed)
+            replaced = set() if fresh else plan.replaced_paths()
             threshold = dedup_threshold if find_duplicates else None
             _started(progress, "grouping near-identical paragraphs")
             state = None if fresh or regroup else _kept_state(index_dir, generation,
@@ -506,10 +515,12 @@ def _plan(
     old = dict(known or {})
     seen = {file.real for file in files} if old else set()
     vanished = _vanished(old, seen, paths, unlisted)
-    # key -> the file that has it (a refused file has none; nor has one this run prunes, so
-    # that a moved folder's files get the keys a fresh build gives them)
+    plan.moves = _moves(files, old, vanished, options)
+    let_go = vanished if prune else set(plan.moves.values())
+    # key -> the file that has it (a refused file has none; nor has one this run prunes or
+    # finds moved, so that a moved folder's files get the keys a fresh build gives them)
     keys = _Keys({record.key: path for path, record in old.items()
-                  if not record.refused and not (prune and path in vanished)})
+                  if not record.refused and path not in let_go})
     tick = progress("reading", len(files)) if progress else None
     # Compare every file and note what to read, in order (the keys as if every read succeeds);
     # read those files (in two processes when there are many); then apply it all in order.
@@ -662,19 +673,50 @@ def _vanished(old: Dict[str, FileRecord], seen: set, paths: List[Path],
     }
 
 
+def _moves(files: List[FoundFile], old: Dict[str, FileRecord], vanished: set,
+           options: ReadOptions) -> Dict[str, str]:
+    """Indexed files gone from disk that this run finds at another path: the same file by its
+    size, modification time and inode, which a move or a rename on one file system keeps (a
+    copy elsewhere, or a file changed since, is a new file). New path -> old path."""
+    gone: Dict[tuple, Optional[str]] = {}
+    for absolute in vanished:
+        record = old[absolute]
+        if record.refused or not record.stat or os.path.exists(absolute):
+            continue
+        size, mtime, _, inode = record.stat.split(":")
+        identity = (int(size), int(mtime), int(inode))
+        gone[identity] = None if identity in gone else absolute  # (two alike: neither)
+    moves: Dict[str, str] = {}
+    if not any(gone.values()):
+        return moves
+    for file in files:
+        if file.real in old:
+            continue
+        try:
+            stat = file_stat(file.path, options)
+        except CorpusError:
+            continue
+        was = gone.pop((stat.st_size, stat.st_mtime_ns, stat.st_ino), None)
+        if was is not None:
+            moves[file.real] = was
+    return moves
+
+
 def _settle_the_rest(plan: _Plan, old: Dict[str, FileRecord], seen: set, vanished: set,
                      prune: bool) -> None:
     """The ledger's files this run did not see: kept if indexed from elsewhere, else
-    (``vanished``) removed (``prune``) or kept and noted missing. The files of the index a
-    rebuild replaces that it did not read again: removed."""
+    (``vanished``) removed (``prune``) or kept and noted missing; one found moved is replaced
+    by its new path, or removed if that could not be read (its key was let go of). The files
+    of the index a rebuild replaces that it did not read again: removed."""
+    moved_from = {plan.moves[path] for path in plan.moved}
     for absolute, record in sorted(old.items()):
-        if absolute in seen:
+        if absolute in seen or absolute in moved_from:
             continue
         if absolute not in vanished:
             plan.ledger.keep(absolute, record)  # indexed from elsewhere: not this run's business
         elif record.refused:
             continue  # nothing of it was indexed: nothing to remove, none to miss
-        elif prune:
+        elif prune or absolute in plan.moves.values():
             plan.removed.append(absolute)
             plan.actions.append(FileAction(absolute, "removed"))
         else:
@@ -739,6 +781,10 @@ def _apply(plan: _Plan, step, result, keys: "_Keys", options: ReadOptions) -> No
         stat=step.stat,
     )
     renewed = before is not None or absolute in plan.replacing
+    if not renewed and absolute in plan.moves:
+        plan.moved.append(absolute)
+        plan.actions.append(FileAction(str(path), "moved", f"from {plan.moves[absolute]}"))
+        return
     (plan.updated if renewed else plan.added).append(absolute)
     plan.actions.append(FileAction(str(path), "updated" if renewed else "added",
                                    found.encoding_how))
@@ -974,6 +1020,7 @@ def _summary(index_dir: Path, plan: _Plan, started: float, committed: bool = Tru
         added=len(plan.added),
         updated=len(plan.updated),
         removed=len(plan.removed),
+        moved=len(plan.moved),
         missing=len(plan.missing),
         unchanged=plan.unchanged,
         file_actions=plan.actions,
