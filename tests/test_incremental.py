@@ -188,7 +188,7 @@ def test_a_renamed_file_gets_its_new_name_and_a_changed_one_is_new(corpus, tmp_p
     _settled(corpus)
     index_dir = tmp_path / "ix"
     searchkit.build_index([corpus], index_dir)
-    renamed = next(corpus.glob(f"{S000}*")).rename(corpus / "renamed.txt")
+    next(corpus.glob(f"{S000}*")).rename(corpus / "renamed.txt")
     edited = next(corpus.glob(f"{S001}*"))
     text = edited.read_text()
     edited.unlink()
