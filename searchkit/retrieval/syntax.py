@@ -404,6 +404,7 @@ class _Converter:
         docs, keep = found.docs, np.zeros(len(found), dtype=bool)
         checked = 0
         for leaf, offset in self.searcher.leaf_searchers():
+            self._check_time()
             low, high = np.searchsorted(docs, [offset, offset + leaf.doc_count_all()]).tolist()
             if low == high:
                 continue
