@@ -32,6 +32,9 @@ Steps, each in a fresh process so that one engine's caches and imports do not he
    result's group looked up, and the matching rows counted (the same work searchkit does for
    "1-10 of N results"); plus FTS5's bare top-10 with snippets as a second reference. Warm-up
    first; each engine runs the set twice, alternating; a query's latency is its faster pass.
+   Then 200 pasted sentences (12-40 words of a paragraph; FTS5: every word quoted, OR-ed) and
+   200 quotations in quote marks (2-8 words of a paragraph; FTS5: the phrase), each set with
+   whether the paragraph it came from was found (first, or among the ten).
 3. cold: `python -m searchkit search oil --index DIR -n 10 --format plain`, start to exit, and
    the FTS5 equivalent (`python -c`: import sqlite3, open, one query with snippets, print), and
    `python -c pass` as the floor; medians of --cold-runs. Then `python -X importtime` of the
@@ -375,6 +378,26 @@ def cut_span(rows: list, rng: random.Random) -> tuple:
             return pid, words[start : start + size]
 
 
+def make_quoted(rows: list, count: int = QUERIES, seed: int = 2) -> list:
+    """Quotations as a user puts them in quote marks: 2-8 consecutive words of a paragraph
+    (one of them of five letters or more, so that not all are stop words), the quote marks
+    and brackets of the text taken out, with the id of the paragraph they came from."""
+    rng = random.Random(seed)
+    quoted = []
+    while len(quoted) < count:
+        pid, _title, text, _group = rng.choice(rows)
+        words = [w for w in re.sub(r"[\"“”()\[\]]", " ", text).split()
+                 if re.search(r"\w", w)]
+        size = rng.choice((2, 2, 3, 3, 4, 5, 6, 8))
+        if len(words) <= size:
+            continue
+        start = rng.randrange(len(words) - size)
+        span = words[start:start + size]
+        if any(len(re.sub(r"\W", "", w)) >= 5 for w in span):
+            quoted.append(['"' + " ".join(span) + '"', pid])
+    return quoted
+
+
 def make_pasted(rows: list, count: int = QUERIES, seed: int = 1) -> list:
     """Sentences as a user pastes them: 12-40 words cut from a paragraph, lightly edited (a word
     dropped from half of them, quote marks straightened or curled in a quarter), with the id of
@@ -676,7 +699,8 @@ def main() -> None:
     finally:
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
-            for name in ("searchkit-index", "fts5.db", "queries.json"):
+            for name in ("searchkit-index", "fts5.db", "queries.json", "paragraphs.json", "pasted.json",
+                         "quoted.json"):
                 if (tmp / name).exists():
                     shutil.move(str(tmp / name), str(args.keep / name))
         shutil.rmtree(tmp, ignore_errors=True)
@@ -756,6 +780,12 @@ def run_bench(args, tmp: Path) -> None:
         row("pasted sentence success@1", success["searchkit"], success["fts5"],
             lambda x: f"{x:.3f}")
         table.append(("pasted sentences refused", str(queries["pasted_refused"]), "0", "—"))
+        quoted_latency, quoted_found = queries["quoted_latency"], queries["quoted_found"]
+        for name, p in (("quoted phrase p50", 0.5), ("quoted phrase p95", 0.95)):
+            row(name, percentile(quoted_latency["searchkit"], p),
+                percentile(quoted_latency["fts5"], p), fmt_ms)
+        row("quoted phrase, its paragraph in the top 10", quoted_found["searchkit"],
+            quoted_found["fts5"], lambda x: f"{x:.3f}")
         row("query process peak memory", queries["memory"]["searchkit"],
             queries["memory"]["fts5"], fmt_mb)
         scifact = queries["scifact"]
@@ -880,8 +910,22 @@ def measure_queries(args, tmp: Path, index: Path, db: Path, rows_file: Path) -> 
     success = {k: statistics.mean(
         1.0 if groups and groups[0] == group_of[pid] else 0.0
         for groups, (_, pid) in zip(v[0]["groups"], pasted)) for k, v in pasted_passes.items()}
-    memory = {k: max(p["maxrss_kb"] for p in v) * 1024 for k, v in passes.items()}
     log("pasted sentences done")
+    quoted = make_quoted(rows)
+    (tmp / "quoted.json").write_text(json.dumps([text for text, _ in quoted]))
+    quoted_passes = defaultdict(list)
+    for _ in range(2):
+        quoted_passes["searchkit"].append(
+            run_json(["-c", SEARCHKIT_QUERIES, str(index), str(tmp / "quoted.json")]))
+        quoted_passes["fts5"].append(
+            run_json(["-c", FTS5_QUERIES, str(db), str(tmp / "quoted.json"), "same"]))
+    quoted_latency = fastest(quoted_passes)
+    # (the source paragraph's group among the first ten: a short quotation is often in many)
+    quoted_found = {k: statistics.mean(
+        1.0 if group_of[pid] in groups else 0.0
+        for groups, (_, pid) in zip(v[0]["groups"], quoted)) for k, v in quoted_passes.items()}
+    memory = {k: max(p["maxrss_kb"] for p in v) * 1024 for k, v in passes.items()}
+    log("quoted phrases done")
     scifact = scifact_bench(tmp, 2) if not args.no_scifact else None
     if scifact:
         log("SciFact done")
@@ -903,6 +947,7 @@ def measure_queries(args, tmp: Path, index: Path, db: Path, rows_file: Path) -> 
     return {"latency": latency, "overlap": overlap, "cold": cold, "imports": imports,
             "import_total": import_total, "pasted_latency": pasted_latency,
             "pasted_success": success, "pasted_refused": refused, "memory": memory,
+            "quoted_latency": quoted_latency, "quoted_found": quoted_found,
             "scifact": scifact}
 
 

@@ -14,6 +14,7 @@ QueryError says what to change; the command line exits with status 2 on it. The 
 is bounded in time by the searcher.
 """
 
+import bisect
 import re
 import time as clock
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from typing import Callable, Dict, Iterable, Optional, Tuple
 
 import numpy as np
 from whoosh import query as whoosh_query
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching import FilterMatcher
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
 from whoosh.qparser.plugins import SingleQuotePlugin
 
@@ -174,6 +177,8 @@ class QueryBuilder:
     def _with_bonus(self, text: str):
         """The query's words OR-ed, and the query with its words AND-ed for the all-words
         bonus (None when that would be the same query, or the query negates)."""
+        if _ONE_PHRASE.fullmatch(text):  # no words to group: OR and AND read it alike
+            return _restrictions_required(self._parsers[0].parse(text)), None
         any_words, all_words = (parser.parse(text) for parser in self._parsers)
         any_words = _restrictions_required(any_words)
         if any_words == all_words or _negates(any_words):
@@ -183,6 +188,7 @@ class QueryBuilder:
         return any_words, all_words
 
 
+_ONE_PHRASE = re.compile(r'\s*"[^"]*"(~\d+)?\s*')  # a quoted phrase alone (slop allowed)
 _VALUE_FIELDS = (DATE_FIELD, "paragraph")  # fields whose values Whoosh may fail to read
 _FIELD_VALUE = re.compile(r"(?<![\w:])([A-Za-z_]\w*):(\[[^\]]*\]?|[^\s()\[]+)")
 
@@ -409,18 +415,10 @@ class _Converter:
             if low == high:
                 continue
             reader = leaf.reader()
-            postings = [reader.postings(field, word) for word in words]
+            postings = [_TermPositions(reader, field, word) for word in words]
             for at in range(low, high):
                 doc = int(docs[at]) - offset
-                positions = []
-                for matcher in postings:
-                    if matcher.is_active():
-                        matcher.skip_to(doc)
-                    if not matcher.is_active() or matcher.id() != doc:
-                        raise engine.DamagedIndex("the ranking arrays do not agree with the "
-                                                  "postings")
-                    positions.append(matcher.value_as("positions"))
-                keep[at] = _in_sequence(positions, slop)
+                keep[at] = _in_sequence([term.at(doc) for term in postings], slop)
                 checked += 1
                 if checked % 1024 == 0:
                     self._check_time()
@@ -459,6 +457,35 @@ class _Converter:
         except TypeError:
             pass
         return found
+
+
+class _TermPositions:
+    """A term's positions in documents of one segment, asked for in ascending order. Whoosh's
+    W3 matcher skips to a posting block by its last document, then steps through the block a
+    posting at a time; here the block's documents are bisected (through the matcher's own
+    fields: whoosh-reloaded is pinned, and any other matcher is stepped through)."""
+
+    def __init__(self, reader, field: str, word: str):
+        matcher = reader.postings(field, word)
+        if isinstance(matcher, FilterMatcher):  # deleted documents: never asked for here
+            matcher = matcher.child
+        self.matcher = matcher
+        self.blocks = type(matcher) is W3LeafMatcher
+
+    def at(self, doc: int) -> list:
+        matcher = self.matcher
+        if matcher.is_active():
+            if not self.blocks:
+                matcher.skip_to(doc)
+            elif doc > matcher.block_max_id():
+                matcher._skip_to_block(lambda: doc > matcher.block_max_id())
+            if matcher.is_active() and self.blocks:
+                if matcher._ids is None:
+                    matcher._read_ids()
+                matcher._i = bisect.bisect_left(matcher._ids, doc, matcher._i)
+        if not matcher.is_active() or matcher.id() != doc:
+            raise engine.DamagedIndex("the ranking arrays do not agree with the postings")
+        return matcher.value_as("positions")
 
 
 def _in_sequence(positions: list, slop: int) -> bool:
