@@ -320,7 +320,7 @@ class Generation:
             return np.arange(len(docs))
         ids: List[str] = [""] * len(docs)
         owners = np.searchsorted([s.offset for s in self.segments], docs, side="right") - 1
-        for number in np.unique(owners).tolist():
+        for number in np.flatnonzero(np.bincount(owners)).tolist():  # (np.unique: np.ma)
             segment = self.segments[number]
             at = np.flatnonzero(owners == number)
             for i, pid in zip(at.tolist(), segment.arrays.strings_of(
