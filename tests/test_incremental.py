@@ -11,7 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import S000, S001, S004, SEEDS
+from conftest import S000, S001, S004, SEEDS, reseal
 from hypothesis import given
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
@@ -201,6 +201,24 @@ def test_a_renamed_file_gets_its_new_name_and_a_changed_one_is_new(corpus, tmp_p
     assert any(i.startswith(f"{S001}#") for i in ids)  # gone from disk, not moved: kept
     searchkit.build_index([corpus], index_dir, prune=True)
     same_as_a_rebuild(index_dir, [corpus], tmp_path)
+
+
+@pytest.mark.parametrize("stat", ["garbage", "1:2:3", "-5:1:1:1", "9" * 30 + ":1:1:1"])
+def test_a_ledger_with_a_stat_searchkit_never_writes_finds_no_move(corpus, tmp_path, stat):
+    """The ledger is read from the index folder: a recorded stat it cannot have written
+    matches no file, and the run goes on (the file gone stays, missing)."""
+    _settled(corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    gone = next(corpus.glob(f"{S000}*"))
+    name = next(index_dir.glob("files-*.json"))
+    held = json.loads(name.read_text())
+    held["files"][str(gone)]["stat"] = stat
+    name.write_text(json.dumps(held))
+    reseal(index_dir)
+    gone.rename(corpus / "renamed.txt")
+    summary = searchkit.build_index([corpus], index_dir)
+    assert (summary.moved, summary.added, summary.missing) == (0, 1, 1)
 
 
 def test_a_folder_copied_elsewhere_and_deleted_keeps_its_old_files_until_pruned(tmp_path):

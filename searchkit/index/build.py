@@ -21,6 +21,7 @@ import functools
 import json
 import os
 import pickle
+import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
@@ -673,6 +674,9 @@ def _vanished(old: Dict[str, FileRecord], seen: set, paths: List[Path],
     }
 
 
+_STAT = re.compile(r"(?P<size>\d{1,20}):(?P<mtime>-?\d{1,20}):-?\d{1,20}:(?P<inode>\d{1,20})")
+
+
 def _moves(files: List[FoundFile], old: Dict[str, FileRecord], vanished: set,
            options: ReadOptions) -> Dict[str, str]:
     """Indexed files gone from disk that this run finds at another path: the same file by its
@@ -681,10 +685,10 @@ def _moves(files: List[FoundFile], old: Dict[str, FileRecord], vanished: set,
     gone: Dict[tuple, Optional[str]] = {}
     for absolute in vanished:
         record = old[absolute]
-        if record.refused or not record.stat or os.path.exists(absolute):
+        recorded = _STAT.fullmatch(record.stat)  # (a ledger may be damaged: nothing then)
+        if record.refused or not recorded or os.path.exists(absolute):
             continue
-        size, mtime, _, inode = record.stat.split(":")
-        identity = (int(size), int(mtime), int(inode))
+        identity = (int(recorded["size"]), int(recorded["mtime"]), int(recorded["inode"]))
         gone[identity] = None if identity in gone else absolute  # (two alike: neither)
     moves: Dict[str, str] = {}
     if not any(gone.values()):
