@@ -329,8 +329,9 @@ def index_command(paths, index_dir, rebuild, prune, dedup_threshold, encoding, f
     """Index article files from PATHS (files or folders; default ./seeds).
 
     An existing index is updated: new files are added, changed ones (by content) re-indexed,
-    unchanged ones left alone; --prune also removes files that are gone. --rebuild starts
-    afresh with exactly these files.
+    moved or renamed ones re-indexed in place of their old selves, unchanged ones left alone;
+    --prune also removes files that are gone. --rebuild starts afresh with exactly these
+    files.
 
     Exit status: 0 done, 1 an error (the index stays as it was), 3 done but some files were
     skipped (listed with the reason), 130 stopped by Ctrl-C (it says what state the index is
