@@ -100,6 +100,20 @@ def test_a_long_name_with_a_consonant_left_out_is_a_typo_of_it():
     assert plan.name_variants("Aleksandr", vocabulary) == {}  # a patronymic is another name
 
 
+def test_a_name_with_a_vowel_or_an_s_more_at_its_end_is_another_word():
+    """Israel / Israeli, Italian / Italiano, Thursday / Thursdays, Mexican / Mexicans: other
+    words made of a name, not its spellings; a vowel changed at the end still is one."""
+    from searchkit.index.vocabulary import Vocabulary
+    from searchkit.retrieval import plan
+
+    words = {"israel": 5, "israeli": 5, "italian": 5, "italiano": 2, "thursday": 9,
+             "thursdays": 2, "mexican": 4, "mexicans": 3, "lukashenko": 6, "lukashenka": 2}
+    vocabulary = Vocabulary(1000, words, dict(words))
+    for name in ("Israel", "Israeli", "Italian", "Thursday", "Mexican", "Mexicans"):
+        assert plan.name_variants(name, vocabulary) == {}, name
+    assert plan.name_variants("Lukashenko", vocabulary) == {"Lukashenko": ("lukashenka",)}
+
+
 def test_a_variant_is_listed_once_and_names_are_keyed_once_per_vocabulary(monkeypatch):
     from searchkit.index.vocabulary import Vocabulary
     from searchkit.retrieval import plan, translit

@@ -56,12 +56,21 @@ _FIRSTS = {"k": "kcqxh", "c": "ckqt", "q": "qkc", "x": "xk", "h": "hk", "d": "dj
 _FIRSTS.update({vowel: _VOWEL_STARTS for vowel in _VOWEL_STARTS if vowel != "j"})
 
 
+_ENDINGS = "aeious"  # (keys hold no y: it is i)
+
+
 def _alike(own: str, bones: str, other_key: str) -> bool:
     """Whether two close keys differ in vowels only, or (keys of TYPO_FROM letters or more) by
     one consonant more or less and nothing else (a typo: Kowalczyk / Kowalcyk; not Yukos /
-    Yukon, nor Aleksandr / Aleksandrov)."""
+    Yukon, nor Aleksandr / Aleksandrov); but not by a vowel or an s at the end alone, which
+    makes another word of a name (Israel / Israeli, Italian / Italiano, Mexican / Mexicans)
+    where romanisations change a vowel (Lukashenko / Lukashenka)."""
     from rapidfuzz.distance import Levenshtein
 
+    shorter, longer = sorted((own, other_key), key=len)
+    if len(longer) == len(shorter) + 1 and longer.startswith(shorter) and \
+            longer[-1] in _ENDINGS:
+        return False
     if skeleton(other_key) == bones:
         return True
     return len(own) >= TYPO_FROM and abs(len(other_key) - len(own)) == 1 and \
