@@ -155,6 +155,18 @@ def test_the_pages_work_without_javascript(site, browser):
     context.close()
 
 
+def test_a_phone_wide_page_never_scrolls_sideways(site, browser):
+    """320 px (WCAG's reflow width), with a web address pasted as the query."""
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    for path in ("/", "/?q=https://harbour.example.org/2021/03/northern-harbour-strike",
+                 "/article/harbour:c1?p=2", "/reuse"):
+        page.goto(site + path)
+        widths = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        assert widths[0] <= widths[1], (path, widths)
+    context.close()
+
+
 SHOTS = {"search": "/?q=northern+harbour", "article": "/article/harbour:c1?p=2#p2",
          "reuse": "/reuse"}
 WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
