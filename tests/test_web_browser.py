@@ -167,6 +167,24 @@ def test_a_phone_wide_page_never_scrolls_sideways(site, browser):
     context.close()
 
 
+def test_back_shows_the_filters_in_force_not_those_last_typed(site, page):
+    page.goto(site + "/?q=harbour")
+    page.locator("#since").fill("2021-04")
+    page.locator("#sort").select_option("-date")
+    page.locator("#q").fill("strike")
+    page.locator("#q").press("Enter")
+    page.wait_for_url(re.compile(r"q=strike"))
+    page.go_back()
+    page.wait_for_url(re.compile(r"/\?q=harbour$"))
+    expect(page.locator("#q")).to_have_value("harbour")
+    expect(page.locator("#since")).to_have_value("")
+    expect(page.locator("#sort")).to_have_value("score")
+    # A page restored whole from the back-forward cache (as desktop browsers keep it)
+    page.locator("#since").fill("2021")
+    page.evaluate("dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    expect(page.locator("#since")).to_have_value("")
+
+
 SHOTS = {"search": "/?q=northern+harbour", "article": "/article/harbour:c1?p=2#p2",
          "reuse": "/reuse"}
 WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}

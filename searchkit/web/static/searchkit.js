@@ -1,6 +1,7 @@
 // searchkit serve: the only script, and the pages work without it. It adds the "/" key that
 // jumps to the search box, and a button that unfolds (or folds) every "also in" list at once;
-// each list unfolds on its own without any script (a <details> element).
+// each list unfolds on its own without any script (a <details> element). And a page restored
+// from the back-forward cache shows in its forms the search it holds (see below).
 "use strict";
 
 document.addEventListener("keydown", function (event) {
@@ -31,4 +32,12 @@ document.addEventListener("DOMContentLoaded", function () {
     button.textContent = open ? "Fold every “also in”" : "Unfold every “also in”";
   });
   first.parentNode.insertBefore(button, first);
+});
+
+// A page restored whole by Back or Forward keeps what was typed into its forms and not sent:
+// the filters shown would not be those of the results, and the next search would take them.
+// (The forms' autocomplete="off" does the same for a page loaded again.)
+window.addEventListener("pageshow", function (event) {
+  if (!event.persisted) return;
+  document.querySelectorAll("form").forEach(function (form) { form.reset(); });
 });
