@@ -185,6 +185,20 @@ def test_back_shows_the_filters_in_force_not_those_last_typed(site, page):
     expect(page.locator("#since")).to_have_value("")
 
 
+def test_marks_are_told_apart_by_more_than_a_colour(site, page):
+    """The matched words and the marked paragraph stand out without their pale backgrounds
+    too (under 3:1 against the page), as in a high-contrast mode that replaces colours."""
+    page.goto(site + "/?q=northern+harbour")
+    weights = page.evaluate("['.snippet mark', '.snippet'].map(s => "
+                            "+getComputedStyle(document.querySelector(s)).fontWeight)")
+    assert weights[0] > weights[1]
+    page.emulate_media(forced_colors="active")
+    page.goto(site + "/article/harbour:c1?p=2#p2")
+    borders = page.evaluate("['#p1', '#p2'].map(s => "
+                            "getComputedStyle(document.querySelector(s)).borderLeftStyle)")
+    assert borders == ["none", "solid"]
+
+
 SHOTS = {"search": "/?q=northern+harbour", "article": "/article/harbour:c1?p=2#p2",
          "reuse": "/reuse"}
 WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
