@@ -393,6 +393,16 @@ def test_a_query_pasted_with_line_breaks_and_of_many_words_is_searched(client):
         json.loads(first.text.splitlines()[0])["id"]
 
 
+def test_a_query_with_line_breaks_is_in_the_box_with_spaces(client):
+    """A box holds no line break: a browser drops it, gluing the words it parted, and the
+    search sent again from the box would be another one."""
+    for query, status in (("northern\r\nharbour\nstrike", 200), ("the\nof", 400)):
+        answer = client.get("/", params={"q": query})
+        assert answer.status_code == status
+        boxes = [a for a in Page(answer.text).with_tag("input") if a.get("name") == "q"]
+        assert [box["value"] for box in boxes] == [query.replace("\r\n", " ").replace("\n", " ")]
+
+
 @pytest.mark.parametrize("url, reason", BAD)
 def test_bad_parameters_get_a_400_page_with_the_reason(client, url, reason):
     answer = client.get(url)

@@ -25,6 +25,7 @@ DEFAULT_GROUPS = 20
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # but \t \n \r
+_LINE_BREAK = re.compile("\r\n|[\r\n]")
 _DIGITS = re.compile("[0-9]+")  # not str.isdigit: it takes "²" and "①", which int() refuses
 
 
@@ -135,6 +136,12 @@ class SearchRequest:
         if since and until and since > until:
             raise BadRequest(f"since ({request.since}) is after until ({request.until})")
         return request
+
+    @property
+    def box(self) -> str:
+        """The query as the search box shows it: a box holds no line break (a browser drops
+        it, gluing the words it parted), so each is a space, as when a paste is typed in."""
+        return _LINE_BREAK.sub(" ", self.query)
 
     def dates(self) -> Tuple[Optional[date], Optional[date]]:
         return date_bound("since", self.since), date_bound("until", self.until, end=True)
