@@ -370,7 +370,8 @@ BAD = [
     ("/?q=harbour&debug=1", "unknown parameter &#39;debug&#39;"),
     ("/?q=harbour&source=Nowhere+Times", "no source &#39;Nowhere Times&#39;"),
     ("/?q=the+and+of", "stop word"),
-    ("/?q=" + "harbour+" * 700, "q is longer than 5000 characters"),
+    ("/?q=" + "harbour+" * 700, "the query is 5599 characters long; the most is 5000"),
+    ("/?q=" + "harbour+" * 2600, "q is longer than 20000 characters"),
     ("/?q=harbour&source=Coastal%0ADaily", "source: control characters"),
     ("/?q=harbour%00", "control characters"),
     ("/?q=harbour&exact=yes", "exact must be one of 0, 1"),
@@ -401,6 +402,17 @@ def test_a_query_with_line_breaks_is_in_the_box_with_spaces(client):
         assert answer.status_code == status
         boxes = [a for a in Page(answer.text).with_tag("input") if a.get("name") == "q"]
         assert [box["value"] for box in boxes] == [query.replace("\r\n", " ").replace("\n", " ")]
+
+
+def test_a_paste_over_the_limit_is_refused_with_its_length_and_kept_in_the_box(client):
+    pasted = "northern harbour " * 320  # 5,440 characters
+    answer = client.get("/", params={"q": pasted, "since": "2021", "sort": "date"})
+    assert answer.status_code == 400
+    assert f"the query is {len(pasted.strip())} characters long; the most is 5000" in answer.text
+    fields = {a["name"]: a.get("value") for a in Page(answer.text).with_tag("input")}
+    assert fields["q"] == pasted.strip() and fields["since"] == "2021" and fields["sort"] == "date"
+    api = client.get("/api/search", params={"q": pasted})
+    assert api.status_code == 400 and "characters long; the most is 5000" in api.json()["error"]
 
 
 @pytest.mark.parametrize("url, reason", BAD)

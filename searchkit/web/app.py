@@ -31,9 +31,9 @@ from .local import LoopbackHostOnly
 from .params import (
     DEFAULT_GROUPS,
     MAX_GROUPS,
+    MAX_PASTE_CHARS,
     SEARCH_PARAMS,
     BadRequest,
-    QUERY_CHARS,
     Params,
     SearchRequest,
     id_from_path,
@@ -214,7 +214,7 @@ def _typed(request: Request) -> str:
     """The query of a request that could not be answered, if it is one to show again."""
     try:
         return Params([("q", request.query_params.get("q", ""))], ("q",)).text(
-            "q", most=QUERY_CHARS)
+            "q", most=MAX_PASTE_CHARS)
     except BadRequest:
         return ""
 
