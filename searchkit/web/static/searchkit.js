@@ -1,7 +1,8 @@
 // searchkit serve: the only script, and the pages work without it. It adds the "/" key that
 // jumps to the search box, and a button that unfolds (or folds) every "also in" list at once;
-// each list unfolds on its own without any script (a <details> element). And a page restored
-// from the back-forward cache shows in its forms the search it holds (see below).
+// each list unfolds on its own without any script (a <details> element). It also goes to an
+// article's marked paragraph when the link had no #pN, and makes a page restored from the
+// back-forward cache show in its forms the search it holds.
 "use strict";
 
 document.addEventListener("keydown", function (event) {
@@ -14,6 +15,13 @@ document.addEventListener("keydown", function (event) {
   event.preventDefault();
   box.focus();
   box.select();
+});
+
+// An article asked for by a paragraph's id ("/article/story%2312") or with ?p= alone (a link
+// whose #pN anchor was lost) marks the paragraph but would open at the top: go to it.
+document.addEventListener("DOMContentLoaded", function () {
+  const marked = document.querySelector(".paragraphs > li.marked");
+  if (marked && !location.hash) location.replace("#" + marked.id);
 });
 
 document.addEventListener("DOMContentLoaded", function () {
