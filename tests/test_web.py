@@ -107,6 +107,14 @@ def test_a_clicked_facet_narrows_and_can_be_removed(client):
     assert kept == [{"type": "hidden", "name": "source", "value": "Coastal Daily"}]
 
 
+def test_a_source_written_in_other_letters_is_the_one_chosen(client):
+    """A link typed by hand: the search takes "coastal daily" for Coastal Daily, and so does
+    its facet, which does not offer to add the same source again."""
+    answer = client.get("/?q=northern+harbour&source=coastal+daily")
+    assert answer.status_code == 200 and "<strong>Coastal Daily</strong>" in answer.text
+    assert not [a for a in Page(answer.text).with_tag("a") if "Coastal+Daily" in a["href"]]
+
+
 def test_the_url_holds_dates_kind_sort_and_pages(client):
     answer = client.get("/?q=harbour&since=2021-04&sort=-date&n=2")
     assert answer.status_code == 200

@@ -90,10 +90,11 @@ def facets(request: SearchRequest, record: Dict[str, object]) -> Dict[str, objec
     """The facets as links that narrow the search, and the filters in force as links that
     remove them (``record``: the facets as counted, names not yet made printable)."""
     sources = []
+    chosen = {s.lower() for s in request.sources}  # as the library matches them
     for name, n in record["sources"].items():
         shown = render.printable(name)
         # A name holding control characters cannot be asked for in a URL (see params): no link.
-        sources.append({"name": shown, "count": n, "chosen": name in request.sources,
+        sources.append({"name": shown, "count": n, "chosen": name.lower() in chosen,
                         "href": request.url(sources=request.sources + (name,))
                         if shown == name else None})
     months = [{"name": month, "count": n, "chosen": request.since == request.until == month,
