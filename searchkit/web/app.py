@@ -31,7 +31,6 @@ from .local import LoopbackHostOnly
 from .params import (
     DEFAULT_GROUPS,
     MAX_GROUPS,
-    MAX_PASTE_CHARS,
     SEARCH_PARAMS,
     BadRequest,
     Params,
@@ -95,8 +94,10 @@ class _Site:
               request: Optional[Request] = None) -> Response:
         if api:
             return Response(render.dumps({"error": message}), status, media_type=JSON)
-        typed = SearchRequest(query=_typed(request)) if request is not None else None
-        return self.page("error.html", pages.error_page(status, message, typed), status)
+        # (a refused search keeps what can be kept of it, to be corrected)
+        kept = (SearchRequest.salvage(request.query_params.multi_items())
+                if request is not None and request.url.path == "/" else None)
+        return self.page("error.html", pages.error_page(status, message, kept), status)
 
     # -- pages -------------------------------------------------------------------------------
 
@@ -208,15 +209,6 @@ class _Site:
             refused.headers["allow"] = "GET, HEAD"  # what a 405 must name (RFC 9110)
             return refused
         return self.error(api, 404, f"no page {request.url.path!r} here")
-
-
-def _typed(request: Request) -> str:
-    """The query of a request that could not be answered, if it is one to show again."""
-    try:
-        return Params([("q", request.query_params.get("q", ""))], ("q",)).text(
-            "q", most=MAX_PASTE_CHARS)
-    except BadRequest:
-        return ""
 
 
 def _json(data) -> Response:

@@ -140,6 +140,26 @@ class SearchRequest:
             raise BadRequest(f"since ({request.since}) is after until ({request.until})")
         return request
 
+    @classmethod
+    def salvage(cls, pairs: Sequence[Tuple[str, str]]) -> "SearchRequest":
+        """What a refused search's URL says that can be read (its query, its sources, ...),
+        each parameter on its own: the page that says what was wrong keeps the others in
+        force for the next query. Dates in the wrong order are both left out."""
+        kept = {}
+        fields = {"q": "query", "source": "sources", "since": "since", "until": "until",
+                  "kind": "kind", "sort": "sort", "n": "limit", "exact": "exact"}
+        for name, field in fields.items():
+            try:
+                alone = Params([pair for pair in pairs if pair[0] == name], (name,), ("source",))
+                kept[field] = getattr(cls.read(alone), field)
+            except BadRequest:
+                continue
+        salvaged = cls(**kept)
+        since, until = salvaged.dates()
+        if since and until and since > until:
+            salvaged = replace(salvaged, since="", until="")
+        return salvaged
+
     @property
     def box(self) -> str:
         """The query as the search box shows it: a box holds no line break (a browser drops
