@@ -107,6 +107,15 @@ def test_a_clicked_facet_narrows_and_can_be_removed(client):
     assert kept == [{"type": "hidden", "name": "source", "value": "Coastal Daily"}]
 
 
+def test_a_month_clicked_is_one_filter_removed_by_one_click(client):
+    month = Page(client.get("/?q=harbour").text).with_tag("a")
+    href = [a["href"] for a in month if a["href"].endswith("since=2021-04&until=2021-04")][0]
+    answer = client.get(href)
+    removals = [(a["href"]) for a in Page(answer.text).with_tag("a")
+                if a.get("title") == "remove this filter"]
+    assert removals == ["/?q=harbour"] and "date: 2021-04" in answer.text
+
+
 def test_a_source_written_in_other_letters_is_the_one_chosen(client):
     """A link typed by hand: the search takes "coastal daily" for Coastal Daily, and so does
     its facet, which does not offer to add the same source again."""

@@ -110,8 +110,12 @@ def active_filters(request: SearchRequest) -> List[Dict[str, str]]:
     active = [{"label": f"source: {s}",
                "href": request.url(sources=tuple(x for x in request.sources if x != s))}
               for s in request.sources]
+    names = ("since", "until", "kind")
+    if request.since and request.since == request.until:  # a month clicked: one filter
+        active.append({"label": f"date: {request.since}", "href": request.url(since="", until="")})
+        names = ("kind",)
     active += [{"label": f"{name}: {getattr(request, name)}", "href": request.url(**{name: ""})}
-               for name in ("since", "until", "kind") if getattr(request, name)]
+               for name in names if getattr(request, name)]
     return active
 
 
