@@ -184,3 +184,29 @@ def test_pages_and_show_after_the_index_changed_say_so(tmp_path):
 def test_a_missing_index_is_an_error_before_the_prompt(tmp_path):
     with pytest.raises(searchkit.IndexMissingError):
         session(tmp_path / "none", "Merkel")
+
+
+def test_a_search_that_failed_or_was_cancelled_is_not_the_last_search(seed_index, monkeypatch):
+    """A filter set, or a page turned, after a query that was refused or stopped by Ctrl-C
+    applies to the last search that ran, not to the one that did not."""
+    out = session(seed_index, ":limit 2", "Merkel", "date:0000", ":source themoscowtimes.com",
+                  ":more", banner=False)
+    assert len(outputs(out, "error: date:0000 is not a date")) == 1
+    assert "searchkit [source=themoscowtimes.com]> " in out  # the filter was kept
+    counts = [text for text in out if "matching" in text or "is empty" in text]
+    assert counts == ["1-2 of 6 results (6 matching paragraphs, near-identical ones shown once)",
+                      "1-2 of 2 results (2 matching paragraphs, near-identical ones shown once)",
+                      "page 2 is empty: there are 2 results"]
+
+    search = searchkit.retrieval.searcher.Searcher.search
+
+    def slow(self, query, **options):
+        if query == "Macron":
+            raise KeyboardInterrupt
+        return search(self, query, **options)
+
+    monkeypatch.setattr(searchkit.retrieval.searcher.Searcher, "search", slow)
+    out = session(seed_index, ":limit 2", "Merkel", "Macron", ":more", banner=False)
+    assert "cancelled" in out
+    assert [text for text in out if "matching" in text][-1].startswith("3-4 of 6 results")
+

@@ -90,8 +90,7 @@ class Session:
         if not line:
             return True
         if not line.startswith(":"):
-            self.query, self.page = line, 1
-            self._search()
+            self._search(line, 1)
             return True
         name, _, argument = line.partition(" ")
         argument = argument.strip()
@@ -137,8 +136,7 @@ class Session:
         self.filters = Filters() if clear else replace(self.filters, **changes)
         try:
             if self.query:
-                self.page = 1
-                self._search()
+                self._search(self.query, 1)
             else:
                 self.searcher().check_filters(self.filters)
                 self.write(f"filters: {self._shown_filters() or 'none'}")
@@ -149,18 +147,19 @@ class Session:
     def _turn(self, page: int) -> None:
         if not self.query:
             raise UsageError("no search yet; type some words first")
-        self.page = page
         if self.searcher() is not self._searched:
             self.write("the index changed since that search: this page is of the new index")
-        self._search()
+        self._search(self.query, page)
 
-    def _search(self) -> None:
-        self._searched = self.searcher()
-        results = self._searched.search(
-            self.query, limit=self.limit, collapse=self.collapse, filters=self.filters,
-            page=self.page, syntax=not self.plain,
+    def _search(self, query: str, page: int) -> None:
+        """Run and show a search; it becomes the last search (the one :more, :page and the
+        filters act on) only once it has run, not when it is refused or stopped by Ctrl-C."""
+        searcher = self.searcher()
+        results = searcher.search(
+            query, limit=self.limit, collapse=self.collapse, filters=self.filters,
+            page=page, syntax=not self.plain,
         )
-        self.results = results
+        self.query, self.page, self.results, self._searched = query, page, results, searcher
         for note in render.notes(results, text_hint=":plain on reads all of a search as text"):
             self.write(note)
         if results.hits:
