@@ -1,5 +1,6 @@
 """Scripted REPL sessions: every command, bad input, Ctrl-C, and an index changed mid-session."""
 
+import re
 import shutil
 
 import pytest
@@ -210,3 +211,14 @@ def test_a_search_that_failed_or_was_cancelled_is_not_the_last_search(seed_index
     assert "cancelled" in out
     assert [text for text in out if "matching" in text][-1].startswith("3-4 of 6 results")
 
+
+
+def test_more_turns_the_pages_of_the_last_search_as_it_ran(seed_index):
+    """Settings changed after a search apply from the next one: :more goes on from the last
+    result shown, none shown twice or skipped."""
+    out = session(seed_index, ":limit 3", "Merkel", ":limit 2", ":more", ":dedup off", ":more",
+                  "Merkel", banner=False)
+    counts = [text.split(" (")[0] for text in out
+              if re.match(r"\d+(-\d+)? of |page \d+ is empty", text)]
+    assert counts == ["1-3 of 6 results", "4-6 of 6 results", "page 3 is empty: there are 6 "
+                      "results", "1-2 of 6 matching paragraphs"]

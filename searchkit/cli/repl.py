@@ -56,6 +56,7 @@ class Session:
         self.format = "plain"
         self.query: Optional[str] = None
         self.page = 1
+        self.ran: dict = {}  # the settings the last search ran with, which its pages keep
         self.results = None
         self._searcher: Optional[Searcher] = None
         self._searched: Optional[Searcher] = None  # the open index the last results came from
@@ -149,17 +150,21 @@ class Session:
             raise UsageError("no search yet; type some words first")
         if self.searcher() is not self._searched:
             self.write("the index changed since that search: this page is of the new index")
-        self._search(self.query, page)
+        self._search(self.query, page, self.ran)
 
-    def _search(self, query: str, page: int) -> None:
-        """Run and show a search; it becomes the last search (the one :more, :page and the
-        filters act on) only once it has run, not when it is refused or stopped by Ctrl-C."""
+    def _settings(self) -> dict:
+        """What the settings make of a new search (Searcher.search's arguments)."""
+        return dict(limit=self.limit, collapse=self.collapse, syntax=not self.plain)
+
+    def _search(self, query: str, page: int, settings: Optional[dict] = None) -> None:
+        """Run and show a search (with the settings now, or ``settings``); it becomes the last
+        search (the one :more, :page and the filters act on) only once it has run, not when it
+        is refused or stopped by Ctrl-C."""
+        settings = settings or self._settings()
         searcher = self.searcher()
-        results = searcher.search(
-            query, limit=self.limit, collapse=self.collapse, filters=self.filters,
-            page=page, syntax=not self.plain,
-        )
+        results = searcher.search(query, filters=self.filters, page=page, **settings)
         self.query, self.page, self.results, self._searched = query, page, results, searcher
+        self.ran = settings
         for note in render.notes(results, text_hint=":plain on reads all of a search as text"):
             self.write(note)
         if results.hits:
@@ -168,7 +173,7 @@ class Session:
                 self.write(render.hits_table(results, self.mark, width or 120))
             else:
                 self.write(render.hits_plain(results, self.mark, width))
-        self.write(render.count_line(results, collapsed=self.collapse))
+        self.write(render.count_line(results, collapsed=settings["collapse"]))
 
     def _show(self, rank: int) -> None:
         hits = {hit.rank: hit for hit in (self.results.hits if self.results else ())}
