@@ -4,7 +4,7 @@ import re
 import shutil
 
 import pytest
-from conftest import S003, S004, SEEDS
+from conftest import S000, S003, S004, SEEDS
 
 import searchkit
 from searchkit.cli import repl
@@ -88,7 +88,8 @@ def test_limit_dedup_format_stats_help(seed_index):
 @pytest.mark.parametrize("bad, message", [
     (":bogus", "error: unknown command :bogus; :help lists the commands"),
     (":page two", "error: :page takes a number of 1 or more, like :page 2"),
-    (":show 99", "error: no result 99 on this page; :show takes a number shown above"),
+    (":show 99", "error: no result 99 on this page; :show takes a number shown above "
+     "or an id"),
     (":since yesterday", "error: 'yesterday' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD"),
     (":dedup maybe", "error: give one of: on, off"),
     ("*", "error: '*' alone would match every paragraph; give words to search for"),
@@ -222,3 +223,14 @@ def test_more_turns_the_pages_of_the_last_search_as_it_ran(seed_index):
               if re.match(r"\d+(-\d+)? of |page \d+ is empty", text)]
     assert counts == ["1-3 of 6 results", "4-6 of 6 results", "page 3 is empty: there are 6 "
                       "results", "1-2 of 6 matching paragraphs"]
+
+
+def test_show_opens_an_id_shown_such_as_a_reprint(seed_index):
+    """The places listed under a result ("also in ... (ID)") open by their id, as with
+    `searchkit show ID`; a number is a result's on this page."""
+    out = session(seed_index, ":limit 1", "Sergey Tikhanovsky husband", f":show {S000}#34",
+                  ":show 1", ":show nowhere#1", banner=False)
+    assert f"({S000}#34)" in outputs(out, "1. ")[0]
+    reprint, result = [text for text in out if "▶" in text]
+    assert "\n▶ 34  " in reprint and "\n▶ 19  " in result
+    assert outputs(out, "error: no paragraph or article 'nowhere#1' in ")

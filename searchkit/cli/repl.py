@@ -24,6 +24,7 @@ any text          search (as `searchkit search`: phrases, AND/OR/NOT, field:valu
 :more             the next page of the last search
 :page N           page N of the last search
 :show N           the whole article of result N, that paragraph marked, and its copies
+:show ID          the same for an id shown (a place under "also in", an article)
 :source NAME      only paragraphs from NAME (again to add sources)
 :since DATE       only paragraphs dated on or after DATE (YYYY, YYYY-MM, YYYY-MM-DD)
 :until DATE       only paragraphs dated on or before DATE
@@ -101,7 +102,7 @@ class Session:
             ":help": lambda: self.write(HELP),
             ":more": lambda: self._turn(self.page + 1),
             ":page": lambda: self._turn(_number(argument, ":page")),
-            ":show": lambda: self._show(_number(argument, ":show")),
+            ":show": lambda: self._show(argument),
             ":source": lambda: self._filter(sources=self.filters.sources + (_needed(argument),)),
             ":since": lambda: self._filter(since=date_bound(_needed(argument))),
             ":until": lambda: self._filter(until=date_bound(_needed(argument), end=True)),
@@ -175,10 +176,17 @@ class Session:
                 self.write(render.hits_plain(results, self.mark, width))
         self.write(render.count_line(results, collapsed=settings["collapse"]))
 
-    def _show(self, rank: int) -> None:
+    def _show(self, argument: str) -> None:
+        """The article of result N on this page, or of a paragraph or article id."""
+        if not argument.isdigit():
+            view = self.searcher().show(_needed(argument))
+            self.write(render.article_text(view, self.mark, width=self._width()))
+            return
+        rank = _number(argument, ":show")
         hits = {hit.rank: hit for hit in (self.results.hits if self.results else ())}
         if rank not in hits:
-            raise UsageError(f"no result {rank} on this page; :show takes a number shown above")
+            raise UsageError(f"no result {rank} on this page; :show takes a number shown above "
+                             "or an id")
         try:
             view = self.searcher().show(hits[rank].id)
         except NotFoundError:
