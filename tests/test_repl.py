@@ -4,10 +4,12 @@ import re
 import shutil
 
 import pytest
+from click.testing import CliRunner
 from conftest import S000, S003, S004, SEEDS
 
 import searchkit
 from searchkit.cli import repl
+from searchkit.cli.commands import main
 
 
 def session(index_dir, *lines, **options):
@@ -234,3 +236,23 @@ def test_show_opens_an_id_shown_such_as_a_reprint(seed_index):
     reprint, result = [text for text in out if "▶" in text]
     assert "\n▶ 34  " in reprint and "\n▶ 19  " in result
     assert outputs(out, "error: no paragraph or article 'nowhere#1' in ")
+
+
+@pytest.mark.parametrize("commands, options", [
+    ([":sort date"], ["--sort", "date"]),
+    ([":sort -date", ":limit 3"], ["--sort", "-date", "-n", "3"]),
+    ([":exact on", ":dedup off"], ["--exact", "--no-dedup"]),
+    ([":source themoscowtimes.com", ":sort score"], ["--source", "themoscowtimes.com"]),
+])
+def test_the_repl_answers_as_search_does(seed_index, commands, options, monkeypatch):
+    """The same query with the same settings: the same results as `searchkit search`."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    query = "Tikhanovsky Merkel"
+    out = session(seed_index, *commands, query, banner=False)
+    cli = CliRunner().invoke(main, ["search", query, "--index", str(seed_index),
+                                    "--format", "plain", *options])
+    assert cli.exit_code == 0, cli.stderr
+    assert [text for text in out if text.startswith("1. ")] == [cli.stdout.rstrip("\n")]
+    assert [text for text in out if text.startswith("1-")] == cli.stderr.splitlines()[-1:]
+    exact = "--exact" in options
+    assert bool(outputs(out, "note: also searched for")) is not exact

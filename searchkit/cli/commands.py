@@ -838,8 +838,8 @@ def serve_command(index_dir, host, port, open_page):
 @color_option
 def repl_command(index_dir, color):
     """Search interactively: each line is a search, :help lists the commands (:more, :show N,
-    :source, :since, :until, :limit, :dedup, :format, :stats, :quit). History is kept in your
-    data folder ($XDG_DATA_HOME/searchkit, else ~/.local/share/searchkit).
+    :source, :since, :until, :sort, :limit, :dedup, :exact, :format, :stats, :quit). History
+    is kept in your data folder ($XDG_DATA_HOME/searchkit, else ~/.local/share/searchkit).
 
     \b
     Example:  searchkit repl --index news-index

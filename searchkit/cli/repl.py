@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, Optional, Union
 
 from .. import __version__
-from ..config import SearchOptions
+from ..config import SORTS, SearchOptions
 from ..errors import NotFoundError, QueryError, SearchkitError, UsageError
 from ..model import replace
 from ..retrieval.plan import Filters, date_bound
@@ -21,6 +21,7 @@ from . import render
 HELP = """\
 any text          search (as `searchkit search`: phrases, AND/OR/NOT, field:value, dates)
 :plain on|off     read searches as plain text (no syntax), or read their syntax again
+:exact on|off     search rare names only as typed, or also their close spellings
 :more             the next page of the last search
 :page N           page N of the last search
 :show N           the whole article of result N, that paragraph marked, and its copies
@@ -29,6 +30,7 @@ any text          search (as `searchkit search`: phrases, AND/OR/NOT, field:valu
 :since DATE       only paragraphs dated on or after DATE (YYYY, YYYY-MM, YYYY-MM-DD)
 :until DATE       only paragraphs dated on or before DATE
 :clear            drop the filters
+:sort ORDER       score (best first), date (oldest first) or -date (newest first)
 :limit N          N results a page
 :dedup on|off     one result per group of near-identical paragraphs, or every paragraph
 :format table|plain
@@ -54,6 +56,8 @@ class Session:
         self.limit = SearchOptions.limit
         self.collapse = True
         self.plain = False  # read a search's syntax (where valid) unless this is set
+        self.exact = False  # rare names match their close spellings too unless this is set
+        self.sort = SORTS[0]
         self.format = "plain"
         self.query: Optional[str] = None
         self.page = 1
@@ -111,6 +115,8 @@ class Session:
             ":dedup": lambda: self._set("collapse", _choice(argument, ("on", "off")) == "on"),
             ":format": lambda: self._set("format", _choice(argument, ("table", "plain"))),
             ":plain": lambda: self._set("plain", _choice(argument, ("on", "off")) == "on"),
+            ":exact": lambda: self._set("exact", _choice(argument, ("on", "off")) == "on"),
+            ":sort": lambda: self._set("sort", _choice(argument, SORTS)),
             ":stats": lambda: self.write(
                 render.stats_table(self.searcher().stats(), width=self._width())),
         }.get(name)
@@ -129,6 +135,10 @@ class Session:
             "format": f"format: {self.format}",
             "plain": "plain on: searches are read as text, no query syntax"
             if self.plain else "plain off: quotes, AND/OR/NOT, -word, prefix* and fields work",
+            "exact": "exact on: names are searched only as typed"
+            if self.exact else "exact off: rare names also match their close spellings",
+            "sort": "sort: " + {"score": "score, best first", "date": "date, oldest first",
+                                "-date": "date, newest first"}[self.sort],
         }[name])
 
     def _filter(self, clear: bool = False, **changes) -> None:
@@ -155,7 +165,8 @@ class Session:
 
     def _settings(self) -> dict:
         """What the settings make of a new search (Searcher.search's arguments)."""
-        return dict(limit=self.limit, collapse=self.collapse, syntax=not self.plain)
+        return dict(limit=self.limit, collapse=self.collapse, syntax=not self.plain,
+                    variants=not self.exact, sort=self.sort)
 
     def _search(self, query: str, page: int, settings: Optional[dict] = None) -> None:
         """Run and show a search (with the settings now, or ``settings``); it becomes the last
@@ -166,7 +177,8 @@ class Session:
         results = searcher.search(query, filters=self.filters, page=page, **settings)
         self.query, self.page, self.results, self._searched = query, page, results, searcher
         self.ran = settings
-        for note in render.notes(results, text_hint=":plain on reads all of a search as text"):
+        for note in render.notes(results, variants_hint="; :exact on to turn this off",
+                                 text_hint=":plain on reads all of a search as text"):
             self.write(note)
         if results.hits:
             width = self._width()
