@@ -89,6 +89,10 @@ def test_limit_dedup_format_stats_help(seed_index):
 
 @pytest.mark.parametrize("bad, message", [
     (":bogus", "error: unknown command :bogus; :help lists the commands"),
+    (":mroe", "error: unknown command :mroe (did you mean :more?); :help lists the commands"),
+    (":q", "error: unknown command :q (did you mean :quit?); :help lists the commands"),
+    (":more 3", "error: :more takes no value (:page N turns to page N)"),
+    (":clear source", "error: :clear takes no value (it drops every filter)"),
     (":page two", "error: :page takes a number of 1 or more, like :page 2"),
     (":show 99", "error: no result 99 on this page; :show takes a number shown above "
      "or an id"),
@@ -256,3 +260,14 @@ def test_the_repl_answers_as_search_does(seed_index, commands, options, monkeypa
     assert [text for text in out if text.startswith("1-")] == cli.stderr.splitlines()[-1:]
     exact = "--exact" in options
     assert bool(outputs(out, "note: also searched for")) is not exact
+
+
+def test_command_names_are_read_in_any_case(seed_index):
+    out = session(seed_index, ":SOURCE themoscowtimes.com", ":Limit 1", "Merkel", banner=False)
+    assert "filters: source=themoscowtimes.com" in out and "limit: 1 result a page" in out
+
+
+@pytest.mark.parametrize("word", ["quit", "exit", "help"])
+def test_a_command_typed_without_its_colon_is_searched_and_said(seed_index, word):
+    out = session(seed_index, word, banner=False)
+    assert f"note: searched for {word!r}; commands start with ':' (:help lists them)" in out

@@ -7,6 +7,7 @@ set by commands stay for the following searches and show in the prompt. Errors a
 the loop goes on; Ctrl-C drops the current line or search, Ctrl-D or ":quit" ends the session.
 """
 
+import difflib
 from pathlib import Path
 from typing import Callable, Optional, Union
 
@@ -39,6 +40,10 @@ any text          search (as `searchkit search`: phrases, AND/OR/NOT, field:valu
 :quit             leave (or Ctrl-D)"""
 
 COMMANDS = [line.split()[0] for line in HELP.splitlines() if line.startswith(":")]
+# The commands that take no value, and what to say to one given a value.
+NO_VALUE = {":more": ":page N turns to page N", ":clear": "it drops every filter",
+            ":stats": "it shows the whole index", ":help": "it lists every command",
+            ":quit": "it leaves"}
 FIELDS = ["title:", "source:", "kind:", "date:"]
 
 
@@ -96,10 +101,15 @@ class Session:
         if not line:
             return True
         if not line.startswith(":"):
+            if line.lower() in ("quit", "exit", "help"):
+                self.write(f"note: searched for {line!r}; commands start with ':' "
+                           "(:help lists them)")
             self._search(line, 1)
             return True
         name, _, argument = line.partition(" ")
-        argument = argument.strip()
+        name, argument = name.lower(), argument.strip()
+        if name in NO_VALUE and argument:
+            raise UsageError(f"{name} takes no value ({NO_VALUE[name]})")
         if name == ":quit":
             return False
         action = {
@@ -121,7 +131,7 @@ class Session:
                 render.stats_table(self.searcher().stats(), width=self._width())),
         }.get(name)
         if action is None:
-            raise UsageError(f"unknown command {name}; :help lists the commands")
+            raise UsageError(f"unknown command {name}{_closest(name)}; :help lists the commands")
         action()
         return True
 
@@ -207,6 +217,13 @@ class Session:
             raise NotFoundError(f"result {rank} is no longer in the index: it changed since "
                                 "that search; search again") from None
         self.write(render.article_text(view, self.mark, width=self._width()))
+
+
+def _closest(name: str) -> str:
+    """" (did you mean :more?)" for a command mistyped, or a command's start (:q)."""
+    starting = [command for command in COMMANDS if command.startswith(name)]
+    close = starting if len(starting) == 1 else difflib.get_close_matches(name, COMMANDS, 1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _needed(argument: str) -> str:
