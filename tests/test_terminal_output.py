@@ -286,3 +286,19 @@ def test_stats_in_a_pipe_keeps_each_line_whole(run, wide):
     lines = run("stats", "--index", wide).stdout.splitlines()
     (analyzer,) = [line for line in lines if line.startswith("analyzer")]
     assert analyzer.endswith("stemmer") and columns_shown(analyzer) > 60
+
+
+@pytest.mark.parametrize("columns", [40, 80])
+def test_every_line_the_repl_writes_fits_the_terminal(seed_index, columns):
+    """Its banner, :help, notes, counts, settings and errors too, not only results: wrapped at
+    spaces, none cut inside a word."""
+    transcript = session(seed_index, ":help", "Tikhanovsky Merkel", ":mroe", ":since 2020-08",
+                         ":stats", "Merkel date:0000", width=columns)
+    said = [text for text in transcript if not text.startswith("searchkit") or "\n" in text]
+    assert any("did you mean :more?" in " ".join(text.split()) for text in said)
+    for text in [transcript[0]] + said:
+        for line in text.splitlines():
+            if str(seed_index) not in line:
+                assert columns_shown(line) <= columns, line
+    words = " ".join(transcript[0].split())
+    assert words.startswith("searchkit ") and words.endswith(":quit to leave")

@@ -39,6 +39,7 @@ any text          search (as `searchkit search`: phrases, AND/OR/NOT, field:valu
 :help             this list
 :quit             leave (or Ctrl-D)"""
 
+HELP_INDENT = 18  # where each line's description starts
 COMMANDS = [line.split()[0] for line in HELP.splitlines() if line.startswith(":")]
 # The commands that take no value, and what to say to one given a value.
 NO_VALUE = {":more": ":page N turns to page N", ":clear": "it drops every filter",
@@ -82,6 +83,11 @@ class Session:
         shown += [f"until={self.filters.until}"] if self.filters.until else []
         return " ".join(shown)
 
+    def say(self, text: str, indent: str = "  ") -> None:
+        """Write one of the session's own lines (a note, a count, a setting, an error), wrapped
+        to the terminal at spaces; a word longer than a line (a path) is kept whole."""
+        self.write(render.wrap(text, self._width(), indent, cut=False))
+
     def searcher(self) -> Searcher:
         """The open index, reopened when another process has committed since."""
         if self._searcher is not None and not self._searcher.is_current():
@@ -102,7 +108,7 @@ class Session:
             return True
         if not line.startswith(":"):
             if line.lower() in ("quit", "exit", "help"):
-                self.write(f"note: searched for {line!r}; commands start with ':' "
+                self.say(f"note: searched for {line!r}; commands start with ':' "
                            "(:help lists them)")
             self._search(line, 1)
             return True
@@ -113,7 +119,8 @@ class Session:
         if name == ":quit":
             return False
         action = {
-            ":help": lambda: self.write(HELP),
+            ":help": lambda: self.write("\n".join(
+                render.wrap(line, self._width(), " " * HELP_INDENT) for line in HELP.split("\n"))),
             ":more": lambda: self._turn(self.page + 1),
             ":page": lambda: self._turn(_number(argument, ":page")),
             ":show": lambda: self._show(argument),
@@ -138,7 +145,7 @@ class Session:
     def _set(self, name: str, value) -> None:
         """Change a setting and say what it now is."""
         setattr(self, name, value)
-        self.write({
+        self.say({
             "limit": f"limit: {self.limit} result{'' if self.limit == 1 else 's'} a page",
             "collapse": "dedup on: near-identical paragraphs shown once, with the other places"
             if self.collapse else "dedup off: every matching paragraph shown on its own",
@@ -161,7 +168,7 @@ class Session:
                 self._search(self.query, 1)
             else:
                 self.searcher().check_filters(self.filters)
-                self.write(f"filters: {self._shown_filters() or 'none'}")
+                self.say(f"filters: {self._shown_filters() or 'none'}")
         except SearchkitError:
             self.filters = before
             raise
@@ -170,7 +177,7 @@ class Session:
         if not self.query:
             raise UsageError("no search yet; type some words first")
         if self.searcher() is not self._searched:
-            self.write("the index changed since that search: this page is of the new index")
+            self.say("the index changed since that search: this page is of the new index")
         self._search(self.query, page, self.ran)
 
     def _settings(self) -> dict:
@@ -189,14 +196,14 @@ class Session:
         self.ran = settings
         for note in render.notes(results, variants_hint="; :exact on to turn this off",
                                  text_hint=":plain on reads all of a search as text"):
-            self.write(note)
+            self.say(note)
         if results.hits:
             width = self._width()
             if self.format == "table":
                 self.write(render.hits_table(results, self.mark, width or 120))
             else:
                 self.write(render.hits_plain(results, self.mark, width))
-        self.write(render.count_line(results, collapsed=settings["collapse"]))
+        self.say(render.count_line(results, collapsed=settings["collapse"]))
 
     def _show(self, argument: str) -> None:
         """The article of result N on this page, or of a paragraph or article id."""
@@ -251,8 +258,8 @@ def run(read: Callable[[str], str], write: Callable[[str], None], index_dir: Pat
     session = Session(index_dir, write, **session_options)
     session.searcher()  # a missing or unreadable index is an error before the first prompt
     if banner:
-        write(f"searchkit {__version__}, index {index_dir}: type words to search, :help for "
-              "commands, :quit to leave")
+        session.say(f"searchkit {__version__}, index {index_dir}: type words to search, "
+                    ":help for commands, :quit to leave")
     try:
         while True:
             try:
@@ -267,8 +274,8 @@ def run(read: Callable[[str], str], write: Callable[[str], None], index_dir: Pat
                 if not session.handle(line):
                     return
             except KeyboardInterrupt:
-                write("cancelled")
+                session.say("cancelled")
             except SearchkitError as error:
-                write(render.printable(f"error: {error}"))
+                session.say(render.printable(f"error: {error}"))
     finally:
         session.close()
