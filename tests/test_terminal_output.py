@@ -153,6 +153,27 @@ def test_a_piped_repl_prints_results_only(seed_index):
     assert "format: table" in process.stdout
 
 
+def piped_repl(index, lines):
+    return subprocess.run(
+        [sys.executable, "-m", "searchkit", "repl", "--index", str(index)],
+        input="".join(line + "\n" for line in lines), capture_output=True, text=True,
+        timeout=120, env={k: v for k, v in os.environ.items() if k != "COLUMNS"})
+
+
+def test_a_piped_repl_writes_notes_and_errors_to_stderr_and_says_they_failed(seed_index):
+    """As `searchkit search`: results on stdout; notes, counts and errors on stderr; a line
+    that could not be run makes the exit status that of search (2: change what was typed)."""
+    process = piped_repl(seed_index, ["Tikhanovsky", "-Putin", ":bogus", ":limit 1", "Merkel"])
+    assert process.returncode == 2
+    assert process.stdout.startswith("1. ") and "limit: 1 result a page\n1. " in process.stdout
+    assert not process.stdout.endswith("\n\n")  # no line ended for a prompt never shown
+    for said in ("note: also searched for", "error: the query only leaves paragraphs out",
+                 "error: unknown command :bogus", "1 of 6 results (6 matching paragraphs"):
+        assert said in process.stderr and said not in process.stdout
+    assert "Traceback" not in process.stderr
+    assert piped_repl(seed_index, ["Merkel", ":quit", "-Putin"]).returncode == 0
+
+
 def test_the_repl_greets_and_confirms_its_settings(seed_index):
     transcript = session(seed_index, ":format table", ":dedup off", ":dedup on", ":limit 1",
                          ":limit 3")

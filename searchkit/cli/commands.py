@@ -4,6 +4,7 @@ notes and errors to stderr. Exit codes: 0 success (also "no results"), 1 a searc
 some files, 130 an index or optimize run stopped by Ctrl-C."""
 
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -847,13 +848,16 @@ def repl_command(index_dir, color):
     from . import repl
 
     _build_default_index(index_dir)
+    note = functools.partial(click.echo, err=True)
     if not sys.stdin.isatty():  # lines piped in: results only, no prompts or banner
-        repl.run(lambda _prompt: input(), click.echo, index_dir, banner=False,
-                 mark=_marker(color), width=_text_width())
-        return
+        status = repl.run(input, click.echo, index_dir, banner=False, prompts=False,
+                          note=note, mark=_marker(color), width=_text_width())
+        # as `searchkit search` for the first line that failed, so that scripts can tell
+        click.get_current_context().exit(status)
     history = _line_editing(repl.COMMANDS + repl.FIELDS)
     try:
-        repl.run(input, click.echo, index_dir, mark=_marker(color), width=_text_width)
+        repl.run(input, click.echo, index_dir, note=note, mark=_marker(color),
+                 width=_text_width)
     finally:
         history()
 

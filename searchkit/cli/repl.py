@@ -49,13 +49,17 @@ FIELDS = ["title:", "source:", "kind:", "date:"]
 
 
 class Session:
-    """``width``: the columns to fit output to, or what gives them (a terminal may be
-    resized); None: tables 120 wide, plain lines unwrapped."""
+    """``write`` prints results and what commands show; ``note`` (else ``write``) prints
+    notes, counts of results and errors, as `searchkit search` prints them to stderr.
+    ``width``: the columns to fit output to, or what gives them (a terminal may be resized);
+    None: tables 120 wide, plain lines unwrapped."""
 
     def __init__(self, index_dir: Path, write: Callable[[str], None], mark=render.brackets,
-                 width: Union[None, int, Callable[[], Optional[int]]] = None):
+                 width: Union[None, int, Callable[[], Optional[int]]] = None,
+                 note: Optional[Callable[[str], None]] = None):
         self.index_dir = Path(index_dir)
         self.write = write
+        self.note = note or write
         self.mark = mark
         self._width = width if callable(width) else lambda: width
         self.filters = Filters()
@@ -84,9 +88,14 @@ class Session:
         return " ".join(shown)
 
     def say(self, text: str, indent: str = "  ") -> None:
-        """Write one of the session's own lines (a note, a count, a setting, an error), wrapped
-        to the terminal at spaces; a word longer than a line (a path) is kept whole."""
+        """Write one of the session's own lines (a setting, a filter), wrapped to the terminal
+        at spaces; a word longer than a line (a path) is kept whole."""
         self.write(render.wrap(text, self._width(), indent, cut=False))
+
+    def tell(self, text: str) -> None:
+        """Write a note, a count of results or an error: where `searchkit search` writes
+        them (``note``), wrapped as ``say`` does."""
+        self.note(render.wrap(text, self._width(), "  ", cut=False))
 
     def searcher(self) -> Searcher:
         """The open index, reopened when another process has committed since."""
@@ -108,7 +117,7 @@ class Session:
             return True
         if not line.startswith(":"):
             if line.lower() in ("quit", "exit", "help"):
-                self.say(f"note: searched for {line!r}; commands start with ':' "
+                self.tell(f"note: searched for {line!r}; commands start with ':' "
                            "(:help lists them)")
             self._search(line, 1)
             return True
@@ -177,7 +186,7 @@ class Session:
         if not self.query:
             raise UsageError("no search yet; type some words first")
         if self.searcher() is not self._searched:
-            self.say("the index changed since that search: this page is of the new index")
+            self.tell("the index changed since that search: this page is of the new index")
         self._search(self.query, page, self.ran)
 
     def _settings(self) -> dict:
@@ -196,14 +205,14 @@ class Session:
         self.ran = settings
         for note in render.notes(results, variants_hint="; :exact on to turn this off",
                                  text_hint=":plain on reads all of a search as text"):
-            self.say(note)
+            self.tell(note)
         if results.hits:
             width = self._width()
             if self.format == "table":
                 self.write(render.hits_table(results, self.mark, width or 120))
             else:
                 self.write(render.hits_plain(results, self.mark, width))
-        self.say(render.count_line(results, collapsed=settings["collapse"]))
+        self.tell(render.count_line(results, collapsed=settings["collapse"]))
 
     def _show(self, argument: str) -> None:
         """The article of result N on this page, or of a paragraph or article id."""
@@ -252,30 +261,37 @@ def _choice(argument: str, choices) -> str:
 
 
 def run(read: Callable[[str], str], write: Callable[[str], None], index_dir: Path,
-        banner: bool = True, **session_options) -> None:
+        banner: bool = True, prompts: bool = True, **session_options) -> int:
     """The loop: read a line, act on it, print; until :quit or end of input. ``banner``: say
-    first what the index holds and how to get help (for a person at a terminal)."""
+    first what the index holds and how to get help (for a person at a terminal); ``prompts``:
+    ``read`` shows the prompt (False: lines come from a file or a pipe). Returns the exit
+    status of `searchkit search` for the first line that failed (1, or 2 for what was typed
+    wrong), else 0."""
     session = Session(index_dir, write, **session_options)
     session.searcher()  # a missing or unreadable index is an error before the first prompt
     if banner:
-        session.say(f"searchkit {__version__}, index {index_dir}: type words to search, "
-                    ":help for commands, :quit to leave")
+        session.tell(f"searchkit {__version__}, index {index_dir}: type words to search, "
+                     ":help for commands, :quit to leave")
+    status = 0
     try:
         while True:
             try:
-                line = read(session.prompt)
+                line = read(session.prompt if prompts else "")
             except EOFError:
-                write("")
-                return
+                if prompts:
+                    write("")  # the prompt's line ends
+                return status
             except KeyboardInterrupt:  # Ctrl-C at the prompt drops the line
-                write("")
+                if prompts:
+                    write("")
                 continue
             try:
                 if not session.handle(line):
-                    return
+                    return status
             except KeyboardInterrupt:
-                session.say("cancelled")
+                session.tell("cancelled")
             except SearchkitError as error:
-                session.say(render.printable(f"error: {error}"))
+                session.tell(render.printable(f"error: {error}"))
+                status = status or (2 if isinstance(error, (QueryError, UsageError)) else 1)
     finally:
         session.close()
