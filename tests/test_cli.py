@@ -288,6 +288,18 @@ def test_on_a_terminal_a_coloured_table_and_no_colour_with_no_color(seed_index):
     assert "\x1b[" not in plain and "[renounce]" in plain
 
 
+@pytest.mark.parametrize("env, coloured", [
+    ({"TERM": "dumb"}, False),  # a terminal that shows escape codes as text (Emacs's shell)
+    ({"NO_COLOR": ""}, True),  # NO_COLOR counts when it is set to something
+    ({"TERM": "xterm-256color"}, True),
+])
+def test_colour_on_a_terminal_follows_term_and_no_color(seed_index, env, coloured):
+    shown = on_a_terminal(["search", "renounce violence", "--index", seed_index, "-n", "1"],
+                          env=env)
+    assert ("\x1b[33m\x1b[1mrenounce\x1b[0m" in shown) is coloured
+    assert ("[renounce]" in shown) is not coloured
+
+
 def test_index_reads_every_format_and_says_how(run, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

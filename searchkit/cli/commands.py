@@ -95,15 +95,17 @@ color_option = click.option(
     type=click.Choice(["auto", "always", "never"]),
     default="auto",
     show_default=True,
-    help="Highlight matches in colour (auto: on a terminal, unless NO_COLOR is set); "
-    "without colour they are [bracketed].",
+    help="Highlight matches in colour (auto: on a terminal, unless NO_COLOR is set or "
+    "TERM=dumb); without colour they are [bracketed].",
 )
 
 
 def _marker(color: str):
-    """How matched words are shown: bold yellow, or [brackets]."""
+    """How matched words are shown: bold yellow, or [brackets]. Automatic colour needs a
+    terminal that shows it (TERM=dumb ones print the codes) and NO_COLOR unset or empty."""
     if color == "always" or (
-        color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM") != "dumb"
     ):
         return lambda text: click.style(text, bold=True, fg="yellow")
     return render.brackets
