@@ -1,7 +1,12 @@
 """Scripted REPL sessions: every command, bad input, Ctrl-C, and an index changed mid-session."""
 
+import os
+import pty
 import re
+import select
 import shutil
+import sys
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -271,3 +276,49 @@ def test_command_names_are_read_in_any_case(seed_index):
 def test_a_command_typed_without_its_colon_is_searched_and_said(seed_index, word):
     out = session(seed_index, word, banner=False)
     assert f"note: searched for {word!r}; commands start with ':' (:help lists them)" in out
+
+
+def typed_at_a_terminal(index_dir, home, *keys):
+    """Run `searchkit repl` on a pseudo-terminal, send each of ``keys`` once the prompt before
+    it is shown, and return everything the terminal showed (colour off)."""
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the REPL, its stdin, stdout and stderr the terminal
+        os.execve(sys.executable, [sys.executable, "-m", "searchkit", "repl", "--index",
+                                   str(index_dir)],
+                  {**os.environ, "TERM": "xterm-256color", "NO_COLOR": "1",
+                   "XDG_DATA_HOME": str(home), "COLUMNS": "200"})
+    shown = b""
+
+    def until(text, seconds=120):
+        nonlocal shown
+        deadline = time.monotonic() + seconds
+        while shown.count(text) < until.seen + 1 and time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.1)[0]:
+                try:
+                    shown += os.read(terminal, 65536)
+                except OSError:  # the REPL has ended
+                    return
+        until.seen = shown.count(text)
+
+    until.seen = 0
+    for key in keys:
+        until(b"searchkit> ")
+        os.write(terminal, key)
+    until(b"\x00", 60)  # (never shown) everything up to the end
+    os.close(terminal)
+    os.waitpid(pid, 0)
+    return shown.decode("utf-8", errors="replace").replace("\r\n", "\n")
+
+
+def test_a_quotation_pasted_with_a_line_break_is_one_search(seed_index, tmp_path):
+    """The REPL asks the terminal to mark pasted text (bracketed paste), so that a pasted line
+    break is part of the line, not an Enter that runs half of the quotation; history keeps
+    the quotation as one line."""
+    quotation = "“Sergey Tikhanovsky, husband of the opposition,\nSvetlana” https://example.com/a"
+    shown = typed_at_a_terminal(
+        seed_index, tmp_path, b"\x1b[200~" + quotation.encode() + b"\x1b[201~\r", b"\x04")
+    assert "\x1b[?2004h" in shown  # (a terminal not asked sends the line break as Enter)
+    counts = re.findall(r"^\d+-\d+ of \d+ results", shown, re.M)
+    assert len(counts) == 1, shown
+    history = (tmp_path / "searchkit" / "history").read_text(encoding="utf-8")
+    assert history.splitlines()[-1] == quotation.replace("\n", " ")

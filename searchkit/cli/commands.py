@@ -856,21 +856,21 @@ def repl_command(index_dir, color):
                           note=note, mark=_marker(color), width=_text_width())
         # as `searchkit search` for the first line that failed, so that scripts can tell
         click.get_current_context().exit(status)
-    history = _line_editing(repl.COMMANDS + repl.FIELDS)
+    read, save_history = _line_editing(repl.COMMANDS + repl.FIELDS)
     try:
-        repl.run(input, click.echo, index_dir, note=note, mark=_marker(color),
+        repl.run(read, click.echo, index_dir, note=note, mark=_marker(color),
                  width=_text_width)
     finally:
-        history()
+        save_history()
 
 
 def _line_editing(words):
     """Line editing, history across sessions and tab completion where readline exists; returns
-    what saves the history."""
+    what reads a line (with its prompt) and what saves the history."""
     try:
         import readline
     except ImportError:  # e.g. some Windows Pythons: plain input() still works
-        return lambda: None
+        return input, lambda: None
     data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     path = data / "searchkit" / "history"
     try:
@@ -885,6 +885,18 @@ def _line_editing(words):
     readline.set_completer(complete)
     readline.set_completer_delims(" ")
     readline.parse_and_bind("tab: complete")
+    if "libedit" not in (readline.__doc__ or ""):
+        # Python turns GNU readline's bracketed paste off; without it a pasted quotation's
+        # line break is an Enter that searches half of it
+        readline.parse_and_bind("set enable-bracketed-paste on")
+
+    def read(prompt):
+        line = input(prompt)
+        if "\n" in line or "\r" in line:  # pasted: one line in the history, as searched
+            last = readline.get_current_history_length() - 1
+            if last >= 0:
+                readline.replace_history_item(last, " ".join(line.splitlines()))
+        return line
 
     def save():
         try:
@@ -894,4 +906,4 @@ def _line_editing(words):
         except OSError as error:
             click.echo(f"warning: history not saved: {error}", err=True)
 
-    return save
+    return read, save
