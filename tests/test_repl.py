@@ -278,36 +278,42 @@ def test_a_command_typed_without_its_colon_is_searched_and_said(seed_index, word
     assert f"note: searched for {word!r}; commands start with ':' (:help lists them)" in out
 
 
-def typed_at_a_terminal(index_dir, home, *keys):
-    """Run `searchkit repl` on a pseudo-terminal, send each of ``keys`` once the prompt before
-    it is shown, and return everything the terminal showed (colour off)."""
-    pid, terminal = pty.fork()
-    if pid == 0:  # the child: the REPL, its stdin, stdout and stderr the terminal
-        os.execve(sys.executable, [sys.executable, "-m", "searchkit", "repl", "--index",
-                                   str(index_dir)],
-                  {**os.environ, "TERM": "xterm-256color", "NO_COLOR": "1",
-                   "XDG_DATA_HOME": str(home), "COLUMNS": "200"})
-    shown = b""
+class Terminal:
+    """`searchkit repl` on a pseudo-terminal (colour off, history in ``home``)."""
 
-    def until(text, seconds=120):
-        nonlocal shown
+    def __init__(self, index_dir, home):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: the REPL, its stdin, stdout and stderr the terminal
+            os.execve(sys.executable, [sys.executable, "-m", "searchkit", "repl", "--index",
+                                       str(index_dir)],
+                      {**os.environ, "TERM": "xterm-256color", "NO_COLOR": "1",
+                       "XDG_DATA_HOME": str(home), "COLUMNS": "200"})
+        self.shown = b""
+        self.prompts = 0
+
+    def _read_until(self, ended, seconds=120):
         deadline = time.monotonic() + seconds
-        while shown.count(text) < until.seen + 1 and time.monotonic() < deadline:
-            if select.select([terminal], [], [], 0.1)[0]:
+        while not ended() and time.monotonic() < deadline:
+            if select.select([self.fd], [], [], 0.1)[0]:
                 try:
-                    shown += os.read(terminal, 65536)
+                    self.shown += os.read(self.fd, 65536)
                 except OSError:  # the REPL has ended
-                    return
-        until.seen = shown.count(text)
+                    return True
+        return False
 
-    until.seen = 0
-    for key in keys:
-        until(b"searchkit> ")
-        os.write(terminal, key)
-    until(b"\x00", 60)  # (never shown) everything up to the end
-    os.close(terminal)
-    os.waitpid(pid, 0)
-    return shown.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    def type(self, keys):
+        """Send ``keys`` once the next prompt is shown."""
+        self._read_until(lambda: self.shown.count(b"searchkit> ") > self.prompts)
+        self.prompts = self.shown.count(b"searchkit> ")
+        os.write(self.fd, keys)
+
+    def end(self):
+        """Ctrl-D; what the terminal showed."""
+        self.type(b"\x04")
+        self._read_until(lambda: False)
+        os.close(self.fd)
+        os.waitpid(self.pid, 0)
+        return self.shown.decode("utf-8", errors="replace").replace("\r\n", "\n")
 
 
 def test_a_quotation_pasted_with_a_line_break_is_one_search(seed_index, tmp_path):
@@ -315,10 +321,25 @@ def test_a_quotation_pasted_with_a_line_break_is_one_search(seed_index, tmp_path
     break is part of the line, not an Enter that runs half of the quotation; history keeps
     the quotation as one line."""
     quotation = "“Sergey Tikhanovsky, husband of the opposition,\nSvetlana” https://example.com/a"
-    shown = typed_at_a_terminal(
-        seed_index, tmp_path, b"\x1b[200~" + quotation.encode() + b"\x1b[201~\r", b"\x04")
+    terminal = Terminal(seed_index, tmp_path)
+    terminal.type(b"\x1b[200~" + quotation.encode() + b"\x1b[201~\r")
+    shown = terminal.end()
     assert "\x1b[?2004h" in shown  # (a terminal not asked sends the line break as Enter)
     counts = re.findall(r"^\d+-\d+ of \d+ results", shown, re.M)
     assert len(counts) == 1, shown
     history = (tmp_path / "searchkit" / "history").read_text(encoding="utf-8")
     assert history.splitlines()[-1] == quotation.replace("\n", " ")
+
+
+def test_sessions_open_at_once_keep_each_others_history(seed_index, tmp_path):
+    first, second = Terminal(seed_index, tmp_path), Terminal(seed_index, tmp_path)
+    first.type(b"Merkel\r")
+    second.type(b"Macron\r")
+    first.end()
+    second.end()
+    third = Terminal(seed_index, tmp_path)
+    third.type(b"Putin\r")
+    third.end()
+    history = (tmp_path / "searchkit" / "history").read_text(encoding="utf-8")
+    assert history.splitlines() == ["Merkel", "Macron", "Putin"]
+    assert (tmp_path / "searchkit" / "history").stat().st_mode & 0o777 == 0o600

@@ -33,6 +33,7 @@ from . import render
 
 EXIT_SKIPPED = 3  # `index` did its work but could not use some files
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+HISTORY_LINES = 1000  # lines of REPL history kept
 
 
 class _QueryProblem(click.ClickException):
@@ -877,6 +878,7 @@ def _line_editing(words):
         readline.read_history_file(path)
     except OSError:
         pass  # no history yet
+    known = readline.get_current_history_length()
 
     def complete(text, state):
         options = [w for w in words if w.startswith(text)]
@@ -899,10 +901,25 @@ def _line_editing(words):
         return line
 
     def save():
+        """Add this session's lines to the file (rewriting it would drop those of sessions
+        that ended meanwhile), then keep its last HISTORY_LINES."""
+        new = readline.get_current_history_length() - known
+        if new <= 0:
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            readline.set_history_length(1000)
-            readline.write_history_file(path)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+            if hasattr(readline, "append_history_file"):
+                readline.append_history_file(new, path)
+            else:  # a readline without it: this session's history replaces the file's
+                readline.write_history_file(path)
+            lines = path.read_bytes().splitlines(keepends=True)
+            if len(lines) > HISTORY_LINES:
+                kept = path.with_name(path.name + ".new")
+                with open(os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                          "wb") as handle:
+                    handle.writelines(lines[-HISTORY_LINES:])
+                os.replace(kept, path)
         except OSError as error:
             click.echo(f"warning: history not saved: {error}", err=True)
 
