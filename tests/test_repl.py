@@ -224,7 +224,6 @@ def test_a_search_that_failed_or_was_cancelled_is_not_the_last_search(seed_index
     assert [text for text in out if "matching" in text][-1].startswith("3-4 of 6 results")
 
 
-
 def test_more_turns_the_pages_of_the_last_search_as_it_ran(seed_index):
     """Settings changed after a search apply from the next one: :more goes on from the last
     result shown, none shown twice or skipped."""

@@ -118,7 +118,7 @@ class Session:
         if not line.startswith(":"):
             if line.lower() in ("quit", "exit", "help"):
                 self.tell(f"note: searched for {line!r}; commands start with ':' "
-                           "(:help lists them)")
+                          "(:help lists them)")
             self._search(line, 1)
             return True
         name, _, argument = line.partition(" ")
@@ -128,8 +128,7 @@ class Session:
         if name == ":quit":
             return False
         action = {
-            ":help": lambda: self.write("\n".join(
-                render.wrap(line, self._width(), " " * HELP_INDENT) for line in HELP.split("\n"))),
+            ":help": self._help,
             ":more": lambda: self._turn(self.page + 1),
             ":page": lambda: self._turn(_number(argument, ":page")),
             ":show": lambda: self._show(argument),
@@ -150,6 +149,11 @@ class Session:
             raise UsageError(f"unknown command {name}{_closest(name)}; :help lists the commands")
         action()
         return True
+
+    def _help(self) -> None:
+        width = self._width()
+        self.write("\n".join(render.wrap(entry, width, " " * HELP_INDENT)
+                             for entry in HELP.split("\n")))
 
     def _set(self, name: str, value) -> None:
         """Change a setting and say what it now is."""
