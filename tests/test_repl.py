@@ -342,3 +342,7 @@ def test_sessions_open_at_once_keep_each_others_history(seed_index, tmp_path):
     history = (tmp_path / "searchkit" / "history").read_text(encoding="utf-8")
     assert history.splitlines() == ["Merkel", "Macron", "Putin"]
     assert (tmp_path / "searchkit" / "history").stat().st_mode & 0o777 == 0o600
+
+
+def test_tab_completion_offers_each_command_once():
+    assert len(repl.COMMANDS) == len(set(repl.COMMANDS)) and ":show" in repl.COMMANDS

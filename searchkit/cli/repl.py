@@ -40,7 +40,8 @@ any text          search (as `searchkit search`: phrases, AND/OR/NOT, field:valu
 :quit             leave (or Ctrl-D)"""
 
 HELP_INDENT = 18  # where each line's description starts
-COMMANDS = [line.split()[0] for line in HELP.splitlines() if line.startswith(":")]
+COMMANDS = list(dict.fromkeys(line.split()[0] for line in HELP.splitlines()
+                              if line.startswith(":")))
 # The commands that take no value, and what to say to one given a value.
 NO_VALUE = {":more": ":page N turns to page N", ":clear": "it drops every filter",
             ":stats": "it shows the whole index", ":help": "it lists every command",
