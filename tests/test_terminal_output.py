@@ -323,3 +323,27 @@ def test_every_line_the_repl_writes_fits_the_terminal(seed_index, columns):
                 assert columns_shown(line) <= columns, line
     words = " ".join(transcript[0].split())
     assert words.startswith("searchkit ") and words.endswith(":quit to leave")
+
+
+def test_a_place_with_a_very_long_title_names_it_briefly(run, tmp_path):
+    """Where a paragraph also appeared is named by source, date, title and id: a title of a
+    page's length is cut there with "…" (whole in the article's own lines, show and JSON)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    wire = "The harbour authority said the northern breakwater would be rebuilt over three years."
+    long_title = "A headline " + "that goes on and on " * 30 + "end"
+    (corpus / "wire.jsonl").write_text("".join(
+        json.dumps({"id": name, "title": title, "text": wire}) + "\n"
+        for name, title in (("short", "Breakwater rebuilt"), ("long", long_title))))
+    index = tmp_path / "ix"
+    assert run("index", corpus, "--index", index).exit_code == 0
+    result = run("search", "northern breakwater", "--index", index, "-n", "1", columns=100)
+    assert result.stdout.startswith("1. Breakwater rebuilt\n")
+    assert len(result.stdout.splitlines()) <= 6  # not a page of title
+    assert long_title not in " ".join(result.stdout.split())
+    assert "…” (wire:long#1)" in " ".join(result.stdout.split())
+    for args in (["show", "wire:short#1"], ["duplicates", "--format", "plain"]):
+        shown = " ".join(run(*args, "--index", index, columns=100).stdout.split())
+        assert long_title not in shown and "…” (wire:long#1)" in shown
+    shown = " ".join(run("show", "wire:long#1", "--index", index, columns=100).stdout.split())
+    assert shown.startswith(long_title)

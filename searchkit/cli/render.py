@@ -119,6 +119,7 @@ GAP = 2  # tabulate's "simple" format puts two spaces between columns
 HEADER_PADDING = 2  # ...and makes a column at least this much wider than its header
 MIN_PLACE_WIDTH = 24  # a column of places ('source, date, "title" (id)') in `duplicates`
 ALSO_IN_SHOWN = 3  # places listed in "also in N others: ...; and K more"
+PLACE_TITLE_WIDTH = 120  # columns of a title naming a place: real headlines fit, a page does not
 TOP_SOURCES = 10  # sources listed by stats and facets before "and N more"
 UNKNOWN = "—"  # a missing source or date, in text output
 
@@ -228,9 +229,13 @@ def _date(hit: Hit) -> str:
 
 
 def _place(item) -> str:
-    """Where a paragraph appeared: 'source, date, "title" (paragraph id)'."""
+    """Where a paragraph appeared: 'source, date, "title" (paragraph id)'; a title longer
+    than PLACE_TITLE_WIDTH is cut with "…" (the id opens the article, title and all)."""
     when = _iso(item.date, "undated")
-    return f"{_source(item)}, {when}, “{item.title}” ({item.id})"
+    title = item.title
+    if cells(title) > PLACE_TITLE_WIDTH:
+        title = _cut(title, PLACE_TITLE_WIDTH - 1)[0].rstrip() + "…"
+    return f"{_source(item)}, {when}, “{title}” ({item.id})"
 
 
 @for_terminal
