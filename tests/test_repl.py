@@ -280,12 +280,12 @@ def test_a_command_typed_without_its_colon_is_searched_and_said(seed_index, word
 class Terminal:
     """`searchkit repl` on a pseudo-terminal (colour off, history in ``home``)."""
 
-    def __init__(self, index_dir, home):
+    def __init__(self, index_dir, home, term="xterm-256color"):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: the REPL, its stdin, stdout and stderr the terminal
             os.execve(sys.executable, [sys.executable, "-m", "searchkit", "repl", "--index",
                                        str(index_dir)],
-                      {**os.environ, "TERM": "xterm-256color", "NO_COLOR": "1",
+                      {**os.environ, "TERM": term, "NO_COLOR": "1",
                        "XDG_DATA_HOME": str(home), "COLUMNS": "200"})
         self.shown = b""
         self.prompts = 0
@@ -328,6 +328,11 @@ def test_a_quotation_pasted_with_a_line_break_is_one_search(seed_index, tmp_path
     assert len(counts) == 1, shown
     history = (tmp_path / "searchkit" / "history").read_text(encoding="utf-8")
     assert history.splitlines()[-1] == quotation.replace("\n", " ")
+    # A terminal that shows escape codes as text (Emacs's shell) is not asked.
+    terminal = Terminal(seed_index, tmp_path, term="dumb")
+    terminal.type(b"Merkel\r")
+    shown = terminal.end()
+    assert "1-6 of 6 results" in shown and "\x1b" not in shown
 
 
 def test_sessions_open_at_once_keep_each_others_history(seed_index, tmp_path):

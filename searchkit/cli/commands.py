@@ -887,9 +887,10 @@ def _line_editing(words):
     readline.set_completer(complete)
     readline.set_completer_delims(" ")
     readline.parse_and_bind("tab: complete")
-    if "libedit" not in (readline.__doc__ or ""):
+    if "libedit" not in (readline.__doc__ or "") and os.environ.get("TERM", "dumb") != "dumb":
         # Python turns GNU readline's bracketed paste off; without it a pasted quotation's
-        # line break is an Enter that searches half of it
+        # line break is an Enter that searches half of it (a dumb terminal, or one that does
+        # not say what it is, would show the codes that ask for it)
         readline.parse_and_bind("set enable-bracketed-paste on")
 
     def read(prompt):
