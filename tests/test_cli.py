@@ -459,3 +459,19 @@ def test_ctrl_c_while_python_loads_the_command_line_is_one_line(tmp_path):
     assert done.returncode == 130
     assert done.stderr == "searchkit: stopped by Ctrl-C before it began; nothing was changed\n"
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("args", [["search", "Merkel"], ["show", f"{S000}#4"], ["stats"],
+                                  ["duplicates"], ["check"]])
+def test_ctrl_c_stops_any_command_with_status_130(run, seed_index, monkeypatch, args):
+    """A slow search (or show, stats, ...) stopped by Ctrl-C says so in one line and ends
+    with 130, as index does, so that a shell loop over searches stops too; not "Aborted!"
+    and 1, an error's status."""
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("searchkit.retrieval.searcher.Searcher.__init__", interrupted)
+    monkeypatch.setattr("searchkit.index.store.check", interrupted)
+    result = run(*args, "--index", seed_index)
+    assert result.exit_code == 130
+    assert result.stderr == "searchkit: stopped by Ctrl-C\n" and result.stdout == ""

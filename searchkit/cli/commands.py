@@ -1,7 +1,7 @@
 """The command line: thin click commands over the library. Results go to stdout; progress,
 notes and errors to stderr. Exit codes: 0 success (also "no results"), 1 a searchkit error,
 2 a usage error or a query that cannot be run as typed, 3 an index run that skipped
-some files, 130 an index or optimize run stopped by Ctrl-C."""
+some files, 130 stopped by Ctrl-C."""
 
 import contextlib
 import functools
@@ -42,7 +42,8 @@ class _QueryProblem(click.ClickException):
 
 class _Group(click.Group):
     """Turns searchkit's and the file system's errors into one-line messages and exit code 1
-    (2 for a query that cannot be run as typed), never a traceback."""
+    (2 for a query that cannot be run as typed), never a traceback; Ctrl-C into a line and
+    130, as shells report a program stopped by it."""
 
     def invoke(self, ctx):
         try:
@@ -54,6 +55,9 @@ class _Group(click.Group):
         except BrokenPipeError:  # whoever read stdout stopped (| head): no error of ours
             _drop_stdout()
             ctx.exit(0)
+        except KeyboardInterrupt:  # (index and optimize say first what state the index is in)
+            click.echo("searchkit: stopped by Ctrl-C", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
         except OSError as error:  # e.g. an index folder that cannot be created or written
             where = f"{error.filename}: " if error.filename else ""
             raise click.ClickException(
