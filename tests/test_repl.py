@@ -351,3 +351,9 @@ def test_sessions_open_at_once_keep_each_others_history(seed_index, tmp_path):
 
 def test_tab_completion_offers_each_command_once():
     assert len(repl.COMMANDS) == len(set(repl.COMMANDS)) and ":show" in repl.COMMANDS
+
+
+def test_a_questions_file_saved_with_a_byte_order_mark_starts_with_its_command(seed_index):
+    """Notepad and Excel start a UTF-8 file with U+FEFF: the first line is still a command."""
+    out = session(seed_index, "\ufeff:limit 1", "Merkel", banner=False)
+    assert "limit: 1 result a page" in out and outputs(out, "1 of 6 results")

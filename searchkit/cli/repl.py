@@ -113,7 +113,7 @@ class Session:
 
     def handle(self, line: str) -> bool:
         """Act on one line; False when the session should end."""
-        line = line.strip()
+        line = line.lstrip("\ufeff").strip()  # (a file of questions saved with a BOM)
         if not line:
             return True
         if not line.startswith(":"):
