@@ -88,10 +88,10 @@ class Session:
         shown += [f"until={self.filters.until}"] if self.filters.until else []
         return " ".join(shown)
 
-    def say(self, text: str, indent: str = "  ") -> None:
+    def say(self, text: str) -> None:
         """Write one of the session's own lines (a setting, a filter), wrapped to the terminal
         at spaces; a word longer than a line (a path) is kept whole."""
-        self.write(render.wrap(text, self._width(), indent, cut=False))
+        self.write(render.wrap(text, self._width(), "  ", cut=False))
 
     def tell(self, text: str) -> None:
         """Write a note, a count of results or an error: where `searchkit search` writes
