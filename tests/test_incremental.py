@@ -11,7 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import S000, S001, S004, SEEDS, reseal
+from conftest import S000, S001, S002, S003, S004, SEEDS, reseal
 from hypothesis import given
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
@@ -219,6 +219,26 @@ def test_a_ledger_with_a_stat_searchkit_never_writes_finds_no_move(corpus, tmp_p
     gone.rename(corpus / "renamed.txt")
     summary = searchkit.build_index([corpus], index_dir)
     assert (summary.moved, summary.added, summary.missing) == (0, 1, 1)
+
+
+def test_a_file_moved_onto_an_indexed_name_leaves_no_stale_copy(corpus, tmp_path):
+    """`mv a b` over an indexed file, and `mv b aside; mv a b`: the file that moved is gone
+    from its old path, found at a path the index holds another file at; its old self goes
+    all the same, and the index is a fresh build's without --prune."""
+    _settled(corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    s0, s1, s2, s3 = (corpus / f"{stem}.txt" for stem in (S000, S001, S002, S003))
+    s1.rename(corpus / "aside.txt")
+    s0.rename(s1)
+    s2.rename(s3)
+    _settled(corpus)
+    summary = searchkit.build_index([corpus], index_dir)
+    assert (summary.moved, summary.added, summary.missing) == (2, 1, 0)
+    assert ("moved", str(s1), f"from {s0}") in {
+        (a.action, a.path, a.detail) for a in summary.file_actions}
+    same_as_a_rebuild(index_dir, [corpus], tmp_path)
+    assert not searchkit.build_index([corpus], index_dir).committed
 
 
 def test_a_folder_copied_elsewhere_and_deleted_keeps_its_old_files_until_pruned(tmp_path):

@@ -174,7 +174,7 @@ class _Plan:
 
     def replaced_paths(self) -> set:
         """The files whose paragraphs in the index this run replaces or removes (by path)."""
-        return set(self.added + self.updated + self.removed +
+        return set(self.added + self.updated + self.removed + self.moved +
                    [self.moves[path] for path in self.moved])
 
 
@@ -681,29 +681,40 @@ def _moves(files: List[FoundFile], old: Dict[str, FileRecord], vanished: set,
            options: ReadOptions) -> Dict[str, str]:
     """Indexed files gone from disk that this run finds at another path: the same file by its
     size, modification time and inode, which a move or a rename on one file system keeps (a
-    copy elsewhere, or a file changed since, is a new file). New path -> old path."""
+    copy elsewhere, or a file changed since, is a new file); found at a path new to the index,
+    or at one whose indexed file it is not (moved over that one). New path -> old path."""
     gone: Dict[tuple, Optional[str]] = {}
     for absolute in vanished:
         record = old[absolute]
-        recorded = _STAT.fullmatch(record.stat)  # (a ledger may be damaged: nothing then)
-        if record.refused or not recorded or os.path.exists(absolute):
+        identity = _identity(record)
+        if record.refused or identity is None or os.path.exists(absolute):
             continue
-        identity = (int(recorded["size"]), int(recorded["mtime"]), int(recorded["inode"]))
         gone[identity] = None if identity in gone else absolute  # (two alike: neither)
     moves: Dict[str, str] = {}
     if not any(gone.values()):
         return moves
     for file in files:
-        if file.real in old:
-            continue
         try:
             stat = file_stat(file.path, options)
         except CorpusError:
             continue
-        was = gone.pop((stat.st_size, stat.st_mtime_ns, stat.st_ino), None)
+        identity = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        before = old.get(file.real)
+        if before is not None and not before.refused and _identity(before) == identity:
+            continue  # the file indexed at this path
+        was = gone.pop(identity, None)
         if was is not None:
             moves[file.real] = was
     return moves
+
+
+def _identity(record: FileRecord) -> Optional[tuple]:
+    """(size, modification time, inode) of an indexed file, if its stat was recorded (and
+    reads as searchkit writes it: a ledger may be damaged)."""
+    recorded = _STAT.fullmatch(record.stat)
+    if not recorded:
+        return None
+    return int(recorded["size"]), int(recorded["mtime"]), int(recorded["inode"])
 
 
 def _settle_the_rest(plan: _Plan, old: Dict[str, FileRecord], seen: set, vanished: set,
@@ -784,11 +795,11 @@ def _apply(plan: _Plan, step, result, keys: "_Keys", options: ReadOptions) -> No
         context=step.digest,
         stat=step.stat,
     )
-    renewed = before is not None or absolute in plan.replacing
-    if not renewed and absolute in plan.moves:
+    if absolute in plan.moves:  # (over another indexed file, if ``before``: it is replaced)
         plan.moved.append(absolute)
         plan.actions.append(FileAction(str(path), "moved", f"from {plan.moves[absolute]}"))
         return
+    renewed = before is not None or absolute in plan.replacing
     (plan.updated if renewed else plan.added).append(absolute)
     plan.actions.append(FileAction(str(path), "updated" if renewed else "added",
                                    found.encoding_how))
