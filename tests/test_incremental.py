@@ -241,6 +241,26 @@ def test_a_file_moved_onto_an_indexed_name_leaves_no_stale_copy(corpus, tmp_path
     assert not searchkit.build_index([corpus], index_dir).committed
 
 
+def test_hard_links_of_one_file_moved_together_leave_no_stale_copy(corpus, tmp_path):
+    """Three names of one file (hard links), all indexed; one deleted, the folder renamed:
+    the two left are found again, each under its own name, though alike by inode, size and
+    modification time; the one deleted stays until --prune, as any deleted file does."""
+    for name in ("linked.txt", "deleted.txt"):
+        os.link(corpus / f"{S000}.txt", corpus / name)
+    _settled(corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    (corpus / "deleted.txt").unlink()
+    moved = corpus.rename(tmp_path / "moved")
+    summary = searchkit.build_index([moved], index_dir)
+    assert (summary.moved, summary.added, summary.missing) == (6, 0, 1)
+    actions = {a.path: (a.action, a.detail) for a in summary.file_actions}
+    assert actions[str(moved / "linked.txt")] == ("moved", f"from {corpus / 'linked.txt'}")
+    assert actions[str(corpus / "deleted.txt")][0] == "missing"
+    searchkit.build_index([moved], index_dir, prune=True)
+    same_as_a_rebuild(index_dir, [moved], tmp_path)
+
+
 def test_a_folder_copied_elsewhere_and_deleted_keeps_its_old_files_until_pruned(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus / "wire")

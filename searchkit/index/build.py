@@ -683,15 +683,15 @@ def _moves(files: List[FoundFile], old: Dict[str, FileRecord], vanished: set,
     size, modification time and inode, which a move or a rename on one file system keeps (a
     copy elsewhere, or a file changed since, is a new file); found at a path new to the index,
     or at one whose indexed file it is not (moved over that one). New path -> old path."""
-    gone: Dict[tuple, Optional[str]] = {}
-    for absolute in vanished:
+    gone: Dict[tuple, List[str]] = {}
+    for absolute in sorted(vanished):
         record = old[absolute]
         identity = _identity(record)
         if record.refused or identity is None or os.path.exists(absolute):
             continue
-        gone[identity] = None if identity in gone else absolute  # (two alike: neither)
+        gone.setdefault(identity, []).append(absolute)  # (a hard link's names: several)
     moves: Dict[str, str] = {}
-    if not any(gone.values()):
+    if not gone:
         return moves
     for file in files:
         try:
@@ -699,12 +699,11 @@ def _moves(files: List[FoundFile], old: Dict[str, FileRecord], vanished: set,
         except CorpusError:
             continue
         identity = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-        before = old.get(file.real)
-        if before is not None and not before.refused and _identity(before) == identity:
-            continue  # the file indexed at this path
-        was = gone.pop(identity, None)
-        if was is not None:
-            moves[file.real] = was
+        was, before = gone.get(identity), old.get(file.real)
+        if was and (before is None or before.refused or _identity(before) != identity):
+            name = os.path.basename(file.real)  # (of several names, the one it had, if any)
+            same = [n for n, path in enumerate(was) if os.path.basename(path) == name]
+            moves[file.real] = was.pop(same[0] if same else 0)
     return moves
 
 
