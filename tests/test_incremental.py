@@ -261,6 +261,34 @@ def test_hard_links_of_one_file_moved_together_leave_no_stale_copy(corpus, tmp_p
     same_as_a_rebuild(index_dir, [moved], tmp_path)
 
 
+def test_a_moved_file_that_cannot_be_read_keeps_its_indexed_version(corpus, tmp_path,
+                                                                    monkeypatch):
+    """As any file that cannot be read any more: its old self stays (missing, not removed),
+    and is replaced once it can be read at its new path."""
+    _settled(corpus)
+    index_dir = tmp_path / "ix"
+    searchkit.build_index([corpus], index_dir)
+    (corpus / "sub").mkdir()
+    moved = (corpus / f"{S001}.txt").rename(corpus / "sub" / "locked.txt")
+    _settled(corpus)
+    original = build.read_bytes
+
+    def refusing(path, options):
+        if Path(path).name == "locked.txt":
+            raise CorpusError("cannot read it: Permission denied")
+        return original(path, options)
+
+    monkeypatch.setattr(build, "read_bytes", refusing)
+    summary = searchkit.build_index([corpus], index_dir)
+    assert (summary.moved, summary.removed, summary.missing) == (0, 0, 1)
+    assert [s.path for s in summary.skipped_files] == [str(moved)]
+    assert f"{S001}#6" in found(index_dir, "Merkel")
+    monkeypatch.setattr(build, "read_bytes", original)
+    summary = searchkit.build_index([corpus], index_dir)
+    assert (summary.moved, summary.removed, summary.missing) == (1, 0, 0)
+    same_as_a_rebuild(index_dir, [corpus], tmp_path)
+
+
 def test_a_folder_copied_elsewhere_and_deleted_keeps_its_old_files_until_pruned(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus / "wire")

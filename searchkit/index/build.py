@@ -153,10 +153,11 @@ class _Plan:
     updated: List[str] = field(default_factory=list)
     removed: List[str] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)
-    # Indexed files found again at another path (``_moves``): new path -> old path; and the
-    # new paths of those read there (the rest: their old paths removed)
+    # Indexed files found again at another path (``_moves``): new path -> old path; the new
+    # paths of those read there; the old paths of those that could not be read there (kept)
     moves: Dict[str, str] = field(default_factory=dict)
     moved: List[str] = field(default_factory=list)
+    unread_moves: set = field(default_factory=set)
     # The files the index a rebuild replaces holds: read again, they count as updated
     replacing: frozenset = frozenset()
     unchanged: int = 0
@@ -551,7 +552,7 @@ def _plan(
         _read_here(plan, jobs, len(files), options, tick, helper, readers, shingle, scratch,
                    received)
     apply_ready()  # (the steps after the last file read, or of a run that reads none)
-    _settle_the_rest(plan, old, seen, vanished, prune)
+    _settle_the_rest(plan, old, seen, vanished, prune, keys)
     return plan
 
 
@@ -717,12 +718,14 @@ def _identity(record: FileRecord) -> Optional[tuple]:
 
 
 def _settle_the_rest(plan: _Plan, old: Dict[str, FileRecord], seen: set, vanished: set,
-                     prune: bool) -> None:
+                     prune: bool, keys: "_Keys") -> None:
     """The ledger's files this run did not see: kept if indexed from elsewhere, else
     (``vanished``) removed (``prune``) or kept and noted missing; one found moved is replaced
-    by its new path, or removed if that could not be read (its key was let go of). The files
-    of the index a rebuild replaces that it did not read again: removed."""
+    by its new path, or kept as missing if it could not be read there (as an unreadable
+    file's earlier version is), unless its key went to another file. The files of the index a
+    rebuild replaces that it did not read again: removed."""
     moved_from = {plan.moves[path] for path in plan.moved}
+    moved_away = set(plan.moves.values()) - plan.unread_moves
     for absolute, record in sorted(old.items()):
         if absolute in seen or absolute in moved_from:
             continue
@@ -730,7 +733,7 @@ def _settle_the_rest(plan: _Plan, old: Dict[str, FileRecord], seen: set, vanishe
             plan.ledger.keep(absolute, record)  # indexed from elsewhere: not this run's business
         elif record.refused:
             continue  # nothing of it was indexed: nothing to remove, none to miss
-        elif prune or absolute in plan.moves.values():
+        elif prune or absolute in moved_away or keys.taken(record.key, absolute):
             plan.removed.append(absolute)
             plan.actions.append(FileAction(absolute, "removed"))
         else:
@@ -950,7 +953,10 @@ def _reading_context(options: ReadOptions) -> dict:
 
 
 def _skip(plan: _Plan, path: str, reason: str, before, absolute: str) -> None:
-    """Note a file that cannot be read; an earlier version of it stays in the index."""
+    """Note a file that cannot be read; an earlier version of it stays in the index (of one
+    found moved here: its old self, ``_settle_the_rest``)."""
+    if absolute in plan.moves:
+        plan.unread_moves.add(plan.moves[absolute])
     if before is not None:
         plan.ledger.keep(absolute, before)
         reason += " (its earlier version stays in the index)"
