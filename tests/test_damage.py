@@ -222,6 +222,27 @@ def test_searching_a_damaged_index_ends_in_one_line_naming_it(index_dir, damage)
     assert "simplify" not in line and "query" not in line, line
 
 
+def test_ranking_arrays_that_disagree_with_the_postings_stop_a_phrase_as_damage(tmp_path):
+    """The ranking arrays of another index of as many paragraphs, recorded as this one's (a
+    crafted index): a phrase of words only those arrays hold, or that they place in other
+    paragraphs than Whoosh's postings do, ends in one line naming the damage, not the query."""
+    for name, text in (("other", "The okapi grazed by the river.\n\nThe crisis in Belarus grew."),
+                       ("this", "The crisis in Belarus grew.\n\nNothing else happened here.")):
+        corpus = tmp_path / name
+        corpus.mkdir()
+        (corpus / "story.txt").write_text(f"A headline\n\n{text}\n")
+        searchkit.build_index([corpus], tmp_path / f"ix-{name}")
+    index_dir = tmp_path / "ix-this"
+    shutil.copy(next((tmp_path / "ix-other").glob("MAIN_*.rank")),
+                next(index_dir.glob("MAIN_*.rank")))
+    reseal(index_dir)
+    for query in ('"okapi grazed"', '"crisis in Belarus"'):
+        result = invoke("search", query, "--index", index_dir)
+        assert result.exit_code == 1, (query, result.output)
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith(
+            f"Error: the index in {index_dir} is damaged ("), (query, result.stderr)
+
+
 READING_COMMANDS = (["search", "Belarus"], ["show", f"{S000}#4"], ["stats"], ["duplicates"])
 
 

@@ -27,6 +27,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import FilterMatcher
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
 from whoosh.qparser.plugins import SingleQuotePlugin
+from whoosh.reading import TermNotFound
 
 from ..errors import QueryError
 from ..index.schema import DATE_FIELD, FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
@@ -459,6 +460,9 @@ class _Converter:
         return found
 
 
+_DISAGREE = "the ranking arrays do not agree with the postings"
+
+
 class _TermPositions:
     """A term's positions in documents of one segment, asked for in ascending order. Whoosh's
     W3 matcher skips to a posting block by its last document, then steps through the block a
@@ -466,7 +470,10 @@ class _TermPositions:
     fields: whoosh-reloaded is pinned, and any other matcher is stepped through)."""
 
     def __init__(self, reader, field: str, word: str):
-        matcher = reader.postings(field, word)
+        try:
+            matcher = reader.postings(field, word)
+        except TermNotFound:  # a word the arrays have in this segment and Whoosh has not
+            raise engine.DamagedIndex(_DISAGREE) from None
         if isinstance(matcher, FilterMatcher):  # deleted documents: never asked for here
             matcher = matcher.child
         self.matcher = matcher
@@ -484,7 +491,7 @@ class _TermPositions:
                     matcher._read_ids()
                 matcher._i = bisect.bisect_left(matcher._ids, doc, matcher._i)
         if not matcher.is_active() or matcher.id() != doc:
-            raise engine.DamagedIndex("the ranking arrays do not agree with the postings")
+            raise engine.DamagedIndex(_DISAGREE)
         return matcher.value_as("positions")
 
 
