@@ -308,6 +308,26 @@ def test_phrases_cut_from_paragraphs_rank_as_whoosh(layered):
     assert found > 100  # most phrases cut from the text find it
 
 
+def test_a_word_repeated_in_a_phrase_with_a_wide_slop_is_answered(tmp_path):
+    """Paragraphs of one word ~400 times, and a phrase of that word with a slop as wide: its
+    positions join in as many ways as there are pairs of them, yet the phrase is answered
+    rather than stopped at the search's time limit (short ones as Whoosh answers them)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    chants = "\n\n".join(" ".join(["buffalo"] * (390 + n)) for n in range(12))
+    (corpus / "chant.txt").write_text(
+        f"Chant\n\n{chants}\n\nA buffalo herd, and buffalo again.\n")
+    searchkit.build_index([corpus], tmp_path / "ix")
+    with searchkit.open_index(tmp_path / "ix") as searcher:
+        check = Check(tmp_path / "ix", searcher)
+        short = {'"buffalo buffalo"': 12, '"buffalo buffalo"~3': 13, '"buffalo buffalo"~4^2': 13,
+                 '"buffalo buffalo buffalo"~4': 12}
+        for text, found in short.items():
+            assert check.compare(text) is None
+            assert searcher.search(text).total == found, text
+        assert searcher.search('"buffalo buffalo buffalo buffalo"~400').total == 12
+
+
 def test_results_group_count_and_facet_what_the_ranking_matched(layered):
     """Totals, groups, leaders, duplicates, facets and undated counts, worked out by brute force
     from Whoosh's ranking and the stored fields."""

@@ -498,13 +498,20 @@ class _TermPositions:
 def _in_sequence(positions: list, slop: int) -> bool:
     """Whether each word's positions (one list per word of a phrase) follow the last word's
     within ``slop`` (1: next to it), as Whoosh's SpanNear2 (ordered, at least one apart)
-    joins spans: a span (start, end) takes a next word at p where end < p <= end + slop."""
-    spans = {(p, p) for p in positions[0]}
+    joins spans: a span (start, end) takes a next word at p where end < p <= end + slop.
+    Only where a span ends decides what may follow it, so the ends are all that is kept:
+    the spans could be as many as the pairs of positions, the ends no more than a word's."""
+    ends = sorted(positions[0])
     for following in positions[1:]:
-        if not spans:
+        reached = []
+        for p in sorted(following):
+            before = bisect.bisect_left(ends, p)  # ends[before - 1]: the last end before p
+            if before and ends[before - 1] >= p - slop:
+                reached.append(p)
+        if not reached:
             return False
-        spans = {(start, p) for start, end in spans for p in following if end < p <= end + slop}
-    return bool(spans)
+        ends = reached
+    return True
 
 
 def _text_words(query, reader) -> frozenset:
