@@ -430,6 +430,28 @@ def test_verbose_names_files_gone_as_it_names_the_others(tmp_path, monkeypatch):
         "unchanged  corpus/kept.txt", "removed    corpus/gone.txt", "removed    corpus/pruned.txt"]
 
 
+def test_verbose_names_where_a_moved_file_was_as_it_names_files_gone(tmp_path, monkeypatch):
+    """The old path of a file found moved comes from the ledger (absolute): near, on one line,
+    as a file gone is named."""
+    from click.testing import CliRunner
+
+    from searchkit.cli.commands import main
+
+    monkeypatch.chdir(tmp_path)
+    corpus = Path("corpus")
+    corpus.mkdir()
+    for name in ("story", "two\nlines"):
+        (corpus / f"{name}.txt").write_text(f"The {name[:3]} story\n\nA paragraph of words.\n")
+    _settled(corpus)
+    assert CliRunner().invoke(main, ["index", "corpus", "--index", "ix"]).exit_code == 0
+    (corpus / "story.txt").rename(corpus / "renamed.txt")
+    (corpus / "two\nlines.txt").rename(corpus / "joined.txt")
+    moved = CliRunner().invoke(main, ["index", "corpus", "--index", "ix", "-v"])
+    assert moved.stderr.splitlines()[:2] == [
+        "moved      corpus/joined.txt  (from corpus/two\\nlines.txt)",
+        "moved      corpus/renamed.txt  (from corpus/story.txt)"]
+
+
 def test_prune_keeps_the_files_of_a_folder_that_cannot_be_listed(tmp_path, monkeypatch):
     """As a file that cannot be read keeps its earlier version, so do the files of a folder
     that cannot be listed (permissions, a network drive gone): they are not gone."""

@@ -668,9 +668,17 @@ def file_actions(summary: IndexSummary) -> str:
     is gone is named from the ledger, where its path is absolute: near, as the others are."""
     return "\n".join(
         f"{a.action:9}  {_near(a.path) if a.action in GONE else a.path}"
-        + (f"  ({a.detail})" if a.detail else "")
+        + (f"  ({_detail(a)})" if a.detail else "")
         for a in summary.file_actions
     )
+
+
+def _detail(action) -> str:
+    """How a file was read, or why not; where a file found moved was (from the ledger)."""
+    moved_from = "from "
+    if action.action == "moved" and action.detail.startswith(moved_from):
+        return moved_from + _near(action.detail[len(moved_from):])
+    return action.detail
 
 
 @for_terminal
