@@ -349,6 +349,23 @@ def test_sessions_open_at_once_keep_each_others_history(seed_index, tmp_path):
     assert (tmp_path / "searchkit" / "history").stat().st_mode & 0o777 == 0o600
 
 
+def test_a_history_file_that_is_a_link_stays_a_link_and_is_kept_short(seed_index, tmp_path):
+    """A history kept elsewhere (a dotfiles folder) and linked to: searchkit writes through the
+    link, keeping the last 1000 lines there, and leaves the link in place."""
+    kept = tmp_path / "dotfiles" / "searchkit-history"
+    kept.parent.mkdir()
+    kept.write_text("".join(f"old search {n}\n" for n in range(1500)), encoding="utf-8")
+    (tmp_path / "searchkit").mkdir()
+    (tmp_path / "searchkit" / "history").symlink_to(kept)
+    terminal = Terminal(seed_index, tmp_path)
+    terminal.type(b"Merkel\r")
+    terminal.end()
+    assert (tmp_path / "searchkit" / "history").is_symlink()
+    lines = kept.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1000 and lines[-1] == "Merkel" and lines[0] == "old search 501"
+    assert sorted(os.listdir(tmp_path / "searchkit")) == ["history"]
+
+
 def test_tab_completion_offers_each_command_once():
     assert len(repl.COMMANDS) == len(set(repl.COMMANDS)) and ":show" in repl.COMMANDS
 

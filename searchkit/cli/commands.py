@@ -907,25 +907,20 @@ def _line_editing(words):
 
     def save():
         """Add this session's lines to the file (rewriting it would drop those of sessions
-        that ended meanwhile), then keep its last HISTORY_LINES."""
+        that ended meanwhile); readline then keeps its last HISTORY_LINES, writing through a
+        link (a history kept with one's dotfiles) rather than replacing it."""
         new = readline.get_current_history_length() - known
         if new <= 0:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+            readline.set_history_length(HISTORY_LINES)
             if hasattr(readline, "append_history_file"):
                 readline.append_history_file(new, path)
             else:  # a readline without it: this session's history replaces the file's
                 readline.write_history_file(path)
-            lines = path.read_bytes().splitlines(keepends=True)
-            if len(lines) > HISTORY_LINES:
-                kept = path.with_name(path.name + ".new")
-                with open(os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-                          "wb") as handle:
-                    handle.writelines(lines[-HISTORY_LINES:])
-                os.replace(kept, path)
         except OSError as error:
-            click.echo(f"warning: history not saved: {error}", err=True)
+            click.echo(render.printable(f"warning: history not saved: {error}"), err=True)
 
     return read, save
