@@ -366,6 +366,20 @@ def test_a_history_file_that_is_a_link_stays_a_link_and_is_kept_short(seed_index
     assert sorted(os.listdir(tmp_path / "searchkit")) == ["history"]
 
 
+def test_a_history_file_larger_than_searchkit_writes_is_left_alone(seed_index, tmp_path):
+    """Not read (it would all be held in memory) and not cut to 1000 lines: searchkit did not
+    write it. The session says so and goes on."""
+    history = tmp_path / "searchkit" / "history"
+    history.parent.mkdir()
+    with open(history, "wb") as handle:
+        handle.truncate(64 << 20)  # (sparse: nothing is written)
+    terminal = Terminal(seed_index, tmp_path)
+    terminal.type(b"Merkel\r")
+    shown = terminal.end()
+    assert "1-6 of 6 results" in shown and "history" in shown and "Traceback" not in shown
+    assert history.stat().st_size == 64 << 20 and not history.read_bytes()[:1 << 20].strip(b"\0")
+
+
 def test_tab_completion_offers_each_command_once():
     assert len(repl.COMMANDS) == len(set(repl.COMMANDS)) and ":show" in repl.COMMANDS
 

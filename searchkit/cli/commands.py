@@ -6,6 +6,7 @@ some files, 130 stopped by Ctrl-C."""
 import contextlib
 import functools
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -34,6 +35,9 @@ from . import render
 EXIT_SKIPPED = 3  # `index` did its work but could not use some files
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 HISTORY_LINES = 1000  # lines of REPL history kept
+# A history file larger than those lines make (each a query at most) is not one searchkit
+# wrote: it is neither read (all of it would be held in memory) nor cut to HISTORY_LINES.
+HISTORY_BYTES = HISTORY_LINES * (MAX_QUERY_CHARS * 4 + 1)
 
 
 class _QueryProblem(click.ClickException):
@@ -878,10 +882,7 @@ def _line_editing(words):
         return input, lambda: None
     data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     path = data / "searchkit" / "history"
-    try:
-        readline.read_history_file(path)
-    except OSError:
-        pass  # no history yet
+    ours = _read_history(readline, path)
     known = readline.get_current_history_length()
 
     def complete(text, state):
@@ -910,7 +911,7 @@ def _line_editing(words):
         that ended meanwhile); readline then keeps its last HISTORY_LINES, writing through a
         link (a history kept with one's dotfiles) rather than replacing it."""
         new = readline.get_current_history_length() - known
-        if new <= 0:
+        if new <= 0 or not ours:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -924,3 +925,25 @@ def _line_editing(words):
             click.echo(render.printable(f"warning: history not saved: {error}"), err=True)
 
     return read, save
+
+
+def _read_history(readline, path: Path) -> bool:
+    """Read the history at ``path``; False, said on stderr, when the file there is not one
+    searchkit may have written (not a file, or too large): it is then neither read nor
+    written."""
+    try:
+        found = path.stat()
+    except OSError:
+        return True  # none yet, or one that cannot be read: saving says so
+    foreign = ("not a file" if not stat.S_ISREG(found.st_mode)  # (a pipe: read would wait)
+               else f"over {HISTORY_BYTES // 2**20} MB, more than searchkit writes"
+               if found.st_size > HISTORY_BYTES else "")
+    if foreign:
+        click.echo(render.printable(f"warning: no history kept: {path} is {foreign}; move "
+                                    "it away to keep one"), err=True)
+        return False
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass  # unreadable: saving says so
+    return True
