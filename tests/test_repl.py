@@ -328,11 +328,13 @@ def test_a_quotation_pasted_with_a_line_break_is_one_search(seed_index, tmp_path
     assert len(counts) == 1, shown
     history = (tmp_path / "searchkit" / "history").read_text(encoding="utf-8")
     assert history.splitlines()[-1] == quotation.replace("\n", " ")
-    # A terminal that shows escape codes as text (Emacs's shell) is not asked.
-    terminal = Terminal(seed_index, tmp_path, term="dumb")
-    terminal.type(b"Merkel\r")
-    shown = terminal.end()
-    assert "1-6 of 6 results" in shown and "\x1b" not in shown
+    # A terminal that shows escape codes as text (Emacs's shell), or one that does not say
+    # what it is, is not asked.
+    for term in ("dumb", ""):
+        terminal = Terminal(seed_index, tmp_path, term=term)
+        terminal.type(b"Merkel\r")
+        shown = terminal.end()
+        assert "1-6 of 6 results" in shown and "\x1b" not in shown, term
 
 
 def test_sessions_open_at_once_keep_each_others_history(seed_index, tmp_path):

@@ -892,7 +892,8 @@ def _line_editing(words):
     readline.set_completer(complete)
     readline.set_completer_delims(" ")
     readline.parse_and_bind("tab: complete")
-    if "libedit" not in (readline.__doc__ or "") and os.environ.get("TERM", "dumb") != "dumb":
+    if "libedit" not in (readline.__doc__ or "") and os.environ.get("TERM") not in (
+            None, "", "dumb"):
         # Python turns GNU readline's bracketed paste off; without it a pasted quotation's
         # line break is an Enter that searches half of it (a dumb terminal, or one that does
         # not say what it is, would show the codes that ask for it)
