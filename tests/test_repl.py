@@ -122,6 +122,12 @@ def test_ctrl_c_drops_the_line_and_ctrl_d_ends(seed_index):
     assert out[-2:] == ["searchkit> ", ""]  # end of input (Ctrl-D) ends it, with a newline
 
 
+def test_ctrl_c_stops_lines_read_from_a_file(seed_index):
+    with pytest.raises(KeyboardInterrupt):
+        session(seed_index, "Merkel", KeyboardInterrupt(), "Putin", banner=False,
+                prompts=False)
+
+
 def test_a_search_cancelled_by_ctrl_c(seed_index, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -172,6 +173,21 @@ def test_a_piped_repl_writes_notes_and_errors_to_stderr_and_says_they_failed(see
         assert said in process.stderr and said not in process.stdout
     assert "Traceback" not in process.stderr
     assert piped_repl(seed_index, ["Merkel", ":quit", "-Putin"]).returncode == 0
+
+
+def test_ctrl_c_stops_a_piped_repl_with_status_130(seed_index):
+    """Lines from a file are a script: Ctrl-C stops it all, as it stops a shell loop of
+    `searchkit search`, instead of skipping one line and going on to the next."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "searchkit", "repl", "--index", str(seed_index)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdin.write("Merkel\n")
+    process.stdin.flush()
+    assert "of 6 results" in process.stderr.readline()  # it waits for the next line
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate("Putin\n", timeout=120)
+    assert process.returncode == 130
+    assert err == "searchkit: stopped by Ctrl-C\n"  # (no count: Putin was not searched)
 
 
 def test_the_repl_greets_and_confirms_its_settings(seed_index):

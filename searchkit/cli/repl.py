@@ -269,9 +269,9 @@ def run(read: Callable[[str], str], write: Callable[[str], None], index_dir: Pat
         banner: bool = True, prompts: bool = True, **session_options) -> int:
     """The loop: read a line, act on it, print; until :quit or end of input. ``banner``: say
     first what the index holds and how to get help (for a person at a terminal); ``prompts``:
-    ``read`` shows the prompt (False: lines come from a file or a pipe). Returns the exit
-    status of `searchkit search` for the first line that failed (1, or 2 for what was typed
-    wrong), else 0."""
+    ``read`` shows the prompt (False: lines come from a file or a pipe, and Ctrl-C stops them
+    all: KeyboardInterrupt). Returns the exit status of `searchkit search` for the first line
+    that failed (1, or 2 for what was typed wrong), else 0."""
     session = Session(index_dir, write, **session_options)
     session.searcher()  # a missing or unreadable index is an error before the first prompt
     if banner:
@@ -287,13 +287,16 @@ def run(read: Callable[[str], str], write: Callable[[str], None], index_dir: Pat
                     write("")  # the prompt's line ends
                 return status
             except KeyboardInterrupt:  # Ctrl-C at the prompt drops the line
-                if prompts:
-                    write("")
+                if not prompts:
+                    raise  # lines from a file: Ctrl-C stops them all, as it stops a search
+                write("")
                 continue
             try:
                 if not session.handle(line):
                     return status
             except KeyboardInterrupt:
+                if not prompts:
+                    raise
                 session.tell("cancelled")
             except SearchkitError as error:
                 session.tell(render.printable(f"error: {error}"))
