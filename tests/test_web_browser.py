@@ -160,10 +160,12 @@ def test_the_pages_work_without_javascript(site, browser):
 
 
 def test_a_phone_wide_page_never_scrolls_sideways(site, browser):
-    """320 px (WCAG's reflow width), with a web address pasted as the query."""
+    """320 px (WCAG's reflow width), with a web address pasted as the query, and a source of
+    one long word shown as a filter in force (kept on the page that refuses it)."""
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
     for path in ("/", "/?q=https://harbour.example.org/2021/03/northern-harbour-strike",
+                 "/?q=harbour&source=https://harbour.example.org/wire/northern-coast-desk",
                  "/article/harbour:c1?p=2", "/reuse"):
         page.goto(site + path)
         widths = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
