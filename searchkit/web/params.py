@@ -128,8 +128,13 @@ class SearchRequest:
             raise BadRequest(f"at most {MAX_SOURCES} sources at once")
         if any(len(s) > MAX_VALUE_CHARS for s in sources):
             raise BadRequest(f"a source is longer than {MAX_VALUE_CHARS} characters")
+        try:
+            query = params.text("q", most=MAX_PASTE_CHARS)
+        except BadRequest:  # (say the limit to cut it to: the library's)
+            raise BadRequest(f"the query is over {MAX_PASTE_CHARS} characters long; the most "
+                             f"is {QUERY_CHARS}") from None
         request = cls(
-            query=params.text("q", most=MAX_PASTE_CHARS), sources=sources,
+            query=query, sources=sources,
             since=params.text("since", most=10), until=params.text("until", most=10),
             kind=params.choice("kind", INDEXED_KINDS),
             sort=params.choice("sort", SORTS, SORTS[0]),
