@@ -462,19 +462,23 @@ def test_a_refused_search_keeps_its_filters_for_the_next_query(client):
     assert client.get(removal[0]).status_code == 200
 
 
-@pytest.mark.parametrize("url, bad", [
-    ("/?q=harbour&source=Coastal+Daily&since=March+2021&sort=date&exact=1", "since"),
-    ("/?q=harbour&source=Coastal+Daily&since=2022&until=2021&sort=date&exact=1", "since"),
-    ("/?q=harbour&source=Coastal+Daily&sort=oldest&exact=1", "sort"),
+@pytest.mark.parametrize("url, bad, why", [
+    ("/?q=harbour&source=Coastal+Daily&since=March+2021&sort=date&exact=1", "since",
+     "since: &#39;March 2021&#39; is not a date"),
+    ("/?q=harbour&source=Coastal+Daily&since=2022&until=2021&sort=date&exact=1", "since",
+     "since (2022) is after until (2021)"),
+    ("/?q=harbour&source=Coastal+Daily&sort=oldest&exact=1", "sort",
+     "sort must be one of"),
 ])
-def test_a_filter_the_page_refuses_leaves_the_others_in_force(client, url, bad):
+def test_a_filter_the_page_refuses_leaves_the_others_in_force(client, url, bad, why):
     """A date mistyped in the filters: the page says why, and the next query typed keeps the
     sources and the order chosen before (only what was refused is left out)."""
     answer = client.get(url)
-    assert answer.status_code == 400 and f"{bad}" in answer.text
+    assert answer.status_code == 400 and why in answer.text
     fields = [(a["name"], a.get("value", "")) for a in Page(answer.text).with_tag("input")]
     assert ("source", "Coastal Daily") in fields and ("exact", "1") in fields
-    assert not [name for name, _ in fields if name in ("since", "until", bad)]
+    assert not [name for name, _ in fields if name in ("since", "until")]
+    assert (("sort", "date") in fields) == (bad != "sort")  # the order chosen stays chosen
     assert "source: Coastal Daily" in answer.text  # as a filter in force, to be removed
     again = client.get("/", params=fields)
     assert again.status_code == 200 and "source: Coastal Daily" in again.text
