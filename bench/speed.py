@@ -699,8 +699,8 @@ def main() -> None:
     finally:
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
-            for name in ("searchkit-index", "fts5.db", "queries.json", "paragraphs.json", "pasted.json",
-                         "quoted.json"):
+            for name in ("searchkit-index", "fts5.db", "queries.json", "paragraphs.json",
+                         "pasted.json", "quoted.json"):
                 if (tmp / name).exists():
                     shutil.move(str(tmp / name), str(args.keep / name))
         shutil.rmtree(tmp, ignore_errors=True)
