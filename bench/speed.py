@@ -875,6 +875,17 @@ def fastest(passes: dict) -> dict:
     return {k: [min(ts) for ts in zip(*(p["times"] for p in v))] for k, v in passes.items()}
 
 
+def _passes_of(path: Path, cut: list, index: Path, db: Path, fts_mode: str) -> dict:
+    """Two passes of each engine, alternating, over texts cut from paragraphs ((text, id)
+    pairs, written to ``path``); FTS5 reads them as ``fts_mode`` says."""
+    path.write_text(json.dumps([text for text, _ in cut]))
+    passes = defaultdict(list)
+    for _ in range(2):
+        passes["searchkit"].append(run_json(["-c", SEARCHKIT_QUERIES, str(index), str(path)]))
+        passes["fts5"].append(run_json(["-c", FTS5_QUERIES, str(db), str(path), fts_mode]))
+    return passes
+
+
 def measure_queries(args, tmp: Path, index: Path, db: Path, rows_file: Path) -> dict:
     rows = json.loads(rows_file.read_text())
     queries = make_queries(rows)
@@ -897,14 +908,8 @@ def measure_queries(args, tmp: Path, index: Path, db: Path, rows_file: Path) -> 
     log("queries done")
 
     pasted = make_pasted(rows)
-    (tmp / "pasted.json").write_text(json.dumps([text for text, _ in pasted]))
     group_of = {r[0]: r[3] for r in rows}
-    pasted_passes = defaultdict(list)
-    for _ in range(2):
-        pasted_passes["searchkit"].append(
-            run_json(["-c", SEARCHKIT_QUERIES, str(index), str(tmp / "pasted.json")]))
-        pasted_passes["fts5"].append(
-            run_json(["-c", FTS5_QUERIES, str(db), str(tmp / "pasted.json"), "words"]))
+    pasted_passes = _passes_of(tmp / "pasted.json", pasted, index, db, "words")
     pasted_latency = fastest(pasted_passes)
     refused = len(set(pasted_passes["searchkit"][0]["refused"]))
     success = {k: statistics.mean(
@@ -912,13 +917,7 @@ def measure_queries(args, tmp: Path, index: Path, db: Path, rows_file: Path) -> 
         for groups, (_, pid) in zip(v[0]["groups"], pasted)) for k, v in pasted_passes.items()}
     log("pasted sentences done")
     quoted = make_quoted(rows)
-    (tmp / "quoted.json").write_text(json.dumps([text for text, _ in quoted]))
-    quoted_passes = defaultdict(list)
-    for _ in range(2):
-        quoted_passes["searchkit"].append(
-            run_json(["-c", SEARCHKIT_QUERIES, str(index), str(tmp / "quoted.json")]))
-        quoted_passes["fts5"].append(
-            run_json(["-c", FTS5_QUERIES, str(db), str(tmp / "quoted.json"), "same"]))
+    quoted_passes = _passes_of(tmp / "quoted.json", quoted, index, db, "same")
     quoted_latency = fastest(quoted_passes)
     # (the source paragraph's group among the first ten: a short quotation is often in many)
     quoted_found = {k: statistics.mean(
