@@ -154,3 +154,18 @@ def reseal(index_dir):
     names = integrity.decode((Path(folder) / name).read_bytes(), generation).files
     files = {n: integrity.summarize(os.path.join(folder, n)) for n in names}
     (Path(folder) / name).write_bytes(integrity.encode(integrity.Record(generation, files)))
+
+
+def without_positions(index_dir) -> None:
+    """The index's ranking arrays as a version before their positions wrote them (resealed)."""
+    import numpy as np
+    from searchkit.index import rankarrays
+
+    for path in Path(index_dir).glob("*" + rankarrays.EXTENSION):
+        found = rankarrays.SegmentArrays(str(path))
+        kept = {name: np.array(array) for name, array in found.arrays.items()
+                if "position" not in name}
+        del found
+        path.write_bytes(b"".join(bytes(part) for part in rankarrays.encode(
+            int(kept["date"].size), kept)))
+    reseal(index_dir)

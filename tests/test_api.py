@@ -153,7 +153,7 @@ def test_a_searcher_left_open_across_updates_says_to_open_it_again(tmp_path, mon
         with pytest.raises(searchkit.IndexChangedError, match="open it again"):
             searcher.stats()
         with pytest.raises(searchkit.IndexChangedError, match="open it again"):
-            searcher.search('"Vladimir Putin"')  # a phrase: Whoosh's files, gone
+            searcher.search("Vladimir Puti*")  # a wildcard: Whoosh's files, gone
     with searchkit.open_index(index) as reopened:
         assert reopened.is_current() and reopened.search("Putin").total > 0
 

@@ -190,8 +190,13 @@ def test_a_search_imports_only_what_it_needs(seed_index):
         assert "searchkit.retrieval.engine" in modules and "searchkit.retrieval.searcher" in modules
         assert _loaded(NOT_FOR_A_SEARCH, modules) == allowed, args
     assert "nltk" in with_nltk and "whoosh" not in with_nltk
-    # Query syntax (a phrase) is read by Whoosh's parser and matched by its positions.
-    modules, stdout = _modules_of_a_search(seed_index, '"renounce violence"', "--format", "plain")
+    # A quoted phrase among plain words is read and matched without Whoosh; other query
+    # syntax is read by Whoosh's parser.
+    modules, stdout = _modules_of_a_search(seed_index, '"renounce violence" Minsk', "--format",
+                                           "plain")
+    assert stdout.strip() and "whoosh" not in modules
+    modules, stdout = _modules_of_a_search(seed_index, "renounce OR violence", "--format",
+                                           "plain")
     assert stdout.strip() and "whoosh.qparser" in modules
 
 

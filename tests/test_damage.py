@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import S000, S001, SEEDS, invoke, reseal
+from conftest import S000, S001, SEEDS, invoke, reseal, without_positions
 
 import searchkit
 from searchkit.index import durable, store
@@ -184,14 +184,15 @@ def _garbage_vocabulary(index_dir, sealed):
 
 
 DAMAGES = {
-    # A search ranks from the ranking arrays; Whoosh's terms and postings are read for phrases.
+    # A search ranks from the ranking arrays; Whoosh's terms and postings are read for the
+    # syntax it matches itself (a wildcard).
     "truncated rank": (lambda d: _truncate(d, ".rank"), ["search", "Belarus"]),
     "flipped rank byte": (lambda d: _flip_in_ranking_postings_of(d, "belarus"),
                           ["search", "Belarus"]),
     "truncated trm": (lambda d: _truncate(d, ".trm"), ["search", '"crisis in Belarus"']),
     "truncated pst": (lambda d: _truncate(d, ".pst"), ["search", '"crisis in Belarus"']),
     "flipped pst byte": (lambda d: _flip_in_postings_of(d, "belarus"),
-                         ["search", '"crisis in Belarus"']),
+                         ["search", "Belaru*"]),
     "flipped stored field": (lambda d: _flip_middle(d, "._stored.col"),
                              ["show", f"{S000}#4"]),
     "vocabulary []": (lambda d: _garbage_vocabulary(d, sealed=False), ["search", "Merkle"]),
@@ -223,9 +224,11 @@ def test_searching_a_damaged_index_ends_in_one_line_naming_it(index_dir, damage)
 
 
 def test_ranking_arrays_that_disagree_with_the_postings_stop_a_phrase_as_damage(tmp_path):
-    """The ranking arrays of another index of as many paragraphs, recorded as this one's (a
-    crafted index): a phrase of words only those arrays hold, or that they place in other
-    paragraphs than Whoosh's postings do, ends in one line naming the damage, not the query."""
+    """The ranking arrays of another index of as many paragraphs, without positions (as a
+    version before them wrote them), recorded as this one's (a crafted index): a phrase,
+    matched on Whoosh's postings, of words only those arrays hold, or that they place in
+    other paragraphs than the postings do, ends in one line naming the damage, not the
+    query."""
     for name, text in (("other", "The okapi grazed by the river.\n\nThe crisis in Belarus grew."),
                        ("this", "The crisis in Belarus grew.\n\nNothing else happened here.")):
         corpus = tmp_path / name
@@ -235,7 +238,7 @@ def test_ranking_arrays_that_disagree_with_the_postings_stop_a_phrase_as_damage(
     index_dir = tmp_path / "ix-this"
     shutil.copy(next((tmp_path / "ix-other").glob("MAIN_*.rank")),
                 next(index_dir.glob("MAIN_*.rank")))
-    reseal(index_dir)
+    without_positions(index_dir)
     for query in ('"okapi grazed"', '"crisis in Belarus"'):
         result = invoke("search", query, "--index", index_dir)
         assert result.exit_code == 1, (query, result.output)

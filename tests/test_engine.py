@@ -18,13 +18,13 @@ from whoosh import query as whoosh_query
 from whoosh.index import TOC
 
 import searchkit
-from searchkit.retrieval import engine, plan
+from searchkit.retrieval import engine, plan, typed
 from searchkit.index import rankarrays
 from searchkit.errors import IndexDamagedError, QueryError
 from searchkit.retrieval.plan import Filters
 from searchkit.retrieval.storedfields import StoredFields
 
-from conftest import SEEDS, reseal
+from conftest import SEEDS, reseal, without_positions
 from enginecheck import Check, plain_words, sample_queries, syntax_queries
 
 ARTICLES = {
@@ -131,11 +131,14 @@ def test_ranking_arrays_hold_what_whoosh_wrote(layered):
                 assert docs.size == reader.doc_frequency(field, term)  # what idf counts
                 # every posting the segment holds, those of deleted documents too
                 matcher = reader._terms.matcher(field, term, reader.schema[field].format)
-                expected = []
+                expected, positions = [], []
                 while matcher.is_active():
                     expected.append((matcher.id(), matcher.weight()))
+                    positions.append(matcher.value_as("positions"))
                     matcher.next()
                 assert list(zip(docs.tolist(), weights.tolist())) == expected, term
+                owner, found = arrays.positions(field, number, docs.astype(np.int64))
+                assert [found[owner == i].tolist() for i in range(docs.size)] == positions
             assert arrays.find(field, b"no-such-term") == -1
             for prefix in {t[:n] for t in terms[::50] for n in (1, 3, 9)}:
                 first, last = arrays.term_range(field, prefix, prefix + b"\xff")
@@ -180,6 +183,9 @@ def _as_whoosh(node):
         return whoosh_query.Or([_as_whoosh(c) for c in node.children], boost=node.boost)
     if isinstance(node, engine.AllOf):
         return whoosh_query.And([_as_whoosh(c) for c in node.children], boost=node.boost)
+    if isinstance(node, engine.Phrase):
+        return whoosh_query.Phrase(node.field, list(node.words), slop=node.slop,
+                                   boost=node.boost)
     assert isinstance(node, engine.Nothing), node
     return whoosh_query.NullQuery
 
@@ -191,19 +197,48 @@ PLAIN = ["dialogue with the opposition", "U.S.-led forces", "oil oil prices", "t
          "naïve façade Zürich", "l'opposition d'état", "AND-OR", "NOTE ORDER", "to-do list"]
 
 
+def _around_a_phrase(texts: list, count: int, seed: int) -> list:
+    """Plain text around one quoted phrase: quotations cut from ``texts`` followed by their
+    words (as a quotation is searched), and phrases among other words."""
+    rng = random.Random(seed)
+    found = []
+    for number in range(count):
+        words = rng.choice(texts).split()
+        start = rng.randrange(len(words))
+        span = " ".join(words[start:start + rng.randint(1, 7)])
+        slop = rng.choice(["", "", "~3"])
+        if number % 3 == 0:
+            found.append(f'"{span}"{slop} {span.lower()}')
+        else:
+            found.append(" ".join(rng.sample(words, rng.randint(0, 2))) + f' "{span}"{slop} '
+                         + " ".join(rng.sample(words, rng.randint(0, 2))))
+    odd = ["the", "Putin", "said", "U.S.", "don't", "a", "to", "élan", "Zürich", "42", "3.5%",
+           "-", "co-op", "O'Neill", "AND", "OR", "NOT", "title:x", "*", "?", "(", ")", "[", "]",
+           "~", "^2", "ﬁnance", "İstanbul", "日本", "it's", "'", ",", ".", "\t", "  "]
+    for _ in range(count):  # what a phrase may hold: stop words, syntax, folded letters
+        found.append(rng.choice(["", "oil "]) + '"' + " ".join(rng.sample(odd, rng.randint(0, 5)))
+                     + '"' + rng.choice(["", "~2", "~0", "~10", "~07"]) + rng.choice(["", " "]))
+    return found + ['"the of" and', '"U.S.-led forces" U.S.-led', '"co-op" co op', '""',
+                    '"Tikhanovskaya said" Lukashenko', 'oil "oil prices"~2 oil']
+
+
 def test_plain_text_is_planned_as_whooshs_parser_reads_it(layered):
-    """For text without syntax, the tree built without Whoosh is the one its parser builds
-    (with name variants where the vocabulary has them)."""
+    """For text without syntax, or plain text around one quoted phrase, the tree built
+    without Whoosh is the one its parser builds (with name variants where the vocabulary has
+    them)."""
     _, searcher, check = layered
-    texts = PLAIN + sample_queries(_texts(check), 500, seed=3)
+    texts = [plain_words(t) for t in _texts(check)]
+    texts = PLAIN + sample_queries(_texts(check), 500, seed=3) + _around_a_phrase(
+        [t for t in texts if t], 400, seed=5)
     planned = 0
     for text in texts:
-        if not plan.is_plain(text):
-            continue
+        read = typed.read(plan.clean(text)).text  # (a quotation's words added to it)
+        if not re.search(r"\w", read) or not (plan.is_plain(read) or plan.one_phrase(read)):
+            continue  # (no word at all: refused before either reads it)
         planned += 1
         try:
-            built = plan.plain_plan(text, Filters(), searcher.options.title_weight,
-                                    check.words if plan.has_names(text) else None)
+            built = plan.plain_plan(read, Filters(), searcher.options.title_weight,
+                                    check.words if plan.has_names(read) else None)
         except QueryError as error:  # nothing to search for: refused alike, in the same words
             with pytest.raises(QueryError) as refused:
                 check.prepare(text)
@@ -212,7 +247,7 @@ def test_plain_text_is_planned_as_whooshs_parser_reads_it(layered):
         prepared = check.prepare(text)
         assert _as_whoosh(built.query) == prepared.query, text
         assert built.variants == prepared.variants, text
-    assert planned > 350
+    assert planned > 1000
 
 
 def test_syntax_is_not_plain():
@@ -270,11 +305,26 @@ def test_syntax_queries_rank_as_whoosh_or_by_their_meaning(layered):
     assert compared > 160
 
 
-def test_phrases_cut_from_paragraphs_rank_as_whoosh(layered):
+@pytest.fixture(scope="module")
+def layered_without_positions(layered, tmp_path_factory):
+    """The layered index with ranking arrays of no positions: phrases are matched on
+    Whoosh's postings."""
+    index_dir = tmp_path_factory.mktemp("unpositioned") / "index"
+    shutil.copytree(layered[0], index_dir)
+    without_positions(index_dir)
+    with searchkit.open_index(index_dir) as searcher:
+        assert not any(s.arrays.has_positions("text") for s in searcher._generation.segments)
+        yield index_dir, searcher, Check(index_dir, searcher)
+
+
+@pytest.mark.parametrize("positions", ["in the ranking arrays", "in Whoosh's postings"])
+def test_phrases_cut_from_paragraphs_rank_as_whoosh(layered, layered_without_positions,
+                                                   positions):
     """Phrases of two to four words cut from the paragraphs, as they stand, reversed (found
     nowhere, or elsewhere), with a slop, a word repeated, in the title: the engine's test of
-    the words' positions finds and scores what Whoosh's phrase matcher does."""
-    _, searcher, check = layered
+    the words' positions (in its arrays, or Whoosh's postings for an index written before
+    them) finds and scores what Whoosh's phrase matcher does."""
+    _, searcher, check = layered if positions.startswith("in the") else layered_without_positions
     rng = random.Random(4)
     texts = [words for words in (plain_words(t).split() for t in _texts(check))
              if len(words) >= 4]
@@ -518,6 +568,7 @@ def test_an_index_from_before_the_arrays_must_be_rebuilt(tmp_path):
 @pytest.mark.parametrize("query", [
     ["dialogue with the opposition", "--facets", "--since", "2020"],
     ["Lukashenko"],  # reprints tie: ranked as a fresh build numbers them
+    ['"renounce violence" Belarus'],  # a phrase among plain words: matched on the arrays
 ])
 def test_a_plain_search_imports_neither_whoosh_nor_nltk_nor_numpy_ma(seed_index, query):
     """A one-query process pays for every import: numpy's masked arrays (~10 ms), which a
@@ -536,7 +587,7 @@ def test_a_plain_search_imports_neither_whoosh_nor_nltk_nor_numpy_ma(seed_index,
                           str(seed_index), "--format", "plain"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.rstrip().endswith("[]")
-    assert query[0].split()[0] in out.stdout
+    assert query[0].split()[0].strip('"') in out.stdout
 
 
 def test_a_phrase_that_matches_nowhere_beside_words_that_match(layered):

@@ -45,6 +45,7 @@ from whoosh.reading import SegmentReader
 
 from ..errors import IndexDamagedError
 from . import rankarrays, safepickle
+from .rankarrays import DamagedArrays
 from .bulkwrite import (
     RANKED_FIELDS,
     _column_file,
@@ -100,7 +101,7 @@ def _merge(storage, schema, segments, readers, arrays_of, indexname, whoosh_byte
         merge.stored_documents()
         lengths, totals = merge.lengths()
         _write_document_arrays(merge.ranking.writer, arrays, live)
-        merge.postings(new_number, lengths, whoosh_bytes)
+        merge.postings(new_number, lengths, whoosh_bytes, arrays)
         merge.columns(lengths)
         merge.ranking_arrays()
     except BaseException:
@@ -166,8 +167,9 @@ class _Merge:
                     totals[name] = int(_LENGTH_LIMITS[joined].sum())
         return lengths, totals
 
-    def postings(self, new_number, lengths, whoosh_bytes: bool) -> None:
-        """Every field's postings and the term index; the ranked fields' ranking arrays."""
+    def postings(self, new_number, lengths, whoosh_bytes: bool, arrays: Sequence) -> None:
+        """Every field's postings and the term index; the ranked fields' ranking arrays
+        (``arrays``: the old segments', whose positions the new one's are joined from)."""
         pst = self.create(W3Codec.POSTS_EXT)
         terms = _TermIndex(self.create(W3Codec.TERMS_EXT))
         for name in sorted(self.schema.names()):
@@ -176,7 +178,9 @@ class _Merge:
                 continue
             ranked = None
             if name in RANKED_FIELDS:
-                ranked = self.ranking.field(name, lengths.get(name))
+                ranked = self.ranking.field(
+                    name, lengths.get(name),
+                    arrays if all(a.has_positions(name) for a in arrays) else None)
             _merge_field(pst, terms, name, field.format, self.readers, new_number,
                          lengths.get(name), self.codec, whoosh_bytes, ranked)
             if ranked is not None:
@@ -230,10 +234,11 @@ class _RankingArrays:
         self.writer = rankarrays.Writer(doccount, folder)
         self.current: Optional[_RankedField] = None
 
-    def field(self, name: str, lengths: Optional[np.ndarray]) -> "_RankedField":
+    def field(self, name: str, lengths: Optional[np.ndarray],
+              positioned: Optional[Sequence]) -> "_RankedField":
         self.current = _RankedField(
             self.writer, name, self.folder,
-            np.zeros(self.doccount, np.uint8) if lengths is None else lengths)
+            np.zeros(self.doccount, np.uint8) if lengths is None else lengths, positioned)
         return self.current
 
     def finish(self, out: _Out) -> None:
@@ -243,25 +248,39 @@ class _RankingArrays:
     def close(self) -> None:
         self.writer.close()
         if self.current is not None:
-            self.current.weights.close()  # (a merge stopped midway: its scratch file)
+            self.current.close()  # (a merge stopped midway: its scratch files)
 
 
 class _RankedField:
-    """One ranked field's arrays: its documents straight into the file, its weights into a
-    scratch file until the small arrays that lie between them in the file are written."""
+    """One ranked field's arrays: its documents straight into the file, its weights and
+    positions into scratch files until the small arrays that lie between them in the file
+    are written. ``positioned``: the old segments' arrays, if each has the field's positions
+    (the new segment's are theirs, joined as the postings are); else it has none."""
 
-    def __init__(self, writer, name: str, folder: str, lengths: np.ndarray):
+    def __init__(self, writer, name: str, folder: str, lengths: np.ndarray,
+                 positioned: Optional[Sequence]):
         self.writer, self.name, self.lengths = writer, name, lengths
+        self.positioned = positioned
         self.terms: List[bytes] = []
         self.counts: List[np.ndarray] = []
         self.weights = tempfile.TemporaryFile(dir=folder)
+        self.positions = tempfile.TemporaryFile(dir=folder) if positioned else None
+        self.position_counts: List[np.ndarray] = []  # by term
+        self.top = 0  # the largest position
         writer.begin(f"{name}.docs", "<u4")
 
-    def add(self, postings: _Postings) -> None:
+    def add(self, postings: _Postings, chunk: "_Chunk") -> None:
         self.terms.extend(postings.terms)
         self.counts.append(np.diff(postings.offsets))
         self.writer.write(postings.docnums.astype(np.uint32))
         self.weights.write(memoryview(postings.weights.astype("<f4")).cast("B"))
+        if self.positions is not None:
+            positions = chunk.positions(self.positioned, self.name)
+            sizes = np.concatenate([[0], np.cumsum(postings.weights.astype(np.int64))])
+            self.position_counts.append(np.diff(sizes[postings.offsets]))
+            if positions.size:
+                self.top = max(self.top, int(positions.max()))
+            self.positions.write(memoryview(positions.astype("<u4")).cast("B"))
 
     def finish(self) -> None:
         writer, name = self.writer, self.name
@@ -270,14 +289,33 @@ class _RankedField:
         if self.counts:
             np.cumsum(np.concatenate(self.counts), out=starts[1:])
         arrays = rankarrays.field_arrays(self.terms, starts, [], [], self.lengths)
-        for key in ("key", "lengths", "starts", "term_at", "terms"):  # (after docs, by name)
+        for key in ("key", "lengths"):  # (after docs, by name)
             writer.add(f"{name}.{key}", arrays[key])
-        writer.begin(f"{name}.weights", "<f4")
-        self.weights.seek(0)
-        for piece in iter(lambda: self.weights.read(1 << 20), b""):
-            writer.write(np.frombuffer(piece, "<f4"))
+        if self.positions is not None:
+            position_starts = np.zeros(len(self.terms) + 1, np.uint64)
+            if self.position_counts:
+                np.cumsum(np.concatenate(self.position_counts), out=position_starts[1:])
+            writer.add(f"{name}.position_starts", position_starts)
+            dtype = "<u2" if self.top < 1 << 16 else "<u4"
+            self._copy(self.positions, f"{name}.positions", "<u4", dtype)
+        for key in ("starts", "term_at", "terms"):
+            writer.add(f"{name}.{key}", arrays[key])
+        self._copy(self.weights, f"{name}.weights", "<f4", "<f4")
+        self.close()
+
+    def _copy(self, scratch, name: str, stored: str, dtype: str) -> None:
+        """Array ``name`` from a scratch file of ``stored`` values, as ``dtype``."""
+        writer = self.writer
+        writer.begin(name, dtype)
+        scratch.seek(0)
+        for piece in iter(lambda: scratch.read(1 << 20), b""):
+            writer.write(np.frombuffer(piece, stored).astype(dtype, copy=False))
         writer.end()
+
+    def close(self) -> None:
         self.weights.close()
+        if self.positions is not None:
+            self.positions.close()
 
 
 def _renumbering(segments):
@@ -416,21 +454,23 @@ def _merge_field(pst, terms: _TermIndex, name: str, fmt, readers, new_number, le
 
     def flush():
         postings = chunk.postings(numbers, offsets)
+        if postings is not None:
+            if name not in terms.fieldmap:
+                terms.fieldmap[name] = len(terms.fieldmap)
+            _write_postings(pst, terms, terms.fieldmap[name], postings, fmt, lengths,
+                            codec._blocklimit, codec._compression, whoosh_bytes)
+            if ranked is not None:
+                ranked.add(postings, chunk)
         chunk.clear()
-        if postings is None:
-            return
-        if name not in terms.fieldmap:
-            terms.fieldmap[name] = len(terms.fieldmap)
-        _write_postings(pst, terms, terms.fieldmap[name], postings, fmt, lengths,
-                        codec._blocklimit, codec._compression, whoosh_bytes)
-        if ranked is not None:
-            ranked.add(postings)
 
     by_term = heapq.merge(*streams, key=lambda item: item[0])
+    numbered = [0] * len(readers)  # each segment's terms of the field so far
     for term, holders in itertools.groupby(by_term, key=lambda item: item[0]):
         chunk.start_term(term)
         for _, k, df, first, weight, where in holders:
-            chunk.add_term_postings(readers[k]._terms._postfile, k, df, first, weight, where)
+            chunk.add_term_postings(readers[k]._terms._postfile, k, numbered[k], df, first,
+                                    weight, where)
+            numbered[k] += 1
         if chunk.size >= _POSTINGS_AT_A_TIME or len(chunk.terms) >= _TERMS_AT_A_TIME:
             flush()
     flush()
@@ -452,16 +492,20 @@ class _Chunk:
         self.block_sizes: List[int] = []
         self.block_segment: List[int] = []
         self.block_term: List[int] = []
+        self.block_numbered: List[int] = []  # the term's number among its segment's
         self.size = 0
+        # (each posting's segment, old document number and liveness, the block sizes)
+        self.read = None  # as ``postings`` found them
 
     def start_term(self, term: bytes) -> None:
         self.terms.append(term)
 
-    def add_term_postings(self, postfile, k: int, df: int, first: int, weight: float,
-                          where) -> None:
-        """Segment ``k``'s postings of the current term: ``df`` of them, the first in document
-        ``first``, ``weight`` in all, at ``where`` (offset, length) in ``postfile``, or in the
-        term info ``where``."""
+    def add_term_postings(self, postfile, k: int, number: int, df: int, first: int,
+                          weight: float, where) -> None:
+        """Segment ``k``'s postings of the current term (its term ``number`` of the field):
+        ``df`` of them, the first in document ``first``, ``weight`` in all, at ``where``
+        (offset, length) in ``postfile``, or in the term info ``where``."""
+        self.numbered = number
         try:
             if isinstance(where, W3TermInfo):
                 ids, weights, values = where.inlined_postings()
@@ -519,6 +563,7 @@ class _Chunk:
         self.block_sizes.append(count)
         self.block_segment.append(k)
         self.block_term.append(len(self.terms) - 1)
+        self.block_numbered.append(self.numbered)
         self.size += count
 
     def postings(self, numbers: np.ndarray, offsets: np.ndarray) -> Optional[_Postings]:
@@ -537,6 +582,7 @@ class _Chunk:
             raise ValueError(_DAMAGED)
         new = numbers[offsets[segment] + old]
         alive = new >= 0
+        self.read = (segment, old, alive, sizes)
         term_of = np.repeat(np.array(self.block_term, np.int64), sizes)[alive]
         docs = new[alive]
         if np.any((np.diff(docs) <= 0) & (term_of[1:] == term_of[:-1])):
@@ -556,6 +602,41 @@ class _Chunk:
                          np.frombuffer(self.weights, np.float64)[alive], values)
 
 
+    def positions(self, arrays: Sequence, field: str) -> np.ndarray:
+        """The positions of the live postings ``postings`` gave, one after another, from
+        the old segments' ranking arrays (``arrays``): a segment's postings of a run of its
+        terms lie together there, in the order they were read here."""
+        segment, old, alive, sizes = self.read
+        numbered = np.repeat(np.array(self.block_numbered, np.int64), sizes)
+        counts = np.zeros(segment.size, np.int64)
+        begins = np.zeros(segment.size, np.int64)  # where each posting's positions begin
+        for k in np.unique(segment).tolist():
+            mine = np.flatnonzero(segment == k)
+            first, last = int(numbered[mine[0]]), int(numbered[mine[-1]]) + 1
+            try:
+                docs, weights, position_starts = arrays[k].postings_of_terms(field, first, last)
+            except DamagedArrays:
+                raise ValueError(_DISAGREE) from None
+            if not np.array_equal(docs, old[mine]):
+                raise ValueError(_DISAGREE)
+            counts[mine] = weights
+            begins[mine] = position_starts + np.cumsum(weights) - weights
+        sizes = counts[alive]
+        ends = np.cumsum(sizes)
+        step = np.arange(int(ends[-1]) if ends.size else 0) - np.repeat(ends - sizes, sizes)
+        taken = np.repeat(begins[alive], sizes) + step
+        flat = np.zeros(taken.size, np.uint32)
+        by_segment = np.repeat(segment[alive], sizes)
+        for k in np.unique(by_segment).tolist():
+            mine = by_segment == k
+            try:
+                flat[mine] = arrays[k].positions_at(field, taken[mine])
+            except DamagedArrays:
+                raise ValueError(_DISAGREE) from None
+        return flat
+
+
+_DISAGREE = "the ranking arrays do not agree with the postings"
 _PLAIN_ARRAYS = ("date", "group", "doc_id")
 _STRING_TABLES = ("source", "kind", "article_id", "doc_id")
 _DOCS_AT_A_TIME = 1 << 16  # documents whose per-document arrays are joined at a time

@@ -148,16 +148,20 @@ def new_segment_id() -> str:
 class _Postings:
     """One field's postings in segment order: terms sorted, each term's documents ascending."""
 
-    def __init__(self, terms: List[bytes], offsets, docnums, weights, values):
+    def __init__(self, terms: List[bytes], offsets, docnums, weights, values, positions=None):
         self.terms = terms  # sorted term bytes
         self.offsets = offsets  # int64, len(terms) + 1
         self.docnums = docnums  # int64
         self.weights = weights  # float64: the weights as the writer is given them
         self.values = values  # object array of encoded values, or None (fixed size 0)
+        # every posting's positions one after another (as many as its weight), or None
+        self.positions = positions
 
 
-def _sorted_postings(term_list, tids, docnums, weights, values) -> _Postings:
-    """Postings given in document order (term ids into ``term_list``) -> segment order."""
+def _sorted_postings(term_list, tids, docnums, weights, values,
+                     positions_of=None) -> _Postings:
+    """Postings given in document order (term ids into ``term_list``) -> segment order.
+    ``positions_of``: given the postings' order, their positions (``_Postings.positions``)."""
     order_of_term = sorted(range(len(term_list)), key=term_list.__getitem__)
     rank = np.empty(len(term_list), np.int64)
     rank[order_of_term] = np.arange(len(term_list))
@@ -171,6 +175,7 @@ def _sorted_postings(term_list, tids, docnums, weights, values) -> _Postings:
         docnums[order],
         weights[order],
         None if values is None else values[order],
+        None if positions_of is None else positions_of(order),
     )
 
 
@@ -252,7 +257,7 @@ def _text_postings(field, tokens: Tokens, ndocs: int):
     group_text = key[group_start] // nterms
     group_term = key[group_start] % nterms
     encoded = _encode_positions(field.format, positions, group_start, freqs)
-    del key, positions, group_start
+    del key
 
     # Each document takes the postings of its text (a title is shared by its paragraphs).
     docnums, gather = _expand(value_of_doc, np.bincount(group_text, minlength=ntexts))
@@ -271,9 +276,19 @@ def _text_postings(field, tokens: Tokens, ndocs: int):
     for i in np.flatnonzero(shared).tolist():
         values[i] = bytes(bytearray(values[i]))
     tids = group_term[gather]
-    del encoded, freqs, group_term, gather, doc_freqs, shared  # (before the sort's copies)
-    postings = _sorted_postings(list(term_ids), tids, docnums, weights, values)
-    return postings, lengths
+    del encoded, group_term, doc_freqs, shared  # (before the sort's copies)
+
+    def positions_of(order):
+        """The postings' positions one after another, for the ranking arrays."""
+        groups = gather[order]
+        sizes = freqs[groups]
+        ends = np.cumsum(sizes)
+        return positions[np.repeat(group_start[groups] - (ends - sizes), sizes)
+                         + np.arange(int(ends[-1]) if ends.size else 0)]
+
+    # (a posting's count of positions is its weight, which a field boost would change)
+    return _sorted_postings(list(term_ids), tids, docnums, weights, values,
+                            positions_of if boost == 1.0 else None), lengths
 
 
 def _encode_positions(fmt: Positions, positions, group_start, freqs) -> np.ndarray:
@@ -910,7 +925,8 @@ def write_segment(storage, schema, documents: Sequence[dict],
         # The ranking arrays, from the same postings, as Whoosh's writer would have them
         # written (codec); in the storage, so that the commit sums and records them too.
         fields = {name: (found.terms, found.offsets, found.docnums, found.weights,
-                         length_columns.get(name, np.zeros(doccount, np.uint8)))
+                         length_columns.get(name, np.zeros(doccount, np.uint8)),
+                         found.positions)
                   for name, found in postings.items() if name in RANKED_FIELDS}
         write_ranking_arrays(storage, segment, doccount, fields, columns_by_field)
     except BaseException:

@@ -34,6 +34,8 @@ merge alike.
 
 from array import array
 
+import numpy as np
+
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     W3Codec,
@@ -125,21 +127,27 @@ class _CapturingFieldWriter(W3FieldWriter):
 
     def __init__(self, codec, storage, segment):
         super().__init__(codec, storage, segment)
-        self._postings = {}  # field -> (terms, starts, docs, weights)
+        self._postings = {}  # field -> (terms, starts, docs, weights, positions or None)
         self._current = None
+        self._decode = None  # the current field's decoder of a posting's positions
 
     def start_field(self, fieldname, fieldobj):
         super().start_field(fieldname, fieldobj)
+        self._current = self._decode = None
         if fieldname in rankarrays.SCORED_FIELDS:
+            fmt = fieldobj.format
+            # (a posting's count of positions is its weight, which a field boost would change)
+            positional = fmt.supports("positions") and fmt.field_boost == 1.0
             self._current = self._postings.setdefault(
-                fieldname, ([], array("q"), array("I"), array("f")))
-        else:
-            self._current = None
+                fieldname, ([], array("q"), array("I"), array("f"),
+                            array("I") if positional else None))
+            if positional:
+                self._decode = fmt.decoder("positions")
 
     def start_term(self, btext):
         super().start_term(btext)
         if self._current is not None:
-            terms, starts, docs, _weights = self._current
+            terms, starts, docs = self._current[:3]
             terms.append(bytes(btext))
             starts.append(len(docs))
 
@@ -148,6 +156,8 @@ class _CapturingFieldWriter(W3FieldWriter):
         if self._current is not None:
             self._current[2].append(docnum)
             self._current[3].append(weight)
+            if self._decode is not None:
+                self._current[4].extend(self._decode(vbytes))
 
     def close(self):
         super().close()
@@ -156,10 +166,11 @@ class _CapturingFieldWriter(W3FieldWriter):
     def _write_arrays(self):
         documents = self._codec._documents.pop(self._segment.segment_id())
         fields = {}
-        for field, (terms, starts, docs, weights) in self._postings.items():
+        for field, (terms, starts, docs, weights, positions) in self._postings.items():
             starts = array("q", starts)
             starts.append(len(docs))
-            fields[field] = (terms, starts, docs, weights, documents["lengths"][field])
+            fields[field] = (terms, starts, docs, weights, documents["lengths"][field],
+                             None if positions is None else np.frombuffer(positions, np.uint32))
         write_ranking_arrays(self._storage, self._segment, len(documents["values"]["kind"]),
                              fields, documents["values"])
 

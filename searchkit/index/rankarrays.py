@@ -16,7 +16,11 @@ Per searched field (``text``, ``title``):
 * ``F.starts``: where each term's postings begin in ``F.docs`` / ``F.weights`` (and end);
 * ``F.docs``: the segment's document numbers of each term, ascending; ``F.weights``: the
   posting weights exactly as Whoosh stores them (float32);
-* ``F.lengths``: each document's field length byte, as Whoosh's length column holds it.
+* ``F.lengths``: each document's field length byte, as Whoosh's length column holds it;
+* ``F.positions``: each posting's positions (ascending), postings in ``F.docs``' order, and
+  ``F.position_starts``: where each term's begin (and end); a posting has as many as its
+  weight (its frequency). Optional: a segment written before them has none, and a phrase is
+  then matched on Whoosh's postings.
 
 Per document: ``date`` (Whoosh's own long, ``NO_DATE`` if undated); ``source``, ``kind``,
 ``article_id`` and ``doc_id`` as codes (``*.code``) into string tables (``*.text``, the
@@ -52,7 +56,7 @@ _MAX_HEADER = 1 << 20
 # (Writer) can give its header last and still have encode's bytes.
 HEADER_ROOM = 4096 - len(MAGIC) - 4
 _COPIED_AT_A_TIME = 1 << 20
-_DTYPES = {"<u1", "<u4", "<u8", "<f4", "<f8", "<i8"}
+_DTYPES = {"<u1", "<u2", "<u4", "<u8", "<f4", "<f8", "<i8"}
 
 
 class DamagedArrays(ValueError):
@@ -87,7 +91,8 @@ def segment_file(doc_count: int, fields: Dict[str, tuple],
     document (None where a document has none; a column left out has none)."""
     arrays = {}
     for field in SCORED_FIELDS:
-        found = fields.get(field) or ([], [0], [], [], np.zeros(doc_count, np.uint8))
+        found = fields.get(field) or ([], [0], [], [], np.zeros(doc_count, np.uint8),
+                                      np.zeros(0, np.uint16))
         for name, values in field_arrays(*found).items():
             arrays[f"{field}.{name}"] = values
     absent = [None] * doc_count
@@ -95,13 +100,16 @@ def segment_file(doc_count: int, fields: Dict[str, tuple],
     return encode(doc_count, arrays)
 
 
-def field_arrays(terms: Sequence[bytes], starts, docs, weights, lengths) -> Dict[str, np.ndarray]:
+def field_arrays(terms: Sequence[bytes], starts, docs, weights, lengths,
+                 positions=None) -> Dict[str, np.ndarray]:
     """The arrays of one field from its postings in Whoosh's order: ``terms`` (sorted bytes),
     ``starts`` (len(terms) + 1 offsets into ``docs``/``weights``), each document's length
-    byte."""
+    byte; ``positions``: every posting's positions one after another (as many as its
+    weight), or None."""
     term_at = np.zeros(len(terms) + 1, dtype=np.uint64)
     np.cumsum([len(t) for t in terms], out=term_at[1:])
-    return {
+    found = {} if positions is None else position_arrays(starts, weights, positions)
+    return found | {
         "key": np.fromiter(map(term_key, terms), dtype=np.uint64, count=len(terms)),
         "term_at": term_at,
         "terms": np.frombuffer(b"".join(terms), dtype=np.uint8),
@@ -110,6 +118,21 @@ def field_arrays(terms: Sequence[bytes], starts, docs, weights, lengths) -> Dict
         "weights": np.asarray(weights, dtype=np.float32),
         "lengths": np.asarray(lengths, dtype=np.uint8),
     }
+
+
+def position_arrays(starts, weights, positions) -> Dict[str, np.ndarray]:
+    """``positions`` and ``position_starts`` of a field from its postings' weights (each
+    posting's count of positions) and all positions in posting order."""
+    counts = np.asarray(weights, dtype=np.float64)
+    ends = np.cumsum(counts.astype(np.int64))
+    positions = np.asarray(positions)
+    if not np.array_equal(counts, np.rint(counts)) or (ends[-1] if ends.size else 0) != \
+            positions.size:
+        raise ValueError("the positions do not agree with the postings' weights")
+    before = np.concatenate([[0], ends]).astype(np.uint64)
+    top = int(positions.max()) if positions.size else 0
+    return {"position_starts": before[np.asarray(starts, dtype=np.int64)],
+            "positions": positions.astype(np.uint16 if top < 1 << 16 else np.uint32)}
 
 
 def string_table(values: Iterable[Optional[str]]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -268,6 +291,8 @@ class SegmentArrays:
             docs = arrays.get(field + ".docs")
             if docs is None or arrays.get(field + ".weights", np.zeros(0)).size != docs.size:
                 raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
+            if field + ".positions" in arrays:
+                expected[field + ".position_starts"] = terms + 1
         for name, size in expected.items():
             array = arrays.get(name)
             if array is None or array.size != size:
@@ -355,6 +380,61 @@ class SegmentArrays:
         if end > start and int(found[-1]) >= self.doc_count:
             raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
         return found, self._unchecked[field + ".weights"][start:end]
+
+    def postings_of_terms(self, field: str, first: int, last: int) -> Tuple[np.ndarray,
+                                                                              np.ndarray, int]:
+        """The postings of terms ``first`` to ``last`` (exclusive), one after another: their
+        documents, their counts of positions, and where the first term's positions begin."""
+        starts = self.arrays[field + ".starts"]
+        if not 0 <= first < last < starts.size:
+            raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
+        low, high = int(starts[first]), int(starts[last])
+        docs = self._unchecked[field + ".docs"]
+        if not 0 <= low <= high <= docs.size:
+            raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
+        self._check_slice(field + ".docs", low, high)
+        self._check_slice(field + ".weights", low, high)
+        counts = self._unchecked[field + ".weights"][low:high].astype(np.int64)
+        return (docs[low:high], counts,
+                int(self.arrays[field + ".position_starts"][first]))
+
+    def positions_at(self, field: str, taken: np.ndarray) -> np.ndarray:
+        """The field's positions at these places (checked first)."""
+        flat = self._unchecked[field + ".positions"]
+        if taken.size:
+            low, high = int(taken.min()), int(taken.max()) + 1
+            if low < 0 or high > flat.size:
+                raise DamagedArrays(f"{self.path}: the positions of {field!r} are damaged")
+            self._check_slice(field + ".positions", low, high)
+        return flat[taken]
+
+    def has_positions(self, field: str) -> bool:
+        return field + ".positions" in self._unchecked
+
+    def positions(self, field: str, number: int, docnums: np.ndarray) -> Tuple[np.ndarray,
+                                                                                np.ndarray]:
+        """The term's positions in the documents ``docnums`` (ascending, each holding the
+        term): (which of ``docnums`` each position is in, the positions), in that order."""
+        docs, weights = self.postings(field, number)
+        at = np.searchsorted(docs, docnums)
+        if at.size and (int(at[-1]) >= docs.size or not np.array_equal(docs[at], docnums)):
+            raise DamagedArrays(f"{self.path}: the postings of {field!r} lack a document")
+        counts = weights[: int(at[-1]) + 1 if at.size else 0].astype(np.int64)
+        if counts.size and int(counts.min()) < 0:
+            raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
+        before = np.cumsum(counts) - counts  # positions of the term before each posting
+        first, last = (int(x) for x in self.arrays[field + ".position_starts"][
+            number:number + 2])
+        sizes = counts[at]
+        starts = first + before[at]
+        flat = self._unchecked[field + ".positions"]
+        if not first <= last <= flat.size or (sizes.size and int(starts[-1] + sizes[-1]) > last):
+            raise DamagedArrays(f"{self.path}: the positions of {field!r} are damaged")
+        self._check_slice(field + ".positions", first, last)
+        total = int(sizes.sum())
+        ends = np.cumsum(sizes)
+        taken = np.repeat(starts - (ends - sizes), sizes) + np.arange(total)
+        return np.repeat(np.arange(docnums.size), sizes), flat[taken]
 
 
 class _CheckedArrays(dict):

@@ -20,8 +20,9 @@ Whoosh's matchers:
   as Whoosh's constant-score range and unscored ID terms do;
 * ``Scored``: documents and scores computed outside the tree and combined like any other
   node: by Whoosh itself (wildcards and other syntax the arrays cannot answer), or for a
-  phrase by this engine's intersection of its words, kept where Whoosh's postings put them
-  next to one another (``syntax``).
+  phrase (``Phrase``, turned into ``Scored`` by ``scored_phrases`` before the tree is
+  evaluated) by the intersection of its words, kept where their positions in the arrays
+  follow one another (``in_sequence``).
 
 Deleted documents are left out at the end (every node's matches are a set operation on the
 leaves', so that is the same as leaving them out of each leaf). Sums may be added in another
@@ -130,9 +131,22 @@ class Restrict(Node):
             column, values, low, high, boost)
 
 
+class Phrase(Node):
+    """Whoosh's Phrase: documents where ``words`` (terms) follow one another, each within
+    ``slop`` after the one before, scored as Whoosh scores a phrase: the sum of its words'
+    scores, times its boost. ``Evaluator.scored_phrases`` turns it into ``Scored`` before a
+    tree is evaluated (over paragraphs, whatever evaluates the rest)."""
+
+    __slots__ = ("field", "words", "slop", "boost")
+
+    def __init__(self, field: str, words: Sequence[str], slop: int = 1, boost: float = 1.0):
+        self.field, self.words, self.slop, self.boost = field, tuple(words), slop, boost
+
+
 class Scored(Node):
-    """Global document numbers (ascending) and scores computed by Whoosh; ``words``: the
-    terms of the text field a snippet marks where this node matched."""
+    """Global document numbers (ascending) and scores computed outside the tree (by Whoosh,
+    or for a phrase); ``words``: the terms of the text field a snippet marks where this node
+    matched."""
 
     __slots__ = ("docs", "scores", "words")
 
@@ -220,6 +234,10 @@ class Generation:
         self.doc_count_all = offset
         self.doc_count = offset - sum(s.deleted.size for s in self.segments
                                       if s.deleted is not None)
+        # Whether phrases are matched on the arrays' positions (a segment written before
+        # them has none: its phrases are matched on Whoosh's postings, ``syntax``)
+        self.has_positions = all(s.arrays.has_positions(field) for s in self.segments
+                                 for field in rankarrays.SCORED_FIELDS)
         self._df: Dict[Tuple[str, str], Tuple[int, list]] = {}
         self._columns: Dict[str, np.ndarray] = {}
         self._groups = None  # global group codes, once needed
@@ -525,6 +543,65 @@ class Evaluator:
             self._cached += found[0].size
         return found
 
+    def scored_phrases(self, node: Node, known: Optional[dict] = None) -> Node:
+        """The tree with each ``Phrase`` in it replaced by its matches (``phrase``), a phrase
+        met twice (the all-words bonus repeats the query) found once."""
+        known = {} if known is None else known
+        kind = type(node)
+        if kind is Phrase:
+            key = (node.field, node.words, node.slop, node.boost)
+            if key not in known:
+                known[key] = self.phrase(node)
+            return known[key]
+        if kind in (AnyOf, AllOf):
+            return kind([self.scored_phrases(c, known) for c in node.children], node.boost)
+        if kind is Without:
+            return Without(self.scored_phrases(node.positive, known),
+                           self.scored_phrases(node.negative, known))
+        if kind is Maybe:
+            return Maybe(self.scored_phrases(node.required, known),
+                         self.scored_phrases(node.optional, known))
+        if kind is NoneOf:
+            return NoneOf(self.scored_phrases(node.child, known))
+        return node
+
+    def phrase(self, node: Phrase, check_time=lambda: None) -> Scored:
+        """A phrase's matches: the intersection of its words, kept where they follow one
+        another (``in_sequence``), scored as Whoosh scores a phrase."""
+        found = self.matches(AllOf([Term(node.field, word) for word in node.words]))
+        keep = self.in_sequence(node.field, node.words, found.docs, node.slop, check_time)
+        scores = found.scores[keep]
+        return Scored(found.docs[keep], scores * node.boost if node.boost != 1.0 else scores,
+                      frozenset(node.words) if node.field == "text" else frozenset())
+
+    def in_sequence(self, field: str, terms: Sequence[str], docs: np.ndarray, slop: int,
+                    check_time=lambda: None) -> np.ndarray:
+        """Which of ``docs`` (global numbers, ascending, each holding every term of
+        ``terms``) hold them in sequence, each within ``slop`` after the one before, as
+        Whoosh's phrase matcher asks, by the positions in the ranking arrays (every segment
+        has them where ``generation.has_positions``). ``check_time`` is called between
+        segments."""
+        found = np.zeros(docs.size, dtype=bool)
+        numbers = [self.generation.lookup(field, term)[1] for term in terms]
+        for k, segment in enumerate(self.generation.segments):
+            check_time()
+            low, high = np.searchsorted(docs, [segment.offset,
+                                               segment.offset + segment.doc_count]).tolist()
+            if low == high:
+                continue
+            local = docs[low:high] - segment.offset
+            try:
+                keys = []
+                for number in numbers:
+                    if number[k] < 0 or not segment.arrays.has_positions(field):
+                        raise DamagedIndex(f"{segment.id}: its ranking arrays are damaged")
+                    owner, positions = segment.arrays.positions(field, number[k], local)
+                    keys.append((owner.astype(np.int64) << 32) | positions.astype(np.int64))
+            except DamagedArrays as error:
+                raise DamagedIndex(str(error)) from None
+            found[low:high] = _followed(keys, slop, local.size)
+        return found
+
     def _restriction(self, node: Restrict) -> np.ndarray:
         """A boolean mask over every document (global numbers)."""
         masks = [self._segment_restriction(node, s) for s in self.generation.segments]
@@ -550,6 +627,25 @@ class Evaluator:
             allowed = [s in wanted for s in strings]
         return np.asarray(allowed + [False], dtype=bool)[
             np.minimum(arrays[node.column + ".code"], len(strings))]
+
+
+def _followed(keys: List[np.ndarray], slop: int, count: int) -> np.ndarray:
+    """Which of ``count`` documents have each word's positions follow the one before's:
+    ``keys``, one array a word, each (document << 32 | position), ascending. As Whoosh's
+    SpanNear2 (ordered, at least one apart) joins spans, a span ending at e takes the next
+    word at p where e < p <= e + slop; only where spans end decides what may follow, so the
+    ends are all that is kept."""
+    ends = keys[0]
+    for following in keys[1:]:
+        if not ends.size:
+            break
+        before = np.searchsorted(ends, following) - 1  # the last end before each position
+        end = ends[np.maximum(before, 0)]
+        ends = following[(before >= 0) & (end >= following - slop)
+                         & ((end >> 32) == (following >> 32))]
+    found = np.zeros(count, dtype=bool)
+    found[ends >> 32] = True
+    return found
 
 
 def _union(parts, doc_count: int):

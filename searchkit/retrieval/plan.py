@@ -9,8 +9,9 @@ in one field in the AND, as Whoosh's parser joins them.
 
 Text without syntax (no quotes, parentheses, field names, wildcards, boosts, ranges, + or -
 before a word, or operator words; see ``is_plain``) never goes through Whoosh's parser: its
-tree is built here directly, the same one the parser builds (tests/test_plan.py compares
-them), without importing Whoosh.
+tree is built here directly, the same one the parser builds (tests/test_engine.py compares
+them), without importing Whoosh. So is plain text around one quoted phrase (``one_phrase``: a
+quotation, which is searched with its words), where the index's arrays hold positions.
 
 Two kinds of help, both from the corpus's own vocabulary:
 - name variants: a capitalised query word of at least NAME_MIN_LETTERS letters that is a rare
@@ -40,7 +41,7 @@ from ..index.rankarrays import datetime_to_long
 from ..index.vocabulary import folded
 from ..model import INDEXED_KINDS, Record
 from . import translit
-from .engine import AllOf, AnyOf, Node, Nothing, Restrict, Term, idf
+from .engine import AllOf, AnyOf, Node, Nothing, Phrase, Restrict, Term, idf
 
 MAX_WORD_CHARS = 100
 VARIED_WORDS_MOST = 8  # a query of more words is text pasted, not typed
@@ -66,6 +67,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # What Whoosh's parser (with searchkit's + and - plugin, without its single quotes) reads as
 # syntax; a + or - inside or at the end of a word (C++, U.S.-led) is part of the word.
 _SYNTAX = re.compile(r"""["():\[\]{}*?^~\\]|(?<![^\s(])[+-]""")
+# A quoted phrase standing apart, with a slop as Whoosh's PhrasePlugin reads one
+_QUOTED = re.compile(r'(?<!\S)"([^"\n]*)"(?:~([1-9][0-9]*))?(?!\S)')
 
 
 class Filters(Record):
@@ -228,6 +231,18 @@ def is_plain(text: str) -> bool:
     return not _SYNTAX.search(text) and not any(w in OPERATORS for w in text.split())
 
 
+def one_phrase(text: str) -> Optional[Tuple[str, str, int, str]]:
+    """(the text before, the phrase, its slop, the text after) of plain text around one
+    quoted phrase, else None."""
+    found = _QUOTED.search(text)
+    if found is None:
+        return None
+    before, after = text[:found.start()], text[found.end():]
+    if not (is_plain(before) and is_plain(after)):
+        return None
+    return before, found.group(1), int(found.group(2) or 1), after
+
+
 def has_names(text: str) -> bool:
     """Whether ``text`` is a query whose names are searched in their other spellings too:
     it holds a capitalised word that may be a name, and is no longer than a query typed
@@ -251,17 +266,22 @@ def distinct_terms(text: str) -> int:
 
 def plain_plan(text: str, filters: Filters, title_weight: float,
                vocabulary=None, frequency: Optional[Callable[[str], int]] = None) -> Plan:
-    """The plan of text without query syntax (``is_plain``). A text of over MAX_CLAUSES
-    different terms (a pasted paragraph) searches the MAX_CLAUSES of them in fewest
-    paragraphs by ``frequency`` (a term's paragraph count), with a note; without
-    ``frequency`` it is refused."""
-    words = [terms for terms in map(wordterms.terms, text.split()) if terms]
-    if not words:
+    """The plan of text without query syntax (``is_plain``), or of plain text around one
+    quoted phrase (``one_phrase``). A text of over MAX_CLAUSES different terms (a pasted
+    paragraph) searches the MAX_CLAUSES of them in fewest paragraphs by ``frequency`` (a
+    term's paragraph count), with a note; without ``frequency`` it is refused."""
+    quoted = one_phrase(text) if '"' in text else None
+    before, phrase, slop, after = quoted or (text, None, 1, "")
+    words = [terms for terms in map(wordterms.terms, before.split()) if terms]
+    at = len(words)  # where the phrase stands among the words
+    words += [terms for terms in map(wordterms.terms, after.split()) if terms]
+    phrase_terms = wordterms.terms(phrase) if phrase is not None else []
+    if not words and not phrase_terms:
         raise QueryError(nothing_to_search(text, []))
-    distinct = dict.fromkeys(t for terms in words for t in terms)
+    distinct = dict.fromkeys(t for terms in words + [phrase_terms] for t in terms)
     notes: Tuple[str, ...] = ()
     if len(distinct) > MAX_CLAUSES:
-        if frequency is None:
+        if frequency is None or phrase is not None:
             raise QueryError(f"the query has {len(distinct)} words; the most is {MAX_CLAUSES}")
         counts = {t: frequency(t) for t in distinct}
         # A term no paragraph has matches nothing: the rarest that match say most.
@@ -270,9 +290,14 @@ def plain_plan(text: str, filters: Filters, title_weight: float,
         notes = (f"a long text: searched for its {MAX_CLAUSES} rarest words of "
                  f"{len(distinct)}",)
     fields = ((TEXT_FIELD, 1.0), (TITLE_FIELD, title_weight))
-    any_words = _normalized("or", [("term", f, t, b) for terms in words
-                                   for f, b in fields for t in terms])
-    all_words = _normalized("and", [_word_all(terms, fields) for terms in words])
+    any_parts = [[("term", f, t, b) for f, b in fields for t in terms] for terms in words]
+    all_parts = [_word_all(terms, fields) for terms in words]
+    if phrase is not None:
+        phrases = _normalized("or", [_phrase(f, phrase_terms, slop, b) for f, b in fields])
+        any_parts.insert(at, [phrases])
+        all_parts.insert(at, phrases)
+    any_words = _normalized("or", [part for parts in any_parts for part in parts])
+    all_words = _normalized("and", all_parts)
     found = name_variants(text, vocabulary) if vocabulary else {}
     stems = variant_stems(found, vocabulary) if found else {}
     query = _node(any_words, stems)
@@ -286,6 +311,16 @@ def plain_plan(text: str, filters: Filters, title_weight: float,
         undated = restricted(query, [r for r in restrictions if r.column != "date"])
     return Plan(restricted(query, restrictions), None, filters.dated, undated, found,
                 notes + text_notes(text))
+
+
+def _phrase(field: str, terms: List[str], slop: int, boost: float) -> Optional[tuple]:
+    """A phrase as Whoosh normalizes it: none for no word, a term (its boost dropped, as
+    Whoosh drops it) for one."""
+    if not terms:
+        return None
+    if len(terms) == 1:
+        return ("term", field, terms[0], 1.0)
+    return ("phrase", field, tuple(terms), slop, boost)
 
 
 def _word_all(terms: List[str], fields) -> tuple:
@@ -316,6 +351,8 @@ def _normalized(kind: str, parts: list):
 def _node(part, stems: Dict[str, List[str]]) -> Node:
     if part is None:
         return Nothing()
+    if part[0] == "phrase":
+        return Phrase(*part[1:])
     if part[0] == "term":
         _, fieldname, text, boost = part
         others = stems.get(text)

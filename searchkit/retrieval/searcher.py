@@ -374,9 +374,16 @@ class Searcher:
         text = typed.text
         # The vocabulary (a JSON file) is read only when a query names a name or finds little.
         words = self._vocabulary() if variants and has_names(text) else None
-        if plan.is_plain(text):
+        if plan.is_plain(text) or (self._generation.has_positions and plan.one_phrase(text)):
             planned = plan.plain_plan(text, filters, self.options.title_weight, words,
                                       self._frequency)
+            try:
+                known: dict = {}  # (the query and the undated one share their phrases)
+                planned.query = self._engine.scored_phrases(planned.query, known)
+                if planned.undated is not None:
+                    planned.undated = self._engine.scored_phrases(planned.undated, known)
+            except (engine.DamagedIndex, DamagedArrays) as error:
+                raise _damaged(self.index_dir, error) from None
         else:
             from . import syntax as parsing  # Whoosh's parser: only for text with query syntax
 
@@ -388,9 +395,9 @@ class Searcher:
                     raise QueryError(f"no kind {kind!r}: paragraphs are kind:body or kind:caption")
             self._check_sources(sources)
             try:
-                planned = _whoosh_faults(parsing.plan_of, prepared, searcher, self._matches,
+                planned = _whoosh_faults(parsing.plan_of, prepared, searcher, self._engine,
                                          SEARCH_SECONDS)
-            except engine.DamagedIndex as error:
+            except (engine.DamagedIndex, DamagedArrays) as error:
                 raise _damaged(self.index_dir, error) from None
         planned.notes = typed.notes + planned.notes
         return planned

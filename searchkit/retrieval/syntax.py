@@ -19,7 +19,7 @@ import re
 import time as clock
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Callable, Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 import numpy as np
 from whoosh import query as whoosh_query
@@ -341,13 +341,12 @@ def _fields(query) -> set:
 # -- Whoosh's query -> the engine's tree ---------------------------------------------------------
 
 
-def plan_of(prepared: Prepared, searcher, matches: Callable[[engine.Node], engine.Matches],
-            seconds: float) -> Plan:
+def plan_of(prepared: Prepared, searcher, evaluator: engine.Evaluator, seconds: float) -> Plan:
     """The engine's plan of a query Whoosh's parser read. ``searcher``: a Whoosh searcher
-    (with BM25F) for the parts only Whoosh can match, on the commit ``matches`` (the engine's
-    evaluation) reads; ``seconds``: how long they may take."""
+    (with BM25F) for the parts only Whoosh can match, on the commit ``evaluator`` (the
+    engine) reads; ``seconds``: how long they may take."""
     deadline = clock.monotonic() + seconds
-    convert = _Converter(searcher, matches, deadline, seconds)
+    convert = _Converter(searcher, evaluator, deadline, seconds)
     return Plan(
         convert(prepared.query),
         prepared.note,
@@ -369,10 +368,10 @@ class _Converter:
             raise QueryError(f"the search took over {self.seconds:g} s and was stopped; "
                              "narrow the query")
 
-    def __init__(self, searcher, matches, deadline: float, seconds: float):
+    def __init__(self, searcher, evaluator: engine.Evaluator, deadline: float, seconds: float):
         self.seconds = seconds
         self.searcher = searcher
-        self.matches = matches
+        self.evaluator = evaluator
         self.deadline = deadline
         self._known = {}
 
@@ -399,16 +398,32 @@ class _Converter:
 
     def _phrase(self, query) -> engine.Scored:
         """What Whoosh's phrase matches and scores, found without its matcher walking each
-        segment's postings: the engine's intersection of the words (scored as Whoosh scores a
-        phrase: the sum of its words' scores, times its boost), kept where the words' positions,
-        read for those documents alone, follow one another as Whoosh's ``SpanNear2`` asks."""
+        segment's postings: the engine's (``Evaluator.phrase``); for an index with segments
+        written before the arrays had positions, the engine's intersection of the words,
+        kept where their positions in Whoosh's postings follow one another."""
         try:
             return self._known[query]
         except KeyError:
             pass
         field, words, slop = query.fieldname, list(query.words), query.slop
-        found = self.matches(engine.AllOf([engine.Term(field, word) for word in words]))
-        docs, keep = found.docs, np.zeros(len(found), dtype=bool)
+        if self.evaluator.generation.has_positions:
+            phrase = self.evaluator.phrase(engine.Phrase(field, words, slop, query.boost),
+                                           self._check_time)
+        else:
+            found = self.evaluator.matches(engine.AllOf([engine.Term(field, w) for w in words]))
+            keep = self._from_postings(field, words, slop, found.docs)
+            scores = found.scores[keep]
+            phrase = engine.Scored(
+                found.docs[keep], scores * query.boost if query.boost != 1.0 else scores,
+                _text_words(query, self.searcher.reader()))
+        self._known[query] = phrase
+        return phrase
+
+    def _from_postings(self, field: str, words: list, slop: int,
+                       docs: np.ndarray) -> np.ndarray:
+        """Which of ``docs`` hold ``words`` in sequence, as their positions in Whoosh's
+        postings say."""
+        keep = np.zeros(docs.size, dtype=bool)
         checked = 0
         for leaf, offset in self.searcher.leaf_searchers():
             self._check_time()
@@ -423,11 +438,7 @@ class _Converter:
                 checked += 1
                 if checked % 1024 == 0:
                     self._check_time()
-        scores = found.scores[keep]
-        phrase = self._known[query] = engine.Scored(
-            docs[keep], scores * query.boost if query.boost != 1.0 else scores,
-            _text_words(query, self.searcher.reader()))
-        return phrase
+        return keep
 
     def _scored(self, query) -> engine.Scored:
         """The documents Whoosh matches for ``query`` and their scores."""
