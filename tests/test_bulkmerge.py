@@ -8,6 +8,7 @@ import tracemalloc
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -89,6 +90,34 @@ def test_a_stock_reader_reads_what_whooshs_merge_wrote(make, tmp_path):
     mine, whooshs = merged_files(ours_ix), merged_files(theirs_ix)
     assert sorted(mine) == sorted(whooshs)
     assert mine["rank"] == whooshs["rank"]
+    (merged,) = ours_ix._read_toc().segments  # positions joined from the old segments' arrays
+    arrays = rankarrays.SegmentArrays(str(tmp_path / "bulk" / (merged.segment_id()
+                                                               + rankarrays.EXTENSION)))
+    assert arrays.has_positions("text") and arrays["text.positions"].size
+
+
+def test_a_merge_with_a_segment_written_before_positions_has_none(tmp_path):
+    """One old segment's arrays without positions (as a version before them wrote them):
+    the merged segment's have none either, and the rest is as Whoosh's merge writes it."""
+    segments_with_deletions(documents_of([SEEDS]), tmp_path / "whoosh")
+    shutil.copytree(tmp_path / "whoosh", tmp_path / "bulk")
+    path = sorted((tmp_path / "bulk").glob("*" + rankarrays.EXTENSION))[1]
+    found = rankarrays.SegmentArrays(str(path))
+    kept = {name: np.array(array) for name, array in found.arrays.items()
+            if "position" not in name}
+    del found
+    path.write_bytes(b"".join(bytes(p) for p in rankarrays.encode(kept["date"].size, kept)))
+    theirs_ix, ours_ix = whooshs_merge(tmp_path / "whoosh"), bulk_merge(tmp_path / "bulk")
+    (merged,) = ours_ix._read_toc().segments
+    arrays = rankarrays.SegmentArrays(str(tmp_path / "bulk" / (merged.segment_id()
+                                                               + rankarrays.EXTENSION)))
+    (expected,) = theirs_ix._read_toc().segments
+    whooshs = rankarrays.SegmentArrays(str(tmp_path / "whoosh" / (expected.segment_id()
+                                                                  + rankarrays.EXTENSION)))
+    assert not arrays.has_positions("text") and not arrays.has_positions("title")
+    assert sorted(arrays.arrays) == sorted(n for n in whooshs.arrays if "position" not in n)
+    for name, array in arrays.arrays.items():
+        assert np.array_equal(array, whooshs[name]), name
 
 
 @pytest.mark.parametrize("make", corpora()[:2])

@@ -277,6 +277,8 @@ class _RankedField:
         if self.positions is not None:
             positions = chunk.positions(self.positioned, self.name)
             sizes = np.concatenate([[0], np.cumsum(postings.weights.astype(np.int64))])
+            if sizes[-1] != positions.size:  # the old arrays' counts are not the blocks'
+                raise ValueError(_DISAGREE)
             self.position_counts.append(np.diff(sizes[postings.offsets]))
             if positions.size:
                 self.top = max(self.top, int(positions.max()))
@@ -493,6 +495,7 @@ class _Chunk:
         self.block_segment: List[int] = []
         self.block_term: List[int] = []
         self.block_numbered: List[int] = []  # the term's number among its segment's
+        self.numbered = 0  # the current term's
         self.size = 0
         # (each posting's segment, old document number and liveness, the block sizes)
         self.read = None  # as ``postings`` found them
@@ -601,7 +604,6 @@ class _Chunk:
         return _Postings([self.terms[i] for i in held.tolist()], starts, docs,
                          np.frombuffer(self.weights, np.float64)[alive], values)
 
-
     def positions(self, arrays: Sequence, field: str) -> np.ndarray:
         """The positions of the live postings ``postings`` gave, one after another, from
         the old segments' ranking arrays (``arrays``): a segment's postings of a run of its
@@ -621,12 +623,12 @@ class _Chunk:
                 raise ValueError(_DISAGREE)
             counts[mine] = weights
             begins[mine] = position_starts + np.cumsum(weights) - weights
-        sizes = counts[alive]
-        ends = np.cumsum(sizes)
-        step = np.arange(int(ends[-1]) if ends.size else 0) - np.repeat(ends - sizes, sizes)
-        taken = np.repeat(begins[alive], sizes) + step
+        lengths = counts[alive]
+        ends = np.cumsum(lengths)
+        step = np.arange(int(ends[-1]) if ends.size else 0) - np.repeat(ends - lengths, lengths)
+        taken = np.repeat(begins[alive], lengths) + step
         flat = np.zeros(taken.size, np.uint32)
-        by_segment = np.repeat(segment[alive], sizes)
+        by_segment = np.repeat(segment[alive], lengths)
         for k in np.unique(by_segment).tolist():
             mine = by_segment == k
             try:

@@ -96,6 +96,7 @@ COMPRESS_FROM = 256
 # Postings turned into blocks at a time (whole terms): Python lists of all of a field's
 # postings would add several times their arrays' size to the writer's peak.
 _POSTINGS_AT_A_TIME = 1 << 16
+_POSITIONS_AT_A_TIME = 1 << 18  # postings whose positions are gathered at a time
 # The pickle protocol of a block's data: Whoosh's 2 pickles each posting's positions (bytes)
 # as a call to _codecs.encode, which its reader makes again; 3 has bytes of its own.
 BLOCK_PROTOCOL = 3
@@ -158,10 +159,16 @@ class _Postings:
         self.positions = positions
 
 
-def _sorted_postings(term_list, tids, docnums, weights, values,
-                     positions_of=None) -> _Postings:
-    """Postings given in document order (term ids into ``term_list``) -> segment order.
-    ``positions_of``: given the postings' order, their positions (``_Postings.positions``)."""
+def _sorted_postings(term_list, tids, docnums, weights, values) -> _Postings:
+    """Postings given in document order (term ids into ``term_list``) -> segment order."""
+    terms, offsets, order = _segment_order(term_list, tids)
+    return _Postings(terms, offsets, docnums[order], weights[order],
+                     None if values is None else values[order])
+
+
+def _segment_order(term_list, tids):
+    """(the terms sorted, where each one's postings start, the order of the postings given
+    in document order by term ids into ``term_list``)."""
     order_of_term = sorted(range(len(term_list)), key=term_list.__getitem__)
     rank = np.empty(len(term_list), np.int64)
     rank[order_of_term] = np.arange(len(term_list))
@@ -169,14 +176,7 @@ def _sorted_postings(term_list, tids, docnums, weights, values,
     order = stable_order(ranks, len(term_list))
     offsets = np.zeros(len(term_list) + 1, np.int64)
     np.cumsum(np.bincount(ranks, minlength=len(term_list)), out=offsets[1:])
-    return _Postings(
-        [term_list[i] for i in order_of_term],
-        offsets,
-        docnums[order],
-        weights[order],
-        None if values is None else values[order],
-        None if positions_of is None else positions_of(order),
-    )
+    return [term_list[i] for i in order_of_term], offsets, order
 
 
 class Tokens(NamedTuple):
@@ -250,7 +250,7 @@ def _text_postings(field, tokens: Tokens, ndocs: int):
     del text_of_token, tids
     order = stable_order(key, ntexts * nterms)
     key = key[order]
-    positions = positions[order]
+    positions = positions[order].astype(np.uint32)  # (a text has fewer words than 2**32)
     del order
     group_start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
     freqs = np.diff(np.r_[group_start, len(key)])
@@ -278,17 +278,32 @@ def _text_postings(field, tokens: Tokens, ndocs: int):
     tids = group_term[gather]
     del encoded, group_term, doc_freqs, shared  # (before the sort's copies)
 
-    def positions_of(order):
-        """The postings' positions one after another, for the ranking arrays."""
-        groups = gather[order]
-        sizes = freqs[groups]
-        ends = np.cumsum(sizes)
-        return positions[np.repeat(group_start[groups] - (ends - sizes), sizes)
-                         + np.arange(int(ends[-1]) if ends.size else 0)]
-
+    terms, offsets, order = _segment_order(list(term_ids), tids)
+    del tids
+    postings = _Postings(terms, offsets, docnums[order], weights[order], values[order])
+    del docnums, weights, values  # (before the positions are gathered)
     # (a posting's count of positions is its weight, which a field boost would change)
-    return _sorted_postings(list(term_ids), tids, docnums, weights, values,
-                            positions_of if boost == 1.0 else None), lengths
+    if boost == 1.0:
+        postings.positions = _gathered(positions, group_start, freqs, gather[order])
+    return postings, lengths
+
+
+def _gathered(positions, group_start, freqs, groups) -> np.ndarray:
+    """The positions of each posting (of group ``groups[i]``, whose ``freqs`` positions
+    start at ``group_start`` in ``positions``) one after another, for the ranking arrays:
+    gathered a piece at a time (the index of every position would be the batch's largest
+    array)."""
+    sizes = freqs[groups]
+    ends = np.cumsum(sizes)
+    top = int(positions.max()) if positions.size else 0
+    found = np.empty(int(ends[-1]) if ends.size else 0, np.uint16 if top < 1 << 16 else np.uint32)
+    for low in range(0, groups.size, _POSITIONS_AT_A_TIME):
+        part = slice(low, low + _POSITIONS_AT_A_TIME)
+        counts, upto = sizes[part], ends[part]
+        first, last = int(upto[0] - counts[0]), int(upto[-1])
+        found[first:last] = positions[np.repeat(group_start[groups[part]] - (upto - counts),
+                                                counts) + np.arange(first, last)]
+    return found
 
 
 def _encode_positions(fmt: Positions, positions, group_start, freqs) -> np.ndarray:

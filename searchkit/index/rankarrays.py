@@ -123,16 +123,17 @@ def field_arrays(terms: Sequence[bytes], starts, docs, weights, lengths,
 def position_arrays(starts, weights, positions) -> Dict[str, np.ndarray]:
     """``positions`` and ``position_starts`` of a field from its postings' weights (each
     posting's count of positions) and all positions in posting order."""
-    counts = np.asarray(weights, dtype=np.float64)
-    ends = np.cumsum(counts.astype(np.int64))
+    ends = np.cumsum(np.asarray(weights), dtype=np.int64)  # positions up to each posting's end
     positions = np.asarray(positions)
-    if not np.array_equal(counts, np.rint(counts)) or (ends[-1] if ends.size else 0) != \
-            positions.size:
+    if (int(ends[-1]) if ends.size else 0) != positions.size:
         raise ValueError("the positions do not agree with the postings' weights")
-    before = np.concatenate([[0], ends]).astype(np.uint64)
+    starts = np.asarray(starts, dtype=np.int64)
+    position_starts = np.zeros(starts.size, np.uint64)
+    position_starts[1:] = ends[starts[1:] - 1]  # (every term has a posting)
     top = int(positions.max()) if positions.size else 0
-    return {"position_starts": before[np.asarray(starts, dtype=np.int64)],
-            "positions": positions.astype(np.uint16 if top < 1 << 16 else np.uint32)}
+    return {"position_starts": position_starts,
+            "positions": positions.astype(np.uint16 if top < 1 << 16 else np.uint32,
+                                          copy=False)}
 
 
 def string_table(values: Iterable[Optional[str]]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -395,6 +396,8 @@ class SegmentArrays:
         self._check_slice(field + ".docs", low, high)
         self._check_slice(field + ".weights", low, high)
         counts = self._unchecked[field + ".weights"][low:high].astype(np.int64)
+        if counts.size and int(counts.min()) < 0:
+            raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
         return (docs[low:high], counts,
                 int(self.arrays[field + ".position_starts"][first]))
 
