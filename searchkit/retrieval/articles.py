@@ -151,7 +151,13 @@ class ArticleEvaluator(engine.Evaluator):
         return docs[keep], values[keep]
 
     def _term(self, node: Term, cache: dict):
-        """The term's articles and their BM25F scores (before its boost)."""
+        """The term's articles and their BM25F scores (before its boost); kept for later
+        queries when the query has no filters (the scores are then the same in each)."""
+        whole = self._paragraphs is None
+        key = ("articles", node.field, node.text)
+        found = cache.get(key) if whole else None
+        if found is not None:
+            return found
         docs, weights, frequency = self._postings(node.field, node.text, cache)
         articles, tf = self.articles.gathered(*self._counted(docs, weights), node.field)
         if not articles.size:
@@ -159,7 +165,21 @@ class ArticleEvaluator(engine.Evaluator):
         weight = engine.idf(self.articles.count, frequency)
         lengths = self._lengths[node.field][articles]
         norm = self.k1 * ((1 - self.b) + self.b * lengths / self.articles.averages[node.field])
-        return articles, weight * ((tf * (self.k1 + 1)) / (tf + norm))
+        found = articles, weight * ((tf * (self.k1 + 1)) / (tf + norm))
+        if whole:
+            for array in found:
+                array.flags.writeable = False  # shared by later queries
+            self._keep(cache, key, found, articles.size)
+        return found
+
+    def _keep(self, cache: dict, key, value, size: int) -> None:
+        """``value`` kept in ``cache`` under ``key``, the cache emptied first if it would
+        hold more than the engine's bound of postings."""
+        if self._cached + size > engine._CACHED_POSTINGS:
+            cache.clear()
+            self._cached = 0
+        cache[key] = value
+        self._cached += size
 
     def _postings(self, field: str, text: str, cache: dict) -> Tuple[np.ndarray, np.ndarray, int]:
         """The term's live paragraphs (global, ascending), frequencies, and in how many
@@ -179,11 +199,8 @@ class ArticleEvaluator(engine.Evaluator):
             docs, weights = docs[live], weights[live]
             articles = np.sort(self.articles.article[docs])
             frequency = int(np.count_nonzero(articles[1:] != articles[:-1])) + bool(docs.size)
-            if self._cached + docs.size > engine._CACHED_POSTINGS:
-                cache.clear()
-                self._cached = 0
-            found = cache[key] = (docs, weights, frequency)
-            self._cached += docs.size
+            found = (docs, weights, frequency)
+            self._keep(cache, key, found, docs.size)
         return found
 
 
