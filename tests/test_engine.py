@@ -378,6 +378,16 @@ def test_a_word_repeated_in_a_phrase_with_a_wide_slop_is_answered(tmp_path):
         assert searcher.search('"buffalo buffalo buffalo buffalo"~400').total == 12
 
 
+def test_a_slop_wider_than_any_paragraph_is_answered(layered):
+    """A slop past what a machine integer holds: every later position is near enough, as
+    for Whoosh."""
+    _, searcher, check = layered
+    for text in ['"dialogue government"~99999999999999999999',
+                 'Minsk "opposition dialogue"~9223372036854775808']:
+        assert check.compare(text) is None, text
+        assert searcher.search(text).total > 0, text
+
+
 def test_results_group_count_and_facet_what_the_ranking_matched(layered):
     """Totals, groups, leaders, duplicates, facets and undated counts, worked out by brute force
     from Whoosh's ranking and the stored fields."""

@@ -629,12 +629,16 @@ class Evaluator:
             np.minimum(arrays[node.column + ".code"], len(strings))]
 
 
+_POSITION_LIMIT = 1 << 32  # positions are below it (u2 or u4)
+
+
 def _followed(keys: List[np.ndarray], slop: int, count: int) -> np.ndarray:
     """Which of ``count`` documents have each word's positions follow the one before's:
     ``keys``, one array a word, each (document << 32 | position), ascending. As Whoosh's
     SpanNear2 (ordered, at least one apart) joins spans, a span ending at e takes the next
     word at p where e < p <= e + slop; only where spans end decides what may follow, so the
     ends are all that is kept."""
+    slop = min(slop, _POSITION_LIMIT)  # (any wider reaches every position, as this does)
     ends = keys[0]
     for following in keys[1:]:
         if not ends.size:
