@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tracemalloc
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -376,6 +377,19 @@ def test_a_word_repeated_in_a_phrase_with_a_wide_slop_is_answered(tmp_path):
             assert check.compare(text) is None
             assert searcher.search(text).total == found, text
         assert searcher.search('"buffalo buffalo buffalo buffalo"~400').total == 12
+        # A long phrase of the word: its positions are read once and joined a word at a
+        # time, so the search holds about one word's positions, not one copy a repetition.
+        positions = sum(390 + n for n in range(12))
+        tracemalloc.start()
+        try:
+            found = searcher.search('"' + " ".join(["buffalo"] * 300) + '"~400', limit=12)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 40 * positions * 8, peak  # (one copy a repetition: 300 of them)
+        # (a quotation: searched with its words too; the phrase's paragraphs score far above)
+        long = [len(hit.text.split()) >= 300 for hit in found.hits]
+        assert long == [True] * 11 + [False] * (len(long) - 11)
 
 
 def test_a_slop_wider_than_any_paragraph_is_answered(layered):

@@ -580,27 +580,41 @@ class Evaluator:
         ``terms``) hold them in sequence, each within ``slop`` after the one before, as
         Whoosh's phrase matcher asks, by the positions in the ranking arrays (every segment
         has them where ``generation.has_positions``). ``check_time`` is called between
-        segments."""
+        words."""
         found = np.zeros(docs.size, dtype=bool)
         numbers = [self.generation.lookup(field, term)[1] for term in terms]
         for k, segment in enumerate(self.generation.segments):
-            check_time()
             low, high = np.searchsorted(docs, [segment.offset,
                                                segment.offset + segment.doc_count]).tolist()
             if low == high:
                 continue
             local = docs[low:high] - segment.offset
-            try:
-                keys = []
-                for number in numbers:
-                    if number[k] < 0 or not segment.arrays.has_positions(field):
-                        raise DamagedIndex(f"{segment.id}: its ranking arrays are damaged")
-                    owner, positions = segment.arrays.positions(field, number[k], local)
-                    keys.append((owner.astype(np.int64) << 32) | positions.astype(np.int64))
-            except DamagedArrays as error:
-                raise DamagedIndex(str(error)) from None
-            found[low:high] = _followed(keys, slop, local.size)
+            # One word's positions at a time, each word's read once: a phrase may repeat a
+            # word hundreds of times, each as many positions as the paragraphs hold.
+            keys: Dict[int, np.ndarray] = {}
+            ends = None
+            for number in (n[k] for n in numbers):
+                check_time()
+                if number not in keys:
+                    keys[number] = self._position_keys(segment, field, number, local)
+                ends = keys[number] if ends is None else _followed(ends, keys[number], slop)
+                if not ends.size:
+                    break
+            found[low + (ends >> 32)] = True
         return found
+
+    @staticmethod
+    def _position_keys(segment: Segment, field: str, number: int,
+                       local: np.ndarray) -> np.ndarray:
+        """Term ``number``'s positions in the segment's documents ``local`` (each holding
+        it), as (which of them << 32 | position), ascending."""
+        if number < 0 or not segment.arrays.has_positions(field):
+            raise DamagedIndex(f"{segment.id}: its ranking arrays are damaged")
+        try:
+            owner, positions = segment.arrays.positions(field, number, local)
+        except DamagedArrays as error:
+            raise DamagedIndex(str(error)) from None
+        return (owner.astype(np.int64) << 32) | positions.astype(np.int64)
 
     def _restriction(self, node: Restrict) -> np.ndarray:
         """A boolean mask over every document (global numbers)."""
@@ -632,24 +646,16 @@ class Evaluator:
 _POSITION_LIMIT = 1 << 32  # positions are below it (u2 or u4)
 
 
-def _followed(keys: List[np.ndarray], slop: int, count: int) -> np.ndarray:
-    """Which of ``count`` documents have each word's positions follow the one before's:
-    ``keys``, one array a word, each (document << 32 | position), ascending. As Whoosh's
-    SpanNear2 (ordered, at least one apart) joins spans, a span ending at e takes the next
-    word at p where e < p <= e + slop; only where spans end decides what may follow, so the
-    ends are all that is kept."""
+def _followed(ends: np.ndarray, following: np.ndarray, slop: int) -> np.ndarray:
+    """Where spans ending at ``ends`` end once the next word (at ``following``) is taken, both
+    (document << 32 | position), ascending. As Whoosh's SpanNear2 (ordered, at least one
+    apart) joins spans, a span ending at e takes the next word at p where e < p <= e + slop;
+    only where spans end decides what may follow, so the ends are all that is kept."""
     slop = min(slop, _POSITION_LIMIT)  # (any wider reaches every position, as this does)
-    ends = keys[0]
-    for following in keys[1:]:
-        if not ends.size:
-            break
-        before = np.searchsorted(ends, following) - 1  # the last end before each position
-        end = ends[np.maximum(before, 0)]
-        ends = following[(before >= 0) & (end >= following - slop)
-                         & ((end >> 32) == (following >> 32))]
-    found = np.zeros(count, dtype=bool)
-    found[ends >> 32] = True
-    return found
+    before = np.searchsorted(ends, following) - 1  # the last end before each position
+    end = ends[np.maximum(before, 0)]
+    return following[(before >= 0) & (end >= following - slop)
+                     & ((end >> 32) == (following >> 32))]
 
 
 def _union(parts, doc_count: int):
