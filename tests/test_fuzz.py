@@ -127,12 +127,13 @@ class _SlowClock:
 
 
 def test_a_search_that_runs_out_of_time_is_stopped_with_a_query_error(searcher, monkeypatch):
-    """What Whoosh matches for the engine (a wildcard, a phrase beside other syntax) is
-    stopped at the time limit."""
-    from searchkit.retrieval import syntax
+    """What Whoosh matches for the engine (a wildcard, a phrase beside other syntax), and a
+    phrase among plain words, is stopped at the time limit."""
+    from searchkit.retrieval import plan, syntax
 
     monkeypatch.setattr(syntax, "clock", _SlowClock())
-    for query in ("renoun*", '"renounce violence" OR Minsk'):
+    monkeypatch.setattr(plan, "clock", _SlowClock())
+    for query in ("renoun*", '"renounce violence" OR Minsk', 'Minsk "renounce violence"~3'):
         with pytest.raises(searchkit.QueryError, match=r"^the search took over \d+ s and was "
                                                        r"stopped; narrow the query$"):
             searcher.search(query, limit=5)

@@ -543,26 +543,29 @@ class Evaluator:
             self._cached += found[0].size
         return found
 
-    def scored_phrases(self, node: Node, known: Optional[dict] = None) -> Node:
-        """The tree with each ``Phrase`` in it replaced by its matches (``phrase``), a phrase
-        met twice (the all-words bonus repeats the query) found once."""
+    def scored_phrases(self, node: Node, known: Optional[dict] = None,
+                       check_time=lambda: None) -> Node:
+        """The tree with each ``Phrase`` in it replaced by its matches (``phrase``, given
+        ``check_time``), a phrase met twice (the all-words bonus repeats the query) found
+        once."""
         known = {} if known is None else known
         kind = type(node)
         if kind is Phrase:
             key = (node.field, node.words, node.slop, node.boost)
             if key not in known:
-                known[key] = self.phrase(node)
+                known[key] = self.phrase(node, check_time)
             return known[key]
         if kind in (AnyOf, AllOf):
-            return kind([self.scored_phrases(c, known) for c in node.children], node.boost)
+            return kind([self.scored_phrases(c, known, check_time) for c in node.children],
+                        node.boost)
         if kind is Without:
-            return Without(self.scored_phrases(node.positive, known),
-                           self.scored_phrases(node.negative, known))
+            return Without(self.scored_phrases(node.positive, known, check_time),
+                           self.scored_phrases(node.negative, known, check_time))
         if kind is Maybe:
-            return Maybe(self.scored_phrases(node.required, known),
-                         self.scored_phrases(node.optional, known))
+            return Maybe(self.scored_phrases(node.required, known, check_time),
+                         self.scored_phrases(node.optional, known, check_time))
         if kind is NoneOf:
-            return NoneOf(self.scored_phrases(node.child, known))
+            return NoneOf(self.scored_phrases(node.child, known, check_time))
         return node
 
     def phrase(self, node: Phrase, check_time=lambda: None) -> Scored:

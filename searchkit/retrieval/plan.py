@@ -28,6 +28,7 @@ Two kinds of help, both from the corpus's own vocabulary:
 """
 
 import re
+import time as clock
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
@@ -241,6 +242,17 @@ def one_phrase(text: str) -> Optional[Tuple[str, str, int, str]]:
     if not (is_plain(before) and is_plain(after)):
         return None
     return before, found.group(1), int(found.group(2) or 1), after
+
+
+def time_limit(seconds: float) -> Callable[[], None]:
+    """A check to call as a search goes: QueryError once ``seconds`` have passed."""
+    deadline = clock.monotonic() + seconds
+
+    def check() -> None:
+        if clock.monotonic() > deadline:
+            raise QueryError(f"the search took over {seconds:g} s and was stopped; "
+                             "narrow the query")
+    return check
 
 
 def has_names(text: str) -> bool:

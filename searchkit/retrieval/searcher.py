@@ -63,7 +63,7 @@ from .snippets import Snippets
 from .typed import read as read_typed, unwrapped
 from .storedfields import STORED_SUFFIX, DamagedStoredFields, StoredFields
 
-SEARCH_SECONDS = 5.0  # what Whoosh matches for a query may take at most (then a QueryError)
+SEARCH_SECONDS = 5.0  # what Whoosh or a phrase matches may take at most (then a QueryError)
 _DAY_MICROSECONDS = 86_400_000_000
 
 
@@ -379,9 +379,11 @@ class Searcher:
                                       self._frequency)
             try:
                 known: dict = {}  # (the query and the undated one share their phrases)
-                planned.query = self._engine.scored_phrases(planned.query, known)
+                check_time = plan.time_limit(SEARCH_SECONDS)
+                planned.query = self._engine.scored_phrases(planned.query, known, check_time)
                 if planned.undated is not None:
-                    planned.undated = self._engine.scored_phrases(planned.undated, known)
+                    planned.undated = self._engine.scored_phrases(planned.undated, known,
+                                                                  check_time)
             except (engine.DamagedIndex, DamagedArrays) as error:
                 raise _damaged(self.index_dir, error) from None
         else:
