@@ -14,6 +14,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import S000, S001, SEEDS, invoke, reseal, without_positions
@@ -244,6 +245,51 @@ def test_ranking_arrays_that_disagree_with_the_postings_stop_a_phrase_as_damage(
         assert result.exit_code == 1, (query, result.output)
         assert result.stderr.count("\n") == 1 and result.stderr.startswith(
             f"Error: the index in {index_dir} is damaged ("), (query, result.stderr)
+
+
+def _with_arrays_changed(index_dir, change):
+    """The ranking arrays with ``change`` made to them (a dict of arrays), recorded as
+    written (a crafted index)."""
+    from searchkit.index import rankarrays
+
+    name = _segment_file(index_dir, ".rank")
+    found = rankarrays.SegmentArrays(str(index_dir / name))
+    arrays = {key: np.array(array) for key, array in found.arrays.items()}
+    del found
+    change(arrays)
+    (index_dir / name).write_bytes(b"".join(
+        bytes(part) for part in rankarrays.encode(int(arrays["date"].size), arrays)))
+    reseal(index_dir)
+    return name
+
+
+def _every_other_moved(arrays):
+    arrays["text.position_starts"] = arrays["text.position_starts"].copy()
+    arrays["text.position_starts"][1:-1:2] += np.uint64(1)
+
+
+CRAFTED_POSITIONS = {
+    # positions read as another posting's, or none: wrong phrases found, silently
+    "offsets moved": _every_other_moved,
+    "positions zeroed": lambda a: a.update({"text.positions": a["text.positions"] * 0}),
+    "weights not whole": lambda a: a.update({"text.weights": a["text.weights"] + 0.5}),
+    # an overflow, a NaN, a document number made of a position: a traceback
+    "offsets past 2**63": lambda a: a.update(
+        {"text.position_starts": a["text.position_starts"] + np.uint64(1 << 63)}),
+    "offsets NaN": lambda a: a.update(
+        {"text.position_starts": a["text.position_starts"] * np.nan}),
+    "positions past 2**32": lambda a: a.update(
+        {"text.positions": a["text.positions"].astype(np.uint64) << np.uint64(32)}),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(CRAFTED_POSITIONS))
+def test_crafted_positions_stop_a_phrase_in_one_line_naming_them(index_dir, damage):
+    name = _with_arrays_changed(index_dir, CRAFTED_POSITIONS[damage])
+    for query in ('"dialogue with the opposition"', 'Minsk "dialogue with the opposition"~3'):
+        result = invoke("search", query, "--index", index_dir)
+        assert one_line_naming(result, index_dir, index_dir / name), (damage, query,
+                                                                     result.output)
 
 
 READING_COMMANDS = (["search", "Belarus"], ["show", f"{S000}#4"], ["stats"], ["duplicates"])

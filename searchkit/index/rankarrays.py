@@ -294,6 +294,11 @@ class SegmentArrays:
                 raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
             if field + ".positions" in arrays:
                 expected[field + ".position_starts"] = terms + 1
+                # (positions below 2**32 and whole offsets: what the phrase matcher relies on)
+                if arrays[field + ".positions"].dtype.str not in ("<u2", "<u4") or \
+                        arrays.get(field + ".position_starts", np.zeros(0, "<u8")).dtype.str \
+                        != "<u8":
+                    raise DamagedArrays(f"{self.path}: the positions of {field!r} are damaged")
         for name, size in expected.items():
             array = arrays.get(name)
             if array is None or array.size != size:
@@ -395,11 +400,29 @@ class SegmentArrays:
             raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
         self._check_slice(field + ".docs", low, high)
         self._check_slice(field + ".weights", low, high)
-        counts = self._unchecked[field + ".weights"][low:high].astype(np.int64)
-        if counts.size and int(counts.min()) < 0:
+        counts = self._counts(field, self._unchecked[field + ".weights"][low:high])
+        begin, _ = self._position_span(field, first, last, int(counts.sum()))
+        return docs[low:high], counts, begin
+
+    def _counts(self, field: str, weights: np.ndarray) -> np.ndarray:
+        """Postings' weights as their counts of positions: whole, not negative, and no more
+        than the field has."""
+        with np.errstate(invalid="ignore"):  # (NaN: told below)
+            counts = weights.astype(np.int64)
+        if counts.size and (
+                int(counts.min()) < 0 or not np.array_equal(counts, weights)
+                or int(counts.max()) > self._unchecked[field + ".positions"].size):
             raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
-        return (docs[low:high], counts,
-                int(self.arrays[field + ".position_starts"][first]))
+        return counts
+
+    def _position_span(self, field: str, first: int, last: int, count: int) -> Tuple[int, int]:
+        """Where the positions of terms ``first`` to ``last`` (exclusive) lie: as many as
+        their postings' weights, ``count``, in the positions array."""
+        begin, end = (int(x) for x in self.arrays[field + ".position_starts"][[first, last]])
+        if not begin <= end <= self._unchecked[field + ".positions"].size or \
+                end - begin != count:
+            raise DamagedArrays(f"{self.path}: the positions of {field!r} are damaged")
+        return begin, end
 
     def positions_at(self, field: str, taken: np.ndarray) -> np.ndarray:
         """The field's positions at these places (checked first)."""
@@ -417,27 +440,31 @@ class SegmentArrays:
     def positions(self, field: str, number: int, docnums: np.ndarray) -> Tuple[np.ndarray,
                                                                                 np.ndarray]:
         """The term's positions in the documents ``docnums`` (ascending, each holding the
-        term): (which of ``docnums`` each position is in, the positions), in that order."""
+        term): (which of ``docnums`` each position is in, the positions), in that order, each
+        document's ascending."""
         docs, weights = self.postings(field, number)
         at = np.searchsorted(docs, docnums)
         if at.size and (int(at[-1]) >= docs.size or not np.array_equal(docs[at], docnums)):
             raise DamagedArrays(f"{self.path}: the postings of {field!r} lack a document")
-        counts = weights[: int(at[-1]) + 1 if at.size else 0].astype(np.int64)
-        if counts.size and int(counts.min()) < 0:
-            raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
-        before = np.cumsum(counts) - counts  # positions of the term before each posting
-        first, last = (int(x) for x in self.arrays[field + ".position_starts"][
-            number:number + 2])
-        sizes = counts[at]
-        starts = first + before[at]
-        flat = self._unchecked[field + ".positions"]
-        if not first <= last <= flat.size or (sizes.size and int(starts[-1] + sizes[-1]) > last):
-            raise DamagedArrays(f"{self.path}: the positions of {field!r} are damaged")
+        counts = self._counts(field, weights)
+        first, last = self._position_span(field, number, number + 1, int(counts.sum()))
         self._check_slice(field + ".positions", first, last)
+        sizes = counts[at]
+        starts = first + (np.cumsum(counts) - counts)[at]  # (the term's positions before)
         total = int(sizes.sum())
         ends = np.cumsum(sizes)
         taken = np.repeat(starts - (ends - sizes), sizes) + np.arange(total)
-        return np.repeat(np.arange(docnums.size), sizes), flat[taken]
+        owner = np.repeat(np.arange(docnums.size), sizes)
+        found = self._unchecked[field + ".positions"][taken]
+        if _unordered(owner, found):
+            raise DamagedArrays(f"{self.path}: the positions of {field!r} are damaged")
+        return owner, found
+
+
+def _unordered(owner: np.ndarray, positions: np.ndarray) -> bool:
+    """Whether a posting's positions (those of one ``owner``) are not strictly ascending."""
+    step = np.diff(positions.astype(np.int64))
+    return bool(np.any((step <= 0) & (owner[1:] == owner[:-1])))
 
 
 class _CheckedArrays(dict):
