@@ -21,7 +21,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 
 import searchkit
-from conftest import SEEDS
+from conftest import SEEDS, reseal
 from searchkit.index import bulkmerge, bulkwrite, durable, rankarrays, safepickle, store
 from searchkit.index.codec import BuildCodec
 from searchkit.index.schema import make_schema
@@ -279,6 +279,58 @@ def test_a_posting_block_that_inflates_without_end_stops_the_merge_in_one_line(
         tracemalloc.stop()
     assert "inflates past" in str(raised.value) and "\n" not in str(raised.value)
     assert peak < 3 * safepickle.INFLATED_MOST, peak
+
+
+@pytest.fixture(scope="module")
+def two_segments(tmp_path_factory):
+    """An index of the seeds in two segments, for ``optimize`` to merge."""
+    index_dir = tmp_path_factory.mktemp("two") / "ix"
+    seeds = sorted(SEEDS.glob("*.txt"))
+    searchkit.build_index(seeds[:2], index_dir)
+    searchkit.build_index(seeds[2:], index_dir)
+    return index_dir
+
+
+def _a_term_with_weights_swapped(arrays):
+    """Two postings of a term, of different weights, trade them (the sum is the same)."""
+    weights, starts = arrays["text.weights"], arrays["text.starts"].tolist()
+    for low, high in zip(starts, starts[1:]):
+        differ = np.flatnonzero(np.diff(weights[low:high]))
+        if differ.size:
+            i = low + int(differ[0])
+            weights[[i, i + 1]] = weights[[i + 1, i]]
+            return
+    raise AssertionError("no term with postings of two weights")
+
+
+CRAFTED = {
+    "a term's weights swapped": _a_term_with_weights_swapped,
+    "positions reversed": lambda a: a.update({"text.positions": a["text.positions"][::-1]}),
+    "weights past the positions": lambda a: a.update(
+        {"text.weights": a["text.weights"] * np.float32(1e9)}),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(CRAFTED))
+def test_positions_their_postings_contradict_stop_a_merge_in_one_line(two_segments, tmp_path,
+                                                                      damage):
+    """An old segment's arrays recorded as written (a crafted index) whose positions the
+    postings' blocks contradict: the merge stops before it gathers them (a weight of 10**9
+    would have it allocate terabytes) or writes them into the new segment for good."""
+    index_dir = tmp_path / "ix"
+    shutil.copytree(two_segments, index_dir)
+    path = max(index_dir.glob("*" + rankarrays.EXTENSION), key=lambda p: p.stat().st_size)
+    found = rankarrays.SegmentArrays(str(path))
+    arrays = {name: np.array(array) for name, array in found.arrays.items()}
+    del found
+    CRAFTED[damage](arrays)
+    path.write_bytes(b"".join(bytes(p) for p in rankarrays.encode(arrays["date"].size, arrays)))
+    reseal(index_dir)
+    with pytest.raises(searchkit.SearchkitError, match="damaged") as raised:
+        searchkit.optimize(index_dir)
+    assert "do not agree with the postings" in str(raised.value)
+    assert "\n" not in str(raised.value)
+    assert searchkit.index.store.check(index_dir).segments == 2  # (the index as it was)
 
 
 def test_segments_whose_rare_terms_hold_their_postings_inline_merge_as_the_others(

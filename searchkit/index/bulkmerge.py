@@ -610,6 +610,7 @@ class _Chunk:
         terms lie together there, in the order they were read here."""
         segment, old, alive, sizes = self.read
         numbered = np.repeat(np.array(self.block_numbered, np.int64), sizes)
+        block_weights = np.frombuffer(self.weights, np.float64)
         counts = np.zeros(segment.size, np.int64)
         begins = np.zeros(segment.size, np.int64)  # where each posting's positions begin
         for k in np.unique(segment).tolist():
@@ -619,7 +620,9 @@ class _Chunk:
                 docs, weights, position_starts = arrays[k].postings_of_terms(field, first, last)
             except DamagedArrays:
                 raise ValueError(_DISAGREE) from None
-            if not np.array_equal(docs, old[mine]):
+            # (a posting's count of positions is its weight in the blocks too)
+            if not (np.array_equal(docs, old[mine])
+                    and np.array_equal(weights, block_weights[mine])):
                 raise ValueError(_DISAGREE)
             counts[mine] = weights
             begins[mine] = position_starts + np.cumsum(weights) - weights
@@ -635,6 +638,8 @@ class _Chunk:
                 flat[mine] = arrays[k].positions_at(field, taken[mine])
             except DamagedArrays:
                 raise ValueError(_DISAGREE) from None
+        if rankarrays.unordered(np.repeat(np.arange(lengths.size), lengths), flat):
+            raise ValueError(_DISAGREE)  # (each posting's positions ascend)
         return flat
 
 

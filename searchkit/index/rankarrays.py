@@ -456,12 +456,12 @@ class SegmentArrays:
         taken = np.repeat(starts - (ends - sizes), sizes) + np.arange(total)
         owner = np.repeat(np.arange(docnums.size), sizes)
         found = self._unchecked[field + ".positions"][taken]
-        if _unordered(owner, found):
+        if unordered(owner, found):
             raise DamagedArrays(f"{self.path}: the positions of {field!r} are damaged")
         return owner, found
 
 
-def _unordered(owner: np.ndarray, positions: np.ndarray) -> bool:
+def unordered(owner: np.ndarray, positions: np.ndarray) -> bool:
     """Whether a posting's positions (those of one ``owner``) are not strictly ascending."""
     step = np.diff(positions.astype(np.int64))
     return bool(np.any((step <= 0) & (owner[1:] == owner[:-1])))
