@@ -129,9 +129,8 @@ class _SlowClock:
 def test_a_search_that_runs_out_of_time_is_stopped_with_a_query_error(searcher, monkeypatch):
     """What Whoosh matches for the engine (a wildcard, a phrase beside other syntax), and a
     phrase among plain words, is stopped at the time limit."""
-    from searchkit.retrieval import plan, syntax
+    from searchkit.retrieval import plan
 
-    monkeypatch.setattr(syntax, "clock", _SlowClock())
     monkeypatch.setattr(plan, "clock", _SlowClock())
     for query in ("renoun*", '"renounce violence" OR Minsk', 'Minsk "renounce violence"~3'):
         with pytest.raises(searchkit.QueryError, match=r"^the search took over \d+ s and was "

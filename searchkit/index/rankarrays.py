@@ -415,12 +415,13 @@ class SegmentArrays:
             raise DamagedArrays(f"{self.path}: the postings of {field!r} are damaged")
         return counts
 
-    def _position_span(self, field: str, first: int, last: int, count: int) -> Tuple[int, int]:
-        """Where the positions of terms ``first`` to ``last`` (exclusive) lie: as many as
-        their postings' weights, ``count``, in the positions array."""
+    def _position_span(self, field: str, first: int, last: int,
+                       count: Optional[int]) -> Tuple[int, int]:
+        """Where the positions of terms ``first`` to ``last`` (exclusive) lie in the
+        positions array: as many as their postings' weights, ``count``, if given."""
         begin, end = (int(x) for x in self.arrays[field + ".position_starts"][[first, last]])
         if not begin <= end <= self._unchecked[field + ".positions"].size or \
-                end - begin != count:
+                (count is not None and end - begin != count):
             raise DamagedArrays(f"{self.path}: the positions of {field!r} are damaged")
         return begin, end
 
@@ -446,11 +447,15 @@ class SegmentArrays:
         at = np.searchsorted(docs, docnums)
         if at.size and (int(at[-1]) >= docs.size or not np.array_equal(docs[at], docnums)):
             raise DamagedArrays(f"{self.path}: the postings of {field!r} lack a document")
-        counts = self._counts(field, weights)
-        first, last = self._position_span(field, number, number + 1, int(counts.sum()))
+        # (the postings up to the last one asked for: a common word's are many)
+        counts = self._counts(field, weights[: int(at[-1]) + 1 if at.size else 0])
+        before = np.cumsum(counts)
+        first, last = self._position_span(field, number, number + 1, None)
+        if before.size and first + int(before[-1]) > last:
+            raise DamagedArrays(f"{self.path}: the positions of {field!r} are damaged")
         self._check_slice(field + ".positions", first, last)
         sizes = counts[at]
-        starts = first + (np.cumsum(counts) - counts)[at]  # (the term's positions before)
+        starts = first + (before - counts)[at]  # (the term's positions before)
         total = int(sizes.sum())
         ends = np.cumsum(sizes)
         taken = np.repeat(starts - (ends - sizes), sizes) + np.arange(total)
@@ -463,8 +468,7 @@ class SegmentArrays:
 
 def unordered(owner: np.ndarray, positions: np.ndarray) -> bool:
     """Whether a posting's positions (those of one ``owner``) are not strictly ascending."""
-    step = np.diff(positions.astype(np.int64))
-    return bool(np.any((step <= 0) & (owner[1:] == owner[:-1])))
+    return bool(np.any((positions[1:] <= positions[:-1]) & (owner[1:] == owner[:-1])))
 
 
 class _CheckedArrays(dict):

@@ -16,7 +16,6 @@ is bounded in time by the searcher.
 
 import bisect
 import re
-import time as clock
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Dict, Iterable, Optional, Tuple
@@ -46,6 +45,7 @@ from .plan import (
     nothing_to_search,
     quoted,
     text_notes,
+    time_limit,
     unquoted,
     variant_stems,
 )
@@ -345,8 +345,7 @@ def plan_of(prepared: Prepared, searcher, evaluator: engine.Evaluator, seconds: 
     """The engine's plan of a query Whoosh's parser read. ``searcher``: a Whoosh searcher
     (with BM25F) for the parts only Whoosh can match, on the commit ``evaluator`` (the
     engine) reads; ``seconds``: how long they may take."""
-    deadline = clock.monotonic() + seconds
-    convert = _Converter(searcher, evaluator, deadline, seconds)
+    convert = _Converter(searcher, evaluator, time_limit(seconds))
     return Plan(
         convert(prepared.query),
         prepared.note,
@@ -363,16 +362,10 @@ class _Converter:
     their positions; any other part (a wildcard, a range, a field query) is matched and
     scored by Whoosh itself and handed over as its documents and scores."""
 
-    def _check_time(self) -> None:
-        if clock.monotonic() > self.deadline:
-            raise QueryError(f"the search took over {self.seconds:g} s and was stopped; "
-                             "narrow the query")
-
-    def __init__(self, searcher, evaluator: engine.Evaluator, deadline: float, seconds: float):
-        self.seconds = seconds
+    def __init__(self, searcher, evaluator: engine.Evaluator, check_time):
         self.searcher = searcher
         self.evaluator = evaluator
-        self.deadline = deadline
+        self._check_time = check_time  # QueryError once the search's time is up
         self._known = {}
 
     def __call__(self, query) -> engine.Node:
