@@ -15,6 +15,8 @@ from typing import Callable, Iterator, Optional, Tuple
 
 import numpy as np
 
+from .arrays import ranges
+
 ANCHOR = np.dtype("<u8")
 HOLDER = np.dtype("<i4")  # dupindex's slot type
 PIECE = 1 << 18  # entries scanned or written at a time (3 MB of anchors and holders)
@@ -84,7 +86,7 @@ class Anchors:
                 left = np.searchsorted(self.added_anchors, anchors, side="left")
                 sizes = np.searchsorted(self.added_anchors, anchors, side="right") - left
             owner = np.repeat(np.arange(len(anchors)), sizes)
-            at = np.repeat(left - (np.cumsum(sizes) - sizes), sizes) + np.arange(len(owner))
+            at = ranges(left, sizes)
             if base:
                 kept = ~_among(at, self.dropped)
                 at, owner = at[kept], owner[kept]

@@ -5,6 +5,15 @@ import numpy as np
 _LIMIT = np.iinfo(np.int64).max
 
 
+def ranges(starts, sizes) -> np.ndarray:
+    """The numbers of [starts[i], starts[i] + sizes[i]) for each i, one range after another
+    (to gather runs of an array at once)."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    ends = np.cumsum(sizes)
+    return np.repeat(np.asarray(starts, dtype=np.int64) - (ends - sizes), sizes) + np.arange(
+        int(ends[-1]) if ends.size else 0)
+
+
 def stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
     """``np.argsort(keys, kind="stable")`` for whole numbers in [0, bound): each key and its
     index made one number and sorted by value, which numpy does with SIMD instructions,

@@ -45,6 +45,7 @@ from whoosh.reading import SegmentReader
 
 from ..errors import IndexDamagedError
 from . import rankarrays, safepickle
+from .arrays import ranges
 from .rankarrays import DamagedArrays
 from .bulkwrite import (
     RANKED_FIELDS,
@@ -627,9 +628,7 @@ class _Chunk:
             counts[mine] = weights
             begins[mine] = position_starts + np.cumsum(weights) - weights
         lengths = counts[alive]
-        ends = np.cumsum(lengths)
-        step = np.arange(int(ends[-1]) if ends.size else 0) - np.repeat(ends - lengths, lengths)
-        taken = np.repeat(begins[alive], lengths) + step
+        taken = ranges(begins[alive], lengths)
         flat = np.zeros(taken.size, np.uint32)
         by_segment = np.repeat(segment[alive], lengths)
         for k in np.unique(by_segment).tolist():

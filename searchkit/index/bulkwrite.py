@@ -77,7 +77,7 @@ from whoosh.formats import Existence, Positions
 from whoosh.util import IDCHARS
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from .arrays import stable_order
+from .arrays import ranges, stable_order
 from .codec import write_ranking_arrays
 from .rankarrays import SCORED_FIELDS
 from .textfield import WordCachingText
@@ -300,9 +300,8 @@ def _gathered(positions, group_start, freqs, groups) -> np.ndarray:
     for low in range(0, groups.size, _POSITIONS_AT_A_TIME):
         part = slice(low, low + _POSITIONS_AT_A_TIME)
         counts, upto = sizes[part], ends[part]
-        first, last = int(upto[0] - counts[0]), int(upto[-1])
-        found[first:last] = positions[np.repeat(group_start[groups[part]] - (upto - counts),
-                                                counts) + np.arange(first, last)]
+        found[int(upto[0] - counts[0]):int(upto[-1])] = positions[
+            ranges(group_start[groups[part]], counts)]
     return found
 
 
@@ -322,12 +321,10 @@ def _encode_positions(fmt: Positions, positions, group_start, freqs) -> np.ndarr
     encode = fmt.encode
     several = np.flatnonzero(~single)
     sizes = freqs[several]
-    ends = np.cumsum(sizes)
     # (only their positions as Python numbers: the batch's are millions)
-    as_list = positions[np.repeat(group_start[several] - (ends - sizes), sizes)
-                        + np.arange(int(ends[-1]) if len(ends) else 0)].tolist()
+    as_list = positions[ranges(group_start[several], sizes)].tolist()
     start = 0
-    for g, end in zip(several.tolist(), ends.tolist()):
+    for g, end in zip(several.tolist(), np.cumsum(sizes).tolist()):
         encoded[g] = encode(as_list[start:end])
         start = end
     return encoded

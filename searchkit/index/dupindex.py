@@ -43,7 +43,7 @@ from . import dedup, workers
 from .anchorindex import ANCHOR, HOLDER, Anchors
 from .anchorspill import (CHARACTERS_AN_ANCHOR, AnchorBuckets, SortedAnchors, SpilledGrams,
                           SpilledParts)
-from .arrays import stable_argsort, stable_order
+from .arrays import ranges, stable_argsort, stable_order
 from .rankarrays import bytes_hash
 from .slotids import SlotIds
 from .textfile import Texts as TextsOnDisk
@@ -466,7 +466,7 @@ def _grams_of(values: Union[np.ndarray, SpilledGrams], offsets: np.ndarray,
     starts, ends = offsets[rows], offsets[rows + 1]
     own = np.zeros(len(rows) + 1, np.int64)
     np.cumsum(ends - starts, out=own[1:])
-    return values[np.repeat(starts - own[:-1], ends - starts) + np.arange(own[-1])], own
+    return values[ranges(starts, ends - starts)], own
 
 
 def _appended(held: np.ndarray, new: np.ndarray) -> np.ndarray:

@@ -43,6 +43,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .arrays import ranges
+
 EXTENSION = ".rank"
 MAGIC = b"SKRANK01"
 NO_DATE = 2**64 - 1  # Whoosh's value of the date column for a document without a date
@@ -456,11 +458,8 @@ class SegmentArrays:
         self._check_slice(field + ".positions", first, last)
         sizes = counts[at]
         starts = first + (before - counts)[at]  # (the term's positions before)
-        total = int(sizes.sum())
-        ends = np.cumsum(sizes)
-        taken = np.repeat(starts - (ends - sizes), sizes) + np.arange(total)
         owner = np.repeat(np.arange(docnums.size), sizes)
-        found = self._unchecked[field + ".positions"][taken]
+        found = self._unchecked[field + ".positions"][ranges(starts, sizes)]
         if unordered(owner, found):
             raise DamagedArrays(f"{self.path}: the positions of {field!r} are damaged")
         return owner, found
