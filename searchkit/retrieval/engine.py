@@ -568,11 +568,14 @@ class Evaluator:
             return NoneOf(self.scored_phrases(node.child, known, check_time))
         return node
 
-    def phrase(self, node: Phrase, check_time=lambda: None) -> Scored:
+    def phrase(self, node: Phrase, check_time=lambda: None, in_sequence=None) -> Scored:
         """A phrase's matches: the intersection of its words, kept where they follow one
-        another (``in_sequence``), scored as Whoosh scores a phrase."""
+        another (``in_sequence``, or another test taking its arguments: of Whoosh's
+        postings, for an index written before the arrays kept positions), scored as Whoosh
+        scores a phrase."""
         found = self.matches(AllOf([Term(node.field, word) for word in node.words]))
-        keep = self.in_sequence(node.field, node.words, found.docs, node.slop, check_time)
+        keep = (in_sequence or self.in_sequence)(node.field, node.words, found.docs, node.slop,
+                                                 check_time)
         scores = found.scores[keep]
         return Scored(found.docs[keep], scores * node.boost if node.boost != 1.0 else scores,
                       frozenset(node.words) if node.field == "text" else frozenset())

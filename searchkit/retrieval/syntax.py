@@ -398,28 +398,20 @@ class _Converter:
             return self._known[query]
         except KeyError:
             pass
-        field, words, slop = query.fieldname, list(query.words), query.slop
-        if self.evaluator.generation.has_positions:
-            phrase = self.evaluator.phrase(engine.Phrase(field, words, slop, query.boost),
-                                           self._check_time)
-        else:
-            found = self.evaluator.matches(engine.AllOf([engine.Term(field, w) for w in words]))
-            keep = self._from_postings(field, words, slop, found.docs)
-            scores = found.scores[keep]
-            phrase = engine.Scored(
-                found.docs[keep], scores * query.boost if query.boost != 1.0 else scores,
-                _text_words(query, self.searcher.reader()))
-        self._known[query] = phrase
+        in_sequence = None if self.evaluator.generation.has_positions else self._from_postings
+        phrase = self._known[query] = self.evaluator.phrase(
+            engine.Phrase(query.fieldname, query.words, query.slop, query.boost),
+            self._check_time, in_sequence)
         return phrase
 
-    def _from_postings(self, field: str, words: list, slop: int,
-                       docs: np.ndarray) -> np.ndarray:
+    def _from_postings(self, field: str, words, docs: np.ndarray, slop: int,
+                       check_time) -> np.ndarray:
         """Which of ``docs`` hold ``words`` in sequence, as their positions in Whoosh's
-        postings say."""
+        postings say (``engine.Evaluator.in_sequence``'s arguments)."""
         keep = np.zeros(docs.size, dtype=bool)
         checked = 0
         for leaf, offset in self.searcher.leaf_searchers():
-            self._check_time()
+            check_time()
             low, high = np.searchsorted(docs, [offset, offset + leaf.doc_count_all()]).tolist()
             if low == high:
                 continue
@@ -430,7 +422,7 @@ class _Converter:
                 keep[at] = _in_sequence([term.at(doc) for term in postings], slop)
                 checked += 1
                 if checked % 1024 == 0:
-                    self._check_time()
+                    check_time()
         return keep
 
     def _scored(self, query) -> engine.Scored:
