@@ -46,7 +46,7 @@ from whoosh.reading import SegmentReader
 from ..errors import IndexDamagedError
 from . import rankarrays, safepickle
 from .arrays import ranges
-from .rankarrays import DamagedArrays
+from .rankarrays import DISAGREE, DamagedArrays
 from .bulkwrite import (
     RANKED_FIELDS,
     _column_file,
@@ -279,7 +279,7 @@ class _RankedField:
             positions = chunk.positions(self.positioned, self.name)
             sizes = np.concatenate([[0], np.cumsum(postings.weights.astype(np.int64))])
             if sizes[-1] != positions.size:  # the old arrays' counts are not the blocks'
-                raise ValueError(_DISAGREE)
+                raise ValueError(DISAGREE)
             self.position_counts.append(np.diff(sizes[postings.offsets]))
             if positions.size:
                 self.top = max(self.top, int(positions.max()))
@@ -620,11 +620,11 @@ class _Chunk:
             try:
                 docs, weights, position_starts = arrays[k].postings_of_terms(field, first, last)
             except DamagedArrays:
-                raise ValueError(_DISAGREE) from None
+                raise ValueError(DISAGREE) from None
             # (a posting's count of positions is its weight in the blocks too)
             if not (np.array_equal(docs, old[mine])
                     and np.array_equal(weights, block_weights[mine])):
-                raise ValueError(_DISAGREE)
+                raise ValueError(DISAGREE)
             counts[mine] = weights
             begins[mine] = position_starts + np.cumsum(weights) - weights
         lengths = counts[alive]
@@ -636,13 +636,12 @@ class _Chunk:
             try:
                 flat[mine] = arrays[k].positions_at(field, taken[mine])
             except DamagedArrays:
-                raise ValueError(_DISAGREE) from None
+                raise ValueError(DISAGREE) from None
         if rankarrays.unordered(np.repeat(np.arange(lengths.size), lengths), flat):
-            raise ValueError(_DISAGREE)  # (each posting's positions ascend)
+            raise ValueError(DISAGREE)  # (each posting's positions ascend)
         return flat
 
 
-_DISAGREE = "the ranking arrays do not agree with the postings"
 _PLAIN_ARRAYS = ("date", "group", "doc_id")
 _STRING_TABLES = ("source", "kind", "article_id", "doc_id")
 _DOCS_AT_A_TIME = 1 << 16  # documents whose per-document arrays are joined at a time

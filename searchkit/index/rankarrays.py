@@ -61,6 +61,10 @@ _COPIED_AT_A_TIME = 1 << 20
 _DTYPES = {"<u1", "<u2", "<u4", "<u8", "<f4", "<f8", "<i8"}
 
 
+# Why a merge or a phrase stops where the arrays and Whoosh's postings say different things
+DISAGREE = "the ranking arrays do not agree with the postings"
+
+
 class DamagedArrays(ValueError):
     """The file is not a ranking-arrays file this version wrote, or it is cut short."""
 

@@ -30,6 +30,7 @@ from whoosh.reading import TermNotFound
 
 from ..errors import QueryError
 from ..index.schema import DATE_FIELD, FILTER_FIELDS, SEARCH_FIELDS, TEXT_FIELD, TITLE_FIELD
+from ..index.rankarrays import DISAGREE
 from ..index.vocabulary import Vocabulary
 from . import engine
 from .plan import (
@@ -456,9 +457,6 @@ class _Converter:
         return found
 
 
-_DISAGREE = "the ranking arrays do not agree with the postings"
-
-
 class _TermPositions:
     """A term's positions in documents of one segment, asked for in ascending order. Whoosh's
     W3 matcher skips to a posting block by its last document, then steps through the block a
@@ -469,7 +467,7 @@ class _TermPositions:
         try:
             matcher = reader.postings(field, word)
         except TermNotFound:  # a word the arrays have in this segment and Whoosh has not
-            raise engine.DamagedIndex(_DISAGREE) from None
+            raise engine.DamagedIndex(DISAGREE) from None
         if isinstance(matcher, FilterMatcher):  # deleted documents: never asked for here
             matcher = matcher.child
         self.matcher = matcher
@@ -487,7 +485,7 @@ class _TermPositions:
                     matcher._read_ids()
                 matcher._i = bisect.bisect_left(matcher._ids, doc, matcher._i)
         if not matcher.is_active() or matcher.id() != doc:
-            raise engine.DamagedIndex(_DISAGREE)
+            raise engine.DamagedIndex(DISAGREE)
         return matcher.value_as("positions")
 
 
